@@ -1,0 +1,80 @@
+# Roost build. `make` builds build/roost; see README.md and HACKING.md.
+CC      ?= cc
+PKGS    := libevent libevent_openssl libevent_pthreads openssl sqlite3 gmime-3.0 zlib
+BUILD   ?= build
+CFLAGS  ?= -O2 -g
+WARN    := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 -Wno-format-nonliteral
+DEPFLAGS = -MMD -MP
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcrypt -lpthread
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -Isrc $(PKG_CFLAGS) $(CFLAGS) $(SANFLAGS)
+
+SRC      := $(sort $(wildcard src/*/*.c))
+MAIN_SRC := src/cli/main.c
+LIB_SRC  := $(filter-out $(MAIN_SRC),$(SRC))
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+MAIN_OBJ := $(MAIN_SRC:%.c=$(BUILD)/%.o)
+UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
+UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
+LOAD_SRC := $(sort $(wildcard bench/roost-load.c bench/load-*.c))
+
+PYTHON  ?= /usr/bin/python3
+
+.PHONY: all deps run test unit e2e asan test-asan bench clean
+all: $(BUILD)/roost
+
+deps:
+	@./scripts/deps.sh
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(BUILD)/libroost.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/roost: $(MAIN_OBJ) $(BUILD)/libroost.a
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/unit-tests: $(UNIT_OBJ) $(BUILD)/libroost.a
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# bench/roost-load.c + bench/load-<mode>.c: the network load generator.
+$(BUILD)/roost-load: $(LOAD_SRC) $(BUILD)/libroost.a
+	$(CC) $(ALL_CFLAGS) -o $@ $(LOAD_SRC) $(BUILD)/libroost.a $(PKG_LIBS)
+
+# The in-process delivery benchmark (store + group commit).
+$(BUILD)/bench-deliver: bench/bench-deliver.c $(BUILD)/libroost.a
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libroost.a $(PKG_LIBS)
+
+# First run: create ./var with a demo account, then serve in the foreground.
+run: deps
+	@$(MAKE) --no-print-directory all
+	@./scripts/run.sh
+
+unit: $(BUILD)/unit-tests
+	$(BUILD)/unit-tests
+
+e2e: $(BUILD)/roost
+	ROOST_BIN=$(abspath $(BUILD)/roost) $(PYTHON) -m pytest -q tests/e2e
+
+# Everything: unit tests, then the end-to-end suite against a real daemon.
+test: deps
+	@$(MAKE) --no-print-directory all $(BUILD)/unit-tests
+	@./scripts/test.sh $(BUILD)
+
+# The same suite with AddressSanitizer + UndefinedBehaviorSanitizer.
+asan:
+	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fno-omit-frame-pointer" \
+		SANFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined" \
+		build-asan/roost build-asan/unit-tests
+test-asan: deps asan
+	@ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 ./scripts/test.sh build-asan
+
+bench: all $(BUILD)/roost-load $(BUILD)/bench-deliver
+
+clean:
+	rm -rf build build-asan
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,24 @@
+#!/bin/sh
+# Install the Debian packages Roost needs to build, run and test.
+# Idempotent: does nothing when everything is already there.
+set -e
+PKGS="build-essential pkg-config libevent-dev libssl-dev libsqlite3-dev
+libgmime-3.0-dev libcrypt-dev zlib1g-dev openssl sqlite3
+python3 python3-pytest swaks fetchmail curl isync postfix"
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+	echo "deps: missing packages:$missing (run as root, or install them)" >&2
+	exit 1
+fi
+echo "deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+# postfix is only for tests/e2e/test_postfix_lmtp.py, which runs a private
+# instance: leave the system's Postfix unconfigured, so it never starts.
+echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,206 @@
+/*
+ * cli: the command grammar table and its dispatcher (see cli.h).
+ *
+ * The table is the whole command language: words, argument counts and
+ * flags are checked here, once, before a command function runs, so each
+ * cmd-*.c function only does its job. `roost help` prints this table.
+ */
+#include "cli/cli.h"
+#include "lib/alloc.h"
+#include "mail/address.h"
+#include "store/store.h"
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+const struct cli_command cli_commands[] = {
+	{"init", "", 0, 0, CLI_NO_CONFIG | CLI_NO_STORE | CLI_LOCAL, cmd_init,
+	 "create the data directory: roost.conf, TLS certificate, database"},
+	{"serve", "[--set key=value]...", 0, -1, CLI_NO_STORE | CLI_LOCAL, cmd_serve,
+	 "run the daemon in the foreground"},
+	{"domain add", "<domain>", 1, 1, 0, cmd_domain_add, "host a domain"},
+	{"domain del", "<domain>", 1, 1, 0, cmd_domain_del, "stop hosting a domain"},
+	{"domain list", "", 0, 0, 0, cmd_domain_list, "list hosted domains"},
+	{"user add", "<address>", 1, 1, CLI_STDIN_PASSWORD, cmd_user_add,
+	 "create an account (password: one line on stdin)"},
+	{"user del", "<address>", 1, 1, 0, cmd_user_del, "delete an account and all its mail"},
+	{"user passwd", "<address>", 1, 1, CLI_STDIN_PASSWORD, cmd_user_passwd,
+	 "set an account's password (one line on stdin)"},
+	{"user list", "", 0, 0, 0, cmd_user_list,
+	 "list accounts: address, quota bytes, used bytes, messages"},
+	{"user quota", "<address> <size>|unlimited|default [<messages>|unlimited|default]", 2, 3, 0,
+	 cmd_user_quota, "set an account's storage (and message count) quota"},
+	{"alias add", "<alias>|@<domain> <address>", 2, 2, 0, cmd_alias_add,
+	 "deliver mail for an alias (or a domain's catch-all) to an account"},
+	{"alias del", "<alias>|@<domain> [<address>]", 1, 2, 0, cmd_alias_del,
+	 "remove an alias (one target, or all)"},
+	{"alias list", "", 0, 0, 0, cmd_alias_list, "list aliases: alias, target"},
+	{"mailbox list", "<address>", 1, 1, 0, cmd_mailbox_list,
+	 "list an account's mailboxes: name, messages, unseen, bytes"},
+	{"message get", "<address> <mailbox> <uid>", 3, 3, 0, cmd_message_get,
+	 "write a stored message to stdout, byte for byte"},
+	{"deliver", "[-f <sender>] <address>...", 1, -1, CLI_STDIN_MESSAGE, cmd_deliver,
+	 "deliver the message on stdin (exit codes: see roost help)"},
+	{"version", "", 0, 0, CLI_NO_CONFIG | CLI_NO_STORE | CLI_LOCAL, cmd_version,
+	 "print the version"},
+	{"help", "", 0, 0, CLI_NO_CONFIG | CLI_NO_STORE | CLI_LOCAL, cmd_help,
+	 "print this list"},
+	{NULL, NULL, 0, 0, 0, NULL, NULL},
+};
+
+/* Does argv start with the space-separated words of `words`? Returns the
+ * number of words matched, or 0. */
+static int match_words(const char *words, int argc, char **argv)
+{
+	int n = 0;
+	const char *p = words;
+	while (*p != '\0') {
+		const char *sp = strchr(p, ' ');
+		size_t len = sp ? (size_t)(sp - p) : strlen(p);
+		if (n >= argc || strlen(argv[n]) != len || strncmp(argv[n], p, len) != 0)
+			return 0;
+		n++;
+		p += len;
+		if (*p == ' ')
+			p++;
+	}
+	return n;
+}
+
+/* The subcommands of a group ("add|del|list" for "domain"), for errors. */
+static char *group_choices(const char *group)
+{
+	size_t glen = strlen(group);
+	char *out = xstrdup("");
+	for (const struct cli_command *c = cli_commands; c->words; c++) {
+		if (strncmp(c->words, group, glen) != 0 || c->words[glen] != ' ')
+			continue;
+		char *next = xasprintf("%s%s%s", out, *out ? "|" : "", c->words + glen + 1);
+		free(out);
+		out = next;
+	}
+	return out;
+}
+
+const struct cli_command *cli_lookup(int argc, char **argv, int *nwords_r, char **error_r)
+{
+	if (argc < 1) {
+		*error_r = xstrdup("no command given (try: roost help)");
+		return NULL;
+	}
+	if (argc > CLI_MAX_ARGS) {
+		*error_r = xasprintf("more than %d arguments", CLI_MAX_ARGS);
+		return NULL;
+	}
+	const struct cli_command *found = NULL;
+	int nwords = 0;
+	for (const struct cli_command *c = cli_commands; c->words; c++) {
+		int n = match_words(c->words, argc, argv);
+		if (n > nwords) {
+			found = c;
+			nwords = n;
+		}
+	}
+	if (found == NULL) {
+		char *choices = group_choices(argv[0]);
+		if (*choices == '\0')
+			*error_r = xasprintf("unknown command '%.64s' (try: roost help)", argv[0]);
+		else if (argc < 2)
+			*error_r = xasprintf("%s: missing subcommand (%s)", argv[0], choices);
+		else
+			*error_r = xasprintf("%s: unknown subcommand '%.64s' (%s)", argv[0], argv[1],
+					     choices);
+		free(choices);
+		return NULL;
+	}
+	int nargs = argc - nwords;
+	if (nargs < found->min_args || (found->max_args >= 0 && nargs > found->max_args)) {
+		*error_r = xasprintf("usage: roost %s%s%s", found->words, *found->args ? " " : "",
+				     found->args);
+		return NULL;
+	}
+	for (int i = 0; i < argc; i++) {
+		if (strlen(argv[i]) > CLI_MAX_ARG) {
+			*error_r = xasprintf("argument %d longer than %d bytes", i + 1, CLI_MAX_ARG);
+			return NULL;
+		}
+	}
+	*nwords_r = nwords;
+	return found;
+}
+
+int cli_dispatch(struct cli *cli, int argc, char **argv)
+{
+	int nwords;
+	char *error = NULL;
+	const struct cli_command *cmd = cli_lookup(argc, argv, &nwords, &error);
+	if (cmd == NULL) {
+		int code = cli_fail(cli, CLI_EX_USAGE, "%s", error);
+		free(error);
+		return code;
+	}
+	return cmd->fn(cli, argc - nwords, argv + nwords);
+}
+
+int cli_fail(struct cli *cli, int code, const char *fmt, ...)
+{
+	va_list ap;
+	fputs("roost: ", cli->err);
+	va_start(ap, fmt);
+	vfprintf(cli->err, fmt, ap);
+	va_end(ap);
+	fputc('\n', cli->err);
+	return code;
+}
+
+int cli_usage(struct cli *cli, const struct cli_command *cmd)
+{
+	return cli_fail(cli, CLI_EX_USAGE, "usage: roost %s%s%s", cmd->words,
+			*cmd->args ? " " : "", cmd->args);
+}
+
+char *cli_address(struct cli *cli, const char *arg)
+{
+	const char *why = NULL;
+	char *addr = address_normalize(arg, &why);
+	if (addr == NULL)
+		cli_fail(cli, CLI_EX_ERROR, "%.*s: invalid address: %s", 330, arg, why);
+	return addr;
+}
+
+int cli_store_result(struct cli *cli, int err, char *detail, const char *what)
+{
+	if (err == STORE_OK) {
+		free(detail);
+		return CLI_EX_OK;
+	}
+	int code = err == STORE_ETEMP || err == STORE_EINUSE ? CLI_EX_TEMPFAIL : CLI_EX_ERROR;
+	if (detail != NULL && *detail != '\0')
+		cli_fail(cli, code, "%s: %s", what, detail);
+	else
+		cli_fail(cli, code, "%s: %s", what, store_strerror((enum store_err)err));
+	free(detail);
+	return code;
+}
+
+int cmd_help(struct cli *cli, int argc, char **argv)
+{
+	fputs("usage: roost [-d DIR] COMMAND [ARGS]...\n"
+	      "  -d DIR  data directory (default ./var)\n\ncommands:\n",
+	      cli->out);
+	for (const struct cli_command *c = cli_commands; c->words; c++) {
+		char *line = xasprintf("%s%s%s", c->words, *c->args ? " " : "", c->args);
+		fprintf(cli->out, "  %s\n      %s\n", line, c->help);
+		free(line);
+	}
+	fputs("\nexit codes: 0 ok, 1 error, 64 usage; deliver: 65 message too large,\n"
+	      "67 unknown recipient, 75 temporary failure, 77 over quota\n",
+	      cli->out);
+	return CLI_EX_OK;
+}
+
+int cmd_version(struct cli *cli, int argc, char **argv)
+{
+	fprintf(cli->out, "roost %s\n", ROOST_VERSION);
+	return CLI_EX_OK;
+}

@@ -1,0 +1,104 @@
+/*
+ * cmd-init: `roost -d DIR init` creates a data directory: DIR (mode
+ * 0700), the database, tls/cert.pem + tls/key.pem (self-signed for
+ * localhost, unless both files are already there) and, last, the
+ * commented roost.conf. roost.conf is what marks a complete data
+ * directory, so it is written last and atomically (temporary file +
+ * rename); init refuses to run when it or the database already exists.
+ */
+#include "cli/cli.h"
+#include "lib/alloc.h"
+#include "lib/config.h"
+#include "store/store.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static bool exists(const char *path)
+{
+	struct stat st;
+	return lstat(path, &st) == 0;
+}
+
+static int write_config(const char *path, char **error_r)
+{
+	char *tmp = xasprintf("%s.tmp", path);
+	unlink(tmp);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (f == NULL) {
+		*error_r = xasprintf("%s: %s", tmp, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		free(tmp);
+		return -1;
+	}
+	config_write_default(f);
+	bool ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
+	ok = fclose(f) == 0 && ok;
+	if (!ok || rename(tmp, path) < 0) {
+		*error_r = xasprintf("%s: %s", path, strerror(errno));
+		unlink(tmp);
+		free(tmp);
+		return -1;
+	}
+	free(tmp);
+	return 0;
+}
+
+int cmd_init(struct cli *cli, int argc, char **argv)
+{
+	const char *dir = cli->datadir;
+	char *conf = xasprintf("%s/roost.conf", dir);
+	char *tlsdir = xasprintf("%s/tls", dir);
+	char *cert = xasprintf("%s/tls/cert.pem", dir);
+	char *key = xasprintf("%s/tls/key.pem", dir);
+	char *error = NULL;
+	int code = CLI_EX_ERROR;
+
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		cli_fail(cli, code, "%s: %s", dir, strerror(errno));
+		goto out;
+	}
+	if (exists(conf)) {
+		cli_fail(cli, code, "%s already exists: refusing to overwrite a data directory", conf);
+		goto out;
+	}
+	enum store_err err = store_create(dir, &error);
+	if (err == STORE_EEXISTS) {
+		cli_fail(cli, code, "%s: refusing to overwrite a data directory", error);
+		goto out;
+	} else if (err != STORE_OK) {
+		cli_fail(cli, code, "cannot create the database: %s", error);
+		goto out;
+	}
+	if (mkdir(tlsdir, 0700) < 0 && errno != EEXIST) {
+		cli_fail(cli, code, "%s: %s", tlsdir, strerror(errno));
+		goto out;
+	}
+	/* Keep a certificate the admin put there before init. */
+	if (!(exists(cert) && exists(key))) {
+		unlink(cert);
+		unlink(key);
+		if (cli_cert_selfsigned(cert, key, &error) < 0) {
+			cli_fail(cli, code, "%s", error);
+			goto out;
+		}
+	}
+	if (write_config(conf, &error) < 0) {
+		cli_fail(cli, code, "%s", error);
+		goto out;
+	}
+	fprintf(cli->out, "Created %s (configuration: %s)\n", dir, conf);
+	code = CLI_EX_OK;
+out:
+	free(error);
+	free(conf);
+	free(tlsdir);
+	free(cert);
+	free(key);
+	return code;
+}

@@ -1,0 +1,145 @@
+/*
+ * cmd-user: `roost user add|del|passwd|list|quota`. Passwords come from
+ * stdin (cli_read_password), are hashed with yescrypt (auth.h) and the
+ * plaintext is wiped at once; only the hash reaches the store.
+ */
+#include "cli/cli.h"
+#include "lib/alloc.h"
+#include "lib/config.h"
+#include "mail/auth.h"
+#include "store/store.h"
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Read a password and hash it; NULL after printing why. */
+static char *read_hash(struct cli *cli)
+{
+	char *password = NULL;
+	if (cli_read_password(cli, &password) < 0)
+		return NULL;
+	char *hash = auth_hash_password(password);
+	wipe(password, strlen(password));
+	free(password);
+	if (hash == NULL)
+		cli_fail(cli, CLI_EX_ERROR, "cannot hash the password (libcrypt failed)");
+	return hash;
+}
+
+static int set_password(struct cli *cli, const char *arg, bool create)
+{
+	char *addr = cli_address(cli, arg);
+	if (addr == NULL)
+		return CLI_EX_ERROR;
+	/* Check the account first, so a typo fails before the prompt. */
+	struct store_account a = {0};
+	enum store_err err = store_account_get(cli->store, addr, &a);
+	store_account_clear(&a);
+	if (create && err == STORE_OK)
+		err = STORE_EEXISTS;
+	else if (create && err == STORE_ENOTFOUND)
+		err = STORE_OK;
+	if (err != STORE_OK) {
+		int code = cli_store_result(cli, err, NULL, addr);
+		free(addr);
+		return code;
+	}
+	char *hash = read_hash(cli);
+	if (hash == NULL) {
+		free(addr);
+		return CLI_EX_ERROR;
+	}
+	char *error = NULL;
+	if (create)
+		err = store_account_add(cli->store, addr, hash, &error);
+	else
+		err = store_account_passwd(cli->store, addr, hash, &error);
+	int code = cli_store_result(cli, err, error, addr);
+	free(hash);
+	free(addr);
+	return code;
+}
+
+int cmd_user_add(struct cli *cli, int argc, char **argv)
+{
+	return set_password(cli, argv[0], true);
+}
+
+int cmd_user_passwd(struct cli *cli, int argc, char **argv)
+{
+	return set_password(cli, argv[0], false);
+}
+
+int cmd_user_del(struct cli *cli, int argc, char **argv)
+{
+	char *addr = cli_address(cli, argv[0]);
+	if (addr == NULL)
+		return CLI_EX_ERROR;
+	char *error = NULL;
+	int code = cli_store_result(cli, store_account_del(cli->store, addr, &error), error, addr);
+	free(addr);
+	return code;
+}
+
+static void print_limit(FILE *out, int64_t v)
+{
+	if (v < 0)
+		fputs("unlimited", out);
+	else
+		fprintf(out, "%" PRId64, v);
+}
+
+int cmd_user_list(struct cli *cli, int argc, char **argv)
+{
+	struct store_account *list = NULL;
+	size_t n = 0;
+	enum store_err err = store_account_list(cli->store, &list, &n);
+	if (err != STORE_OK)
+		return cli_store_result(cli, err, NULL, "user list");
+	for (size_t i = 0; i < n; i++) {
+		fprintf(cli->out, "%s\t", list[i].address);
+		print_limit(cli->out, list[i].quota_bytes);
+		fprintf(cli->out, "\t%" PRId64 "\t%" PRId64 "\n", list[i].used_bytes,
+			list[i].used_messages);
+	}
+	store_account_list_free(list, n);
+	return CLI_EX_OK;
+}
+
+/* "500M", "2G", "unlimited" -> bytes/-1; "default" -> -2 (store.h). */
+static int parse_quota(struct cli *cli, const char *arg, bool count, int64_t *v_r)
+{
+	if (strcmp(arg, "default") == 0) {
+		*v_r = -2;
+		return 0;
+	}
+	if (count && strcmp(arg, "unlimited") != 0) {
+		char *end;
+		long long v = strtoll(arg, &end, 10);
+		if (arg[0] >= '0' && arg[0] <= '9' && *end == '\0' && v >= 0) {
+			*v_r = v;
+			return 0;
+		}
+	} else if (config_parse_size(arg, v_r) == 0) {
+		return 0;
+	}
+	cli_fail(cli, CLI_EX_ERROR, "%.64s: invalid %s (expected %s, unlimited or default)", arg,
+		 count ? "message count" : "size", count ? "a number" : "e.g. 500M or 2G");
+	return -1;
+}
+
+int cmd_user_quota(struct cli *cli, int argc, char **argv)
+{
+	int64_t bytes, messages = -3; /* -3: leave the message quota alone */
+	if (parse_quota(cli, argv[1], false, &bytes) < 0 ||
+	    (argc > 2 && parse_quota(cli, argv[2], true, &messages) < 0))
+		return CLI_EX_ERROR;
+	char *addr = cli_address(cli, argv[0]);
+	if (addr == NULL)
+		return CLI_EX_ERROR;
+	char *error = NULL;
+	enum store_err err = store_account_quota(cli->store, addr, bytes, messages, &error);
+	int code = cli_store_result(cli, err, error, addr);
+	free(addr);
+	return code;
+}

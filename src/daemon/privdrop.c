@@ -1,0 +1,73 @@
+/* privdrop: see privdrop.h. */
+#define _XOPEN_SOURCE 700
+#include "daemon/privdrop.h"
+#include "lib/alloc.h"
+#include <errno.h>
+#include <ftw.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Open directories nftw may hold at once. */
+#define PRIVDROP_NFTW_FDS 16
+
+/* nftw has no context argument; serve runs this once, single-threaded. */
+static uid_t walk_uid;
+static gid_t walk_gid;
+static int walk_errno;
+
+static int chown_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	if (lchown(path, walk_uid, walk_gid) < 0 && walk_errno == 0)
+		walk_errno = errno;
+	return 0;
+}
+
+int privdrop_prepare(struct privdrop *p, const char *user, const char *datadir, char **error_r)
+{
+	memset(p, 0, sizeof(*p));
+	errno = 0;
+	struct passwd *pw = getpwnam(user);
+	if (pw == NULL) {
+		*error_r = xasprintf("server.user: no such user '%s'", user);
+		return -1;
+	}
+	if (pw->pw_uid == 0) {
+		*error_r = xasprintf("server.user: '%s' is root", user);
+		return -1;
+	}
+	p->user = xstrdup(user);
+	p->uid = pw->pw_uid;
+	p->gid = pw->pw_gid;
+	walk_uid = p->uid;
+	walk_gid = p->gid;
+	walk_errno = 0;
+	if (nftw(datadir, chown_one, PRIVDROP_NFTW_FDS, FTW_PHYS) != 0 || walk_errno != 0) {
+		*error_r = xasprintf("cannot hand %s to %s: %s", datadir, user,
+				     strerror(walk_errno ? walk_errno : errno));
+		privdrop_clear(p);
+		return -1;
+	}
+	return 0;
+}
+
+int privdrop_switch(const struct privdrop *p, char **error_r)
+{
+	if (initgroups(p->user, p->gid) < 0 || setgid(p->gid) < 0 || setuid(p->uid) < 0) {
+		*error_r = xasprintf("cannot switch to user %s: %s", p->user, strerror(errno));
+		return -1;
+	}
+	/* setuid() from root is permanent; make sure. */
+	if (setuid(0) == 0 || geteuid() != p->uid || getegid() != p->gid) {
+		*error_r = xasprintf("switching to user %s did not drop root", p->user);
+		return -1;
+	}
+	return 0;
+}
+
+void privdrop_clear(struct privdrop *p)
+{
+	xfree(&p->user);
+}

@@ -1,0 +1,246 @@
+/* serve: the daemon's start, run and shutdown (see serve.h). */
+#include "daemon/serve.h"
+#include "cli/cli.h"
+#include "daemon/control.h"
+#include "daemon/privdrop.h"
+#include "imap/imap.h"
+#include "lib/alloc.h"
+#include "lib/buf.h"
+#include "lib/config.h"
+#include "lib/conn.h"
+#include "lib/log.h"
+#include "mail/auth.h"
+#include "pop3/pop3.h"
+#include "smtp/smtp.h"
+#include "store/store.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+#include <event2/event.h>
+#include <event2/thread.h>
+
+/* How often shutdown checks whether the connections are gone. */
+#define SERVE_DRAIN_POLL_MS 50
+
+/* Listener keys announced at start-up, in this order. submission and
+ * submissions are not served yet. */
+static const char *const serve_protocols[] = {"imap", "imaps", "pop3", "pop3s", "smtp", "lmtp"};
+
+struct serve {
+	struct config *cfg;
+	struct event_base *base;
+	struct event *sigterm, *sigint, *drain;
+	struct timespec drain_deadline;
+	bool stopping;
+	int lock_fd;
+};
+
+static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int fail(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	/* The same one-line form as every CLI error (stderr is the log too). */
+	fprintf(stderr, "roost: %s\n", msg);
+	free(msg);
+	return 1;
+}
+
+/* One `roost serve` per data directory: an exclusive flock on
+ * DIR/roost.lock, held until the process exits. */
+static int lock_datadir(struct serve *sv)
+{
+	const char *dir = config_datadir(sv->cfg);
+	char *path = xasprintf("%s/roost.lock", dir);
+	sv->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	int ret = 0;
+	if (sv->lock_fd < 0)
+		ret = fail("%s: %s", path, strerror(errno));
+	else if (flock(sv->lock_fd, LOCK_EX | LOCK_NB) < 0)
+		ret = errno == EWOULDBLOCK ?
+			      fail("another roost serve is already running on %s", dir) :
+			      fail("%s: %s", path, strerror(errno));
+	free(path);
+	return ret == 0 ? 0 : -1;
+}
+
+static bool past(const struct timespec *deadline)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > deadline->tv_sec ||
+	       (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
+}
+
+static void drain_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct serve *sv = arg;
+	size_t open = conn_count();
+	if (open == 0 || past(&sv->drain_deadline)) {
+		if (open > 0)
+			log_warn("shutdown: %zu connections still open after %d ms", open,
+				 SERVE_DRAIN_MS);
+		event_base_loopbreak(sv->base);
+	}
+}
+
+static void signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct serve *sv = arg;
+	if (sv->stopping) {
+		log_warn("second signal: stopping now");
+		event_base_loopbreak(sv->base);
+		return;
+	}
+	sv->stopping = true;
+	log_info("shutdown: signal %d, closing %zu connections", (int)sig, conn_count());
+	conn_listen_stop_all();
+	conn_close_all();
+	clock_gettime(CLOCK_MONOTONIC, &sv->drain_deadline);
+	sv->drain_deadline.tv_sec += SERVE_DRAIN_MS / 1000;
+	sv->drain_deadline.tv_nsec += (long)(SERVE_DRAIN_MS % 1000) * 1000000L;
+	if (sv->drain_deadline.tv_nsec >= 1000000000L) {
+		sv->drain_deadline.tv_sec++;
+		sv->drain_deadline.tv_nsec -= 1000000000L;
+	}
+	struct timeval tv = {0, SERVE_DRAIN_POLL_MS * 1000};
+	sv->drain = event_new(sv->base, -1, EV_PERSIST, drain_cb, sv);
+	event_add(sv->drain, &tv);
+}
+
+static void log_startup(struct config *cfg)
+{
+	struct buf b;
+	buf_init(&b, 4096);
+	buf_printf(&b, "roost %s serving in %s:", ROOST_VERSION, config_datadir(cfg));
+	for (size_t i = 0; i < sizeof(serve_protocols) / sizeof(serve_protocols[0]); i++) {
+		char *key = xasprintf("%s.listen", serve_protocols[i]);
+		const char *v = config_str(cfg, key);
+		buf_printf(&b, " %s=%s", serve_protocols[i], *v ? v : "off");
+		free(key);
+	}
+	const char *ctl = config_path(cfg, "control.socket");
+	buf_printf(&b, " control=%s tls=%s", *ctl ? ctl : "off",
+		   *config_str(cfg, "tls.cert") ? "on" : "off");
+	log_info("%s", b.data);
+	buf_free(&b);
+}
+
+static int allow_plaintext(struct config *cfg)
+{
+	const char *v = config_str(cfg, "auth.allow_plaintext");
+	return strcmp(v, "no") == 0 ? 0 : strcmp(v, "yes") == 0 ? 2 : 1;
+}
+
+/* Everything up to running the loop; -1 after printing why. */
+static int serve_start(struct serve *sv, struct store **store_r, struct privdrop *drop)
+{
+	struct config *cfg = sv->cfg;
+	char *error = NULL;
+	const char *user = config_str(cfg, "server.user");
+	bool root = geteuid() == 0;
+
+	if (lock_datadir(sv) < 0)
+		return -1;
+	if (root && *user && privdrop_prepare(drop, user, config_datadir(cfg), &error) < 0)
+		goto fail;
+	if (root && !*user)
+		log_warn("running as root: set server.user to drop privileges after binding");
+
+	struct store_settings settings = {
+		.default_quota_bytes = config_size(cfg, "quota.storage"),
+		.default_quota_messages = config_size(cfg, "quota.messages"),
+	};
+	if (store_open(config_datadir(cfg), &settings, store_r, &error) != STORE_OK)
+		goto fail;
+
+	SSL_CTX *ssl_ctx = NULL;
+	const char *cert = config_path(cfg, "tls.cert");
+	if (*cert) {
+		ssl_ctx = tls_server_ctx_new(cert, config_path(cfg, "tls.key"), &error);
+		if (ssl_ctx == NULL)
+			goto fail;
+	}
+	struct conn_limits limits = {
+		.max_connections = config_int(cfg, "server.max_connections"),
+		.max_connections_per_ip = config_int(cfg, "server.max_connections_per_ip"),
+		.allow_plaintext = allow_plaintext(cfg),
+	};
+	conn_global_init(sv->base, &limits, ssl_ctx);
+	SSL_CTX_free(ssl_ctx); /* conn holds its own reference */
+	auth_fail_configure(config_ms(cfg, "auth.fail_delay"), config_ms(cfg, "auth.fail_delay_max"));
+
+	if (smtp_start(cfg, *store_r, &error) < 0 || pop3_start(cfg, *store_r, &error) < 0 ||
+	    imap_start(cfg, *store_r, &error) < 0 || control_listen(cfg, &error) < 0)
+		goto fail;
+	/* Every port is bound: root is no longer needed. */
+	if (drop->user != NULL) {
+		if (privdrop_switch(drop, &error) < 0)
+			goto fail;
+		log_info("running as user %s", drop->user);
+	}
+	if (store_writer_start(*store_r, sv->base) < 0) {
+		error = xstrdup("cannot start the storage writer thread");
+		goto fail;
+	}
+	if (control_start(cfg, *store_r, &error) < 0)
+		goto fail;
+	return 0;
+fail:
+	fail("%s", error != NULL ? error : "start-up failed");
+	free(error);
+	return -1;
+}
+
+int serve_run(struct config *cfg)
+{
+	struct serve sv = {.cfg = cfg, .lock_fd = -1};
+	struct store *store = NULL;
+	struct privdrop drop = {0};
+	enum log_level level;
+	if (log_parse_level(config_str(cfg, "log.level"), &level) == 0)
+		log_set_level(level);
+	signal(SIGPIPE, SIG_IGN);
+	evthread_use_pthreads();
+	sv.base = event_base_new();
+	if (sv.base == NULL)
+		return fail("cannot create the event loop");
+
+	int code = 1;
+	if (serve_start(&sv, &store, &drop) == 0) {
+		sv.sigterm = evsignal_new(sv.base, SIGTERM, signal_cb, &sv);
+		sv.sigint = evsignal_new(sv.base, SIGINT, signal_cb, &sv);
+		event_add(sv.sigterm, NULL);
+		event_add(sv.sigint, NULL);
+		log_startup(cfg);
+		event_base_dispatch(sv.base);
+		log_info("shutdown: stopping");
+		code = 0;
+	}
+	/* Order matters: the control thread may be inside store_run(), which
+	 * needs the writer; the writer is drained by store_close(). */
+	control_stop();
+	conn_listen_stop_all();
+	store_close(&store);
+	if (sv.drain != NULL)
+		event_free(sv.drain);
+	if (sv.sigterm != NULL)
+		event_free(sv.sigterm);
+	if (sv.sigint != NULL)
+		event_free(sv.sigint);
+	event_base_free(sv.base);
+	privdrop_clear(&drop);
+	if (sv.lock_fd >= 0)
+		close(sv.lock_fd);
+	if (code == 0)
+		log_info("shutdown: done");
+	return code;
+}

@@ -1,0 +1,25 @@
+/*
+ * serve: the daemon, `roost serve`. One process: the event loop thread
+ * (every listener and connection), the store's writer thread (group
+ * commit) and the control thread (CLI commands, see control.h).
+ *
+ * Start-up order: lock the data directory (a second serve refuses),
+ * chown it to server.user when started as root, open the store, build the
+ * TLS context, start the protocol listeners and the control socket, drop
+ * root, start the writer and control threads, then run the loop.
+ * SIGTERM/SIGINT: stop accepting, close connections (waiting at most
+ * SERVE_DRAIN_MS for them), stop the control thread, close the store
+ * (which drains the writer) and return 0.
+ */
+#ifndef ROOST_SERVE_H
+#define ROOST_SERVE_H
+
+struct config;
+
+/* How long shutdown waits for open connections to finish. */
+#define SERVE_DRAIN_MS 5000
+
+/* Run until a signal asks to stop. Returns the process exit code; start-up
+ * failures print one line "roost: <reason>" to stderr and return 1. */
+int serve_run(struct config *cfg);
+#endif

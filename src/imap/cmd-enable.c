@@ -1,0 +1,32 @@
+/* ENABLE (RFC 5161; RFC 9051 6.3.1). IMAP4rev2 switches this session to
+ * rev2 semantics: UTF-8 mailbox names, no \Recent, ESEARCH-style SEARCH. */
+#include "imap/imap-commands.h"
+#include "lib/buf.h"
+#include <strings.h>
+
+void cmd_enable(struct imap_cmd *cmd)
+{
+	struct imap_session *s = cmd->s;
+	struct buf b;
+	if (cmd->a.count == 0) {
+		imap_cmd_bad(cmd, "ENABLE needs capability names");
+		return;
+	}
+	buf_init(&b, 4096);
+	for (size_t i = 0; i < cmd->a.count; i++) {
+		const struct imap_arg *a = &cmd->a.args[i];
+		if (a->type != IMAP_ARG_ATOM) {
+			buf_free(&b);
+			imap_cmd_bad(cmd, "Capability names are atoms");
+			return;
+		}
+		if (strcasecmp(a->str, "IMAP4rev2") == 0 && !s->rev2) {
+			s->rev2 = true;
+			s->utf8_names = true;
+			buf_puts(&b, " IMAP4rev2");
+		}
+	}
+	imap_printf(s, "* ENABLED%s\r\n", b.data ? b.data : "");
+	buf_free(&b);
+	imap_cmd_ok(cmd, "ENABLE completed");
+}

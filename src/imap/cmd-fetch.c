@@ -1,0 +1,424 @@
+/*
+ * FETCH and UID FETCH (RFC 9051 6.4.5, RFC 3501 6.4.5). ENVELOPE, BODY and
+ * BODYSTRUCTURE are served verbatim from the store-time index; BODY[...]
+ * sections are cut from the message bytes with the part map. A non-PEEK
+ * body fetch first sets \Seen (a store op), then answers with FLAGS too.
+ * Output is streamed: when the connection's output queue is full, the
+ * command waits for it to drain before rendering more messages.
+ */
+#include "imap/imap-commands.h"
+#include "imap/imap-date.h"
+#include "imap/imap-fetch-section.h"
+#include "imap/imap-flags.h"
+#include "imap/imap-op.h"
+#include "imap/imap-view.h"
+#include "lib/alloc.h"
+#include "lib/buf.h"
+#include "lib/conn.h"
+#include "store/store-imap.h"
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define FETCH_MAX_ITEMS 100
+#define FETCH_OUTPUT_HIGH (512 * 1024) /* queued bytes before waiting for drain */
+
+enum item_kind {
+	I_FLAGS, I_UID, I_INTERNALDATE, I_SIZE, I_ENVELOPE, I_BODY, I_BODYSTRUCTURE,
+	I_SECTION, I_RFC822, I_RFC822_HEADER, I_RFC822_TEXT,
+};
+
+struct item {
+	enum item_kind kind;
+	struct imap_section sec;
+	char *label;		/* "BODY[HEADER]" as echoed */
+	bool peek;
+	bool partial;
+	uint64_t p_start, p_len;
+};
+
+struct fetch_ctx {
+	struct item items[FETCH_MAX_ITEMS];
+	size_t nitems;
+	bool need_meta, need_index, need_content, sets_seen;
+	uint32_t *uids;
+	size_t nuids, pos;
+	struct store_msg *meta;
+	size_t nmeta, meta_pos;
+	uint32_t *seen_now;	/* UIDs that just got \Seen: add FLAGS */
+	size_t nseen_now;
+	struct store_op op;
+	bool op_used;
+};
+
+static void cleanup(struct imap_cmd *cmd)
+{
+	struct fetch_ctx *ctx = cmd->ctx;
+	for (size_t i = 0; i < ctx->nitems; i++) {
+		imap_section_clear(&ctx->items[i].sec);
+		free(ctx->items[i].label);
+	}
+	if (ctx->op_used)
+		store_op_clear(&ctx->op);
+	store_msg_list_free(ctx->meta, ctx->nmeta);
+	free(ctx->uids);
+	free(ctx->seen_now);
+	free(ctx);
+}
+
+static int add_item(struct fetch_ctx *ctx, enum item_kind kind)
+{
+	if (ctx->nitems >= FETCH_MAX_ITEMS)
+		return -1;
+	struct item *it = &ctx->items[ctx->nitems++];
+	memset(it, 0, sizeof(*it));
+	it->kind = kind;
+	switch (kind) {
+	case I_INTERNALDATE: case I_SIZE: ctx->need_meta = true; break;
+	case I_ENVELOPE: case I_BODY: case I_BODYSTRUCTURE: ctx->need_index = true; break;
+	case I_SECTION: case I_RFC822: case I_RFC822_HEADER: case I_RFC822_TEXT:
+		ctx->need_content = ctx->need_index = true;
+		break;
+	default: break;
+	}
+	if (kind == I_RFC822 || kind == I_RFC822_TEXT)
+		ctx->sets_seen = true;
+	return 0;
+}
+
+/* "BODY[...]<o.n>" / "BODY.PEEK[...]" */
+static int parse_section_item(struct fetch_ctx *ctx, const char *s)
+{
+	bool peek = strncasecmp(s, "BODY.PEEK[", 10) == 0;
+	const char *open = strchr(s, '[');
+	const char *close = open ? strchr(open, ']') : NULL;
+	if (close == NULL || add_item(ctx, I_SECTION) < 0)
+		return -1;
+	struct item *it = &ctx->items[ctx->nitems - 1];
+	char *inner = xstrndup(open + 1, (size_t)(close - open - 1));
+	int r = imap_section_parse(inner, &it->sec);
+	it->label = xasprintf("BODY[%s]", inner);
+	free(inner);
+	if (r < 0)
+		return -1;
+	it->peek = peek;
+	if (!peek)
+		ctx->sets_seen = true;
+	const char *p = close + 1;
+	if (*p == '\0')
+		return 0;
+	/* partial "<" number "." nz-number ">" */
+	char *end;
+	if (*p != '<' || p[1] < '0' || p[1] > '9')
+		return -1;
+	unsigned long long a = strtoull(p + 1, &end, 10);
+	if (*end != '.' || end[1] < '1' || end[1] > '9')
+		return -1;
+	unsigned long long b = strtoull(end + 1, &end, 10);
+	if (strcmp(end, ">") != 0 || a > UINT32_MAX || b > UINT32_MAX)
+		return -1;
+	it->partial = true;
+	it->p_start = a;
+	it->p_len = b;
+	return 0;
+}
+
+static int parse_one(struct fetch_ctx *ctx, const struct imap_arg *a)
+{
+	if (a->type != IMAP_ARG_ATOM)
+		return -1;
+	const char *s = a->str;
+	static const struct {
+		const char *name;
+		enum item_kind kind;
+	} simple[] = {
+		{"FLAGS", I_FLAGS}, {"UID", I_UID}, {"INTERNALDATE", I_INTERNALDATE},
+		{"RFC822.SIZE", I_SIZE}, {"ENVELOPE", I_ENVELOPE}, {"BODY", I_BODY},
+		{"BODYSTRUCTURE", I_BODYSTRUCTURE}, {"RFC822", I_RFC822},
+		{"RFC822.HEADER", I_RFC822_HEADER}, {"RFC822.TEXT", I_RFC822_TEXT},
+	};
+	for (size_t i = 0; i < sizeof(simple) / sizeof(simple[0]); i++)
+		if (strcasecmp(s, simple[i].name) == 0)
+			return add_item(ctx, simple[i].kind);
+	if (strncasecmp(s, "BODY[", 5) == 0 || strncasecmp(s, "BODY.PEEK[", 10) == 0)
+		return parse_section_item(ctx, s);
+	return -1;
+}
+
+static int parse_items(struct fetch_ctx *ctx, const struct imap_arg *a)
+{
+	/* macros (RFC 9051 6.4.5) */
+	enum item_kind all[] = {I_FLAGS, I_INTERNALDATE, I_SIZE, I_ENVELOPE};
+	size_t nmacro = 0;
+	if (imap_arg_is_atom(a, "ALL"))
+		nmacro = 4;
+	else if (imap_arg_is_atom(a, "FAST"))
+		nmacro = 3;
+	else if (imap_arg_is_atom(a, "FULL"))
+		nmacro = 4;
+	if (nmacro) {
+		for (size_t i = 0; i < nmacro; i++)
+			add_item(ctx, all[i]);
+		if (imap_arg_is_atom(a, "FULL"))
+			add_item(ctx, I_BODY);
+		return 0;
+	}
+	if (a->type != IMAP_ARG_LIST)
+		return parse_one(ctx, a);
+	if (a->count == 0)
+		return -1;
+	for (size_t i = 0; i < a->count; i++)
+		if (parse_one(ctx, &a->list[i]) < 0)
+			return -1;
+	return 0;
+}
+
+static bool uid_in(const uint32_t *list, size_t n, uint32_t uid)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (list[mid] < uid)
+			lo = mid + 1;
+		else if (list[mid] > uid)
+			hi = mid;
+		else
+			return true;
+	}
+	return false;
+}
+
+static void put_literal(struct buf *b, const char *data, size_t len)
+{
+	buf_printf(b, "{%zu}\r\n", len);
+	buf_append(b, data, len);
+}
+
+static void put_section(struct buf *b, const struct item *it, const char *label, const char *data,
+			size_t len, size_t prefix_len, const char *parts)
+{
+	const char *out;
+	size_t outlen;
+	char *owned;
+	if (imap_section_extract(&it->sec, data, len, prefix_len, parts, &out, &outlen, &owned) < 0) {
+		out = "";
+		outlen = 0;
+		owned = NULL;
+	}
+	buf_puts(b, label);
+	if (it->partial) {
+		buf_printf(b, "<%llu>", (unsigned long long)it->p_start);
+		if (it->p_start >= outlen) {
+			outlen = 0;
+		} else {
+			out += it->p_start;
+			outlen -= (size_t)it->p_start;
+			if (outlen > it->p_len)
+				outlen = (size_t)it->p_len;
+		}
+	}
+	buf_putc(b, ' ');
+	put_literal(b, out, outlen);
+	free(owned);
+}
+
+/* Render one message. Returns false when it vanished (skip it). */
+static bool render(struct imap_cmd *cmd, struct fetch_ctx *ctx, uint32_t uid, struct buf *b)
+{
+	struct imap_session *s = cmd->s;
+	struct imap_view *v = s->view;
+	uint32_t seq = imap_view_seq(v, uid);
+	if (seq == 0)
+		return false;
+	const struct imap_view_msg *vm = &v->msgs[seq - 1];
+	const struct store_msg *meta = NULL;
+	if (ctx->need_meta) {
+		while (ctx->meta_pos < ctx->nmeta && ctx->meta[ctx->meta_pos].uid < uid)
+			ctx->meta_pos++;
+		if (ctx->meta_pos == ctx->nmeta || ctx->meta[ctx->meta_pos].uid != uid)
+			return false; /* expunged meanwhile */
+		meta = &ctx->meta[ctx->meta_pos];
+	}
+	struct store_msg_index idx;
+	memset(&idx, 0, sizeof(idx));
+	char *data = NULL;
+	size_t len = 0, prefix_len = 0;
+	if (ctx->need_index &&
+	    store_message_index(s->srv->store, v->mailbox_id, uid, &idx) != STORE_OK)
+		return false;
+	if (ctx->need_content &&
+	    store_message_content(s->srv->store, v->mailbox_id, uid, &data, &len, &prefix_len) !=
+		    STORE_OK) {
+		store_msg_index_clear(&idx);
+		return false;
+	}
+	buf_printf(b, "* %u FETCH (", seq);
+	const char *sep = "";
+	bool flags_done = false, uid_done = false;
+	for (size_t i = 0; i < ctx->nitems; i++) {
+		const struct item *it = &ctx->items[i];
+		buf_puts(b, sep);
+		sep = " ";
+		switch (it->kind) {
+		case I_FLAGS:
+			buf_puts(b, "FLAGS (");
+			imap_flags_format(b, vm->flags, vm->keywords);
+			buf_putc(b, ')');
+			flags_done = true;
+			break;
+		case I_UID:
+			buf_printf(b, "UID %u", uid);
+			uid_done = true;
+			break;
+		case I_INTERNALDATE: {
+			char date[64];
+			imap_date_time_format(meta->internaldate, date, sizeof(date));
+			buf_printf(b, "INTERNALDATE \"%s\"", date);
+			break;
+		}
+		case I_SIZE:
+			buf_printf(b, "RFC822.SIZE %lld", (long long)meta->size);
+			break;
+		case I_ENVELOPE:
+			buf_printf(b, "ENVELOPE %s", idx.envelope ? idx.envelope
+				   : "(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)");
+			break;
+		case I_BODY:
+			buf_printf(b, "BODY %s", idx.body ? idx.body
+				   : "(\"text\" \"plain\" NIL NIL NIL \"7bit\" 0 0)");
+			break;
+		case I_BODYSTRUCTURE:
+			buf_printf(b, "BODYSTRUCTURE %s", idx.bodystructure ? idx.bodystructure
+				   : "(\"text\" \"plain\" NIL NIL NIL \"7bit\" 0 0)");
+			break;
+		case I_SECTION:
+			put_section(b, it, it->label, data, len, prefix_len, idx.parts);
+			break;
+		case I_RFC822:
+			buf_puts(b, "RFC822 ");
+			put_literal(b, data, len);
+			break;
+		case I_RFC822_HEADER:
+		case I_RFC822_TEXT: {
+			struct item tmp = {.sec = {.part = (char *)"",
+						   .kind = it->kind == I_RFC822_TEXT ? SECTION_TEXT
+										     : SECTION_HEADER}};
+			put_section(b, &tmp, it->kind == I_RFC822_TEXT ? "RFC822.TEXT" : "RFC822.HEADER",
+				    data, len, prefix_len, idx.parts);
+			break;
+		}
+		}
+	}
+	/* UID FETCH always answers with UID (RFC 9051 6.4.9); a message that
+	 * just got \Seen shows its new flags. */
+	if (cmd->a.uid && !uid_done)
+		buf_printf(b, "%sUID %u", sep, uid), sep = " ";
+	if (!flags_done && uid_in(ctx->seen_now, ctx->nseen_now, uid)) {
+		buf_printf(b, "%sFLAGS (", sep);
+		imap_flags_format(b, vm->flags, vm->keywords);
+		buf_putc(b, ')');
+	}
+	buf_puts(b, ")\r\n");
+	free(data);
+	store_msg_index_clear(&idx);
+	return true;
+}
+
+static void emit(struct imap_cmd *cmd)
+{
+	struct fetch_ctx *ctx = cmd->ctx;
+	struct imap_session *s = cmd->s;
+	struct buf b;
+	buf_init(&b, SIZE_MAX);
+	while (ctx->pos < ctx->nuids) {
+		if (s->conn != NULL && conn_output_pending(s->conn) > FETCH_OUTPUT_HIGH) {
+			cmd->on_drain = emit; /* continue when the client has read */
+			buf_free(&b);
+			return;
+		}
+		buf_reset(&b);
+		if (render(cmd, ctx, ctx->uids[ctx->pos], &b))
+			imap_write(s, b.data, b.len);
+		ctx->pos++;
+	}
+	buf_free(&b);
+	cmd->on_drain = NULL;
+	imap_cmd_ok(cmd, "FETCH completed");
+}
+
+static void start_emit(struct imap_cmd *cmd)
+{
+	struct fetch_ctx *ctx = cmd->ctx;
+	struct imap_session *s = cmd->s;
+	if (ctx->need_meta && ctx->nuids > 0 &&
+	    store_imap_messages_range(s->srv->store, s->view->mailbox_id, ctx->uids[0],
+				      ctx->uids[ctx->nuids - 1], &ctx->meta, &ctx->nmeta) != STORE_OK) {
+		imap_cmd_no(cmd, "[UNAVAILABLE] Cannot read messages");
+		return;
+	}
+	emit(cmd);
+}
+
+static void seen_done(struct imap_cmd *cmd, struct store_op *op)
+{
+	struct fetch_ctx *ctx = cmd->ctx;
+	struct imap_view *v = cmd->s->view;
+	if (op->err == STORE_OK && v != NULL) {
+		for (size_t i = 0; i < ctx->nseen_now; i++) {
+			uint32_t seq = imap_view_seq(v, ctx->seen_now[i]);
+			if (seq != 0)
+				v->msgs[seq - 1].flags |= STORE_FLAG_SEEN;
+		}
+	} else {
+		ctx->nseen_now = 0;
+	}
+	start_emit(cmd);
+}
+
+void cmd_fetch(struct imap_cmd *cmd)
+{
+	struct imap_session *s = cmd->s;
+	struct imap_view *v = s->view;
+	if (cmd->a.count < 2 || cmd->a.count > 3 || cmd->a.args[0].type != IMAP_ARG_ATOM) {
+		imap_cmd_bad(cmd, "FETCH needs a sequence set and items");
+		return;
+	}
+	if (cmd->a.count == 3) {
+		/* CHANGEDSINCE (CONDSTORE) comes with issue 6 */
+		imap_cmd_bad(cmd, "FETCH modifiers are not supported");
+		return;
+	}
+	struct fetch_ctx *ctx = xcalloc(1, sizeof(*ctx));
+	cmd->ctx = ctx;
+	cmd->cleanup = cleanup;
+	if (parse_items(ctx, &cmd->a.args[1]) < 0) {
+		imap_cmd_bad(cmd, "Invalid FETCH items");
+		return;
+	}
+	if (imap_view_uids(v, cmd->a.args[0].str, cmd->a.uid, &ctx->uids, &ctx->nuids) < 0) {
+		imap_cmd_bad(cmd, "Invalid sequence set");
+		return;
+	}
+	if (ctx->sets_seen && !v->readonly) {
+		for (size_t i = 0; i < ctx->nuids; i++) {
+			uint32_t seq = imap_view_seq(v, ctx->uids[i]);
+			if (seq != 0 && (v->msgs[seq - 1].flags & STORE_FLAG_SEEN) == 0) {
+				if (ctx->seen_now == NULL)
+					ctx->seen_now = xmalloc(ctx->nuids * sizeof(uint32_t));
+				ctx->seen_now[ctx->nseen_now++] = ctx->uids[i];
+			}
+		}
+		if (ctx->nseen_now > 0) {
+			store_op_init(&ctx->op, STORE_OP_FLAGS);
+			ctx->op_used = true;
+			ctx->op.u.flags.mailbox_id = v->mailbox_id;
+			ctx->op.u.flags.uids = ctx->seen_now;
+			ctx->op.u.flags.nuids = ctx->nseen_now;
+			ctx->op.u.flags.mode = STORE_FLAGS_ADD;
+			ctx->op.u.flags.flags = STORE_FLAG_SEEN;
+			imap_op_submit(cmd, &ctx->op, seen_done);
+			return;
+		}
+	}
+	start_emit(cmd);
+}

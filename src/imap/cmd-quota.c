@@ -1,0 +1,93 @@
+/*
+ * QUOTA (RFC 9208): one quota root "" per account with STORAGE (in KiB)
+ * and MESSAGE resources. SETQUOTA is an admin action: refused.
+ */
+#include "imap/imap-commands.h"
+#include "lib/buf.h"
+#include "store/store.h"
+#include <stdlib.h>
+#include <string.h>
+
+static int write_quota(struct imap_session *s)
+{
+	struct store_account a;
+	if (store_account_get_by_id(s->srv->store, s->account_id, &a) != STORE_OK)
+		return -1;
+	struct buf b;
+	buf_init(&b, 1024);
+	const char *sep = "";
+	buf_puts(&b, "* QUOTA \"\" (");
+	if (a.quota_bytes >= 0) {
+		buf_printf(&b, "STORAGE %lld %lld", (long long)((a.used_bytes + 1023) / 1024),
+			   (long long)(a.quota_bytes / 1024));
+		sep = " ";
+	}
+	if (a.quota_messages >= 0)
+		buf_printf(&b, "%sMESSAGE %lld %lld", sep, (long long)a.used_messages,
+			   (long long)a.quota_messages);
+	buf_puts(&b, ")\r\n");
+	imap_write(s, b.data, b.len);
+	buf_free(&b);
+	store_account_clear(&a);
+	return 0;
+}
+
+void cmd_getquota(struct imap_cmd *cmd)
+{
+	if (cmd->a.count != 1 || !imap_arg_is_astring(&cmd->a.args[0])) {
+		imap_cmd_bad(cmd, "GETQUOTA needs a quota root");
+		return;
+	}
+	if (cmd->a.args[0].len != 0) {
+		imap_cmd_no(cmd, "[NONEXISTENT] No such quota root");
+		return;
+	}
+	if (write_quota(cmd->s) < 0) {
+		imap_cmd_no(cmd, "[UNAVAILABLE] Cannot read quota");
+		return;
+	}
+	imap_cmd_ok(cmd, "GETQUOTA completed");
+}
+
+void cmd_getquotaroot(struct imap_cmd *cmd)
+{
+	struct imap_session *s = cmd->s;
+	const char *error;
+	char *name;
+	if (cmd->a.count != 1) {
+		imap_cmd_bad(cmd, "GETQUOTAROOT needs a mailbox name");
+		return;
+	}
+	if (imap_mailbox_from_wire(s, &cmd->a.args[0], &name, &error) < 0) {
+		imap_cmd_no(cmd, "%s", error);
+		return;
+	}
+	struct store_mailbox mb;
+	enum store_err err = store_mailbox_get(s->srv->store, s->account_id, name, &mb);
+	if (err != STORE_OK) {
+		free(name);
+		imap_cmd_no(cmd, "[NONEXISTENT] No such mailbox");
+		return;
+	}
+	store_mailbox_clear(&mb);
+	struct buf b;
+	buf_init(&b, SIZE_MAX);
+	buf_puts(&b, "* QUOTAROOT ");
+	char *wire = imap_mailbox_to_wire(s, name);
+	imap_buf_astring(&b, wire, strlen(wire));
+	buf_puts(&b, " \"\"\r\n");
+	imap_write(s, b.data, b.len);
+	buf_free(&b);
+	free(wire);
+	free(name);
+	if (write_quota(s) < 0) {
+		imap_cmd_no(cmd, "[UNAVAILABLE] Cannot read quota");
+		return;
+	}
+	imap_cmd_ok(cmd, "GETQUOTAROOT completed");
+}
+
+void cmd_setquota(struct imap_cmd *cmd)
+{
+	imap_cmd_no(cmd, "[NOPERM] Quotas are set by the administrator");
+}

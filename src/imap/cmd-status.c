@@ -1,0 +1,91 @@
+/* STATUS (RFC 9051 6.3.11; SIZE from RFC 8438; RECENT for rev1 only). */
+#include "imap/imap-commands.h"
+#include "lib/alloc.h"
+#include "lib/buf.h"
+#include "store/store.h"
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+enum {
+	ST_MESSAGES = 1, ST_UIDNEXT = 2, ST_UIDVALIDITY = 4, ST_UNSEEN = 8,
+	ST_DELETED = 16, ST_SIZE = 32, ST_RECENT = 64,
+};
+
+static const struct {
+	const char *name;
+	unsigned bit;
+} items[] = {
+	{"MESSAGES", ST_MESSAGES}, {"UIDNEXT", ST_UIDNEXT}, {"UIDVALIDITY", ST_UIDVALIDITY},
+	{"UNSEEN", ST_UNSEEN},	   {"DELETED", ST_DELETED}, {"SIZE", ST_SIZE},
+	{"RECENT", ST_RECENT},
+};
+
+int imap_status_items_parse(struct imap_session *s, const struct imap_arg *list,
+			    unsigned *items_r)
+{
+	*items_r = 0;
+	if (list->type != IMAP_ARG_LIST || list->count == 0)
+		return -1;
+	for (size_t i = 0; i < list->count; i++) {
+		size_t j;
+		for (j = 0; j < sizeof(items) / sizeof(items[0]); j++)
+			if (imap_arg_is_atom(&list->list[i], items[j].name))
+				break;
+		if (j == sizeof(items) / sizeof(items[0]))
+			return -1;
+		if (items[j].bit == ST_RECENT && s->rev2)
+			return -1; /* RFC 9051 removed RECENT */
+		*items_r |= items[j].bit;
+	}
+	return 0;
+}
+
+void imap_status_write(struct imap_session *s, const struct store_mailbox *mb, unsigned want)
+{
+	struct buf b;
+	buf_init(&b, SIZE_MAX);
+	char *wire = imap_mailbox_to_wire(s, mb->name);
+	buf_puts(&b, "* STATUS ");
+	imap_buf_astring(&b, wire, strlen(wire));
+	free(wire);
+	buf_puts(&b, " (");
+	const char *sep = "";
+	if (want & ST_MESSAGES) buf_printf(&b, "%sMESSAGES %u", sep, mb->messages), sep = " ";
+	if (want & ST_UIDNEXT) buf_printf(&b, "%sUIDNEXT %u", sep, mb->uidnext), sep = " ";
+	if (want & ST_UIDVALIDITY) buf_printf(&b, "%sUIDVALIDITY %u", sep, mb->uidvalidity), sep = " ";
+	if (want & ST_UNSEEN) buf_printf(&b, "%sUNSEEN %u", sep, mb->unseen), sep = " ";
+	if (want & ST_DELETED) buf_printf(&b, "%sDELETED %u", sep, mb->deleted), sep = " ";
+	if (want & ST_SIZE) buf_printf(&b, "%sSIZE %lld", sep, (long long)mb->bytes), sep = " ";
+	if (want & ST_RECENT) buf_printf(&b, "%sRECENT 0", sep);
+	buf_puts(&b, ")\r\n");
+	imap_write(s, b.data, b.len);
+	buf_free(&b);
+}
+
+void cmd_status(struct imap_cmd *cmd)
+{
+	struct imap_session *s = cmd->s;
+	const char *error;
+	char *name;
+	unsigned want;
+	if (cmd->a.count != 2 || imap_status_items_parse(s, &cmd->a.args[1], &want) < 0) {
+		imap_cmd_bad(cmd, "STATUS needs a mailbox and a list of items");
+		return;
+	}
+	if (imap_mailbox_from_wire(s, &cmd->a.args[0], &name, &error) < 0) {
+		imap_cmd_no(cmd, "%s", error);
+		return;
+	}
+	struct store_mailbox mb;
+	enum store_err err = store_mailbox_get(s->srv->store, s->account_id, name, &mb);
+	free(name);
+	if (err != STORE_OK) {
+		imap_cmd_no(cmd, "%sNo such mailbox",
+			    err == STORE_ENOTFOUND ? "[NONEXISTENT] " : "[UNAVAILABLE] ");
+		return;
+	}
+	imap_status_write(s, &mb, want);
+	store_mailbox_clear(&mb);
+	imap_cmd_ok(cmd, "STATUS completed");
+}

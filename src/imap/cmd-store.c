@@ -1,0 +1,163 @@
+/*
+ * STORE and UID STORE (RFC 9051 6.4.6): FLAGS, +FLAGS, -FLAGS, .SILENT.
+ * Without .SILENT every message in the set is answered with its new flags
+ * (read back after the commit, so concurrent changes are included).
+ */
+#include "imap/imap-commands.h"
+#include "imap/imap-flags.h"
+#include "imap/imap-op.h"
+#include "imap/imap-view.h"
+#include "lib/alloc.h"
+#include "lib/buf.h"
+#include "store/store-imap.h"
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+struct store_ctx {
+	struct store_op op;
+	uint32_t *uids;
+	size_t nuids;
+	char *keywords;
+	bool silent;
+};
+
+static void cleanup(struct imap_cmd *cmd)
+{
+	struct store_ctx *ctx = cmd->ctx;
+	store_op_clear(&ctx->op);
+	free(ctx->uids);
+	free(ctx->keywords);
+	free(ctx);
+}
+
+static void done(struct imap_cmd *cmd, struct store_op *op)
+{
+	struct store_ctx *ctx = cmd->ctx;
+	struct imap_session *s = cmd->s;
+	struct imap_view *v = s->view;
+	if (op->err != STORE_OK) {
+		imap_op_fail(cmd, op->err, "STORE failed");
+		return;
+	}
+	struct store_msg *msgs = NULL;
+	size_t n = 0;
+	if (v != NULL && ctx->nuids > 0 &&
+	    store_imap_messages_range(s->srv->store, v->mailbox_id, ctx->uids[0],
+				      ctx->uids[ctx->nuids - 1], &msgs, &n) == STORE_OK) {
+		struct buf b;
+		buf_init(&b, SIZE_MAX);
+		size_t k = 0;
+		for (size_t i = 0; i < n; i++) {
+			/* only messages of the set (the range may hold others) */
+			while (k < ctx->nuids && ctx->uids[k] < msgs[i].uid)
+				k++;
+			if (k == ctx->nuids || ctx->uids[k] != msgs[i].uid)
+				continue;
+			uint32_t seq = imap_view_seq(v, msgs[i].uid);
+			if (seq == 0)
+				continue;
+			struct imap_view_msg *vm = &v->msgs[seq - 1];
+			bool changed = vm->flags != msgs[i].flags ||
+				       strcmp(vm->keywords ? vm->keywords : "",
+					      msgs[i].keywords ? msgs[i].keywords : "") != 0;
+			vm->flags = msgs[i].flags;
+			free(vm->keywords);
+			vm->keywords = msgs[i].keywords;
+			msgs[i].keywords = NULL;
+			vm->modseq = msgs[i].modseq;
+			if (ctx->silent && !changed)
+				continue;
+			if (ctx->silent && changed) {
+				/* our own change: .SILENT suppresses it; the view
+				 * now matches the store, so sync stays quiet */
+				continue;
+			}
+			buf_reset(&b);
+			buf_printf(&b, "* %u FETCH (", seq);
+			if (cmd->a.uid)
+				buf_printf(&b, "UID %u ", vm->uid);
+			buf_puts(&b, "FLAGS (");
+			imap_flags_format(&b, vm->flags, vm->keywords);
+			buf_puts(&b, "))\r\n");
+			imap_write(s, b.data, b.len);
+		}
+		buf_free(&b);
+		store_msg_list_free(msgs, n);
+	}
+	imap_cmd_ok(cmd, "STORE completed");
+}
+
+void cmd_store(struct imap_cmd *cmd)
+{
+	struct imap_session *s = cmd->s;
+	struct imap_view *v = s->view;
+	const struct imap_command_args *a = &cmd->a;
+	size_t i = 1;
+	if (a->count < 3 || a->args[0].type != IMAP_ARG_ATOM) {
+		imap_cmd_bad(cmd, "STORE needs a set, an item and flags");
+		return;
+	}
+	if (a->args[1].type == IMAP_ARG_LIST) {
+		imap_cmd_bad(cmd, "STORE modifiers are not supported");
+		return;
+	}
+	const char *item = a->args[i].str;
+	enum store_flags_mode mode = STORE_FLAGS_REPLACE;
+	if (a->args[i].type != IMAP_ARG_ATOM) {
+		imap_cmd_bad(cmd, "Bad STORE item");
+		return;
+	}
+	if (*item == '+' || *item == '-') {
+		mode = *item == '+' ? STORE_FLAGS_ADD : STORE_FLAGS_REMOVE;
+		item++;
+	}
+	bool silent = false;
+	if (strcasecmp(item, "FLAGS.SILENT") == 0)
+		silent = true;
+	else if (strcasecmp(item, "FLAGS") != 0) {
+		imap_cmd_bad(cmd, "Bad STORE item");
+		return;
+	}
+	/* flags: one list, or bare flag atoms */
+	struct imap_arg tmp = {.type = IMAP_ARG_LIST};
+	const struct imap_arg *flags_arg = &a->args[i + 1];
+	if (!(a->count == i + 2 && flags_arg->type == IMAP_ARG_LIST)) {
+		tmp.list = &a->args[i + 1];
+		tmp.count = a->count - i - 1;
+		flags_arg = &tmp;
+	}
+	uint32_t flags;
+	char *keywords;
+	const char *error;
+	if (imap_flags_parse(flags_arg, &flags, &keywords, &error) < 0) {
+		imap_cmd_bad(cmd, "%s", error);
+		return;
+	}
+	if (v->readonly) {
+		free(keywords);
+		imap_cmd_no(cmd, "[READ-ONLY] Mailbox is read-only");
+		return;
+	}
+	struct store_ctx *ctx = xcalloc(1, sizeof(*ctx));
+	cmd->ctx = ctx;
+	cmd->cleanup = cleanup;
+	ctx->keywords = keywords;
+	ctx->silent = silent;
+	if (imap_view_uids(v, a->args[0].str, a->uid, &ctx->uids, &ctx->nuids) < 0) {
+		imap_cmd_bad(cmd, "Invalid sequence set");
+		return;
+	}
+	if (ctx->nuids == 0) {
+		imap_cmd_ok(cmd, "STORE completed");
+		return;
+	}
+	store_op_init(&ctx->op, STORE_OP_FLAGS);
+	ctx->op.u.flags.mailbox_id = v->mailbox_id;
+	ctx->op.u.flags.uids = ctx->uids;
+	ctx->op.u.flags.nuids = ctx->nuids;
+	ctx->op.u.flags.mode = mode;
+	ctx->op.u.flags.flags = flags;
+	ctx->op.u.flags.keywords = keywords;
+	imap_op_submit(cmd, &ctx->op, done);
+}

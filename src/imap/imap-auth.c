@@ -1,0 +1,59 @@
+/* imap-auth: see imap-auth.h. */
+#include "imap/imap-auth.h"
+#include "imap/imap-session.h"
+#include "lib/alloc.h"
+#include "lib/buf.h"
+#include "lib/conn.h"
+#include "mail/auth.h"
+#include <event2/event.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void fail_reply(struct imap_cmd *cmd)
+{
+	imap_cmd_no(cmd, "[AUTHENTICATIONFAILED] Authentication failed");
+}
+
+static void delay_done(evutil_socket_t fd, short what, void *arg)
+{
+	struct imap_cmd *cmd = arg;
+	struct imap_session *s = cmd->s;
+	event_free(s->timer);
+	s->timer = NULL;
+	if (!imap_session_unref(s))
+		return;
+	fail_reply(cmd);
+}
+
+void imap_auth_attempt(struct imap_cmd *cmd, const char *user, const char *password)
+{
+	struct imap_session *s = cmd->s;
+	int64_t account_id;
+	if (strlen(user) > AUTH_MAX_USERNAME || strlen(password) > AUTH_MAX_PASSWORD ||
+	    !auth_login(s->srv->store, user, password, &account_id)) {
+		const char *ip = conn_remote_ip(s->conn);
+		auth_fail_record(ip);
+		/* Logged with the address, never the password (fail2ban). */
+		conn_log(s->conn, LOG_WARN, "auth failed user=%.64s", user);
+		int64_t ms = auth_fail_delay_ms(ip);
+		if (ms <= 0) {
+			fail_reply(cmd);
+			return;
+		}
+		struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+		s->timer = evtimer_new(conn_base(s->conn), delay_done, cmd);
+		imap_session_ref(s);
+		evtimer_add(s->timer, &tv);
+		return;
+	}
+	auth_fail_clear(conn_remote_ip(s->conn));
+	s->account_id = account_id;
+	s->user = xstrdup(user);
+	s->state = IMAP_STATE_AUTH;
+	conn_log(s->conn, LOG_INFO, "login user=%s", user);
+	struct buf b;
+	buf_init(&b, 4096);
+	imap_capabilities(s, &b);
+	imap_cmd_ok(cmd, "[CAPABILITY %s] Logged in", b.data);
+	buf_free(&b);
+}

@@ -1,0 +1,457 @@
+/*
+ * imap-session: connection callbacks, command framing and dispatch.
+ *
+ * Framing (RFC 9051 sections 2.2 and 4.3): a command is one line, or
+ * several when lines end in a literal marker. The whole command is kept in
+ * wire form in s->cmdbuf and parsed once complete. Limits:
+ * - a line over imap.max_line_length: BAD, the session continues;
+ * - a synchronizing literal over its limit: NO [TOOBIG] at once, before the
+ *   client sends it ("+" is never sent, so no byte of it arrives);
+ * - a non-synchronizing literal over its limit: BYE [TOOBIG] and close,
+ *   since its bytes are already on the way (RFC 7888 section 4);
+ * - too many literals: the rest of the command is read and dropped, then BAD.
+ */
+#include "imap/imap-session.h"
+#include "imap/imap-commands.h"
+#include "imap/imap-sync.h"
+#include "imap/imap-view.h"
+#include "lib/alloc.h"
+#include "lib/conn.h"
+#include "lib/log.h"
+#include "mail/imap-quote.h"
+#include "mail/mailbox-name.h"
+#include "store/store.h"
+#include <event2/event.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct imap_server imap_server_settings;
+
+static void session_free(struct imap_session *s);
+
+void imap_session_ref(struct imap_session *s)
+{
+	s->refs++;
+}
+
+bool imap_session_unref(struct imap_session *s)
+{
+	if (--s->refs > 0)
+		return s->conn != NULL;
+	session_free(s);
+	return false;
+}
+
+void imap_write(struct imap_session *s, const void *data, size_t len)
+{
+	if (s->conn != NULL)
+		conn_write(s->conn, data, len);
+}
+
+void imap_printf(struct imap_session *s, const char *fmt, ...)
+{
+	if (s->conn == NULL)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	char *text = xvasprintf(fmt, ap);
+	va_end(ap);
+	conn_puts(s->conn, text);
+	free(text);
+}
+
+void imap_session_bye(struct imap_session *s, const char *text)
+{
+	if (s->conn == NULL)
+		return;
+	imap_printf(s, "* BYE %s\r\n", text);
+	s->state = IMAP_STATE_LOGOUT;
+	conn_close(s->conn);
+}
+
+void imap_capabilities(struct imap_session *s, struct buf *b)
+{
+	buf_puts(b, "IMAP4rev2 IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE");
+	if (s->state == IMAP_STATE_NOAUTH) {
+		if (s->conn && conn_tls_available(s->conn) && !conn_tls_active(s->conn))
+			buf_puts(b, " STARTTLS");
+		if (s->conn && !conn_plaintext_auth_ok(s->conn))
+			buf_puts(b, " LOGINDISABLED");
+		else
+			buf_puts(b, " AUTH=PLAIN AUTH=LOGIN");
+		return;
+	}
+	buf_puts(b, " NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN SPECIAL-USE CREATE-SPECIAL-USE"
+		    " LIST-EXTENDED LIST-STATUS STATUS=SIZE ESEARCH"
+		    " QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE");
+	if (s->srv->max_message > 0)
+		buf_printf(b, " APPENDLIMIT=%lld", (long long)s->srv->max_message);
+}
+
+/* --- strings --- */
+
+void imap_buf_string(struct buf *b, const char *str, size_t len)
+{
+	imap_quote_string(b, str, len);
+}
+
+void imap_buf_astring(struct buf *b, const char *str, size_t len)
+{
+	imap_quote_string(b, str, len);
+}
+
+void imap_buf_nstring(struct buf *b, const char *str)
+{
+	imap_quote_nstring(b, str, str ? strlen(str) : 0);
+}
+
+/* --- mailbox names --- */
+
+char *imap_mailbox_to_wire(struct imap_session *s, const char *name)
+{
+	char *out;
+	if (s->utf8_names || mailbox_name_mutf7_encode(name, &out) < 0)
+		return xstrdup(name);
+	return out;
+}
+
+int imap_mailbox_from_wire(struct imap_session *s, const struct imap_arg *arg, char **name_r,
+			   const char **error_r)
+{
+	char *decoded = NULL;
+	if (!imap_arg_is_astring(arg)) {
+		*error_r = "Mailbox name must be a string";
+		return -1;
+	}
+	if (arg->len > MAILBOX_NAME_MAX_WIRE || arg->len > STORE_MAX_MAILBOX_NAME * 4) {
+		*error_r = "[CANNOT] Mailbox name too long";
+		return -1;
+	}
+	if (memchr(arg->str, '\0', arg->len) != NULL) {
+		*error_r = "[CANNOT] Invalid mailbox name";
+		return -1;
+	}
+	if (s->utf8_names) {
+		if (!mailbox_name_utf8_valid(arg->str, arg->len)) {
+			*error_r = "[CANNOT] Mailbox name is not UTF-8";
+			return -1;
+		}
+		decoded = xstrdup(arg->str);
+	} else if (mailbox_name_mutf7_decode(arg->str, &decoded) < 0) {
+		/* Some rev1 clients send raw UTF-8: accept it when valid. */
+		bool eight_bit = false;
+		for (size_t i = 0; i < arg->len; i++)
+			eight_bit |= (unsigned char)arg->str[i] >= 0x80;
+		if (!eight_bit || !mailbox_name_utf8_valid(arg->str, arg->len)) {
+			*error_r = "[CANNOT] Invalid modified UTF-7 mailbox name";
+			return -1;
+		}
+		decoded = xstrdup(arg->str);
+	}
+	*name_r = mailbox_name_normalize(decoded);
+	free(decoded);
+	if (!store_mailbox_name_valid(*name_r)) {
+		xfree(name_r);
+		*error_r = "[CANNOT] Invalid mailbox name";
+		return -1;
+	}
+	return 0;
+}
+
+/* --- commands --- */
+
+static void cmd_free(struct imap_cmd *cmd)
+{
+	if (cmd->cleanup != NULL)
+		cmd->cleanup(cmd);
+	if (cmd->def != NULL && (cmd->def->flags & IMAP_CMD_SECRET) != 0)
+		for (size_t i = 0; i < cmd->a.count; i++)
+			if (cmd->a.args[i].str != NULL)
+				wipe(cmd->a.args[i].str, cmd->a.args[i].len);
+	imap_command_args_clear(&cmd->a);
+	free(cmd);
+}
+
+static void session_free(struct imap_session *s)
+{
+	if (s->cmd != NULL) {
+		cmd_free(s->cmd);
+		s->cmd = NULL;
+	}
+	imap_view_free(&s->view);
+	if (s->timer != NULL)
+		event_free(s->timer);
+	buf_free(&s->cmdbuf);
+	free(s->user);
+	free(s);
+}
+
+void imap_cmd_finish(struct imap_cmd *cmd, const char *status, const char *fmt, ...)
+{
+	struct imap_session *s = cmd->s;
+	va_list ap;
+	va_start(ap, fmt);
+	char *text = xvasprintf(fmt, ap);
+	va_end(ap);
+	if (s->view != NULL && s->conn != NULL) {
+		bool allow_expunge = cmd->def == NULL || cmd->a.uid ||
+				     (cmd->def->flags & IMAP_CMD_NO_EXPUNGE) == 0;
+		imap_sync(s, allow_expunge);
+	}
+	imap_printf(s, "%s %s %s\r\n", cmd->a.tag ? cmd->a.tag : "*", status, text);
+	free(text);
+	bool bad = strcmp(status, "BAD") == 0;
+	if (s->cmd == cmd)
+		s->cmd = NULL;
+	cmd_free(cmd);
+	if (s->conn == NULL)
+		return;
+	if (bad && ++s->bad_count > s->srv->max_errors) {
+		imap_session_bye(s, "Too many invalid commands");
+		return;
+	}
+	conn_resume(s->conn);
+}
+
+static void reply_untagged_or(struct imap_session *s, const char *tag, const char *status,
+			      const char *text)
+{
+	imap_printf(s, "%s %s %s\r\n", tag ? tag : "*", status, text);
+	if (strcmp(status, "BAD") == 0 && ++s->bad_count > s->srv->max_errors)
+		imap_session_bye(s, "Too many invalid commands");
+}
+
+static void framing_reset(struct imap_session *s)
+{
+	/* The buffer may hold a password (LOGIN, AUTHENTICATE): wipe it. A
+	 * large buffer (APPEND) is released so idle sessions stay small. */
+	if (s->cmdbuf.data != NULL)
+		wipe(s->cmdbuf.data, s->cmdbuf.len);
+	if (s->cmdbuf.cap > 16384)
+		buf_free(&s->cmdbuf);
+	buf_reset(&s->cmdbuf);
+	s->nliterals = 0;
+	s->discarding = false;
+	s->first_line_seen = false;
+	s->is_append = false;
+}
+
+static void execute(struct imap_session *s)
+{
+	struct imap_cmd *cmd = xcalloc(1, sizeof(*cmd));
+	const char *error = NULL;
+	cmd->s = s;
+	if (imap_parse_command(s->cmdbuf.data ? s->cmdbuf.data : "", s->cmdbuf.len, &cmd->a,
+			       &error) < 0) {
+		char *tag = NULL, *name = NULL;
+		bool uid;
+		imap_parser_peek(s->cmdbuf.data ? s->cmdbuf.data : "", s->cmdbuf.len, &tag, &name,
+				 &uid);
+		framing_reset(s);
+		char *text = xasprintf("Syntax error: %s", error);
+		reply_untagged_or(s, tag, "BAD", text);
+		free(text);
+		free(tag);
+		free(name);
+		free(cmd);
+		return;
+	}
+	framing_reset(s);
+	cmd->def = imap_command_find(cmd->a.name);
+	s->cmd = cmd;
+	if (cmd->def == NULL) {
+		imap_cmd_bad(cmd, "Unknown command");
+		return;
+	}
+	if (cmd->a.uid && (cmd->def->flags & IMAP_CMD_UID) == 0) {
+		imap_cmd_bad(cmd, "UID not allowed with %s", cmd->def->name);
+		return;
+	}
+	if ((cmd->def->states & s->state) == 0) {
+		imap_cmd_bad(cmd, "%s not allowed %s", cmd->def->name,
+			     s->state == IMAP_STATE_NOAUTH ? "before login"
+			     : s->state == IMAP_STATE_AUTH ? "without a selected mailbox"
+							   : "in this state");
+		return;
+	}
+	cmd->def->handler(cmd);
+	/* Still running: hold further input until it finishes (IDLE and
+	 * AUTHENTICATE take lines through cmd->on_line instead). */
+	if (s->cmd == cmd && cmd->on_line == NULL && s->conn != NULL)
+		conn_pause(s->conn);
+}
+
+/* Limit for one literal of the command being framed. */
+static uint64_t literal_limit(struct imap_session *s)
+{
+	if (s->is_append)
+		return s->srv->max_message < 0 ? UINT32_MAX : (uint64_t)s->srv->max_message;
+	return IMAP_MAX_LITERAL;
+}
+
+static void refuse_literal(struct imap_session *s, const struct imap_literal_info *li,
+			   const char *why)
+{
+	char *tag = NULL, *name = NULL;
+	bool uid;
+	imap_parser_peek(s->cmdbuf.data, s->cmdbuf.len, &tag, &name, &uid);
+	if (li->nonsync) {
+		/* Its bytes are already coming: we cannot tell them from
+		 * commands, so the session ends (RFC 7888 section 4). */
+		framing_reset(s);
+		char *text = xasprintf("[TOOBIG] %s", why);
+		imap_session_bye(s, text);
+		free(text);
+	} else {
+		framing_reset(s);
+		char *text = xasprintf("[TOOBIG] %s", why);
+		reply_untagged_or(s, tag, "NO", text);
+		free(text);
+	}
+	free(tag);
+	free(name);
+}
+
+static void on_line(struct conn *c, char *line, size_t len)
+{
+	struct imap_session *s = conn_data(c);
+	if (s->state == IMAP_STATE_LOGOUT)
+		return;
+	if (s->cmd != NULL) {
+		if (s->cmd->on_line != NULL)
+			s->cmd->on_line(s->cmd, line, len);
+		return;
+	}
+	if (!s->first_line_seen) {
+		if (len == 0)
+			return; /* tolerate empty lines between commands */
+		s->first_line_seen = true;
+		char *tag = NULL, *name = NULL;
+		bool uid;
+		if (imap_parser_peek(line, len, &tag, &name, &uid) == 0 && name != NULL)
+			s->is_append = strcmp(name, "APPEND") == 0;
+		free(tag);
+		free(name);
+		uint64_t max = s->srv->max_line + IMAP_MAX_COMMAND_EXTRA;
+		if (s->is_append)
+			max += (uint64_t)(s->srv->max_message < 0 ? UINT32_MAX : s->srv->max_message);
+		s->cmdbuf.max = (size_t)max;
+	}
+	if (!s->discarding && buf_append(&s->cmdbuf, line, len) < 0)
+		s->discarding = true;
+	struct imap_literal_info li;
+	if (!imap_parser_line_literal(line, len, &li)) {
+		if (s->discarding) {
+			char *tag = NULL, *name = NULL;
+			bool uid;
+			imap_parser_peek(s->cmdbuf.data ? s->cmdbuf.data : "", s->cmdbuf.len, &tag,
+					 &name, &uid);
+			framing_reset(s);
+			reply_untagged_or(s, tag, "BAD", "[LIMIT] Command too large");
+			free(tag);
+			free(name);
+			return;
+		}
+		execute(s);
+		return;
+	}
+	if (li.size > literal_limit(s)) {
+		refuse_literal(s, &li, "Literal too large");
+		return;
+	}
+	if (++s->nliterals > IMAP_MAX_LITERALS ||
+	    s->cmdbuf.len + 2 + li.size > s->cmdbuf.max) {
+		if (!li.nonsync) {
+			refuse_literal(s, &li, "Too many or too large literals in one command");
+			return;
+		}
+		s->discarding = true;
+	}
+	if (!s->discarding)
+		buf_append(&s->cmdbuf, "\r\n", 2);
+	if (!li.nonsync)
+		imap_printf(s, "+ OK\r\n");
+	if (li.size > 0)
+		conn_read_bytes(c, li.size);
+}
+
+static void on_bytes(struct conn *c, const char *data, size_t len, bool last)
+{
+	struct imap_session *s = conn_data(c);
+	if (!s->discarding && buf_append(&s->cmdbuf, data, len) < 0)
+		s->discarding = true;
+}
+
+static void on_line_too_long(struct conn *c)
+{
+	struct imap_session *s = conn_data(c);
+	if (s->cmd != NULL && s->cmd->on_line != NULL) {
+		imap_cmd_bad(s->cmd, "[TOOBIG] Line too long");
+		return;
+	}
+	char *tag = NULL, *name = NULL;
+	bool uid;
+	if (s->first_line_seen)
+		imap_parser_peek(s->cmdbuf.data ? s->cmdbuf.data : "", s->cmdbuf.len, &tag, &name,
+				 &uid);
+	framing_reset(s);
+	reply_untagged_or(s, tag, "BAD", "[TOOBIG] Command line too long");
+	free(tag);
+	free(name);
+}
+
+static void on_connect(struct conn *c)
+{
+	struct imap_session *s = xcalloc(1, sizeof(*s));
+	s->conn = c;
+	s->srv = &imap_server_settings;
+	s->state = IMAP_STATE_NOAUTH;
+	s->refs = 1;
+	buf_init(&s->cmdbuf, s->srv->max_line);
+	conn_set_data(c, s);
+	conn_set_line_max(c, s->srv->max_line);
+	conn_set_timeout(c, s->srv->timeout_ms);
+	struct buf b;
+	buf_init(&b, 4096);
+	imap_capabilities(s, &b);
+	imap_printf(s, "* OK [CAPABILITY %s] Roost IMAP ready\r\n", b.data);
+	buf_free(&b);
+}
+
+static void on_timeout(struct conn *c)
+{
+	struct imap_session *s = conn_data(c);
+	imap_session_bye(s, "Autologout; idle for too long");
+}
+
+static void on_close(struct conn *c)
+{
+	struct imap_session *s = conn_data(c);
+	if (s == NULL)
+		return;
+	conn_set_data(c, NULL);
+	s->conn = NULL;
+	if (s->view != NULL)
+		imap_view_free(&s->view); /* stops the watch now */
+	imap_session_unref(s);
+}
+
+static void on_drain(struct conn *c)
+{
+	struct imap_session *s = conn_data(c);
+	if (s != NULL && s->cmd != NULL && s->cmd->on_drain != NULL)
+		s->cmd->on_drain(s->cmd);
+}
+
+const struct conn_handler imap_conn_handler = {
+	.proto = "imap",
+	.on_connect = on_connect,
+	.on_line = on_line,
+	.on_line_too_long = on_line_too_long,
+	.on_bytes = on_bytes,
+	.on_drain = on_drain,
+	.on_timeout = on_timeout,
+	.on_close = on_close,
+};

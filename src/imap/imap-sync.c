@@ -1,0 +1,114 @@
+/* imap-sync: see imap-sync.h. */
+#include "imap/imap-sync.h"
+#include "imap/imap-commands.h"
+#include "imap/imap-flags.h"
+#include "imap/imap-session.h"
+#include "imap/imap-view.h"
+#include "lib/alloc.h"
+#include "lib/buf.h"
+#include "store/store-imap.h"
+#include <stdlib.h>
+#include <string.h>
+
+static bool same_keywords(const char *a, const char *b)
+{
+	if (a == NULL || *a == '\0')
+		return b == NULL || *b == '\0';
+	return b != NULL && strcmp(a, b) == 0;
+}
+
+static void send_flags(struct imap_session *s, uint32_t seq, const struct imap_view_msg *m)
+{
+	struct buf b;
+	buf_init(&b, 1 << 16);
+	buf_printf(&b, "* %u FETCH (UID %u FLAGS (", seq, m->uid);
+	imap_flags_format(&b, m->flags, m->keywords);
+	buf_puts(&b, "))\r\n");
+	imap_write(s, b.data, b.len);
+	buf_free(&b);
+}
+
+void imap_sync(struct imap_session *s, bool allow_expunge)
+{
+	struct imap_view *v = s->view;
+	if (v == NULL || s->conn == NULL)
+		return;
+	uint64_t highest;
+	uint32_t uidnext;
+	if (store_imap_mailbox_modseq(s->srv->store, v->mailbox_id, &highest, &uidnext) != STORE_OK)
+		return;
+	size_t added = 0;
+	uint32_t *flag_uids = NULL;
+	size_t nflag = 0, flag_cap = 0;
+	if (highest > v->modseq) {
+		struct store_msg *changed = NULL;
+		uint32_t *vanished = NULL;
+		size_t nchanged = 0, nvanished = 0;
+		if (store_mailbox_changes(s->srv->store, v->mailbox_id, v->modseq, &changed, &nchanged,
+					  &vanished, &nvanished) != STORE_OK)
+			return;
+		for (size_t i = 0; i < nvanished; i++)
+			if (imap_view_seq(v, vanished[i]) != 0)
+				imap_view_add_pending(v, vanished[i]);
+		uint64_t top = highest;
+		for (size_t i = 0; i < nchanged; i++) {
+			struct store_msg *m = &changed[i];
+			if (m->modseq > top)
+				top = m->modseq;
+			if (imap_view_is_pending(v, m->uid))
+				continue;
+			uint32_t seq = imap_view_seq(v, m->uid);
+			if (seq != 0) {
+				struct imap_view_msg *vm = &v->msgs[seq - 1];
+				vm->modseq = m->modseq;
+				if (vm->flags == m->flags && same_keywords(vm->keywords, m->keywords))
+					continue;
+				vm->flags = m->flags;
+				free(vm->keywords);
+				vm->keywords = m->keywords;
+				m->keywords = NULL;
+				flag_uids = xgrow(flag_uids, &flag_cap, nflag + 1, sizeof(*flag_uids));
+				flag_uids[nflag++] = vm->uid;
+			} else if (m->uid > imap_view_max_uid(v)) {
+				v->msgs = xgrow(v->msgs, &v->cap, v->count + 1, sizeof(*v->msgs));
+				struct imap_view_msg *vm = &v->msgs[v->count++];
+				vm->uid = m->uid;
+				vm->flags = m->flags;
+				vm->keywords = m->keywords;
+				m->keywords = NULL;
+				vm->modseq = m->modseq;
+				added++;
+			}
+		}
+		v->modseq = top;
+		store_msg_list_free(changed, nchanged);
+		free(vanished);
+	}
+	if (allow_expunge && v->npending > 0) {
+		for (size_t i = v->count; i-- > 0;) {
+			if (imap_view_is_pending(v, v->msgs[i].uid)) {
+				imap_printf(s, "* %zu EXPUNGE\r\n", i + 1);
+				imap_view_remove(v, i);
+			}
+		}
+		v->npending = 0;
+	}
+	/* EXISTS after the EXPUNGEs, so its number is already correct */
+	if (added > 0)
+		imap_printf(s, "* %zu EXISTS\r\n", v->count);
+	for (size_t i = 0; i < nflag; i++) {
+		uint32_t seq = imap_view_seq(v, flag_uids[i]);
+		if (seq != 0)
+			send_flags(s, seq, &v->msgs[seq - 1]);
+	}
+	free(flag_uids);
+}
+
+void imap_sync_notify(void *ctx, int64_t mailbox_id, uint64_t highestmodseq)
+{
+	struct imap_session *s = ctx;
+	/* RFC 9051 6.3.13: while IDLE, updates go out as they happen. At other
+	 * times they wait for the end of the next command. */
+	if (s->cmd != NULL && s->cmd->def != NULL && s->cmd->def->handler == cmd_idle)
+		imap_sync(s, true);
+}

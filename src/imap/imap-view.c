@@ -1,0 +1,155 @@
+/* imap-view: see imap-view.h. */
+#include "imap/imap-view.h"
+#include "imap/imap-session.h"
+#include "imap/imap-seqset.h"
+#include "imap/imap-sync.h"
+#include "lib/alloc.h"
+#include "store/store.h"
+#include <stdlib.h>
+#include <string.h>
+
+int imap_view_open(struct imap_session *s, const struct store_mailbox *mb, bool readonly,
+		   struct imap_view **view_r)
+{
+	struct store_msg *msgs;
+	size_t n;
+	if (store_mailbox_messages(s->srv->store, mb->id, &msgs, &n) != STORE_OK)
+		return -1;
+	struct imap_view *v = xcalloc(1, sizeof(*v));
+	v->mailbox_id = mb->id;
+	v->name = xstrdup(mb->name);
+	v->readonly = readonly;
+	v->uidvalidity = mb->uidvalidity;
+	/* Changes after this MODSEQ are read again by the next sync; applying
+	 * a change twice is harmless (see imap-sync.c). */
+	v->modseq = mb->highestmodseq;
+	v->msgs = xcalloc(n ? n : 1, sizeof(*v->msgs));
+	v->cap = n ? n : 1;
+	for (size_t i = 0; i < n; i++) {
+		v->msgs[i].uid = msgs[i].uid;
+		v->msgs[i].flags = msgs[i].flags;
+		v->msgs[i].keywords = msgs[i].keywords;
+		msgs[i].keywords = NULL;
+		v->msgs[i].modseq = msgs[i].modseq;
+		if (msgs[i].modseq > v->modseq)
+			v->modseq = msgs[i].modseq;
+	}
+	v->count = n;
+	store_msg_list_free(msgs, n);
+	v->watch = store_watch_add(s->srv->store, s->account_id, mb->id, imap_sync_notify, s);
+	*view_r = v;
+	return 0;
+}
+
+void imap_view_free(struct imap_view **vp)
+{
+	struct imap_view *v = *vp;
+	if (v == NULL)
+		return;
+	if (v->watch != NULL)
+		store_watch_remove(&v->watch);
+	for (size_t i = 0; i < v->count; i++)
+		free(v->msgs[i].keywords);
+	free(v->msgs);
+	free(v->pending);
+	free(v->name);
+	free(v);
+	*vp = NULL;
+}
+
+uint32_t imap_view_seq(const struct imap_view *v, uint32_t uid)
+{
+	size_t lo = 0, hi = v->count;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (v->msgs[mid].uid < uid)
+			lo = mid + 1;
+		else if (v->msgs[mid].uid > uid)
+			hi = mid;
+		else
+			return (uint32_t)mid + 1;
+	}
+	return 0;
+}
+
+uint32_t imap_view_max_uid(const struct imap_view *v)
+{
+	return v->count ? v->msgs[v->count - 1].uid : 0;
+}
+
+bool imap_view_is_pending(const struct imap_view *v, uint32_t uid)
+{
+	size_t lo = 0, hi = v->npending;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (v->pending[mid] < uid)
+			lo = mid + 1;
+		else if (v->pending[mid] > uid)
+			hi = mid;
+		else
+			return true;
+	}
+	return false;
+}
+
+void imap_view_remove(struct imap_view *v, size_t i)
+{
+	free(v->msgs[i].keywords);
+	memmove(&v->msgs[i], &v->msgs[i + 1], (v->count - i - 1) * sizeof(*v->msgs));
+	v->count--;
+}
+
+void imap_view_add_pending(struct imap_view *v, uint32_t uid)
+{
+	if (imap_view_is_pending(v, uid))
+		return;
+	v->pending = xgrow(v->pending, &v->pending_cap, v->npending + 1, sizeof(*v->pending));
+	size_t i = v->npending;
+	while (i > 0 && v->pending[i - 1] > uid) {
+		v->pending[i] = v->pending[i - 1];
+		i--;
+	}
+	v->pending[i] = uid;
+	v->npending++;
+}
+
+int imap_view_uids(const struct imap_view *v, const char *setstr, bool uid, uint32_t **uids_r,
+		   size_t *n_r)
+{
+	struct imap_seqset set;
+	uint32_t star = uid ? imap_view_max_uid(v) : (uint32_t)v->count;
+	if (imap_seqset_parse(setstr, star, &set) < 0 || set.saved)
+		return -1;
+	if (!uid && (v->count == 0 || imap_seqset_max(&set) > v->count)) {
+		imap_seqset_clear(&set);
+		return -1;
+	}
+	uint32_t *uids = NULL;
+	size_t n = 0, cap = 0;
+	for (size_t r = 0; r < set.count; r++) {
+		if (uid) {
+			/* walk the view from the first UID >= lo */
+			size_t lo = 0, hi = v->count;
+			while (lo < hi) {
+				size_t mid = (lo + hi) / 2;
+				if (v->msgs[mid].uid < set.ranges[r].lo)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			for (size_t i = lo; i < v->count && v->msgs[i].uid <= set.ranges[r].hi; i++) {
+				uids = xgrow(uids, &cap, n + 1, sizeof(*uids));
+				uids[n++] = v->msgs[i].uid;
+			}
+		} else {
+			for (uint64_t q = set.ranges[r].lo; q <= set.ranges[r].hi; q++) {
+				uids = xgrow(uids, &cap, n + 1, sizeof(*uids));
+				uids[n++] = v->msgs[q - 1].uid;
+			}
+		}
+	}
+	imap_seqset_clear(&set);
+	*uids_r = uids;
+	*n_r = n;
+	return 0;
+}

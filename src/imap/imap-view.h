@@ -1,0 +1,59 @@
+/*
+ * imap-view: this session's picture of the selected mailbox. Sequence
+ * number N is msgs[N-1]; UIDs ascend. The view changes only when the
+ * session tells the client (EXISTS, EXPUNGE, FETCH FLAGS; see imap-sync.c),
+ * so sequence numbers stay consistent for the client (RFC 9051 7.5.1).
+ * Expunges seen in the store but not yet announced wait in `pending`.
+ * `modseq` is the store MODSEQ up to which changes are reflected; CONDSTORE
+ * and QRESYNC (issue 6) build on it and on the per-message modseq.
+ */
+#ifndef ROOST_IMAP_VIEW_H
+#define ROOST_IMAP_VIEW_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct imap_session;
+struct store_mailbox;
+struct buf;
+
+struct imap_view_msg {
+	uint32_t uid;
+	uint32_t flags;		/* STORE_FLAG_* */
+	char *keywords;		/* space separated, or NULL */
+	uint64_t modseq;
+};
+
+struct imap_view {
+	int64_t mailbox_id;
+	char *name;		/* store form */
+	bool readonly;		/* EXAMINE */
+	uint32_t uidvalidity;
+	uint64_t modseq;
+	struct imap_view_msg *msgs;
+	size_t count, cap;
+	uint32_t *pending;	/* expunged in the store, not yet announced (sorted) */
+	size_t npending, pending_cap;
+	struct store_watch *watch;
+};
+
+/* Load the mailbox's messages and start watching it. */
+int imap_view_open(struct imap_session *s, const struct store_mailbox *mb, bool readonly,
+		   struct imap_view **view_r);
+void imap_view_free(struct imap_view **view);
+/* Sequence number of a UID, 0 when not in the view. */
+uint32_t imap_view_seq(const struct imap_view *v, uint32_t uid);
+/* Largest UID in the view (0 if empty): the value of '*' in UID sets. */
+uint32_t imap_view_max_uid(const struct imap_view *v);
+/* Was this UID expunged in the store (announced later)? */
+bool imap_view_is_pending(const struct imap_view *v, uint32_t uid);
+/* Note an expunge to announce at the next allowed moment. */
+void imap_view_add_pending(struct imap_view *v, uint32_t uid);
+/* Messages selected by a sequence set (seq or UID form, '*' resolved),
+ * as ascending UIDs (malloc'd). Pending expunges are included: the client
+ * still sees them. -1 when a sequence number is out of range. */
+int imap_view_uids(const struct imap_view *v, const char *set, bool uid, uint32_t **uids_r,
+		   size_t *n_r);
+/* Remove the message at index i (0-based) from the view. */
+void imap_view_remove(struct imap_view *v, size_t i);
+#endif

@@ -1,0 +1,23 @@
+/*
+ * address: mail addresses as Roost stores and compares them.
+ * Stored form: "local@domain", all lowercased: hosted mailboxes are
+ * case-insensitive (RFC 5321 allows either; every hosting provider folds).
+ */
+#ifndef ROOST_ADDRESS_H
+#define ROOST_ADDRESS_H
+#include <stdbool.h>
+#include <stddef.h>
+
+#define ADDRESS_MAX_LOCAL 64	/* RFC 5321 4.5.3.1.1 */
+#define ADDRESS_MAX_DOMAIN 255	/* RFC 5321 4.5.3.1.2 */
+#define ADDRESS_MAX 320
+
+/* Validate and normalise "local@domain" (dot-atom local part, UTF-8
+ * allowed; no quoting, no spaces, no control characters, no shell
+ * metacharacters beyond RFC 5322 atext). Returns a new string (lowercased)
+ * or NULL with *error_r (static text). */
+char *address_normalize(const char *addr, const char **error_r);
+bool domain_valid(const char *domain);
+/* The domain part of a normalised address (pointer into addr). */
+const char *address_domain(const char *addr);
+#endif

@@ -1,0 +1,35 @@
+/*
+ * auth: passwords and login policy shared by IMAP, POP3 and submission.
+ * Hashes are yescrypt ($y$) through libcrypt; $6$ (SHA-512) and $2b$
+ * (bcrypt) hashes verify too, for accounts migrated from other servers.
+ */
+#ifndef ROOST_AUTH_H
+#define ROOST_AUTH_H
+#include <stdbool.h>
+#include <stdint.h>
+#include <stddef.h>
+
+struct store;
+
+#define AUTH_MAX_PASSWORD 1024
+#define AUTH_MAX_USERNAME 320
+
+/* New yescrypt hash of `password` (caller frees), or NULL on failure. */
+char *auth_hash_password(const char *password);
+/* Constant-time check of `password` against a crypt(3) hash. */
+bool auth_verify_password(const char *password, const char *hash);
+
+/* Check a login. Returns true and the account id on success. Whether the
+ * user exists never changes the outcome's timing class or the caller's
+ * reply: unknown users are checked against a dummy hash. */
+bool auth_login(struct store *s, const char *user, const char *password, int64_t *account_id_r);
+
+/* Failed-login throttling per source IP: after a failure call
+ * auth_fail_record(); before answering, wait auth_fail_delay_ms(). The delay
+ * doubles per recent failure from that address, capped (auth.fail_delay,
+ * auth.fail_delay_max). Success clears the address. Table size is bounded. */
+void auth_fail_configure(int64_t base_ms, int64_t max_ms);
+void auth_fail_record(const char *ip);
+void auth_fail_clear(const char *ip);
+int64_t auth_fail_delay_ms(const char *ip);
+#endif

@@ -1,0 +1,127 @@
+/*
+ * pop3-quit: QUIT and the UPDATE state (RFC 1939 section 6). Every DELE of
+ * the session and every first retrieval go to the store as ONE
+ * STORE_OP_POP3_COMMIT, so they are all durable or none is. The reply waits
+ * for the commit (input paused meanwhile). A session that ends without QUIT
+ * never gets here: nothing is deleted.
+ *
+ * The commit outlives the session if the client vanishes after QUIT; it
+ * then also owns the account lock, so a new session of the same account
+ * cannot take a snapshot that still holds the messages being removed.
+ */
+#include "pop3/pop3-private.h"
+#include "lib/alloc.h"
+#include "lib/conn.h"
+#include "store/store.h"
+
+struct pop3_commit {
+	struct store_op op;
+	struct pop3_session *session;	/* NULL once the connection is gone */
+	int64_t account_id;
+	uint32_t *delete_uids, *retr_uids;
+	size_t ndeleted;
+};
+
+static void commit_free(struct pop3_commit *commit)
+{
+	store_op_clear(&commit->op);
+	xfree(&commit->delete_uids);
+	xfree(&commit->retr_uids);
+	xfree(&commit);
+}
+
+static void commit_done(struct store_op *op, void *ctx)
+{
+	struct pop3_commit *commit = ctx;
+	struct pop3_session *s = commit->session;
+
+	/* Unlock before answering, so that a client reconnecting at once
+	 * after "+OK" is not told the mailbox is in use. */
+	pop3_lock_release(commit->account_id);
+	if (s == NULL) {
+		if (op->err != STORE_OK)
+			log_warn("pop3 commit for a closed session failed: %s",
+				 op->error != NULL ? op->error : store_strerror(op->err));
+		commit_free(commit);
+		return;
+	}
+	s->locked = false;
+	s->commit = NULL;
+	if (op->err != STORE_OK) {
+		conn_log(s->conn, LOG_ERROR, "commit failed: %s",
+			 op->error != NULL ? op->error : store_strerror(op->err));
+		pop3_err_nocount(s, "[SYS/TEMP] Some deleted messages were not removed");
+	} else {
+		conn_log(s->conn, LOG_INFO, "quit deleted=%zu retrieved=%zu", commit->ndeleted,
+			 commit->op.u.pop3.nretr);
+		pop3_ok(s, "Roost POP3 server signing off (%zu messages deleted)", commit->ndeleted);
+	}
+	commit_free(commit);
+	conn_close(s->conn);
+}
+
+void pop3_cmd_quit(struct pop3_session *s, char **args, int nargs)
+{
+	struct pop3_commit *commit;
+	struct store_pop3_commit *p;
+	size_t ndel = 0, nretr = 0;
+
+	if (s->state == POP3_STATE_AUTH) {
+		pop3_ok(s, "Roost POP3 server signing off");
+		conn_close(s->conn);
+		return;
+	}
+	for (size_t i = 0; i < s->nmsgs; i++) {
+		ndel += s->msgs[i].deleted;
+		nretr += s->msgs[i].retrieved;
+	}
+	if (ndel == 0 && nretr == 0) {
+		pop3_lock_release(s->account_id);
+		s->locked = false;
+		pop3_ok(s, "Roost POP3 server signing off (maildrop empty or unchanged)");
+		conn_close(s->conn);
+		return;
+	}
+
+	commit = xcalloc(1, sizeof(*commit));
+	commit->session = s;
+	commit->account_id = s->account_id;
+	commit->ndeleted = ndel;
+	commit->delete_uids = xcalloc(ndel + 1, sizeof(uint32_t));
+	commit->retr_uids = xcalloc(nretr + 1, sizeof(uint32_t));
+	store_op_init(&commit->op, STORE_OP_POP3_COMMIT);
+	p = &commit->op.u.pop3;
+	p->account_id = s->account_id;
+	p->mailbox_id = s->mailbox_id;
+	/* The snapshot is in UID order, so both lists are ascending. */
+	for (size_t i = 0; i < s->nmsgs; i++) {
+		if (s->msgs[i].deleted)
+			commit->delete_uids[p->ndelete++] = s->msgs[i].uid;
+		if (s->msgs[i].retrieved)
+			commit->retr_uids[p->nretr++] = s->msgs[i].uid;
+	}
+	p->delete_uids = commit->delete_uids;
+	p->retr_uids = commit->retr_uids;
+	p->hide = s->delete_hide;
+	p->mark_seen = s->server->set.retr_marks_seen;
+
+	s->state = POP3_STATE_UPDATE;
+	s->commit = commit;
+	conn_pause(s->conn);
+	store_submit(s->server->store, &commit->op, commit_done, commit);
+}
+
+void pop3_quit_session_gone(struct pop3_session *s)
+{
+	if (s->commit != NULL) {
+		/* The commit finishes on its own and then drops the lock. */
+		s->commit->session = NULL;
+		s->commit = NULL;
+		s->locked = false;
+		return;
+	}
+	if (s->locked) {
+		pop3_lock_release(s->account_id);
+		s->locked = false;
+	}
+}

@@ -1,0 +1,110 @@
+/*
+ * pop3-retr: RETR and TOP (RFC 1939 sections 6 and 7). The message is read
+ * from the store once and sent in steps: each step converts one chunk to
+ * the CRLF, byte-stuffed form and queues it while little output is pending,
+ * then waits for the connection to drain. Memory stays bounded to the one
+ * message being sent, and input is paused meanwhile so that pipelined
+ * commands (RFC 2449 PIPELINING) are answered in order.
+ */
+#include "pop3/pop3-private.h"
+#include "lib/alloc.h"
+#include "lib/buf.h"
+#include "lib/conn.h"
+#include "store/store.h"
+
+/* TOP's line count: anything larger is as good as "the whole body". */
+#define POP3_MAX_TOP_LINES UINT32_MAX
+
+void pop3_retr_abort(struct pop3_session *s)
+{
+	if (s->out_data != NULL)
+		xfree(&s->out_data);
+	s->out_active = false;
+}
+
+void pop3_retr_continue(struct pop3_session *s)
+{
+	struct buf chunk;
+	bool done = false;
+
+	/* The converted form is at most twice the input (LF -> CRLF, one
+	 * stuffing dot per line), plus one line ending. */
+	buf_init(&chunk, 2 * s->out_len + 4);
+	while (!done && conn_output_pending(s->conn) < POP3_OUTPUT_HIGH) {
+		buf_reset(&chunk);
+		done = pop3_format_chunk(s->out_data, s->out_len, &s->out_pos, POP3_CHUNK_INPUT,
+					 &chunk, s->out_top, &s->out_in_body, &s->out_lines);
+		if (chunk.len > 0)
+			conn_write(s->conn, chunk.data, chunk.len);
+	}
+	buf_free(&chunk);
+	if (!done)
+		return; /* on_drain calls again */
+	conn_puts(s->conn, ".\r\n");
+	pop3_retr_abort(s);
+	conn_resume(s->conn);
+}
+
+/* Read message `m`, answer +OK/-ERR, and start streaming. */
+static void send_message(struct pop3_session *s, struct pop3_msg *m, bool top, uint64_t lines)
+{
+	enum store_err err;
+	char *data;
+	size_t len;
+	size_t num = (size_t)(m - s->msgs) + 1;
+
+	err = store_message_content(s->server->store, s->mailbox_id, m->uid, &data, &len, NULL);
+	if (err == STORE_ENOTFOUND || err == STORE_EEXPUNGED) {
+		/* Issue 4 item 6: another client (IMAP) expunged it during this
+		 * session; say so plainly and carry on. */
+		pop3_err_nocount(s, "Message %zu was deleted by another client", num);
+		return;
+	}
+	if (err != STORE_OK) {
+		conn_log(s->conn, LOG_ERROR, "read uid %u: %s", m->uid, store_strerror(err));
+		pop3_err_nocount(s, "[SYS/TEMP] Cannot read the message, try again later");
+		return;
+	}
+	if (m->size < 0)
+		m->size = pop3_format_size(data, len);
+	if (top) {
+		pop3_ok(s, "Top of message %zu follows", num);
+	} else {
+		m->retrieved = true;
+		pop3_ok(s, "%lld octets", (long long)m->size);
+	}
+	s->out_data = data;
+	s->out_len = len;
+	s->out_pos = 0;
+	s->out_top = top;
+	s->out_in_body = false;
+	s->out_lines = lines;
+	s->out_active = true;
+	conn_pause(s->conn);
+	pop3_retr_continue(s);
+}
+
+void pop3_cmd_retr(struct pop3_session *s, char **args, int nargs)
+{
+	struct pop3_msg *m = pop3_msg_arg(s, args[0]);
+
+	if (m != NULL)
+		send_message(s, m, false, 0);
+}
+
+void pop3_cmd_top(struct pop3_session *s, char **args, int nargs)
+{
+	struct pop3_msg *m;
+	uint64_t lines;
+
+	/* Check the line count first: "TOP 1 -5" is a syntax error whatever
+	 * message 1 is. Larger than the limit means "all of it". */
+	if (pop3_parse_number(args[1], UINT64_MAX, &lines) < 0) {
+		pop3_err(s, "Invalid number of lines");
+		return;
+	}
+	if (lines > POP3_MAX_TOP_LINES)
+		lines = POP3_MAX_TOP_LINES;
+	if ((m = pop3_msg_arg(s, args[0])) != NULL)
+		send_message(s, m, true, lines);
+}

@@ -1,0 +1,124 @@
+/*
+ * smtp-cmd-mail: MAIL FROM (RFC 5321 4.1.1.2) and its ESMTP parameters:
+ * SIZE (RFC 1870), BODY (RFC 6152), SMTPUTF8 (RFC 6531), RET and ENVID
+ * (DSN, RFC 3461; accepted and checked, nothing more: Roost is the final
+ * destination and has no outbound queue to send notifications from).
+ */
+#include "smtp/smtp-session.h"
+#include "smtp/smtp-parse.h"
+#include "lib/alloc.h"
+#include "lib/conn.h"
+#include <string.h>
+#include <strings.h>
+
+/* RFC 3461 4.4: ENVID is at most 100 characters. */
+#define SMTP_MAX_ENVID 100
+
+/* 0 ok, -1 when a reply was sent. */
+static int mail_param(struct smtp_session *s, const struct smtp_param *p)
+{
+	struct smtp_txn *t = &s->txn;
+	const char *v = p->value;
+	if (strcmp(p->keyword, "SIZE") == 0) {
+		uint64_t size;
+		int r = v != NULL ? smtp_parse_size(v, &size) : -1;
+		if (r < 0) {
+			smtp_reply_error(s, "501 5.5.4 Bad SIZE parameter");
+			return -1;
+		}
+		/* RFC 1870 6.1: a declared size over the limit is 552. */
+		if (r > 0 || size > (uint64_t)s->srv->max_size) {
+			smtp_reply_error(s, "552 5.3.4 Message size exceeds fixed limit of %lld bytes",
+					 (long long)s->srv->max_size);
+			return -1;
+		}
+		t->declared_size = size;
+	} else if (strcmp(p->keyword, "BODY") == 0) {
+		/* BINARYMIME is not offered (RFC 3030 3), so not accepted. */
+		if (v == NULL || (strcasecmp(v, "7BIT") != 0 && strcasecmp(v, "8BITMIME") != 0)) {
+			smtp_reply_error(s, "501 5.5.4 Bad BODY parameter");
+			return -1;
+		}
+	} else if (strcmp(p->keyword, "SMTPUTF8") == 0) {
+		if (v != NULL) {
+			smtp_reply_error(s, "501 5.5.4 SMTPUTF8 takes no value");
+			return -1;
+		}
+		t->smtputf8 = true;
+	} else if (strcmp(p->keyword, "RET") == 0) {
+		if (v == NULL || (strcasecmp(v, "FULL") != 0 && strcasecmp(v, "HDRS") != 0)) {
+			smtp_reply_error(s, "501 5.5.4 Bad RET parameter");
+			return -1;
+		}
+	} else if (strcmp(p->keyword, "ENVID") == 0) {
+		if (v == NULL || strlen(v) > SMTP_MAX_ENVID || !smtp_xtext_valid(v)) {
+			smtp_reply_error(s, "501 5.5.4 Bad ENVID parameter");
+			return -1;
+		}
+	} else {
+		/* RFC 5321 4.1.1.11: unrecognised parameter: 555. */
+		smtp_reply_error(s, "555 5.5.4 Unsupported parameter %.32s", p->keyword);
+		return -1;
+	}
+	return 0;
+}
+
+/* A reverse path: empty (the null sender) or local@domain. Quoted local
+ * parts are legal senders, so this only checks the shape. */
+static bool reverse_path_ok(const char *path)
+{
+	if (path[0] == '\0')
+		return true;
+	const char *at = strrchr(path, '@');
+	return at != NULL && at != path && at[1] != '\0';
+}
+
+void smtp_cmd_mail(struct smtp_session *s, char *args)
+{
+	struct smtp_txn *t = &s->txn;
+	if (t->active) {
+		smtp_reply_error(s, "503 5.5.1 Nested MAIL command");
+		return;
+	}
+	bool has8bit = smtp_has_8bit(args, strlen(args));
+	struct smtp_path_args pa;
+	switch (smtp_parse_path_args(args, "FROM:", &pa)) {
+	case SMTP_PATH_OK:
+		break;
+	case SMTP_PATH_SYNTAX:
+		smtp_reply_error(s, "501 5.5.4 Syntax: MAIL FROM:<address> [parameters]");
+		return;
+	case SMTP_PATH_BAD_ADDRESS:
+	case SMTP_PATH_TOO_LONG:
+		smtp_reply_error(s, "501 5.1.7 Bad sender address syntax");
+		return;
+	case SMTP_PATH_BAD_PARAM:
+	case SMTP_PATH_TOO_MANY_PARAMS:
+		smtp_reply_error(s, "501 5.5.4 Bad parameters");
+		return;
+	}
+	t->smtputf8 = false;
+	t->declared_size = 0;
+	for (size_t i = 0; i < pa.nparams; i++)
+		if (mail_param(s, &pa.params[i]) < 0) {
+			t->smtputf8 = false;
+			t->declared_size = 0;
+			return;
+		}
+	if (has8bit && !t->smtputf8) {
+		/* RFC 6531 3.2: without SMTPUTF8 the command must be ASCII. */
+		t->smtputf8 = false;
+		smtp_reply_error(s, "553 5.6.7 Non-ASCII address requires SMTPUTF8");
+		return;
+	}
+	if (!reverse_path_ok(pa.path)) {
+		t->smtputf8 = false;
+		smtp_reply_error(s, "501 5.1.7 Bad sender address syntax");
+		return;
+	}
+	t->active = true;
+	t->mail_from = xstrdup(pa.path);
+	s->ntxn++;
+	t->id = xasprintf("%s.%u", conn_id(s->conn), s->ntxn);
+	smtp_reply(s, "250 2.1.0 Sender ok");
+}

@@ -1,0 +1,172 @@
+/*
+ * smtp-data: the message bytes. DATA (RFC 5321 4.1.1.4) reads dot-stuffed
+ * lines until CRLF "." CRLF; BDAT (RFC 3030) reads counted chunks.
+ *
+ * Memory stays bounded: the message accumulates in a struct buf whose
+ * maximum is message.max_size; past it the rest is read and dropped and
+ * the end gets 552 5.3.4. DATA lines are limited by smtp.max_line_length.
+ *
+ * Smuggling (RFC 5321 2.3.8): only CRLF.CRLF ends DATA. A bare LF or a
+ * bare CR anywhere in DATA makes the whole message refused with 550 5.6.0
+ * after its end, and nothing is stored; "\n.\n", "\n.\r\n" and "\r.\r\n"
+ * therefore never end a message early (see smtp_data_classify()).
+ *
+ * BDAT content is taken as is (it is not line-oriented). A chunk larger
+ * than the whole message limit is refused with 552 and the connection is
+ * closed, since skipping it would mean reading an unbounded amount; a
+ * chunk that merely pushes the total over the limit is read and dropped.
+ */
+#include "smtp/smtp-session.h"
+#include "smtp/smtp-parse.h"
+#include "lib/conn.h"
+#include <inttypes.h>
+
+static void drop_data(struct smtp_txn *t)
+{
+	size_t max = t->data.max;
+	buf_free(&t->data);
+	buf_init(&t->data, max);
+}
+
+void smtp_cmd_data(struct smtp_session *s, char *args)
+{
+	struct smtp_txn *t = &s->txn;
+	if (t->bdat) {
+		/* RFC 3030 3: DATA and BDAT cannot be mixed in one transaction. */
+		smtp_reply_error(s, "503 5.5.1 DATA after BDAT");
+		return;
+	}
+	smtp_reply(s, "354 End data with <CR><LF>.<CR><LF>");
+	s->in_data = true;
+	/* The DATA line's own CRLF may be the first CRLF of CRLF.CRLF. */
+	t->prev_crlf = !conn_line_bare_lf(s->conn);
+	conn_set_line_max(s->conn, s->srv->data_line_max);
+}
+
+static void data_end(struct smtp_session *s)
+{
+	struct smtp_txn *t = &s->txn;
+	s->in_data = false;
+	conn_set_line_max(s->conn, SMTP_MAX_COMMAND_LINE - 2);
+	if (t->bad_eol) {
+		conn_log(s->conn, LOG_INFO, "refused message with bare CR or LF");
+		smtp_deliver_refuse(s, "550 5.6.0 Message contains bare CR or LF line endings");
+	} else if (t->too_big) {
+		smtp_deliver_refuse(s, "552 5.3.4 Message size exceeds fixed limit");
+	} else if (t->long_line) {
+		smtp_deliver_refuse(s, "550 5.6.0 Message contains a line that is too long");
+	} else {
+		smtp_deliver_start(s);
+	}
+}
+
+void smtp_data_line(struct smtp_session *s, const char *line, size_t len, bool bare_lf)
+{
+	struct smtp_txn *t = &s->txn;
+	size_t skip;
+	switch (smtp_data_classify(line, len, bare_lf, t->prev_crlf, &skip)) {
+	case SMTP_DATA_END:
+		data_end(s);
+		return;
+	case SMTP_DATA_BAD:
+		if (!t->bad_eol)
+			drop_data(t);
+		t->bad_eol = true;
+		break;
+	case SMTP_DATA_TEXT:
+		if (t->bad_eol || t->too_big || t->long_line)
+			break;
+		if (buf_append(&t->data, line + skip, len - skip) < 0 ||
+		    buf_append(&t->data, "\r\n", 2) < 0) {
+			t->too_big = true;
+			drop_data(t);
+		}
+		break;
+	}
+	t->prev_crlf = !bare_lf;
+}
+
+void smtp_data_line_too_long(struct smtp_session *s, bool bare_lf)
+{
+	struct smtp_txn *t = &s->txn;
+	if (!t->long_line)
+		drop_data(t);
+	t->long_line = true;
+	t->prev_crlf = !bare_lf;
+}
+
+/* The chunk has been read (or there was none). */
+static void bdat_chunk_done(struct smtp_session *s)
+{
+	struct smtp_txn *t = &s->txn;
+	s->bdat_reading = false;
+	if (s->bdat_discard) {
+		/* RFC 3030 2: chunks pipelined after a failure are read and
+		 * dropped; each gets its error. */
+		if (!t->active)
+			smtp_reply_error(s, "503 5.5.1 Need MAIL command first");
+		else
+			smtp_reply_error(s, "554 5.5.1 No valid recipients");
+		return;
+	}
+	if (t->too_big) {
+		if (s->bdat_last) {
+			smtp_deliver_refuse(s, "552 5.3.4 Message size exceeds fixed limit");
+		} else {
+			smtp_reply_error(s, "552 5.3.4 Message size exceeds fixed limit");
+			smtp_txn_reset(s);
+		}
+		return;
+	}
+	if (!s->bdat_last) {
+		smtp_reply(s, "250 2.0.0 %" PRIu64 " octets received", s->bdat_size);
+		return;
+	}
+	smtp_deliver_start(s);
+}
+
+void smtp_cmd_bdat(struct smtp_session *s, char *args)
+{
+	struct smtp_txn *t = &s->txn;
+	uint64_t size;
+	bool last;
+	int r = smtp_parse_bdat(args, &size, &last);
+	if (r < 0) {
+		/* Without a size we cannot tell where the chunk ends. */
+		smtp_reply(s, "501 5.5.4 Syntax: BDAT size [LAST]");
+		smtp_close_421(s, "Cannot resynchronize after bad BDAT");
+		return;
+	}
+	if (r > 0 || size > (uint64_t)s->srv->max_size) {
+		smtp_reply(s, "552 5.3.4 Chunk size exceeds fixed limit of %lld bytes",
+			   (long long)s->srv->max_size);
+		smtp_close_421(s, "Chunk too large to skip");
+		return;
+	}
+	s->bdat_size = size;
+	s->bdat_last = last;
+	s->bdat_discard = !t->active || t->nrcpts == 0;
+	if (!s->bdat_discard) {
+		t->bdat = true;
+		if (!t->too_big && size > t->data.max - t->data.len) {
+			t->too_big = true;
+			drop_data(t);
+		}
+	}
+	s->bdat_reading = true;
+	if (size == 0)
+		bdat_chunk_done(s);
+	else
+		conn_read_bytes(s->conn, size);
+}
+
+void smtp_bdat_bytes(struct smtp_session *s, const char *data, size_t len, bool last)
+{
+	struct smtp_txn *t = &s->txn;
+	if (!s->bdat_discard && !t->too_big && buf_append(&t->data, data, len) < 0) {
+		t->too_big = true;
+		drop_data(t);
+	}
+	if (last)
+		bdat_chunk_done(s);
+}

@@ -1,0 +1,235 @@
+/*
+ * smtp-deliver: the end of a mail transaction: hand the message to the
+ * store through delivery.c (the same path as `roost deliver`), pause the
+ * connection while the op is in flight (never block the event loop on a
+ * sync), and reply once the store says the message is durable.
+ *
+ * LMTP (RFC 2033 4.2) replies once per accepted RCPT, in order, so the op
+ * runs per target: one full mailbox never blocks the others.
+ *
+ * SMTP has only one reply for all recipients, and RFC 5321 6.1 forbids
+ * accepting (250) for a recipient we then fail to store, since Roost has
+ * no queue to send a bounce from. So for SMTP the store op is all or
+ * nothing (per_target = false): either every recipient has the message
+ * durably and the client gets 250, or none has it and the client gets one
+ * error, and retries, without duplicates for anyone. Over-quota is
+ * normally caught per recipient at RCPT time (the account is full, or
+ * the declared SIZE would not fit: every MTA sends SIZE when it is
+ * offered). When the authoritative check in the store op still fails on
+ * quota (no SIZE given, or concurrent deliveries filled the mailbox):
+ *   - every recipient would be over quota: the over-quota reply
+ *     (552 5.2.2, or 452 4.2.2 when quota.overquota = temporary);
+ *   - only some would: 452 4.2.2, temporary, so the client retries; with
+ *     SIZE the full mailbox is then refused at RCPT and the others get it.
+ * Any other storage failure is 451 4.3.0 (452 4.3.1 for a full disk).
+ *
+ * If the client disconnects while the op is in flight, the session stays
+ * alive (smtp_session_conn_closed()) and is freed here on completion.
+ */
+#include "smtp/smtp-session.h"
+#include "lib/conn.h"
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char *reply_for_err(const struct smtp_server *srv, enum store_err err)
+{
+	switch (err) {
+	case STORE_OK:
+		return "250 2.0.0";
+	case STORE_ENOQUOTA:
+		return smtp_overquota_reply(srv);
+	case STORE_ENOSPACE:
+		return "452 4.3.1";
+	case STORE_ELIMIT:
+		return "552 5.3.4";
+	case STORE_ENOTFOUND:
+		return "550 5.1.1";
+	default:
+		return "451 4.3.0";
+	}
+}
+
+static const char *text_for_err(enum store_err err)
+{
+	switch (err) {
+	case STORE_OK:
+		return "Ok";
+	case STORE_ENOQUOTA:
+		return "Mailbox full";
+	case STORE_ENOSPACE:
+		return "Insufficient system storage";
+	case STORE_ELIMIT:
+		return "Message too big for system";
+	case STORE_ENOTFOUND:
+		return "No such user";
+	default:
+		return "Temporary storage failure, try again later";
+	}
+}
+
+void smtp_deliver_refuse(struct smtp_session *s, const char *reply)
+{
+	struct smtp_txn *t = &s->txn;
+	if (s->srv->lmtp) {
+		for (size_t i = 0; i + 1 < t->nrcpts; i++)
+			smtp_reply(s, "%s", reply);
+	}
+	smtp_txn_reset(s);
+	smtp_reply_error(s, "%s", reply);
+}
+
+/* Would `id` refuse `size` more bytes or one more message? */
+static bool would_overflow(struct store *store, int64_t id, size_t size)
+{
+	struct store_account a;
+	if (store_account_get_by_id(store, id, &a) != STORE_OK)
+		return false;
+	bool over = (a.quota_bytes >= 0 && a.used_bytes + (int64_t)size > a.quota_bytes) ||
+		    (a.quota_messages >= 0 && a.used_messages + 1 > a.quota_messages);
+	store_account_clear(&a);
+	return over;
+}
+
+/* Errors that mean nothing of the op was committed. */
+static bool global_failure(enum store_err err)
+{
+	return err != STORE_OK && err != STORE_ENOQUOTA && err != STORE_ENOTFOUND;
+}
+
+static void smtp_final_reply(struct smtp_session *s)
+{
+	struct smtp_txn *t = &s->txn;
+	struct delivery *d = &t->d;
+	enum store_err err = d->op.err;
+	for (size_t i = 0; err == STORE_OK && i < d->nrcpts; i++)
+		err = d->rcpts[i].err;
+	if (err == STORE_OK) {
+		conn_log(s->conn, LOG_INFO, "stored id=%s size=%zu rcpts=%zu", t->id, t->data.len,
+			 d->nrcpts);
+		smtp_reply(s, "250 2.0.0 Ok: stored as %s", t->id);
+		return;
+	}
+	conn_log(s->conn, LOG_WARN, "store failed id=%s: %s%s%s", t->id, store_strerror(err),
+		 d->op.error ? ": " : "", d->op.error ? d->op.error : "");
+	if (err == STORE_ENOQUOTA && d->nrcpts > 1) {
+		size_t size = t->data.len + (t->received ? strlen(t->received) : 0);
+		size_t full = 0;
+		for (size_t i = 0; i < d->nrcpts; i++)
+			full += would_overflow(s->srv->store, d->rcpts[i].account_id, size);
+		if (full < d->nrcpts) {
+			smtp_reply_error(s, "452 4.2.2 A recipient's mailbox is full, try again later");
+			return;
+		}
+	}
+	smtp_reply_error(s, "%s %s", reply_for_err(s->srv, err), text_for_err(err));
+}
+
+/* The result for one RCPT: the first failure among its accounts. */
+static enum store_err rcpt_result(const struct smtp_txn *t, const struct smtp_rcpt *r)
+{
+	const struct delivery *d = &t->d;
+	if (r->gone)
+		return STORE_ENOTFOUND;
+	if (global_failure(d->op.err))
+		return d->op.err;
+	enum store_err err = STORE_OK;
+	for (size_t i = 0; i < r->naccounts && err == STORE_OK; i++) {
+		bool found = false;
+		for (size_t j = 0; j < d->nrcpts; j++)
+			if (d->rcpts[j].account_id == r->account_ids[i]) {
+				err = d->rcpts[j].err;
+				found = true;
+				break;
+			}
+		if (!found)
+			err = STORE_ENOTFOUND; /* the alias changed since RCPT */
+	}
+	return err;
+}
+
+static void lmtp_replies(struct smtp_session *s)
+{
+	struct smtp_txn *t = &s->txn;
+	unsigned failed = 0;
+	for (size_t i = 0; i < t->nrcpts; i++) {
+		struct smtp_rcpt *r = &t->rcpts[i];
+		enum store_err err = rcpt_result(t, r);
+		if (err == STORE_OK) {
+			smtp_reply(s, "250 2.0.0 <%s> Ok: stored as %s", r->address, t->id);
+		} else {
+			failed++;
+			smtp_reply(s, "%s <%s> %s", reply_for_err(s->srv, err), r->address,
+				   text_for_err(err));
+		}
+	}
+	conn_log(s->conn, failed ? LOG_WARN : LOG_INFO, "stored id=%s size=%zu rcpts=%zu failed=%u",
+		 t->id, t->data.len, t->nrcpts, failed);
+}
+
+static void deliver_done(struct store_op *op, void *ctx)
+{
+	struct smtp_session *s = ctx;
+	struct smtp_txn *t = &s->txn;
+	s->storing = false;
+	delivery_finish(&t->d);
+	if (s->closed) {
+		/* The client left while we stored: the message is durable or
+		 * not, but there is nobody to tell. */
+		log_info("proto=%s id=%s client gone before reply (%s)",
+			 s->srv->lmtp ? "lmtp" : "smtp", t->id, store_strerror(op->err));
+		smtp_session_free(s);
+		return;
+	}
+	if (s->srv->lmtp)
+		lmtp_replies(s);
+	else
+		smtp_final_reply(s);
+	smtp_txn_reset(s);
+	if (!s->quitting)
+		conn_resume(s->conn);
+}
+
+void smtp_deliver_start(struct smtp_session *s)
+{
+	struct smtp_txn *t = &s->txn;
+	const struct smtp_server *srv = s->srv;
+	struct conn *c = s->conn;
+	struct smtp_trace tr = {
+		.helo = s->helo,
+		.ip = conn_remote_ip(c),
+		.hostname = srv->hostname,
+		.protocol = smtp_trace_protocol(srv->lmtp, s->esmtp, conn_tls_active(c), t->smtputf8),
+		.id = t->id,
+		.tls = conn_tls_description(c),
+		.for_rcpt = t->nrcpts == 1 ? t->rcpts[0].address : NULL,
+		.when = (int64_t)time(NULL),
+	};
+	t->received = smtp_trace_received(&tr);
+	delivery_init(&t->d, t->mail_from, t->received);
+	t->d_live = true;
+	size_t gone = 0;
+	for (size_t i = 0; i < t->nrcpts; i++) {
+		enum store_err err = delivery_add_rcpt(&t->d, srv->store, t->rcpts[i].address);
+		if (err != STORE_OK) {
+			conn_log(c, LOG_WARN, "rcpt %s no longer resolves: %s", t->rcpts[i].address,
+				 store_strerror(err));
+			t->rcpts[i].gone = true;
+			gone++;
+		}
+	}
+	if (gone > 0 && (!srv->lmtp || gone == t->nrcpts)) {
+		/* SMTP: all or nothing; LMTP: nobody left to store for. */
+		if (srv->lmtp)
+			lmtp_replies(s);
+		else
+			smtp_reply_error(s, "451 4.3.0 Recipients changed, try again later");
+		smtp_txn_reset(s);
+		return;
+	}
+	delivery_prepare(&t->d, t->data.data != NULL ? t->data.data : "", t->data.len);
+	t->d.op.u.deliver.per_target = srv->lmtp;
+	s->storing = true;
+	conn_pause(c);
+	store_submit(srv->store, &t->d.op, deliver_done, s);
+}

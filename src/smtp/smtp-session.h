@@ -1,0 +1,172 @@
+/*
+ * smtp-session: what one SMTP or LMTP connection knows, shared by the
+ * files of src/smtp/ (never included from outside). The session hangs off
+ * the conn; smtp.c owns the conn callbacks, smtp-cmd.c the command table,
+ * one smtp-cmd-*.c file per group of commands, smtp-data.c the message
+ * bytes (DATA and BDAT) and smtp-deliver.c the hand-off to the store.
+ */
+#ifndef ROOST_SMTP_SESSION_H
+#define ROOST_SMTP_SESSION_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "lib/buf.h"
+#include "store/delivery.h"
+
+struct conn;
+struct config;
+struct event;
+
+/* When message.max_size is "unlimited", this is still the most one message
+ * may take in memory. */
+#define SMTP_HARD_MAX_SIZE ((int64_t)1 << 30)
+
+/* One listener's settings (smtp.listen or lmtp.listen), read at startup. */
+struct smtp_server {
+	bool lmtp;
+	struct store *store;
+	const char *hostname;
+	int64_t max_size;	  /* message.max_size, capped at SMTP_HARD_MAX_SIZE */
+	size_t max_rcpts;	  /* smtp.max_recipients */
+	unsigned max_errors;	  /* smtp.max_errors */
+	size_t data_line_max;	  /* smtp.max_line_length without the CRLF */
+	int64_t timeout_ms;	  /* smtp.timeout */
+	int64_t greeting_delay_ms; /* smtp.greeting_delay (SMTP only) */
+	bool overquota_temp;	  /* quota.overquota = temporary */
+};
+
+/* One accepted RCPT. */
+struct smtp_rcpt {
+	char *address;		/* normalised */
+	int64_t *account_ids;	/* where it resolved at RCPT time */
+	size_t naccounts;
+	bool gone;		/* no longer resolvable at end of data (LMTP reply) */
+};
+
+/* One mail transaction: MAIL .. end of DATA / BDAT LAST. */
+struct smtp_txn {
+	bool active;		/* MAIL accepted */
+	char *mail_from;	/* reverse path without <>, "" = null sender */
+	bool smtputf8;		/* MAIL ... SMTPUTF8 (RFC 6531) */
+	uint64_t declared_size;	/* SIZE= (RFC 1870), 0 = not given */
+	struct smtp_rcpt *rcpts;
+	size_t nrcpts, rcpts_cap;
+	/* message bytes */
+	struct buf data;
+	bool too_big;		/* more than max_size: 552 5.3.4 at the end */
+	bool bad_eol;		/* bare CR or LF in DATA: 550 5.6.0 */
+	bool long_line;		/* a DATA line over the limit: 550 5.6.0 */
+	bool prev_crlf;		/* DATA: the previous line ended in CRLF */
+	bool bdat;		/* BDAT used (DATA then refused, RFC 3030 3) */
+	/* storing */
+	struct delivery d;
+	bool d_live;
+	char *received;
+	char *id;		/* transaction id for the log and Received: */
+};
+
+struct smtp_session {
+	struct conn *conn;	/* NULL once the client is gone */
+	const struct smtp_server *srv;
+	char *helo;		/* HELO/EHLO/LHLO argument, NULL before it */
+	bool esmtp;		/* EHLO or LHLO (not HELO) */
+	bool greeted;		/* our 220 went out */
+	bool talked_early;	/* input before the greeting (pregreet) */
+	struct event *greet_timer;
+	unsigned errors;
+	unsigned ntxn;
+	bool in_data;		/* between 354 and the final "." */
+	/* BDAT chunk being read */
+	bool bdat_reading, bdat_last, bdat_discard;
+	uint64_t bdat_size;
+	bool storing;		/* a store op is in flight: conn paused */
+	bool closed;		/* conn gone while storing: free when the op ends */
+	bool quitting;		/* QUIT or fatal reply sent: ignore further input */
+	struct smtp_txn txn;
+};
+
+struct smtp_session *smtp_session_new(struct conn *c, const struct smtp_server *srv);
+void smtp_session_free(struct smtp_session *s);
+/* The conn is gone: free now, or when the in-flight store op finishes. */
+void smtp_session_conn_closed(struct smtp_session *s);
+
+/* Reply lines (text without CRLF). */
+void smtp_reply(struct smtp_session *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* A 4xx/5xx reply to a command: counted toward smtp.max_errors; past the
+ * limit a 421 follows and the session ends. */
+void smtp_reply_error(struct smtp_session *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* "421 4.7.0 <host> <why>" and close. */
+void smtp_close_421(struct smtp_session *s, const char *why);
+
+/* End the mail transaction (RSET, after the final reply, EHLO, STARTTLS). */
+void smtp_txn_reset(struct smtp_session *s);
+/* Reset to "no EHLO seen" (after STARTTLS, RFC 3207 4.2). */
+void smtp_session_reset_helo(struct smtp_session *s);
+
+/* Input entry points (smtp.c routes the conn callbacks here). */
+void smtp_session_command(struct smtp_session *s, char *line, size_t len);
+
+/* --- commands (smtp-cmd*.c) --- */
+/* Command flags: the rules of RFC 5321 4.1.4 and its extensions, as data. */
+#define SMTP_CMD_NEEDS_HELO 0x01u /* RFC 5321 4.1.4: EHLO/HELO first */
+#define SMTP_CMD_NEEDS_MAIL 0x02u /* RFC 5321 4.1.1.3: RCPT only after MAIL */
+#define SMTP_CMD_NEEDS_RCPT 0x04u /* RFC 5321 4.1.1.4: DATA needs a recipient */
+#define SMTP_CMD_NO_ARGS 0x08u	  /* RFC 5321 4.1.1: "DATA" CRLF etc. */
+#define SMTP_CMD_UTF8_ARGS 0x10u  /* RFC 6531 3.3: 8-bit allowed in the path */
+#define SMTP_CMD_SMTP_ONLY 0x20u  /* RFC 2033 4.1: no HELO/EHLO in LMTP */
+#define SMTP_CMD_LMTP_ONLY 0x40u  /* RFC 2033 4.1: LHLO */
+
+struct smtp_cmd {
+	const char *name;
+	void (*handler)(struct smtp_session *s, char *args);
+	unsigned flags;
+};
+const struct smtp_cmd *smtp_cmd_find(const char *verb);
+
+void smtp_cmd_helo(struct smtp_session *s, char *args);
+void smtp_cmd_ehlo(struct smtp_session *s, char *args);
+void smtp_cmd_lhlo(struct smtp_session *s, char *args);
+void smtp_cmd_mail(struct smtp_session *s, char *args);
+void smtp_cmd_rcpt(struct smtp_session *s, char *args);
+void smtp_cmd_data(struct smtp_session *s, char *args);
+void smtp_cmd_bdat(struct smtp_session *s, char *args);
+void smtp_cmd_rset(struct smtp_session *s, char *args);
+void smtp_cmd_noop(struct smtp_session *s, char *args);
+void smtp_cmd_quit(struct smtp_session *s, char *args);
+void smtp_cmd_help(struct smtp_session *s, char *args);
+void smtp_cmd_vrfy(struct smtp_session *s, char *args);
+void smtp_cmd_expn(struct smtp_session *s, char *args);
+void smtp_cmd_starttls(struct smtp_session *s, char *args);
+
+/* --- message bytes (smtp-data.c) --- */
+void smtp_data_line(struct smtp_session *s, const char *line, size_t len, bool bare_lf);
+void smtp_data_line_too_long(struct smtp_session *s, bool bare_lf);
+void smtp_bdat_bytes(struct smtp_session *s, const char *data, size_t len, bool last);
+
+/* --- storing (smtp-deliver.c) --- */
+/* The message is complete and valid: store it, reply when durable. */
+void smtp_deliver_start(struct smtp_session *s);
+/* Refuse the complete message with one reply (SMTP) or one per accepted
+ * recipient (LMTP, RFC 2033 4.2), then end the transaction. */
+void smtp_deliver_refuse(struct smtp_session *s, const char *reply);
+/* The reply for an over-quota recipient (quota.overquota). */
+const char *smtp_overquota_reply(const struct smtp_server *srv);
+
+/* --- trace (smtp-trace.c) --- */
+struct smtp_trace {
+	const char *helo;	/* may be NULL */
+	const char *ip;		/* "127.0.0.1", or "unix" */
+	const char *hostname;
+	const char *protocol;	/* "ESMTPS", "LMTP", ... (RFC 3848) */
+	const char *id;
+	const char *tls;	/* conn_tls_description or NULL */
+	const char *for_rcpt;	/* only with exactly one recipient, or NULL */
+	int64_t when;		/* unix time */
+};
+/* The Received: header (RFC 5321 4.4), folded, CRLF-terminated. */
+char *smtp_trace_received(const struct smtp_trace *t);
+/* "SMTP", "ESMTP", "ESMTPS", "UTF8SMTPS", "LMTP", "LMTPS", ... */
+const char *smtp_trace_protocol(bool lmtp, bool esmtp, bool tls, bool utf8);
+#endif

@@ -1,0 +1,46 @@
+/*
+ * delivery: the one path every incoming message takes (SMTP, LMTP,
+ * `roost deliver`): recipient addresses resolved through aliases,
+ * plus-addressing and catch-alls; per-recipient trace headers
+ * (Return-Path, Delivered-To, then the caller's Received:) kept as the
+ * message prefix, so the content is stored once for all recipients; quota
+ * checked per account; one store op for the whole message.
+ */
+#ifndef ROOST_DELIVERY_H
+#define ROOST_DELIVERY_H
+#include "store/store.h"
+
+struct delivery_rcpt {
+	char *address;		/* as resolved from (normalised): Delivered-To */
+	int64_t account_id;
+	/* out, after the op completed */
+	enum store_err err;
+	uint32_t uid;
+};
+
+struct delivery {
+	char *return_path;	/* envelope sender without <>, "" for the null sender */
+	char *received;		/* full "Received: ..." header, CRLF-terminated, or NULL */
+	struct delivery_rcpt *rcpts;
+	size_t nrcpts, cap;
+	/* the op to store_run()/store_submit() after delivery_prepare() */
+	struct store_op op;
+	struct store_target *targets;
+	char **prefixes;
+};
+
+void delivery_init(struct delivery *d, const char *return_path, const char *received);
+/* Resolve `address` and add one delivery_rcpt per distinct account it
+ * reaches (an alias may reach several; an account already added is not
+ * added twice). Returns STORE_OK, STORE_ENOTFOUND (no such user),
+ * STORE_EPERM (domain not hosted) or STORE_EINVAL (malformed). */
+enum store_err delivery_add_rcpt(struct delivery *d, struct store *s, const char *address);
+/* Quota pre-check for SMTP RCPT: is this account already at or over its
+ * limit? (The authoritative check is in the store op.) */
+bool delivery_account_full(struct store *s, int64_t account_id);
+/* Build d->op for the message bytes (borrowed until the op completes). */
+void delivery_prepare(struct delivery *d, const char *data, size_t len);
+/* After completion: copy per-target results into d->rcpts. */
+void delivery_finish(struct delivery *d);
+void delivery_free(struct delivery *d);
+#endif

@@ -1,0 +1,759 @@
+/*
+ * store-admin: domains, accounts and aliases, and recipient resolution.
+ * Writes go through store_run() as STORE_OP_FUNC ops, so while the daemon
+ * runs they are serialised with everything else by its writer.
+ */
+#include "store/store-ops.h"
+#include "lib/alloc.h"
+#include "mail/address.h"
+#include <string.h>
+
+/* Folders every new account gets (RFC 6154 attributes). */
+static const struct {
+	const char *name, *special_use;
+} default_mailboxes[] = {
+	{"INBOX", NULL},	 {"Drafts", "\\Drafts"}, {"Sent", "\\Sent"},
+	{"Trash", "\\Trash"}, {"Junk", "\\Junk"},	 {"Archive", "\\Archive"},
+};
+
+struct admin_args {
+	const char *a, *b;
+	int64_t n1, n2;
+};
+
+static enum store_err run_func(struct store *s, enum store_err (*fn)(struct store_txn *, void *, char **),
+			       struct admin_args *args, char **error_r)
+{
+	struct store_op op;
+	store_op_init(&op, STORE_OP_FUNC);
+	op.u.func.fn = fn;
+	op.u.func.arg = args;
+	enum store_err err = store_run(s, &op);
+	if (err != STORE_OK && error_r != NULL)
+		*error_r = op.error ? xstrdup(op.error) : xstrdup(store_strerror(err));
+	store_op_clear(&op);
+	return err;
+}
+
+static int step_done(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc;
+}
+
+static int64_t domain_id(sqlite3 *db, const char *domain)
+{
+	sqlite3_stmt *st = store_prepare(db, "SELECT id FROM domains WHERE name = ?1");
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
+	int64_t id = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	return id;
+}
+
+static int64_t account_id(sqlite3 *db, const char *address)
+{
+	sqlite3_stmt *st = store_prepare(db, "SELECT id FROM accounts WHERE address = ?1");
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, address, -1, SQLITE_STATIC);
+	int64_t id = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	return id;
+}
+
+/* ---- domains ---- */
+
+static enum store_err fn_domain_add(struct store_txn *txn, void *arg, char **error_r)
+{
+	struct admin_args *a = arg;
+	if (domain_id(txn->db, a->a) > 0) {
+		*error_r = xasprintf("domain %s already exists", a->a);
+		return STORE_EEXISTS;
+	}
+	sqlite3_stmt *st = store_prepare(txn->db, "INSERT INTO domains (name) VALUES (?1)");
+	if (st == NULL)
+		return STORE_ETEMP;
+	sqlite3_bind_text(st, 1, a->a, -1, SQLITE_STATIC);
+	return store_sqlite_err(step_done(st));
+}
+
+static char *lower_domain(const char *domain, char **error_r)
+{
+	if (!domain_valid(domain)) {
+		*error_r = xasprintf("invalid domain name '%s'", domain);
+		return NULL;
+	}
+	char *d = xstrdup(domain);
+	for (char *p = d; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	return d;
+}
+
+enum store_err store_domain_add(struct store *s, const char *domain, char **error_r)
+{
+	char *d = lower_domain(domain, error_r);
+	if (d == NULL)
+		return STORE_EINVAL;
+	struct admin_args a = {.a = d};
+	enum store_err err = run_func(s, fn_domain_add, &a, error_r);
+	free(d);
+	return err;
+}
+
+static enum store_err fn_domain_del(struct store_txn *txn, void *arg, char **error_r)
+{
+	struct admin_args *a = arg;
+	int64_t id = domain_id(txn->db, a->a);
+	if (id <= 0) {
+		*error_r = xasprintf("no such domain %s", a->a);
+		return STORE_ENOTFOUND;
+	}
+	sqlite3_stmt *st = store_prepare(txn->db, "SELECT count(*) FROM accounts WHERE domain_id = ?1");
+	if (st == NULL)
+		return STORE_ETEMP;
+	sqlite3_bind_int64(st, 1, id);
+	int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	if (n > 0) {
+		*error_r = xasprintf("domain %s still has %lld account(s); delete them first", a->a,
+				     (long long)n);
+		return STORE_EPERM;
+	}
+	st = store_prepare(txn->db, "DELETE FROM aliases WHERE alias LIKE '%@' || ?1");
+	if (st == NULL)
+		return STORE_ETEMP;
+	sqlite3_bind_text(st, 1, a->a, -1, SQLITE_STATIC);
+	step_done(st);
+	st = store_prepare(txn->db, "DELETE FROM domains WHERE id = ?1");
+	if (st == NULL)
+		return STORE_ETEMP;
+	sqlite3_bind_int64(st, 1, id);
+	return store_sqlite_err(step_done(st));
+}
+
+enum store_err store_domain_del(struct store *s, const char *domain, char **error_r)
+{
+	char *d = lower_domain(domain, error_r);
+	if (d == NULL)
+		return STORE_EINVAL;
+	struct admin_args a = {.a = d};
+	enum store_err err = run_func(s, fn_domain_del, &a, error_r);
+	free(d);
+	return err;
+}
+
+enum store_err store_domain_list(struct store *s, char ***names_r, size_t *n_r)
+{
+	sqlite3_stmt *st = store_prepare(store_reader(s), "SELECT name FROM domains ORDER BY name");
+	if (st == NULL)
+		return STORE_ETEMP;
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		names = xgrow(names, &cap, n + 1, sizeof(*names));
+		names[n++] = xstrdup((const char *)sqlite3_column_text(st, 0));
+	}
+	sqlite3_reset(st);
+	*names_r = names;
+	*n_r = n;
+	return STORE_OK;
+}
+
+bool store_domain_hosted(struct store *s, const char *domain)
+{
+	char *err = NULL;
+	char *d = lower_domain(domain, &err);
+	free(err);
+	if (d == NULL)
+		return false;
+	bool hosted = domain_id(store_reader(s), d) > 0;
+	free(d);
+	return hosted;
+}
+
+static enum store_err fn_domain_catchall(struct store_txn *txn, void *arg, char **error_r)
+{
+	struct admin_args *a = arg;
+	if (domain_id(txn->db, a->a) <= 0) {
+		*error_r = xasprintf("no such domain %s", a->a);
+		return STORE_ENOTFOUND;
+	}
+	if (a->b != NULL && account_id(txn->db, a->b) <= 0) {
+		*error_r = xasprintf("no such account %s", a->b);
+		return STORE_ENOTFOUND;
+	}
+	sqlite3_stmt *st = store_prepare(txn->db, "UPDATE domains SET catchall = ?2 WHERE name = ?1");
+	if (st == NULL)
+		return STORE_ETEMP;
+	sqlite3_bind_text(st, 1, a->a, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, a->b, -1, SQLITE_STATIC);
+	return store_sqlite_err(step_done(st));
+}
+
+enum store_err store_domain_catchall(struct store *s, const char *domain, const char *address,
+				     char **error_r)
+{
+	char *d = lower_domain(domain, error_r);
+	if (d == NULL)
+		return STORE_EINVAL;
+	char *addr = NULL;
+	if (address != NULL) {
+		const char *why;
+		if ((addr = address_normalize(address, &why)) == NULL) {
+			*error_r = xasprintf("%s: %s", address, why);
+			free(d);
+			return STORE_EINVAL;
+		}
+	}
+	struct admin_args a = {.a = d, .b = addr};
+	enum store_err err = run_func(s, fn_domain_catchall, &a, error_r);
+	free(d);
+	free(addr);
+	return err;
+}
+
+/* ---- accounts ---- */
+
+static enum store_err fn_account_add(struct store_txn *txn, void *arg, char **error_r)
+{
+	struct admin_args *a = arg;
+	const char *domain = address_domain(a->a);
+	int64_t did = domain_id(txn->db, domain);
+	if (did <= 0) {
+		*error_r = xasprintf("domain %s is not hosted here (roost domain add %s)", domain, domain);
+		return STORE_ENOTFOUND;
+	}
+	if (account_id(txn->db, a->a) > 0) {
+		*error_r = xasprintf("account %s already exists", a->a);
+		return STORE_EEXISTS;
+	}
+	sqlite3_stmt *st = store_prepare(txn->db,
+		"INSERT INTO accounts (domain_id, address, pwhash, created) VALUES (?1, ?2, ?3, ?4)");
+	if (st == NULL)
+		return STORE_ETEMP;
+	sqlite3_bind_int64(st, 1, did);
+	sqlite3_bind_text(st, 2, a->a, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, a->b, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, store_now());
+	int rc = step_done(st);
+	if (rc != SQLITE_DONE)
+		return store_sqlite_err(rc);
+	int64_t id = sqlite3_last_insert_rowid(txn->db);
+	for (size_t i = 0; i < sizeof(default_mailboxes) / sizeof(default_mailboxes[0]); i++) {
+		enum store_err err = store_mailbox_insert(txn, id, default_mailboxes[i].name,
+							  default_mailboxes[i].special_use, NULL);
+		if (err != STORE_OK)
+			return err;
+	}
+	return STORE_OK;
+}
+
+static char *normalize_or_error(const char *address, char **error_r)
+{
+	const char *why;
+	char *addr = address_normalize(address, &why);
+	if (addr == NULL)
+		*error_r = xasprintf("invalid address '%s': %s", address, why);
+	return addr;
+}
+
+enum store_err store_account_add(struct store *s, const char *address, const char *pwhash,
+				 char **error_r)
+{
+	char *addr = normalize_or_error(address, error_r);
+	if (addr == NULL)
+		return STORE_EINVAL;
+	struct admin_args a = {.a = addr, .b = pwhash};
+	enum store_err err = run_func(s, fn_account_add, &a, error_r);
+	free(addr);
+	return err;
+}
+
+static enum store_err fn_account_del(struct store_txn *txn, void *arg, char **error_r)
+{
+	struct admin_args *a = arg;
+	int64_t id = account_id(txn->db, a->a);
+	if (id <= 0) {
+		*error_r = xasprintf("no such account %s", a->a);
+		return STORE_ENOTFOUND;
+	}
+	/* Empty every mailbox first so content references are released. */
+	int64_t *mbs = NULL;
+	size_t n = 0, cap = 0;
+	sqlite3_stmt *st = store_prepare(txn->db, "SELECT id FROM mailboxes WHERE account_id = ?1");
+	if (st == NULL)
+		return STORE_ETEMP;
+	sqlite3_bind_int64(st, 1, id);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		mbs = xgrow(mbs, &cap, n + 1, sizeof(*mbs));
+		mbs[n++] = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_reset(st);
+	enum store_err err = STORE_OK;
+	for (size_t i = 0; i < n && err == STORE_OK; i++) {
+		struct store_op x;
+		store_op_init(&x, STORE_OP_EXPUNGE);
+		x.u.expunge.mailbox_id = mbs[i];
+		err = store_op_expunge(txn, &x);
+		store_op_clear(&x);
+		if (err != STORE_OK)
+			break;
+		store_txn_touch_mailbox(txn, mbs[i]);
+		st = store_prepare(txn->db, "DELETE FROM expunged WHERE mailbox_id = ?1");
+		if (st == NULL) {
+			err = STORE_ETEMP;
+			break;
+		}
+		sqlite3_bind_int64(st, 1, mbs[i]);
+		step_done(st);
+	}
+	free(mbs);
+	if (err != STORE_OK)
+		return err;
+	static const char *const sqls[] = {
+		"DELETE FROM mailboxes WHERE account_id = ?1",
+		"DELETE FROM accounts WHERE id = ?1",
+	};
+	for (size_t i = 0; i < 2; i++) {
+		st = store_prepare(txn->db, sqls[i]);
+		if (st == NULL)
+			return STORE_ETEMP;
+		sqlite3_bind_int64(st, 1, id);
+		int rc = step_done(st);
+		if (rc != SQLITE_DONE)
+			return store_sqlite_err(rc);
+	}
+	st = store_prepare(txn->db, "DELETE FROM aliases WHERE target = ?1");
+	if (st == NULL)
+		return STORE_ETEMP;
+	sqlite3_bind_text(st, 1, a->a, -1, SQLITE_STATIC);
+	step_done(st);
+	st = store_prepare(txn->db, "UPDATE domains SET catchall = NULL WHERE catchall = ?1");
+	if (st == NULL)
+		return STORE_ETEMP;
+	sqlite3_bind_text(st, 1, a->a, -1, SQLITE_STATIC);
+	step_done(st);
+	return STORE_OK;
+}
+
+enum store_err store_account_del(struct store *s, const char *address, char **error_r)
+{
+	char *addr = normalize_or_error(address, error_r);
+	if (addr == NULL)
+		return STORE_EINVAL;
+	struct admin_args a = {.a = addr};
+	enum store_err err = run_func(s, fn_account_del, &a, error_r);
+	free(addr);
+	return err;
+}
+
+static enum store_err fn_account_update(struct store_txn *txn, void *arg, char **error_r)
+{
+	struct admin_args *a = arg; /* a = address, b = SQL, n1/n2 values */
+	int64_t id = account_id(txn->db, a->a);
+	if (id <= 0) {
+		*error_r = xasprintf("no such account %s", a->a);
+		return STORE_ENOTFOUND;
+	}
+	return STORE_OK;
+}
+
+static enum store_err update_account(struct store *s, const char *address, char **error_r,
+				     enum store_err (*fn)(struct store_txn *, void *, char **),
+				     struct admin_args *a)
+{
+	char *addr = normalize_or_error(address, error_r);
+	if (addr == NULL)
+		return STORE_EINVAL;
+	a->a = addr;
+	enum store_err err = run_func(s, fn, a, error_r);
+	free(addr);
+	return err;
+}
+
+static enum store_err fn_passwd(struct store_txn *txn, void *arg, char **error_r)
+{
+	struct admin_args *a = arg;
+	enum store_err err = fn_account_update(txn, arg, error_r);
+	if (err != STORE_OK)
+		return err;
+	sqlite3_stmt *st = store_prepare(txn->db, "UPDATE accounts SET pwhash = ?2 WHERE address = ?1");
+	if (st == NULL)
+		return STORE_ETEMP;
+	sqlite3_bind_text(st, 1, a->a, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, a->b, -1, SQLITE_STATIC);
+	return store_sqlite_err(step_done(st));
+}
+
+enum store_err store_account_passwd(struct store *s, const char *address, const char *pwhash,
+				    char **error_r)
+{
+	struct admin_args a = {.b = pwhash};
+	return update_account(s, address, error_r, fn_passwd, &a);
+}
+
+static void bind_quota(sqlite3_stmt *st, int idx, int64_t v)
+{
+	if (v == -2)
+		sqlite3_bind_null(st, idx);
+	else
+		sqlite3_bind_int64(st, idx, v);
+}
+
+static enum store_err fn_quota(struct store_txn *txn, void *arg, char **error_r)
+{
+	struct admin_args *a = arg;
+	enum store_err err = fn_account_update(txn, arg, error_r);
+	if (err != STORE_OK)
+		return err;
+	static const char *const sqls[] = {
+		"UPDATE accounts SET quota_bytes = ?2 WHERE address = ?1",
+		"UPDATE accounts SET quota_messages = ?2 WHERE address = ?1",
+	};
+	int64_t vals[2] = {a->n1, a->n2};
+	for (int i = 0; i < 2; i++) {
+		if (vals[i] == -3)
+			continue;
+		sqlite3_stmt *st = store_prepare(txn->db, sqls[i]);
+		if (st == NULL)
+			return STORE_ETEMP;
+		sqlite3_bind_text(st, 1, a->a, -1, SQLITE_STATIC);
+		bind_quota(st, 2, vals[i]);
+		int rc = step_done(st);
+		if (rc != SQLITE_DONE)
+			return store_sqlite_err(rc);
+	}
+	return STORE_OK;
+}
+
+enum store_err store_account_quota(struct store *s, const char *address, int64_t bytes,
+				   int64_t messages, char **error_r)
+{
+	if (bytes < -3 || messages < -3) {
+		*error_r = xstrdup("invalid quota value");
+		return STORE_EINVAL;
+	}
+	struct admin_args a = {.n1 = bytes, .n2 = messages};
+	return update_account(s, address, error_r, fn_quota, &a);
+}
+
+static enum store_err fn_pop3_delete(struct store_txn *txn, void *arg, char **error_r)
+{
+	struct admin_args *a = arg;
+	enum store_err err = fn_account_update(txn, arg, error_r);
+	if (err != STORE_OK)
+		return err;
+	sqlite3_stmt *st = store_prepare(txn->db, "UPDATE accounts SET pop3_delete = ?2 WHERE address = ?1");
+	if (st == NULL)
+		return STORE_ETEMP;
+	sqlite3_bind_text(st, 1, a->a, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, a->b, -1, SQLITE_STATIC);
+	return store_sqlite_err(step_done(st));
+}
+
+enum store_err store_account_pop3_delete(struct store *s, const char *address, const char *mode,
+					 char **error_r)
+{
+	if (mode != NULL && strcmp(mode, "expunge") != 0 && strcmp(mode, "hide") != 0) {
+		*error_r = xasprintf("pop3 delete mode must be expunge, hide or default, not '%s'", mode);
+		return STORE_EINVAL;
+	}
+	struct admin_args a = {.b = mode};
+	return update_account(s, address, error_r, fn_pop3_delete, &a);
+}
+
+/* ---- account reads ---- */
+
+#define ACCOUNT_COLUMNS \
+	"SELECT id, address, quota_bytes, quota_messages, used_bytes, used_messages, pop3_delete" \
+	" FROM accounts "
+
+static void account_from_row(struct store *s, sqlite3_stmt *st, struct store_account *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->id = sqlite3_column_int64(st, 0);
+	a->address = xstrdup((const char *)sqlite3_column_text(st, 1));
+	a->quota_is_default = sqlite3_column_type(st, 2) == SQLITE_NULL;
+	a->quota_bytes = store_effective_quota(s, sqlite3_column_int64(st, 2), a->quota_is_default, true);
+	a->quota_messages = store_effective_quota(s, sqlite3_column_int64(st, 3),
+						  sqlite3_column_type(st, 3) == SQLITE_NULL, false);
+	a->used_bytes = sqlite3_column_int64(st, 4);
+	a->used_messages = sqlite3_column_int64(st, 5);
+	if (sqlite3_column_type(st, 6) != SQLITE_NULL)
+		a->pop3_delete = xstrdup((const char *)sqlite3_column_text(st, 6));
+}
+
+void store_account_clear(struct store_account *a)
+{
+	xfree(&a->address);
+	xfree(&a->pop3_delete);
+}
+
+void store_account_list_free(struct store_account *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		store_account_clear(&list[i]);
+	free(list);
+}
+
+enum store_err store_account_get(struct store *s, const char *address, struct store_account *a_r)
+{
+	const char *why;
+	char *addr = address_normalize(address, &why);
+	if (addr == NULL)
+		return STORE_EINVAL;
+	sqlite3_stmt *st = store_prepare(store_reader(s), ACCOUNT_COLUMNS "WHERE address = ?1");
+	if (st == NULL) {
+		free(addr);
+		return STORE_ETEMP;
+	}
+	sqlite3_bind_text(st, 1, addr, -1, SQLITE_STATIC);
+	enum store_err err = STORE_ENOTFOUND;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		account_from_row(s, st, a_r);
+		err = STORE_OK;
+	}
+	sqlite3_reset(st);
+	free(addr);
+	return err;
+}
+
+enum store_err store_account_get_by_id(struct store *s, int64_t id, struct store_account *a_r)
+{
+	sqlite3_stmt *st = store_prepare(store_reader(s), ACCOUNT_COLUMNS "WHERE id = ?1");
+	if (st == NULL)
+		return STORE_ETEMP;
+	sqlite3_bind_int64(st, 1, id);
+	enum store_err err = STORE_ENOTFOUND;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		account_from_row(s, st, a_r);
+		err = STORE_OK;
+	}
+	sqlite3_reset(st);
+	return err;
+}
+
+enum store_err store_account_list(struct store *s, struct store_account **list_r, size_t *n_r)
+{
+	sqlite3_stmt *st = store_prepare(store_reader(s), ACCOUNT_COLUMNS "ORDER BY address");
+	if (st == NULL)
+		return STORE_ETEMP;
+	struct store_account *list = NULL;
+	size_t n = 0, cap = 0;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		list = xgrow(list, &cap, n + 1, sizeof(*list));
+		account_from_row(s, st, &list[n++]);
+	}
+	sqlite3_reset(st);
+	*list_r = list;
+	*n_r = n;
+	return STORE_OK;
+}
+
+enum store_err store_account_auth(struct store *s, const char *address, int64_t *id_r, char **pwhash_r)
+{
+	const char *why;
+	char *addr = address_normalize(address, &why);
+	if (addr == NULL)
+		return STORE_ENOTFOUND;
+	sqlite3_stmt *st = store_prepare(store_reader(s), "SELECT id, pwhash FROM accounts WHERE address = ?1");
+	if (st == NULL) {
+		free(addr);
+		return STORE_ETEMP;
+	}
+	sqlite3_bind_text(st, 1, addr, -1, SQLITE_STATIC);
+	enum store_err err = STORE_ENOTFOUND;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*id_r = sqlite3_column_int64(st, 0);
+		*pwhash_r = xstrdup((const char *)sqlite3_column_text(st, 1));
+		err = STORE_OK;
+	}
+	sqlite3_reset(st);
+	free(addr);
+	return err;
+}
+
+/* ---- aliases ---- */
+
+static enum store_err fn_alias_add(struct store_txn *txn, void *arg, char **error_r)
+{
+	struct admin_args *a = arg;
+	const char *domain = address_domain(a->a);
+	if (domain_id(txn->db, domain) <= 0) {
+		*error_r = xasprintf("domain %s is not hosted here", domain);
+		return STORE_ENOTFOUND;
+	}
+	if (account_id(txn->db, a->b) <= 0) {
+		*error_r = xasprintf("alias target %s is not an account here", a->b);
+		return STORE_ENOTFOUND;
+	}
+	if (account_id(txn->db, a->a) > 0) {
+		*error_r = xasprintf("%s is an account; an alias cannot shadow it", a->a);
+		return STORE_EEXISTS;
+	}
+	sqlite3_stmt *st = store_prepare(txn->db, "INSERT OR IGNORE INTO aliases (alias, target) VALUES (?1, ?2)");
+	if (st == NULL)
+		return STORE_ETEMP;
+	sqlite3_bind_text(st, 1, a->a, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, a->b, -1, SQLITE_STATIC);
+	return store_sqlite_err(step_done(st));
+}
+
+enum store_err store_alias_add(struct store *s, const char *alias, const char *target, char **error_r)
+{
+	char *al = normalize_or_error(alias, error_r);
+	if (al == NULL)
+		return STORE_EINVAL;
+	char *tg = normalize_or_error(target, error_r);
+	if (tg == NULL) {
+		free(al);
+		return STORE_EINVAL;
+	}
+	struct admin_args a = {.a = al, .b = tg};
+	enum store_err err = run_func(s, fn_alias_add, &a, error_r);
+	free(al);
+	free(tg);
+	return err;
+}
+
+static enum store_err fn_alias_del(struct store_txn *txn, void *arg, char **error_r)
+{
+	struct admin_args *a = arg;
+	sqlite3_stmt *st = store_prepare(txn->db,
+		"DELETE FROM aliases WHERE alias = ?1 AND (?2 IS NULL OR target = ?2)");
+	if (st == NULL)
+		return STORE_ETEMP;
+	sqlite3_bind_text(st, 1, a->a, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, a->b, -1, SQLITE_STATIC);
+	int rc = step_done(st);
+	if (rc != SQLITE_DONE)
+		return store_sqlite_err(rc);
+	if (sqlite3_changes(txn->db) == 0) {
+		*error_r = xasprintf("no such alias %s%s%s", a->a, a->b ? " -> " : "", a->b ? a->b : "");
+		return STORE_ENOTFOUND;
+	}
+	return STORE_OK;
+}
+
+enum store_err store_alias_del(struct store *s, const char *alias, const char *target, char **error_r)
+{
+	char *al = normalize_or_error(alias, error_r);
+	if (al == NULL)
+		return STORE_EINVAL;
+	char *tg = NULL;
+	if (target != NULL && (tg = normalize_or_error(target, error_r)) == NULL) {
+		free(al);
+		return STORE_EINVAL;
+	}
+	struct admin_args a = {.a = al, .b = tg};
+	enum store_err err = run_func(s, fn_alias_del, &a, error_r);
+	free(al);
+	free(tg);
+	return err;
+}
+
+enum store_err store_alias_list(struct store *s, struct store_alias **list_r, size_t *n_r)
+{
+	sqlite3_stmt *st = store_prepare(store_reader(s), "SELECT alias, target FROM aliases ORDER BY alias, target");
+	if (st == NULL)
+		return STORE_ETEMP;
+	struct store_alias *list = NULL;
+	size_t n = 0, cap = 0;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		list = xgrow(list, &cap, n + 1, sizeof(*list));
+		list[n].alias = xstrdup((const char *)sqlite3_column_text(st, 0));
+		list[n].target = xstrdup((const char *)sqlite3_column_text(st, 1));
+		n++;
+	}
+	sqlite3_reset(st);
+	*list_r = list;
+	*n_r = n;
+	return STORE_OK;
+}
+
+void store_alias_list_free(struct store_alias *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(list[i].alias);
+		free(list[i].target);
+	}
+	free(list);
+}
+
+/* ---- resolution ---- */
+
+static void add_id(int64_t **ids, size_t *n, size_t *cap, int64_t id)
+{
+	for (size_t i = 0; i < *n; i++)
+		if ((*ids)[i] == id)
+			return;
+	*ids = xgrow(*ids, cap, *n + 1, sizeof(**ids));
+	(*ids)[(*n)++] = id;
+}
+
+/* Account or alias targets for one exact address. */
+static void lookup_exact(sqlite3 *db, const char *addr, int64_t **ids, size_t *n, size_t *cap)
+{
+	int64_t id = account_id(db, addr);
+	if (id > 0) {
+		add_id(ids, n, cap, id);
+		return;
+	}
+	sqlite3_stmt *st = store_prepare(db,
+		"SELECT accounts.id FROM aliases JOIN accounts ON accounts.address = aliases.target"
+		" WHERE aliases.alias = ?1");
+	if (st == NULL)
+		return;
+	sqlite3_bind_text(st, 1, addr, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		add_id(ids, n, cap, sqlite3_column_int64(st, 0));
+	sqlite3_reset(st);
+}
+
+enum store_err store_resolve(struct store *s, const char *address, int64_t **account_ids_r, size_t *n_r)
+{
+	const char *why;
+	char *addr = address_normalize(address, &why);
+	*account_ids_r = NULL;
+	*n_r = 0;
+	if (addr == NULL)
+		return STORE_EINVAL;
+	sqlite3 *db = store_reader(s);
+	const char *domain = address_domain(addr);
+	sqlite3_stmt *st = store_prepare(db, "SELECT catchall FROM domains WHERE name = ?1");
+	if (st == NULL) {
+		free(addr);
+		return STORE_ETEMP;
+	}
+	sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_reset(st);
+		free(addr);
+		return STORE_EPERM;
+	}
+	char *catchall = sqlite3_column_type(st, 0) == SQLITE_NULL ? NULL :
+		xstrdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_reset(st);
+
+	int64_t *ids = NULL;
+	size_t n = 0, cap = 0;
+	lookup_exact(db, addr, &ids, &n, &cap);
+	char *plus = strchr(addr, '+');
+	if (n == 0 && plus != NULL && plus < domain - 1) {
+		/* user+tag@domain -> user@domain */
+		char *base = xasprintf("%.*s@%s", (int)(plus - addr), addr, domain);
+		lookup_exact(db, base, &ids, &n, &cap);
+		free(base);
+	}
+	if (n == 0 && catchall != NULL)
+		lookup_exact(db, catchall, &ids, &n, &cap);
+	free(catchall);
+	free(addr);
+	*account_ids_r = ids;
+	*n_r = n;
+	return n > 0 ? STORE_OK : STORE_ENOTFOUND;
+}

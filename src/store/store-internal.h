@@ -1,0 +1,85 @@
+/*
+ * store-internal: the struct store itself and the pieces the store's own
+ * files share (writer queue, change feed). Private to src/store/.
+ */
+#ifndef ROOST_STORE_INTERNAL_H
+#define ROOST_STORE_INTERNAL_H
+#include "store/store-private.h"
+#include <pthread.h>
+#include <stdatomic.h>
+
+#define STORE_DB_FILE "roost.db"
+/* Most ops committed together in one transaction. */
+#define STORE_BATCH_MAX 512
+
+struct store_changed {
+	int64_t mailbox_id, account_id;
+	uint64_t modseq;
+};
+
+struct store_txn {
+	struct store *s;
+	sqlite3 *db;
+	uint64_t op_serial;		/* which op is running */
+	struct store_changed *changed;	/* mailboxes touched in this commit */
+	size_t nchanged, cap;
+	size_t op_changed_start;	/* changed[] index where this op began */
+};
+
+struct store {
+	char *dir, *db_path;
+	struct store_settings settings;
+	sqlite3 *wdb;			/* the write connection */
+	pthread_mutex_t readers_lock;
+	sqlite3 **readers;		/* every thread's read connection */
+	size_t nreaders, readers_cap;
+	uint64_t generation;		/* identifies this open store for TLS caches */
+
+	/* writer thread (NULL base = none: writes run on the caller) */
+	struct event_base *base;
+	pthread_t thread;
+	bool writer_running, stopping;
+	pthread_mutex_t lock;
+	pthread_cond_t cond, done_cond;
+	struct store_op *queue_head, *queue_tail;
+	size_t queue_len;
+	/* completed, to run on base */
+	struct store_op *done_head, *done_tail;
+	struct store_changed *feed;
+	size_t nfeed, feed_cap;
+	struct event *done_ev;
+	pthread_t checkpointer;
+	pthread_cond_t checkpoint_cond;	/* wakes the checkpointer to stop */
+	sqlite3 *cdb;			/* the checkpointer's connection */
+	pthread_mutex_t run_lock;	/* serialises writes without writer thread */
+
+	/* change feed watchers (event-loop thread only) */
+	struct store_watch *watches;
+
+	atomic_uint_fast64_t commits, ops;
+};
+
+/* Run one op inside an open transaction (savepoint already set). */
+enum store_err store_op_execute(struct store_txn *txn, struct store_op *op);
+/* Parse/prepare what an op needs before it reaches the writer (caller thread). */
+void store_op_prepare(struct store *s, struct store_op *op);
+void store_op_release_priv(struct store_op *op);
+/* Writer side: run a batch in one transaction; fills op->err. */
+void store_run_batch(struct store *s, struct store_op **ops, size_t n, struct store_txn *txn);
+/* Change feed: called on the base thread with the commit's changed list. */
+void store_feed_dispatch(struct store *s, const struct store_changed *changed, size_t n);
+/* Schema creation / check. */
+enum store_err store_schema_create(sqlite3 *db, char **error_r);
+enum store_err store_schema_check(sqlite3 *db, char **error_r);
+int64_t store_effective_quota(const struct store *s, sqlite3_int64 value, bool is_null, bool bytes);
+enum store_err store_exec(sqlite3 *db, const char *sql, char **error_r);
+/* A new UIDVALIDITY (time-based, strictly increasing), inside a txn. */
+uint32_t store_next_uidvalidity(sqlite3 *db);
+/* Create a mailbox row inside a txn (no validation). */
+enum store_err store_mailbox_insert(struct store_txn *txn, int64_t account_id, const char *name,
+				    const char *special_use, int64_t *id_r);
+/* Remove one message row (quota, refs, expunge log). */
+enum store_err store_message_remove(struct store_txn *txn, int64_t mailbox_id, int64_t account_id,
+				    uint32_t uid, uint64_t modseq);
+int64_t store_now(void);
+#endif

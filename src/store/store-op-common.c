@@ -1,0 +1,200 @@
+/*
+ * store-op-common: pieces several ops share: quota accounting, UID
+ * allocation, keyword normalisation, removing one message.
+ */
+#include "store/store-ops.h"
+#include "lib/alloc.h"
+#include "lib/buf.h"
+#include <ctype.h>
+#include <string.h>
+#include <strings.h>
+
+enum store_err store_quota_load(struct store_txn *txn, int64_t account_id, struct store_quota *q_r)
+{
+	sqlite3_stmt *st = store_prepare(txn->db,
+		"SELECT used_bytes, used_messages, quota_bytes, quota_messages"
+		" FROM accounts WHERE id = ?1");
+	if (st == NULL)
+		return STORE_ETEMP;
+	sqlite3_bind_int64(st, 1, account_id);
+	int rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return rc == SQLITE_DONE ? STORE_ENOTFOUND : store_sqlite_err(rc);
+	}
+	q_r->used_bytes = sqlite3_column_int64(st, 0);
+	q_r->used_messages = sqlite3_column_int64(st, 1);
+	q_r->limit_bytes = store_effective_quota(txn->s, sqlite3_column_int64(st, 2),
+						 sqlite3_column_type(st, 2) == SQLITE_NULL, true);
+	q_r->limit_messages = store_effective_quota(txn->s, sqlite3_column_int64(st, 3),
+						    sqlite3_column_type(st, 3) == SQLITE_NULL, false);
+	sqlite3_reset(st);
+	return STORE_OK;
+}
+
+bool store_quota_exceeded(const struct store_quota *q, int64_t bytes, int64_t messages)
+{
+	if (q->limit_bytes >= 0 && q->used_bytes + bytes > q->limit_bytes)
+		return true;
+	if (q->limit_messages >= 0 && q->used_messages + messages > q->limit_messages)
+		return true;
+	return false;
+}
+
+enum store_err store_quota_add(struct store_txn *txn, int64_t account_id, int64_t bytes,
+			       int64_t messages)
+{
+	sqlite3_stmt *st = store_prepare(txn->db,
+		"UPDATE accounts SET used_bytes = used_bytes + ?2,"
+		" used_messages = used_messages + ?3 WHERE id = ?1");
+	if (st == NULL)
+		return STORE_ETEMP;
+	sqlite3_bind_int64(st, 1, account_id);
+	sqlite3_bind_int64(st, 2, bytes);
+	sqlite3_bind_int64(st, 3, messages);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? STORE_OK : store_sqlite_err(rc);
+}
+
+enum store_err store_uid_next(struct store_txn *txn, int64_t mailbox_id, uint32_t *uid_r,
+			      uint32_t *uidvalidity_r)
+{
+	sqlite3_stmt *st = store_prepare(txn->db,
+		"UPDATE mailboxes SET uidnext = uidnext + 1 WHERE id = ?1"
+		" RETURNING uidnext - 1, uidvalidity");
+	if (st == NULL)
+		return STORE_ETEMP;
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	int rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return rc == SQLITE_DONE ? STORE_ENOTFOUND : store_sqlite_err(rc);
+	}
+	int64_t uid = sqlite3_column_int64(st, 0);
+	*uidvalidity_r = (uint32_t)sqlite3_column_int64(st, 1);
+	sqlite3_reset(st);
+	/* UIDs are 32-bit and never reused: a full mailbox stays full. */
+	if (uid <= 0 || uid >= 0xffffffffLL)
+		return STORE_ELIMIT;
+	*uid_r = (uint32_t)uid;
+	return STORE_OK;
+}
+
+int64_t store_mailbox_account(struct store_txn *txn, int64_t mailbox_id)
+{
+	sqlite3_stmt *st = store_prepare(txn->db, "SELECT account_id FROM mailboxes WHERE id = ?1");
+	if (st == NULL)
+		return 0;
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	int64_t id = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	return id;
+}
+
+static bool keyword_valid(const char *k, size_t n)
+{
+	if (n == 0 || n > STORE_MAX_KEYWORD_LEN || k[0] == '\\')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)k[i];
+		/* IMAP atom-char minus resp-specials (RFC 9051 9: flag-keyword) */
+		if (c <= 0x20 || c >= 0x7f || strchr("(){%*\"\\]", c) != NULL)
+			return false;
+	}
+	return true;
+}
+
+char *store_keywords_normalize(const char *keywords)
+{
+	if (keywords == NULL)
+		return NULL;
+	struct buf out;
+	buf_init(&out, STORE_MAX_KEYWORDS * (STORE_MAX_KEYWORD_LEN + 1));
+	int count = 0;
+	const char *p = keywords;
+	while (*p) {
+		while (*p == ' ')
+			p++;
+		const char *start = p;
+		while (*p && *p != ' ')
+			p++;
+		size_t n = (size_t)(p - start);
+		if (!keyword_valid(start, n) || count >= STORE_MAX_KEYWORDS)
+			continue;
+		/* skip duplicates, case-insensitively */
+		bool dup = false;
+		const char *q = out.data;
+		while (q != NULL && *q && !dup) {
+			const char *e = strchr(q, ' ');
+			size_t m = e ? (size_t)(e - q) : strlen(q);
+			dup = m == n && strncasecmp(q, start, n) == 0;
+			q = e ? e + 1 : NULL;
+		}
+		if (dup)
+			continue;
+		if (out.len > 0)
+			buf_putc(&out, ' ');
+		buf_append(&out, start, n);
+		count++;
+	}
+	if (out.len == 0) {
+		buf_free(&out);
+		return NULL;
+	}
+	return buf_steal(&out);
+}
+
+enum store_err store_message_remove(struct store_txn *txn, int64_t mailbox_id, int64_t account_id,
+				    uint32_t uid, uint64_t modseq)
+{
+	sqlite3_stmt *st = store_prepare(txn->db,
+		"DELETE FROM messages WHERE mailbox_id = ?1 AND uid = ?2 RETURNING size, content_id");
+	if (st == NULL)
+		return STORE_ETEMP;
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	sqlite3_bind_int64(st, 2, uid);
+	int rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return rc == SQLITE_DONE ? STORE_ENOTFOUND : store_sqlite_err(rc);
+	}
+	int64_t size = sqlite3_column_int64(st, 0);
+	int64_t content_id = sqlite3_column_int64(st, 1);
+	sqlite3_reset(st);
+
+	st = store_prepare(txn->db, "UPDATE contents SET refs = refs - 1 WHERE id = ?1 RETURNING refs");
+	if (st == NULL)
+		return STORE_ETEMP;
+	sqlite3_bind_int64(st, 1, content_id);
+	int64_t refs = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	if (refs <= 0) {
+		st = store_prepare(txn->db, "DELETE FROM contents WHERE id = ?1");
+		if (st == NULL)
+			return STORE_ETEMP;
+		sqlite3_bind_int64(st, 1, content_id);
+		sqlite3_step(st);
+		sqlite3_reset(st);
+		st = store_prepare(txn->db, "DELETE FROM content_index WHERE content_id = ?1");
+		if (st == NULL)
+			return STORE_ETEMP;
+		sqlite3_bind_int64(st, 1, content_id);
+		sqlite3_step(st);
+		sqlite3_reset(st);
+	}
+	if (modseq != 0) {
+		st = store_prepare(txn->db,
+			"INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) VALUES (?1, ?2, ?3)");
+		if (st == NULL)
+			return STORE_ETEMP;
+		sqlite3_bind_int64(st, 1, mailbox_id);
+		sqlite3_bind_int64(st, 2, uid);
+		sqlite3_bind_int64(st, 3, (sqlite3_int64)modseq);
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE)
+			return store_sqlite_err(rc);
+	}
+	return store_quota_add(txn, account_id, -size, -1);
+}

@@ -1,0 +1,114 @@
+/*
+ * store-op-copy: COPY and MOVE (RFC 9051 6.4.7, 6.4.8). Copies share the
+ * content row (only a new message row is written); the destination
+ * account's quota is charged in full, as every IMAP quota does.
+ */
+#include "store/store-ops.h"
+#include "lib/alloc.h"
+
+enum store_err store_op_copy(struct store_txn *txn, struct store_op *op)
+{
+	struct store_copy *c = &op->u.copy;
+	int64_t src_account = store_mailbox_account(txn, c->src_mailbox_id);
+	int64_t dst_account = store_mailbox_account(txn, c->dst_mailbox_id);
+	if (src_account == 0 || dst_account == 0)
+		return STORE_ENOTFOUND;
+	struct store_quota q;
+	enum store_err err = store_quota_load(txn, dst_account, &q);
+	if (err != STORE_OK)
+		return err;
+	size_t cap_src = 0, cap_dst = 0;
+	uint64_t dst_modseq = 0;
+	int64_t now = store_now();
+	for (size_t i = 0; i < c->nuids; i++) {
+		sqlite3_stmt *st = store_prepare(txn->db,
+			"SELECT flags, keywords, internaldate, size, content_id, prefix, pop3_uidl"
+			" FROM messages WHERE mailbox_id = ?1 AND uid = ?2");
+		if (st == NULL)
+			return STORE_ETEMP;
+		sqlite3_bind_int64(st, 1, c->src_mailbox_id);
+		sqlite3_bind_int64(st, 2, c->uids[i]);
+		int rc = sqlite3_step(st);
+		if (rc != SQLITE_ROW) {
+			sqlite3_reset(st);
+			if (rc == SQLITE_DONE)
+				continue;
+			return store_sqlite_err(rc);
+		}
+		int64_t size = sqlite3_column_int64(st, 3);
+		bool same_account = src_account == dst_account;
+		/* A move within one account does not change its usage. */
+		if (!(c->move && same_account)) {
+			if (store_quota_exceeded(&q, size, 1)) {
+				sqlite3_reset(st);
+				return STORE_ENOQUOTA;
+			}
+			q.used_bytes += size;
+			q.used_messages++;
+		}
+		uint32_t uid, uidvalidity;
+		if ((err = store_uid_next(txn, c->dst_mailbox_id, &uid, &uidvalidity)) != STORE_OK) {
+			sqlite3_reset(st);
+			return err;
+		}
+		if (dst_modseq == 0)
+			dst_modseq = store_txn_touch_mailbox(txn, c->dst_mailbox_id);
+		sqlite3_stmt *ins = store_prepare(txn->db,
+			"INSERT INTO messages (mailbox_id, uid, modseq, flags, keywords, internaldate,"
+			" savedate, size, content_id, prefix, pop3_uidl)"
+			" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+		if (ins == NULL) {
+			sqlite3_reset(st);
+			return STORE_ETEMP;
+		}
+		sqlite3_bind_int64(ins, 1, c->dst_mailbox_id);
+		sqlite3_bind_int64(ins, 2, uid);
+		sqlite3_bind_int64(ins, 3, (sqlite3_int64)dst_modseq);
+		sqlite3_bind_value(ins, 4, sqlite3_column_value(st, 0));
+		sqlite3_bind_value(ins, 5, sqlite3_column_value(st, 1));
+		sqlite3_bind_value(ins, 6, sqlite3_column_value(st, 2));
+		sqlite3_bind_int64(ins, 7, now);
+		sqlite3_bind_int64(ins, 8, size);
+		sqlite3_bind_value(ins, 9, sqlite3_column_value(st, 4));
+		sqlite3_bind_value(ins, 10, sqlite3_column_value(st, 5));
+		sqlite3_bind_value(ins, 11, sqlite3_column_value(st, 6));
+		int64_t content_id = sqlite3_column_int64(st, 4);
+		rc = sqlite3_step(ins);
+		sqlite3_reset(ins);
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE)
+			return store_sqlite_err(rc);
+		st = store_prepare(txn->db, "UPDATE contents SET refs = refs + 1 WHERE id = ?1");
+		if (st == NULL)
+			return STORE_ETEMP;
+		sqlite3_bind_int64(st, 1, content_id);
+		sqlite3_step(st);
+		sqlite3_reset(st);
+		if ((err = store_quota_add(txn, dst_account, size, 1)) != STORE_OK)
+			return err;
+		c->src_uids = xgrow(c->src_uids, &cap_src, c->ncopied + 1, sizeof(uint32_t));
+		c->dst_uids = xgrow(c->dst_uids, &cap_dst, c->ncopied + 1, sizeof(uint32_t));
+		c->src_uids[c->ncopied] = c->uids[i];
+		c->dst_uids[c->ncopied] = uid;
+		c->ncopied++;
+		c->dst_uidvalidity = uidvalidity;
+	}
+	if (c->move && c->ncopied > 0) {
+		uint64_t modseq = store_txn_touch_mailbox(txn, c->src_mailbox_id);
+		for (size_t i = 0; i < c->ncopied; i++) {
+			err = store_message_remove(txn, c->src_mailbox_id, src_account, c->src_uids[i], modseq);
+			if (err != STORE_OK)
+				return err;
+		}
+	}
+	if (c->dst_uidvalidity == 0) {
+		sqlite3_stmt *st = store_prepare(txn->db, "SELECT uidvalidity FROM mailboxes WHERE id = ?1");
+		if (st != NULL) {
+			sqlite3_bind_int64(st, 1, c->dst_mailbox_id);
+			if (sqlite3_step(st) == SQLITE_ROW)
+				c->dst_uidvalidity = (uint32_t)sqlite3_column_int64(st, 0);
+			sqlite3_reset(st);
+		}
+	}
+	return STORE_OK;
+}

@@ -1,0 +1,194 @@
+/*
+ * store-op-deliver: store one message into one or more mailboxes. The
+ * content row is written once (or found by its hash) and referenced by one
+ * message row per target; each target has its own savepoint, so with
+ * per_target one full mailbox does not fail the others.
+ */
+#include "store/store-ops.h"
+#include "lib/alloc.h"
+#include <string.h>
+
+static enum store_err content_find_or_add(struct store_txn *txn, const struct store_deliver *d,
+					  const struct store_deliver_priv *p, int64_t *id_r)
+{
+	sqlite3_stmt *st = store_prepare(txn->db, "SELECT id FROM contents WHERE hash = ?1");
+	if (st == NULL)
+		return STORE_ETEMP;
+	sqlite3_bind_blob(st, 1, p->hash, sizeof(p->hash), SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*id_r = sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+		return STORE_OK;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return store_sqlite_err(rc);
+
+	st = store_prepare(txn->db,
+		"INSERT INTO contents (hash, size, refs, data) VALUES (?1, ?2, 0, ?3)");
+	if (st == NULL)
+		return STORE_ETEMP;
+	sqlite3_bind_blob(st, 1, p->hash, sizeof(p->hash), SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)d->len);
+	sqlite3_bind_blob64(st, 3, d->data, d->len, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return store_sqlite_err(rc);
+	*id_r = sqlite3_last_insert_rowid(txn->db);
+
+	const struct mime_index *ix = &p->index;
+	st = store_prepare(txn->db,
+		"INSERT INTO content_index (content_id, envelope, body, bodystructure, parts,"
+		" subject, from_addr, to_addr, cc_addr, bcc_addr, message_id, in_reply_to,"
+		" references_hdr, date, header_len)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)");
+	if (st == NULL)
+		return STORE_ETEMP;
+	const char *texts[] = {ix->envelope, ix->body, ix->bodystructure, ix->parts,
+			       ix->subject, ix->from, ix->to, ix->cc, ix->bcc,
+			       ix->message_id, ix->in_reply_to, ix->references};
+	sqlite3_bind_int64(st, 1, *id_r);
+	for (int i = 0; i < 12; i++)
+		sqlite3_bind_text(st, 2 + i, texts[i], -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 14, ix->date);
+	sqlite3_bind_int64(st, 15, (sqlite3_int64)ix->header_len);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? STORE_OK : store_sqlite_err(rc);
+}
+
+static enum store_err inbox_of(struct store_txn *txn, int64_t account_id, int64_t *id_r)
+{
+	sqlite3_stmt *st = store_prepare(txn->db,
+		"SELECT id FROM mailboxes WHERE account_id = ?1 AND name = 'INBOX'");
+	if (st == NULL)
+		return STORE_ETEMP;
+	sqlite3_bind_int64(st, 1, account_id);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*id_r = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? STORE_OK : STORE_ENOTFOUND;
+}
+
+static enum store_err deliver_target(struct store_txn *txn, const struct store_deliver *d,
+				     struct store_target *t, int64_t content_id)
+{
+	int64_t mailbox_id = t->mailbox_id;
+	enum store_err err;
+	if (mailbox_id == 0 && (err = inbox_of(txn, t->account_id, &mailbox_id)) != STORE_OK)
+		return err;
+	int64_t account_id = store_mailbox_account(txn, mailbox_id);
+	if (account_id == 0 || (t->account_id != 0 && account_id != t->account_id))
+		return STORE_ENOTFOUND;
+	size_t prefix_len = t->prefix ? strlen(t->prefix) : 0;
+	int64_t size = (int64_t)(prefix_len + d->len);
+
+	struct store_quota q;
+	if ((err = store_quota_load(txn, account_id, &q)) != STORE_OK)
+		return err;
+	if (store_quota_exceeded(&q, size, 1))
+		return STORE_ENOQUOTA;
+
+	uint32_t uid, uidvalidity;
+	if ((err = store_uid_next(txn, mailbox_id, &uid, &uidvalidity)) != STORE_OK)
+		return err;
+	uint64_t modseq = store_txn_touch_mailbox(txn, mailbox_id);
+	if (modseq == 0)
+		return STORE_ETEMP;
+	char *keywords = store_keywords_normalize(t->keywords);
+	int64_t now = store_now();
+	sqlite3_stmt *st = store_prepare(txn->db,
+		"INSERT INTO messages (mailbox_id, uid, modseq, flags, keywords, internaldate,"
+		" savedate, size, content_id, prefix, pop3_uidl)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+	if (st == NULL) {
+		free(keywords);
+		return STORE_ETEMP;
+	}
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	sqlite3_bind_int64(st, 2, uid);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)modseq);
+	sqlite3_bind_int64(st, 4, t->flags & STORE_FLAGS_ALL);
+	sqlite3_bind_text(st, 5, keywords, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, d->internaldate ? d->internaldate : now);
+	sqlite3_bind_int64(st, 7, now);
+	sqlite3_bind_int64(st, 8, size);
+	sqlite3_bind_int64(st, 9, content_id);
+	if (prefix_len > 0)
+		sqlite3_bind_blob(st, 10, t->prefix, (int)prefix_len, SQLITE_STATIC);
+	sqlite3_bind_text(st, 11, d->pop3_uidl, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	free(keywords);
+	if (rc != SQLITE_DONE)
+		return store_sqlite_err(rc);
+
+	st = store_prepare(txn->db, "UPDATE contents SET refs = refs + 1 WHERE id = ?1");
+	if (st == NULL)
+		return STORE_ETEMP;
+	sqlite3_bind_int64(st, 1, content_id);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return store_sqlite_err(rc);
+	if ((err = store_quota_add(txn, account_id, size, 1)) != STORE_OK)
+		return err;
+	t->out_mailbox_id = mailbox_id;
+	t->uid = uid;
+	t->uidvalidity = uidvalidity;
+	t->modseq = modseq;
+	return STORE_OK;
+}
+
+enum store_err store_op_deliver(struct store_txn *txn, struct store_op *op)
+{
+	struct store_deliver *d = &op->u.deliver;
+	const struct store_deliver_priv *p = op->priv;
+	if (d->ntargets == 0)
+		return STORE_EINVAL;
+	for (size_t i = 0; i < d->ntargets; i++) {
+		d->targets[i].err = STORE_ETEMP;
+		d->targets[i].uid = 0;
+	}
+	int64_t content_id = 0;
+	enum store_err err = content_find_or_add(txn, d, p, &content_id);
+	if (err != STORE_OK) {
+		for (size_t i = 0; i < d->ntargets; i++)
+			d->targets[i].err = err;
+		return err;
+	}
+	size_t ok = 0;
+	enum store_err first_err = STORE_OK;
+	for (size_t i = 0; i < d->ntargets; i++) {
+		struct store_target *t = &d->targets[i];
+		size_t changed_mark = txn->nchanged;
+		store_step_sql(txn->db, "SAVEPOINT target");
+		t->err = deliver_target(txn, d, t, content_id);
+		if (t->err == STORE_OK) {
+			store_step_sql(txn->db, "RELEASE target");
+			ok++;
+			continue;
+		}
+		store_step_sql(txn->db, "ROLLBACK TO target");
+		store_step_sql(txn->db, "RELEASE target");
+		txn->nchanged = changed_mark;
+		t->uid = 0;
+		if (first_err == STORE_OK)
+			first_err = t->err;
+		if (!d->per_target)
+			break;
+	}
+	if (ok == 0 || (!d->per_target && first_err != STORE_OK)) {
+		/* The op's savepoint is rolled back: nothing of it is stored. */
+		for (size_t i = 0; i < d->ntargets; i++) {
+			if (d->targets[i].err == STORE_OK)
+				d->targets[i].err = first_err;
+			d->targets[i].uid = 0;
+		}
+		return first_err;
+	}
+	return STORE_OK;
+}

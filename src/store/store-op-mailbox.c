@@ -1,0 +1,279 @@
+/*
+ * store-op-mailbox: CREATE, DELETE, RENAME, SUBSCRIBE. Names are UTF-8
+ * with '/' as the hierarchy separator; "INBOX" is matched in any case
+ * and always stored as "INBOX". A new mailbox (also one recreated under
+ * an old name) gets a new UIDVALIDITY, so clients never confuse the two.
+ */
+#include "store/store-ops.h"
+#include "lib/alloc.h"
+#include <string.h>
+#include <strings.h>
+
+static bool is_inbox(const char *name)
+{
+	return strcasecmp(name, "INBOX") == 0;
+}
+
+bool store_mailbox_name_valid(const char *name)
+{
+	size_t len = strlen(name);
+	if (len == 0 || len > STORE_MAX_MAILBOX_NAME)
+		return false;
+	int depth = 1;
+	const char *comp = name;
+	for (size_t i = 0; i <= len; i++) {
+		unsigned char c = (unsigned char)name[i];
+		if (c == '/' || c == '\0') {
+			size_t n = (size_t)(name + i - comp);
+			if (n == 0 || (n == 1 && comp[0] == '.') || (n == 2 && comp[0] == '.' && comp[1] == '.'))
+				return false;
+			if (c == '/' && ++depth > STORE_MAX_MAILBOX_DEPTH)
+				return false;
+			comp = name + i + 1;
+			continue;
+		}
+		if (c < 0x20 || c == 0x7f)
+			return false;
+		/* IMAP list wildcards cannot be part of a name. */
+		if (c == '*' || c == '%')
+			return false;
+	}
+	/* Valid UTF-8 (no overlongs, no surrogates). */
+	const unsigned char *p = (const unsigned char *)name;
+	while (*p) {
+		if (*p < 0x80) {
+			p++;
+			continue;
+		}
+		int n = (*p & 0xe0) == 0xc0 ? 1 : (*p & 0xf0) == 0xe0 ? 2 : (*p & 0xf8) == 0xf0 ? 3 : -1;
+		if (n < 0 || (*p == 0xc0 || *p == 0xc1) || *p > 0xf4)
+			return false;
+		uint32_t cp = *p & (0x3f >> n);
+		for (int k = 1; k <= n; k++) {
+			if ((p[k] & 0xc0) != 0x80)
+				return false;
+			cp = (cp << 6) | (p[k] & 0x3f);
+		}
+		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		p += n + 1;
+	}
+	return true;
+}
+
+static int64_t find_mailbox(sqlite3 *db, int64_t account_id, const char *name)
+{
+	sqlite3_stmt *st = store_prepare(db, "SELECT id FROM mailboxes WHERE account_id = ?1 AND name = ?2");
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, account_id);
+	sqlite3_bind_text(st, 2, is_inbox(name) ? "INBOX" : name, -1, SQLITE_STATIC);
+	int64_t id = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	return id;
+}
+
+enum store_err store_mailbox_insert(struct store_txn *txn, int64_t account_id, const char *name,
+				    const char *special_use, int64_t *id_r)
+{
+	sqlite3_stmt *st = store_prepare(txn->db, "SELECT count(*) FROM mailboxes WHERE account_id = ?1");
+	if (st == NULL)
+		return STORE_ETEMP;
+	sqlite3_bind_int64(st, 1, account_id);
+	int64_t count = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	if (count >= STORE_MAX_MAILBOXES)
+		return STORE_ELIMIT;
+	uint32_t uidvalidity = store_next_uidvalidity(txn->db);
+	st = store_prepare(txn->db,
+		"INSERT INTO mailboxes (account_id, name, uidvalidity, special_use)"
+		" VALUES (?1, ?2, ?3, ?4)");
+	if (st == NULL)
+		return STORE_ETEMP;
+	sqlite3_bind_int64(st, 1, account_id);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, uidvalidity);
+	sqlite3_bind_text(st, 4, special_use, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return store_sqlite_err(rc);
+	if (id_r)
+		*id_r = sqlite3_last_insert_rowid(txn->db);
+	return STORE_OK;
+}
+
+static bool special_use_valid(const char *s)
+{
+	static const char *const known[] = {"\\All", "\\Archive", "\\Drafts", "\\Flagged",
+					    "\\Junk", "\\Sent", "\\Trash", NULL};
+	for (int i = 0; known[i]; i++)
+		if (strcasecmp(s, known[i]) == 0)
+			return true;
+	return false;
+}
+
+enum store_err store_op_mailbox_create(struct store_txn *txn, struct store_op *op)
+{
+	struct store_mailbox_op *m = &op->u.mailbox;
+	if (!store_mailbox_name_valid(m->name))
+		return STORE_EINVAL;
+	if (m->special_use != NULL && !special_use_valid(m->special_use))
+		return STORE_EINVAL;
+	if (find_mailbox(txn->db, m->account_id, m->name) != 0)
+		return STORE_EEXISTS;
+	/* Create missing parents (RFC 9051 6.3.4 "SHOULD create superiors"). */
+	char *path = xstrdup(m->name);
+	enum store_err err = STORE_OK;
+	for (char *slash = strchr(path, '/'); slash != NULL && err == STORE_OK;
+	     slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		if (find_mailbox(txn->db, m->account_id, path) == 0)
+			err = store_mailbox_insert(txn, m->account_id, is_inbox(path) ? "INBOX" : path,
+						   NULL, NULL);
+		*slash = '/';
+	}
+	free(path);
+	if (err == STORE_OK)
+		err = store_mailbox_insert(txn, m->account_id, m->name, m->special_use, &m->mailbox_id);
+	if (err == STORE_OK)
+		store_txn_touch_mailbox(txn, m->mailbox_id);
+	return err;
+}
+
+/* Remove every message of a mailbox (quota and content refs follow). */
+static enum store_err empty_mailbox(struct store_txn *txn, int64_t mailbox_id)
+{
+	struct store_op x;
+	store_op_init(&x, STORE_OP_EXPUNGE);
+	x.u.expunge.mailbox_id = mailbox_id;
+	enum store_err err = store_op_expunge(txn, &x);
+	store_op_clear(&x);
+	return err;
+}
+
+enum store_err store_op_mailbox_delete(struct store_txn *txn, struct store_op *op)
+{
+	struct store_mailbox_op *m = &op->u.mailbox;
+	if (is_inbox(m->name))
+		return STORE_EPERM;
+	int64_t id = find_mailbox(txn->db, m->account_id, m->name);
+	if (id <= 0)
+		return id < 0 ? STORE_ETEMP : STORE_ENOTFOUND;
+	enum store_err err = empty_mailbox(txn, id);
+	if (err != STORE_OK)
+		return err;
+	/* Tell watchers (selected sessions) before the row goes away. */
+	store_txn_touch_mailbox(txn, id);
+	static const char *const sqls[] = {
+		"DELETE FROM expunged WHERE mailbox_id = ?1",
+		"DELETE FROM mailboxes WHERE id = ?1",
+	};
+	for (size_t i = 0; i < 2; i++) {
+		sqlite3_stmt *st = store_prepare(txn->db, sqls[i]);
+		if (st == NULL)
+			return STORE_ETEMP;
+		sqlite3_bind_int64(st, 1, id);
+		int rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE)
+			return store_sqlite_err(rc);
+	}
+	m->mailbox_id = id;
+	return STORE_OK;
+}
+
+/* RENAME INBOX: move its messages to a new mailbox; INBOX stays, empty
+ * (RFC 9051 6.3.6). */
+static enum store_err rename_inbox(struct store_txn *txn, struct store_mailbox_op *m, int64_t inbox)
+{
+	int64_t dst;
+	enum store_err err = store_mailbox_insert(txn, m->account_id, m->new_name, NULL, &dst);
+	if (err != STORE_OK)
+		return err;
+	uint32_t *uids = NULL;
+	size_t n = 0, cap = 0;
+	sqlite3_stmt *st = store_prepare(txn->db, "SELECT uid FROM messages WHERE mailbox_id = ?1 ORDER BY uid");
+	if (st == NULL)
+		return STORE_ETEMP;
+	sqlite3_bind_int64(st, 1, inbox);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		uids = xgrow(uids, &cap, n + 1, sizeof(*uids));
+		uids[n++] = (uint32_t)sqlite3_column_int64(st, 0);
+	}
+	sqlite3_reset(st);
+	struct store_op c;
+	store_op_init(&c, STORE_OP_COPY);
+	c.u.copy.src_mailbox_id = inbox;
+	c.u.copy.dst_mailbox_id = dst;
+	c.u.copy.uids = uids;
+	c.u.copy.nuids = n;
+	c.u.copy.move = true;
+	err = store_op_copy(txn, &c);
+	store_op_clear(&c);
+	free(uids);
+	m->mailbox_id = dst;
+	return err;
+}
+
+enum store_err store_op_mailbox_rename(struct store_txn *txn, struct store_op *op)
+{
+	struct store_mailbox_op *m = &op->u.mailbox;
+	if (!store_mailbox_name_valid(m->new_name) || is_inbox(m->new_name))
+		return is_inbox(m->new_name) ? STORE_EEXISTS : STORE_EINVAL;
+	int64_t id = find_mailbox(txn->db, m->account_id, m->name);
+	if (id <= 0)
+		return id < 0 ? STORE_ETEMP : STORE_ENOTFOUND;
+	if (find_mailbox(txn->db, m->account_id, m->new_name) != 0)
+		return STORE_EEXISTS;
+	if (is_inbox(m->name))
+		return rename_inbox(txn, m, id);
+	size_t oldlen = strlen(m->name);
+	if (strncmp(m->new_name, m->name, oldlen) == 0 && m->new_name[oldlen] == '/')
+		return STORE_EINVAL; /* into its own child */
+	/* The mailbox and every child ("old/..." -> "new/..."). UIDVALIDITY is
+	 * kept: the messages and UIDs are the same ones. */
+	sqlite3_stmt *st = store_prepare(txn->db,
+		"UPDATE mailboxes SET name = ?3 || substr(name, length(?2) + 1)"
+		" WHERE account_id = ?1 AND (name = ?2 OR substr(name, 1, length(?2) + 1) = ?2 || '/')");
+	if (st == NULL)
+		return STORE_ETEMP;
+	sqlite3_bind_int64(st, 1, m->account_id);
+	sqlite3_bind_text(st, 2, m->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, m->new_name, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return store_sqlite_err(rc);
+	/* Create missing parents of the new name. */
+	char *path = xstrdup(m->new_name);
+	enum store_err err = STORE_OK;
+	for (char *slash = strchr(path, '/'); slash != NULL && err == STORE_OK;
+	     slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		if (find_mailbox(txn->db, m->account_id, path) == 0)
+			err = store_mailbox_insert(txn, m->account_id, path, NULL, NULL);
+		*slash = '/';
+	}
+	free(path);
+	store_txn_touch_mailbox(txn, id);
+	m->mailbox_id = id;
+	return err;
+}
+
+enum store_err store_op_mailbox_subscribe(struct store_txn *txn, struct store_op *op)
+{
+	struct store_mailbox_op *m = &op->u.mailbox;
+	int64_t id = find_mailbox(txn->db, m->account_id, m->name);
+	if (id <= 0)
+		return id < 0 ? STORE_ETEMP : STORE_ENOTFOUND;
+	sqlite3_stmt *st = store_prepare(txn->db, "UPDATE mailboxes SET subscribed = ?2 WHERE id = ?1");
+	if (st == NULL)
+		return STORE_ETEMP;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int(st, 2, m->subscribe ? 1 : 0);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	m->mailbox_id = id;
+	return rc == SQLITE_DONE ? STORE_OK : store_sqlite_err(rc);
+}

@@ -1,0 +1,84 @@
+/*
+ * store-op: what happens to an op before it reaches the writer (parsing
+ * and hashing a message on the caller's thread, so the writer only writes)
+ * and the dispatch to each op's implementation.
+ */
+#include "store/store-internal.h"
+#include "store/store-ops.h"
+#include "lib/alloc.h"
+#include <openssl/evp.h>
+
+void store_op_prepare(struct store *s, struct store_op *op)
+{
+	op->err = STORE_OK;
+	xfree(&op->error);
+	if (op->kind != STORE_OP_DELIVER || op->priv != NULL)
+		return;
+	struct store_deliver_priv *p = xcalloc(1, sizeof(*p));
+	unsigned int n = 0;
+	EVP_Digest(op->u.deliver.data, op->u.deliver.len, p->hash, &n, EVP_sha256(), NULL);
+	mime_index_build(op->u.deliver.data, op->u.deliver.len, &p->index);
+	op->priv = p;
+	(void)s;
+}
+
+void store_op_release_priv(struct store_op *op)
+{
+	if (op->kind == STORE_OP_DELIVER && op->priv != NULL) {
+		struct store_deliver_priv *p = op->priv;
+		mime_index_clear(&p->index);
+		free(p);
+	}
+	op->priv = NULL;
+}
+
+enum store_err store_op_execute(struct store_txn *txn, struct store_op *op)
+{
+	switch (op->kind) {
+	case STORE_OP_DELIVER: return store_op_deliver(txn, op);
+	case STORE_OP_FLAGS: return store_op_flags(txn, op);
+	case STORE_OP_EXPUNGE: return store_op_expunge(txn, op);
+	case STORE_OP_COPY: return store_op_copy(txn, op);
+	case STORE_OP_MAILBOX_CREATE: return store_op_mailbox_create(txn, op);
+	case STORE_OP_MAILBOX_DELETE: return store_op_mailbox_delete(txn, op);
+	case STORE_OP_MAILBOX_RENAME: return store_op_mailbox_rename(txn, op);
+	case STORE_OP_MAILBOX_SUBSCRIBE: return store_op_mailbox_subscribe(txn, op);
+	case STORE_OP_POP3_COMMIT: return store_op_pop3_commit(txn, op);
+	case STORE_OP_FUNC: return op->u.func.fn(txn, op->u.func.arg, &op->error);
+	}
+	return STORE_EINVAL;
+}
+
+sqlite3 *store_txn_db(struct store_txn *txn)
+{
+	return txn->db;
+}
+
+struct store *store_txn_store(struct store_txn *txn)
+{
+	return txn->s;
+}
+
+uint64_t store_txn_touch_mailbox(struct store_txn *txn, int64_t mailbox_id)
+{
+	/* One new MODSEQ per mailbox per op. */
+	for (size_t i = txn->op_changed_start; i < txn->nchanged; i++)
+		if (txn->changed[i].mailbox_id == mailbox_id)
+			return txn->changed[i].modseq;
+	sqlite3_stmt *st = store_prepare(txn->db,
+		"UPDATE mailboxes SET highestmodseq = highestmodseq + 1 WHERE id = ?1"
+		" RETURNING highestmodseq, account_id");
+	if (st == NULL)
+		return 0;
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return 0;
+	}
+	uint64_t modseq = (uint64_t)sqlite3_column_int64(st, 0);
+	int64_t account_id = sqlite3_column_int64(st, 1);
+	sqlite3_reset(st);
+	txn->changed = xgrow(txn->changed, &txn->cap, txn->nchanged + 1, sizeof(*txn->changed));
+	txn->changed[txn->nchanged++] = (struct store_changed){mailbox_id, account_id, modseq};
+	return modseq;
+}

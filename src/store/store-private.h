@@ -1,0 +1,46 @@
+/*
+ * store-private: shared by the files of src/store/ only. Nothing outside
+ * src/store/ includes this or sees SQL.
+ *
+ * Schema (see store-schema.c, the source of truth):
+ *   meta(key, value)                     schema version, uidvalidity counter
+ *   domains(id, name, catchall)
+ *   accounts(id, domain_id, address, pwhash, quota_bytes, quota_messages,
+ *            used_bytes, used_messages, pop3_delete, created)
+ *            quota_* NULL = server default, -1 = unlimited
+ *   aliases(alias, target)
+ *   mailboxes(id, account_id, name, uidvalidity, uidnext, highestmodseq,
+ *             special_use, subscribed)
+ *   contents(id, hash, size, refs, data)         immutable, deduplicated
+ *   content_index(content_id, envelope, body, bodystructure, parts, subject,
+ *             from_addr, to_addr, cc_addr, bcc_addr, message_id, in_reply_to,
+ *             references_hdr, date, header_len)  computed once per content
+ *   messages(id, mailbox_id, uid, modseq, flags, keywords, internaldate,
+ *            savedate, size, content_id, prefix, pop3_uidl, pop3_hidden,
+ *            pop3_retrieved)            size = length(prefix) + contents.size
+ *   expunged(mailbox_id, uid, modseq)   the expunge log (QRESYNC, feeds)
+ */
+#ifndef ROOST_STORE_PRIVATE_H
+#define ROOST_STORE_PRIVATE_H
+#include "store/store.h"
+#include <sqlite3.h>
+
+/* This thread's read connection (opened on first use, closed at exit). */
+sqlite3 *store_reader(struct store *s);
+/* The write connection inside a STORE_OP_FUNC / op run. */
+sqlite3 *store_txn_db(struct store_txn *txn);
+struct store *store_txn_store(struct store_txn *txn);
+/* Mark a mailbox changed in this transaction: the change feed fires for it
+ * after commit. Returns the mailbox's next MODSEQ (same for the whole op). */
+uint64_t store_txn_touch_mailbox(struct store_txn *txn, int64_t mailbox_id);
+
+/* Prepared statement helpers: prepare (cached per thread and connection,
+ * keyed by the SQL text's address: pass string literals) or log+fail.
+ * The statement comes back reset with no bindings. */
+sqlite3_stmt *store_prepare(sqlite3 *db, const char *sql);
+/* Run one parameterless statement through the cache (hot paths:
+ * SAVEPOINT, RELEASE, BEGIN, COMMIT). `sql` must be a string literal. */
+enum store_err store_step_sql(sqlite3 *db, const char *sql);
+/* Map an SQLite result code to a store error. */
+enum store_err store_sqlite_err(int rc);
+#endif

@@ -1,0 +1,301 @@
+/*
+ * store-read: mailbox and message reads, on the calling thread's own read
+ * connection. Each call reads one consistent snapshot (one statement or an
+ * explicit read transaction).
+ */
+#include "store/store-internal.h"
+#include "lib/alloc.h"
+#include <string.h>
+#include <strings.h>
+
+static char *col_text(sqlite3_stmt *st, int i)
+{
+	if (sqlite3_column_type(st, i) == SQLITE_NULL)
+		return NULL;
+	return xstrdup((const char *)sqlite3_column_text(st, i));
+}
+
+#define MAILBOX_COLUMNS \
+	"SELECT m.id, m.account_id, m.name, m.uidvalidity, m.uidnext, m.highestmodseq," \
+	" m.special_use, m.subscribed," \
+	" (SELECT count(*) FROM messages WHERE mailbox_id = m.id)," \
+	" (SELECT count(*) FROM messages WHERE mailbox_id = m.id AND (flags & 1) = 0)," \
+	" (SELECT count(*) FROM messages WHERE mailbox_id = m.id AND (flags & 8) != 0)," \
+	" (SELECT coalesce(sum(size), 0) FROM messages WHERE mailbox_id = m.id)" \
+	" FROM mailboxes m "
+
+static void mailbox_from_row(sqlite3_stmt *st, struct store_mailbox *mb)
+{
+	memset(mb, 0, sizeof(*mb));
+	mb->id = sqlite3_column_int64(st, 0);
+	mb->account_id = sqlite3_column_int64(st, 1);
+	mb->name = col_text(st, 2);
+	mb->uidvalidity = (uint32_t)sqlite3_column_int64(st, 3);
+	mb->uidnext = (uint32_t)sqlite3_column_int64(st, 4);
+	mb->highestmodseq = (uint64_t)sqlite3_column_int64(st, 5);
+	mb->special_use = col_text(st, 6);
+	mb->subscribed = sqlite3_column_int(st, 7) != 0;
+	mb->messages = (uint32_t)sqlite3_column_int64(st, 8);
+	mb->unseen = (uint32_t)sqlite3_column_int64(st, 9);
+	mb->deleted = (uint32_t)sqlite3_column_int64(st, 10);
+	mb->bytes = sqlite3_column_int64(st, 11);
+}
+
+void store_mailbox_clear(struct store_mailbox *mb)
+{
+	xfree(&mb->name);
+	xfree(&mb->special_use);
+}
+
+void store_mailbox_list_free(struct store_mailbox *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		store_mailbox_clear(&list[i]);
+	free(list);
+}
+
+enum store_err store_mailbox_list(struct store *s, int64_t account_id, struct store_mailbox **list_r,
+				  size_t *n_r)
+{
+	sqlite3_stmt *st = store_prepare(store_reader(s),
+		MAILBOX_COLUMNS "WHERE m.account_id = ?1 ORDER BY m.name = 'INBOX' DESC, m.name");
+	if (st == NULL)
+		return STORE_ETEMP;
+	sqlite3_bind_int64(st, 1, account_id);
+	struct store_mailbox *list = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		list = xgrow(list, &cap, n + 1, sizeof(*list));
+		mailbox_from_row(st, &list[n++]);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		store_mailbox_list_free(list, n);
+		return store_sqlite_err(rc);
+	}
+	*list_r = list;
+	*n_r = n;
+	return STORE_OK;
+}
+
+enum store_err store_mailbox_get(struct store *s, int64_t account_id, const char *name,
+				 struct store_mailbox *mb_r)
+{
+	sqlite3_stmt *st = store_prepare(store_reader(s),
+		MAILBOX_COLUMNS "WHERE m.account_id = ?1 AND m.name = ?2");
+	if (st == NULL)
+		return STORE_ETEMP;
+	sqlite3_bind_int64(st, 1, account_id);
+	sqlite3_bind_text(st, 2, strcasecmp(name, "INBOX") == 0 ? "INBOX" : name, -1, SQLITE_STATIC);
+	enum store_err err = STORE_ENOTFOUND;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		mailbox_from_row(st, mb_r);
+		err = STORE_OK;
+	}
+	sqlite3_reset(st);
+	return err;
+}
+
+enum store_err store_mailbox_get_by_id(struct store *s, int64_t mailbox_id, struct store_mailbox *mb_r)
+{
+	sqlite3_stmt *st = store_prepare(store_reader(s), MAILBOX_COLUMNS "WHERE m.id = ?1");
+	if (st == NULL)
+		return STORE_ETEMP;
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	enum store_err err = STORE_ENOTFOUND;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		mailbox_from_row(st, mb_r);
+		err = STORE_OK;
+	}
+	sqlite3_reset(st);
+	return err;
+}
+
+void store_msg_list_free(struct store_msg *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(list[i].keywords);
+		free(list[i].pop3_uidl);
+	}
+	free(list);
+}
+
+#define MSG_COLUMNS \
+	"SELECT uid, modseq, flags, keywords, internaldate, size, pop3_uidl, pop3_hidden," \
+	" pop3_retrieved FROM messages "
+
+static void msg_from_row(sqlite3_stmt *st, struct store_msg *m)
+{
+	m->uid = (uint32_t)sqlite3_column_int64(st, 0);
+	m->modseq = (uint64_t)sqlite3_column_int64(st, 1);
+	m->flags = (uint32_t)sqlite3_column_int64(st, 2);
+	m->keywords = col_text(st, 3);
+	m->internaldate = sqlite3_column_int64(st, 4);
+	m->size = sqlite3_column_int64(st, 5);
+	m->pop3_uidl = col_text(st, 6);
+	m->pop3_hidden = sqlite3_column_int(st, 7) != 0;
+	m->pop3_retrieved = sqlite3_column_int64(st, 8);
+}
+
+static enum store_err collect_msgs(sqlite3_stmt *st, struct store_msg **msgs_r, size_t *n_r)
+{
+	struct store_msg *list = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		list = xgrow(list, &cap, n + 1, sizeof(*list));
+		msg_from_row(st, &list[n++]);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		store_msg_list_free(list, n);
+		return store_sqlite_err(rc);
+	}
+	*msgs_r = list;
+	*n_r = n;
+	return STORE_OK;
+}
+
+enum store_err store_mailbox_messages(struct store *s, int64_t mailbox_id, struct store_msg **msgs_r,
+				      size_t *n_r)
+{
+	sqlite3_stmt *st = store_prepare(store_reader(s), MSG_COLUMNS "WHERE mailbox_id = ?1 ORDER BY uid");
+	if (st == NULL)
+		return STORE_ETEMP;
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	return collect_msgs(st, msgs_r, n_r);
+}
+
+enum store_err store_mailbox_changes(struct store *s, int64_t mailbox_id, uint64_t modseq,
+				     struct store_msg **changed_r, size_t *nchanged_r,
+				     uint32_t **vanished_r, size_t *nvanished_r)
+{
+	sqlite3 *db = store_reader(s);
+	/* Both queries must see the same snapshot. */
+	if (store_step_sql(db, "BEGIN") != STORE_OK)
+		return STORE_ETEMP;
+	sqlite3_stmt *st = store_prepare(db,
+		MSG_COLUMNS "WHERE mailbox_id = ?1 AND modseq > ?2 ORDER BY uid");
+	enum store_err err = STORE_ETEMP;
+	if (st != NULL) {
+		sqlite3_bind_int64(st, 1, mailbox_id);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)modseq);
+		err = collect_msgs(st, changed_r, nchanged_r);
+	}
+	if (err == STORE_OK) {
+		st = store_prepare(db,
+			"SELECT uid FROM expunged WHERE mailbox_id = ?1 AND modseq > ?2 ORDER BY uid");
+		uint32_t *v = NULL;
+		size_t n = 0, cap = 0;
+		if (st == NULL) {
+			err = STORE_ETEMP;
+		} else {
+			sqlite3_bind_int64(st, 1, mailbox_id);
+			sqlite3_bind_int64(st, 2, (sqlite3_int64)modseq);
+			while (sqlite3_step(st) == SQLITE_ROW) {
+				v = xgrow(v, &cap, n + 1, sizeof(*v));
+				v[n++] = (uint32_t)sqlite3_column_int64(st, 0);
+			}
+			sqlite3_reset(st);
+		}
+		if (err == STORE_OK) {
+			*vanished_r = v;
+			*nvanished_r = n;
+		} else {
+			store_msg_list_free(*changed_r, *nchanged_r);
+		}
+	}
+	store_step_sql(db, "COMMIT");
+	return err;
+}
+
+enum store_err store_message_content(struct store *s, int64_t mailbox_id, uint32_t uid, char **data_r,
+				     size_t *len_r, size_t *prefix_len_r)
+{
+	sqlite3_stmt *st = store_prepare(store_reader(s),
+		"SELECT m.prefix, c.data FROM messages m JOIN contents c ON c.id = m.content_id"
+		" WHERE m.mailbox_id = ?1 AND m.uid = ?2");
+	if (st == NULL)
+		return STORE_ETEMP;
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	sqlite3_bind_int64(st, 2, uid);
+	int rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return rc == SQLITE_DONE ? STORE_ENOTFOUND : store_sqlite_err(rc);
+	}
+	size_t plen = (size_t)sqlite3_column_bytes(st, 0);
+	const void *prefix = sqlite3_column_blob(st, 0);
+	size_t clen = (size_t)sqlite3_column_bytes(st, 1);
+	const void *content = sqlite3_column_blob(st, 1);
+	char *data = xmalloc(plen + clen + 1);
+	if (plen)
+		memcpy(data, prefix, plen);
+	if (clen)
+		memcpy(data + plen, content, clen);
+	data[plen + clen] = '\0';
+	sqlite3_reset(st);
+	*data_r = data;
+	*len_r = plen + clen;
+	if (prefix_len_r)
+		*prefix_len_r = plen;
+	return STORE_OK;
+}
+
+void store_msg_index_clear(struct store_msg_index *idx)
+{
+	char **fields[] = {&idx->envelope, &idx->body, &idx->bodystructure, &idx->parts,
+			   &idx->subject, &idx->from, &idx->to, &idx->cc, &idx->bcc,
+			   &idx->message_id, &idx->in_reply_to, &idx->references};
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		xfree(fields[i]);
+}
+
+enum store_err store_message_index(struct store *s, int64_t mailbox_id, uint32_t uid,
+				   struct store_msg_index *idx_r)
+{
+	sqlite3_stmt *st = store_prepare(store_reader(s),
+		"SELECT i.envelope, i.body, i.bodystructure, i.parts, i.subject, i.from_addr,"
+		" i.to_addr, i.cc_addr, i.bcc_addr, i.message_id, i.in_reply_to, i.references_hdr,"
+		" i.date, length(m.prefix)"
+		" FROM messages m JOIN content_index i ON i.content_id = m.content_id"
+		" WHERE m.mailbox_id = ?1 AND m.uid = ?2");
+	if (st == NULL)
+		return STORE_ETEMP;
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	sqlite3_bind_int64(st, 2, uid);
+	int rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return rc == SQLITE_DONE ? STORE_ENOTFOUND : store_sqlite_err(rc);
+	}
+	memset(idx_r, 0, sizeof(*idx_r));
+	char **fields[] = {&idx_r->envelope, &idx_r->body, &idx_r->bodystructure, &idx_r->parts,
+			   &idx_r->subject, &idx_r->from, &idx_r->to, &idx_r->cc, &idx_r->bcc,
+			   &idx_r->message_id, &idx_r->in_reply_to, &idx_r->references};
+	for (int i = 0; i < 12; i++)
+		*fields[i] = col_text(st, i);
+	idx_r->date = sqlite3_column_int64(st, 12);
+	idx_r->prefix_len = (size_t)sqlite3_column_int64(st, 13);
+	sqlite3_reset(st);
+	return STORE_OK;
+}
+
+enum store_err store_quota_recount(struct store *s, int64_t account_id, int64_t *bytes_r,
+				   int64_t *messages_r)
+{
+	sqlite3_stmt *st = store_prepare(store_reader(s),
+		"SELECT coalesce(sum(msg.size), 0), count(msg.id) FROM messages msg"
+		" JOIN mailboxes mb ON mb.id = msg.mailbox_id WHERE mb.account_id = ?1");
+	if (st == NULL)
+		return STORE_ETEMP;
+	sqlite3_bind_int64(st, 1, account_id);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*bytes_r = sqlite3_column_int64(st, 0);
+		*messages_r = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? STORE_OK : store_sqlite_err(rc);
+}

@@ -1,0 +1,368 @@
+/*
+ * store-writer: group commit. One writer thread takes every op queued
+ * since its last commit, runs them in one transaction (each in its own
+ * savepoint so one failure does not undo the others), commits with one
+ * sync, then completes them on the daemon's event loop together with the
+ * change feed. Without a writer thread (CLI on a stopped daemon),
+ * store_run() runs the op in a transaction of its own on the caller.
+ */
+#include "store/store-internal.h"
+#include "lib/alloc.h"
+#include "lib/log.h"
+#include <event2/event.h>
+#include <string.h>
+#include <time.h>
+
+/* An op waited for by store_run() rather than completed on the loop. */
+struct sync_wait {
+	bool done;
+};
+
+void store_op_init(struct store_op *op, enum store_op_kind kind)
+{
+	memset(op, 0, sizeof(*op));
+	op->kind = kind;
+}
+
+void store_op_clear(struct store_op *op)
+{
+	switch (op->kind) {
+	case STORE_OP_FLAGS:
+		xfree(&op->u.flags.changed);
+		xfree(&op->u.flags.changed_modseq);
+		xfree(&op->u.flags.modified);
+		op->u.flags.nchanged = op->u.flags.nmodified = 0;
+		break;
+	case STORE_OP_EXPUNGE:
+		xfree(&op->u.expunge.expunged);
+		op->u.expunge.nexpunged = 0;
+		break;
+	case STORE_OP_COPY:
+		xfree(&op->u.copy.src_uids);
+		xfree(&op->u.copy.dst_uids);
+		op->u.copy.ncopied = 0;
+		break;
+	default:
+		break;
+	}
+	store_op_release_priv(op);
+	xfree(&op->error);
+}
+
+static void txn_reset(struct store_txn *txn)
+{
+	txn->nchanged = 0;
+	txn->op_changed_start = 0;
+}
+
+void store_run_batch(struct store *s, struct store_op **ops, size_t n, struct store_txn *txn)
+{
+	char *error = NULL;
+	txn->s = s;
+	txn->db = s->wdb;
+	txn_reset(txn);
+	enum store_err err = store_step_sql(s->wdb, "BEGIN IMMEDIATE");
+	if (err != STORE_OK) {
+		error = xasprintf("database: %s", sqlite3_errmsg(s->wdb));
+		log_error("store: begin failed: %s", error);
+		for (size_t i = 0; i < n; i++) {
+			ops[i]->err = err;
+			if (ops[i]->error == NULL)
+				ops[i]->error = xstrdup(error);
+		}
+		free(error);
+		return;
+	}
+	size_t nok = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct store_op *op = ops[i];
+		txn->op_serial++;
+		txn->op_changed_start = txn->nchanged;
+		store_step_sql(s->wdb, "SAVEPOINT op");
+		op->err = store_op_execute(txn, op);
+		if (op->err == STORE_OK) {
+			nok++;
+			store_step_sql(s->wdb, "RELEASE op");
+		} else {
+			store_step_sql(s->wdb, "ROLLBACK TO op");
+			store_step_sql(s->wdb, "RELEASE op");
+			txn->nchanged = txn->op_changed_start;
+		}
+	}
+	if (nok == 0) {
+		store_exec(s->wdb, "ROLLBACK", NULL);
+		txn->nchanged = 0;
+		return;
+	}
+	err = store_step_sql(s->wdb, "COMMIT");
+	if (err != STORE_OK) {
+		error = xasprintf("database: %s", sqlite3_errmsg(s->wdb));
+		/* Nothing of this batch is stored: every op fails. */
+		log_error("store: commit failed: %s", error);
+		store_exec(s->wdb, "ROLLBACK", NULL);
+		for (size_t i = 0; i < n; i++) {
+			if (ops[i]->err == STORE_OK) {
+				ops[i]->err = err;
+				store_op_clear(ops[i]);
+				ops[i]->err = err;
+				ops[i]->error = xstrdup(error);
+			}
+		}
+		free(error);
+		txn->nchanged = 0;
+		return;
+	}
+	atomic_fetch_add(&s->commits, 1);
+}
+
+/* Runs on the event loop: complete ops, then tell watchers. */
+static void done_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct store *s = arg;
+	pthread_mutex_lock(&s->lock);
+	struct store_op *head = s->done_head;
+	s->done_head = s->done_tail = NULL;
+	struct store_changed *feed = s->feed;
+	size_t nfeed = s->nfeed;
+	s->feed = NULL;
+	s->nfeed = s->feed_cap = 0;
+	pthread_mutex_unlock(&s->lock);
+
+	while (head != NULL) {
+		struct store_op *op = head;
+		head = op->next;
+		op->next = NULL;
+		op->done(op, op->done_ctx);
+	}
+	store_feed_dispatch(s, feed, nfeed);
+	free(feed);
+}
+
+static int64_t monotonic_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/*
+ * Writers that were just completed by the previous commit are usually
+ * about to queue their next op. When fewer ops are queued than the last
+ * batch held, wait a fraction of a commit's duration for them: one sync
+ * then covers the whole group instead of alternating small and large
+ * batches. The wait is bounded by STORE_GATHER_MAX_US.
+ */
+#define STORE_GATHER_MAX_US 1000
+
+static void gather(struct store *s, size_t last_batch, int64_t last_commit_us)
+{
+	if (s->queue_len >= last_batch || last_batch < 2)
+		return;
+	int64_t wait_us = last_commit_us / 2;
+	if (wait_us > STORE_GATHER_MAX_US)
+		wait_us = STORE_GATHER_MAX_US;
+	struct timespec deadline;
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_nsec += wait_us * 1000;
+	deadline.tv_sec += deadline.tv_nsec / 1000000000;
+	deadline.tv_nsec %= 1000000000;
+	while (s->queue_len < last_batch && !s->stopping)
+		if (pthread_cond_timedwait(&s->cond, &s->lock, &deadline) != 0)
+			break;
+}
+
+static void *writer_main(void *arg)
+{
+	struct store *s = arg;
+	struct store_txn txn = {0};
+	struct store_op **batch = xcalloc(STORE_BATCH_MAX, sizeof(*batch));
+	size_t last_batch = 0;
+	int64_t last_commit_us = 0;
+	for (;;) {
+		pthread_mutex_lock(&s->lock);
+		while (s->queue_head == NULL && !s->stopping)
+			pthread_cond_wait(&s->cond, &s->lock);
+		if (s->queue_head == NULL && s->stopping) {
+			pthread_mutex_unlock(&s->lock);
+			break;
+		}
+		gather(s, last_batch, last_commit_us);
+		size_t n = 0;
+		while (s->queue_head != NULL && n < STORE_BATCH_MAX) {
+			batch[n++] = s->queue_head;
+			s->queue_head = s->queue_head->next;
+			s->queue_len--;
+		}
+		if (s->queue_head == NULL)
+			s->queue_tail = NULL;
+		pthread_mutex_unlock(&s->lock);
+
+		int64_t t0 = monotonic_us();
+		store_run_batch(s, batch, n, &txn);
+		last_commit_us = monotonic_us() - t0;
+		last_batch = n;
+		atomic_fetch_add(&s->ops, n);
+
+		pthread_mutex_lock(&s->lock);
+		bool wake_loop = txn.nchanged > 0;
+		if (txn.nchanged > 0) {
+			s->feed = xgrow(s->feed, &s->feed_cap, s->nfeed + txn.nchanged, sizeof(*s->feed));
+			memcpy(s->feed + s->nfeed, txn.changed, txn.nchanged * sizeof(*s->feed));
+			s->nfeed += txn.nchanged;
+		}
+		bool any_sync = false;
+		for (size_t i = 0; i < n; i++) {
+			struct store_op *op = batch[i];
+			op->next = NULL;
+			if (op->done == NULL) {
+				((struct sync_wait *)op->done_ctx)->done = true;
+				any_sync = true;
+			} else {
+				if (s->done_tail)
+					s->done_tail->next = op;
+				else
+					s->done_head = op;
+				s->done_tail = op;
+				wake_loop = true;
+			}
+		}
+		if (any_sync)
+			pthread_cond_broadcast(&s->done_cond);
+		pthread_mutex_unlock(&s->lock);
+		if (wake_loop)
+			event_active(s->done_ev, EV_READ, 0);
+	}
+	free(batch);
+	free(txn.changed);
+	return NULL;
+}
+
+/*
+ * Checkpoints copy the WAL back into the database file and sync it. Done
+ * inside a commit they would stall every op of that batch; a thread of
+ * their own overlaps them with the writer's commits.
+ */
+#define STORE_CHECKPOINT_INTERVAL_MS 200
+
+static void *checkpointer_main(void *arg)
+{
+	struct store *s = arg;
+	pthread_mutex_lock(&s->lock);
+	while (!s->stopping) {
+		struct timespec deadline;
+		clock_gettime(CLOCK_REALTIME, &deadline);
+		deadline.tv_nsec += STORE_CHECKPOINT_INTERVAL_MS * 1000000L;
+		deadline.tv_sec += deadline.tv_nsec / 1000000000;
+		deadline.tv_nsec %= 1000000000;
+		pthread_cond_timedwait(&s->checkpoint_cond, &s->lock, &deadline);
+		if (s->stopping)
+			break;
+		pthread_mutex_unlock(&s->lock);
+		sqlite3_wal_checkpoint_v2(s->cdb, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		pthread_mutex_lock(&s->lock);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+int store_writer_start(struct store *s, struct event_base *base)
+{
+	if (sqlite3_open_v2(s->db_path, &s->cdb, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) == SQLITE_OK) {
+		sqlite3_busy_timeout(s->cdb, 1000);
+		store_exec(s->cdb, "PRAGMA synchronous=FULL", NULL);
+		store_exec(s->wdb, "PRAGMA wal_autocheckpoint=0", NULL);
+		pthread_create(&s->checkpointer, NULL, checkpointer_main, s);
+	} else {
+		sqlite3_close(s->cdb);
+		s->cdb = NULL;
+	}
+	s->base = base;
+	s->done_ev = event_new(base, -1, 0, done_cb, s);
+	s->stopping = false;
+	if (pthread_create(&s->thread, NULL, writer_main, s) != 0) {
+		event_free(s->done_ev);
+		s->done_ev = NULL;
+		s->base = NULL;
+		return -1;
+	}
+	s->writer_running = true;
+	return 0;
+}
+
+void store_writer_stop(struct store *s)
+{
+	if (!s->writer_running)
+		return;
+	pthread_mutex_lock(&s->lock);
+	s->stopping = true;
+	pthread_cond_broadcast(&s->cond);
+	pthread_cond_broadcast(&s->checkpoint_cond);
+	pthread_mutex_unlock(&s->lock);
+	pthread_join(s->thread, NULL);
+	if (s->cdb != NULL) {
+		pthread_join(s->checkpointer, NULL);
+		sqlite3_wal_checkpoint_v2(s->cdb, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+		sqlite3_close(s->cdb);
+		s->cdb = NULL;
+		store_exec(s->wdb, "PRAGMA wal_autocheckpoint=1000", NULL);
+	}
+	s->writer_running = false;
+	/* Complete what the loop has not run yet (callbacks may free ops). */
+	done_cb(-1, 0, s);
+	event_free(s->done_ev);
+	s->done_ev = NULL;
+	s->base = NULL;
+}
+
+static void enqueue(struct store *s, struct store_op *op)
+{
+	pthread_mutex_lock(&s->lock);
+	op->next = NULL;
+	if (s->queue_tail)
+		s->queue_tail->next = op;
+	else
+		s->queue_head = op;
+	s->queue_tail = op;
+	s->queue_len++;
+	/* broadcast: the checkpointer waits on the same cond; a signal could
+	 * wake it instead of the writer and leave the op queued. */
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+}
+
+void store_submit(struct store *s, struct store_op *op, void (*done)(struct store_op *op, void *ctx),
+		  void *ctx)
+{
+	if (!s->writer_running)
+		fatal("store_submit without a writer thread");
+	store_op_prepare(s, op);
+	op->done = done;
+	op->done_ctx = ctx;
+	enqueue(s, op);
+}
+
+enum store_err store_run(struct store *s, struct store_op *op)
+{
+	store_op_prepare(s, op);
+	if (s->writer_running) {
+		struct sync_wait w = {false};
+		op->done = NULL;
+		op->done_ctx = &w;
+		enqueue(s, op);
+		pthread_mutex_lock(&s->lock);
+		while (!w.done)
+			pthread_cond_wait(&s->done_cond, &s->lock);
+		pthread_mutex_unlock(&s->lock);
+		op->done_ctx = NULL;
+		return op->err;
+	}
+	/* No writer thread: this process is the only writer (the daemon
+	 * is not running), a transaction of our own. */
+	pthread_mutex_lock(&s->run_lock);
+	struct store_txn txn = {0};
+	store_run_batch(s, &op, 1, &txn);
+	atomic_fetch_add(&s->ops, 1);
+	free(txn.changed);
+	pthread_mutex_unlock(&s->run_lock);
+	return op->err;
+}

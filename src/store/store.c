@@ -1,0 +1,303 @@
+/*
+ * store: opening and closing the database, per-thread read connections,
+ * the prepared-statement cache and error mapping. The writer lives in
+ * store-writer.c, the ops in store-op-*.c, reads in store-read.c.
+ */
+#include "store/store-internal.h"
+#include "lib/alloc.h"
+#include "lib/log.h"
+#include "mail/mime-index.h"
+#include <errno.h>
+#include <event2/event.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Statements cached per thread, keyed by (connection, SQL text pointer). */
+#define STMT_CACHE_SIZE 256
+
+struct stmt_slot {
+	sqlite3 *db;
+	const char *sql;
+	sqlite3_stmt *st;
+	uint64_t generation;
+};
+
+static _Thread_local struct stmt_slot stmt_cache[STMT_CACHE_SIZE];
+static _Thread_local struct {
+	struct store *s;
+	uint64_t generation;
+	sqlite3 *db;
+} reader_tls;
+static atomic_uint_fast64_t generation_counter = 1;
+/* Connections closed since a slot was filled make it stale. */
+static atomic_uint_fast64_t closed_generation;
+
+const char *store_strerror(enum store_err err)
+{
+	switch (err) {
+	case STORE_OK: return "ok";
+	case STORE_ETEMP: return "temporary storage failure";
+	case STORE_ENOTFOUND: return "not found";
+	case STORE_EEXISTS: return "already exists";
+	case STORE_EPERM: return "not permitted";
+	case STORE_ENOQUOTA: return "over quota";
+	case STORE_EEXPUNGED: return "message was expunged";
+	case STORE_EINUSE: return "in use";
+	case STORE_ELIMIT: return "limit exceeded";
+	case STORE_ENOSPACE: return "disk full";
+	case STORE_EINVAL: return "invalid argument";
+	}
+	return "unknown error";
+}
+
+enum store_err store_sqlite_err(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_DONE:
+	case SQLITE_ROW: return STORE_OK;
+	case SQLITE_FULL: return STORE_ENOSPACE;
+	case SQLITE_CONSTRAINT: return STORE_EEXISTS;
+	case SQLITE_TOOBIG: return STORE_ELIMIT;
+	default: return STORE_ETEMP;
+	}
+}
+
+int64_t store_now(void)
+{
+	return (int64_t)time(NULL);
+}
+
+sqlite3_stmt *store_prepare(sqlite3 *db, const char *sql)
+{
+	size_t h = (((uintptr_t)sql >> 3) ^ ((uintptr_t)db >> 4)) % STMT_CACHE_SIZE;
+	uint64_t closed = atomic_load(&closed_generation);
+	for (size_t i = 0; i < 8; i++) {
+		struct stmt_slot *slot = &stmt_cache[(h + i) % STMT_CACHE_SIZE];
+		if (slot->st != NULL && slot->generation <= closed) {
+			/* its connection was closed (statement finalized there) */
+			slot->st = NULL;
+		}
+		if (slot->st != NULL && slot->db == db && slot->sql == sql) {
+			sqlite3_reset(slot->st);
+			sqlite3_clear_bindings(slot->st);
+			return slot->st;
+		}
+	}
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+	if (rc != SQLITE_OK) {
+		log_error("store: prepare failed: %s: %s", sqlite3_errmsg(db), sql);
+		return NULL;
+	}
+	/* Take a free or stale slot; if all 8 probes are busy, evict the first. */
+	struct stmt_slot *victim = &stmt_cache[h];
+	for (size_t i = 0; i < 8; i++) {
+		struct stmt_slot *slot = &stmt_cache[(h + i) % STMT_CACHE_SIZE];
+		if (slot->st == NULL) {
+			victim = slot;
+			break;
+		}
+	}
+	if (victim->st != NULL && victim->generation > closed)
+		sqlite3_finalize(victim->st);
+	victim->db = db;
+	victim->sql = sql;
+	victim->st = st;
+	victim->generation = atomic_fetch_add(&generation_counter, 1) + 1;
+	return st;
+}
+
+enum store_err store_exec(sqlite3 *db, const char *sql, char **error_r)
+{
+	char *msg = NULL;
+	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+	if (rc == SQLITE_OK)
+		return STORE_OK;
+	if (error_r != NULL)
+		*error_r = xasprintf("database: %s", msg ? msg : sqlite3_errstr(rc));
+	sqlite3_free(msg);
+	return store_sqlite_err(rc);
+}
+
+enum store_err store_step_sql(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st = store_prepare(db, sql);
+	if (st == NULL)
+		return STORE_ETEMP;
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return store_sqlite_err(rc);
+}
+
+static enum store_err open_db(const char *path, int flags, sqlite3 **db_r, char **error_r)
+{
+	sqlite3 *db = NULL;
+	int rc = sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		*error_r = xasprintf("%s: %s", path, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+		sqlite3_close(db);
+		return STORE_ETEMP;
+	}
+	sqlite3_busy_timeout(db, 10000);
+	/* synchronous=FULL: in WAL mode every commit syncs the WAL, so a
+	 * commit that returned is on stable storage. */
+	enum store_err err = store_exec(db,
+					"PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+					"PRAGMA foreign_keys=OFF; PRAGMA cache_size=-16000;",
+					error_r);
+	if (err != STORE_OK) {
+		sqlite3_close(db);
+		return err;
+	}
+	*db_r = db;
+	return STORE_OK;
+}
+
+static void close_db(sqlite3 *db)
+{
+	if (db == NULL)
+		return;
+	/* Statements cached anywhere for this connection become stale. */
+	atomic_store(&closed_generation, atomic_fetch_add(&generation_counter, 1) + 1);
+	sqlite3_stmt *st;
+	while ((st = sqlite3_next_stmt(db, NULL)) != NULL)
+		sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
+enum store_err store_create(const char *dir, char **error_r)
+{
+	char *path = xasprintf("%s/%s", dir, STORE_DB_FILE);
+	struct stat st;
+	if (stat(path, &st) == 0) {
+		*error_r = xasprintf("%s already exists", path);
+		free(path);
+		return STORE_EEXISTS;
+	}
+	sqlite3 *db;
+	enum store_err err = open_db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &db, error_r);
+	if (err == STORE_OK) {
+		err = store_schema_create(db, error_r);
+		close_db(db);
+	}
+	if (err == STORE_OK)
+		chmod(path, 0600);
+	free(path);
+	return err;
+}
+
+enum store_err store_open(const char *dir, const struct store_settings *settings,
+			  struct store **store_r, char **error_r)
+{
+	mime_index_global_init();
+	struct store *s = xcalloc(1, sizeof(*s));
+	s->dir = xstrdup(dir);
+	s->db_path = xasprintf("%s/%s", dir, STORE_DB_FILE);
+	s->settings = *settings;
+	s->generation = atomic_fetch_add(&generation_counter, 1) + 1;
+	pthread_mutex_init(&s->readers_lock, NULL);
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_mutex_init(&s->run_lock, NULL);
+	pthread_cond_init(&s->cond, NULL);
+	pthread_cond_init(&s->done_cond, NULL);
+	pthread_cond_init(&s->checkpoint_cond, NULL);
+	struct stat st;
+	enum store_err err;
+	if (stat(s->db_path, &st) < 0) {
+		*error_r = xasprintf("%s: %s", s->db_path, strerror(errno));
+		err = STORE_ENOTFOUND;
+	} else {
+		err = open_db(s->db_path, SQLITE_OPEN_READWRITE, &s->wdb, error_r);
+	}
+	if (err == STORE_OK)
+		err = store_schema_check(s->wdb, error_r);
+	if (err != STORE_OK) {
+		store_close(&s);
+		return err;
+	}
+	*store_r = s;
+	return STORE_OK;
+}
+
+sqlite3 *store_reader(struct store *s)
+{
+	if (reader_tls.s == s && reader_tls.generation == s->generation)
+		return reader_tls.db;
+	sqlite3 *db;
+	char *error = NULL;
+	if (open_db(s->db_path, SQLITE_OPEN_READONLY, &db, &error) != STORE_OK) {
+		/* Cannot serve reads at all: the data directory is gone. */
+		fatal("store: cannot open a read connection: %s", error);
+	}
+	pthread_mutex_lock(&s->readers_lock);
+	s->readers = xgrow(s->readers, &s->readers_cap, s->nreaders + 1, sizeof(*s->readers));
+	s->readers[s->nreaders++] = db;
+	pthread_mutex_unlock(&s->readers_lock);
+	reader_tls.s = s;
+	reader_tls.generation = s->generation;
+	reader_tls.db = db;
+	return db;
+}
+
+void store_writer_stop(struct store *s);
+
+void store_close(struct store **sp)
+{
+	struct store *s = *sp;
+	if (s == NULL)
+		return;
+	store_writer_stop(s);
+	for (size_t i = 0; i < s->nreaders; i++)
+		close_db(s->readers[i]);
+	free(s->readers);
+	close_db(s->wdb);
+	if (reader_tls.s == s)
+		reader_tls.s = NULL;
+	pthread_mutex_destroy(&s->readers_lock);
+	pthread_mutex_destroy(&s->lock);
+	pthread_mutex_destroy(&s->run_lock);
+	pthread_cond_destroy(&s->cond);
+	pthread_cond_destroy(&s->done_cond);
+	pthread_cond_destroy(&s->checkpoint_cond);
+	free(s->feed);
+	free(s->dir);
+	free(s->db_path);
+	free(s);
+	*sp = NULL;
+}
+
+void store_get_stats(struct store *s, struct store_stats *stats_r)
+{
+	stats_r->commits = atomic_load(&s->commits);
+	stats_r->ops = atomic_load(&s->ops);
+}
+
+uint32_t store_next_uidvalidity(sqlite3 *db)
+{
+	/* Time-based so a recreated database rarely repeats old values, and
+	 * strictly increasing so a recreated mailbox always differs. */
+	sqlite3_stmt *st = store_prepare(db, "SELECT value FROM meta WHERE key = 'uidvalidity'");
+	uint32_t last = 0;
+	if (st != NULL && sqlite3_step(st) == SQLITE_ROW)
+		last = (uint32_t)sqlite3_column_int64(st, 0);
+	uint32_t now = (uint32_t)store_now();
+	uint32_t next = now > last ? now : last + 1;
+	if (next == 0)
+		next = 1;
+	st = store_prepare(db, "UPDATE meta SET value = ?1 WHERE key = 'uidvalidity'");
+	if (st != NULL) {
+		sqlite3_bind_int64(st, 1, next);
+		sqlite3_step(st);
+	}
+	return next;
+}
+
+int64_t store_effective_quota(const struct store *s, sqlite3_int64 value, bool is_null, bool bytes)
+{
+	if (is_null)
+		return bytes ? s->settings.default_quota_bytes : s->settings.default_quota_messages;
+	return value;
+}

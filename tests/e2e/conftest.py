@@ -1,0 +1,165 @@
+"""End-to-end test fixtures: a real `roost serve` on loopback ports.
+
+`roost` gives a running daemon in a fresh data directory with the domain
+example.com and the account alice@example.com (password "secret").
+`roost_factory(**settings)` starts one with extra `--set key=value` settings
+(dots in keys written as "__": imap__timeout="5s").
+"""
+import os
+import socket
+import subprocess
+import time
+
+import pytest
+
+ROOST_BIN = os.environ.get("ROOST_BIN") or os.path.abspath(
+    os.path.join(os.path.dirname(__file__), "..", "..", "build", "roost"))
+
+PROTOCOLS = ("imap", "imaps", "pop3", "pop3s", "smtp", "submission",
+             "submissions", "lmtp")
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Roost:
+    def __init__(self, datadir, settings=None):
+        self.datadir = str(datadir)
+        self.settings = dict(settings or {})
+        self.ports = {}
+        self.proc = None
+        self.logfile = os.path.join(self.datadir + ".log")
+
+    # --- CLI -----------------------------------------------------------
+    def cli(self, *args, input=None, check=True, binary=False):
+        """Run `roost -d DIR args...`; returns CompletedProcess."""
+        if isinstance(input, str):
+            input = input.encode()
+        p = subprocess.run([ROOST_BIN, "-d", self.datadir, *args], input=input,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=60)
+        if not binary:
+            p.stdout = p.stdout.decode(errors="replace")
+            p.stderr = p.stderr.decode(errors="replace")
+        if check and p.returncode != 0:
+            raise AssertionError("roost %s failed (%d): %s" % (
+                " ".join(args), p.returncode, p.stderr))
+        return p
+
+    def add_user(self, address, password="secret"):
+        self.cli("user", "add", address, input=password + "\n")
+
+    def deliver(self, message, *rcpts, check=True):
+        if isinstance(message, str):
+            message = message.encode()
+        return self.cli("deliver", *rcpts, input=message, check=check)
+
+    def users(self):
+        """{address: (quota, used_bytes, messages)} from `user list`."""
+        out = {}
+        for line in self.cli("user", "list").stdout.splitlines():
+            addr, quota, used, count = line.split("\t")
+            out[addr] = (quota, int(used), int(count))
+        return out
+
+    # --- daemon --------------------------------------------------------
+    def init(self):
+        self.cli("init")
+        self.cli("domain", "add", "example.com")
+        self.add_user("alice@example.com")
+
+    def start(self, wait_for=("imap", "pop3", "smtp", "lmtp")):
+        """Start `roost serve`; returns once the listed protocols accept
+        connections and the control socket exists."""
+        if not self.ports:
+            self.ports = {p: free_port() for p in PROTOCOLS}
+        args = [ROOST_BIN, "-d", self.datadir, "serve"]
+        for p, port in self.ports.items():
+            args += ["--set", "%s.listen=127.0.0.1:%d" % (p, port)]
+        args += ["--set", "auth.fail_delay=50ms", "--set", "auth.fail_delay_max=200ms"]
+        for k, v in self.settings.items():
+            args += ["--set", "%s=%s" % (k.replace("__", "."), v)]
+        self.log = open(self.logfile, "ab")
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=self.log)
+        deadline = time.time() + 15
+        want = list(wait_for)
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError("roost serve exited: %s" % self.read_log())
+            if all(self._accepts(self.ports[p]) for p in want):
+                break
+            time.sleep(0.05)
+        else:
+            raise AssertionError("roost serve did not start: %s" % self.read_log())
+        # the control socket must be up too
+        sock = os.path.join(self.datadir, "control.sock")
+        while time.time() < deadline and not os.path.exists(sock):
+            time.sleep(0.05)
+
+    @staticmethod
+    def _accepts(port):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return True
+        except OSError:
+            return False
+
+    def stop(self, sig=None):
+        if self.proc is None:
+            return None
+        if sig is None:
+            self.proc.terminate()
+        else:
+            self.proc.send_signal(sig)
+        try:
+            rc = self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait()
+        self.proc = None
+        self.log.close()
+        return rc
+
+    def read_log(self):
+        try:
+            with open(self.logfile, "rb") as f:
+                return f.read().decode(errors="replace")[-5000:]
+        except OSError:
+            return ""
+
+    def port(self, proto):
+        return self.ports[proto]
+
+
+@pytest.fixture
+def roost_factory(tmp_path):
+    started = []
+
+    def make(**settings):
+        r = Roost(tmp_path / ("var%d" % len(started)), settings)
+        r.init()
+        r.start()
+        started.append(r)
+        return r
+
+    yield make
+    for r in started:
+        rc = r.stop()
+        assert rc in (0, None), "roost serve exited with %s:\n%s" % (rc, r.read_log())
+        assert "AddressSanitizer" not in r.read_log()
+        assert "runtime error:" not in r.read_log()
+
+
+@pytest.fixture
+def roost(roost_factory):
+    return roost_factory()
+
+
+@pytest.fixture
+def datadir(tmp_path):
+    """A Roost object whose daemon is NOT started (CLI-only tests)."""
+    r = Roost(tmp_path / "var")
+    return r
