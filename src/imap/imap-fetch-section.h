@@ -38,4 +38,16 @@ void imap_section_clear(struct imap_section *sec);
 int imap_section_extract(const struct imap_section *sec, const char *data, size_t len,
 			 size_t prefix_len, const char *parts, const char **out_r,
 			 size_t *outlen_r, char **owned_r);
+
+/* BINARY[part] (RFC 3516): the part's body with its Content-Transfer-
+ * Encoding (base64, quoted-printable) undone; the identity encodings and
+ * composite parts come back as they are; "" is the whole message. The
+ * result is always malloc'd in *out_r. */
+enum imap_binary_result {
+	IMAP_BINARY_OK = 0,
+	IMAP_BINARY_NOPART = -1,	/* no such part */
+	IMAP_BINARY_UNKNOWN_CTE = -2,	/* NO [UNKNOWN-CTE] */
+};
+int imap_section_binary(const char *section_part, const char *data, size_t len, size_t prefix_len,
+			const char *parts, char **out_r, size_t *outlen_r);
 #endif

@@ -3,7 +3,9 @@
 #include "imap/imap-session.h"
 #include "imap/imap-seqset.h"
 #include "imap/imap-sync.h"
+#include "imap/imap-flags.h"
 #include "lib/alloc.h"
+#include "lib/buf.h"
 #include "store/store.h"
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +54,7 @@ void imap_view_free(struct imap_view **vp)
 		free(v->msgs[i].keywords);
 	free(v->msgs);
 	free(v->pending);
+	free(v->saved);
 	free(v->name);
 	free(v);
 	*vp = NULL;
@@ -118,8 +121,20 @@ int imap_view_uids(const struct imap_view *v, const char *setstr, bool uid, uint
 {
 	struct imap_seqset set;
 	uint32_t star = uid ? imap_view_max_uid(v) : (uint32_t)v->count;
-	if (imap_seqset_parse(setstr, star, &set) < 0 || set.saved)
+	if (imap_seqset_parse(setstr, star, &set) < 0)
 		return -1;
+	if (set.saved) {
+		/* "$" (RFC 5182 section 2.2): the saved UIDs still in the view,
+		 * for the UID and the sequence-number forms alike */
+		uint32_t *uids = xmalloc((v->nsaved ? v->nsaved : 1) * sizeof(*uids));
+		size_t n = 0;
+		for (size_t i = 0; i < v->nsaved; i++)
+			if (imap_view_seq(v, v->saved[i]) != 0)
+				uids[n++] = v->saved[i];
+		*uids_r = uids;
+		*n_r = n;
+		return 0;
+	}
 	if (!uid && (v->count == 0 || imap_seqset_max(&set) > v->count)) {
 		imap_seqset_clear(&set);
 		return -1;
@@ -152,4 +167,55 @@ int imap_view_uids(const struct imap_view *v, const char *setstr, bool uid, uint
 	*uids_r = uids;
 	*n_r = n;
 	return 0;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+void imap_view_save_result(struct imap_view *v, const uint32_t *uids, size_t n)
+{
+	free(v->saved);
+	v->saved = xmalloc((n ? n : 1) * sizeof(*v->saved));
+	if (n > 0)
+		memcpy(v->saved, uids, n * sizeof(*uids));
+	qsort(v->saved, n, sizeof(*v->saved), cmp_u32);
+	v->nsaved = n;
+}
+
+void imap_view_saved_set(const struct imap_view *v, struct imap_seqset *set_r)
+{
+	memset(set_r, 0, sizeof(*set_r));
+	/* saved is sorted: build the merged ranges in one pass */
+	set_r->ranges = xmalloc((v->nsaved ? v->nsaved : 1) * sizeof(*set_r->ranges));
+	for (size_t i = 0; i < v->nsaved; i++) {
+		struct imap_range *last = set_r->count ? &set_r->ranges[set_r->count - 1] : NULL;
+		if (last != NULL && (uint64_t)v->saved[i] <= (uint64_t)last->hi + 1) {
+			if (v->saved[i] > last->hi)
+				last->hi = v->saved[i];
+			continue;
+		}
+		set_r->ranges[set_r->count].lo = v->saved[i];
+		set_r->ranges[set_r->count].hi = v->saved[i];
+		set_r->count++;
+	}
+}
+
+size_t imap_view_recent_count(const struct imap_view *v)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < v->count; i++)
+		n += v->msgs[i].recent;
+	return n;
+}
+
+void imap_view_format_flags(const struct imap_session *s, struct buf *b,
+			    const struct imap_view_msg *m)
+{
+	imap_flags_format(b, m->flags, m->keywords);
+	if (m->recent && !s->rev2)
+		buf_puts(b, (m->flags & STORE_FLAGS_ALL) || (m->keywords && *m->keywords)
+				    ? " \\Recent" : "\\Recent");
 }

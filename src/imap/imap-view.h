@@ -16,12 +16,14 @@
 struct imap_session;
 struct store_mailbox;
 struct buf;
+struct imap_seqset;
 
 struct imap_view_msg {
 	uint32_t uid;
 	uint32_t flags;		/* STORE_FLAG_* */
 	char *keywords;		/* space separated, or NULL */
 	uint64_t modseq;
+	bool recent;		/* \Recent for this session (rev1, RFC 3501 2.3.2) */
 };
 
 struct imap_view {
@@ -35,6 +37,11 @@ struct imap_view {
 	uint32_t *pending;	/* expunged in the store, not yet announced (sorted) */
 	size_t npending, pending_cap;
 	struct store_watch *watch;
+	/* SEARCHRES (RFC 5182): the saved result "$" as ascending UIDs.
+	 * A new view starts empty, so SELECT resets it (RFC 5182 section 2.1). */
+	uint32_t *saved;
+	size_t nsaved;
+	uint32_t recent_claimed; /* UIDs up to this were checked for \Recent */
 };
 
 /* Load the mailbox's messages and start watching it. */
@@ -56,4 +63,15 @@ int imap_view_uids(const struct imap_view *v, const char *set, bool uid, uint32_
 		   size_t *n_r);
 /* Remove the message at index i (0-based) from the view. */
 void imap_view_remove(struct imap_view *v, size_t i);
+/* Replace the saved search result (RFC 5182) with these UIDs (any order). */
+void imap_view_save_result(struct imap_view *v, const uint32_t *uids, size_t n);
+/* The saved result as a UID set, for "$" in SEARCH (RFC 5182 section 2.1):
+ * set_r is filled with the saved UIDs (empty when nothing was saved). */
+void imap_view_saved_set(const struct imap_view *v, struct imap_seqset *set_r);
+/* Messages with \Recent for this session. */
+size_t imap_view_recent_count(const struct imap_view *v);
+/* Append a message's flags as FETCH FLAGS shows them to this session:
+ * the stored flags, plus \Recent for a rev1 session (without parentheses). */
+void imap_view_format_flags(const struct imap_session *s, struct buf *b,
+			    const struct imap_view_msg *m);
 #endif

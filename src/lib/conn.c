@@ -793,6 +793,11 @@ struct event_base *conn_base(const struct conn *c)
 	return c->base;
 }
 
+struct event_base *conn_global_base(void)
+{
+	return conn_global.base;
+}
+
 void conn_log(const struct conn *c, enum log_level level, const char *fmt, ...)
 {
 	if (!log_enabled(level))

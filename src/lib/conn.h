@@ -134,6 +134,9 @@ struct conn_listener_spec {
 /* One-time setup: limits and the TLS context (NULL = no TLS).
  * Takes a reference on ssl_ctx. */
 void conn_global_init(struct event_base *base, const struct conn_limits *limits, SSL_CTX *ssl_ctx);
+/* The loop given to conn_global_init() (NULL before it): for a protocol's
+ * own server-wide timers, started before any connection exists. */
+struct event_base *conn_global_base(void);
 /* Bind and listen on every address in spec->listen. -1 with error_r naming
  * the address on failure. Empty listen value = nothing, returns 0. */
 int conn_listen(const struct conn_listener_spec *spec, char **error_r);

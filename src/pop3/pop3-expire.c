@@ -5,8 +5,8 @@
  * them the way DELE would for that account (expunge, or hide under
  * pop3.delete = hide), one STORE_OP_POP3_COMMIT per mailbox.
  *
- * pop3_start() is given no event loop, so the timer starts with the first
- * POP3 connection, on that connection's loop.
+ * pop3_start() starts it on the daemon's loop (conn_global_base()): one
+ * pass as soon as the loop runs, then one every POP3_EXPIRE_INTERVAL_SEC.
  */
 #include "pop3/pop3-private.h"
 #include "lib/alloc.h"
@@ -91,7 +91,7 @@ void pop3_expire_start(struct event_base *base)
 	struct timeval tv = { .tv_sec = POP3_EXPIRE_INTERVAL_SEC, .tv_usec = 0 };
 	struct timeval now = { 0, 0 };
 
-	if (pop3_server.expire_timer != NULL || pop3_server.set.expire_days <= 0)
+	if (base == NULL || pop3_server.expire_timer != NULL || pop3_server.set.expire_days <= 0)
 		return;
 	pop3_server.expire_timer = event_new(base, -1, EV_PERSIST, expire_run, &pop3_server);
 	event_add(pop3_server.expire_timer, &tv);

@@ -165,7 +165,8 @@ void pop3_retr_abort(struct pop3_session *s);
 /* The connection is going away: detach a commit in flight, drop the lock. */
 void pop3_quit_session_gone(struct pop3_session *s);
 
-/* pop3-expire.c: start the pop3.expire_days timer on this loop (once). */
+/* pop3-expire.c: start the pop3.expire_days timer on this loop (once;
+ * nothing when expire_days is 0 or base is NULL). */
 struct event_base;
 void pop3_expire_start(struct event_base *base);
 

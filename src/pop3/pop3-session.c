@@ -109,7 +109,6 @@ static void session_on_connect(struct conn *c)
 	s->server = server;
 	s->state = POP3_STATE_AUTH;
 	conn_set_data(c, s);
-	pop3_expire_start(conn_base(c));
 	conn_set_line_max(c, POP3_MAX_LINE);
 	conn_set_timeout(c, server->set.timeout_ms);
 	conn_log(c, LOG_INFO, "connected%s", conn_tls_active(c) ? " tls" : "");

@@ -1,7 +1,8 @@
 /*
  * pop3: the POP3 server's start. Reads the pop3.* settings once and opens
  * the listeners: pop3.listen (plain, with STLS) and pop3s.listen (implicit
- * TLS, RFC 8314). Sessions live in pop3-session.c.
+ * TLS, RFC 8314), and starts the pop3.expire_days timer on the
+ * daemon's loop. Sessions live in pop3-session.c.
  */
 #include "pop3/pop3.h"
 #include "pop3/pop3-private.h"
@@ -47,7 +48,10 @@ int pop3_start(struct config *cfg, struct store *store, char **error_r)
 	tls.proto = "pop3s";
 	tls.listen = config_str(cfg, "pop3s.listen");
 	tls.implicit_tls = true;
-	if (conn_listen(&plain, error_r) < 0)
+	if (conn_listen(&plain, error_r) < 0 || conn_listen(&tls, error_r) < 0)
 		return -1;
-	return conn_listen(&tls, error_r);
+	/* Expiry is server-wide work: it runs whether or not anyone connects. */
+	if (pop3_server.set.expire_days > 0)
+		pop3_expire_start(conn_global_base());
+	return 0;
 }

@@ -58,3 +58,113 @@ enum store_err store_imap_messages_range(struct store *s, int64_t mailbox_id, ui
 	*n_r = n;
 	return STORE_OK;
 }
+
+static const char *col_str(sqlite3_stmt *st, int i)
+{
+	return sqlite3_column_type(st, i) == SQLITE_NULL ? NULL
+							  : (const char *)sqlite3_column_text(st, i);
+}
+
+enum store_err store_imap_search_rows(struct store *s, int64_t mailbox_id, uint32_t lo,
+				      uint32_t hi, store_imap_search_fn *fn, void *ctx)
+{
+	sqlite3_stmt *st = store_prepare(store_reader(s),
+		"SELECT m.uid, m.internaldate, m.size, i.date, i.subject, i.from_addr, i.to_addr,"
+		" i.cc_addr, i.bcc_addr, i.message_id, i.in_reply_to, i.references_hdr"
+		" FROM messages m LEFT JOIN content_index i ON i.content_id = m.content_id"
+		" WHERE m.mailbox_id = ?1 AND m.uid BETWEEN ?2 AND ?3 ORDER BY m.uid");
+	if (st == NULL)
+		return STORE_ETEMP;
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	sqlite3_bind_int64(st, 2, lo);
+	sqlite3_bind_int64(st, 3, hi);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_imap_search_row r = {
+			.uid = (uint32_t)sqlite3_column_int64(st, 0),
+			.internaldate = sqlite3_column_int64(st, 1),
+			.size = sqlite3_column_int64(st, 2),
+			.date = sqlite3_column_int64(st, 3),
+			.subject = col_str(st, 4), .from = col_str(st, 5), .to = col_str(st, 6),
+			.cc = col_str(st, 7), .bcc = col_str(st, 8), .message_id = col_str(st, 9),
+			.in_reply_to = col_str(st, 10), .references = col_str(st, 11),
+		};
+		if (fn(ctx, &r) < 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? STORE_OK : store_sqlite_err(rc);
+}
+
+enum store_err store_imap_message_header(struct store *s, int64_t mailbox_id, uint32_t uid,
+					 char **data_r, size_t *len_r)
+{
+	/* substr() keeps the (possibly large) body out of the result row */
+	sqlite3_stmt *st = store_prepare(store_reader(s),
+		"SELECT m.prefix, substr(c.data, 1, coalesce(i.header_len, c.size))"
+		" FROM messages m JOIN contents c ON c.id = m.content_id"
+		" LEFT JOIN content_index i ON i.content_id = m.content_id"
+		" WHERE m.mailbox_id = ?1 AND m.uid = ?2");
+	if (st == NULL)
+		return STORE_ETEMP;
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	sqlite3_bind_int64(st, 2, uid);
+	int rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return rc == SQLITE_DONE ? STORE_ENOTFOUND : store_sqlite_err(rc);
+	}
+	size_t plen = (size_t)sqlite3_column_bytes(st, 0);
+	const void *prefix = sqlite3_column_blob(st, 0);
+	size_t hlen = (size_t)sqlite3_column_bytes(st, 1);
+	const void *hdr = sqlite3_column_blob(st, 1);
+	char *data = xmalloc(plen + hlen + 1);
+	if (plen)
+		memcpy(data, prefix, plen);
+	if (hlen)
+		memcpy(data + plen, hdr, hlen);
+	data[plen + hlen] = '\0';
+	sqlite3_reset(st);
+	*data_r = data;
+	*len_r = plen + hlen;
+	return STORE_OK;
+}
+
+enum store_err store_imap_message_text(struct store *s, int64_t mailbox_id, uint32_t uid,
+				       char **data_r, size_t *len_r, size_t *prefix_len_r,
+				       char **parts_r)
+{
+	sqlite3_stmt *st = store_prepare(store_reader(s),
+		"SELECT m.prefix, c.data, i.parts FROM messages m"
+		" JOIN contents c ON c.id = m.content_id"
+		" LEFT JOIN content_index i ON i.content_id = m.content_id"
+		" WHERE m.mailbox_id = ?1 AND m.uid = ?2");
+	if (st == NULL)
+		return STORE_ETEMP;
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	sqlite3_bind_int64(st, 2, uid);
+	int rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return rc == SQLITE_DONE ? STORE_ENOTFOUND : store_sqlite_err(rc);
+	}
+	size_t plen = (size_t)sqlite3_column_bytes(st, 0);
+	const void *prefix = sqlite3_column_blob(st, 0);
+	size_t clen = (size_t)sqlite3_column_bytes(st, 1);
+	const void *content = sqlite3_column_blob(st, 1);
+	char *data = xmalloc(plen + clen + 1);
+	if (plen)
+		memcpy(data, prefix, plen);
+	if (clen)
+		memcpy(data + plen, content, clen);
+	data[plen + clen] = '\0';
+	const char *parts = col_str(st, 2);
+	*parts_r = xstrdup(parts ? parts : "");
+	sqlite3_reset(st);
+	*data_r = data;
+	*len_r = plen + clen;
+	*prefix_len_r = plen;
+	return STORE_OK;
+}

@@ -13,4 +13,31 @@ enum store_err store_imap_mailbox_modseq(struct store *s, int64_t mailbox_id,
 /* Messages with lo <= uid <= hi, UID ascending. */
 enum store_err store_imap_messages_range(struct store *s, int64_t mailbox_id, uint32_t lo,
 					 uint32_t hi, struct store_msg **msgs_r, size_t *n_r);
+/* One message as SEARCH sees it without reading its content: the message
+ * row and the header fields decoded at store time (mime-index.h). The
+ * strings are NULL when the field is absent and valid only during the
+ * callback. */
+struct store_imap_search_row {
+	uint32_t uid;
+	int64_t internaldate;	/* unix time */
+	int64_t size;		/* RFC822.SIZE */
+	int64_t date;		/* Date: field, 0 when missing */
+	const char *subject, *from, *to, *cc, *bcc, *message_id, *in_reply_to, *references;
+};
+/* fn returns 0 to go on, -1 to stop early. */
+typedef int store_imap_search_fn(void *ctx, const struct store_imap_search_row *row);
+/* Call fn for each message with lo <= uid <= hi, UID ascending, all in one
+ * snapshot and one query (SEARCH never reads content for these). fn may
+ * call the other store reads. */
+enum store_err store_imap_search_rows(struct store *s, int64_t mailbox_id, uint32_t lo,
+				      uint32_t hi, store_imap_search_fn *fn, void *ctx);
+/* The message's whole header block: the stored prefix (trace fields) and
+ * the top header of the content, blank line included (caller frees). */
+enum store_err store_imap_message_header(struct store *s, int64_t mailbox_id, uint32_t uid,
+					 char **data_r, size_t *len_r);
+/* The message's bytes (prefix + content) and its part map (mime-index.h;
+ * offsets relative to the content, i.e. after prefix_len). Both malloc'd. */
+enum store_err store_imap_message_text(struct store *s, int64_t mailbox_id, uint32_t uid,
+				       char **data_r, size_t *len_r, size_t *prefix_len_r,
+				       char **parts_r);
 #endif

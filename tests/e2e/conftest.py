@@ -25,6 +25,10 @@ def free_port():
         return s.getsockname()[1]
 
 
+class PortTaken(Exception):
+    pass
+
+
 class Roost:
     def __init__(self, datadir, settings=None):
         self.datadir = str(datadir)
@@ -73,22 +77,42 @@ class Roost:
 
     def start(self, wait_for=("imap", "pop3", "smtp", "lmtp")):
         """Start `roost serve`; returns once the listed protocols accept
-        connections and the control socket exists."""
-        if not self.ports:
-            self.ports = {p: free_port() for p in PROTOCOLS}
+        connections and the control socket exists. Ports come from
+        free_port(), so another process may grab one before roost binds
+        it: then the start is retried on fresh ports (a few times)."""
+        fixed_ports = bool(self.ports)
+        for attempt in range(4):
+            if not self.ports or (attempt > 0 and not fixed_ports):
+                self.ports = {p: free_port() for p in PROTOCOLS}
+            try:
+                return self._start_once(wait_for)
+            except PortTaken:
+                if fixed_ports:
+                    raise AssertionError("roost serve: port taken: %s" % self.read_log())
+        raise AssertionError("roost serve: no free ports: %s" % self.read_log())
+
+    def _start_once(self, wait_for):
         args = [ROOST_BIN, "-d", self.datadir, "serve"]
         for p, port in self.ports.items():
             args += ["--set", "%s.listen=127.0.0.1:%d" % (p, port)]
         args += ["--set", "auth.fail_delay=50ms", "--set", "auth.fail_delay_max=200ms"]
         for k, v in self.settings.items():
             args += ["--set", "%s=%s" % (k.replace("__", "."), v)]
+        log_start = os.path.getsize(self.logfile) if os.path.exists(self.logfile) else 0
         self.log = open(self.logfile, "ab")
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=self.log)
         deadline = time.time() + 15
         want = list(wait_for)
         while time.time() < deadline:
             if self.proc.poll() is not None:
-                raise AssertionError("roost serve exited: %s" % self.read_log())
+                self.proc = None
+                self.log.close()
+                with open(self.logfile, "rb") as f:
+                    f.seek(log_start)
+                    tail = f.read().decode(errors="replace")
+                if "Address already in use" in tail:
+                    raise PortTaken()
+                raise AssertionError("roost serve exited: %s" % tail[-5000:])
             if all(self._accepts(self.ports[p]) for p in want):
                 break
             time.sleep(0.05)

@@ -186,3 +186,27 @@ def test_expire_days_removes_old_downloads(roost_factory):
         time.sleep(0.1)
     assert not message_exists(r, 1)
     assert message_exists(r, 2) and message_exists(r, 3)
+
+
+def test_expire_runs_without_any_pop3_connection(roost_factory):
+    """The expire timer starts with the server, not with the first POP3
+    session: a back-dated download disappears while nobody connects."""
+    r = roost_factory(pop3__expire_days="1")
+    for i in range(2):
+        r.deliver(message(i), ALICE)
+    p = login(r)
+    p.retr(1)
+    p.retr(2)
+    p.quit()
+    assert r.stop() == 0
+    # Message 1 was downloaded two days ago, message 2 just now.
+    db_exec(r, "UPDATE messages SET pop3_retrieved = ? WHERE uid = 1",
+            int(time.time()) - 2 * 86400)
+    # Wait for IMAP only: even the readiness probe must not touch POP3.
+    r.start(wait_for=("imap",))
+    deadline = time.time() + 10
+    while inbox(r)[0] != 1 and time.time() < deadline:
+        time.sleep(0.1)
+    assert inbox(r)[0] == 1
+    assert not message_exists(r, 1)
+    assert message_exists(r, 2)

@@ -53,6 +53,9 @@ mynetworks = 127.0.0.0/8
 alias_maps =
 alias_database =
 smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
+smtpd_recipient_restrictions = reject_unverified_recipient
+unverified_recipient_reject_code = 550
+address_verify_poll_delay = 1s
 virtual_mailbox_domains = example.com
 virtual_transport = lmtp:inet:127.0.0.1:{lmtp_port}
 # the test wants the retry of a deferred message soon
@@ -149,12 +152,30 @@ def test_postfix_delivers_over_lmtp(roost, mta):
 
 
 def test_postfix_full_mailbox_bounces_only_that_recipient(roost, mta):
+    """Bob's mailbox has room for Postfix's small verification probe but
+    not for the message: Roost refuses the message for bob only (LMTP
+    per-recipient replies), Postfix bounces it for bob and alice has it."""
     roost.add_user(BOB)
-    fill(roost, BOB, "100")
-    p = swaks(mta["port"], "%s,%s" % (ALICE, BOB))
+    fill(roost, BOB, "2K")
+    p = swaks(mta["port"], "%s,%s" % (ALICE, BOB), body="x" * 70 + ("\n" + "y" * 70) * 40)
     assert p.returncode == 0, p.stdout.decode(errors="replace")
     wait_for(lambda: count(roost, ALICE) == 1 and "bob@example.com" in maillog(mta)
              and "status=bounced" in maillog(mta), mta)
     log = maillog(mta)
     assert "552 5.2.2" in log
     assert count(roost, BOB) == 1  # only the message fill() delivered
+
+
+def test_postfix_verifies_recipients_with_roost(roost, mta):
+    """reject_unverified_recipient: Postfix asks Roost (an LMTP RCPT probe)
+    and refuses an unknown user while talking to the sender, instead of
+    accepting and bouncing later."""
+    t0 = time.time()
+    p = swaks(mta["port"], "nobody@example.com")
+    assert p.returncode != 0
+    out = p.stdout.decode(errors="replace")
+    assert "550" in out and "nobody@example.com" in out, out
+    assert time.time() - t0 < 30
+    p = swaks(mta["port"], ALICE)
+    assert p.returncode == 0, p.stdout.decode(errors="replace")
+    wait_for(lambda: count(roost) == 1, mta)
