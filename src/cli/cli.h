@@ -115,6 +115,8 @@ int cmd_user_del(struct cli *cli, int argc, char **argv);
 int cmd_user_passwd(struct cli *cli, int argc, char **argv);
 int cmd_user_list(struct cli *cli, int argc, char **argv);
 int cmd_user_quota(struct cli *cli, int argc, char **argv);
+int cmd_user_show(struct cli *cli, int argc, char **argv);
+int cmd_user_pop3_delete(struct cli *cli, int argc, char **argv);
 int cmd_alias_add(struct cli *cli, int argc, char **argv);
 int cmd_alias_del(struct cli *cli, int argc, char **argv);
 int cmd_alias_list(struct cli *cli, int argc, char **argv);

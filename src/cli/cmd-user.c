@@ -1,5 +1,6 @@
 /*
- * cmd-user: `roost user add|del|passwd|list|quota`. Passwords come from
+ * cmd-user: `roost user add|del|passwd|list|show|quota|pop3-delete`.
+ * Passwords come from
  * stdin (cli_read_password), are hashed with yescrypt (auth.h) and the
  * plaintext is wiped at once; only the hash reaches the store.
  */
@@ -139,6 +140,54 @@ int cmd_user_quota(struct cli *cli, int argc, char **argv)
 		return CLI_EX_ERROR;
 	char *error = NULL;
 	enum store_err err = store_account_quota(cli->store, addr, bytes, messages, &error);
+	int code = cli_store_result(cli, err, error, addr);
+	free(addr);
+	return code;
+}
+
+/* `user show`: one "key<TAB>value" line per setting, for people and scripts.
+ * pop3-delete is the account's own override, or "default" (pop3.delete). */
+int cmd_user_show(struct cli *cli, int argc, char **argv)
+{
+	char *addr = cli_address(cli, argv[0]);
+	if (addr == NULL)
+		return CLI_EX_ERROR;
+	struct store_account a = {0};
+	enum store_err err = store_account_get(cli->store, addr, &a);
+	if (err != STORE_OK) {
+		int code = cli_store_result(cli, err, NULL, addr);
+		free(addr);
+		return code;
+	}
+	fprintf(cli->out, "address\t%s\nquota\t", a.address);
+	print_limit(cli->out, a.quota_bytes);
+	fputs("\nquota-messages\t", cli->out);
+	print_limit(cli->out, a.quota_messages);
+	fprintf(cli->out, "\nquota-default\t%s\nused\t%" PRId64 "\nmessages\t%" PRId64
+			  "\npop3-delete\t%s\n",
+		a.quota_is_default ? "yes" : "no", a.used_bytes, a.used_messages,
+		a.pop3_delete != NULL ? a.pop3_delete : "default");
+	store_account_clear(&a);
+	free(addr);
+	return CLI_EX_OK;
+}
+
+/* `user pop3-delete <address> expunge|hide|default`: the per-account
+ * override of pop3.delete (issue 4 item 6). Takes effect at the account's
+ * next POP3 login and the next pop3.expire_days pass. */
+int cmd_user_pop3_delete(struct cli *cli, int argc, char **argv)
+{
+	const char *mode = argv[1];
+	if (strcmp(mode, "default") == 0)
+		mode = NULL;
+	else if (strcmp(mode, "expunge") != 0 && strcmp(mode, "hide") != 0)
+		return cli_fail(cli, CLI_EX_ERROR, "%.64s: invalid mode (expected expunge, hide or default)",
+				argv[1]);
+	char *addr = cli_address(cli, argv[0]);
+	if (addr == NULL)
+		return CLI_EX_ERROR;
+	char *error = NULL;
+	enum store_err err = store_account_pop3_delete(cli->store, addr, mode, &error);
 	int code = cli_store_result(cli, err, error, addr);
 	free(addr);
 	return code;

@@ -26,6 +26,7 @@
 enum item_kind {
 	I_FLAGS, I_UID, I_INTERNALDATE, I_SIZE, I_ENVELOPE, I_BODY, I_BODYSTRUCTURE,
 	I_SECTION, I_RFC822, I_RFC822_HEADER, I_RFC822_TEXT,
+	I_BINARY, I_BINARY_SIZE,	/* RFC 3516 */
 };
 
 struct item {
@@ -49,6 +50,7 @@ struct fetch_ctx {
 	size_t nseen_now;
 	struct store_op op;
 	bool op_used;
+	bool unknown_cte;	/* a BINARY part had an encoding we cannot undo */
 };
 
 static void cleanup(struct imap_cmd *cmd)
@@ -77,6 +79,7 @@ static int add_item(struct fetch_ctx *ctx, enum item_kind kind)
 	case I_INTERNALDATE: case I_SIZE: ctx->need_meta = true; break;
 	case I_ENVELOPE: case I_BODY: case I_BODYSTRUCTURE: ctx->need_index = true; break;
 	case I_SECTION: case I_RFC822: case I_RFC822_HEADER: case I_RFC822_TEXT:
+	case I_BINARY: case I_BINARY_SIZE:
 		ctx->need_content = ctx->need_index = true;
 		break;
 	default: break;
@@ -86,27 +89,34 @@ static int add_item(struct fetch_ctx *ctx, enum item_kind kind)
 	return 0;
 }
 
-/* "BODY[...]<o.n>" / "BODY.PEEK[...]" */
+/* "BODY[...]<o.n>", "BODY.PEEK[...]", "BINARY[part]<o.n>", "BINARY.PEEK[part]",
+ * "BINARY.SIZE[part]" (RFC 3516 section 4.1: BINARY sections are part
+ * numbers only, and BINARY.SIZE takes no partial). */
 static int parse_section_item(struct fetch_ctx *ctx, const char *s)
 {
-	bool peek = strncasecmp(s, "BODY.PEEK[", 10) == 0;
+	bool binary = strncasecmp(s, "BINARY", 6) == 0;
+	bool size = strncasecmp(s, "BINARY.SIZE[", 12) == 0;
+	bool peek = strncasecmp(s, "BODY.PEEK[", 10) == 0 || strncasecmp(s, "BINARY.PEEK[", 12) == 0;
 	const char *open = strchr(s, '[');
 	const char *close = open ? strchr(open, ']') : NULL;
-	if (close == NULL || add_item(ctx, I_SECTION) < 0)
+	if (close == NULL ||
+	    add_item(ctx, size ? I_BINARY_SIZE : binary ? I_BINARY : I_SECTION) < 0)
 		return -1;
 	struct item *it = &ctx->items[ctx->nitems - 1];
 	char *inner = xstrndup(open + 1, (size_t)(close - open - 1));
 	int r = imap_section_parse(inner, &it->sec);
-	it->label = xasprintf("BODY[%s]", inner);
+	it->label = xasprintf("%s[%s]", size ? "BINARY.SIZE" : binary ? "BINARY" : "BODY", inner);
 	free(inner);
-	if (r < 0)
+	if (r < 0 || (binary && it->sec.kind != SECTION_ALL))
 		return -1;
-	it->peek = peek;
-	if (!peek)
+	it->peek = peek || size;
+	if (!it->peek)
 		ctx->sets_seen = true;
 	const char *p = close + 1;
 	if (*p == '\0')
 		return 0;
+	if (size)
+		return -1;
 	/* partial "<" number "." nz-number ">" */
 	char *end;
 	if (*p != '<' || p[1] < '0' || p[1] > '9')
@@ -140,7 +150,9 @@ static int parse_one(struct fetch_ctx *ctx, const struct imap_arg *a)
 	for (size_t i = 0; i < sizeof(simple) / sizeof(simple[0]); i++)
 		if (strcasecmp(s, simple[i].name) == 0)
 			return add_item(ctx, simple[i].kind);
-	if (strncasecmp(s, "BODY[", 5) == 0 || strncasecmp(s, "BODY.PEEK[", 10) == 0)
+	if (strncasecmp(s, "BODY[", 5) == 0 || strncasecmp(s, "BODY.PEEK[", 10) == 0 ||
+	    strncasecmp(s, "BINARY[", 7) == 0 || strncasecmp(s, "BINARY.PEEK[", 12) == 0 ||
+	    strncasecmp(s, "BINARY.SIZE[", 12) == 0)
 		return parse_section_item(ctx, s);
 	return -1;
 }
@@ -222,6 +234,42 @@ static void put_section(struct buf *b, const struct item *it, const char *label,
 	free(owned);
 }
 
+/* BINARY[part]<o.n> and BINARY.SIZE[part]. A missing part is an empty
+ * string; decoded bytes with a NUL go out as literal8 (RFC 3516 4.3).
+ * -1 on an encoding we cannot decode: the command ends NO [UNKNOWN-CTE]. */
+static int put_binary(struct buf *b, const struct item *it, const char *data, size_t len,
+		      size_t prefix_len, const char *parts)
+{
+	char *out;
+	size_t outlen;
+	int r = imap_section_binary(it->sec.part, data, len, prefix_len, parts, &out, &outlen);
+	if (r == IMAP_BINARY_UNKNOWN_CTE)
+		return -1;
+	if (it->kind == I_BINARY_SIZE) {
+		buf_printf(b, "%s %zu", it->label, outlen);
+		free(out);
+		return 0;
+	}
+	const char *p = out ? out : "";
+	buf_puts(b, it->label);
+	if (it->partial) {
+		buf_printf(b, "<%llu>", (unsigned long long)it->p_start);
+		if (it->p_start >= outlen) {
+			outlen = 0;
+		} else {
+			p += it->p_start;
+			outlen -= (size_t)it->p_start;
+			if (outlen > it->p_len)
+				outlen = (size_t)it->p_len;
+		}
+	}
+	bool has_nul = memchr(p, '\0', outlen) != NULL;
+	buf_printf(b, " %s{%zu}\r\n", has_nul ? "~" : "", outlen);
+	buf_append(b, p, outlen);
+	free(out);
+	return 0;
+}
+
 /* Render one message. Returns false when it vanished (skip it). */
 static bool render(struct imap_cmd *cmd, struct fetch_ctx *ctx, uint32_t uid, struct buf *b)
 {
@@ -262,7 +310,7 @@ static bool render(struct imap_cmd *cmd, struct fetch_ctx *ctx, uint32_t uid, st
 		switch (it->kind) {
 		case I_FLAGS:
 			buf_puts(b, "FLAGS (");
-			imap_flags_format(b, vm->flags, vm->keywords);
+			imap_view_format_flags(s, b, vm);
 			buf_putc(b, ')');
 			flags_done = true;
 			break;
@@ -294,6 +342,15 @@ static bool render(struct imap_cmd *cmd, struct fetch_ctx *ctx, uint32_t uid, st
 		case I_SECTION:
 			put_section(b, it, it->label, data, len, prefix_len, idx.parts);
 			break;
+		case I_BINARY:
+		case I_BINARY_SIZE:
+			if (put_binary(b, it, data, len, prefix_len, idx.parts) < 0) {
+				ctx->unknown_cte = true;
+				free(data);
+				store_msg_index_clear(&idx);
+				return false;
+			}
+			break;
 		case I_RFC822:
 			buf_puts(b, "RFC822 ");
 			put_literal(b, data, len);
@@ -315,7 +372,7 @@ static bool render(struct imap_cmd *cmd, struct fetch_ctx *ctx, uint32_t uid, st
 		buf_printf(b, "%sUID %u", sep, uid), sep = " ";
 	if (!flags_done && uid_in(ctx->seen_now, ctx->nseen_now, uid)) {
 		buf_printf(b, "%sFLAGS (", sep);
-		imap_flags_format(b, vm->flags, vm->keywords);
+		imap_view_format_flags(s, b, vm);
 		buf_putc(b, ')');
 	}
 	buf_puts(b, ")\r\n");
@@ -340,6 +397,13 @@ static void emit(struct imap_cmd *cmd)
 		if (render(cmd, ctx, ctx->uids[ctx->pos], &b))
 			imap_write(s, b.data, b.len);
 		ctx->pos++;
+		if (ctx->unknown_cte) {
+			buf_free(&b);
+			cmd->on_drain = NULL;
+			imap_cmd_no(cmd, "[UNKNOWN-CTE] Cannot decode this part's "
+					 "Content-Transfer-Encoding");
+			return;
+		}
 	}
 	buf_free(&b);
 	cmd->on_drain = NULL;

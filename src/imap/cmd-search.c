@@ -24,6 +24,7 @@ enum key_kind {
 	K_ALL, K_FLAG, K_UNFLAG, K_KEYWORD, K_UNKEYWORD, K_NONE, K_SEQ, K_UID, K_NOT, K_OR, K_AND,
 	K_LARGER, K_SMALLER, K_BEFORE, K_ON, K_SINCE, K_SENTBEFORE, K_SENTON, K_SENTSINCE,
 	K_HEADER, K_BODY, K_TEXT,
+	K_RECENT, K_NEW, K_OLD,	/* rev1 \Recent (imap_view_msg.recent) */
 };
 
 struct key {
@@ -69,9 +70,8 @@ static const struct {
 	{"SEEN", K_FLAG, STORE_FLAG_SEEN},	     {"UNANSWERED", K_UNFLAG, STORE_FLAG_ANSWERED},
 	{"UNDELETED", K_UNFLAG, STORE_FLAG_DELETED}, {"UNDRAFT", K_UNFLAG, STORE_FLAG_DRAFT},
 	{"UNFLAGGED", K_UNFLAG, STORE_FLAG_FLAGGED}, {"UNSEEN", K_UNFLAG, STORE_FLAG_SEEN},
-	/* \Recent is not tracked: nothing is recent, everything is old */
-	{"NEW", K_NONE, 0},			     {"RECENT", K_NONE, 0},
-	{"OLD", K_ALL, 0},			     {"ALL", K_ALL, 0},
+	{"NEW", K_NEW, 0},			     {"RECENT", K_RECENT, 0},
+	{"OLD", K_OLD, 0},			     {"ALL", K_ALL, 0},
 };
 
 static const struct {
@@ -269,11 +269,15 @@ static struct key *parse_key(struct parse *p, int depth)
 	k = new_key(p, uid ? K_UID : K_SEQ);
 	if (k == NULL)
 		return NULL;
-	if (imap_seqset_parse(a->str, uid ? imap_view_max_uid(v) : (uint32_t)v->count, &k->set) < 0 ||
-	    k->set.saved) {
+	if (imap_seqset_parse(a->str, uid ? imap_view_max_uid(v) : (uint32_t)v->count, &k->set) < 0) {
 		key_free(k);
 		p->error = "Unknown search key";
 		return NULL;
+	}
+	if (k->set.saved) {
+		/* "$" (RFC 5182 2.1): the saved result, a set of UIDs */
+		imap_view_saved_set(v, &k->set);
+		k->kind = K_UID;
 	}
 	return k;
 }
@@ -424,8 +428,33 @@ static bool eval(const struct key *k, struct msgdata *m)
 		return contains_ci(m->data + start, m->len - start, k->str);
 	}
 	case K_TEXT: return m->have_data && contains_ci(m->data, m->len, k->str);
+	case K_RECENT: return m->vm->recent;
+	case K_NEW: return m->vm->recent && (m->vm->flags & STORE_FLAG_SEEN) == 0;
+	case K_OLD: return !m->vm->recent;
 	}
 	return false;
+}
+
+/* RETURN (SAVE) (RFC 5182 2.1): with MIN and/or MAX only those are saved;
+ * otherwise every match. Hits are UIDs or sequence numbers. */
+static void save_result(struct imap_view *v, unsigned ret, const uint32_t *hits, size_t n,
+			     bool uid)
+{
+	uint32_t pick[2];
+	size_t np = 0;
+	if ((ret & 12) == 0 && (ret & 3) != 0 && n > 0) {
+		if (ret & 1)
+			pick[np++] = hits[0];
+		if ((ret & 2) && (np == 0 || hits[n - 1] != hits[0]))
+			pick[np++] = hits[n - 1];
+		hits = pick;
+		n = np;
+	}
+	uint32_t *uids = xmalloc((n ? n : 1) * sizeof(*uids));
+	for (size_t i = 0; i < n; i++)
+		uids[i] = uid ? hits[i] : v->msgs[hits[i] - 1].uid;
+	imap_view_save_result(v, uids, n);
+	free(uids);
 }
 
 void cmd_search(struct imap_cmd *cmd)
@@ -435,7 +464,7 @@ void cmd_search(struct imap_cmd *cmd)
 	const struct imap_command_args *a = &cmd->a;
 	size_t i = 0;
 	bool esearch = s->rev2;
-	unsigned ret = 0; /* 1 MIN, 2 MAX, 4 ALL, 8 COUNT */
+	unsigned ret = 0; /* 1 MIN, 2 MAX, 4 ALL, 8 COUNT, 16 SAVE (RFC 5182) */
 	if (i + 1 < a->count && imap_arg_is_atom(&a->args[i], "RETURN") &&
 	    a->args[i + 1].type == IMAP_ARG_LIST) {
 		esearch = true;
@@ -445,6 +474,7 @@ void cmd_search(struct imap_cmd *cmd)
 			else if (imap_arg_is_atom(&r->list[j], "MAX")) ret |= 2;
 			else if (imap_arg_is_atom(&r->list[j], "ALL")) ret |= 4;
 			else if (imap_arg_is_atom(&r->list[j], "COUNT")) ret |= 8;
+			else if (imap_arg_is_atom(&r->list[j], "SAVE")) ret |= 16;
 			else {
 				imap_cmd_bad(cmd, "Unknown RETURN option");
 				return;
@@ -452,8 +482,13 @@ void cmd_search(struct imap_cmd *cmd)
 		}
 		i += 2;
 	}
-	if (ret == 0)
-		ret = 4;
+	/* RETURN (SAVE) alone: the result is only saved, no ESEARCH (RFC 5182 2.1) */
+	bool save_only = ret == 16;
+	if (ret == 0 || ret == 16)
+		ret |= 4;
+	/* RFC 5182 2.4: a SEARCH that fails leaves "$" empty */
+	if (ret & 16)
+		imap_view_save_result(v, NULL, 0);
 	if (i + 1 < a->count && imap_arg_is_atom(&a->args[i], "CHARSET")) {
 		const struct imap_arg *cs = &a->args[i + 1];
 		if (!imap_arg_is_astring(cs) ||
@@ -506,6 +541,8 @@ void cmd_search(struct imap_cmd *cmd)
 	}
 	key_free(root);
 	store_msg_list_free(meta, nmeta);
+	if (ret & 16)
+		save_result(v, ret, hits, nhits, a->uid);
 	struct buf b;
 	buf_init(&b, SIZE_MAX);
 	if (!esearch) {
@@ -531,7 +568,8 @@ void cmd_search(struct imap_cmd *cmd)
 			buf_printf(&b, " COUNT %zu", nhits);
 	}
 	buf_puts(&b, "\r\n");
-	imap_write(s, b.data, b.len);
+	if (!save_only)
+		imap_write(s, b.data, b.len);
 	buf_free(&b);
 	free(hits);
 	imap_cmd_ok(cmd, "SEARCH completed");

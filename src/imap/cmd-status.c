@@ -2,6 +2,8 @@
 #include "imap/imap-commands.h"
 #include "lib/alloc.h"
 #include "lib/buf.h"
+#include "imap/imap-view.h"
+#include "store/store-recent.h"
 #include "store/store.h"
 #include <stdlib.h>
 #include <string.h>
@@ -57,7 +59,17 @@ void imap_status_write(struct imap_session *s, const struct store_mailbox *mb, u
 	if (want & ST_UNSEEN) buf_printf(&b, "%sUNSEEN %u", sep, mb->unseen), sep = " ";
 	if (want & ST_DELETED) buf_printf(&b, "%sDELETED %u", sep, mb->deleted), sep = " ";
 	if (want & ST_SIZE) buf_printf(&b, "%sSIZE %lld", sep, (long long)mb->bytes), sep = " ";
-	if (want & ST_RECENT) buf_printf(&b, "%sRECENT 0", sep);
+	if (want & ST_RECENT) {
+		/* The selected mailbox: what this session holds as \Recent.
+		 * Another: the messages no session has claimed yet, which the
+		 * next SELECT will see as recent (store-recent.h). */
+		uint32_t recent = 0;
+		if (s->view != NULL && s->view->mailbox_id == mb->id)
+			recent = (uint32_t)imap_view_recent_count(s->view);
+		else if (store_recent_get(s->srv->store, mb->id, NULL, &recent) != STORE_OK)
+			recent = 0;
+		buf_printf(&b, "%sRECENT %u", sep, recent);
+	}
 	buf_puts(&b, ")\r\n");
 	imap_write(s, b.data, b.len);
 	buf_free(&b);

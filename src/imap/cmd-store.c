@@ -31,6 +31,16 @@ static void cleanup(struct imap_cmd *cmd)
 	free(ctx);
 }
 
+/* Are the message's new system flags exactly what our STORE makes of the
+ * flags the view had? (Keywords are compared by the store op itself.) */
+static bool own_change(const struct store_ctx *ctx, const struct store_msg *m, uint32_t prev)
+{
+	uint32_t want = ctx->op.u.flags.mode == STORE_FLAGS_REPLACE ? ctx->op.u.flags.flags
+			: ctx->op.u.flags.mode == STORE_FLAGS_ADD    ? prev | ctx->op.u.flags.flags
+								     : prev & ~ctx->op.u.flags.flags;
+	return (m->flags & STORE_FLAGS_ALL) == (want & STORE_FLAGS_ALL);
+}
+
 static void done(struct imap_cmd *cmd, struct store_op *op)
 {
 	struct store_ctx *ctx = cmd->ctx;
@@ -58,6 +68,7 @@ static void done(struct imap_cmd *cmd, struct store_op *op)
 			if (seq == 0)
 				continue;
 			struct imap_view_msg *vm = &v->msgs[seq - 1];
+			uint32_t prev_flags = vm->flags;
 			bool changed = vm->flags != msgs[i].flags ||
 				       strcmp(vm->keywords ? vm->keywords : "",
 					      msgs[i].keywords ? msgs[i].keywords : "") != 0;
@@ -66,19 +77,17 @@ static void done(struct imap_cmd *cmd, struct store_op *op)
 			vm->keywords = msgs[i].keywords;
 			msgs[i].keywords = NULL;
 			vm->modseq = msgs[i].modseq;
-			if (ctx->silent && !changed)
+			/* .SILENT (RFC 9051 6.4.6): no FETCH for our own change. A
+			 * flag another session changed on this message meanwhile
+			 * is still announced, since the view did not know it. */
+			if (ctx->silent && !(changed && !own_change(ctx, &msgs[i], prev_flags)))
 				continue;
-			if (ctx->silent && changed) {
-				/* our own change: .SILENT suppresses it; the view
-				 * now matches the store, so sync stays quiet */
-				continue;
-			}
 			buf_reset(&b);
 			buf_printf(&b, "* %u FETCH (", seq);
 			if (cmd->a.uid)
 				buf_printf(&b, "UID %u ", vm->uid);
 			buf_puts(&b, "FLAGS (");
-			imap_flags_format(&b, vm->flags, vm->keywords);
+			imap_view_format_flags(s, &b, vm);
 			buf_puts(&b, "))\r\n");
 			imap_write(s, b.data, b.len);
 		}

@@ -84,7 +84,7 @@ void imap_capabilities(struct imap_session *s, struct buf *b)
 		return;
 	}
 	buf_puts(b, " NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN SPECIAL-USE CREATE-SPECIAL-USE"
-		    " LIST-EXTENDED LIST-STATUS STATUS=SIZE ESEARCH"
+		    " LIST-EXTENDED LIST-STATUS STATUS=SIZE ESEARCH SEARCHRES BINARY"
 		    " QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE");
 	if (s->srv->max_message > 0)
 		buf_printf(b, " APPENDLIMIT=%lld", (long long)s->srv->max_message);

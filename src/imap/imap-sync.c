@@ -22,7 +22,7 @@ static void send_flags(struct imap_session *s, uint32_t seq, const struct imap_v
 	struct buf b;
 	buf_init(&b, 1 << 16);
 	buf_printf(&b, "* %u FETCH (UID %u FLAGS (", seq, m->uid);
-	imap_flags_format(&b, m->flags, m->keywords);
+	imap_view_format_flags(s, &b, m);
 	buf_puts(&b, "))\r\n");
 	imap_write(s, b.data, b.len);
 	buf_free(&b);
@@ -77,6 +77,7 @@ void imap_sync(struct imap_session *s, bool allow_expunge)
 				vm->keywords = m->keywords;
 				m->keywords = NULL;
 				vm->modseq = m->modseq;
+				vm->recent = m->uid > v->recent_lo && m->uid <= v->recent_hi;
 				added++;
 			}
 		}

@@ -10,7 +10,8 @@
  *            quota_* NULL = server default, -1 = unlimited
  *   aliases(alias, target)
  *   mailboxes(id, account_id, name, uidvalidity, uidnext, highestmodseq,
- *             special_use, subscribed)
+ *             special_use, subscribed, recent_uid)
+ *            recent_uid: highest UID claimed as \Recent (store-recent.c)
  *   contents(id, hash, size, refs, data)         immutable, deduplicated
  *   content_index(content_id, envelope, body, bodystructure, parts, subject,
  *             from_addr, to_addr, cc_addr, bcc_addr, message_id, in_reply_to,

@@ -46,16 +46,12 @@ def subjects(p):
 
 
 def db_exec(roost, sql, *args):
-    """Edit the database while the daemon is stopped (no CLI for it yet)."""
+    """Edit the database while the daemon is stopped (back-dating a
+    download has no CLI, on purpose)."""
     db = sqlite3.connect(os.path.join(roost.datadir, "roost.db"))
     db.execute(sql, args)
     db.commit()
     db.close()
-
-
-def restart(roost):
-    assert roost.stop() == 0
-    roost.start()
 
 
 def test_delete_expunge_is_for_everyone(roost):
@@ -88,14 +84,20 @@ def test_delete_hide_keeps_it_for_imap(roost_factory):
     p.quit()
 
 
+def pop3_delete_setting(roost, address):
+    out = dict(line.split("\t", 1)
+               for line in roost.cli("user", "show", address).stdout.splitlines())
+    return out["pop3-delete"]
+
+
 def test_per_account_override(roost_factory):
     r = roost_factory()                     # server default: expunge
     r.add_user("bob@example.com")
     r.deliver(message(1), ALICE, "bob@example.com")
-    assert r.stop() == 0
-    db_exec(r, "UPDATE accounts SET pop3_delete = 'hide' WHERE address = ?",
-            "bob@example.com")
-    r.start()
+    # Set through the running daemon; it applies from the next login.
+    r.cli("user", "pop3-delete", "bob@example.com", "hide")
+    assert pop3_delete_setting(r, "bob@example.com") == "hide"
+    assert pop3_delete_setting(r, ALICE) == "default"
     for user in (ALICE, "bob@example.com"):
         p = login(r, user)
         p.dele(1)
@@ -105,18 +107,45 @@ def test_per_account_override(roost_factory):
     p = login(r, "bob@example.com")
     assert p.stat()[0] == 0
     p.quit()
+    # Back to the server default: the next DELE expunges.
+    r.cli("user", "pop3-delete", "bob@example.com", "default")
+    assert pop3_delete_setting(r, "bob@example.com") == "default"
+    r.deliver(message(2), "bob@example.com")
+    p = login(r, "bob@example.com")
+    assert p.stat()[0] == 1
+    p.dele(1)
+    p.quit()
+    assert inbox(r, "bob@example.com")[0] == 1        # only the hidden one left
 
 
 def test_per_account_expunge_under_hide_default(roost_factory):
     r = roost_factory(pop3__delete="hide")
     r.deliver(message(1), ALICE)
-    assert r.stop() == 0
-    db_exec(r, "UPDATE accounts SET pop3_delete = 'expunge' WHERE address = ?", ALICE)
-    r.start()
+    r.cli("user", "pop3-delete", ALICE, "expunge")
     p = login(r)
     p.dele(1)
     p.quit()
     assert inbox(r)[0] == 0
+
+
+def test_pop3_delete_cli_errors(roost):
+    def fails(*args, code=1):
+        p = roost.cli(*args, check=False)
+        assert p.returncode == code, (args, p.returncode, p.stderr)
+        lines = p.stderr.splitlines()
+        assert len(lines) == 1 and lines[0].startswith("roost: "), p.stderr
+        assert p.stdout == ""
+        return lines[0]
+
+    assert "invalid mode" in fails("user", "pop3-delete", ALICE, "delete")
+    assert "invalid mode" in fails("user", "pop3-delete", ALICE, "HIDE")
+    fails("user", "pop3-delete", "nobody@example.com", "hide")
+    fails("user", "pop3-delete", "not an address", "hide")
+    fails("user", "show", "nobody@example.com")
+    fails("user", "pop3-delete", ALICE, code=64)
+    fails("user", "pop3-delete", ALICE, "hide", "extra", code=64)
+    # Nothing changed on the way.
+    assert pop3_delete_setting(roost, ALICE) == "default"
 
 
 def test_retr_marks_seen_for_imap(roost):

@@ -1,0 +1,575 @@
+/* imap-search: see imap-search.h. */
+#include "imap/imap-search.h"
+#include "imap/imap-date.h"
+#include "imap/imap-search-text.h"
+#include "imap/imap-seqset.h"
+#include "imap/imap-session.h"
+#include "imap/imap-view.h"
+#include "lib/alloc.h"
+#include "store/store-imap.h"
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+enum key_kind {
+	K_ALL, K_NONE, K_FLAG, K_UNFLAG, K_KEYWORD, K_UNKEYWORD, K_RECENT, K_NEW, K_OLD,
+	K_SET, K_UIDSET, K_NOT, K_OR, K_AND,
+	K_LARGER, K_SMALLER, K_BEFORE, K_ON, K_SINCE,
+	K_SENTBEFORE, K_SENTON, K_SENTSINCE,
+	K_FIELD,	/* a header field the store indexes (row string) */
+	K_HEADER,	/* any other header field: read the header */
+	K_BODY, K_TEXT,
+};
+
+/* What a key needs, cheapest first: AND lists are sorted by this. */
+enum key_cost { COST_VIEW, COST_ROW, COST_HEADER, COST_BODY };
+
+/* Store-indexed header fields (mime-index.h), by offset in the row. */
+enum row_field { F_SUBJECT, F_FROM, F_TO, F_CC, F_BCC, F_MESSAGE_ID, F_IN_REPLY_TO, F_REFERENCES };
+
+static const struct {
+	const char *name;
+	enum row_field field;
+} row_fields[] = {
+	{"subject", F_SUBJECT}, {"from", F_FROM}, {"to", F_TO}, {"cc", F_CC}, {"bcc", F_BCC},
+	{"message-id", F_MESSAGE_ID}, {"in-reply-to", F_IN_REPLY_TO},
+	{"references", F_REFERENCES},
+};
+
+struct key {
+	enum key_kind kind;
+	enum key_cost cost;
+	uint32_t flag;
+	char *str;		/* keyword, header field name */
+	enum row_field field;
+	struct imap_search_needle needle;
+	int64_t num;
+	struct imap_seqset set;
+	struct key *a, *b;	/* NOT: a; OR: a, b; AND: a..., linked by next */
+	struct key *next;
+};
+
+struct imap_search {
+	struct key *root;
+	enum key_cost cost;
+};
+
+struct parse {
+	struct imap_session *s;
+	const struct imap_arg *args;
+	size_t n, i;
+	size_t nkeys;
+	const char *error;
+};
+
+static void key_free(struct key *k)
+{
+	while (k != NULL) {
+		struct key *next = k->next;
+		free(k->str);
+		imap_search_needle_clear(&k->needle);
+		imap_seqset_clear(&k->set);
+		key_free(k->a);
+		key_free(k->b);
+		free(k);
+		k = next;
+	}
+}
+
+void imap_search_free(struct imap_search **search)
+{
+	if (*search == NULL)
+		return;
+	key_free((*search)->root);
+	free(*search);
+	*search = NULL;
+}
+
+/* Keys without arguments. NEW/OLD/RECENT use the session's \Recent
+ * (imap-view.h); in rev2 nothing is recent. */
+static const struct {
+	const char *name;
+	enum key_kind kind;
+	uint32_t flag;
+} plain_keys[] = {
+	{"ALL", K_ALL, 0},
+	{"ANSWERED", K_FLAG, STORE_FLAG_ANSWERED},   {"DELETED", K_FLAG, STORE_FLAG_DELETED},
+	{"DRAFT", K_FLAG, STORE_FLAG_DRAFT},	     {"FLAGGED", K_FLAG, STORE_FLAG_FLAGGED},
+	{"SEEN", K_FLAG, STORE_FLAG_SEEN},	     {"UNANSWERED", K_UNFLAG, STORE_FLAG_ANSWERED},
+	{"UNDELETED", K_UNFLAG, STORE_FLAG_DELETED}, {"UNDRAFT", K_UNFLAG, STORE_FLAG_DRAFT},
+	{"UNFLAGGED", K_UNFLAG, STORE_FLAG_FLAGGED}, {"UNSEEN", K_UNFLAG, STORE_FLAG_SEEN},
+	{"NEW", K_NEW, 0},			     {"OLD", K_OLD, 0},
+	{"RECENT", K_RECENT, 0},
+};
+
+static const struct {
+	const char *name;
+	enum key_kind kind;
+	const char *field;	/* header field for FROM, TO, ... */
+} string_keys[] = {
+	{"SUBJECT", K_FIELD, "subject"}, {"FROM", K_FIELD, "from"}, {"TO", K_FIELD, "to"},
+	{"CC", K_FIELD, "cc"},		 {"BCC", K_FIELD, "bcc"},   {"BODY", K_BODY, NULL},
+	{"TEXT", K_TEXT, NULL},
+};
+
+static const struct {
+	const char *name;
+	enum key_kind kind;
+} date_keys[] = {
+	{"BEFORE", K_BEFORE},	      {"ON", K_ON},	    {"SINCE", K_SINCE},
+	{"SENTBEFORE", K_SENTBEFORE}, {"SENTON", K_SENTON}, {"SENTSINCE", K_SENTSINCE},
+};
+
+#define NELEMS(a) (sizeof(a) / sizeof((a)[0]))
+
+static struct key *parse_key(struct parse *p, int depth);
+
+static const struct imap_arg *next_arg(struct parse *p, bool string)
+{
+	if (p->i >= p->n) {
+		p->error = "Missing search argument";
+		return NULL;
+	}
+	const struct imap_arg *a = &p->args[p->i++];
+	if (string ? !imap_arg_is_astring(a) : a->type != IMAP_ARG_ATOM) {
+		p->error = "Bad search argument";
+		return NULL;
+	}
+	return a;
+}
+
+static struct key *new_key(struct parse *p, enum key_kind kind, enum key_cost cost)
+{
+	if (++p->nkeys > IMAP_SEARCH_MAX_KEYS) {
+		p->error = "[LIMIT] Too many search keys";
+		return NULL;
+	}
+	struct key *k = xcalloc(1, sizeof(*k));
+	k->kind = kind;
+	k->cost = cost;
+	return k;
+}
+
+/* A list of keys ANDed (the top level or a parenthesized list), cheapest
+ * first: AND has no order the client could see. */
+static struct key *parse_and(struct parse *p, const struct imap_arg *args, size_t n, int depth)
+{
+	struct parse sub = *p;
+	sub.args = args;
+	sub.n = n;
+	sub.i = 0;
+	struct key *and = new_key(p, K_AND, COST_VIEW);
+	if (and == NULL)
+		return NULL;
+	sub.nkeys = p->nkeys;
+	struct key *by_cost[COST_BODY + 1] = {NULL}, **tails[COST_BODY + 1];
+	for (int c = 0; c <= COST_BODY; c++)
+		tails[c] = &by_cost[c];
+	while (sub.i < sub.n) {
+		struct key *k = parse_key(&sub, depth + 1);
+		if (k == NULL) {
+			p->error = sub.error;
+			for (int c = 0; c <= COST_BODY; c++)
+				key_free(by_cost[c]);
+			key_free(and);
+			return NULL;
+		}
+		*tails[k->cost] = k;
+		tails[k->cost] = &k->next;
+		if (k->cost > and->cost)
+			and->cost = k->cost;
+	}
+	struct key **tail = &and->a;
+	for (int c = 0; c <= COST_BODY; c++) {
+		*tail = by_cost[c];
+		if (by_cost[c] != NULL)
+			tail = tails[c];
+	}
+	p->nkeys = sub.nkeys;
+	return and;
+}
+
+static struct key *parse_set(struct parse *p, const char *str, bool uid)
+{
+	struct imap_view *v = p->s->view;
+	struct key *k = new_key(p, uid ? K_UIDSET : K_SET, COST_VIEW);
+	if (k == NULL)
+		return NULL;
+	if (imap_seqset_parse(str, uid ? imap_view_max_uid(v) : (uint32_t)v->count, &k->set) < 0) {
+		key_free(k);
+		p->error = uid ? "Bad UID set" : "Unknown search key";
+		return NULL;
+	}
+	if (k->set.saved) {
+		/* "$" (RFC 5182 2.1): the saved result, always UIDs */
+		imap_seqset_clear(&k->set);
+		imap_view_saved_set(v, &k->set);
+		k->kind = K_UIDSET;
+	}
+	return k;
+}
+
+static struct key *parse_key(struct parse *p, int depth)
+{
+	if (depth > IMAP_SEARCH_MAX_DEPTH) {
+		p->error = "Search keys nested too deeply";
+		return NULL;
+	}
+	if (p->i >= p->n) {
+		p->error = "Missing search key";
+		return NULL;
+	}
+	const struct imap_arg *a = &p->args[p->i++];
+	struct key *k;
+	if (a->type == IMAP_ARG_LIST) {
+		if (a->count == 0) {
+			p->error = "Empty search list";
+			return NULL;
+		}
+		return parse_and(p, a->list, a->count, depth);
+	}
+	if (a->type != IMAP_ARG_ATOM) {
+		p->error = "Bad search key";
+		return NULL;
+	}
+	const char *w = a->str;
+	for (size_t j = 0; j < NELEMS(plain_keys); j++) {
+		if (strcasecmp(w, plain_keys[j].name) == 0) {
+			if ((k = new_key(p, plain_keys[j].kind, COST_VIEW)) != NULL)
+				k->flag = plain_keys[j].flag;
+			return k;
+		}
+	}
+	for (size_t j = 0; j < NELEMS(string_keys); j++) {
+		if (strcasecmp(w, string_keys[j].name) != 0)
+			continue;
+		const struct imap_arg *s = next_arg(p, true);
+		enum key_kind kind = string_keys[j].kind;
+		if (s == NULL ||
+		    (k = new_key(p, kind, kind == K_FIELD ? COST_ROW : COST_BODY)) == NULL)
+			return NULL;
+		imap_search_needle_init(&k->needle, s->str, s->len);
+		for (size_t f = 0; kind == K_FIELD && f < NELEMS(row_fields); f++)
+			if (strcmp(row_fields[f].name, string_keys[j].field) == 0)
+				k->field = row_fields[f].field;
+		return k;
+	}
+	for (size_t j = 0; j < NELEMS(date_keys); j++) {
+		if (strcasecmp(w, date_keys[j].name) != 0)
+			continue;
+		const struct imap_arg *s = next_arg(p, true);
+		int64_t t;
+		if (s == NULL || imap_date_parse(s->str, &t) < 0) {
+			p->error = "Bad date";
+			return NULL;
+		}
+		enum key_kind kind = date_keys[j].kind;
+		bool sent = kind == K_SENTBEFORE || kind == K_SENTON || kind == K_SENTSINCE;
+		if ((k = new_key(p, kind, sent ? COST_HEADER : COST_ROW)) == NULL)
+			return NULL;
+		k->num = t;
+		return k;
+	}
+	if (strcasecmp(w, "KEYWORD") == 0 || strcasecmp(w, "UNKEYWORD") == 0) {
+		const struct imap_arg *s = next_arg(p, false);
+		if (s == NULL || (k = new_key(p, (w[0] | 0x20) == 'k' ? K_KEYWORD : K_UNKEYWORD,
+					      COST_VIEW)) == NULL)
+			return NULL;
+		k->str = xstrdup(s->str);
+		return k;
+	}
+	if (strcasecmp(w, "LARGER") == 0 || strcasecmp(w, "SMALLER") == 0) {
+		const struct imap_arg *s = next_arg(p, false);
+		uint64_t n;
+		/* number64 in rev2 (RFC 9051 9) */
+		if (s == NULL || imap_parse_number(s->str, INT64_MAX, &n) < 0) {
+			p->error = "Bad size";
+			return NULL;
+		}
+		if ((k = new_key(p, (w[0] | 0x20) == 'l' ? K_LARGER : K_SMALLER, COST_ROW)) == NULL)
+			return NULL;
+		k->num = (int64_t)n;
+		return k;
+	}
+	if (strcasecmp(w, "HEADER") == 0) {
+		const struct imap_arg *f = next_arg(p, true), *s = f ? next_arg(p, true) : NULL;
+		if (s == NULL)
+			return NULL;
+		if (f->len == 0 || strlen(f->str) != f->len) {
+			p->error = "Bad header field name";
+			return NULL;
+		}
+		if ((k = new_key(p, K_HEADER, COST_HEADER)) == NULL)
+			return NULL;
+		for (size_t j = 0; j < NELEMS(row_fields); j++) {
+			if (strcasecmp(f->str, row_fields[j].name) == 0) {
+				k->kind = K_FIELD;
+				k->cost = COST_ROW;
+				k->field = row_fields[j].field;
+			}
+		}
+		k->str = xstrdup(f->str);
+		imap_search_needle_init(&k->needle, s->str, s->len);
+		return k;
+	}
+	if (strcasecmp(w, "NOT") == 0) {
+		struct key *x = parse_key(p, depth + 1);
+		if (x == NULL || (k = new_key(p, K_NOT, x->cost)) == NULL) {
+			key_free(x);
+			return NULL;
+		}
+		k->a = x;
+		return k;
+	}
+	if (strcasecmp(w, "OR") == 0) {
+		struct key *x = parse_key(p, depth + 1);
+		struct key *y = x ? parse_key(p, depth + 1) : NULL;
+		if (y == NULL || (k = new_key(p, K_OR, x->cost > y->cost ? x->cost : y->cost)) == NULL) {
+			key_free(x);
+			key_free(y);
+			return NULL;
+		}
+		k->a = x;
+		k->b = y;
+		return k;
+	}
+	if (strcasecmp(w, "UID") == 0) {
+		a = next_arg(p, false);
+		return a == NULL ? NULL : parse_set(p, a->str, true);
+	}
+	return parse_set(p, w, false);
+}
+
+int imap_search_parse(struct imap_session *s, const struct imap_arg *args, size_t n,
+		      struct imap_search **search_r, const char **error_r)
+{
+	struct parse p = {.s = s};
+	if (n == 0) {
+		*error_r = "Missing search keys";
+		return -1;
+	}
+	struct key *root = parse_and(&p, args, n, 0);
+	if (root == NULL) {
+		*error_r = p.error != NULL ? p.error : "Bad search";
+		return -1;
+	}
+	struct imap_search *search = xcalloc(1, sizeof(*search));
+	search->root = root;
+	search->cost = root->cost;
+	*search_r = search;
+	return 0;
+}
+
+/* --- evaluation --- */
+
+/* One message being tested; what is read for it is read once. */
+struct msg {
+	struct imap_session *s;
+	const struct imap_view *v;
+	const struct imap_view_msg *vm;
+	uint32_t seq;
+	const struct store_imap_search_row *row;	/* NULL: gone from the store */
+	bool header_read, body_read;
+	char *header;		/* raw header block (prefix + top header) */
+	size_t header_len;
+	struct imap_search_hay header_text;	/* decoded, for TEXT */
+	bool header_text_done;
+	struct imap_search_hay body;
+};
+
+static void msg_clear(struct msg *m)
+{
+	free(m->header);
+	imap_search_hay_clear(&m->header_text);
+	imap_search_hay_clear(&m->body);
+}
+
+static bool read_header(struct msg *m)
+{
+	if (!m->header_read) {
+		m->header_read = true;
+		if (m->row != NULL &&
+		    store_imap_message_header(m->s->srv->store, m->v->mailbox_id, m->vm->uid,
+					      &m->header, &m->header_len) != STORE_OK)
+			m->header = NULL;
+	}
+	return m->header != NULL;
+}
+
+static struct imap_search_hay *header_text(struct msg *m)
+{
+	if (!m->header_text_done && read_header(m)) {
+		size_t len;
+		char *t = imap_search_header_text(m->header, m->header_len, &len);
+		imap_search_hay_set(&m->header_text, t, len);
+	}
+	m->header_text_done = true;
+	return &m->header_text;
+}
+
+static struct imap_search_hay *body_text(struct msg *m)
+{
+	if (!m->body_read && m->row != NULL) {
+		char *data, *parts;
+		size_t len, prefix_len;
+		if (store_imap_message_text(m->s->srv->store, m->v->mailbox_id, m->vm->uid, &data,
+					    &len, &prefix_len, &parts) == STORE_OK) {
+			size_t tlen;
+			char *t = imap_search_body_text(data, len, prefix_len, parts, &tlen);
+			imap_search_hay_set(&m->body, t, tlen);
+			free(data);
+			free(parts);
+		}
+	}
+	m->body_read = true;
+	return &m->body;
+}
+
+static bool has_keyword(const char *list, const char *kw)
+{
+	size_t n = strlen(kw);
+	for (const char *p = list; p && *p;) {
+		const char *sp = strchr(p, ' ');
+		size_t l = sp ? (size_t)(sp - p) : strlen(p);
+		if (l == n && strncasecmp(p, kw, n) == 0)
+			return true;
+		p = sp ? sp + 1 : NULL;
+	}
+	return false;
+}
+
+static int64_t day_of(int64_t t)
+{
+	return t - (t % 86400 + 86400) % 86400;
+}
+
+/* SENT* compare the Date: field's own calendar day, "disregarding time
+ * and timezone" (RFC 9051 6.4.4); without a usable Date: field, the
+ * internal date stands in. */
+static bool sent_day(struct msg *m, int64_t *day_r)
+{
+	if (m->row == NULL)
+		return false;
+	if (m->row->date == 0) {
+		*day_r = day_of(m->row->internaldate);
+		return true;
+	}
+	int64_t zone = read_header(m) ? imap_search_date_zone(m->header, m->header_len) : 0;
+	*day_r = day_of(m->row->date + zone);
+	return true;
+}
+
+static const char *row_field(const struct store_imap_search_row *r, enum row_field f)
+{
+	switch (f) {
+	case F_SUBJECT: return r->subject;
+	case F_FROM: return r->from;
+	case F_TO: return r->to;
+	case F_CC: return r->cc;
+	case F_BCC: return r->bcc;
+	case F_MESSAGE_ID: return r->message_id;
+	case F_IN_REPLY_TO: return r->in_reply_to;
+	case F_REFERENCES: return r->references;
+	}
+	return NULL;
+}
+
+static bool eval(const struct key *k, struct msg *m)
+{
+	int64_t day;
+	switch (k->kind) {
+	case K_ALL: return true;
+	case K_NONE: return false;
+	case K_FLAG: return (m->vm->flags & k->flag) != 0;
+	case K_UNFLAG: return (m->vm->flags & k->flag) == 0;
+	case K_KEYWORD: return has_keyword(m->vm->keywords, k->str);
+	case K_UNKEYWORD: return !has_keyword(m->vm->keywords, k->str);
+	case K_RECENT: return m->vm->recent;
+	case K_NEW: return m->vm->recent && (m->vm->flags & STORE_FLAG_SEEN) == 0;
+	case K_OLD: return !m->vm->recent;
+	case K_SET: return imap_seqset_contains(&k->set, m->seq);
+	case K_UIDSET: return imap_seqset_contains(&k->set, m->vm->uid);
+	case K_NOT: return !eval(k->a, m);
+	case K_OR: return eval(k->a, m) || eval(k->b, m);
+	case K_AND:
+		for (const struct key *x = k->a; x; x = x->next)
+			if (!eval(x, m))
+				return false;
+		return true;
+	case K_LARGER: return m->row && m->row->size > k->num;
+	case K_SMALLER: return m->row && m->row->size < k->num;
+	case K_BEFORE: return m->row && day_of(m->row->internaldate) < k->num;
+	case K_ON: return m->row && day_of(m->row->internaldate) == k->num;
+	case K_SINCE: return m->row && day_of(m->row->internaldate) >= k->num;
+	case K_SENTBEFORE: return sent_day(m, &day) && day < k->num;
+	case K_SENTON: return sent_day(m, &day) && day == k->num;
+	case K_SENTSINCE: return sent_day(m, &day) && day >= k->num;
+	case K_FIELD:
+		/* an empty string matches every message that has the field
+		 * (RFC 9051 6.4.4 HEADER) */
+		return m->row && imap_search_str_contains(row_field(m->row, k->field), &k->needle);
+	case K_HEADER: {
+		if (!read_header(m))
+			return false;
+		char *v = imap_search_header_field(m->header, m->header_len, k->str);
+		bool found = imap_search_str_contains(v, &k->needle);
+		free(v);
+		return found;
+	}
+	case K_BODY: return imap_search_hay_contains(body_text(m), &k->needle);
+	case K_TEXT:
+		return imap_search_hay_contains(header_text(m), &k->needle) ||
+		       imap_search_hay_contains(body_text(m), &k->needle);
+	}
+	return false;
+}
+
+struct run {
+	struct imap_session *s;
+	const struct imap_view *v;
+	const struct key *root;
+	size_t next;		/* next view index to evaluate */
+	uint32_t *hits;
+	size_t nhits;
+};
+
+static void test_one(struct run *r, const struct store_imap_search_row *row)
+{
+	struct msg m = {.s = r->s, .v = r->v, .vm = &r->v->msgs[r->next],
+			.seq = (uint32_t)r->next + 1, .row = row};
+	if (eval(r->root, &m))
+		r->hits[r->nhits++] = (uint32_t)r->next;
+	msg_clear(&m);
+	r->next++;
+}
+
+static int on_row(void *ctx, const struct store_imap_search_row *row)
+{
+	struct run *r = ctx;
+	/* view messages the store no longer has (expunges not yet told to
+	 * the client) are still searched, with what the view knows */
+	while (r->next < r->v->count && r->v->msgs[r->next].uid < row->uid)
+		test_one(r, NULL);
+	if (r->next < r->v->count && r->v->msgs[r->next].uid == row->uid)
+		test_one(r, row);
+	return 0;
+}
+
+int imap_search_run(struct imap_session *s, const struct imap_search *search, uint32_t **idx_r,
+		    size_t *n_r)
+{
+	const struct imap_view *v = s->view;
+	struct run r = {.s = s, .v = v, .root = search->root};
+	r.hits = xmalloc((v->count ? v->count : 1) * sizeof(*r.hits));
+	if (search->cost > COST_VIEW && v->count > 0 &&
+	    store_imap_search_rows(s->srv->store, v->mailbox_id, v->msgs[0].uid,
+				   imap_view_max_uid(v), on_row, &r) != STORE_OK) {
+		free(r.hits);
+		return -1;
+	}
+	while (r.next < v->count)
+		test_one(&r, NULL);
+	*idx_r = r.hits;
+	*n_r = r.nhits;
+	return 0;
+}
