@@ -9,6 +9,7 @@
 #include "lib/config.h"
 #include "lib/conn.h"
 #include "lib/log.h"
+#include "lib/workers.h"
 #include "mail/auth.h"
 #include "pop3/pop3.h"
 #include "smtp/smtp.h"
@@ -177,6 +178,7 @@ static int serve_start(struct serve *sv, struct store **store_r, struct privdrop
 	conn_global_init(sv->base, &limits, ssl_ctx);
 	SSL_CTX_free(ssl_ctx); /* conn holds its own reference */
 	auth_fail_configure(config_ms(cfg, "auth.fail_delay"), config_ms(cfg, "auth.fail_delay_max"));
+	workers_start(sv->base, (int)config_int(cfg, "server.worker_threads"));
 
 	if (smtp_start(cfg, *store_r, &error) < 0 || pop3_start(cfg, *store_r, &error) < 0 ||
 	    imap_start(cfg, *store_r, &error) < 0 || control_listen(cfg, &error) < 0)
@@ -229,6 +231,7 @@ int serve_run(struct config *cfg)
 	 * needs the writer; the writer is drained by store_close(). */
 	control_stop();
 	conn_listen_stop_all();
+	workers_stop();
 	store_close(&store);
 	if (sv.drain != NULL)
 		event_free(sv.drain);

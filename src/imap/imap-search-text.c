@@ -377,18 +377,33 @@ static size_t html_entity(const char *s, size_t n, struct buf *out)
 	return 0;
 }
 
+static bool is_inline_tag(const char *tag)
+{
+	static const char *const inl[] = {"a", "b", "i", "u", "em", "strong", "span", "font",
+					  "small", "big", "sub", "sup", "code", "tt", "s", "mark"};
+	for (size_t i = 0; i < sizeof(inl) / sizeof(inl[0]); i++)
+		if (strcmp(tag, inl[i]) == 0)
+			return true;
+	return false;
+}
+
 /* HTML to its text: tags become spaces, <script>/<style> contents and
- * comments go, entities are decoded. Linear in the input. */
+ * comments go, entities are decoded, runs of white space become one
+ * space (as a browser shows them). Linear in the input. */
 static void html_to_text(struct buf *out, const char *s, size_t n)
 {
 	const char *skip_until = NULL;	/* "</script" or "</style" */
 	for (size_t i = 0; i < n;) {
 		if (skip_until != NULL) {
 			size_t sl = strlen(skip_until);
-			if (i + sl <= n && strncasecmp(s + i, skip_until, sl) == 0)
+			if (i + sl <= n && strncasecmp(s + i, skip_until, sl) == 0) {
+				const char *gt = memchr(s + i, '>', n - i);
+				i = gt != NULL ? (size_t)(gt - s) + 1 : n;
 				skip_until = NULL;
-			else
+				buf_putc(out, ' ');
+			} else {
 				i++;
+			}
 			continue;
 		}
 		if (s[i] == '<') {
@@ -400,16 +415,22 @@ static void html_to_text(struct buf *out, const char *s, size_t n)
 			}
 			char tag[SEARCH_MAX_TAG_NAME + 1];
 			size_t t = 0;
-			for (size_t j = i + 1; j < n && t < SEARCH_MAX_TAG_NAME && g_ascii_isalpha(s[j]); j++)
+			bool closing = i + 1 < n && s[i + 1] == '/';
+			size_t j0 = closing ? i + 2 : i + 1;
+			for (size_t j = j0; j < n && t < SEARCH_MAX_TAG_NAME && g_ascii_isalpha(s[j]); j++)
 				tag[t++] = g_ascii_tolower(s[j]);
 			tag[t] = '\0';
 			const char *gt = memchr(s + i, '>', n - i);
 			i = gt != NULL ? (size_t)(gt - s) + 1 : n;
-			if (strcmp(tag, "script") == 0)
+			if (closing)
+				;
+			else if (strcmp(tag, "script") == 0)
 				skip_until = "</script";
 			else if (strcmp(tag, "style") == 0)
 				skip_until = "</style";
-			buf_putc(out, ' ');
+			/* inline tags (<b>, <span>) join words; others separate */
+			if (!is_inline_tag(tag))
+				buf_putc(out, ' ');
 			continue;
 		}
 		if (s[i] == '&') {
@@ -418,6 +439,12 @@ static void html_to_text(struct buf *out, const char *s, size_t n)
 				i += used + 1;
 				continue;
 			}
+		}
+		if (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n') {
+			if (out->len > 0 && out->data[out->len - 1] != ' ')
+				buf_putc(out, ' ');
+			i++;
+			continue;
 		}
 		buf_putc(out, s[i++]);
 	}

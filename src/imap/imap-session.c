@@ -391,6 +391,40 @@ static void on_line_too_long(struct conn *c)
 		imap_cmd_bad(s->cmd, "[TOOBIG] Line too long");
 		return;
 	}
+	/* The reply waits for the end of the line (on_line_discarded): only
+	 * then do we know whether a literal's bytes follow it. */
+	s->overlong = true;
+}
+
+/* The end of an overlong line (RFC 9051 2.2.1 has no way to refuse one).
+ * If it ended in a literal marker, its bytes are coming (LITERAL+) or the
+ * client waits for "+" (synchronizing): either way they must never be read
+ * as commands. A non-synchronizing literal within limits is read and
+ * dropped with the rest of the command, then BAD; one over the limits ends
+ * the session (BYE [TOOBIG]); a synchronizing one is refused without "+". */
+static void on_line_discarded(struct conn *c, const char *tail, size_t len)
+{
+	struct imap_session *s = conn_data(c);
+	if (s == NULL || !s->overlong || s->state == IMAP_STATE_LOGOUT)
+		return;
+	s->overlong = false;
+	struct imap_literal_info li;
+	if (imap_parser_line_literal(tail, len, &li)) {
+		if (li.size > literal_limit(s) || !li.nonsync) {
+			refuse_literal(s, &li, "Command line too long");
+			return;
+		}
+		/* drop the literal and every later line of this command */
+		s->first_line_seen = true;
+		s->discarding = true;
+		if (++s->nliterals > IMAP_MAX_LITERALS) {
+			imap_session_bye(s, "[TOOBIG] Too many literals");
+			return;
+		}
+		if (li.size > 0)
+			conn_read_bytes(c, li.size);
+		return;
+	}
 	char *tag = NULL, *name = NULL;
 	bool uid;
 	if (s->first_line_seen)
@@ -450,6 +484,7 @@ const struct conn_handler imap_conn_handler = {
 	.on_connect = on_connect,
 	.on_line = on_line,
 	.on_line_too_long = on_line_too_long,
+	.on_line_discarded = on_line_discarded,
 	.on_bytes = on_bytes,
 	.on_drain = on_drain,
 	.on_timeout = on_timeout,

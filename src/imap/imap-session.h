@@ -61,6 +61,7 @@ struct imap_session {
 	bool discarding;		/* over a limit: read the rest, then BAD */
 	bool first_line_seen;
 	bool is_append;
+	bool overlong;			/* dropping a line over the limit (see on_line_discarded) */
 
 	struct imap_cmd *cmd;		/* running command, or NULL */
 	struct imap_view *view;		/* selected mailbox, or NULL */

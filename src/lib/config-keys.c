@@ -16,6 +16,8 @@ const struct config_key config_keys[] = {
 	 "Total client connections over all protocols; more are refused."},
 	{"server.max_connections_per_ip", CONFIG_INT, "100", NULL,
 	 "Client connections from one IP address; more are refused."},
+	{"server.worker_threads", CONFIG_INT, "2", NULL,
+	 "Threads that check passwords off the event loop (hashing is deliberately slow)."},
 	{"log.level", CONFIG_ENUM, "info", "debug|info|warn|error", "Lowest level logged to stderr."},
 
 	/* listeners: comma list of host:port, [v6]:port or unix:/path; empty disables */

@@ -72,6 +72,8 @@ struct conn {
 	bool admitted, per_ip;
 	bool notified; /* on_connect ran: on_close is owed */
 	bool byte_mode, discarding, paused;
+	char discard_tail[CONN_DISCARD_TAIL]; /* last bytes of the line being discarded */
+	size_t discard_tail_len;
 	bool line_bare_lf; /* the line being delivered ended in LF without CR */
 	bool eof, closing, dead, finished;
 	bool tls_active, tls_handshaking, tls_shutdown_sent;
@@ -296,6 +298,31 @@ static struct evbuffer *scratch_take(struct evbuffer *in, size_t n)
 	return conn_scratch;
 }
 
+/* Keep the last CONN_DISCARD_TAIL bytes of an overlong line as it is
+ * dropped: `n` more bytes at the front of `buf` belong to it. */
+static void discard_tail_keep(struct conn *c, struct evbuffer *buf, size_t n)
+{
+	size_t take = n < CONN_DISCARD_TAIL ? n : CONN_DISCARD_TAIL;
+	size_t keep = c->discard_tail_len;
+	if (keep + take > CONN_DISCARD_TAIL)
+		keep = CONN_DISCARD_TAIL - take;
+	memmove(c->discard_tail, c->discard_tail + c->discard_tail_len - keep, keep);
+	struct evbuffer_ptr at;
+	evbuffer_ptr_set(buf, &at, n - take, EVBUFFER_PTR_SET);
+	evbuffer_copyout_from(buf, &at, c->discard_tail + keep, take);
+	c->discard_tail_len = keep + take;
+}
+
+static void discarded_line_done(struct conn *c)
+{
+	size_t len = c->discard_tail_len;
+	if (len > 0 && c->discard_tail[len - 1] == '\r')
+		len--;
+	c->discard_tail_len = 0;
+	if (c->h->on_line_discarded != NULL)
+		c->h->on_line_discarded(c, c->discard_tail, len);
+}
+
 /* Deliver at most one unit of input (a line, a byte chunk, an overlong
  * line's notice). False when nothing more can be delivered now. */
 static bool conn_step(struct conn *c)
@@ -338,12 +365,15 @@ static bool conn_step(struct conn *c)
 		/* The rest of an overlong line: drop it as it arrives. */
 		struct evbuffer_ptr lf = evbuffer_search(in, "\n", 1, NULL);
 		if (lf.pos < 0) {
+			discard_tail_keep(c, in, avail);
 			evbuffer_drain(in, avail);
 			return false;
 		}
+		discard_tail_keep(c, in, (size_t)lf.pos);
 		evbuffer_drain(in, (size_t)lf.pos + 1);
 		c->discarding = false;
 		c->scanned = 0;
+		discarded_line_done(c);
 		return true;
 	}
 
@@ -359,6 +389,8 @@ static bool conn_step(struct conn *c)
 			c->scanned = avail;
 			return false;
 		}
+		c->discard_tail_len = 0;
+		discard_tail_keep(c, in, avail);
 		evbuffer_drain(in, avail);
 		c->scanned = 0;
 		c->discarding = true;
@@ -368,9 +400,11 @@ static bool conn_step(struct conn *c)
 	c->scanned = 0;
 	size_t pos = (size_t)lf.pos;
 	if (pos > c->line_max + 1) {
+		c->discard_tail_len = 0;
+		discard_tail_keep(c, in, pos);
 		evbuffer_drain(in, pos + 1);
 		c->line_bare_lf = false; /* not looked at */
-		goto too_long;
+		goto too_long_whole;
 	}
 	struct evbuffer *piece = scratch_take(in, pos + 1);
 	char *line = (char *)evbuffer_pullup(piece, (ev_ssize_t)pos + 1);
@@ -379,8 +413,10 @@ static bool conn_step(struct conn *c)
 	if (len > 0 && line[len - 1] == '\r')
 		len--;
 	if (len > c->line_max) {
+		c->discard_tail_len = 0;
+		discard_tail_keep(c, piece, len);
 		evbuffer_drain(piece, pos + 1);
-		goto too_long;
+		goto too_long_whole;
 	}
 	/* The CR or LF being dropped makes room for the terminator. */
 	line[len] = '\0';
@@ -393,6 +429,15 @@ too_long:
 		c->h->on_line_too_long(c);
 	else
 		conn_log(c, LOG_INFO, "input line too long, discarded");
+	return true;
+too_long_whole:
+	/* the whole line, LF included, was dropped at once */
+	if (c->h->on_line_too_long != NULL)
+		c->h->on_line_too_long(c);
+	else
+		conn_log(c, LOG_INFO, "input line too long, discarded");
+	if (!c->dead && !c->closing)
+		discarded_line_done(c);
 	return true;
 }
 

@@ -24,6 +24,8 @@
 
 struct conn;
 
+#define CONN_DISCARD_TAIL 64
+
 struct conn_handler {
 	const char *proto; /* "imap", "pop3", "smtp", "lmtp": logs and limits */
 	/* Connection is ready (after the TLS handshake, for implicit TLS). */
@@ -34,6 +36,11 @@ struct conn_handler {
 	/* A line exceeded the limit. Its bytes up to the next LF are discarded
 	 * without being delivered; this is called once per such line. */
 	void (*on_line_too_long)(struct conn *c);
+	/* Optional: the LF ending such a line arrived. `tail` holds the last
+	 * bytes of the discarded line (at most CONN_DISCARD_TAIL, CR removed),
+	 * so a protocol can tell whether it ended in a length marker whose
+	 * bytes will follow (IMAP literals). Called after on_line_too_long. */
+	void (*on_line_discarded)(struct conn *c, const char *tail, size_t len);
 	/* Byte mode (after conn_read_bytes): the next chunk of the n bytes;
 	 * `last` on the final chunk, after which line mode resumes. */
 	void (*on_bytes)(struct conn *c, const char *data, size_t len, bool last);

@@ -15,6 +15,7 @@
  */
 #include "mail/auth.h"
 #include "lib/alloc.h"
+#include "lib/workers.h"
 #include "mail/address.h"
 #include "store/store.h"
 #include <crypt.h>
@@ -91,6 +92,53 @@ bool auth_login(struct store *s, const char *user, const char *password, int64_t
 	if (ok)
 		*account_id_r = id;
 	return ok;
+}
+
+struct auth_request {
+	struct store *store;
+	char *user, *password;
+	bool ok, cancelled;
+	int64_t account_id;
+	auth_done_cb *done;
+	void *ctx;
+};
+
+static void login_work(void *arg)
+{
+	struct auth_request *r = arg;
+	r->ok = auth_login(r->store, r->user, r->password, &r->account_id);
+	wipe(r->password, strlen(r->password));
+}
+
+static void login_done(void *arg)
+{
+	struct auth_request *r = arg;
+	if (!r->cancelled)
+		r->done(r->ctx, r->ok, r->account_id);
+	free(r->user);
+	free(r->password);
+	free(r);
+}
+
+struct auth_request *auth_login_start(struct store *s, const char *user, const char *password,
+				      auth_done_cb *done, void *ctx)
+{
+	struct auth_request *r = xcalloc(1, sizeof(*r));
+	r->store = s;
+	r->user = xstrdup(user);
+	r->password = xstrdup(password);
+	r->done = done;
+	r->ctx = ctx;
+	workers_submit(login_work, login_done, r);
+	/* Without worker threads it already completed: nothing to cancel. */
+	return workers_running() ? r : NULL;
+}
+
+void auth_request_cancel(struct auth_request **req)
+{
+	if (*req != NULL)
+		(*req)->cancelled = true;
+	*req = NULL;
 }
 
 /* ------------------------------------------------------------------ */

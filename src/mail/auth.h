@@ -24,6 +24,16 @@ bool auth_verify_password(const char *password, const char *hash);
  * reply: unknown users are checked against a dummy hash. */
 bool auth_login(struct store *s, const char *user, const char *password, int64_t *account_id_r);
 
+/* The same check off the event loop: the hash runs on a worker thread
+ * (lib/workers.h) and `done` is called on the event loop. The user and
+ * password are copied (the copy is wiped). auth_request_cancel() (on the
+ * event loop, e.g. when the session closes) means `done` is never called. */
+struct auth_request;
+typedef void auth_done_cb(void *ctx, bool ok, int64_t account_id);
+struct auth_request *auth_login_start(struct store *s, const char *user, const char *password,
+				      auth_done_cb *done, void *ctx);
+void auth_request_cancel(struct auth_request **req);
+
 /* Failed-login throttling per source IP: after a failure call
  * auth_fail_record(); before answering, wait auth_fail_delay_ms(). The delay
  * doubles per recent failure from that address, capped (auth.fail_delay,

@@ -57,6 +57,9 @@ void pop3_auth_cancel_delay(struct pop3_session *s)
 		event_free(s->delay_timer);
 		s->delay_timer = NULL;
 	}
+	/* the session is going away: a check in flight must not call back */
+	auth_request_cancel(&s->auth_req);
+	xfree(&s->login_user);
 }
 
 /* A failed login: record it, then answer after the delay with the input
@@ -80,19 +83,36 @@ static void login_failed(struct pop3_session *s)
 	evtimer_add(s->delay_timer, &tv);
 }
 
-/* Check the password, then lock and open the maildrop. Takes ownership of
- * (and wipes) `pass`. */
+static void login_checked(void *ctx, bool ok, int64_t account_id);
+
+/* Check the password on a worker thread (hashing is slow by design and
+ * must not stall the event loop); input waits meanwhile. Takes ownership
+ * of (and wipes) `pass`. */
 static void login(struct pop3_session *s, const char *user, char *pass)
 {
+	if (strlen(user) > AUTH_MAX_USERNAME || strlen(pass) > AUTH_MAX_PASSWORD) {
+		free_secret(&pass);
+		login_failed(s);
+		return;
+	}
+	free(s->login_user);
+	s->login_user = xstrdup(user);
+	conn_pause(s->conn);
+	s->auth_req = auth_login_start(s->server->store, user, pass, login_checked, s);
+	free_secret(&pass);
+}
+
+/* Then lock and open the maildrop. */
+static void login_checked(void *ctx, bool ok, int64_t account_id)
+{
+	struct pop3_session *s = ctx;
 	struct pop3_server *server = s->server;
 	struct store_account account;
-	int64_t account_id;
 	char *error = NULL;
-	bool ok;
+	const char *user = s->login_user;
 
-	ok = strlen(user) <= AUTH_MAX_USERNAME && strlen(pass) <= AUTH_MAX_PASSWORD &&
-	     auth_login(server->store, user, pass, &account_id);
-	free_secret(&pass);
+	s->auth_req = NULL;
+	conn_resume(s->conn);
 	if (!ok) {
 		login_failed(s);
 		return;

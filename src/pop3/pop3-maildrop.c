@@ -3,10 +3,10 @@
  * maildrop is fixed for the session; numbers never change) and the commands
  * that only read or mark it: STAT, LIST, UIDL, DELE, RSET, NOOP.
  *
- * Sizes: the store knows each message's stored octets; POP3 sends CRLF
- * lines, so a message stored with bare LF is larger on the wire. The CRLF
- * size is computed from the content the first time it is needed and cached
- * in the snapshot (a message already in CRLF form keeps its stored size).
+ * Sizes: POP3 sends CRLF lines, so a message stored with bare LF is larger
+ * on the wire than stored. The store computes that CRLF size once at
+ * delivery (store_msg.crlf_size, mail/crlf.c); STAT and LIST never read a
+ * message. Only when it is unknown is it computed here from the content.
  */
 #include "pop3/pop3-private.h"
 #include "lib/alloc.h"
@@ -46,7 +46,8 @@ int pop3_maildrop_open(struct pop3_session *s, char **error_r)
 		m = &s->msgs[kept++];
 		m->uid = list[i].uid;
 		m->stored_size = list[i].size;
-		m->size = -1;
+		/* the store counted the CRLF form at delivery (mail/crlf.h) */
+		m->size = list[i].crlf_size > 0 ? list[i].crlf_size : -1;
 		/* RFC 1939 section 7: unique-id is 1-70 characters 0x21-0x7E; an
 		 * imported value (migration) is kept as it was. */
 		m->uidl = list[i].pop3_uidl != NULL

@@ -22,8 +22,8 @@ enum store_err store_op_copy(struct store_txn *txn, struct store_op *op)
 	int64_t now = store_now();
 	for (size_t i = 0; i < c->nuids; i++) {
 		sqlite3_stmt *st = store_prepare(txn->db,
-			"SELECT flags, keywords, internaldate, size, content_id, prefix, pop3_uidl"
-			" FROM messages WHERE mailbox_id = ?1 AND uid = ?2");
+			"SELECT flags, keywords, internaldate, size, content_id, prefix, pop3_uidl,"
+			" crlf_size FROM messages WHERE mailbox_id = ?1 AND uid = ?2");
 		if (st == NULL)
 			return STORE_ETEMP;
 		sqlite3_bind_int64(st, 1, c->src_mailbox_id);
@@ -55,8 +55,8 @@ enum store_err store_op_copy(struct store_txn *txn, struct store_op *op)
 			dst_modseq = store_txn_touch_mailbox(txn, c->dst_mailbox_id);
 		sqlite3_stmt *ins = store_prepare(txn->db,
 			"INSERT INTO messages (mailbox_id, uid, modseq, flags, keywords, internaldate,"
-			" savedate, size, content_id, prefix, pop3_uidl)"
-			" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+			" savedate, size, content_id, prefix, pop3_uidl, crlf_size)"
+			" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
 		if (ins == NULL) {
 			sqlite3_reset(st);
 			return STORE_ETEMP;
@@ -72,6 +72,7 @@ enum store_err store_op_copy(struct store_txn *txn, struct store_op *op)
 		sqlite3_bind_value(ins, 9, sqlite3_column_value(st, 4));
 		sqlite3_bind_value(ins, 10, sqlite3_column_value(st, 5));
 		sqlite3_bind_value(ins, 11, sqlite3_column_value(st, 6));
+		sqlite3_bind_value(ins, 12, sqlite3_column_value(st, 7));
 		int64_t content_id = sqlite3_column_int64(st, 4);
 		rc = sqlite3_step(ins);
 		sqlite3_reset(ins);

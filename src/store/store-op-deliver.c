@@ -26,12 +26,13 @@ static enum store_err content_find_or_add(struct store_txn *txn, const struct st
 		return store_sqlite_err(rc);
 
 	st = store_prepare(txn->db,
-		"INSERT INTO contents (hash, size, refs, data) VALUES (?1, ?2, 0, ?3)");
+		"INSERT INTO contents (hash, size, crlf_size, refs, data) VALUES (?1, ?2, ?4, 0, ?3)");
 	if (st == NULL)
 		return STORE_ETEMP;
 	sqlite3_bind_blob(st, 1, p->hash, sizeof(p->hash), SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)d->len);
 	sqlite3_bind_blob64(st, 3, d->data, d->len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, p->crlf_size);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
@@ -74,7 +75,8 @@ static enum store_err inbox_of(struct store_txn *txn, int64_t account_id, int64_
 }
 
 static enum store_err deliver_target(struct store_txn *txn, const struct store_deliver *d,
-				     struct store_target *t, int64_t content_id)
+				     const struct store_deliver_priv *p, struct store_target *t,
+				     int64_t content_id)
 {
 	int64_t mailbox_id = t->mailbox_id;
 	enum store_err err;
@@ -102,8 +104,8 @@ static enum store_err deliver_target(struct store_txn *txn, const struct store_d
 	int64_t now = store_now();
 	sqlite3_stmt *st = store_prepare(txn->db,
 		"INSERT INTO messages (mailbox_id, uid, modseq, flags, keywords, internaldate,"
-		" savedate, size, content_id, prefix, pop3_uidl)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+		" savedate, size, content_id, prefix, pop3_uidl, crlf_size)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
 	if (st == NULL) {
 		free(keywords);
 		return STORE_ETEMP;
@@ -120,6 +122,8 @@ static enum store_err deliver_target(struct store_txn *txn, const struct store_d
 	if (prefix_len > 0)
 		sqlite3_bind_blob(st, 10, t->prefix, (int)prefix_len, SQLITE_STATIC);
 	sqlite3_bind_text(st, 11, d->pop3_uidl, -1, SQLITE_STATIC);
+	/* the prefix is CRLF lines, so only the content can differ */
+	sqlite3_bind_int64(st, 12, (sqlite3_int64)prefix_len + p->crlf_size);
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	free(keywords);
@@ -166,7 +170,7 @@ enum store_err store_op_deliver(struct store_txn *txn, struct store_op *op)
 		struct store_target *t = &d->targets[i];
 		size_t changed_mark = txn->nchanged;
 		store_step_sql(txn->db, "SAVEPOINT target");
-		t->err = deliver_target(txn, d, t, content_id);
+		t->err = deliver_target(txn, d, p, t, content_id);
 		if (t->err == STORE_OK) {
 			store_step_sql(txn->db, "RELEASE target");
 			ok++;

@@ -6,6 +6,7 @@
 #include "store/store-internal.h"
 #include "store/store-ops.h"
 #include "lib/alloc.h"
+#include "mail/crlf.h"
 #include <openssl/evp.h>
 
 void store_op_prepare(struct store *s, struct store_op *op)
@@ -18,6 +19,7 @@ void store_op_prepare(struct store *s, struct store_op *op)
 	unsigned int n = 0;
 	EVP_Digest(op->u.deliver.data, op->u.deliver.len, p->hash, &n, EVP_sha256(), NULL);
 	mime_index_build(op->u.deliver.data, op->u.deliver.len, &p->index);
+	p->crlf_size = crlf_size(op->u.deliver.data, op->u.deliver.len);
 	op->priv = p;
 	(void)s;
 }

@@ -7,6 +7,7 @@
 
 struct store_deliver_priv {
 	unsigned char hash[32];
+	int64_t crlf_size;
 	struct mime_index index;
 };
 

@@ -123,7 +123,7 @@ void store_msg_list_free(struct store_msg *list, size_t n)
 
 #define MSG_COLUMNS \
 	"SELECT uid, modseq, flags, keywords, internaldate, size, pop3_uidl, pop3_hidden," \
-	" pop3_retrieved FROM messages "
+	" pop3_retrieved, crlf_size FROM messages "
 
 static void msg_from_row(sqlite3_stmt *st, struct store_msg *m)
 {
@@ -136,6 +136,7 @@ static void msg_from_row(sqlite3_stmt *st, struct store_msg *m)
 	m->pop3_uidl = col_text(st, 6);
 	m->pop3_hidden = sqlite3_column_int(st, 7) != 0;
 	m->pop3_retrieved = sqlite3_column_int64(st, 8);
+	m->crlf_size = sqlite3_column_int64(st, 9);
 }
 
 static enum store_err collect_msgs(sqlite3_stmt *st, struct store_msg **msgs_r, size_t *n_r)

@@ -326,6 +326,7 @@ struct store_msg {
 	char *keywords;		/* space separated, or NULL */
 	int64_t internaldate;
 	int64_t size;		/* exact octets of prefix + content */
+	int64_t crlf_size;	/* octets with every line ending CRLF (mail/crlf.h) */
 	char *pop3_uidl;	/* imported UIDL, or NULL: use "<uidvalidity>.<uid>" */
 	bool pop3_hidden;
 	int64_t pop3_retrieved;	/* unix time of first POP3 RETR, 0 = never */

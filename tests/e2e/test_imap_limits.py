@@ -106,3 +106,51 @@ def test_starttls_pipelined_plaintext_discarded(roost):
     assert b"AUTH=PLAIN" in lines[0]
     t.sendall(b"d SELECT INBOX\r\n")
     assert b"d BAD" in f.readline()
+
+
+def test_long_line_ending_in_nonsync_literal_is_swallowed(roost):
+    # The literal's bytes look like commands: none of them may run.
+    r = Raw(roost)
+    payload = b"t9 LOGOUT\r\nt8 CREATE evil\r\n"
+    r.s.sendall(b"t1 NOOP " + b"a" * (70 * 1024) + b" {%d+}\r\n" % len(payload)
+                + payload + b" more\r\n")
+    l = r.f.readline()
+    assert b"BAD" in l and not l.startswith(b"t9") and not l.startswith(b"* BYE"), l
+    out = r.cmd(b"t2 LIST \"\" evil")
+    assert out[-1].startswith(b"t2 OK")
+    assert not any(b"evil" in x for x in out[:-1])
+    assert not any(x.startswith((b"t8", b"t9", b"* BYE")) for x in out)
+    # same with a second literal after the first, then the end of the command
+    r.s.sendall(b"t3 NOOP " + b"b" * (70 * 1024) + b" {3+}\r\nabc {12+}\r\nt7 LOGOUT\r\n\r\n")
+    l = r.f.readline()
+    assert b"BAD" in l, l
+    assert r.cmd(b"t4 NOOP")[-1].startswith(b"t4 OK")
+
+
+def test_long_line_ending_in_sync_literal_is_refused(roost):
+    r = Raw(roost)
+    r.s.sendall(b"t1 NOOP " + b"a" * (70 * 1024) + b" {11}\r\n")
+    l = r.f.readline()
+    assert not l.startswith(b"+"), l
+    assert b"NO [TOOBIG]" in l or b"BAD" in l, l
+    assert r.cmd(b"t2 NOOP")[-1].startswith(b"t2 OK")
+
+
+def test_long_line_ending_in_huge_nonsync_literal_closes(roost):
+    r = Raw(roost)
+    r.s.sendall(b"t1 NOOP " + b"a" * (70 * 1024) + b" {99999999999+}\r\n")
+    l = r.f.readline()
+    assert l.startswith(b"* BYE [TOOBIG]"), l
+    assert r.f.readline() == b""
+
+
+def test_logout_pipelined_after_failed_login_is_answered(roost):
+    r = Raw(roost, login=False)
+    start = time.time()
+    r.s.sendall(b"a LOGIN alice@example.com wrong\r\nb LOGOUT\r\n")
+    lines = r.until(b"b ")
+    assert lines[0].startswith(b"a NO [AUTHENTICATIONFAILED]"), lines
+    assert any(x.startswith(b"* BYE") for x in lines)
+    assert lines[-1].startswith(b"b OK")
+    assert time.time() - start >= 0.04  # the failure delay still applies
+    assert r.f.readline() == b""
