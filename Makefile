@@ -20,11 +20,13 @@ LOAD_SRC := $(sort $(wildcard bench/roost-load.c bench/load-*.c))
 
 PYTHON  ?= /usr/bin/python3
 
-.PHONY: all deps run test unit e2e asan test-asan bench clean
+.PHONY: all deps test-deps run test unit e2e asan test-asan bench clean
 all: $(BUILD)/roost
 
 deps:
 	@./scripts/deps.sh
+test-deps:
+	@./scripts/deps.sh test
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -60,7 +62,7 @@ e2e: $(BUILD)/roost
 	ROOST_BIN=$(abspath $(BUILD)/roost) $(PYTHON) -m pytest -q tests/e2e
 
 # Everything: unit tests, then the end-to-end suite against a real daemon.
-test: deps
+test: test-deps
 	@$(MAKE) --no-print-directory all $(BUILD)/unit-tests
 	@./scripts/test.sh $(BUILD)
 
@@ -69,7 +71,7 @@ asan:
 	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fno-omit-frame-pointer" \
 		SANFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined" \
 		build-asan/roost build-asan/unit-tests
-test-asan: deps asan
+test-asan: test-deps asan
 	@ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 ./scripts/test.sh build-asan
 
 bench: all $(BUILD)/roost-load $(BUILD)/bench-deliver

@@ -1,10 +1,13 @@
 #!/bin/sh
-# Install the Debian packages Roost needs to build, run and test.
-# Idempotent: does nothing when everything is already there.
+# Install the Debian packages Roost needs: `deps.sh` to build and run
+# (make run), `deps.sh test` also for the test suite's real clients
+# (make test). Idempotent: does nothing when everything is already there.
 set -e
 PKGS="build-essential pkg-config libevent-dev libssl-dev libsqlite3-dev
-libgmime-3.0-dev libcrypt-dev zlib1g-dev openssl sqlite3
-python3 python3-pytest swaks fetchmail curl isync postfix"
+libgmime-3.0-dev libcrypt-dev zlib1g-dev openssl"
+if [ "${1:-}" = test ]; then
+	PKGS="$PKGS sqlite3 python3 python3-pytest swaks fetchmail curl isync postfix"
+fi
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

@@ -10,6 +10,7 @@
 #include "lib/alloc.h"
 #include "store/store.h"
 #include <stdlib.h>
+#include <string.h>
 
 struct append_ctx {
 	struct store_op op;
@@ -52,7 +53,8 @@ void cmd_append(struct imap_cmd *cmd)
 	}
 	if (i < a->count - 1 && a->args[i].type == IMAP_ARG_LIST) {
 		if (imap_flags_parse(&a->args[i], &flags, &keywords, &error) < 0) {
-			imap_cmd_bad(cmd, "%s", error);
+			imap_cmd_finish(cmd, strncmp(error, "[LIMIT]", 7) == 0 ? "NO" : "BAD", "%s",
+					error);
 			return;
 		}
 		i++;

@@ -1,6 +1,9 @@
 /*
- * QUOTA (RFC 9208): one quota root "" per account with STORAGE (in KiB)
- * and MESSAGE resources. SETQUOTA is an admin action: refused.
+ * QUOTA (RFC 9208): one quota root "" per account with STORAGE (in units
+ * of 1024 octets, RFC 9208 5.1: usage rounded up, limit down) and MESSAGE
+ * resources. A resource without a limit is not listed; an account with no
+ * limits at all has no quota root (the resource list may not be empty,
+ * RFC 9208 section 8 "quota_list"). SETQUOTA is an admin action: refused.
  */
 #include "imap/imap-commands.h"
 #include "lib/buf.h"
@@ -8,11 +11,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* 1 when written, 0 when the account has no limits, -1 on error. */
 static int write_quota(struct imap_session *s)
 {
 	struct store_account a;
 	if (store_account_get_by_id(s->srv->store, s->account_id, &a) != STORE_OK)
 		return -1;
+	if (a.quota_bytes < 0 && a.quota_messages < 0) {
+		store_account_clear(&a);
+		return 0;
+	}
 	struct buf b;
 	buf_init(&b, 1024);
 	const char *sep = "";
@@ -29,7 +37,17 @@ static int write_quota(struct imap_session *s)
 	imap_write(s, b.data, b.len);
 	buf_free(&b);
 	store_account_clear(&a);
-	return 0;
+	return 1;
+}
+
+static bool has_limits(struct imap_session *s)
+{
+	struct store_account a;
+	if (store_account_get_by_id(s->srv->store, s->account_id, &a) != STORE_OK)
+		return true;	/* write_quota reports the error */
+	bool limited = a.quota_bytes >= 0 || a.quota_messages >= 0;
+	store_account_clear(&a);
+	return limited;
 }
 
 void cmd_getquota(struct imap_cmd *cmd)
@@ -42,8 +60,10 @@ void cmd_getquota(struct imap_cmd *cmd)
 		imap_cmd_no(cmd, "[NONEXISTENT] No such quota root");
 		return;
 	}
-	if (write_quota(cmd->s) < 0) {
-		imap_cmd_no(cmd, "[UNAVAILABLE] Cannot read quota");
+	int rc = write_quota(cmd->s);
+	if (rc <= 0) {
+		imap_cmd_no(cmd, rc < 0 ? "[UNAVAILABLE] Cannot read quota"
+				       : "[NONEXISTENT] No quota limits for this account");
 		return;
 	}
 	imap_cmd_ok(cmd, "GETQUOTA completed");
@@ -75,7 +95,7 @@ void cmd_getquotaroot(struct imap_cmd *cmd)
 	buf_puts(&b, "* QUOTAROOT ");
 	char *wire = imap_mailbox_to_wire(s, name);
 	imap_buf_astring(&b, wire, strlen(wire));
-	buf_puts(&b, " \"\"\r\n");
+	buf_puts(&b, has_limits(s) ? " \"\"\r\n" : "\r\n");
 	imap_write(s, b.data, b.len);
 	buf_free(&b);
 	free(wire);

@@ -140,7 +140,8 @@ void cmd_store(struct imap_cmd *cmd)
 	char *keywords;
 	const char *error;
 	if (imap_flags_parse(flags_arg, &flags, &keywords, &error) < 0) {
-		imap_cmd_bad(cmd, "%s", error);
+		/* a well-formed list over a limit is NO [LIMIT] (RFC 5530) */
+		imap_cmd_finish(cmd, strncmp(error, "[LIMIT]", 7) == 0 ? "NO" : "BAD", "%s", error);
 		return;
 	}
 	if (v->readonly) {

@@ -41,7 +41,7 @@ TEST(imap_search_body_text_table)
 		{"Subject: x\r\n\r\nHello World\r\n", "hello world", true},
 		{"Subject: x\r\n\r\nHello World\r\n", "subject", false},
 		{"Content-Transfer-Encoding: base64\r\nContent-Type: text/plain; charset=iso-8859-1"
-		 "\r\n\r\nR3L832UgYXVzIE38bmNoZW4=\r\n", "GRÜSSE", false},
+		 "\r\n\r\nR3L832UgYXVzIE38bmNoZW4=\r\n", "GRÜSSE", true}, /* ß folds to ss */
 		{"Content-Transfer-Encoding: base64\r\nContent-Type: text/plain; charset=iso-8859-1"
 		 "\r\n\r\nR3L832UgYXVzIE38bmNoZW4=\r\n", "grüße aus MÜNCHEN", true},
 		{"Content-Transfer-Encoding: quoted-printable\r\n\r\ncaf=C3=A9 cr=\r\nème\r\n",
