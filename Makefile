@@ -20,7 +20,7 @@ LOAD_SRC := $(sort $(wildcard bench/roost-load.c bench/load-*.c))
 
 PYTHON  ?= /usr/bin/python3
 
-.PHONY: all deps test-deps run test unit e2e asan test-asan bench clean
+.PHONY: all deps test-deps run test unit e2e asan test-asan bench clean fuzz fuzz-build
 all: $(BUILD)/roost
 
 deps:
@@ -76,7 +76,21 @@ test-asan: test-deps asan
 
 bench: all $(BUILD)/roost-load $(BUILD)/bench-deliver
 
+# libFuzzer targets (tests/fuzz/fuzz-<name>.c; see tests/fuzz/README.md).
+# The library is rebuilt with clang and the fuzzer/ASan/UBSan
+# instrumentation into build-fuzz/, the same way `asan` uses build-asan/.
+FUZZ_SECONDS ?= 60
+FUZZ_NAMES   := $(patsubst tests/fuzz/fuzz-%.c,%,$(sort $(wildcard tests/fuzz/fuzz-*.c)))
+fuzz-build:
+	$(MAKE) BUILD=build-fuzz CC=clang CFLAGS="-O1 -g -fno-omit-frame-pointer" \
+		SANFLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined" \
+		$(FUZZ_NAMES:%=build-fuzz/fuzz-%)
+build-fuzz/fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/fuzz.h build-fuzz/libroost.a
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $< build-fuzz/libroost.a $(PKG_LIBS)
+fuzz: fuzz-build
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) ./scripts/fuzz.sh build-fuzz $(FUZZ_NAMES)
+
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -43,6 +43,8 @@ const struct cli_command cli_commands[] = {
 	 "list an account's mailboxes: name, messages, unseen, bytes"},
 	{"message get", "<address> <mailbox> <uid>", 3, 3, 0, cmd_message_get,
 	 "write a stored message to stdout, byte for byte"},
+	{"check", "[--quick]", 0, 1, 0, cmd_store_check,
+	 "check the database's consistency: one line per problem, or \"clean\" (exit 0)"},
 	{"deliver", "[-f <sender>] <address>...", 1, -1, CLI_STDIN_MESSAGE, cmd_deliver,
 	 "deliver the message on stdin (exit codes: see roost help)"},
 	{"version", "", 0, 0, CLI_NO_CONFIG | CLI_NO_STORE | CLI_LOCAL, cmd_version,

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 #include <event2/event.h>
@@ -135,6 +136,30 @@ static void log_startup(struct config *cfg)
 	buf_free(&b);
 }
 
+/* Every client connection is a descriptor: raise the soft limit to the
+ * hard one, so server.max_connections is not silently capped by a shell's
+ * default of 1024. Warn when the limit still cannot hold max_connections. */
+static void raise_fd_limit(struct config *cfg)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	rlim_t before = rl.rlim_cur;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			rl.rlim_cur = before;
+	}
+	if (rl.rlim_cur != before)
+		log_info("open file limit raised from %llu to %llu", (unsigned long long)before,
+			 (unsigned long long)rl.rlim_cur);
+	int64_t want = config_int(cfg, "server.max_connections");
+	if (rl.rlim_cur != RLIM_INFINITY && want > 0 && (rlim_t)want + 64 > rl.rlim_cur)
+		log_warn("open file limit %llu is below server.max_connections=%lld (plus 64 for "
+			 "listeners and the store): connections past it fail at accept",
+			 (unsigned long long)rl.rlim_cur, (long long)want);
+}
+
 static int allow_plaintext(struct config *cfg)
 {
 	const char *v = config_str(cfg, "auth.allow_plaintext");
@@ -174,7 +199,9 @@ static int serve_start(struct serve *sv, struct store **store_r, struct privdrop
 		.max_connections = config_int(cfg, "server.max_connections"),
 		.max_connections_per_ip = config_int(cfg, "server.max_connections_per_ip"),
 		.allow_plaintext = allow_plaintext(cfg),
+		.line_timeout_ms = config_ms(cfg, "server.line_timeout"),
 	};
+	raise_fd_limit(cfg);
 	conn_global_init(sv->base, &limits, ssl_ctx);
 	SSL_CTX_free(ssl_ctx); /* conn holds its own reference */
 	auth_fail_configure(config_ms(cfg, "auth.fail_delay"), config_ms(cfg, "auth.fail_delay_max"));

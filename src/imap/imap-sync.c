@@ -7,6 +7,7 @@
 #include "lib/alloc.h"
 #include "lib/buf.h"
 #include "store/store-imap.h"
+#include "store/store-recent.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +27,67 @@ static void send_flags(struct imap_session *s, uint32_t seq, const struct imap_v
 	buf_puts(&b, "))\r\n");
 	imap_write(s, b.data, b.len);
 	buf_free(&b);
+}
+
+/* --- \Recent for messages that arrive while selected (RFC 3501 2.3.2:
+ * recent for the first session told about them). The claim is a store
+ * write, so it completes later; the count goes out at the next sync. */
+
+struct recent_claim {
+	struct store_op op;
+	struct store_recent_claim claim;
+	struct imap_session *s;
+	uint64_t view_id;
+};
+
+static void start_claim(struct imap_session *s);
+
+static void claim_done(struct store_op *op, void *ctx)
+{
+	struct recent_claim *rc = ctx;
+	struct imap_session *s = rc->s;
+	bool alive = imap_session_unref(s);
+	struct imap_view *v = alive ? s->view : NULL;
+	if (v != NULL && v->id == rc->view_id) {
+		v->claim_running = false;
+		if (op->err == STORE_OK && rc->claim.new_recent_uid > rc->claim.old_recent_uid) {
+			uint32_t lo = rc->claim.old_recent_uid, hi = rc->claim.new_recent_uid;
+			if (lo == v->recent_hi)
+				lo = v->recent_lo; /* contiguous with what we hold */
+			v->recent_lo = lo;
+			v->recent_hi = hi;
+			for (size_t i = 0; i < v->count; i++)
+				if (v->msgs[i].uid > rc->claim.old_recent_uid && v->msgs[i].uid <= hi)
+					v->msgs[i].recent = true;
+			v->recent_changed = true;
+		}
+		if (v->claim_again) {
+			v->claim_again = false;
+			start_claim(s);
+		} else if (v->recent_changed && s->cmd != NULL && s->cmd->def != NULL &&
+			   s->cmd->def->handler == cmd_idle) {
+			imap_sync(s, true);
+		}
+	}
+	store_op_clear(op);
+	free(rc);
+}
+
+static void start_claim(struct imap_session *s)
+{
+	struct imap_view *v = s->view;
+	if (v->claim_running) {
+		v->claim_again = true;
+		return;
+	}
+	struct recent_claim *rc = xcalloc(1, sizeof(*rc));
+	rc->s = s;
+	rc->view_id = v->id;
+	store_recent_claim_init(&rc->op, &rc->claim);
+	rc->claim.mailbox_id = v->mailbox_id;
+	v->claim_running = true;
+	imap_session_ref(s);
+	store_submit(s->srv->store, &rc->op, claim_done, rc);
 }
 
 void imap_sync(struct imap_session *s, bool allow_expunge)
@@ -97,6 +159,13 @@ void imap_sync(struct imap_session *s, bool allow_expunge)
 	/* EXISTS after the EXPUNGEs, so its number is already correct */
 	if (added > 0)
 		imap_printf(s, "* %zu EXISTS\r\n", v->count);
+	if (!s->rev2) {
+		if (added > 0 && !v->readonly && imap_view_max_uid(v) > v->recent_hi)
+			start_claim(s);
+		if (v->recent_changed || (added > 0 && imap_view_recent_count(v) > 0))
+			imap_printf(s, "* %zu RECENT\r\n", imap_view_recent_count(v));
+		v->recent_changed = false;
+	}
 	for (size_t i = 0; i < nflag; i++) {
 		uint32_t seq = imap_view_seq(v, flag_uids[i]);
 		if (seq != 0)

@@ -17,7 +17,9 @@ int imap_view_open(struct imap_session *s, const struct store_mailbox *mb, bool 
 	size_t n;
 	if (store_mailbox_messages(s->srv->store, mb->id, &msgs, &n) != STORE_OK)
 		return -1;
+	static uint64_t next_id;
 	struct imap_view *v = xcalloc(1, sizeof(*v));
+	v->id = ++next_id;
 	v->mailbox_id = mb->id;
 	v->name = xstrdup(mb->name);
 	v->readonly = readonly;

@@ -44,6 +44,10 @@ struct imap_view {
 	/* \Recent (rev1): UIDs in (recent_lo, recent_hi] are recent for this
 	 * session; new messages in that range are marked as they appear */
 	uint32_t recent_lo, recent_hi;
+	uint64_t id;		/* unique per view: async results find their view */
+	bool claim_running;	/* a \Recent claim for new arrivals is in flight */
+	bool claim_again;	/* more arrived meanwhile: claim once more */
+	bool recent_changed;	/* send "* n RECENT" at the next sync */
 };
 
 /* Load the mailbox's messages and start watching it. */

@@ -16,6 +16,8 @@ const struct config_key config_keys[] = {
 	 "Total client connections over all protocols; more are refused."},
 	{"server.max_connections_per_ip", CONFIG_INT, "100", NULL,
 	 "Client connections from one IP address; more are refused."},
+	{"server.line_timeout", CONFIG_SECONDS, "60s", NULL,
+	 "A command line must be complete this long after its first byte arrived, however slowly it trickles in (slow-loris); 0 = no limit."},
 	{"server.worker_threads", CONFIG_INT, "2", NULL,
 	 "Threads that check passwords off the event loop (hashing is deliberately slow)."},
 	{"log.level", CONFIG_ENUM, "info", "debug|info|warn|error", "Lowest level logged to stderr."},

@@ -4,7 +4,7 @@
  * Owns the socket bufferevent, TLS on top of it (implicit TLS: an OpenSSL
  * socket bufferevent; STARTTLS: an OpenSSL filter stacked on the socket
  * bufferevent), line framing, counted byte runs, pause/resume, the idle
- * timer and the deferred close.
+ * timer, the line deadline and the deferred close.
  *
  * Reentrancy rules, so that no handler ever runs on a freed connection:
  * - every bufferevent uses BEV_OPT_DEFER_CALLBACKS, so libevent never calls
@@ -59,6 +59,7 @@ struct conn {
 	struct bufferevent *sock_bev; /* the socket under a STARTTLS filter, else NULL */
 	struct event *deferred;	      /* input processing and the final close */
 	struct event *timer;	      /* idle timeout; flush deadline while closing */
+	struct event *line_timer;     /* line deadline (conn_set_line_timeout) */
 	void *data;
 	char *tls_desc;
 	struct conn *prev, *next; /* all connections */
@@ -66,12 +67,14 @@ struct conn {
 	size_t line_max;
 	size_t scanned; /* leading input bytes known to hold no LF */
 	int64_t timeout_ms;
+	int64_t line_timeout_ms;
 	int64_t close_deadline_ms;
 	int port;
 	int busy; /* handler calls in progress */
 	bool admitted, per_ip;
 	bool notified; /* on_connect ran: on_close is owed */
 	bool byte_mode, discarding, paused;
+	bool line_timing; /* line_timer runs for the partial line buffered now */
 	char discard_tail[CONN_DISCARD_TAIL]; /* last bytes of the line being discarded */
 	size_t discard_tail_len;
 	bool line_bare_lf; /* the line being delivered ended in LF without CR */
@@ -92,6 +95,7 @@ static bool conn_id_seeded;
 
 static void conn_deferred_cb(evutil_socket_t fd, short what, void *arg);
 static void conn_timer_cb(evutil_socket_t fd, short what, void *arg);
+static void conn_line_timer_cb(evutil_socket_t fd, short what, void *arg);
 static void conn_read_cb(struct bufferevent *bev, void *arg);
 static void conn_write_cb(struct bufferevent *bev, void *arg);
 static void conn_event_cb(struct bufferevent *bev, short what, void *arg);
@@ -212,6 +216,7 @@ void conn_accept(const struct conn_listener_info *li, evutil_socket_t fd,
 	c->h = li->handler;
 	c->base = conn_global.base;
 	c->line_max = CONN_LINE_MAX_DEFAULT;
+	c->line_timeout_ms = conn_global.limits.line_timeout_ms;
 	conn_describe_peer(c, sa, salen);
 	c->per_ip = !c->is_unix;
 	conn_make_id(c);
@@ -258,6 +263,7 @@ void conn_accept(const struct conn_listener_info *li, evutil_socket_t fd,
 	}
 	c->deferred = event_new(c->base, -1, 0, conn_deferred_cb, c);
 	c->timer = event_new(c->base, -1, 0, conn_timer_cb, c);
+	c->line_timer = event_new(c->base, -1, 0, conn_line_timer_cb, c);
 	conn_setup_bev(c);
 	conn_link(c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
@@ -373,6 +379,7 @@ static bool conn_step(struct conn *c)
 		evbuffer_drain(in, (size_t)lf.pos + 1);
 		c->discarding = false;
 		c->scanned = 0;
+		c->line_timing = false;
 		discarded_line_done(c);
 		return true;
 	}
@@ -398,6 +405,7 @@ static bool conn_step(struct conn *c)
 		goto too_long;
 	}
 	c->scanned = 0;
+	c->line_timing = false; /* a line ended: the next one gets its own deadline */
 	size_t pos = (size_t)lf.pos;
 	if (pos > c->line_max + 1) {
 		c->discard_tail_len = 0;
@@ -447,6 +455,24 @@ static bool conn_can_deliver(const struct conn *c)
 	       !c->tls_handshaking;
 }
 
+/* After input processing: start the line deadline when we now wait for
+ * the client to finish a line it began (part of a line is buffered, or an
+ * overlong one is being dropped); stop it when we do not. */
+static void conn_line_deadline_update(struct conn *c)
+{
+	bool waiting = c->line_timeout_ms > 0 && conn_can_deliver(c) && !c->byte_mode &&
+		       (c->discarding || evbuffer_get_length(bufferevent_get_input(c->bev)) > 0);
+	if (waiting && !c->line_timing) {
+		c->line_timing = true;
+		struct timeval tv = {.tv_sec = c->line_timeout_ms / 1000,
+				     .tv_usec = (c->line_timeout_ms % 1000) * 1000};
+		event_add(c->line_timer, &tv);
+	} else if (!waiting) {
+		c->line_timing = false;
+		event_del(c->line_timer);
+	}
+}
+
 static void conn_process(struct conn *c)
 {
 	if (c->busy > 0) {
@@ -463,6 +489,7 @@ static void conn_process(struct conn *c)
 	/* The peer stopped sending and everything it sent has been served. */
 	if (!more && c->eof && conn_can_deliver(c))
 		conn_close(c);
+	conn_line_deadline_update(c);
 }
 
 static void conn_idle_reset(struct conn *c)
@@ -505,6 +532,7 @@ static void conn_finish(struct conn *c)
 		conn_release(c->ip, c->per_ip);
 	event_free(c->deferred);
 	event_free(c->timer);
+	event_free(c->line_timer);
 	/* Frees the socket bufferevent under a STARTTLS filter too. */
 	bufferevent_free(c->bev);
 	ERR_clear_error();
@@ -589,6 +617,24 @@ static void conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 		conn_log(c, LOG_INFO, "idle timeout");
 		conn_close(c);
 	}
+}
+
+static void conn_line_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	c->line_timing = false;
+	/* Only a client that still owes us the end of a line is at fault. */
+	if (c->closing || c->dead || c->busy > 0 || !conn_can_deliver(c) || c->byte_mode)
+		return;
+	conn_log(c, LOG_INFO, "line not completed within %lld ms", (long long)c->line_timeout_ms);
+	if (c->h->on_timeout != NULL) {
+		c->busy++;
+		c->h->on_timeout(c);
+		c->busy--;
+	} else {
+		conn_close(c);
+	}
+	conn_kick(c);
 }
 
 static void conn_write_cb(struct bufferevent *bev, void *arg)
@@ -752,6 +798,14 @@ void conn_set_timeout(struct conn *c, int64_t ms)
 {
 	c->timeout_ms = ms < 0 ? 0 : ms;
 	conn_idle_reset(c);
+}
+
+void conn_set_line_timeout(struct conn *c, int64_t ms)
+{
+	c->line_timeout_ms = ms < 0 ? 0 : ms;
+	c->line_timing = false;
+	if (c->busy == 0)
+		conn_line_deadline_update(c);
 }
 
 int conn_starttls(struct conn *c)

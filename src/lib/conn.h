@@ -88,6 +88,14 @@ void conn_resume(struct conn *c);
  * sets one, a connection has a 10 minute default. */
 void conn_set_timeout(struct conn *c, int64_t ms);
 
+/* Line deadline: once the first byte of a line has arrived, its LF must
+ * arrive within ms, however steadily bytes trickle in (the idle timeout
+ * alone never ends a client that sends one byte per second). On expiry
+ * on_timeout runs (default: close). Not applied to byte runs
+ * (conn_read_bytes) or while paused. 0 = none. Every connection starts
+ * with conn_limits.line_timeout_ms. */
+void conn_set_line_timeout(struct conn *c, int64_t ms);
+
 /* STARTTLS: discards any buffered plaintext input, then handshakes.
  * Queue the protocol's "go ahead" reply before calling this: output
  * written afterwards is encrypted.
@@ -121,6 +129,7 @@ struct conn_limits {
 	int64_t max_connections;	/* over all listeners */
 	int64_t max_connections_per_ip;
 	int allow_plaintext;		/* 0 = never, 1 = loopback only, 2 = always */
+	int64_t line_timeout_ms;	/* conn_set_line_timeout() default; 0 = none */
 };
 
 /* Why an accepted connection was refused (the protocol writes its own

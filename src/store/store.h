@@ -371,4 +371,16 @@ void store_watch_remove(struct store_watch **w);
 /* Recount usage from the messages (what used_* must always equal). */
 enum store_err store_quota_recount(struct store *s, int64_t account_id, int64_t *bytes_r,
 				   int64_t *messages_r);
+
+/* Consistency check (`roost check`, store-check.c). Read-only, one read
+ * snapshot on this thread's read connection: safe while the daemon runs.
+ * Calls report(ctx, line) once per problem with a one-line description:
+ * SQLite integrity (quick: PRAGMA quick_check, for large databases),
+ * quota usage vs a recount, message size vs prefix + content, content
+ * refs vs users, orphan content, missing content/index/mailbox, UIDs not
+ * below UIDNEXT, duplicate UIDs, expunged UIDs still present, MODSEQs above
+ * HIGHESTMODSEQ. STORE_OK when the check ran (*nproblems_r = problems). */
+typedef void store_check_report_fn(void *ctx, const char *line);
+enum store_err store_check(struct store *s, bool quick, store_check_report_fn *report, void *ctx,
+			   size_t *nproblems_r, char **error_r);
 #endif

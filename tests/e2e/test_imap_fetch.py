@@ -279,3 +279,43 @@ def test_searchres_bad_search_empties_result(roost):
     r = c.cmd(b"FETCH $ UID")
     assert tagged(r) == b"OK" and b"FETCH (" not in b"".join(r)
     c.close()
+
+
+def test_recent_for_arrivals_while_selected(roost):
+    import time
+    c1 = Raw(roost)
+    c1.cmd(b"SELECT INBOX")
+    roost.deliver(PLAIN, "alice@example.com")
+    seen = b""
+    for _ in range(40):
+        seen += b"".join(c1.cmd(b"NOOP"))
+        if b"* 1 RECENT" in seen:
+            break
+        time.sleep(0.05)
+    assert b"* 1 EXISTS" in seen and b"* 1 RECENT" in seen
+    assert b"\\Recent" in b"".join(c1.cmd(b"FETCH 1 FLAGS"))
+    # the selected session took it: nobody else sees it as recent
+    c2 = Raw(roost)
+    assert b"* 0 RECENT" in b"".join(c2.cmd(b"SELECT INBOX"))
+    c1.close()
+    c2.close()
+
+
+def test_store_silent_hides_own_change_only(roost):
+    roost.deliver(PLAIN, "alice@example.com")
+    c = Raw(roost)
+    c.cmd(b"ENABLE IMAP4rev2")
+    c.cmd(b"SELECT INBOX")
+    r = c.cmd(b"STORE 1 +FLAGS.SILENT (\\Flagged)")
+    assert tagged(r) == b"OK" and not any(b"FETCH" in l for l in r)
+    r = c.cmd(b"STORE 1 -FLAGS (\\Flagged)")
+    assert any(l.startswith(b"* 1 FETCH (FLAGS ())") for l in r), r
+    # a change by another session shows even with .SILENT
+    other = Raw(roost)
+    other.cmd(b"SELECT INBOX")
+    other.cmd(b"STORE 1 +FLAGS.SILENT (\\Answered)")
+    r = c.cmd(b"STORE 1 +FLAGS.SILENT (\\Seen)")
+    blob = b"".join(r)
+    assert b"FETCH" in blob and b"\\Answered" in blob, r
+    c.close()
+    other.close()

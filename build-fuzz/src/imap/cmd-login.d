@@ -1,0 +1,20 @@
+build-fuzz/src/imap/cmd-login.o: src/imap/cmd-login.c \
+  src/imap/imap-auth.h src/imap/imap-commands.h src/imap/imap-session.h \
+  src/imap/imap-parser.h src/lib/buf.h src/lib/alloc.h src/lib/conn.h \
+  src/lib/log.h
+
+src/imap/imap-auth.h:
+
+src/imap/imap-commands.h:
+
+src/imap/imap-session.h:
+
+src/imap/imap-parser.h:
+
+src/lib/buf.h:
+
+src/lib/alloc.h:
+
+src/lib/conn.h:
+
+src/lib/log.h:

@@ -1,0 +1,25 @@
+build-fuzz/src/imap/cmd-select.o: src/imap/cmd-select.c \
+  src/imap/imap-commands.h src/imap/imap-session.h \
+  src/imap/imap-parser.h src/lib/buf.h src/imap/imap-flags.h \
+  src/imap/imap-op.h src/store/store.h src/imap/imap-view.h \
+  src/lib/alloc.h src/store/store-recent.h
+
+src/imap/imap-commands.h:
+
+src/imap/imap-session.h:
+
+src/imap/imap-parser.h:
+
+src/lib/buf.h:
+
+src/imap/imap-flags.h:
+
+src/imap/imap-op.h:
+
+src/store/store.h:
+
+src/imap/imap-view.h:
+
+src/lib/alloc.h:
+
+src/store/store-recent.h:

@@ -1,0 +1,5 @@
+build-fuzz/src/lib/buf.o: src/lib/buf.c src/lib/buf.h src/lib/alloc.h
+
+src/lib/buf.h:
+
+src/lib/alloc.h:

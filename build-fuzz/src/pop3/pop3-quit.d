@@ -1,0 +1,13 @@
+build-fuzz/src/pop3/pop3-quit.o: src/pop3/pop3-quit.c \
+  src/pop3/pop3-private.h src/lib/alloc.h src/lib/conn.h src/lib/log.h \
+  src/store/store.h
+
+src/pop3/pop3-private.h:
+
+src/lib/alloc.h:
+
+src/lib/conn.h:
+
+src/lib/log.h:
+
+src/store/store.h:

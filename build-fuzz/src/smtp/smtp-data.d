@@ -1,0 +1,17 @@
+build-fuzz/src/smtp/smtp-data.o: src/smtp/smtp-data.c \
+  src/smtp/smtp-session.h src/lib/buf.h src/store/delivery.h \
+  src/store/store.h src/smtp/smtp-parse.h src/lib/conn.h src/lib/log.h
+
+src/smtp/smtp-session.h:
+
+src/lib/buf.h:
+
+src/store/delivery.h:
+
+src/store/store.h:
+
+src/smtp/smtp-parse.h:
+
+src/lib/conn.h:
+
+src/lib/log.h:

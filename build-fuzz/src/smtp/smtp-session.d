@@ -1,0 +1,20 @@
+build-fuzz/src/smtp/smtp-session.o: src/smtp/smtp-session.c \
+  src/smtp/smtp-session.h src/lib/buf.h src/store/delivery.h \
+  src/store/store.h src/smtp/smtp-parse.h src/lib/alloc.h src/lib/conn.h \
+  src/lib/log.h
+
+src/smtp/smtp-session.h:
+
+src/lib/buf.h:
+
+src/store/delivery.h:
+
+src/store/store.h:
+
+src/smtp/smtp-parse.h:
+
+src/lib/alloc.h:
+
+src/lib/conn.h:
+
+src/lib/log.h:

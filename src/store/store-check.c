@@ -1,0 +1,334 @@
+/*
+ * store-check: the consistency check behind `roost check`. Read-only: it
+ * runs every query inside one read transaction on this thread's read
+ * connection, so it sees one WAL snapshot and is safe while the daemon
+ * writes (a commit landing meanwhile cannot make a half-seen op look
+ * inconsistent).
+ *
+ * What it checks is what the rest of the store promises (ARCHITECTURE.md,
+ * "Durability and quota rules"): SQLite's own page-level integrity; quota
+ * usage equals a recount; a message's size is its prefix plus its content;
+ * content reference counts equal their users and no content is orphaned;
+ * every message's content and index exist; UIDs are below UIDNEXT, unique,
+ * and never both expunged and present; HIGHESTMODSEQ covers every change.
+ */
+#include "store/store-internal.h"
+#include "lib/alloc.h"
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Most rows PRAGMA integrity_check reports before stopping (its own
+ * default is 100). */
+#define STORE_CHECK_SQLITE_MAX_ERRORS 100
+
+struct check {
+	sqlite3 *db;
+	store_check_report_fn *report;
+	void *ctx;
+	size_t nproblems;
+	enum store_err err;
+	char *error;
+};
+
+static void problem(struct check *c, char *line)
+{
+	c->nproblems++;
+	c->report(c->ctx, line);
+	free(line);
+}
+
+static void query_failed(struct check *c, int rc, const char *what)
+{
+	if (c->err != STORE_OK)
+		return;
+	c->err = store_sqlite_err(rc);
+	if (c->err == STORE_OK)
+		c->err = STORE_ETEMP;
+	c->error = xasprintf("%s: %s", what, sqlite3_errmsg(c->db));
+}
+
+/* A text column as a string for a report line ("?" when NULL). */
+static const char *col_text(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+	return t != NULL ? (const char *)t : "?";
+}
+
+/* Run `sql` and turn every row into one problem line with `format_row`. */
+static void each_row(struct check *c, const char *sql, char *(*format_row)(sqlite3_stmt *st))
+{
+	if (c->err != STORE_OK)
+		return;
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		query_failed(c, rc, "prepare");
+		sqlite3_finalize(st);
+		return;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		problem(c, format_row(st));
+	if (rc != SQLITE_DONE)
+		query_failed(c, rc, "query");
+	sqlite3_finalize(st);
+}
+
+static char *fmt_sqlite(sqlite3_stmt *st)
+{
+	return xasprintf("sqlite: %s", col_text(st, 0));
+}
+
+/* SQLite's own check. integrity_check also verifies every index against
+ * its table; quick_check skips that (O(N) instead of O(N log N)). */
+static void check_sqlite(struct check *c, bool quick)
+{
+	if (c->err != STORE_OK)
+		return;
+	char *sql = xasprintf("PRAGMA %s(%d)", quick ? "quick_check" : "integrity_check",
+			      STORE_CHECK_SQLITE_MAX_ERRORS);
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
+	free(sql);
+	if (rc != SQLITE_OK) {
+		query_failed(c, rc, "integrity check");
+		sqlite3_finalize(st);
+		return;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const unsigned char *t = sqlite3_column_text(st, 0);
+		if (t == NULL || strcmp((const char *)t, "ok") != 0)
+			problem(c, fmt_sqlite(st));
+	}
+	if (rc != SQLITE_DONE)
+		query_failed(c, rc, "integrity check");
+	sqlite3_finalize(st);
+}
+
+/* Messages are named "<address> <mailbox> uid <uid>"; every query below
+ * selects those three first (via the mailbox and its account). */
+#define MSG_WHERE_SQL                                                          \
+	" COALESCE(a.address, '?'), COALESCE(b.name, '#' || m.mailbox_id), m.uid"
+#define MSG_JOIN_SQL                                                           \
+	" LEFT JOIN mailboxes b ON b.id = m.mailbox_id"                        \
+	" LEFT JOIN accounts a ON a.id = b.account_id"
+
+static char *fmt_quota(sqlite3_stmt *st)
+{
+	return xasprintf("account %s: used %" PRId64 " bytes in %" PRId64
+			 " messages, recount %" PRId64 " bytes in %" PRId64 " messages",
+			 col_text(st, 0), (int64_t)sqlite3_column_int64(st, 1),
+			 (int64_t)sqlite3_column_int64(st, 2), (int64_t)sqlite3_column_int64(st, 3),
+			 (int64_t)sqlite3_column_int64(st, 4));
+}
+
+static char *fmt_msg_size(sqlite3_stmt *st)
+{
+	return xasprintf("message %s %s uid %" PRId64 ": size %" PRId64
+			 ", prefix + content is %" PRId64,
+			 col_text(st, 0), col_text(st, 1), (int64_t)sqlite3_column_int64(st, 2),
+			 (int64_t)sqlite3_column_int64(st, 3), (int64_t)sqlite3_column_int64(st, 4));
+}
+
+static char *fmt_content_size(sqlite3_stmt *st)
+{
+	return xasprintf("content %" PRId64 ": size %" PRId64 ", data is %" PRId64 " bytes",
+			 (int64_t)sqlite3_column_int64(st, 0), (int64_t)sqlite3_column_int64(st, 1),
+			 (int64_t)sqlite3_column_int64(st, 2));
+}
+
+static char *fmt_refs(sqlite3_stmt *st)
+{
+	return xasprintf("content %" PRId64 ": refs %" PRId64 ", %" PRId64
+			 " messages reference it",
+			 (int64_t)sqlite3_column_int64(st, 0), (int64_t)sqlite3_column_int64(st, 1),
+			 (int64_t)sqlite3_column_int64(st, 2));
+}
+
+static char *fmt_orphan_content(sqlite3_stmt *st)
+{
+	return xasprintf("content %" PRId64 ": orphan (refs 0, no message uses it)",
+			 (int64_t)sqlite3_column_int64(st, 0));
+}
+
+static char *fmt_orphan_index(sqlite3_stmt *st)
+{
+	return xasprintf("content_index %" PRId64 ": its content is missing",
+			 (int64_t)sqlite3_column_int64(st, 0));
+}
+
+static char *fmt_missing_content(sqlite3_stmt *st)
+{
+	return xasprintf("message %s %s uid %" PRId64 ": content %" PRId64 " is missing",
+			 col_text(st, 0), col_text(st, 1), (int64_t)sqlite3_column_int64(st, 2),
+			 (int64_t)sqlite3_column_int64(st, 3));
+}
+
+static char *fmt_missing_index(sqlite3_stmt *st)
+{
+	return xasprintf("message %s %s uid %" PRId64 ": content_index %" PRId64 " is missing",
+			 col_text(st, 0), col_text(st, 1), (int64_t)sqlite3_column_int64(st, 2),
+			 (int64_t)sqlite3_column_int64(st, 3));
+}
+
+static char *fmt_missing_mailbox(sqlite3_stmt *st)
+{
+	return xasprintf("message %s %s uid %" PRId64 ": its mailbox is missing",
+			 col_text(st, 0), col_text(st, 1), (int64_t)sqlite3_column_int64(st, 2));
+}
+
+static char *fmt_missing_account(sqlite3_stmt *st)
+{
+	return xasprintf("mailbox %s (id %" PRId64 "): its account %" PRId64 " is missing",
+			 col_text(st, 0), (int64_t)sqlite3_column_int64(st, 1),
+			 (int64_t)sqlite3_column_int64(st, 2));
+}
+
+static char *fmt_uidnext(sqlite3_stmt *st)
+{
+	return xasprintf("message %s %s uid %" PRId64 ": not below uidnext %" PRId64,
+			 col_text(st, 0), col_text(st, 1), (int64_t)sqlite3_column_int64(st, 2),
+			 (int64_t)sqlite3_column_int64(st, 3));
+}
+
+static char *fmt_expunged_uidnext(sqlite3_stmt *st)
+{
+	return xasprintf("expunged %s %s uid %" PRId64 ": not below uidnext %" PRId64,
+			 col_text(st, 0), col_text(st, 1), (int64_t)sqlite3_column_int64(st, 2),
+			 (int64_t)sqlite3_column_int64(st, 3));
+}
+
+static char *fmt_duplicate(sqlite3_stmt *st)
+{
+	return xasprintf("message %s %s uid %" PRId64 ": %" PRId64 " messages share this UID",
+			 col_text(st, 0), col_text(st, 1), (int64_t)sqlite3_column_int64(st, 2),
+			 (int64_t)sqlite3_column_int64(st, 3));
+}
+
+static char *fmt_expunged_present(sqlite3_stmt *st)
+{
+	return xasprintf("message %s %s uid %" PRId64 ": expunged but still present",
+			 col_text(st, 0), col_text(st, 1), (int64_t)sqlite3_column_int64(st, 2));
+}
+
+static char *fmt_modseq(sqlite3_stmt *st)
+{
+	return xasprintf("mailbox %s %s: highestmodseq %" PRId64 " below %s modseq %" PRId64,
+			 col_text(st, 0), col_text(st, 1), (int64_t)sqlite3_column_int64(st, 2),
+			 col_text(st, 3), (int64_t)sqlite3_column_int64(st, 4));
+}
+
+static void check_tables(struct check *c)
+{
+	each_row(c,
+		 "SELECT a.address, a.used_bytes, a.used_messages, COALESCE(r.bytes, 0),"
+		 " COALESCE(r.n, 0) FROM accounts a LEFT JOIN"
+		 " (SELECT b.account_id AS account_id, SUM(m.size) AS bytes, COUNT(*) AS n"
+		 "  FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id"
+		 "  GROUP BY b.account_id) r ON r.account_id = a.id"
+		 " WHERE a.used_bytes != COALESCE(r.bytes, 0)"
+		 " OR a.used_messages != COALESCE(r.n, 0) ORDER BY a.address",
+		 fmt_quota);
+	/* length() of a BLOB is its byte count; the CAST guards against a
+	 * prefix that was ever stored as TEXT (length() would count chars). */
+	each_row(c,
+		 "SELECT" MSG_WHERE_SQL ", m.size,"
+		 " COALESCE(length(CAST(m.prefix AS BLOB)), 0) + c.size"
+		 " FROM messages m JOIN contents c ON c.id = m.content_id" MSG_JOIN_SQL
+		 " WHERE m.size != COALESCE(length(CAST(m.prefix AS BLOB)), 0) + c.size"
+		 " ORDER BY m.mailbox_id, m.uid",
+		 fmt_msg_size);
+	each_row(c,
+		 "SELECT id, size, length(data) FROM contents"
+		 " WHERE size != length(data) ORDER BY id",
+		 fmt_content_size);
+	each_row(c,
+		 "SELECT c.id, c.refs, (SELECT COUNT(*) FROM messages m WHERE m.content_id = c.id)"
+		 " AS n FROM contents c WHERE c.refs != n ORDER BY c.id",
+		 fmt_refs);
+	each_row(c,
+		 "SELECT c.id FROM contents c WHERE c.refs = 0"
+		 " AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.content_id = c.id)"
+		 " ORDER BY c.id",
+		 fmt_orphan_content);
+	each_row(c,
+		 "SELECT i.content_id FROM content_index i"
+		 " WHERE NOT EXISTS (SELECT 1 FROM contents c WHERE c.id = i.content_id)"
+		 " ORDER BY i.content_id",
+		 fmt_orphan_index);
+	each_row(c,
+		 "SELECT" MSG_WHERE_SQL ", m.content_id FROM messages m" MSG_JOIN_SQL
+		 " WHERE NOT EXISTS (SELECT 1 FROM contents c WHERE c.id = m.content_id)"
+		 " ORDER BY m.mailbox_id, m.uid",
+		 fmt_missing_content);
+	each_row(c,
+		 "SELECT" MSG_WHERE_SQL ", m.content_id FROM messages m" MSG_JOIN_SQL
+		 " WHERE NOT EXISTS (SELECT 1 FROM content_index i"
+		 "  WHERE i.content_id = m.content_id)"
+		 " ORDER BY m.mailbox_id, m.uid",
+		 fmt_missing_index);
+	each_row(c,
+		 "SELECT" MSG_WHERE_SQL " FROM messages m" MSG_JOIN_SQL
+		 " WHERE b.id IS NULL ORDER BY m.mailbox_id, m.uid",
+		 fmt_missing_mailbox);
+	each_row(c,
+		 "SELECT b.name, b.id, b.account_id FROM mailboxes b"
+		 " WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = b.account_id)"
+		 " ORDER BY b.id",
+		 fmt_missing_account);
+	each_row(c,
+		 "SELECT" MSG_WHERE_SQL ", b.uidnext FROM messages m" MSG_JOIN_SQL
+		 " WHERE m.uid >= b.uidnext ORDER BY m.mailbox_id, m.uid",
+		 fmt_uidnext);
+	each_row(c,
+		 "SELECT COALESCE(a.address, '?'), COALESCE(b.name, '#' || m.mailbox_id), m.uid,"
+		 " b.uidnext FROM expunged m" MSG_JOIN_SQL
+		 " WHERE m.uid >= b.uidnext ORDER BY m.mailbox_id, m.uid",
+		 fmt_expunged_uidnext);
+	each_row(c,
+		 "SELECT" MSG_WHERE_SQL ", COUNT(*) FROM messages m" MSG_JOIN_SQL
+		 " GROUP BY m.mailbox_id, m.uid HAVING COUNT(*) > 1 ORDER BY m.mailbox_id, m.uid",
+		 fmt_duplicate);
+	each_row(c,
+		 "SELECT" MSG_WHERE_SQL " FROM messages m" MSG_JOIN_SQL
+		 " WHERE EXISTS (SELECT 1 FROM expunged e"
+		 "  WHERE e.mailbox_id = m.mailbox_id AND e.uid = m.uid)"
+		 " ORDER BY m.mailbox_id, m.uid",
+		 fmt_expunged_present);
+	each_row(c,
+		 "SELECT COALESCE(a.address, '?'), b.name, b.highestmodseq, 'message', x.top"
+		 " FROM (SELECT mailbox_id, MAX(modseq) AS top FROM messages GROUP BY mailbox_id) x"
+		 " JOIN mailboxes b ON b.id = x.mailbox_id"
+		 " LEFT JOIN accounts a ON a.id = b.account_id"
+		 " WHERE x.top > b.highestmodseq"
+		 " UNION ALL"
+		 " SELECT COALESCE(a.address, '?'), b.name, b.highestmodseq, 'expunge', x.top"
+		 " FROM (SELECT mailbox_id, MAX(modseq) AS top FROM expunged GROUP BY mailbox_id) x"
+		 " JOIN mailboxes b ON b.id = x.mailbox_id"
+		 " LEFT JOIN accounts a ON a.id = b.account_id"
+		 " WHERE x.top > b.highestmodseq",
+		 fmt_modseq);
+}
+
+enum store_err store_check(struct store *s, bool quick, store_check_report_fn *report, void *ctx,
+			   size_t *nproblems_r, char **error_r)
+{
+	struct check c = {.db = store_reader(s), .report = report, .ctx = ctx};
+	/* One read transaction: every query sees the same snapshot. */
+	int rc = sqlite3_exec(c.db, "BEGIN", NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		query_failed(&c, rc, "begin");
+	if (c.err == STORE_OK) {
+		check_sqlite(&c, quick);
+		check_tables(&c);
+		sqlite3_exec(c.db, "COMMIT", NULL, NULL, NULL);
+	}
+	*nproblems_r = c.nproblems;
+	if (c.err != STORE_OK) {
+		if (error_r != NULL)
+			*error_r = c.error;
+		else
+			free(c.error);
+	}
+	return c.err;
+}
