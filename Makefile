@@ -78,19 +78,21 @@ bench: all $(BUILD)/roost-load $(BUILD)/bench-deliver
 
 # libFuzzer targets (tests/fuzz/fuzz-<name>.c; see tests/fuzz/README.md).
 # The library is rebuilt with clang and the fuzzer/ASan/UBSan
-# instrumentation into build-fuzz/, the same way `asan` uses build-asan/.
+# instrumentation into build/fuzz/ (inside the ignored build/), the same
+# way `asan` uses build-asan/. FUZZ_SECONDS is per target.
 FUZZ_SECONDS ?= 60
+FUZZ_BUILD   := build/fuzz
 FUZZ_NAMES   := $(patsubst tests/fuzz/fuzz-%.c,%,$(sort $(wildcard tests/fuzz/fuzz-*.c)))
 fuzz-build:
-	$(MAKE) BUILD=build-fuzz CC=clang CFLAGS="-O1 -g -fno-omit-frame-pointer" \
+	$(MAKE) BUILD=$(FUZZ_BUILD) CC=clang CFLAGS="-O1 -g -fno-omit-frame-pointer" \
 		SANFLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined" \
-		$(FUZZ_NAMES:%=build-fuzz/fuzz-%)
-build-fuzz/fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/fuzz.h build-fuzz/libroost.a
-	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $< build-fuzz/libroost.a $(PKG_LIBS)
+		$(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz-%)
+$(FUZZ_BUILD)/fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/fuzz.h $(FUZZ_BUILD)/libroost.a
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_BUILD)/libroost.a $(PKG_LIBS)
 fuzz: fuzz-build
-	@FUZZ_SECONDS=$(FUZZ_SECONDS) ./scripts/fuzz.sh build-fuzz $(FUZZ_NAMES)
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) ./scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_NAMES)
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -48,6 +48,6 @@ int cmd_store_check(struct cli *cli, int argc, char **argv)
 		fputs("clean\n", cli->out);
 		return CLI_EX_OK;
 	}
-	fprintf(cli->out, "%zu problems\n", n);
+	fprintf(cli->out, "problems: %zu\n", n);
 	return CLI_EX_ERROR;
 }

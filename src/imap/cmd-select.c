@@ -183,6 +183,15 @@ static void do_select(struct imap_cmd *cmd, bool readonly)
 		select_reply(cmd);
 		return;
 	}
+	/* Nothing unclaimed (the usual case): no write, no wait for a commit.
+	 * Later arrivals are claimed by imap-sync.c. */
+	uint32_t mark, unclaimed;
+	if (store_recent_get(s->srv->store, ctx->mb.id, &mark, &unclaimed) == STORE_OK &&
+	    unclaimed == 0) {
+		imap_view_set_recent(s->view, mark, mark);
+		select_reply(cmd);
+		return;
+	}
 	store_recent_claim_init(&ctx->op, &ctx->claim);
 	ctx->op_used = true;
 	ctx->claim.mailbox_id = ctx->mb.id;

@@ -1,6 +1,7 @@
 /* imap-fetch-section: see imap-fetch-section.h. */
 #include "imap/imap-fetch-section.h"
 #include "lib/alloc.h"
+#include "mail/transfer.h"
 #include "lib/buf.h"
 #include <ctype.h>
 #include <stdint.h>
@@ -231,111 +232,6 @@ int imap_section_extract(const struct imap_section *sec, const char *data, size_
 
 /* --- BINARY (RFC 3516 section 4.2) --- */
 
-static int b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-/* RFC 2045 6.8: characters outside the alphabet (line breaks, spaces) are
- * ignored; decoding stops at the first '='. Never fails: mail in the wild
- * is often slightly broken, and the client asked for our best reading. */
-static char *decode_base64(const char *in, size_t len, size_t *outlen_r)
-{
-	char *out = xmalloc(len / 4 * 3 + 4);
-	size_t o = 0;
-	uint32_t acc = 0;
-	int nbits = 0;
-	for (size_t i = 0; i < len && in[i] != '='; i++) {
-		int v = b64_value((unsigned char)in[i]);
-		if (v < 0)
-			continue;
-		acc = (acc << 6) | (uint32_t)v;
-		nbits += 6;
-		if (nbits >= 8) {
-			nbits -= 8;
-			out[o++] = (char)((acc >> nbits) & 0xff);
-		}
-	}
-	*outlen_r = o;
-	return out;
-}
-
-static int hex_value(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-/* RFC 2045 6.7: "=XX" is one octet, "=" at the end of a line is a soft
- * line break, whitespace at the end of a line is dropped. A malformed "="
- * is kept as is (rule 6.7 note: a robust decoder passes it through). */
-static char *decode_qp(const char *in, size_t len, size_t *outlen_r)
-{
-	char *out = xmalloc(len + 1);
-	size_t o = 0;
-	size_t i = 0;
-	while (i < len) {
-		unsigned char c = (unsigned char)in[i];
-		if (c == ' ' || c == '\t') {
-			/* trailing whitespace before a line end is padding */
-			size_t j = i;
-			while (j < len && (in[j] == ' ' || in[j] == '\t'))
-				j++;
-			if (j == len || in[j] == '\n' || (in[j] == '\r' && j + 1 < len && in[j + 1] == '\n')) {
-				i = j;
-				continue;
-			}
-			memcpy(out + o, in + i, j - i);
-			o += j - i;
-			i = j;
-			continue;
-		}
-		if (c != '=') {
-			out[o++] = (char)c;
-			i++;
-			continue;
-		}
-		/* soft line break: "=" [spaces] CRLF / LF, or "=" at the end */
-		size_t j = i + 1;
-		while (j < len && (in[j] == ' ' || in[j] == '\t'))
-			j++;
-		if (j == len) {
-			i = j;
-			continue;
-		}
-		if (in[j] == '\n' || (in[j] == '\r' && j + 1 < len && in[j + 1] == '\n')) {
-			i = j + (in[j] == '\r' ? 2 : 1);
-			continue;
-		}
-		int hi = i + 1 < len ? hex_value((unsigned char)in[i + 1]) : -1;
-		int lo = i + 2 < len ? hex_value((unsigned char)in[i + 2]) : -1;
-		if (hi >= 0 && lo >= 0) {
-			out[o++] = (char)(hi * 16 + lo);
-			i += 3;
-		} else {
-			out[o++] = '=';
-			i++;
-		}
-	}
-	*outlen_r = o;
-	return out;
-}
-
 int imap_section_binary(const char *section_part, const char *data, size_t len, size_t prefix_len,
 			const char *parts, char **out_r, size_t *outlen_r)
 {
@@ -361,17 +257,6 @@ int imap_section_binary(const char *section_part, const char *data, size_t len, 
 	 * RFC 2045 6.4 allows only identity encodings on them. */
 	bool composite = strncasecmp(p.type, "multipart/", 10) == 0 ||
 			 strncasecmp(p.type, "message/", 8) == 0;
-	if (strcasecmp(p.cte, "base64") == 0 && !composite) {
-		*out_r = decode_base64(body, blen, outlen_r);
-	} else if (strcasecmp(p.cte, "quoted-printable") == 0 && !composite) {
-		*out_r = decode_qp(body, blen, outlen_r);
-	} else if (composite || strcasecmp(p.cte, "7bit") == 0 || strcasecmp(p.cte, "8bit") == 0 ||
-		   strcasecmp(p.cte, "binary") == 0) {
-		*out_r = xmalloc(blen + 1);
-		memcpy(*out_r, body, blen);
-		*outlen_r = blen;
-	} else {
-		return IMAP_BINARY_UNKNOWN_CTE;
-	}
-	return IMAP_BINARY_OK;
+	*out_r = transfer_decode(composite ? "binary" : p.cte, body, blen, outlen_r);
+	return *out_r != NULL ? IMAP_BINARY_OK : IMAP_BINARY_UNKNOWN_CTE;
 }

@@ -3,6 +3,7 @@
  * case folding. */
 #include "imap/imap-search-text.h"
 #include "lib/alloc.h"
+#include "mail/transfer.h"
 #include "lib/buf.h"
 #include "mail/mime-index.h"
 #include <gmime/gmime.h>
@@ -261,27 +262,24 @@ int64_t imap_search_date_zone(const char *hdr, size_t len)
 
 /* --- bodies --- */
 
-/* Undo the Content-Transfer-Encoding (RFC 2045 6): base64, QP, uuencode;
- * identity encodings come back as a copy. */
-static char *transfer_decode(const char *in, size_t n, const char *cte, size_t *len_r)
+/* Undo the Content-Transfer-Encoding (mail/transfer.h); uuencode, which
+ * only old mailers use, through GMime; anything unknown is searched as is. */
+static char *body_decode(const char *in, size_t n, const char *cte, size_t *len_r)
 {
-	GMimeContentEncoding enc = g_mime_content_encoding_from_string(cte);
-	if (enc != GMIME_CONTENT_ENCODING_BASE64 && enc != GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE &&
-	    enc != GMIME_CONTENT_ENCODING_UUENCODE) {
-		char *out = xmalloc(n + 1);
-		memcpy(out, in, n);
-		out[n] = '\0';
-		*len_r = n;
+	char *out = transfer_decode(cte, in, n, len_r);
+	if (out != NULL)
+		return out;
+	if (g_mime_content_encoding_from_string(cte) == GMIME_CONTENT_ENCODING_UUENCODE) {
+		GMimeEncoding st;
+		g_mime_encoding_init_decode(&st, GMIME_CONTENT_ENCODING_UUENCODE);
+		out = xmalloc(g_mime_encoding_outlen(&st, n) + 16);
+		size_t got = g_mime_encoding_step(&st, in, n, out);
+		got += g_mime_encoding_flush(&st, NULL, 0, out + got);
+		out[got] = '\0';
+		*len_r = got;
 		return out;
 	}
-	GMimeEncoding st;
-	g_mime_encoding_init_decode(&st, enc);
-	char *out = xmalloc(g_mime_encoding_outlen(&st, n) + 16);
-	size_t got = g_mime_encoding_step(&st, in, n, out);
-	got += g_mime_encoding_flush(&st, NULL, 0, out + got);
-	out[got] = '\0';
-	*len_r = got;
-	return out;
+	return transfer_decode("binary", in, n, len_r);
 }
 
 /* The part's charset parameter from its Content-Type (malloc'd or NULL). */
@@ -487,7 +485,7 @@ char *imap_search_body_text(const char *data, size_t len, size_t prefix_len, con
 		if (strncasecmp(type, "text/", 5) != 0)
 			continue;	/* multiparts, messages, attachments */
 		size_t dl;
-		char *dec = transfer_decode(content + bs, end - bs, cte, &dl);
+		char *dec = body_decode(content + bs, end - bs, cte, &dl);
 		char *charset = part_charset(content + hs, bs - hs);
 		struct buf utf8;
 		buf_init(&utf8, SIZE_MAX);

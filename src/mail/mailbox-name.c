@@ -130,8 +130,10 @@ int mailbox_name_mutf7_decode(const char *in, char **out_r)
 				} else if (u >= 0xdc00 && u <= 0xdfff) {
 					goto fail;
 				} else {
-					/* printable ASCII must not be encoded */
-					if (u >= 0x20 && u <= 0x7e)
+					/* printable ASCII must not be encoded; U+0000
+					 * would cut the name short ("Trash&AAA-x"
+					 * becoming "Trash"): no name holds NUL */
+					if ((u >= 0x20 && u <= 0x7e) || u == 0)
 						goto fail;
 					put_utf8(&b, u);
 				}

@@ -9,6 +9,7 @@
  * Each byte is looked at a bounded number of times: linear.
  */
 #include "mail/mime-index-private.h"
+#include "mail/transfer.h"
 #include "lib/alloc.h"
 #include <gmime/gmime.h>
 #include <stdlib.h>
@@ -64,51 +65,11 @@ static bool parse_ew(const char *s, size_t n, size_t i, struct ew *w)
 	return true;
 }
 
-static int b64_value(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Tolerant decoders: bad characters are skipped, never an error. */
 static void decode_word(const struct ew *w, struct buf *out)
 {
 	if (w->enc == 'b') {
-		unsigned acc = 0;
-		int bits = 0;
-		for (size_t i = 0; i < w->text_len; i++) {
-			if (w->text[i] == '=')
-				break;
-			int v = b64_value(w->text[i]);
-			if (v < 0)
-				continue;
-			acc = (acc << 6) | (unsigned)v;
-			bits += 6;
-			if (bits >= 8) {
-				bits -= 8;
-				buf_putc(out, (char)((acc >> bits) & 0xff));
-			}
-		}
+		transfer_base64_decode(w->text, w->text_len, out);
 		return;
 	}
 	for (size_t i = 0; i < w->text_len; i++) {
@@ -117,8 +78,8 @@ static void decode_word(const struct ew *w, struct buf *out)
 		if (c == '_') {
 			buf_putc(out, ' ');
 		} else if (c == '=' && i + 2 < w->text_len &&
-			   (hi = hex_value(w->text[i + 1])) >= 0 &&
-			   (lo = hex_value(w->text[i + 2])) >= 0) {
+			   (hi = transfer_hex_value((unsigned char)w->text[i + 1])) >= 0 &&
+			   (lo = transfer_hex_value((unsigned char)w->text[i + 2])) >= 0) {
 			buf_putc(out, (char)(hi << 4 | lo));
 			i += 2;
 		} else {

@@ -316,12 +316,15 @@ enum store_err store_check(struct store *s, bool quick, store_check_report_fn *r
 	struct check c = {.db = store_reader(s), .report = report, .ctx = ctx};
 	/* One read transaction: every query sees the same snapshot. */
 	int rc = sqlite3_exec(c.db, "BEGIN", NULL, NULL, NULL);
-	if (rc != SQLITE_OK)
+	if (rc != SQLITE_OK) {
 		query_failed(&c, rc, "begin");
-	if (c.err == STORE_OK) {
+	} else {
 		check_sqlite(&c, quick);
 		check_tables(&c);
-		sqlite3_exec(c.db, "COMMIT", NULL, NULL, NULL);
+		/* Always end it: an open read transaction on this thread's
+		 * connection would pin an old snapshot (and the WAL) for every
+		 * later read here. */
+		sqlite3_exec(c.db, "ROLLBACK", NULL, NULL, NULL);
 	}
 	*nproblems_r = c.nproblems;
 	if (c.err != STORE_OK) {

@@ -182,7 +182,9 @@ enum store_err store_op_deliver(struct store_txn *txn, struct store_op *op)
 		t->uid = 0;
 		if (first_err == STORE_OK)
 			first_err = t->err;
-		if (!d->per_target)
+		/* The database rolled back the whole transaction (SQLITE_FULL
+		 * and friends): the next target would commit on its own. */
+		if (!d->per_target || sqlite3_get_autocommit(txn->db))
 			break;
 	}
 	if (ok == 0 || (!d->per_target && first_err != STORE_OK)) {

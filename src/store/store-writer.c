@@ -55,6 +55,19 @@ static void txn_reset(struct store_txn *txn)
 	txn->op_changed_start = 0;
 }
 
+/* Nothing of this batch is stored: every op not failed yet (done or not
+ * run) fails with err, its outputs cleared. */
+static void fail_batch(struct store_op **ops, size_t n, enum store_err err, const char *error)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (ops[i]->err == STORE_OK) {
+			store_op_clear(ops[i]);
+			ops[i]->err = err;
+			ops[i]->error = xstrdup(error);
+		}
+	}
+}
+
 void store_run_batch(struct store *s, struct store_op **ops, size_t n, struct store_txn *txn)
 {
 	char *error = NULL;
@@ -88,6 +101,20 @@ void store_run_batch(struct store *s, struct store_op **ops, size_t n, struct st
 			store_step_sql(s->wdb, "RELEASE op");
 			txn->nchanged = txn->op_changed_start;
 		}
+		/* On SQLITE_FULL, IOERR, BUSY or NOMEM SQLite may have rolled
+		 * back the whole transaction (lang_transaction.html): the ops
+		 * before are undone, and the ops after would each commit on
+		 * their own outside it, yet be reported failed (then retried
+		 * and stored twice). Fail the whole batch instead. */
+		if (sqlite3_get_autocommit(s->wdb)) {
+			log_error("store: transaction rolled back by the database: %s",
+				  store_strerror(op->err));
+			error = xasprintf("transaction rolled back: %s", store_strerror(op->err));
+			fail_batch(ops, n, op->err != STORE_OK ? op->err : STORE_ETEMP, error);
+			free(error);
+			txn->nchanged = 0;
+			return;
+		}
 	}
 	if (nok == 0) {
 		store_exec(s->wdb, "ROLLBACK", NULL);
@@ -100,14 +127,7 @@ void store_run_batch(struct store *s, struct store_op **ops, size_t n, struct st
 		/* Nothing of this batch is stored: every op fails. */
 		log_error("store: commit failed: %s", error);
 		store_exec(s->wdb, "ROLLBACK", NULL);
-		for (size_t i = 0; i < n; i++) {
-			if (ops[i]->err == STORE_OK) {
-				ops[i]->err = err;
-				store_op_clear(ops[i]);
-				ops[i]->err = err;
-				ops[i]->error = xstrdup(error);
-			}
-		}
+		fail_batch(ops, n, err, error);
 		free(error);
 		txn->nchanged = 0;
 		return;

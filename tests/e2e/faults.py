@@ -20,9 +20,8 @@ def make_message(token, size=0):
             % (ALICE, token, token, token)).encode()
     body = b"token " + token.encode() + b"\r\n"
     line = b"x" * 74 + b"\r\n"
-    while len(head) + len(body) + len(line) <= size:
-        body += line
-    return head + body
+    pad = max(0, size - len(head) - len(body)) // len(line)
+    return head + body + line * pad
 
 
 class Reply(Exception):

@@ -27,6 +27,7 @@ from faults import ALICE, Smtp, complete, imap_append, imap_login, make_message,
 
 VOLUME_SIZE = "12m"
 MSG_SIZE = 16 * 1024  # big enough that a few fill the last WAL pages
+BIG_SIZE = 20 << 20   # above SQLite's 16 MB page cache (store.c cache_size)
 
 
 @pytest.fixture
@@ -116,6 +117,15 @@ def test_disk_full_temporary_errors_then_recovery(volume, tmp_path):
         assert len(replies) == 2
         for code, text in replies:
             assert code == 452 and text.startswith("4.3.1"), replies
+        refused.add(token)
+        # A message larger than SQLite's page cache (16 MB) spills to the
+        # WAL mid-transaction, so the failure can come inside the op (where
+        # SQLite may roll back the whole transaction) rather than at COMMIT.
+        token = "tok-lmtp-big"
+        c = Smtp(r.port("lmtp"), lmtp=True, timeout=60)
+        replies = c.send(make_message(token, BIG_SIZE), (ALICE, "bob@example.com"))
+        c.close()
+        assert [(code, text[:5]) for code, text in replies] == [(452, "4.3.1")] * 2, replies
         refused.add(token)
         token = "tok-append-full"
         ok, _, _, text = imap_append(imap, make_message(token, MSG_SIZE))

@@ -64,7 +64,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			i += 2;
 		struct imap_search *search = NULL;
 		error = NULL;
-		if (imap_search_parse(&session, cmd.args + i, cmd.count - i, &search, &error) == 0) {
+		/* cmd.args is NULL when there are no arguments ("a SEARCH"):
+		 * no offset may be applied to it (C11 6.5.6). */
+		const struct imap_arg *keys = cmd.count > i ? cmd.args + i : NULL;
+		size_t nkeys = cmd.count > i ? cmd.count - i : 0;
+		if (imap_search_parse(&session, keys, nkeys, &search, &error) == 0) {
 			FUZZ_CHECK(search != NULL);
 			imap_search_free(&search);
 			FUZZ_CHECK(search == NULL);

@@ -36,6 +36,8 @@ TEST(mailbox_name_mutf7)
 		"a\x01",	/* control char */
 		"\xc3\xbc",	/* raw 8-bit */
 		"&APx-",	/* non-zero leftover bits */
+		"a&AAA-b",	/* U+0000: would truncate the name (found by fuzz-mailbox-name) */
+		"&AAAA6Q-",	/* U+0000 inside a longer run */
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char *out = NULL;

@@ -1,5 +1,0 @@
-build-fuzz/src/lib/buf.o: src/lib/buf.c src/lib/buf.h src/lib/alloc.h
-
-src/lib/buf.h:
-
-src/lib/alloc.h:
