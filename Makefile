@@ -76,6 +76,12 @@ test-asan: test-deps asan
 
 bench: all $(BUILD)/roost-load $(BUILD)/bench-deliver
 
+# Roost side by side with a private Postfix + Dovecot (docs/PERFORMANCE.md).
+# Needs root; COMPARE_ARGS=--quick for the short run. Never part of `test`.
+.PHONY: bench-compare
+bench-compare: all $(BUILD)/roost-load
+	$(PYTHON) bench/compare/compare.py $(COMPARE_ARGS)
+
 # libFuzzer targets (tests/fuzz/fuzz-<name>.c; see tests/fuzz/README.md).
 # The library is rebuilt with clang and the fuzzer/ASan/UBSan
 # instrumentation into build/fuzz/ (inside the ignored build/), the same

@@ -697,9 +697,9 @@ SCENARIOS = [("1", sc_smtp), ("2", sc_login), ("3", sc_mixed), ("4", sc_big), ("
 # --- the table -------------------------------------------------------------------
 
 def fmt(v):
-    if v >= 100:
+    if abs(v) >= 100:
         return "{:,.0f}".format(v)
-    if v >= 10:
+    if abs(v) >= 10:
         return "%.1f" % v
     return "%.2f" % v
 
@@ -711,6 +711,10 @@ def table(res, names):
         if not a or not b:
             continue
         ma, mb = statistics.median(a), statistics.median(b)
+        if ma <= 0 or mb <= 0:
+            out.append("| %s | %s (%s) | %s | %s | n/a (below noise) |"
+                       % (scenario, metric, unit, fmt(ma), fmt(mb)))
+            continue
         if better == "high":
             ratio = ma / mb if mb else float("inf")
             note = "%.2f× %s" % (ratio, "" if ratio >= 1 else "(behind)")
@@ -844,8 +848,7 @@ def main():
               "(WAL, synchronous=FULL) before its 250; Postfix fsyncs the queue file before "
               "its 250 (its default) and Dovecot fsyncs each delivery before LMTP's 250 "
               "(mail_fsync = optimized).\nRatio: Roost / peer where higher is better, peer / "
-              "Roost where lower is better; below 1 means Roost is behind.\nCold = server "
-              "restarted and %s."
+              "Roost where lower is better; below 1 means Roost is behind.%s"
               % (run(["dovecot", "--version"], check=False).stdout.decode().split()[0]
                  if shutil.which("dovecot") else "?",
                  os.uname().nodename, os.cpu_count(), "tiny" if args.tiny else "quick" if args.quick else "full",

@@ -40,8 +40,7 @@ char *base64_encode(const void *data, size_t len)
 	return out;
 }
 
-/* Value of one alphabet character, or -1. */
-static int b64_value(unsigned char c)
+int base64_value(unsigned char c)
 {
 	if (c >= 'A' && c <= 'Z')
 		return c - 'A';
@@ -78,7 +77,7 @@ char *base64_decode(const char *s, size_t len, size_t *len_r)
 				continue;
 			}
 			/* Data after padding, or padding too early: reject. */
-			if (pad > 0 || (v[k] = b64_value(c)) < 0) {
+			if (pad > 0 || (v[k] = base64_value(c)) < 0) {
 				xfree(&out);
 				return NULL;
 			}

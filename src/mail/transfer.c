@@ -1,6 +1,7 @@
 /* transfer: see transfer.h. */
 #include "mail/transfer.h"
 #include "lib/alloc.h"
+#include "lib/base64.h"
 #include <stdint.h>
 #include <string.h>
 #include <strings.h>
@@ -10,21 +11,6 @@
 static void buf_for(struct buf *b, size_t len)
 {
 	buf_init(b, len + 1);
-}
-
-static int b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
 }
 
 int transfer_hex_value(unsigned char c)
@@ -43,7 +29,7 @@ void transfer_base64_decode(const char *in, size_t len, struct buf *out)
 	uint32_t acc = 0;
 	int nbits = 0;
 	for (size_t i = 0; i < len && in[i] != '='; i++) {
-		int v = b64_value((unsigned char)in[i]);
+		int v = base64_value((unsigned char)in[i]);
 		if (v < 0)
 			continue;
 		acc = (acc << 6) | (uint32_t)v;

@@ -116,19 +116,8 @@ enum store_err store_imap_message_header(struct store *s, int64_t mailbox_id, ui
 		sqlite3_reset(st);
 		return rc == SQLITE_DONE ? STORE_ENOTFOUND : store_sqlite_err(rc);
 	}
-	size_t plen = (size_t)sqlite3_column_bytes(st, 0);
-	const void *prefix = sqlite3_column_blob(st, 0);
-	size_t hlen = (size_t)sqlite3_column_bytes(st, 1);
-	const void *hdr = sqlite3_column_blob(st, 1);
-	char *data = xmalloc(plen + hlen + 1);
-	if (plen)
-		memcpy(data, prefix, plen);
-	if (hlen)
-		memcpy(data + plen, hdr, hlen);
-	data[plen + hlen] = '\0';
+	*data_r = store_join_columns(st, 0, 1, len_r, NULL);
 	sqlite3_reset(st);
-	*data_r = data;
-	*len_r = plen + hlen;
 	return STORE_OK;
 }
 
@@ -150,21 +139,9 @@ enum store_err store_imap_message_text(struct store *s, int64_t mailbox_id, uint
 		sqlite3_reset(st);
 		return rc == SQLITE_DONE ? STORE_ENOTFOUND : store_sqlite_err(rc);
 	}
-	size_t plen = (size_t)sqlite3_column_bytes(st, 0);
-	const void *prefix = sqlite3_column_blob(st, 0);
-	size_t clen = (size_t)sqlite3_column_bytes(st, 1);
-	const void *content = sqlite3_column_blob(st, 1);
-	char *data = xmalloc(plen + clen + 1);
-	if (plen)
-		memcpy(data, prefix, plen);
-	if (clen)
-		memcpy(data + plen, content, clen);
-	data[plen + clen] = '\0';
+	*data_r = store_join_columns(st, 0, 1, len_r, prefix_len_r);
 	const char *parts = col_str(st, 2);
 	*parts_r = xstrdup(parts ? parts : "");
 	sqlite3_reset(st);
-	*data_r = data;
-	*len_r = plen + clen;
-	*prefix_len_r = plen;
 	return STORE_OK;
 }

@@ -42,6 +42,9 @@ sqlite3_stmt *store_prepare(sqlite3 *db, const char *sql);
 /* Run one parameterless statement through the cache (hot paths:
  * SAVEPOINT, RELEASE, BEGIN, COMMIT). `sql` must be a string literal. */
 enum store_err store_step_sql(sqlite3 *db, const char *sql);
+/* Columns a and b of the current row (a message's prefix and content, or
+ * part of it) joined into one malloc'd NUL-terminated buffer. */
+char *store_join_columns(sqlite3_stmt *st, int a, int b, size_t *len_r, size_t *a_len_r);
 /* Map an SQLite result code to a store error. */
 enum store_err store_sqlite_err(int rc);
 #endif

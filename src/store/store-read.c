@@ -211,6 +211,24 @@ enum store_err store_mailbox_changes(struct store *s, int64_t mailbox_id, uint64
 	return err;
 }
 
+char *store_join_columns(sqlite3_stmt *st, int a, int b, size_t *len_r, size_t *a_len_r)
+{
+	size_t alen = (size_t)sqlite3_column_bytes(st, a);
+	const void *adata = sqlite3_column_blob(st, a);
+	size_t blen = (size_t)sqlite3_column_bytes(st, b);
+	const void *bdata = sqlite3_column_blob(st, b);
+	char *data = xmalloc(alen + blen + 1);
+	if (alen)
+		memcpy(data, adata, alen);
+	if (blen)
+		memcpy(data + alen, bdata, blen);
+	data[alen + blen] = '\0';
+	*len_r = alen + blen;
+	if (a_len_r != NULL)
+		*a_len_r = alen;
+	return data;
+}
+
 enum store_err store_message_content(struct store *s, int64_t mailbox_id, uint32_t uid, char **data_r,
 				     size_t *len_r, size_t *prefix_len_r)
 {
@@ -226,21 +244,8 @@ enum store_err store_message_content(struct store *s, int64_t mailbox_id, uint32
 		sqlite3_reset(st);
 		return rc == SQLITE_DONE ? STORE_ENOTFOUND : store_sqlite_err(rc);
 	}
-	size_t plen = (size_t)sqlite3_column_bytes(st, 0);
-	const void *prefix = sqlite3_column_blob(st, 0);
-	size_t clen = (size_t)sqlite3_column_bytes(st, 1);
-	const void *content = sqlite3_column_blob(st, 1);
-	char *data = xmalloc(plen + clen + 1);
-	if (plen)
-		memcpy(data, prefix, plen);
-	if (clen)
-		memcpy(data + plen, content, clen);
-	data[plen + clen] = '\0';
+	*data_r = store_join_columns(st, 0, 1, len_r, prefix_len_r);
 	sqlite3_reset(st);
-	*data_r = data;
-	*len_r = plen + clen;
-	if (prefix_len_r)
-		*prefix_len_r = plen;
 	return STORE_OK;
 }
 

@@ -27,6 +27,8 @@ import signal
 import threading
 import time
 
+import pytest
+
 from conftest import Roost
 from faults import Reply, Smtp, complete, imap_append, imap_login, make_message, stored_tokens
 
@@ -143,10 +145,17 @@ def imap_client(roost, cid, ledger, stop):
             pass
 
 
-def test_sigkill_five_times_under_load(tmp_path):
+@pytest.fixture
+def daemon(tmp_path):
     r = Roost(tmp_path / "var")
     r.init()
     r.start()
+    yield r
+    r.stop(signal.SIGKILL)  # only if a failed assertion left it running
+
+
+def test_sigkill_five_times_under_load(daemon):
+    r = daemon
     t0 = time.time()
     ledger = Ledger()
     stop = threading.Event()
