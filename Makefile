@@ -95,7 +95,7 @@ fuzz-build:
 		$(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz-%)
 $(FUZZ_BUILD)/fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/fuzz.h $(FUZZ_BUILD)/libroost.a
 	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_BUILD)/libroost.a $(PKG_LIBS)
-fuzz: fuzz-build
+fuzz: test-deps fuzz-build
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) ./scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_NAMES)
 
 clean:

@@ -7,6 +7,8 @@ PKGS="build-essential pkg-config libevent-dev libssl-dev libsqlite3-dev
 libgmime-3.0-dev libcrypt-dev zlib1g-dev openssl"
 if [ "${1:-}" = test ]; then
 	PKGS="$PKGS sqlite3 python3 python3-pytest swaks fetchmail curl isync postfix"
+	# make fuzz: clang and its libFuzzer/sanitizer runtimes
+	PKGS="$PKGS clang libclang-rt-14-dev"
 fi
 missing=""
 for p in $PKGS; do

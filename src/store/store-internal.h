@@ -30,6 +30,7 @@ struct store {
 	char *dir, *db_path;
 	struct store_settings settings;
 	sqlite3 *wdb;			/* the write connection */
+	bool commit_allowed;		/* false inside a batch until its COMMIT */
 	pthread_mutex_t readers_lock;
 	sqlite3 **readers;		/* every thread's read connection */
 	size_t nreaders, readers_cap;
@@ -59,6 +60,8 @@ struct store {
 	atomic_uint_fast64_t commits, ops;
 };
 
+/* Install the commit hook that keeps a batch all-or-nothing per op. */
+void store_writer_guard_commits(struct store *s);
 /* Run one op inside an open transaction (savepoint already set). */
 enum store_err store_op_execute(struct store_txn *txn, struct store_op *op);
 /* Parse/prepare what an op needs before it reaches the writer (caller thread). */

@@ -68,13 +68,40 @@ static void fail_batch(struct store_op **ops, size_t n, enum store_err err, cons
 	}
 }
 
+/*
+ * SQLite rolls a transaction back by itself on SQLITE_FULL, IOERR, BUSY or
+ * NOMEM; every statement after that would commit on its own (autocommit),
+ * half an op at a time. The commit hook refuses any commit inside a batch
+ * except the batch's own COMMIT, so such statements fail instead.
+ */
+static int commit_guard(void *arg)
+{
+	struct store *s = arg;
+	return s->commit_allowed ? 0 : 1;
+}
+
+void store_writer_guard_commits(struct store *s)
+{
+	s->commit_allowed = true;
+	sqlite3_commit_hook(s->wdb, commit_guard, s);
+}
+
+static void run_batch(struct store *s, struct store_op **ops, size_t n, struct store_txn *txn);
+
 void store_run_batch(struct store *s, struct store_op **ops, size_t n, struct store_txn *txn)
+{
+	run_batch(s, ops, n, txn);
+	s->commit_allowed = true;
+}
+
+static void run_batch(struct store *s, struct store_op **ops, size_t n, struct store_txn *txn)
 {
 	char *error = NULL;
 	txn->s = s;
 	txn->db = s->wdb;
 	txn_reset(txn);
 	enum store_err err = store_step_sql(s->wdb, "BEGIN IMMEDIATE");
+	s->commit_allowed = false;
 	if (err != STORE_OK) {
 		error = xasprintf("database: %s", sqlite3_errmsg(s->wdb));
 		log_error("store: begin failed: %s", error);
@@ -121,6 +148,7 @@ void store_run_batch(struct store *s, struct store_op **ops, size_t n, struct st
 		txn->nchanged = 0;
 		return;
 	}
+	s->commit_allowed = true;
 	err = store_step_sql(s->wdb, "COMMIT");
 	if (err != STORE_OK) {
 		error = xasprintf("database: %s", sqlite3_errmsg(s->wdb));

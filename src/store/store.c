@@ -214,6 +214,8 @@ enum store_err store_open(const char *dir, const struct store_settings *settings
 	}
 	if (err == STORE_OK)
 		err = store_schema_check(s->wdb, error_r);
+	if (err == STORE_OK)
+		store_writer_guard_commits(s);
 	if (err != STORE_OK) {
 		store_close(&s);
 		return err;

@@ -144,3 +144,38 @@ TEST(store_writer_txn_lost_mid_batch)
 	store_close(&s);
 	event_base_free(base);
 }
+
+/* Within one op: the transaction is lost, then the op goes on writing
+ * (ignoring the error) and reports success. Nothing it wrote afterwards
+ * may commit on its own: the commit hook refuses every commit inside a
+ * batch but the batch's own. */
+static enum store_err lose_then_write_fn(struct store_txn *txn, void *arg, char **error_r)
+{
+	sqlite3 *db = store_txn_db(txn);
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	int rc = sqlite3_exec(db, "INSERT INTO domains (name) VALUES ('sneaky.example')", NULL, NULL, NULL);
+	*(int *)arg = rc;
+	return STORE_OK;
+}
+
+TEST(store_writer_no_autocommit_inside_an_op)
+{
+	const char *dir = unit_tmpdir();
+	char *err = NULL;
+	struct store *s = NULL;
+	CHECK_INT(store_create(dir, &err), STORE_OK);
+	CHECK_INT(store_open(dir, &fault_settings, &s, &err), STORE_OK);
+	int rc = -1;
+	struct store_op op;
+	store_op_init(&op, STORE_OP_FUNC);
+	op.u.func.fn = lose_then_write_fn;
+	op.u.func.arg = &rc;
+	store_run(s, &op);
+	store_op_clear(&op);
+	CHECK(rc != SQLITE_OK); /* the stray statement could not commit */
+	CHECK(!store_domain_hosted(s, "sneaky.example"));
+	/* and the store still works afterwards */
+	CHECK_INT(store_domain_add(s, "fine.example", &err), STORE_OK);
+	CHECK(store_domain_hosted(s, "fine.example"));
+	store_close(&s);
+}
