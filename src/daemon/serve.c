@@ -184,6 +184,7 @@ static int serve_start(struct serve *sv, struct store **store_r, struct privdrop
 	struct store_settings settings = {
 		.default_quota_bytes = config_size(cfg, "quota.storage"),
 		.default_quota_messages = config_size(cfg, "quota.messages"),
+		.busy_timeout_ms = config_ms(cfg, "store.busy_timeout"),
 	};
 	if (store_open(config_datadir(cfg), &settings, store_r, &error) != STORE_OK)
 		goto fail;

@@ -51,6 +51,7 @@ struct fetch_ctx {
 	struct store_op op;
 	bool op_used;
 	bool unknown_cte;	/* a BINARY part had an encoding we cannot undo */
+	enum store_err read_err; /* a message could not be read (not: expunged) */
 };
 
 static void cleanup(struct imap_cmd *cmd)
@@ -291,12 +292,18 @@ static bool render(struct imap_cmd *cmd, struct fetch_ctx *ctx, uint32_t uid, st
 	memset(&idx, 0, sizeof(idx));
 	char *data = NULL;
 	size_t len = 0, prefix_len = 0;
+	enum store_err err = STORE_OK;
 	if (ctx->need_index &&
-	    store_message_index(s->srv->store, v->mailbox_id, uid, &idx) != STORE_OK)
+	    (err = store_message_index(s->srv->store, v->mailbox_id, uid, &idx)) != STORE_OK) {
+		if (err != STORE_ENOTFOUND)
+			ctx->read_err = err;
 		return false;
+	}
 	if (ctx->need_content &&
-	    store_message_content(s->srv->store, v->mailbox_id, uid, &data, &len, &prefix_len) !=
-		    STORE_OK) {
+	    (err = store_message_content(s->srv->store, v->mailbox_id, uid, &data, &len,
+					 &prefix_len)) != STORE_OK) {
+		if (err != STORE_ENOTFOUND) /* not found = expunged meanwhile */
+			ctx->read_err = err;
 		store_msg_index_clear(&idx);
 		return false;
 	}
@@ -407,7 +414,13 @@ static void emit(struct imap_cmd *cmd)
 	}
 	buf_free(&b);
 	cmd->on_drain = NULL;
-	imap_cmd_ok(cmd, "FETCH completed");
+	/* RFC 9051 6.4.5: the messages we could serve were sent; say that
+	 * some could not be, with the reason's code. */
+	if (ctx->read_err != STORE_OK)
+		imap_cmd_no(cmd, "%sSome messages could not be read: %s",
+			    imap_store_err_code(ctx->read_err), store_strerror(ctx->read_err));
+	else
+		imap_cmd_ok(cmd, "FETCH completed");
 }
 
 static void start_emit(struct imap_cmd *cmd)

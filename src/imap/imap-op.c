@@ -48,6 +48,7 @@ const char *imap_store_err_code(enum store_err err)
 	case STORE_EINVAL: return "[CANNOT] ";
 	case STORE_ENOSPACE: return "[UNAVAILABLE] ";
 	case STORE_ETEMP: return "[UNAVAILABLE] ";
+	case STORE_ECORRUPT: return "[SERVERBUG] ";
 	}
 	return "[SERVERBUG] ";
 }

@@ -53,6 +53,9 @@ const struct config_key config_keys[] = {
 	{"quota.messages", CONFIG_SIZE, "unlimited", NULL, "Default per-account message-count quota."},
 	{"quota.overquota", CONFIG_ENUM, "permanent", "permanent|temporary",
 	 "Over-quota deliveries fail permanently (552 5.2.2, exit 77) or temporarily (452 4.2.2, exit 75)."},
+	{"store.busy_timeout", CONFIG_SECONDS, "10s", NULL,
+	 "How long a write waits for a database lock held by another process (a backup,\n"
+	 "# an admin's sqlite3) before failing with a temporary error (IMAP NO [INUSE])."},
 	{"message.max_size", CONFIG_SIZE, "50M", NULL,
 	 "Largest message accepted (SMTP SIZE, LMTP, APPEND, deliver)."},
 

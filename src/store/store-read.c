@@ -5,6 +5,7 @@
  */
 #include "store/store-internal.h"
 #include "lib/alloc.h"
+#include "lib/log.h"
 #include <string.h>
 #include <strings.h>
 
@@ -233,7 +234,7 @@ enum store_err store_message_content(struct store *s, int64_t mailbox_id, uint32
 				     size_t *len_r, size_t *prefix_len_r)
 {
 	sqlite3_stmt *st = store_prepare(store_reader(s),
-		"SELECT m.prefix, c.data FROM messages m JOIN contents c ON c.id = m.content_id"
+		"SELECT m.prefix, c.data, c.id FROM messages m LEFT JOIN contents c ON c.id = m.content_id"
 		" WHERE m.mailbox_id = ?1 AND m.uid = ?2");
 	if (st == NULL)
 		return STORE_ETEMP;
@@ -243,6 +244,13 @@ enum store_err store_message_content(struct store *s, int64_t mailbox_id, uint32
 	if (rc != SQLITE_ROW) {
 		sqlite3_reset(st);
 		return rc == SQLITE_DONE ? STORE_ENOTFOUND : store_sqlite_err(rc);
+	}
+	if (sqlite3_column_type(st, 2) == SQLITE_NULL) {
+		/* the message row names content that is not there */
+		log_error("store: message uid %u of mailbox %lld has no content (run roost check)",
+			  uid, (long long)mailbox_id);
+		sqlite3_reset(st);
+		return STORE_ECORRUPT;
 	}
 	*data_r = store_join_columns(st, 0, 1, len_r, prefix_len_r);
 	sqlite3_reset(st);

@@ -14,6 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
+/* How long a connection waits for a lock another process holds. */
+#define STORE_BUSY_TIMEOUT_MS 10000
+
 /* Statements cached per thread, keyed by (connection, SQL text pointer). */
 #define STMT_CACHE_SIZE 256
 
@@ -48,6 +51,7 @@ const char *store_strerror(enum store_err err)
 	case STORE_ELIMIT: return "limit exceeded";
 	case STORE_ENOSPACE: return "disk full";
 	case STORE_EINVAL: return "invalid argument";
+	case STORE_ECORRUPT: return "database inconsistency (run roost check)";
 	}
 	return "unknown error";
 }
@@ -59,6 +63,10 @@ enum store_err store_sqlite_err(int rc)
 	case SQLITE_DONE:
 	case SQLITE_ROW: return STORE_OK;
 	case SQLITE_FULL: return STORE_ENOSPACE;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED: return STORE_EINUSE; /* someone else holds the lock */
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB: return STORE_ECORRUPT;
 	case SQLITE_CONSTRAINT: return STORE_EEXISTS;
 	case SQLITE_TOOBIG: return STORE_ELIMIT;
 	default: return STORE_ETEMP;
@@ -141,7 +149,7 @@ static enum store_err open_db(const char *path, int flags, sqlite3 **db_r, char 
 		sqlite3_close(db);
 		return STORE_ETEMP;
 	}
-	sqlite3_busy_timeout(db, 10000);
+	sqlite3_busy_timeout(db, STORE_BUSY_TIMEOUT_MS);
 	/* synchronous=FULL: in WAL mode every commit syncs the WAL, so a
 	 * commit that returned is on stable storage. */
 	enum store_err err = store_exec(db,
@@ -214,8 +222,11 @@ enum store_err store_open(const char *dir, const struct store_settings *settings
 	}
 	if (err == STORE_OK)
 		err = store_schema_check(s->wdb, error_r);
-	if (err == STORE_OK)
+	if (err == STORE_OK) {
 		store_writer_guard_commits(s);
+		if (settings->busy_timeout_ms > 0)
+			sqlite3_busy_timeout(s->wdb, (int)settings->busy_timeout_ms);
+	}
 	if (err != STORE_OK) {
 		store_close(&s);
 		return err;

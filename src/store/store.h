@@ -44,6 +44,7 @@ enum store_err {
 	STORE_ELIMIT,	 /* a size/count limit of the store */
 	STORE_ENOSPACE,	 /* the disk is full */
 	STORE_EINVAL,	 /* bad argument (bad name, bad address) */
+	STORE_ECORRUPT,	 /* the database broke one of its own invariants (roost check) */
 };
 const char *store_strerror(enum store_err err);
 
@@ -67,6 +68,9 @@ const char *store_strerror(enum store_err err);
 struct store_settings {
 	int64_t default_quota_bytes;	/* -1 = unlimited */
 	int64_t default_quota_messages; /* -1 = unlimited */
+	int64_t busy_timeout_ms;	/* wait this long for a lock held by another
+					 * process (a backup, sqlite3); then EINUSE.
+					 * 0 = the built-in default */
 };
 
 /* Create a new, empty database in dir. Fails if one exists. */
