@@ -4,7 +4,11 @@
  * group-commit writer, every store durable (synchronous=FULL WAL commit),
  * and report messages/s and syncs (commits) per message.
  *
- *   build/bench-deliver [-n 20000] [-w 8] [-a 100] [-s 4096] [-d DIR]
+ *   build/bench-deliver [-n 20000] [-w 8] [-a 100] [-s 4096] [-d DIR] [-T] [-F]
+ *
+ * -T fills bodies with varied words instead of one repeated letter (what
+ * the full-text index sees in real mail); -F turns the full-text index
+ * off (search.fts = no), to measure its cost (issue 6).
  */
 #include "store/store.h"
 #include "lib/alloc.h"
@@ -22,7 +26,27 @@ struct job {
 	int64_t *accounts;
 	int naccounts, count, size, id;
 	int failed;
+	bool words;
 };
+
+/* Pseudo-words from a per-message seed, so bodies differ like mail does. */
+static void fill_words(char *p, size_t n, unsigned seed)
+{
+	static const char syll[][4] = {"ka", "ro", "st", "men", "ti", "la", "ve", "or", "qu",
+				       "ne", "sa", "dri", "po", "lu", "ge", "an"};
+	size_t i = 0;
+	while (i < n) {
+		seed = seed * 1103515245u + 12345u;
+		int k = 1 + (int)((seed >> 16) % 4);
+		for (int j = 0; j < k && i < n; j++) {
+			seed = seed * 1103515245u + 12345u;
+			for (const char *q = syll[(seed >> 16) % 16]; *q && i < n; q++)
+				p[i++] = *q;
+		}
+		if (i < n)
+			p[i++] = (seed >> 20) % 12 == 0 ? '\n' : ' ';
+	}
+}
 
 static void *writer(void *p)
 {
@@ -31,7 +55,10 @@ static void *writer(void *p)
 	for (int i = 0; i < j->count; i++) {
 		int n = snprintf(msg, (size_t)j->size, "From: bench@example.org\r\nSubject: w%d m%d\r\n\r\n",
 				 j->id, i);
-		memset(msg + n, 'a' + (i % 26), (size_t)(j->size - n));
+		if (j->words)
+			fill_words(msg + n, (size_t)(j->size - n), (unsigned)(j->id * 100003 + i));
+		else
+			memset(msg + n, 'a' + (i % 26), (size_t)(j->size - n));
 		memcpy(msg + j->size - 2, "\r\n", 2);
 		struct store_target t = {.account_id = j->accounts[(j->id * 7919 + i) % j->naccounts]};
 		struct store_op op;
@@ -67,15 +94,18 @@ int main(int argc, char **argv)
 	char dirbuf[] = "/tmp/roost-bench-XXXXXX";
 	const char *dir = NULL;
 	int c;
-	while ((c = getopt(argc, argv, "n:w:a:s:d:")) != -1) {
+	bool words = false, no_fts = false;
+	while ((c = getopt(argc, argv, "n:w:a:s:d:TF")) != -1) {
 		switch (c) {
 		case 'n': total = (int)strtol(optarg, NULL, 10); break;
 		case 'w': writers = (int)strtol(optarg, NULL, 10); break;
 		case 'a': naccounts = (int)strtol(optarg, NULL, 10); break;
 		case 's': size = (int)strtol(optarg, NULL, 10); break;
 		case 'd': dir = optarg; break;
+		case 'T': words = true; break;
+		case 'F': no_fts = true; break;
 		default:
-			fprintf(stderr, "usage: bench-deliver [-n msgs] [-w writers] [-a accounts] [-s bytes] [-d dir]\n");
+			fprintf(stderr, "usage: bench-deliver [-n msgs] [-w writers] [-a accounts] [-s bytes] [-d dir] [-T] [-F]\n");
 			return 64;
 		}
 	}
@@ -89,7 +119,8 @@ int main(int argc, char **argv)
 	}
 	char *err = NULL;
 	struct store *s;
-	struct store_settings settings = {-1, -1};
+	struct store_settings settings = {.default_quota_bytes = -1, .default_quota_messages = -1,
+					  .fts_disabled = no_fts};
 	if (store_create(dir, &err) != STORE_OK || store_open(dir, &settings, &s, &err) != STORE_OK) {
 		fprintf(stderr, "bench-deliver: %s\n", err);
 		return 1;
@@ -117,7 +148,7 @@ int main(int argc, char **argv)
 	pthread_t *th = xcalloc((size_t)writers, sizeof(*th));
 	double t0 = now();
 	for (int i = 0; i < writers; i++) {
-		jobs[i] = (struct job){s, accounts, naccounts, total / writers + (i < total % writers), size, i, 0};
+		jobs[i] = (struct job){s, accounts, naccounts, total / writers + (i < total % writers), size, i, 0, words};
 		pthread_create(&th[i], NULL, writer, &jobs[i]);
 	}
 	int failed = 0;

@@ -45,6 +45,8 @@ const struct cli_command cli_commands[] = {
 	 "write a stored message to stdout, byte for byte"},
 	{"check", "[--quick]", 0, 1, 0, cmd_store_check,
 	 "check the database's consistency: one line per problem, or \"clean\" (exit 0)"},
+	{"reindex", "[<address>]", 0, 1, 0, cmd_reindex,
+	 "(re)build the full-text search index of an account's messages, or of all"},
 	{"deliver", "[-f <sender>] <address>...", 1, -1, CLI_STDIN_MESSAGE, cmd_deliver,
 	 "deliver the message on stdin (exit codes: see roost help)"},
 	{"version", "", 0, 0, CLI_NO_CONFIG | CLI_NO_STORE | CLI_LOCAL, cmd_version,

@@ -69,6 +69,7 @@ static int run_here(struct cli *cli, const struct cli_command *cmd, int nwords, 
 			.default_quota_bytes = config_size(cli->cfg, "quota.storage"),
 			.default_quota_messages = config_size(cli->cfg, "quota.messages"),
 			.busy_timeout_ms = config_ms(cli->cfg, "store.busy_timeout"),
+			.fts_disabled = !config_bool(cli->cfg, "search.fts"),
 		};
 		char *error = NULL;
 		enum store_err err = store_open(cli->datadir, &settings, &cli->store, &error);

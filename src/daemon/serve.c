@@ -185,6 +185,7 @@ static int serve_start(struct serve *sv, struct store **store_r, struct privdrop
 		.default_quota_bytes = config_size(cfg, "quota.storage"),
 		.default_quota_messages = config_size(cfg, "quota.messages"),
 		.busy_timeout_ms = config_ms(cfg, "store.busy_timeout"),
+		.fts_disabled = !config_bool(cfg, "search.fts"),
 	};
 	if (store_open(config_datadir(cfg), &settings, store_r, &error) != STORE_OK)
 		goto fail;

@@ -1,6 +1,9 @@
 /* ENABLE (RFC 5161; RFC 9051 6.3.1). IMAP4rev2 switches this session to
- * rev2 semantics: UTF-8 mailbox names, no \Recent, ESEARCH-style SEARCH. */
+ * rev2 semantics: UTF-8 mailbox names, no \Recent, ESEARCH-style SEARCH.
+ * CONDSTORE and QRESYNC (RFC 7162 3.1, 3.2.3; QRESYNC implies CONDSTORE)
+ * add MODSEQ to FETCH responses and VANISHED in place of EXPUNGE. */
 #include "imap/imap-commands.h"
+#include "imap/imap-condstore.h"
 #include "lib/buf.h"
 #include <strings.h>
 
@@ -24,6 +27,21 @@ void cmd_enable(struct imap_cmd *cmd)
 			s->rev2 = true;
 			s->utf8_names = true;
 			buf_puts(&b, " IMAP4rev2");
+		} else if (strcasecmp(a->str, "CONDSTORE") == 0 && !s->condstore) {
+			imap_condstore_enable(s);
+			buf_puts(&b, " CONDSTORE");
+		} else if (strcasecmp(a->str, "QRESYNC") == 0 && !s->qresync) {
+			/* RFC 7162 3.2.3: QRESYNC implies CONDSTORE; ENABLED
+			 * lists only what the client named (RFC 5161 3.2) */
+			imap_condstore_enable(s);
+			s->qresync = true;
+			buf_puts(&b, " QRESYNC");
+		} else if (strcasecmp(a->str, "UTF8=ACCEPT") == 0 && !s->utf8_accept) {
+			/* RFC 6855 3: UTF-8 mailbox names and quoted strings,
+			 * and APPEND's "UTF8 (literal8)" (imap-append.c) */
+			s->utf8_accept = true;
+			s->utf8_names = true;
+			buf_puts(&b, " UTF8=ACCEPT");
 		}
 	}
 	imap_printf(s, "* ENABLED%s\r\n", b.data ? b.data : "");

@@ -7,15 +7,18 @@
  * command waits for it to drain before rendering more messages.
  */
 #include "imap/imap-commands.h"
+#include "imap/imap-condstore.h"
 #include "imap/imap-date.h"
 #include "imap/imap-fetch-section.h"
 #include "imap/imap-flags.h"
 #include "imap/imap-op.h"
+#include "imap/imap-seqset.h"
 #include "imap/imap-view.h"
 #include "lib/alloc.h"
 #include "lib/buf.h"
 #include "lib/conn.h"
 #include "store/store-imap.h"
+#include "store/store-msg-extra.h"
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -27,6 +30,10 @@ enum item_kind {
 	I_FLAGS, I_UID, I_INTERNALDATE, I_SIZE, I_ENVELOPE, I_BODY, I_BODYSTRUCTURE,
 	I_SECTION, I_RFC822, I_RFC822_HEADER, I_RFC822_TEXT,
 	I_BINARY, I_BINARY_SIZE,	/* RFC 3516 */
+	I_MODSEQ,			/* RFC 7162 3.1.4.1 */
+	I_EMAILID, I_THREADID,		/* RFC 8474 5 */
+	I_SAVEDATE,			/* RFC 8514 4.3 */
+	I_PREVIEW,			/* RFC 8970 3 */
 };
 
 struct item {
@@ -42,6 +49,8 @@ struct fetch_ctx {
 	struct item items[FETCH_MAX_ITEMS];
 	size_t nitems;
 	bool need_meta, need_index, need_content, sets_seen;
+	bool need_extra;	/* store-msg-extra.h: object ids, save date, preview */
+	struct store_msg_extra extra; /* of the message being rendered */
 	uint32_t *uids;
 	size_t nuids, pos;
 	struct store_msg *meta;
@@ -52,6 +61,7 @@ struct fetch_ctx {
 	bool op_used;
 	bool unknown_cte;	/* a BINARY part had an encoding we cannot undo */
 	enum store_err read_err; /* a message could not be read (not: expunged) */
+	bool want_modseq;	/* MODSEQ asked for, or CHANGEDSINCE (RFC 7162 3.1.4.1) */
 };
 
 static void cleanup(struct imap_cmd *cmd)
@@ -64,6 +74,7 @@ static void cleanup(struct imap_cmd *cmd)
 	if (ctx->op_used)
 		store_op_clear(&ctx->op);
 	store_msg_list_free(ctx->meta, ctx->nmeta);
+	store_msg_extra_clear(&ctx->extra);
 	free(ctx->uids);
 	free(ctx->seen_now);
 	free(ctx);
@@ -79,6 +90,9 @@ static int add_item(struct fetch_ctx *ctx, enum item_kind kind)
 	switch (kind) {
 	case I_INTERNALDATE: case I_SIZE: ctx->need_meta = true; break;
 	case I_ENVELOPE: case I_BODY: case I_BODYSTRUCTURE: ctx->need_index = true; break;
+	case I_EMAILID: case I_THREADID: case I_SAVEDATE: case I_PREVIEW:
+		ctx->need_extra = true;
+		break;
 	case I_SECTION: case I_RFC822: case I_RFC822_HEADER: case I_RFC822_TEXT:
 	case I_BINARY: case I_BINARY_SIZE:
 		ctx->need_content = ctx->need_index = true;
@@ -145,8 +159,10 @@ static int parse_one(struct fetch_ctx *ctx, const struct imap_arg *a)
 	} simple[] = {
 		{"FLAGS", I_FLAGS}, {"UID", I_UID}, {"INTERNALDATE", I_INTERNALDATE},
 		{"RFC822.SIZE", I_SIZE}, {"ENVELOPE", I_ENVELOPE}, {"BODY", I_BODY},
-		{"BODYSTRUCTURE", I_BODYSTRUCTURE}, {"RFC822", I_RFC822},
+		{"BODYSTRUCTURE", I_BODYSTRUCTURE}, {"RFC822", I_RFC822}, {"MODSEQ", I_MODSEQ},
 		{"RFC822.HEADER", I_RFC822_HEADER}, {"RFC822.TEXT", I_RFC822_TEXT},
+		{"EMAILID", I_EMAILID}, {"THREADID", I_THREADID}, {"SAVEDATE", I_SAVEDATE},
+		{"PREVIEW", I_PREVIEW},
 	};
 	for (size_t i = 0; i < sizeof(simple) / sizeof(simple[0]); i++)
 		if (strcasecmp(s, simple[i].name) == 0)
@@ -180,9 +196,22 @@ static int parse_items(struct fetch_ctx *ctx, const struct imap_arg *a)
 		return parse_one(ctx, a);
 	if (a->count == 0)
 		return -1;
-	for (size_t i = 0; i < a->count; i++)
+	for (size_t i = 0; i < a->count; i++) {
 		if (parse_one(ctx, &a->list[i]) < 0)
 			return -1;
+		/* "PREVIEW (LAZY)" (RFC 8970 3.1): previews are computed at
+		 * store time, so LAZY never has to wait; other modifiers are
+		 * unknown */
+		if (imap_arg_is_atom(&a->list[i], "PREVIEW") && i + 1 < a->count &&
+		    a->list[i + 1].type == IMAP_ARG_LIST) {
+			const struct imap_arg *mods = &a->list[++i];
+			if (mods->count == 0)
+				return -1;
+			for (size_t m = 0; m < mods->count; m++)
+				if (!imap_arg_is_atom(&mods->list[m], "LAZY"))
+					return -1;
+		}
+	}
 	return 0;
 }
 
@@ -293,6 +322,13 @@ static bool render(struct imap_cmd *cmd, struct fetch_ctx *ctx, uint32_t uid, st
 	char *data = NULL;
 	size_t len = 0, prefix_len = 0;
 	enum store_err err = STORE_OK;
+	store_msg_extra_clear(&ctx->extra);
+	if (ctx->need_extra &&
+	    (err = store_msg_extra_get(s->srv->store, v->mailbox_id, uid, &ctx->extra)) != STORE_OK) {
+		if (err != STORE_ENOTFOUND)
+			ctx->read_err = err;
+		return false;
+	}
 	if (ctx->need_index &&
 	    (err = store_message_index(s->srv->store, v->mailbox_id, uid, &idx)) != STORE_OK) {
 		if (err != STORE_ENOTFOUND)
@@ -331,9 +367,35 @@ static bool render(struct imap_cmd *cmd, struct fetch_ctx *ctx, uint32_t uid, st
 			buf_printf(b, "INTERNALDATE \"%s\"", date);
 			break;
 		}
+		case I_MODSEQ:
+			buf_printf(b, "MODSEQ (%llu)", (unsigned long long)vm->modseq);
+			break;
 		case I_SIZE:
 			buf_printf(b, "RFC822.SIZE %lld", (long long)meta->size);
 			break;
+		case I_EMAILID:
+			/* RFC 8474 5.1: the objectid is the counter behind "M" */
+			buf_printf(b, "EMAILID (M%lld)", (long long)ctx->extra.emailid);
+			break;
+		case I_THREADID:
+			if (ctx->extra.threadid > 0)
+				buf_printf(b, "THREADID (T%lld)", (long long)ctx->extra.threadid);
+			else
+				buf_puts(b, "THREADID NIL");
+			break;
+		case I_SAVEDATE: {
+			char date[64];
+			imap_date_time_format(ctx->extra.savedate, date, sizeof(date));
+			buf_printf(b, "SAVEDATE \"%s\"", date);
+			break;
+		}
+		case I_PREVIEW: {
+			/* RFC 8970 3.2: no text to show is an empty string */
+			const char *p = ctx->extra.preview ? ctx->extra.preview : "";
+			buf_puts(b, "PREVIEW ");
+			imap_buf_string(b, p, strlen(p));
+			break;
+		}
 		case I_ENVELOPE:
 			buf_printf(b, "ENVELOPE %s", idx.envelope ? idx.envelope
 				   : "(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)");
@@ -381,6 +443,9 @@ static bool render(struct imap_cmd *cmd, struct fetch_ctx *ctx, uint32_t uid, st
 		buf_printf(b, "%sFLAGS (", sep);
 		imap_view_format_flags(s, b, vm);
 		buf_putc(b, ')');
+		/* RFC 7162 3.1.4: a flag change carries MODSEQ */
+		if (s->condstore && !ctx->want_modseq)
+			buf_printf(b, " MODSEQ (%llu)", (unsigned long long)vm->modseq);
 	}
 	buf_puts(b, ")\r\n");
 	free(data);
@@ -446,6 +511,11 @@ static void seen_done(struct imap_cmd *cmd, struct store_op *op)
 			if (seq != 0)
 				v->msgs[seq - 1].flags |= STORE_FLAG_SEEN;
 		}
+		for (size_t i = 0; i < op->u.flags.nchanged; i++) {
+			uint32_t seq = imap_view_seq(v, op->u.flags.changed[i]);
+			if (seq != 0)
+				v->msgs[seq - 1].modseq = op->u.flags.changed_modseq[i];
+		}
 	} else {
 		ctx->nseen_now = 0;
 	}
@@ -460,9 +530,14 @@ void cmd_fetch(struct imap_cmd *cmd)
 		imap_cmd_bad(cmd, "FETCH needs a sequence set and items");
 		return;
 	}
-	if (cmd->a.count == 3) {
-		/* CHANGEDSINCE (CONDSTORE) comes with issue 6 */
-		imap_cmd_bad(cmd, "FETCH modifiers are not supported");
+	/* CONDSTORE/QRESYNC modifiers (RFC 7162 3.1.4.1, 3.2.6) */
+	uint64_t changedsince = 0;
+	bool vanished = false;
+	const char *error;
+	if (cmd->a.count == 3 &&
+	    imap_condstore_fetch_modifiers(s, &cmd->a.args[2], cmd->a.uid, &changedsince,
+					   &vanished, &error) < 0) {
+		imap_cmd_bad(cmd, "%s", error);
 		return;
 	}
 	struct fetch_ctx *ctx = xcalloc(1, sizeof(*ctx));
@@ -472,9 +547,30 @@ void cmd_fetch(struct imap_cmd *cmd)
 		imap_cmd_bad(cmd, "Invalid FETCH items");
 		return;
 	}
+	for (size_t i = 0; i < ctx->nitems; i++)
+		ctx->want_modseq |= ctx->items[i].kind == I_MODSEQ;
+	if (cmd->a.count == 3 && !ctx->want_modseq && add_item(ctx, I_MODSEQ) == 0)
+		ctx->want_modseq = true; /* CHANGEDSINCE implies MODSEQ */
+	if (ctx->want_modseq)
+		imap_condstore_enable(s);
 	if (imap_view_uids(v, cmd->a.args[0].str, cmd->a.uid, &ctx->uids, &ctx->nuids) < 0) {
 		imap_cmd_bad(cmd, "Invalid sequence set");
 		return;
+	}
+	if (cmd->a.count == 3) {
+		imap_condstore_filter_changed(v, ctx->uids, &ctx->nuids, changedsince);
+		struct imap_seqset known;
+		/* VANISHED (EARLIER) first (RFC 7162 3.2.6); '*' reaches past
+		 * the last UID in the view, which may itself have gone */
+		if (vanished && imap_seqset_parse(cmd->a.args[0].str, UINT32_MAX, &known) == 0) {
+			if (!known.saved &&
+			    imap_condstore_vanished_since(s, &known, changedsince) < 0) {
+				imap_seqset_clear(&known);
+				imap_cmd_no(cmd, "[UNAVAILABLE] Cannot read the expunge log");
+				return;
+			}
+			imap_seqset_clear(&known);
+		}
 	}
 	if (ctx->sets_seen && !v->readonly) {
 		for (size_t i = 0; i < ctx->nuids; i++) {

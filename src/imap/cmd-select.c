@@ -3,10 +3,24 @@
  * A mailbox already selected is closed first, without expunging, and a
  * rev2 client is told so with "OK [CLOSED]". A rev1 SELECT claims the
  * mailbox's new messages as \Recent (store-recent.h) before answering.
+ *
+ * CONDSTORE and QRESYNC (RFC 7162): every mailbox has mod-sequences, so
+ * HIGHESTMODSEQ is always sent (never NOMODSEQ). The parameter list may
+ * hold CONDSTORE (3.1.8) and, once QRESYNC is enabled, QRESYNC (uidvalidity
+ * modseq [known-uids [seq-match-data]]) (3.2.5): when the UIDVALIDITY
+ * matches, the client is told the UIDs expunged since (VANISHED (EARLIER),
+ * from the store's expunge log) and the flags of every message changed
+ * since (FETCH UID FLAGS MODSEQ), new ones included. The log is never
+ * pruned, so the seq-match-data shortcut (3.2.5.2) is checked for syntax
+ * and otherwise not needed. A wrong UIDVALIDITY means a full resync: no
+ * VANISHED and no FETCH.
  */
 #include "imap/imap-commands.h"
+#include "imap/imap-objectid.h"
+#include "imap/imap-condstore.h"
 #include "imap/imap-flags.h"
 #include "imap/imap-op.h"
+#include "imap/imap-seqset.h"
 #include "imap/imap-view.h"
 #include "lib/alloc.h"
 #include "lib/buf.h"
@@ -39,11 +53,21 @@ static void collect_keywords(const struct imap_view *v, struct buf *b)
 	}
 }
 
+/* The parameters of SELECT/EXAMINE (RFC 7162 3.1.8, 3.2.5). */
+struct select_params {
+	bool condstore;
+	bool qresync;
+	uint32_t uidvalidity;
+	uint64_t modseq;
+	struct imap_seqset known;	/* known-uids; 1:4294967295 when absent */
+};
+
 struct select_ctx {
 	struct store_mailbox mb;
 	struct store_op op;
 	struct store_recent_claim claim;
 	bool op_used;
+	struct select_params p;
 };
 
 static void cleanup(struct imap_cmd *cmd)
@@ -52,7 +76,110 @@ static void cleanup(struct imap_cmd *cmd)
 	if (ctx->op_used)
 		store_op_clear(&ctx->op);
 	store_mailbox_clear(&ctx->mb);
+	imap_seqset_clear(&ctx->p.known);
 	free(ctx);
+}
+
+/* "(QRESYNC (uidvalidity modseq [known-uids [(seqs uids)]]))" or
+ * "(CONDSTORE)". -1 with a static text for BAD. */
+static int parse_qresync(const struct imap_arg *l, struct select_params *p, const char **error_r)
+{
+	uint64_t n;
+	*error_r = "QRESYNC needs (uidvalidity modseq [known-uids [seq-match-data]])";
+	if (l->type != IMAP_ARG_LIST || l->count < 2 || l->count > 4 ||
+	    l->list[0].type != IMAP_ARG_ATOM ||
+	    imap_parse_number(l->list[0].str, UINT32_MAX, &n) < 0 || n == 0)
+		return -1;
+	p->uidvalidity = (uint32_t)n;
+	/* a modseq of 0 is taken as "everything", like CHANGEDSINCE 0 */
+	if (imap_modseq_parse(&l->list[1], true, &p->modseq) < 0) {
+		*error_r = "QRESYNC needs a mod-sequence value below 2^63";
+		return -1;
+	}
+	imap_seqset_clear(&p->known);
+	if (l->count >= 3) {
+		const struct imap_arg *k = &l->list[2];
+		/* '*' has no meaning in known-uids; taken as the largest UID */
+		if (k->type != IMAP_ARG_ATOM || imap_seqset_parse(k->str, UINT32_MAX, &p->known) < 0 ||
+		    p->known.saved) {
+			*error_r = "Invalid known-uids";
+			return -1;
+		}
+	} else {
+		imap_seqset_add(&p->known, 1, UINT32_MAX);
+	}
+	if (l->count == 4) {
+		const struct imap_arg *m = &l->list[3];
+		struct imap_seqset a, b;
+		if (m->type != IMAP_ARG_LIST || m->count != 2 || m->list[0].type != IMAP_ARG_ATOM ||
+		    m->list[1].type != IMAP_ARG_ATOM) {
+			*error_r = "Invalid seq-match-data";
+			return -1;
+		}
+		int ra = imap_seqset_parse(m->list[0].str, UINT32_MAX, &a);
+		int rb = ra < 0 ? -1 : imap_seqset_parse(m->list[1].str, UINT32_MAX, &b);
+		if (ra == 0)
+			imap_seqset_clear(&a);
+		if (rb == 0)
+			imap_seqset_clear(&b);
+		if (ra < 0 || rb < 0) {
+			*error_r = "Invalid seq-match-data";
+			return -1;
+		}
+	}
+	p->qresync = true;
+	return 0;
+}
+
+static int parse_params(struct imap_session *s, const struct imap_arg *l, struct select_params *p,
+			const char **error_r)
+{
+	if (l->type != IMAP_ARG_LIST) {
+		*error_r = "SELECT parameters must be a list";
+		return -1;
+	}
+	for (size_t i = 0; i < l->count; i++) {
+		if (imap_arg_is_atom(&l->list[i], "CONDSTORE")) {
+			p->condstore = true;
+		} else if (imap_arg_is_atom(&l->list[i], "QRESYNC") && i + 1 < l->count &&
+			   !p->qresync) {
+			/* RFC 7162 3.2.5: BAD unless QRESYNC was enabled */
+			if (!s->qresync) {
+				*error_r = "QRESYNC must be enabled first (ENABLE QRESYNC)";
+				return -1;
+			}
+			if (parse_qresync(&l->list[++i], p, error_r) < 0)
+				return -1;
+		} else {
+			*error_r = "Unknown SELECT parameter";
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* After the usual responses of a QRESYNC SELECT: what changed since the
+ * client's modseq (RFC 7162 3.2.5.1). */
+static void qresync_reply(struct imap_session *s, const struct select_params *p)
+{
+	struct imap_view *v = s->view;
+	if (p->uidvalidity != v->uidvalidity)
+		return;
+	if (imap_condstore_vanished_since(s, &p->known, p->modseq) < 0)
+		return; /* the FETCHes still help; the client can ask again */
+	struct buf b;
+	buf_init(&b, SIZE_MAX);
+	for (size_t i = 0; i < v->count; i++) {
+		const struct imap_view_msg *m = &v->msgs[i];
+		if (m->modseq <= p->modseq)
+			continue;
+		buf_reset(&b);
+		buf_printf(&b, "* %zu FETCH (UID %u FLAGS (", i + 1, m->uid);
+		imap_view_format_flags(s, &b, m);
+		buf_printf(&b, ") MODSEQ (%llu))\r\n", (unsigned long long)m->modseq);
+		imap_write(s, b.data, b.len);
+	}
+	buf_free(&b);
 }
 
 /* RFC 5530 ALERT: a client over quota cannot receive mail; SELECT is where
@@ -100,6 +227,19 @@ static void select_reply(struct imap_cmd *cmd)
 	buf_free(&b);
 	imap_printf(s, "* OK [UIDVALIDITY %u] UIDs valid\r\n", mb->uidvalidity);
 	imap_printf(s, "* OK [UIDNEXT %u] Predicted next UID\r\n", mb->uidnext);
+	{
+		/* RFC 8474 4.1 */
+		struct buf id;
+		buf_init(&id, IMAP_OBJECTID_MAX + 1);
+		imap_objectid_mailbox(&id, mb->id, mb->uidvalidity);
+		imap_printf(s, "* OK [MAILBOXID (%s)] Ok\r\n", id.data);
+		buf_free(&id);
+	}
+	/* every mailbox keeps mod-sequences: HIGHESTMODSEQ always, never
+	 * NOMODSEQ (RFC 7162 3.1.2.1) */
+	imap_printf(s, "* OK [HIGHESTMODSEQ %llu] Highest\r\n", (unsigned long long)v->modseq);
+	if (ctx->p.condstore || ctx->p.qresync)
+		s->condstore = true; /* RFC 7162 3.1.8: a CONDSTORE-enabling command */
 	if (s->rev2) {
 		char *wire = imap_mailbox_to_wire(s, mb->name);
 		buf_init(&b, SIZE_MAX);
@@ -111,6 +251,8 @@ static void select_reply(struct imap_cmd *cmd)
 		free(wire);
 	}
 	quota_alert(s);
+	if (ctx->p.qresync)
+		qresync_reply(s, &ctx->p);
 	imap_cmd_ok(cmd, "[%s] %s completed", readonly ? "READ-ONLY" : "READ-WRITE",
 		    readonly ? "EXAMINE" : "SELECT");
 }
@@ -138,24 +280,29 @@ static void do_select(struct imap_cmd *cmd, bool readonly)
 		imap_cmd_bad(cmd, "A mailbox name is needed");
 		return;
 	}
-	if (cmd->a.count == 2) {
-		/* CONDSTORE/QRESYNC parameters come with issue 6 */
-		imap_cmd_bad(cmd, "Unsupported SELECT parameters");
+	struct select_params params;
+	memset(&params, 0, sizeof(params));
+	if (cmd->a.count == 2 && parse_params(s, &cmd->a.args[1], &params, &error) < 0) {
+		imap_seqset_clear(&params.known);
+		imap_cmd_bad(cmd, "%s", error);
 		return;
 	}
 	if (s->view != NULL) {
 		imap_view_free(&s->view);
 		s->state = IMAP_STATE_AUTH;
-		if (s->rev2)
+		/* RFC 9051 7.1, RFC 7162 3.2.11: the client must know where
+		 * the old mailbox's responses end */
+		if (s->rev2 || s->qresync)
 			imap_printf(s, "* OK [CLOSED] Previous mailbox closed\r\n");
-	}
-	if (imap_mailbox_from_wire(s, &cmd->a.args[0], &name, &error) < 0) {
-		imap_cmd_no(cmd, "%s", error);
-		return;
 	}
 	struct select_ctx *ctx = xcalloc(1, sizeof(*ctx));
 	cmd->ctx = ctx;
 	cmd->cleanup = cleanup;
+	ctx->p = params;
+	if (imap_mailbox_from_wire(s, &cmd->a.args[0], &name, &error) < 0) {
+		imap_cmd_no(cmd, "%s", error);
+		return;
+	}
 	enum store_err err = store_mailbox_get(s->srv->store, s->account_id, name, &ctx->mb);
 	free(name);
 	if (err != STORE_OK) {

@@ -1,5 +1,8 @@
-/* STATUS (RFC 9051 6.3.11; SIZE from RFC 8438; RECENT for rev1 only). */
+/* STATUS (RFC 9051 6.3.11; SIZE from RFC 8438; RECENT for rev1 only;
+ * HIGHESTMODSEQ from RFC 7162 3.1.6, which turns CONDSTORE on). */
 #include "imap/imap-commands.h"
+#include "imap/imap-objectid.h"
+#include "imap/imap-condstore.h"
 #include "lib/alloc.h"
 #include "lib/buf.h"
 #include "imap/imap-view.h"
@@ -11,7 +14,8 @@
 
 enum {
 	ST_MESSAGES = 1, ST_UIDNEXT = 2, ST_UIDVALIDITY = 4, ST_UNSEEN = 8,
-	ST_DELETED = 16, ST_SIZE = 32, ST_RECENT = 64,
+	ST_DELETED = 16, ST_SIZE = 32, ST_RECENT = 64, ST_HIGHESTMODSEQ = 128,
+	ST_MAILBOXID = 256,	/* RFC 8474 4.2 */
 };
 
 static const struct {
@@ -20,7 +24,8 @@ static const struct {
 } items[] = {
 	{"MESSAGES", ST_MESSAGES}, {"UIDNEXT", ST_UIDNEXT}, {"UIDVALIDITY", ST_UIDVALIDITY},
 	{"UNSEEN", ST_UNSEEN},	   {"DELETED", ST_DELETED}, {"SIZE", ST_SIZE},
-	{"RECENT", ST_RECENT},
+	{"RECENT", ST_RECENT},	   {"HIGHESTMODSEQ", ST_HIGHESTMODSEQ},
+	{"MAILBOXID", ST_MAILBOXID},
 };
 
 int imap_status_items_parse(struct imap_session *s, const struct imap_arg *list,
@@ -40,6 +45,8 @@ int imap_status_items_parse(struct imap_session *s, const struct imap_arg *list,
 			return -1; /* RFC 9051 removed RECENT */
 		*items_r |= items[j].bit;
 	}
+	if (*items_r & ST_HIGHESTMODSEQ)
+		imap_condstore_enable(s);
 	return 0;
 }
 
@@ -59,6 +66,12 @@ void imap_status_write(struct imap_session *s, const struct store_mailbox *mb, u
 	if (want & ST_UNSEEN) buf_printf(&b, "%sUNSEEN %u", sep, mb->unseen), sep = " ";
 	if (want & ST_DELETED) buf_printf(&b, "%sDELETED %u", sep, mb->deleted), sep = " ";
 	if (want & ST_SIZE) buf_printf(&b, "%sSIZE %lld", sep, (long long)mb->bytes), sep = " ";
+	if (want & ST_MAILBOXID) {
+		buf_printf(&b, "%sMAILBOXID (", sep);
+		imap_objectid_mailbox(&b, mb->id, mb->uidvalidity);
+		buf_putc(&b, ')');
+		sep = " ";
+	}
 	if (want & ST_RECENT) {
 		/* The selected mailbox: what this session holds as \Recent.
 		 * Another: the messages no session has claimed yet, which the
@@ -69,7 +82,10 @@ void imap_status_write(struct imap_session *s, const struct store_mailbox *mb, u
 		else if (store_recent_get(s->srv->store, mb->id, NULL, &recent) != STORE_OK)
 			recent = 0;
 		buf_printf(&b, "%sRECENT %u", sep, recent);
+		sep = " ";
 	}
+	if (want & ST_HIGHESTMODSEQ)
+		buf_printf(&b, "%sHIGHESTMODSEQ %llu", sep, (unsigned long long)mb->highestmodseq);
 	buf_puts(&b, ")\r\n");
 	imap_write(s, b.data, b.len);
 	buf_free(&b);

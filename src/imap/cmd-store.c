@@ -2,10 +2,18 @@
  * STORE and UID STORE (RFC 9051 6.4.6): FLAGS, +FLAGS, -FLAGS, .SILENT.
  * Without .SILENT every message in the set is answered with its new flags
  * (read back after the commit, so concurrent changes are included).
+ *
+ * CONDSTORE (RFC 7162 3.1.3): the UNCHANGEDSINCE modifier stores only on
+ * messages whose MODSEQ is not above it; the others are listed in
+ * "OK [MODIFIED set]". With CONDSTORE on, the FETCH responses carry
+ * MODSEQ, and .SILENT still reports the new MODSEQ of each message this
+ * STORE changed (the client needs it to stay in step).
  */
 #include "imap/imap-commands.h"
+#include "imap/imap-condstore.h"
 #include "imap/imap-flags.h"
 #include "imap/imap-op.h"
+#include "imap/imap-seqset.h"
 #include "imap/imap-view.h"
 #include "lib/alloc.h"
 #include "lib/buf.h"
@@ -39,6 +47,53 @@ static bool own_change(const struct store_ctx *ctx, const struct store_msg *m, u
 			: ctx->op.u.flags.mode == STORE_FLAGS_ADD    ? prev | ctx->op.u.flags.flags
 								     : prev & ~ctx->op.u.flags.flags;
 	return (m->flags & STORE_FLAGS_ALL) == (want & STORE_FLAGS_ALL);
+}
+
+static bool uid_in(const uint32_t *list, size_t n, uint32_t uid)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (list[mid] < uid)
+			lo = mid + 1;
+		else if (list[mid] > uid)
+			hi = mid;
+		else
+			return true;
+	}
+	return false;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* The tagged reply, with MODIFIED (RFC 7162 3.1.3) in the command's
+ * numbering: UIDs for UID STORE, sequence numbers otherwise. */
+static void finish(struct imap_cmd *cmd, const uint32_t *modified, size_t nmodified)
+{
+	struct imap_view *v = cmd->s->view;
+	if (nmodified == 0 || v == NULL) {
+		imap_cmd_ok(cmd, "STORE completed");
+		return;
+	}
+	uint32_t *nums = xmalloc(nmodified * sizeof(*nums));
+	size_t n = 0;
+	for (size_t i = 0; i < nmodified; i++) {
+		uint32_t seq = imap_view_seq(v, modified[i]);
+		if (seq != 0)
+			nums[n++] = cmd->a.uid ? modified[i] : seq;
+	}
+	qsort(nums, n, sizeof(*nums), cmp_u32);
+	char *set = imap_seqset_format_list(nums, n);
+	free(nums);
+	if (n > 0)
+		imap_cmd_ok(cmd, "[MODIFIED %s] Conditional STORE failed", set);
+	else
+		imap_cmd_ok(cmd, "STORE completed");
+	free(set);
 }
 
 static void done(struct imap_cmd *cmd, struct store_op *op)
@@ -77,24 +132,43 @@ static void done(struct imap_cmd *cmd, struct store_op *op)
 			vm->keywords = msgs[i].keywords;
 			msgs[i].keywords = NULL;
 			vm->modseq = msgs[i].modseq;
+			bool ours = uid_in(op->u.flags.changed, op->u.flags.nchanged, vm->uid);
+			bool refused = uid_in(op->u.flags.modified, op->u.flags.nmodified, vm->uid);
 			/* .SILENT (RFC 9051 6.4.6): no FETCH for our own change. A
 			 * flag another session changed on this message meanwhile
-			 * is still announced, since the view did not know it. */
-			if (ctx->silent && !(changed && !own_change(ctx, &msgs[i], prev_flags)))
+			 * is still announced, since the view did not know it; so
+			 * is a message UNCHANGEDSINCE refused whose flags the view
+			 * did not know. */
+			bool news = changed && (refused || !own_change(ctx, &msgs[i], prev_flags));
+			if ((ctx->silent || refused) && !news) {
+				/* RFC 7162 3.1.3: MODSEQ of our change even so */
+				if (s->condstore && ours) {
+					buf_reset(&b);
+					buf_printf(&b, "* %u FETCH (", seq);
+					if (cmd->a.uid)
+						buf_printf(&b, "UID %u ", vm->uid);
+					buf_printf(&b, "MODSEQ (%llu))\r\n",
+						   (unsigned long long)vm->modseq);
+					imap_write(s, b.data, b.len);
+				}
 				continue;
+			}
 			buf_reset(&b);
 			buf_printf(&b, "* %u FETCH (", seq);
 			if (cmd->a.uid)
 				buf_printf(&b, "UID %u ", vm->uid);
 			buf_puts(&b, "FLAGS (");
 			imap_view_format_flags(s, &b, vm);
-			buf_puts(&b, "))\r\n");
+			buf_putc(&b, ')');
+			if (s->condstore)
+				buf_printf(&b, " MODSEQ (%llu)", (unsigned long long)vm->modseq);
+			buf_puts(&b, ")\r\n");
 			imap_write(s, b.data, b.len);
 		}
 		buf_free(&b);
 		store_msg_list_free(msgs, n);
 	}
-	imap_cmd_ok(cmd, "STORE completed");
+	finish(cmd, op->u.flags.modified, op->u.flags.nmodified);
 }
 
 void cmd_store(struct imap_cmd *cmd)
@@ -107,9 +181,19 @@ void cmd_store(struct imap_cmd *cmd)
 		imap_cmd_bad(cmd, "STORE needs a set, an item and flags");
 		return;
 	}
+	bool conditional = false;
+	uint64_t unchangedsince = 0;
 	if (a->args[1].type == IMAP_ARG_LIST) {
-		imap_cmd_bad(cmd, "STORE modifiers are not supported");
-		return;
+		/* store-modifiers (RFC 4466 2.5): only UNCHANGEDSINCE, once */
+		const struct imap_arg *l = &a->args[1];
+		if (a->count < 4 || l->count != 2 || !imap_arg_is_atom(&l->list[0], "UNCHANGEDSINCE") ||
+		    imap_modseq_parse(&l->list[1], true, &unchangedsince) < 0) {
+			imap_cmd_bad(cmd, "STORE modifiers: (UNCHANGEDSINCE mod-sequence) below 2^63");
+			return;
+		}
+		conditional = true;
+		i = 2;
+		imap_condstore_enable(s);
 	}
 	const char *item = a->args[i].str;
 	enum store_flags_mode mode = STORE_FLAGS_REPLACE;
@@ -162,6 +246,12 @@ void cmd_store(struct imap_cmd *cmd)
 		imap_cmd_ok(cmd, "STORE completed");
 		return;
 	}
+	if (conditional && unchangedsince == 0) {
+		/* RFC 7162 3.1.3: UNCHANGEDSINCE 0 fails for every message
+		 * (all have a MODSEQ); the store reads 0 as "no condition" */
+		finish(cmd, ctx->uids, ctx->nuids);
+		return;
+	}
 	store_op_init(&ctx->op, STORE_OP_FLAGS);
 	ctx->op.u.flags.mailbox_id = v->mailbox_id;
 	ctx->op.u.flags.uids = ctx->uids;
@@ -169,5 +259,6 @@ void cmd_store(struct imap_cmd *cmd)
 	ctx->op.u.flags.mode = mode;
 	ctx->op.u.flags.flags = flags;
 	ctx->op.u.flags.keywords = keywords;
+	ctx->op.u.flags.unchangedsince = unchangedsince;
 	imap_op_submit(cmd, &ctx->op, done);
 }

@@ -36,9 +36,13 @@ int imap_status_items_parse(struct imap_session *s, const struct imap_arg *list,
 void imap_status_write(struct imap_session *s, const struct store_mailbox *mb, unsigned items);
 
 /* Handlers (cmd-*.c). */
+imap_cmd_fn cmd_replace;
 imap_cmd_fn cmd_capability, cmd_noop, cmd_logout, cmd_starttls, cmd_login, cmd_authenticate,
 	cmd_enable, cmd_id, cmd_select, cmd_examine, cmd_create, cmd_delete, cmd_rename,
 	cmd_subscribe, cmd_unsubscribe, cmd_list, cmd_lsub, cmd_namespace, cmd_status,
 	cmd_append, cmd_idle, cmd_check, cmd_close, cmd_unselect, cmd_expunge, cmd_search,
 	cmd_fetch, cmd_store, cmd_copy, cmd_move, cmd_getquota, cmd_getquotaroot, cmd_setquota;
+imap_cmd_fn cmd_sort, cmd_thread;	/* RFC 5256 */
+imap_cmd_fn cmd_compress; /* cmd-compress.c, RFC 4978 */
+imap_cmd_fn cmd_notify;   /* cmd-notify.c, RFC 5465 */
 #endif

@@ -6,10 +6,13 @@
 #include "imap/imap-session.h"
 #include "imap/imap-view.h"
 #include "lib/alloc.h"
+#include "mail/search-text.h"
+#include "store/store-fts.h"
 #include "store/store-imap.h"
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 enum key_kind {
 	K_ALL, K_NONE, K_FLAG, K_UNFLAG, K_KEYWORD, K_UNKEYWORD, K_RECENT, K_NEW, K_OLD,
@@ -19,6 +22,7 @@ enum key_kind {
 	K_FIELD,	/* a header field the store indexes (row string) */
 	K_HEADER,	/* any other header field: read the header */
 	K_BODY, K_TEXT,
+	K_YOUNGER, K_OLDER,	/* WITHIN (RFC 5032): seconds before now */
 };
 
 /* What a key needs, cheapest first: AND lists are sorted by this. */
@@ -47,6 +51,11 @@ struct key {
 	struct imap_seqset set;
 	struct key *a, *b;	/* NOT: a; OR: a, b; AND: a..., linked by next */
 	struct key *next;
+	/* BODY, TEXT, HEADER answered by the full-text index (store-fts.h):
+	 * the matching UIDs, ascending, found once per run */
+	bool indexed;
+	uint32_t *hits;
+	size_t nhits;
 };
 
 struct imap_search {
@@ -67,6 +76,7 @@ static void key_free(struct key *k)
 	while (k != NULL) {
 		struct key *next = k->next;
 		free(k->str);
+		free(k->hits);
 		imap_search_needle_clear(&k->needle);
 		imap_seqset_clear(&k->set);
 		key_free(k->a);
@@ -308,8 +318,23 @@ static struct key *parse_key(struct parse *p, int depth)
 				k->field = row_fields[j].field;
 			}
 		}
-		k->str = xstrdup(f->str);
+		/* folded like the header text it is compared with */
+		size_t flen;
+		k->str = search_text_fold(f->str, f->len, &flen);
 		imap_search_needle_init(&k->needle, s->str, s->len);
+		return k;
+	}
+	if (strcasecmp(w, "YOUNGER") == 0 || strcasecmp(w, "OLDER") == 0) {
+		/* RFC 5032 3: an interval in seconds, nz-number */
+		const struct imap_arg *s = next_arg(p, false);
+		uint64_t n;
+		if (s == NULL || imap_parse_number(s->str, UINT32_MAX, &n) < 0 || n == 0) {
+			p->error = "Bad interval";
+			return NULL;
+		}
+		if ((k = new_key(p, (w[0] | 0x20) == 'y' ? K_YOUNGER : K_OLDER, COST_ROW)) == NULL)
+			return NULL;
+		k->num = (int64_t)time(NULL) - (int64_t)n;	/* the cutoff */
 		return k;
 	}
 	if (strcasecmp(w, "NOT") == 0) {
@@ -362,6 +387,14 @@ int imap_search_parse(struct imap_session *s, const struct imap_arg *args, size_
 
 /* --- evaluation --- */
 
+/* The full-text index for one run: on (search.fts), and the messages
+ * whose content it does not hold yet (read from their files instead). */
+struct fts_state {
+	bool on;
+	uint32_t *unindexed;
+	size_t nunindexed;
+};
+
 /* One message being tested; what is read for it is read once. */
 struct msg {
 	struct imap_session *s;
@@ -369,19 +402,17 @@ struct msg {
 	const struct imap_view_msg *vm;
 	uint32_t seq;
 	const struct store_imap_search_row *row;	/* NULL: gone from the store */
-	bool header_read, body_read;
+	const struct fts_state *fts;
+	bool header_read, text_read, text_ok;
 	char *header;		/* raw header block (prefix + top header) */
 	size_t header_len;
-	struct imap_search_hay header_text;	/* decoded, for TEXT */
-	bool header_text_done;
-	struct imap_search_hay body;
+	struct search_text text;	/* read from the message, without an index */
 };
 
 static void msg_clear(struct msg *m)
 {
 	free(m->header);
-	imap_search_hay_clear(&m->header_text);
-	imap_search_hay_clear(&m->body);
+	search_text_clear(&m->text);
 }
 
 static bool read_header(struct msg *m)
@@ -396,33 +427,68 @@ static bool read_header(struct msg *m)
 	return m->header != NULL;
 }
 
-static struct imap_search_hay *header_text(struct msg *m)
+/* The message's search text made from its file, the way the index makes
+ * it at store time (mail/search-text.h): false when it cannot be read
+ * (expunged meanwhile), and then no text key matches. */
+static bool read_text(struct msg *m)
 {
-	if (!m->header_text_done && read_header(m)) {
-		size_t len;
-		char *t = imap_search_header_text(m->header, m->header_len, &len);
-		imap_search_hay_set(&m->header_text, t, len);
-	}
-	m->header_text_done = true;
-	return &m->header_text;
-}
-
-static struct imap_search_hay *body_text(struct msg *m)
-{
-	if (!m->body_read && m->row != NULL) {
+	if (!m->text_read) {
+		m->text_read = true;
 		char *data, *parts;
 		size_t len, prefix_len;
 		if (store_imap_message_text(m->s->srv->store, m->v->mailbox_id, m->vm->uid, &data,
 					    &len, &prefix_len, &parts) == STORE_OK) {
-			size_t tlen;
-			char *t = imap_search_body_text(data, len, prefix_len, parts, &tlen);
-			imap_search_hay_set(&m->body, t, tlen);
+			search_text_build(&m->text, data, prefix_len, data + prefix_len,
+					  len - prefix_len, parts != NULL ? parts : "");
+			m->text_ok = true;
 			free(data);
 			free(parts);
 		}
 	}
-	m->body_read = true;
-	return &m->body;
+	return m->text_ok;
+}
+
+static bool uid_in(const uint32_t *uids, size_t n, uint32_t uid)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (uids[mid] == uid)
+			return true;
+		if (uids[mid] < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+/* Does the index answer for this key and message (its content indexed)? */
+static bool by_index(const struct key *k, const struct msg *m)
+{
+	return m->fts->on && k->indexed && !uid_in(m->fts->unindexed, m->fts->nunindexed, m->vm->uid);
+}
+
+static bool text_key(const struct key *k, struct msg *m)
+{
+	if (by_index(k, m))
+		return uid_in(k->hits, k->nhits, m->vm->uid);
+	if (!read_text(m))
+		return false;
+	const struct search_text *t = &m->text;
+	const char *n = k->needle.folded;
+	size_t nl = k->needle.flen;
+	switch (k->kind) {
+	case K_BODY: return search_text_find(t->body, t->body_len, n, nl);
+	case K_TEXT:
+		return search_text_find(t->prefix, t->prefix_len, n, nl) ||
+		       search_text_find(t->header, t->header_len, n, nl) ||
+		       search_text_find(t->body, t->body_len, n, nl);
+	case K_HEADER:
+		return search_text_header_find(t->prefix, t->prefix_len, k->str, n, nl) ||
+		       search_text_header_find(t->header, t->header_len, k->str, n, nl);
+	default: return false;
+	}
 }
 
 static bool has_keyword(const char *list, const char *kw)
@@ -508,18 +574,11 @@ static bool eval(const struct key *k, struct msg *m)
 		/* an empty string matches every message that has the field
 		 * (RFC 9051 6.4.4 HEADER) */
 		return m->row && imap_search_str_contains(row_field(m->row, k->field), &k->needle);
-	case K_HEADER: {
-		if (!read_header(m))
-			return false;
-		char *v = imap_search_header_field(m->header, m->header_len, k->str);
-		bool found = imap_search_str_contains(v, &k->needle);
-		free(v);
-		return found;
-	}
-	case K_BODY: return imap_search_hay_contains(body_text(m), &k->needle);
-	case K_TEXT:
-		return imap_search_hay_contains(header_text(m), &k->needle) ||
-		       imap_search_hay_contains(body_text(m), &k->needle);
+	case K_YOUNGER: return m->row && m->row->internaldate >= k->num;
+	case K_OLDER: return m->row && m->row->internaldate < k->num;
+	case K_HEADER:
+	case K_BODY:
+	case K_TEXT: return text_key(k, m);
 	}
 	return false;
 }
@@ -528,6 +587,7 @@ struct run {
 	struct imap_session *s;
 	const struct imap_view *v;
 	const struct key *root;
+	const struct fts_state *fts;
 	size_t next;		/* next view index to evaluate */
 	uint32_t *hits;
 	size_t nhits;
@@ -536,7 +596,7 @@ struct run {
 static void test_one(struct run *r, const struct store_imap_search_row *row)
 {
 	struct msg m = {.s = r->s, .v = r->v, .vm = &r->v->msgs[r->next],
-			.seq = (uint32_t)r->next + 1, .row = row};
+			.seq = (uint32_t)r->next + 1, .row = row, .fts = r->fts};
 	if (eval(r->root, &m))
 		r->hits[r->nhits++] = (uint32_t)r->next;
 	msg_clear(&m);
@@ -555,20 +615,69 @@ static int on_row(void *ctx, const struct store_imap_search_row *row)
 	return 0;
 }
 
+static bool is_text_key(const struct key *k)
+{
+	return k->kind == K_BODY || k->kind == K_TEXT || k->kind == K_HEADER;
+}
+
+/* Does any key need the store's message rows? (Text keys do not: the
+ * index answers them, or the message is read.) */
+static bool need_rows(const struct key *k)
+{
+	for (; k != NULL; k = k->next) {
+		if (k->kind == K_AND || k->kind == K_OR || k->kind == K_NOT) {
+			if (need_rows(k->a) || need_rows(k->b))
+				return true;
+		} else if (!is_text_key(k) && k->cost > COST_VIEW) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Ask the index once per text key. */
+static int fts_lookup(struct imap_session *s, struct key *k)
+{
+	for (; k != NULL; k = k->next) {
+		if (fts_lookup(s, k->a) < 0 || fts_lookup(s, k->b) < 0)
+			return -1;
+		if (!is_text_key(k))
+			continue;
+		enum store_fts_scope scope = k->kind == K_BODY   ? STORE_FTS_BODY
+					     : k->kind == K_TEXT ? STORE_FTS_TEXT
+								 : STORE_FTS_HEADER;
+		free(k->hits);
+		k->hits = NULL;
+		if (store_fts_search(s->srv->store, s->view->mailbox_id, scope, k->str,
+				     k->needle.folded, k->needle.flen, &k->hits,
+				     &k->nhits) != STORE_OK)
+			return -1;
+		k->indexed = true;
+	}
+	return 0;
+}
+
 int imap_search_run(struct imap_session *s, const struct imap_search *search, uint32_t **idx_r,
 		    size_t *n_r)
 {
 	const struct imap_view *v = s->view;
-	struct run r = {.s = s, .v = v, .root = search->root};
+	struct fts_state fts = {.on = store_fts_enabled(s->srv->store) && v->count > 0};
+	if (fts.on && (store_fts_unindexed(s->srv->store, v->mailbox_id, &fts.unindexed,
+					   &fts.nunindexed) != STORE_OK ||
+		       fts_lookup(s, search->root) < 0))
+		fts.on = false;	/* the messages themselves still answer */
+	struct run r = {.s = s, .v = v, .root = search->root, .fts = &fts};
 	r.hits = xmalloc((v->count ? v->count : 1) * sizeof(*r.hits));
-	if (search->cost > COST_VIEW && v->count > 0 &&
+	if (need_rows(search->root) && v->count > 0 &&
 	    store_imap_search_rows(s->srv->store, v->mailbox_id, v->msgs[0].uid,
 				   imap_view_max_uid(v), on_row, &r) != STORE_OK) {
 		free(r.hits);
+		free(fts.unindexed);
 		return -1;
 	}
 	while (r.next < v->count)
 		test_one(&r, NULL);
+	free(fts.unindexed);
 	*idx_r = r.hits;
 	*n_r = r.nhits;
 	return 0;

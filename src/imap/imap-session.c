@@ -14,6 +14,7 @@
 #include "imap/imap-session.h"
 #include "imap/imap-commands.h"
 #include "imap/imap-sync.h"
+#include "imap/imap-notify.h"
 #include "imap/imap-view.h"
 #include "lib/alloc.h"
 #include "lib/conn.h"
@@ -86,6 +87,15 @@ void imap_capabilities(struct imap_session *s, struct buf *b)
 	buf_puts(b, " NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN SPECIAL-USE CREATE-SPECIAL-USE"
 		    " LIST-EXTENDED LIST-STATUS STATUS=SIZE ESEARCH SEARCHRES BINARY"
 		    " QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE");
+	/* RFC 5256, 5957, 5267: cmd-sort.c, cmd-thread.c */
+	buf_puts(b, " SORT SORT=DISPLAY THREAD=REFERENCES THREAD=ORDEREDSUBJECT ESORT");
+	buf_puts(b, " CONDSTORE QRESYNC"); /* RFC 7162, imap-condstore.h */
+	/* RFC 3502, 8508, 8474, 8514, 8970, 6855: cmd-append.c, cmd-replace.c, cmd-fetch.c */
+	buf_puts(b, " MULTIAPPEND REPLACE OBJECTID SAVEDATE PREVIEW UTF8=ACCEPT");
+	buf_puts(b, " WITHIN"); /* RFC 5032: YOUNGER/OLDER, imap-search.c */
+	buf_puts(b, " NOTIFY");
+	if (s->conn != NULL && !conn_deflate_active(s->conn))
+		buf_puts(b, " COMPRESS=DEFLATE");
 	if (s->srv->max_message > 0)
 		buf_printf(b, " APPENDLIMIT=%lld", (long long)s->srv->max_message);
 }
@@ -181,6 +191,7 @@ static void session_free(struct imap_session *s)
 		s->cmd = NULL;
 	}
 	imap_view_free(&s->view);
+	imap_notify_free(&s->notify);
 	if (s->timer != NULL)
 		event_free(s->timer);
 	buf_free(&s->cmdbuf);
@@ -200,6 +211,7 @@ void imap_cmd_finish(struct imap_cmd *cmd, const char *status, const char *fmt, 
 				     (cmd->def->flags & IMAP_CMD_NO_EXPUNGE) == 0;
 		imap_sync(s, allow_expunge);
 	}
+	imap_notify_flush(s); /* NOTIFY events held back while it ran */
 	imap_printf(s, "%s %s %s\r\n", cmd->a.tag ? cmd->a.tag : "*", status, text);
 	free(text);
 	bool bad = strcmp(status, "BAD") == 0;
@@ -331,7 +343,7 @@ static void on_line(struct conn *c, char *line, size_t len)
 		char *tag = NULL, *name = NULL;
 		bool uid;
 		if (imap_parser_peek(line, len, &tag, &name, &uid) == 0 && name != NULL)
-			s->is_append = strcmp(name, "APPEND") == 0;
+			s->is_append = strcmp(name, "APPEND") == 0 || strcmp(name, "REPLACE") == 0;
 		free(tag);
 		free(name);
 		uint64_t max = s->srv->max_line + IMAP_MAX_COMMAND_EXTRA;
@@ -454,6 +466,15 @@ static void on_connect(struct conn *c)
 	buf_free(&b);
 }
 
+/* The client's COMPRESS stream is corrupt (RFC 4978): say why, then the
+ * conn closes. */
+static void on_stream_error(struct conn *c)
+{
+	struct imap_session *s = conn_data(c);
+	if (s != NULL)
+		imap_session_bye(s, "Malformed compressed data");
+}
+
 static void on_timeout(struct conn *c)
 {
 	struct imap_session *s = conn_data(c);
@@ -469,6 +490,7 @@ static void on_close(struct conn *c)
 	s->conn = NULL;
 	if (s->view != NULL)
 		imap_view_free(&s->view); /* stops the watch now */
+	imap_notify_free(&s->notify);
 	imap_session_unref(s);
 }
 
@@ -488,5 +510,6 @@ const struct conn_handler imap_conn_handler = {
 	.on_bytes = on_bytes,
 	.on_drain = on_drain,
 	.on_timeout = on_timeout,
+	.on_stream_error = on_stream_error,
 	.on_close = on_close,
 };

@@ -53,6 +53,9 @@ struct imap_session {
 	char *user;
 	bool rev2;			/* ENABLE IMAP4rev2 done (RFC 9051 6.3.1) */
 	bool utf8_names;		/* mailbox names in UTF-8, not modified UTF-7 */
+	bool utf8_accept;		/* ENABLE UTF8=ACCEPT done (RFC 6855 3) */
+	bool condstore;			/* CONDSTORE enabled (RFC 7162 3.1): MODSEQ in FETCH */
+	bool qresync;			/* QRESYNC enabled (RFC 7162 3.2): VANISHED, not EXPUNGE */
 	int64_t bad_count;
 
 	/* framing of the command being received */
@@ -65,6 +68,7 @@ struct imap_session {
 
 	struct imap_cmd *cmd;		/* running command, or NULL */
 	struct imap_view *view;		/* selected mailbox, or NULL */
+	struct imap_notify *notify;	/* NOTIFY SET state (imap-notify.h), or NULL */
 	int refs;			/* the conn and each pending async op */
 	struct event *timer;		/* login-failure delay */
 };

@@ -1,6 +1,7 @@
 /* imap-sync: see imap-sync.h. */
 #include "imap/imap-sync.h"
 #include "imap/imap-commands.h"
+#include "imap/imap-condstore.h"
 #include "imap/imap-flags.h"
 #include "imap/imap-session.h"
 #include "imap/imap-view.h"
@@ -24,7 +25,12 @@ static void send_flags(struct imap_session *s, uint32_t seq, const struct imap_v
 	buf_init(&b, 1 << 16);
 	buf_printf(&b, "* %u FETCH (UID %u FLAGS (", seq, m->uid);
 	imap_view_format_flags(s, &b, m);
-	buf_puts(&b, "))\r\n");
+	buf_putc(&b, ')');
+	/* RFC 7162 3.1.4: with CONDSTORE on, every FETCH that reports a flag
+	 * change carries the message's MODSEQ */
+	if (s->condstore)
+		buf_printf(&b, " MODSEQ (%llu)", (unsigned long long)m->modseq);
+	buf_puts(&b, ")\r\n");
 	imap_write(s, b.data, b.len);
 	buf_free(&b);
 }
@@ -147,7 +153,27 @@ void imap_sync(struct imap_session *s, bool allow_expunge)
 		store_msg_list_free(changed, nchanged);
 		free(vanished);
 	}
-	if (allow_expunge && v->npending > 0) {
+	if (allow_expunge && v->npending > 0 && s->qresync) {
+		/* RFC 7162 3.2.10: with QRESYNC on, VANISHED (UIDs, one
+		 * response for many) replaces EXPUNGE, under the same rules
+		 * on when it may be sent */
+		uint32_t *gone = xmalloc(v->npending * sizeof(*gone));
+		size_t ngone = 0;
+		for (size_t i = v->count; i-- > 0;) {
+			if (imap_view_is_pending(v, v->msgs[i].uid)) {
+				gone[ngone++] = v->msgs[i].uid;
+				imap_view_remove(v, i);
+			}
+		}
+		for (size_t i = 0; i < ngone / 2; i++) {
+			uint32_t t = gone[i];
+			gone[i] = gone[ngone - 1 - i];
+			gone[ngone - 1 - i] = t;
+		}
+		imap_condstore_vanished(s, gone, ngone, false);
+		free(gone);
+		v->npending = 0;
+	} else if (allow_expunge && v->npending > 0) {
 		for (size_t i = v->count; i-- > 0;) {
 			if (imap_view_is_pending(v, v->msgs[i].uid)) {
 				imap_printf(s, "* %zu EXPUNGE\r\n", i + 1);

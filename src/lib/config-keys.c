@@ -58,6 +58,9 @@ const struct config_key config_keys[] = {
 	 "# an admin's sqlite3) before failing with a temporary error (IMAP NO [INUSE])."},
 	{"message.max_size", CONFIG_SIZE, "50M", NULL,
 	 "Largest message accepted (SMTP SIZE, LMTP, APPEND, deliver)."},
+	{"search.fts", CONFIG_BOOL, "yes", NULL,
+	 "Keep a full-text index of new messages and answer SEARCH BODY/TEXT/HEADER from it;\n"
+	 "# no = SEARCH reads the messages (`roost reindex` indexes what was stored meanwhile)."},
 
 	/* SMTP / LMTP */
 	{"smtp.max_recipients", CONFIG_INT, "1000", NULL, "RCPT commands accepted per message."},

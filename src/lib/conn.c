@@ -3,8 +3,10 @@
  *
  * Owns the socket bufferevent, TLS on top of it (implicit TLS: an OpenSSL
  * socket bufferevent; STARTTLS: an OpenSSL filter stacked on the socket
- * bufferevent), line framing, counted byte runs, pause/resume, the idle
- * timer, the line deadline and the deferred close.
+ * bufferevent), COMPRESS=DEFLATE (a zlib filter, lib/compress.c, stacked on
+ * top of whatever is below: compress, then encrypt), line framing, counted
+ * byte runs, pause/resume, the idle timer, the line deadline and the
+ * deferred close.
  *
  * Reentrancy rules, so that no handler ever runs on a freed connection:
  * - every bufferevent uses BEV_OPT_DEFER_CALLBACKS, so libevent never calls
@@ -16,6 +18,7 @@
 #include "lib/conn.h"
 #include "lib/conn-internal.h"
 #include "lib/alloc.h"
+#include "lib/compress.h"
 #include <arpa/inet.h>
 #include <errno.h>
 #include <event2/buffer.h>
@@ -51,12 +54,19 @@
 #define CONN_ID_LEN 8
 /* Biggest chunk handed to on_bytes at once. */
 #define CONN_BYTES_CHUNK_MAX (64 * 1024)
+/* Compressed input: inflate refills of the input buffer per pass over a
+ * connection before the loop serves others (a small compressed burst can
+ * expand to megabytes of pipelined commands). */
+#define CONN_INFLATE_ROUNDS 16
 
 struct conn {
 	const struct conn_handler *h;
 	struct event_base *base;
 	struct bufferevent *bev;      /* top: plain socket, TLS socket or TLS filter */
 	struct bufferevent *sock_bev; /* the socket under a STARTTLS filter, else NULL */
+	struct bufferevent *z_under;  /* what the deflate filter sits on, else NULL */
+	struct compress *z;	      /* COMPRESS=DEFLATE state, owned by the filter */
+	struct event *z_flush;	      /* sync flush after a batch of writes */
 	struct event *deferred;	      /* input processing and the final close */
 	struct event *timer;	      /* idle timeout; flush deadline while closing */
 	struct event *line_timer;     /* line deadline (conn_set_line_timeout) */
@@ -120,6 +130,23 @@ static void conn_kick(struct conn *c)
 		event_active(c->deferred, EV_TIMEOUT, 0);
 }
 
+/* The bufferevent TLS runs in (under the deflate filter, if any). */
+static struct bufferevent *conn_tls_bev(const struct conn *c)
+{
+	return c->z_under != NULL ? c->z_under : c->bev;
+}
+
+/* Input buffered on the top bufferevent before we stop filling it. */
+static size_t conn_input_high(const struct conn *c)
+{
+	size_t high = CONN_INPUT_HIGH;
+	/* An incomplete line of up to line_max bytes must fit, or we would
+	 * stop reading while waiting for its LF. */
+	if (c->line_max + 64 > high)
+		high = c->line_max + 64;
+	return high;
+}
+
 /* Session ids: a counter with a random start, 8 base32 characters (40
  * bits), so ids are unique within a process and rarely repeat across
  * restarts. */
@@ -176,12 +203,7 @@ static void conn_describe_peer(struct conn *c, const struct sockaddr *sa, sockle
 static void conn_setup_bev(struct conn *c)
 {
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
-	size_t high = CONN_INPUT_HIGH;
-	/* An incomplete line of up to line_max bytes must fit, or we would
-	 * stop reading while waiting for its LF. */
-	if (c->line_max + 64 > high)
-		high = c->line_max + 64;
-	bufferevent_setwatermark(c->bev, EV_READ, 0, high);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, conn_input_high(c));
 	bufferevent_setwatermark(c->bev, EV_WRITE, c->h->on_drain != NULL ? CONN_DRAIN_LOWAT : 0, 0);
 }
 
@@ -473,6 +495,21 @@ static void conn_line_deadline_update(struct conn *c)
 	}
 }
 
+/* Compressed input: move more inflated bytes from the layer below into
+ * the top input buffer, up to its limit (zip bombs stay bounded: the rest
+ * waits, compressed, under the socket's own read watermark). True when
+ * bytes arrived. */
+static bool conn_inflate_more(struct conn *c)
+{
+	if (c->z == NULL)
+		return false;
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	size_t have = evbuffer_get_length(in), high = conn_input_high(c);
+	if (have >= high)
+		return false;
+	return compress_pull(c->z, bufferevent_get_input(c->z_under), in, high - have) > 0;
+}
+
 static void conn_process(struct conn *c)
 {
 	if (c->busy > 0) {
@@ -483,9 +520,28 @@ static void conn_process(struct conn *c)
 		return;
 	c->busy++;
 	bool more = true;
-	while (conn_can_deliver(c) && (more = conn_step(c)))
-		;
+	for (int rounds = 0;; rounds++) {
+		while (conn_can_deliver(c) && (more = conn_step(c)))
+			;
+		if (more || !conn_can_deliver(c) || !conn_inflate_more(c))
+			break;
+		if (rounds >= CONN_INFLATE_ROUNDS) {
+			more = true; /* not all served: no EOF close yet */
+			conn_kick(c);
+			break;
+		}
+	}
 	c->busy--;
+	if (c->z != NULL && compress_failed(c->z) && !c->closing && !c->dead &&
+	    !c->finished) {
+		conn_log(c, LOG_INFO, "malformed compressed input, closing");
+		if (c->h->on_stream_error != NULL && c->notified) {
+			c->busy++;
+			c->h->on_stream_error(c);
+			c->busy--;
+		}
+		conn_close(c);
+	}
 	/* The peer stopped sending and everything it sent has been served. */
 	if (!more && c->eof && conn_can_deliver(c))
 		conn_close(c);
@@ -533,7 +589,11 @@ static void conn_finish(struct conn *c)
 	event_free(c->deferred);
 	event_free(c->timer);
 	event_free(c->line_timer);
-	/* Frees the socket bufferevent under a STARTTLS filter too. */
+	if (c->z_flush != NULL)
+		event_free(c->z_flush);
+	if (c->z != NULL)
+		compress_detach(c->z);
+	/* Frees the bufferevents under the deflate and STARTTLS filters too. */
 	bufferevent_free(c->bev);
 	ERR_clear_error();
 	free(c->tls_desc);
@@ -550,19 +610,24 @@ static void conn_check_done(struct conn *c)
 {
 	if (c->busy > 0 || c->finished)
 		return;
+	if (!c->dead && c->closing && c->z != NULL)
+		compress_flush(c->z, bufferevent_get_output(c->bev),
+			       bufferevent_get_output(c->z_under));
 	if (!c->dead && (!c->closing || !conn_top_flushed(c)))
 		return;
 	if (!c->dead && c->tls_active && !c->tls_shutdown_sent) {
 		/* close_notify (RFC 8446 6.1), best effort. */
 		c->tls_shutdown_sent = true;
-		SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+		SSL *ssl = bufferevent_openssl_get_ssl(conn_tls_bev(c));
 		if (ssl != NULL)
 			SSL_shutdown(ssl);
 		ERR_clear_error();
 	}
-	if (!c->dead && c->sock_bev != NULL &&
-	    evbuffer_get_length(bufferevent_get_output(c->sock_bev)) > 0) {
-		/* The filter's records still sit on the socket bufferevent,
+	if (!c->dead && ((c->sock_bev != NULL &&
+			  evbuffer_get_length(bufferevent_get_output(c->sock_bev)) > 0) ||
+			 (c->z_under != NULL &&
+			  evbuffer_get_length(bufferevent_get_output(c->z_under)) > 0))) {
+		/* A filter's output still sits on the bufferevent below,
 		 * whose callbacks belong to the filter: poll until sent. */
 		int64_t left = c->close_deadline_ms - now_ms();
 		if (left > 0) {
@@ -719,11 +784,28 @@ void *conn_data(const struct conn *c)
 	return c->data;
 }
 
+/* Compressed output: one sync flush after the writes a handler makes in
+ * this loop pass, so replies go out at once without a flush per write. */
+static void conn_zflush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	if (!c->finished && !c->dead)
+		compress_flush(c->z, bufferevent_get_output(c->bev),
+			       bufferevent_get_output(c->z_under));
+}
+
+static void conn_wrote(struct conn *c)
+{
+	if (c->z_flush != NULL)
+		event_active(c->z_flush, EV_TIMEOUT, 0);
+}
+
 void conn_write(struct conn *c, const void *data, size_t len)
 {
 	if (c->finished || c->dead || len == 0)
 		return;
 	bufferevent_write(c->bev, data, len);
+	conn_wrote(c);
 }
 
 void conn_puts(struct conn *c, const char *s)
@@ -735,8 +817,10 @@ void conn_printf(struct conn *c, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	if (!c->finished && !c->dead)
+	if (!c->finished && !c->dead) {
 		evbuffer_add_vprintf(bufferevent_get_output(c->bev), fmt, ap);
+		conn_wrote(c);
+	}
 	va_end(ap);
 }
 
@@ -745,6 +829,8 @@ size_t conn_output_pending(const struct conn *c)
 	size_t n = evbuffer_get_length(bufferevent_get_output(c->bev));
 	if (c->sock_bev != NULL)
 		n += evbuffer_get_length(bufferevent_get_output(c->sock_bev));
+	if (c->z_under != NULL)
+		n += evbuffer_get_length(bufferevent_get_output(c->z_under));
 	return n;
 }
 
@@ -811,7 +897,7 @@ void conn_set_line_timeout(struct conn *c, int64_t ms)
 int conn_starttls(struct conn *c)
 {
 	if (conn_global.ssl_ctx == NULL || c->tls_active || c->tls_handshaking || c->closing ||
-	    c->dead || c->finished)
+	    c->dead || c->finished || c->z != NULL)
 		return -1;
 	/* Whatever the client pipelined after STARTTLS was sent in clear
 	 * text and must never be taken as coming over TLS (CVE-2011-0411;
@@ -844,6 +930,49 @@ int conn_starttls(struct conn *c)
 	conn_setup_bev(c);
 	bufferevent_enable(top, EV_READ | EV_WRITE);
 	return 0;
+}
+
+static void conn_z_error_cb(void *arg)
+{
+	/* From inside libevent's filter: only schedule; conn_process acts. */
+	conn_kick(arg);
+}
+
+int conn_start_deflate(struct conn *c)
+{
+	if (c->z != NULL || c->tls_handshaking || c->closing || c->dead || c->finished)
+		return -1;
+	struct bufferevent *under = c->bev;
+	struct compress *z = NULL;
+	struct bufferevent *top = compress_filter_new(
+		under, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS, conn_z_error_cb, c, &z);
+	if (top == NULL)
+		return -1;
+	/* The filter took over the callbacks of the layer below; what that
+	 * layer holds now (the tagged OK, the client's pipelined bytes) stays
+	 * there: output goes out uncompressed, ahead of anything we write
+	 * next; input is compressed data (RFC 4978 section 3) that
+	 * conn_inflate_more() pulls up when the line framer needs it. */
+	bufferevent_setwatermark(under, EV_READ, 0, CONN_INPUT_HIGH);
+	c->z_under = under;
+	c->z = z;
+	c->z_flush = event_new(c->base, -1, 0, conn_zflush_cb, c);
+	c->bev = top;
+	c->scanned = 0;
+	conn_setup_bev(c);
+	bufferevent_enable(top, EV_READ | EV_WRITE);
+	conn_kick(c);
+	return 0;
+}
+
+bool conn_deflate_active(const struct conn *c)
+{
+	return c->z != NULL;
+}
+
+size_t conn_deflate_memory(const struct conn *c)
+{
+	return c->z != NULL ? compress_memory(c->z) : 0;
 }
 
 bool conn_tls_active(const struct conn *c)

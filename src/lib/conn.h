@@ -50,6 +50,10 @@ struct conn_handler {
 	void (*on_timeout)(struct conn *c);
 	/* STARTTLS handshake done; plaintext pipelined before it was discarded. */
 	void (*on_tls_ready)(struct conn *c);
+	/* Optional: the client's compressed stream (conn_start_deflate) is
+	 * corrupt. Write a farewell (it goes out compressed); the connection
+	 * closes right after. */
+	void (*on_stream_error)(struct conn *c);
 	/* The connection is gone (peer closed, error, or conn_close done).
 	 * Free the session here. The conn is freed right after. Called exactly
 	 * once for every connection that got on_connect (never for refused
@@ -102,6 +106,16 @@ void conn_set_line_timeout(struct conn *c, int64_t ms);
  * -1 when TLS is not configured or already active. on_tls_ready follows;
  * a failed handshake closes the connection. */
 int conn_starttls(struct conn *c);
+/* COMPRESS=DEFLATE (RFC 4978): from now on both directions are raw
+ * deflate streams, between the protocol and TLS. Queue the protocol's OK
+ * before calling this: it goes out uncompressed. Input the client
+ * pipelined after the command is taken as compressed (RFC 4978 section 3).
+ * -1 when already active or the connection is going away. A corrupt input
+ * stream ends the connection (on_stream_error first). */
+int conn_start_deflate(struct conn *c);
+bool conn_deflate_active(const struct conn *c);
+/* Bytes the compression state holds for this connection (0 without). */
+size_t conn_deflate_memory(const struct conn *c);
 bool conn_tls_active(const struct conn *c);
 bool conn_tls_available(const struct conn *c);
 /* e.g. "TLSv1.3 TLS_AES_256_GCM_SHA384"; NULL without TLS. */

@@ -99,4 +99,8 @@ void mime_envelope_write(struct buf *out, const char *data, const struct mime_pa
 /* mime-structure.c */
 void mime_structure_write(struct buf *out, const struct mime_tree *t, int idx, bool extended);
 void mime_parts_write(struct buf *out, const struct mime_tree *t);
+
+/* mime-preview.c: the PREVIEW text (RFC 8970) of the first text part, or
+ * NULL when there is none; caller frees. */
+char *mime_preview_build(const struct mime_tree *t);
 #endif

@@ -127,6 +127,7 @@ void mime_index_build(const char *data, size_t len, struct mime_index *idx_r)
 	idx_r->references = search_field(data, top, MF_REFERENCES, &tmp);
 	idx_r->date = parse_date(data, top, &tmp);
 	idx_r->header_len = top->body_start;
+	idx_r->preview = mime_preview_build(&tree);
 	buf_free(&tmp);
 	mime_tree_free(&tree);
 }
@@ -145,6 +146,7 @@ void mime_index_clear(struct mime_index *idx)
 	xfree(&idx->message_id);
 	xfree(&idx->in_reply_to);
 	xfree(&idx->references);
+	xfree(&idx->preview);
 	idx->date = 0;
 	idx->header_len = 0;
 }

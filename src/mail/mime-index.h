@@ -39,7 +39,12 @@ struct mime_index {
 	char *subject, *from, *to, *cc, *bcc, *message_id, *in_reply_to, *references;
 	int64_t date;		/* Date: as unix time, 0 when missing or unparseable */
 	size_t header_len;	/* bytes of the top header, blank line included */
+	/* PREVIEW (RFC 8970): up to MIME_PREVIEW_MAX characters of the first
+	 * text part, decoded to UTF-8, HTML reduced to text, white space
+	 * collapsed; NULL when the message has no text part (mime-preview.c). */
+	char *preview;
 };
+#define MIME_PREVIEW_MAX 256	/* characters, RFC 8970 3.1 */
 
 /* Call once per process before any other GMime use (idempotent). */
 void mime_index_global_init(void);

@@ -317,8 +317,9 @@ static enum store_err fn_account_del(struct store_txn *txn, void *arg, char **er
 	static const char *const sqls[] = {
 		"DELETE FROM mailboxes WHERE account_id = ?1",
 		"DELETE FROM accounts WHERE id = ?1",
+		"DELETE FROM threads WHERE account_id = ?1",
 	};
-	for (size_t i = 0; i < 2; i++) {
+	for (size_t i = 0; i < 3; i++) {
 		st = store_prepare(txn->db, sqls[i]);
 		if (st == NULL)
 			return STORE_ETEMP;

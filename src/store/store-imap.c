@@ -2,6 +2,7 @@
 #include "store/store-imap.h"
 #include "store/store-private.h"
 #include "lib/alloc.h"
+#include <stdlib.h>
 #include <string.h>
 
 enum store_err store_imap_mailbox_modseq(struct store *s, int64_t mailbox_id,
@@ -143,5 +144,36 @@ enum store_err store_imap_message_text(struct store *s, int64_t mailbox_id, uint
 	const char *parts = col_str(st, 2);
 	*parts_r = xstrdup(parts ? parts : "");
 	sqlite3_reset(st);
+	return STORE_OK;
+}
+
+enum store_err store_imap_vanished(struct store *s, int64_t mailbox_id, uint64_t modseq,
+				   uint32_t lo, uint32_t hi, uint32_t **uids_r, size_t *n_r)
+{
+	/* the primary key (mailbox_id, uid) serves the UID range; the
+	 * expunged_modseq index serves a recent modseq: SQLite picks */
+	sqlite3_stmt *st = store_prepare(store_reader(s),
+		"SELECT uid FROM expunged WHERE mailbox_id = ?1 AND modseq > ?2"
+		" AND uid BETWEEN ?3 AND ?4 ORDER BY uid");
+	if (st == NULL)
+		return STORE_ETEMP;
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)modseq);
+	sqlite3_bind_int64(st, 3, lo);
+	sqlite3_bind_int64(st, 4, hi);
+	uint32_t *list = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		list = xgrow(list, &cap, n + 1, sizeof(*list));
+		list[n++] = (uint32_t)sqlite3_column_int64(st, 0);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		free(list);
+		return store_sqlite_err(rc);
+	}
+	*uids_r = list;
+	*n_r = n;
 	return STORE_OK;
 }

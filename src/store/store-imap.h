@@ -40,4 +40,8 @@ enum store_err store_imap_message_header(struct store *s, int64_t mailbox_id, ui
 enum store_err store_imap_message_text(struct store *s, int64_t mailbox_id, uint32_t uid,
 				       char **data_r, size_t *len_r, size_t *prefix_len_r,
 				       char **parts_r);
+/* QRESYNC (RFC 7162 3.2.5, 3.2.6): UIDs with lo <= uid <= hi expunged
+ * after `modseq`, ascending (malloc'd), from the expunge log. */
+enum store_err store_imap_vanished(struct store *s, int64_t mailbox_id, uint64_t modseq,
+				   uint32_t lo, uint32_t hi, uint32_t **uids_r, size_t *n_r);
 #endif

@@ -3,6 +3,7 @@
  * allocation, keyword normalisation, removing one message.
  */
 #include "store/store-ops.h"
+#include "store/store-fts.h"
 #include "lib/alloc.h"
 #include "lib/buf.h"
 #include <ctype.h>
@@ -182,6 +183,9 @@ enum store_err store_message_remove(struct store_txn *txn, int64_t mailbox_id, i
 		sqlite3_bind_int64(st, 1, content_id);
 		sqlite3_step(st);
 		sqlite3_reset(st);
+		enum store_err err = store_fts_delete(txn, content_id);
+		if (err != STORE_OK)
+			return err;
 	}
 	if (modseq != 0) {
 		st = store_prepare(txn->db,

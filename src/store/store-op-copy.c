@@ -23,7 +23,8 @@ enum store_err store_op_copy(struct store_txn *txn, struct store_op *op)
 	for (size_t i = 0; i < c->nuids; i++) {
 		sqlite3_stmt *st = store_prepare(txn->db,
 			"SELECT flags, keywords, internaldate, size, content_id, prefix, pop3_uidl,"
-			" crlf_size FROM messages WHERE mailbox_id = ?1 AND uid = ?2");
+			" crlf_size, emailid, threadid, search_prefix FROM messages"
+			" WHERE mailbox_id = ?1 AND uid = ?2");
 		if (st == NULL)
 			return STORE_ETEMP;
 		sqlite3_bind_int64(st, 1, c->src_mailbox_id);
@@ -55,8 +56,9 @@ enum store_err store_op_copy(struct store_txn *txn, struct store_op *op)
 			dst_modseq = store_txn_touch_mailbox(txn, c->dst_mailbox_id);
 		sqlite3_stmt *ins = store_prepare(txn->db,
 			"INSERT INTO messages (mailbox_id, uid, modseq, flags, keywords, internaldate,"
-			" savedate, size, content_id, prefix, pop3_uidl, crlf_size)"
-			" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
+			" savedate, size, content_id, prefix, pop3_uidl, crlf_size, emailid, threadid,"
+			" search_prefix)"
+			" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)");
 		if (ins == NULL) {
 			sqlite3_reset(st);
 			return STORE_ETEMP;
@@ -73,6 +75,10 @@ enum store_err store_op_copy(struct store_txn *txn, struct store_op *op)
 		sqlite3_bind_value(ins, 10, sqlite3_column_value(st, 5));
 		sqlite3_bind_value(ins, 11, sqlite3_column_value(st, 6));
 		sqlite3_bind_value(ins, 12, sqlite3_column_value(st, 7));
+		/* RFC 8474 5.1: a copy keeps its EMAILID (and THREADID) */
+		sqlite3_bind_value(ins, 13, sqlite3_column_value(st, 8));
+		sqlite3_bind_value(ins, 14, sqlite3_column_value(st, 9));
+		sqlite3_bind_value(ins, 15, sqlite3_column_value(st, 10));
 		int64_t content_id = sqlite3_column_int64(st, 4);
 		rc = sqlite3_step(ins);
 		sqlite3_reset(ins);

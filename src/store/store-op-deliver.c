@@ -5,6 +5,7 @@
  * per_target one full mailbox does not fail the others.
  */
 #include "store/store-ops.h"
+#include "store/store-fts.h"
 #include "lib/alloc.h"
 #include <string.h>
 
@@ -43,8 +44,8 @@ static enum store_err content_find_or_add(struct store_txn *txn, const struct st
 	st = store_prepare(txn->db,
 		"INSERT INTO content_index (content_id, envelope, body, bodystructure, parts,"
 		" subject, from_addr, to_addr, cc_addr, bcc_addr, message_id, in_reply_to,"
-		" references_hdr, date, header_len)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)");
+		" references_hdr, date, header_len, preview)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)");
 	if (st == NULL)
 		return STORE_ETEMP;
 	const char *texts[] = {ix->envelope, ix->body, ix->bodystructure, ix->parts,
@@ -55,9 +56,12 @@ static enum store_err content_find_or_add(struct store_txn *txn, const struct st
 		sqlite3_bind_text(st, 2 + i, texts[i], -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 14, ix->date);
 	sqlite3_bind_int64(st, 15, (sqlite3_int64)ix->header_len);
+	sqlite3_bind_text(st, 16, ix->preview, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? STORE_OK : store_sqlite_err(rc);
+	if (rc != SQLITE_DONE)
+		return store_sqlite_err(rc);
+	return p->has_text ? store_fts_write(txn, *id_r, &p->text) : STORE_OK;
 }
 
 static enum store_err inbox_of(struct store_txn *txn, int64_t account_id, int64_t *id_r)
@@ -100,12 +104,16 @@ static enum store_err deliver_target(struct store_txn *txn, const struct store_d
 	uint64_t modseq = store_txn_touch_mailbox(txn, mailbox_id);
 	if (modseq == 0)
 		return STORE_ETEMP;
+	int64_t emailid, threadid;
+	if ((err = store_objectid_assign(txn, account_id, &p->index, &emailid, &threadid)) != STORE_OK)
+		return err;
 	char *keywords = store_keywords_normalize(t->keywords);
 	int64_t now = store_now();
 	sqlite3_stmt *st = store_prepare(txn->db,
 		"INSERT INTO messages (mailbox_id, uid, modseq, flags, keywords, internaldate,"
-		" savedate, size, content_id, prefix, pop3_uidl, crlf_size)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
+		" savedate, size, content_id, prefix, pop3_uidl, crlf_size, emailid, threadid,"
+		" search_prefix)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)");
 	if (st == NULL) {
 		free(keywords);
 		return STORE_ETEMP;
@@ -124,6 +132,12 @@ static enum store_err deliver_target(struct store_txn *txn, const struct store_d
 	sqlite3_bind_text(st, 11, d->pop3_uidl, -1, SQLITE_STATIC);
 	/* the prefix is CRLF lines, so only the content can differ */
 	sqlite3_bind_int64(st, 12, (sqlite3_int64)prefix_len + p->crlf_size);
+	sqlite3_bind_int64(st, 13, emailid);
+	sqlite3_bind_int64(st, 14, threadid);
+	/* the prefix's folded text for SEARCH (store-fts.h) */
+	size_t ti = (size_t)(t - d->targets);
+	if (ti < p->nprefix_texts)
+		sqlite3_bind_text(st, 15, p->prefix_texts[ti], -1, SQLITE_STATIC);
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	free(keywords);

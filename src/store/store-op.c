@@ -5,6 +5,7 @@
  */
 #include "store/store-internal.h"
 #include "store/store-ops.h"
+#include "store/store-fts.h"
 #include "lib/alloc.h"
 #include "mail/crlf.h"
 #include <openssl/evp.h>
@@ -13,6 +14,11 @@ void store_op_prepare(struct store *s, struct store_op *op)
 {
 	op->err = STORE_OK;
 	xfree(&op->error);
+	if (op->kind == STORE_OP_MULTI) {
+		for (size_t i = 0; i < op->u.multi.nops; i++)
+			store_op_prepare(s, op->u.multi.ops[i]);
+		return;
+	}
 	if (op->kind != STORE_OP_DELIVER || op->priv != NULL)
 		return;
 	struct store_deliver_priv *p = xcalloc(1, sizeof(*p));
@@ -20,8 +26,8 @@ void store_op_prepare(struct store *s, struct store_op *op)
 	EVP_Digest(op->u.deliver.data, op->u.deliver.len, p->hash, &n, EVP_sha256(), NULL);
 	mime_index_build(op->u.deliver.data, op->u.deliver.len, &p->index);
 	p->crlf_size = crlf_size(op->u.deliver.data, op->u.deliver.len);
+	store_fts_prepare(s, &op->u.deliver, p);
 	op->priv = p;
-	(void)s;
 }
 
 void store_op_release_priv(struct store_op *op)
@@ -29,6 +35,7 @@ void store_op_release_priv(struct store_op *op)
 	if (op->kind == STORE_OP_DELIVER && op->priv != NULL) {
 		struct store_deliver_priv *p = op->priv;
 		mime_index_clear(&p->index);
+		store_fts_release(p);
 		free(p);
 	}
 	op->priv = NULL;
@@ -47,6 +54,7 @@ enum store_err store_op_execute(struct store_txn *txn, struct store_op *op)
 	case STORE_OP_MAILBOX_SUBSCRIBE: return store_op_mailbox_subscribe(txn, op);
 	case STORE_OP_POP3_COMMIT: return store_op_pop3_commit(txn, op);
 	case STORE_OP_FUNC: return op->u.func.fn(txn, op->u.func.arg, &op->error);
+	case STORE_OP_MULTI: return store_op_multi(txn, op);
 	}
 	return STORE_EINVAL;
 }

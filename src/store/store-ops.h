@@ -4,11 +4,18 @@
 #define ROOST_STORE_OPS_H
 #include "store/store-internal.h"
 #include "mail/mime-index.h"
+#include "mail/search-text.h"
 
 struct store_deliver_priv {
 	unsigned char hash[32];
 	int64_t crlf_size;
 	struct mime_index index;
+	/* full-text index (store-fts.h): the content's text when the index is
+	 * on (has_text), and each target's folded prefix (NULL: none) */
+	bool has_text;
+	struct search_text text;
+	char **prefix_texts;
+	size_t nprefix_texts;
 };
 
 enum store_err store_op_deliver(struct store_txn *txn, struct store_op *op);
@@ -20,6 +27,7 @@ enum store_err store_op_mailbox_delete(struct store_txn *txn, struct store_op *o
 enum store_err store_op_mailbox_rename(struct store_txn *txn, struct store_op *op);
 enum store_err store_op_mailbox_subscribe(struct store_txn *txn, struct store_op *op);
 enum store_err store_op_pop3_commit(struct store_txn *txn, struct store_op *op);
+enum store_err store_op_multi(struct store_txn *txn, struct store_op *op);
 
 /* Shared by the ops. */
 struct store_quota {
@@ -37,4 +45,9 @@ enum store_err store_uid_next(struct store_txn *txn, int64_t mailbox_id, uint32_
  * within STORE_MAX_KEYWORDS. NULL for none. Caller frees. */
 char *store_keywords_normalize(const char *keywords);
 int64_t store_mailbox_account(struct store_txn *txn, int64_t mailbox_id);
+/* OBJECTID (RFC 8474, store-msg-extra.c): a new EMAILID, and the THREADID
+ * of the account's thread this message belongs to (ix may be NULL). */
+enum store_err store_objectid_assign(struct store_txn *txn, int64_t account_id,
+				     const struct mime_index *ix, int64_t *emailid_r,
+				     int64_t *threadid_r);
 #endif

@@ -15,10 +15,12 @@
  *   contents(id, hash, size, refs, data)         immutable, deduplicated
  *   content_index(content_id, envelope, body, bodystructure, parts, subject,
  *             from_addr, to_addr, cc_addr, bcc_addr, message_id, in_reply_to,
- *             references_hdr, date, header_len)  computed once per content
+ *             references_hdr, date, header_len, preview)  computed once per content
  *   messages(id, mailbox_id, uid, modseq, flags, keywords, internaldate,
  *            savedate, size, content_id, prefix, pop3_uidl, pop3_hidden,
- *            pop3_retrieved)            size = length(prefix) + contents.size
+ *            pop3_retrieved, emailid, threadid)  size = length(prefix) + contents.size
+ *            emailid/threadid: OBJECTID numbers (store-objectid.c), kept by COPY/MOVE
+ *   threads(account_id, message_id, threadid)  Message-ID -> thread (store-objectid.c)
  *   expunged(mailbox_id, uid, modseq)   the expunge log (QRESYNC, feeds)
  */
 #ifndef ROOST_STORE_PRIVATE_H

@@ -33,7 +33,13 @@ static const char schema_sql[] =
 	"  body TEXT, bodystructure TEXT, parts TEXT, subject TEXT, from_addr TEXT,"
 	"  to_addr TEXT, cc_addr TEXT, bcc_addr TEXT, message_id TEXT, in_reply_to TEXT,"
 	"  references_hdr TEXT, date INTEGER NOT NULL DEFAULT 0,"
-	"  header_len INTEGER NOT NULL DEFAULT 0);"
+	"  header_len INTEGER NOT NULL DEFAULT 0, preview TEXT,"
+	"  fts INTEGER NOT NULL DEFAULT 0);"
+	/* full-text index (store-fts.h): folded text per content, rowid = content
+	 * id; trigram for substring search, case folded by us beforehand */
+	"CREATE INDEX content_unindexed ON content_index (content_id) WHERE fts = 0;"
+	"CREATE VIRTUAL TABLE search_fts USING fts5(header, body,"
+	"  tokenize = 'trigram case_sensitive 1');"
 	"CREATE TABLE messages (id INTEGER PRIMARY KEY,"
 	"  mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id), uid INTEGER NOT NULL,"
 	"  modseq INTEGER NOT NULL, flags INTEGER NOT NULL DEFAULT 0, keywords TEXT,"
@@ -41,14 +47,22 @@ static const char schema_sql[] =
 	"  crlf_size INTEGER NOT NULL,"
 	"  content_id INTEGER NOT NULL REFERENCES contents(id), prefix BLOB,"
 	"  pop3_uidl TEXT, pop3_hidden INTEGER NOT NULL DEFAULT 0,"
-	"  pop3_retrieved INTEGER NOT NULL DEFAULT 0, UNIQUE (mailbox_id, uid));"
+	"  pop3_retrieved INTEGER NOT NULL DEFAULT 0,"
+	"  emailid INTEGER NOT NULL DEFAULT 0, threadid INTEGER NOT NULL DEFAULT 0,"
+	"  search_prefix TEXT,"
+	"  UNIQUE (mailbox_id, uid));"
 	"CREATE INDEX messages_modseq ON messages (mailbox_id, modseq);"
 	"CREATE INDEX messages_content ON messages (content_id);"
 	"CREATE TABLE expunged (mailbox_id INTEGER NOT NULL, uid INTEGER NOT NULL,"
 	"  modseq INTEGER NOT NULL, PRIMARY KEY (mailbox_id, uid)) WITHOUT ROWID;"
 	"CREATE INDEX expunged_modseq ON expunged (mailbox_id, modseq);"
 	"INSERT INTO meta VALUES ('schema_version', '" SCHEMA_VERSION "');"
-	"INSERT INTO meta VALUES ('uidvalidity', '0');";
+	"INSERT INTO meta VALUES ('uidvalidity', '0');"
+	/* OBJECTID (RFC 8474): EMAILID/THREADID numbers come from one
+	 * counter; threads maps an account's Message-IDs to their thread. */
+	"INSERT INTO meta VALUES ('objectid', '0');"
+	"CREATE TABLE threads (account_id INTEGER NOT NULL, message_id TEXT NOT NULL,"
+	"  threadid INTEGER NOT NULL, PRIMARY KEY (account_id, message_id)) WITHOUT ROWID;";
 
 enum store_err store_schema_create(sqlite3 *db, char **error_r)
 {

@@ -42,6 +42,10 @@ void store_op_clear(struct store_op *op)
 		xfree(&op->u.copy.dst_uids);
 		op->u.copy.ncopied = 0;
 		break;
+	case STORE_OP_MULTI:
+		for (size_t i = 0; i < op->u.multi.nops; i++)
+			store_op_clear(op->u.multi.ops[i]);
+		break;
 	default:
 		break;
 	}

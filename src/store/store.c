@@ -170,9 +170,16 @@ static void close_db(sqlite3 *db)
 		return;
 	/* Statements cached anywhere for this connection become stale. */
 	atomic_store(&closed_generation, atomic_fetch_add(&generation_counter, 1) + 1);
-	sqlite3_stmt *st;
-	while ((st = sqlite3_next_stmt(db, NULL)) != NULL)
+	sqlite3_stmt *st, *next;
+	for (st = sqlite3_next_stmt(db, NULL); st != NULL; st = next) {
+		next = sqlite3_next_stmt(db, st);
+		/* FTS5's own statements (store-fts.h) are its to finalize when
+		 * the table closes; they, unlike ours, name the schema 'main' */
+		const char *sql = sqlite3_sql(st);
+		if (sql != NULL && strstr(sql, "'main'.") != NULL)
+			continue;
 		sqlite3_finalize(st);
+	}
 	sqlite3_close(db);
 }
 

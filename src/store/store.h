@@ -71,6 +71,8 @@ struct store_settings {
 	int64_t busy_timeout_ms;	/* wait this long for a lock held by another
 					 * process (a backup, sqlite3); then EINUSE.
 					 * 0 = the built-in default */
+	bool fts_disabled;		/* search.fts = no: no full-text index kept
+					 * at store time nor used by SEARCH */
 };
 
 /* Create a new, empty database in dir. Fails if one exists. */
@@ -105,6 +107,7 @@ enum store_op_kind {
 	STORE_OP_MAILBOX_SUBSCRIBE,
 	STORE_OP_POP3_COMMIT,	   /* a POP3 QUIT: deletions and retrievals */
 	STORE_OP_FUNC,		   /* internal: admin commands */
+	STORE_OP_MULTI,		   /* several ops in order, all or nothing */
 };
 
 /* One destination of a delivery. */
@@ -194,6 +197,16 @@ struct store_pop3_commit {
 	bool mark_seen;		/* pop3.retr_marks_seen */
 };
 
+/* Several ops run in order in one savepoint: if one fails, none of them
+ * is stored and the multi op fails with its error (IMAP MULTIAPPEND,
+ * RFC 3502; REPLACE, RFC 8508: a delivery then an expunge). The sub-ops
+ * are the caller's; each keeps its own outputs and err. Sub-ops cannot be
+ * STORE_OP_MULTI or STORE_OP_FUNC. store_op_clear() clears the sub-ops too. */
+struct store_multi {
+	struct store_op **ops;
+	size_t nops;
+};
+
 struct store_txn; /* an open write transaction, for STORE_OP_FUNC */
 
 struct store_func {
@@ -211,6 +224,7 @@ struct store_op {
 		struct store_mailbox_op mailbox;
 		struct store_pop3_commit pop3;
 		struct store_func func;
+		struct store_multi multi;
 	} u;
 	/* out */
 	enum store_err err;

@@ -1,25 +1,25 @@
-/* Unit tests for imap-search-text.c: decoded body and header text for
- * SEARCH, and case-insensitive matching. Table-driven. */
+/* Unit tests for mail/search-text.c and imap-search-text.c: the decoded,
+ * folded text SEARCH and the full-text index compare with, and matching.
+ * Table-driven. */
 #include "unit.h"
 #include "imap/imap-search-text.h"
 #include "mail/mime-index.h"
+#include "mail/search-text.h"
 #include <stdlib.h>
 
 static bool body_has(const char *msg, const char *needle)
 {
 	struct mime_index idx;
 	mime_index_build(msg, strlen(msg), &idx);
-	size_t len;
-	char *t = imap_search_body_text(msg, strlen(msg), 0, idx.parts, &len);
-	struct imap_search_hay h = {0};
-	imap_search_hay_set(&h, t, len);
+	struct search_text t;
+	search_text_build(&t, NULL, 0, msg, strlen(msg), idx.parts);
 	struct imap_search_needle n;
 	imap_search_needle_init(&n, needle, strlen(needle));
-	bool found = imap_search_hay_contains(&h, &n);
+	bool found = search_text_find(t.body, t.body_len, n.folded, n.flen);
 	if (getenv("UNIT_VERBOSE"))
-		fprintf(stderr, "body text: [%s]\n", h.text);
+		fprintf(stderr, "body text: [%s]\n", t.body);
 	imap_search_needle_clear(&n);
-	imap_search_hay_clear(&h);
+	search_text_clear(&t);
 	mime_index_clear(&idx);
 	return found;
 }
@@ -74,9 +74,18 @@ TEST(imap_search_header_helpers)
 	CHECK(imap_search_header_field(h, strlen(h), "x-none") == NULL);
 	CHECK_INT(imap_search_date_zone(h, strlen(h)), -5 * 3600);
 	size_t len;
-	char *t = imap_search_header_text(h, strlen(h), &len);
+	char *t = search_text_header(h, strlen(h), &len);
 	CHECK(strstr(t, "Subject: Café\n") != NULL);
 	CHECK(strstr(t, "body") == NULL);
+	free(t);
+	t = search_text_header_folded(h, strlen(h), &len);
+	CHECK(strstr(t, "subject: café\n") != NULL);
+	CHECK(search_text_header_find(t, len, "x-test", "two", 3));
+	CHECK(search_text_header_find(t, len, "x-test", "thr", 3));
+	CHECK(search_text_header_find(t, len, "x-test", "", 0));
+	CHECK(!search_text_header_find(t, len, "x-test", "café", strlen("café")));
+	CHECK(!search_text_header_find(t, len, "x-tes", "one", 3));
+	CHECK(!search_text_header_find(t, len, "x-none", "", 0));
 	free(t);
 	struct imap_search_needle n;
 	imap_search_needle_init(&n, "CAFÉ", strlen("CAFÉ"));
@@ -84,4 +93,21 @@ TEST(imap_search_header_helpers)
 	CHECK(!imap_search_str_contains("cafe", &n));
 	CHECK(!imap_search_str_contains(NULL, &n));
 	imap_search_needle_clear(&n);
+}
+
+TEST(search_text_build_parts)
+{
+	const char *pre = "Return-Path: <a@b>\r\nDelivered-To: X@Example.COM\r\n";
+	const char *msg = "Subject: =?UTF-8?Q?=C3=89T=C3=89?=\r\n\r\nStra\xc3\x9f" "e\r\n";
+	struct mime_index idx;
+	mime_index_build(msg, strlen(msg), &idx);
+	struct search_text t;
+	search_text_build(&t, pre, strlen(pre), msg, strlen(msg), idx.parts);
+	CHECK(strstr(t.prefix, "delivered-to: x@example.com") != NULL);
+	CHECK_STR(t.header, "subject: été\n");
+	CHECK(strstr(t.body, "strasse") != NULL);
+	CHECK(search_text_find(t.body, t.body_len, "", 0));
+	CHECK(!search_text_find(NULL, 0, "a", 1));
+	search_text_clear(&t);
+	mime_index_clear(&idx);
 }

@@ -1,0 +1,169 @@
+/*
+ * SORT and UID SORT (RFC 5256 section 4), with ESORT result options
+ * (RFC 5267 section 3: RETURN (MIN MAX ALL COUNT)) and SAVE from
+ * SEARCHRES (RFC 5182 2.4):
+ *   sort = ["UID" SP] "SORT" [SP "RETURN" SP "(" opts ")"] SP sort-criteria
+ *          SP charset 1*(SP search-key)
+ * The criteria and message keys are imap-sort.c's; the search program is
+ * imap-search.c's.
+ */
+#include "imap/imap-commands.h"
+#include "imap/imap-sort.h"
+#include "imap/imap-view.h"
+#include "lib/alloc.h"
+#include "lib/buf.h"
+#include <stdlib.h>
+#include <string.h>
+
+enum ret_opt { RET_MIN = 1, RET_MAX = 2, RET_ALL = 4, RET_COUNT = 8, RET_SAVE = 16 };
+
+static const struct {
+	const char *name;
+	enum ret_opt opt;
+} ret_names[] = {
+	{"MIN", RET_MIN}, {"MAX", RET_MAX}, {"ALL", RET_ALL}, {"COUNT", RET_COUNT}, {"SAVE", RET_SAVE},
+};
+
+/* ESORT ALL keeps the sort order (RFC 5267 3.1): a range "a:b" is written
+ * only for an ascending run of consecutive numbers, whose meaning no
+ * reader can mistake. */
+static void put_ordered_set(struct buf *b, const uint32_t *nums, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+		while (j + 1 < n && nums[j + 1] == nums[j] + 1)
+			j++;
+		buf_printf(b, i ? ",%u" : "%u", nums[i]);
+		if (j > i)
+			buf_printf(b, ":%u", nums[j]);
+		i = j + 1;
+	}
+}
+
+static void reply(struct imap_cmd *cmd, unsigned ret, const uint32_t *nums, size_t n)
+{
+	struct buf b;
+	buf_init(&b, SIZE_MAX);
+	if (ret == 0) {
+		buf_puts(&b, "* SORT");
+		for (size_t i = 0; i < n; i++)
+			buf_printf(&b, " %u", nums[i]);
+	} else {
+		buf_puts(&b, "* ESEARCH (TAG ");
+		imap_buf_string(&b, cmd->a.tag, strlen(cmd->a.tag));
+		buf_putc(&b, ')');
+		if (cmd->a.uid)
+			buf_puts(&b, " UID");
+		/* MIN and MAX: first and last in sort order (RFC 5267 3.1) */
+		if ((ret & RET_MIN) && n)
+			buf_printf(&b, " MIN %u", nums[0]);
+		if ((ret & RET_MAX) && n)
+			buf_printf(&b, " MAX %u", nums[n - 1]);
+		if ((ret & RET_ALL) && n) {
+			buf_puts(&b, " ALL ");
+			put_ordered_set(&b, nums, n);
+		}
+		if (ret & RET_COUNT)
+			buf_printf(&b, " COUNT %zu", n);
+	}
+	buf_puts(&b, "\r\n");
+	imap_write(cmd->s, b.data, b.len);
+	buf_free(&b);
+}
+
+/* RFC 5182 2.4: with MIN and/or MAX alone, only those are saved; else
+ * every match. The saved result is a set, its order does not matter. */
+static void save(struct imap_view *v, unsigned ret, const struct imap_sort_msg *msgs, size_t n)
+{
+	uint32_t *uids = xmalloc((n ? n : 1) * sizeof(*uids));
+	size_t k = 0;
+	if (n > 0 && (ret & (RET_MIN | RET_MAX)) && !(ret & (RET_ALL | RET_COUNT))) {
+		if (ret & RET_MIN)
+			uids[k++] = msgs[0].uid;
+		if ((ret & RET_MAX) && !(k == 1 && n == 1))
+			uids[k++] = msgs[n - 1].uid;
+	} else {
+		for (; k < n; k++)
+			uids[k] = msgs[k].uid;
+	}
+	imap_view_save_result(v, uids, k);
+	free(uids);
+}
+
+/* "RETURN (...)" at args[0]: the options (RFC 5267 3.1: "()" means ALL),
+ * or -1 after a BAD reply. *used_r: arguments consumed. */
+static int parse_return(struct imap_cmd *cmd, unsigned *ret_r, size_t *used_r)
+{
+	const struct imap_command_args *a = &cmd->a;
+	*ret_r = 0;
+	*used_r = 0;
+	if (a->count == 0 || !imap_arg_is_atom(&a->args[0], "RETURN"))
+		return 0;
+	if (a->count < 2 || a->args[1].type != IMAP_ARG_LIST) {
+		imap_cmd_bad(cmd, "RETURN needs a list of options");
+		return -1;
+	}
+	unsigned ret = 0;
+	const struct imap_arg *r = &a->args[1];
+	for (size_t j = 0; j < r->count; j++) {
+		unsigned opt = 0;
+		for (size_t q = 0; q < sizeof(ret_names) / sizeof(ret_names[0]); q++)
+			if (imap_arg_is_atom(&r->list[j], ret_names[q].name))
+				opt = ret_names[q].opt;
+		if (opt == 0) {
+			imap_cmd_bad(cmd, "Unknown RETURN option");
+			return -1;
+		}
+		ret |= opt;
+	}
+	if (ret == 0)
+		ret = RET_ALL;
+	*ret_r = ret;
+	*used_r = 2;
+	return 0;
+}
+
+void cmd_sort(struct imap_cmd *cmd)
+{
+	struct imap_session *s = cmd->s;
+	const struct imap_command_args *a = &cmd->a;
+	unsigned ret;
+	size_t i;
+	if (parse_return(cmd, &ret, &i) < 0)
+		return;
+	bool saving = (ret & RET_SAVE) != 0;
+	struct imap_sort_program prog;
+	const char *error;
+	if (i >= a->count || imap_sort_parse(&a->args[i], &prog, &error) < 0) {
+		if (saving)
+			imap_view_save_result(s->view, NULL, 0);
+		imap_cmd_bad(cmd, "%s", i >= a->count ? "Missing sort criteria" : error);
+		return;
+	}
+	i++;
+	uint32_t *idx;
+	size_t n;
+	if (imap_sort_search(cmd, a->args + i, a->count - i, saving, &idx, &n) < 0)
+		return;
+	struct imap_sort_msg *msgs;
+	if (imap_sort_load(s, idx, n, imap_sort_program_needs(&prog), &msgs) < 0) {
+		free(idx);
+		if (saving)
+			imap_view_save_result(s->view, NULL, 0);
+		imap_cmd_no(cmd, "[UNAVAILABLE] Cannot read messages");
+		return;
+	}
+	free(idx);
+	imap_sort_order(&prog, msgs, n);
+	if (saving)
+		save(s->view, ret, msgs, n);
+	if (ret != RET_SAVE) {
+		uint32_t *nums = xmalloc((n ? n : 1) * sizeof(*nums));
+		for (size_t q = 0; q < n; q++)
+			nums[q] = a->uid ? msgs[q].uid : msgs[q].idx + 1;
+		reply(cmd, ret & ~(unsigned)RET_SAVE, nums, n);
+		free(nums);
+	}
+	imap_sort_msgs_free(&msgs, n);
+	imap_cmd_ok(cmd, "SORT completed");
+}

@@ -1,0 +1,412 @@
+/*
+ * store-fts: the full-text index (see store-fts.h). The text itself comes
+ * from mail/search-text.c, so what the index answers is what reading the
+ * messages would answer; this file only writes it and asks SQLite.
+ *
+ * Queries: a needle of 3 characters or more is a phrase of trigrams in
+ * FTS5 (an exact substring test on the folded text); a shorter one cannot
+ * use a trigram index and is an instr() over the indexed text of the
+ * mailbox's messages (still no message is read). The per-message prefix
+ * is searched with instr() on messages.search_prefix.
+ */
+#include "store/store-fts.h"
+#include "store/store-ops.h"
+#include "lib/alloc.h"
+#include "lib/buf.h"
+#include <stdlib.h>
+#include <string.h>
+
+/* Text bytes one reindex batch holds in memory before writing. */
+#define FTS_REINDEX_MAX_BYTES ((size_t)64 << 20)
+
+bool store_fts_enabled(struct store *s)
+{
+	return !s->settings.fts_disabled;
+}
+
+void store_fts_prepare(struct store *s, const struct store_deliver *d,
+		       struct store_deliver_priv *p)
+{
+	p->nprefix_texts = d->ntargets;
+	p->prefix_texts = xcalloc(d->ntargets ? d->ntargets : 1, sizeof(*p->prefix_texts));
+	/* prefixes always: they are small, and a content indexed earlier
+	 * must not leave a new copy's trace fields unsearchable */
+	for (size_t i = 0; i < d->ntargets; i++) {
+		const char *pre = d->targets[i].prefix;
+		size_t len;
+		if (pre != NULL && *pre != '\0')
+			p->prefix_texts[i] = search_text_header_folded(pre, strlen(pre), &len);
+	}
+	if (!store_fts_enabled(s))
+		return;
+	search_text_build(&p->text, NULL, 0, d->data, d->len, p->index.parts);
+	p->has_text = true;
+}
+
+void store_fts_release(struct store_deliver_priv *p)
+{
+	for (size_t i = 0; i < p->nprefix_texts; i++)
+		free(p->prefix_texts[i]);
+	free(p->prefix_texts);
+	p->prefix_texts = NULL;
+	p->nprefix_texts = 0;
+	if (p->has_text)
+		search_text_clear(&p->text);
+	p->has_text = false;
+}
+
+static enum store_err step_done(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? STORE_OK : store_sqlite_err(rc);
+}
+
+static enum store_err fts_delete(sqlite3 *db, int64_t content_id)
+{
+	sqlite3_stmt *st = store_prepare(db, "DELETE FROM search_fts WHERE rowid = ?1");
+	if (st == NULL)
+		return STORE_ETEMP;
+	sqlite3_bind_int64(st, 1, content_id);
+	return step_done(st);
+}
+
+static enum store_err fts_write(sqlite3 *db, int64_t content_id, const struct search_text *t,
+				bool replace)
+{
+	sqlite3_stmt *st;
+	enum store_err err;
+	if (replace) {
+		if ((err = fts_delete(db, content_id)) != STORE_OK)
+			return err;
+	}
+	st = store_prepare(db, "INSERT INTO search_fts (rowid, header, body) VALUES (?1, ?2, ?3)");
+	if (st == NULL)
+		return STORE_ETEMP;
+	sqlite3_bind_int64(st, 1, content_id);
+	sqlite3_bind_text(st, 2, t->header, (int)t->header_len, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, t->body, (int)t->body_len, SQLITE_STATIC);
+	if ((err = step_done(st)) != STORE_OK)
+		return err;
+	st = store_prepare(db, "UPDATE content_index SET fts = 1 WHERE content_id = ?1");
+	if (st == NULL)
+		return STORE_ETEMP;
+	sqlite3_bind_int64(st, 1, content_id);
+	return step_done(st);
+}
+
+enum store_err store_fts_write(struct store_txn *txn, int64_t content_id,
+			       const struct search_text *t)
+{
+	return fts_write(store_txn_db(txn), content_id, t, false);
+}
+
+enum store_err store_fts_delete(struct store_txn *txn, int64_t content_id)
+{
+	return fts_delete(store_txn_db(txn), content_id);
+}
+
+/* --- queries --- */
+
+static size_t utf8_chars(const char *s, size_t n)
+{
+	size_t c = 0;
+	for (size_t i = 0; i < n; i++)
+		if (((unsigned char)s[i] & 0xc0) != 0x80)
+			c++;
+	return c;
+}
+
+/* `{cols} : "needle"` with quotes doubled (FTS5 query syntax, strings). */
+static char *match_expr(const char *cols, const char *needle, size_t nlen)
+{
+	struct buf b;
+	buf_init(&b, SIZE_MAX);
+	buf_printf(&b, "%s : \"", cols);
+	for (size_t i = 0; i < nlen; i++) {
+		if (needle[i] == '"')
+			buf_putc(&b, '"');
+		buf_putc(&b, needle[i]);
+	}
+	buf_putc(&b, '"');
+	buf_putc(&b, '\0');
+	return buf_steal(&b);
+}
+
+struct uid_list {
+	uint32_t *uids;
+	size_t n, cap;
+};
+
+static void uid_add(struct uid_list *l, uint32_t uid)
+{
+	l->uids = xgrow(l->uids, &l->cap, l->n + 1, sizeof(*l->uids));
+	l->uids[l->n++] = uid;
+}
+
+static const char *const sql_long[] = {
+	[STORE_FTS_BODY] =
+		"SELECT m.uid, NULL, NULL FROM messages m WHERE m.mailbox_id = ?1"
+		" AND m.content_id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH ?2)"
+		" ORDER BY m.uid",
+	[STORE_FTS_TEXT] =
+		"SELECT m.uid, NULL, NULL FROM messages m WHERE m.mailbox_id = ?1"
+		" AND (m.content_id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH ?2)"
+		" OR instr(m.search_prefix, ?3) > 0) ORDER BY m.uid",
+	[STORE_FTS_HEADER] =
+		"SELECT m.uid, f.header, m.search_prefix FROM messages m"
+		" LEFT JOIN search_fts f ON f.rowid = m.content_id WHERE m.mailbox_id = ?1"
+		" AND (m.content_id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH ?2)"
+		" OR instr(m.search_prefix, ?3) > 0) ORDER BY m.uid",
+};
+
+static const char *const sql_short[] = {
+	[STORE_FTS_BODY] =
+		"SELECT m.uid, NULL, NULL FROM messages m JOIN search_fts f ON f.rowid = m.content_id"
+		" WHERE m.mailbox_id = ?1 AND ?2 IS NOT NULL AND instr(f.body, ?3) > 0"
+		" ORDER BY m.uid",
+	[STORE_FTS_TEXT] =
+		"SELECT m.uid, NULL, NULL FROM messages m JOIN search_fts f ON f.rowid = m.content_id"
+		" WHERE m.mailbox_id = ?1 AND ?2 IS NOT NULL AND (instr(f.header, ?3) > 0"
+		" OR instr(f.body, ?3) > 0 OR instr(m.search_prefix, ?3) > 0) ORDER BY m.uid",
+	[STORE_FTS_HEADER] =
+		"SELECT m.uid, f.header, m.search_prefix FROM messages m"
+		" JOIN search_fts f ON f.rowid = m.content_id WHERE m.mailbox_id = ?1"
+		" AND ?2 IS NOT NULL AND (instr(f.header, ?3) > 0 OR instr(m.search_prefix, ?3) > 0)"
+		" ORDER BY m.uid",
+};
+
+static const char *const match_cols[] = {
+	[STORE_FTS_BODY] = "body", [STORE_FTS_TEXT] = "{header body}", [STORE_FTS_HEADER] = "header",
+};
+
+static const char *col_text(sqlite3_stmt *st, int i, size_t *len_r)
+{
+	const char *t = (const char *)sqlite3_column_text(st, i);
+	*len_r = t != NULL ? (size_t)sqlite3_column_bytes(st, i) : 0;
+	return t;
+}
+
+enum store_err store_fts_search(struct store *s, int64_t mailbox_id, enum store_fts_scope scope,
+				const char *field, const char *needle, size_t nlen,
+				uint32_t **uids_r, size_t *n_r)
+{
+	struct uid_list l = {0};
+	*uids_r = NULL;
+	*n_r = 0;
+	/* the indexed text never holds NUL (search-text.c makes it a space) */
+	if (memchr(needle, '\0', nlen) != NULL)
+		return STORE_OK;
+	bool use_match = utf8_chars(needle, nlen) >= 3;
+	sqlite3_stmt *st = store_prepare(store_reader(s),
+					 use_match ? sql_long[scope] : sql_short[scope]);
+	if (st == NULL)
+		return STORE_ETEMP;
+	char *expr = match_expr(match_cols[scope], needle, nlen);
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	sqlite3_bind_text(st, 2, expr, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, needle, (int)nlen, SQLITE_STATIC);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		uint32_t uid = (uint32_t)sqlite3_column_int64(st, 0);
+		if (scope == STORE_FTS_HEADER) {
+			/* the field's own value must hold the needle */
+			size_t hl, pl;
+			const char *h = col_text(st, 1, &hl), *p = col_text(st, 2, &pl);
+			if (!search_text_header_find(p, pl, field, needle, nlen) &&
+			    !search_text_header_find(h, hl, field, needle, nlen))
+				continue;
+		}
+		uid_add(&l, uid);
+	}
+	sqlite3_reset(st);
+	free(expr);
+	if (rc != SQLITE_DONE) {
+		free(l.uids);
+		return store_sqlite_err(rc);
+	}
+	*uids_r = l.uids;
+	*n_r = l.n;
+	return STORE_OK;
+}
+
+enum store_err store_fts_unindexed(struct store *s, int64_t mailbox_id, uint32_t **uids_r,
+				   size_t *n_r)
+{
+	struct uid_list l = {0};
+	sqlite3_stmt *st = store_prepare(store_reader(s),
+		"SELECT m.uid FROM content_index i JOIN messages m ON m.content_id = i.content_id"
+		" WHERE i.fts = 0 AND m.mailbox_id = ?1 ORDER BY m.uid");
+	if (st == NULL)
+		return STORE_ETEMP;
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		uid_add(&l, (uint32_t)sqlite3_column_int64(st, 0));
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		free(l.uids);
+		return store_sqlite_err(rc);
+	}
+	*uids_r = l.uids;
+	*n_r = l.n;
+	return STORE_OK;
+}
+
+/* --- reindex --- */
+
+struct reindex_prefix {
+	int64_t message_id;
+	char *text;
+};
+
+struct reindex_item {
+	int64_t content_id;
+	struct search_text text;
+	struct reindex_prefix *prefixes;
+	size_t nprefixes, cap;
+};
+
+struct reindex_batch {
+	struct reindex_item *items;
+	size_t n, cap;
+};
+
+static void batch_clear(struct reindex_batch *b)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		search_text_clear(&b->items[i].text);
+		for (size_t j = 0; j < b->items[i].nprefixes; j++)
+			free(b->items[i].prefixes[j].text);
+		free(b->items[i].prefixes);
+	}
+	b->n = 0;
+}
+
+/* The trace-field prefixes of a content's messages, folded. */
+static enum store_err read_prefixes(sqlite3 *db, struct reindex_item *it)
+{
+	sqlite3_stmt *st = store_prepare(db,
+		"SELECT id, prefix FROM messages WHERE content_id = ?1 AND prefix IS NOT NULL");
+	if (st == NULL)
+		return STORE_ETEMP;
+	sqlite3_bind_int64(st, 1, it->content_id);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *p = sqlite3_column_blob(st, 1);
+		size_t plen = (size_t)sqlite3_column_bytes(st, 1), len;
+		it->prefixes = xgrow(it->prefixes, &it->cap, it->nprefixes + 1, sizeof(*it->prefixes));
+		it->prefixes[it->nprefixes].message_id = sqlite3_column_int64(st, 0);
+		it->prefixes[it->nprefixes++].text =
+			search_text_header_folded(p != NULL ? p : "", plen, &len);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? STORE_OK : store_sqlite_err(rc);
+}
+
+/* Read and make the text of the next contents after *last (on the
+ * caller's thread and read connection: the writer only writes). */
+static enum store_err batch_read(struct store *s, int64_t account_id, int64_t *last,
+				 struct reindex_batch *b)
+{
+	sqlite3 *db = store_reader(s);
+	sqlite3_stmt *st = store_prepare(db,
+		"SELECT c.id, c.data, i.parts FROM contents c"
+		" JOIN content_index i ON i.content_id = c.id WHERE c.id > ?1"
+		" AND (?2 = 0 OR EXISTS (SELECT 1 FROM messages m JOIN mailboxes x"
+		" ON x.id = m.mailbox_id WHERE m.content_id = c.id AND x.account_id = ?2))"
+		" ORDER BY c.id LIMIT ?3");
+	if (st == NULL)
+		return STORE_ETEMP;
+	sqlite3_bind_int64(st, 1, *last);
+	sqlite3_bind_int64(st, 2, account_id);
+	sqlite3_bind_int64(st, 3, STORE_FTS_REINDEX_BATCH);
+	size_t bytes = 0;
+	int rc;
+	while (bytes < FTS_REINDEX_MAX_BYTES && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		b->items = xgrow(b->items, &b->cap, b->n + 1, sizeof(*b->items));
+		struct reindex_item *it = &b->items[b->n++];
+		memset(it, 0, sizeof(*it));
+		it->content_id = sqlite3_column_int64(st, 0);
+		const char *data = sqlite3_column_blob(st, 1);
+		size_t len = (size_t)sqlite3_column_bytes(st, 1);
+		const char *parts = (const char *)sqlite3_column_text(st, 2);
+		search_text_build(&it->text, NULL, 0, data != NULL ? data : "", len,
+				  parts != NULL ? parts : "");
+		bytes += it->text.header_len + it->text.body_len;
+		*last = it->content_id;
+	}
+	if (bytes >= FTS_REINDEX_MAX_BYTES)
+		rc = SQLITE_DONE;
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return store_sqlite_err(rc);
+	for (size_t i = 0; i < b->n; i++) {
+		enum store_err err = read_prefixes(db, &b->items[i]);
+		if (err != STORE_OK)
+			return err;
+	}
+	return STORE_OK;
+}
+
+static enum store_err batch_write(struct store_txn *txn, void *arg, char **error_r)
+{
+	struct reindex_batch *b = arg;
+	sqlite3 *db = store_txn_db(txn);
+	for (size_t i = 0; i < b->n; i++) {
+		struct reindex_item *it = &b->items[i];
+		/* expunged since it was read: its row must not come back */
+		sqlite3_stmt *st = store_prepare(db, "SELECT 1 FROM contents WHERE id = ?1");
+		if (st == NULL)
+			return STORE_ETEMP;
+		sqlite3_bind_int64(st, 1, it->content_id);
+		int rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (rc == SQLITE_DONE)
+			continue;
+		if (rc != SQLITE_ROW)
+			return store_sqlite_err(rc);
+		enum store_err err = fts_write(db, it->content_id, &it->text, true);
+		if (err != STORE_OK)
+			return err;
+		for (size_t j = 0; j < it->nprefixes; j++) {
+			st = store_prepare(db, "UPDATE messages SET search_prefix = ?2 WHERE id = ?1");
+			if (st == NULL)
+				return STORE_ETEMP;
+			sqlite3_bind_int64(st, 1, it->prefixes[j].message_id);
+			sqlite3_bind_text(st, 2, it->prefixes[j].text, -1, SQLITE_STATIC);
+			if ((err = step_done(st)) != STORE_OK)
+				return err;
+		}
+	}
+	(void)error_r;
+	return STORE_OK;
+}
+
+enum store_err store_fts_reindex(struct store *s, int64_t account_id, size_t *n_r,
+				 char **error_r)
+{
+	struct reindex_batch b = {0};
+	int64_t last = 0;
+	enum store_err err = STORE_OK;
+	*n_r = 0;
+	for (;;) {
+		if ((err = batch_read(s, account_id, &last, &b)) != STORE_OK || b.n == 0)
+			break;
+		struct store_op op;
+		store_op_init(&op, STORE_OP_FUNC);
+		op.u.func.fn = batch_write;
+		op.u.func.arg = &b;
+		err = store_run(s, &op);
+		if (err != STORE_OK && error_r != NULL)
+			*error_r = xstrdup(op.error != NULL ? op.error : store_strerror(err));
+		store_op_clear(&op);
+		if (err != STORE_OK)
+			break;
+		*n_r += b.n;
+		batch_clear(&b);
+	}
+	batch_clear(&b);
+	free(b.items);
+	return err;
+}

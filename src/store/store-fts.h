@@ -1,0 +1,63 @@
+/*
+ * store-fts: the full-text index SEARCH uses instead of reading messages
+ * (SQLite FTS5, trigram tokenizer). Per content (shared by copies) one row
+ * of search_fts(header, body), rowid = content id, holding the folded text
+ * of mail/search-text.h; per message the folded text of its prefix (the
+ * trace fields) in messages.search_prefix. content_index.fts says whether
+ * a content is indexed; contents stored while the index was off (setting
+ * search.fts = no) are indexed later by `roost reindex`.
+ *
+ * The text is made on the submitting thread (store_op_prepare) and written
+ * in the deliver op's transaction; the row goes when the content does.
+ */
+#ifndef ROOST_STORE_FTS_H
+#define ROOST_STORE_FTS_H
+#include "store/store.h"
+
+/* Contents per reindex transaction: small enough that the daemon's
+ * writer is never held for long, big enough to amortise the commit. */
+#define STORE_FTS_REINDEX_BATCH 200
+
+/* Is the index kept and used (store_settings.fts_disabled unset)? */
+bool store_fts_enabled(struct store *s);
+
+enum store_fts_scope {
+	STORE_FTS_BODY,		/* the body text */
+	STORE_FTS_TEXT,		/* prefix, header or body */
+	STORE_FTS_HEADER,	/* one header field (prefix or header) */
+};
+
+/* UIDs (ascending, malloc'd) of the indexed messages of a mailbox whose
+ * text in `scope` contains `needle` (folded by search_text_fold()). For
+ * STORE_FTS_HEADER, `field` is the folded field name. Messages whose
+ * content is not indexed are never returned: see store_fts_unindexed(). */
+enum store_err store_fts_search(struct store *s, int64_t mailbox_id, enum store_fts_scope scope,
+				const char *field, const char *needle, size_t nlen,
+				uint32_t **uids_r, size_t *n_r);
+/* UIDs (ascending, malloc'd) of the mailbox's messages whose content is
+ * not indexed. */
+enum store_err store_fts_unindexed(struct store *s, int64_t mailbox_id, uint32_t **uids_r,
+				   size_t *n_r);
+
+/* (Re)build the index of every content of an account (0: all), in
+ * transactions of STORE_FTS_REINDEX_BATCH contents through the writer, so
+ * it runs beside a live daemon. *n_r: contents indexed. */
+enum store_err store_fts_reindex(struct store *s, int64_t account_id, size_t *n_r,
+				 char **error_r);
+
+/* --- inside src/store/ --- */
+struct store_txn;
+struct search_text;
+/* Write (replace) a content's index row and mark it indexed. */
+enum store_err store_fts_write(struct store_txn *txn, int64_t content_id,
+			       const struct search_text *t);
+struct store_deliver;
+struct store_deliver_priv;
+/* On the submitting thread: the content's text (when the index is on)
+ * and every target's folded prefix, into p. */
+void store_fts_prepare(struct store *s, const struct store_deliver *d,
+		       struct store_deliver_priv *p);
+void store_fts_release(struct store_deliver_priv *p);
+/* Drop a content's index row (its last message is gone). */
+enum store_err store_fts_delete(struct store_txn *txn, int64_t content_id);
+#endif

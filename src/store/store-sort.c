@@ -1,0 +1,54 @@
+/* store-sort: see store-sort.h. */
+#include "store/store-sort.h"
+#include "store/store-private.h"
+
+static const char *col_str(sqlite3_stmt *st, int i)
+{
+	return sqlite3_column_type(st, i) == SQLITE_NULL ? NULL
+							  : (const char *)sqlite3_column_text(st, i);
+}
+
+enum store_err store_sort_rows(struct store *s, int64_t mailbox_id, uint32_t lo, uint32_t hi,
+			       bool headers, store_sort_fn *fn, void *ctx)
+{
+	/* two literals: store_prepare caches by the SQL text's address */
+	sqlite3_stmt *st = headers
+		? store_prepare(store_reader(s),
+			"SELECT m.uid, m.internaldate, m.size, i.date, i.subject, i.from_addr,"
+			" i.to_addr, i.cc_addr, i.message_id, i.in_reply_to, i.references_hdr"
+			" FROM messages m LEFT JOIN content_index i ON i.content_id = m.content_id"
+			" WHERE m.mailbox_id = ?1 AND m.uid BETWEEN ?2 AND ?3 ORDER BY m.uid")
+		: store_prepare(store_reader(s),
+			"SELECT m.uid, m.internaldate, m.size, i.date"
+			" FROM messages m LEFT JOIN content_index i ON i.content_id = m.content_id"
+			" WHERE m.mailbox_id = ?1 AND m.uid BETWEEN ?2 AND ?3 ORDER BY m.uid");
+	if (st == NULL)
+		return STORE_ETEMP;
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	sqlite3_bind_int64(st, 2, lo);
+	sqlite3_bind_int64(st, 3, hi);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_sort_row r = {
+			.uid = (uint32_t)sqlite3_column_int64(st, 0),
+			.internaldate = sqlite3_column_int64(st, 1),
+			.size = sqlite3_column_int64(st, 2),
+			.date = sqlite3_column_int64(st, 3),
+		};
+		if (headers) {
+			r.subject = col_str(st, 4);
+			r.from = col_str(st, 5);
+			r.to = col_str(st, 6);
+			r.cc = col_str(st, 7);
+			r.message_id = col_str(st, 8);
+			r.in_reply_to = col_str(st, 9);
+			r.references = col_str(st, 10);
+		}
+		if (fn(ctx, &r) < 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? STORE_OK : store_sqlite_err(rc);
+}
