@@ -42,7 +42,10 @@ static void save_result(struct imap_view *v, unsigned ret, const uint32_t *uids,
 	imap_view_save_result(v, uids, n);
 }
 
-static void reply(struct imap_cmd *cmd, bool esearch, unsigned ret, const uint32_t *nums, size_t n)
+/* modseq: the highest MODSEQ of the matches when the keys held MODSEQ
+ * (RFC 7162 3.1.5), else 0 */
+static void reply(struct imap_cmd *cmd, bool esearch, unsigned ret, const uint32_t *nums, size_t n,
+		  uint64_t modseq)
 {
 	const struct imap_command_args *a = &cmd->a;
 	struct buf b;
@@ -51,6 +54,8 @@ static void reply(struct imap_cmd *cmd, bool esearch, unsigned ret, const uint32
 		buf_puts(&b, "* SEARCH");
 		for (size_t q = 0; q < n; q++)
 			buf_printf(&b, " %u", nums[q]);
+		if (modseq && n)
+			buf_printf(&b, " (MODSEQ %llu)", (unsigned long long)modseq);
 	} else {
 		buf_puts(&b, "* ESEARCH (TAG ");
 		imap_buf_string(&b, a->tag, strlen(a->tag));
@@ -68,6 +73,8 @@ static void reply(struct imap_cmd *cmd, bool esearch, unsigned ret, const uint32
 		}
 		if (ret & RET_COUNT)
 			buf_printf(&b, " COUNT %zu", n);
+		if (modseq && n)
+			buf_printf(&b, " MODSEQ %llu", (unsigned long long)modseq);
 	}
 	buf_puts(&b, "\r\n");
 	imap_write(cmd->s, b.data, b.len);
@@ -127,6 +134,7 @@ void cmd_search(struct imap_cmd *cmd)
 	uint32_t *idx;
 	size_t n;
 	int rc = imap_search_run(s, search, &idx, &n);
+	bool want_modseq = imap_search_uses_modseq(search);
 	imap_search_free(&search);
 	if (rc < 0) {
 		if (ret & RET_SAVE)
@@ -135,15 +143,19 @@ void cmd_search(struct imap_cmd *cmd)
 		return;
 	}
 	uint32_t *uids = xmalloc((n ? n : 1) * sizeof(*uids));
-	for (size_t q = 0; q < n; q++)
+	uint64_t modseq = 0;
+	for (size_t q = 0; q < n; q++) {
 		uids[q] = v->msgs[idx[q]].uid;
+		if (want_modseq && v->msgs[idx[q]].modseq > modseq)
+			modseq = v->msgs[idx[q]].modseq;
+	}
 	if (ret & RET_SAVE)
 		save_result(v, ret, uids, n);
 	/* the answer numbers: UIDs for UID SEARCH, else sequence numbers */
 	for (size_t q = 0; !a->uid && q < n; q++)
 		uids[q] = idx[q] + 1;
 	if (ret != RET_SAVE)
-		reply(cmd, esearch, ret, uids, n);
+		reply(cmd, esearch, ret, uids, n, modseq);
 	free(uids);
 	free(idx);
 	imap_cmd_ok(cmd, "SEARCH completed");

@@ -1,5 +1,6 @@
 /* imap-search: see imap-search.h. */
 #include "imap/imap-search.h"
+#include "imap/imap-condstore.h"
 #include "imap/imap-date.h"
 #include "imap/imap-search-text.h"
 #include "imap/imap-seqset.h"
@@ -22,6 +23,7 @@ enum key_kind {
 	K_FIELD,	/* a header field the store indexes (row string) */
 	K_HEADER,	/* any other header field: read the header */
 	K_BODY, K_TEXT,
+	K_MODSEQ,	/* RFC 7162 3.1.5 (engineer A) */
 	K_YOUNGER, K_OLDER,	/* WITHIN (RFC 5032): seconds before now */
 };
 
@@ -61,6 +63,7 @@ struct key {
 struct imap_search {
 	struct key *root;
 	enum key_cost cost;
+	bool modseq;		/* a MODSEQ key: the reply tells (MODSEQ n) */
 };
 
 struct parse {
@@ -68,6 +71,7 @@ struct parse {
 	const struct imap_arg *args;
 	size_t n, i;
 	size_t nkeys;
+	bool modseq;
 	const char *error;
 };
 
@@ -196,6 +200,7 @@ static struct key *parse_and(struct parse *p, const struct imap_arg *args, size_
 			tail = tails[c];
 	}
 	p->nkeys = sub.nkeys;
+	p->modseq |= sub.modseq;
 	return and;
 }
 
@@ -286,6 +291,33 @@ static struct key *parse_key(struct parse *p, int depth)
 					      COST_VIEW)) == NULL)
 			return NULL;
 		k->str = xstrdup(s->str);
+		return k;
+	}
+	if (strcasecmp(w, "MODSEQ") == 0) {
+		/* RFC 7162 3.1.5: MODSEQ [entry-name entry-type-req] value.
+		 * Per-flag mod-sequences are not kept, so an entry is
+		 * checked for syntax and the message's MODSEQ is used. */
+		const struct imap_arg *s = next_arg(p, true);
+		if (s != NULL && s->type != IMAP_ARG_ATOM) {
+			const struct imap_arg *type = next_arg(p, false);
+			if (type == NULL || (!imap_arg_is_atom(type, "priv") &&
+					     !imap_arg_is_atom(type, "shared") &&
+					     !imap_arg_is_atom(type, "all"))) {
+				p->error = "Bad MODSEQ entry type";
+				return NULL;
+			}
+			s = next_arg(p, false);
+		}
+		uint64_t n;
+		if (s == NULL || imap_modseq_parse(s, true, &n) < 0) {
+			p->error = "MODSEQ needs a mod-sequence value below 2^63";
+			return NULL;
+		}
+		if ((k = new_key(p, K_MODSEQ, COST_VIEW)) == NULL)
+			return NULL;
+		k->num = (int64_t)n;
+		p->modseq = true;
+		imap_condstore_enable(p->s);
 		return k;
 	}
 	if (strcasecmp(w, "LARGER") == 0 || strcasecmp(w, "SMALLER") == 0) {
@@ -381,6 +413,7 @@ int imap_search_parse(struct imap_session *s, const struct imap_arg *args, size_
 	struct imap_search *search = xcalloc(1, sizeof(*search));
 	search->root = root;
 	search->cost = root->cost;
+	search->modseq = p.modseq;
 	*search_r = search;
 	return 0;
 }
@@ -562,6 +595,7 @@ static bool eval(const struct key *k, struct msg *m)
 			if (!eval(x, m))
 				return false;
 		return true;
+	case K_MODSEQ: return m->vm->modseq >= (uint64_t)k->num;
 	case K_LARGER: return m->row && m->row->size > k->num;
 	case K_SMALLER: return m->row && m->row->size < k->num;
 	case K_BEFORE: return m->row && day_of(m->row->internaldate) < k->num;
@@ -681,4 +715,9 @@ int imap_search_run(struct imap_session *s, const struct imap_search *search, ui
 	*idx_r = r.hits;
 	*n_r = r.nhits;
 	return 0;
+}
+
+bool imap_search_uses_modseq(const struct imap_search *search)
+{
+	return search->modseq;
 }

@@ -14,6 +14,7 @@
  */
 #ifndef ROOST_IMAP_SEARCH_H
 #define ROOST_IMAP_SEARCH_H
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "imap/imap-parser.h"
@@ -36,4 +37,7 @@ void imap_search_free(struct imap_search **search);
  * (sequence number - 1), malloc'd. -1 when the store cannot be read. */
 int imap_search_run(struct imap_session *s, const struct imap_search *search,
 		    uint32_t **idx_r, size_t *n_r);
+/* Did the keys hold MODSEQ (RFC 7162 3.1.5)? The reply then ends with
+ * the highest MODSEQ of the matches. */
+bool imap_search_uses_modseq(const struct imap_search *search);
 #endif

@@ -159,3 +159,24 @@ def test_other_sessions_changes_carry_modseq(roost):
     assert list(got) == [2], out
     assert b"\\Flagged" in out[0]
     c.close()
+
+
+def test_search_modseq(roost):
+    deliver(roost, 4)
+    c = Raw(roost)
+    c.cmd(b"SELECT INBOX")
+    top = max(modseqs(c.cmd(b"UID FETCH 1:* (MODSEQ)")).values())
+    assert c.ok(b"UID STORE 2 +FLAGS (\\Seen)")
+    assert c.ok(b"UID STORE 3 +FLAGS (\\Flagged)")
+    ms = modseqs(c.cmd(b"UID FETCH 2:3 (MODSEQ)"))
+    out = c.cmd(b"UID SEARCH MODSEQ %d" % (top + 1))
+    assert out[0] == b"* SEARCH 2 3 (MODSEQ %d)\r\n" % max(ms.values()), out
+    out = c.cmd(b'UID SEARCH MODSEQ "/flags/\\\\seen" all %d' % (top + 1))
+    assert out[0].startswith(b"* SEARCH 2 3 (MODSEQ "), out
+    out = c.cmd(b"UID SEARCH RETURN (ALL) MODSEQ %d" % ms[3])
+    assert re.search(rb"ALL 3 MODSEQ %d\r\n" % ms[3], out[0]), out
+    # nothing matched: no (MODSEQ)
+    out = c.cmd(b"SEARCH MODSEQ 9223372036854775807")
+    assert out[0] == b"* SEARCH\r\n", out
+    assert status(c.cmd(b"SEARCH MODSEQ 9223372036854775808")) == b"BAD"
+    c.close()

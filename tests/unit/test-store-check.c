@@ -10,7 +10,7 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 
-static const struct store_settings check_settings = {1LL << 30, -1};
+static const struct store_settings check_settings = {.default_quota_bytes = 1LL << 30, .default_quota_messages = -1};
 
 static const char msg_a[] = "From: a@example.org\r\nSubject: a\r\n\r\nshared body\r\n";
 static const char msg_b[] = "From: b@example.org\r\nSubject: b\r\n\r\nother body\r\n";

@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-static const struct store_settings fault_settings = {1LL << 30, -1};
+static const struct store_settings fault_settings = {.default_quota_bytes = 1LL << 30, .default_quota_messages = -1};
 
 static atomic_int gate_entered, gate_open, ops_done;
 

@@ -16,7 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static const struct store_settings default_settings = {1LL << 30, -1};
+static const struct store_settings default_settings = {.default_quota_bytes = 1LL << 30, .default_quota_messages = -1};
 
 static struct store *new_store(const struct store_settings *settings)
 {
@@ -298,7 +298,7 @@ TEST(store_resolve_alias_plus_catchall)
 
 TEST(store_quota_refuses_and_keeps_usage)
 {
-	struct store_settings small = {200, -1};
+	struct store_settings small = {.default_quota_bytes = 200, .default_quota_messages = -1};
 	struct store *s = new_store(&small);
 	int64_t acct = account(s, "alice@example.com");
 	CHECK_INT(deliver(s, acct, 0, msg1, NULL), STORE_OK);
@@ -354,7 +354,7 @@ static void *loop_thread(void *base)
 TEST(store_quota_exact_under_8_concurrent_writers)
 {
 	evthread_use_pthreads();
-	struct store_settings settings = {20000, -1};
+	struct store_settings settings = {.default_quota_bytes = 20000, .default_quota_messages = -1};
 	struct store *s = new_store(&settings);
 	int64_t acct = account(s, "alice@example.com");
 	struct event_base *base = event_base_new();
