@@ -122,6 +122,18 @@ static char *fmt_quota(sqlite3_stmt *st)
 			 (int64_t)sqlite3_column_int64(st, 4));
 }
 
+static char *fmt_mailbox_counts(sqlite3_stmt *st)
+{
+	return xasprintf("mailbox %s %s: counts %" PRId64 "/%" PRId64 "/%" PRId64 "/%" PRId64
+			 " (messages/unseen/deleted/bytes), recount %" PRId64 "/%" PRId64
+			 "/%" PRId64 "/%" PRId64,
+			 col_text(st, 0), col_text(st, 1), (int64_t)sqlite3_column_int64(st, 2),
+			 (int64_t)sqlite3_column_int64(st, 3), (int64_t)sqlite3_column_int64(st, 4),
+			 (int64_t)sqlite3_column_int64(st, 5), (int64_t)sqlite3_column_int64(st, 6),
+			 (int64_t)sqlite3_column_int64(st, 7), (int64_t)sqlite3_column_int64(st, 8),
+			 (int64_t)sqlite3_column_int64(st, 9));
+}
+
 static char *fmt_msg_size(sqlite3_stmt *st)
 {
 	return xasprintf("message %s %s uid %" PRId64 ": size %" PRId64
@@ -229,6 +241,18 @@ static void check_tables(struct check *c)
 		 " WHERE a.used_bytes != COALESCE(r.bytes, 0)"
 		 " OR a.used_messages != COALESCE(r.n, 0) ORDER BY a.address",
 		 fmt_quota);
+	/* the per-mailbox counts the schema's triggers keep */
+	each_row(c,
+		 "SELECT COALESCE(a.address, '?'), b.name, b.nmessages, b.nunseen, b.ndeleted,"
+		 " b.nbytes, COALESCE(r.n, 0), COALESCE(r.unseen, 0), COALESCE(r.deleted, 0),"
+		 " COALESCE(r.bytes, 0) FROM mailboxes b LEFT JOIN accounts a ON a.id = b.account_id"
+		 " LEFT JOIN (SELECT mailbox_id, COUNT(*) AS n, SUM((flags & 1) = 0) AS unseen,"
+		 "  SUM((flags & 8) != 0) AS deleted, SUM(size) AS bytes FROM messages"
+		 "  GROUP BY mailbox_id) r ON r.mailbox_id = b.id"
+		 " WHERE b.nmessages != COALESCE(r.n, 0) OR b.nunseen != COALESCE(r.unseen, 0)"
+		 " OR b.ndeleted != COALESCE(r.deleted, 0) OR b.nbytes != COALESCE(r.bytes, 0)"
+		 " ORDER BY a.address, b.name",
+		 fmt_mailbox_counts);
 	/* length() of a BLOB is its byte count; the CAST guards against a
 	 * prefix that was ever stored as TEXT (length() would count chars). */
 	each_row(c,

@@ -18,11 +18,7 @@ static char *col_text(sqlite3_stmt *st, int i)
 
 #define MAILBOX_COLUMNS \
 	"SELECT m.id, m.account_id, m.name, m.uidvalidity, m.uidnext, m.highestmodseq," \
-	" m.special_use, m.subscribed," \
-	" (SELECT count(*) FROM messages WHERE mailbox_id = m.id)," \
-	" (SELECT count(*) FROM messages WHERE mailbox_id = m.id AND (flags & 1) = 0)," \
-	" (SELECT count(*) FROM messages WHERE mailbox_id = m.id AND (flags & 8) != 0)," \
-	" (SELECT coalesce(sum(size), 0) FROM messages WHERE mailbox_id = m.id)" \
+	" m.special_use, m.subscribed, m.nmessages, m.nunseen, m.ndeleted, m.nbytes" \
 	" FROM mailboxes m "
 
 static void mailbox_from_row(sqlite3_stmt *st, struct store_mailbox *mb)

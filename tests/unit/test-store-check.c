@@ -194,3 +194,18 @@ TEST(store_check_sqlite_integrity)
 		       " WHERE name = 'messages_content';",
 		       "sqlite: ");
 }
+
+TEST(store_check_mailbox_counts)
+{
+	expect_problem(__LINE__, "UPDATE mailboxes SET nunseen = nunseen + 5 WHERE name = 'INBOX'",
+		       "mailbox alice@example.com INBOX: counts 2/7/0/");
+	/* the triggers keep the counts through inserts, flag changes and
+	 * deletes made by any path, even raw SQL */
+	const char *dir = build_store();
+	corrupt(dir, "UPDATE messages SET flags = 9 WHERE uid = 1;"
+		     "DELETE FROM messages WHERE uid = 2;");
+	struct lines l = {0};
+	run_check(dir, false, &l);
+	CHECK(l.all == NULL || strstr(l.all, "counts") == NULL);
+	free(l.all);
+}
