@@ -37,10 +37,10 @@ void store_fts_prepare(struct store *s, const struct store_deliver *d,
 		if (pre != NULL && *pre != '\0')
 			p->prefix_texts[i] = search_text_header_folded(pre, strlen(pre), &len);
 	}
-	if (!store_fts_enabled(s))
-		return;
-	search_text_build(&p->text, NULL, 0, d->data, d->len, p->index.parts);
-	p->has_text = true;
+	/* The content's own text is indexed later, in batches, by the
+	 * indexer thread (store_fts_index_pending): trigram rows cost many
+	 * page writes, and a delivery must not wait for them. */
+	(void)s;
 }
 
 void store_fts_release(struct store_deliver_priv *p)
@@ -307,10 +307,16 @@ static enum store_err read_prefixes(sqlite3 *db, struct reindex_item *it)
 /* Read and make the text of the next contents after *last (on the
  * caller's thread and read connection: the writer only writes). */
 static enum store_err batch_read(struct store *s, int64_t account_id, int64_t *last,
-				 struct reindex_batch *b)
+				 struct reindex_batch *b, bool pending_only, size_t limit)
 {
 	sqlite3 *db = store_reader(s);
-	sqlite3_stmt *st = store_prepare(db,
+	sqlite3_stmt *st = pending_only ?
+		/* the partial index content_unindexed keeps this cheap */
+		store_prepare(db,
+		"SELECT c.id, c.data, i.parts FROM content_index i"
+		" JOIN contents c ON c.id = i.content_id WHERE i.fts = 0 AND i.content_id > ?1"
+		" AND ?2 = 0 ORDER BY i.content_id LIMIT ?3") :
+		store_prepare(db,
 		"SELECT c.id, c.data, i.parts FROM contents c"
 		" JOIN content_index i ON i.content_id = c.id WHERE c.id > ?1"
 		" AND (?2 = 0 OR EXISTS (SELECT 1 FROM messages m JOIN mailboxes x"
@@ -320,7 +326,7 @@ static enum store_err batch_read(struct store *s, int64_t account_id, int64_t *l
 		return STORE_ETEMP;
 	sqlite3_bind_int64(st, 1, *last);
 	sqlite3_bind_int64(st, 2, account_id);
-	sqlite3_bind_int64(st, 3, STORE_FTS_REINDEX_BATCH);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)limit);
 	size_t bytes = 0;
 	int rc;
 	while (bytes < FTS_REINDEX_MAX_BYTES && (rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -341,7 +347,8 @@ static enum store_err batch_read(struct store *s, int64_t account_id, int64_t *l
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
 		return store_sqlite_err(rc);
-	for (size_t i = 0; i < b->n; i++) {
+	/* prefixes were indexed at delivery; a full reindex redoes them */
+	for (size_t i = 0; i < b->n && !pending_only; i++) {
 		enum store_err err = read_prefixes(db, &b->items[i]);
 		if (err != STORE_OK)
 			return err;
@@ -391,7 +398,9 @@ enum store_err store_fts_reindex(struct store *s, int64_t account_id, size_t *n_
 	enum store_err err = STORE_OK;
 	*n_r = 0;
 	for (;;) {
-		if ((err = batch_read(s, account_id, &last, &b)) != STORE_OK || b.n == 0)
+		if ((err = batch_read(s, account_id, &last, &b, false, STORE_FTS_REINDEX_BATCH)) !=
+			    STORE_OK ||
+		    b.n == 0)
 			break;
 		struct store_op op;
 		store_op_init(&op, STORE_OP_FUNC);
@@ -405,6 +414,27 @@ enum store_err store_fts_reindex(struct store *s, int64_t account_id, size_t *n_
 			break;
 		*n_r += b.n;
 		batch_clear(&b);
+	}
+	batch_clear(&b);
+	free(b.items);
+	return err;
+}
+
+enum store_err store_fts_index_pending(struct store *s, size_t max, size_t *n_r)
+{
+	struct reindex_batch b = {0};
+	int64_t last = 0;
+	*n_r = 0;
+	enum store_err err = batch_read(s, 0, &last, &b, true, max);
+	if (err == STORE_OK && b.n > 0) {
+		struct store_op op;
+		store_op_init(&op, STORE_OP_FUNC);
+		op.u.func.fn = batch_write;
+		op.u.func.arg = &b;
+		err = store_run(s, &op);
+		store_op_clear(&op);
+		if (err == STORE_OK)
+			*n_r = b.n;
 	}
 	batch_clear(&b);
 	free(b.items);

@@ -7,8 +7,12 @@
  * a content is indexed; contents stored while the index was off (setting
  * search.fts = no) are indexed later by `roost reindex`.
  *
- * The text is made on the submitting thread (store_op_prepare) and written
- * in the deliver op's transaction; the row goes when the content does.
+ * A message's prefix text is made on the submitting thread and written with
+ * the message. The content's text is indexed afterwards by the indexer
+ * thread (store-indexer.c), in batches through the writer: trigram rows
+ * cost many page writes, and deliveries must not wait for them. Until
+ * then SEARCH reads that content (store_fts_unindexed), so answers never
+ * depend on how far the indexer got. The row goes when the content does.
  */
 #ifndef ROOST_STORE_FTS_H
 #define ROOST_STORE_FTS_H
@@ -44,6 +48,10 @@ enum store_err store_fts_unindexed(struct store *s, int64_t mailbox_id, uint32_t
  * it runs beside a live daemon. *n_r: contents indexed. */
 enum store_err store_fts_reindex(struct store *s, int64_t account_id, size_t *n_r,
 				 char **error_r);
+
+/* Index up to `max` contents not indexed yet, in one transaction through
+ * the writer (text made on the caller's thread). *n_r: how many. */
+enum store_err store_fts_index_pending(struct store *s, size_t max, size_t *n_r);
 
 /* --- inside src/store/ --- */
 struct store_txn;

@@ -50,6 +50,9 @@ struct store {
 	size_t nfeed, feed_cap;
 	struct event *done_ev;
 	pthread_t checkpointer;
+	pthread_t indexer;		/* full-text indexer (store-indexer.c) */
+	bool indexer_running, indexer_wake;
+	pthread_cond_t indexer_cond;
 	pthread_cond_t checkpoint_cond;	/* wakes the checkpointer to stop */
 	sqlite3 *cdb;			/* the checkpointer's connection */
 	pthread_mutex_t run_lock;	/* serialises writes without writer thread */
@@ -60,6 +63,10 @@ struct store {
 	atomic_uint_fast64_t commits, ops;
 };
 
+/* The full-text indexer thread (store-indexer.c). wake: s->lock held. */
+void store_indexer_start(struct store *s);
+void store_indexer_wake(struct store *s);
+void store_indexer_stop(struct store *s);
 /* Install the commit hook that keeps a batch all-or-nothing per op. */
 void store_writer_guard_commits(struct store *s);
 /* Run one op inside an open transaction (savepoint already set). */

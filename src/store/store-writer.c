@@ -266,6 +266,10 @@ static void *writer_main(void *arg)
 		for (size_t i = 0; i < n; i++) {
 			struct store_op *op = batch[i];
 			op->next = NULL;
+			/* new content to index */
+			if (op->err == STORE_OK &&
+			    (op->kind == STORE_OP_DELIVER || op->kind == STORE_OP_MULTI))
+				store_indexer_wake(s);
 			if (op->done == NULL) {
 				((struct sync_wait *)op->done_ctx)->done = true;
 				any_sync = true;
@@ -338,6 +342,7 @@ int store_writer_start(struct store *s, struct event_base *base)
 		return -1;
 	}
 	s->writer_running = true;
+	store_indexer_start(s);
 	return 0;
 }
 
@@ -345,6 +350,8 @@ void store_writer_stop(struct store *s)
 {
 	if (!s->writer_running)
 		return;
+	/* the indexer writes through the writer: stop it first */
+	store_indexer_stop(s);
 	pthread_mutex_lock(&s->lock);
 	s->stopping = true;
 	pthread_cond_broadcast(&s->cond);

@@ -219,6 +219,7 @@ enum store_err store_open(const char *dir, const struct store_settings *settings
 	pthread_cond_init(&s->cond, NULL);
 	pthread_cond_init(&s->done_cond, NULL);
 	pthread_cond_init(&s->checkpoint_cond, NULL);
+	pthread_cond_init(&s->indexer_cond, NULL);
 	struct stat st;
 	enum store_err err;
 	if (stat(s->db_path, &st) < 0) {
@@ -282,6 +283,7 @@ void store_close(struct store **sp)
 	pthread_cond_destroy(&s->cond);
 	pthread_cond_destroy(&s->done_cond);
 	pthread_cond_destroy(&s->checkpoint_cond);
+	pthread_cond_destroy(&s->indexer_cond);
 	free(s->feed);
 	free(s->dir);
 	free(s->db_path);
