@@ -72,7 +72,7 @@ asan:
 		SANFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined" \
 		build-asan/roost build-asan/unit-tests
 test-asan: test-deps asan
-	@ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 ./scripts/test.sh build-asan
+	@ROOST_SANITIZED=1 ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 ./scripts/test.sh build-asan
 
 bench: all $(BUILD)/roost-load $(BUILD)/bench-deliver
 

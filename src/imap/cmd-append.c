@@ -4,7 +4,9 @@
  * message.max_size, enforced while framing), MULTIAPPEND (RFC 3502: several
  * messages in one command, stored all or none in one STORE_OP_MULTI, with
  * APPENDUID carrying the UID set) and "UTF8 (literal8)" after ENABLE
- * UTF8=ACCEPT (RFC 6855 4). Over quota: NO [OVERQUOTA].
+ * UTF8=ACCEPT (RFC 6855 4). 8-bit header fields need UTF8=ACCEPT or
+ * IMAP4rev2 enabled first, else NO (RFC 6855 4; imap-append.c).
+ * Over quota: NO [OVERQUOTA].
  */
 #include "imap/imap-append.h"
 #include "imap/imap-commands.h"

@@ -1,7 +1,19 @@
 /* ENABLE (RFC 5161; RFC 9051 6.3.1). IMAP4rev2 switches this session to
  * rev2 semantics: UTF-8 mailbox names, no \Recent, ESEARCH-style SEARCH.
  * CONDSTORE and QRESYNC (RFC 7162 3.1, 3.2.3; QRESYNC implies CONDSTORE)
- * add MODSEQ to FETCH responses and VANISHED in place of EXPUNGE. */
+ * add MODSEQ to FETCH responses and VANISHED in place of EXPUNGE.
+ *
+ * UTF8=ACCEPT (RFC 6855) turns on, for this session: UTF-8 mailbox names;
+ * UTF-8 in the quoted strings the server sends (imap_session_buf_string;
+ * never before, RFC 6855 3); APPEND of messages with 8-bit header fields,
+ * which without it are refused with NO (RFC 6855 4, imap-append.c).
+ * Messages with UTF-8 header fields (SMTPUTF8 mail) reach clients that did
+ * not enable it as stored, not downgraded: header bytes in BODY[...] and
+ * 8-bit ENVELOPE/BODYSTRUCTURE strings always travel as literals, which
+ * carry 8-bit text validly (RFC 3501 4.3). RFC 6855 section 7 leaves the
+ * legacy-client choice (hide, notify, or a surrogate per RFC 6857/6858) to
+ * the server; a surrogate would give two clients of one mailbox different
+ * bytes, sizes and partial-fetch offsets for the same UID. */
 #include "imap/imap-commands.h"
 #include "imap/imap-condstore.h"
 #include "lib/buf.h"

@@ -359,7 +359,7 @@ static void write_node(struct imap_session *s, const struct list_opts *o, const 
 	}
 	buf_puts(b, ") \"/\" ");
 	char *wire = imap_mailbox_to_wire(s, nd->name);
-	imap_buf_astring(b, wire, strlen(wire));
+	imap_session_buf_string(s, b, wire, strlen(wire));
 	free(wire);
 	if (childinfo)
 		buf_puts(b, " (\"CHILDINFO\" (\"SUBSCRIBED\"))");

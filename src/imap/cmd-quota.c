@@ -94,7 +94,7 @@ void cmd_getquotaroot(struct imap_cmd *cmd)
 	buf_init(&b, SIZE_MAX);
 	buf_puts(&b, "* QUOTAROOT ");
 	char *wire = imap_mailbox_to_wire(s, name);
-	imap_buf_astring(&b, wire, strlen(wire));
+	imap_session_buf_string(s, &b, wire, strlen(wire));
 	buf_puts(&b, has_limits(s) ? " \"\"\r\n" : "\r\n");
 	imap_write(s, b.data, b.len);
 	buf_free(&b);

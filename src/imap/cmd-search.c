@@ -125,7 +125,10 @@ void cmd_search(struct imap_cmd *cmd)
 	}
 	struct imap_search *search;
 	const char *error;
-	if (imap_search_parse(s, a->args + i, a->count - i, &search, &error) < 0) {
+	/* a->args is NULL when the command has no arguments ("a1 SEARCH"):
+	 * no pointer arithmetic on it (the fuzzer found this) */
+	const struct imap_arg *keys = a->count > i ? a->args + i : NULL;
+	if (imap_search_parse(s, keys, a->count - i, &search, &error) < 0) {
 		if (ret & RET_SAVE)
 			imap_view_save_result(v, NULL, 0);
 		imap_cmd_bad(cmd, "%s", error);

@@ -10,10 +10,16 @@
  * modseq [known-uids [seq-match-data]]) (3.2.5): when the UIDVALIDITY
  * matches, the client is told the UIDs expunged since (VANISHED (EARLIER),
  * from the store's expunge log) and the flags of every message changed
- * since (FETCH UID FLAGS MODSEQ), new ones included. The log is never
- * pruned, so the seq-match-data shortcut (3.2.5.2) is checked for syntax
- * and otherwise not needed. A wrong UIDVALIDITY means a full resync: no
- * VANISHED and no FETCH.
+ * since (FETCH UID FLAGS MODSEQ), new ones included. A wrong UIDVALIDITY
+ * means a full resync: no VANISHED and no FETCH.
+ *
+ * seq-match-data (3.2.5.2) is parsed and then deliberately not used. It
+ * exists for servers whose expunge memory is incomplete: a pair (seq, uid)
+ * that still matches proves no UID below it vanished, so such a server may
+ * leave those out. Roost's expunged table is never pruned, so VANISHED
+ * (EARLIER) from the log, limited to known-uids, is already exact; the pairs
+ * could only make it smaller when the client's picture is wrong, and then
+ * they would hide real expunges from it.
  */
 #include "imap/imap-commands.h"
 #include "imap/imap-objectid.h"
@@ -237,14 +243,15 @@ static void select_reply(struct imap_cmd *cmd)
 	}
 	/* every mailbox keeps mod-sequences: HIGHESTMODSEQ always, never
 	 * NOMODSEQ (RFC 7162 3.1.2.1) */
-	imap_printf(s, "* OK [HIGHESTMODSEQ %llu] Highest\r\n", (unsigned long long)v->modseq);
+	imap_printf(s, "* OK [HIGHESTMODSEQ %llu] Highest\r\n",
+		    (unsigned long long)imap_condstore_reported_modseq(v));
 	if (ctx->p.condstore || ctx->p.qresync)
 		s->condstore = true; /* RFC 7162 3.1.8: a CONDSTORE-enabling command */
 	if (s->rev2) {
 		char *wire = imap_mailbox_to_wire(s, mb->name);
 		buf_init(&b, SIZE_MAX);
 		buf_puts(&b, "* LIST () \"/\" ");
-		imap_buf_astring(&b, wire, strlen(wire));
+		imap_session_buf_string(s, &b, wire, strlen(wire));
 		buf_puts(&b, "\r\n");
 		imap_write(s, b.data, b.len);
 		buf_free(&b);

@@ -56,7 +56,7 @@ void imap_status_write(struct imap_session *s, const struct store_mailbox *mb, u
 	buf_init(&b, SIZE_MAX);
 	char *wire = imap_mailbox_to_wire(s, mb->name);
 	buf_puts(&b, "* STATUS ");
-	imap_buf_astring(&b, wire, strlen(wire));
+	imap_session_buf_string(s, &b, wire, strlen(wire));
 	free(wire);
 	buf_puts(&b, " (");
 	const char *sep = "";
@@ -84,8 +84,15 @@ void imap_status_write(struct imap_session *s, const struct store_mailbox *mb, u
 		buf_printf(&b, "%sRECENT %u", sep, recent);
 		sep = " ";
 	}
-	if (want & ST_HIGHESTMODSEQ)
-		buf_printf(&b, "%sHIGHESTMODSEQ %llu", sep, (unsigned long long)mb->highestmodseq);
+	if (want & ST_HIGHESTMODSEQ) {
+		/* the selected mailbox: no further than this session has told
+		 * the client, held-back expunges included (RFC 7162 3.2.4) */
+		uint64_t hms = mb->highestmodseq;
+		if (s->view != NULL && s->view->mailbox_id == mb->id &&
+		    imap_condstore_reported_modseq(s->view) < hms)
+			hms = imap_condstore_reported_modseq(s->view);
+		buf_printf(&b, "%sHIGHESTMODSEQ %llu", sep, (unsigned long long)hms);
+	}
 	buf_puts(&b, ")\r\n");
 	imap_write(s, b.data, b.len);
 	buf_free(&b);

@@ -47,6 +47,26 @@ static const struct imap_arg *message_arg(struct imap_session *s, const struct i
 	return NULL;
 }
 
+/* Does the message's top-level header block (up to the first empty line)
+ * hold a byte with the high bit set? */
+static bool header_has_8bit(const char *p, size_t n)
+{
+	if ((n >= 1 && p[0] == '\n') || (n >= 2 && p[0] == '\r' && p[1] == '\n'))
+		return false; /* no header fields at all */
+	for (size_t i = 0; i < n; i++) {
+		if ((unsigned char)p[i] >= 0x80)
+			return true;
+		if (p[i] != '\n')
+			continue;
+		/* the line after this one is empty: the header ends here */
+		if (i + 1 < n && p[i + 1] == '\n')
+			return false;
+		if (i + 2 < n && p[i + 1] == '\r' && p[i + 2] == '\n')
+			return false;
+	}
+	return false;
+}
+
 int imap_append_parse(struct imap_session *s, const struct imap_arg *args, size_t count,
 		      size_t *i, int64_t mailbox_id, struct imap_append_msg *m,
 		      const char **status_r, const char **error_r)
@@ -78,6 +98,17 @@ int imap_append_parse(struct imap_session *s, const struct imap_arg *args, size_
 	if (s->srv->max_message >= 0 && msg->len > (uint64_t)s->srv->max_message) {
 		*status_r = "NO";
 		*error_r = "[TOOBIG] Message too large";
+		return -1;
+	}
+	/* RFC 6855 4: a server offering UTF8=ACCEPT MUST answer NO to an
+	 * APPEND with 8-bit header fields from a client that has not enabled
+	 * it (such a client could not read them back). IMAP4rev2 includes
+	 * UTF-8 headers (RFC 9051 appendix E), so ENABLE IMAP4rev2 counts.
+	 * Once enabled, either form is taken: RFC 6855 asks the client for
+	 * "UTF8 (literal8)", and RFC 9755, which replaces it, drops that form. */
+	if (!s->utf8_accept && !s->rev2 && header_has_8bit(msg->str, msg->len)) {
+		*status_r = "NO";
+		*error_r = "Message header has 8-bit characters: ENABLE UTF8=ACCEPT first";
 		return -1;
 	}
 	m->target.account_id = s->account_id;

@@ -19,6 +19,13 @@ int imap_modseq_parse(const struct imap_arg *a, bool allow_zero, uint64_t *modse
 	return 0;
 }
 
+uint64_t imap_condstore_reported_modseq(const struct imap_view *v)
+{
+	if (v->npending > 0 && v->pending_floor < v->modseq)
+		return v->pending_floor;
+	return v->modseq;
+}
+
 void imap_condstore_enable(struct imap_session *s)
 {
 	if (s->condstore)
@@ -26,7 +33,7 @@ void imap_condstore_enable(struct imap_session *s)
 	s->condstore = true;
 	if (s->view != NULL)
 		imap_printf(s, "* OK [HIGHESTMODSEQ %llu] Highest\r\n",
-			    (unsigned long long)s->view->modseq);
+			    (unsigned long long)imap_condstore_reported_modseq(s->view));
 }
 
 void imap_condstore_vanished(struct imap_session *s, const uint32_t *uids, size_t n, bool earlier)

@@ -24,6 +24,17 @@ struct imap_view;
  * client has to buffer one giant line (RFC 7162 3.2.10 allows this). */
 #define IMAP_VANISHED_PER_LINE 10000
 
+/* The mod-sequence this session may report as a resync point for its
+ * view (HIGHESTMODSEQ response code, STATUS HIGHESTMODSEQ of the selected
+ * mailbox): the view's MODSEQ, or while expunges are held back (FETCH,
+ * STORE, SEARCH; imap-sync.h) a value below the oldest of them. RFC 7162
+ * 3.2.4: a client that saves it and loses the connection must still learn
+ * about those expunges on its next SELECT (QRESYNC ...) (3.2.5.1). A
+ * message's own MODSEQ in FETCH is never capped: it is the message's value
+ * (UNCHANGEDSINCE compares against it), so while expunges are held the
+ * lower HIGHESTMODSEQ is sent after it instead (imap_sync). */
+uint64_t imap_condstore_reported_modseq(const struct imap_view *v);
+
 /* An atom holding a mod-sequence-value (allow_zero: mod-sequence-valzer). */
 int imap_modseq_parse(const struct imap_arg *a, bool allow_zero, uint64_t *modseq_r);
 

@@ -6,8 +6,14 @@
  * Events in mailboxes other than the selected one become untagged STATUS
  * (MESSAGES UIDNEXT UNSEEN) responses: at once when no command runs or
  * during IDLE, else just before the running command's tagged reply
- * (imap_notify_flush). The selected mailbox keeps its usual
- * EXISTS/EXPUNGE/FETCH updates (imap-sync.c).
+ * (imap_notify_flush). MailboxName and SubscriptionChange become untagged
+ * LIST responses (RFC 5465 5.4, 5.5), at the same times.
+ *
+ * The selected mailbox keeps its EXISTS/EXPUNGE/FETCH updates
+ * (imap-sync.c); with a SELECTED group they are pushed as they happen,
+ * also when no command runs, and MessageNew's fetch-att adds a FETCH for
+ * each new message. Flag changes by others are told only when FlagChange
+ * is wanted for it (imap_notify_selected_events).
  */
 #ifndef ROOST_IMAP_NOTIFY_H
 #define ROOST_IMAP_NOTIFY_H
@@ -25,6 +31,9 @@ struct imap_arg;
 /* Mailboxes with an owed STATUS; beyond this the client gets
  * NOTIFICATIONOVERFLOW and notifications stop (RFC 5465 5.8). */
 #define IMAP_NOTIFY_MAX_PENDING 1000
+/* Bytes of LIST responses (MailboxName, SubscriptionChange) held for a
+ * running command; beyond this, NOTIFICATIONOVERFLOW as above. */
+#define IMAP_NOTIFY_MAX_LIST_BYTES (256 * 1024)
 
 enum imap_notify_event {
 	IMAP_NOTIFY_MESSAGE_NEW = 1 << 0,
@@ -48,4 +57,10 @@ void imap_notify_set(struct imap_session *s, struct imap_notify *n, bool send_st
 /* Write every owed STATUS (call only between responses). */
 void imap_notify_flush(struct imap_session *s);
 void imap_notify_free(struct imap_notify **n);
+/* The message events (MessageNew, MessageExpunge, FlagChange bits) the
+ * client wants for the selected mailbox: all of them without NOTIFY; with
+ * it, the SELECTED/SELECTED-DELAYED group's, else those of the first other
+ * group that matches the mailbox (RFC 5465 6). imap-sync.c asks before it
+ * reports flag changes made by others. */
+unsigned imap_notify_selected_events(const struct imap_session *s);
 #endif

@@ -2,6 +2,7 @@
 #include "imap/imap-search.h"
 #include "imap/imap-condstore.h"
 #include "imap/imap-date.h"
+#include "imap/imap-objectid.h"
 #include "imap/imap-search-text.h"
 #include "imap/imap-seqset.h"
 #include "imap/imap-session.h"
@@ -25,6 +26,8 @@ enum key_kind {
 	K_BODY, K_TEXT,
 	K_MODSEQ,	/* RFC 7162 3.1.5 (engineer A) */
 	K_YOUNGER, K_OLDER,	/* WITHIN (RFC 5032): seconds before now */
+	K_SAVEDBEFORE, K_SAVEDON, K_SAVEDSINCE,	/* SAVEDATE (RFC 8514 4.2) */
+	K_EMAILID, K_THREADID,	/* OBJECTID (RFC 8474 4.1, 5.1) */
 };
 
 /* What a key needs, cheapest first: AND lists are sorted by this. */
@@ -132,6 +135,7 @@ static const struct {
 } date_keys[] = {
 	{"BEFORE", K_BEFORE},	      {"ON", K_ON},	    {"SINCE", K_SINCE},
 	{"SENTBEFORE", K_SENTBEFORE}, {"SENTON", K_SENTON}, {"SENTSINCE", K_SENTSINCE},
+	{"SAVEDBEFORE", K_SAVEDBEFORE}, {"SAVEDON", K_SAVEDON}, {"SAVEDSINCE", K_SAVEDSINCE},
 };
 
 #define NELEMS(a) (sizeof(a) / sizeof((a)[0]))
@@ -280,9 +284,34 @@ static struct key *parse_key(struct parse *p, int depth)
 		}
 		enum key_kind kind = date_keys[j].kind;
 		bool sent = kind == K_SENTBEFORE || kind == K_SENTON || kind == K_SENTSINCE;
+		/* SAVED* (RFC 8514 4.2) compare the save date's day like
+		 * BEFORE/ON/SINCE do the internal date's */
 		if ((k = new_key(p, kind, sent ? COST_HEADER : COST_ROW)) == NULL)
 			return NULL;
 		k->num = t;
+		return k;
+	}
+	if (strcasecmp(w, "SAVEDATESUPPORTED") == 0) {
+		/* RFC 8514 4.2: all messages when the mailbox keeps save
+		 * dates; every mailbox here does (messages.savedate). */
+		return new_key(p, K_ALL, COST_VIEW);
+	}
+	if (strcasecmp(w, "EMAILID") == 0 || strcasecmp(w, "THREADID") == 0) {
+		/* RFC 8474 4.1/5.1: objectid, 1*255 of ALPHA DIGIT "_" "-".
+		 * An id that is not one of ours ("M<n>", "T<n>") matches
+		 * nothing; that is not an error. */
+		bool email = (w[0] | 0x20) == 'e';
+		const struct imap_arg *s = next_arg(p, true);
+		if (s == NULL || s->len == 0 || s->len > IMAP_OBJECTID_MAX ||
+		    strspn(s->str, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+				   "0123456789_-") != s->len) {
+			p->error = "Bad object id";
+			return NULL;
+		}
+		if ((k = new_key(p, email ? K_EMAILID : K_THREADID, COST_ROW)) == NULL)
+			return NULL;
+		int64_t id;
+		k->num = imap_objectid_parse(s->str, email ? 'M' : 'T', &id) == 0 ? id : -1;
 		return k;
 	}
 	if (strcasecmp(w, "KEYWORD") == 0 || strcasecmp(w, "UNKEYWORD") == 0) {
@@ -608,6 +637,11 @@ static bool eval(const struct key *k, struct msg *m)
 		/* an empty string matches every message that has the field
 		 * (RFC 9051 6.4.4 HEADER) */
 		return m->row && imap_search_str_contains(row_field(m->row, k->field), &k->needle);
+	case K_SAVEDBEFORE: return m->row && day_of(m->row->savedate) < k->num;
+	case K_SAVEDON: return m->row && day_of(m->row->savedate) == k->num;
+	case K_SAVEDSINCE: return m->row && day_of(m->row->savedate) >= k->num;
+	case K_EMAILID: return m->row && k->num > 0 && m->row->emailid == k->num;
+	case K_THREADID: return m->row && k->num > 0 && m->row->threadid == k->num;
 	case K_YOUNGER: return m->row && m->row->internaldate >= k->num;
 	case K_OLDER: return m->row && m->row->internaldate < k->num;
 	case K_HEADER:

@@ -117,6 +117,15 @@ void imap_buf_nstring(struct buf *b, const char *str)
 	imap_quote_nstring(b, str, str ? strlen(str) : 0);
 }
 
+void imap_session_buf_string(const struct imap_session *s, struct buf *b, const char *str,
+			     size_t len)
+{
+	if (s->utf8_accept || s->rev2)
+		imap_quote_string_utf8(b, str, len);
+	else
+		imap_quote_string(b, str, len);
+}
+
 /* --- mailbox names --- */
 
 char *imap_mailbox_to_wire(struct imap_session *s, const char *name)

@@ -103,6 +103,11 @@ void imap_cmd_finish(struct imap_cmd *cmd, const char *status, const char *fmt, 
 void imap_buf_astring(struct buf *b, const char *s, size_t len);
 void imap_buf_string(struct buf *b, const char *s, size_t len);
 void imap_buf_nstring(struct buf *b, const char *s); /* NULL = NIL */
+/* A string for this session's client: once it enabled UTF8=ACCEPT or
+ * IMAP4rev2, UTF-8 text goes as a quoted string (RFC 6855 3, RFC 9051 9);
+ * otherwise as imap_buf_string. */
+void imap_session_buf_string(const struct imap_session *s, struct buf *b, const char *str,
+			     size_t len);
 
 /* --- sessions and async ops --- */
 /* An async operation starts: keeps the session alive past a disconnect. */

@@ -90,6 +90,8 @@ unsigned imap_sort_program_needs(const struct imap_sort_program *p)
 static char *trimmed(const struct buf *b)
 {
 	size_t lo = 0, hi = b->len;
+	if (b->data == NULL) /* nothing was ever appended */
+		return xstrdup("");
 	while (lo < hi && b->data[lo] == ' ')
 		lo++;
 	while (hi > lo && b->data[hi - 1] == ' ')

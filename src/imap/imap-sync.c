@@ -3,6 +3,7 @@
 #include "imap/imap-commands.h"
 #include "imap/imap-condstore.h"
 #include "imap/imap-flags.h"
+#include "imap/imap-notify.h"
 #include "imap/imap-session.h"
 #include "imap/imap-view.h"
 #include "lib/alloc.h"
@@ -106,6 +107,7 @@ void imap_sync(struct imap_session *s, bool allow_expunge)
 	if (store_imap_mailbox_modseq(s->srv->store, v->mailbox_id, &highest, &uidnext) != STORE_OK)
 		return;
 	size_t added = 0;
+	bool vanished_sent = false;
 	uint32_t *flag_uids = NULL;
 	size_t nflag = 0, flag_cap = 0;
 	if (highest > v->modseq) {
@@ -173,6 +175,7 @@ void imap_sync(struct imap_session *s, bool allow_expunge)
 		imap_condstore_vanished(s, gone, ngone, false);
 		free(gone);
 		v->npending = 0;
+		vanished_sent = ngone > 0;
 	} else if (allow_expunge && v->npending > 0) {
 		for (size_t i = v->count; i-- > 0;) {
 			if (imap_view_is_pending(v, v->msgs[i].uid)) {
@@ -192,12 +195,25 @@ void imap_sync(struct imap_session *s, bool allow_expunge)
 			imap_printf(s, "* %zu RECENT\r\n", imap_view_recent_count(v));
 		v->recent_changed = false;
 	}
+	/* NOTIFY without FlagChange for this mailbox: the view follows the
+	 * store, the client is not told (RFC 5465 5.3) */
+	if (nflag > 0 && (imap_notify_selected_events(s) & IMAP_NOTIFY_FLAG_CHANGE) == 0)
+		nflag = 0;
 	for (size_t i = 0; i < nflag; i++) {
 		uint32_t seq = imap_view_seq(v, flag_uids[i]);
 		if (seq != 0)
 			send_flags(s, seq, &v->msgs[seq - 1]);
 	}
 	free(flag_uids);
+	/* RFC 7162 3.2.4: MODSEQ values in FETCH (above, or in the command
+	 * that just ran) may be newer than an expunge still held back; the
+	 * client must be given a HIGHESTMODSEQ below that expunge, or it could
+	 * resync past it after losing the connection. Once VANISHED has gone
+	 * out, the new resync point follows it. */
+	if (s->condstore && (v->npending > 0 || vanished_sent))
+		imap_printf(s, "* OK [HIGHESTMODSEQ %llu] %s\r\n",
+			    (unsigned long long)imap_condstore_reported_modseq(v),
+			    v->npending > 0 ? "Expunges held back" : "Highest");
 }
 
 void imap_sync_notify(void *ctx, int64_t mailbox_id, uint64_t highestmodseq)

@@ -7,7 +7,9 @@
  * When: at the end of every command, and at once while IDLE. EXPUNGE is held
  * back while FETCH, STORE or SEARCH run (RFC 9051 7.5.1, RFC 3501 7.4.1) and
  * when no command is in progress (RFC 3501 5.5); held-back expunges keep
- * their sequence numbers in the view until they can be sent.
+ * their sequence numbers in the view until they can be sent. Meanwhile a
+ * CONDSTORE client is told a HIGHESTMODSEQ below the oldest of them after
+ * each sync (RFC 7162 3.2.4), and after VANISHED goes out the new one.
  */
 #ifndef ROOST_IMAP_SYNC_H
 #define ROOST_IMAP_SYNC_H

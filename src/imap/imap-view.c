@@ -108,6 +108,8 @@ void imap_view_add_pending(struct imap_view *v, uint32_t uid)
 {
 	if (imap_view_is_pending(v, uid))
 		return;
+	if (v->npending == 0)
+		v->pending_floor = v->modseq; /* the expunge came after this */
 	v->pending = xgrow(v->pending, &v->pending_cap, v->npending + 1, sizeof(*v->pending));
 	size_t i = v->npending;
 	while (i > 0 && v->pending[i - 1] > uid) {

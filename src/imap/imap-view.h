@@ -36,6 +36,11 @@ struct imap_view {
 	size_t count, cap;
 	uint32_t *pending;	/* expunged in the store, not yet announced (sorted) */
 	size_t npending, pending_cap;
+	/* A MODSEQ below every expunge in `pending` (the view's modseq when
+	 * the first of them was noted: each was expunged after that). While
+	 * expunges are held back, mod-sequences reported to the client as a
+	 * resync point stop here (RFC 7162 3.2.4; imap-condstore.h). */
+	uint64_t pending_floor;
 	struct store_watch *watch;
 	/* SEARCHRES (RFC 5182): the saved result "$" as ascending UIDs.
 	 * A new view starts empty, so SELECT resets it (RFC 5182 section 2.1). */

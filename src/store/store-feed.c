@@ -73,10 +73,11 @@ void store_feed_dispatch(struct store *s, const struct store_changed *changed, s
 	for (size_t i = 0; i < n; i++) {
 		const struct store_changed *c = &changed[i];
 		/* The same mailbox may appear several times in one commit:
-		 * only the last (highest MODSEQ) entry is announced. */
-		bool later = false;
+		 * only the last (highest MODSEQ) entry is announced. Entries
+		 * without a MODSEQ are for the mailbox watchers only. */
+		bool later = c->modseq == 0;
 		for (size_t j = i + 1; j < n && !later; j++)
-			later = changed[j].mailbox_id == c->mailbox_id;
+			later = changed[j].mailbox_id == c->mailbox_id && changed[j].modseq != 0;
 		if (later)
 			continue;
 		struct store_watch *w = s->watches;
@@ -88,6 +89,7 @@ void store_feed_dispatch(struct store *s, const struct store_changed *changed, s
 			w = next;
 		}
 	}
+	store_feed_mailbox_dispatch(s, changed, n);
 	if (--dispatch_depth == 0) {
 		while (dead != NULL) {
 			struct store_watch *w = dead;

@@ -234,8 +234,12 @@ enum store_err store_fts_unindexed(struct store *s, int64_t mailbox_id, uint32_t
 				   size_t *n_r)
 {
 	struct uid_list l = {0};
+	/* CROSS JOIN keeps SQLite from walking the whole mailbox and probing
+	 * content_index per message (80 ms at 100,000 messages): the partial
+	 * index content_unindexed holds only the backlog, usually nothing */
 	sqlite3_stmt *st = store_prepare(store_reader(s),
-		"SELECT m.uid FROM content_index i JOIN messages m ON m.content_id = i.content_id"
+		"SELECT m.uid FROM content_index i CROSS JOIN messages m"
+		" ON m.content_id = i.content_id"
 		" WHERE i.fts = 0 AND m.mailbox_id = ?1 ORDER BY m.uid");
 	if (st == NULL)
 		return STORE_ETEMP;

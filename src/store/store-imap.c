@@ -71,7 +71,8 @@ enum store_err store_imap_search_rows(struct store *s, int64_t mailbox_id, uint3
 {
 	sqlite3_stmt *st = store_prepare(store_reader(s),
 		"SELECT m.uid, m.internaldate, m.size, i.date, i.subject, i.from_addr, i.to_addr,"
-		" i.cc_addr, i.bcc_addr, i.message_id, i.in_reply_to, i.references_hdr"
+		" i.cc_addr, i.bcc_addr, i.message_id, i.in_reply_to, i.references_hdr,"
+		" m.savedate, m.emailid, m.threadid"
 		" FROM messages m LEFT JOIN content_index i ON i.content_id = m.content_id"
 		" WHERE m.mailbox_id = ?1 AND m.uid BETWEEN ?2 AND ?3 ORDER BY m.uid");
 	if (st == NULL)
@@ -89,6 +90,9 @@ enum store_err store_imap_search_rows(struct store *s, int64_t mailbox_id, uint3
 			.subject = col_str(st, 4), .from = col_str(st, 5), .to = col_str(st, 6),
 			.cc = col_str(st, 7), .bcc = col_str(st, 8), .message_id = col_str(st, 9),
 			.in_reply_to = col_str(st, 10), .references = col_str(st, 11),
+			.savedate = sqlite3_column_int64(st, 12),
+			.emailid = sqlite3_column_int64(st, 13),
+			.threadid = sqlite3_column_int64(st, 14),
 		};
 		if (fn(ctx, &r) < 0) {
 			rc = SQLITE_DONE;

@@ -23,6 +23,8 @@ struct store_imap_search_row {
 	int64_t size;		/* RFC822.SIZE */
 	int64_t date;		/* Date: field, 0 when missing */
 	const char *subject, *from, *to, *cc, *bcc, *message_id, *in_reply_to, *references;
+	int64_t savedate;	/* SAVEDATE (RFC 8514), unix time */
+	int64_t emailid, threadid;	/* OBJECTID (RFC 8474), store-msg-extra.h */
 };
 /* fn returns 0 to go on, -1 to stop early. */
 typedef int store_imap_search_fn(void *ctx, const struct store_imap_search_row *row);

@@ -136,8 +136,10 @@ enum store_err store_op_mailbox_create(struct store_txn *txn, struct store_op *o
 	free(path);
 	if (err == STORE_OK)
 		err = store_mailbox_insert(txn, m->account_id, m->name, m->special_use, &m->mailbox_id);
-	if (err == STORE_OK)
+	if (err == STORE_OK) {
 		store_txn_touch_mailbox(txn, m->mailbox_id);
+		store_txn_mailbox_event(txn, m->account_id, m->mailbox_id, STORE_MAILBOX_CREATED);
+	}
 	return err;
 }
 
@@ -165,6 +167,7 @@ enum store_err store_op_mailbox_delete(struct store_txn *txn, struct store_op *o
 		return err;
 	/* Tell watchers (selected sessions) before the row goes away. */
 	store_txn_touch_mailbox(txn, id);
+	store_txn_mailbox_event(txn, m->account_id, id, STORE_MAILBOX_DELETED);
 	static const char *const sqls[] = {
 		"DELETE FROM expunged WHERE mailbox_id = ?1",
 		"DELETE FROM mailboxes WHERE id = ?1",
@@ -213,6 +216,9 @@ static enum store_err rename_inbox(struct store_txn *txn, struct store_mailbox_o
 	store_op_clear(&c);
 	free(uids);
 	m->mailbox_id = dst;
+	/* INBOX stays; the messages are in a new mailbox */
+	if (err == STORE_OK)
+		store_txn_mailbox_event(txn, m->account_id, dst, STORE_MAILBOX_CREATED);
 	return err;
 }
 
@@ -257,6 +263,7 @@ enum store_err store_op_mailbox_rename(struct store_txn *txn, struct store_op *o
 	}
 	free(path);
 	store_txn_touch_mailbox(txn, id);
+	store_txn_mailbox_event(txn, m->account_id, id, STORE_MAILBOX_RENAMED);
 	m->mailbox_id = id;
 	return err;
 }
@@ -275,5 +282,9 @@ enum store_err store_op_mailbox_subscribe(struct store_txn *txn, struct store_op
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	m->mailbox_id = id;
+	if (rc == SQLITE_DONE)
+		store_txn_mailbox_event(txn, m->account_id, id,
+					m->subscribe ? STORE_MAILBOX_SUBSCRIBED
+						     : STORE_MAILBOX_UNSUBSCRIBED);
 	return rc == SQLITE_DONE ? STORE_OK : store_sqlite_err(rc);
 }

@@ -73,7 +73,7 @@ uint64_t store_txn_touch_mailbox(struct store_txn *txn, int64_t mailbox_id)
 {
 	/* One new MODSEQ per mailbox per op. */
 	for (size_t i = txn->op_changed_start; i < txn->nchanged; i++)
-		if (txn->changed[i].mailbox_id == mailbox_id)
+		if (txn->changed[i].mailbox_id == mailbox_id && txn->changed[i].modseq != 0)
 			return txn->changed[i].modseq;
 	sqlite3_stmt *st = store_prepare(txn->db,
 		"UPDATE mailboxes SET highestmodseq = highestmodseq + 1 WHERE id = ?1"
@@ -89,6 +89,7 @@ uint64_t store_txn_touch_mailbox(struct store_txn *txn, int64_t mailbox_id)
 	int64_t account_id = sqlite3_column_int64(st, 1);
 	sqlite3_reset(st);
 	txn->changed = xgrow(txn->changed, &txn->cap, txn->nchanged + 1, sizeof(*txn->changed));
-	txn->changed[txn->nchanged++] = (struct store_changed){mailbox_id, account_id, modseq};
+	txn->changed[txn->nchanged++] = (struct store_changed){
+		.mailbox_id = mailbox_id, .account_id = account_id, .modseq = modseq};
 	return modseq;
 }

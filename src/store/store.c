@@ -16,6 +16,8 @@
 
 /* How long a connection waits for a lock another process holds. */
 #define STORE_BUSY_TIMEOUT_MS 10000
+/* Bytes of the database file each connection may read through mmap. */
+#define STORE_MMAP_SIZE "2147418112"
 
 /* Statements cached per thread, keyed by (connection, SQL text pointer). */
 #define STMT_CACHE_SIZE 256
@@ -154,7 +156,12 @@ static enum store_err open_db(const char *path, int flags, sqlite3 **db_r, char 
 	 * commit that returned is on stable storage. */
 	enum store_err err = store_exec(db,
 					"PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-					"PRAGMA foreign_keys=OFF; PRAGMA cache_size=-16000;",
+					"PRAGMA foreign_keys=OFF; PRAGMA cache_size=-16000;"
+					/* reads map the file instead of copying each page
+					 * through pread (SQLite caps this at its compiled-in
+					 * maximum, 2 GB in Debian's build): a third of a
+					 * 100,000-message SEARCH or SORT was those copies */
+					"PRAGMA mmap_size=" STORE_MMAP_SIZE ";",
 					error_r);
 	if (err != STORE_OK) {
 		sqlite3_close(db);

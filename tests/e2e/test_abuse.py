@@ -23,6 +23,8 @@ import sys
 import threading
 import time
 
+from conftest import SANITIZED
+
 NOOP_P99_MS = 100.0
 # Documented in docs/SECURITY.md ("Memory").
 IDLE_CONNS = 10000
@@ -244,8 +246,9 @@ def test_idle_sockets_and_per_ip_cap(roost_factory):
         per_conn = (used - rss_before) / IDLE_CONNS
         print("daemon RSS %.1f MB with 10,000 idle connections (%.0f bytes each)" % (
             used / 1048576.0, per_conn))
-        assert used < IDLE_RSS_MAX
-        assert per_conn < IDLE_RSS_PER_CONN_MAX
+        if not SANITIZED:  # see conftest.SANITIZED
+            assert used < IDLE_RSS_MAX
+            assert per_conn < IDLE_RSS_PER_CONN_MAX
     finally:
         for s in socks:
             s.close()
@@ -536,7 +539,8 @@ def password_attack(r, src_for, what, fresh=False):
     assert_responsive(rtts, what, min_samples=100)
     growth = rss(pid) - rss_before
     print("%s: daemon RSS grew %.1f MB" % (what, growth / 1048576.0))
-    assert growth < AUTH_ATTACK_RSS_GROWTH_MAX
+    if not SANITIZED:  # see conftest.SANITIZED
+        assert growth < AUTH_ATTACK_RSS_GROWTH_MAX
 
 
 def test_wrong_passwords_from_one_address(roost_factory):
@@ -626,7 +630,8 @@ def test_tls_handshake_storm(roost_factory):
         rss_before / 1048576.0, peak[0] / 1048576.0))
     assert counts["completed"] >= 200, counts
     assert_responsive(rtts, "TLS handshake storm")
-    assert peak[0] < TLS_STORM_RSS_MAX
+    if not SANITIZED:  # see conftest.SANITIZED
+        assert peak[0] < TLS_STORM_RSS_MAX
     # still serving TLS normally afterwards
     c = tls_client_context().wrap_socket(connect_from("127.0.0.1", r.port("pop3s")))
     assert c.recv(4096).startswith(b"+OK")

@@ -99,3 +99,42 @@ def test_threads_are_per_account(roost):
     assert b.ok(b"LOGIN bob@example.com secret") and b.ok(b"SELECT INBOX")
     ia, ib = fetch_ids(a)[0], fetch_ids(b)[0]
     assert ia[1] != ib[1] and ia[2] != ib[2]
+
+
+def search_uids(c, keys):
+    out = c.cmd(b"UID SEARCH " + keys)
+    assert out[-1].split()[1] == b"OK", out
+    m = re.search(rb"^\* SEARCH([ \d]*)", b"".join(out), re.M)
+    assert m, out
+    return sorted(int(x) for x in m.group(1).split())
+
+
+def test_search_emailid_threadid(roost):
+    root = b"From: a@example.org\r\nMessage-ID: <s-root@x>\r\nSubject: plan\r\n\r\nhi\r\n"
+    reply = (b"From: b@example.org\r\nMessage-ID: <s-r1@x>\r\nIn-Reply-To: <s-root@x>\r\n"
+             b"Subject: Re: plan\r\n\r\nok\r\n")
+    other = b"From: c@example.org\r\nMessage-ID: <s-other@x>\r\nSubject: else\r\n\r\nno\r\n"
+    for m in (root, other, reply):
+        roost.deliver(m, "alice@example.com")
+    c = Raw(roost)
+    assert c.ok(b"SELECT INBOX")
+    ids = fetch_ids(c)
+    (u1, e1, t1), (u2, e2, t2), (u3, e3, t3) = ids
+    assert search_uids(c, b"EMAILID " + e2) == [u2]
+    assert search_uids(c, b"EMAILID " + e3) == [u3]
+    assert search_uids(c, b"THREADID " + t1) == [u1, u3]
+    assert search_uids(c, b"THREADID " + t2) == [u2]
+    assert search_uids(c, b"NOT THREADID " + t1) == [u2]
+    # an email id is not a thread id, and ids not ours match nothing
+    assert search_uids(c, b"THREADID " + e1) == []
+    assert search_uids(c, b"EMAILID M999999999") == []
+    assert search_uids(c, b"EMAILID some_other-id") == []
+    # objectid syntax: 1*255(ALPHA / DIGIT / "_" / "-")
+    assert c.cmd(b"SEARCH EMAILID M1.2")[-1].split()[1] == b"BAD"
+    assert c.cmd(b"SEARCH THREADID " + b"T" * 256)[-1].split()[1] == b"BAD"
+    assert c.cmd(b"SEARCH EMAILID")[-1].split()[1] == b"BAD"
+    # COPY keeps the email id, so the copy is found by it
+    assert c.ok(b"UID COPY %d Archive" % u2)
+    assert c.ok(b"EXAMINE Archive")
+    assert search_uids(c, b"EMAILID " + e2) == [1]
+    c.close()

@@ -215,3 +215,89 @@ def test_vanished_replaces_expunge(roost):
     assert not any(l.startswith(b"* VANISHED") for l in out)
     other.close()
     c.close()
+
+
+def hms_codes(lines):
+    return [int(m.group(1)) for l in lines
+            for m in [re.search(rb"\[HIGHESTMODSEQ (\d+)\]", l)] if m]
+
+
+def status_hms(c):
+    out = c.cmd(b"STATUS INBOX (HIGHESTMODSEQ)")
+    return int(re.search(rb"HIGHESTMODSEQ (\d+)\)", b"".join(out)).group(1))
+
+
+def test_held_back_expunges_cap_highestmodseq(roost):
+    """RFC 7162 3.2.4: while FETCH holds expunges back, no reported
+    HIGHESTMODSEQ passes them, and a resync from the last one reported
+    returns them as VANISHED (EARLIER)."""
+    deliver(roost, 8)
+    c = qresync_client(roost)
+    out = c.cmd(b"SELECT INBOX")
+    uv = code(out, b"UIDVALIDITY")
+    d = Raw(roost)
+    d.cmd(b"SELECT INBOX")
+    other = Raw(roost)  # not selected: sees the store's HIGHESTMODSEQ as is
+    first_expunge = None
+    reported = []
+    for uid in (2, 4, 6):
+        assert d.ok(b"UID STORE %d +FLAGS.SILENT (\\Deleted)" % uid)
+        before = status_hms(other)
+        assert d.ok(b"UID EXPUNGE %d" % uid)  # takes before + 1
+        if first_expunge is None:
+            first_expunge = before + 1
+        # a later flag change, newer than the expunge
+        assert d.ok(b"UID STORE %d +FLAGS (\\Flagged)" % (uid + 1))
+        # non-UID FETCH: the expunge must be held back (RFC 9051 7.5.1)
+        out = c.cmd(b"FETCH 1:* (UID MODSEQ)")
+        assert status(out) == b"OK", out
+        assert not any(l.startswith(b"* VANISHED") for l in out), out
+        f = fetched(out)
+        assert uid in f  # still in this session's view
+        assert f[uid + 1][1] > first_expunge  # MODSEQ itself is truthful
+        codes = hms_codes(out)
+        assert codes, out
+        assert all(h < first_expunge for h in codes), (codes, first_expunge)
+        reported += codes
+    out = c.cmd(b"SEARCH ALL")
+    assert not any(l.startswith(b"* VANISHED") for l in out)
+    assert all(h < first_expunge for h in hms_codes(out)), out
+    last = max(reported)
+    # connection lost before any VANISHED: resync from the last value
+    c.close()
+    c = qresync_client(roost)
+    out = c.cmd(b"SELECT INBOX (QRESYNC (%d %d))" % (uv, last))
+    assert status(out) == b"OK", out
+    assert vanished(out) == {2, 4, 6}, out
+    assert {3, 5, 7} <= set(fetched(out)), out
+    c.close()
+    d.close()
+    other.close()
+
+
+def test_status_and_noop_after_held_expunge(roost):
+    deliver(roost, 4)
+    c = qresync_client(roost)
+    c.cmd(b"SELECT INBOX")
+    d = Raw(roost)
+    d.cmd(b"SELECT INBOX")
+    assert d.ok(b"UID STORE 1 +FLAGS.SILENT (\\Deleted)")
+    d.cmd(b"NOOP")
+    before = status_hms(d)
+    assert d.ok(b"UID EXPUNGE 1")
+    assert d.ok(b"UID STORE 3 +FLAGS (\\Seen)")
+    top = status_hms(d)
+    assert top >= before + 2
+    out = c.cmd(b"FETCH 1:* (FLAGS)")
+    assert all(h <= before for h in hms_codes(out)) and hms_codes(out), out
+    # STATUS on the selected mailbox: the value before the sync, capped
+    out = c.cmd(b"STATUS INBOX (HIGHESTMODSEQ)")
+    st = re.search(rb"\* STATUS \"?INBOX\"? \(HIGHESTMODSEQ (\d+)\)", b"".join(out))
+    assert st and int(st.group(1)) <= before, out
+    # STATUS may send expunges: VANISHED, then the new resync point
+    assert vanished(out, earlier=False) == {1}, out
+    assert hms_codes(out)[-1] == top, out
+    out = c.cmd(b"NOOP")
+    assert not any(l.startswith(b"* VANISHED") for l in out)
+    c.close()
+    d.close()
