@@ -66,6 +66,29 @@ static const char *col_str(sqlite3_stmt *st, int i)
 							  : (const char *)sqlite3_column_text(st, i);
 }
 
+enum store_err store_imap_view_rows(struct store *s, int64_t mailbox_id,
+				    store_imap_view_fn *fn, void *ctx)
+{
+	sqlite3_stmt *st = store_prepare(store_reader(s),
+		"SELECT uid, flags, modseq, keywords FROM messages"
+		" WHERE mailbox_id = ?1 ORDER BY uid");
+	if (st == NULL)
+		return STORE_ETEMP;
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_imap_view_row r = {
+			.uid = (uint32_t)sqlite3_column_int64(st, 0),
+			.flags = (uint32_t)sqlite3_column_int64(st, 1),
+			.modseq = (uint64_t)sqlite3_column_int64(st, 2),
+			.keywords = col_str(st, 3),
+		};
+		fn(ctx, &r);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? STORE_OK : store_sqlite_err(rc);
+}
+
 enum store_err store_imap_search_rows(struct store *s, int64_t mailbox_id, uint32_t lo,
 				      uint32_t hi, store_imap_search_fn *fn, void *ctx)
 {
