@@ -182,3 +182,22 @@ def test_curl_list_fetch_append(roost, tmp_path):
     # a search through curl's custom request
     out = curl(base + "INBOX", *auth, "-X", "SEARCH SUBJECT curl")
     assert b"* SEARCH 1" in out
+
+
+def test_curl_search_utf8_terms(roost):
+    """Issue 6: curl searches with UTF-8 terms, through the full-text index
+    and before indexing (the fallback reads the messages)."""
+    roost.deliver(("From: a@example.org\r\nSubject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe_aus_K=C3=B6ln?=\r\n"
+                   "Content-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: 8bit\r\n"
+                   "\r\nDie Größe stimmt. Straße\r\n").encode(), "alice@example.com")
+    roost.deliver(msg("c3", "plain ascii"), "alice@example.com")
+    base = "imap://127.0.0.1:%d/INBOX" % roost.port("imap")
+    auth = ["-u", "alice@example.com:secret"]
+    for _ in range(2):  # once probably before indexing, once after
+        out = curl(base, *auth, "-X", 'SEARCH CHARSET UTF-8 BODY "GRÖSSE"')
+        assert re.search(rb"^\* SEARCH 1\r?$", out, re.M), out
+        out = curl(base, *auth, "-X", 'SEARCH CHARSET UTF-8 SUBJECT "köln"')
+        assert re.search(rb"^\* SEARCH 1\r?$", out, re.M), out
+        out = curl(base, *auth, "-X", 'SEARCH CHARSET UTF-8 TEXT "straße"')
+        assert re.search(rb"^\* SEARCH 1\r?$", out, re.M), out
+        roost.cli("reindex")
