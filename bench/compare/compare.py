@@ -42,16 +42,16 @@ PACKAGES = ["dovecot-imapd", "dovecot-pop3d", "dovecot-lmtpd", "postfix"]
 SIZES = {
     "smtp_accounts": (1000, 1000),
     "smtp_sessions": (50, 50),
-    "smtp_messages": (3000, 20000),
+    "smtp_messages": (2000, 20000),
     "login_threads": (8, 8),
     "logins": (200, 2000),
     "mixed_clients": (50, 50),
     "mixed_preload": (100, 200),      # messages per account
-    "mixed_commands": (3000, 20000),
-    "big_messages": (10000, 100000),
+    "mixed_commands": (2000, 20000),
+    "big_messages": (5000, 100000),
     "search_rounds": (3, 5),
     "pop3_clients": (20, 20),
-    "pop3_per_account": (100, 250),
+    "pop3_per_account": (60, 250),
     "idle_connections": (1000, 10000),
 }
 MSG_SIZE = 4096
