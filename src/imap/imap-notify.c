@@ -75,7 +75,7 @@ struct imap_notify {
 	size_t npending, pending_cap;
 	bool overflow;	  /* NOTIFICATIONOVERFLOW sent: no more events */
 	/* MailboxName / SubscriptionChange (RFC 5465 5.4, 5.5) */
-	struct store_watch_mailboxes *mbwatch;
+	struct store_watch *mbwatch;
 	struct known_mailbox *known;
 	size_t nknown;
 	struct buf lists; /* owed LIST responses, in order */
@@ -111,7 +111,7 @@ void imap_notify_free(struct imap_notify **np)
 	if (n == NULL)
 		return;
 	store_watch_remove(&n->watch);
-	store_watch_mailboxes_remove(&n->mbwatch);
+	store_watch_remove(&n->mbwatch);
 	known_free(n->known, n->nknown);
 	buf_free(&n->lists);
 	for (size_t i = 0; i < n->ngroups; i++) {
@@ -553,7 +553,7 @@ void imap_notify_flush(struct imap_session *s)
 		return;
 	if (n->overflow && (n->watch != NULL || n->mbwatch != NULL)) {
 		store_watch_remove(&n->watch);
-		store_watch_mailboxes_remove(&n->mbwatch);
+		store_watch_remove(&n->mbwatch);
 		n->npending = 0;
 		buf_reset(&n->lists);
 		imap_printf(s, "* OK [NOTIFICATIONOVERFLOW] Too many changes; NOTIFY is off\r\n");

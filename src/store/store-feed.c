@@ -1,9 +1,15 @@
 /*
  * store-feed: the change feed. Watchers live on the event-loop thread; the
- * writer hands each commit's changed mailboxes to store_feed_dispatch()
- * there. A watcher learns only "mailbox M changed, now at MODSEQ N": it
- * reads what changed with store_mailbox_changes(), so a missed or merged
- * notification can never lose a change.
+ * writer hands each commit's changed list to store_feed_dispatch() there.
+ *
+ * Two kinds of watcher share one list: MODSEQ watchers learn only
+ * "mailbox M changed, now at MODSEQ N" and read what changed with
+ * store_mailbox_changes(), so a missed or merged notification can never
+ * lose a change; mailbox-list watchers (NOTIFY) learn which mailbox was
+ * created, deleted, renamed or (un)subscribed. Mailbox ops record those
+ * events on the commit's changed list (struct store_changed.mailbox_events),
+ * beside the MODSEQ the op took, or in an entry of their own with MODSEQ 0
+ * when they take none (SUBSCRIBE changes no message).
  */
 #include "store/store-internal.h"
 #include "lib/alloc.h"
@@ -11,7 +17,8 @@
 struct store_watch {
 	struct store *s;
 	int64_t account_id, mailbox_id;
-	store_watch_cb *cb;
+	store_watch_cb *cb;		/* MODSEQ watcher, or */
+	store_watch_mailboxes_cb *mcb;	/* mailbox-list watcher */
 	void *ctx;
 	struct store_watch *prev, *next;
 	bool removed;
@@ -22,19 +29,34 @@ struct store_watch {
 static int dispatch_depth;
 static struct store_watch *dead;
 
-struct store_watch *store_watch_add(struct store *s, int64_t account_id, int64_t mailbox_id,
-				    store_watch_cb *cb, void *ctx)
+static struct store_watch *watch_new(struct store *s, int64_t account_id, int64_t mailbox_id,
+				     void *ctx)
 {
 	struct store_watch *w = xcalloc(1, sizeof(*w));
 	w->s = s;
 	w->account_id = account_id;
 	w->mailbox_id = mailbox_id;
-	w->cb = cb;
 	w->ctx = ctx;
 	w->next = s->watches;
 	if (s->watches)
 		s->watches->prev = w;
 	s->watches = w;
+	return w;
+}
+
+struct store_watch *store_watch_add(struct store *s, int64_t account_id, int64_t mailbox_id,
+				    store_watch_cb *cb, void *ctx)
+{
+	struct store_watch *w = watch_new(s, account_id, mailbox_id, ctx);
+	w->cb = cb;
+	return w;
+}
+
+struct store_watch *store_watch_mailboxes_add(struct store *s, int64_t account_id,
+					      store_watch_mailboxes_cb *cb, void *ctx)
+{
+	struct store_watch *w = watch_new(s, account_id, 0, ctx);
+	w->mcb = cb;
 	return w;
 }
 
@@ -65,31 +87,62 @@ void store_watch_remove(struct store_watch **wp)
 	free(w);
 }
 
+void store_txn_mailbox_event(struct store_txn *txn, int64_t account_id, int64_t mailbox_id,
+			     enum store_mailbox_event event)
+{
+	/* beside the MODSEQ this op took for the mailbox, if any */
+	for (size_t i = txn->op_changed_start; i < txn->nchanged; i++) {
+		if (txn->changed[i].mailbox_id == mailbox_id) {
+			txn->changed[i].mailbox_events |= (unsigned)event;
+			return;
+		}
+	}
+	txn->changed = xgrow(txn->changed, &txn->cap, txn->nchanged + 1, sizeof(*txn->changed));
+	txn->changed[txn->nchanged++] = (struct store_changed){
+		.mailbox_id = mailbox_id, .account_id = account_id, .mailbox_events = (unsigned)event};
+}
+
+static void dispatch_modseq(struct store *s, const struct store_changed *changed, size_t n, size_t i)
+{
+	const struct store_changed *c = &changed[i];
+	/* The same mailbox may appear several times in one commit: only the
+	 * last (highest MODSEQ) entry is announced. Entries without a MODSEQ
+	 * are for the mailbox-list watchers only. */
+	if (c->modseq == 0)
+		return;
+	for (size_t j = i + 1; j < n; j++)
+		if (changed[j].mailbox_id == c->mailbox_id && changed[j].modseq != 0)
+			return;
+	for (struct store_watch *w = s->watches, *next; w != NULL; w = next) {
+		next = w->next;
+		if (!w->removed && w->cb != NULL && w->account_id == c->account_id &&
+		    (w->mailbox_id == 0 || w->mailbox_id == c->mailbox_id))
+			w->cb(w->ctx, c->mailbox_id, c->modseq);
+	}
+}
+
+static void dispatch_mailbox_events(struct store *s, const struct store_changed *c)
+{
+	for (unsigned bit = 1; bit <= STORE_MAILBOX_UNSUBSCRIBED; bit <<= 1) {
+		if ((c->mailbox_events & bit) == 0)
+			continue;
+		for (struct store_watch *w = s->watches, *next; w != NULL; w = next) {
+			next = w->next;
+			if (!w->removed && w->mcb != NULL && w->account_id == c->account_id)
+				w->mcb(w->ctx, c->mailbox_id, (enum store_mailbox_event)bit);
+		}
+	}
+}
+
 void store_feed_dispatch(struct store *s, const struct store_changed *changed, size_t n)
 {
 	if (n == 0)
 		return;
 	dispatch_depth++;
-	for (size_t i = 0; i < n; i++) {
-		const struct store_changed *c = &changed[i];
-		/* The same mailbox may appear several times in one commit:
-		 * only the last (highest MODSEQ) entry is announced. Entries
-		 * without a MODSEQ are for the mailbox watchers only. */
-		bool later = c->modseq == 0;
-		for (size_t j = i + 1; j < n && !later; j++)
-			later = changed[j].mailbox_id == c->mailbox_id && changed[j].modseq != 0;
-		if (later)
-			continue;
-		struct store_watch *w = s->watches;
-		while (w != NULL) {
-			struct store_watch *next = w->next;
-			if (!w->removed && w->account_id == c->account_id &&
-			    (w->mailbox_id == 0 || w->mailbox_id == c->mailbox_id))
-				w->cb(w->ctx, c->mailbox_id, c->modseq);
-			w = next;
-		}
-	}
-	store_feed_mailbox_dispatch(s, changed, n);
+	for (size_t i = 0; i < n; i++)
+		dispatch_modseq(s, changed, n, i);
+	for (size_t i = 0; i < n; i++)
+		dispatch_mailbox_events(s, &changed[i]);
 	if (--dispatch_depth == 0) {
 		while (dead != NULL) {
 			struct store_watch *w = dead;

@@ -60,7 +60,6 @@ struct store {
 
 	/* change feed watchers (event-loop thread only) */
 	struct store_watch *watches;
-	struct store_watch_mailboxes *mailbox_watches;	/* store-feed-mailbox.c */
 
 	atomic_uint_fast64_t commits, ops;
 };
@@ -80,12 +79,9 @@ void store_op_release_priv(struct store_op *op);
 void store_run_batch(struct store *s, struct store_op **ops, size_t n, struct store_txn *txn);
 /* Change feed: called on the base thread with the commit's changed list. */
 void store_feed_dispatch(struct store *s, const struct store_changed *changed, size_t n);
-/* Mailbox-list events (store-feed-mailbox.c): record one in the running
- * op; tell the mailbox watchers of a commit's events (from
- * store_feed_dispatch). */
+/* Record a mailbox-list event in the running op (store-feed.c). */
 void store_txn_mailbox_event(struct store_txn *txn, int64_t account_id, int64_t mailbox_id,
 			     enum store_mailbox_event event);
-void store_feed_mailbox_dispatch(struct store *s, const struct store_changed *changed, size_t n);
 /* Schema creation / check. */
 enum store_err store_schema_create(sqlite3 *db, char **error_r);
 enum store_err store_schema_check(sqlite3 *db, char **error_r);

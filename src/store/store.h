@@ -387,7 +387,7 @@ struct store_watch *store_watch_add(struct store *s, int64_t account_id, int64_t
 void store_watch_remove(struct store_watch **w);
 /* The account's mailbox list changed (NOTIFY MailboxName and
  * SubscriptionChange, RFC 5465): one call per event of each committed op,
- * naming the mailbox the op was about (store-feed-mailbox.c). Parents
+ * naming the mailbox the op was about (store-feed.c). Parents
  * created along and children renamed along are not told one by one:
  * a watcher that needs names re-reads the list. A deleted mailbox's row
  * is gone by the time of the call. */
@@ -400,10 +400,9 @@ enum store_mailbox_event {
 };
 typedef void store_watch_mailboxes_cb(void *ctx, int64_t mailbox_id,
 				      enum store_mailbox_event event);
-struct store_watch_mailboxes;
-struct store_watch_mailboxes *store_watch_mailboxes_add(struct store *s, int64_t account_id,
-							store_watch_mailboxes_cb *cb, void *ctx);
-void store_watch_mailboxes_remove(struct store_watch_mailboxes **w);
+/* Removed with store_watch_remove(). */
+struct store_watch *store_watch_mailboxes_add(struct store *s, int64_t account_id,
+					      store_watch_mailboxes_cb *cb, void *ctx);
 
 /* Recount usage from the messages (what used_* must always equal). */
 enum store_err store_quota_recount(struct store *s, int64_t account_id, int64_t *bytes_r,
