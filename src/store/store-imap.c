@@ -130,20 +130,14 @@ enum store_err store_imap_message_header(struct store *s, int64_t mailbox_id, ui
 					 char **data_r, size_t *len_r)
 {
 	/* substr() keeps the (possibly large) body out of the result row */
-	sqlite3_stmt *st = store_prepare(store_reader(s),
+	sqlite3_stmt *st;
+	enum store_err err = store_message_row(s,
 		"SELECT m.prefix, substr(c.data, 1, coalesce(i.header_len, c.size))"
 		" FROM messages m JOIN contents c ON c.id = m.content_id"
 		" LEFT JOIN content_index i ON i.content_id = m.content_id"
-		" WHERE m.mailbox_id = ?1 AND m.uid = ?2");
-	if (st == NULL)
-		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, mailbox_id);
-	sqlite3_bind_int64(st, 2, uid);
-	int rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		sqlite3_reset(st);
-		return rc == SQLITE_DONE ? STORE_ENOTFOUND : store_sqlite_err(rc);
-	}
+		" WHERE m.mailbox_id = ?1 AND m.uid = ?2", mailbox_id, uid, &st);
+	if (err != STORE_OK)
+		return err;
 	*data_r = store_join_columns(st, 0, 1, len_r, NULL);
 	sqlite3_reset(st);
 	return STORE_OK;
@@ -153,20 +147,14 @@ enum store_err store_imap_message_text(struct store *s, int64_t mailbox_id, uint
 				       char **data_r, size_t *len_r, size_t *prefix_len_r,
 				       char **parts_r)
 {
-	sqlite3_stmt *st = store_prepare(store_reader(s),
+	sqlite3_stmt *st;
+	enum store_err err = store_message_row(s,
 		"SELECT m.prefix, c.data, i.parts FROM messages m"
 		" JOIN contents c ON c.id = m.content_id"
 		" LEFT JOIN content_index i ON i.content_id = m.content_id"
-		" WHERE m.mailbox_id = ?1 AND m.uid = ?2");
-	if (st == NULL)
-		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, mailbox_id);
-	sqlite3_bind_int64(st, 2, uid);
-	int rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		sqlite3_reset(st);
-		return rc == SQLITE_DONE ? STORE_ENOTFOUND : store_sqlite_err(rc);
-	}
+		" WHERE m.mailbox_id = ?1 AND m.uid = ?2", mailbox_id, uid, &st);
+	if (err != STORE_OK)
+		return err;
 	*data_r = store_join_columns(st, 0, 1, len_r, prefix_len_r);
 	const char *parts = col_str(st, 2);
 	*parts_r = xstrdup(parts ? parts : "");

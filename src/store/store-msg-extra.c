@@ -29,19 +29,13 @@ void store_msg_extra_clear(struct store_msg_extra *x)
 enum store_err store_msg_extra_get(struct store *s, int64_t mailbox_id, uint32_t uid,
 				   struct store_msg_extra *x_r)
 {
-	sqlite3_stmt *st = store_prepare(store_reader(s),
+	sqlite3_stmt *st;
+	enum store_err err = store_message_row(s,
 		"SELECT m.emailid, m.threadid, m.savedate, i.preview FROM messages m"
 		" LEFT JOIN content_index i ON i.content_id = m.content_id"
-		" WHERE m.mailbox_id = ?1 AND m.uid = ?2");
-	if (st == NULL)
-		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, mailbox_id);
-	sqlite3_bind_int64(st, 2, uid);
-	int rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		sqlite3_reset(st);
-		return rc == SQLITE_DONE ? STORE_ENOTFOUND : store_sqlite_err(rc);
-	}
+		" WHERE m.mailbox_id = ?1 AND m.uid = ?2", mailbox_id, uid, &st);
+	if (err != STORE_OK)
+		return err;
 	memset(x_r, 0, sizeof(*x_r));
 	x_r->emailid = sqlite3_column_int64(st, 0);
 	x_r->threadid = sqlite3_column_int64(st, 1);

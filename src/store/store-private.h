@@ -47,6 +47,11 @@ sqlite3_stmt *store_prepare(sqlite3 *db, const char *sql);
 /* Run one parameterless statement through the cache (hot paths:
  * SAVEPOINT, RELEASE, BEGIN, COMMIT). `sql` must be a string literal. */
 enum store_err store_step_sql(sqlite3 *db, const char *sql);
+/* Prepare `sql` (?1 = mailbox id, ?2 = UID) on this thread's read
+ * connection and step to its one row: STORE_OK with *st_r on the row
+ * (the caller resets it), STORE_ENOTFOUND (no such message), or an error. */
+enum store_err store_message_row(struct store *s, const char *sql, int64_t mailbox_id,
+				 uint32_t uid, sqlite3_stmt **st_r);
 /* Columns a and b of the current row (a message's prefix and content, or
  * part of it) joined into one malloc'd NUL-terminated buffer. */
 char *store_join_columns(sqlite3_stmt *st, int a, int b, size_t *len_r, size_t *a_len_r);

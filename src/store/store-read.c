@@ -208,6 +208,23 @@ enum store_err store_mailbox_changes(struct store *s, int64_t mailbox_id, uint64
 	return err;
 }
 
+enum store_err store_message_row(struct store *s, const char *sql, int64_t mailbox_id,
+				 uint32_t uid, sqlite3_stmt **st_r)
+{
+	sqlite3_stmt *st = store_prepare(store_reader(s), sql);
+	if (st == NULL)
+		return STORE_ETEMP;
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	sqlite3_bind_int64(st, 2, uid);
+	int rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return rc == SQLITE_DONE ? STORE_ENOTFOUND : store_sqlite_err(rc);
+	}
+	*st_r = st;
+	return STORE_OK;
+}
+
 char *store_join_columns(sqlite3_stmt *st, int a, int b, size_t *len_r, size_t *a_len_r)
 {
 	size_t alen = (size_t)sqlite3_column_bytes(st, a);
@@ -229,18 +246,12 @@ char *store_join_columns(sqlite3_stmt *st, int a, int b, size_t *len_r, size_t *
 enum store_err store_message_content(struct store *s, int64_t mailbox_id, uint32_t uid, char **data_r,
 				     size_t *len_r, size_t *prefix_len_r)
 {
-	sqlite3_stmt *st = store_prepare(store_reader(s),
+	sqlite3_stmt *st;
+	enum store_err err = store_message_row(s,
 		"SELECT m.prefix, c.data, c.id FROM messages m LEFT JOIN contents c ON c.id = m.content_id"
-		" WHERE m.mailbox_id = ?1 AND m.uid = ?2");
-	if (st == NULL)
-		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, mailbox_id);
-	sqlite3_bind_int64(st, 2, uid);
-	int rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		sqlite3_reset(st);
-		return rc == SQLITE_DONE ? STORE_ENOTFOUND : store_sqlite_err(rc);
-	}
+		" WHERE m.mailbox_id = ?1 AND m.uid = ?2", mailbox_id, uid, &st);
+	if (err != STORE_OK)
+		return err;
 	if (sqlite3_column_type(st, 2) == SQLITE_NULL) {
 		/* the message row names content that is not there */
 		log_error("store: message uid %u of mailbox %lld has no content (run roost check)",
@@ -265,21 +276,15 @@ void store_msg_index_clear(struct store_msg_index *idx)
 enum store_err store_message_index(struct store *s, int64_t mailbox_id, uint32_t uid,
 				   struct store_msg_index *idx_r)
 {
-	sqlite3_stmt *st = store_prepare(store_reader(s),
+	sqlite3_stmt *st;
+	enum store_err err = store_message_row(s,
 		"SELECT i.envelope, i.body, i.bodystructure, i.parts, i.subject, i.from_addr,"
 		" i.to_addr, i.cc_addr, i.bcc_addr, i.message_id, i.in_reply_to, i.references_hdr,"
 		" i.date, length(m.prefix)"
 		" FROM messages m JOIN content_index i ON i.content_id = m.content_id"
-		" WHERE m.mailbox_id = ?1 AND m.uid = ?2");
-	if (st == NULL)
-		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, mailbox_id);
-	sqlite3_bind_int64(st, 2, uid);
-	int rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		sqlite3_reset(st);
-		return rc == SQLITE_DONE ? STORE_ENOTFOUND : store_sqlite_err(rc);
-	}
+		" WHERE m.mailbox_id = ?1 AND m.uid = ?2", mailbox_id, uid, &st);
+	if (err != STORE_OK)
+		return err;
 	memset(idx_r, 0, sizeof(*idx_r));
 	char **fields[] = {&idx_r->envelope, &idx_r->body, &idx_r->bodystructure, &idx_r->parts,
 			   &idx_r->subject, &idx_r->from, &idx_r->to, &idx_r->cc, &idx_r->bcc,
