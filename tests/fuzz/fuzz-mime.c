@@ -16,6 +16,7 @@
 #include "imap/imap-search-text.h"
 #include "mail/mailbox-name.h"
 #include "mail/mime-index.h"
+#include "mail/search-text.h"
 #include <inttypes.h>
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -186,21 +187,12 @@ static void check_search_text(const char *text, size_t len)
 	if (text == NULL)
 		return;
 	FUZZ_CHECK(text[len] == '\0');
-	struct imap_search_hay hay = {0};
-	struct imap_search_needle needle;
-	/* The hay turns NUL into a space by design (a needle cannot hold
-	 * NUL: SEARCH strings are quoted or literal text); so does the
-	 * needle made from the same text. */
-	char *spaced = fuzz_strndup((const uint8_t *)text, len);
-	for (size_t i = 0; i < len; i++)
-		if (spaced[i] == '\0')
-			spaced[i] = ' ';
-	imap_search_needle_init(&needle, spaced, len);
-	free(spaced);
-	imap_search_hay_set(&hay, fuzz_strndup((const uint8_t *)text, len), len);
-	FUZZ_CHECK(imap_search_hay_contains(&hay, &needle));
-	imap_search_hay_clear(&hay);
-	imap_search_needle_clear(&needle);
+	/* whatever the text, once folded it must find itself */
+	size_t flen = 0;
+	char *folded = search_text_fold(text, len, &flen);
+	FUZZ_CHECK(folded[flen] == '\0');
+	FUZZ_CHECK(search_text_find(folded, flen, folded, flen));
+	free(folded);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -231,12 +223,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 
 	size_t hlen = 0, blen = 0;
-	char *htext = imap_search_header_text(msg, idx.header_len, &hlen);
+	char *htext = search_text_header(msg, idx.header_len, &hlen);
 	check_search_text(htext, hlen);
 	free(htext);
-	char *btext = imap_search_body_text(msg, size, 0, idx.parts, &blen);
+	char *btext = search_text_body(msg, size, idx.parts, &blen);
 	check_search_text(btext, blen);
 	free(btext);
+	/* what the full-text index stores for this content */
+	struct search_text t;
+	search_text_build(&t, NULL, 0, msg, size, idx.parts);
+	FUZZ_CHECK(t.header != NULL && t.body != NULL);
+	FUZZ_CHECK(t.header[t.header_len] == '\0' && t.body[t.body_len] == '\0');
+	FUZZ_CHECK(search_text_find(t.body, t.body_len, t.body, t.body_len));
+	search_text_clear(&t);
 	(void)imap_search_date_zone(msg, idx.header_len);
 
 	mime_index_clear(&idx);
