@@ -38,7 +38,7 @@ static void wait_ms(struct store *s, int64_t ms, bool until_woken)
 	deadline.tv_nsec += (ms % 1000) * 1000000L;
 	deadline.tv_sec += deadline.tv_nsec / 1000000000;
 	deadline.tv_nsec %= 1000000000;
-	while (!s->stopping && !(until_woken && s->indexer_wake))
+	while (!s->indexer_stopping && !(until_woken && s->indexer_wake))
 		if (pthread_cond_timedwait(&s->indexer_cond, &s->lock, &deadline) != 0)
 			break;
 }
@@ -47,12 +47,12 @@ static void *indexer_main(void *arg)
 {
 	struct store *s = arg;
 	pthread_mutex_lock(&s->lock);
-	while (!s->stopping) {
+	while (!s->indexer_stopping) {
 		wait_ms(s, STORE_INDEXER_POLL_MS, true);
-		if (s->stopping)
+		if (s->indexer_stopping)
 			break;
 		/* wait for a quiet moment, but not forever */
-		for (int64_t waited = 0; waited < STORE_INDEXER_MAX_DEFER_MS && !s->stopping;
+		for (int64_t waited = 0; waited < STORE_INDEXER_MAX_DEFER_MS && !s->indexer_stopping;
 		     waited += STORE_INDEXER_QUIET_MS) {
 			s->indexer_wake = false;
 			wait_ms(s, STORE_INDEXER_QUIET_MS, false);
@@ -74,7 +74,7 @@ static void *indexer_main(void *arg)
 			pthread_mutex_unlock(&s->lock);
 			err = store_fts_index_pending(s, STORE_INDEXER_BATCH, &n);
 			pthread_mutex_lock(&s->lock);
-		} while (err == STORE_OK && n == STORE_INDEXER_BATCH && !s->stopping);
+		} while (err == STORE_OK && n == STORE_INDEXER_BATCH && !s->indexer_stopping);
 		pthread_mutex_unlock(&s->lock);
 		if (err != STORE_OK)
 			log_warn("store: full-text indexing failed, retrying later: %s",
@@ -89,6 +89,7 @@ void store_indexer_start(struct store *s)
 {
 	if (!store_fts_enabled(s))
 		return;
+	s->indexer_stopping = false;
 	if (pthread_create(&s->indexer, NULL, indexer_main, s) == 0)
 		s->indexer_running = true;
 }
@@ -107,7 +108,7 @@ void store_indexer_stop(struct store *s)
 	if (!s->indexer_running)
 		return;
 	pthread_mutex_lock(&s->lock);
-	s->stopping = true;
+	s->indexer_stopping = true;
 	pthread_cond_broadcast(&s->indexer_cond);
 	pthread_mutex_unlock(&s->lock);
 	pthread_join(s->indexer, NULL);

@@ -53,6 +53,9 @@ struct store {
 	pthread_t checkpointer;
 	pthread_t indexer;		/* full-text indexer (store-indexer.c) */
 	bool indexer_running, indexer_wake;
+	/* its own stop flag: the writer must keep running until the indexer
+	 * (which writes through it) has stopped */
+	bool indexer_stopping;
 	pthread_cond_t indexer_cond;
 	pthread_cond_t checkpoint_cond;	/* wakes the checkpointer to stop */
 	sqlite3 *cdb;			/* the checkpointer's connection */
