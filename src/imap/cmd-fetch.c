@@ -216,21 +216,6 @@ static int parse_items(struct fetch_ctx *ctx, const struct imap_arg *a)
 	return 0;
 }
 
-static bool uid_in(const uint32_t *list, size_t n, uint32_t uid)
-{
-	size_t lo = 0, hi = n;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (list[mid] < uid)
-			lo = mid + 1;
-		else if (list[mid] > uid)
-			hi = mid;
-		else
-			return true;
-	}
-	return false;
-}
-
 static void put_literal(struct buf *b, const char *data, size_t len)
 {
 	buf_printf(b, "{%zu}\r\n", len);
@@ -440,7 +425,7 @@ static bool render(struct imap_cmd *cmd, struct fetch_ctx *ctx, uint32_t uid, st
 	 * just got \Seen shows its new flags. */
 	if (cmd->a.uid && !uid_done)
 		buf_printf(b, "%sUID %u", sep, uid), sep = " ";
-	if (!flags_done && uid_in(ctx->seen_now, ctx->nseen_now, uid)) {
+	if (!flags_done && imap_uids_contain(ctx->seen_now, ctx->nseen_now, uid)) {
 		buf_printf(b, "%sFLAGS (", sep);
 		imap_view_format_flags(s, b, vm);
 		buf_putc(b, ')');

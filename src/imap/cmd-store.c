@@ -49,27 +49,6 @@ static bool own_change(const struct store_ctx *ctx, const struct store_msg *m, u
 	return (m->flags & STORE_FLAGS_ALL) == (want & STORE_FLAGS_ALL);
 }
 
-static bool uid_in(const uint32_t *list, size_t n, uint32_t uid)
-{
-	size_t lo = 0, hi = n;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (list[mid] < uid)
-			lo = mid + 1;
-		else if (list[mid] > uid)
-			hi = mid;
-		else
-			return true;
-	}
-	return false;
-}
-
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	return x < y ? -1 : x > y;
-}
-
 /* The tagged reply, with MODIFIED (RFC 7162 3.1.3) in the command's
  * numbering: UIDs for UID STORE, sequence numbers otherwise. */
 static void finish(struct imap_cmd *cmd, const uint32_t *modified, size_t nmodified)
@@ -86,7 +65,7 @@ static void finish(struct imap_cmd *cmd, const uint32_t *modified, size_t nmodif
 		if (seq != 0)
 			nums[n++] = cmd->a.uid ? modified[i] : seq;
 	}
-	qsort(nums, n, sizeof(*nums), cmp_u32);
+	imap_uids_sort(nums, n);
 	char *set = imap_seqset_format_list(nums, n);
 	free(nums);
 	if (n > 0)
@@ -132,8 +111,8 @@ static void done(struct imap_cmd *cmd, struct store_op *op)
 			vm->keywords = msgs[i].keywords;
 			msgs[i].keywords = NULL;
 			vm->modseq = msgs[i].modseq;
-			bool ours = uid_in(op->u.flags.changed, op->u.flags.nchanged, vm->uid);
-			bool refused = uid_in(op->u.flags.modified, op->u.flags.nmodified, vm->uid);
+			bool ours = imap_uids_contain(op->u.flags.changed, op->u.flags.nchanged, vm->uid);
+			bool refused = imap_uids_contain(op->u.flags.modified, op->u.flags.nmodified, vm->uid);
 			/* .SILENT (RFC 9051 6.4.6): no FETCH for our own change. A
 			 * flag another session changed on this message meanwhile
 			 * is still announced, since the view did not know it; so

@@ -510,31 +510,16 @@ static bool read_text(struct msg *m)
 	return m->text_ok;
 }
 
-static bool uid_in(const uint32_t *uids, size_t n, uint32_t uid)
-{
-	size_t lo = 0, hi = n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (uids[mid] == uid)
-			return true;
-		if (uids[mid] < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return false;
-}
-
 /* Does the index answer for this key and message (its content indexed)? */
 static bool by_index(const struct key *k, const struct msg *m)
 {
-	return m->fts->on && k->indexed && !uid_in(m->fts->unindexed, m->fts->nunindexed, m->vm->uid);
+	return m->fts->on && k->indexed && !imap_uids_contain(m->fts->unindexed, m->fts->nunindexed, m->vm->uid);
 }
 
 static bool text_key(const struct key *k, struct msg *m)
 {
 	if (by_index(k, m))
-		return uid_in(k->hits, k->nhits, m->vm->uid);
+		return imap_uids_contain(k->hits, k->nhits, m->vm->uid);
 	if (!read_text(m))
 		return false;
 	const struct search_text *t = &m->text;

@@ -145,3 +145,30 @@ char *imap_seqset_format_list(const uint32_t *nums, size_t n)
 		return xstrdup("");
 	return buf_steal(&b);
 }
+
+bool imap_uids_contain(const uint32_t *sorted, size_t n, uint32_t uid)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (sorted[mid] == uid)
+			return true;
+		if (sorted[mid] < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+void imap_uids_sort(uint32_t *uids, size_t n)
+{
+	if (n > 1)
+		qsort(uids, n, sizeof(*uids), cmp_u32);
+}

@@ -32,5 +32,9 @@ uint32_t imap_seqset_max(const struct imap_seqset *set);
 void imap_seqset_add(struct imap_seqset *set, uint32_t lo, uint32_t hi);
 /* Append "1:3,5" form to a malloc'd string (for COPYUID etc.). Numbers in
  * the given order, consecutive runs collapsed. */
+/* Sorted UID lists: is uid in the ascending list? (binary search) */
+bool imap_uids_contain(const uint32_t *sorted, size_t n, uint32_t uid);
+/* Sort a UID list ascending. */
+void imap_uids_sort(uint32_t *uids, size_t n);
 char *imap_seqset_format_list(const uint32_t *nums, size_t n);
 #endif

@@ -182,19 +182,13 @@ int imap_view_uids(const struct imap_view *v, const char *setstr, bool uid, uint
 	return 0;
 }
 
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	return x < y ? -1 : x > y;
-}
-
 void imap_view_save_result(struct imap_view *v, const uint32_t *uids, size_t n)
 {
 	free(v->saved);
 	v->saved = xmalloc((n ? n : 1) * sizeof(*v->saved));
 	if (n > 0)
 		memcpy(v->saved, uids, n * sizeof(*uids));
-	qsort(v->saved, n, sizeof(*v->saved), cmp_u32);
+	imap_uids_sort(v->saved, n);
 	v->nsaved = n;
 }
 
