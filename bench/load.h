@@ -52,4 +52,23 @@ void load_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* A nonblocking socket connecting to the target (-1 on error). */
 int load_connect(const struct load_opts *o);
+
+/* One blocking IMAP session, for modes that time a single client's
+ * commands (load-session.c): it measures the server, not the client. */
+#define LOAD_SESSION_BUF (1 << 16)
+#define LOAD_SESSION_TIMEOUT_MS 60000
+struct load_session {
+	int fd;
+	char buf[LOAD_SESSION_BUF];
+	size_t len;
+	size_t answer_bytes;	/* bytes read by the last load_session_wait() */
+};
+/* Connect, read the greeting, LOGIN as <user>0 and SELECT INBOX. */
+struct load_session *load_session_open(const struct load_opts *o);
+int load_session_write(struct load_session *c, const char *s);
+/* Read lines until one starts with `prefix` (long lines are skipped);
+ * 0, or -1 on EOF, error or timeout. */
+int load_session_wait(struct load_session *c, const char *prefix);
+/* LOGOUT and close. */
+void load_session_close(struct load_session *c);
 #endif
