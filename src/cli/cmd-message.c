@@ -44,7 +44,7 @@ int cmd_message_get(struct cli *cli, int argc, char **argv)
 	}
 	if (err == STORE_OK) {
 		what = argv[2];
-		err = store_message_content(cli->store, mb.id, uid, &data, &len, NULL);
+		err = store_message_content(cli->store, a.id, mb.id, uid, &data, &len, NULL);
 	}
 	int code = cli_store_result(cli, err, NULL, what);
 	if (err == STORE_OK && fwrite(data, 1, len, cli->out) != len)

@@ -47,6 +47,7 @@ void cmd_close(struct imap_cmd *cmd)
 	cmd->ctx = op;
 	cmd->cleanup = cleanup;
 	store_op_init(op, STORE_OP_EXPUNGE);
+	op->u.expunge.account_id = s->account_id;
 	op->u.expunge.mailbox_id = s->view->mailbox_id;
 	op->u.expunge.only_deleted = true;
 	/* Stop reporting: nothing about this mailbox goes out any more. */

@@ -92,6 +92,7 @@ static void copy(struct imap_cmd *cmd, bool move)
 		return;
 	}
 	store_op_init(&ctx->op, STORE_OP_COPY);
+	ctx->op.u.copy.account_id = s->account_id;
 	ctx->op.u.copy.src_mailbox_id = v->mailbox_id;
 	ctx->op.u.copy.dst_mailbox_id = dst;
 	ctx->op.u.copy.uids = ctx->uids;

@@ -73,6 +73,7 @@ void cmd_expunge(struct imap_cmd *cmd)
 		}
 	}
 	store_op_init(&ctx->op, STORE_OP_EXPUNGE);
+	ctx->op.u.expunge.account_id = s->account_id;
 	ctx->op.u.expunge.mailbox_id = v->mailbox_id;
 	ctx->op.u.expunge.uids = ctx->uids;
 	ctx->op.u.expunge.nuids = n;

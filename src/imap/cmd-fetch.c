@@ -310,19 +310,19 @@ static bool render(struct imap_cmd *cmd, struct fetch_ctx *ctx, uint32_t uid, st
 	enum store_err err = STORE_OK;
 	store_msg_extra_clear(&ctx->extra);
 	if (ctx->need_extra &&
-	    (err = store_msg_extra_get(s->srv->store, v->mailbox_id, uid, &ctx->extra)) != STORE_OK) {
+	    (err = store_msg_extra_get(s->srv->store, s->account_id, v->mailbox_id, uid, &ctx->extra)) != STORE_OK) {
 		if (err != STORE_ENOTFOUND)
 			ctx->read_err = err;
 		return false;
 	}
 	if (ctx->need_index &&
-	    (err = store_message_index(s->srv->store, v->mailbox_id, uid, &idx)) != STORE_OK) {
+	    (err = store_message_index(s->srv->store, s->account_id, v->mailbox_id, uid, &idx)) != STORE_OK) {
 		if (err != STORE_ENOTFOUND)
 			ctx->read_err = err;
 		return false;
 	}
 	if (ctx->need_content &&
-	    (err = store_message_content(s->srv->store, v->mailbox_id, uid, &data, &len,
+	    (err = store_message_content(s->srv->store, s->account_id, v->mailbox_id, uid, &data, &len,
 					 &prefix_len)) != STORE_OK) {
 		if (err != STORE_ENOTFOUND) /* not found = expunged meanwhile */
 			ctx->read_err = err;
@@ -492,7 +492,7 @@ static void start_emit(struct imap_cmd *cmd)
 	struct fetch_ctx *ctx = cmd->ctx;
 	struct imap_session *s = cmd->s;
 	if (ctx->need_meta && ctx->nuids > 0 &&
-	    store_imap_messages_range(s->srv->store, s->view->mailbox_id, ctx->uids[0],
+	    store_imap_messages_range(s->srv->store, s->account_id, s->view->mailbox_id, ctx->uids[0],
 				      ctx->uids[ctx->nuids - 1], &ctx->meta, &ctx->nmeta) != STORE_OK) {
 		imap_cmd_no(cmd, "[UNAVAILABLE] Cannot read messages");
 		return;
@@ -583,6 +583,7 @@ void cmd_fetch(struct imap_cmd *cmd)
 		if (ctx->nseen_now > 0) {
 			store_op_init(&ctx->op, STORE_OP_FLAGS);
 			ctx->op_used = true;
+			ctx->op.u.flags.account_id = s->account_id;
 			ctx->op.u.flags.mailbox_id = v->mailbox_id;
 			ctx->op.u.flags.uids = ctx->seen_now;
 			ctx->op.u.flags.nuids = ctx->nseen_now;

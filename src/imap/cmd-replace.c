@@ -100,6 +100,7 @@ void cmd_replace(struct imap_cmd *cmd)
 	ctx->old_uid = old_uid;
 	ctx->view_id = v->id;
 	ctx->msg.op.u.deliver.targets = &ctx->msg.target;
+	ctx->expunge.u.expunge.account_id = s->account_id;
 	ctx->expunge.u.expunge.mailbox_id = v->mailbox_id;
 	ctx->expunge.u.expunge.uids = &ctx->old_uid;
 	ctx->expunge.u.expunge.nuids = 1;

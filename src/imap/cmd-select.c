@@ -330,7 +330,7 @@ static void do_select(struct imap_cmd *cmd, bool readonly)
 		/* RFC 3501 6.3.2: EXAMINE must not take \Recent away from
 		 * anyone, so it shows the unclaimed messages without claiming */
 		uint32_t mark;
-		if (store_recent_get(s->srv->store, ctx->mb.id, &mark, NULL) == STORE_OK) {
+		if (store_recent_get(s->srv->store, s->account_id, ctx->mb.id, &mark, NULL) == STORE_OK) {
 			imap_view_set_recent(s->view, mark, UINT32_MAX);
 			s->view->recent_hi = mark; /* later arrivals stay unclaimed */
 		}
@@ -340,7 +340,7 @@ static void do_select(struct imap_cmd *cmd, bool readonly)
 	/* Nothing unclaimed (the usual case): no write, no wait for a commit.
 	 * Later arrivals are claimed by imap-sync.c. */
 	uint32_t mark, unclaimed;
-	if (store_recent_get(s->srv->store, ctx->mb.id, &mark, &unclaimed) == STORE_OK &&
+	if (store_recent_get(s->srv->store, s->account_id, ctx->mb.id, &mark, &unclaimed) == STORE_OK &&
 	    unclaimed == 0) {
 		imap_view_set_recent(s->view, mark, mark);
 		select_reply(cmd);
@@ -348,6 +348,7 @@ static void do_select(struct imap_cmd *cmd, bool readonly)
 	}
 	store_recent_claim_init(&ctx->op, &ctx->claim);
 	ctx->op_used = true;
+	ctx->claim.account_id = s->account_id;
 	ctx->claim.mailbox_id = ctx->mb.id;
 	imap_op_submit(cmd, &ctx->op, claim_done);
 }

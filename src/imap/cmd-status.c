@@ -79,7 +79,7 @@ void imap_status_write(struct imap_session *s, const struct store_mailbox *mb, u
 		uint32_t recent = 0;
 		if (s->view != NULL && s->view->mailbox_id == mb->id)
 			recent = (uint32_t)imap_view_recent_count(s->view);
-		else if (store_recent_get(s->srv->store, mb->id, NULL, &recent) != STORE_OK)
+		else if (store_recent_get(s->srv->store, s->account_id, mb->id, NULL, &recent) != STORE_OK)
 			recent = 0;
 		buf_printf(&b, "%sRECENT %u", sep, recent);
 		sep = " ";

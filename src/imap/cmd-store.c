@@ -87,7 +87,7 @@ static void done(struct imap_cmd *cmd, struct store_op *op)
 	struct store_msg *msgs = NULL;
 	size_t n = 0;
 	if (v != NULL && ctx->nuids > 0 &&
-	    store_imap_messages_range(s->srv->store, v->mailbox_id, ctx->uids[0],
+	    store_imap_messages_range(s->srv->store, s->account_id, v->mailbox_id, ctx->uids[0],
 				      ctx->uids[ctx->nuids - 1], &msgs, &n) == STORE_OK) {
 		struct buf b;
 		buf_init(&b, SIZE_MAX);
@@ -232,6 +232,7 @@ void cmd_store(struct imap_cmd *cmd)
 		return;
 	}
 	store_op_init(&ctx->op, STORE_OP_FLAGS);
+	ctx->op.u.flags.account_id = s->account_id;
 	ctx->op.u.flags.mailbox_id = v->mailbox_id;
 	ctx->op.u.flags.uids = ctx->uids;
 	ctx->op.u.flags.nuids = ctx->nuids;

@@ -56,7 +56,7 @@ int imap_condstore_vanished_since(struct imap_session *s, const struct imap_seqs
 	 * a client's set may hold many thousands of ranges */
 	uint32_t *uids;
 	size_t n;
-	if (store_imap_vanished(s->srv->store, v->mailbox_id, modseq, known->ranges[0].lo,
+	if (store_imap_vanished(s->srv->store, s->account_id, v->mailbox_id, modseq, known->ranges[0].lo,
 				known->ranges[known->count - 1].hi, &uids, &n) != STORE_OK)
 		return -1;
 	size_t k = 0;

@@ -366,7 +366,7 @@ unsigned imap_notify_selected_events(const struct imap_session *s)
 		return 0;
 	struct store_mailbox mb;
 	unsigned ev = 0;
-	if (store_mailbox_get_by_id(s->srv->store, s->view->mailbox_id, &mb) == STORE_OK) {
+	if (store_mailbox_get_by_id(s->srv->store, s->account_id, s->view->mailbox_id, &mb) == STORE_OK) {
 		ev = events_for(n, &mb);
 		store_mailbox_clear(&mb);
 	}
@@ -500,7 +500,7 @@ static void send_new_fetches(struct imap_session *s)
 	struct store_msg *rows = NULL;
 	size_t nrows = 0;
 	if ((g->fetch & (NFETCH_INTERNALDATE | NFETCH_SIZE)) &&
-	    store_imap_messages_range(s->srv->store, v->mailbox_id, n->fetched_uid + 1,
+	    store_imap_messages_range(s->srv->store, s->account_id, v->mailbox_id, n->fetched_uid + 1,
 				      imap_view_max_uid(v), &rows, &nrows) != STORE_OK)
 		nrows = 0;
 	size_t r = 0;
@@ -530,7 +530,7 @@ static void send_new_fetches(struct imap_session *s)
 			buf_printf(&b, " MODSEQ (%llu)", (unsigned long long)m->modseq);
 		if (g->fetch & (NFETCH_EMAILID | NFETCH_THREADID)) {
 			struct store_msg_extra x;
-			if (store_msg_extra_get(s->srv->store, v->mailbox_id, m->uid, &x) == STORE_OK) {
+			if (store_msg_extra_get(s->srv->store, s->account_id, v->mailbox_id, m->uid, &x) == STORE_OK) {
 				if ((g->fetch & NFETCH_EMAILID) && x.emailid > 0)
 					buf_printf(&b, " EMAILID (M%lld)", (long long)x.emailid);
 				if ((g->fetch & NFETCH_THREADID) && x.threadid > 0)
@@ -568,7 +568,7 @@ void imap_notify_flush(struct imap_session *s)
 		struct store_mailbox mb;
 		if (s->view != NULL && s->view->mailbox_id == n->pending[i])
 			continue; /* selected meanwhile: imap-sync reports it */
-		if (store_mailbox_get_by_id(s->srv->store, n->pending[i], &mb) != STORE_OK)
+		if (store_mailbox_get_by_id(s->srv->store, s->account_id, n->pending[i], &mb) != STORE_OK)
 			continue; /* deleted meanwhile */
 		if (mb.account_id == s->account_id &&
 		    (events_for(n, &mb) & IMAP_NOTIFY_MESSAGE_NEW) != 0)

@@ -482,7 +482,7 @@ static bool read_header(struct msg *m)
 	if (!m->header_read) {
 		m->header_read = true;
 		if (m->row != NULL &&
-		    store_imap_message_header(m->s->srv->store, m->v->mailbox_id, m->vm->uid,
+		    store_imap_message_header(m->s->srv->store, m->s->account_id, m->v->mailbox_id, m->vm->uid,
 					      &m->header, &m->header_len) != STORE_OK)
 			m->header = NULL;
 	}
@@ -498,7 +498,7 @@ static bool read_text(struct msg *m)
 		m->text_read = true;
 		char *data, *parts;
 		size_t len, prefix_len;
-		if (store_imap_message_text(m->s->srv->store, m->v->mailbox_id, m->vm->uid, &data,
+		if (store_imap_message_text(m->s->srv->store, m->s->account_id, m->v->mailbox_id, m->vm->uid, &data,
 					    &len, &prefix_len, &parts) == STORE_OK) {
 			search_text_build(&m->text, data, prefix_len, data + prefix_len,
 					  len - prefix_len, parts != NULL ? parts : "");
@@ -701,7 +701,7 @@ static int fts_lookup(struct imap_session *s, struct key *k)
 								 : STORE_FTS_HEADER;
 		free(k->hits);
 		k->hits = NULL;
-		if (store_fts_search(s->srv->store, s->view->mailbox_id, scope, k->str,
+		if (store_fts_search(s->srv->store, s->account_id, s->view->mailbox_id, scope, k->str,
 				     k->needle.folded, k->needle.flen, &k->hits,
 				     &k->nhits) != STORE_OK)
 			return -1;
@@ -715,14 +715,14 @@ int imap_search_run(struct imap_session *s, const struct imap_search *search, ui
 {
 	const struct imap_view *v = s->view;
 	struct fts_state fts = {.on = store_fts_enabled(s->srv->store) && v->count > 0};
-	if (fts.on && (store_fts_unindexed(s->srv->store, v->mailbox_id, &fts.unindexed,
+	if (fts.on && (store_fts_unindexed(s->srv->store, s->account_id, v->mailbox_id, &fts.unindexed,
 					   &fts.nunindexed) != STORE_OK ||
 		       fts_lookup(s, search->root) < 0))
 		fts.on = false;	/* the messages themselves still answer */
 	struct run r = {.s = s, .v = v, .root = search->root, .fts = &fts};
 	r.hits = xmalloc((v->count ? v->count : 1) * sizeof(*r.hits));
 	if (need_rows(search->root) && v->count > 0 &&
-	    store_imap_search_rows(s->srv->store, v->mailbox_id, v->msgs[0].uid,
+	    store_imap_search_rows(s->srv->store, s->account_id, v->mailbox_id, v->msgs[0].uid,
 				   imap_view_max_uid(v), on_row, &r) != STORE_OK) {
 		free(r.hits);
 		free(fts.unindexed);

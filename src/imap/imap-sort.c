@@ -237,7 +237,7 @@ int imap_sort_load(struct imap_session *s, const uint32_t *idx, size_t n, unsign
 	struct load l = {.msgs = msgs, .n = n, .need = need};
 	/* messages expunged in the store but not yet announced have no row:
 	 * they keep empty keys and still appear (the client sees them) */
-	if (n > 0 && store_sort_rows(s->srv->store, v->mailbox_id, msgs[0].uid, msgs[n - 1].uid,
+	if (n > 0 && store_sort_rows(s->srv->store, s->account_id, v->mailbox_id, msgs[0].uid, msgs[n - 1].uid,
 				     need != 0, on_row, &l) != STORE_OK) {
 		imap_sort_msgs_free(&msgs, n);
 		return -1;

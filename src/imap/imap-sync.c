@@ -91,6 +91,7 @@ static void start_claim(struct imap_session *s)
 	rc->s = s;
 	rc->view_id = v->id;
 	store_recent_claim_init(&rc->op, &rc->claim);
+	rc->claim.account_id = s->account_id;
 	rc->claim.mailbox_id = v->mailbox_id;
 	v->claim_running = true;
 	imap_session_ref(s);
@@ -104,7 +105,7 @@ void imap_sync(struct imap_session *s, bool allow_expunge)
 		return;
 	uint64_t highest;
 	uint32_t uidnext;
-	if (store_imap_mailbox_modseq(s->srv->store, v->mailbox_id, &highest, &uidnext) != STORE_OK)
+	if (store_imap_mailbox_modseq(s->srv->store, s->account_id, v->mailbox_id, &highest, &uidnext) != STORE_OK)
 		return;
 	size_t added = 0;
 	bool vanished_sent = false;
@@ -114,7 +115,7 @@ void imap_sync(struct imap_session *s, bool allow_expunge)
 		struct store_msg *changed = NULL;
 		uint32_t *vanished = NULL;
 		size_t nchanged = 0, nvanished = 0;
-		if (store_mailbox_changes(s->srv->store, v->mailbox_id, v->modseq, &changed, &nchanged,
+		if (store_mailbox_changes(s->srv->store, s->account_id, v->mailbox_id, v->modseq, &changed, &nchanged,
 					  &vanished, &nvanished) != STORE_OK)
 			return;
 		for (size_t i = 0; i < nvanished; i++)

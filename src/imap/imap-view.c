@@ -36,7 +36,7 @@ int imap_view_open(struct imap_session *s, const struct store_mailbox *mb, bool 
 	v->modseq = mb->highestmodseq;
 	/* the lean read: four columns, no allocation per message unless it
 	 * has keywords (a 100,000-message SELECT) */
-	if (store_imap_view_rows(s->srv->store, mb->id, view_add_row, v) != STORE_OK) {
+	if (store_imap_view_rows(s->srv->store, s->account_id, mb->id, view_add_row, v) != STORE_OK) {
 		for (size_t i = 0; i < v->count; i++)
 			free(v->msgs[i].keywords);
 		free(v->msgs);

@@ -32,7 +32,7 @@ int pop3_maildrop_open(struct pop3_session *s, char **error_r)
 	s->uidvalidity = inbox.uidvalidity;
 	store_mailbox_clear(&inbox);
 
-	err = store_mailbox_messages(store, s->mailbox_id, &list, &n);
+	err = store_mailbox_messages(store, s->account_id, s->mailbox_id, &list, &n);
 	if (err != STORE_OK) {
 		*error_r = xasprintf("messages: %s", store_strerror(err));
 		return -1;
@@ -67,7 +67,7 @@ int64_t pop3_maildrop_size(struct pop3_session *s, struct pop3_msg *m)
 
 	if (m->size >= 0)
 		return m->size;
-	err = store_message_content(s->server->store, s->mailbox_id, m->uid, &data, &len, NULL);
+	err = store_message_content(s->server->store, s->account_id, s->mailbox_id, m->uid, &data, &len, NULL);
 	if (err != STORE_OK) {
 		/* Expunged by another client meanwhile, or a transient error:
 		 * the stored size is the best answer; RETR will tell. */

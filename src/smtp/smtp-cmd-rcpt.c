@@ -59,27 +59,15 @@ static int rcpt_param(struct smtp_session *s, const struct smtp_param *p)
 	return 0;
 }
 
-const char *smtp_overquota_reply(const struct smtp_server *srv)
-{
-	/* RFC 3463 X.2.2: mailbox full */
-	return srv->overquota_temp ? "452 4.2.2" : "552 5.2.2";
-}
-
 /* Would this account refuse the message? Full already, or over with the
- * declared size. */
-static bool account_refuses(struct smtp_session *s, int64_t id, uint64_t size)
+ * declared size: STORE_ENOQUOTA. A failed read is its own error (451). */
+static enum store_err account_refuses(struct smtp_session *s, int64_t id, uint64_t size)
 {
-	struct store *store = s->srv->store;
-	if (delivery_account_full(store, id))
-		return true;
-	if (size == 0)
-		return false;
-	struct store_account a;
-	if (store_account_get_by_id(store, id, &a) != STORE_OK)
-		return false; /* the store op will decide */
-	bool over = a.quota_bytes >= 0 && a.used_bytes + (int64_t)size > a.quota_bytes;
-	store_account_clear(&a);
-	return over;
+	bool full;
+	enum store_err err = delivery_account_full(s->srv->store, id, size, &full);
+	if (err == STORE_ENOTFOUND)
+		return STORE_OK; /* deleted since the lookup: the store op will decide */
+	return err != STORE_OK ? err : full ? STORE_ENOQUOTA : STORE_OK;
 }
 
 void smtp_cmd_rcpt(struct smtp_session *s, char *args)
@@ -138,29 +126,17 @@ void smtp_cmd_rcpt(struct smtp_session *s, char *args)
 	enum store_err err = store_resolve(s->srv->store, addr, &ids, &nids);
 	if (err == STORE_OK && nids == 0)
 		err = STORE_ENOTFOUND;
-	switch (err) {
-	case STORE_OK:
-		break;
-	case STORE_ENOTFOUND:
-		smtp_reply_error(s, "550 5.1.1 <%s>: Recipient address rejected: no such user", addr);
-		goto fail;
-	case STORE_EPERM:
-		/* RFC 5321 3.6.2: not a relay. */
-		smtp_reply_error(s, "554 5.7.1 <%s>: Relay access denied", addr);
-		goto fail;
-	case STORE_EINVAL:
-		smtp_reply_error(s, "501 5.1.3 Bad recipient address syntax");
-		goto fail;
-	default:
-		conn_log(s->conn, LOG_WARN, "rcpt lookup failed: %s", store_strerror(err));
-		smtp_reply_error(s, "451 4.3.0 Temporary lookup failure");
+	for (size_t i = 0; err == STORE_OK && i < nids; i++)
+		err = account_refuses(s, ids[i], t->declared_size);
+	if (err != STORE_OK) {
+		struct smtp_store_reply r;
+		smtp_store_reply(s->srv, err, SMTP_AT_RCPT, &r);
+		if (err != STORE_ENOTFOUND && err != STORE_EPERM && err != STORE_EINVAL &&
+		    err != STORE_ENOQUOTA)
+			conn_log(s->conn, LOG_WARN, "rcpt lookup failed: %s", store_strerror(err));
+		smtp_reply_error(s, "%s <%s>: %s", r.code, addr, r.text);
 		goto fail;
 	}
-	for (size_t i = 0; i < nids; i++)
-		if (account_refuses(s, ids[i], t->declared_size)) {
-			smtp_reply_error(s, "%s <%s>: Mailbox full", smtp_overquota_reply(s->srv), addr);
-			goto fail;
-		}
 	t->rcpts = xgrow(t->rcpts, &t->rcpts_cap, t->nrcpts + 1, sizeof(*t->rcpts));
 	struct smtp_rcpt *r = &t->rcpts[t->nrcpts++];
 	r->address = addr;

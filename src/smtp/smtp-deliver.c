@@ -32,42 +32,6 @@
 #include <string.h>
 #include <time.h>
 
-static const char *reply_for_err(const struct smtp_server *srv, enum store_err err)
-{
-	switch (err) {
-	case STORE_OK:
-		return "250 2.0.0";
-	case STORE_ENOQUOTA:
-		return smtp_overquota_reply(srv);
-	case STORE_ENOSPACE:
-		return "452 4.3.1";
-	case STORE_ELIMIT:
-		return "552 5.3.4";
-	case STORE_ENOTFOUND:
-		return "550 5.1.1";
-	default:
-		return "451 4.3.0";
-	}
-}
-
-static const char *text_for_err(enum store_err err)
-{
-	switch (err) {
-	case STORE_OK:
-		return "Ok";
-	case STORE_ENOQUOTA:
-		return "Mailbox full";
-	case STORE_ENOSPACE:
-		return "Insufficient system storage";
-	case STORE_ELIMIT:
-		return "Message too big for system";
-	case STORE_ENOTFOUND:
-		return "No such user";
-	default:
-		return "Temporary storage failure, try again later";
-	}
-}
-
 void smtp_deliver_refuse(struct smtp_session *s, const char *reply)
 {
 	struct smtp_txn *t = &s->txn;
@@ -122,7 +86,9 @@ static void smtp_final_reply(struct smtp_session *s)
 			return;
 		}
 	}
-	smtp_reply_error(s, "%s %s", reply_for_err(s->srv, err), text_for_err(err));
+	struct smtp_store_reply r;
+	smtp_store_reply(s->srv, err, SMTP_AT_DATA, &r);
+	smtp_reply_error(s, "%s %s", r.code, r.text);
 }
 
 /* The result for one RCPT: the first failure among its accounts. */
@@ -159,8 +125,9 @@ static void lmtp_replies(struct smtp_session *s)
 			smtp_reply(s, "250 2.0.0 <%s> Ok: stored as %s", r->address, t->id);
 		} else {
 			failed++;
-			smtp_reply(s, "%s <%s> %s", reply_for_err(s->srv, err), r->address,
-				   text_for_err(err));
+			struct smtp_store_reply sr;
+			smtp_store_reply(s->srv, err, SMTP_AT_DATA, &sr);
+			smtp_reply(s, "%s <%s> %s", sr.code, r->address, sr.text);
 		}
 	}
 	conn_log(s->conn, failed ? LOG_WARN : LOG_INFO, "stored id=%s size=%zu rcpts=%zu failed=%u",

@@ -153,6 +153,14 @@ void smtp_deliver_start(struct smtp_session *s);
 void smtp_deliver_refuse(struct smtp_session *s, const char *reply);
 /* The reply for an over-quota recipient (quota.overquota). */
 const char *smtp_overquota_reply(const struct smtp_server *srv);
+/* A store error as the reply (smtp-store-err.c, the one mapping): code
+ * ("451 4.3.0") and text, for the RCPT lookup or the end of data. */
+enum smtp_stage { SMTP_AT_RCPT, SMTP_AT_DATA };
+struct smtp_store_reply {
+	const char *code, *text;
+};
+void smtp_store_reply(const struct smtp_server *srv, enum store_err err, enum smtp_stage stage,
+		      struct smtp_store_reply *r);
 
 /* --- trace (smtp-trace.c) --- */
 struct smtp_trace {

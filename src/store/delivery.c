@@ -47,15 +47,19 @@ enum store_err delivery_add_rcpt(struct delivery *d, struct store *s, const char
 	return STORE_OK;
 }
 
-bool delivery_account_full(struct store *s, int64_t account_id)
+enum store_err delivery_account_full(struct store *s, int64_t account_id, uint64_t size,
+				     bool *full_r)
 {
+	*full_r = false;
 	struct store_account a;
-	if (store_account_get_by_id(s, account_id, &a) != STORE_OK)
-		return false;
-	bool full = (a.quota_bytes >= 0 && a.used_bytes >= a.quota_bytes) ||
-		    (a.quota_messages >= 0 && a.used_messages >= a.quota_messages);
+	enum store_err err = store_account_get_by_id(s, account_id, &a);
+	if (err != STORE_OK)
+		return err;
+	*full_r = (a.quota_bytes >= 0 && a.used_bytes >= a.quota_bytes) ||
+		  (a.quota_messages >= 0 && a.used_messages >= a.quota_messages) ||
+		  (size > 0 && a.quota_bytes >= 0 && a.used_bytes + (int64_t)size > a.quota_bytes);
 	store_account_clear(&a);
-	return full;
+	return STORE_OK;
 }
 
 void delivery_prepare(struct delivery *d, const char *data, size_t len)

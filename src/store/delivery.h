@@ -33,11 +33,15 @@ void delivery_init(struct delivery *d, const char *return_path, const char *rece
 /* Resolve `address` and add one delivery_rcpt per distinct account it
  * reaches (an alias may reach several; an account already added is not
  * added twice). Returns STORE_OK, STORE_ENOTFOUND (no such user),
- * STORE_EPERM (domain not hosted) or STORE_EINVAL (malformed). */
+ * STORE_EPERM (domain not hosted), STORE_EINVAL (malformed) or
+ * STORE_ETEMP (a read failed: try again later). */
 enum store_err delivery_add_rcpt(struct delivery *d, struct store *s, const char *address);
 /* Quota pre-check for SMTP RCPT: is this account already at or over its
- * limit? (The authoritative check is in the store op.) */
-bool delivery_account_full(struct store *s, int64_t account_id);
+ * limit, or would `size` more bytes (the declared SIZE; 0 = unknown) put
+ * it over? (The authoritative check is in the store op.) STORE_ENOTFOUND
+ * when the account is gone, STORE_ETEMP when the read failed. */
+enum store_err delivery_account_full(struct store *s, int64_t account_id, uint64_t size,
+				     bool *full_r);
 /* Build d->op for the message bytes (borrowed until the op completes). */
 void delivery_prepare(struct delivery *d, const char *data, size_t len);
 /* After completion: copy per-target results into d->rcpts. */

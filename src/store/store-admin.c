@@ -16,13 +16,10 @@ static const struct {
 	{"Trash", "\\Trash"}, {"Junk", "\\Junk"},	 {"Archive", "\\Archive"},
 };
 
-struct admin_args {
-	const char *a, *b;
-	int64_t n1, n2;
-};
-
+/* Each admin write is a STORE_OP_FUNC with its own small argument struct
+ * (the op carries a void *; every fn_* below casts back to its own type). */
 static enum store_err run_func(struct store *s, enum store_err (*fn)(struct store_txn *, void *, char **),
-			       struct admin_args *args, char **error_r)
+			       void *args, char **error_r)
 {
 	struct store_op op;
 	store_op_init(&op, STORE_OP_FUNC);
@@ -42,42 +39,58 @@ static int step_done(sqlite3_stmt *st)
 	return rc;
 }
 
-static int64_t domain_id(sqlite3 *db, const char *domain)
+/* A write statement's result (DONE = done). */
+static enum store_err write_err(int rc)
 {
-	sqlite3_stmt *st = store_prepare(db, "SELECT id FROM domains WHERE name = ?1");
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
-	int64_t id = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-	sqlite3_reset(st);
-	return id;
+	return rc == SQLITE_DONE ? STORE_OK : store_sqlite_err(rc);
 }
 
-static int64_t account_id(sqlite3 *db, const char *address)
+/* The id of one row named by text: STORE_OK with *id_r, STORE_ENOTFOUND
+ * when there is no such row, or the read error (never "absent" then). */
+static enum store_err id_by_name(sqlite3 *db, const char *sql, const char *name, int64_t *id_r)
 {
-	sqlite3_stmt *st = store_prepare(db, "SELECT id FROM accounts WHERE address = ?1");
+	sqlite3_stmt *st = store_prepare(db, sql);
 	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, address, -1, SQLITE_STATIC);
-	int64_t id = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+		return STORE_ETEMP;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	*id_r = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
 	sqlite3_reset(st);
-	return id;
+	return store_row_err(rc);
+}
+
+static enum store_err domain_id(sqlite3 *db, const char *domain, int64_t *id_r)
+{
+	return id_by_name(db, "SELECT id FROM domains WHERE name = ?1", domain, id_r);
+}
+
+static enum store_err account_id(sqlite3 *db, const char *address, int64_t *id_r)
+{
+	return id_by_name(db, "SELECT id FROM accounts WHERE address = ?1", address, id_r);
 }
 
 /* ---- domains ---- */
 
+struct domain_args {
+	const char *domain;	/* lowercased */
+};
+
 static enum store_err fn_domain_add(struct store_txn *txn, void *arg, char **error_r)
 {
-	struct admin_args *a = arg;
-	if (domain_id(txn->db, a->a) > 0) {
-		*error_r = xasprintf("domain %s already exists", a->a);
+	const struct domain_args *a = arg;
+	int64_t id;
+	enum store_err err = domain_id(txn->db, a->domain, &id);
+	if (err == STORE_OK) {
+		*error_r = xasprintf("domain %s already exists", a->domain);
 		return STORE_EEXISTS;
 	}
+	if (err != STORE_ENOTFOUND)
+		return err;
 	sqlite3_stmt *st = store_prepare(txn->db, "INSERT INTO domains (name) VALUES (?1)");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_text(st, 1, a->a, -1, SQLITE_STATIC);
-	return store_sqlite_err(step_done(st));
+	sqlite3_bind_text(st, 1, a->domain, -1, SQLITE_STATIC);
+	return write_err(step_done(st));
 }
 
 static char *lower_domain(const char *domain, char **error_r)
@@ -98,7 +111,7 @@ enum store_err store_domain_add(struct store *s, const char *domain, char **erro
 	char *d = lower_domain(domain, error_r);
 	if (d == NULL)
 		return STORE_EINVAL;
-	struct admin_args a = {.a = d};
+	struct domain_args a = {.domain = d};
 	enum store_err err = run_func(s, fn_domain_add, &a, error_r);
 	free(d);
 	return err;
@@ -106,33 +119,38 @@ enum store_err store_domain_add(struct store *s, const char *domain, char **erro
 
 static enum store_err fn_domain_del(struct store_txn *txn, void *arg, char **error_r)
 {
-	struct admin_args *a = arg;
-	int64_t id = domain_id(txn->db, a->a);
-	if (id <= 0) {
-		*error_r = xasprintf("no such domain %s", a->a);
-		return STORE_ENOTFOUND;
-	}
+	const struct domain_args *a = arg;
+	int64_t id;
+	enum store_err err = domain_id(txn->db, a->domain, &id);
+	if (err == STORE_ENOTFOUND)
+		*error_r = xasprintf("no such domain %s", a->domain);
+	if (err != STORE_OK)
+		return err;
 	sqlite3_stmt *st = store_prepare(txn->db, "SELECT count(*) FROM accounts WHERE domain_id = ?1");
 	if (st == NULL)
 		return STORE_ETEMP;
 	sqlite3_bind_int64(st, 1, id);
-	int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	int rc = sqlite3_step(st);
+	int64_t n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
 	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
+		return store_sqlite_err(rc);
 	if (n > 0) {
-		*error_r = xasprintf("domain %s still has %lld account(s); delete them first", a->a,
+		*error_r = xasprintf("domain %s still has %lld account(s); delete them first", a->domain,
 				     (long long)n);
 		return STORE_EPERM;
 	}
 	st = store_prepare(txn->db, "DELETE FROM aliases WHERE alias LIKE '%@' || ?1");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_text(st, 1, a->a, -1, SQLITE_STATIC);
-	step_done(st);
+	sqlite3_bind_text(st, 1, a->domain, -1, SQLITE_STATIC);
+	if ((err = write_err(step_done(st))) != STORE_OK)
+		return err;
 	st = store_prepare(txn->db, "DELETE FROM domains WHERE id = ?1");
 	if (st == NULL)
 		return STORE_ETEMP;
 	sqlite3_bind_int64(st, 1, id);
-	return store_sqlite_err(step_done(st));
+	return write_err(step_done(st));
 }
 
 enum store_err store_domain_del(struct store *s, const char *domain, char **error_r)
@@ -140,7 +158,7 @@ enum store_err store_domain_del(struct store *s, const char *domain, char **erro
 	char *d = lower_domain(domain, error_r);
 	if (d == NULL)
 		return STORE_EINVAL;
-	struct admin_args a = {.a = d};
+	struct domain_args a = {.domain = d};
 	enum store_err err = run_func(s, fn_domain_del, &a, error_r);
 	free(d);
 	return err;
@@ -153,45 +171,67 @@ enum store_err store_domain_list(struct store *s, char ***names_r, size_t *n_r)
 		return STORE_ETEMP;
 	char **names = NULL;
 	size_t n = 0, cap = 0;
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		names = xgrow(names, &cap, n + 1, sizeof(*names));
 		names[n++] = xstrdup((const char *)sqlite3_column_text(st, 0));
 	}
 	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		for (size_t i = 0; i < n; i++)
+			free(names[i]);
+		free(names);
+		return store_read_err(rc);
+	}
 	*names_r = names;
 	*n_r = n;
 	return STORE_OK;
 }
 
-bool store_domain_hosted(struct store *s, const char *domain)
+enum store_err store_domain_hosted(struct store *s, const char *domain, bool *hosted_r)
 {
-	char *err = NULL;
-	char *d = lower_domain(domain, &err);
-	free(err);
+	*hosted_r = false;
+	char *err_text = NULL;
+	char *d = lower_domain(domain, &err_text);
+	free(err_text);
 	if (d == NULL)
-		return false;
-	bool hosted = domain_id(store_reader(s), d) > 0;
+		return STORE_OK; /* not a domain name: certainly not hosted */
+	int64_t id;
+	enum store_err err = domain_id(store_reader(s), d, &id);
 	free(d);
-	return hosted;
+	if (err == STORE_ENOTFOUND)
+		return STORE_OK;
+	*hosted_r = err == STORE_OK;
+	return err;
 }
+
+struct catchall_args {
+	const char *domain;	/* lowercased */
+	const char *address;	/* normalised, or NULL: off */
+};
 
 static enum store_err fn_domain_catchall(struct store_txn *txn, void *arg, char **error_r)
 {
-	struct admin_args *a = arg;
-	if (domain_id(txn->db, a->a) <= 0) {
-		*error_r = xasprintf("no such domain %s", a->a);
-		return STORE_ENOTFOUND;
-	}
-	if (a->b != NULL && account_id(txn->db, a->b) <= 0) {
-		*error_r = xasprintf("no such account %s", a->b);
-		return STORE_ENOTFOUND;
+	const struct catchall_args *a = arg;
+	int64_t id;
+	enum store_err err = domain_id(txn->db, a->domain, &id);
+	if (err == STORE_ENOTFOUND)
+		*error_r = xasprintf("no such domain %s", a->domain);
+	if (err != STORE_OK)
+		return err;
+	if (a->address != NULL) {
+		err = account_id(txn->db, a->address, &id);
+		if (err == STORE_ENOTFOUND)
+			*error_r = xasprintf("no such account %s", a->address);
+		if (err != STORE_OK)
+			return err;
 	}
 	sqlite3_stmt *st = store_prepare(txn->db, "UPDATE domains SET catchall = ?2 WHERE name = ?1");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_text(st, 1, a->a, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, a->b, -1, SQLITE_STATIC);
-	return store_sqlite_err(step_done(st));
+	sqlite3_bind_text(st, 1, a->domain, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, a->address, -1, SQLITE_STATIC);
+	return write_err(step_done(st));
 }
 
 enum store_err store_domain_catchall(struct store *s, const char *domain, const char *address,
@@ -209,7 +249,7 @@ enum store_err store_domain_catchall(struct store *s, const char *domain, const 
 			return STORE_EINVAL;
 		}
 	}
-	struct admin_args a = {.a = d, .b = addr};
+	struct catchall_args a = {.domain = d, .address = addr};
 	enum store_err err = run_func(s, fn_domain_catchall, &a, error_r);
 	free(d);
 	free(addr);
@@ -218,34 +258,43 @@ enum store_err store_domain_catchall(struct store *s, const char *domain, const 
 
 /* ---- accounts ---- */
 
+struct account_add_args {
+	const char *address;	/* normalised */
+	const char *pwhash;
+};
+
 static enum store_err fn_account_add(struct store_txn *txn, void *arg, char **error_r)
 {
-	struct admin_args *a = arg;
-	const char *domain = address_domain(a->a);
-	int64_t did = domain_id(txn->db, domain);
-	if (did <= 0) {
+	const struct account_add_args *a = arg;
+	const char *domain = address_domain(a->address);
+	int64_t did, id;
+	enum store_err err = domain_id(txn->db, domain, &did);
+	if (err == STORE_ENOTFOUND)
 		*error_r = xasprintf("domain %s is not hosted here (roost domain add %s)", domain, domain);
-		return STORE_ENOTFOUND;
-	}
-	if (account_id(txn->db, a->a) > 0) {
-		*error_r = xasprintf("account %s already exists", a->a);
+	if (err != STORE_OK)
+		return err;
+	err = account_id(txn->db, a->address, &id);
+	if (err == STORE_OK) {
+		*error_r = xasprintf("account %s already exists", a->address);
 		return STORE_EEXISTS;
 	}
+	if (err != STORE_ENOTFOUND)
+		return err;
 	sqlite3_stmt *st = store_prepare(txn->db,
 		"INSERT INTO accounts (domain_id, address, pwhash, created) VALUES (?1, ?2, ?3, ?4)");
 	if (st == NULL)
 		return STORE_ETEMP;
 	sqlite3_bind_int64(st, 1, did);
-	sqlite3_bind_text(st, 2, a->a, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, a->b, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, a->address, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, a->pwhash, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, store_now());
 	int rc = step_done(st);
 	if (rc != SQLITE_DONE)
 		return store_sqlite_err(rc);
-	int64_t id = sqlite3_last_insert_rowid(txn->db);
+	id = sqlite3_last_insert_rowid(txn->db);
 	for (size_t i = 0; i < sizeof(default_mailboxes) / sizeof(default_mailboxes[0]); i++) {
-		enum store_err err = store_mailbox_insert(txn, id, default_mailboxes[i].name,
-							  default_mailboxes[i].special_use, NULL);
+		err = store_mailbox_insert(txn, id, default_mailboxes[i].name,
+					   default_mailboxes[i].special_use, NULL);
 		if (err != STORE_OK)
 			return err;
 	}
@@ -267,20 +316,33 @@ enum store_err store_account_add(struct store *s, const char *address, const cha
 	char *addr = normalize_or_error(address, error_r);
 	if (addr == NULL)
 		return STORE_EINVAL;
-	struct admin_args a = {.a = addr, .b = pwhash};
+	struct account_add_args a = {.address = addr, .pwhash = pwhash};
 	enum store_err err = run_func(s, fn_account_add, &a, error_r);
 	free(addr);
 	return err;
 }
 
+/* The id of an existing account, with the admin's message when absent. */
+static enum store_err existing_account(struct store_txn *txn, const char *address, int64_t *id_r,
+				       char **error_r)
+{
+	enum store_err err = account_id(txn->db, address, id_r);
+	if (err == STORE_ENOTFOUND)
+		*error_r = xasprintf("no such account %s", address);
+	return err;
+}
+
+struct account_del_args {
+	const char *address;	/* normalised */
+};
+
 static enum store_err fn_account_del(struct store_txn *txn, void *arg, char **error_r)
 {
-	struct admin_args *a = arg;
-	int64_t id = account_id(txn->db, a->a);
-	if (id <= 0) {
-		*error_r = xasprintf("no such account %s", a->a);
-		return STORE_ENOTFOUND;
-	}
+	const struct account_del_args *a = arg;
+	int64_t id;
+	enum store_err err = existing_account(txn, a->address, &id, error_r);
+	if (err != STORE_OK)
+		return err;
 	/* Empty every mailbox first so content references are released. */
 	int64_t *mbs = NULL;
 	size_t n = 0, cap = 0;
@@ -288,28 +350,36 @@ static enum store_err fn_account_del(struct store_txn *txn, void *arg, char **er
 	if (st == NULL)
 		return STORE_ETEMP;
 	sqlite3_bind_int64(st, 1, id);
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		mbs = xgrow(mbs, &cap, n + 1, sizeof(*mbs));
 		mbs[n++] = sqlite3_column_int64(st, 0);
 	}
 	sqlite3_reset(st);
-	enum store_err err = STORE_OK;
+	if (rc != SQLITE_DONE) {
+		free(mbs);
+		return store_sqlite_err(rc);
+	}
 	for (size_t i = 0; i < n && err == STORE_OK; i++) {
 		struct store_op x;
 		store_op_init(&x, STORE_OP_EXPUNGE);
+		x.u.expunge.account_id = id;
 		x.u.expunge.mailbox_id = mbs[i];
 		err = store_op_expunge(txn, &x);
 		store_op_clear(&x);
 		if (err != STORE_OK)
 			break;
-		store_txn_touch_mailbox(txn, mbs[i]);
+		if (store_txn_touch_mailbox(txn, mbs[i]) == 0) {
+			err = STORE_ETEMP;
+			break;
+		}
 		st = store_prepare(txn->db, "DELETE FROM expunged WHERE mailbox_id = ?1");
 		if (st == NULL) {
 			err = STORE_ETEMP;
 			break;
 		}
 		sqlite3_bind_int64(st, 1, mbs[i]);
-		step_done(st);
+		err = write_err(step_done(st));
 	}
 	free(mbs);
 	if (err != STORE_OK)
@@ -324,20 +394,21 @@ static enum store_err fn_account_del(struct store_txn *txn, void *arg, char **er
 		if (st == NULL)
 			return STORE_ETEMP;
 		sqlite3_bind_int64(st, 1, id);
-		int rc = step_done(st);
-		if (rc != SQLITE_DONE)
-			return store_sqlite_err(rc);
+		if ((err = write_err(step_done(st))) != STORE_OK)
+			return err;
 	}
-	st = store_prepare(txn->db, "DELETE FROM aliases WHERE target = ?1");
-	if (st == NULL)
-		return STORE_ETEMP;
-	sqlite3_bind_text(st, 1, a->a, -1, SQLITE_STATIC);
-	step_done(st);
-	st = store_prepare(txn->db, "UPDATE domains SET catchall = NULL WHERE catchall = ?1");
-	if (st == NULL)
-		return STORE_ETEMP;
-	sqlite3_bind_text(st, 1, a->a, -1, SQLITE_STATIC);
-	step_done(st);
+	static const char *const by_address[] = {
+		"DELETE FROM aliases WHERE target = ?1",
+		"UPDATE domains SET catchall = NULL WHERE catchall = ?1",
+	};
+	for (size_t i = 0; i < 2; i++) {
+		st = store_prepare(txn->db, by_address[i]);
+		if (st == NULL)
+			return STORE_ETEMP;
+		sqlite3_bind_text(st, 1, a->address, -1, SQLITE_STATIC);
+		if ((err = write_err(step_done(st))) != STORE_OK)
+			return err;
+	}
 	return STORE_OK;
 }
 
@@ -346,55 +417,51 @@ enum store_err store_account_del(struct store *s, const char *address, char **er
 	char *addr = normalize_or_error(address, error_r);
 	if (addr == NULL)
 		return STORE_EINVAL;
-	struct admin_args a = {.a = addr};
+	struct account_del_args a = {.address = addr};
 	enum store_err err = run_func(s, fn_account_del, &a, error_r);
 	free(addr);
 	return err;
 }
 
-static enum store_err fn_account_update(struct store_txn *txn, void *arg, char **error_r)
+/* One text column of an existing account (pwhash, pop3_delete). */
+struct account_text_args {
+	const char *address;	/* normalised */
+	const char *sql;	/* UPDATE ... SET col = ?2 WHERE address = ?1 */
+	const char *value;
+};
+
+static enum store_err fn_account_text(struct store_txn *txn, void *arg, char **error_r)
 {
-	struct admin_args *a = arg; /* a = address, b = SQL, n1/n2 values */
-	int64_t id = account_id(txn->db, a->a);
-	if (id <= 0) {
-		*error_r = xasprintf("no such account %s", a->a);
-		return STORE_ENOTFOUND;
-	}
-	return STORE_OK;
+	const struct account_text_args *a = arg;
+	int64_t id;
+	enum store_err err = existing_account(txn, a->address, &id, error_r);
+	if (err != STORE_OK)
+		return err;
+	sqlite3_stmt *st = store_prepare(txn->db, a->sql);
+	if (st == NULL)
+		return STORE_ETEMP;
+	sqlite3_bind_text(st, 1, a->address, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, a->value, -1, SQLITE_STATIC);
+	return write_err(step_done(st));
 }
 
-static enum store_err update_account(struct store *s, const char *address, char **error_r,
-				     enum store_err (*fn)(struct store_txn *, void *, char **),
-				     struct admin_args *a)
+static enum store_err set_account_text(struct store *s, const char *address, const char *sql,
+				       const char *value, char **error_r)
 {
 	char *addr = normalize_or_error(address, error_r);
 	if (addr == NULL)
 		return STORE_EINVAL;
-	a->a = addr;
-	enum store_err err = run_func(s, fn, a, error_r);
+	struct account_text_args a = {.address = addr, .sql = sql, .value = value};
+	enum store_err err = run_func(s, fn_account_text, &a, error_r);
 	free(addr);
 	return err;
-}
-
-static enum store_err fn_passwd(struct store_txn *txn, void *arg, char **error_r)
-{
-	struct admin_args *a = arg;
-	enum store_err err = fn_account_update(txn, arg, error_r);
-	if (err != STORE_OK)
-		return err;
-	sqlite3_stmt *st = store_prepare(txn->db, "UPDATE accounts SET pwhash = ?2 WHERE address = ?1");
-	if (st == NULL)
-		return STORE_ETEMP;
-	sqlite3_bind_text(st, 1, a->a, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, a->b, -1, SQLITE_STATIC);
-	return store_sqlite_err(step_done(st));
 }
 
 enum store_err store_account_passwd(struct store *s, const char *address, const char *pwhash,
 				    char **error_r)
 {
-	struct admin_args a = {.b = pwhash};
-	return update_account(s, address, error_r, fn_passwd, &a);
+	return set_account_text(s, address, "UPDATE accounts SET pwhash = ?2 WHERE address = ?1",
+				pwhash, error_r);
 }
 
 static void bind_quota(sqlite3_stmt *st, int idx, int64_t v)
@@ -405,28 +472,33 @@ static void bind_quota(sqlite3_stmt *st, int idx, int64_t v)
 		sqlite3_bind_int64(st, idx, v);
 }
 
+struct quota_args {
+	const char *address;	/* normalised */
+	int64_t bytes, messages; /* store.h: -1 unlimited, -2 default, -3 unchanged */
+};
+
 static enum store_err fn_quota(struct store_txn *txn, void *arg, char **error_r)
 {
-	struct admin_args *a = arg;
-	enum store_err err = fn_account_update(txn, arg, error_r);
+	const struct quota_args *a = arg;
+	int64_t id;
+	enum store_err err = existing_account(txn, a->address, &id, error_r);
 	if (err != STORE_OK)
 		return err;
 	static const char *const sqls[] = {
-		"UPDATE accounts SET quota_bytes = ?2 WHERE address = ?1",
-		"UPDATE accounts SET quota_messages = ?2 WHERE address = ?1",
+		"UPDATE accounts SET quota_bytes = ?2 WHERE id = ?1",
+		"UPDATE accounts SET quota_messages = ?2 WHERE id = ?1",
 	};
-	int64_t vals[2] = {a->n1, a->n2};
+	int64_t vals[2] = {a->bytes, a->messages};
 	for (int i = 0; i < 2; i++) {
 		if (vals[i] == -3)
 			continue;
 		sqlite3_stmt *st = store_prepare(txn->db, sqls[i]);
 		if (st == NULL)
 			return STORE_ETEMP;
-		sqlite3_bind_text(st, 1, a->a, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 1, id);
 		bind_quota(st, 2, vals[i]);
-		int rc = step_done(st);
-		if (rc != SQLITE_DONE)
-			return store_sqlite_err(rc);
+		if ((err = write_err(step_done(st))) != STORE_OK)
+			return err;
 	}
 	return STORE_OK;
 }
@@ -438,22 +510,13 @@ enum store_err store_account_quota(struct store *s, const char *address, int64_t
 		*error_r = xstrdup("invalid quota value");
 		return STORE_EINVAL;
 	}
-	struct admin_args a = {.n1 = bytes, .n2 = messages};
-	return update_account(s, address, error_r, fn_quota, &a);
-}
-
-static enum store_err fn_pop3_delete(struct store_txn *txn, void *arg, char **error_r)
-{
-	struct admin_args *a = arg;
-	enum store_err err = fn_account_update(txn, arg, error_r);
-	if (err != STORE_OK)
-		return err;
-	sqlite3_stmt *st = store_prepare(txn->db, "UPDATE accounts SET pop3_delete = ?2 WHERE address = ?1");
-	if (st == NULL)
-		return STORE_ETEMP;
-	sqlite3_bind_text(st, 1, a->a, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, a->b, -1, SQLITE_STATIC);
-	return store_sqlite_err(step_done(st));
+	char *addr = normalize_or_error(address, error_r);
+	if (addr == NULL)
+		return STORE_EINVAL;
+	struct quota_args a = {.address = addr, .bytes = bytes, .messages = messages};
+	enum store_err err = run_func(s, fn_quota, &a, error_r);
+	free(addr);
+	return err;
 }
 
 enum store_err store_account_pop3_delete(struct store *s, const char *address, const char *mode,
@@ -463,8 +526,8 @@ enum store_err store_account_pop3_delete(struct store *s, const char *address, c
 		*error_r = xasprintf("pop3 delete mode must be expunge, hide or default, not '%s'", mode);
 		return STORE_EINVAL;
 	}
-	struct admin_args a = {.b = mode};
-	return update_account(s, address, error_r, fn_pop3_delete, &a);
+	return set_account_text(s, address, "UPDATE accounts SET pop3_delete = ?2 WHERE address = ?1",
+				mode, error_r);
 }
 
 /* ---- account reads ---- */
@@ -513,14 +576,12 @@ enum store_err store_account_get(struct store *s, const char *address, struct st
 		return STORE_ETEMP;
 	}
 	sqlite3_bind_text(st, 1, addr, -1, SQLITE_STATIC);
-	enum store_err err = STORE_ENOTFOUND;
-	if (sqlite3_step(st) == SQLITE_ROW) {
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
 		account_from_row(s, st, a_r);
-		err = STORE_OK;
-	}
 	sqlite3_reset(st);
 	free(addr);
-	return err;
+	return store_row_err(rc);
 }
 
 enum store_err store_account_get_by_id(struct store *s, int64_t id, struct store_account *a_r)
@@ -529,13 +590,11 @@ enum store_err store_account_get_by_id(struct store *s, int64_t id, struct store
 	if (st == NULL)
 		return STORE_ETEMP;
 	sqlite3_bind_int64(st, 1, id);
-	enum store_err err = STORE_ENOTFOUND;
-	if (sqlite3_step(st) == SQLITE_ROW) {
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
 		account_from_row(s, st, a_r);
-		err = STORE_OK;
-	}
 	sqlite3_reset(st);
-	return err;
+	return store_row_err(rc);
 }
 
 enum store_err store_account_list(struct store *s, struct store_account **list_r, size_t *n_r)
@@ -545,11 +604,16 @@ enum store_err store_account_list(struct store *s, struct store_account **list_r
 		return STORE_ETEMP;
 	struct store_account *list = NULL;
 	size_t n = 0, cap = 0;
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		list = xgrow(list, &cap, n + 1, sizeof(*list));
 		account_from_row(s, st, &list[n++]);
 	}
 	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		store_account_list_free(list, n);
+		return store_read_err(rc);
+	}
 	*list_r = list;
 	*n_r = n;
 	return STORE_OK;
@@ -567,41 +631,51 @@ enum store_err store_account_auth(struct store *s, const char *address, int64_t 
 		return STORE_ETEMP;
 	}
 	sqlite3_bind_text(st, 1, addr, -1, SQLITE_STATIC);
-	enum store_err err = STORE_ENOTFOUND;
-	if (sqlite3_step(st) == SQLITE_ROW) {
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
 		*id_r = sqlite3_column_int64(st, 0);
 		*pwhash_r = xstrdup((const char *)sqlite3_column_text(st, 1));
-		err = STORE_OK;
 	}
 	sqlite3_reset(st);
 	free(addr);
-	return err;
+	return store_row_err(rc);
 }
 
 /* ---- aliases ---- */
 
+struct alias_args {
+	const char *alias;	/* normalised */
+	const char *target;	/* normalised; del: NULL = every target */
+};
+
 static enum store_err fn_alias_add(struct store_txn *txn, void *arg, char **error_r)
 {
-	struct admin_args *a = arg;
-	const char *domain = address_domain(a->a);
-	if (domain_id(txn->db, domain) <= 0) {
+	const struct alias_args *a = arg;
+	const char *domain = address_domain(a->alias);
+	int64_t id;
+	enum store_err err = domain_id(txn->db, domain, &id);
+	if (err == STORE_ENOTFOUND)
 		*error_r = xasprintf("domain %s is not hosted here", domain);
-		return STORE_ENOTFOUND;
-	}
-	if (account_id(txn->db, a->b) <= 0) {
-		*error_r = xasprintf("alias target %s is not an account here", a->b);
-		return STORE_ENOTFOUND;
-	}
-	if (account_id(txn->db, a->a) > 0) {
-		*error_r = xasprintf("%s is an account; an alias cannot shadow it", a->a);
+	if (err != STORE_OK)
+		return err;
+	err = account_id(txn->db, a->target, &id);
+	if (err == STORE_ENOTFOUND)
+		*error_r = xasprintf("alias target %s is not an account here", a->target);
+	if (err != STORE_OK)
+		return err;
+	err = account_id(txn->db, a->alias, &id);
+	if (err == STORE_OK) {
+		*error_r = xasprintf("%s is an account; an alias cannot shadow it", a->alias);
 		return STORE_EEXISTS;
 	}
+	if (err != STORE_ENOTFOUND)
+		return err;
 	sqlite3_stmt *st = store_prepare(txn->db, "INSERT OR IGNORE INTO aliases (alias, target) VALUES (?1, ?2)");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_text(st, 1, a->a, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, a->b, -1, SQLITE_STATIC);
-	return store_sqlite_err(step_done(st));
+	sqlite3_bind_text(st, 1, a->alias, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, a->target, -1, SQLITE_STATIC);
+	return write_err(step_done(st));
 }
 
 enum store_err store_alias_add(struct store *s, const char *alias, const char *target, char **error_r)
@@ -614,7 +688,7 @@ enum store_err store_alias_add(struct store *s, const char *alias, const char *t
 		free(al);
 		return STORE_EINVAL;
 	}
-	struct admin_args a = {.a = al, .b = tg};
+	struct alias_args a = {.alias = al, .target = tg};
 	enum store_err err = run_func(s, fn_alias_add, &a, error_r);
 	free(al);
 	free(tg);
@@ -623,18 +697,19 @@ enum store_err store_alias_add(struct store *s, const char *alias, const char *t
 
 static enum store_err fn_alias_del(struct store_txn *txn, void *arg, char **error_r)
 {
-	struct admin_args *a = arg;
+	const struct alias_args *a = arg;
 	sqlite3_stmt *st = store_prepare(txn->db,
 		"DELETE FROM aliases WHERE alias = ?1 AND (?2 IS NULL OR target = ?2)");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_text(st, 1, a->a, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, a->b, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, a->alias, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, a->target, -1, SQLITE_STATIC);
 	int rc = step_done(st);
 	if (rc != SQLITE_DONE)
 		return store_sqlite_err(rc);
 	if (sqlite3_changes(txn->db) == 0) {
-		*error_r = xasprintf("no such alias %s%s%s", a->a, a->b ? " -> " : "", a->b ? a->b : "");
+		*error_r = xasprintf("no such alias %s%s%s", a->alias, a->target ? " -> " : "",
+				     a->target ? a->target : "");
 		return STORE_ENOTFOUND;
 	}
 	return STORE_OK;
@@ -650,7 +725,7 @@ enum store_err store_alias_del(struct store *s, const char *alias, const char *t
 		free(al);
 		return STORE_EINVAL;
 	}
-	struct admin_args a = {.a = al, .b = tg};
+	struct alias_args a = {.alias = al, .target = tg};
 	enum store_err err = run_func(s, fn_alias_del, &a, error_r);
 	free(al);
 	free(tg);
@@ -664,13 +739,18 @@ enum store_err store_alias_list(struct store *s, struct store_alias **list_r, si
 		return STORE_ETEMP;
 	struct store_alias *list = NULL;
 	size_t n = 0, cap = 0;
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		list = xgrow(list, &cap, n + 1, sizeof(*list));
 		list[n].alias = xstrdup((const char *)sqlite3_column_text(st, 0));
 		list[n].target = xstrdup((const char *)sqlite3_column_text(st, 1));
 		n++;
 	}
 	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		store_alias_list_free(list, n);
+		return store_read_err(rc);
+	}
 	*list_r = list;
 	*n_r = n;
 	return STORE_OK;
@@ -696,23 +776,30 @@ static void add_id(int64_t **ids, size_t *n, size_t *cap, int64_t id)
 	(*ids)[(*n)++] = id;
 }
 
-/* Account or alias targets for one exact address. */
-static void lookup_exact(sqlite3 *db, const char *addr, int64_t **ids, size_t *n, size_t *cap)
+/* Account or alias targets for one exact address. STORE_OK also when
+ * nothing matched (*n unchanged); a read error is returned as such. */
+static enum store_err lookup_exact(sqlite3 *db, const char *addr, int64_t **ids, size_t *n,
+				   size_t *cap)
 {
-	int64_t id = account_id(db, addr);
-	if (id > 0) {
+	int64_t id;
+	enum store_err err = account_id(db, addr, &id);
+	if (err == STORE_OK) {
 		add_id(ids, n, cap, id);
-		return;
+		return STORE_OK;
 	}
+	if (err != STORE_ENOTFOUND)
+		return err;
 	sqlite3_stmt *st = store_prepare(db,
 		"SELECT accounts.id FROM aliases JOIN accounts ON accounts.address = aliases.target"
 		" WHERE aliases.alias = ?1");
 	if (st == NULL)
-		return;
+		return STORE_ETEMP;
 	sqlite3_bind_text(st, 1, addr, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW)
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		add_id(ids, n, cap, sqlite3_column_int64(st, 0));
 	sqlite3_reset(st);
+	return store_read_err(rc);
 }
 
 enum store_err store_resolve(struct store *s, const char *address, int64_t **account_ids_r, size_t *n_r)
@@ -731,10 +818,12 @@ enum store_err store_resolve(struct store *s, const char *address, int64_t **acc
 		return STORE_ETEMP;
 	}
 	sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_ROW) {
+	int rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
 		sqlite3_reset(st);
 		free(addr);
-		return STORE_EPERM;
+		/* only a domain really absent is a relay attempt */
+		return rc == SQLITE_DONE ? STORE_EPERM : store_read_err(rc);
 	}
 	char *catchall = sqlite3_column_type(st, 0) == SQLITE_NULL ? NULL :
 		xstrdup((const char *)sqlite3_column_text(st, 0));
@@ -742,18 +831,22 @@ enum store_err store_resolve(struct store *s, const char *address, int64_t **acc
 
 	int64_t *ids = NULL;
 	size_t n = 0, cap = 0;
-	lookup_exact(db, addr, &ids, &n, &cap);
+	enum store_err err = lookup_exact(db, addr, &ids, &n, &cap);
 	char *plus = strchr(addr, '+');
-	if (n == 0 && plus != NULL && plus < domain - 1) {
+	if (err == STORE_OK && n == 0 && plus != NULL && plus < domain - 1) {
 		/* user+tag@domain -> user@domain */
 		char *base = xasprintf("%.*s@%s", (int)(plus - addr), addr, domain);
-		lookup_exact(db, base, &ids, &n, &cap);
+		err = lookup_exact(db, base, &ids, &n, &cap);
 		free(base);
 	}
-	if (n == 0 && catchall != NULL)
-		lookup_exact(db, catchall, &ids, &n, &cap);
+	if (err == STORE_OK && n == 0 && catchall != NULL)
+		err = lookup_exact(db, catchall, &ids, &n, &cap);
 	free(catchall);
 	free(addr);
+	if (err != STORE_OK) {
+		free(ids);
+		return err;
+	}
 	*account_ids_r = ids;
 	*n_r = n;
 	return n > 0 ? STORE_OK : STORE_ENOTFOUND;

@@ -144,18 +144,22 @@ static void uid_add(struct uid_list *l, uint32_t uid)
 	l->uids[l->n++] = uid;
 }
 
+/* The mailbox, if it is the account's (?4): a row of another account can
+ * never come back, even if the caller skipped store_mailbox_owned(). */
+#define OWNED_MAILBOX "(SELECT id FROM mailboxes WHERE id = ?1 AND account_id = ?4)"
+
 static const char *const sql_long[] = {
 	[STORE_FTS_BODY] =
-		"SELECT m.uid, NULL, NULL FROM messages m WHERE m.mailbox_id = ?1"
+		"SELECT m.uid, NULL, NULL FROM messages m WHERE m.mailbox_id = " OWNED_MAILBOX ""
 		" AND m.content_id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH ?2)"
 		" ORDER BY m.uid",
 	[STORE_FTS_TEXT] =
-		"SELECT m.uid, NULL, NULL FROM messages m WHERE m.mailbox_id = ?1"
+		"SELECT m.uid, NULL, NULL FROM messages m WHERE m.mailbox_id = " OWNED_MAILBOX ""
 		" AND (m.content_id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH ?2)"
 		" OR instr(m.search_prefix, ?3) > 0) ORDER BY m.uid",
 	[STORE_FTS_HEADER] =
 		"SELECT m.uid, f.header, m.search_prefix FROM messages m"
-		" LEFT JOIN search_fts f ON f.rowid = m.content_id WHERE m.mailbox_id = ?1"
+		" LEFT JOIN search_fts f ON f.rowid = m.content_id WHERE m.mailbox_id = " OWNED_MAILBOX ""
 		" AND (m.content_id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH ?2)"
 		" OR instr(m.search_prefix, ?3) > 0) ORDER BY m.uid",
 };
@@ -163,15 +167,15 @@ static const char *const sql_long[] = {
 static const char *const sql_short[] = {
 	[STORE_FTS_BODY] =
 		"SELECT m.uid, NULL, NULL FROM messages m JOIN search_fts f ON f.rowid = m.content_id"
-		" WHERE m.mailbox_id = ?1 AND ?2 IS NOT NULL AND instr(f.body, ?3) > 0"
+		" WHERE m.mailbox_id = " OWNED_MAILBOX " AND ?2 IS NOT NULL AND instr(f.body, ?3) > 0"
 		" ORDER BY m.uid",
 	[STORE_FTS_TEXT] =
 		"SELECT m.uid, NULL, NULL FROM messages m JOIN search_fts f ON f.rowid = m.content_id"
-		" WHERE m.mailbox_id = ?1 AND ?2 IS NOT NULL AND (instr(f.header, ?3) > 0"
+		" WHERE m.mailbox_id = " OWNED_MAILBOX " AND ?2 IS NOT NULL AND (instr(f.header, ?3) > 0"
 		" OR instr(f.body, ?3) > 0 OR instr(m.search_prefix, ?3) > 0) ORDER BY m.uid",
 	[STORE_FTS_HEADER] =
 		"SELECT m.uid, f.header, m.search_prefix FROM messages m"
-		" JOIN search_fts f ON f.rowid = m.content_id WHERE m.mailbox_id = ?1"
+		" JOIN search_fts f ON f.rowid = m.content_id WHERE m.mailbox_id = " OWNED_MAILBOX ""
 		" AND ?2 IS NOT NULL AND (instr(f.header, ?3) > 0 OR instr(m.search_prefix, ?3) > 0)"
 		" ORDER BY m.uid",
 };
@@ -187,25 +191,29 @@ static const char *col_text(sqlite3_stmt *st, int i, size_t *len_r)
 	return t;
 }
 
-enum store_err store_fts_search(struct store *s, int64_t mailbox_id, enum store_fts_scope scope,
-				const char *field, const char *needle, size_t nlen,
-				uint32_t **uids_r, size_t *n_r)
+enum store_err store_fts_search(struct store *s, int64_t account_id, int64_t mailbox_id,
+				enum store_fts_scope scope, const char *field, const char *needle,
+				size_t nlen, uint32_t **uids_r, size_t *n_r)
 {
 	struct uid_list l = {0};
 	*uids_r = NULL;
 	*n_r = 0;
+	sqlite3 *db = store_reader(s);
+	enum store_err err = store_mailbox_owned(db, account_id, mailbox_id);
+	if (err != STORE_OK)
+		return err;
 	/* the indexed text never holds NUL (search-text.c makes it a space) */
 	if (memchr(needle, '\0', nlen) != NULL)
 		return STORE_OK;
 	bool use_match = utf8_chars(needle, nlen) >= 3;
-	sqlite3_stmt *st = store_prepare(store_reader(s),
-					 use_match ? sql_long[scope] : sql_short[scope]);
+	sqlite3_stmt *st = store_prepare(db, use_match ? sql_long[scope] : sql_short[scope]);
 	if (st == NULL)
 		return STORE_ETEMP;
 	char *expr = match_expr(match_cols[scope], needle, nlen);
 	sqlite3_bind_int64(st, 1, mailbox_id);
 	sqlite3_bind_text(st, 2, expr, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, needle, (int)nlen, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, account_id);
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		uint32_t uid = (uint32_t)sqlite3_column_int64(st, 0);
@@ -223,34 +231,39 @@ enum store_err store_fts_search(struct store *s, int64_t mailbox_id, enum store_
 	free(expr);
 	if (rc != SQLITE_DONE) {
 		free(l.uids);
-		return store_sqlite_err(rc);
+		return store_read_err(rc);
 	}
 	*uids_r = l.uids;
 	*n_r = l.n;
 	return STORE_OK;
 }
 
-enum store_err store_fts_unindexed(struct store *s, int64_t mailbox_id, uint32_t **uids_r,
-				   size_t *n_r)
+enum store_err store_fts_unindexed(struct store *s, int64_t account_id, int64_t mailbox_id,
+				   uint32_t **uids_r, size_t *n_r)
 {
 	struct uid_list l = {0};
+	sqlite3 *db = store_reader(s);
+	enum store_err err = store_mailbox_owned(db, account_id, mailbox_id);
+	if (err != STORE_OK)
+		return err;
 	/* CROSS JOIN keeps SQLite from walking the whole mailbox and probing
 	 * content_index per message (80 ms at 100,000 messages): the partial
 	 * index content_unindexed holds only the backlog, usually nothing */
-	sqlite3_stmt *st = store_prepare(store_reader(s),
+	sqlite3_stmt *st = store_prepare(db,
 		"SELECT m.uid FROM content_index i CROSS JOIN messages m"
 		" ON m.content_id = i.content_id"
-		" WHERE i.fts = 0 AND m.mailbox_id = ?1 ORDER BY m.uid");
+		" WHERE i.fts = 0 AND m.mailbox_id = " OWNED_MAILBOX " ORDER BY m.uid");
 	if (st == NULL)
 		return STORE_ETEMP;
 	sqlite3_bind_int64(st, 1, mailbox_id);
+	sqlite3_bind_int64(st, 4, account_id);
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		uid_add(&l, (uint32_t)sqlite3_column_int64(st, 0));
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
 		free(l.uids);
-		return store_sqlite_err(rc);
+		return store_read_err(rc);
 	}
 	*uids_r = l.uids;
 	*n_r = l.n;
@@ -305,7 +318,7 @@ static enum store_err read_prefixes(sqlite3 *db, struct reindex_item *it)
 			search_text_header_folded(p != NULL ? p : "", plen, &len);
 	}
 	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? STORE_OK : store_sqlite_err(rc);
+	return store_read_err(rc);
 }
 
 /* Read and make the text of the next contents after *last (on the
@@ -350,7 +363,7 @@ static enum store_err batch_read(struct store *s, int64_t account_id, int64_t *l
 		rc = SQLITE_DONE;
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
-		return store_sqlite_err(rc);
+		return store_read_err(rc);
 	/* prefixes were indexed at delivery; a full reindex redoes them */
 	for (size_t i = 0; i < b->n && !pending_only; i++) {
 		enum store_err err = read_prefixes(db, &b->items[i]);

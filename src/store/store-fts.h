@@ -31,17 +31,18 @@ enum store_fts_scope {
 	STORE_FTS_HEADER,	/* one header field (prefix or header) */
 };
 
+/* Both reads: STORE_ENOTFOUND when the mailbox is not account_id's. */
 /* UIDs (ascending, malloc'd) of the indexed messages of a mailbox whose
  * text in `scope` contains `needle` (folded by search_text_fold()). For
  * STORE_FTS_HEADER, `field` is the folded field name. Messages whose
  * content is not indexed are never returned: see store_fts_unindexed(). */
-enum store_err store_fts_search(struct store *s, int64_t mailbox_id, enum store_fts_scope scope,
-				const char *field, const char *needle, size_t nlen,
-				uint32_t **uids_r, size_t *n_r);
+enum store_err store_fts_search(struct store *s, int64_t account_id, int64_t mailbox_id,
+				enum store_fts_scope scope, const char *field, const char *needle,
+				size_t nlen, uint32_t **uids_r, size_t *n_r);
 /* UIDs (ascending, malloc'd) of the mailbox's messages whose content is
  * not indexed. */
-enum store_err store_fts_unindexed(struct store *s, int64_t mailbox_id, uint32_t **uids_r,
-				   size_t *n_r);
+enum store_err store_fts_unindexed(struct store *s, int64_t account_id, int64_t mailbox_id,
+				   uint32_t **uids_r, size_t *n_r);
 
 /* (Re)build the index of every content of an account (0: all), in
  * transactions of STORE_FTS_REINDEX_BATCH contents through the writer, so

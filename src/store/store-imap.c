@@ -5,17 +5,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum store_err store_imap_mailbox_modseq(struct store *s, int64_t mailbox_id,
+/* The list reads check the owner first (STORE_ENOTFOUND for another
+ * account's mailbox, rather than an empty answer) and filter by it in
+ * the query as well, so a row of another account can never come back. */
+#define OWNED_MAILBOX "(SELECT id FROM mailboxes WHERE id = ?1 AND account_id = ?9)"
+
+enum store_err store_imap_mailbox_modseq(struct store *s, int64_t account_id, int64_t mailbox_id,
 					 uint64_t *highestmodseq_r, uint32_t *uidnext_r)
 {
 	sqlite3_stmt *st = store_prepare(store_reader(s),
-		"SELECT highestmodseq, uidnext FROM mailboxes WHERE id = ?1");
+		"SELECT highestmodseq, uidnext FROM mailboxes WHERE id = ?1 AND account_id = ?2");
 	if (st == NULL)
 		return STORE_ETEMP;
 	sqlite3_bind_int64(st, 1, mailbox_id);
+	sqlite3_bind_int64(st, 2, account_id);
 	int rc = sqlite3_step(st);
-	enum store_err err = rc == SQLITE_ROW ? STORE_OK
-			     : rc == SQLITE_DONE ? STORE_ENOTFOUND : store_sqlite_err(rc);
+	enum store_err err = store_row_err(rc);
 	if (rc == SQLITE_ROW) {
 		*highestmodseq_r = (uint64_t)sqlite3_column_int64(st, 0);
 		*uidnext_r = (uint32_t)sqlite3_column_int64(st, 1);
@@ -24,15 +29,21 @@ enum store_err store_imap_mailbox_modseq(struct store *s, int64_t mailbox_id,
 	return err;
 }
 
-enum store_err store_imap_messages_range(struct store *s, int64_t mailbox_id, uint32_t lo,
-					 uint32_t hi, struct store_msg **msgs_r, size_t *n_r)
+enum store_err store_imap_messages_range(struct store *s, int64_t account_id, int64_t mailbox_id,
+					 uint32_t lo, uint32_t hi, struct store_msg **msgs_r,
+					 size_t *n_r)
 {
-	sqlite3_stmt *st = store_prepare(store_reader(s),
+	sqlite3 *db = store_reader(s);
+	enum store_err err = store_mailbox_owned(db, account_id, mailbox_id);
+	if (err != STORE_OK)
+		return err;
+	sqlite3_stmt *st = store_prepare(db,
 		"SELECT uid, modseq, flags, keywords, internaldate, size FROM messages"
-		" WHERE mailbox_id = ?1 AND uid BETWEEN ?2 AND ?3 ORDER BY uid");
+		" WHERE mailbox_id = " OWNED_MAILBOX " AND uid BETWEEN ?2 AND ?3 ORDER BY uid");
 	if (st == NULL)
 		return STORE_ETEMP;
 	sqlite3_bind_int64(st, 1, mailbox_id);
+	sqlite3_bind_int64(st, 9, account_id);
 	sqlite3_bind_int64(st, 2, lo);
 	sqlite3_bind_int64(st, 3, hi);
 	struct store_msg *list = NULL;
@@ -53,7 +64,7 @@ enum store_err store_imap_messages_range(struct store *s, int64_t mailbox_id, ui
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
 		store_msg_list_free(list, n);
-		return store_sqlite_err(rc);
+		return store_read_err(rc);
 	}
 	*msgs_r = list;
 	*n_r = n;
@@ -66,15 +77,20 @@ static const char *col_str(sqlite3_stmt *st, int i)
 							  : (const char *)sqlite3_column_text(st, i);
 }
 
-enum store_err store_imap_view_rows(struct store *s, int64_t mailbox_id,
+enum store_err store_imap_view_rows(struct store *s, int64_t account_id, int64_t mailbox_id,
 				    store_imap_view_fn *fn, void *ctx)
 {
-	sqlite3_stmt *st = store_prepare(store_reader(s),
+	sqlite3 *db = store_reader(s);
+	enum store_err err = store_mailbox_owned(db, account_id, mailbox_id);
+	if (err != STORE_OK)
+		return err;
+	sqlite3_stmt *st = store_prepare(db,
 		"SELECT uid, flags, modseq, keywords FROM messages"
-		" WHERE mailbox_id = ?1 ORDER BY uid");
+		" WHERE mailbox_id = " OWNED_MAILBOX " ORDER BY uid");
 	if (st == NULL)
 		return STORE_ETEMP;
 	sqlite3_bind_int64(st, 1, mailbox_id);
+	sqlite3_bind_int64(st, 9, account_id);
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct store_imap_view_row r = {
@@ -86,21 +102,26 @@ enum store_err store_imap_view_rows(struct store *s, int64_t mailbox_id,
 		fn(ctx, &r);
 	}
 	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? STORE_OK : store_sqlite_err(rc);
+	return store_read_err(rc);
 }
 
-enum store_err store_imap_search_rows(struct store *s, int64_t mailbox_id, uint32_t lo,
-				      uint32_t hi, store_imap_search_fn *fn, void *ctx)
+enum store_err store_imap_search_rows(struct store *s, int64_t account_id, int64_t mailbox_id,
+				      uint32_t lo, uint32_t hi, store_imap_search_fn *fn, void *ctx)
 {
-	sqlite3_stmt *st = store_prepare(store_reader(s),
+	sqlite3 *db = store_reader(s);
+	enum store_err err = store_mailbox_owned(db, account_id, mailbox_id);
+	if (err != STORE_OK)
+		return err;
+	sqlite3_stmt *st = store_prepare(db,
 		"SELECT m.uid, m.internaldate, m.size, i.date, i.subject, i.from_addr, i.to_addr,"
 		" i.cc_addr, i.bcc_addr, i.message_id, i.in_reply_to, i.references_hdr,"
 		" m.savedate, m.emailid, m.threadid"
 		" FROM messages m LEFT JOIN content_index i ON i.content_id = m.content_id"
-		" WHERE m.mailbox_id = ?1 AND m.uid BETWEEN ?2 AND ?3 ORDER BY m.uid");
+		" WHERE m.mailbox_id = " OWNED_MAILBOX " AND m.uid BETWEEN ?2 AND ?3 ORDER BY m.uid");
 	if (st == NULL)
 		return STORE_ETEMP;
 	sqlite3_bind_int64(st, 1, mailbox_id);
+	sqlite3_bind_int64(st, 9, account_id);
 	sqlite3_bind_int64(st, 2, lo);
 	sqlite3_bind_int64(st, 3, hi);
 	int rc;
@@ -123,19 +144,20 @@ enum store_err store_imap_search_rows(struct store *s, int64_t mailbox_id, uint3
 		}
 	}
 	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? STORE_OK : store_sqlite_err(rc);
+	return store_read_err(rc);
 }
 
-enum store_err store_imap_message_header(struct store *s, int64_t mailbox_id, uint32_t uid,
-					 char **data_r, size_t *len_r)
+enum store_err store_imap_message_header(struct store *s, int64_t account_id, int64_t mailbox_id,
+					 uint32_t uid, char **data_r, size_t *len_r)
 {
 	/* substr() keeps the (possibly large) body out of the result row */
 	sqlite3_stmt *st;
 	enum store_err err = store_message_row(s,
 		"SELECT m.prefix, substr(c.data, 1, coalesce(i.header_len, c.size))"
-		" FROM messages m JOIN contents c ON c.id = m.content_id"
+		" FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id AND b.account_id = ?3"
+		" JOIN contents c ON c.id = m.content_id"
 		" LEFT JOIN content_index i ON i.content_id = m.content_id"
-		" WHERE m.mailbox_id = ?1 AND m.uid = ?2", mailbox_id, uid, &st);
+		" WHERE m.mailbox_id = ?1 AND m.uid = ?2", account_id, mailbox_id, uid, &st);
 	if (err != STORE_OK)
 		return err;
 	*data_r = store_join_columns(st, 0, 1, len_r, NULL);
@@ -143,16 +165,17 @@ enum store_err store_imap_message_header(struct store *s, int64_t mailbox_id, ui
 	return STORE_OK;
 }
 
-enum store_err store_imap_message_text(struct store *s, int64_t mailbox_id, uint32_t uid,
-				       char **data_r, size_t *len_r, size_t *prefix_len_r,
-				       char **parts_r)
+enum store_err store_imap_message_text(struct store *s, int64_t account_id, int64_t mailbox_id,
+				       uint32_t uid, char **data_r, size_t *len_r,
+				       size_t *prefix_len_r, char **parts_r)
 {
 	sqlite3_stmt *st;
 	enum store_err err = store_message_row(s,
 		"SELECT m.prefix, c.data, i.parts FROM messages m"
+		" JOIN mailboxes b ON b.id = m.mailbox_id AND b.account_id = ?3"
 		" JOIN contents c ON c.id = m.content_id"
 		" LEFT JOIN content_index i ON i.content_id = m.content_id"
-		" WHERE m.mailbox_id = ?1 AND m.uid = ?2", mailbox_id, uid, &st);
+		" WHERE m.mailbox_id = ?1 AND m.uid = ?2", account_id, mailbox_id, uid, &st);
 	if (err != STORE_OK)
 		return err;
 	*data_r = store_join_columns(st, 0, 1, len_r, prefix_len_r);
@@ -162,17 +185,23 @@ enum store_err store_imap_message_text(struct store *s, int64_t mailbox_id, uint
 	return STORE_OK;
 }
 
-enum store_err store_imap_vanished(struct store *s, int64_t mailbox_id, uint64_t modseq,
-				   uint32_t lo, uint32_t hi, uint32_t **uids_r, size_t *n_r)
+enum store_err store_imap_vanished(struct store *s, int64_t account_id, int64_t mailbox_id,
+				   uint64_t modseq, uint32_t lo, uint32_t hi, uint32_t **uids_r,
+				   size_t *n_r)
 {
+	sqlite3 *db = store_reader(s);
+	enum store_err err = store_mailbox_owned(db, account_id, mailbox_id);
+	if (err != STORE_OK)
+		return err;
 	/* the primary key (mailbox_id, uid) serves the UID range; the
 	 * expunged_modseq index serves a recent modseq: SQLite picks */
-	sqlite3_stmt *st = store_prepare(store_reader(s),
-		"SELECT uid FROM expunged WHERE mailbox_id = ?1 AND modseq > ?2"
+	sqlite3_stmt *st = store_prepare(db,
+		"SELECT uid FROM expunged WHERE mailbox_id = " OWNED_MAILBOX " AND modseq > ?2"
 		" AND uid BETWEEN ?3 AND ?4 ORDER BY uid");
 	if (st == NULL)
 		return STORE_ETEMP;
 	sqlite3_bind_int64(st, 1, mailbox_id);
+	sqlite3_bind_int64(st, 9, account_id);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)modseq);
 	sqlite3_bind_int64(st, 3, lo);
 	sqlite3_bind_int64(st, 4, hi);
@@ -186,7 +215,7 @@ enum store_err store_imap_vanished(struct store *s, int64_t mailbox_id, uint64_t
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
 		free(list);
-		return store_sqlite_err(rc);
+		return store_read_err(rc);
 	}
 	*uids_r = list;
 	*n_r = n;

@@ -26,14 +26,15 @@ void store_msg_extra_clear(struct store_msg_extra *x)
 	x->emailid = x->threadid = x->savedate = 0;
 }
 
-enum store_err store_msg_extra_get(struct store *s, int64_t mailbox_id, uint32_t uid,
-				   struct store_msg_extra *x_r)
+enum store_err store_msg_extra_get(struct store *s, int64_t account_id, int64_t mailbox_id,
+				   uint32_t uid, struct store_msg_extra *x_r)
 {
 	sqlite3_stmt *st;
 	enum store_err err = store_message_row(s,
 		"SELECT m.emailid, m.threadid, m.savedate, i.preview FROM messages m"
+		" JOIN mailboxes b ON b.id = m.mailbox_id AND b.account_id = ?3"
 		" LEFT JOIN content_index i ON i.content_id = m.content_id"
-		" WHERE m.mailbox_id = ?1 AND m.uid = ?2", mailbox_id, uid, &st);
+		" WHERE m.mailbox_id = ?1 AND m.uid = ?2", account_id, mailbox_id, uid, &st);
 	if (err != STORE_OK)
 		return err;
 	memset(x_r, 0, sizeof(*x_r));

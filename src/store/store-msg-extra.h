@@ -20,7 +20,8 @@ struct store_msg_extra {
 	char *preview;			/* UTF-8, or NULL when none was computed */
 };
 void store_msg_extra_clear(struct store_msg_extra *x);
-/* STORE_ENOTFOUND when the message is gone. */
-enum store_err store_msg_extra_get(struct store *s, int64_t mailbox_id, uint32_t uid,
-				   struct store_msg_extra *x_r);
+/* STORE_ENOTFOUND when the message is gone (or the mailbox is not
+ * account_id's). */
+enum store_err store_msg_extra_get(struct store *s, int64_t account_id, int64_t mailbox_id,
+				   uint32_t uid, struct store_msg_extra *x_r);
 #endif

@@ -9,12 +9,15 @@
 enum store_err store_op_copy(struct store_txn *txn, struct store_op *op)
 {
 	struct store_copy *c = &op->u.copy;
-	int64_t src_account = store_mailbox_account(txn, c->src_mailbox_id);
-	int64_t dst_account = store_mailbox_account(txn, c->dst_mailbox_id);
-	if (src_account == 0 || dst_account == 0)
-		return STORE_ENOTFOUND;
+	/* both mailboxes must be the session's account's (store.h) */
+	int64_t src_account = c->account_id, dst_account = c->account_id;
+	enum store_err err = store_mailbox_owned(txn->db, c->account_id, c->src_mailbox_id);
+	if (err == STORE_OK)
+		err = store_mailbox_owned(txn->db, c->account_id, c->dst_mailbox_id);
+	if (err != STORE_OK)
+		return err;
 	struct store_quota q;
-	enum store_err err = store_quota_load(txn, dst_account, &q);
+	err = store_quota_load(txn, dst_account, &q);
 	if (err != STORE_OK)
 		return err;
 	size_t cap_src = 0, cap_dst = 0;

@@ -75,7 +75,7 @@ static enum store_err inbox_of(struct store_txn *txn, int64_t account_id, int64_
 	if (rc == SQLITE_ROW)
 		*id_r = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? STORE_OK : STORE_ENOTFOUND;
+	return store_row_err(rc);
 }
 
 static enum store_err deliver_target(struct store_txn *txn, const struct store_deliver *d,
@@ -86,9 +86,10 @@ static enum store_err deliver_target(struct store_txn *txn, const struct store_d
 	enum store_err err;
 	if (mailbox_id == 0 && (err = inbox_of(txn, t->account_id, &mailbox_id)) != STORE_OK)
 		return err;
-	int64_t account_id = store_mailbox_account(txn, mailbox_id);
-	if (account_id == 0 || (t->account_id != 0 && account_id != t->account_id))
-		return STORE_ENOTFOUND;
+	/* the target's mailbox must be its account's (store.h) */
+	int64_t account_id = t->account_id;
+	if ((err = store_mailbox_owned(txn->db, account_id, mailbox_id)) != STORE_OK)
+		return err;
 	size_t prefix_len = t->prefix ? strlen(t->prefix) : 0;
 	int64_t size = (int64_t)(prefix_len + d->len);
 

@@ -62,6 +62,10 @@ enum store_err store_op_flags(struct store_txn *txn, struct store_op *op)
 	struct store_flags *f = &op->u.flags;
 	size_t cap_changed = 0, cap_mod = 0, cap_ms = 0;
 	uint64_t modseq = 0;
+	/* only the session's own mailbox (store.h): checked here, in SQL */
+	enum store_err err = store_mailbox_owned(txn->db, f->account_id, f->mailbox_id);
+	if (err != STORE_OK)
+		return err;
 	for (size_t i = 0; i < f->nuids; i++) {
 		sqlite3_stmt *st = store_prepare(txn->db,
 			"SELECT flags, keywords, modseq FROM messages WHERE mailbox_id = ?1 AND uid = ?2");
@@ -136,9 +140,10 @@ enum store_err store_op_flags(struct store_txn *txn, struct store_op *op)
 enum store_err store_op_expunge(struct store_txn *txn, struct store_op *op)
 {
 	struct store_expunge *x = &op->u.expunge;
-	int64_t account_id = store_mailbox_account(txn, x->mailbox_id);
-	if (account_id == 0)
-		return STORE_ENOTFOUND;
+	int64_t account_id = x->account_id;
+	enum store_err err = store_mailbox_owned(txn->db, account_id, x->mailbox_id);
+	if (err != STORE_OK)
+		return err;
 	/* Collect the victims first; deleting while stepping is not allowed. */
 	uint32_t *victims = NULL;
 	size_t nvictims = 0, cap = 0;
@@ -174,7 +179,7 @@ enum store_err store_op_expunge(struct store_txn *txn, struct store_op *op)
 	}
 	uint64_t modseq = store_txn_touch_mailbox(txn, x->mailbox_id);
 	for (size_t i = 0; i < nvictims; i++) {
-		enum store_err err = store_message_remove(txn, x->mailbox_id, account_id, victims[i], modseq);
+		err = store_message_remove(txn, x->mailbox_id, account_id, victims[i], modseq);
 		if (err != STORE_OK) {
 			free(victims);
 			return err;

@@ -148,6 +148,7 @@ static enum store_err empty_mailbox(struct store_txn *txn, int64_t mailbox_id)
 {
 	struct store_op x;
 	store_op_init(&x, STORE_OP_EXPUNGE);
+	x.u.expunge.account_id = store_mailbox_account(txn, mailbox_id);
 	x.u.expunge.mailbox_id = mailbox_id;
 	enum store_err err = store_op_expunge(txn, &x);
 	store_op_clear(&x);
@@ -207,6 +208,7 @@ static enum store_err rename_inbox(struct store_txn *txn, struct store_mailbox_o
 	sqlite3_reset(st);
 	struct store_op c;
 	store_op_init(&c, STORE_OP_COPY);
+	c.u.copy.account_id = m->account_id;
 	c.u.copy.src_mailbox_id = inbox;
 	c.u.copy.dst_mailbox_id = dst;
 	c.u.copy.uids = uids;

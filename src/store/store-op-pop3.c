@@ -38,13 +38,14 @@ static enum store_err set_retrieved(struct store_txn *txn, int64_t mailbox_id, u
 enum store_err store_op_pop3_commit(struct store_txn *txn, struct store_op *op)
 {
 	struct store_pop3_commit *p = &op->u.pop3;
-	enum store_err err = STORE_OK;
+	enum store_err err = store_mailbox_owned(txn->db, p->account_id, p->mailbox_id);
 	int64_t now = store_now();
 	for (size_t i = 0; i < p->nretr && err == STORE_OK; i++)
 		err = set_retrieved(txn, p->mailbox_id, p->retr_uids[i], now);
 	if (err == STORE_OK && p->mark_seen && p->nretr > 0) {
 		struct store_op f;
 		store_op_init(&f, STORE_OP_FLAGS);
+		f.u.flags.account_id = p->account_id;
 		f.u.flags.mailbox_id = p->mailbox_id;
 		f.u.flags.uids = p->retr_uids;
 		f.u.flags.nuids = p->nretr;
@@ -62,6 +63,7 @@ enum store_err store_op_pop3_commit(struct store_txn *txn, struct store_op *op)
 	}
 	struct store_op x;
 	store_op_init(&x, STORE_OP_EXPUNGE);
+	x.u.expunge.account_id = p->account_id;
 	x.u.expunge.mailbox_id = p->mailbox_id;
 	x.u.expunge.uids = p->delete_uids;
 	x.u.expunge.nuids = p->ndelete;

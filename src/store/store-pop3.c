@@ -34,7 +34,7 @@ enum store_err store_pop3_expired(struct store *s, int64_t before, size_t max,
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
 		xfree(&list);
-		return store_sqlite_err(rc);
+		return store_read_err(rc);
 	}
 	*list_r = list;
 	*n_r = n;

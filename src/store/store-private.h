@@ -30,6 +30,7 @@
 #define ROOST_STORE_PRIVATE_H
 #include "store/store.h"
 #include <sqlite3.h>
+#include "store/store-fault.h"
 
 /* This thread's read connection (opened on first use, closed at exit). */
 sqlite3 *store_reader(struct store *s);
@@ -47,11 +48,23 @@ sqlite3_stmt *store_prepare(sqlite3 *db, const char *sql);
 /* Run one parameterless statement through the cache (hot paths:
  * SAVEPOINT, RELEASE, BEGIN, COMMIT). `sql` must be a string literal. */
 enum store_err store_step_sql(sqlite3 *db, const char *sql);
-/* Prepare `sql` (?1 = mailbox id, ?2 = UID) on this thread's read
- * connection and step to its one row: STORE_OK with *st_r on the row
- * (the caller resets it), STORE_ENOTFOUND (no such message), or an error. */
-enum store_err store_message_row(struct store *s, const char *sql, int64_t mailbox_id,
-				 uint32_t uid, sqlite3_stmt **st_r);
+/* Prepare `sql` (?1 = mailbox id, ?2 = UID, ?3 = account id: the SQL
+ * must join the mailbox and require its account_id = ?3) on this thread's
+ * read connection and step to its one row: STORE_OK with *st_r on the row
+ * (the caller resets it), STORE_ENOTFOUND (no such message in a mailbox
+ * of that account), or another error (STORE_ETEMP...). */
+enum store_err store_message_row(struct store *s, const char *sql, int64_t account_id,
+				 int64_t mailbox_id, uint32_t uid, sqlite3_stmt **st_r);
+/* Is mailbox_id one of account_id's mailboxes? STORE_OK, STORE_ENOTFOUND
+ * (absent, or another account's), or the read error. On any connection. */
+enum store_err store_mailbox_owned(sqlite3 *db, int64_t account_id, int64_t mailbox_id);
+/* A read's sqlite3_step result as a store error (the error discipline,
+ * store.h): store_read_err() for a statement whose DONE is success (a
+ * list), store_row_err() for one that must give a row (DONE = absent:
+ * STORE_ENOTFOUND). Anything else is STORE_ECORRUPT for a broken file,
+ * else STORE_ETEMP (busy, locked, I/O: retry later). */
+enum store_err store_read_err(int rc);
+enum store_err store_row_err(int rc);
 /* Columns a and b of the current row (a message's prefix and content, or
  * part of it) joined into one malloc'd NUL-terminated buffer. */
 char *store_join_columns(sqlite3_stmt *st, int a, int b, size_t *len_r, size_t *a_len_r);

@@ -9,6 +9,37 @@
 #include <string.h>
 #include <strings.h>
 
+enum store_err store_read_err(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_ROW:
+	case SQLITE_DONE: return STORE_OK;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB: return STORE_ECORRUPT;
+	default: return STORE_ETEMP;
+	}
+}
+
+enum store_err store_row_err(int rc)
+{
+	if (rc == SQLITE_ROW)
+		return STORE_OK;
+	return rc == SQLITE_DONE ? STORE_ENOTFOUND : store_read_err(rc);
+}
+
+enum store_err store_mailbox_owned(sqlite3 *db, int64_t account_id, int64_t mailbox_id)
+{
+	sqlite3_stmt *st = store_prepare(db, "SELECT 1 FROM mailboxes WHERE id = ?1 AND account_id = ?2");
+	if (st == NULL)
+		return STORE_ETEMP;
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	sqlite3_bind_int64(st, 2, account_id);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return store_row_err(rc);
+}
+
 static char *col_text(sqlite3_stmt *st, int i)
 {
 	if (sqlite3_column_type(st, i) == SQLITE_NULL)
@@ -69,7 +100,7 @@ enum store_err store_mailbox_list(struct store *s, int64_t account_id, struct st
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
 		store_mailbox_list_free(list, n);
-		return store_sqlite_err(rc);
+		return store_read_err(rc);
 	}
 	*list_r = list;
 	*n_r = n;
@@ -85,28 +116,27 @@ enum store_err store_mailbox_get(struct store *s, int64_t account_id, const char
 		return STORE_ETEMP;
 	sqlite3_bind_int64(st, 1, account_id);
 	sqlite3_bind_text(st, 2, strcasecmp(name, "INBOX") == 0 ? "INBOX" : name, -1, SQLITE_STATIC);
-	enum store_err err = STORE_ENOTFOUND;
-	if (sqlite3_step(st) == SQLITE_ROW) {
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
 		mailbox_from_row(st, mb_r);
-		err = STORE_OK;
-	}
 	sqlite3_reset(st);
-	return err;
+	return store_row_err(rc);
 }
 
-enum store_err store_mailbox_get_by_id(struct store *s, int64_t mailbox_id, struct store_mailbox *mb_r)
+enum store_err store_mailbox_get_by_id(struct store *s, int64_t account_id, int64_t mailbox_id,
+				       struct store_mailbox *mb_r)
 {
-	sqlite3_stmt *st = store_prepare(store_reader(s), MAILBOX_COLUMNS "WHERE m.id = ?1");
+	sqlite3_stmt *st = store_prepare(store_reader(s),
+		MAILBOX_COLUMNS "WHERE m.id = ?1 AND m.account_id = ?2");
 	if (st == NULL)
 		return STORE_ETEMP;
 	sqlite3_bind_int64(st, 1, mailbox_id);
-	enum store_err err = STORE_ENOTFOUND;
-	if (sqlite3_step(st) == SQLITE_ROW) {
+	sqlite3_bind_int64(st, 2, account_id);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
 		mailbox_from_row(st, mb_r);
-		err = STORE_OK;
-	}
 	sqlite3_reset(st);
-	return err;
+	return store_row_err(rc);
 }
 
 void store_msg_list_free(struct store_msg *list, size_t n)
@@ -148,37 +178,51 @@ static enum store_err collect_msgs(sqlite3_stmt *st, struct store_msg **msgs_r, 
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
 		store_msg_list_free(list, n);
-		return store_sqlite_err(rc);
+		return store_read_err(rc);
 	}
 	*msgs_r = list;
 	*n_r = n;
 	return STORE_OK;
 }
 
-enum store_err store_mailbox_messages(struct store *s, int64_t mailbox_id, struct store_msg **msgs_r,
-				      size_t *n_r)
+/* The list queries filter by account in SQL too ("mailbox_id = (SELECT
+ * id ... account_id = ?)"), so even a race with a delete cannot show a
+ * row of another account; store_mailbox_owned() first tells "not yours"
+ * (STORE_ENOTFOUND) from "empty". */
+enum store_err store_mailbox_messages(struct store *s, int64_t account_id, int64_t mailbox_id,
+				      struct store_msg **msgs_r, size_t *n_r)
 {
-	sqlite3_stmt *st = store_prepare(store_reader(s), MSG_COLUMNS "WHERE mailbox_id = ?1 ORDER BY uid");
+	sqlite3 *db = store_reader(s);
+	enum store_err err = store_mailbox_owned(db, account_id, mailbox_id);
+	if (err != STORE_OK)
+		return err;
+	sqlite3_stmt *st = store_prepare(db, MSG_COLUMNS "WHERE mailbox_id ="
+		" (SELECT id FROM mailboxes WHERE id = ?1 AND account_id = ?2) ORDER BY uid");
 	if (st == NULL)
 		return STORE_ETEMP;
 	sqlite3_bind_int64(st, 1, mailbox_id);
+	sqlite3_bind_int64(st, 2, account_id);
 	return collect_msgs(st, msgs_r, n_r);
 }
 
-enum store_err store_mailbox_changes(struct store *s, int64_t mailbox_id, uint64_t modseq,
-				     struct store_msg **changed_r, size_t *nchanged_r,
-				     uint32_t **vanished_r, size_t *nvanished_r)
+enum store_err store_mailbox_changes(struct store *s, int64_t account_id, int64_t mailbox_id,
+				     uint64_t modseq, struct store_msg **changed_r,
+				     size_t *nchanged_r, uint32_t **vanished_r, size_t *nvanished_r)
 {
 	sqlite3 *db = store_reader(s);
 	/* Both queries must see the same snapshot. */
 	if (store_step_sql(db, "BEGIN") != STORE_OK)
 		return STORE_ETEMP;
-	sqlite3_stmt *st = store_prepare(db,
-		MSG_COLUMNS "WHERE mailbox_id = ?1 AND modseq > ?2 ORDER BY uid");
-	enum store_err err = STORE_ETEMP;
+	enum store_err err = store_mailbox_owned(db, account_id, mailbox_id);
+	sqlite3_stmt *st = err != STORE_OK ? NULL : store_prepare(db,
+		MSG_COLUMNS "WHERE mailbox_id = (SELECT id FROM mailboxes WHERE id = ?1"
+		" AND account_id = ?3) AND modseq > ?2 ORDER BY uid");
+	if (err == STORE_OK && st == NULL)
+		err = STORE_ETEMP;
 	if (st != NULL) {
 		sqlite3_bind_int64(st, 1, mailbox_id);
 		sqlite3_bind_int64(st, 2, (sqlite3_int64)modseq);
+		sqlite3_bind_int64(st, 3, account_id);
 		err = collect_msgs(st, changed_r, nchanged_r);
 	}
 	if (err == STORE_OK) {
@@ -191,11 +235,16 @@ enum store_err store_mailbox_changes(struct store *s, int64_t mailbox_id, uint64
 		} else {
 			sqlite3_bind_int64(st, 1, mailbox_id);
 			sqlite3_bind_int64(st, 2, (sqlite3_int64)modseq);
-			while (sqlite3_step(st) == SQLITE_ROW) {
+			int rc;
+			while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 				v = xgrow(v, &cap, n + 1, sizeof(*v));
 				v[n++] = (uint32_t)sqlite3_column_int64(st, 0);
 			}
 			sqlite3_reset(st);
+			if (rc != SQLITE_DONE) {
+				free(v);
+				err = store_read_err(rc);
+			}
 		}
 		if (err == STORE_OK) {
 			*vanished_r = v;
@@ -208,18 +257,19 @@ enum store_err store_mailbox_changes(struct store *s, int64_t mailbox_id, uint64
 	return err;
 }
 
-enum store_err store_message_row(struct store *s, const char *sql, int64_t mailbox_id,
-				 uint32_t uid, sqlite3_stmt **st_r)
+enum store_err store_message_row(struct store *s, const char *sql, int64_t account_id,
+				 int64_t mailbox_id, uint32_t uid, sqlite3_stmt **st_r)
 {
 	sqlite3_stmt *st = store_prepare(store_reader(s), sql);
 	if (st == NULL)
 		return STORE_ETEMP;
 	sqlite3_bind_int64(st, 1, mailbox_id);
 	sqlite3_bind_int64(st, 2, uid);
+	sqlite3_bind_int64(st, 3, account_id);
 	int rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
 		sqlite3_reset(st);
-		return rc == SQLITE_DONE ? STORE_ENOTFOUND : store_sqlite_err(rc);
+		return store_row_err(rc);
 	}
 	*st_r = st;
 	return STORE_OK;
@@ -243,13 +293,16 @@ char *store_join_columns(sqlite3_stmt *st, int a, int b, size_t *len_r, size_t *
 	return data;
 }
 
-enum store_err store_message_content(struct store *s, int64_t mailbox_id, uint32_t uid, char **data_r,
-				     size_t *len_r, size_t *prefix_len_r)
+enum store_err store_message_content(struct store *s, int64_t account_id, int64_t mailbox_id,
+				     uint32_t uid, char **data_r, size_t *len_r,
+				     size_t *prefix_len_r)
 {
 	sqlite3_stmt *st;
 	enum store_err err = store_message_row(s,
-		"SELECT m.prefix, c.data, c.id FROM messages m LEFT JOIN contents c ON c.id = m.content_id"
-		" WHERE m.mailbox_id = ?1 AND m.uid = ?2", mailbox_id, uid, &st);
+		"SELECT m.prefix, c.data, c.id FROM messages m"
+		" JOIN mailboxes b ON b.id = m.mailbox_id AND b.account_id = ?3"
+		" LEFT JOIN contents c ON c.id = m.content_id"
+		" WHERE m.mailbox_id = ?1 AND m.uid = ?2", account_id, mailbox_id, uid, &st);
 	if (err != STORE_OK)
 		return err;
 	if (sqlite3_column_type(st, 2) == SQLITE_NULL) {
@@ -273,16 +326,17 @@ void store_msg_index_clear(struct store_msg_index *idx)
 		xfree(fields[i]);
 }
 
-enum store_err store_message_index(struct store *s, int64_t mailbox_id, uint32_t uid,
-				   struct store_msg_index *idx_r)
+enum store_err store_message_index(struct store *s, int64_t account_id, int64_t mailbox_id,
+				   uint32_t uid, struct store_msg_index *idx_r)
 {
 	sqlite3_stmt *st;
 	enum store_err err = store_message_row(s,
 		"SELECT i.envelope, i.body, i.bodystructure, i.parts, i.subject, i.from_addr,"
 		" i.to_addr, i.cc_addr, i.bcc_addr, i.message_id, i.in_reply_to, i.references_hdr,"
 		" i.date, length(m.prefix)"
-		" FROM messages m JOIN content_index i ON i.content_id = m.content_id"
-		" WHERE m.mailbox_id = ?1 AND m.uid = ?2", mailbox_id, uid, &st);
+		" FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id AND b.account_id = ?3"
+		" JOIN content_index i ON i.content_id = m.content_id"
+		" WHERE m.mailbox_id = ?1 AND m.uid = ?2", account_id, mailbox_id, uid, &st);
 	if (err != STORE_OK)
 		return err;
 	memset(idx_r, 0, sizeof(*idx_r));
@@ -312,5 +366,5 @@ enum store_err store_quota_recount(struct store *s, int64_t account_id, int64_t 
 		*messages_r = sqlite3_column_int64(st, 1);
 	}
 	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? STORE_OK : store_sqlite_err(rc);
+	return rc == SQLITE_ROW ? STORE_OK : store_read_err(rc);
 }

@@ -10,6 +10,7 @@
 #include "store/store.h"
 
 struct store_recent_claim {
+	int64_t account_id;	/* the mailbox must be this account's */
 	int64_t mailbox_id;
 	/* out: UIDs in (old_recent_uid, new_recent_uid] are now this
 	 * caller's recent messages (none when they are equal) */
@@ -21,6 +22,6 @@ struct store_recent_claim {
 void store_recent_claim_init(struct store_op *op, struct store_recent_claim *claim);
 /* The mark and the messages above it that nobody has claimed yet (STATUS
  * RECENT, EXAMINE). Either output may be NULL. */
-enum store_err store_recent_get(struct store *s, int64_t mailbox_id, uint32_t *recent_uid_r,
-				uint32_t *count_r);
+enum store_err store_recent_get(struct store *s, int64_t account_id, int64_t mailbox_id,
+				uint32_t *recent_uid_r, uint32_t *count_r);
 #endif

@@ -8,25 +8,34 @@ static const char *col_str(sqlite3_stmt *st, int i)
 							  : (const char *)sqlite3_column_text(st, i);
 }
 
-enum store_err store_sort_rows(struct store *s, int64_t mailbox_id, uint32_t lo, uint32_t hi,
-			       bool headers, store_sort_fn *fn, void *ctx)
+enum store_err store_sort_rows(struct store *s, int64_t account_id, int64_t mailbox_id,
+			       uint32_t lo, uint32_t hi, bool headers, store_sort_fn *fn, void *ctx)
 {
-	/* two literals: store_prepare caches by the SQL text's address */
+	sqlite3 *db = store_reader(s);
+	/* another account's mailbox: STORE_ENOTFOUND, not an empty list */
+	enum store_err err = store_mailbox_owned(db, account_id, mailbox_id);
+	if (err != STORE_OK)
+		return err;
+	/* two literals: store_prepare caches by the SQL text's address; both
+	 * filter by the account too (?4) */
 	sqlite3_stmt *st = headers
-		? store_prepare(store_reader(s),
+		? store_prepare(db,
 			"SELECT m.uid, m.internaldate, m.size, i.date, i.subject, i.from_addr,"
 			" i.to_addr, i.cc_addr, i.message_id, i.in_reply_to, i.references_hdr"
 			" FROM messages m LEFT JOIN content_index i ON i.content_id = m.content_id"
-			" WHERE m.mailbox_id = ?1 AND m.uid BETWEEN ?2 AND ?3 ORDER BY m.uid")
-		: store_prepare(store_reader(s),
+			" WHERE m.mailbox_id = (SELECT id FROM mailboxes WHERE id = ?1 AND account_id = ?4)"
+			" AND m.uid BETWEEN ?2 AND ?3 ORDER BY m.uid")
+		: store_prepare(db,
 			"SELECT m.uid, m.internaldate, m.size, i.date"
 			" FROM messages m LEFT JOIN content_index i ON i.content_id = m.content_id"
-			" WHERE m.mailbox_id = ?1 AND m.uid BETWEEN ?2 AND ?3 ORDER BY m.uid");
+			" WHERE m.mailbox_id = (SELECT id FROM mailboxes WHERE id = ?1 AND account_id = ?4)"
+			" AND m.uid BETWEEN ?2 AND ?3 ORDER BY m.uid");
 	if (st == NULL)
 		return STORE_ETEMP;
 	sqlite3_bind_int64(st, 1, mailbox_id);
 	sqlite3_bind_int64(st, 2, lo);
 	sqlite3_bind_int64(st, 3, hi);
+	sqlite3_bind_int64(st, 4, account_id);
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct store_sort_row r = {
@@ -50,5 +59,5 @@ enum store_err store_sort_rows(struct store *s, int64_t mailbox_id, uint32_t lo,
 		}
 	}
 	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? STORE_OK : store_sqlite_err(rc);
+	return store_read_err(rc);
 }

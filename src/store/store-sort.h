@@ -23,7 +23,8 @@ struct store_sort_row {
 /* fn returns 0 to go on, -1 to stop early. */
 typedef int store_sort_fn(void *ctx, const struct store_sort_row *row);
 
-/* Call fn for each message with lo <= uid <= hi, UID ascending. */
-enum store_err store_sort_rows(struct store *s, int64_t mailbox_id, uint32_t lo, uint32_t hi,
-			       bool headers, store_sort_fn *fn, void *ctx);
+/* Call fn for each message with lo <= uid <= hi, UID ascending.
+ * STORE_ENOTFOUND when the mailbox is not account_id's. */
+enum store_err store_sort_rows(struct store *s, int64_t account_id, int64_t mailbox_id,
+			       uint32_t lo, uint32_t hi, bool headers, store_sort_fn *fn, void *ctx);
 #endif

@@ -21,7 +21,14 @@
  * the watchers of every changed mailbox on the daemon's event loop.
  *
  * Errors: functions return enum store_err (0 = STORE_OK); a detail for logs
- * and admins comes through error_r (malloc'd) where offered.
+ * and admins comes through error_r (malloc'd) where offered. A read returns
+ * STORE_ENOTFOUND only when the row is really absent; any other failure of
+ * the database (busy, I/O) is STORE_ETEMP (STORE_ECORRUPT for a broken
+ * file), never "not found".
+ *
+ * Accounts: every read and op a session makes names the session's account
+ * beside each mailbox id, and the store answers STORE_ENOTFOUND for a
+ * mailbox of another account (checked in the SQL, not by the caller).
  */
 #ifndef ROOST_STORE_H
 #define ROOST_STORE_H
@@ -112,7 +119,7 @@ enum store_op_kind {
 
 /* One destination of a delivery. */
 struct store_target {
-	int64_t account_id;
+	int64_t account_id;	/* required: the mailbox must be this account's */
 	int64_t mailbox_id;	/* 0 = the account's INBOX */
 	const char *prefix;	/* header lines to prepend (CRLF-terminated), or NULL */
 	uint32_t flags;		/* initial system flags */
@@ -139,6 +146,7 @@ struct store_deliver {
 enum store_flags_mode { STORE_FLAGS_REPLACE, STORE_FLAGS_ADD, STORE_FLAGS_REMOVE };
 
 struct store_flags {
+	int64_t account_id;	/* the mailbox must be this account's */
 	int64_t mailbox_id;
 	const uint32_t *uids;	/* ascending; UIDs no longer present are skipped */
 	size_t nuids;
@@ -155,6 +163,7 @@ struct store_flags {
 };
 
 struct store_expunge {
+	int64_t account_id;	/* the mailbox must be this account's */
 	int64_t mailbox_id;
 	const uint32_t *uids;	/* restrict to these (ascending), or NULL = all */
 	size_t nuids;
@@ -166,6 +175,7 @@ struct store_expunge {
 };
 
 struct store_copy {
+	int64_t account_id;	/* both mailboxes must be this account's */
 	int64_t src_mailbox_id, dst_mailbox_id;
 	const uint32_t *uids;	/* ascending; missing UIDs are skipped */
 	size_t nuids;
@@ -187,7 +197,7 @@ struct store_mailbox_op {
 };
 
 struct store_pop3_commit {
-	int64_t account_id;
+	int64_t account_id;	/* the mailbox must be this account's */
 	int64_t mailbox_id;	/* INBOX */
 	const uint32_t *delete_uids;	/* DELE'd (ascending); gone ones are fine */
 	size_t ndelete;
@@ -265,7 +275,8 @@ void store_account_list_free(struct store_account *list, size_t n);
 enum store_err store_domain_add(struct store *s, const char *domain, char **error_r);
 enum store_err store_domain_del(struct store *s, const char *domain, char **error_r);
 enum store_err store_domain_list(struct store *s, char ***names_r, size_t *n_r);
-bool store_domain_hosted(struct store *s, const char *domain);
+/* *hosted_r: is `domain` hosted here? STORE_ETEMP when the read failed. */
+enum store_err store_domain_hosted(struct store *s, const char *domain, bool *hosted_r);
 /* Catch-all: mail to unknown users of `domain` goes to `address` (NULL: off). */
 enum store_err store_domain_catchall(struct store *s, const char *domain, const char *address,
 				     char **error_r);
@@ -304,7 +315,8 @@ void store_alias_list_free(struct store_alias *list, size_t n);
 /* Where mail for `address` goes: an account, else an alias's accounts, else
  * user+tag -> user, else the domain's catch-all. Lowercases the domain.
  * STORE_ENOTFOUND: hosted domain, no such user. STORE_EPERM: domain not
- * hosted (relay). Duplicates are removed. */
+ * hosted (relay). STORE_ETEMP: a read failed (never ENOTFOUND/EPERM then).
+ * Duplicates are removed. */
 enum store_err store_resolve(struct store *s, const char *address, int64_t **account_ids_r,
 			     size_t *n_r);
 
@@ -331,7 +343,8 @@ enum store_err store_mailbox_list(struct store *s, int64_t account_id,
 /* By name ("inbox" in any case is INBOX). */
 enum store_err store_mailbox_get(struct store *s, int64_t account_id, const char *name,
 				 struct store_mailbox *mb_r);
-enum store_err store_mailbox_get_by_id(struct store *s, int64_t mailbox_id,
+/* STORE_ENOTFOUND also when the mailbox is not account_id's. */
+enum store_err store_mailbox_get_by_id(struct store *s, int64_t account_id, int64_t mailbox_id,
 				       struct store_mailbox *mb_r);
 /* Is this a valid mailbox name? (UTF-8, no empty or "."/".." components,
  * no control characters, within the length and depth limits.) */
@@ -351,19 +364,24 @@ struct store_msg {
 };
 void store_msg_list_free(struct store_msg *list, size_t n);
 
+/* The reads below take the session's account beside the mailbox id and
+ * answer STORE_ENOTFOUND for a mailbox of another account. */
+
 /* Every message of the mailbox, UID ascending. */
-enum store_err store_mailbox_messages(struct store *s, int64_t mailbox_id,
+enum store_err store_mailbox_messages(struct store *s, int64_t account_id, int64_t mailbox_id,
 				      struct store_msg **msgs_r, size_t *n_r);
 /* Messages changed (stored or flags changed) after `modseq`, UID ascending,
  * and UIDs expunged after `modseq`. */
-enum store_err store_mailbox_changes(struct store *s, int64_t mailbox_id, uint64_t modseq,
+enum store_err store_mailbox_changes(struct store *s, int64_t account_id, int64_t mailbox_id,
+				     uint64_t modseq,
 				     struct store_msg **changed_r, size_t *nchanged_r,
 				     uint32_t **vanished_r, size_t *nvanished_r);
 
 /* The message's bytes (prefix + content; caller frees *data_r).
  * prefix_len_r may be NULL. STORE_ENOTFOUND when expunged. */
-enum store_err store_message_content(struct store *s, int64_t mailbox_id, uint32_t uid,
-				     char **data_r, size_t *len_r, size_t *prefix_len_r);
+enum store_err store_message_content(struct store *s, int64_t account_id, int64_t mailbox_id,
+				     uint32_t uid, char **data_r, size_t *len_r,
+				     size_t *prefix_len_r);
 
 /* What was computed at store time (see mail/mime-index.h). */
 struct store_msg_index {
@@ -373,15 +391,17 @@ struct store_msg_index {
 	size_t prefix_len;
 };
 void store_msg_index_clear(struct store_msg_index *idx);
-enum store_err store_message_index(struct store *s, int64_t mailbox_id, uint32_t uid,
-				   struct store_msg_index *idx_r);
+enum store_err store_message_index(struct store *s, int64_t account_id, int64_t mailbox_id,
+				   uint32_t uid, struct store_msg_index *idx_r);
 
 /* ------------------------------------------------------------------ */
 /* Change feed (daemon only; register and remove on the event loop)    */
 
 typedef void store_watch_cb(void *ctx, int64_t mailbox_id, uint64_t highestmodseq);
 struct store_watch;
-/* mailbox_id 0 = every mailbox of the account. */
+/* mailbox_id 0 = every mailbox of the account. A watch fires only for
+ * changes of account_id's own mailboxes (the feed matches both ids), so
+ * a mailbox id of another account never fires. */
 struct store_watch *store_watch_add(struct store *s, int64_t account_id, int64_t mailbox_id,
 				    store_watch_cb *cb, void *ctx);
 void store_watch_remove(struct store_watch **w);
@@ -416,6 +436,16 @@ enum store_err store_quota_recount(struct store *s, int64_t account_id, int64_t 
  * refs vs users, orphan content, missing content/index/mailbox, UIDs not
  * below UIDNEXT, duplicate UIDs, expunged UIDs still present, MODSEQs above
  * HIGHESTMODSEQ. STORE_OK when the check ran (*nproblems_r = problems). */
+/* Test hook (debug.fault_injection, store-fault.c): after `skip` more
+ * sqlite3_step calls on read connections (any thread) succeed, the next
+ * `count` fail with SQLITE_IOERR or SQLITE_BUSY instead of running.
+ * Transaction ends (COMMIT, ROLLBACK) are never failed. count 0 disarms.
+ * Process-wide; never armed unless a test or the debug command asks. */
+enum store_fault { STORE_FAULT_IOERR, STORE_FAULT_BUSY };
+void store_debug_fail_reads(unsigned skip, unsigned count, enum store_fault kind);
+/* Read steps failed by the hook so far (tests). */
+unsigned store_debug_reads_failed(void);
+
 typedef void store_check_report_fn(void *ctx, const char *line);
 enum store_err store_check(struct store *s, bool quick, store_check_report_fn *report, void *ctx,
 			   size_t *nproblems_r, char **error_r);

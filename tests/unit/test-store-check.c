@@ -50,6 +50,7 @@ static const char *build_store(void)
 	CHECK_INT(store_mailbox_get(s, a.id, "INBOX", &mb), STORE_OK);
 	struct store_op x;
 	store_op_init(&x, STORE_OP_EXPUNGE);
+	x.u.expunge.account_id = a.id;
 	x.u.expunge.mailbox_id = mb.id;
 	x.u.expunge.uids = &uid3;
 	x.u.expunge.nuids = 1;

@@ -109,7 +109,7 @@ TEST(store_uid_modseq_monotonic)
 		CHECK(uid > last_uid);
 		last_uid = uid;
 		struct store_mailbox mb;
-		CHECK_INT(store_mailbox_get_by_id(s, inbox, &mb), STORE_OK);
+		CHECK_INT(store_mailbox_get_by_id(s, acct, inbox, &mb), STORE_OK);
 		CHECK(mb.highestmodseq > last_modseq);
 		CHECK_INT(mb.uidnext, uid + 1);
 		last_modseq = mb.highestmodseq;
@@ -118,6 +118,7 @@ TEST(store_uid_modseq_monotonic)
 	/* Expunge the newest: its UID is never handed out again. */
 	struct store_op x;
 	store_op_init(&x, STORE_OP_EXPUNGE);
+	x.u.expunge.account_id = acct;
 	x.u.expunge.mailbox_id = inbox;
 	x.u.expunge.uids = &last_uid;
 	x.u.expunge.nuids = 1;
@@ -139,13 +140,14 @@ TEST(store_flags_and_expunge_log)
 	for (int i = 0; i < 3; i++)
 		CHECK_INT(deliver(s, acct, 0, msg1, &uids[i]), STORE_OK);
 	struct store_mailbox mb;
-	store_mailbox_get_by_id(s, inbox, &mb);
+	store_mailbox_get_by_id(s, acct, inbox, &mb);
 	uint64_t before = mb.highestmodseq;
 	store_mailbox_clear(&mb);
 
 	/* \Deleted on the first two, a keyword on the third */
 	struct store_op f;
 	store_op_init(&f, STORE_OP_FLAGS);
+	f.u.flags.account_id = acct;
 	f.u.flags.mailbox_id = inbox;
 	f.u.flags.uids = uids;
 	f.u.flags.nuids = 2;
@@ -158,6 +160,7 @@ TEST(store_flags_and_expunge_log)
 	store_op_clear(&f);
 	/* the same change again changes nothing and takes no MODSEQ */
 	store_op_init(&f, STORE_OP_FLAGS);
+	f.u.flags.account_id = acct;
 	f.u.flags.mailbox_id = inbox;
 	f.u.flags.uids = uids;
 	f.u.flags.nuids = 2;
@@ -168,6 +171,7 @@ TEST(store_flags_and_expunge_log)
 	store_op_clear(&f);
 	/* UNCHANGEDSINCE older than the message's MODSEQ: refused */
 	store_op_init(&f, STORE_OP_FLAGS);
+	f.u.flags.account_id = acct;
 	f.u.flags.mailbox_id = inbox;
 	f.u.flags.uids = uids;
 	f.u.flags.nuids = 1;
@@ -179,6 +183,7 @@ TEST(store_flags_and_expunge_log)
 	CHECK_INT(f.u.flags.nchanged, 0);
 	store_op_clear(&f);
 	store_op_init(&f, STORE_OP_FLAGS);
+	f.u.flags.account_id = acct;
 	f.u.flags.mailbox_id = inbox;
 	f.u.flags.uids = &uids[2];
 	f.u.flags.nuids = 1;
@@ -189,6 +194,7 @@ TEST(store_flags_and_expunge_log)
 
 	struct store_op x;
 	store_op_init(&x, STORE_OP_EXPUNGE);
+	x.u.expunge.account_id = acct;
 	x.u.expunge.mailbox_id = inbox;
 	x.u.expunge.only_deleted = true;
 	CHECK_INT(store_run(s, &x), STORE_OK);
@@ -200,7 +206,7 @@ TEST(store_flags_and_expunge_log)
 	struct store_msg *changed;
 	size_t nchanged, nvanished;
 	uint32_t *vanished;
-	CHECK_INT(store_mailbox_changes(s, inbox, before, &changed, &nchanged, &vanished, &nvanished), STORE_OK);
+	CHECK_INT(store_mailbox_changes(s, acct, inbox, before, &changed, &nchanged, &vanished, &nvanished), STORE_OK);
 	CHECK_INT(nvanished, 2);
 	CHECK_INT(vanished[0], uids[0]);
 	CHECK_INT(vanished[1], uids[1]);
@@ -210,7 +216,7 @@ TEST(store_flags_and_expunge_log)
 	store_msg_list_free(changed, nchanged);
 	free(vanished);
 	/* since the expunge: nothing */
-	CHECK_INT(store_mailbox_changes(s, inbox, expunge_modseq, &changed, &nchanged, &vanished, &nvanished), STORE_OK);
+	CHECK_INT(store_mailbox_changes(s, acct, inbox, expunge_modseq, &changed, &nchanged, &vanished, &nvanished), STORE_OK);
 	CHECK_INT(nchanged + nvanished, 0);
 	store_msg_list_free(changed, nchanged);
 	free(vanished);
@@ -238,6 +244,7 @@ TEST(store_content_shared_between_copies)
 	/* COPY to Archive */
 	struct store_op c;
 	store_op_init(&c, STORE_OP_COPY);
+	c.u.copy.account_id = alice;
 	c.u.copy.src_mailbox_id = mailbox(s, alice, "INBOX");
 	c.u.copy.dst_mailbox_id = mailbox(s, alice, "Archive");
 	c.u.copy.uids = &uid;
@@ -261,7 +268,7 @@ TEST(store_content_shared_between_copies)
 	/* Each copy still has its own trace headers */
 	char *data;
 	size_t len, plen;
-	CHECK_INT(store_message_content(s, mailbox(s, bob, "INBOX"), 1, &data, &len, &plen), STORE_OK);
+	CHECK_INT(store_message_content(s, bob, mailbox(s, bob, "INBOX"), 1, &data, &len, &plen), STORE_OK);
 	CHECK(strstr(data, "Delivered-To: bob@example.com\r\n") != NULL);
 	CHECK(strcmp(data + plen, msg1) == 0);
 	free(data);
@@ -486,12 +493,12 @@ TEST(store_crash_leaves_no_half_message)
 	check_usage_is_recount(s, acct);
 	struct store_msg *msgs;
 	size_t n;
-	CHECK_INT(store_mailbox_messages(s, mailbox(s, acct, "INBOX"), &msgs, &n), STORE_OK);
+	CHECK_INT(store_mailbox_messages(s, acct, mailbox(s, acct, "INBOX"), &msgs, &n), STORE_OK);
 	CHECK(n > 0);
 	for (size_t i = 0; i < n; i++) {
 		char *data;
 		size_t len;
-		CHECK_INT(store_message_content(s, mailbox(s, acct, "INBOX"), msgs[i].uid, &data, &len, NULL), STORE_OK);
+		CHECK_INT(store_message_content(s, acct, mailbox(s, acct, "INBOX"), msgs[i].uid, &data, &len, NULL), STORE_OK);
 		CHECK_INT(len, msgs[i].size);
 		CHECK_INT(len, 19999);
 		free(data);
