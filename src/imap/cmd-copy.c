@@ -73,8 +73,11 @@ static void copy(struct imap_cmd *cmd, bool move)
 	enum store_err err = store_mailbox_get(s->srv->store, s->account_id, name, &mb);
 	free(name);
 	if (err != STORE_OK) {
-		imap_cmd_no(cmd, "%sNo such mailbox",
-			    err == STORE_ENOTFOUND ? "[TRYCREATE] " : "[UNAVAILABLE] ");
+		/* RFC 9051 6.4.7: a missing destination is TRYCREATE */
+		if (err == STORE_ENOTFOUND)
+			imap_cmd_no(cmd, "[TRYCREATE] No such mailbox");
+		else
+			imap_store_no(cmd, err, "Cannot read the destination mailbox");
 		return;
 	}
 	int64_t dst = mb.id;

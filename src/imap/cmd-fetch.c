@@ -491,10 +491,11 @@ static void start_emit(struct imap_cmd *cmd)
 {
 	struct fetch_ctx *ctx = cmd->ctx;
 	struct imap_session *s = cmd->s;
+	enum store_err err;
 	if (ctx->need_meta && ctx->nuids > 0 &&
-	    store_imap_messages_range(s->srv->store, s->account_id, s->view->mailbox_id, ctx->uids[0],
-				      ctx->uids[ctx->nuids - 1], &ctx->meta, &ctx->nmeta) != STORE_OK) {
-		imap_cmd_no(cmd, "[UNAVAILABLE] Cannot read messages");
+	    (err = store_imap_messages_range(s->srv->store, s->account_id, s->view->mailbox_id, ctx->uids[0],
+				      ctx->uids[ctx->nuids - 1], &ctx->meta, &ctx->nmeta)) != STORE_OK) {
+		imap_store_no(cmd, err, "Cannot read messages");
 		return;
 	}
 	emit(cmd);

@@ -13,6 +13,7 @@
  * \HasChildren/\HasNoChildren always go out (RFC 9051 requires them).
  */
 #include "imap/imap-commands.h"
+#include "imap/imap-op.h"
 #include "lib/alloc.h"
 #include "lib/buf.h"
 #include "mail/mailbox-name.h"
@@ -402,11 +403,12 @@ static void list_run(struct imap_cmd *cmd, struct list_opts *o)
 	}
 	struct store_mailbox *list;
 	size_t nmb, n;
-	if (store_mailbox_list(s->srv->store, s->account_id, &list, &nmb) != STORE_OK) {
+	enum store_err err = store_mailbox_list(s->srv->store, s->account_id, &list, &nmb);
+	if (err != STORE_OK) {
 		for (size_t k = 0; k < npat; k++)
 			pattern_free(&patterns[k]);
 		free(patterns);
-		imap_cmd_no(cmd, "[UNAVAILABLE] Cannot list mailboxes");
+		imap_store_no(cmd, err, "Cannot list mailboxes");
 		return;
 	}
 	struct node *nodes = tree_build(list, nmb, &n);

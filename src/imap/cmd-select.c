@@ -313,8 +313,7 @@ static void do_select(struct imap_cmd *cmd, bool readonly)
 	enum store_err err = store_mailbox_get(s->srv->store, s->account_id, name, &ctx->mb);
 	free(name);
 	if (err != STORE_OK) {
-		imap_cmd_no(cmd, "%sNo such mailbox",
-			    err == STORE_ENOTFOUND ? "[NONEXISTENT] " : "[UNAVAILABLE] ");
+		imap_store_no(cmd, err, err == STORE_ENOTFOUND ? "No such mailbox" : "Cannot open mailbox");
 		return;
 	}
 	if (imap_view_open(s, &ctx->mb, readonly, &s->view) < 0) {

@@ -1,6 +1,7 @@
 /* STATUS (RFC 9051 6.3.11; SIZE from RFC 8438; RECENT for rev1 only;
  * HIGHESTMODSEQ from RFC 7162 3.1.6, which turns CONDSTORE on). */
 #include "imap/imap-commands.h"
+#include "imap/imap-op.h"
 #include "imap/imap-objectid.h"
 #include "imap/imap-condstore.h"
 #include "lib/alloc.h"
@@ -50,8 +51,10 @@ int imap_status_items_parse(struct imap_session *s, const struct imap_arg *list,
 	return 0;
 }
 
-void imap_status_write(struct imap_session *s, const struct store_mailbox *mb, unsigned want)
+enum store_err imap_status_write(struct imap_session *s, const struct store_mailbox *mb,
+				 unsigned want)
 {
+	enum store_err err;
 	struct buf b;
 	buf_init(&b, SIZE_MAX);
 	char *wire = imap_mailbox_to_wire(s, mb->name);
@@ -79,8 +82,11 @@ void imap_status_write(struct imap_session *s, const struct store_mailbox *mb, u
 		uint32_t recent = 0;
 		if (s->view != NULL && s->view->mailbox_id == mb->id)
 			recent = (uint32_t)imap_view_recent_count(s->view);
-		else if (store_recent_get(s->srv->store, s->account_id, mb->id, NULL, &recent) != STORE_OK)
-			recent = 0;
+		else if ((err = store_recent_get(s->srv->store, s->account_id, mb->id, NULL, &recent)) !=
+			 STORE_OK) {
+			buf_free(&b);
+			return err;
+		}
 		buf_printf(&b, "%sRECENT %u", sep, recent);
 		sep = " ";
 	}
@@ -96,6 +102,7 @@ void imap_status_write(struct imap_session *s, const struct store_mailbox *mb, u
 	buf_puts(&b, ")\r\n");
 	imap_write(s, b.data, b.len);
 	buf_free(&b);
+	return STORE_OK;
 }
 
 void cmd_status(struct imap_cmd *cmd)
@@ -115,12 +122,14 @@ void cmd_status(struct imap_cmd *cmd)
 	struct store_mailbox mb;
 	enum store_err err = store_mailbox_get(s->srv->store, s->account_id, name, &mb);
 	free(name);
+	if (err == STORE_OK)
+		err = imap_status_write(s, &mb, want);
 	if (err != STORE_OK) {
-		imap_cmd_no(cmd, "%sNo such mailbox",
-			    err == STORE_ENOTFOUND ? "[NONEXISTENT] " : "[UNAVAILABLE] ");
+		if (err != STORE_ENOTFOUND)
+			store_mailbox_clear(&mb);
+		imap_store_no(cmd, err, err == STORE_ENOTFOUND ? "No such mailbox" : "Cannot read mailbox");
 		return;
 	}
-	imap_status_write(s, &mb, want);
 	store_mailbox_clear(&mb);
 	imap_cmd_ok(cmd, "STATUS completed");
 }

@@ -17,8 +17,10 @@ int imap_append_mailbox(struct imap_session *s, const struct imap_arg *arg, int6
 	enum store_err err = store_mailbox_get(s->srv->store, s->account_id, name, &mb);
 	free(name);
 	if (err != STORE_OK) {
+		/* RFC 9051 6.3.12: a missing mailbox is TRYCREATE */
 		*error_r = err == STORE_ENOTFOUND ? "[TRYCREATE] No such mailbox"
-						  : "[UNAVAILABLE] No such mailbox";
+			   : err == STORE_ECORRUPT ? "[SERVERBUG] Cannot read the mailbox"
+						   : "[UNAVAILABLE] Cannot read the mailbox";
 		return -1;
 	}
 	*id_r = mb.id;

@@ -33,7 +33,9 @@ const struct imap_command_def *imap_command_find(const char *name);
 struct store_mailbox;
 int imap_status_items_parse(struct imap_session *s, const struct imap_arg *list,
 			    unsigned *items_r);
-void imap_status_write(struct imap_session *s, const struct store_mailbox *mb, unsigned items);
+/* Nothing is written when a read fails (the error comes back). */
+enum store_err imap_status_write(struct imap_session *s, const struct store_mailbox *mb,
+				 unsigned items);
 
 /* Handlers (cmd-*.c). */
 imap_cmd_fn cmd_replace;

@@ -53,6 +53,11 @@ const char *imap_store_err_code(enum store_err err)
 	return "[SERVERBUG] ";
 }
 
+void imap_store_no(struct imap_cmd *cmd, enum store_err err, const char *text)
+{
+	imap_cmd_no(cmd, "%s%s", imap_store_err_code(err), text);
+}
+
 void imap_op_fail(struct imap_cmd *cmd, enum store_err err, const char *what)
 {
 	imap_cmd_no(cmd, "%s%s: %s", imap_store_err_code(err), what, store_strerror(err));

@@ -1,6 +1,8 @@
 /*
  * imap-op: running store write ops from commands, and the one place where
- * store errors become IMAP response codes (RFC 5530, RFC 9051 7.1).
+ * store errors become IMAP response codes (RFC 5530, RFC 9051 7.1), for
+ * reads and writes alike: ETEMP and ENOSPACE are [UNAVAILABLE] (try
+ * again), only ENOTFOUND is [NONEXISTENT], ECORRUPT is [SERVERBUG].
  */
 #ifndef ROOST_IMAP_OP_H
 #define ROOST_IMAP_OP_H
@@ -17,4 +19,6 @@ void imap_op_submit(struct imap_cmd *cmd, struct store_op *op, imap_op_done_fn *
 void imap_op_fail(struct imap_cmd *cmd, enum store_err err, const char *what);
 /* "[CODE] " for a store error ("" when none fits). */
 const char *imap_store_err_code(enum store_err err);
+/* Finish cmd with "NO [CODE] text" for a store error of a read. */
+void imap_store_no(struct imap_cmd *cmd, enum store_err err, const char *text);
 #endif

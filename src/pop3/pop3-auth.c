@@ -133,20 +133,23 @@ static void login_checked(void *ctx, bool ok, int64_t account_id)
 	s->locked = true;
 	s->account_id = account_id;
 
-	/* Per-account override of pop3.delete (hide or expunge). */
+	/* Per-account override of pop3.delete (hide or expunge): unread, a
+	 * DELE could expunge what the admin wanted only hidden. */
 	s->delete_hide = server->set.delete_hide;
-	if (store_account_get_by_id(server->store, account_id, &account) == STORE_OK) {
+	enum store_err err = store_account_get_by_id(server->store, account_id, &account);
+	if (err == STORE_OK) {
 		if (account.pop3_delete != NULL)
 			s->delete_hide = strcasecmp(account.pop3_delete, "hide") == 0;
 		store_account_clear(&account);
+		err = pop3_maildrop_open(s, &error);
 	}
-
-	if (pop3_maildrop_open(s, &error) < 0) {
-		conn_log(s->conn, LOG_ERROR, "cannot open maildrop: %s", error);
+	if (err != STORE_OK) {
+		conn_log(s->conn, LOG_ERROR, "cannot open maildrop: %s",
+			 error != NULL ? error : store_strerror(err));
 		xfree(&error);
 		pop3_lock_release(account_id);
 		s->locked = false;
-		pop3_err_nocount(s, "[SYS/TEMP] Cannot open the mailbox, try again later");
+		pop3_store_err(s, err, "Cannot open the mailbox, try again later");
 		return;
 	}
 	s->state = POP3_STATE_TRANS;

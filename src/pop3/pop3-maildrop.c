@@ -15,7 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-int pop3_maildrop_open(struct pop3_session *s, char **error_r)
+enum store_err pop3_maildrop_open(struct pop3_session *s, char **error_r)
 {
 	struct store *store = s->server->store;
 	struct store_mailbox inbox;
@@ -26,7 +26,7 @@ int pop3_maildrop_open(struct pop3_session *s, char **error_r)
 	err = store_mailbox_get(store, s->account_id, "INBOX", &inbox);
 	if (err != STORE_OK) {
 		*error_r = xasprintf("INBOX: %s", store_strerror(err));
-		return -1;
+		return err;
 	}
 	s->mailbox_id = inbox.id;
 	s->uidvalidity = inbox.uidvalidity;
@@ -35,7 +35,7 @@ int pop3_maildrop_open(struct pop3_session *s, char **error_r)
 	err = store_mailbox_messages(store, s->account_id, s->mailbox_id, &list, &n);
 	if (err != STORE_OK) {
 		*error_r = xasprintf("messages: %s", store_strerror(err));
-		return -1;
+		return err;
 	}
 	s->msgs = n > 0 ? xcalloc(n, sizeof(*s->msgs)) : NULL;
 	for (size_t i = 0; i < n; i++) {
@@ -56,7 +56,7 @@ int pop3_maildrop_open(struct pop3_session *s, char **error_r)
 	}
 	s->nmsgs = kept;
 	store_msg_list_free(list, n);
-	return 0;
+	return STORE_OK;
 }
 
 int64_t pop3_maildrop_size(struct pop3_session *s, struct pop3_msg *m)

@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "store/store.h"
 
 struct conn;
 struct event;
@@ -122,6 +123,10 @@ void pop3_err(struct pop3_session *s, const char *fmt, ...) __attribute__((forma
 /* Reply "-ERR text" for a failure that is not the client's fault. */
 void pop3_err_nocount(struct pop3_session *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* pop3-store-err.c: a store error as "[CODE] " (RFC 3206), and as the
+ * reply "-ERR [CODE] text" (not counted as a client error). */
+const char *pop3_store_err_code(enum store_err err);
+void pop3_store_err(struct pop3_session *s, enum store_err err, const char *text);
 /* Parse a message number argument: 1..nmsgs, digits only. Replies -ERR and
  * returns NULL when it is bad, out of range, or DELE'd. */
 struct pop3_msg *pop3_msg_arg(struct pop3_session *s, const char *arg);
@@ -153,8 +158,9 @@ void pop3_auth_sasl_line(struct pop3_session *s, const char *line, size_t len);
 void pop3_auth_cancel_delay(struct pop3_session *s);
 
 /* pop3-maildrop.c */
-/* Take the snapshot of INBOX for s->account_id. */
-int pop3_maildrop_open(struct pop3_session *s, char **error_r);
+/* Take the snapshot of INBOX for s->account_id: STORE_OK or the store's
+ * error (with a detail for the log in *error_r). */
+enum store_err pop3_maildrop_open(struct pop3_session *s, char **error_r);
 /* Fill msg->size (reading the message once if needed). */
 int64_t pop3_maildrop_size(struct pop3_session *s, struct pop3_msg *m);
 

@@ -50,7 +50,7 @@ static void commit_done(struct store_op *op, void *ctx)
 	if (op->err != STORE_OK) {
 		conn_log(s->conn, LOG_ERROR, "commit failed: %s",
 			 op->error != NULL ? op->error : store_strerror(op->err));
-		pop3_err_nocount(s, "[SYS/TEMP] Some deleted messages were not removed");
+		pop3_store_err(s, op->err, "Some deleted messages were not removed");
 	} else {
 		conn_log(s->conn, LOG_INFO, "quit deleted=%zu retrieved=%zu", commit->ndeleted,
 			 commit->op.u.pop3.nretr);

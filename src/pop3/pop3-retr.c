@@ -62,7 +62,7 @@ static void send_message(struct pop3_session *s, struct pop3_msg *m, bool top, u
 	}
 	if (err != STORE_OK) {
 		conn_log(s->conn, LOG_ERROR, "read uid %u: %s", m->uid, store_strerror(err));
-		pop3_err_nocount(s, "[SYS/TEMP] Cannot read the message, try again later");
+		pop3_store_err(s, err, "Cannot read the message");
 		return;
 	}
 	if (m->size < 0)
