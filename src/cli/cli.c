@@ -49,6 +49,8 @@ const struct cli_command cli_commands[] = {
 	 "(re)build the full-text search index of an account's messages, or of all"},
 	{"deliver", "[-f <sender>] <address>...", 1, -1, CLI_STDIN_MESSAGE, cmd_deliver,
 	 "deliver the message on stdin (exit codes: see roost help)"},
+	{"debug fail-reads", "<count> ioerr|busy [<skip>]", 2, 3, 0, cmd_debug_fail_reads,
+	 "test only (debug.fault_injection = yes): fail the daemon's next <count> store reads"},
 	{"version", "", 0, 0, CLI_NO_CONFIG | CLI_NO_STORE | CLI_LOCAL, cmd_version,
 	 "print the version"},
 	{"help", "", 0, 0, CLI_NO_CONFIG | CLI_NO_STORE | CLI_LOCAL, cmd_help,

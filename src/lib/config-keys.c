@@ -88,5 +88,10 @@ const struct config_key config_keys[] = {
 	{"imap.timeout", CONFIG_SECONDS, "30m", NULL, "Idle time (also in IDLE) after which a session is closed."},
 	{"imap.max_line_length", CONFIG_SIZE, "64K", NULL, "Longest command line, literals excluded."},
 	{"imap.max_errors", CONFIG_INT, "20", NULL, "BAD replies after which the session is closed."},
+
+	/* testing */
+	{"debug.fault_injection", CONFIG_BOOL, "no", NULL,
+	 "Test only, never in production: let `roost debug fail-reads` make the daemon's\n"
+	 "# store reads fail (the fault-injection tests, tests/e2e/test_store_faults.py)."},
 	{NULL, 0, NULL, NULL, NULL},
 };
