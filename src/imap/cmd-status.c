@@ -122,14 +122,13 @@ void cmd_status(struct imap_cmd *cmd)
 	struct store_mailbox mb;
 	enum store_err err = store_mailbox_get(s->srv->store, s->account_id, name, &mb);
 	free(name);
-	if (err == STORE_OK)
+	if (err == STORE_OK) {
 		err = imap_status_write(s, &mb, want);
+		store_mailbox_clear(&mb);
+	}
 	if (err != STORE_OK) {
-		if (err != STORE_ENOTFOUND)
-			store_mailbox_clear(&mb);
 		imap_store_no(cmd, err, err == STORE_ENOTFOUND ? "No such mailbox" : "Cannot read mailbox");
 		return;
 	}
-	store_mailbox_clear(&mb);
 	imap_cmd_ok(cmd, "STATUS completed");
 }
