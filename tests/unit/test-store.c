@@ -433,6 +433,9 @@ TEST(store_change_feed_delivery)
 	struct store_watch *w1 = store_watch_add(s, alice, inbox, on_change, &mine);
 	struct store_watch *w2 = store_watch_add(s, alice, 0, on_change, &all);
 	struct store_watch *w3 = store_watch_add(s, bob, 0, on_change, &other);
+	/* bob's session naming alice's mailbox id: never told (store.h) */
+	struct feed_seen spy = {.base = base};
+	struct store_watch *w4 = store_watch_add(s, bob, inbox, on_change, &spy);
 
 	struct store_target t = {.account_id = alice};
 	struct store_op op;
@@ -451,12 +454,14 @@ TEST(store_change_feed_delivery)
 	CHECK_INT(mine.calls, 1);
 	CHECK_INT(all.calls, 1);
 	CHECK_INT(other.calls, 0);
+	CHECK_INT(spy.calls, 0);
 	CHECK_INT(mine.mailbox, inbox);
 	CHECK_INT(mine.modseq, t.modseq);
 	store_op_clear(&op);
 	store_watch_remove(&w1);
 	store_watch_remove(&w2);
 	store_watch_remove(&w3);
+	store_watch_remove(&w4);
 	CHECK(w1 == NULL);
 	store_close(&s);
 	event_base_free(base);
