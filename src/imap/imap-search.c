@@ -465,6 +465,7 @@ struct msg {
 	uint32_t seq;
 	const struct store_imap_search_row *row;	/* NULL: gone from the store */
 	const struct fts_state *fts;
+	enum store_err *read_err;	/* the run's: a failed read fails SEARCH */
 	bool header_read, text_read, text_ok;
 	char *header;		/* raw header block (prefix + top header) */
 	size_t header_len;
@@ -481,10 +482,14 @@ static bool read_header(struct msg *m)
 {
 	if (!m->header_read) {
 		m->header_read = true;
-		if (m->row != NULL &&
-		    store_imap_message_header(m->s->srv->store, m->s->account_id, m->v->mailbox_id, m->vm->uid,
-					      &m->header, &m->header_len) != STORE_OK)
+		enum store_err err = m->row == NULL ? STORE_ENOTFOUND :
+			store_imap_message_header(m->s->srv->store, m->s->account_id, m->v->mailbox_id, m->vm->uid,
+					      &m->header, &m->header_len);
+		if (err != STORE_OK)
 			m->header = NULL;
+		/* expunged meanwhile: no match; any other failure is not an answer */
+		if (err != STORE_OK && err != STORE_ENOTFOUND)
+			*m->read_err = err;
 	}
 	return m->header != NULL;
 }
@@ -498,8 +503,11 @@ static bool read_text(struct msg *m)
 		m->text_read = true;
 		char *data, *parts;
 		size_t len, prefix_len;
-		if (store_imap_message_text(m->s->srv->store, m->s->account_id, m->v->mailbox_id, m->vm->uid, &data,
-					    &len, &prefix_len, &parts) == STORE_OK) {
+		enum store_err err = store_imap_message_text(m->s->srv->store, m->s->account_id, m->v->mailbox_id, m->vm->uid, &data,
+					    &len, &prefix_len, &parts);
+		if (err != STORE_OK && err != STORE_ENOTFOUND)
+			*m->read_err = err;
+		if (err == STORE_OK) {
 			search_text_build(&m->text, data, prefix_len, data + prefix_len,
 					  len - prefix_len, parts != NULL ? parts : "");
 			m->text_ok = true;
@@ -644,12 +652,14 @@ struct run {
 	size_t next;		/* next view index to evaluate */
 	uint32_t *hits;
 	size_t nhits;
+	enum store_err read_err;	/* a message could not be read (not: expunged) */
 };
 
 static void test_one(struct run *r, const struct store_imap_search_row *row)
 {
 	struct msg m = {.s = r->s, .v = r->v, .vm = &r->v->msgs[r->next],
-			.seq = (uint32_t)r->next + 1, .row = row, .fts = r->fts};
+			.seq = (uint32_t)r->next + 1, .row = row, .fts = r->fts,
+			.read_err = &r->read_err};
 	if (eval(r->root, &m))
 		r->hits[r->nhits++] = (uint32_t)r->next;
 	msg_clear(&m);
@@ -731,6 +741,10 @@ int imap_search_run(struct imap_session *s, const struct imap_search *search, ui
 	while (r.next < v->count)
 		test_one(&r, NULL);
 	free(fts.unindexed);
+	if (r.read_err != STORE_OK) {
+		free(r.hits);
+		return -1;
+	}
 	*idx_r = r.hits;
 	*n_r = r.nhits;
 	return 0;

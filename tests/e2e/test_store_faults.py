@@ -244,3 +244,24 @@ def test_pop3_quit_after_fault_deletes_only_what_was_deleted(faulty):
     p.quit()
     assert stored(faulty)[0] == before[0] - 1
     assert faulty.cli("check").stdout.strip() == "clean"
+
+
+@pytest.mark.parametrize("command", [
+    b"SEARCH HEADER Subject faults",
+    b"SEARCH BODY message",
+])
+def test_imap_search_read_fault_is_never_a_short_answer(faulty, command):
+    """A message whose header or text cannot be read is not "no match":
+    SEARCH fails as a whole (the read of one message fails, after the
+    mailbox check and the first row succeeded)."""
+    c = Imap(faulty.port("imap"))
+    assert c.cmd(b"SELECT INBOX")[-1].split()[1] == b"OK"
+    full = c.cmd(command)
+    assert full[-1].split()[1] == b"OK" and full[0].split()[2:] == [b"1", b"2", b"3"], full
+    arm(faulty, 1, "ioerr", skip=2)
+    out = c.cmd(command)
+    disarm(faulty)
+    assert out[-1].split()[1] == b"NO" and b"[UNAVAILABLE]" in out[-1], out
+    again = c.cmd(command)
+    assert again[:-1] == full[:-1] and again[-1].split()[1] == b"OK", again
+    c.close()
