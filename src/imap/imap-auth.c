@@ -1,5 +1,6 @@
 /* imap-auth: see imap-auth.h. */
 #include "imap/imap-auth.h"
+#include "imap/imap-op.h"
 #include "imap/imap-session.h"
 #include "lib/alloc.h"
 #include "lib/buf.h"
@@ -53,15 +54,19 @@ struct auth_wait {
 	char *user;
 };
 
-static void login_checked(void *ctx, bool ok, int64_t account_id)
+static void login_checked(void *ctx, enum auth_result result, int64_t account_id)
 {
 	struct auth_wait *w = ctx;
 	struct imap_cmd *cmd = w->cmd;
 	char *user = w->user;
 	free(w);
 	if (imap_session_unref(cmd->s)) {
-		if (ok)
+		if (result == AUTH_OK)
 			login_succeeded(cmd, user, account_id);
+		else if (result == AUTH_TEMPFAIL)
+			/* the store could not be read: not a failed login */
+			imap_cmd_no(cmd, "%sCannot check the password now, try again",
+				    imap_store_err_code(STORE_ETEMP));
 		else
 			login_failed(cmd, user);
 	}

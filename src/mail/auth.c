@@ -72,16 +72,19 @@ bool auth_verify_password(const char *password, const char *hash)
 	return ok;
 }
 
-bool auth_login(struct store *s, const char *user, const char *password, int64_t *account_id_r)
+enum auth_result auth_login(struct store *s, const char *user, const char *password,
+			    int64_t *account_id_r)
 {
 	char *hash = NULL;
 	int64_t id = 0;
 	bool known = false;
+	enum store_err err = STORE_ENOTFOUND;
 	if (strlen(user) <= AUTH_MAX_USERNAME) {
 		const char *why;
 		char *addr = address_normalize(user, &why);
 		if (addr != NULL)
-			known = store_account_auth(s, addr, &id, &hash) == STORE_OK && hash != NULL;
+			err = store_account_auth(s, addr, &id, &hash);
+		known = err == STORE_OK && hash != NULL;
 		free(addr);
 	}
 	bool ok = auth_verify_password(password, known ? hash : dummy_hash) && known;
@@ -91,13 +94,17 @@ bool auth_login(struct store *s, const char *user, const char *password, int64_t
 	}
 	if (ok)
 		*account_id_r = id;
-	return ok;
+	/* a failed read is no verdict on the password (store.h) */
+	if (err != STORE_OK && err != STORE_ENOTFOUND)
+		return AUTH_TEMPFAIL;
+	return ok ? AUTH_OK : AUTH_DENIED;
 }
 
 struct auth_request {
 	struct store *store;
 	char *user, *password;
-	bool ok, cancelled;
+	enum auth_result result;
+	bool cancelled;
 	int64_t account_id;
 	auth_done_cb *done;
 	void *ctx;
@@ -106,7 +113,7 @@ struct auth_request {
 static void login_work(void *arg)
 {
 	struct auth_request *r = arg;
-	r->ok = auth_login(r->store, r->user, r->password, &r->account_id);
+	r->result = auth_login(r->store, r->user, r->password, &r->account_id);
 	wipe(r->password, strlen(r->password));
 }
 
@@ -114,7 +121,7 @@ static void login_done(void *arg)
 {
 	struct auth_request *r = arg;
 	if (!r->cancelled)
-		r->done(r->ctx, r->ok, r->account_id);
+		r->done(r->ctx, r->result, r->account_id);
 	free(r->user);
 	free(r->password);
 	free(r);

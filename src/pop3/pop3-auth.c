@@ -83,7 +83,7 @@ static void login_failed(struct pop3_session *s)
 	evtimer_add(s->delay_timer, &tv);
 }
 
-static void login_checked(void *ctx, bool ok, int64_t account_id);
+static void login_checked(void *ctx, enum auth_result result, int64_t account_id);
 
 /* Check the password on a worker thread (hashing is slow by design and
  * must not stall the event loop); input waits meanwhile. Takes ownership
@@ -103,7 +103,7 @@ static void login(struct pop3_session *s, const char *user, char *pass)
 }
 
 /* Then lock and open the maildrop. */
-static void login_checked(void *ctx, bool ok, int64_t account_id)
+static void login_checked(void *ctx, enum auth_result result, int64_t account_id)
 {
 	struct pop3_session *s = ctx;
 	struct pop3_server *server = s->server;
@@ -113,7 +113,12 @@ static void login_checked(void *ctx, bool ok, int64_t account_id)
 
 	s->auth_req = NULL;
 	conn_resume(s->conn);
-	if (!ok) {
+	if (result == AUTH_TEMPFAIL) {
+		/* the store could not be read: not a failed login */
+		pop3_store_err(s, STORE_ETEMP, "Cannot check the password now, try again later");
+		return;
+	}
+	if (result != AUTH_OK) {
 		login_failed(s);
 		return;
 	}

@@ -190,10 +190,11 @@ def pop3_login(r):
 
 
 @pytest.mark.parametrize("kind", ["ioerr", "busy"])
-@pytest.mark.parametrize("skip", [1, 2, 3])
-def test_pop3_maildrop_read_fault_is_sys_temp(faulty, kind, skip):
-    """The password check reads first (skip it); then the account's
-    settings, INBOX and its message list: each failing gives SYS/TEMP."""
+@pytest.mark.parametrize("skip", [0, 1, 2, 3])
+def test_pop3_login_read_fault_is_sys_temp(faulty, kind, skip):
+    """The password check reads first, then the account's settings, INBOX
+    and its message list: whichever fails, the answer is SYS/TEMP (not
+    [AUTH], not an empty maildrop)."""
     before = stored(faulty)
     p = pop3_login(faulty)
     arm(faulty, 1, kind, skip)
@@ -265,3 +266,24 @@ def test_imap_search_read_fault_is_never_a_short_answer(faulty, command):
     again = c.cmd(command)
     assert again[:-1] == full[:-1] and again[-1].split()[1] == b"OK", again
     c.close()
+
+
+@pytest.mark.parametrize("kind", ["ioerr", "busy"])
+def test_imap_login_read_fault_is_not_a_wrong_password(faulty, kind):
+    s = socket.create_connection(("127.0.0.1", faulty.port("imap")), timeout=10)
+    f = s.makefile("rb")
+    f.readline()
+    arm(faulty, 1, kind)
+    s.sendall(b"a LOGIN alice@example.com secret\r\n")
+    line = f.readline()
+    disarm(faulty)
+    assert line.startswith(b"a NO [UNAVAILABLE]"), line
+    assert b"AUTHENTICATIONFAILED" not in line
+    s.sendall(b"b LOGIN alice@example.com secret\r\n")
+    while True:
+        line = f.readline()
+        assert line, "closed"
+        if line.startswith(b"b "):
+            break
+    assert line.startswith(b"b OK"), line
+    s.close()

@@ -125,16 +125,23 @@ TEST(auth_login_store)
 	char *h = auth_hash_password("pw1");
 	CHECK_INT(store_account_add(s, "bob@example.com", h, &error), STORE_OK);
 	int64_t id = 0;
-	CHECK(auth_login(s, "bob@example.com", "pw1", &id));
+	CHECK_INT(auth_login(s, "bob@example.com", "pw1", &id), AUTH_OK);
 	CHECK(id > 0);
 	/* The domain is compared without case. */
 	int64_t id2 = 0;
-	CHECK(auth_login(s, "bob@EXAMPLE.com", "pw1", &id2));
+	CHECK_INT(auth_login(s, "bob@EXAMPLE.com", "pw1", &id2), AUTH_OK);
 	CHECK_INT(id2, id);
-	CHECK(!auth_login(s, "bob@example.com", "pw2", &id));
-	CHECK(!auth_login(s, "nobody@example.com", "pw1", &id));
-	CHECK(!auth_login(s, "not an address", "pw1", &id));
-	CHECK(!auth_login(s, "", "", &id));
+	CHECK_INT(auth_login(s, "bob@example.com", "pw2", &id), AUTH_DENIED);
+	CHECK_INT(auth_login(s, "nobody@example.com", "pw1", &id), AUTH_DENIED);
+	CHECK_INT(auth_login(s, "not an address", "pw1", &id), AUTH_DENIED);
+	CHECK_INT(auth_login(s, "", "", &id), AUTH_DENIED);
+	/* the account cannot be read: no verdict, not "wrong password" */
+	store_debug_fail_reads(0, 1, STORE_FAULT_IOERR);
+	CHECK_INT(auth_login(s, "bob@example.com", "pw1", &id), AUTH_TEMPFAIL);
+	store_debug_fail_reads(0, 1, STORE_FAULT_BUSY);
+	CHECK_INT(auth_login(s, "bob@example.com", "pw2", &id), AUTH_TEMPFAIL);
+	store_debug_fail_reads(0, 0, STORE_FAULT_IOERR);
+	CHECK_INT(auth_login(s, "bob@example.com", "pw1", &id), AUTH_OK);
 	free(h);
 	free(error);
 	store_close(&s);
