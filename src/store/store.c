@@ -236,7 +236,7 @@ enum store_err store_open(const char *dir, const struct store_settings *settings
 		err = open_db(s->db_path, SQLITE_OPEN_READWRITE, &s->wdb, error_r);
 	}
 	if (err == STORE_OK)
-		err = store_schema_check(s->wdb, error_r);
+		err = store_schema_check(s->wdb, s->db_path, error_r);
 	if (err == STORE_OK) {
 		store_writer_guard_commits(s);
 		if (settings->busy_timeout_ms > 0)
