@@ -42,7 +42,10 @@ uint64_t store_txn_touch_mailbox(struct store_txn *txn, int64_t mailbox_id);
 
 /* Prepared statement helpers: prepare (cached per thread and connection,
  * keyed by the SQL text's address: pass string literals) or log+fail.
- * The statement comes back reset with no bindings. */
+ * The statement comes back reset with no bindings. It stays valid until
+ * its connection closes (the cache never evicts), so nested reads may
+ * prepare as many others as they like; the same SQL text, though, is one
+ * statement: do not prepare it again while stepping it. */
 sqlite3_stmt *store_prepare(sqlite3 *db, const char *sql);
 /* Run one parameterless statement through the cache (hot paths:
  * SAVEPOINT, RELEASE, BEGIN, COMMIT). `sql` must be a string literal. */
