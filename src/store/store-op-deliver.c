@@ -86,8 +86,10 @@ static enum store_err deliver_target(struct store_txn *txn, const struct store_d
 	enum store_err err;
 	if (mailbox_id == 0 && (err = inbox_of(txn, t->account_id, &mailbox_id)) != STORE_OK)
 		return err;
-	int64_t account_id = store_mailbox_account(txn, mailbox_id);
-	if (account_id == 0 || (t->account_id != 0 && account_id != t->account_id))
+	int64_t account_id = 0;
+	if ((err = store_mailbox_owner(txn, mailbox_id, &account_id)) != STORE_OK)
+		return err;
+	if (t->account_id != 0 && account_id != t->account_id)
 		return STORE_ENOTFOUND;
 	size_t prefix_len = t->prefix ? strlen(t->prefix) : 0;
 	int64_t size = (int64_t)(prefix_len + d->len);

@@ -136,9 +136,10 @@ enum store_err store_op_flags(struct store_txn *txn, struct store_op *op)
 enum store_err store_op_expunge(struct store_txn *txn, struct store_op *op)
 {
 	struct store_expunge *x = &op->u.expunge;
-	int64_t account_id = store_mailbox_account(txn, x->mailbox_id);
-	if (account_id == 0)
-		return STORE_ENOTFOUND;
+	int64_t account_id = 0;
+	enum store_err owner_err = store_mailbox_owner(txn, x->mailbox_id, &account_id);
+	if (owner_err != STORE_OK)
+		return owner_err;
 	/* Collect the victims first; deleting while stepping is not allowed. */
 	uint32_t *victims = NULL;
 	size_t nvictims = 0, cap = 0;

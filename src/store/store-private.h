@@ -60,4 +60,7 @@ enum store_err store_message_row(struct store *s, const char *sql, int64_t mailb
 char *store_join_columns(sqlite3_stmt *st, int a, int b, size_t *len_r, size_t *a_len_r);
 /* Map an SQLite result code to a store error. */
 enum store_err store_sqlite_err(int rc);
+/* The error of a step that did not return what the caller needed (say
+ * SQLITE_ROW where only SQLITE_DONE may come): never STORE_OK. */
+enum store_err store_step_err(int rc);
 #endif

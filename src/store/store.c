@@ -98,6 +98,12 @@ enum store_err store_sqlite_err(int rc)
 	}
 }
 
+enum store_err store_step_err(int rc)
+{
+	enum store_err err = store_sqlite_err(rc);
+	return err == STORE_OK ? STORE_ETEMP : err;
+}
+
 int64_t store_now(void)
 {
 	return (int64_t)time(NULL);
