@@ -84,7 +84,10 @@ enum store_err store_mailbox_insert(struct store_txn *txn, int64_t account_id, c
 	sqlite3_reset(st);
 	if (count >= STORE_MAX_MAILBOXES)
 		return STORE_ELIMIT;
-	uint32_t uidvalidity = store_next_uidvalidity(txn->db);
+	uint32_t uidvalidity = 0;
+	enum store_err err = store_next_uidvalidity(txn->db, &uidvalidity);
+	if (err != STORE_OK)
+		return err;
 	st = store_prepare(txn->db,
 		"INSERT INTO mailboxes (account_id, name, uidvalidity, special_use)"
 		" VALUES (?1, ?2, ?3, ?4)");

@@ -375,24 +375,32 @@ void store_get_stats(struct store *s, struct store_stats *stats_r)
 	stats_r->ops = atomic_load(&s->ops);
 }
 
-uint32_t store_next_uidvalidity(sqlite3 *db)
+enum store_err store_next_uidvalidity(sqlite3 *db, uint32_t *uidvalidity_r)
 {
 	/* Time-based so a recreated database rarely repeats old values, and
 	 * strictly increasing so a recreated mailbox always differs. */
 	sqlite3_stmt *st = store_prepare(db, "SELECT value FROM meta WHERE key = 'uidvalidity'");
-	uint32_t last = 0;
-	if (st != NULL && sqlite3_step(st) == SQLITE_ROW)
-		last = (uint32_t)sqlite3_column_int64(st, 0);
+	if (st == NULL)
+		return STORE_ETEMP;
+	int rc = sqlite3_step(st);
+	uint32_t last = rc == SQLITE_ROW ? (uint32_t)sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
+		return rc == SQLITE_DONE ? STORE_ECORRUPT : store_step_err(rc);
 	uint32_t now = (uint32_t)store_now();
 	uint32_t next = now > last ? now : last + 1;
 	if (next == 0)
 		next = 1;
 	st = store_prepare(db, "UPDATE meta SET value = ?1 WHERE key = 'uidvalidity'");
-	if (st != NULL) {
-		sqlite3_bind_int64(st, 1, next);
-		sqlite3_step(st);
-	}
-	return next;
+	if (st == NULL)
+		return STORE_ETEMP;
+	sqlite3_bind_int64(st, 1, next);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return store_step_err(rc);
+	*uidvalidity_r = next;
+	return STORE_OK;
 }
 
 int64_t store_effective_quota(const struct store *s, sqlite3_int64 value, bool is_null, bool bytes)
