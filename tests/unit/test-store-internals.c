@@ -224,3 +224,95 @@ TEST(store_failed_refs_increment_fails_the_copy)
 	check_clean(s);
 	store_close(&s);
 }
+
+/* ------------------------------------------------------------------ */
+/* RENAME against the mailbox name limits                              */
+
+static enum store_err mailbox_op(struct store *s, enum store_op_kind kind, int64_t account,
+				 const char *name, const char *new_name)
+{
+	struct store_op op;
+	store_op_init(&op, kind);
+	op.u.mailbox.account_id = account;
+	op.u.mailbox.name = name;
+	op.u.mailbox.new_name = new_name;
+	enum store_err err = store_run(s, &op);
+	store_op_clear(&op);
+	return err;
+}
+
+/* Every mailbox name of the store, one per line, sorted. */
+static char *all_names(const char *dir)
+{
+	char *path = xasprintf("%s/roost.db", dir);
+	sqlite3 *db = NULL;
+	CHECK_INT(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	sqlite3_stmt *st = NULL;
+	CHECK_INT(sqlite3_prepare_v2(db, "SELECT group_concat(name, char(10)) FROM"
+				     " (SELECT name FROM mailboxes ORDER BY name)", -1, &st, NULL),
+		  SQLITE_OK);
+	CHECK_INT(sqlite3_step(st), SQLITE_ROW);
+	char *names = xstrdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	free(path);
+	return names;
+}
+
+TEST(store_rename_refuses_children_past_the_limits)
+{
+	const char *dir;
+	struct store *s = open_store(&dir);
+	char *err = NULL;
+	CHECK_INT(store_domain_add(s, "example.com", &err), STORE_OK);
+	CHECK_INT(store_account_add(s, "alice@example.com", "$y$x", &err), STORE_OK);
+	int64_t acct = sql_int(dir, "SELECT id FROM accounts");
+
+	/* p/c/c/.../c: the deepest allowed (creates every level) */
+	char deep[STORE_MAX_MAILBOX_DEPTH * 2 + 3];
+	size_t len = 0;
+	deep[len++] = 'p';
+	for (int i = 1; i < STORE_MAX_MAILBOX_DEPTH; i++) {
+		deep[len++] = '/';
+		deep[len++] = 'c';
+	}
+	deep[len] = '\0';
+	/* one level more than allowed */
+	char too_deep[sizeof(deep)];
+	memcpy(too_deep, deep, len);
+	memcpy(too_deep + len, "/c", 3);
+	CHECK_INT(mailbox_op(s, STORE_OP_MAILBOX_CREATE, acct, deep, NULL), STORE_OK);
+	/* q/<long>: the longest allowed name */
+	char longname[STORE_MAX_MAILBOX_NAME + 1];
+	memset(longname, 'x', STORE_MAX_MAILBOX_NAME);
+	longname[0] = 'q';
+	longname[1] = '/';
+	longname[STORE_MAX_MAILBOX_NAME] = '\0';
+	CHECK_INT(mailbox_op(s, STORE_OP_MAILBOX_CREATE, acct, longname, NULL), STORE_OK);
+	char *before = all_names(dir);
+
+	/* one level deeper for every child: refused, nothing renamed */
+	CHECK_INT(mailbox_op(s, STORE_OP_MAILBOX_RENAME, acct, "p", "a/p"), STORE_ELIMIT);
+	CHECK_INT(mailbox_op(s, STORE_OP_MAILBOX_RENAME, acct, "p/c", "p/c/d"), STORE_EINVAL);
+	CHECK_INT(mailbox_op(s, STORE_OP_MAILBOX_RENAME, acct, "p/c", "p/d/c"), STORE_ELIMIT);
+	/* a byte longer */
+	CHECK_INT(mailbox_op(s, STORE_OP_MAILBOX_RENAME, acct, "q", "qq"), STORE_ELIMIT);
+	/* a shallower new name whose child then gets too long */
+	CHECK_INT(mailbox_op(s, STORE_OP_MAILBOX_RENAME, acct, "q", deep + 2 /* c/.../c */),
+		  STORE_ELIMIT);
+	/* the new name itself too deep */
+	CHECK_INT(mailbox_op(s, STORE_OP_MAILBOX_RENAME, acct, "q", too_deep), STORE_ELIMIT);
+	char *after = all_names(dir);
+	CHECK_STR(after, before);
+	free(after);
+
+	/* within the limits it still renames the whole hierarchy */
+	CHECK_INT(mailbox_op(s, STORE_OP_MAILBOX_RENAME, acct, "p", "r"), STORE_OK);
+	CHECK_INT(sql_int(dir, "SELECT count(*) FROM mailboxes WHERE name = 'r' OR name LIKE 'r/%'"),
+		  STORE_MAX_MAILBOX_DEPTH);
+	CHECK_INT(sql_int(dir, "SELECT count(*) FROM mailboxes WHERE name = 'p' OR name LIKE 'p/%'"),
+		  0);
+	check_clean(s);
+	free(before);
+	store_close(&s);
+}
