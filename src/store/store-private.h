@@ -4,9 +4,10 @@
  *
  * Schema (see store-schema.c, the source of truth):
  *   meta(key, value)                     schema version, uidvalidity counter
- *   domains(id, name, catchall)
+ *   domains(id, name, catchall)          ids of domains, accounts and
+ *                                        mailboxes: AUTOINCREMENT, never reused
  *   accounts(id, domain_id, address, pwhash, quota_bytes, quota_messages,
- *            used_bytes, used_messages, pop3_delete, created)
+ *            used_bytes, used_messages, pop3_delete, created, disabled)
  *            quota_* NULL = server default, -1 = unlimited
  *   aliases(alias, target)
  *   mailboxes(id, account_id, name, uidvalidity, uidnext, highestmodseq,
