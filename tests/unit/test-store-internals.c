@@ -316,3 +316,61 @@ TEST(store_rename_refuses_children_past_the_limits)
 	free(before);
 	store_close(&s);
 }
+
+/* ------------------------------------------------------------------ */
+/* Ids are never handed out twice                                      */
+
+TEST(store_ids_of_deleted_rows_never_come_back)
+{
+	const char *dir;
+	struct store *s = open_store(&dir);
+	char *err = NULL;
+	CHECK_INT(store_domain_add(s, "example.com", &err), STORE_OK);
+	CHECK_INT(store_domain_add(s, "example.org", &err), STORE_OK);
+	CHECK_INT(store_account_add(s, "alice@example.com", "$y$x", &err), STORE_OK);
+	CHECK_INT(store_account_add(s, "bob@example.com", "$y$x", &err), STORE_OK);
+	int64_t alice = sql_int(dir, "SELECT id FROM accounts WHERE address = 'alice@example.com'");
+	int64_t bob = sql_int(dir, "SELECT id FROM accounts WHERE address = 'bob@example.com'");
+	int64_t top_mailbox = sql_int(dir, "SELECT max(id) FROM mailboxes");
+	int64_t top_domain = sql_int(dir, "SELECT max(id) FROM domains");
+
+	/* the highest mailbox, then the highest account, then the highest
+	 * domain go; each new one gets a new id */
+	CHECK_INT(mailbox_op(s, STORE_OP_MAILBOX_CREATE, alice, "X", NULL), STORE_OK);
+	int64_t x = sql_int(dir, "SELECT id FROM mailboxes WHERE name = 'X'");
+	CHECK(x > top_mailbox);
+	CHECK_INT(mailbox_op(s, STORE_OP_MAILBOX_DELETE, alice, "X", NULL), STORE_OK);
+	CHECK_INT(mailbox_op(s, STORE_OP_MAILBOX_CREATE, alice, "Y", NULL), STORE_OK);
+	CHECK(sql_int(dir, "SELECT id FROM mailboxes WHERE name = 'Y'") > x);
+
+	CHECK_INT(store_account_del(s, "bob@example.com", &err), STORE_OK);
+	CHECK_INT(store_account_add(s, "carol@example.com", "$y$x", &err), STORE_OK);
+	CHECK(sql_int(dir, "SELECT id FROM accounts WHERE address = 'carol@example.com'") > bob);
+	CHECK(sql_int(dir, "SELECT min(b.id) FROM mailboxes b JOIN accounts a ON a.id = b.account_id"
+			   " WHERE a.address = 'carol@example.com'") > x);
+
+	CHECK_INT(store_domain_del(s, "example.org", &err), STORE_OK);
+	CHECK_INT(store_domain_add(s, "example.net", &err), STORE_OK);
+	CHECK(sql_int(dir, "SELECT id FROM domains WHERE name = 'example.net'") > top_domain);
+	check_clean(s);
+	store_close(&s);
+}
+
+TEST(store_open_refuses_a_newer_schema)
+{
+	const char *dir;
+	struct store *s = open_store(&dir);
+	store_close(&s);
+	char *path = xasprintf("%s/roost.db", dir);
+	sqlite3 *db = NULL;
+	CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
+	CHECK_INT(sqlite3_exec(db, "UPDATE meta SET value = '1000' WHERE key = 'schema_version'",
+			       NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	free(path);
+	char *err = NULL;
+	CHECK_INT(store_open(dir, &internals_settings, &s, &err), STORE_EPERM);
+	CHECK(s == NULL);
+	CHECK(err != NULL && strstr(err, "schema version 1000 is newer") != NULL);
+	free(err);
+}
