@@ -80,8 +80,11 @@ enum store_err store_mailbox_insert(struct store_txn *txn, int64_t account_id, c
 	if (st == NULL)
 		return STORE_ETEMP;
 	sqlite3_bind_int64(st, 1, account_id);
-	int64_t count = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	int rc = sqlite3_step(st);
+	int64_t count = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
 	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
+		return store_step_err(rc);
 	if (count >= STORE_MAX_MAILBOXES)
 		return STORE_ELIMIT;
 	uint32_t uidvalidity = 0;
@@ -97,7 +100,7 @@ enum store_err store_mailbox_insert(struct store_txn *txn, int64_t account_id, c
 	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, uidvalidity);
 	sqlite3_bind_text(st, 4, special_use, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
+	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
 		return store_sqlite_err(rc);
