@@ -11,6 +11,12 @@
  * content reference counts equal their users and no content is orphaned;
  * every message's content and index exist; UIDs are below UIDNEXT, unique,
  * and never both expunged and present; HIGHESTMODSEQ covers every change.
+ * And what keeps accounts apart: every row that names an account or a
+ * mailbox (messages, expunge log, threads) names one that exists, no
+ * EMAILID or THREADID is shared by two accounts, no id is above the
+ * counter that hands out the next one (else it would be handed out
+ * twice), and every mailbox name is valid and within the limits (else it
+ * could not be selected, renamed or deleted).
  */
 #include "store/store-internal.h"
 #include "lib/alloc.h"
@@ -230,6 +236,144 @@ static char *fmt_modseq(sqlite3_stmt *st)
 			 col_text(st, 3), (int64_t)sqlite3_column_int64(st, 4));
 }
 
+static char *fmt_orphan_message(sqlite3_stmt *st)
+{
+	return xasprintf("message %s %s uid %" PRId64 ": its mailbox's account %" PRId64
+			 " is missing",
+			 col_text(st, 0), col_text(st, 1), (int64_t)sqlite3_column_int64(st, 2),
+			 (int64_t)sqlite3_column_int64(st, 3));
+}
+
+static char *fmt_orphan_expunged(sqlite3_stmt *st)
+{
+	return xasprintf("expunged: %" PRId64 " rows of mailbox %" PRId64 ", which is missing",
+			 (int64_t)sqlite3_column_int64(st, 1), (int64_t)sqlite3_column_int64(st, 0));
+}
+
+static char *fmt_orphan_threads(sqlite3_stmt *st)
+{
+	return xasprintf("threads: %" PRId64 " rows of account %" PRId64 ", which is missing",
+			 (int64_t)sqlite3_column_int64(st, 1), (int64_t)sqlite3_column_int64(st, 0));
+}
+
+static char *fmt_shared_objectid(sqlite3_stmt *st)
+{
+	return xasprintf("%s %" PRId64 ": used by %" PRId64 " accounts (%s)", col_text(st, 0),
+			 (int64_t)sqlite3_column_int64(st, 1), (int64_t)sqlite3_column_int64(st, 2),
+			 col_text(st, 3));
+}
+
+static char *fmt_objectid_counter(sqlite3_stmt *st)
+{
+	return xasprintf("%s %" PRId64 ": above the objectid counter %" PRId64, col_text(st, 0),
+			 (int64_t)sqlite3_column_int64(st, 1), (int64_t)sqlite3_column_int64(st, 2));
+}
+
+static char *fmt_sequence(sqlite3_stmt *st)
+{
+	return xasprintf("%s: id %" PRId64 " (%s) above the next-id counter %s: it could be"
+			 " handed out again",
+			 col_text(st, 0), (int64_t)sqlite3_column_int64(st, 1), col_text(st, 2),
+			 sqlite3_column_type(st, 3) == SQLITE_NULL ? "(none)" : col_text(st, 3));
+}
+
+/* Names are checked with the same function CREATE and RENAME use, so a
+ * name that got past them (an older roost, a raw edit) is reported. */
+static void check_mailbox_names(struct check *c)
+{
+	if (c->err != STORE_OK)
+		return;
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(c->db,
+		"SELECT b.id, b.name, length(CAST(b.name AS BLOB)),"
+		" length(b.name) - length(replace(b.name, '/', '')) + 1, COALESCE(a.address, '?')"
+		" FROM mailboxes b LEFT JOIN accounts a ON a.id = b.account_id ORDER BY b.id",
+		-1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		query_failed(c, rc, "prepare");
+		sqlite3_finalize(st);
+		return;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 1);
+		if (name != NULL && store_mailbox_name_valid(name))
+			continue;
+		char *who = xasprintf("%s %.64s%s", col_text(st, 4), name != NULL ? name : "?",
+				      name != NULL && strlen(name) > 64 ? "..." : "");
+		problem(c, xasprintf("mailbox %s (id %" PRId64 "): name of %" PRId64 " bytes, %"
+				     PRId64 " levels is invalid or past the limits (%d bytes,"
+				     " %d levels)",
+				     who, (int64_t)sqlite3_column_int64(st, 0),
+				     (int64_t)sqlite3_column_int64(st, 2),
+				     (int64_t)sqlite3_column_int64(st, 3), STORE_MAX_MAILBOX_NAME,
+				     STORE_MAX_MAILBOX_DEPTH));
+		free(who);
+	}
+	if (rc != SQLITE_DONE)
+		query_failed(c, rc, "query");
+	sqlite3_finalize(st);
+}
+
+/* What keeps one account's mail from reaching another (see the top). */
+static void check_isolation(struct check *c)
+{
+	each_row(c,
+		 "SELECT" MSG_WHERE_SQL ", b.account_id FROM messages m" MSG_JOIN_SQL
+		 " WHERE b.id IS NOT NULL AND a.id IS NULL ORDER BY m.mailbox_id, m.uid",
+		 fmt_orphan_message);
+	each_row(c,
+		 "SELECT e.mailbox_id, COUNT(*) FROM expunged e"
+		 " WHERE NOT EXISTS (SELECT 1 FROM mailboxes b WHERE b.id = e.mailbox_id)"
+		 " GROUP BY e.mailbox_id ORDER BY e.mailbox_id",
+		 fmt_orphan_expunged);
+	each_row(c,
+		 "SELECT t.account_id, COUNT(*) FROM threads t"
+		 " WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = t.account_id)"
+		 " GROUP BY t.account_id ORDER BY t.account_id",
+		 fmt_orphan_threads);
+	/* EMAILID and THREADID come from one counter and COPY keeps them
+	 * within an account: one seen in two accounts links their mail */
+	each_row(c,
+		 "SELECT 'emailid', m.emailid, COUNT(DISTINCT b.account_id),"
+		 " group_concat(DISTINCT b.account_id) FROM messages m"
+		 " JOIN mailboxes b ON b.id = m.mailbox_id WHERE m.emailid != 0"
+		 " GROUP BY m.emailid HAVING COUNT(DISTINCT b.account_id) > 1"
+		 " UNION ALL"
+		 " SELECT 'threadid', x.threadid, COUNT(DISTINCT x.account_id),"
+		 " group_concat(DISTINCT x.account_id) FROM"
+		 " (SELECT m.threadid AS threadid, b.account_id AS account_id FROM messages m"
+		 "  JOIN mailboxes b ON b.id = m.mailbox_id WHERE m.threadid != 0"
+		 "  UNION SELECT threadid, account_id FROM threads) x"
+		 " GROUP BY x.threadid HAVING COUNT(DISTINCT x.account_id) > 1",
+		 fmt_shared_objectid);
+	each_row(c,
+		 "SELECT x.what, x.top, CAST(m.value AS INTEGER) FROM"
+		 " (SELECT 'emailid' AS what, MAX(emailid) AS top FROM messages"
+		 "  UNION ALL SELECT 'threadid', MAX(threadid) FROM messages"
+		 "  UNION ALL SELECT 'threadid', MAX(threadid) FROM threads) x"
+		 " JOIN meta m ON m.key = 'objectid'"
+		 " WHERE x.top > CAST(m.value AS INTEGER)",
+		 fmt_objectid_counter);
+	/* AUTOINCREMENT (store-schema.c): the next id is above sqlite_sequence's,
+	 * so every id in use, and every id still named anywhere, must be at
+	 * or below it */
+	each_row(c,
+		 "SELECT x.tbl, x.top, x.src, q.seq FROM"
+		 " (SELECT 'domains' AS tbl, MAX(id) AS top, 'domains' AS src FROM domains"
+		 "  UNION ALL SELECT 'domains', MAX(domain_id), 'accounts' FROM accounts"
+		 "  UNION ALL SELECT 'accounts', MAX(id), 'accounts' FROM accounts"
+		 "  UNION ALL SELECT 'accounts', MAX(account_id), 'mailboxes' FROM mailboxes"
+		 "  UNION ALL SELECT 'accounts', MAX(account_id), 'threads' FROM threads"
+		 "  UNION ALL SELECT 'mailboxes', MAX(id), 'mailboxes' FROM mailboxes"
+		 "  UNION ALL SELECT 'mailboxes', MAX(mailbox_id), 'messages' FROM messages"
+		 "  UNION ALL SELECT 'mailboxes', MAX(mailbox_id), 'expunged' FROM expunged) x"
+		 " LEFT JOIN sqlite_sequence q ON q.name = x.tbl"
+		 " WHERE x.top IS NOT NULL AND (q.seq IS NULL OR x.top > q.seq)"
+		 " ORDER BY x.tbl, x.src",
+		 fmt_sequence);
+	check_mailbox_names(c);
+}
+
 static void check_tables(struct check *c)
 {
 	each_row(c,
@@ -345,6 +489,7 @@ enum store_err store_check(struct store *s, bool quick, store_check_report_fn *r
 	} else {
 		check_sqlite(&c, quick);
 		check_tables(&c);
+		check_isolation(&c);
 		/* Always end it: an open read transaction on this thread's
 		 * connection would pin an old snapshot (and the WAL) for every
 		 * later read here. */

@@ -15,6 +15,7 @@
 #include "store/store-internal.h"
 #include "store/store-fts.h"
 #include "lib/log.h"
+#include <string.h>
 #include <time.h>
 
 /* Contents per indexing transaction: bounds how long the writer is held
@@ -90,8 +91,11 @@ void store_indexer_start(struct store *s)
 	if (!store_fts_enabled(s))
 		return;
 	s->indexer_stopping = false;
-	if (pthread_create(&s->indexer, NULL, indexer_main, s) == 0)
+	int rc = pthread_create(&s->indexer, NULL, indexer_main, s);
+	if (rc == 0)
 		s->indexer_running = true;
+	else	/* SEARCH reads what is not indexed, so answers stay right */
+		log_warn("store: no full-text indexer thread: %s", strerror(rc));
 }
 
 void store_indexer_wake(struct store *s)

@@ -87,11 +87,13 @@ void store_txn_mailbox_event(struct store_txn *txn, int64_t account_id, int64_t 
 			     enum store_mailbox_event event);
 /* Schema creation / check. */
 enum store_err store_schema_create(sqlite3 *db, char **error_r);
-enum store_err store_schema_check(sqlite3 *db, char **error_r);
+/* Check the schema version; upgrade an older one (after a backup next to
+ * db_path); refuse a newer one. */
+enum store_err store_schema_check(sqlite3 *db, const char *db_path, char **error_r);
 int64_t store_effective_quota(const struct store *s, sqlite3_int64 value, bool is_null, bool bytes);
 enum store_err store_exec(sqlite3 *db, const char *sql, char **error_r);
 /* A new UIDVALIDITY (time-based, strictly increasing), inside a txn. */
-uint32_t store_next_uidvalidity(sqlite3 *db);
+enum store_err store_next_uidvalidity(sqlite3 *db, uint32_t *uidvalidity_r);
 /* Create a mailbox row inside a txn (no validation). */
 enum store_err store_mailbox_insert(struct store_txn *txn, int64_t account_id, const char *name,
 				    const char *special_use, int64_t *id_r);

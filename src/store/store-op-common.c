@@ -55,7 +55,10 @@ enum store_err store_quota_add(struct store_txn *txn, int64_t account_id, int64_
 	sqlite3_bind_int64(st, 3, messages);
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? STORE_OK : store_sqlite_err(rc);
+	if (rc != SQLITE_DONE)
+		return store_step_err(rc);
+	/* usage that lands on no account would leave roost check unclean */
+	return sqlite3_changes(txn->db) == 1 ? STORE_OK : STORE_ENOTFOUND;
 }
 
 enum store_err store_uid_next(struct store_txn *txn, int64_t mailbox_id, uint32_t *uid_r,
@@ -82,15 +85,28 @@ enum store_err store_uid_next(struct store_txn *txn, int64_t mailbox_id, uint32_
 	return STORE_OK;
 }
 
-int64_t store_mailbox_account(struct store_txn *txn, int64_t mailbox_id)
+enum store_err store_mailbox_owner(struct store_txn *txn, int64_t mailbox_id,
+				   int64_t *account_id_r)
 {
 	sqlite3_stmt *st = store_prepare(txn->db, "SELECT account_id FROM mailboxes WHERE id = ?1");
 	if (st == NULL)
-		return 0;
+		return STORE_ETEMP;
 	sqlite3_bind_int64(st, 1, mailbox_id);
-	int64_t id = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*account_id_r = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
-	return id;
+	if (rc == SQLITE_ROW)
+		return STORE_OK;
+	return rc == SQLITE_DONE ? STORE_ENOTFOUND : store_sqlite_err(rc);
+}
+
+/* Run a prepared one-row-or-none write; its result as a store error. */
+static enum store_err step_done(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? STORE_OK : store_step_err(rc);
 }
 
 static bool keyword_valid(const char *k, size_t n)
@@ -164,25 +180,35 @@ enum store_err store_message_remove(struct store_txn *txn, int64_t mailbox_id, i
 	int64_t content_id = sqlite3_column_int64(st, 1);
 	sqlite3_reset(st);
 
+	/* The content goes only when the decrement itself says no one uses
+	 * it any more: a failed update (or a missing row, which roost check
+	 * reports) must never be read as "refs = 0", or a content that other
+	 * messages share would be deleted under them. */
 	st = store_prepare(txn->db, "UPDATE contents SET refs = refs - 1 WHERE id = ?1 RETURNING refs");
 	if (st == NULL)
 		return STORE_ETEMP;
 	sqlite3_bind_int64(st, 1, content_id);
-	int64_t refs = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	rc = sqlite3_step(st);
+	int64_t refs = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
 	sqlite3_reset(st);
-	if (refs <= 0) {
-		st = store_prepare(txn->db, "DELETE FROM contents WHERE id = ?1");
-		if (st == NULL)
-			return STORE_ETEMP;
-		sqlite3_bind_int64(st, 1, content_id);
-		sqlite3_step(st);
-		sqlite3_reset(st);
-		st = store_prepare(txn->db, "DELETE FROM content_index WHERE content_id = ?1");
-		if (st == NULL)
-			return STORE_ETEMP;
-		sqlite3_bind_int64(st, 1, content_id);
-		sqlite3_step(st);
-		sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_step_err(rc);
+	/* DONE: the message named a content that is not there (roost check
+	 * reports that); removing the message is then all there is to do */
+	if (rc == SQLITE_ROW && refs <= 0) {
+		static const char *const sqls[] = {
+			"DELETE FROM contents WHERE id = ?1",
+			"DELETE FROM content_index WHERE content_id = ?1",
+		};
+		for (size_t i = 0; i < sizeof(sqls) / sizeof(sqls[0]); i++) {
+			st = store_prepare(txn->db, sqls[i]);
+			if (st == NULL)
+				return STORE_ETEMP;
+			sqlite3_bind_int64(st, 1, content_id);
+			enum store_err err = step_done(st);
+			if (err != STORE_OK)
+				return err;
+		}
 		enum store_err err = store_fts_delete(txn, content_id);
 		if (err != STORE_OK)
 			return err;
@@ -195,10 +221,9 @@ enum store_err store_message_remove(struct store_txn *txn, int64_t mailbox_id, i
 		sqlite3_bind_int64(st, 1, mailbox_id);
 		sqlite3_bind_int64(st, 2, uid);
 		sqlite3_bind_int64(st, 3, (sqlite3_int64)modseq);
-		rc = sqlite3_step(st);
-		sqlite3_reset(st);
-		if (rc != SQLITE_DONE)
-			return store_sqlite_err(rc);
+		enum store_err err = step_done(st);
+		if (err != STORE_OK)
+			return err;
 	}
 	return store_quota_add(txn, account_id, -size, -1);
 }

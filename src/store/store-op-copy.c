@@ -88,12 +88,18 @@ enum store_err store_op_copy(struct store_txn *txn, struct store_op *op)
 		sqlite3_reset(st);
 		if (rc != SQLITE_DONE)
 			return store_sqlite_err(rc);
+		/* The copy shares the content: unless its count goes up with
+		 * it, the first expunge of either would free it under the other. */
 		st = store_prepare(txn->db, "UPDATE contents SET refs = refs + 1 WHERE id = ?1");
 		if (st == NULL)
 			return STORE_ETEMP;
 		sqlite3_bind_int64(st, 1, content_id);
-		sqlite3_step(st);
+		rc = sqlite3_step(st);
 		sqlite3_reset(st);
+		if (rc != SQLITE_DONE)
+			return store_step_err(rc);
+		if (sqlite3_changes(txn->db) != 1)
+			return STORE_ECORRUPT; /* the source named a content that is not there */
 		if ((err = store_quota_add(txn, dst_account, size, 1)) != STORE_OK)
 			return err;
 		c->src_uids = xgrow(c->src_uids, &cap_src, c->ncopied + 1, sizeof(uint32_t));
@@ -113,12 +119,15 @@ enum store_err store_op_copy(struct store_txn *txn, struct store_op *op)
 	}
 	if (c->dst_uidvalidity == 0) {
 		sqlite3_stmt *st = store_prepare(txn->db, "SELECT uidvalidity FROM mailboxes WHERE id = ?1");
-		if (st != NULL) {
-			sqlite3_bind_int64(st, 1, c->dst_mailbox_id);
-			if (sqlite3_step(st) == SQLITE_ROW)
-				c->dst_uidvalidity = (uint32_t)sqlite3_column_int64(st, 0);
-			sqlite3_reset(st);
-		}
+		if (st == NULL)
+			return STORE_ETEMP;
+		sqlite3_bind_int64(st, 1, c->dst_mailbox_id);
+		int rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			c->dst_uidvalidity = (uint32_t)sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+		if (rc != SQLITE_ROW)
+			return rc == SQLITE_DONE ? STORE_ENOTFOUND : store_step_err(rc);
 	}
 	return STORE_OK;
 }

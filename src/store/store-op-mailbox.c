@@ -80,11 +80,17 @@ enum store_err store_mailbox_insert(struct store_txn *txn, int64_t account_id, c
 	if (st == NULL)
 		return STORE_ETEMP;
 	sqlite3_bind_int64(st, 1, account_id);
-	int64_t count = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	int rc = sqlite3_step(st);
+	int64_t count = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
 	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
+		return store_step_err(rc);
 	if (count >= STORE_MAX_MAILBOXES)
 		return STORE_ELIMIT;
-	uint32_t uidvalidity = store_next_uidvalidity(txn->db);
+	uint32_t uidvalidity = 0;
+	enum store_err err = store_next_uidvalidity(txn->db, &uidvalidity);
+	if (err != STORE_OK)
+		return err;
 	st = store_prepare(txn->db,
 		"INSERT INTO mailboxes (account_id, name, uidvalidity, special_use)"
 		" VALUES (?1, ?2, ?3, ?4)");
@@ -94,7 +100,7 @@ enum store_err store_mailbox_insert(struct store_txn *txn, int64_t account_id, c
 	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, uidvalidity);
 	sqlite3_bind_text(st, 4, special_use, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
+	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
 		return store_sqlite_err(rc);
@@ -146,11 +152,15 @@ enum store_err store_op_mailbox_create(struct store_txn *txn, struct store_op *o
 /* Remove every message of a mailbox (quota and content refs follow). */
 static enum store_err empty_mailbox(struct store_txn *txn, int64_t mailbox_id)
 {
+	int64_t account_id = 0;
+	enum store_err err = store_mailbox_owner(txn, mailbox_id, &account_id);
+	if (err != STORE_OK)
+		return err;
 	struct store_op x;
 	store_op_init(&x, STORE_OP_EXPUNGE);
-	x.u.expunge.account_id = store_mailbox_account(txn, mailbox_id);
+	x.u.expunge.account_id = account_id;
 	x.u.expunge.mailbox_id = mailbox_id;
-	enum store_err err = store_op_expunge(txn, &x);
+	err = store_op_expunge(txn, &x);
 	store_op_clear(&x);
 	return err;
 }
@@ -224,11 +234,62 @@ static enum store_err rename_inbox(struct store_txn *txn, struct store_mailbox_o
 	return err;
 }
 
+/* Past STORE_MAX_MAILBOX_NAME bytes or STORE_MAX_MAILBOX_DEPTH levels? */
+static bool name_over_limits(const char *name)
+{
+	size_t len = strlen(name);
+	int depth = 1;
+	for (size_t i = 0; i < len; i++)
+		depth += name[i] == '/';
+	return len > STORE_MAX_MAILBOX_NAME || depth > STORE_MAX_MAILBOX_DEPTH;
+}
+
+/* Why a name is refused: over a limit (STORE_ELIMIT) or malformed. */
+static enum store_err name_error(const char *name)
+{
+	return name_over_limits(name) ? STORE_ELIMIT : STORE_EINVAL;
+}
+
+/* Every child of m->name ("old/...") becomes "new/...": each new name must
+ * be a valid one within the limits, or nothing is renamed. Otherwise a
+ * rename could move a hierarchy to where it can no longer be selected,
+ * renamed back or deleted. */
+static enum store_err children_fit(struct store_txn *txn, const struct store_mailbox_op *m)
+{
+	sqlite3_stmt *st = store_prepare(txn->db,
+		"SELECT name FROM mailboxes"
+		" WHERE account_id = ?1 AND substr(name, 1, length(?2) + 1) = ?2 || '/'");
+	if (st == NULL)
+		return STORE_ETEMP;
+	sqlite3_bind_int64(st, 1, m->account_id);
+	sqlite3_bind_text(st, 2, m->name, -1, SQLITE_STATIC);
+	size_t oldlen = strlen(m->name);
+	enum store_err err = STORE_OK;
+	int rc;
+	while (err == STORE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *child = (const char *)sqlite3_column_text(st, 0);
+		if (child == NULL || strlen(child) <= oldlen) {
+			err = STORE_ECORRUPT;
+			break;
+		}
+		char *renamed = xasprintf("%s%s", m->new_name, child + oldlen);
+		if (!store_mailbox_name_valid(renamed))
+			err = name_error(renamed);
+		free(renamed);
+	}
+	if (err == STORE_OK && rc != SQLITE_DONE)
+		err = store_step_err(rc);
+	sqlite3_reset(st);
+	return err;
+}
+
 enum store_err store_op_mailbox_rename(struct store_txn *txn, struct store_op *op)
 {
 	struct store_mailbox_op *m = &op->u.mailbox;
-	if (!store_mailbox_name_valid(m->new_name) || is_inbox(m->new_name))
-		return is_inbox(m->new_name) ? STORE_EEXISTS : STORE_EINVAL;
+	if (is_inbox(m->new_name))
+		return STORE_EEXISTS;
+	if (!store_mailbox_name_valid(m->new_name))
+		return name_error(m->new_name);
 	int64_t id = find_mailbox(txn->db, m->account_id, m->name);
 	if (id <= 0)
 		return id < 0 ? STORE_ETEMP : STORE_ENOTFOUND;
@@ -239,6 +300,9 @@ enum store_err store_op_mailbox_rename(struct store_txn *txn, struct store_op *o
 	size_t oldlen = strlen(m->name);
 	if (strncmp(m->new_name, m->name, oldlen) == 0 && m->new_name[oldlen] == '/')
 		return STORE_EINVAL; /* into its own child */
+	enum store_err err = children_fit(txn, m);
+	if (err != STORE_OK)
+		return err;
 	/* The mailbox and every child ("old/..." -> "new/..."). UIDVALIDITY is
 	 * kept: the messages and UIDs are the same ones. */
 	sqlite3_stmt *st = store_prepare(txn->db,
@@ -255,7 +319,6 @@ enum store_err store_op_mailbox_rename(struct store_txn *txn, struct store_op *o
 		return store_sqlite_err(rc);
 	/* Create missing parents of the new name. */
 	char *path = xstrdup(m->new_name);
-	enum store_err err = STORE_OK;
 	for (char *slash = strchr(path, '/'); slash != NULL && err == STORE_OK;
 	     slash = strchr(slash + 1, '/')) {
 		*slash = '\0';

@@ -44,7 +44,10 @@ enum store_err store_uid_next(struct store_txn *txn, int64_t mailbox_id, uint32_
 /* Normalise a keyword list: valid atoms, no duplicates (case-insensitive),
  * within STORE_MAX_KEYWORDS. NULL for none. Caller frees. */
 char *store_keywords_normalize(const char *keywords);
-int64_t store_mailbox_account(struct store_txn *txn, int64_t mailbox_id);
+/* The account a mailbox belongs to: STORE_OK, STORE_ENOTFOUND (no such
+ * mailbox) or the error that kept us from knowing. */
+enum store_err store_mailbox_owner(struct store_txn *txn, int64_t mailbox_id,
+				   int64_t *account_id_r);
 /* OBJECTID (RFC 8474, store-msg-extra.c): a new EMAILID, and the THREADID
  * of the account's thread this message belongs to (ix may be NULL). */
 enum store_err store_objectid_assign(struct store_txn *txn, int64_t account_id,

@@ -4,9 +4,10 @@
  *
  * Schema (see store-schema.c, the source of truth):
  *   meta(key, value)                     schema version, uidvalidity counter
- *   domains(id, name, catchall)
+ *   domains(id, name, catchall)          ids of domains, accounts and
+ *                                        mailboxes: AUTOINCREMENT, never reused
  *   accounts(id, domain_id, address, pwhash, quota_bytes, quota_messages,
- *            used_bytes, used_messages, pop3_delete, created)
+ *            used_bytes, used_messages, pop3_delete, created, disabled)
  *            quota_* NULL = server default, -1 = unlimited
  *   aliases(alias, target)
  *   mailboxes(id, account_id, name, uidvalidity, uidnext, highestmodseq,
@@ -43,7 +44,10 @@ uint64_t store_txn_touch_mailbox(struct store_txn *txn, int64_t mailbox_id);
 
 /* Prepared statement helpers: prepare (cached per thread and connection,
  * keyed by the SQL text's address: pass string literals) or log+fail.
- * The statement comes back reset with no bindings. */
+ * The statement comes back reset with no bindings. It stays valid until
+ * its connection closes (the cache never evicts), so nested reads may
+ * prepare as many others as they like; the same SQL text, though, is one
+ * statement: do not prepare it again while stepping it. */
 sqlite3_stmt *store_prepare(sqlite3 *db, const char *sql);
 /* Run one parameterless statement through the cache (hot paths:
  * SAVEPOINT, RELEASE, BEGIN, COMMIT). `sql` must be a string literal. */
@@ -70,4 +74,7 @@ enum store_err store_row_err(int rc);
 char *store_join_columns(sqlite3_stmt *st, int a, int b, size_t *len_r, size_t *a_len_r);
 /* Map an SQLite result code to a store error. */
 enum store_err store_sqlite_err(int rc);
+/* The error of a step that did not return what the caller needed (say
+ * SQLITE_ROW where only SQLITE_DONE may come): never STORE_OK. */
+enum store_err store_step_err(int rc);
 #endif

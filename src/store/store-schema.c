@@ -1,34 +1,107 @@
 /*
  * store-schema: the database schema (the source of truth for the table
- * layout documented in store-private.h) and its version check.
+ * layout documented in store-private.h), its version check and the
+ * upgrade of a database an older roost made.
+ *
+ * Ids that a session holds (a selected mailbox, its account) are never
+ * reused: domains, accounts and mailboxes are AUTOINCREMENT tables, so a
+ * new row never takes the id of a deleted one (a stale session keeps
+ * pointing at nothing instead of at another account's mail). AUTOINCREMENT
+ * rather than a counter in meta: SQLite keeps sqlite_sequence in the same
+ * transaction as the insert, and every INSERT path gets it without code.
+ * Messages and contents are not: sessions address messages by (mailbox
+ * id, UID), UIDs are never reused within a mailbox id, and content ids
+ * never leave the store; AUTOINCREMENT there would add a write to every
+ * delivery for nothing.
  */
 #include "store/store-internal.h"
 #include "lib/alloc.h"
+#include "lib/log.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-#define SCHEMA_VERSION "1"
+/* Version 1: the first schema. Version 2: AUTOINCREMENT ids for domains,
+ * accounts and mailboxes; accounts.disabled. */
+#define SCHEMA_VERSION 2
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+/* Column lists of the tables the upgrade rebuilds: the same text creates
+ * them in a new database and in an upgraded one. */
+#define DOMAINS_COLUMNS                                                        \
+	"(id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE,"    \
+	"  catchall TEXT)"
+#define ACCOUNTS_COLUMNS                                                       \
+	"(id INTEGER PRIMARY KEY AUTOINCREMENT,"                               \
+	"  domain_id INTEGER NOT NULL REFERENCES domains(id),"                 \
+	"  address TEXT NOT NULL UNIQUE, pwhash TEXT NOT NULL,"                \
+	"  quota_bytes INTEGER, quota_messages INTEGER,"                       \
+	"  used_bytes INTEGER NOT NULL DEFAULT 0, used_messages INTEGER NOT NULL DEFAULT 0," \
+	"  pop3_delete TEXT, created INTEGER NOT NULL,"                        \
+	"  disabled INTEGER NOT NULL DEFAULT 0)"
+#define MAILBOXES_COLUMNS                                                      \
+	"(id INTEGER PRIMARY KEY AUTOINCREMENT,"                               \
+	"  account_id INTEGER NOT NULL REFERENCES accounts(id), name TEXT NOT NULL," \
+	"  uidvalidity INTEGER NOT NULL, uidnext INTEGER NOT NULL DEFAULT 1,"   \
+	"  highestmodseq INTEGER NOT NULL DEFAULT 1, special_use TEXT,"        \
+	"  subscribed INTEGER NOT NULL DEFAULT 1,"                             \
+	"  recent_uid INTEGER NOT NULL DEFAULT 0,"                             \
+	"  nmessages INTEGER NOT NULL DEFAULT 0, nunseen INTEGER NOT NULL DEFAULT 0," \
+	"  ndeleted INTEGER NOT NULL DEFAULT 0, nbytes INTEGER NOT NULL DEFAULT 0," \
+	"  UNIQUE (account_id, name))"
+
+/* A mailbox's counts (STATUS, LIST-STATUS, SELECT) are kept by the
+ * database itself, so no code path that adds, removes or re-flags a
+ * message can leave them wrong, and reading them is O(1). They name
+ * mailboxes, so the upgrade drops them while it rebuilds that table. */
+#define MESSAGES_TRIGGERS_SQL                                                  \
+	"CREATE TRIGGER messages_count_insert AFTER INSERT ON messages BEGIN"  \
+	"  UPDATE mailboxes SET nmessages = nmessages + 1,"                    \
+	"   nunseen = nunseen + ((NEW.flags & 1) = 0), ndeleted = ndeleted + ((NEW.flags & 8) != 0)," \
+	"   nbytes = nbytes + NEW.size WHERE id = NEW.mailbox_id;"             \
+	"  END;"                                                               \
+	"CREATE TRIGGER messages_count_delete AFTER DELETE ON messages BEGIN"  \
+	"  UPDATE mailboxes SET nmessages = nmessages - 1,"                    \
+	"   nunseen = nunseen - ((OLD.flags & 1) = 0), ndeleted = ndeleted - ((OLD.flags & 8) != 0)," \
+	"   nbytes = nbytes - OLD.size WHERE id = OLD.mailbox_id;"             \
+	"  END;"                                                               \
+	"CREATE TRIGGER messages_count_update AFTER UPDATE OF flags, size, mailbox_id ON messages BEGIN" \
+	"  UPDATE mailboxes SET nmessages = nmessages - 1,"                    \
+	"   nunseen = nunseen - ((OLD.flags & 1) = 0), ndeleted = ndeleted - ((OLD.flags & 8) != 0)," \
+	"   nbytes = nbytes - OLD.size WHERE id = OLD.mailbox_id;"             \
+	"  UPDATE mailboxes SET nmessages = nmessages + 1,"                    \
+	"   nunseen = nunseen + ((NEW.flags & 1) = 0), ndeleted = ndeleted + ((NEW.flags & 8) != 0)," \
+	"   nbytes = nbytes + NEW.size WHERE id = NEW.mailbox_id;"             \
+	"  END;"
+
+/* No id below the highest one ever seen may come back. A deleted row's id
+ * can still be named elsewhere (the expunge log, threads), so the counter
+ * starts above those too. */
+#define SEQUENCES_SQL                                                          \
+	"DELETE FROM sqlite_sequence WHERE name IN ('domains', 'accounts', 'mailboxes');" \
+	"INSERT INTO sqlite_sequence (name, seq) SELECT 'domains',"            \
+	"  max(COALESCE((SELECT max(id) FROM domains), 0),"                    \
+	"      COALESCE((SELECT max(domain_id) FROM accounts), 0));"           \
+	"INSERT INTO sqlite_sequence (name, seq) SELECT 'accounts',"           \
+	"  max(COALESCE((SELECT max(id) FROM accounts), 0),"                   \
+	"      COALESCE((SELECT max(account_id) FROM mailboxes), 0),"          \
+	"      COALESCE((SELECT max(account_id) FROM threads), 0));"           \
+	"INSERT INTO sqlite_sequence (name, seq) SELECT 'mailboxes',"          \
+	"  max(COALESCE((SELECT max(id) FROM mailboxes), 0),"                  \
+	"      COALESCE((SELECT max(mailbox_id) FROM messages), 0),"           \
+	"      COALESCE((SELECT max(mailbox_id) FROM expunged), 0));"
 
 static const char schema_sql[] =
 	"CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-	"CREATE TABLE domains (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
-	"  catchall TEXT);"
-	"CREATE TABLE accounts (id INTEGER PRIMARY KEY,"
-	"  domain_id INTEGER NOT NULL REFERENCES domains(id),"
-	"  address TEXT NOT NULL UNIQUE, pwhash TEXT NOT NULL,"
-	"  quota_bytes INTEGER, quota_messages INTEGER,"
-	"  used_bytes INTEGER NOT NULL DEFAULT 0, used_messages INTEGER NOT NULL DEFAULT 0,"
-	"  pop3_delete TEXT, created INTEGER NOT NULL);"
+	"CREATE TABLE domains " DOMAINS_COLUMNS ";"
+	"CREATE TABLE accounts " ACCOUNTS_COLUMNS ";"
 	"CREATE TABLE aliases (alias TEXT NOT NULL, target TEXT NOT NULL,"
 	"  PRIMARY KEY (alias, target)) WITHOUT ROWID;"
-	"CREATE TABLE mailboxes (id INTEGER PRIMARY KEY,"
-	"  account_id INTEGER NOT NULL REFERENCES accounts(id), name TEXT NOT NULL,"
-	"  uidvalidity INTEGER NOT NULL, uidnext INTEGER NOT NULL DEFAULT 1,"
-	"  highestmodseq INTEGER NOT NULL DEFAULT 1, special_use TEXT,"
-	"  subscribed INTEGER NOT NULL DEFAULT 1,"
-	"  recent_uid INTEGER NOT NULL DEFAULT 0,"
-	"  nmessages INTEGER NOT NULL DEFAULT 0, nunseen INTEGER NOT NULL DEFAULT 0,"
-	"  ndeleted INTEGER NOT NULL DEFAULT 0, nbytes INTEGER NOT NULL DEFAULT 0,"
-	"  UNIQUE (account_id, name));"
+	"CREATE TABLE mailboxes " MAILBOXES_COLUMNS ";"
 	"CREATE TABLE contents (id INTEGER PRIMARY KEY, hash BLOB NOT NULL UNIQUE,"
 	"  size INTEGER NOT NULL, crlf_size INTEGER NOT NULL, refs INTEGER NOT NULL,"
 	"  data BLOB NOT NULL);"
@@ -55,38 +128,58 @@ static const char schema_sql[] =
 	"  search_prefix TEXT,"
 	"  UNIQUE (mailbox_id, uid));"
 	"CREATE INDEX messages_modseq ON messages (mailbox_id, modseq);"
-	/* A mailbox's counts (STATUS, LIST-STATUS, SELECT) are kept by the
-	 * database itself, so no code path that adds, removes or re-flags a
-	 * message can leave them wrong, and reading them is O(1). */
-	"CREATE TRIGGER messages_count_insert AFTER INSERT ON messages BEGIN"
-	"  UPDATE mailboxes SET nmessages = nmessages + 1,"
-	"   nunseen = nunseen + ((NEW.flags & 1) = 0), ndeleted = ndeleted + ((NEW.flags & 8) != 0),"
-	"   nbytes = nbytes + NEW.size WHERE id = NEW.mailbox_id;"
-	"  END;"
-	"CREATE TRIGGER messages_count_delete AFTER DELETE ON messages BEGIN"
-	"  UPDATE mailboxes SET nmessages = nmessages - 1,"
-	"   nunseen = nunseen - ((OLD.flags & 1) = 0), ndeleted = ndeleted - ((OLD.flags & 8) != 0),"
-	"   nbytes = nbytes - OLD.size WHERE id = OLD.mailbox_id;"
-	"  END;"
-	"CREATE TRIGGER messages_count_update AFTER UPDATE OF flags, size, mailbox_id ON messages BEGIN"
-	"  UPDATE mailboxes SET nmessages = nmessages - 1,"
-	"   nunseen = nunseen - ((OLD.flags & 1) = 0), ndeleted = ndeleted - ((OLD.flags & 8) != 0),"
-	"   nbytes = nbytes - OLD.size WHERE id = OLD.mailbox_id;"
-	"  UPDATE mailboxes SET nmessages = nmessages + 1,"
-	"   nunseen = nunseen + ((NEW.flags & 1) = 0), ndeleted = ndeleted + ((NEW.flags & 8) != 0),"
-	"   nbytes = nbytes + NEW.size WHERE id = NEW.mailbox_id;"
-	"  END;"
+	MESSAGES_TRIGGERS_SQL
 	"CREATE INDEX messages_content ON messages (content_id);"
 	"CREATE TABLE expunged (mailbox_id INTEGER NOT NULL, uid INTEGER NOT NULL,"
 	"  modseq INTEGER NOT NULL, PRIMARY KEY (mailbox_id, uid)) WITHOUT ROWID;"
 	"CREATE INDEX expunged_modseq ON expunged (mailbox_id, modseq);"
-	"INSERT INTO meta VALUES ('schema_version', '" SCHEMA_VERSION "');"
+	"INSERT INTO meta VALUES ('schema_version', '" STR(SCHEMA_VERSION) "');"
 	"INSERT INTO meta VALUES ('uidvalidity', '0');"
 	/* OBJECTID (RFC 8474): EMAILID/THREADID numbers come from one
 	 * counter; threads maps an account's Message-IDs to their thread. */
 	"INSERT INTO meta VALUES ('objectid', '0');"
 	"CREATE TABLE threads (account_id INTEGER NOT NULL, message_id TEXT NOT NULL,"
 	"  threadid INTEGER NOT NULL, PRIMARY KEY (account_id, message_id)) WITHOUT ROWID;";
+
+/*
+ * Upgrades, each from one version to the next, all run in one transaction.
+ * SQLite's ALTER TABLE cannot add AUTOINCREMENT, so a table is rebuilt:
+ * create the new one, copy every row with its id, drop the old one, rename
+ * (sqlite.org/lang_altertable.html, "Making Other Kinds Of Table Schema
+ * Changes"). The triggers on messages name mailboxes and are recreated.
+ * UIDs, UIDVALIDITY, MODSEQs and counts are columns copied as they are.
+ */
+static const char upgrade_1_sql[] =
+	"DROP TRIGGER messages_count_insert;"
+	"DROP TRIGGER messages_count_delete;"
+	"DROP TRIGGER messages_count_update;"
+	"CREATE TABLE domains_v2 " DOMAINS_COLUMNS ";"
+	"INSERT INTO domains_v2 (id, name, catchall) SELECT id, name, catchall FROM domains;"
+	"DROP TABLE domains;"
+	"ALTER TABLE domains_v2 RENAME TO domains;"
+	"CREATE TABLE accounts_v2 " ACCOUNTS_COLUMNS ";"
+	"INSERT INTO accounts_v2 (id, domain_id, address, pwhash, quota_bytes, quota_messages,"
+	"  used_bytes, used_messages, pop3_delete, created)"
+	" SELECT id, domain_id, address, pwhash, quota_bytes, quota_messages,"
+	"  used_bytes, used_messages, pop3_delete, created FROM accounts;"
+	"DROP TABLE accounts;"
+	"ALTER TABLE accounts_v2 RENAME TO accounts;"
+	"CREATE TABLE mailboxes_v2 " MAILBOXES_COLUMNS ";"
+	"INSERT INTO mailboxes_v2 (id, account_id, name, uidvalidity, uidnext, highestmodseq,"
+	"  special_use, subscribed, recent_uid, nmessages, nunseen, ndeleted, nbytes)"
+	" SELECT id, account_id, name, uidvalidity, uidnext, highestmodseq,"
+	"  special_use, subscribed, recent_uid, nmessages, nunseen, ndeleted, nbytes"
+	" FROM mailboxes;"
+	"DROP TABLE mailboxes;"
+	"ALTER TABLE mailboxes_v2 RENAME TO mailboxes;"
+	MESSAGES_TRIGGERS_SQL
+	SEQUENCES_SQL
+	"UPDATE meta SET value = '2' WHERE key = 'schema_version';";
+
+/* upgrades[i] takes a database from version i + 1 to i + 2 */
+static const char *const upgrades[] = {upgrade_1_sql};
+_Static_assert(sizeof(upgrades) / sizeof(upgrades[0]) == SCHEMA_VERSION - 1,
+	       "one upgrade per schema version");
 
 enum store_err store_schema_create(sqlite3 *db, char **error_r)
 {
@@ -99,20 +192,113 @@ enum store_err store_schema_create(sqlite3 *db, char **error_r)
 	return err;
 }
 
-enum store_err store_schema_check(sqlite3 *db, char **error_r)
+/* The database's schema version: STORE_OK with *version_r, or an error
+ * (a database without one is not Roost's). */
+static enum store_err read_version(sqlite3 *db, long *version_r, char **error_r)
 {
-	sqlite3_stmt *st = store_prepare(db, "SELECT value FROM meta WHERE key = 'schema_version'");
-	if (st == NULL || sqlite3_step(st) != SQLITE_ROW) {
-		*error_r = xstrdup("database has no schema version: not a Roost database?");
-		return STORE_ETEMP;
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'schema_version'", -1,
+				    &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		enum store_err err = rc == SQLITE_DONE || (rc & 0xff) == SQLITE_ERROR
+					     ? STORE_EPERM : store_sqlite_err(rc);
+		if (err == STORE_EPERM)
+			*error_r = xstrdup("database has no schema version: not a Roost database?");
+		else
+			*error_r = xasprintf("database: reading the schema version: %s",
+					     sqlite3_errmsg(db));
+		sqlite3_finalize(st);
+		return err == STORE_OK ? STORE_ETEMP : err;
 	}
 	const char *v = (const char *)sqlite3_column_text(st, 0);
-	if (v == NULL || strcmp(v, SCHEMA_VERSION) != 0) {
-		*error_r = xasprintf("database schema version %s, this roost knows %s", v ? v : "?",
-				     SCHEMA_VERSION);
-		sqlite3_reset(st);
+	char *end = NULL;
+	errno = 0;
+	long version = v != NULL ? strtol(v, &end, 10) : 0;
+	bool ok = v != NULL && end != v && *end == '\0' && errno == 0 && version >= 1;
+	if (!ok)
+		*error_r = xasprintf("database schema version \"%.32s\" is not a number",
+				     v != NULL ? v : "");
+	sqlite3_finalize(st);
+	if (!ok)
+		return STORE_ECORRUPT;
+	*version_r = version;
+	return STORE_OK;
+}
+
+/* A copy of the database as it is, next to it, before it is upgraded:
+ * roost.db.v<old>-<unixtime>.bak, readable by the owner only (it holds
+ * the password hashes). VACUUM INTO writes a consistent snapshot. */
+static enum store_err backup(sqlite3 *db, const char *db_path, long version, char **error_r)
+{
+	char *path = xasprintf("%s.v%ld-%" PRId64 ".bak", db_path, version, store_now());
+	/* VACUUM INTO accepts an empty file: create it first with its mode */
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		*error_r = xasprintf("backup before the schema upgrade: %s: %s", path,
+				     strerror(errno));
+		free(path);
+		return STORE_ETEMP;
+	}
+	close(fd);
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(db, "VACUUM INTO ?1", -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_OK) {
+		*error_r = xasprintf("backup before the schema upgrade: %s: %s", path,
+				     sqlite3_errmsg(db));
+		unlink(path);
+		free(path);
+		return store_sqlite_err(rc) == STORE_OK ? STORE_ETEMP : store_sqlite_err(rc);
+	}
+	log_info("store: schema version %ld backed up to %s", version, path);
+	free(path);
+	return STORE_OK;
+}
+
+static enum store_err upgrade(sqlite3 *db, long from, char **error_r)
+{
+	enum store_err err = store_exec(db, "BEGIN IMMEDIATE", error_r);
+	if (err != STORE_OK)
+		return err;
+	/* another process may have upgraded it since we looked */
+	long version = 0;
+	err = read_version(db, &version, error_r);
+	for (long v = version; err == STORE_OK && v < SCHEMA_VERSION; v++)
+		err = store_exec(db, upgrades[v - 1], error_r);
+	if (err == STORE_OK)
+		err = store_exec(db, "COMMIT", error_r);
+	if (err != STORE_OK) {
+		store_exec(db, "ROLLBACK", NULL);
+		return err;
+	}
+	if (version < SCHEMA_VERSION)
+		log_info("store: schema upgraded from version %ld to %d", from, SCHEMA_VERSION);
+	return STORE_OK;
+}
+
+enum store_err store_schema_check(sqlite3 *db, const char *db_path, char **error_r)
+{
+	long version = 0;
+	enum store_err err = read_version(db, &version, error_r);
+	if (err != STORE_OK)
+		return err;
+	if (version == SCHEMA_VERSION)
+		return STORE_OK;
+	if (version > SCHEMA_VERSION) {
+		*error_r = xasprintf("database schema version %ld is newer than this roost knows"
+				     " (%d): run a newer roost", version, SCHEMA_VERSION);
 		return STORE_EPERM;
 	}
-	sqlite3_reset(st);
-	return STORE_OK;
+	log_info("store: %s has schema version %ld, upgrading to %d", db_path, version,
+		 SCHEMA_VERSION);
+	err = backup(db, db_path, version, error_r);
+	if (err == STORE_OK)
+		err = upgrade(db, version, error_r);
+	return err;
 }

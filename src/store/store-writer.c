@@ -122,15 +122,35 @@ static void run_batch(struct store *s, struct store_op **ops, size_t n, struct s
 		struct store_op *op = ops[i];
 		txn->op_serial++;
 		txn->op_changed_start = txn->nchanged;
-		store_step_sql(s->wdb, "SAVEPOINT op");
-		op->err = store_op_execute(txn, op);
-		if (op->err == STORE_OK) {
-			nok++;
-			store_step_sql(s->wdb, "RELEASE op");
+		err = store_step_sql(s->wdb, "SAVEPOINT op");
+		if (err != STORE_OK) {
+			/* nothing of the op ran; the ops before stand */
+			op->err = err;
+			if (op->error == NULL)
+				op->error = xasprintf("database: savepoint: %s", sqlite3_errmsg(s->wdb));
 		} else {
-			store_step_sql(s->wdb, "ROLLBACK TO op");
-			store_step_sql(s->wdb, "RELEASE op");
-			txn->nchanged = txn->op_changed_start;
+			op->err = store_op_execute(txn, op);
+			if (op->err == STORE_OK && (err = store_step_sql(s->wdb, "RELEASE op")) != STORE_OK)
+				op->err = err;
+			if (op->err == STORE_OK) {
+				nok++;
+			} else {
+				txn->nchanged = txn->op_changed_start;
+				/* Unless the op's writes are undone, they would
+				 * commit with the others: then nothing commits. */
+				if (!sqlite3_get_autocommit(s->wdb) &&
+				    (store_step_sql(s->wdb, "ROLLBACK TO op") != STORE_OK ||
+				     store_step_sql(s->wdb, "RELEASE op") != STORE_OK)) {
+					error = xasprintf("database: undoing a failed op: %s",
+							  sqlite3_errmsg(s->wdb));
+					log_error("store: %s", error);
+					store_exec(s->wdb, "ROLLBACK", NULL);
+					fail_batch(ops, n, STORE_ETEMP, error);
+					free(error);
+					txn->nchanged = 0;
+					return;
+				}
+			}
 		}
 		/* On SQLITE_FULL, IOERR, BUSY or NOMEM SQLite may have rolled
 		 * back the whole transaction (lang_transaction.html): the ops
@@ -326,9 +346,18 @@ int store_writer_start(struct store *s, struct event_base *base)
 	if (sqlite3_open_v2(s->db_path, &s->cdb, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) == SQLITE_OK) {
 		sqlite3_busy_timeout(s->cdb, 1000);
 		store_exec(s->cdb, "PRAGMA synchronous=FULL", NULL);
-		store_exec(s->wdb, "PRAGMA wal_autocheckpoint=0", NULL);
-		pthread_create(&s->checkpointer, NULL, checkpointer_main, s);
+		/* no checkpointer thread: SQLite checkpoints inside commits */
+		int rc = pthread_create(&s->checkpointer, NULL, checkpointer_main, s);
+		if (rc == 0) {
+			store_exec(s->wdb, "PRAGMA wal_autocheckpoint=0", NULL);
+		} else {
+			log_warn("store: no checkpointer thread: %s", strerror(rc));
+			sqlite3_close(s->cdb);
+			s->cdb = NULL;
+		}
 	} else {
+		log_warn("store: no checkpointer connection: %s",
+			 s->cdb != NULL ? sqlite3_errmsg(s->cdb) : "out of memory");
 		sqlite3_close(s->cdb);
 		s->cdb = NULL;
 	}

@@ -19,17 +19,40 @@
 /* Bytes of the database file each connection may read through mmap. */
 #define STORE_MMAP_SIZE "2147418112"
 
-/* Statements cached per thread, keyed by (connection, SQL text pointer). */
-#define STMT_CACHE_SIZE 256
+/*
+ * Statements cached per thread, keyed by (connection, SQL text pointer).
+ * A cached statement is never finalized while its connection is open: a
+ * caller up the stack may still be stepping it, or hold it between
+ * prepare and step, or between SQLITE_DONE and its reset, and nothing
+ * tells the cache when it is done (sqlite3_stmt_busy() sees only the
+ * middle one). So the table grows instead of evicting. Its size is bounded
+ * by the program's SQL string literals times the connections a thread
+ * uses (one or two), since the SQL passed here is always a literal.
+ * Statements leave it only when close_db() finalizes their connection's.
+ */
+#define STMT_CACHE_INITIAL 256
 
 struct stmt_slot {
 	sqlite3 *db;
-	const char *sql;
-	sqlite3_stmt *st;
+	const char *sql;	/* NULL: never used (ends a probe) */
+	sqlite3_stmt *st;	/* NULL with sql set: stale, reusable */
 	uint64_t generation;
 };
 
-static _Thread_local struct stmt_slot stmt_cache[STMT_CACHE_SIZE];
+static _Thread_local struct {
+	struct stmt_slot *slots;
+	size_t cap;		/* a power of two */
+	size_t used;		/* slots with sql set, live or stale */
+} stmt_cache;
+/* Frees a thread's table when the thread ends. */
+static pthread_key_t stmt_cache_key;
+static pthread_once_t stmt_cache_once = PTHREAD_ONCE_INIT;
+
+static void stmt_cache_key_init(void)
+{
+	if (pthread_key_create(&stmt_cache_key, free) != 0)
+		fatal("store: pthread_key_create failed");
+}
 static _Thread_local struct {
 	struct store *s;
 	uint64_t generation;
@@ -75,26 +98,83 @@ enum store_err store_sqlite_err(int rc)
 	}
 }
 
+enum store_err store_step_err(int rc)
+{
+	enum store_err err = store_sqlite_err(rc);
+	return err == STORE_OK ? STORE_ETEMP : err;
+}
+
 int64_t store_now(void)
 {
 	return (int64_t)time(NULL);
 }
 
+static size_t stmt_hash(sqlite3 *db, const char *sql, size_t cap)
+{
+	uint64_t h = ((uint64_t)(uintptr_t)sql >> 3) ^ ((uint64_t)(uintptr_t)db >> 4);
+	h *= 0x9e3779b97f4a7c15ull;	/* spread the pointer bits over the table */
+	return (size_t)(h >> 32) & (cap - 1);
+}
+
+/* The slot for (db, sql): its live entry, or where to put one. Entries
+ * whose connection may have been closed since they were filled become
+ * stale here (close_db() already finalized their statements). */
+static struct stmt_slot *stmt_find(sqlite3 *db, const char *sql, uint64_t closed)
+{
+	struct stmt_slot *reuse = NULL;
+	for (size_t i = stmt_hash(db, sql, stmt_cache.cap);; i = (i + 1) & (stmt_cache.cap - 1)) {
+		struct stmt_slot *slot = &stmt_cache.slots[i];
+		if (slot->sql == NULL)
+			return reuse != NULL ? reuse : slot;
+		if (slot->st != NULL && slot->generation <= closed)
+			slot->st = NULL;
+		if (slot->st == NULL) {
+			if (reuse == NULL)
+				reuse = slot;
+			continue;
+		}
+		if (slot->db == db && slot->sql == sql)
+			return slot;
+	}
+}
+
+/* Keep at most half the table used (the probe above then always ends);
+ * stale entries are dropped on the way. */
+static void stmt_cache_grow(uint64_t closed)
+{
+	struct stmt_slot *old = stmt_cache.slots;
+	size_t old_cap = stmt_cache.cap;
+	size_t live = 0;
+	for (size_t i = 0; i < old_cap; i++)
+		if (old[i].st != NULL && old[i].generation > closed)
+			live++;
+	size_t cap = STMT_CACHE_INITIAL;
+	while (cap < 4 * (live + 1))
+		cap *= 2;
+	stmt_cache.slots = xcalloc(cap, sizeof(*stmt_cache.slots));
+	stmt_cache.cap = cap;
+	stmt_cache.used = 0;
+	for (size_t i = 0; i < old_cap; i++) {
+		if (old[i].st == NULL || old[i].generation <= closed)
+			continue;
+		*stmt_find(old[i].db, old[i].sql, closed) = old[i];
+		stmt_cache.used++;
+	}
+	free(old);
+	pthread_once(&stmt_cache_once, stmt_cache_key_init);
+	pthread_setspecific(stmt_cache_key, stmt_cache.slots);
+}
+
 sqlite3_stmt *store_prepare(sqlite3 *db, const char *sql)
 {
-	size_t h = (((uintptr_t)sql >> 3) ^ ((uintptr_t)db >> 4)) % STMT_CACHE_SIZE;
 	uint64_t closed = atomic_load(&closed_generation);
-	for (size_t i = 0; i < 8; i++) {
-		struct stmt_slot *slot = &stmt_cache[(h + i) % STMT_CACHE_SIZE];
-		if (slot->st != NULL && slot->generation <= closed) {
-			/* its connection was closed (statement finalized there) */
-			slot->st = NULL;
-		}
-		if (slot->st != NULL && slot->db == db && slot->sql == sql) {
-			sqlite3_reset(slot->st);
-			sqlite3_clear_bindings(slot->st);
-			return slot->st;
-		}
+	if (2 * (stmt_cache.used + 1) > stmt_cache.cap)
+		stmt_cache_grow(closed);
+	struct stmt_slot *slot = stmt_find(db, sql, closed);
+	if (slot->st != NULL) {
+		sqlite3_reset(slot->st);
+		sqlite3_clear_bindings(slot->st);
+		return slot->st;
 	}
 	sqlite3_stmt *st = NULL;
 	int rc = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
@@ -102,21 +182,12 @@ sqlite3_stmt *store_prepare(sqlite3 *db, const char *sql)
 		log_error("store: prepare failed: %s: %s", sqlite3_errmsg(db), sql);
 		return NULL;
 	}
-	/* Take a free or stale slot; if all 8 probes are busy, evict the first. */
-	struct stmt_slot *victim = &stmt_cache[h];
-	for (size_t i = 0; i < 8; i++) {
-		struct stmt_slot *slot = &stmt_cache[(h + i) % STMT_CACHE_SIZE];
-		if (slot->st == NULL) {
-			victim = slot;
-			break;
-		}
-	}
-	if (victim->st != NULL && victim->generation > closed)
-		sqlite3_finalize(victim->st);
-	victim->db = db;
-	victim->sql = sql;
-	victim->st = st;
-	victim->generation = atomic_fetch_add(&generation_counter, 1) + 1;
+	if (slot->sql == NULL)
+		stmt_cache.used++;
+	slot->db = db;
+	slot->sql = sql;
+	slot->st = st;
+	slot->generation = atomic_fetch_add(&generation_counter, 1) + 1;
 	return st;
 }
 
@@ -236,7 +307,7 @@ enum store_err store_open(const char *dir, const struct store_settings *settings
 		err = open_db(s->db_path, SQLITE_OPEN_READWRITE, &s->wdb, error_r);
 	}
 	if (err == STORE_OK)
-		err = store_schema_check(s->wdb, error_r);
+		err = store_schema_check(s->wdb, s->db_path, error_r);
 	if (err == STORE_OK) {
 		store_writer_guard_commits(s);
 		if (settings->busy_timeout_ms > 0)
@@ -304,24 +375,32 @@ void store_get_stats(struct store *s, struct store_stats *stats_r)
 	stats_r->ops = atomic_load(&s->ops);
 }
 
-uint32_t store_next_uidvalidity(sqlite3 *db)
+enum store_err store_next_uidvalidity(sqlite3 *db, uint32_t *uidvalidity_r)
 {
 	/* Time-based so a recreated database rarely repeats old values, and
 	 * strictly increasing so a recreated mailbox always differs. */
 	sqlite3_stmt *st = store_prepare(db, "SELECT value FROM meta WHERE key = 'uidvalidity'");
-	uint32_t last = 0;
-	if (st != NULL && sqlite3_step(st) == SQLITE_ROW)
-		last = (uint32_t)sqlite3_column_int64(st, 0);
+	if (st == NULL)
+		return STORE_ETEMP;
+	int rc = sqlite3_step(st);
+	uint32_t last = rc == SQLITE_ROW ? (uint32_t)sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
+		return rc == SQLITE_DONE ? STORE_ECORRUPT : store_step_err(rc);
 	uint32_t now = (uint32_t)store_now();
 	uint32_t next = now > last ? now : last + 1;
 	if (next == 0)
 		next = 1;
 	st = store_prepare(db, "UPDATE meta SET value = ?1 WHERE key = 'uidvalidity'");
-	if (st != NULL) {
-		sqlite3_bind_int64(st, 1, next);
-		sqlite3_step(st);
-	}
-	return next;
+	if (st == NULL)
+		return STORE_ETEMP;
+	sqlite3_bind_int64(st, 1, next);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return store_step_err(rc);
+	*uidvalidity_r = next;
+	return STORE_OK;
 }
 
 int64_t store_effective_quota(const struct store *s, sqlite3_int64 value, bool is_null, bool bytes)

@@ -210,3 +210,64 @@ TEST(store_check_mailbox_counts)
 	CHECK(l.all == NULL || strstr(l.all, "counts") == NULL);
 	free(l.all);
 }
+
+/* What keeps accounts apart (store-check.c, check_isolation). */
+TEST(store_check_rows_of_missing_accounts_and_mailboxes)
+{
+	expect_problem(__LINE__, "DELETE FROM accounts",
+		       "message ? INBOX uid 1: its mailbox's account 1 is missing");
+	expect_problem(__LINE__, "DELETE FROM mailboxes WHERE name = 'INBOX'",
+		       "expunged: 1 rows of mailbox 1, which is missing");
+	expect_problem(__LINE__, "INSERT INTO threads VALUES (1000, '<x@example.org>', 1)",
+		       "threads: 1 rows of account 1000, which is missing");
+}
+
+TEST(store_check_objectids_shared_or_above_counter)
+{
+	/* bob's INBOX gets a message carrying alice's EMAILID and THREADID */
+	expect_problem(__LINE__,
+		       "INSERT INTO accounts (domain_id, address, pwhash, created)"
+		       " VALUES (1, 'bob@example.com', 'x', 0);"
+		       "INSERT INTO mailboxes (account_id, name, uidvalidity, uidnext)"
+		       " SELECT id, 'INBOX', 7, 10 FROM accounts WHERE address = 'bob@example.com';"
+		       "UPDATE messages SET mailbox_id = (SELECT max(id) FROM mailboxes),"
+		       " emailid = (SELECT emailid FROM messages WHERE uid = 1),"
+		       " threadid = (SELECT threadid FROM messages WHERE uid = 1) WHERE uid = 2",
+		       "emailid ");
+	expect_problem(__LINE__,
+		       "INSERT INTO accounts (domain_id, address, pwhash, created)"
+		       " VALUES (1, 'bob@example.com', 'x', 0);"
+		       "INSERT INTO threads SELECT (SELECT id FROM accounts WHERE"
+		       " address = 'bob@example.com'), '<y@example.org>', threadid"
+		       " FROM messages WHERE uid = 1",
+		       "used by 2 accounts");
+	expect_problem(__LINE__, "UPDATE meta SET value = '1' WHERE key = 'objectid'",
+		       "above the objectid counter 1");
+}
+
+TEST(store_check_ids_above_their_counter)
+{
+	expect_problem(__LINE__, "UPDATE sqlite_sequence SET seq = 1 WHERE name = 'mailboxes'",
+		       "mailboxes: id 6 (mailboxes) above the next-id counter 1");
+	expect_problem(__LINE__, "DELETE FROM sqlite_sequence WHERE name = 'accounts'",
+		       "accounts: id 1 (accounts) above the next-id counter (none)");
+	expect_problem(__LINE__, "UPDATE messages SET mailbox_id = 500 WHERE uid = 1",
+		       "mailboxes: id 500 (messages) above the next-id counter 6");
+	expect_problem(__LINE__, "UPDATE sqlite_sequence SET seq = 0 WHERE name = 'domains'",
+		       "domains: id 1 (domains) above");
+}
+
+TEST(store_check_mailbox_names_within_limits)
+{
+	/* 301 levels */
+	expect_problem(__LINE__,
+		       "UPDATE mailboxes SET name = 'a' || replace(hex(zeroblob(300)), '00', '/a')"
+		       " WHERE name = 'Junk'",
+		       "levels is invalid or past the limits");
+	/* 600 bytes */
+	expect_problem(__LINE__,
+		       "UPDATE mailboxes SET name = hex(zeroblob(300)) WHERE name = 'Junk'",
+		       "name of 600 bytes, 1 levels is invalid");
+	expect_problem(__LINE__, "UPDATE mailboxes SET name = 'Sent/../x' WHERE name = 'Sent'",
+		       "mailbox alice@example.com Sent/../x (id 3): name of 9 bytes, 3 levels");
+}

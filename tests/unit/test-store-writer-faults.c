@@ -81,7 +81,7 @@ TEST(store_writer_txn_lost_mid_batch)
 	struct event_base *base = event_base_new();
 	CHECK_INT(store_writer_start(s, base), 0);
 	pthread_t loop;
-	pthread_create(&loop, NULL, loop_main, base);
+	CHECK_INT(pthread_create(&loop, NULL, loop_main, base), 0);
 
 	struct store_op gate, before, lose, after;
 	struct store_target t_before, t_after;

@@ -367,12 +367,12 @@ TEST(store_quota_exact_under_8_concurrent_writers)
 	struct event_base *base = event_base_new();
 	CHECK_INT(store_writer_start(s, base), 0);
 	pthread_t loop;
-	pthread_create(&loop, NULL, loop_thread, base);
+	CHECK_INT(pthread_create(&loop, NULL, loop_thread, base), 0);
 	struct writer_arg args[8];
 	pthread_t th[8];
 	for (int i = 0; i < 8; i++) {
 		args[i] = (struct writer_arg){s, acct, 0, 0};
-		pthread_create(&th[i], NULL, writer_thread, &args[i]);
+		CHECK_INT(pthread_create(&th[i], NULL, writer_thread, &args[i]), 0);
 	}
 	int ok = 0, full = 0;
 	for (int i = 0; i < 8; i++) {
