@@ -178,8 +178,11 @@ class World:
         self.actor = {}
         self.observers = {}         # account -> [Imap] (selected, one of them in IDLE)
         self.pop = {}
+        self.last_created = None    # (account, name): the newest mailbox id
+        self.add_order = []         # the last one holds the newest account id
         for a in ACCOUNTS:
             r.add_user("%s@%s" % (a, DOMAIN))
+            self.add_order.append(a)
             self.open_all(a)
 
     def owner(self, a):
@@ -230,7 +233,9 @@ class World:
         boxes = self.own_boxes(a)
         if boxes and self.rng.random() < 0.3:
             name = self.rng.choice(boxes) + b"/" + name
-        self.actor[a].cmd(b"CREATE " + name)
+        out = self.actor[a].cmd(b"CREATE " + name)
+        if out is not None and Imap.status(out) == b"OK":
+            self.last_created = (a, name)
 
     def act_rename(self, a):
         boxes = self.own_boxes(a)
@@ -304,15 +309,68 @@ class World:
         else:
             p.cmd(b"NOOP")
 
+    def poke(self, c):
+        """Everything a stale session might still reach."""
+        if isinstance(c, Imap):
+            if c.idling:
+                c.drain()
+                return
+            for line in (b"NOOP", b"FETCH 1:* (UID BODY.PEEK[TEXT])", b'LIST "" *',
+                         b"SELECT INBOX", b"FETCH 1:* (UID BODY.PEEK[TEXT])"):
+                if c.cmd(line) is None:
+                    return
+        else:
+            for line in (b"LIST", b"RETR 1", b"UIDL"):
+                if c.multi(line) is None:
+                    return
+
+    def act_reuse_mailbox(self, a):
+        """The newest mailbox id is the one a store without AUTOINCREMENT
+        hands out again: delete it under a session that has it selected,
+        then let another account create a mailbox and fill it."""
+        if self.last_created is None:
+            return
+        a, name = self.last_created
+        self.last_created = None
+        if name not in self.mailboxes(a):
+            return
+        o = self.track(Imap(self.r, self.owner(a)))
+        out = o.cmd(b"SELECT " + name)
+        if out is None or Imap.status(out) != b"OK":
+            return
+        o.selected = name
+        self.observers[a].append(o)
+        out = self.actor[a].cmd(b"DELETE " + name)
+        if out is None or Imap.status(out) != b"OK":
+            return
+        for x in self.observers[a]:
+            if x.selected == name:
+                x.may_close = True
+        b = self.rng.choice([x for x in ACCOUNTS if x != a])
+        self.nextbox += 1
+        other = b"M_%sg%d_%d" % (b.encode(), self.gen[b], self.nextbox)
+        self.actor[b].cmd(b"CREATE " + other)
+        msg = self.body(b)
+        self.actor[b].cmd(b"APPEND " + other + b" {%d+}\r\n" % len(msg) + msg)
+        self.poke(o)
+
     def act_readd(self, a):
-        for c in self.sessions:
-            if c.owner == self.owner(a):
-                c.may_close = True
+        # the newest account most often: its id is the one reused
+        if self.rng.random() < 0.7:
+            a = self.add_order[-1]
+        old = [c for c in self.sessions if c.owner == self.owner(a) and not c.closed]
+        for c in old:
+            c.may_close = True
         self.r.cli("user", "del", "%s@%s" % (a, DOMAIN))
         self.gen[a] += 1
         self.r.add_user("%s@%s" % (a, DOMAIN))
-        # a new owner under the same address, with sessions of its own
+        self.add_order.remove(a)
+        self.add_order.append(a)
+        # a new owner under the same address, with mail and sessions of its own
+        self.r.deliver(self.body(a), "%s@%s" % (a, DOMAIN))
         self.open_all(a)
+        for c in old:
+            self.poke(c)
 
     def act_new_observer(self, a):
         live = [o for o in self.observers[a] if not o.closed]
@@ -323,7 +381,8 @@ class World:
         a = self.rng.choice(ACCOUNTS)
         acts = [(self.act_create, 12), (self.act_rename, 6), (self.act_delete, 6),
                 (self.act_append, 14), (self.act_smtp, 8), (self.act_observe, 30),
-                (self.act_pop, 12), (self.act_new_observer, 6), (self.act_readd, 2)]
+                (self.act_pop, 12), (self.act_new_observer, 6), (self.act_reuse_mailbox, 4),
+                (self.act_readd, 3)]
         fns, weights = zip(*acts)
         self.rng.choices(fns, weights)[0](a)
         for c in self.sessions:
