@@ -144,13 +144,20 @@ static enum store_err route_postmaster(struct smtp_session *s, const char *addr,
 	}
 	free(pm);
 	if (s->srv->postmaster[0] != '\0') {
-		const char *why;
+		const char *why = "no such account or alias";
 		char *to = address_normalize(s->srv->postmaster, &why);
-		if (to != NULL) {
-			*to_r = to;
-			return STORE_OK;
+		ids = NULL;
+		err = to != NULL ? store_resolve(store, to, &ids, &n) : STORE_EINVAL;
+		free(ids);
+		if (err == STORE_OK || (err != STORE_ENOTFOUND && err != STORE_EINVAL &&
+					err != STORE_EPERM)) {
+			*to_r = to; /* taken, or a temporary error the caller reports */
+			return err;
 		}
-		conn_log(s->conn, LOG_WARN, "smtp.postmaster %.64s: %s", s->srv->postmaster, why);
+		free(to);
+		/* a setting that names nobody must not bounce the postmaster */
+		conn_log(s->conn, LOG_WARN, "smtp.postmaster %.64s: %s; using the first account",
+			 s->srv->postmaster, err == STORE_EINVAL ? why : store_strerror(err));
 	}
 	struct store_account *list = NULL;
 	err = store_account_list(store, &list, &n);

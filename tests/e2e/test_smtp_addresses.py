@@ -114,3 +114,10 @@ def test_broken_quoting_is_a_syntax_error(roost, address):
 def test_quoted_unknown_user_is_550(roost):
     code, text = rcpt(roost, '<"nobody"@example.com>')
     assert code == 550, (code, text)
+
+
+def test_smtp_postmaster_naming_nobody_falls_back(roost_factory):
+    r = roost_factory(smtp__postmaster="gone@example.com")
+    send(r, "<postmaster>")
+    assert count(r, "alice@example.com") == 1
+    assert "smtp.postmaster gone@example.com" in r.read_log()
