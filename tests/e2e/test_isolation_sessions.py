@@ -351,3 +351,20 @@ def test_user_del_then_add_old_sessions_reach_nothing(two):
     assert any(b"OWNER=dave" in l for l in out), out
     assert two.users()["dave@example.com"][2] == 1
 
+
+
+def test_disable_and_enable_without_a_daemon(datadir):
+    datadir.init()
+    datadir.cli("user", "disable", "alice@example.com")
+    assert "disabled\tyes" in datadir.cli("user", "show", "alice@example.com").stdout
+    datadir.cli("user", "enable", "alice@example.com")
+    assert "disabled\tno" in datadir.cli("user", "show", "alice@example.com").stdout
+    p = datadir.cli("user", "disable", "nobody@example.com", check=False)
+    assert p.returncode != 0 and "no such account" in p.stderr
+    # the daemon started later refuses the disabled account from the start
+    datadir.cli("user", "disable", "alice@example.com")
+    datadir.start()
+    try:
+        assert not Imap(datadir, "alice@example.com").logged_in
+    finally:
+        assert datadir.stop() == 0
