@@ -31,6 +31,19 @@ static void end_sessions(struct cli *cli, int64_t account_id, const char *reason
 				  "(shutting down?)\n");
 }
 
+/* The id whose sessions a del/disable ends, read before the change: a
+ * read that fails stops the command, so no change is made that leaves
+ * sessions behind. */
+static enum store_err account_id_of(struct cli *cli, const char *addr, int64_t *id_r)
+{
+	struct store_account a = {0};
+	enum store_err err = store_account_get(cli->store, addr, &a);
+	*id_r = err == STORE_OK ? a.id : 0;
+	if (err == STORE_OK)
+		store_account_clear(&a);
+	return err;
+}
+
 /* Read a password and hash it; NULL after printing why. */
 static char *read_hash(struct cli *cli)
 {
@@ -97,11 +110,16 @@ int cmd_user_del(struct cli *cli, int argc, char **argv)
 	char *addr = cli_address(cli, argv[0]);
 	if (addr == NULL)
 		return CLI_EX_ERROR;
-	struct store_account a = {0};
-	int64_t id = store_account_get(cli->store, addr, &a) == STORE_OK ? a.id : 0;
-	store_account_clear(&a);
+	int64_t id;
+	enum store_err err = account_id_of(cli, addr, &id);
+	if (err != STORE_OK) {
+		int code = cli_store_result(
+			cli, err, err == STORE_ENOTFOUND ? xstrdup("no such account") : NULL, addr);
+		free(addr);
+		return code;
+	}
 	char *error = NULL;
-	enum store_err err = store_account_del(cli->store, addr, &error);
+	err = store_account_del(cli->store, addr, &error);
 	if (err == STORE_OK)
 		end_sessions(cli, id, "Account deleted");
 	int code = cli_store_result(cli, err, error, addr);
@@ -114,14 +132,18 @@ static int set_disabled(struct cli *cli, const char *arg, bool disabled)
 	char *addr = cli_address(cli, arg);
 	if (addr == NULL)
 		return CLI_EX_ERROR;
-	char *error = NULL;
-	enum store_err err = store_account_set_disabled(cli->store, addr, disabled, &error);
-	if (err == STORE_OK && disabled) {
-		struct store_account a = {0};
-		if (store_account_get(cli->store, addr, &a) == STORE_OK)
-			end_sessions(cli, a.id, "Account disabled");
-		store_account_clear(&a);
+	int64_t id;
+	enum store_err err = account_id_of(cli, addr, &id);
+	if (err != STORE_OK) {
+		int code = cli_store_result(
+			cli, err, err == STORE_ENOTFOUND ? xstrdup("no such account") : NULL, addr);
+		free(addr);
+		return code;
 	}
+	char *error = NULL;
+	err = store_account_set_disabled(cli->store, addr, disabled, &error);
+	if (err == STORE_OK && disabled)
+		end_sessions(cli, id, "Account disabled");
 	int code = cli_store_result(cli, err, error, addr);
 	free(addr);
 	return code;
