@@ -113,6 +113,8 @@ int cmd_domain_list(struct cli *cli, int argc, char **argv);
 int cmd_user_add(struct cli *cli, int argc, char **argv);
 int cmd_user_del(struct cli *cli, int argc, char **argv);
 int cmd_user_passwd(struct cli *cli, int argc, char **argv);
+int cmd_user_disable(struct cli *cli, int argc, char **argv);
+int cmd_user_enable(struct cli *cli, int argc, char **argv);
 int cmd_user_list(struct cli *cli, int argc, char **argv);
 int cmd_user_quota(struct cli *cli, int argc, char **argv);
 int cmd_user_show(struct cli *cli, int argc, char **argv);

@@ -1,17 +1,48 @@
 /*
- * cmd-user: `roost user add|del|passwd|list|show|quota|pop3-delete`.
- * Passwords come from
- * stdin (cli_read_password), are hashed with yescrypt (auth.h) and the
- * plaintext is wiped at once; only the hash reaches the store.
+ * cmd-user: `roost user add|del|passwd|disable|enable|list|show|quota|
+ * pop3-delete`. Passwords come from stdin (cli_read_password), are hashed
+ * with yescrypt (auth.h) and the plaintext is wiped at once; only the hash
+ * reaches the store.
+ *
+ * del, passwd and disable end every live IMAP and POP3 session of the
+ * account when the daemon runs (the command then runs inside it, on a
+ * control thread): the change is committed first, then the sessions are
+ * told (registry.h) before the command answers, so a script that runs
+ * `user del` and then `user add` never leaves an old session open.
  */
 #include "cli/cli.h"
 #include "lib/alloc.h"
 #include "lib/config.h"
+#include "lib/registry.h"
 #include "mail/auth.h"
 #include "store/store.h"
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* After a committed del/passwd/disable: end the account's sessions. The
+ * reason is what IMAP (BYE) and POP3 (-ERR) clients are told. */
+static void end_sessions(struct cli *cli, int64_t account_id, const char *reason)
+{
+	if (!cli->via_daemon || account_id <= 0)
+		return;
+	if (registry_end_owner_wait(account_id, reason) < 0)
+		fprintf(cli->err, "roost: warning: the daemon did not end the account's sessions "
+				  "(shutting down?)\n");
+}
+
+/* The id whose sessions a del/disable ends, read before the change: a
+ * read that fails stops the command, so no change is made that leaves
+ * sessions behind. */
+static enum store_err account_id_of(struct cli *cli, const char *addr, int64_t *id_r)
+{
+	struct store_account a = {0};
+	enum store_err err = store_account_get(cli->store, addr, &a);
+	*id_r = err == STORE_OK ? a.id : 0;
+	if (err == STORE_OK)
+		store_account_clear(&a);
+	return err;
+}
 
 /* Read a password and hash it; NULL after printing why. */
 static char *read_hash(struct cli *cli)
@@ -35,6 +66,7 @@ static int set_password(struct cli *cli, const char *arg, bool create)
 	/* Check the account first, so a typo fails before the prompt. */
 	struct store_account a = {0};
 	enum store_err err = store_account_get(cli->store, addr, &a);
+	int64_t id = err == STORE_OK ? a.id : 0;
 	store_account_clear(&a);
 	if (create && err == STORE_OK)
 		err = STORE_EEXISTS;
@@ -55,6 +87,8 @@ static int set_password(struct cli *cli, const char *arg, bool create)
 		err = store_account_add(cli->store, addr, hash, &error);
 	else
 		err = store_account_passwd(cli->store, addr, hash, &error);
+	if (!create && err == STORE_OK)
+		end_sessions(cli, id, "Password changed, log in again");
 	int code = cli_store_result(cli, err, error, addr);
 	free(hash);
 	free(addr);
@@ -76,10 +110,56 @@ int cmd_user_del(struct cli *cli, int argc, char **argv)
 	char *addr = cli_address(cli, argv[0]);
 	if (addr == NULL)
 		return CLI_EX_ERROR;
+	int64_t id;
+	enum store_err err = account_id_of(cli, addr, &id);
+	if (err != STORE_OK) {
+		int code = cli_store_result(
+			cli, err, err == STORE_ENOTFOUND ? xstrdup("no such account") : NULL, addr);
+		free(addr);
+		return code;
+	}
 	char *error = NULL;
-	int code = cli_store_result(cli, store_account_del(cli->store, addr, &error), error, addr);
+	err = store_account_del(cli->store, addr, &error);
+	if (err == STORE_OK)
+		end_sessions(cli, id, "Account deleted");
+	int code = cli_store_result(cli, err, error, addr);
 	free(addr);
 	return code;
+}
+
+static int set_disabled(struct cli *cli, const char *arg, bool disabled)
+{
+	char *addr = cli_address(cli, arg);
+	if (addr == NULL)
+		return CLI_EX_ERROR;
+	int64_t id;
+	enum store_err err = account_id_of(cli, addr, &id);
+	if (err != STORE_OK) {
+		int code = cli_store_result(
+			cli, err, err == STORE_ENOTFOUND ? xstrdup("no such account") : NULL, addr);
+		free(addr);
+		return code;
+	}
+	char *error = NULL;
+	err = store_account_set_disabled(cli->store, addr, disabled, &error);
+	if (err == STORE_OK && disabled)
+		end_sessions(cli, id, "Account disabled");
+	int code = cli_store_result(cli, err, error, addr);
+	free(addr);
+	return code;
+}
+
+/* `user disable`: logins are refused (answered like a wrong password, the
+ * log says why) and live sessions end; mail is still accepted and stored,
+ * so a suspended user loses nothing. `user enable` undoes it. */
+int cmd_user_disable(struct cli *cli, int argc, char **argv)
+{
+	return set_disabled(cli, argv[0], true);
+}
+
+int cmd_user_enable(struct cli *cli, int argc, char **argv)
+{
+	return set_disabled(cli, argv[0], false);
 }
 
 static void print_limit(FILE *out, int64_t v)
@@ -100,8 +180,8 @@ int cmd_user_list(struct cli *cli, int argc, char **argv)
 	for (size_t i = 0; i < n; i++) {
 		fprintf(cli->out, "%s\t", list[i].address);
 		print_limit(cli->out, list[i].quota_bytes);
-		fprintf(cli->out, "\t%" PRId64 "\t%" PRId64 "\n", list[i].used_bytes,
-			list[i].used_messages);
+		fprintf(cli->out, "\t%" PRId64 "\t%" PRId64 "\t%s\n", list[i].used_bytes,
+			list[i].used_messages, list[i].disabled ? "disabled" : "active");
 	}
 	store_account_list_free(list, n);
 	return CLI_EX_OK;
@@ -164,9 +244,9 @@ int cmd_user_show(struct cli *cli, int argc, char **argv)
 	fputs("\nquota-messages\t", cli->out);
 	print_limit(cli->out, a.quota_messages);
 	fprintf(cli->out, "\nquota-default\t%s\nused\t%" PRId64 "\nmessages\t%" PRId64
-			  "\npop3-delete\t%s\n",
+			  "\npop3-delete\t%s\ndisabled\t%s\n",
 		a.quota_is_default ? "yes" : "no", a.used_bytes, a.used_messages,
-		a.pop3_delete != NULL ? a.pop3_delete : "default");
+		a.pop3_delete != NULL ? a.pop3_delete : "default", a.disabled ? "yes" : "no");
 	store_account_clear(&a);
 	free(addr);
 	return CLI_EX_OK;

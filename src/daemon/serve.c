@@ -9,6 +9,7 @@
 #include "lib/config.h"
 #include "lib/conn.h"
 #include "lib/log.h"
+#include "lib/registry.h"
 #include "lib/workers.h"
 #include "mail/auth.h"
 #include "pop3/pop3.h"
@@ -244,6 +245,7 @@ int serve_run(struct config *cfg)
 	sv.base = event_base_new();
 	if (sv.base == NULL)
 		return fail("cannot create the event loop");
+	registry_start(sv.base); /* control threads end sessions through it */
 
 	int code = 1;
 	if (serve_start(&sv, &store, &drop) == 0) {
@@ -258,6 +260,7 @@ int serve_run(struct config *cfg)
 	}
 	/* Order matters: the control thread may be inside store_run(), which
 	 * needs the writer; the writer is drained by store_close(). */
+	registry_stop(); /* answers a control thread waiting on the loop */
 	control_stop();
 	conn_listen_stop_all();
 	workers_stop();

@@ -1,7 +1,11 @@
-/* DELETE (RFC 9051 6.3.5). INBOX cannot be deleted; deleting the selected
- * mailbox is allowed (the session's later commands get NONEXISTENT). */
+/* DELETE (RFC 9051 6.3.5). INBOX cannot be deleted. Deleting this
+ * session's own selected mailbox closes it first (as CLOSE would, without
+ * expunging; a rev2 or QRESYNC client is told "OK [CLOSED]"), so the
+ * session goes on in the authenticated state. Other sessions that had it
+ * selected end with BYE (imap-sync.c, RFC 2180 3.2). */
 #include "imap/imap-commands.h"
 #include "imap/imap-op.h"
+#include "imap/imap-view.h"
 #include "lib/alloc.h"
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +47,13 @@ void cmd_delete(struct imap_cmd *cmd)
 		free(name);
 		imap_cmd_no(cmd, "[CANNOT] INBOX cannot be deleted");
 		return;
+	}
+	struct imap_session *s = cmd->s;
+	if (s->view != NULL && strcmp(s->view->name, name) == 0) {
+		imap_view_free(&s->view);
+		s->state = IMAP_STATE_AUTH;
+		if (s->rev2 || s->qresync)
+			imap_printf(s, "* OK [CLOSED] Mailbox closed\r\n");
 	}
 	struct delete_ctx *ctx = xcalloc(1, sizeof(*ctx));
 	cmd->ctx = ctx;

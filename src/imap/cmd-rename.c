@@ -2,8 +2,10 @@
  * mailbox and leaves INBOX empty (done by the store). */
 #include "imap/imap-commands.h"
 #include "imap/imap-op.h"
+#include "imap/imap-view.h"
 #include "lib/alloc.h"
 #include <stdlib.h>
+#include <string.h>
 
 struct rename_ctx {
 	struct store_op op;
@@ -19,12 +21,30 @@ static void cleanup(struct imap_cmd *cmd)
 	free(ctx);
 }
 
+/* This session renamed its selected mailbox (or a parent of it): the view
+ * follows the new name, so the mailbox-list event that comes after this
+ * completion does not end the session (imap-sync.c ends the others). */
+static void follow_rename(struct imap_session *s, const char *from, const char *to)
+{
+	struct imap_view *v = s->view;
+	size_t n = strlen(from);
+	if (v == NULL || strcmp(from, "INBOX") == 0 || strncmp(v->name, from, n) != 0 ||
+	    (v->name[n] != '\0' && v->name[n] != '/'))
+		return;
+	char *name = xasprintf("%s%s", to, v->name + n);
+	free(v->name);
+	v->name = name;
+}
+
 static void done(struct imap_cmd *cmd, struct store_op *op)
 {
-	if (op->err != STORE_OK)
+	struct rename_ctx *ctx = cmd->ctx;
+	if (op->err != STORE_OK) {
 		imap_op_fail(cmd, op->err, "RENAME failed");
-	else
-		imap_cmd_ok(cmd, "RENAME completed");
+		return;
+	}
+	follow_rename(cmd->s, ctx->from, ctx->to);
+	imap_cmd_ok(cmd, "RENAME completed");
 }
 
 void cmd_rename(struct imap_cmd *cmd)

@@ -5,7 +5,9 @@
 #include "lib/alloc.h"
 #include "lib/buf.h"
 #include "lib/conn.h"
+#include "lib/registry.h"
 #include "mail/auth.h"
+#include "store/store.h"
 #include <event2/event.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,9 +92,36 @@ void imap_auth_attempt(struct imap_cmd *cmd, const char *user, const char *passw
 	(void)req; /* the session reference, not a cancel, covers a close */
 }
 
+/* `user del`, `user passwd` or `user disable` (registry.h): the session
+ * ends at once, whatever it is doing. */
+static void end_session(void *ctx, const char *reason)
+{
+	imap_session_bye(ctx, reason);
+}
+
 static void login_succeeded(struct imap_cmd *cmd, const char *user, int64_t account_id)
 {
 	struct imap_session *s = cmd->s;
+	/* Registered first, then checked: an admin command committed after
+	 * the password check either shows in this read or ends the session
+	 * through the registry (both run on this thread). */
+	s->reg = registry_add(account_id, end_session, s);
+	struct store_account a;
+	enum store_err err = store_account_get_by_id(s->srv->store, account_id, &a);
+	bool disabled = err == STORE_OK && a.disabled;
+	if (err == STORE_OK)
+		store_account_clear(&a);
+	if (err != STORE_OK || disabled) {
+		registry_remove(&s->reg);
+		if (err == STORE_ETEMP) {
+			imap_cmd_no(cmd, "[UNAVAILABLE] Try again later");
+			return;
+		}
+		conn_log(s->conn, LOG_INFO, "login refused user=%.64s: account %s", user,
+			 disabled ? "disabled" : "deleted");
+		login_failed(cmd, user);
+		return;
+	}
 	auth_fail_clear(conn_remote_ip(s->conn));
 	s->account_id = account_id;
 	s->user = xstrdup(user);

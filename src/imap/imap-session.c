@@ -19,6 +19,7 @@
 #include "lib/alloc.h"
 #include "lib/conn.h"
 #include "lib/log.h"
+#include "lib/registry.h"
 #include "mail/imap-quote.h"
 #include "mail/mailbox-name.h"
 #include "store/store.h"
@@ -201,6 +202,7 @@ static void session_free(struct imap_session *s)
 	}
 	imap_view_free(&s->view);
 	imap_notify_free(&s->notify);
+	registry_remove(&s->reg);
 	if (s->timer != NULL)
 		event_free(s->timer);
 	buf_free(&s->cmdbuf);
@@ -500,6 +502,7 @@ static void on_close(struct conn *c)
 	if (s->view != NULL)
 		imap_view_free(&s->view); /* stops the watch now */
 	imap_notify_free(&s->notify);
+	registry_remove(&s->reg);
 	imap_session_unref(s);
 }
 

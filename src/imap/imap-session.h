@@ -69,6 +69,7 @@ struct imap_session {
 	struct imap_cmd *cmd;		/* running command, or NULL */
 	struct imap_view *view;		/* selected mailbox, or NULL */
 	struct imap_notify *notify;	/* NOTIFY SET state (imap-notify.h), or NULL */
+	struct registry_entry *reg;	/* in the account's live sessions (lib/registry.h) */
 	int refs;			/* the conn and each pending async op */
 	struct event *timer;		/* login-failure delay */
 };

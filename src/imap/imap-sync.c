@@ -8,6 +8,8 @@
 #include "imap/imap-view.h"
 #include "lib/alloc.h"
 #include "lib/buf.h"
+#include "lib/conn.h"
+#include "lib/log.h"
 #include "store/store-imap.h"
 #include "store/store-recent.h"
 #include <stdlib.h>
@@ -98,14 +100,31 @@ static void start_claim(struct imap_session *s)
 	store_submit(s->srv->store, &rc->op, claim_done, rc);
 }
 
+/* The selected mailbox was deleted or renamed by someone else: RFC 2180
+ * 3.2 lets the server allow that and disconnect the sessions that had it
+ * selected, with an untagged BYE (what Dovecot does too). Nothing of the
+ * mailbox is sent after this, so a stale view can never show what later
+ * lands under its id or its name. */
+static void selected_gone(struct imap_session *s, const char *what)
+{
+	char *text = xasprintf("Selected mailbox was %s, please reconnect", what);
+	conn_log(s->conn, LOG_INFO, "selected mailbox %s: closing", what);
+	imap_session_bye(s, text);
+	free(text);
+}
+
 void imap_sync(struct imap_session *s, bool allow_expunge)
 {
 	struct imap_view *v = s->view;
-	if (v == NULL || s->conn == NULL)
+	if (v == NULL || s->conn == NULL || s->state == IMAP_STATE_LOGOUT)
 		return;
 	uint64_t highest;
 	uint32_t uidnext;
-	if (store_imap_mailbox_modseq(s->srv->store, s->account_id, v->mailbox_id, &highest, &uidnext) != STORE_OK)
+	enum store_err err = store_imap_mailbox_modseq(s->srv->store, s->account_id, v->mailbox_id,
+						       &highest, &uidnext);
+	if (err == STORE_ENOTFOUND)
+		selected_gone(s, "deleted");
+	if (err != STORE_OK)
 		return;
 	size_t added = 0;
 	bool vanished_sent = false;
@@ -115,8 +134,11 @@ void imap_sync(struct imap_session *s, bool allow_expunge)
 		struct store_msg *changed = NULL;
 		uint32_t *vanished = NULL;
 		size_t nchanged = 0, nvanished = 0;
-		if (store_mailbox_changes(s->srv->store, s->account_id, v->mailbox_id, v->modseq, &changed, &nchanged,
-					  &vanished, &nvanished) != STORE_OK)
+		err = store_mailbox_changes(s->srv->store, s->account_id, v->mailbox_id, v->modseq,
+					    &changed, &nchanged, &vanished, &nvanished);
+		if (err == STORE_ENOTFOUND)
+			selected_gone(s, "deleted");
+		if (err != STORE_OK)
 			return;
 		for (size_t i = 0; i < nvanished; i++)
 			if (imap_view_seq(v, vanished[i]) != 0)
@@ -224,4 +246,34 @@ void imap_sync_notify(void *ctx, int64_t mailbox_id, uint64_t highestmodseq)
 	 * times they wait for the end of the next command. */
 	if (s->cmd != NULL && s->cmd->def != NULL && s->cmd->def->handler == cmd_idle)
 		imap_sync(s, true);
+}
+
+void imap_sync_mailboxes_notify(void *ctx, int64_t mailbox_id, enum store_mailbox_event event)
+{
+	struct imap_session *s = ctx;
+	struct imap_view *v = s->view;
+	if (v == NULL || s->conn == NULL || s->state == IMAP_STATE_LOGOUT)
+		return;
+	if (event == STORE_MAILBOX_DELETED && mailbox_id == v->mailbox_id) {
+		selected_gone(s, "deleted");
+		return;
+	}
+	if (event != STORE_MAILBOX_RENAMED && event != STORE_MAILBOX_DELETED)
+		return;
+	/* The event names the mailbox the op was about; a parent's RENAME
+	 * renames its children without events of their own. So read the
+	 * selected mailbox's row and compare. This session's own RENAME has
+	 * already updated the view's name (cmd-rename.c). */
+	struct store_mailbox mb;
+	enum store_err err = store_mailbox_get_by_id(s->srv->store, s->account_id, v->mailbox_id, &mb);
+	if (err == STORE_ENOTFOUND) {
+		selected_gone(s, "deleted");
+		return;
+	}
+	if (err != STORE_OK)
+		return; /* a temporary error: the next sync reads again */
+	bool moved = mb.account_id != s->account_id || strcmp(mb.name, v->name) != 0;
+	store_mailbox_clear(&mb);
+	if (moved)
+		selected_gone(s, "renamed");
 }

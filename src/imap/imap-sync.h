@@ -15,10 +15,16 @@
 #define ROOST_IMAP_SYNC_H
 #include <stdbool.h>
 #include <stdint.h>
+#include "store/store.h"
 
 struct imap_session;
 
 void imap_sync(struct imap_session *s, bool allow_expunge);
 /* Change-feed callback: the selected mailbox changed. */
 void imap_sync_notify(void *ctx, int64_t mailbox_id, uint64_t highestmodseq);
+/* Mailbox-list callback (store_watch_mailboxes_add): when the selected
+ * mailbox was deleted or renamed by another session, the session ends with
+ * "* BYE" at once (IDLE or not). The same happens when a sync finds the
+ * mailbox gone (store ENOTFOUND). */
+void imap_sync_mailboxes_notify(void *ctx, int64_t mailbox_id, enum store_mailbox_event event);
 #endif

@@ -50,6 +50,8 @@ int imap_view_open(struct imap_session *s, const struct store_mailbox *mb, bool 
 	v->readonly = readonly;
 	v->uidvalidity = mb->uidvalidity;
 	v->watch = store_watch_add(s->srv->store, s->account_id, mb->id, imap_sync_notify, s);
+	v->mbwatch = store_watch_mailboxes_add(s->srv->store, s->account_id,
+					       imap_sync_mailboxes_notify, s);
 	*view_r = v;
 	return 0;
 }
@@ -61,6 +63,7 @@ void imap_view_free(struct imap_view **vp)
 		return;
 	if (v->watch != NULL)
 		store_watch_remove(&v->watch);
+	store_watch_remove(&v->mbwatch);
 	for (size_t i = 0; i < v->count; i++)
 		free(v->msgs[i].keywords);
 	free(v->msgs);

@@ -42,6 +42,7 @@ struct imap_view {
 	 * resync point stop here (RFC 7162 3.2.4; imap-condstore.h). */
 	uint64_t pending_floor;
 	struct store_watch *watch;
+	struct store_watch *mbwatch;	/* mailbox list: deleted or renamed away (imap-sync.c) */
 	/* SEARCHRES (RFC 5182): the saved result "$" as ascending UIDs.
 	 * A new view starts empty, so SELECT resets it (RFC 5182 section 2.1). */
 	uint32_t *saved;

@@ -70,6 +70,8 @@ const struct config_key config_keys[] = {
 	{"smtp.timeout", CONFIG_SECONDS, "5m", NULL, "Idle time after which a session is closed with 421."},
 	{"smtp.greeting_delay", CONFIG_SECONDS, "0", NULL,
 	 "Wait this long before the greeting; a client that talks first is rejected."},
+	{"smtp.postmaster", CONFIG_STR, "", NULL,
+	 "Where mail for postmaster goes (RFC 5321 4.5.1: <postmaster> and postmaster@ every hosted domain) when no account or alias of that name exists. Empty = the first account in `roost user list` order."},
 
 	/* POP3 */
 	{"pop3.delete", CONFIG_ENUM, "expunge", "expunge|hide",

@@ -1,9 +1,11 @@
 /*
  * address: validation and normal form of mail addresses (see address.h).
  * Only the dot-atom form of RFC 5322 3.4.1 is accepted for hosted
- * addresses: quoted local parts are legal on the wire but never needed for
- * mailboxes we host, and refusing them keeps shell and header
- * metacharacters out of the store. UTF-8 local parts (RFC 6531) are allowed.
+ * addresses: a quoted local part whose content is a dot-atom names the same
+ * mailbox and is unquoted by the protocol first (smtp-parse.c); any other
+ * quoted form is never a mailbox we host, and refusing it keeps shell and
+ * header metacharacters out of the store. UTF-8 local parts (RFC 6531) are
+ * allowed.
  */
 #include "mail/address.h"
 #include "lib/alloc.h"
@@ -44,6 +46,27 @@ bool domain_valid(const char *d)
 	return label > 0 && d[len - 1] != '-';
 }
 
+bool address_local_valid(const char *local, size_t len, const char **error_r)
+{
+	if (len == 0 || len > ADDRESS_MAX_LOCAL) {
+		*error_r = len == 0 ? "empty local part" : "local part longer than 64 octets";
+		return false;
+	}
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)local[i];
+		if (c == '.') {
+			if (i == 0 || i == len - 1 || local[i - 1] == '.') {
+				*error_r = "bad dots in local part";
+				return false;
+			}
+		} else if (!is_atext(c)) {
+			*error_r = "invalid character in local part";
+			return false;
+		}
+	}
+	return true;
+}
+
 char *address_normalize(const char *addr, const char **error_r)
 {
 	size_t len = strlen(addr);
@@ -56,23 +79,8 @@ char *address_normalize(const char *addr, const char **error_r)
 		*error_r = "address must be local@domain";
 		return NULL;
 	}
-	size_t local_len = (size_t)(at - addr);
-	if (local_len > ADDRESS_MAX_LOCAL) {
-		*error_r = "local part longer than 64 octets";
+	if (!address_local_valid(addr, (size_t)(at - addr), error_r))
 		return NULL;
-	}
-	for (size_t i = 0; i < local_len; i++) {
-		unsigned char c = (unsigned char)addr[i];
-		if (c == '.') {
-			if (i == 0 || i == local_len - 1 || addr[i - 1] == '.') {
-				*error_r = "bad dots in local part";
-				return NULL;
-			}
-		} else if (!is_atext(c)) {
-			*error_r = "invalid character in local part";
-			return NULL;
-		}
-	}
 	if (!domain_valid(at + 1)) {
 		*error_r = "invalid domain";
 		return NULL;

@@ -17,6 +17,9 @@
  * metacharacters beyond RFC 5322 atext). Returns a new string (lowercased)
  * or NULL with *error_r (static text). */
 char *address_normalize(const char *addr, const char **error_r);
+/* Is local[0..len) a dot-atom local part (RFC 5322 3.4.1 / RFC 5321
+ * Dot-string, UTF-8 allowed) within ADDRESS_MAX_LOCAL? *error_r when not. */
+bool address_local_valid(const char *local, size_t len, const char **error_r);
 bool domain_valid(const char *domain);
 /* The domain part of a normalised address (pointer into addr). */
 const char *address_domain(const char *addr);

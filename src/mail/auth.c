@@ -15,6 +15,7 @@
  */
 #include "mail/auth.h"
 #include "lib/alloc.h"
+#include "lib/log.h"
 #include "lib/workers.h"
 #include "mail/address.h"
 #include "store/store.h"
@@ -77,17 +78,23 @@ enum auth_result auth_login(struct store *s, const char *user, const char *passw
 {
 	char *hash = NULL;
 	int64_t id = 0;
-	bool known = false;
+	bool known = false, disabled = false;
 	enum store_err err = STORE_ENOTFOUND;
 	if (strlen(user) <= AUTH_MAX_USERNAME) {
 		const char *why;
 		char *addr = address_normalize(user, &why);
 		if (addr != NULL)
-			err = store_account_auth(s, addr, &id, &hash);
+			err = store_account_auth(s, addr, &id, &hash, &disabled);
 		known = err == STORE_OK && hash != NULL;
 		free(addr);
 	}
 	bool ok = auth_verify_password(password, known ? hash : dummy_hash) && known;
+	/* A disabled account is answered like a wrong password (the client
+	 * learns nothing); only the log says why. */
+	if (ok && disabled) {
+		log_info("login refused: account id %lld is disabled", (long long)id);
+		ok = false;
+	}
 	if (hash != NULL) {
 		wipe(hash, strlen(hash));
 		free(hash);

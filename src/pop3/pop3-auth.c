@@ -12,6 +12,7 @@
 #include "pop3/pop3-private.h"
 #include "lib/alloc.h"
 #include "lib/conn.h"
+#include "lib/registry.h"
 #include "mail/auth.h"
 #include "mail/sasl.h"
 #include "store/store.h"
@@ -137,21 +138,42 @@ static void login_checked(void *ctx, enum auth_result result, int64_t account_id
 	}
 	s->locked = true;
 	s->account_id = account_id;
+	/* Registered first, then the account read: an admin command that
+	 * committed after the password check either shows in the read or
+	 * ends this session through the registry (both on this thread). */
+	s->reg = registry_add(account_id, pop3_session_end, s);
 
 	/* Per-account override of pop3.delete (hide or expunge): unread, a
 	 * DELE could expunge what the admin wanted only hidden. */
 	s->delete_hide = server->set.delete_hide;
 	enum store_err err = store_account_get_by_id(server->store, account_id, &account);
+	bool disabled = err == STORE_OK && account.disabled;
 	if (err == STORE_OK) {
 		if (account.pop3_delete != NULL)
 			s->delete_hide = strcasecmp(account.pop3_delete, "hide") == 0;
 		store_account_clear(&account);
-		err = pop3_maildrop_open(s, &error);
 	}
+	if (err != STORE_OK || disabled) {
+		registry_remove(&s->reg);
+		pop3_lock_release(account_id);
+		s->locked = false;
+		s->account_id = 0;
+		if (err != STORE_OK && err != STORE_ENOTFOUND) {
+			pop3_store_err(s, err, "Cannot open the mailbox, try again later");
+			return;
+		}
+		conn_log(s->conn, LOG_INFO, "login refused user=%.64s: account %s", user,
+			 disabled ? "disabled" : "deleted");
+		login_failed(s);
+		return;
+	}
+
+	err = pop3_maildrop_open(s, &error);
 	if (err != STORE_OK) {
 		conn_log(s->conn, LOG_ERROR, "cannot open maildrop: %s",
 			 error != NULL ? error : store_strerror(err));
 		xfree(&error);
+		registry_remove(&s->reg);
 		pop3_lock_release(account_id);
 		s->locked = false;
 		pop3_store_err(s, err, "Cannot open the mailbox, try again later");

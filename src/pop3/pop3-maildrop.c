@@ -150,7 +150,25 @@ void pop3_cmd_rset(struct pop3_session *s, char **args, int nargs)
 	pop3_ok(s, "Maildrop has %zu messages", count);
 }
 
+bool pop3_maildrop_gone(struct pop3_session *s)
+{
+	struct store_mailbox mb;
+	enum store_err err = store_mailbox_get_by_id(s->server->store, s->account_id, s->mailbox_id, &mb);
+	if (err != STORE_OK && err != STORE_ENOTFOUND)
+		return false; /* a temporary error: nothing known */
+	bool gone = err == STORE_ENOTFOUND || mb.account_id != s->account_id;
+	if (err == STORE_OK)
+		store_mailbox_clear(&mb);
+	if (gone)
+		pop3_session_end(s, "The mailbox no longer exists");
+	return gone;
+}
+
 void pop3_cmd_noop(struct pop3_session *s, char **args, int nargs)
 {
+	/* RFC 1939 section 5: NOOP only answers; it is also where a client
+	 * that polls learns that its maildrop went away */
+	if (pop3_maildrop_gone(s))
+		return;
 	pop3_ok(s, "Still here");
 }

@@ -24,6 +24,7 @@
 struct conn;
 struct event;
 struct store;
+struct registry_entry;
 
 /* RFC 2449 section 4: command lines are at most 255 octets, but an AUTH
  * initial response (RFC 5034 section 4) and SASL responses may be longer;
@@ -99,6 +100,7 @@ struct pop3_session {
 	uint32_t uidvalidity;
 	bool delete_hide;	/* effective pop3.delete for this account */
 	bool locked;		/* holds the account lock */
+	struct registry_entry *reg;	/* in the account's live sessions (lib/registry.h) */
 	struct pop3_msg *msgs;
 	size_t nmsgs;
 
@@ -133,6 +135,11 @@ struct pop3_msg *pop3_msg_arg(struct pop3_session *s, const char *arg);
 /* Parse a non-negative decimal; -1 if not digits or too large. */
 int pop3_parse_number(const char *arg, uint64_t max, uint64_t *n_r);
 void pop3_session_free_msgs(struct pop3_session *s);
+/* End the session: "-ERR reason" and close, without entering UPDATE (so
+ * nothing is deleted, RFC 1939 section 6). For `user del|passwd|disable`
+ * (registry.h) and a maildrop that no longer exists. A session already in
+ * UPDATE finishes its commit and closes by itself. */
+void pop3_session_end(void *session, const char *reason);
 
 /* pop3-commands.c */
 typedef void pop3_cmd_fn(struct pop3_session *s, char **args, int nargs);
@@ -161,6 +168,9 @@ void pop3_auth_cancel_delay(struct pop3_session *s);
 /* Take the snapshot of INBOX for s->account_id: STORE_OK or the store's
  * error (with a detail for the log in *error_r). */
 enum store_err pop3_maildrop_open(struct pop3_session *s, char **error_r);
+/* After a read found a message missing: is the maildrop itself gone
+ * (its account deleted)? Then the session has been ended: return true. */
+bool pop3_maildrop_gone(struct pop3_session *s);
 /* Fill msg->size (reading the message once if needed). */
 int64_t pop3_maildrop_size(struct pop3_session *s, struct pop3_msg *m);
 

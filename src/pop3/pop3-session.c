@@ -8,6 +8,7 @@
 #include "pop3/pop3-private.h"
 #include "lib/alloc.h"
 #include "lib/conn.h"
+#include "lib/registry.h"
 #include "store/store.h"
 #include <ctype.h>
 #include <stdarg.h>
@@ -98,6 +99,19 @@ void pop3_session_free_msgs(struct pop3_session *s)
 		xfree(&s->msgs[i].uidl);
 	xfree(&s->msgs);
 	s->nmsgs = 0;
+}
+
+void pop3_session_end(void *session, const char *reason)
+{
+	struct pop3_session *s = session;
+	if (s->conn == NULL || s->state == POP3_STATE_UPDATE)
+		return;
+	/* a RETR being streamed stops here: the client must not take a
+	 * half message for a whole one, and the close makes that plain */
+	pop3_retr_abort(s);
+	conn_log(s->conn, LOG_INFO, "session ended: %s", reason);
+	conn_printf(s->conn, "-ERR %s\r\n", reason);
+	conn_close(s->conn);
 }
 
 static void session_on_connect(struct conn *c)
@@ -225,6 +239,7 @@ static void session_on_close(struct conn *c)
 	pop3_auth_cancel_delay(s);
 	pop3_retr_abort(s);
 	pop3_quit_session_gone(s);
+	registry_remove(&s->reg);
 	if (s->user != NULL) {
 		wipe(s->user, strlen(s->user));
 		xfree(&s->user);

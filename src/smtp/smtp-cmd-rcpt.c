@@ -6,6 +6,12 @@
  * that recipient only: an account already full is refused, and so is one
  * the declared SIZE would push over its limit. (The authoritative check
  * is in the store op at the end of the data; see smtp-deliver.c.)
+ *
+ * Postmaster (RFC 5321 4.5.1) is always deliverable, at every hosted
+ * domain and without one (route_postmaster). A quoted local part whose
+ * content is a plain name is that name (RFC 5321 4.1.2, smtp-parse.h).
+ * The accepted recipient keeps the address it was routed to, so the
+ * resolution at the end of the data finds the same accounts.
  */
 #include "smtp/smtp-session.h"
 #include "smtp/smtp-parse.h"
@@ -70,6 +76,91 @@ static enum store_err account_refuses(struct smtp_session *s, int64_t id, uint64
 	return err != STORE_OK ? err : full ? STORE_ENOQUOTA : STORE_OK;
 }
 
+static bool is_postmaster(const char *addr)
+{
+	const char *at = strrchr(addr, '@');
+	return at != NULL && (size_t)(at - addr) == 10 && strncasecmp(addr, "postmaster", 10) == 0;
+}
+
+/* The domain bare <postmaster> belongs to: server.hostname when hosted,
+ * else the first hosted domain (`roost domain list` order). */
+static enum store_err primary_domain(struct smtp_session *s, char **domain_r)
+{
+	bool hosted;
+	enum store_err err = store_domain_hosted(s->srv->store, s->srv->hostname, &hosted);
+	if (err != STORE_OK)
+		return err;
+	if (hosted) {
+		*domain_r = xstrdup(s->srv->hostname);
+		return STORE_OK;
+	}
+	char **names = NULL;
+	size_t n = 0;
+	err = store_domain_list(s->srv->store, &names, &n);
+	if (err != STORE_OK)
+		return err;
+	*domain_r = n > 0 ? xstrdup(names[0]) : NULL;
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return n > 0 ? STORE_OK : STORE_ENOTFOUND;
+}
+
+/* RFC 5321 4.5.1: mail for postmaster (bare, or at any hosted domain) must
+ * be deliverable. *to_r is the address to resolve: postmaster@domain itself
+ * when an account, alias or catch-all takes it; else smtp.postmaster; else
+ * the first account in `roost user list` order. STORE_EPERM: not a hosted
+ * domain (the caller refuses to relay), as for any address. */
+static enum store_err route_postmaster(struct smtp_session *s, const char *addr, char **to_r)
+{
+	struct store *store = s->srv->store;
+	char *pm = NULL;
+	*to_r = NULL;
+	if (addr == NULL) {
+		char *domain = NULL;
+		enum store_err err = primary_domain(s, &domain);
+		if (err != STORE_OK)
+			return err;
+		pm = xasprintf("postmaster@%s", domain);
+		free(domain);
+	} else {
+		pm = xstrdup(addr);
+	}
+	int64_t *ids = NULL;
+	size_t n = 0;
+	enum store_err err = store_resolve(store, pm, &ids, &n);
+	free(ids);
+	if (err != STORE_ENOTFOUND) {
+		*to_r = pm; /* taken, or an error the caller reports */
+		return err;
+	}
+	free(pm);
+	if (s->srv->postmaster[0] != '\0') {
+		const char *why = "no such account or alias";
+		char *to = address_normalize(s->srv->postmaster, &why);
+		ids = NULL;
+		err = to != NULL ? store_resolve(store, to, &ids, &n) : STORE_EINVAL;
+		free(ids);
+		if (err == STORE_OK || (err != STORE_ENOTFOUND && err != STORE_EINVAL &&
+					err != STORE_EPERM)) {
+			*to_r = to; /* taken, or a temporary error the caller reports */
+			return err;
+		}
+		free(to);
+		/* a setting that names nobody must not bounce the postmaster */
+		conn_log(s->conn, LOG_WARN, "smtp.postmaster %.64s: %s; using the first account",
+			 s->srv->postmaster, err == STORE_EINVAL ? why : store_strerror(err));
+	}
+	struct store_account *list = NULL;
+	err = store_account_list(store, &list, &n);
+	if (err != STORE_OK)
+		return err;
+	if (n > 0)
+		*to_r = xstrdup(list[0].address);
+	store_account_list_free(list, n);
+	return n > 0 ? STORE_OK : STORE_ENOTFOUND;
+}
+
 void smtp_cmd_rcpt(struct smtp_session *s, char *args)
 {
 	struct smtp_txn *t = &s->txn;
@@ -107,25 +198,52 @@ void smtp_cmd_rcpt(struct smtp_session *s, char *args)
 		smtp_reply_error(s, "553 5.6.7 Non-ASCII address requires SMTPUTF8");
 		return;
 	}
-	char *postmaster = NULL;
 	const char *path = pa.path;
-	if (strcasecmp(path, "postmaster") == 0) {
-		/* RFC 5321 4.1.1.3: <Postmaster> without a domain MUST work. */
-		postmaster = xasprintf("postmaster@%s", s->srv->hostname);
-		path = postmaster;
-	}
-	const char *why = NULL;
-	char *addr = address_normalize(path, &why);
-	free(postmaster);
-	if (addr == NULL) {
-		smtp_reply_error(s, "501 5.1.3 Bad recipient address syntax: %s", why);
+	char plain[SMTP_MAX_PATH + 1];
+	switch (smtp_path_unquote(path, plain)) {
+	case SMTP_LOCAL_PLAIN:
+		break;
+	case SMTP_LOCAL_UNQUOTED:
+		path = plain; /* "alice"@d is alice@d */
+		break;
+	case SMTP_LOCAL_QUOTED:
+		/* valid syntax (so not 501), but no hosted mailbox has such a
+		 * name: RFC 5321 4.2.2 553 "mailbox name not allowed" */
+		smtp_reply_error(s, "553 5.1.3 Quoted local parts other than a plain name "
+				    "are not accepted here");
+		return;
+	case SMTP_LOCAL_BAD:
+		smtp_reply_error(s, "501 5.1.3 Bad recipient address syntax: bad quoted string");
 		return;
 	}
+	const char *why = NULL;
+	char *addr = NULL;
 	int64_t *ids = NULL;
 	size_t nids = 0;
-	enum store_err err = store_resolve(s->srv->store, addr, &ids, &nids);
+	enum store_err err;
+	if (strcasecmp(path, "postmaster") == 0) {
+		/* RFC 5321 4.1.1.3: <Postmaster> without a domain MUST work. */
+		err = route_postmaster(s, NULL, &addr);
+	} else {
+		addr = address_normalize(path, &why);
+		if (addr == NULL) {
+			smtp_reply_error(s, "501 5.1.3 Bad recipient address syntax: %s", why);
+			return;
+		}
+		err = STORE_OK;
+		if (is_postmaster(addr)) {
+			char *to = NULL;
+			err = route_postmaster(s, addr, &to);
+			free(addr);
+			addr = to;
+		}
+	}
+	if (err == STORE_OK)
+		err = store_resolve(s->srv->store, addr, &ids, &nids);
 	if (err == STORE_OK && nids == 0)
 		err = STORE_ENOTFOUND;
+	if (addr == NULL)
+		addr = xstrdup("postmaster");
 	for (size_t i = 0; err == STORE_OK && i < nids; i++)
 		err = account_refuses(s, ids[i], t->declared_size);
 	if (err != STORE_OK) {

@@ -1,9 +1,10 @@
 /*
  * smtp-parse: command verbs, MAIL/RCPT paths and ESMTP parameters, sizes,
- * BDAT arguments, HELO names and DATA line classification (see
- * smtp-parse.h). Pure functions: no allocation, no I/O.
+ * BDAT arguments, HELO names, quoted local parts and DATA line
+ * classification (see smtp-parse.h). Pure functions: no allocation, no I/O.
  */
 #include "smtp/smtp-parse.h"
+#include "mail/address.h"
 #include <ctype.h>
 #include <string.h>
 #include <strings.h>
@@ -134,6 +135,52 @@ enum smtp_path_result smtp_parse_path_args(char *args, const char *prefix,
 	}
 	out->path = path;
 	return parse_params(p, out);
+}
+
+/* qtextSMTP = %d32-33 / %d35-91 / %d93-126 (RFC 5321 4.1.2), and UTF-8
+ * bytes (RFC 6531 3.3; whether 8-bit is allowed at all is SMTPUTF8's call) */
+static bool is_qtext_smtp(unsigned char c)
+{
+	return (c >= 32 && c <= 126 && c != '"' && c != '\\') || c >= 0x80;
+}
+
+enum smtp_local_form smtp_path_unquote(const char *path, char out[SMTP_MAX_PATH + 1])
+{
+	if (path[0] != '"')
+		return SMTP_LOCAL_PLAIN;
+	size_t n = 0;
+	const char *p = path + 1;
+	for (;; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c == '\0' || n >= SMTP_MAX_PATH)
+			return SMTP_LOCAL_BAD; /* no closing quote */
+		if (c == '"')
+			break;
+		if (c == '\\') {
+			/* quoted-pairSMTP = %d92 %d32-126 */
+			unsigned char e = (unsigned char)p[1];
+			if (e < 32 || e > 126)
+				return SMTP_LOCAL_BAD;
+			out[n++] = (char)e;
+			p++;
+			continue;
+		}
+		if (!is_qtext_smtp(c))
+			return SMTP_LOCAL_BAD;
+		out[n++] = (char)c;
+	}
+	p++; /* past the closing quote */
+	if (*p != '\0' && *p != '@')
+		return SMTP_LOCAL_BAD; /* "a"b@d: not a Local-part */
+	size_t local_len = n;
+	size_t rest = strlen(p);
+	if (n + rest > SMTP_MAX_PATH)
+		return SMTP_LOCAL_BAD;
+	memcpy(out + n, p, rest + 1);
+	const char *why;
+	if (local_len == 0 || !address_local_valid(out, local_len, &why))
+		return SMTP_LOCAL_QUOTED;
+	return SMTP_LOCAL_UNQUOTED;
 }
 
 int smtp_parse_size(const char *s, uint64_t *size_r)

@@ -56,6 +56,22 @@ enum smtp_path_result {
 enum smtp_path_result smtp_parse_path_args(char *args, const char *prefix,
 					   struct smtp_path_args *out);
 
+/* A path's local part in its mailbox form (RFC 5321 4.1.2: Local-part =
+ * Dot-string / Quoted-string). A Quoted-string is the same mailbox as its
+ * content when the content is a Dot-string: "alice"@d and "al.ice"@d are
+ * alice@d and al.ice@d (RFC 5321 2.4: quoting must not change the name). */
+enum smtp_local_form {
+	SMTP_LOCAL_PLAIN,	/* not quoted: use the path as it is */
+	SMTP_LOCAL_UNQUOTED,	/* quoted dot-string: `out` holds the plain form */
+	SMTP_LOCAL_QUOTED,	/* valid Quoted-string that no dot-string names:
+				 * legal syntax, never a hosted mailbox (553) */
+	SMTP_LOCAL_BAD,		/* starts with a quote but is no Quoted-string (501) */
+};
+/* `out` has room for SMTP_MAX_PATH + 1 bytes; the path comes from
+ * smtp_parse_path_args() (at most SMTP_MAX_PATH). "postmaster" without a
+ * domain may be quoted too. */
+enum smtp_local_form smtp_path_unquote(const char *path, char out[SMTP_MAX_PATH + 1]);
+
 /* A decimal size (SIZE=, BDAT): 0 ok, -1 syntax, 1 too large for uint64. */
 int smtp_parse_size(const char *s, uint64_t *size_r);
 

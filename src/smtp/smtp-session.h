@@ -33,6 +33,7 @@ struct smtp_server {
 	int64_t timeout_ms;	  /* smtp.timeout */
 	int64_t greeting_delay_ms; /* smtp.greeting_delay (SMTP only) */
 	bool overquota_temp;	  /* quota.overquota = temporary */
+	const char *postmaster;	  /* smtp.postmaster, "" = the first account */
 };
 
 /* One accepted RCPT. */

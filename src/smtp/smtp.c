@@ -177,6 +177,7 @@ static void server_init(struct smtp_server *srv, bool lmtp, struct config *cfg,
 	/* LMTP clients are our own MTA: no pregreet test for them. */
 	srv->greeting_delay_ms = lmtp ? 0 : config_ms(cfg, "smtp.greeting_delay");
 	srv->overquota_temp = strcmp(config_str(cfg, "quota.overquota"), "temporary") == 0;
+	srv->postmaster = config_str(cfg, "smtp.postmaster");
 }
 
 int smtp_start(struct config *cfg, struct store *store, char **error_r)

@@ -530,11 +530,56 @@ enum store_err store_account_pop3_delete(struct store *s, const char *address, c
 				mode, error_r);
 }
 
+/* Typed arguments of store_account_set_disabled(). */
+struct disabled_args {
+	const char *address;
+	bool disabled;
+};
+
+static enum store_err fn_set_disabled(struct store_txn *txn, void *arg, char **error_r)
+{
+	struct disabled_args *a = arg;
+	sqlite3_stmt *st = store_prepare(txn->db, "UPDATE accounts SET disabled = ?2 WHERE address = ?1");
+	if (st == NULL)
+		return STORE_ETEMP;
+	sqlite3_bind_text(st, 1, a->address, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, a->disabled ? 1 : 0);
+	int rc = sqlite3_step(st);
+	int changed = sqlite3_changes(txn->db);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return store_sqlite_err(rc);
+	if (changed == 0) {
+		*error_r = xasprintf("no such account %s", a->address);
+		return STORE_ENOTFOUND;
+	}
+	return STORE_OK;
+}
+
+enum store_err store_account_set_disabled(struct store *s, const char *address, bool disabled,
+					  char **error_r)
+{
+	char *addr = normalize_or_error(address, error_r);
+	if (addr == NULL)
+		return STORE_EINVAL;
+	struct disabled_args a = {.address = addr, .disabled = disabled};
+	struct store_op op;
+	store_op_init(&op, STORE_OP_FUNC);
+	op.u.func.fn = fn_set_disabled;
+	op.u.func.arg = &a;
+	enum store_err err = store_run(s, &op);
+	if (err != STORE_OK && error_r != NULL)
+		*error_r = op.error ? xstrdup(op.error) : xstrdup(store_strerror(err));
+	store_op_clear(&op);
+	free(addr);
+	return err;
+}
+
 /* ---- account reads ---- */
 
 #define ACCOUNT_COLUMNS \
-	"SELECT id, address, quota_bytes, quota_messages, used_bytes, used_messages, pop3_delete" \
-	" FROM accounts "
+	"SELECT id, address, quota_bytes, quota_messages, used_bytes, used_messages, pop3_delete," \
+	" disabled FROM accounts "
 
 static void account_from_row(struct store *s, sqlite3_stmt *st, struct store_account *a)
 {
@@ -549,6 +594,7 @@ static void account_from_row(struct store *s, sqlite3_stmt *st, struct store_acc
 	a->used_messages = sqlite3_column_int64(st, 5);
 	if (sqlite3_column_type(st, 6) != SQLITE_NULL)
 		a->pop3_delete = xstrdup((const char *)sqlite3_column_text(st, 6));
+	a->disabled = sqlite3_column_int(st, 7) != 0;
 }
 
 void store_account_clear(struct store_account *a)
@@ -619,13 +665,15 @@ enum store_err store_account_list(struct store *s, struct store_account **list_r
 	return STORE_OK;
 }
 
-enum store_err store_account_auth(struct store *s, const char *address, int64_t *id_r, char **pwhash_r)
+enum store_err store_account_auth(struct store *s, const char *address, int64_t *id_r, char **pwhash_r,
+				  bool *disabled_r)
 {
 	const char *why;
 	char *addr = address_normalize(address, &why);
 	if (addr == NULL)
 		return STORE_ENOTFOUND;
-	sqlite3_stmt *st = store_prepare(store_reader(s), "SELECT id, pwhash FROM accounts WHERE address = ?1");
+	sqlite3_stmt *st = store_prepare(store_reader(s),
+					 "SELECT id, pwhash, disabled FROM accounts WHERE address = ?1");
 	if (st == NULL) {
 		free(addr);
 		return STORE_ETEMP;
@@ -635,6 +683,8 @@ enum store_err store_account_auth(struct store *s, const char *address, int64_t 
 	if (rc == SQLITE_ROW) {
 		*id_r = sqlite3_column_int64(st, 0);
 		*pwhash_r = xstrdup((const char *)sqlite3_column_text(st, 1));
+		if (disabled_r != NULL)
+			*disabled_r = sqlite3_column_int(st, 2) != 0;
 	}
 	sqlite3_reset(st);
 	free(addr);

@@ -268,6 +268,7 @@ struct store_account {
 	bool quota_is_default;
 	int64_t used_bytes, used_messages;
 	char *pop3_delete;	/* per-account override of pop3.delete, or NULL */
+	bool disabled;		/* cannot log in; still receives mail */
 };
 void store_account_clear(struct store_account *a);
 void store_account_list_free(struct store_account *list, size_t n);
@@ -297,9 +298,14 @@ enum store_err store_account_pop3_delete(struct store *s, const char *address, c
 enum store_err store_account_get(struct store *s, const char *address, struct store_account *a_r);
 enum store_err store_account_get_by_id(struct store *s, int64_t id, struct store_account *a_r);
 enum store_err store_account_list(struct store *s, struct store_account **list_r, size_t *n_r);
-/* For login: the account id and stored password hash (caller frees). */
+/* A disabled account cannot log in (IMAP, POP3) but still receives mail:
+ * disabling is for a suspended user, not a bounce. */
+enum store_err store_account_set_disabled(struct store *s, const char *address, bool disabled,
+					  char **error_r);
+/* For login: the account id, stored password hash (caller frees) and
+ * whether it is disabled (disabled_r may be NULL). */
 enum store_err store_account_auth(struct store *s, const char *address, int64_t *id_r,
-				  char **pwhash_r);
+				  char **pwhash_r, bool *disabled_r);
 
 enum store_err store_alias_add(struct store *s, const char *alias, const char *target,
 			       char **error_r);

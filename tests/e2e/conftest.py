@@ -71,7 +71,7 @@ class Roost:
         """{address: (quota, used_bytes, messages)} from `user list`."""
         out = {}
         for line in self.cli("user", "list").stdout.splitlines():
-            addr, quota, used, count = line.split("\t")
+            addr, quota, used, count = line.split("\t")[:4]
             out[addr] = (quota, int(used), int(count))
         return out
 

@@ -205,10 +205,14 @@ def test_overquota_and_alert(roost):
 
 
 def test_nonexistent_after_delete_of_selected(roost):
+    # deleting its own selected mailbox unselects it; the name is then
+    # NONEXISTENT (another session that had it selected gets BYE:
+    # test_isolation_sessions.py)
     c = Raw(roost.port("imap"))
     c.cmd(b"CREATE Gone")
     c.cmd(b"SELECT Gone")
-    other = Raw(roost.port("imap"))
-    assert other.cmd(b"DELETE Gone")[-1].split(b" ")[1] == b"OK"
+    assert c.cmd(b"DELETE Gone")[-1].split(b" ")[1] == b"OK"
     out = c.cmd(b"STATUS Gone (MESSAGES)")
+    assert b"[NONEXISTENT]" in out[-1]
+    out = c.cmd(b"SELECT Gone")
     assert b"[NONEXISTENT]" in out[-1]

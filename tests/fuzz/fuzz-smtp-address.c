@@ -5,6 +5,8 @@
  * path goes to address_normalize() (mail/address.h) exactly as
  * smtp-cmd-rcpt.c does. The raw input is normalised directly as well,
  * since the CLI and LMTP reach address_normalize() with other framing.
+ * A quoted local part goes through smtp_path_unquote() first, as in RCPT:
+ * its plain form must then normalise, and never outgrow SMTP_MAX_PATH.
  *
  * Invariants of a normalised address: at most ADDRESS_MAX bytes, one '@'
  * with a local part of 1..ADDRESS_MAX_LOCAL bytes and a domain that
@@ -54,8 +56,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(args, "TO:", 3);
 	memcpy(args + 3, raw, size + 1);
 	struct smtp_path_args pa;
-	if (smtp_parse_path_args(args, "TO:", &pa) == SMTP_PATH_OK)
+	if (smtp_parse_path_args(args, "TO:", &pa) == SMTP_PATH_OK) {
 		check_normalize(pa.path);
+		char plain[SMTP_MAX_PATH + 1];
+		enum smtp_local_form f = smtp_path_unquote(pa.path, plain);
+		if (f == SMTP_LOCAL_UNQUOTED) {
+			FUZZ_CHECK(strlen(plain) <= SMTP_MAX_PATH);
+			FUZZ_CHECK(plain[0] != '"');
+			/* a dot-string local part: the address is valid unless
+			 * its domain is not */
+			const char *at = strchr(plain, '@');
+			if (at != NULL && domain_valid(at + 1))
+				check_normalize(plain);
+		}
+		FUZZ_CHECK(f != SMTP_LOCAL_PLAIN || pa.path[0] != '"');
+	}
 	free(args);
 	free(raw);
 	return 0;

@@ -3,6 +3,7 @@
 #include "smtp/smtp-parse.h"
 #include "smtp/smtp-session.h"
 #include <stdlib.h>
+#include <string.h>
 
 TEST(smtp_parse_verb)
 {
@@ -100,6 +101,57 @@ TEST(smtp_parse_path_bad)
 				  cases[i].args, r, cases[i].want);
 		free(copy);
 	}
+}
+
+/* RFC 5321 4.1.2 Quoted-string local parts, as RCPT sees them. */
+TEST(smtp_path_unquote)
+{
+	static const struct {
+		const char *path;
+		enum smtp_local_form form;
+		const char *out; /* SMTP_LOCAL_UNQUOTED only */
+	} cases[] = {
+		{"alice@example.com", SMTP_LOCAL_PLAIN, NULL},
+		{"postmaster", SMTP_LOCAL_PLAIN, NULL},
+		{"", SMTP_LOCAL_PLAIN, NULL},
+		{"\"alice\"@example.com", SMTP_LOCAL_UNQUOTED, "alice@example.com"},
+		{"\"al.ice\"@example.com", SMTP_LOCAL_UNQUOTED, "al.ice@example.com"},
+		{"\"Alice+tag\"@Example.COM", SMTP_LOCAL_UNQUOTED, "Alice+tag@Example.COM"},
+		{"\"al\\ice\"@example.com", SMTP_LOCAL_UNQUOTED, "alice@example.com"}, /* quoted-pair */
+		{"\"postmaster\"", SMTP_LOCAL_UNQUOTED, "postmaster"},
+		{"\"j\xc3\xb6rg\"@example.com", SMTP_LOCAL_UNQUOTED, "j\xc3\xb6rg@example.com"},
+		/* valid Quoted-strings that are no dot-string */
+		{"\"al ice\"@example.com", SMTP_LOCAL_QUOTED, NULL},
+		{"\"al..ice\"@example.com", SMTP_LOCAL_QUOTED, NULL},
+		{"\".alice\"@example.com", SMTP_LOCAL_QUOTED, NULL},
+		{"\"a@b\"@example.com", SMTP_LOCAL_QUOTED, NULL},
+		{"\"\"@example.com", SMTP_LOCAL_QUOTED, NULL},
+		{"\"a\\\"b\"@example.com", SMTP_LOCAL_QUOTED, NULL},
+		{"\"a,b\"@example.com", SMTP_LOCAL_QUOTED, NULL},
+		{"\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"@example.com",
+		 SMTP_LOCAL_QUOTED, NULL}, /* 65 octets: over ADDRESS_MAX_LOCAL */
+		/* not a Quoted-string at all */
+		{"\"alice@example.com", SMTP_LOCAL_BAD, NULL},
+		{"\"ali\"ce@example.com", SMTP_LOCAL_BAD, NULL},
+		{"\"a\tb\"@example.com", SMTP_LOCAL_BAD, NULL},
+		{"\"a\\\x01\"@example.com", SMTP_LOCAL_BAD, NULL},
+		{"\"a\\", SMTP_LOCAL_BAD, NULL},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char out[SMTP_MAX_PATH + 1];
+		enum smtp_local_form f = smtp_path_unquote(cases[i].path, out);
+		CHECK_INT(f, cases[i].form);
+		if (f == SMTP_LOCAL_UNQUOTED && cases[i].form == SMTP_LOCAL_UNQUOTED)
+			CHECK_STR(out, cases[i].out);
+	}
+	/* the longest path smtp_parse_path_args() passes on fits */
+	char path[SMTP_MAX_PATH + 1], out[SMTP_MAX_PATH + 1];
+	memset(path, 'a', SMTP_MAX_PATH);
+	path[0] = '"';
+	path[SMTP_MAX_PATH] = '\0';
+	CHECK_INT(smtp_path_unquote(path, out), SMTP_LOCAL_BAD);
+	path[SMTP_MAX_PATH - 1] = '"';
+	CHECK_INT(smtp_path_unquote(path, out), SMTP_LOCAL_QUOTED);
 }
 
 TEST(smtp_parse_size)

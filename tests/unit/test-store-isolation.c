@@ -561,7 +561,7 @@ TEST(store_admin_reads_fail_as_etemp)
 		int64_t id;
 		char *hash = NULL;
 		store_debug_fail_reads(0, 1, kinds[k]);
-		CHECK_INT(store_account_auth(f.s, "alice@example.com", &id, &hash), STORE_ETEMP);
+		CHECK_INT(store_account_auth(f.s, "alice@example.com", &id, &hash, NULL), STORE_ETEMP);
 		CHECK(hash == NULL);
 
 		struct store_mailbox mb;
