@@ -36,7 +36,6 @@
 sqlite3 *store_reader(struct store *s);
 /* The write connection inside a STORE_OP_FUNC / op run. */
 sqlite3 *store_txn_db(struct store_txn *txn);
-struct store *store_txn_store(struct store_txn *txn);
 /* Mark a mailbox changed in this transaction: the change feed fires for it
  * after commit. Returns the mailbox's next MODSEQ (same for the whole op). */
 uint64_t store_txn_touch_mailbox(struct store_txn *txn, int64_t mailbox_id);
