@@ -71,6 +71,10 @@ struct cli_command {
 
 extern const struct cli_command cli_commands[];
 
+/* Every module's configuration key table, NULL-terminated (cli-config.c):
+ * what config_new() gets in main.c and `roost init`. */
+extern const struct config_key *const cli_config_tables[];
+
 /* Find the command named by the first words of argv. On success returns
  * it with *nwords_r set; otherwise NULL and a one-line *error_r (caller
  * frees) whose exit code is CLI_EX_USAGE. Argument counts are checked. */

@@ -13,6 +13,7 @@
  */
 #ifndef ROOST_SERVE_H
 #define ROOST_SERVE_H
+#include "lib/config.h"
 #include "daemon/control.h"
 
 struct config;
@@ -25,4 +26,8 @@ struct config;
  * exit code; start-up failures print one line "roost: <reason>" to stderr
  * and return 1. */
 int serve_run(struct config *cfg, control_run_fn *control_run);
+
+/* This module's configuration keys (daemon-config.c): the
+ * daemon's own, beside the ones each protocol declares. */
+extern const struct config_key daemon_config_keys[];
 #endif
