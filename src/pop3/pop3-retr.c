@@ -55,7 +55,7 @@ static void send_message(struct pop3_session *s, struct pop3_msg *m, bool top, u
 
 	err = store_message_content(s->server->store, s->mailbox_id, m->uid, &data, &len, NULL);
 	if (err == STORE_ENOTFOUND || err == STORE_EEXPUNGED) {
-		/* Issue 4 item 6: another client (IMAP) expunged it during this
+		/* Another client (IMAP) expunged it during this
 		 * session; say so plainly and carry on. */
 		pop3_err_nocount(s, "Message %zu was deleted by another client", num);
 		return;
