@@ -17,6 +17,7 @@ cd "$(dirname "$0")/.."
 exec /usr/bin/python3 - "$@" <<'PYTHON'
 import ast
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -35,7 +36,8 @@ PROGRAMS = {
     "script": "a terminal for postfix (test_postfix_lmtp.py)",
     "mount": "tmpfs for the disk-full test (test_disk_full.py)",
     "umount": "test_disk_full.py",
-    "python3": "pytest and helper processes (sys.executable)",
+    "python3": "pytest and helper processes (sys.executable, tests/unit)",
+    "rm": "tests/unit/main.c (the per-test directories)",
     # build and the scripts
     "make": "Makefile", "cc": "Makefile", "ar": "Makefile", "pkg-config": "Makefile",
     "clang": "make fuzz-build", "find": "Makefile",
@@ -158,10 +160,33 @@ def scan():
                     prog = first_word(arg, assigns)
                     if prog is not None:
                         called.setdefault(prog, where)
+    # C tests run commands through system()/popen(): the command is the
+    # string literal built just before the call.
+    for d in scan_dirs:
+        for root, dirs, files in os.walk(d):
+            dirs[:] = [x for x in dirs if x not in ("corpus", "regressions")]
+            for f in files:
+                if f.endswith(".c"):
+                    scan_c(os.path.join(root, f), called)
     for m in list(imported):
         if m in local or m == "__future__":
             del imported[m]
     return called, imported
+
+
+def scan_c(path, called):
+    lines = open(path, encoding="utf-8", errors="replace").read().split("\n")
+    for i, line in enumerate(lines):
+        if not re.search(r"\b(system|popen)\s*\(", line):
+            continue
+        for back in range(i, max(i - 4, -1), -1):
+            m = re.search(r'"([^"\s]+)', lines[back])
+            if m:
+                called.setdefault(os.path.basename(m.group(1)), "%s:%d" % (path, back + 1))
+                break
+        else:
+            fail("%s:%d: a command whose program cannot be read from the source: "
+                 "build it from a string literal just before the call" % (path, i + 1))
 
 
 # --- who owns what ---------------------------------------------------------
