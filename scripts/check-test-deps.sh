@@ -24,7 +24,8 @@ import sys
 import importlib
 
 # Programs the tests, scripts/*.sh and the Makefile run. The scan below
-# finds the ones Python tests start (subprocess, shutil.which); shell
+# finds the ones Python tests start (subprocess, shutil.which, os.system)
+# and C tests run (system, popen) and fails on any not listed here; shell
 # scripts and make are covered by this list alone.
 PROGRAMS = {
     # e2e: real clients and system tools
