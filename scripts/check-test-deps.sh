@@ -39,6 +39,7 @@ PROGRAMS = {
     "umount": "test_disk_full.py",
     "python3": "pytest and helper processes (sys.executable, tests/unit)",
     "rm": "tests/unit/main.c (the per-test directories)",
+    "sqlite3": "tests/data/make-schema-v1.py (the schema 1 dump)",
     # build and the scripts
     "make": "Makefile", "cc": "Makefile", "ar": "Makefile", "pkg-config": "Makefile",
     "clang": "make fuzz-build", "find": "Makefile",
