@@ -62,7 +62,10 @@ e2e: $(BUILD)/roost
 	ROOST_BIN=$(abspath $(BUILD)/roost) $(PYTHON) -m pytest -q tests/e2e
 
 # Everything: unit tests, then the end-to-end suite against a real daemon.
+# check-test-deps first proves deps.sh installs every program and module
+# the suite uses (so it also passes on a bare machine).
 test: test-deps
+	@./scripts/check-test-deps.sh
 	@$(MAKE) --no-print-directory all $(BUILD)/unit-tests
 	@./scripts/test.sh $(BUILD)
 

@@ -1,5 +1,5 @@
 /*
- * bench-deliver: the delivery benchmark of issue 2. W writer threads
+ * bench-deliver: the delivery benchmark. W writer threads
  * deliver N messages of S bytes to A accounts through the store's
  * group-commit writer, every store durable (synchronous=FULL WAL commit),
  * and report messages/s and syncs (commits) per message.
@@ -8,7 +8,7 @@
  *
  * -T fills bodies with varied words instead of one repeated letter (what
  * the full-text index sees in real mail); -F turns the full-text index
- * off (search.fts = no), to measure its cost (issue 6).
+ * off (search.fts = no), to measure its cost.
  */
 #include "store/store.h"
 #include "lib/alloc.h"

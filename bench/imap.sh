@@ -1,5 +1,5 @@
 #!/bin/sh
-# bench/imap.sh: the IMAP benchmarks of issue 5 (roost-load imap-* modes).
+# bench/imap.sh: the IMAP benchmarks (roost-load imap-* modes).
 # Mailboxes are preloaded through the store's group-commit writer
 # (build/bench-deliver into a fresh database, accounts user0..), then
 # `roost serve` runs with IMAP on $PORT and IMAPS on $PORT+1.

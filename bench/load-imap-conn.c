@@ -1,6 +1,6 @@
 /*
  * load-imap-conn: the connection-level IMAP modes of roost-load, written
- * for bench/compare/compare.py (issue 7) so that Roost and Dovecot are
+ * for bench/compare/compare.py so that Roost and Dovecot are
  * driven by exactly the same client.
  *
  *   imap-login      -c threads open -n connections in all, each: connect,

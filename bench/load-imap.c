@@ -1,5 +1,5 @@
 /*
- * load-imap: the IMAP modes of roost-load (issue 5, "Performance").
+ * load-imap: the IMAP modes of roost-load (docs/PERFORMANCE.md).
  *
  *   imap-mixed     -c N sessions log in as <user>0..<user>K-1 (-a K) and
  *                  run -n commands in all, drawn from a mix of SELECT,

@@ -1,5 +1,5 @@
 /*
- * load-pop3: the "pop3" mode of roost-load (issue 4). N concurrent
+ * load-pop3: the "pop3" mode of roost-load. N concurrent
  * sessions (nonblocking sockets, one epoll loop); session i logs in as
  * <user><i mod K>@<domain> and downloads its whole inbox the way a POP3
  * client without "leave on server" does: STAT, then for each message

@@ -1,5 +1,5 @@
 /*
- * load-qresync: the "resync" benchmark of issue 6. A client that knows a
+ * load-qresync: the "resync" benchmark. A client that knows a
  * big mailbox (account <user>0) reconnects after another device changed
  * the flags of 100 messages and expunged 100 others, and catches up two
  * ways: with QRESYNC (RFC 7162 3.2.5: one SELECT that answers with

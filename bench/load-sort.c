@@ -1,5 +1,5 @@
 /*
- * load-sort: the "sort" figure of issue 6 (Performance): one session logs
+ * load-sort: the "sort" figure (docs/PERFORMANCE.md): one session logs
  * in as <user>0, selects INBOX, then runs `UID SORT (REVERSE DATE) UTF-8
  * ALL` -n times (default 5); one latency sample per SORT (send to tagged
  * reply, the whole untagged answer read). Also one THREAD REFERENCES for

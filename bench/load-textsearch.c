@@ -1,5 +1,5 @@
 /*
- * load-textsearch: the "search" figure of issue 6 (Performance): one
+ * load-textsearch: the "search" figure (docs/PERFORMANCE.md): one
  * session logs in as <user>0, selects INBOX, then runs each search below
  * -n times (default 5) and prints every query's median. One latency
  * sample per SEARCH (send to tagged reply, the whole answer read).

@@ -1,5 +1,5 @@
 #!/bin/sh
-# bench/pop3.sh: the POP3 download benchmark (issue 4). Creates a fresh
+# bench/pop3.sh: the POP3 download benchmark. Creates a fresh
 # data directory with ACCOUNTS accounts (alice0..), preloads each inbox
 # with MESSAGES messages of SIZE bytes over LMTP (`roost-load lmtp`),
 # then runs `roost-load pop3`: SESSIONS clients, one per account, each

@@ -1,5 +1,5 @@
 #!/bin/sh
-# bench/smtp.sh: the SMTP load benchmark (issue 3). Creates a fresh data
+# bench/smtp.sh: the SMTP load benchmark. Creates a fresh data
 # directory with ACCOUNTS accounts (alice0..), starts `roost serve` with
 # only SMTP listening, runs `roost-load smtp`, stops the daemon and prints
 # roost-load's summary line. Every message is durable before its 250.

@@ -2,13 +2,30 @@
 # Install the Debian packages Roost needs: `deps.sh` to build and run
 # (make run), `deps.sh test` also for the test suite's real clients
 # (make test). Idempotent: does nothing when everything is already there.
+# `deps.sh --list [test]` prints the package names and installs nothing
+# (scripts/check-test-deps.sh checks the tests' programs against them).
+# Packages are installed without their Recommends, so whatever a test
+# needs must be named here, even when Debian only recommends it.
 set -e
+list=""
+if [ "${1:-}" = --list ]; then
+	list=1
+	shift
+fi
 PKGS="build-essential pkg-config libevent-dev libssl-dev libsqlite3-dev
 libgmime-3.0-dev libcrypt-dev zlib1g-dev openssl"
 if [ "${1:-}" = test ]; then
 	PKGS="$PKGS sqlite3 python3 python3-pytest swaks fetchmail curl isync postfix"
+	# swaks --tls (STARTTLS) needs Net::SSLeay, which swaks only recommends
+	PKGS="$PKGS libnet-ssleay-perl"
 	# make fuzz: clang and its libFuzzer/sanitizer runtimes
 	PKGS="$PKGS clang libclang-rt-14-dev"
+fi
+if [ -n "$list" ]; then
+	for p in $PKGS; do
+		echo "$p"
+	done
+	exit 0
 fi
 missing=""
 for p in $PKGS; do

@@ -1,12 +1,12 @@
 #!/usr/bin/python3
 """bench/compare/compare.py (`make bench-compare`): Roost side by side with
-Debian's Postfix + Dovecot on this machine, in one run (issue 7).
+Debian's Postfix + Dovecot on this machine, in one run.
 
 Starts, in one temporary directory, a private Roost and a private Postfix
 in front of a private Dovecot (Postfix hands mail to Dovecot over LMTP),
 all on loopback high ports, never touching the system services; creates
 the same users on both (Dovecot gets Roost's own password hashes); loads
-the same messages through each side's LMTP; runs every scenario of issue 7
+the same messages through each side's LMTP; runs every scenario
 with build/roost-load against both, alternating Roost and peer, at least
 three times each; prints one table of medians and ratios; stops every
 process it started, by pid, and checks that none is left.

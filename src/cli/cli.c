@@ -7,6 +7,7 @@
  */
 #include "cli/cli.h"
 #include "lib/alloc.h"
+#include "lib/version.h"
 #include "mail/address.h"
 #include "store/store.h"
 #include <stdarg.h>
@@ -140,19 +141,6 @@ const struct cli_command *cli_lookup(int argc, char **argv, int *nwords_r, char 
 	}
 	*nwords_r = nwords;
 	return found;
-}
-
-int cli_dispatch(struct cli *cli, int argc, char **argv)
-{
-	int nwords;
-	char *error = NULL;
-	const struct cli_command *cmd = cli_lookup(argc, argv, &nwords, &error);
-	if (cmd == NULL) {
-		int code = cli_fail(cli, CLI_EX_USAGE, "%s", error);
-		free(error);
-		return code;
-	}
-	return cmd->fn(cli, argc - nwords, argv + nwords);
 }
 
 int cli_fail(struct cli *cli, int code, const char *fmt, ...)

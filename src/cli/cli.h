@@ -27,9 +27,9 @@
 #include <stdio.h>
 
 struct config;
+struct config_key;
+struct control_request;
 struct store;
-
-#define ROOST_VERSION "0.1.0"
 
 #define CLI_EX_OK 0
 #define CLI_EX_ERROR 1
@@ -71,13 +71,18 @@ struct cli_command {
 
 extern const struct cli_command cli_commands[];
 
+/* Every module's configuration key table, NULL-terminated (cli-config.c):
+ * what config_new() gets in main.c and `roost init`. */
+extern const struct config_key *const cli_config_tables[];
+
 /* Find the command named by the first words of argv. On success returns
  * it with *nwords_r set; otherwise NULL and a one-line *error_r (caller
  * frees) whose exit code is CLI_EX_USAGE. Argument counts are checked. */
 const struct cli_command *cli_lookup(int argc, char **argv, int *nwords_r, char **error_r);
-/* Look up and run argv on an already set-up cli (store open unless the
- * command does not need it). Returns the exit code. */
-int cli_dispatch(struct cli *cli, int argc, char **argv);
+/* The daemon's control_run_fn (daemon/control.h): look req->argv up and
+ * run it inside `roost serve` on the daemon's store; commands flagged
+ * CLI_LOCAL are refused. Returns the exit code. */
+int cli_control_run(const struct control_request *req, const char **name_r);
 
 /* "roost: <reason>\n" on cli->err; returns `code`. */
 int cli_fail(struct cli *cli, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

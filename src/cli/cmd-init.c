@@ -23,7 +23,7 @@ static bool exists(const char *path)
 	return lstat(path, &st) == 0;
 }
 
-static int write_config(const char *path, char **error_r)
+static int write_config(const char *datadir, const char *path, char **error_r)
 {
 	char *tmp = xasprintf("%s.tmp", path);
 	unlink(tmp);
@@ -36,7 +36,9 @@ static int write_config(const char *path, char **error_r)
 		free(tmp);
 		return -1;
 	}
-	config_write_default(f);
+	struct config *cfg = config_new(datadir, cli_config_tables);
+	config_write_default(cfg, f);
+	config_free(&cfg);
 	bool ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
 	ok = fclose(f) == 0 && ok;
 	if (!ok || rename(tmp, path) < 0) {
@@ -88,7 +90,7 @@ int cmd_init(struct cli *cli, int argc, char **argv)
 			goto out;
 		}
 	}
-	if (write_config(conf, &error) < 0) {
+	if (write_config(dir, conf, &error) < 0) {
 		cli_fail(cli, code, "%s", error);
 		goto out;
 	}

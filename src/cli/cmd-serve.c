@@ -1,13 +1,47 @@
 /*
  * cmd-serve: `roost serve [--set key=value]...` applies the overrides to
  * the loaded roost.conf (unknown keys and bad values are errors naming
- * the key) and runs the daemon in the foreground (daemon/serve.c).
+ * the key) and runs the daemon in the foreground (daemon/serve.c), giving
+ * it cli_control_run() for the commands that arrive on its control socket.
+ * The daemon never sees the grammar table: cli is the layer above it.
  */
 #include "cli/cli.h"
+#include "daemon/control.h"
 #include "daemon/serve.h"
+#include "lib/alloc.h"
 #include "lib/config.h"
 #include <stdlib.h>
 #include <string.h>
+
+/* What the CLI sends must fit what the control socket accepts. */
+_Static_assert(CLI_MAX_ARGS <= CONTROL_MAX_ARGS, "CLI_MAX_ARGS exceeds the control socket");
+_Static_assert(CLI_MAX_ARG <= CONTROL_MAX_ARG, "CLI_MAX_ARG exceeds the control socket");
+_Static_assert(CLI_MAX_MESSAGE <= (int64_t)CONTROL_MAX_DATA, "CLI_MAX_MESSAGE exceeds the socket");
+
+int cli_control_run(const struct control_request *req, const char **name_r)
+{
+	struct cli cli = {
+		.datadir = config_datadir(req->cfg),
+		.cfg = req->cfg,
+		.store = req->store,
+		.in = req->in,
+		.out = req->out,
+		.err = req->err,
+		.via_daemon = true,
+	};
+	int nwords;
+	char *error = NULL;
+	const struct cli_command *cmd = cli_lookup(req->argc, req->argv, &nwords, &error);
+	if (cmd == NULL) {
+		int code = cli_fail(&cli, CLI_EX_USAGE, "%s", error);
+		free(error);
+		return code;
+	}
+	if (cmd->flags & CLI_LOCAL)
+		return cli_fail(&cli, CLI_EX_USAGE, "%s: cannot run inside the daemon", cmd->words);
+	*name_r = cmd->words;
+	return cmd->fn(&cli, req->argc - nwords, req->argv + nwords);
+}
 
 int cmd_serve(struct cli *cli, int argc, char **argv)
 {
@@ -32,5 +66,5 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 			return code;
 		}
 	}
-	return serve_run(cli->cfg);
+	return serve_run(cli->cfg, cli_control_run);
 }

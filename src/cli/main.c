@@ -97,7 +97,7 @@ static int load_config(struct cli *cli)
 				cli->datadir, cli->datadir);
 	} else {
 		char *error = NULL;
-		cli->cfg = config_new(cli->datadir);
+		cli->cfg = config_new(cli->datadir, cli_config_tables);
 		if (config_load_file(cli->cfg, path, &error) < 0) {
 			code = cli_fail(cli, CLI_EX_ERROR, "%s", error);
 			free(error);

@@ -3,7 +3,6 @@
  * send one command with its stdin bytes, copy the daemon's outputs to our
  * stdout/stderr, return its exit code.
  */
-#include "cli/cli.h"
 #include "daemon/control.h"
 #include "lib/alloc.h"
 #include <errno.h>
@@ -11,6 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 /* How long the CLI waits for the daemon's reply (a delivery waits for
@@ -58,7 +58,7 @@ int control_client_connect(const char *socket_path, int *fd_r, FILE *err)
 			return -1;
 		fprintf(err, "roost: cannot reach the daemon at %s: %s\n", socket_path,
 			strerror(saved));
-		return CLI_EX_TEMPFAIL;
+		return EX_TEMPFAIL;
 	}
 	*fd_r = fd;
 	return 0;
@@ -80,13 +80,13 @@ int control_client_run(int fd, int argc, char **argv, const char *input, size_t 
 	}
 	ok = ok && control_write_u64(fd, input_len) == 0 &&
 	     control_write_all(fd, input, input_len) == 0;
-	uint32_t code = CLI_EX_TEMPFAIL;
+	uint32_t code = EX_TEMPFAIL;
 	ok = ok && control_read_u32(fd, &code) == 0 && copy_output(fd, out) == 0 &&
 	     copy_output(fd, err) == 0;
 	close(fd);
 	if (!ok) {
 		fprintf(err, "roost: the daemon did not answer the command\n");
-		return CLI_EX_TEMPFAIL;
+		return EX_TEMPFAIL;
 	}
 	return (int)code;
 }

@@ -2,15 +2,15 @@
  * control: the daemon side of the control socket (see control.h). A
  * small fixed pool of control threads (CONTROL_THREADS) each accept from
  * the one non-blocking listening socket; the thread that wins a
- * connection reads the command, runs the same cli command function the
- * CLI would run itself — with stdin, stdout and stderr bound to memory
- * streams — and sends back the exit code and both outputs. Concurrent
+ * connection reads the command, hands it to the runner the caller gave
+ * control_start() (the CLI's dispatcher: the same command function the
+ * CLI would run itself) with stdin, stdout and stderr bound to memory
+ * streams, and sends back the exit code and both outputs. Concurrent
  * `roost deliver` runs thus share the store writer's group commits. The
  * pool is fixed, not a thread per connection, because the store keeps one
  * read connection per thread for the life of the store.
  */
 #include "daemon/control.h"
-#include "cli/cli.h"
 #include "lib/alloc.h"
 #include "lib/config.h"
 #include "lib/log.h"
@@ -20,15 +20,19 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 /* Commands run at once; more wait in the listen backlog. */
 #define CONTROL_THREADS 4
+/* Exit code of a command that failed at run time (the CLI's 1). */
+#define CONTROL_EX_ERROR 1
 /* Pause after a failed accept() (EMFILE and the like). */
 #define CONTROL_ACCEPT_BACKOFF_MS 100
 
@@ -38,6 +42,7 @@ static struct {
 	char *path;
 	struct config *cfg;
 	struct store *store;
+	control_run_fn *run;
 	pthread_t threads[CONTROL_THREADS];
 	int nthreads;
 } ctl = {.listen_fd = -1, .wake = {-1, -1}};
@@ -127,26 +132,25 @@ static void reply_error(int fd, int code, const char *fmt, ...)
 	free(msg);
 }
 
-/* Run one command and return its exit code; outputs in out_r and err_r. */
-static int run_command(const struct cli_command *cmd, int argc, char **argv, char *input,
-		       size_t input_len, char **out_r, size_t *outlen_r, char **err_r,
-		       size_t *errlen_r)
+/* Run one request through the runner; outputs in out_r and err_r. */
+static int run_command(int argc, char **argv, char *input, size_t input_len, const char **name_r,
+		       char **out_r, size_t *outlen_r, char **err_r, size_t *errlen_r)
 {
-	struct cli cli = {
-		.datadir = config_datadir(ctl.cfg),
+	struct control_request req = {
 		.cfg = ctl.cfg,
 		.store = ctl.store,
-		.via_daemon = true,
+		.argc = argc,
+		.argv = argv,
 	};
-	cli.in = input_len > 0 ? fmemopen(input, input_len, "r") : fopen("/dev/null", "r");
-	cli.out = open_memstream(out_r, outlen_r);
-	cli.err = open_memstream(err_r, errlen_r);
-	if (cli.in == NULL || cli.out == NULL || cli.err == NULL)
+	req.in = input_len > 0 ? fmemopen(input, input_len, "r") : fopen("/dev/null", "r");
+	req.out = open_memstream(out_r, outlen_r);
+	req.err = open_memstream(err_r, errlen_r);
+	if (req.in == NULL || req.out == NULL || req.err == NULL)
 		fatal("control: cannot create memory streams: %s", strerror(errno));
-	int code = cmd->fn(&cli, argc, argv);
-	fclose(cli.in);
-	fclose(cli.out);
-	fclose(cli.err);
+	int code = ctl.run(&req, name_r);
+	fclose(req.in);
+	fclose(req.out);
+	fclose(req.err);
 	return code;
 }
 
@@ -159,15 +163,15 @@ static void serve_one(int fd)
 	uint64_t input_len = 0;
 	if (control_read_u32(fd, &magic) < 0 || control_read_u32(fd, &version) < 0 ||
 	    magic != CONTROL_MAGIC || version != CONTROL_VERSION ||
-	    control_read_u32(fd, &argc) < 0 || argc > CLI_MAX_ARGS) {
-		reply_error(fd, CLI_EX_USAGE, "control: bad request");
+	    control_read_u32(fd, &argc) < 0 || argc > CONTROL_MAX_ARGS) {
+		reply_error(fd, EX_USAGE, "control: bad request");
 		drain_input(fd);
 		return;
 	}
 	argv = xcalloc(argc + 1, sizeof(*argv));
 	for (; nread < argc; nread++) {
 		uint32_t len;
-		if (control_read_u32(fd, &len) < 0 || len > CLI_MAX_ARG)
+		if (control_read_u32(fd, &len) < 0 || len > CONTROL_MAX_ARG)
 			goto bad;
 		argv[nread] = xmalloc(len + 1);
 		if (control_read_all(fd, argv[nread], len) < 0)
@@ -182,32 +186,24 @@ static void serve_one(int fd)
 	if (control_read_all(fd, input, input_len) < 0)
 		goto bad;
 
-	int nwords;
-	char *error = NULL;
-	const struct cli_command *cmd = cli_lookup((int)argc, argv, &nwords, &error);
-	if (cmd == NULL) {
-		reply_error(fd, CLI_EX_USAGE, "%s", error);
-		free(error);
-	} else if (cmd->flags & CLI_LOCAL) {
-		reply_error(fd, CLI_EX_USAGE, "%s: cannot run inside the daemon", cmd->words);
-	} else {
-		char *out = NULL, *err = NULL;
-		size_t outlen = 0, errlen = 0;
-		int code = run_command(cmd, (int)argc - nwords, argv + nwords, input, input_len,
-				       &out, &outlen, &err, &errlen);
-		log_info("control: %s: exit %d", cmd->words, code);
-		if (outlen > CONTROL_MAX_DATA || errlen > CONTROL_MAX_DATA)
-			reply_error(fd, CLI_EX_ERROR, "%s: output too large", cmd->words);
-		else
-			send_reply(fd, code, out, outlen, err, errlen);
-		free(out);
-		free(err);
-	}
+	const char *name = NULL;
+	char *out = NULL, *err = NULL;
+	size_t outlen = 0, errlen = 0;
+	int code = run_command((int)argc, argv, input, input_len, &name, &out, &outlen, &err,
+			       &errlen);
+	if (name != NULL)
+		log_info("control: %s: exit %d", name, code);
+	if (outlen > CONTROL_MAX_DATA || errlen > CONTROL_MAX_DATA)
+		reply_error(fd, CONTROL_EX_ERROR, "%s: output too large", name ? name : "command");
+	else
+		send_reply(fd, code, out, outlen, err, errlen);
+	free(out);
+	free(err);
 	goto out;
 bad_arg:
 	nread++;
 bad:
-	reply_error(fd, CLI_EX_USAGE, "control: bad request");
+	reply_error(fd, EX_USAGE, "control: bad request");
 	drain_input(fd);
 out:
 	/* stdin may have carried a password */
@@ -260,12 +256,13 @@ static void *control_main(void *arg)
 	return NULL;
 }
 
-int control_start(struct config *cfg, struct store *store, char **error_r)
+int control_start(struct config *cfg, struct store *store, control_run_fn *run, char **error_r)
 {
 	if (ctl.listen_fd < 0)
 		return 0;
 	ctl.cfg = cfg;
 	ctl.store = store;
+	ctl.run = run;
 	if (pipe2(ctl.wake, O_CLOEXEC) < 0) {
 		*error_r = xasprintf("control: pipe: %s", strerror(errno));
 		return -1;

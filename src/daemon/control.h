@@ -13,8 +13,13 @@
  *   request:  u32 magic "ROST", u32 version 1, u32 argc,
  *             argc x (u32 len, bytes), u64 stdin_len, stdin bytes
  *   reply:    u32 exit code, u64 out_len, out bytes, u64 err_len, err bytes
- * argc <= CLI_MAX_ARGS, each arg <= CLI_MAX_ARG bytes, stdin and each
- * output <= CONTROL_MAX_DATA.
+ * argc <= CONTROL_MAX_ARGS, each arg <= CONTROL_MAX_ARG bytes, stdin and
+ * each output <= CONTROL_MAX_DATA. Exit codes are sysexits(3) values.
+ *
+ * The daemon does not know the command language: whoever starts it (the
+ * CLI's `roost serve`, the layer above) hands in a control_run_fn that
+ * looks argv up in its grammar table and runs the command. So the daemon
+ * never includes cli/, and the dependency points one way.
  */
 #ifndef ROOST_CONTROL_H
 #define ROOST_CONTROL_H
@@ -28,17 +33,38 @@ struct store;
 
 #define CONTROL_MAGIC 0x524f5354u /* "ROST" */
 #define CONTROL_VERSION 1u
+/* Most words and longest word in a request (the CLI's own limits are
+ * checked against these at compile time, cli/cmd-serve.c). */
+#define CONTROL_MAX_ARGS 1024
+#define CONTROL_MAX_ARG 4096
 /* Largest stdin or output carried (a message is at most CLI_MAX_MESSAGE). */
 #define CONTROL_MAX_DATA ((uint64_t)1 << 30)
 /* A peer that stalls this long in one read or write is dropped (also
  * bounds how long shutdown waits for a stuck client). */
 #define CONTROL_IO_TIMEOUT_S 10
 
+/* One request as a control thread hands it to the runner: the daemon's
+ * config and store, argv as sent, and streams bound to the request's
+ * stdin bytes and to memory buffers that become the reply. */
+struct control_request {
+	struct config *cfg;
+	struct store *store;
+	int argc;
+	char **argv;
+	FILE *in, *out, *err;
+};
+
+/* Run one request (on a control thread: may block on store_run()).
+ * Returns the exit code; *name_r names the command for the log (a static
+ * string), or stays NULL when argv named none. Errors go to req->err. */
+typedef int control_run_fn(const struct control_request *req, const char **name_r);
+
 /* Daemon side. Bind and listen on control.socket (replacing a stale
  * socket file). Called before dropping privileges. */
 int control_listen(struct config *cfg, char **error_r);
-/* Start the control thread serving commands with this config and store. */
-int control_start(struct config *cfg, struct store *store, char **error_r);
+/* Start the control threads serving commands with this config and store
+ * through `run`. */
+int control_start(struct config *cfg, struct store *store, control_run_fn *run, char **error_r);
 /* Stop accepting, finish the command in progress, join the thread,
  * remove the socket file. */
 void control_stop(void);

@@ -1,6 +1,5 @@
 /* serve: the daemon's start, run and shutdown (see serve.h). */
 #include "daemon/serve.h"
-#include "cli/cli.h"
 #include "daemon/control.h"
 #include "daemon/privdrop.h"
 #include "imap/imap.h"
@@ -10,6 +9,7 @@
 #include "lib/conn.h"
 #include "lib/log.h"
 #include "lib/registry.h"
+#include "lib/version.h"
 #include "lib/workers.h"
 #include "mail/auth.h"
 #include "pop3/pop3.h"
@@ -37,6 +37,7 @@ static const char *const serve_protocols[] = {"imap", "imaps", "pop3", "pop3s", 
 
 struct serve {
 	struct config *cfg;
+	control_run_fn *control_run;
 	struct event_base *base;
 	struct event *sigterm, *sigint, *drain;
 	struct timespec drain_deadline;
@@ -223,7 +224,7 @@ static int serve_start(struct serve *sv, struct store **store_r, struct privdrop
 		error = xstrdup("cannot start the storage writer thread");
 		goto fail;
 	}
-	if (control_start(cfg, *store_r, &error) < 0)
+	if (control_start(cfg, *store_r, sv->control_run, &error) < 0)
 		goto fail;
 	return 0;
 fail:
@@ -232,9 +233,9 @@ fail:
 	return -1;
 }
 
-int serve_run(struct config *cfg)
+int serve_run(struct config *cfg, control_run_fn *control_run)
 {
-	struct serve sv = {.cfg = cfg, .lock_fd = -1};
+	struct serve sv = {.cfg = cfg, .control_run = control_run, .lock_fd = -1};
 	struct store *store = NULL;
 	struct privdrop drop = {0};
 	enum log_level level;

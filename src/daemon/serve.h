@@ -13,13 +13,21 @@
  */
 #ifndef ROOST_SERVE_H
 #define ROOST_SERVE_H
+#include "lib/config.h"
+#include "daemon/control.h"
 
 struct config;
 
 /* How long shutdown waits for open connections to finish. */
 #define SERVE_DRAIN_MS 5000
 
-/* Run until a signal asks to stop. Returns the process exit code; start-up
- * failures print one line "roost: <reason>" to stderr and return 1. */
-int serve_run(struct config *cfg);
+/* Run until a signal asks to stop; control-socket requests go to
+ * control_run (the CLI's dispatcher, see control.h). Returns the process
+ * exit code; start-up failures print one line "roost: <reason>" to stderr
+ * and return 1. */
+int serve_run(struct config *cfg, control_run_fn *control_run);
+
+/* This module's configuration keys (daemon-config.c): the
+ * daemon's own, beside the ones each protocol declares. */
+extern const struct config_key daemon_config_keys[];
 #endif

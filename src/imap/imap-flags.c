@@ -34,6 +34,10 @@ int imap_flags_parse(const struct imap_arg *arg, uint32_t *flags_r, char **keywo
 	const struct imap_arg *items = arg;
 	size_t n = 1;
 	struct buf kw;
+	/* Kept keywords, for the duplicate check: comparing with these (at
+	 * most STORE_MAX_KEYWORDS) rather than with every earlier argument
+	 * keeps a line of thousands of flags linear. */
+	const char *kept[STORE_MAX_KEYWORDS];
 	size_t nkw = 0;
 	if (arg->type == IMAP_ARG_LIST) {
 		items = arg->list;
@@ -69,14 +73,15 @@ int imap_flags_parse(const struct imap_arg *arg, uint32_t *flags_r, char **keywo
 		}
 		/* skip duplicates (case-insensitive, RFC 9051 2.3.2) */
 		bool dup = false;
-		for (size_t j = 0; j < i && !dup; j++)
-			dup = items[j].type == IMAP_ARG_ATOM && strcasecmp(items[j].str, a->str) == 0;
+		for (size_t j = 0; j < nkw && !dup; j++)
+			dup = strcasecmp(kept[j], a->str) == 0;
 		if (dup)
 			continue;
-		if (++nkw > STORE_MAX_KEYWORDS) {
+		if (nkw == STORE_MAX_KEYWORDS) {
 			*error_r = "[LIMIT] Too many keywords";
 			goto fail;
 		}
+		kept[nkw++] = a->str;
 		if ((kw.len && buf_putc(&kw, ' ') < 0) || buf_puts(&kw, a->str) < 0) {
 			*error_r = "[LIMIT] Too many keywords";
 			goto fail;

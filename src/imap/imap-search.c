@@ -24,7 +24,7 @@ enum key_kind {
 	K_FIELD,	/* a header field the store indexes (row string) */
 	K_HEADER,	/* any other header field: read the header */
 	K_BODY, K_TEXT,
-	K_MODSEQ,	/* RFC 7162 3.1.5 (engineer A) */
+	K_MODSEQ,	/* RFC 7162 3.1.5 */
 	K_YOUNGER, K_OLDER,	/* WITHIN (RFC 5032): seconds before now */
 	K_SAVEDBEFORE, K_SAVEDON, K_SAVEDSINCE,	/* SAVEDATE (RFC 8514 4.2) */
 	K_EMAILID, K_THREADID,	/* OBJECTID (RFC 8474 4.1, 5.1) */

@@ -113,11 +113,6 @@ void imap_buf_astring(struct buf *b, const char *str, size_t len)
 	imap_quote_string(b, str, len);
 }
 
-void imap_buf_nstring(struct buf *b, const char *str)
-{
-	imap_quote_nstring(b, str, str ? strlen(str) : 0);
-}
-
 void imap_session_buf_string(const struct imap_session *s, struct buf *b, const char *str,
 			     size_t len)
 {

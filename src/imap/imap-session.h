@@ -103,7 +103,6 @@ void imap_cmd_finish(struct imap_cmd *cmd, const char *status, const char *fmt, 
 /* Append an IMAP string (quoted when safe, else a literal) to b. */
 void imap_buf_astring(struct buf *b, const char *s, size_t len);
 void imap_buf_string(struct buf *b, const char *s, size_t len);
-void imap_buf_nstring(struct buf *b, const char *s); /* NULL = NIL */
 /* A string for this session's client: once it enabled UTF8=ACCEPT or
  * IMAP4rev2, UTF-8 text goes as a quoted string (RFC 6855 3, RFC 9051 9);
  * otherwise as imap_buf_string. */

@@ -5,7 +5,7 @@
  * so sequence numbers stay consistent for the client (RFC 9051 7.5.1).
  * Expunges seen in the store but not yet announced wait in `pending`.
  * `modseq` is the store MODSEQ up to which changes are reflected; CONDSTORE
- * and QRESYNC (issue 6) build on it and on the per-message modseq.
+ * and QRESYNC (RFC 7162) build on it and on the per-message modseq.
  */
 #ifndef ROOST_IMAP_VIEW_H
 #define ROOST_IMAP_VIEW_H

@@ -128,11 +128,6 @@ long compress_pull(struct compress *z, struct evbuffer *src, struct evbuffer *ds
 	return (long)produced;
 }
 
-bool compress_pending(const struct compress *z)
-{
-	return z->pending && !z->failed;
-}
-
 static void deflate_into(struct compress *z, const void *data, size_t len, int flush,
 			 struct evbuffer *dst)
 {

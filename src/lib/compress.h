@@ -38,8 +38,6 @@ void compress_detach(struct compress *z);
 /* Inflate from src into dst, at most `limit` bytes of output. Returns the
  * bytes produced; -1 when the stream is corrupt (then compress_failed()). */
 long compress_pull(struct compress *z, struct evbuffer *src, struct evbuffer *dst, size_t limit);
-/* The inflater may hold output it could not hand over (limit reached). */
-bool compress_pending(const struct compress *z);
 /* Deflate whatever src still holds (output the filter has not taken yet),
  * then sync-flush everything into dst (RFC 4978 section 4: each response
  * is flushed so the peer can act on it at once). */

@@ -1,4 +1,8 @@
-/* config: see config.h. */
+/*
+ * config: the mechanism (parsing, typed values, the commented default
+ * file) and the generic keys that lib/ itself and every protocol read.
+ * A module's own keys live in its <module>-config.c (see config.h).
+ */
 #include "lib/config.h"
 #include "lib/alloc.h"
 #include "lib/log.h"
@@ -10,6 +14,30 @@
 /* A config line longer than this is an error, not a truncation. */
 #define CONFIG_MAX_LINE 4096
 
+const struct config_key config_generic_keys[] = {
+	/* server: connection limits and threads (lib/conn, lib/workers) */
+	{"server.hostname", CONFIG_STR, "localhost", NULL,
+	 "Name this server uses in greetings and Received: headers."},
+	{"server.max_connections", CONFIG_INT, "20000", NULL,
+	 "Total client connections over all protocols; more are refused."},
+	{"server.max_connections_per_ip", CONFIG_INT, "100", NULL,
+	 "Client connections from one IP address; more are refused."},
+	{"server.line_timeout", CONFIG_SECONDS, "60s", NULL,
+	 "A command line must be complete this long after its first byte arrived, however slowly it trickles in (slow-loris); 0 = no limit."},
+	{"server.worker_threads", CONFIG_INT, "2", NULL,
+	 "Threads that check passwords off the event loop (hashing is deliberately slow)."},
+	{"log.level", CONFIG_ENUM, "info", "debug|info|warn|error", "Lowest level logged to stderr."},
+
+	/* TLS (lib/tls.c) */
+	{"tls.cert", CONFIG_PATH, "tls/cert.pem", NULL, "Certificate chain (PEM). Empty disables TLS."},
+	{"tls.key", CONFIG_PATH, "tls/key.pem", NULL, "Private key (PEM)."},
+
+	/* shared by every protocol that accepts a message and by `roost deliver` */
+	{"message.max_size", CONFIG_SIZE, "50M", NULL,
+	 "Largest message accepted (SMTP SIZE, LMTP, APPEND, deliver)."},
+	{NULL, 0, NULL, NULL, NULL},
+};
+
 struct config_value {
 	char *text;
 	int64_t num; /* parsed INT/SIZE/SECONDS(ms)/BOOL */
@@ -19,13 +47,14 @@ struct config_value {
 struct config {
 	char *datadir;
 	size_t nkeys;
+	const struct config_key **keys; /* every table's rows, in table order */
 	struct config_value *values;
 };
 
-static ssize_t key_index(const char *name)
+static ssize_t key_index(const struct config *cfg, const char *name)
 {
-	for (size_t i = 0; config_keys[i].name != NULL; i++)
-		if (strcmp(config_keys[i].name, name) == 0)
+	for (size_t i = 0; i < cfg->nkeys; i++)
+		if (strcmp(cfg->keys[i]->name, name) == 0)
 			return (ssize_t)i;
 	return -1;
 }
@@ -153,7 +182,7 @@ static int enum_has(const char *choices, const char *v)
 
 static int set_index(struct config *cfg, size_t i, const char *value, char **error_r)
 {
-	const struct config_key *k = &config_keys[i];
+	const struct config_key *k = cfg->keys[i];
 	struct config_value nv = {0};
 	bool b;
 	switch (k->type) {
@@ -209,19 +238,40 @@ bad:
 	return -1;
 }
 
-struct config *config_new(const char *datadir)
+struct config *config_new(const char *datadir, const struct config_key *const *tables)
 {
 	struct config *cfg = xcalloc(1, sizeof(*cfg));
 	cfg->datadir = xstrdup(datadir);
-	while (config_keys[cfg->nkeys].name != NULL)
-		cfg->nkeys++;
-	cfg->values = xcalloc(cfg->nkeys, sizeof(*cfg->values));
+	size_t n = 0;
+	for (size_t t = 0; tables[t] != NULL; t++)
+		for (const struct config_key *k = tables[t]; k->name != NULL; k++)
+			n++;
+	cfg->keys = xcalloc(n, sizeof(*cfg->keys));
+	cfg->values = xcalloc(n, sizeof(*cfg->values));
+	for (size_t t = 0; tables[t] != NULL; t++) {
+		for (const struct config_key *k = tables[t]; k->name != NULL; k++) {
+			/* Two modules claiming one key is a bug, not a setting. */
+			if (key_index(cfg, k->name) >= 0)
+				fatal("config: key %s declared twice", k->name);
+			cfg->keys[cfg->nkeys++] = k;
+		}
+	}
 	for (size_t i = 0; i < cfg->nkeys; i++) {
 		char *err = NULL;
-		if (set_index(cfg, i, config_keys[i].def, &err) < 0)
+		if (set_index(cfg, i, cfg->keys[i]->def, &err) < 0)
 			fatal("config: built-in default broken: %s", err);
 	}
 	return cfg;
+}
+
+size_t config_nkeys(const struct config *cfg)
+{
+	return cfg->nkeys;
+}
+
+const struct config_key *config_key_nth(const struct config *cfg, size_t i)
+{
+	return i < cfg->nkeys ? cfg->keys[i] : NULL;
 }
 
 void config_free(struct config **cfgp)
@@ -234,6 +284,7 @@ void config_free(struct config **cfgp)
 		free(cfg->values[i].path);
 	}
 	free(cfg->values);
+	free(cfg->keys);
 	free(cfg->datadir);
 	free(cfg);
 	*cfgp = NULL;
@@ -251,7 +302,7 @@ static char *trim(char *s)
 
 int config_set(struct config *cfg, const char *key, const char *value, char **error_r)
 {
-	ssize_t i = key_index(key);
+	ssize_t i = key_index(cfg, key);
 	if (i < 0) {
 		*error_r = xasprintf("%s: unknown configuration key", key);
 		return -1;
@@ -316,10 +367,10 @@ int config_load_file(struct config *cfg, const char *path, char **error_r)
 
 static const struct config_value *get(const struct config *cfg, const char *key, int type)
 {
-	ssize_t i = key_index(key);
+	ssize_t i = key_index(cfg, key);
 	if (i < 0)
 		fatal("config: undeclared key %s", key);
-	if (type >= 0 && (int)config_keys[i].type != type)
+	if (type >= 0 && (int)cfg->keys[i]->type != type)
 		fatal("config: key %s read with the wrong type", key);
 	return &cfg->values[i];
 }
@@ -359,25 +410,43 @@ const char *config_datadir(const struct config *cfg)
 	return cfg->datadir;
 }
 
-void config_write_default(FILE *f)
+/* Length of a key's section: "imap" in "imap.timeout". */
+static size_t section_len(const char *name)
+{
+	const char *dot = strchr(name, '.');
+	return dot != NULL ? (size_t)(dot - name) : strlen(name);
+}
+
+static bool same_section(const char *a, const char *b)
+{
+	size_t n = section_len(a);
+	return n == section_len(b) && strncmp(a, b, n) == 0;
+}
+
+void config_write_default(const struct config *cfg, FILE *f)
 {
 	fputs("# roost.conf: Roost configuration.\n"
 	      "# Every key is listed with its default, commented out. Uncomment and change\n"
 	      "# what you need; `roost serve --set key=value` overrides this file.\n"
 	      "# Relative paths are relative to this data directory.\n",
 	      f);
-	const char *section = "";
-	for (size_t i = 0; config_keys[i].name != NULL; i++) {
-		const struct config_key *k = &config_keys[i];
-		const char *dot = strchr(k->name, '.');
-		size_t slen = dot ? (size_t)(dot - k->name) : strlen(k->name);
-		if (strncmp(section, k->name, slen) != 0 || section[slen] != '.') {
-			fprintf(f, "\n");
-			section = k->name;
+	/* One paragraph per section, in the order sections first appear,
+	 * even when two modules' tables both add to one section. */
+	for (size_t i = 0; i < cfg->nkeys; i++) {
+		bool seen = false;
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = same_section(cfg->keys[j]->name, cfg->keys[i]->name);
+		if (seen)
+			continue;
+		fprintf(f, "\n");
+		for (size_t j = i; j < cfg->nkeys; j++) {
+			const struct config_key *k = cfg->keys[j];
+			if (!same_section(k->name, cfg->keys[i]->name))
+				continue;
+			fprintf(f, "# %s", k->doc);
+			if (k->type == CONFIG_ENUM)
+				fprintf(f, " (%s)", k->choices);
+			fprintf(f, "\n#%s = %s\n", k->name, k->def);
 		}
-		fprintf(f, "# %s", k->doc);
-		if (k->type == CONFIG_ENUM)
-			fprintf(f, " (%s)", k->choices);
-		fprintf(f, "\n#%s = %s\n", k->name, k->def);
 	}
 }

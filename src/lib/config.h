@@ -1,12 +1,18 @@
 /*
  * config: the one roost.conf file, "key = value" lines, '#' comments.
- * Every key is declared once in config-keys.c with its type, default and
- * documentation; unknown keys and bad values are errors naming the key.
- * `roost serve --set key=value` overrides the file.
+ * Every key is declared once, with its type, default and documentation,
+ * in the table of the module that owns it: config_generic_keys (here, for
+ * lib/ and what every protocol shares), and src/<module>/<module>-config.c
+ * for the rest (imap_config_keys, pop3_config_keys, smtp_config_keys,
+ * store_config_keys, daemon_config_keys). The top layer lists the tables
+ * once (cli/cli-config.c) and hands them to config_new(). Unknown keys and
+ * bad values are errors naming the key. `roost serve --set key=value`
+ * overrides the file.
  */
 #ifndef ROOST_CONFIG_H
 #define ROOST_CONFIG_H
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -29,11 +35,14 @@ struct config_key {
 	const char *doc;
 };
 
-extern const struct config_key config_keys[];
+/* A table of keys ends with a row whose name is NULL. */
+extern const struct config_key config_generic_keys[];
 
 struct config;
 
-struct config *config_new(const char *datadir);
+/* A configuration holding every key of `tables` (a NULL-terminated list
+ * of key tables) at its default. A key declared twice is fatal (a bug). */
+struct config *config_new(const char *datadir, const struct config_key *const *tables);
 void config_free(struct config **cfg);
 /* Load a file; a missing file is an error. */
 int config_load_file(struct config *cfg, const char *path, char **error_r);
@@ -57,6 +66,11 @@ int config_parse_size(const char *s, int64_t *bytes_r);
 int config_parse_bool(const char *s, bool *b_r);
 int config_parse_seconds(const char *s, int64_t *ms_r);
 
-/* Write the commented default roost.conf (every key, its default, its doc). */
-void config_write_default(FILE *f);
+/* The declared keys, in table order: i < config_nkeys(), else NULL. */
+size_t config_nkeys(const struct config *cfg);
+const struct config_key *config_key_nth(const struct config *cfg, size_t i);
+
+/* Write the commented default roost.conf: every key of cfg with its
+ * default and doc, one paragraph per section ("imap", "pop3", ...). */
+void config_write_default(const struct config *cfg, FILE *f);
 #endif

@@ -970,11 +970,6 @@ bool conn_deflate_active(const struct conn *c)
 	return c->z != NULL;
 }
 
-size_t conn_deflate_memory(const struct conn *c)
-{
-	return c->z != NULL ? compress_memory(c->z) : 0;
-}
-
 bool conn_tls_active(const struct conn *c)
 {
 	return c->tls_active;
@@ -998,11 +993,6 @@ const char *conn_id(const struct conn *c)
 const char *conn_remote_ip(const struct conn *c)
 {
 	return c->ip;
-}
-
-int conn_remote_port(const struct conn *c)
-{
-	return c->port;
 }
 
 bool conn_is_loopback(const struct conn *c)

@@ -114,8 +114,6 @@ int conn_starttls(struct conn *c);
  * stream ends the connection (on_stream_error first). */
 int conn_start_deflate(struct conn *c);
 bool conn_deflate_active(const struct conn *c);
-/* Bytes the compression state holds for this connection (0 without). */
-size_t conn_deflate_memory(const struct conn *c);
 bool conn_tls_active(const struct conn *c);
 bool conn_tls_available(const struct conn *c);
 /* e.g. "TLSv1.3 TLS_AES_256_GCM_SHA384"; NULL without TLS. */
@@ -127,7 +125,6 @@ void conn_close(struct conn *c);
 /* Identity, for logs and policy. */
 const char *conn_id(const struct conn *c);          /* short unique session id */
 const char *conn_remote_ip(const struct conn *c);   /* "127.0.0.1", "::1", "unix" */
-int conn_remote_port(const struct conn *c);
 bool conn_is_loopback(const struct conn *c);        /* 127/8, ::1 or a unix socket */
 /* Plaintext password login allowed per auth.allow_plaintext? */
 bool conn_plaintext_auth_ok(const struct conn *c);

@@ -64,11 +64,6 @@ sqlite3 *store_txn_db(struct store_txn *txn)
 	return txn->db;
 }
 
-struct store *store_txn_store(struct store_txn *txn)
-{
-	return txn->s;
-}
-
 uint64_t store_txn_touch_mailbox(struct store_txn *txn, int64_t mailbox_id)
 {
 	/* One new MODSEQ per mailbox per op. */

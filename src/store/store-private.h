@@ -20,11 +20,11 @@
  *   messages(id, mailbox_id, uid, modseq, flags, keywords, internaldate,
  *            savedate, size, content_id, prefix, pop3_uidl, pop3_hidden,
  *            pop3_retrieved, emailid, threadid)  size = length(prefix) + contents.size
- *            emailid/threadid: OBJECTID numbers (store-objectid.c), kept by COPY/MOVE
+ *            emailid/threadid: OBJECTID numbers (store-msg-extra.c), kept by COPY/MOVE
  *   search_fts(header, body)  FTS5 trigram, rowid = content id; folded text
  *            (store-fts.c); content_index.fts = 1 once indexed,
  *            messages.search_prefix = the prefix's folded text
- *   threads(account_id, message_id, threadid)  Message-ID -> thread (store-objectid.c)
+ *   threads(account_id, message_id, threadid)  Message-ID -> thread (store-msg-extra.c)
  *   expunged(mailbox_id, uid, modseq)   the expunge log (QRESYNC, feeds)
  */
 #ifndef ROOST_STORE_PRIVATE_H
@@ -37,7 +37,6 @@
 sqlite3 *store_reader(struct store *s);
 /* The write connection inside a STORE_OP_FUNC / op run. */
 sqlite3 *store_txn_db(struct store_txn *txn);
-struct store *store_txn_store(struct store_txn *txn);
 /* Mark a mailbox changed in this transaction: the change feed fires for it
  * after commit. Returns the mailbox's next MODSEQ (same for the whole op). */
 uint64_t store_txn_touch_mailbox(struct store_txn *txn, int64_t mailbox_id);

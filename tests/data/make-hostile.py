@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""make-hostile: write the hostile-message corpus (issue 8 item 6) into DIR.
+"""make-hostile: write the hostile-message corpus into DIR.
 
 Usage: make-hostile.py DIR
 

@@ -1,4 +1,4 @@
-"""Abuse limits (issue 8, deliverable 5): the daemon under hostile load.
+"""Abuse limits: the daemon under hostile load.
 
 Each scenario runs a real `roost serve` and attacks it from many loopback
 source addresses (127.0.0.0/8 is all ours: a client socket can bind any of

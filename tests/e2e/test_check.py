@@ -1,4 +1,4 @@
-"""`roost check` (issue 8): the consistency check through a running
+"""`roost check`: the consistency check through a running
 daemon's control socket and on a stopped data directory; a corruption
 made with direct SQL is reported with exit status 1. (Each check is
 exercised on its own in tests/unit/test-store-check.c.)"""

@@ -1,4 +1,4 @@
-"""Crash durability (issue 8, deliverable 3): 1,000 deliveries (SMTP and
+"""Crash durability: 1,000 deliveries (SMTP and
 LMTP) and 1,000 IMAP APPENDs from 20 concurrent clients while the daemon
 is killed with SIGKILL at random moments and restarted, five times.
 

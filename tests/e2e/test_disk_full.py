@@ -1,4 +1,4 @@
-"""Disk faults (issue 8, deliverable 4): the data directory lives on a
+"""Disk faults: the data directory lives on a
 small tmpfs volume (`mount -t tmpfs -o size=...`), which the test fills
 with a filler file until the kernel answers ENOSPC. This is a real full
 filesystem, the same errno every write of SQLite sees on a full disk.

@@ -1,4 +1,4 @@
-"""Hostile messages (issue 2 "Bad input"; issue 8 item 6): each message of
+"""Hostile messages: each message of
 the generated corpus is stored byte for byte, counted exactly in the quota,
 served back unchanged by `roost message get`, IMAP BODY[] and POP3 RETR
 (modulo POP3's CRLF/dot-stuffing), and its BODYSTRUCTURE/ENVELOPE FETCH

@@ -1,5 +1,5 @@
 """IMAP end-to-end: login, mailboxes, APPEND/FETCH/STORE/SEARCH/EXPUNGE,
-COPY/MOVE with UIDPLUS, and concurrent sessions (issue 5)."""
+COPY/MOVE with UIDPLUS, and concurrent sessions."""
 import imaplib
 import re
 import socket

@@ -1,4 +1,4 @@
-"""Real IMAP clients against Roost (issue 5 acceptance): Debian's mbsync
+"""Real IMAP clients against Roost: Debian's mbsync
 (isync) syncing a folder tree both ways until it converges, and
 `curl imap://` listing, fetching and appending."""
 import os
@@ -185,7 +185,7 @@ def test_curl_list_fetch_append(roost, tmp_path):
 
 
 def test_curl_search_utf8_terms(roost):
-    """Issue 6: curl searches with UTF-8 terms, through the full-text index
+    """curl searches with UTF-8 terms, through the full-text index
     and before indexing (the fallback reads the messages)."""
     roost.deliver(("From: a@example.org\r\nSubject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe_aus_K=C3=B6ln?=\r\n"
                    "Content-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: 8bit\r\n"

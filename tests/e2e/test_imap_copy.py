@@ -1,5 +1,5 @@
 """IMAP COPY/MOVE (UIDPLUS COPYUID), EXPUNGE, UID EXPUNGE, CLOSE and QUOTA
-(RFC 9208) edge cases (issue 5)."""
+(RFC 9208) edge cases."""
 import re
 
 from imap_raw import Raw

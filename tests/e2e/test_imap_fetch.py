@@ -1,5 +1,5 @@
 """IMAP FETCH BINARY (RFC 3516), APPEND literal8, \\Recent for IMAP4rev1
-sessions and SEARCHRES ("$", RFC 5182) end to end (issue 5)."""
+sessions and SEARCHRES ("$", RFC 5182) end to end."""
 import base64
 import imaplib
 import re

@@ -1,4 +1,4 @@
-"""Full-text search index (issue 6): SEARCH answers the same with the index
+"""Full-text search index: SEARCH answers the same with the index
 (search.fts = yes) as without it (search.fts = no: messages are read), on a
 corpus with non-ASCII, quoted-printable, base64 and HTML messages, delivered
 ones with trace fields and copies; the index answers without reading

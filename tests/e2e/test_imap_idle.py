@@ -1,6 +1,6 @@
 """IMAP IDLE (RFC 2177, RFC 9051 6.3.13): DONE handling, push latency
 from the commit, the idle timeout, several idling sessions at once, and
-commands pipelined right after DONE (issue 5)."""
+commands pipelined right after DONE."""
 import socket
 import time
 

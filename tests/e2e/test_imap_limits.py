@@ -1,4 +1,4 @@
-"""IMAP bad input: limits on lines, literals, nesting, sets (issue 5)."""
+"""IMAP bad input: limits on lines, literals, nesting, sets."""
 import socket
 import time
 

@@ -1,5 +1,5 @@
 """LIST-EXTENDED (RFC 5258), LIST-STATUS (RFC 5819), SPECIAL-USE selection
-(RFC 6154), LSUB and \\NonExistent parents (issue 5)."""
+(RFC 6154), LSUB and \\NonExistent parents."""
 import re
 import socket
 import time

@@ -1,4 +1,4 @@
-"""IMAP QRESYNC (RFC 7162 section 3.2, issue 6): SELECT (QRESYNC ...)
+"""IMAP QRESYNC (RFC 7162 section 3.2): SELECT (QRESYNC ...)
 answers with VANISHED (EARLIER) and the changed flags, UID FETCH
 (CHANGEDSINCE n VANISHED), VANISHED in place of EXPUNGE, CLOSED, and bad
 QRESYNC parameters."""

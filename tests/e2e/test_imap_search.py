@@ -1,6 +1,6 @@
 """IMAP SEARCH: the key grammar of RFC 3501/9051 over a corpus with
 non-ASCII headers, quoted-printable, base64, HTML and attachments; CHARSET;
-ESEARCH return options and SAVE ($); nesting limits (issue 5)."""
+ESEARCH return options and SAVE ($); nesting limits."""
 import base64
 import re
 import socket

@@ -1,5 +1,5 @@
 """IMAP: several sessions on one mailbox see each other's changes; IDLE
-pushes deliveries, flag changes and expunges (issue 5, "many devices")."""
+pushes deliveries, flag changes and expunges ("many devices")."""
 import imaplib
 import select
 import socket

@@ -1,4 +1,4 @@
-"""UTF8=ACCEPT (RFC 6855, issue 6): UTF-8 in the server's quoted strings
+"""UTF8=ACCEPT (RFC 6855): UTF-8 in the server's quoted strings
 only after ENABLE (section 3), APPEND of 8-bit header fields refused with
 NO unless enabled (section 4), and messages with UTF-8 headers served to
 clients that did not enable it (as stored; 8-bit strings as literals)."""

@@ -1,6 +1,6 @@
 """POP3 (RFC 1939, 2449, 2595, 5034, 6856) end to end with Python's poplib
 and raw sockets: every command in every state, sizes, UIDL, locking, auth
-failures and the bad-input list of issue 4."""
+failures and bad input."""
 import base64
 import poplib
 import re

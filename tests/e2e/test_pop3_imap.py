@@ -1,5 +1,5 @@
 """POP3 mixed with IMAP through real clients (imaplib + poplib) on one
-account: what each side sees of the other's changes (issue 4 item 6)."""
+account: what each side sees of the other's changes."""
 import imaplib
 import poplib
 

@@ -1,4 +1,4 @@
-"""POP3 mixed with other clients of the same store (issue 4 item 6):
+"""POP3 mixed with other clients of the same store:
 pop3.delete = expunge | hide (server-wide and per account),
 pop3.retr_marks_seen, pop3.expire_days, and a message removed by another
 client during a POP3 session. The other side is observed through the admin

@@ -1,4 +1,4 @@
-"""Bad input and abuse on the SMTP port (issue 3), one test each: STARTTLS
+"""Bad input and abuse on the SMTP port, one test each: STARTTLS
 command injection, SMTP smuggling, pregreet and pipelining before EHLO,
 line limits, NUL and 8-bit bytes, hostile addresses, 10,000 RCPTs, absurd
 SIZE and BDAT sizes, error and idle limits, connections per IP. After

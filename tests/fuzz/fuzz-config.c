@@ -11,6 +11,7 @@
  * config_set() unchanged. A getter never aborts on a declared key.
  */
 #include "fuzz.h"
+#include "cli/cli.h"
 #include "lib/config.h"
 #include <unistd.h>
 
@@ -47,8 +48,8 @@ static bool enum_choice(const char *choices, const char *v)
 
 static void check_values(struct config *cfg)
 {
-	for (size_t i = 0; config_keys[i].name != NULL; i++) {
-		const struct config_key *k = &config_keys[i];
+	for (size_t i = 0; i < config_nkeys(cfg); i++) {
+		const struct config_key *k = config_key_nth(cfg, i);
 		const char *text = config_str(cfg, k->name);
 		FUZZ_CHECK(text != NULL);
 		switch (k->type) {
@@ -93,7 +94,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(ftruncate(tmp_fd, 0) == 0);
 	FUZZ_CHECK(pwrite(tmp_fd, data, size, 0) == (ssize_t)size);
 
-	struct config *cfg = config_new("/var/lib/roost-fuzz");
+	struct config *cfg = config_new("/var/lib/roost-fuzz", cli_config_tables);
 	char *error = NULL;
 	if (config_load_file(cfg, tmp_path, &error) < 0) {
 		FUZZ_CHECK(error != NULL);

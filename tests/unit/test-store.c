@@ -1,5 +1,5 @@
 /*
- * test-store: the storage contract (issue 2): UID/MODSEQ monotonicity, the
+ * test-store: the storage contract: UID/MODSEQ monotonicity, the
  * expunge log, quota exactness under 8 concurrent writers, content sharing
  * between copies, the change feed, and crash safety.
  */

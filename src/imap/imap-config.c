@@ -1,0 +1,16 @@
+/*
+ * imap-config: the IMAP server's configuration keys (read in imap.c).
+ * A new IMAP setting is one row here; `roost init` documents it.
+ */
+#include "imap/imap.h"
+#include "lib/config.h"
+#include <stddef.h>
+
+const struct config_key imap_config_keys[] = {
+	{"imap.listen", CONFIG_LISTEN, "127.0.0.1:1143", NULL, "IMAP with STARTTLS."},
+	{"imaps.listen", CONFIG_LISTEN, "127.0.0.1:1993", NULL, "IMAP over implicit TLS."},
+	{"imap.timeout", CONFIG_SECONDS, "30m", NULL, "Idle time (also in IDLE) after which a session is closed."},
+	{"imap.max_line_length", CONFIG_SIZE, "64K", NULL, "Longest command line, literals excluded."},
+	{"imap.max_errors", CONFIG_INT, "20", NULL, "BAD replies after which the session is closed."},
+	{NULL, 0, NULL, NULL, NULL},
+};
