@@ -1,13 +1,13 @@
 /*
  * cmd-user: `roost user add|del|passwd|list|show|quota|pop3-delete`.
  * Passwords come from
- * stdin (cli_read_password), are hashed with yescrypt (auth.h) and the
+ * stdin (cli_read_password), are hashed with yescrypt (mail/password.h) and the
  * plaintext is wiped at once; only the hash reaches the store.
  */
 #include "cli/cli.h"
 #include "lib/alloc.h"
 #include "lib/config.h"
-#include "mail/auth.h"
+#include "mail/password.h"
 #include "store/store.h"
 #include <inttypes.h>
 #include <stdlib.h>
@@ -19,7 +19,7 @@ static char *read_hash(struct cli *cli)
 	char *password = NULL;
 	if (cli_read_password(cli, &password) < 0)
 		return NULL;
-	char *hash = auth_hash_password(password);
+	char *hash = password_hash(password);
 	wipe(password, strlen(password));
 	free(password);
 	if (hash == NULL)

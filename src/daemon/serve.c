@@ -10,7 +10,7 @@
 #include "lib/conn.h"
 #include "lib/log.h"
 #include "lib/workers.h"
-#include "mail/auth.h"
+#include "auth/auth.h"
 #include "pop3/pop3.h"
 #include "smtp/smtp.h"
 #include "store/store.h"
@@ -206,7 +206,7 @@ static int serve_start(struct serve *sv, struct store **store_r, struct privdrop
 	raise_fd_limit(cfg);
 	conn_global_init(sv->base, &limits, ssl_ctx);
 	SSL_CTX_free(ssl_ctx); /* conn holds its own reference */
-	auth_fail_configure(config_ms(cfg, "auth.fail_delay"), config_ms(cfg, "auth.fail_delay_max"));
+	auth_configure(cfg);
 	workers_start(sv->base, (int)config_int(cfg, "server.worker_threads"));
 
 	if (smtp_start(cfg, *store_r, &error) < 0 || pop3_start(cfg, *store_r, &error) < 0 ||

@@ -10,8 +10,9 @@ const struct config_key config_keys[] = {
 	/* server */
 	{"server.hostname", CONFIG_STR, "localhost", NULL,
 	 "Name this server uses in greetings and Received: headers."},
-	{"server.user", CONFIG_STR, "", NULL,
-	 "When started as root: the user to switch to after binding ports. Empty = stay."},
+	{"server.user", CONFIG_STR, "roost", NULL,
+	 "When started as root: the user to switch to after binding ports (scripts/deps.sh\n"
+	 "# creates the system user roost). \"root\" = stay root (logged as a warning)."},
 	{"server.max_connections", CONFIG_INT, "20000", NULL,
 	 "Total client connections over all protocols; more are refused."},
 	{"server.max_connections_per_ip", CONFIG_INT, "100", NULL,
@@ -39,13 +40,28 @@ const struct config_key config_keys[] = {
 	/* TLS */
 	{"tls.cert", CONFIG_PATH, "tls/cert.pem", NULL, "Certificate chain (PEM). Empty disables TLS."},
 	{"tls.key", CONFIG_PATH, "tls/key.pem", NULL, "Private key (PEM)."},
+	{"tls.min_version", CONFIG_ENUM, "TLSv1.2", "TLSv1.2|TLSv1.3",
+	 "Oldest TLS version accepted (Mozilla \"intermediate\": TLSv1.2)."},
+	{"tls.ciphers", CONFIG_STR,
+	 "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+	 "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305",
+	 NULL, "TLS 1.2 cipher list (OpenSSL syntax); the default is ECDHE with AEAD only."},
+	{"tls.ciphersuites", CONFIG_STR,
+	 "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256", NULL,
+	 "TLS 1.3 cipher suites (OpenSSL syntax)."},
 
 	/* authentication */
 	{"auth.allow_plaintext", CONFIG_ENUM, "loopback", "loopback|yes|no",
 	 "Password logins without TLS: only from loopback addresses, always, or never."},
 	{"auth.fail_delay", CONFIG_SECONDS, "1s", NULL,
-	 "Delay before answering the first failed login from an address; doubles per failure."},
+	 "Failed-login delay: a failure is answered no sooner than this; after N failures from\n"
+	 "# a network (IPv4 address or IPv6 /64) or against one user from it, the next check\n"
+	 "# waits this * 2^N first. A success clears only that user's failures."},
 	{"auth.fail_delay_max", CONFIG_SECONDS, "15s", NULL, "Cap on the failed-login delay."},
+	{"auth.block_failures", CONFIG_INT, "20", NULL,
+	 "Failed logins from one network after which it is blocked (0 = never): every attempt\n"
+	 "# waits auth.fail_delay_max and is refused as temporary, without checking the password."},
+	{"auth.block_time", CONFIG_SECONDS, "15m", NULL, "How long such a block lasts."},
 
 	/* storage and quota */
 	{"quota.storage", CONFIG_SIZE, "1G", NULL,
