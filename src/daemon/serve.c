@@ -176,10 +176,9 @@ static int serve_start(struct serve *sv, struct store **store_r, struct privdrop
 
 	if (lock_datadir(sv) < 0)
 		return -1;
-	if (root && *user && privdrop_prepare(drop, user, config_datadir(cfg), &error) < 0)
+	if (root && !privdrop_stays_root(user) &&
+	    privdrop_prepare(drop, user, config_datadir(cfg), &error) < 0)
 		goto fail;
-	if (root && !*user)
-		log_warn("running as root: set server.user to drop privileges after binding");
 
 	struct store_settings settings = {
 		.default_quota_bytes = config_size(cfg, "quota.storage"),
