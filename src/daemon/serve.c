@@ -1,5 +1,6 @@
 /* serve: the daemon's start, run and shutdown (see serve.h). */
 #include "daemon/serve.h"
+#include "auth/auth.h"
 #include "cli/cli.h"
 #include "daemon/control.h"
 #include "daemon/privdrop.h"
@@ -9,8 +10,8 @@
 #include "lib/config.h"
 #include "lib/conn.h"
 #include "lib/log.h"
+#include "lib/tls.h"
 #include "lib/workers.h"
-#include "auth/auth.h"
 #include "pop3/pop3.h"
 #include "smtp/smtp.h"
 #include "store/store.h"
@@ -193,8 +194,13 @@ static int serve_start(struct serve *sv, struct store **store_r, struct privdrop
 	const char *cert = config_path(cfg, "tls.cert");
 	if (*cert) {
 		ssl_ctx = tls_server_ctx_new(cert, config_path(cfg, "tls.key"), &error);
-		if (ssl_ctx == NULL)
+		if (ssl_ctx == NULL ||
+		    tls_server_ctx_policy(ssl_ctx, config_str(cfg, "tls.min_version"),
+					  config_str(cfg, "tls.ciphers"),
+					  config_str(cfg, "tls.ciphersuites"), &error) < 0) {
+			SSL_CTX_free(ssl_ctx);
 			goto fail;
+		}
 	}
 	struct conn_limits limits = {
 		.max_connections = config_int(cfg, "server.max_connections"),

@@ -4,6 +4,7 @@
  * commented roost.conf. Add a key here, then read it with config_*().
  */
 #include "lib/config.h"
+#include "lib/tls.h"
 #include <stddef.h>
 
 const struct config_key config_keys[] = {
@@ -40,14 +41,11 @@ const struct config_key config_keys[] = {
 	/* TLS */
 	{"tls.cert", CONFIG_PATH, "tls/cert.pem", NULL, "Certificate chain (PEM). Empty disables TLS."},
 	{"tls.key", CONFIG_PATH, "tls/key.pem", NULL, "Private key (PEM)."},
-	{"tls.min_version", CONFIG_ENUM, "TLSv1.2", "TLSv1.2|TLSv1.3",
+	{"tls.min_version", CONFIG_ENUM, TLS_POLICY_MIN_VERSION, "TLSv1.2|TLSv1.3",
 	 "Oldest TLS version accepted (Mozilla \"intermediate\": TLSv1.2)."},
-	{"tls.ciphers", CONFIG_STR,
-	 "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
-	 "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305",
-	 NULL, "TLS 1.2 cipher list (OpenSSL syntax); the default is ECDHE with AEAD only."},
-	{"tls.ciphersuites", CONFIG_STR,
-	 "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256", NULL,
+	{"tls.ciphers", CONFIG_STR, TLS_POLICY_CIPHERS, NULL,
+	 "TLS 1.2 cipher list (OpenSSL syntax); the default is ECDHE with AEAD ciphers only."},
+	{"tls.ciphersuites", CONFIG_STR, TLS_POLICY_CIPHERSUITES, NULL,
 	 "TLS 1.3 cipher suites (OpenSSL syntax)."},
 
 	/* authentication */
