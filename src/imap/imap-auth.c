@@ -56,6 +56,8 @@ static void login_checked(void *ctx, enum auth_result result, int64_t account_id
 void imap_auth_attempt(struct imap_cmd *cmd, const char *user, const char *password)
 {
 	struct imap_session *s = cmd->s;
+	if (s->conn == NULL)
+		return; /* the client is gone: nobody to answer */
 	struct auth_wait *w = xcalloc(1, sizeof(*w));
 	w->cmd = cmd;
 	w->user = xstrdup(user);
