@@ -139,14 +139,11 @@ static void check_done(void *arg)
 		"next_delay_ms=%lld user=%.*s",
 		r->proto, r->session, r->ip, st.net, st.net_failures, st.user_failures,
 		(long long)st.delay_ms, AUTH_LOG_USER_MAX, r->user);
-	if (st.block_started) {
-		struct auth_throttle_settings set;
-		auth_throttle_settings(&set);
-		log_msg(LOG_WARN, "auth block start: net=%s net_failures=%u block_ms=%lld", st.net,
-			st.net_failures, (long long)set.block_ms);
-	}
 	struct auth_throttle_settings set;
 	auth_throttle_settings(&set);
+	if (st.block_started)
+		log_msg(LOG_WARN, "auth block start: net=%s net_failures=%u block_ms=%lld", st.net,
+			st.net_failures, (long long)set.block_ms);
 	r->result = AUTH_FAILED;
 	wait_then(r, r->started_ms + set.delay_ms - now_ms(), STEP_ANSWER);
 }
