@@ -218,6 +218,12 @@ def test_default_drops_to_roost_user():
         typ, data = m.fetch("1", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
         assert typ == "OK" and b"as roost" in data[0][1]
         m.logout()
+        # root's CLI beside the roost daemon: commands through the control
+        # socket, a live check, and the daemon still writes afterwards
+        r.add_user("bob@example.com")
+        r.cli("check")
+        r.deliver(MSG, "bob@example.com")
+        assert r.users()["bob@example.com"][2] == 1
         assert r.stop() == 0, r.read_log()
     finally:
         if r.proc is not None:
