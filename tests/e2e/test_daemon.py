@@ -190,6 +190,10 @@ def test_default_drops_to_roost_user():
         r.init()
         r.start(wait_for=("imap", "lmtp"))
         if os.geteuid() == 0:
+            # the ports accept before the switch: wait for it
+            deadline = time.time() + 15
+            while "running as user roost" not in r.read_log() and time.time() < deadline:
+                time.sleep(0.05)
             roost_uid = pwd.getpwnam("roost").pw_uid
             assert serving_uid(r.proc) == roost_uid
             assert os.stat(os.path.join(r.datadir, "roost.db")).st_uid == roost_uid
