@@ -158,6 +158,31 @@ def test_network_blocked_after_n_failures(roost_factory):
     assert reply.startswith(b"OK"), reply
 
 
+def test_client_gone_during_the_delay(roost_factory):
+    """A client that hangs up while its attempt waits (before the check)
+    or while the check runs: the daemon drops the attempt and serves on."""
+    r = roost_factory(auth__fail_delay="100ms", auth__fail_delay_max="400ms")
+    src = "127.15.0.1"
+    for _ in range(3):
+        assert Pop3Client(src, r.port("pop3")).login(USER, b"wrong")[0] == POP3_FAIL
+    # from src: gone during the delay; from fresh addresses: during the check
+    for proto, addr in (("pop3", src), ("imap", src), ("pop3", None), ("imap", None)):
+        for k in range(5):
+            a = addr or "127.15.%d.%d" % (1 + (proto == "imap"), 10 + k)
+            c = (Pop3Client if proto == "pop3" else ImapClient)(a, r.port(proto))
+            if proto == "pop3":
+                c.s.sendall(b"USER alice@example.com\r\n")
+                c.f.readline()
+                c.s.sendall(b"PASS secret\r\n")
+            else:
+                c.s.sendall(b"a LOGIN alice@example.com secret\r\n")
+            c.close()
+    time.sleep(0.6)
+    reply, _ = ImapClient("127.15.0.2", r.port("imap")).login(USER, PASSWORD)
+    assert reply.startswith(b"OK"), reply
+    assert r.proc.poll() is None
+
+
 def test_throttle_limits_logged_at_start(roost):
     assert ("auth throttle: delay 50 ms doubling to 200 ms per failure before the check; "
             "block after 0 failures per network") in roost.read_log()
