@@ -15,7 +15,8 @@ fi
 PKGS="build-essential pkg-config libevent-dev libssl-dev libsqlite3-dev
 libgmime-3.0-dev libcrypt-dev zlib1g-dev openssl"
 if [ "${1:-}" = test ]; then
-	PKGS="$PKGS sqlite3 python3 python3-pytest swaks fetchmail curl isync postfix"
+	PKGS="$PKGS sqlite3 python3 python3-pytest swaks fetchmail curl isync postfix
+fail2ban"
 	# swaks --tls (STARTTLS) needs Net::SSLeay, which swaks only recommends
 	PKGS="$PKGS libnet-ssleay-perl"
 	# make fuzz: clang and its libFuzzer/sanitizer runtimes
@@ -27,12 +28,25 @@ if [ -n "$list" ]; then
 	done
 	exit 0
 fi
+# `roost serve` started as root drops to this system user (server.user).
+add_user() {
+	id roost >/dev/null 2>&1 && return 0
+	if [ "$(id -u)" != 0 ]; then
+		echo "deps: the system user roost is missing (run as root to create it)" >&2
+		return 0
+	fi
+	echo "deps: creating the system user roost"
+	useradd --system --no-create-home --shell /usr/sbin/nologin roost
+}
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
 		missing="$missing $p"
 done
-[ -z "$missing" ] && exit 0
+if [ -z "$missing" ]; then
+	add_user
+	exit 0
+fi
 if [ "$(id -u)" != 0 ]; then
 	echo "deps: missing packages:$missing (run as root, or install them)" >&2
 	exit 1
@@ -42,5 +56,16 @@ export DEBIAN_FRONTEND=noninteractive
 # postfix is only for tests/e2e/test_postfix_lmtp.py, which runs a private
 # instance: leave the system's Postfix unconfigured, so it never starts.
 echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+# fail2ban is only for fail2ban-regex (tests/e2e/test_auth_throttle.py):
+# no service may start on install (invoke-rc.d asks policy-rc.d; 101 = no).
+policy=/usr/sbin/policy-rc.d
+own_policy=""
+if [ ! -e "$policy" ]; then
+	printf '#!/bin/sh\nexit 101\n' >"$policy"
+	chmod 755 "$policy"
+	own_policy=1
+fi
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
+[ -n "$own_policy" ] && rm -f "$policy"
+add_user

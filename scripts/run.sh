@@ -3,6 +3,8 @@
 # self-signed TLS certificate, database) with the domain example.com and
 # the account demo@example.com, whose random password is printed once and
 # stored nowhere but as a hash; then run `roost serve` in the foreground.
+# As root, serve drops to the system user roost (created here if missing,
+# as scripts/deps.sh does), which must be able to reach ./var.
 set -eu
 roost=${ROOST_BIN:-build/roost}
 dir=var
@@ -32,4 +34,17 @@ Deliver a test message: printf 'Subject: hi\n\nhello\n' | $roost -d $dir deliver
 Stop with Ctrl-C.
 
 INFO
-exec "$roost" -d "$dir" serve
+as_root=""
+if [ "$(id -u)" = 0 ]; then
+	id roost >/dev/null 2>&1 ||
+		useradd --system --no-create-home --shell /usr/sbin/nologin roost
+	# serve hands ./var to roost, but every directory above it must be
+	# searchable by roost too (a checkout under /root usually is not).
+	if ! runuser -u roost -- test -x "$(pwd)"; then
+		echo "note: the user roost cannot reach $(pwd); this demo runs as root"
+		echo "  (server.user = root). Move the checkout, or chmod o+x its parents."
+		as_root="--set server.user=root"
+	fi
+fi
+# shellcheck disable=SC2086
+exec "$roost" -d "$dir" serve $as_root

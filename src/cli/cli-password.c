@@ -5,13 +5,13 @@
  */
 #include "cli/cli.h"
 #include "lib/alloc.h"
-#include "mail/auth.h"
+#include "mail/password.h"
 #include <string.h>
 #include <termios.h>
 #include <unistd.h>
 
-/* Read one line of at most AUTH_MAX_PASSWORD bytes (CR LF or LF ended)
- * into buf, which holds AUTH_MAX_PASSWORD + 2. 0, or -1 on EOF before any
+/* Read one line of at most PASSWORD_MAX bytes (CR LF or LF ended)
+ * into buf, which holds PASSWORD_MAX + 2. 0, or -1 on EOF before any
  * byte or a line too long. */
 static int read_line(FILE *in, char *buf, size_t size, bool *too_long_r)
 {
@@ -31,7 +31,7 @@ static int read_line(FILE *in, char *buf, size_t size, bool *too_long_r)
 	}
 	if (n > 0 && buf[n - 1] == '\r')
 		n--;
-	if (n > AUTH_MAX_PASSWORD)
+	if (n > PASSWORD_MAX)
 		*too_long_r = true;
 	buf[n] = '\0';
 	return any && !*too_long_r ? 0 : -1;
@@ -60,7 +60,7 @@ static int prompt(struct cli *cli, int fd, const char *text, char *buf, size_t s
 
 int cli_read_password(struct cli *cli, char **password_r)
 {
-	char first[AUTH_MAX_PASSWORD + 2], second[AUTH_MAX_PASSWORD + 2];
+	char first[PASSWORD_MAX + 2], second[PASSWORD_MAX + 2];
 	bool too_long = false;
 	int fd = fileno(cli->in);
 	int ret = -1;
@@ -84,7 +84,7 @@ int cli_read_password(struct cli *cli, char **password_r)
 	goto out;
 fail:
 	if (too_long)
-		cli_fail(cli, CLI_EX_ERROR, "password longer than %d bytes", AUTH_MAX_PASSWORD);
+		cli_fail(cli, CLI_EX_ERROR, "password longer than %d bytes", PASSWORD_MAX);
 	else
 		cli_fail(cli, CLI_EX_ERROR, "no password given on stdin");
 out:

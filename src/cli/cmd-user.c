@@ -1,7 +1,7 @@
 /*
  * cmd-user: `roost user add|del|passwd|disable|enable|list|show|quota|
  * pop3-delete`. Passwords come from stdin (cli_read_password), are hashed
- * with yescrypt (auth.h) and the plaintext is wiped at once; only the hash
+ * with yescrypt (mail/password.h) and the plaintext is wiped at once; only the hash
  * reaches the store.
  *
  * del, passwd and disable end every live IMAP and POP3 session of the
@@ -14,7 +14,7 @@
 #include "lib/alloc.h"
 #include "lib/config.h"
 #include "lib/registry.h"
-#include "mail/auth.h"
+#include "mail/password.h"
 #include "store/store.h"
 #include <inttypes.h>
 #include <stdlib.h>
@@ -50,7 +50,7 @@ static char *read_hash(struct cli *cli)
 	char *password = NULL;
 	if (cli_read_password(cli, &password) < 0)
 		return NULL;
-	char *hash = auth_hash_password(password);
+	char *hash = password_hash(password);
 	wipe(password, strlen(password));
 	free(password);
 	if (hash == NULL)

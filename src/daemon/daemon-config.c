@@ -9,8 +9,9 @@
 #include <stddef.h>
 
 const struct config_key daemon_config_keys[] = {
-	{"server.user", CONFIG_STR, "", NULL,
-	 "When started as root: the user to switch to after binding ports. Empty = stay."},
+	{"server.user", CONFIG_STR, "roost", NULL,
+	 "When started as root: the user to switch to after binding ports (scripts/deps.sh\n"
+	 "# creates the system user roost). \"root\" = stay root (logged as a warning)."},
 	{"control.socket", CONFIG_PATH, "control.sock", NULL,
 	 "Local socket the CLI uses to reach a running daemon."},
 
@@ -18,8 +19,14 @@ const struct config_key daemon_config_keys[] = {
 	{"auth.allow_plaintext", CONFIG_ENUM, "loopback", "loopback|yes|no",
 	 "Password logins without TLS: only from loopback addresses, always, or never."},
 	{"auth.fail_delay", CONFIG_SECONDS, "1s", NULL,
-	 "Delay before answering the first failed login from an address; doubles per failure."},
+	 "Failed-login delay: a failure is answered no sooner than this; after N failures from\n"
+	 "# a network (IPv4 address or IPv6 /64) or against one user from it, the next check\n"
+	 "# waits this * 2^N first. A success clears only that user's failures."},
 	{"auth.fail_delay_max", CONFIG_SECONDS, "15s", NULL, "Cap on the failed-login delay."},
+	{"auth.block_failures", CONFIG_INT, "20", NULL,
+	 "Failed logins from one network after which it is blocked (0 = never): every attempt\n"
+	 "# waits auth.fail_delay_max and is refused as temporary, without checking the password."},
+	{"auth.block_time", CONFIG_SECONDS, "15m", NULL, "How long such a block lasts."},
 
 	/* testing */
 	{"debug.fault_injection", CONFIG_BOOL, "no", NULL,

@@ -2,6 +2,7 @@
 #define _XOPEN_SOURCE 700
 #include "daemon/privdrop.h"
 #include "lib/alloc.h"
+#include "lib/log.h"
 #include <errno.h>
 #include <ftw.h>
 #include <grp.h>
@@ -25,13 +26,31 @@ static int chown_one(const char *path, const struct stat *st, int type, struct F
 	return 0;
 }
 
+bool privdrop_stays_root(const char *user)
+{
+	if (geteuid() != 0)
+		return true;
+	if (strcmp(user, "root") != 0)
+		return false;
+	log_warn("running as root (server.user = root): every bug in the daemon is a root bug; "
+		 "use the default server.user = roost");
+	return true;
+}
+
 int privdrop_prepare(struct privdrop *p, const char *user, const char *datadir, char **error_r)
 {
 	memset(p, 0, sizeof(*p));
+	if (*user == '\0') {
+		*error_r = xstrdup("server.user is empty: name a user to run as (default roost), "
+				   "or root to stay root");
+		return -1;
+	}
 	errno = 0;
 	struct passwd *pw = getpwnam(user);
 	if (pw == NULL) {
-		*error_r = xasprintf("server.user: no such user '%s'", user);
+		*error_r = xasprintf("server.user: no such user '%s' (scripts/deps.sh creates the "
+				     "system user roost; server.user = root stays root)",
+				     user);
 		return -1;
 	}
 	if (pw->pw_uid == 0) {
@@ -39,6 +58,7 @@ int privdrop_prepare(struct privdrop *p, const char *user, const char *datadir, 
 		return -1;
 	}
 	p->user = xstrdup(user);
+	p->datadir = xstrdup(datadir);
 	p->uid = pw->pw_uid;
 	p->gid = pw->pw_gid;
 	walk_uid = p->uid;
@@ -64,10 +84,20 @@ int privdrop_switch(const struct privdrop *p, char **error_r)
 		*error_r = xasprintf("switching to user %s did not drop root", p->user);
 		return -1;
 	}
+	/* DIR itself is the user's now, but a parent directory it cannot
+	 * search (a private /tmp/xyz, a 0700 home) fails every later file
+	 * operation: say so now, not at the first delivery. */
+	if (access(p->datadir, R_OK | W_OK | X_OK) < 0) {
+		*error_r = xasprintf("user %s cannot use the data directory %s: %s (a parent "
+				     "directory is not searchable by it?)",
+				     p->user, p->datadir, strerror(errno));
+		return -1;
+	}
 	return 0;
 }
 
 void privdrop_clear(struct privdrop *p)
 {
 	xfree(&p->user);
+	xfree(&p->datadir);
 }

@@ -1,5 +1,6 @@
 /* serve: the daemon's start, run and shutdown (see serve.h). */
 #include "daemon/serve.h"
+#include "auth/auth.h"
 #include "daemon/control.h"
 #include "daemon/privdrop.h"
 #include "imap/imap.h"
@@ -9,9 +10,9 @@
 #include "lib/conn.h"
 #include "lib/log.h"
 #include "lib/registry.h"
+#include "lib/tls.h"
 #include "lib/version.h"
 #include "lib/workers.h"
-#include "mail/auth.h"
 #include "pop3/pop3.h"
 #include "smtp/smtp.h"
 #include "store/store.h"
@@ -178,10 +179,9 @@ static int serve_start(struct serve *sv, struct store **store_r, struct privdrop
 
 	if (lock_datadir(sv) < 0)
 		return -1;
-	if (root && *user && privdrop_prepare(drop, user, config_datadir(cfg), &error) < 0)
+	if (root && !privdrop_stays_root(user) &&
+	    privdrop_prepare(drop, user, config_datadir(cfg), &error) < 0)
 		goto fail;
-	if (root && !*user)
-		log_warn("running as root: set server.user to drop privileges after binding");
 
 	struct store_settings settings = {
 		.default_quota_bytes = config_size(cfg, "quota.storage"),
@@ -196,8 +196,13 @@ static int serve_start(struct serve *sv, struct store **store_r, struct privdrop
 	const char *cert = config_path(cfg, "tls.cert");
 	if (*cert) {
 		ssl_ctx = tls_server_ctx_new(cert, config_path(cfg, "tls.key"), &error);
-		if (ssl_ctx == NULL)
+		if (ssl_ctx == NULL ||
+		    tls_server_ctx_policy(ssl_ctx, config_str(cfg, "tls.min_version"),
+					  config_str(cfg, "tls.ciphers"),
+					  config_str(cfg, "tls.ciphersuites"), &error) < 0) {
+			SSL_CTX_free(ssl_ctx);
 			goto fail;
+		}
 	}
 	struct conn_limits limits = {
 		.max_connections = config_int(cfg, "server.max_connections"),
@@ -208,7 +213,7 @@ static int serve_start(struct serve *sv, struct store **store_r, struct privdrop
 	raise_fd_limit(cfg);
 	conn_global_init(sv->base, &limits, ssl_ctx);
 	SSL_CTX_free(ssl_ctx); /* conn holds its own reference */
-	auth_fail_configure(config_ms(cfg, "auth.fail_delay"), config_ms(cfg, "auth.fail_delay_max"));
+	auth_configure(cfg);
 	workers_start(sv->base, (int)config_int(cfg, "server.worker_threads"));
 
 	if (smtp_start(cfg, *store_r, &error) < 0 || pop3_start(cfg, *store_r, &error) < 0 ||

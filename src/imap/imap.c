@@ -15,13 +15,12 @@
  *   imap-search.c     SEARCH key grammar and evaluation
  *   imap-flags.c      flag lists
  * Shared code elsewhere: mail/mailbox-name.c (modified UTF-7), mail/sasl.c,
- * mail/auth.c, store/store-imap.c (IMAP-only store reads).
+ * auth/auth.c, store/store-imap.c (IMAP-only store reads).
  */
 #include "imap/imap.h"
 #include "imap/imap-session.h"
 #include "lib/config.h"
 #include "lib/conn.h"
-#include "mail/auth.h"
 #include <stddef.h>
 
 static void on_refused(struct conn *c, enum conn_refusal why)

@@ -6,6 +6,7 @@
 #include "lib/config.h"
 #include "lib/alloc.h"
 #include "lib/log.h"
+#include "lib/tls.h"
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -31,6 +32,12 @@ const struct config_key config_generic_keys[] = {
 	/* TLS (lib/tls.c) */
 	{"tls.cert", CONFIG_PATH, "tls/cert.pem", NULL, "Certificate chain (PEM). Empty disables TLS."},
 	{"tls.key", CONFIG_PATH, "tls/key.pem", NULL, "Private key (PEM)."},
+	{"tls.min_version", CONFIG_ENUM, TLS_POLICY_MIN_VERSION, "TLSv1.2|TLSv1.3",
+	 "Oldest TLS version accepted (Mozilla \"intermediate\": TLSv1.2)."},
+	{"tls.ciphers", CONFIG_STR, TLS_POLICY_CIPHERS, NULL,
+	 "TLS 1.2 cipher list (OpenSSL syntax); the default is ECDHE with AEAD ciphers only."},
+	{"tls.ciphersuites", CONFIG_STR, TLS_POLICY_CIPHERSUITES, NULL,
+	 "TLS 1.3 cipher suites (OpenSSL syntax)."},
 
 	/* shared by every protocol that accepts a message and by `roost deliver` */
 	{"message.max_size", CONFIG_SIZE, "50M", NULL,

@@ -1,14 +1,16 @@
 /*
  * tls: the server SSL_CTX every TLS connection (implicit or STARTTLS) is
- * made from. TLS 1.2 is the floor (RFC 8996 retires 1.0 and 1.1; RFC 8314
- * 4.1 for mail). Idle connections give their record buffers back
- * (SSL_MODE_RELEASE_BUFFERS), which keeps many IMAP IDLE clients cheap.
+ * made from, and its policy (see tls.h). Idle connections give their
+ * record buffers back (SSL_MODE_RELEASE_BUFFERS, inherited by every SSL
+ * made from the context), which keeps many IMAP IDLE clients cheap.
  */
+#include "lib/tls.h"
 #include "lib/conn.h"
 #include "lib/alloc.h"
 #include <openssl/err.h>
 #include <openssl/x509.h>
 #include <stdlib.h>
+#include <string.h>
 
 static char *tls_error_string(void)
 {
@@ -21,6 +23,41 @@ static char *tls_error_string(void)
 	return xstrdup(reason);
 }
 
+int tls_server_ctx_policy(SSL_CTX *ctx, const char *min_version, const char *ciphers,
+			  const char *ciphersuites, char **error_r)
+{
+	int version;
+	if (strcmp(min_version, "TLSv1.2") == 0) {
+		version = TLS1_2_VERSION;
+	} else if (strcmp(min_version, "TLSv1.3") == 0) {
+		version = TLS1_3_VERSION;
+	} else {
+		*error_r = xasprintf("tls.min_version: '%s' is not TLSv1.2 or TLSv1.3", min_version);
+		return -1;
+	}
+	char *why;
+	if (SSL_CTX_set_min_proto_version(ctx, version) != 1) {
+		why = tls_error_string();
+		*error_r = xasprintf("tls.min_version %s: %s", min_version, why);
+		free(why);
+		return -1;
+	}
+	/* Fails when no cipher of the list is known. */
+	if (SSL_CTX_set_cipher_list(ctx, ciphers) != 1) {
+		why = tls_error_string();
+		*error_r = xasprintf("tls.ciphers '%s': %s", ciphers, why);
+		free(why);
+		return -1;
+	}
+	if (SSL_CTX_set_ciphersuites(ctx, ciphersuites) != 1) {
+		why = tls_error_string();
+		*error_r = xasprintf("tls.ciphersuites '%s': %s", ciphersuites, why);
+		free(why);
+		return -1;
+	}
+	return 0;
+}
+
 SSL_CTX *tls_server_ctx_new(const char *cert_path, const char *key_path, char **error_r)
 {
 	char *why;
@@ -31,7 +68,11 @@ SSL_CTX *tls_server_ctx_new(const char *cert_path, const char *key_path, char **
 		free(why);
 		return NULL;
 	}
-	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	if (tls_server_ctx_policy(ctx, TLS_POLICY_MIN_VERSION, TLS_POLICY_CIPHERS,
+				  TLS_POLICY_CIPHERSUITES, error_r) < 0) {
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	/* Renegotiation is a CPU lever for clients and of no use to us. */
 	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |

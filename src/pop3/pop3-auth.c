@@ -4,19 +4,19 @@
  * login itself: check the password, lock the maildrop, take the snapshot.
  *
  * Replies (RFC 2449 section 8, RFC 3206): a failed login gets
- * "-ERR [AUTH]" after the per-address delay of auth.h, the same for an
- * unknown user and a wrong password; a maildrop locked by another session
+ * "-ERR [AUTH]" after the throttle's delay (auth/auth.h), the same for an
+ * unknown user and a wrong password; a network blocked by the throttle gets
+ * "[SYS/TEMP]" without any check; a maildrop locked by another session
  * gets "[IN-USE]" (only after the password was right, so it reveals
  * nothing); a server-side failure gets "[SYS/TEMP]".
  */
 #include "pop3/pop3-private.h"
+#include "auth/auth.h"
 #include "lib/alloc.h"
 #include "lib/conn.h"
 #include "lib/registry.h"
-#include "mail/auth.h"
 #include "mail/sasl.h"
 #include "store/store.h"
-#include <event2/event.h>
 #include <string.h>
 #include <strings.h>
 
@@ -42,64 +42,25 @@ static bool plaintext_refused(struct pop3_session *s)
 	return true;
 }
 
-static void delay_done(evutil_socket_t fd, short what, void *arg)
-{
-	struct pop3_session *s = arg;
-
-	event_free(s->delay_timer);
-	s->delay_timer = NULL;
-	pop3_err(s, "[AUTH] Authentication failed");
-	conn_resume(s->conn);
-}
-
 void pop3_auth_cancel_delay(struct pop3_session *s)
 {
-	if (s->delay_timer != NULL) {
-		event_free(s->delay_timer);
-		s->delay_timer = NULL;
-	}
 	/* the session is going away: a check in flight must not call back */
 	auth_request_cancel(&s->auth_req);
 	xfree(&s->login_user);
 }
 
-/* A failed login: record it, then answer after the delay with the input
- * paused, so a client cannot pipeline guesses past the delay. The event
- * loop keeps running: never sleep here. */
-static void login_failed(struct pop3_session *s)
-{
-	const char *ip = conn_remote_ip(s->conn);
-	int64_t ms;
-
-	conn_log(s->conn, LOG_INFO, "login failed");
-	auth_fail_record(ip);
-	ms = auth_fail_delay_ms(ip);
-	if (ms <= 0) {
-		pop3_err(s, "[AUTH] Authentication failed");
-		return;
-	}
-	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
-	s->delay_timer = evtimer_new(conn_base(s->conn), delay_done, s);
-	conn_pause(s->conn);
-	evtimer_add(s->delay_timer, &tv);
-}
-
 static void login_checked(void *ctx, enum auth_result result, int64_t account_id);
 
-/* Check the password on a worker thread (hashing is slow by design and
- * must not stall the event loop); input waits meanwhile. Takes ownership
- * of (and wipes) `pass`. */
+/* The throttle delay, then the check on a worker thread (auth/auth.h);
+ * input waits meanwhile, so a client cannot pipeline guesses past the
+ * delay. Takes ownership of (and wipes) `pass`. */
 static void login(struct pop3_session *s, const char *user, char *pass)
 {
-	if (strlen(user) > AUTH_MAX_USERNAME || strlen(pass) > AUTH_MAX_PASSWORD) {
-		free_secret(&pass);
-		login_failed(s);
-		return;
-	}
 	free(s->login_user);
 	s->login_user = xstrdup(user);
 	conn_pause(s->conn);
-	s->auth_req = auth_login_start(s->server->store, user, pass, login_checked, s);
+	s->auth_req = auth_attempt_start(s->server->store, s->conn, "pop3", user, pass,
+					 login_checked, s);
 	free_secret(&pass);
 }
 
@@ -119,11 +80,15 @@ static void login_checked(void *ctx, enum auth_result result, int64_t account_id
 		pop3_store_err(s, STORE_ETEMP, "Cannot check the password now, try again later");
 		return;
 	}
-	if (result != AUTH_OK) {
-		login_failed(s);
+	if (result == AUTH_FAILED) {
+		pop3_err(s, "[AUTH] Authentication failed");
 		return;
 	}
-	auth_fail_clear(conn_remote_ip(s->conn));
+	if (result == AUTH_BLOCKED) {
+		/* RFC 3206 4: a temporary condition; no check ran. */
+		pop3_err(s, "[SYS/TEMP] Too many failed logins from your address, try again later");
+		return;
+	}
 
 	switch (pop3_lock_take(account_id, server->set.concurrent, server->set.login_delay_ms)) {
 	case POP3_LOCK_OK:
@@ -164,7 +129,7 @@ static void login_checked(void *ctx, enum auth_result result, int64_t account_id
 		}
 		conn_log(s->conn, LOG_INFO, "login refused user=%.64s: account %s", user,
 			 disabled ? "disabled" : "deleted");
-		login_failed(s);
+		pop3_err(s, "[AUTH] Authentication failed");
 		return;
 	}
 
@@ -227,8 +192,9 @@ static void auth_plain(struct pop3_session *s, const char *b64, size_t len)
 	/* Acting as another user is not offered: authzid must be empty or
 	 * the same user. */
 	if (authzid[0] != '\0' && strcmp(authzid, user) != 0) {
+		/* no password is checked, so nothing to throttle (as IMAP) */
 		free_secret(&pass);
-		login_failed(s);
+		pop3_err(s, "[AUTH] Cannot act as another user");
 	} else {
 		login(s, user, pass);
 	}

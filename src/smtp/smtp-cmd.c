@@ -8,11 +8,11 @@
 
 static const struct smtp_cmd smtp_cmds[] = {
 	/* RFC 5321 4.1.1.1: "ehlo" SP ( Domain / address-literal ) CRLF */
-	{"EHLO", smtp_cmd_ehlo, SMTP_CMD_SMTP_ONLY},
-	{"HELO", smtp_cmd_helo, SMTP_CMD_SMTP_ONLY},
+	{"EHLO", smtp_cmd_ehlo, SMTP_CMD_SMTP_ONLY | SMTP_CMD_HELLO},
+	{"HELO", smtp_cmd_helo, SMTP_CMD_SMTP_ONLY | SMTP_CMD_HELLO},
 	/* RFC 2033 4.1: "The LHLO command ... is identical to EHLO"; LMTP
 	 * servers MUST NOT accept HELO or EHLO. */
-	{"LHLO", smtp_cmd_lhlo, SMTP_CMD_LMTP_ONLY},
+	{"LHLO", smtp_cmd_lhlo, SMTP_CMD_LMTP_ONLY | SMTP_CMD_HELLO},
 	/* RFC 5321 4.1.4: "A session that will contain mail transactions
 	 * MUST first be initialized by the use of the EHLO command." */
 	{"MAIL", smtp_cmd_mail, SMTP_CMD_NEEDS_HELO | SMTP_CMD_UTF8_ARGS},
@@ -25,11 +25,12 @@ static const struct smtp_cmd smtp_cmds[] = {
 	 * failed, so the handler checks the state itself. */
 	{"BDAT", smtp_cmd_bdat, SMTP_CMD_NEEDS_HELO},
 	/* RFC 5321 4.1.1.5: "rset" CRLF */
-	{"RSET", smtp_cmd_rset, SMTP_CMD_NO_ARGS},
+	{"RSET", smtp_cmd_rset, SMTP_CMD_NO_ARGS | SMTP_CMD_BLIND_OK},
 	/* RFC 5321 4.1.1.9: "noop" [ SP String ] CRLF */
-	{"NOOP", smtp_cmd_noop, 0},
-	/* RFC 5321 4.1.1.10: "quit" CRLF */
-	{"QUIT", smtp_cmd_quit, SMTP_CMD_NO_ARGS},
+	{"NOOP", smtp_cmd_noop, SMTP_CMD_BLIND_OK},
+	/* RFC 5321 4.1.1.10: "quit" CRLF. Sent right behind EHLO by
+	 * Thunderbird's account-setup probe. */
+	{"QUIT", smtp_cmd_quit, SMTP_CMD_NO_ARGS | SMTP_CMD_BLIND_OK},
 	/* RFC 5321 4.1.1.8: "help" [ SP String ] CRLF */
 	{"HELP", smtp_cmd_help, 0},
 	/* RFC 5321 4.1.1.6 and 7.3: VRFY may answer 252 and reveal nothing. */

@@ -6,12 +6,15 @@
  * maximum is message.max_size; past it the rest is read and dropped and
  * the end gets 552 5.3.4. DATA lines are limited by smtp.max_line_length.
  *
- * Smuggling (RFC 5321 2.3.8): only CRLF.CRLF ends DATA. A bare LF or a
- * bare CR anywhere in DATA makes the whole message refused with 550 5.6.0
- * after its end, and nothing is stored; "\n.\n", "\n.\r\n" and "\r.\r\n"
- * therefore never end a message early (see smtp_data_classify()).
+ * Smuggling (RFC 5321 2.3.8): only CRLF.CRLF ends DATA. A line ending in
+ * a bare LF is stored with CRLF (as Postfix 3.9's default "normalize"), so
+ * "\n.\n", "\n.\r\n" and "\r\n.\n" are a text line "." inside the message,
+ * never its end, and what follows them is message text, never commands.
+ * A bare CR anywhere in DATA makes the whole message refused with
+ * 550 5.6.0 after its end, and nothing is stored (see smtp_data_classify()).
  *
- * BDAT content is taken as is (it is not line-oriented). A chunk larger
+ * BDAT content is taken as is (it is not line-oriented, and its end is
+ * counted, so no byte sequence inside a chunk can end it). A chunk larger
  * than the whole message limit is refused with 552 and the connection is
  * closed, since skipping it would mean reading an unbounded amount; a
  * chunk that merely pushes the total over the limit is read and dropped.
@@ -49,8 +52,8 @@ static void data_end(struct smtp_session *s)
 	s->in_data = false;
 	conn_set_line_max(s->conn, SMTP_MAX_COMMAND_LINE - 2);
 	if (t->bad_eol) {
-		conn_log(s->conn, LOG_INFO, "refused message with bare CR or LF");
-		smtp_deliver_refuse(s, "550 5.6.0 Message contains bare CR or LF line endings");
+		conn_log(s->conn, LOG_INFO, "refused message with a bare CR");
+		smtp_deliver_refuse(s, "550 5.6.0 Message contains a bare CR");
 	} else if (t->too_big) {
 		smtp_deliver_refuse(s, "552 5.3.4 Message size exceeds fixed limit");
 	} else if (t->long_line) {

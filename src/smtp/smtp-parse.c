@@ -274,7 +274,11 @@ enum smtp_data_line smtp_data_classify(const char *line, size_t len, bool bare_l
 	*skip_r = 0;
 	if (len == 1 && line[0] == '.' && !bare_lf && prev_crlf)
 		return SMTP_DATA_END;
-	if (bare_lf || memchr(line, '\r', len) != NULL)
+	/* A bare LF ends a text line like CRLF (the caller stores CRLF), as
+	 * Postfix 3.9 "normalize" does, but never ends the data: that needs
+	 * the exact CRLF "." CRLF above. A bare CR stays refused: nothing
+	 * sane sends it, and some MTAs took it for a line end. */
+	if (memchr(line, '\r', len) != NULL)
 		return SMTP_DATA_BAD;
 	if (len > 0 && line[0] == '.')
 		*skip_r = 1; /* transparency, RFC 5321 4.5.2 */

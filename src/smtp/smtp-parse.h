@@ -89,8 +89,10 @@ bool smtp_has_8bit(const char *s, size_t len);
 
 /* DATA lines (RFC 5321 4.1.1.4, 4.5.2). Only CRLF "." CRLF ends the
  * message: the "." line must end with CRLF and the line before it too
- * (prev_crlf). A line with a bare CR inside, or ending in a bare LF, is
- * SMTP_DATA_BAD: the message is refused (smuggling, RFC 5321 2.3.8). */
+ * (prev_crlf), so "\n.\n", "\n.\r\n" and "\r\n.\n" are text (smuggling,
+ * RFC 5321 2.3.8). A line ending in a bare LF is text, stored with CRLF
+ * (sloppy senders' mail is not bounced). A line with a bare CR inside is
+ * SMTP_DATA_BAD: the message is refused. */
 enum smtp_data_line { SMTP_DATA_TEXT, SMTP_DATA_END, SMTP_DATA_BAD };
 /* For SMTP_DATA_TEXT, *skip_r is 1 when a leading "." is dot-stuffing. */
 enum smtp_data_line smtp_data_classify(const char *line, size_t len, bool bare_lf,

@@ -1,7 +1,7 @@
 /*
  * smtp-session: session lifetime, replies and error counting, the mail
  * transaction reset, and command dispatch: the checks every command shares
- * (pipelining before EHLO, NUL and 8-bit bytes, the command table's state
+ * (blind pipelining, NUL and 8-bit bytes, the command table's state
  * flags) run here once, so the handlers only do their own job.
  */
 #include "smtp/smtp-session.h"
@@ -125,22 +125,44 @@ static bool verb_allowed(const struct smtp_session *s, const struct smtp_cmd *cm
 	return true;
 }
 
+/* RFC 2920 3.1: a client may send commands without waiting for replies
+ * only once EHLO (LHLO) advertised PIPELINING. A command that was already
+ * queued when we began the one before it, while PIPELINING was not known
+ * yet, was sent blind, and so is all input queued behind it. Blind
+ * commands that change no state (QUIT, NOOP, RSET: Thunderbird's probe
+ * sends "EHLO x" and "QUIT" in one packet) are answered; a blind command
+ * that changes state (MAIL, RCPT, DATA, a second EHLO, garbage) is what
+ * bots and confused clients send: refuse it and end the session. A HELO
+ * session never has PIPELINING, so there queued input behind any command
+ * but HELO itself makes that command blind. True when the command may
+ * run. */
+static bool blind_check(struct smtp_session *s, const struct smtp_cmd *cmd)
+{
+	bool queued = conn_input_pending(s->conn) > 0;
+	bool hello = cmd != NULL && (cmd->flags & SMTP_CMD_HELLO);
+	bool blind = s->blind_next || (!s->esmtp && queued && !hello);
+	s->blind_next = queued && (blind || !s->esmtp);
+	if (!blind || (cmd != NULL && (cmd->flags & SMTP_CMD_BLIND_OK)))
+		return true;
+	conn_log(s->conn, LOG_INFO, "pipelining before %s", s->srv->lmtp ? "LHLO" : "EHLO");
+	conn_discard_input(s->conn);
+	smtp_reply(s, "554 5.5.0 %s Pipelining is not allowed before %s", s->srv->hostname,
+		   s->srv->lmtp ? "LHLO" : "EHLO");
+	s->quitting = true;
+	conn_close(s->conn);
+	return false;
+}
+
 void smtp_session_command(struct smtp_session *s, char *line, size_t len)
 {
 	struct smtp_txn *t = &s->txn;
-	/* RFC 2920 3.1: a client may send further commands without waiting
-	 * only after EHLO (LHLO) advertised PIPELINING. Input already queued
-	 * behind a command before that was sent blind: a bot or a confused
-	 * client. Reject it and end the session. */
-	if (!s->esmtp && conn_input_pending(s->conn) > 0) {
-		conn_log(s->conn, LOG_INFO, "pipelining before %s", s->srv->lmtp ? "LHLO" : "EHLO");
-		conn_discard_input(s->conn);
-		smtp_reply(s, "554 5.5.0 %s Pipelining is not allowed before %s", s->srv->hostname,
-			   s->srv->lmtp ? "LHLO" : "EHLO");
-		s->quitting = true;
-		conn_close(s->conn);
+	char verb[SMTP_MAX_VERB + 1];
+	const char *args;
+	bool parsed = len > 0 && memchr(line, '\0', len) == NULL &&
+		      smtp_parse_verb(line, verb, &args) == 0;
+	const struct smtp_cmd *cmd = parsed ? smtp_cmd_find(verb) : NULL;
+	if (!blind_check(s, cmd))
 		return;
-	}
 	if (len == 0) {
 		smtp_reply_error(s, "500 5.5.2 Empty command");
 		return;
@@ -149,13 +171,10 @@ void smtp_session_command(struct smtp_session *s, char *line, size_t len)
 		smtp_reply_error(s, "500 5.5.2 NUL character in command");
 		return;
 	}
-	char verb[SMTP_MAX_VERB + 1];
-	const char *args;
-	if (smtp_parse_verb(line, verb, &args) < 0) {
+	if (!parsed) {
 		smtp_reply_error(s, "500 5.5.2 Syntax error, command unrecognized");
 		return;
 	}
-	const struct smtp_cmd *cmd = smtp_cmd_find(verb);
 	if (cmd == NULL || !verb_allowed(s, cmd)) {
 		smtp_reply_error(s, "500 5.5.1 Command unrecognized");
 		return;

@@ -83,6 +83,7 @@ struct smtp_session {
 	bool storing;		/* a store op is in flight: conn paused */
 	bool closed;		/* conn gone while storing: free when the op ends */
 	bool quitting;		/* QUIT or fatal reply sent: ignore further input */
+	bool blind_next;	/* the next command was sent before PIPELINING was known */
 	struct smtp_txn txn;
 };
 
@@ -118,6 +119,8 @@ void smtp_session_command(struct smtp_session *s, char *line, size_t len);
 #define SMTP_CMD_UTF8_ARGS 0x10u  /* RFC 6531 3.3: 8-bit allowed in the path */
 #define SMTP_CMD_SMTP_ONLY 0x20u  /* RFC 2033 4.1: no HELO/EHLO in LMTP */
 #define SMTP_CMD_LMTP_ONLY 0x40u  /* RFC 2033 4.1: LHLO */
+#define SMTP_CMD_HELLO 0x80u	  /* EHLO, HELO, LHLO: what follows it is judged */
+#define SMTP_CMD_BLIND_OK 0x100u  /* changes no state: may be sent blind (RFC 2920 3.1) */
 
 struct smtp_cmd {
 	const char *name;

@@ -36,8 +36,9 @@ class PortTaken(Exception):
 
 
 class Roost:
-    def __init__(self, datadir, settings=None):
+    def __init__(self, datadir, settings=None, stay_root=True):
         self.datadir = str(datadir)
+        self.stay_root = stay_root
         self.settings = dict(settings or {})
         self.ports = {}
         self.proc = None
@@ -102,6 +103,15 @@ class Roost:
         for p, port in self.ports.items():
             args += ["--set", "%s.listen=127.0.0.1:%d" % (p, port)]
         args += ["--set", "auth.fail_delay=50ms", "--set", "auth.fail_delay_max=200ms"]
+        # Guessing tests make hundreds of failures from one address: the
+        # block (auth.block_failures) is tested on its own in
+        # test_auth_throttle.py.
+        args += ["--set", "auth.block_failures=0"]
+        # The test data lives under pytest's private (0700) tmp directory,
+        # which the roost system user cannot reach: stay root explicitly.
+        # test_daemon.py tests the default drop to the roost user.
+        if self.stay_root:
+            args += ["--set", "server.user=root"]
         for k, v in self.settings.items():
             args += ["--set", "%s=%s" % (k.replace("__", "."), v)]
         log_start = os.path.getsize(self.logfile) if os.path.exists(self.logfile) else 0

@@ -175,6 +175,85 @@ def test_server_user(tmp_path):
         shutil.rmtree(base, ignore_errors=True)
 
 
+def serving_uid(proc):
+    with open("/proc/%d/status" % proc.pid) as f:
+        return int([l.split()[1] for l in f if l.startswith("Uid:")][0])
+
+
+def test_default_drops_to_roost_user():
+    """Without server.user, `serve` started as root runs as the system user
+    roost (scripts/deps.sh creates it) and still delivers and serves."""
+    base = tempfile.mkdtemp(prefix="roost-default-user-")
+    os.chmod(base, 0o755)  # the roost user must reach the directory
+    r = Roost(os.path.join(base, "var"), stay_root=False)
+    try:
+        r.init()
+        r.start(wait_for=("imap", "lmtp"))
+        if os.geteuid() == 0:
+            # the ports accept before the switch: wait for it
+            deadline = time.time() + 15
+            while "running as user roost" not in r.read_log() and time.time() < deadline:
+                time.sleep(0.05)
+            roost_uid = pwd.getpwnam("roost").pw_uid
+            assert serving_uid(r.proc) == roost_uid
+            assert os.stat(os.path.join(r.datadir, "roost.db")).st_uid == roost_uid
+            assert "running as user roost" in r.read_log()
+        else:
+            assert serving_uid(r.proc) == os.geteuid()
+        # a delivery over LMTP: the store written by the roost user
+        s = socket.create_connection(("127.0.0.1", r.port("lmtp")), timeout=10)
+        f = s.makefile("rb")
+        assert f.readline().startswith(b"220")
+        s.sendall(b"LHLO test\r\n")
+        while not f.readline().startswith(b"250 "):
+            pass
+        s.sendall(b"MAIL FROM:<a@example.org>\r\nRCPT TO:<alice@example.com>\r\nDATA\r\n")
+        assert f.readline().startswith(b"250")
+        assert f.readline().startswith(b"250")
+        assert f.readline().startswith(b"354")
+        s.sendall(b"Subject: as roost\r\n\r\nhello\r\n.\r\nQUIT\r\n")
+        assert f.readline().startswith(b"250"), r.read_log()
+        s.close()
+        # and served: IMAP login and FETCH
+        import imaplib
+        m = imaplib.IMAP4("127.0.0.1", r.port("imap"))
+        m.login("alice@example.com", "secret")
+        m.select("INBOX")
+        typ, data = m.fetch("1", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+        assert typ == "OK" and b"as roost" in data[0][1]
+        m.logout()
+        # root's CLI beside the roost daemon: commands through the control
+        # socket, a live check, and the daemon still writes afterwards
+        r.add_user("bob@example.com")
+        r.cli("check")
+        r.deliver(MSG, "bob@example.com")
+        assert r.users()["bob@example.com"][2] == 1
+        assert r.stop() == 0, r.read_log()
+    finally:
+        if r.proc is not None:
+            r.stop()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_default_user_needs_a_reachable_datadir(r):
+    """The data directory under a directory roost cannot search: the default
+    drop fails at start with a message that says so, not at first use."""
+    if os.geteuid() != 0:
+        return  # a serve not started as root never switches user
+    err = serve_fails(r, "--set", "imap.listen=127.0.0.1:0", "--set", "imaps.listen=",
+                      "--set", "pop3.listen=", "--set", "pop3s.listen=",
+                      "--set", "smtp.listen=", "--set", "lmtp.listen=",
+                      "--set", "submission.listen=", "--set", "submissions.listen=")
+    assert "cannot use the data directory" in err, err
+
+
+def test_root_is_explicit_and_warned(roost):
+    """server.user = root (the fixtures' setting) stays root, with a warning."""
+    if os.geteuid() == 0:
+        assert serving_uid(roost.proc) == 0
+        assert "running as root (server.user = root)" in roost.read_log()
+
+
 def test_sigterm_closes_open_sessions(r):
     r.start(wait_for=("pop3",))
     s = socket.create_connection(("127.0.0.1", r.port("pop3")), timeout=10)

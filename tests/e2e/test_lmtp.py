@@ -107,11 +107,29 @@ def test_refused_message_gets_one_reply_per_recipient(roost):
     w.send(b"MAIL FROM:<s@other.example>\r\nRCPT TO:<%s>\r\nRCPT TO:<%s>\r\nDATA\r\n"
            % (ALICE.encode(), BOB.encode()))
     assert [c for c, _ in w.replies(4)] == [250, 250, 250, 354]
-    w.send(b"Subject: x\r\n\r\nsmuggle\n.\nMAIL FROM:<x@y>\r\n.\r\n")
+    # a bare CR refuses the message, once per recipient
+    w.send(b"Subject: x\r\n\r\nsmuggle\r.\r\nMAIL FROM:<x@y>\r\n.\r\n")
     replies = w.replies(2)
     assert all(c == 550 and t[0].startswith("5.6.") for c, t in replies)
     assert w.cmd("NOOP")[0] == 250
     assert count(roost, ALICE) == 0 and count(roost, BOB) == 0
+
+
+def test_bare_lf_normalised_and_never_ends_data(roost):
+    """LMTP DATA like SMTP: a bare LF ends a line (stored as CRLF) but a
+    "." next to it is text; only CRLF.CRLF ends the data."""
+    roost.add_user(BOB)
+    w = Wire(roost.port("lmtp"))
+    lhlo(w)
+    w.send(b"MAIL FROM:<s@other.example>\r\nRCPT TO:<%s>\r\nRCPT TO:<%s>\r\nDATA\r\n"
+           % (ALICE.encode(), BOB.encode()))
+    assert [c for c, _ in w.replies(4)] == [250, 250, 250, 354]
+    w.send(b"Subject: x\n\nsmuggle\n.\nMAIL FROM:<x@y>\r\n.\r\n")
+    assert [c for c, _ in w.replies(2)] == [250, 250]
+    assert w.cmd("NOOP")[0] == 250
+    assert count(roost, ALICE) == 1 and count(roost, BOB) == 1
+    assert split_trace(stored(roost, 1, BOB))[1] == (
+        b"Subject: x\r\n\r\nsmuggle\r\n\r\nMAIL FROM:<x@y>\r\n")
 
 
 def test_unix_socket(tmp_path, roost_factory):

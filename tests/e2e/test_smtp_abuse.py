@@ -59,31 +59,53 @@ SMUGGLED = (b"MAIL FROM:<admin@example.com>\r\nRCPT TO:<alice@example.com>\r\nDA
             b"Subject: smuggled\r\n\r\nspoofed\r\n")
 
 
-@pytest.mark.parametrize("fake_end", [b"\n.\n", b"\n.\r\n", b"\r.\r\n", b"\r\n.\n", b"\r\n.\r"])
-def test_smuggling_never_ends_data(roost, fake_end):
+@pytest.mark.parametrize("fake_end", [b"\n.\n", b"\n.\r\n", b"\r\n.\n"])
+def test_bare_lf_fake_end_is_message_text(roost, fake_end):
+    """A bare LF is a line end inside DATA (normalised to CRLF), but a "."
+    line next to a bare LF never ends the data: what follows stays message
+    text of the one message, never a command (SMTP smuggling)."""
     w = open_txn(roost)
     assert w.cmd("DATA")[0] == 354
     w.send(b"Subject: carrier\r\n\r\nhello" + fake_end + SMUGGLED + b"\r\n.\r\n")
     code, texts = w.reply()
-    assert code == 550 and texts[0].startswith("5.6."), (code, texts)
+    assert code == 250, (code, texts)
     # exactly one reply: nothing after the fake end ran as a command
+    assert w.cmd("NOOP")[0] == 250
+    assert count(roost) == 1
+    body = split_trace(stored(roost, 1))[1]
+    assert body.startswith(b"Subject: carrier\r\n")
+    # the smuggled "message" is text of the carrier, with CRLF line ends
+    assert b"\r\nMAIL FROM:<admin@example.com>\r\nRCPT TO:<alice@example.com>\r\n" in body
+    assert b"\nSubject: smuggled\r\n" in body
+    assert b"\n" not in body.replace(b"\r\n", b"")
+    still_serving(roost)
+    assert count(roost) == 2  # the carrier and still_serving's, nothing smuggled
+
+
+@pytest.mark.parametrize("fake_end", [b"\r.\r\n", b"\r\n.\r", b"\r\n.\r\r\n"])
+def test_bare_cr_refused(roost, fake_end):
+    w = open_txn(roost)
+    assert w.cmd("DATA")[0] == 354
+    w.send(b"Subject: carrier\r\n\r\nhello" + fake_end + SMUGGLED + b"\r\n.\r\n")
+    code, texts = w.reply()
+    assert code == 550 and texts[0].startswith("5.6.0"), (code, texts)
     assert w.cmd("NOOP")[0] == 250
     assert count(roost) == 0
     still_serving(roost)
     assert b"smuggled" not in stored(roost, 1)
 
 
-def test_bare_lf_message_refused_clean_one_accepted(roost):
+def test_bare_lf_message_normalised(roost):
+    """Sloppy senders' bare LF line ends are stored as CRLF, not bounced."""
     w = open_txn(roost)
     assert w.cmd("DATA")[0] == 354
-    w.send(b"Subject: lf\nline\n\r\n.\r\n")
-    assert w.reply()[0] == 550
-    assert w.cmd("MAIL FROM:<s@other.example>")[0] == 250
-    assert w.cmd("RCPT TO:<%s>" % ALICE)[0] == 250
-    assert w.cmd("DATA")[0] == 354
-    w.send(message() + b".\r\n")
+    w.send(b"Subject: lf\nFrom: <s@other.example>\n\nline one\n..dot\nline three\r\n.\r\n")
     assert w.reply()[0] == 250
     assert count(roost) == 1
+    assert split_trace(stored(roost, 1))[1] == (
+        b"Subject: lf\r\nFrom: <s@other.example>\r\n\r\nline one\r\n.dot\r\nline three\r\n")
+    # the session goes on normally
+    assert w.cmd("MAIL FROM:<s@other.example>")[0] == 250
 
 
 # --- before the greeting, before EHLO -------------------------------------------
@@ -111,6 +133,8 @@ def test_pipelining_before_ehlo_rejected(roost):
     # RFC 2920: without EHLO there is no PIPELINING
     w = Wire(roost.port("smtp"))
     w.send(b"HELO x.example\r\nMAIL FROM:<a@other.example>\r\nRCPT TO:<%s>\r\n" % ALICE.encode())
+    # HELO itself was sent in turn; the MAIL behind it was not
+    assert w.reply()[0] == 250
     code, texts = w.reply()
     assert code == 554 and texts[0].startswith("5.5.0")
     assert w.is_closed()
@@ -120,6 +144,20 @@ def test_pipelining_before_ehlo_rejected(roost):
     w.send(b"MAIL FROM:<a@other.example>\r\nRCPT TO:<%s>\r\n" % ALICE.encode())
     assert w.reply()[0] == 554
     assert w.is_closed()
+    # commands behind EHLO were sent before PIPELINING was known
+    w = Wire(roost.port("smtp"))
+    w.send(b"EHLO x.example\r\nMAIL FROM:<a@other.example>\r\n")
+    code, texts = w.reply()
+    assert code == 250 and "PIPELINING" in texts
+    code, texts = w.reply()
+    assert code == 554 and texts[0].startswith("5.5.0")
+    assert w.is_closed()
+    # and so is everything queued behind an allowed blind command
+    w = Wire(roost.port("smtp"))
+    w.send(b"EHLO x.example\r\nNOOP\r\nMAIL FROM:<a@other.example>\r\n")
+    assert [c for c, _ in w.replies(3)] == [250, 250, 554]
+    assert w.is_closed()
+    assert count(roost) == 0
     # after EHLO a whole transaction may come in one packet
     w = Wire(roost.port("smtp"))
     w.ehlo()
@@ -128,6 +166,30 @@ def test_pipelining_before_ehlo_rejected(roost):
     w.send(message() + b".\r\nQUIT\r\n")
     assert [c for c, _ in w.replies(2)] == [250, 221]
     assert count(roost) == 1
+
+
+@pytest.mark.parametrize("verb", ["EHLO", "HELO"])
+def test_hello_and_quit_in_one_packet(roost, verb):
+    """Thunderbird's account-setup probe: EHLO and QUIT in one packet gets
+    the EHLO reply and 221 (RFC 2920 3.1: QUIT changes no state the client
+    has to wait for)."""
+    w = Wire(roost.port("smtp"))
+    w.send(b"%s probe.example\r\nQUIT\r\n" % verb.encode())
+    code, texts = w.reply()
+    assert code == 250, (code, texts)
+    if verb == "EHLO":
+        assert "PIPELINING" in texts and "STARTTLS" in texts
+    code, texts = w.reply()
+    assert code == 221, (code, texts)
+    assert w.is_closed()
+    w = Wire(roost.port("smtp"))
+    w.send(b"EHLO probe.example\r\nNOOP\r\nRSET\r\nQUIT\r\n")
+    assert [c for c, _ in w.replies(4)] == [250, 250, 250, 221]
+    # LMTP: the same for LHLO
+    w = Wire(roost.port("lmtp"))
+    w.send(b"LHLO probe.example\r\nQUIT\r\n")
+    assert [c for c, _ in w.replies(2)] == [250, 221]
+    still_serving(roost)
 
 
 # --- lines, NUL, 8-bit, addresses ---------------------------------------------------

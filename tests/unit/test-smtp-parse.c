@@ -217,12 +217,15 @@ TEST(smtp_data_classify)
 	/* "\n.\r\n": the line before ended in a bare LF */
 	CHECK_INT(smtp_data_classify(".", 1, false, false, &skip), SMTP_DATA_TEXT);
 	CHECK_INT(skip, 1);
-	/* "\n.\n" and "\r\n.\n": a bare LF after the dot */
-	CHECK_INT(smtp_data_classify(".", 1, true, true, &skip), SMTP_DATA_BAD);
-	CHECK_INT(smtp_data_classify(".", 1, true, false, &skip), SMTP_DATA_BAD);
+	/* "\n.\n" and "\r\n.\n": a bare LF after the dot: text, not the end */
+	CHECK_INT(smtp_data_classify(".", 1, true, true, &skip), SMTP_DATA_TEXT);
+	CHECK_INT(smtp_data_classify(".", 1, true, false, &skip), SMTP_DATA_TEXT);
 	/* "\r.\r\n" arrives as a line with a bare CR inside */
 	CHECK_INT(smtp_data_classify("text\r.", 6, false, true, &skip), SMTP_DATA_BAD);
-	CHECK_INT(smtp_data_classify("abc", 3, true, true, &skip), SMTP_DATA_BAD);
+	CHECK_INT(smtp_data_classify("text\r.", 6, true, true, &skip), SMTP_DATA_BAD);
+	/* a bare LF line end is a line end (stored as CRLF) */
+	CHECK_INT(smtp_data_classify("abc", 3, true, true, &skip), SMTP_DATA_TEXT);
+	CHECK_INT(skip, 0);
 	/* dot-stuffing */
 	CHECK_INT(smtp_data_classify("..", 2, false, true, &skip), SMTP_DATA_TEXT);
 	CHECK_INT(skip, 1);

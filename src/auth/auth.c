@@ -1,0 +1,253 @@
+/*
+ * auth: see auth.h. The request is a small state machine on the event
+ * loop: DELAY (timer) -> CHECK (worker thread) -> ANSWER (timer, failures
+ * only) -> done. Everything but the hash runs on the event loop.
+ */
+#include "auth/auth.h"
+#include "auth/auth-throttle.h"
+#include "lib/alloc.h"
+#include "lib/config.h"
+#include "lib/conn.h"
+#include "lib/log.h"
+#include "lib/workers.h"
+#include "mail/address.h"
+#include "store/store.h"
+#include <event2/event.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* The longest user name text a log line carries. */
+#define AUTH_LOG_USER_MAX 64
+
+/* A yescrypt hash (default cost) of a random password nobody knows:
+ * checked for unknown users so their logins cost what real ones cost. */
+static const char dummy_hash[] =
+	"$y$j9T$6R7F0G.gmeLHGVBIVOnFX1$7TWr6kacfXm1ZKEVTUA60sIC4AZuxiimeUOKmqga3/8";
+
+enum auth_result auth_login(struct store *s, const char *user, const char *password,
+			    int64_t *account_id_r)
+{
+	char *hash = NULL;
+	int64_t id = 0;
+	bool known = false, disabled = false;
+	enum store_err err = STORE_ENOTFOUND;
+	if (strlen(user) <= AUTH_MAX_USERNAME) {
+		const char *why;
+		char *addr = address_normalize(user, &why);
+		if (addr != NULL)
+			err = store_account_auth(s, addr, &id, &hash, &disabled);
+		known = err == STORE_OK && hash != NULL;
+		free(addr);
+	}
+	bool ok = password_verify(password, known ? hash : dummy_hash) && known;
+	/* A disabled account is answered like a wrong password (the client
+	 * learns nothing); only the log says why. */
+	if (ok && disabled) {
+		log_info("login refused: account id %lld is disabled", (long long)id);
+		ok = false;
+	}
+	if (hash != NULL) {
+		wipe(hash, strlen(hash));
+		free(hash);
+	}
+	if (ok)
+		*account_id_r = id;
+	/* a failed read is no verdict on the password (store.h) */
+	if (err != STORE_OK && err != STORE_ENOTFOUND)
+		return AUTH_TEMPFAIL;
+	return ok ? AUTH_OK : AUTH_FAILED;
+}
+
+enum request_step { STEP_DELAY, STEP_CHECK, STEP_ANSWER };
+
+struct auth_request {
+	struct store *store;
+	struct event_base *base;
+	struct event *timer;
+	char *proto, *session, *ip, *user, *password;
+	enum request_step step;
+	bool too_long, cancelled;
+	enum auth_result result;
+	int64_t account_id, started_ms;
+	auth_done_cb *done;
+	void *ctx;
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void request_free(struct auth_request *r)
+{
+	if (r->timer != NULL)
+		event_free(r->timer);
+	wipe(r->password, strlen(r->password));
+	free(r->password);
+	free(r->user);
+	free(r->proto);
+	free(r->session);
+	free(r->ip);
+	free(r);
+}
+
+static void finish(struct auth_request *r)
+{
+	if (!r->cancelled)
+		r->done(r->ctx, r->result, r->account_id);
+	request_free(r);
+}
+
+static void timer_fired(evutil_socket_t fd, short what, void *arg);
+
+/* Go to `step` after ms. With a loop always through the timer (even for
+ * 0 ms), so auth_attempt_start() never calls `done` before it returns;
+ * without one (CLI, unit tests) at once. */
+static void wait_then(struct auth_request *r, int64_t ms, enum request_step step)
+{
+	r->step = step;
+	if (r->base == NULL) {
+		timer_fired(-1, 0, r);
+		return;
+	}
+	if (ms < 0)
+		ms = 0;
+	if (r->timer == NULL)
+		r->timer = evtimer_new(r->base, timer_fired, r);
+	struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+	evtimer_add(r->timer, &tv);
+}
+
+static void check_work(void *arg)
+{
+	struct auth_request *r = arg;
+	r->result = r->too_long ? AUTH_FAILED
+				: auth_login(r->store, r->user, r->password, &r->account_id);
+	wipe(r->password, strlen(r->password));
+}
+
+static void check_done(void *arg)
+{
+	struct auth_request *r = arg;
+	if (r->cancelled) {
+		request_free(r);
+		return;
+	}
+	if (r->result == AUTH_OK) {
+		auth_throttle_succeeded(r->ip, r->user);
+		finish(r);
+		return;
+	}
+	if (r->result == AUTH_TEMPFAIL) {
+		finish(r); /* the store failed, not the client: not counted */
+		return;
+	}
+	struct auth_throttle_state st;
+	auth_throttle_failed(r->ip, r->user, &st);
+	/* fail2ban (contrib/fail2ban/filter.d/roost.conf) matches this line:
+	 * keep "ip=ADDR auth failed:" and the user last. Never the password. */
+	log_msg(LOG_WARN,
+		"proto=%s session=%s ip=%s auth failed: net=%s net_failures=%u user_failures=%u "
+		"next_delay_ms=%lld user=%.*s",
+		r->proto, r->session, r->ip, st.net, st.net_failures, st.user_failures,
+		(long long)st.delay_ms, AUTH_LOG_USER_MAX, r->user);
+	struct auth_throttle_settings set;
+	auth_throttle_settings(&set);
+	if (st.block_started)
+		log_msg(LOG_WARN, "auth block start: net=%s net_failures=%u block_ms=%lld", st.net,
+			st.net_failures, (long long)set.block_ms);
+	wait_then(r, r->started_ms + set.delay_ms - now_ms(), STEP_ANSWER);
+}
+
+static void timer_fired(evutil_socket_t fd, short what, void *arg)
+{
+	struct auth_request *r = arg;
+	switch (r->step) {
+	case STEP_DELAY:
+		if (r->result == AUTH_BLOCKED) {
+			finish(r);
+			return;
+		}
+		r->step = STEP_CHECK;
+		/* yescrypt costs tens of milliseconds: never on the event loop,
+		 * or every connection stalls behind a password guesser. */
+		workers_submit(check_work, check_done, r);
+		return;
+	case STEP_CHECK:
+		return; /* not reached: the worker owns the request */
+	case STEP_ANSWER:
+		finish(r);
+		return;
+	}
+}
+
+struct auth_request *auth_attempt_start(struct store *s, struct conn *c, const char *proto,
+					const char *user, const char *password, auth_done_cb *done,
+					void *ctx)
+{
+	struct auth_request *r = xcalloc(1, sizeof(*r));
+	r->store = s;
+	r->base = conn_base(c);
+	r->proto = xstrdup(proto);
+	r->session = xstrdup(conn_id(c));
+	r->ip = xstrdup(conn_remote_ip(c));
+	r->too_long = strlen(user) > AUTH_MAX_USERNAME || strlen(password) > AUTH_MAX_PASSWORD;
+	r->user = r->too_long && strlen(user) > AUTH_MAX_USERNAME
+			  ? xstrndup(user, AUTH_MAX_USERNAME)
+			  : xstrdup(user);
+	r->password = r->too_long ? xstrdup("") : xstrdup(password);
+	r->done = done;
+	r->ctx = ctx;
+	r->started_ms = now_ms();
+
+	struct auth_throttle_state st;
+	auth_throttle_query(r->ip, r->user, &st);
+	if (st.blocked_ms > 0) {
+		log_msg(LOG_WARN,
+			"proto=%s session=%s ip=%s auth blocked: net=%s net_failures=%u "
+			"blocked_ms=%lld user=%.*s",
+			r->proto, r->session, r->ip, st.net, st.net_failures,
+			(long long)st.blocked_ms, AUTH_LOG_USER_MAX, r->user);
+		r->result = AUTH_BLOCKED;
+	}
+	if (r->base == NULL) {
+		wait_then(r, st.delay_ms, STEP_DELAY); /* runs to the end at once */
+		return NULL;
+	}
+	wait_then(r, st.delay_ms, STEP_DELAY);
+	return r;
+}
+
+void auth_request_cancel(struct auth_request **req)
+{
+	struct auth_request *r = *req;
+	*req = NULL;
+	if (r == NULL)
+		return;
+	if (r->step == STEP_CHECK) {
+		r->cancelled = true; /* check_done frees it */
+		return;
+	}
+	request_free(r);
+}
+
+void auth_configure(const struct config *cfg)
+{
+	struct auth_throttle_settings set = {
+		.delay_ms = config_ms(cfg, "auth.fail_delay"),
+		.delay_max_ms = config_ms(cfg, "auth.fail_delay_max"),
+		.block_failures = config_int(cfg, "auth.block_failures"),
+		.block_ms = config_ms(cfg, "auth.block_time"),
+	};
+	auth_throttle_configure(&set);
+	auth_throttle_settings(&set);
+	log_info("auth throttle: delay %lld ms doubling to %lld ms per failure before the check; "
+		 "block after %lld failures per network for %lld ms; %d x %d records, forgotten "
+		 "after %d s",
+		 (long long)set.delay_ms, (long long)set.delay_max_ms, (long long)set.block_failures,
+		 (long long)set.block_ms, AUTH_THROTTLE_SETS, AUTH_THROTTLE_WAYS,
+		 AUTH_THROTTLE_FORGET_MS / 1000);
+}

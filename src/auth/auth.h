@@ -1,0 +1,60 @@
+/*
+ * auth: login checks for IMAP and POP3 (and submission once it exists).
+ * It sits above the store (it reads the account's hash) and below the
+ * protocols: the protocols hand it a user name and password and get one
+ * answer back; the throttle (auth-throttle.h), the pre-check delay, the
+ * log lines fail2ban reads (contrib/fail2ban/) and the worker thread that
+ * runs the hash all live here, the same for every protocol.
+ */
+#ifndef ROOST_AUTH_H
+#define ROOST_AUTH_H
+#include "mail/password.h"
+#include <stdbool.h>
+#include <stdint.h>
+
+struct conn;
+struct store;
+
+#define AUTH_MAX_PASSWORD PASSWORD_MAX
+#define AUTH_MAX_USERNAME 320
+
+enum auth_result {
+	AUTH_OK,
+	AUTH_FAILED,	/* wrong user or password: the protocol's auth failure */
+	AUTH_BLOCKED,	/* the client's network is blocked: a temporary refusal */
+	AUTH_TEMPFAIL,	/* the account could not be read (a store error): "try
+			 * again later", never "wrong password", and not counted
+			 * as a failed login */
+};
+
+/* Check a login now, on the calling thread (CLI, tests): AUTH_OK and the
+ * account id on success, AUTH_FAILED or AUTH_TEMPFAIL. Whether the user
+ * exists never changes the outcome's timing class: unknown users are
+ * checked against a dummy hash of the same cost. A disabled account is
+ * AUTH_FAILED (only the log says why). No throttling. */
+enum auth_result auth_login(struct store *s, const char *user, const char *password,
+			    int64_t *account_id_r);
+
+/* One throttled login attempt, off the event loop:
+ *   1. wait the throttle's delay for (IP, user) with a timer (the check
+ *      does not run before it; a blocked network waits auth.fail_delay_max
+ *      and gets AUTH_BLOCKED without any check);
+ *   2. check the password on a worker thread (lib/workers.h);
+ *   3. count a failure (throttle, and the log line "auth failed: ...");
+ *      a failure is answered no sooner than auth.fail_delay after step 1;
+ *   4. call `done` on the event loop.
+ * `proto` is the log's protocol name. The user and password are copied
+ * (the copy is wiped). The caller pauses its input meanwhile.
+ * auth_request_cancel() (on the event loop, e.g. when the session closes)
+ * means `done` is never called. `done` never runs before this returns. */
+struct auth_request;
+typedef void auth_done_cb(void *ctx, enum auth_result result, int64_t account_id);
+struct auth_request *auth_attempt_start(struct store *s, struct conn *c, const char *proto,
+					const char *user, const char *password, auth_done_cb *done,
+					void *ctx);
+void auth_request_cancel(struct auth_request **req);
+
+/* Throttle settings from the auth.* keys; logs them (at start-up). */
+struct config;
+void auth_configure(const struct config *cfg);
+#endif
