@@ -125,14 +125,6 @@ def test_neighbour_noop_fast_during_hostile_search(hostile):
     finally:
         stop.set()
         th.join()
-    # the answers are right, not just fast
-    assert answers[HOSTILE[0]][0].strip() == b"* SEARCH 1"
-    assert answers[HOSTILE[1]][0].strip() == b"* SEARCH"
-    assert answers[HOSTILE[2]][0].strip() == b"* SEARCH 1"
-    assert answers[HOSTILE[3]][0].strip() == b"* SORT 1 2"
-    assert answers[HOSTILE[4]][0].strip() == b"* THREAD (1 2)"
-    assert answers[HOSTILE[5]][0].strip() == b"* SEARCH 1 2"
-    assert answers[HOSTILE[6]][0].strip() == b"* SEARCH"
     assert len(lat) >= 10, (busy, lat)
     lat.sort()
     p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
@@ -141,6 +133,14 @@ def test_neighbour_noop_fast_during_hostile_search(hostile):
         busy, len(lat), med * 1000, p99 * 1000, lat[-1] * 1000))
     assert med < 0.050, (med, p99, busy)
     assert p99 < 0.250, (med, p99, busy)
+    # the answers are right, not just fast
+    assert answers[HOSTILE[0]][0].strip() == b"* SEARCH 1"
+    assert answers[HOSTILE[1]][0].strip() == b"* SEARCH"
+    assert answers[HOSTILE[2]][0].strip() == b"* SEARCH 1"
+    assert answers[HOSTILE[3]][0].strip() == b"* SORT 1 2"
+    assert answers[HOSTILE[4]][0].strip() == b"* THREAD (1 2)"
+    assert answers[HOSTILE[5]][0].strip() == b"* SEARCH 1 2"
+    assert answers[HOSTILE[6]][0].strip() == b"* SEARCH"
     alice.close()
     bob.close()
 
