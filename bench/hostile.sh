@@ -17,6 +17,8 @@
 #   ACCOUNTS=50   accounts for them    MSGS=100  messages per account
 #   ATTACKERS=10  attackers per abuse  DURATION=30 attack seconds (must
 #                 outlast the mixed run; a warning says when it did not)
+#   HOSTILE_KINDS=pipeliner,append,search,loris,guess (default all): the
+#                 abuses to run, to see what each one costs
 #   SIZE=2048; PORT=23143; KEEP=1 keeps the data directory.
 set -eu
 clients=${CLIENTS:-1000}
@@ -48,6 +50,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 d=$dir/data
+mkdir -p "$d.pre"
 echo "bench: preloading $((accounts * msgs)) messages into $accounts accounts" >&2
 "$deliver" -d "$d.pre" -n $((accounts * msgs)) -a "$accounts" -w 4 -s "$size" >&2
 "$roost" -d "$d" init >/dev/null

@@ -16,6 +16,7 @@
  *                a line that never ends;
  *     guess      LOGIN user0@<domain> with wrong passwords, as fast as
  *                the server answers.
+ * $HOSTILE_KINDS (e.g. "search,guess") runs only the kinds named.
  * It prints what each kind achieved (bytes, commands, refusals, closes);
  * its latency samples are the search attackers' commands.
  */
@@ -343,6 +344,19 @@ static void *attacker_main(void *arg)
 	return NULL;
 }
 
+/* Is the kind in $HOSTILE_KINDS (all when unset)? */
+static bool kind_wanted(enum kind k)
+{
+	const char *list = getenv("HOSTILE_KINDS");
+	if (list == NULL || *list == '\0')
+		return true;
+	size_t n = strlen(kind_names[k]);
+	for (const char *p = list; (p = strstr(p, kind_names[k])) != NULL; p += n)
+		if ((p == list || p[-1] == ',') && (p[n] == '\0' || p[n] == ','))
+			return true;
+	return false;
+}
+
 static int run_hostile(const struct load_opts *o)
 {
 	opts = o;
@@ -357,6 +371,8 @@ static int run_hostile(const struct load_opts *o)
 	for (size_t i = 0; i < n; i++) {
 		as[i].kind = (enum kind)(i % K_COUNT);
 		as[i].id = (int)i;
+		if (!kind_wanted(as[i].kind))
+			continue;
 		as[i].started = pthread_create(&as[i].th, NULL, attacker_main, &as[i]) == 0;
 		if (!as[i].started)
 			load_error("cannot start attacker %zu", i);

@@ -204,5 +204,6 @@ void cmd_search(struct imap_cmd *cmd)
 	job->snap = imap_search_snap_new(s, search);
 	job->esearch = esearch;
 	job->ret = ret;
-	imap_cmd_offload(cmd, search_work, search_done, search_job_free, job);
+	bool heavy = imap_search_is_heavy(search, v);
+	imap_cmd_offload(cmd, heavy, search_work, search_done, search_job_free, job);
 }

@@ -217,5 +217,6 @@ void cmd_sort(struct imap_cmd *cmd)
 	j->snap = imap_search_snap_new(s, search);
 	j->prog = prog;
 	j->ret = ret;
-	imap_cmd_offload(cmd, sort_work, sort_done, sort_job_free, j);
+	bool heavy = imap_search_is_heavy(search, s->view);
+	imap_cmd_offload(cmd, heavy, sort_work, sort_done, sort_job_free, j);
 }

@@ -109,5 +109,6 @@ void cmd_thread(struct imap_cmd *cmd)
 	j->snap = imap_search_snap_new(s, search);
 	j->alg = alg;
 	buf_init(&j->out, SIZE_MAX);
-	imap_cmd_offload(cmd, thread_work, thread_done, thread_job_free, j);
+	bool heavy = imap_search_is_heavy(search, s->view);
+	imap_cmd_offload(cmd, heavy, thread_work, thread_done, thread_job_free, j);
 }

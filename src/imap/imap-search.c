@@ -849,9 +849,21 @@ static void offload_done(void *arg)
 	free(o);
 }
 
-void imap_cmd_offload(struct imap_cmd *cmd, imap_offload_work_fn *work, imap_offload_done_fn *done,
-		      imap_offload_free_fn *free_ctx, void *ctx)
+bool imap_search_is_heavy(const struct imap_search *search, const struct imap_view *v)
 {
+	return search->cost >= COST_HEADER || v->count > IMAP_SEARCH_INLINE_MAX;
+}
+
+void imap_cmd_offload(struct imap_cmd *cmd, bool heavy, imap_offload_work_fn *work,
+		      imap_offload_done_fn *done, imap_offload_free_fn *free_ctx, void *ctx)
+{
+	if (!heavy) {
+		/* a thread hop would cost more than the work */
+		work(ctx);
+		done(cmd, ctx);
+		free_ctx(ctx);
+		return;
+	}
 	struct offload *o = xcalloc(1, sizeof(*o));
 	o->cmd = cmd;
 	o->s = cmd->s;
@@ -860,7 +872,9 @@ void imap_cmd_offload(struct imap_cmd *cmd, imap_offload_work_fn *work, imap_off
 	o->free_ctx = free_ctx;
 	o->ctx = ctx;
 	imap_session_ref(cmd->s);
-	workers_submit_read(offload_work, offload_done, o);
+	/* keyed by account: one account's searches do not queue in front of
+	 * every other account's (lib/workers.h) */
+	workers_submit_read((uint64_t)cmd->s->account_id, offload_work, offload_done, o);
 }
 
 bool imap_search_uses_modseq(const struct imap_search *search)

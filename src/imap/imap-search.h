@@ -62,17 +62,25 @@ int imap_search_run_snap(const struct imap_search_snap *snap, const struct imap_
  * the view are skipped); returns how many remain. */
 size_t imap_search_uids_to_idx(const struct imap_view *v, uint32_t *uids, size_t n);
 
-/* Run a command's heavy read off the event loop (RFC-visible behaviour
- * unchanged): work(ctx) on a read worker (lib/workers.h), then, back on
- * the loop, done(cmd, ctx) unless the client has gone meanwhile, and
- * free_ctx(ctx) always. The command stays running, so the session holds
- * further input until done finishes it; a session reference keeps the
- * session and cmd valid until then. */
+/* A view of at most this many messages is searched (and sorted) on the
+ * event loop when no key reads message content: the store's row query
+ * then takes about a millisecond, less than the hop to a worker. */
+#define IMAP_SEARCH_INLINE_MAX 1000
+/* Does the search read message content, or cover a big view? */
+bool imap_search_is_heavy(const struct imap_search *search, const struct imap_view *v);
+
+/* Run a command's read off the event loop (RFC-visible behaviour
+ * unchanged): when `heavy`, work(ctx) on a read worker (lib/workers.h),
+ * then, back on the loop, done(cmd, ctx) unless the client has gone
+ * meanwhile, and free_ctx(ctx) always; otherwise all three at once. The
+ * command stays running, so the session holds further input until done
+ * finishes it; a session reference keeps the session and cmd valid until
+ * then. */
 typedef void imap_offload_work_fn(void *ctx);
 typedef void imap_offload_done_fn(struct imap_cmd *cmd, void *ctx);
 typedef void imap_offload_free_fn(void *ctx);
-void imap_cmd_offload(struct imap_cmd *cmd, imap_offload_work_fn *work, imap_offload_done_fn *done,
-		      imap_offload_free_fn *free_ctx, void *ctx);
+void imap_cmd_offload(struct imap_cmd *cmd, bool heavy, imap_offload_work_fn *work,
+		      imap_offload_done_fn *done, imap_offload_free_fn *free_ctx, void *ctx);
 /* Did the keys hold MODSEQ (RFC 7162 3.1.5)? The reply then ends with
  * the highest MODSEQ of the matches. */
 bool imap_search_uses_modseq(const struct imap_search *search);

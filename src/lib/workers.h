@@ -13,6 +13,7 @@
 #ifndef ROOST_WORKERS_H
 #define ROOST_WORKERS_H
 #include <stdbool.h>
+#include <stdint.h>
 struct event_base;
 
 #define WORKERS_MAX 64
@@ -23,5 +24,10 @@ void workers_start(struct event_base *base, int nthreads);
 void workers_stop(void);
 bool workers_running(void);
 void workers_submit(void (*work)(void *ctx), void (*done)(void *ctx), void *ctx);
-void workers_submit_read(void (*work)(void *ctx), void (*done)(void *ctx), void *ctx);
+/* `key` (an account) shares the read pool fairly: a worker takes the
+ * oldest job whose key has no job running, so one account's many
+ * sessions cannot hold every read worker while others wait. Read workers
+ * run at a lower CPU priority than the event loop. */
+void workers_submit_read(uint64_t key, void (*work)(void *ctx), void (*done)(void *ctx),
+			 void *ctx);
 #endif
