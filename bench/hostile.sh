@@ -99,10 +99,11 @@ done
 
 # RSS of the daemon every 0.2 s, one "kB" number a line
 rss_file=$dir/rss
+: >"$rss_file"
 (while kill -0 "$pid" 2>/dev/null; do
 	awk '/^VmRSS/ {print $2}' "/proc/$pid/status" 2>/dev/null || true
 	sleep 0.2
-done) >"$rss_file" &
+done) >>"$rss_file" &
 sampler=$!
 peak_since() { tail -n "+$1" "$rss_file" | sort -n | tail -1; }
 lines() { wc -l <"$rss_file"; }
