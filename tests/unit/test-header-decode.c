@@ -5,6 +5,7 @@
  * with the best of three runs, which holds on a loaded machine; the
  * quadratic code this replaces took 4x per doubling. */
 #include "unit.h"
+#include "imap/imap-search-text.h"
 #include "lib/buf.h"
 #include "mail/base-subject.h"
 #include "mail/mime-decode.h"
@@ -243,4 +244,27 @@ TEST(index_fields_capped)
 	free(base);
 	mime_index_clear(&idx);
 	free(h);
+}
+
+TEST(str_contains_long_needle_linear)
+{
+	/* "aaa...b" against 1 MiB of "a": a naive scan compares ~64 KiB at
+	 * each of a million places */
+	size_t hl = (size_t)1 << 20, nl = (size_t)64 << 10;
+	char *h = malloc(hl + 1), *n = malloc(nl + 1);
+	memset(h, 'a', hl);
+	h[hl] = '\0';
+	memset(n, 'A', nl);
+	n[nl - 1] = 'b';
+	n[nl] = '\0';
+	struct imap_search_needle nd;
+	imap_search_needle_init(&nd, n, nl);
+	double t0 = now_s();
+	CHECK(!imap_search_str_contains(h, &nd));
+	h[hl - 1] = 'B';
+	CHECK(imap_search_str_contains(h, &nd));
+	CHECK(now_s() - t0 < 1.0);
+	imap_search_needle_clear(&nd);
+	free(h);
+	free(n);
 }
