@@ -795,32 +795,6 @@ int imap_search_run_snap(const struct imap_search_snap *snap, const struct imap_
 	return 0;
 }
 
-int imap_search_run(struct imap_session *s, const struct imap_search *search, uint32_t **idx_r,
-		    size_t *n_r)
-{
-	struct imap_search_snap *snap = imap_search_snap_new(s, search);
-	uint32_t *uids;
-	size_t n;
-	int rc = imap_search_run_snap(snap, search, &uids, &n);
-	imap_search_snap_free(&snap);
-	if (rc < 0)
-		return -1;
-	*n_r = imap_search_uids_to_idx(s->view, uids, n);
-	*idx_r = uids;
-	return 0;
-}
-
-size_t imap_search_uids_to_idx(const struct imap_view *v, uint32_t *uids, size_t n)
-{
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++) {
-		uint32_t seq = imap_view_seq(v, uids[i]);
-		if (seq != 0)
-			uids[k++] = seq - 1;
-	}
-	return k;
-}
-
 /* --- running on a worker --- */
 
 struct offload {

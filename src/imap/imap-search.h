@@ -37,13 +37,6 @@ struct store;
 int imap_search_parse(struct imap_session *s, const struct imap_arg *args, size_t n,
 		      struct imap_search **search_r, const char **error_r);
 void imap_search_free(struct imap_search **search);
-/* The matching messages as ascending 0-based indexes into the view
- * (sequence number - 1), malloc'd. -1 when the store cannot be read.
- * Runs on the calling thread: for tests and small views; commands use
- * the snapshot and imap_cmd_offload() below. */
-int imap_search_run(struct imap_session *s, const struct imap_search *search,
-		    uint32_t **idx_r, size_t *n_r);
-
 /* A copy of what a search reads from the session's view (UIDs, flags,
  * MODSEQs, \Recent; keywords when a key needs them), made on the loop so
  * a worker thread can search while the session goes on or goes away. */
@@ -58,10 +51,6 @@ int64_t imap_search_snap_mailbox(const struct imap_search_snap *snap);
  * answers are kept in its keys). */
 int imap_search_run_snap(const struct imap_search_snap *snap, const struct imap_search *search,
 			 uint32_t **uids_r, size_t *n_r);
-/* On the loop: ascending UIDs to view indexes in place (UIDs no longer in
- * the view are skipped); returns how many remain. */
-size_t imap_search_uids_to_idx(const struct imap_view *v, uint32_t *uids, size_t n);
-
 /* A view of at most this many messages is searched (and sorted) on the
  * event loop when no key reads message content: the store's row query
  * then takes about a millisecond, less than the hop to a worker. */
