@@ -81,6 +81,69 @@ static void reply(struct imap_cmd *cmd, bool esearch, unsigned ret, const uint32
 	buf_free(&b);
 }
 
+struct search_job {
+	struct imap_search *search;
+	struct imap_search_snap *snap;
+	bool esearch;
+	unsigned ret;
+	int rc;
+	uint32_t *uids;		/* matches, ascending */
+	size_t n;
+};
+
+static void search_work(void *ctx)
+{
+	struct search_job *j = ctx;
+	j->rc = imap_search_run_snap(j->snap, j->search, &j->uids, &j->n);
+}
+
+static void search_job_free(void *ctx)
+{
+	struct search_job *j = ctx;
+	imap_search_free(&j->search);
+	imap_search_snap_free(&j->snap);
+	free(j->uids);
+	free(j);
+}
+
+/* Back on the loop: the UIDs the worker found, numbered in the view the
+ * client has now (a message it no longer sees is left out). */
+static void search_done(struct imap_cmd *cmd, void *ctx)
+{
+	struct search_job *j = ctx;
+	struct imap_view *v = cmd->s->view;
+	unsigned ret = j->ret;
+	if (j->rc < 0 || v == NULL) {
+		if ((ret & RET_SAVE) && v != NULL)
+			imap_view_save_result(v, NULL, 0);
+		imap_cmd_no(cmd, "[UNAVAILABLE] Cannot read messages");
+		return;
+	}
+	bool want_modseq = imap_search_uses_modseq(j->search);
+	uint32_t *uids = xmalloc((j->n ? j->n : 1) * sizeof(*uids));
+	uint32_t *nums = xmalloc((j->n ? j->n : 1) * sizeof(*nums));
+	uint64_t modseq = 0;
+	size_t n = 0;
+	for (size_t q = 0; q < j->n; q++) {
+		uint32_t seq = imap_view_seq(v, j->uids[q]);
+		if (seq == 0)
+			continue;
+		uids[n] = j->uids[q];
+		/* the answer numbers: UIDs for UID SEARCH, else sequence numbers */
+		nums[n] = cmd->a.uid ? j->uids[q] : seq;
+		if (want_modseq && v->msgs[seq - 1].modseq > modseq)
+			modseq = v->msgs[seq - 1].modseq;
+		n++;
+	}
+	if (ret & RET_SAVE)
+		save_result(v, ret, uids, n);
+	if (ret != RET_SAVE)
+		reply(cmd, j->esearch, ret, nums, n, modseq);
+	free(uids);
+	free(nums);
+	imap_cmd_ok(cmd, "SEARCH completed");
+}
+
 void cmd_search(struct imap_cmd *cmd)
 {
 	struct imap_session *s = cmd->s;
@@ -134,32 +197,13 @@ void cmd_search(struct imap_cmd *cmd)
 		imap_cmd_bad(cmd, "%s", error);
 		return;
 	}
-	uint32_t *idx;
-	size_t n;
-	int rc = imap_search_run(s, search, &idx, &n);
-	bool want_modseq = imap_search_uses_modseq(search);
-	imap_search_free(&search);
-	if (rc < 0) {
-		if (ret & RET_SAVE)
-			imap_view_save_result(v, NULL, 0);
-		imap_cmd_no(cmd, "[UNAVAILABLE] Cannot read messages");
-		return;
-	}
-	uint32_t *uids = xmalloc((n ? n : 1) * sizeof(*uids));
-	uint64_t modseq = 0;
-	for (size_t q = 0; q < n; q++) {
-		uids[q] = v->msgs[idx[q]].uid;
-		if (want_modseq && v->msgs[idx[q]].modseq > modseq)
-			modseq = v->msgs[idx[q]].modseq;
-	}
-	if (ret & RET_SAVE)
-		save_result(v, ret, uids, n);
-	/* the answer numbers: UIDs for UID SEARCH, else sequence numbers */
-	for (size_t q = 0; !a->uid && q < n; q++)
-		uids[q] = idx[q] + 1;
-	if (ret != RET_SAVE)
-		reply(cmd, esearch, ret, uids, n, modseq);
-	free(uids);
-	free(idx);
-	imap_cmd_ok(cmd, "SEARCH completed");
+	/* Reading messages (text keys without the index) can take seconds:
+	 * the search runs on a read worker over a snapshot of the view */
+	struct search_job *job = xcalloc(1, sizeof(*job));
+	job->search = search;
+	job->snap = imap_search_snap_new(s, search);
+	job->esearch = esearch;
+	job->ret = ret;
+	bool heavy = imap_search_is_heavy(search, v);
+	imap_cmd_offload(cmd, heavy, search_work, search_done, search_job_free, job);
 }

@@ -8,6 +8,7 @@
  * imap-search.c's.
  */
 #include "imap/imap-commands.h"
+#include "imap/imap-search.h"
 #include "imap/imap-sort.h"
 #include "imap/imap-view.h"
 #include "lib/alloc.h"
@@ -123,6 +124,71 @@ static int parse_return(struct imap_cmd *cmd, unsigned *ret_r, size_t *used_r)
 	return 0;
 }
 
+struct sort_job {
+	struct imap_search *search;
+	struct imap_search_snap *snap;
+	struct imap_sort_program prog;
+	unsigned ret;
+	int rc;
+	struct imap_sort_msg *msgs;
+	size_t n;
+};
+
+/* On a read worker: search, load the keys, order. */
+static void sort_work(void *ctx)
+{
+	struct sort_job *j = ctx;
+	j->rc = imap_sort_search_run(j->snap, j->search, imap_sort_program_needs(&j->prog),
+				     &j->msgs, &j->n);
+	if (j->rc == 0)
+		imap_sort_order(&j->prog, j->msgs, j->n);
+}
+
+static void sort_job_free(void *ctx)
+{
+	struct sort_job *j = ctx;
+	imap_search_free(&j->search);
+	imap_search_snap_free(&j->snap);
+	imap_sort_msgs_free(&j->msgs, j->n);
+	free(j);
+}
+
+/* Back on the loop: number the sorted UIDs in the client's view. */
+static void sort_done(struct imap_cmd *cmd, void *ctx)
+{
+	struct sort_job *j = ctx;
+	struct imap_view *v = cmd->s->view;
+	unsigned ret = j->ret;
+	bool saving = (ret & RET_SAVE) != 0;
+	if (j->rc < 0 || v == NULL) {
+		if (saving && v != NULL)
+			imap_view_save_result(v, NULL, 0);
+		imap_cmd_no(cmd, "[UNAVAILABLE] Cannot read messages");
+		return;
+	}
+	/* a message the view no longer holds is left out */
+	size_t n = 0;
+	for (size_t q = 0; q < j->n; q++) {
+		uint32_t seq = imap_view_seq(v, j->msgs[q].uid);
+		if (seq == 0)
+			continue;
+		struct imap_sort_msg m = j->msgs[n];
+		j->msgs[n] = j->msgs[q];
+		j->msgs[q] = m;
+		j->msgs[n++].idx = seq - 1;
+	}
+	if (saving)
+		save(v, ret, j->msgs, n);
+	if (ret != RET_SAVE) {
+		uint32_t *nums = xmalloc((n ? n : 1) * sizeof(*nums));
+		for (size_t q = 0; q < n; q++)
+			nums[q] = cmd->a.uid ? j->msgs[q].uid : j->msgs[q].idx + 1;
+		reply(cmd, ret & ~(unsigned)RET_SAVE, nums, n);
+		free(nums);
+	}
+	imap_cmd_ok(cmd, "SORT completed");
+}
+
 void cmd_sort(struct imap_cmd *cmd)
 {
 	struct imap_session *s = cmd->s;
@@ -141,29 +207,16 @@ void cmd_sort(struct imap_cmd *cmd)
 		return;
 	}
 	i++;
-	uint32_t *idx;
-	size_t n;
-	if (imap_sort_search(cmd, a->args + i, a->count - i, saving, &idx, &n) < 0)
+	struct imap_search *search;
+	if (imap_sort_search_parse(cmd, a->args + i, a->count - i, saving, &search) < 0)
 		return;
-	struct imap_sort_msg *msgs;
-	if (imap_sort_load(s, idx, n, imap_sort_program_needs(&prog), &msgs) < 0) {
-		free(idx);
-		if (saving)
-			imap_view_save_result(s->view, NULL, 0);
-		imap_cmd_no(cmd, "[UNAVAILABLE] Cannot read messages");
-		return;
-	}
-	free(idx);
-	imap_sort_order(&prog, msgs, n);
-	if (saving)
-		save(s->view, ret, msgs, n);
-	if (ret != RET_SAVE) {
-		uint32_t *nums = xmalloc((n ? n : 1) * sizeof(*nums));
-		for (size_t q = 0; q < n; q++)
-			nums[q] = a->uid ? msgs[q].uid : msgs[q].idx + 1;
-		reply(cmd, ret & ~(unsigned)RET_SAVE, nums, n);
-		free(nums);
-	}
-	imap_sort_msgs_free(&msgs, n);
-	imap_cmd_ok(cmd, "SORT completed");
+	/* the search may read messages, and the sort is O(n log n) over the
+	 * mailbox: both on a read worker over a snapshot of the view */
+	struct sort_job *j = xcalloc(1, sizeof(*j));
+	j->search = search;
+	j->snap = imap_search_snap_new(s, search);
+	j->prog = prog;
+	j->ret = ret;
+	bool heavy = imap_search_is_heavy(search, s->view);
+	imap_cmd_offload(cmd, heavy, sort_work, sort_done, sort_job_free, j);
 }

@@ -31,21 +31,25 @@ static unsigned char ascii_lower(unsigned char c)
 	return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c;
 }
 
+/* Case-insensitive (ASCII) substring: both sides lowercased, then
+ * memmem(), which is linear (glibc's two-way search); a byte-by-byte
+ * comparison loop costs haystack x needle, which a client picking a long
+ * needle "aaa...b" against a long field could exploit. */
 static bool ascii_ci_find(const char *h, size_t hl, const char *n, size_t nl)
 {
 	if (nl == 0)
 		return true;
-	unsigned char first = ascii_lower((unsigned char)n[0]);
-	for (size_t i = 0; i + nl <= hl; i++) {
-		if (ascii_lower((unsigned char)h[i]) != first)
-			continue;
-		size_t j = 1;
-		while (j < nl && ascii_lower((unsigned char)h[i + j]) == ascii_lower((unsigned char)n[j]))
-			j++;
-		if (j == nl)
-			return true;
-	}
-	return false;
+	if (nl > hl)
+		return false;
+	char *lh = xmalloc(hl + nl);
+	char *ln = lh + hl;
+	for (size_t i = 0; i < hl; i++)
+		lh[i] = (char)ascii_lower((unsigned char)h[i]);
+	for (size_t i = 0; i < nl; i++)
+		ln[i] = (char)ascii_lower((unsigned char)n[i]);
+	bool found = memmem(lh, hl, ln, nl) != NULL;
+	free(lh);
+	return found;
 }
 
 bool imap_search_str_contains(const char *s, const struct imap_search_needle *n)

@@ -8,6 +8,7 @@
 #include "imap/imap-session.h"
 #include "imap/imap-view.h"
 #include "lib/alloc.h"
+#include "lib/workers.h"
 #include "mail/search-text.h"
 #include "store/store-fts.h"
 #include "store/store-imap.h"
@@ -67,6 +68,7 @@ struct imap_search {
 	struct key *root;
 	enum key_cost cost;
 	bool modseq;		/* a MODSEQ key: the reply tells (MODSEQ n) */
+	bool keywords;		/* a KEYWORD key: the snapshot copies keywords */
 };
 
 struct parse {
@@ -74,7 +76,7 @@ struct parse {
 	const struct imap_arg *args;
 	size_t n, i;
 	size_t nkeys;
-	bool modseq;
+	bool modseq, keywords;
 	const char *error;
 };
 
@@ -205,6 +207,7 @@ static struct key *parse_and(struct parse *p, const struct imap_arg *args, size_
 	}
 	p->nkeys = sub.nkeys;
 	p->modseq |= sub.modseq;
+	p->keywords |= sub.keywords;
 	return and;
 }
 
@@ -320,6 +323,7 @@ static struct key *parse_key(struct parse *p, int depth)
 					      COST_VIEW)) == NULL)
 			return NULL;
 		k->str = xstrdup(s->str);
+		p->keywords = true;
 		return k;
 	}
 	if (strcasecmp(w, "MODSEQ") == 0) {
@@ -443,11 +447,65 @@ int imap_search_parse(struct imap_session *s, const struct imap_arg *args, size_
 	search->root = root;
 	search->cost = root->cost;
 	search->modseq = p.modseq;
+	search->keywords = p.keywords;
 	*search_r = search;
 	return 0;
 }
 
 /* --- evaluation --- */
+
+/* What a worker thread sees of the view: a copy made on the loop, so the
+ * session may change or go while the search runs. */
+struct imap_search_snap {
+	struct store *store;
+	int64_t account_id, mailbox_id;	/* every read carries the account */
+	struct imap_view_msg *msgs;	/* keywords copied only when a key needs them */
+	size_t count;
+};
+
+struct imap_search_snap *imap_search_snap_new(struct imap_session *s,
+					      const struct imap_search *search)
+{
+	const struct imap_view *v = s->view;
+	struct imap_search_snap *snap = xcalloc(1, sizeof(*snap));
+	snap->store = s->srv->store;
+	snap->account_id = s->account_id;
+	snap->mailbox_id = v->mailbox_id;
+	snap->count = v->count;
+	snap->msgs = xmalloc((v->count ? v->count : 1) * sizeof(*snap->msgs));
+	memcpy(snap->msgs, v->msgs, v->count * sizeof(*snap->msgs));
+	for (size_t i = 0; i < v->count; i++)
+		snap->msgs[i].keywords = search->keywords && v->msgs[i].keywords != NULL
+						 ? xstrdup(v->msgs[i].keywords)
+						 : NULL;
+	return snap;
+}
+
+void imap_search_snap_free(struct imap_search_snap **snap)
+{
+	if (*snap == NULL)
+		return;
+	for (size_t i = 0; i < (*snap)->count; i++)
+		free((*snap)->msgs[i].keywords);
+	free((*snap)->msgs);
+	free(*snap);
+	*snap = NULL;
+}
+
+struct store *imap_search_snap_store(const struct imap_search_snap *snap)
+{
+	return snap->store;
+}
+
+int64_t imap_search_snap_account(const struct imap_search_snap *snap)
+{
+	return snap->account_id;
+}
+
+int64_t imap_search_snap_mailbox(const struct imap_search_snap *snap)
+{
+	return snap->mailbox_id;
+}
 
 /* The full-text index for one run: on (search.fts), and the messages
  * whose content it does not hold yet (read from their files instead). */
@@ -459,22 +517,25 @@ struct fts_state {
 
 /* One message being tested; what is read for it is read once. */
 struct msg {
-	struct imap_session *s;
-	const struct imap_view *v;
+	const struct imap_search_snap *snap;
 	const struct imap_view_msg *vm;
 	uint32_t seq;
 	const struct store_imap_search_row *row;	/* NULL: gone from the store */
 	const struct fts_state *fts;
 	enum store_err *read_err;	/* the run's: a failed read fails SEARCH */
-	bool header_read, text_read, text_ok;
+	bool header_read, data_read, data_ok, text_header, text_body;
 	char *header;		/* raw header block (prefix + top header) */
 	size_t header_len;
+	char *data, *parts;	/* the message file and its part map */
+	size_t len, prefix_len;
 	struct search_text text;	/* read from the message, without an index */
 };
 
 static void msg_clear(struct msg *m)
 {
 	free(m->header);
+	free(m->data);
+	free(m->parts);
 	search_text_clear(&m->text);
 }
 
@@ -483,8 +544,9 @@ static bool read_header(struct msg *m)
 	if (!m->header_read) {
 		m->header_read = true;
 		enum store_err err = m->row == NULL ? STORE_ENOTFOUND :
-			store_imap_message_header(m->s->srv->store, m->s->account_id, m->v->mailbox_id, m->vm->uid,
-					      &m->header, &m->header_len);
+			store_imap_message_header(m->snap->store, m->snap->account_id,
+						  m->snap->mailbox_id, m->vm->uid, &m->header,
+						  &m->header_len);
 		if (err != STORE_OK)
 			m->header = NULL;
 		/* expunged meanwhile: no match; any other failure is not an answer */
@@ -495,27 +557,35 @@ static bool read_header(struct msg *m)
 }
 
 /* The message's search text made from its file, the way the index makes
- * it at store time (mail/search-text.h): false when it cannot be read
+ * it at store time (mail/search-text.h), only the halves the key needs
+ * (a BODY search never builds header text): false when it cannot be read
  * (expunged meanwhile), and then no text key matches. */
-static bool read_text(struct msg *m)
+static bool read_text(struct msg *m, bool header, bool body)
 {
-	if (!m->text_read) {
-		m->text_read = true;
-		char *data, *parts;
-		size_t len, prefix_len;
-		enum store_err err = store_imap_message_text(m->s->srv->store, m->s->account_id, m->v->mailbox_id, m->vm->uid, &data,
-					    &len, &prefix_len, &parts);
+	if (!m->data_read) {
+		m->data_read = true;
+		enum store_err err = store_imap_message_text(m->snap->store, m->snap->account_id,
+							     m->snap->mailbox_id, m->vm->uid,
+							     &m->data, &m->len, &m->prefix_len,
+							     &m->parts);
+		/* expunged meanwhile: no match; any other failure is not an answer */
 		if (err != STORE_OK && err != STORE_ENOTFOUND)
 			*m->read_err = err;
-		if (err == STORE_OK) {
-			search_text_build(&m->text, data, prefix_len, data + prefix_len,
-					  len - prefix_len, parts != NULL ? parts : "");
-			m->text_ok = true;
-			free(data);
-			free(parts);
-		}
+		m->data_ok = err == STORE_OK;
 	}
-	return m->text_ok;
+	if (!m->data_ok)
+		return false;
+	if (header && !m->text_header) {
+		m->text_header = true;
+		search_text_build_header(&m->text, m->data, m->prefix_len, m->data + m->prefix_len,
+					 m->len - m->prefix_len);
+	}
+	if (body && !m->text_body) {
+		m->text_body = true;
+		search_text_build_body(&m->text, m->data + m->prefix_len, m->len - m->prefix_len,
+				       m->parts != NULL ? m->parts : "");
+	}
+	return true;
 }
 
 /* Does the index answer for this key and message (its content indexed)? */
@@ -528,7 +598,7 @@ static bool text_key(const struct key *k, struct msg *m)
 {
 	if (by_index(k, m))
 		return imap_uids_contain(k->hits, k->nhits, m->vm->uid);
-	if (!read_text(m))
+	if (!read_text(m, k->kind != K_BODY, k->kind != K_HEADER))
 		return false;
 	const struct search_text *t = &m->text;
 	const char *n = k->needle.folded;
@@ -645,23 +715,22 @@ static bool eval(const struct key *k, struct msg *m)
 }
 
 struct run {
-	struct imap_session *s;
-	const struct imap_view *v;
+	const struct imap_search_snap *snap;
 	const struct key *root;
 	const struct fts_state *fts;
-	size_t next;		/* next view index to evaluate */
-	uint32_t *hits;
+	size_t next;		/* next snapshot index to evaluate */
+	uint32_t *hits;		/* UIDs */
 	size_t nhits;
 	enum store_err read_err;	/* a message could not be read (not: expunged) */
 };
 
 static void test_one(struct run *r, const struct store_imap_search_row *row)
 {
-	struct msg m = {.s = r->s, .v = r->v, .vm = &r->v->msgs[r->next],
+	struct msg m = {.snap = r->snap, .vm = &r->snap->msgs[r->next],
 			.seq = (uint32_t)r->next + 1, .row = row, .fts = r->fts,
 			.read_err = &r->read_err};
 	if (eval(r->root, &m))
-		r->hits[r->nhits++] = (uint32_t)r->next;
+		r->hits[r->nhits++] = m.vm->uid;
 	msg_clear(&m);
 	r->next++;
 }
@@ -671,9 +740,9 @@ static int on_row(void *ctx, const struct store_imap_search_row *row)
 	struct run *r = ctx;
 	/* view messages the store no longer has (expunges not yet told to
 	 * the client) are still searched, with what the view knows */
-	while (r->next < r->v->count && r->v->msgs[r->next].uid < row->uid)
+	while (r->next < r->snap->count && r->snap->msgs[r->next].uid < row->uid)
 		test_one(r, NULL);
-	if (r->next < r->v->count && r->v->msgs[r->next].uid == row->uid)
+	if (r->next < r->snap->count && r->snap->msgs[r->next].uid == row->uid)
 		test_one(r, row);
 	return 0;
 }
@@ -699,10 +768,10 @@ static bool need_rows(const struct key *k)
 }
 
 /* Ask the index once per text key. */
-static int fts_lookup(struct imap_session *s, struct key *k)
+static int fts_lookup(const struct imap_search_snap *snap, struct key *k)
 {
 	for (; k != NULL; k = k->next) {
-		if (fts_lookup(s, k->a) < 0 || fts_lookup(s, k->b) < 0)
+		if (fts_lookup(snap, k->a) < 0 || fts_lookup(snap, k->b) < 0)
 			return -1;
 		if (!is_text_key(k))
 			continue;
@@ -711,7 +780,7 @@ static int fts_lookup(struct imap_session *s, struct key *k)
 								 : STORE_FTS_HEADER;
 		free(k->hits);
 		k->hits = NULL;
-		if (store_fts_search(s->srv->store, s->account_id, s->view->mailbox_id, scope, k->str,
+		if (store_fts_search(snap->store, snap->account_id, snap->mailbox_id, scope, k->str,
 				     k->needle.folded, k->needle.flen, &k->hits,
 				     &k->nhits) != STORE_OK)
 			return -1;
@@ -720,34 +789,91 @@ static int fts_lookup(struct imap_session *s, struct key *k)
 	return 0;
 }
 
-int imap_search_run(struct imap_session *s, const struct imap_search *search, uint32_t **idx_r,
-		    size_t *n_r)
+int imap_search_run_snap(const struct imap_search_snap *snap, const struct imap_search *search,
+			 uint32_t **uids_r, size_t *n_r)
 {
-	const struct imap_view *v = s->view;
-	struct fts_state fts = {.on = store_fts_enabled(s->srv->store) && v->count > 0};
-	if (fts.on && (store_fts_unindexed(s->srv->store, s->account_id, v->mailbox_id, &fts.unindexed,
+	struct fts_state fts = {.on = store_fts_enabled(snap->store) && snap->count > 0};
+	if (fts.on && (store_fts_unindexed(snap->store, snap->account_id, snap->mailbox_id,
+					   &fts.unindexed,
 					   &fts.nunindexed) != STORE_OK ||
-		       fts_lookup(s, search->root) < 0))
+		       fts_lookup(snap, search->root) < 0))
 		fts.on = false;	/* the messages themselves still answer */
-	struct run r = {.s = s, .v = v, .root = search->root, .fts = &fts};
-	r.hits = xmalloc((v->count ? v->count : 1) * sizeof(*r.hits));
-	if (need_rows(search->root) && v->count > 0 &&
-	    store_imap_search_rows(s->srv->store, s->account_id, v->mailbox_id, v->msgs[0].uid,
-				   imap_view_max_uid(v), on_row, &r) != STORE_OK) {
+	struct run r = {.snap = snap, .root = search->root, .fts = &fts};
+	r.hits = xmalloc((snap->count ? snap->count : 1) * sizeof(*r.hits));
+	if (need_rows(search->root) && snap->count > 0 &&
+	    store_imap_search_rows(snap->store, snap->account_id, snap->mailbox_id,
+				   snap->msgs[0].uid, snap->msgs[snap->count - 1].uid, on_row,
+				   &r) != STORE_OK) {
 		free(r.hits);
 		free(fts.unindexed);
 		return -1;
 	}
-	while (r.next < v->count)
+	while (r.next < snap->count)
 		test_one(&r, NULL);
 	free(fts.unindexed);
 	if (r.read_err != STORE_OK) {
 		free(r.hits);
 		return -1;
 	}
-	*idx_r = r.hits;
+	*uids_r = r.hits;
 	*n_r = r.nhits;
 	return 0;
+}
+
+/* --- running on a worker --- */
+
+struct offload {
+	struct imap_cmd *cmd;
+	struct imap_session *s;
+	imap_offload_work_fn *work;
+	imap_offload_done_fn *done;
+	imap_offload_free_fn *free_ctx;
+	void *ctx;
+};
+
+static void offload_work(void *arg)
+{
+	struct offload *o = arg;
+	o->work(o->ctx);
+}
+
+static void offload_done(void *arg)
+{
+	struct offload *o = arg;
+	/* the reference kept the session (and its command) alive; when the
+	 * client left meanwhile there is no one to answer */
+	if (imap_session_unref(o->s))
+		o->done(o->cmd, o->ctx);
+	o->free_ctx(o->ctx);
+	free(o);
+}
+
+bool imap_search_is_heavy(const struct imap_search *search, const struct imap_view *v)
+{
+	return search->cost >= COST_HEADER || v->count > IMAP_SEARCH_INLINE_MAX;
+}
+
+void imap_cmd_offload(struct imap_cmd *cmd, bool heavy, imap_offload_work_fn *work,
+		      imap_offload_done_fn *done, imap_offload_free_fn *free_ctx, void *ctx)
+{
+	if (!heavy) {
+		/* a thread hop would cost more than the work */
+		work(ctx);
+		done(cmd, ctx);
+		free_ctx(ctx);
+		return;
+	}
+	struct offload *o = xcalloc(1, sizeof(*o));
+	o->cmd = cmd;
+	o->s = cmd->s;
+	o->work = work;
+	o->done = done;
+	o->free_ctx = free_ctx;
+	o->ctx = ctx;
+	imap_session_ref(cmd->s);
+	/* keyed by account: one account's searches do not queue in front of
+	 * every other account's (lib/workers.h) */
+	workers_submit_read((uint64_t)cmd->s->account_id, offload_work, offload_done, o);
 }
 
 bool imap_search_uses_modseq(const struct imap_search *search)

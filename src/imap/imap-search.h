@@ -21,6 +21,10 @@
 
 struct imap_session;
 struct imap_search;
+struct imap_search_snap;
+struct imap_view;
+struct imap_cmd;
+struct store;
 
 /* "NOT NOT ..." and nested lists deeper than this are BAD (the parser
  * already caps parenthesis depth at IMAP_MAX_LIST_DEPTH). */
@@ -33,10 +37,40 @@ struct imap_search;
 int imap_search_parse(struct imap_session *s, const struct imap_arg *args, size_t n,
 		      struct imap_search **search_r, const char **error_r);
 void imap_search_free(struct imap_search **search);
-/* The matching messages as ascending 0-based indexes into the view
- * (sequence number - 1), malloc'd. -1 when the store cannot be read. */
-int imap_search_run(struct imap_session *s, const struct imap_search *search,
-		    uint32_t **idx_r, size_t *n_r);
+/* A copy of what a search reads from the session's view (UIDs, flags,
+ * MODSEQs, \Recent; keywords when a key needs them), made on the loop so
+ * a worker thread can search while the session goes on or goes away. */
+struct imap_search_snap *imap_search_snap_new(struct imap_session *s,
+					      const struct imap_search *search);
+void imap_search_snap_free(struct imap_search_snap **snap);
+struct store *imap_search_snap_store(const struct imap_search_snap *snap);
+int64_t imap_search_snap_account(const struct imap_search_snap *snap);
+int64_t imap_search_snap_mailbox(const struct imap_search_snap *snap);
+/* Any thread (the store gives each its own read connection): the
+ * matching messages as ascending UIDs, malloc'd; -1 on a store error.
+ * The search is not shared with another thread meanwhile (the index
+ * answers are kept in its keys). */
+int imap_search_run_snap(const struct imap_search_snap *snap, const struct imap_search *search,
+			 uint32_t **uids_r, size_t *n_r);
+/* A view of at most this many messages is searched (and sorted) on the
+ * event loop when no key reads message content: the store's row query
+ * then takes about a millisecond, less than the hop to a worker. */
+#define IMAP_SEARCH_INLINE_MAX 1000
+/* Does the search read message content, or cover a big view? */
+bool imap_search_is_heavy(const struct imap_search *search, const struct imap_view *v);
+
+/* Run a command's read off the event loop (RFC-visible behaviour
+ * unchanged): when `heavy`, work(ctx) on a read worker (lib/workers.h),
+ * then, back on the loop, done(cmd, ctx) unless the client has gone
+ * meanwhile, and free_ctx(ctx) always; otherwise all three at once. The
+ * command stays running, so the session holds further input until done
+ * finishes it; a session reference keeps the session and cmd valid until
+ * then. */
+typedef void imap_offload_work_fn(void *ctx);
+typedef void imap_offload_done_fn(struct imap_cmd *cmd, void *ctx);
+typedef void imap_offload_free_fn(void *ctx);
+void imap_cmd_offload(struct imap_cmd *cmd, bool heavy, imap_offload_work_fn *work,
+		      imap_offload_done_fn *done, imap_offload_free_fn *free_ctx, void *ctx);
 /* Did the keys hold MODSEQ (RFC 7162 3.1.5)? The reply then ends with
  * the highest MODSEQ of the matches. */
 bool imap_search_uses_modseq(const struct imap_search *search);

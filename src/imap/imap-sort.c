@@ -225,19 +225,20 @@ static int on_row(void *ctx, const struct store_sort_row *row)
 	return 0;
 }
 
-int imap_sort_load(struct imap_session *s, const uint32_t *idx, size_t n, unsigned need,
-		   struct imap_sort_msg **msgs_r)
+int imap_sort_load_uids(struct store *st, int64_t account_id, int64_t mailbox_id,
+			const uint32_t *uids, size_t n,
+			unsigned need, struct imap_sort_msg **msgs_r)
 {
-	const struct imap_view *v = s->view;
 	struct imap_sort_msg *msgs = xcalloc(n ? n : 1, sizeof(*msgs));
 	for (size_t i = 0; i < n; i++) {
-		msgs[i].idx = idx[i];
-		msgs[i].uid = v->msgs[idx[i]].uid;
+		/* ascending UIDs: the position keeps sequence order */
+		msgs[i].idx = (uint32_t)i;
+		msgs[i].uid = uids[i];
 	}
 	struct load l = {.msgs = msgs, .n = n, .need = need};
 	/* messages expunged in the store but not yet announced have no row:
 	 * they keep empty keys and still appear (the client sees them) */
-	if (n > 0 && store_sort_rows(s->srv->store, s->account_id, v->mailbox_id, msgs[0].uid, msgs[n - 1].uid,
+	if (n > 0 && store_sort_rows(st, account_id, mailbox_id, msgs[0].uid, msgs[n - 1].uid,
 				     need != 0, on_row, &l) != STORE_OK) {
 		imap_sort_msgs_free(&msgs, n);
 		return -1;
@@ -315,8 +316,8 @@ static void fail_save(struct imap_cmd *cmd, bool save)
 		imap_view_save_result(cmd->s->view, NULL, 0);
 }
 
-int imap_sort_search(struct imap_cmd *cmd, const struct imap_arg *args, size_t n, bool save,
-		     uint32_t **idx_r, size_t *n_r)
+int imap_sort_search_parse(struct imap_cmd *cmd, const struct imap_arg *args, size_t n, bool save,
+			   struct imap_search **search_r)
 {
 	if (n < 2) {
 		fail_save(cmd, save);
@@ -333,19 +334,25 @@ int imap_sort_search(struct imap_cmd *cmd, const struct imap_arg *args, size_t n
 		imap_cmd_no(cmd, "[BADCHARSET (UTF-8 US-ASCII)] Unsupported charset");
 		return -1;
 	}
-	struct imap_search *search;
 	const char *error;
-	if (imap_search_parse(cmd->s, args + 1, n - 1, &search, &error) < 0) {
+	if (imap_search_parse(cmd->s, args + 1, n - 1, search_r, &error) < 0) {
 		fail_save(cmd, save);
 		imap_cmd_bad(cmd, "%s", error);
 		return -1;
 	}
-	int rc = imap_search_run(cmd->s, search, idx_r, n_r);
-	imap_search_free(&search);
-	if (rc < 0) {
-		fail_save(cmd, save);
-		imap_cmd_no(cmd, "[UNAVAILABLE] Cannot read messages");
-		return -1;
-	}
 	return 0;
+}
+
+int imap_sort_search_run(const struct imap_search_snap *snap, const struct imap_search *search,
+			 unsigned need, struct imap_sort_msg **msgs_r, size_t *n_r)
+{
+	uint32_t *uids;
+	size_t n;
+	if (imap_search_run_snap(snap, search, &uids, &n) < 0)
+		return -1;
+	int rc = imap_sort_load_uids(imap_search_snap_store(snap), imap_search_snap_account(snap),
+				     imap_search_snap_mailbox(snap), uids, n, need, msgs_r);
+	free(uids);
+	*n_r = rc == 0 ? n : 0;
+	return rc;
 }

@@ -19,6 +19,9 @@
 
 struct imap_session;
 struct imap_cmd;
+struct imap_search;
+struct imap_search_snap;
+struct store;
 
 /* Criteria in one SORT (REVERSE not counted); more is BAD. */
 #define IMAP_SORT_MAX_CRITERIA 16
@@ -41,7 +44,7 @@ struct imap_sort_program {
 int imap_sort_parse(const struct imap_arg *list, struct imap_sort_program *p_r,
 		    const char **error_r);
 
-/* What imap_sort_load() fills beyond the numbers. */
+/* What imap_sort_load_uids() fills beyond the numbers. */
 enum imap_sort_need {
 	IMAP_SORT_NEED_SUBJECT = 1 << 0,	/* subject, reply */
 	IMAP_SORT_NEED_FROM = 1 << 1,		/* from, dfrom */
@@ -65,24 +68,29 @@ struct imap_sort_msg {
 	char *message_id, *in_reply_to, *references;	/* raw field values */
 };
 
-/* The needs of a program (for imap_sort_load). */
+/* The needs of a program (for imap_sort_load_uids). */
 unsigned imap_sort_program_needs(const struct imap_sort_program *p);
-/* Keys of the view messages idx[0..n) (ascending view indexes), one store
- * query. -1 when the store cannot be read. */
-int imap_sort_load(struct imap_session *s, const uint32_t *idx, size_t n, unsigned need,
-		   struct imap_sort_msg **msgs_r);
+/* Keys of the messages with ascending UIDs uids[0..n) (idx = position,
+ * which keeps sequence order), one store query. Any thread. -1 when the
+ * store cannot be read. */
+int imap_sort_load_uids(struct store *st, int64_t account_id, int64_t mailbox_id,
+			const uint32_t *uids, size_t n,
+			unsigned need, struct imap_sort_msg **msgs_r);
 void imap_sort_msgs_free(struct imap_sort_msg **msgs, size_t n);
 /* Order msgs by the program (ties: sequence order). */
 void imap_sort_order(const struct imap_sort_program *p, struct imap_sort_msg *msgs, size_t n);
 
 /* The common tail of SORT and THREAD: "charset 1*(SP search-key)" in
- * args[0..n) (RFC 5256 section 4: the charset is mandatory). On success
- * the matching view indexes (ascending, malloc'd). On failure the command
- * is finished (BAD for syntax, NO [BADCHARSET ...] for a charset other
- * than UTF-8 or US-ASCII, NO when the store fails), the saved result is
- * emptied when `save` (RFC 5182 2.1), and -1 returned. */
-int imap_sort_search(struct imap_cmd *cmd, const struct imap_arg *args, size_t n, bool save,
-		     uint32_t **idx_r, size_t *n_r);
+ * args[0..n) (RFC 5256 section 4: the charset is mandatory), parsed on
+ * the loop. On failure the command is finished (BAD for syntax, NO
+ * [BADCHARSET ...] for a charset other than UTF-8 or US-ASCII), the saved
+ * result is emptied when `save` (RFC 5182 2.1), and -1 returned. */
+int imap_sort_search_parse(struct imap_cmd *cmd, const struct imap_arg *args, size_t n, bool save,
+			   struct imap_search **search_r);
+/* On a worker: run the search over the snapshot and load the keys of the
+ * matches (UID order). -1 when the store cannot be read. */
+int imap_sort_search_run(const struct imap_search_snap *snap, const struct imap_search *search,
+			 unsigned need, struct imap_sort_msg **msgs_r, size_t *n_r);
 
 /* Exposed for tests: the first address of an address-list field (decoded
  * header text): its addr-mailbox and its RFC 5957 display key, malloc'd

@@ -25,7 +25,7 @@ enum imap_thread_alg { IMAP_THREAD_ORDEREDSUBJECT, IMAP_THREAD_REFERENCES };
 
 /* Algorithm by name (case-insensitive); -1 when unknown. */
 int imap_thread_alg_parse(const char *name, enum imap_thread_alg *alg_r);
-/* What imap_sort_load() must fill for the algorithm. */
+/* What imap_sort_load_uids() must fill for the algorithm. */
 unsigned imap_thread_needs(enum imap_thread_alg alg);
 /* Thread msgs[0..n) (loaded in sequence order) and append the thread
  * lists, "(1 2 (3)(4))(5)...", to b: UIDs when `uid`, else sequence

@@ -26,7 +26,7 @@ const struct config_key config_generic_keys[] = {
 	{"server.line_timeout", CONFIG_SECONDS, "60s", NULL,
 	 "A command line must be complete this long after its first byte arrived, however slowly it trickles in (slow-loris); 0 = no limit."},
 	{"server.worker_threads", CONFIG_INT, "2", NULL,
-	 "Threads that check passwords off the event loop (hashing is deliberately slow)."},
+	 "Threads in each of the two worker pools: password checks (hashing is deliberately slow), and heavy reads (SEARCH of text not yet indexed, SORT, THREAD)."},
 	{"log.level", CONFIG_ENUM, "info", "debug|info|warn|error", "Lowest level logged to stderr."},
 
 	/* TLS (lib/tls.c) */

@@ -6,12 +6,16 @@
  * adjacent base64 words carry padding ("=?utf-8?b?w6k=?= =?utf-8?b?w6k=?="
  * decodes to one "é"). Decoded bytes of adjacent words in one charset are
  * joined before conversion, so a character split across words survives.
- * Each byte is looked at a bounded number of times: linear.
+ * Each byte is looked at a bounded number of times: linear. A field with
+ * more than MIME_DECODE_MAX_WORDS words keeps the rest raw; its output
+ * stops at MIME_DECODE_MAX_OUTPUT bytes (mime-decode.h).
  */
+#include "mail/mime-decode.h"
 #include "mail/mime-index-private.h"
 #include "mail/transfer.h"
 #include "lib/alloc.h"
 #include <gmime/gmime.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -88,26 +92,59 @@ static void decode_word(const struct ew *w, struct buf *out)
 	}
 }
 
-/* Append bytes in charset (NULL: unknown, raw 8-bit) to out as UTF-8. */
-static void convert(struct buf *out, const char *charset, const char *s, size_t n)
+/* The output of one field: UTF-8 up to MIME_DECODE_MAX_OUTPUT bytes. */
+struct out {
+	struct buf b;
+	bool full;
+	/* the last charset converter opened: adjacent words in one foreign
+	 * charset that could not be joined reuse it */
+	iconv_t cd;
+	char cd_charset[MIME_MAX_CHARSET + 1];
+};
+
+static void put(struct out *o, const char *s, size_t n)
 {
-	if (n == 0)
+	if (o->full)
+		return;
+	if (o->b.len + n > MIME_DECODE_MAX_OUTPUT) {
+		n = MIME_DECODE_MAX_OUTPUT - o->b.len;
+		/* cut on a character boundary */
+		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+			n--;
+		o->full = true;
+	}
+	buf_append(&o->b, s, n);
+}
+
+static iconv_t converter(struct out *o, const char *charset)
+{
+	if (o->cd != (iconv_t)-1 && strcasecmp(o->cd_charset, charset) == 0)
+		return o->cd;
+	if (o->cd != (iconv_t)-1)
+		g_mime_iconv_close(o->cd);
+	o->cd = g_mime_iconv_open("UTF-8", charset);
+	snprintf(o->cd_charset, sizeof(o->cd_charset), "%s", charset);
+	return o->cd;
+}
+
+/* Append bytes in charset (NULL: unknown, raw 8-bit) to out as UTF-8. */
+static void convert(struct out *o, const char *charset, const char *s, size_t n)
+{
+	if (n == 0 || o->full)
 		return;
 	char *u = NULL;
 	if (charset != NULL && strcasecmp(charset, "utf-8") != 0 &&
 	    strcasecmp(charset, "us-ascii") != 0) {
-		iconv_t cd = g_mime_iconv_open("UTF-8", charset);
-		if (cd != (iconv_t)-1) {
+		iconv_t cd = converter(o, charset);
+		if (cd != (iconv_t)-1)
 			u = g_mime_iconv_strndup(cd, s, n);
-			g_mime_iconv_close(cd);
-		}
 	}
 	if (u == NULL) {
 		bool ascii = true;
 		for (size_t i = 0; i < n && ascii; i++)
 			ascii = (unsigned char)s[i] < 0x80;
 		if (ascii || g_utf8_validate(s, (gssize)n, NULL)) {
-			buf_append(out, s, n);
+			put(o, s, n);
 			return;
 		}
 		/* Unknown charset or raw 8-bit: GMime guesses (its fallback
@@ -115,20 +152,24 @@ static void convert(struct buf *out, const char *charset, const char *s, size_t 
 		u = g_mime_utils_decode_8bit(NULL, s, n);
 	}
 	if (u != NULL) {
-		buf_puts(out, u);
+		put(o, u, strlen(u));
 		g_free(u);
 	}
 }
 
-char *mime_decode_header_text(const char *s, size_t n)
+char *mime_decode_header_text_n(const char *s, size_t n, size_t *words_r)
 {
-	struct buf out, pend;
+	struct out o = {.cd = (iconv_t)-1};
+	struct buf pend;
+	mime_index_global_init();	/* GMime's charset tables */
 	char charset[MIME_MAX_CHARSET + 1] = "";
-	buf_init(&out, (size_t)-1);
+	buf_init(&o.b, (size_t)-1);
 	buf_init(&pend, (size_t)-1);	/* decoded bytes awaiting conversion */
-	size_t i = 0, raw = 0;
+	size_t i = 0, raw = 0, words = 0;
 	bool prev_ew = false;
-	while (i < n) {
+	/* past the word cap the rest is raw; past the output cap nothing
+	 * more can be written, so the scan stops */
+	while (i < n && words < MIME_DECODE_MAX_WORDS && !o.full) {
 		struct ew w;
 		if (!parse_ew(s, n, i, &w)) {
 			i++;
@@ -142,19 +183,35 @@ char *mime_decode_header_text(const char *s, size_t n)
 		bool same = pend.len > 0 && gap_is_space && strlen(charset) == w.charset_len &&
 			    strncasecmp(charset, w.charset, w.charset_len) == 0;
 		if (!same) {
-			convert(&out, charset, pend.data, pend.len);
+			convert(&o, charset, pend.data, pend.len);
 			buf_reset(&pend);
 			if (!gap_is_space)
-				convert(&out, NULL, s + raw, i - raw);
+				convert(&o, NULL, s + raw, i - raw);
 			memcpy(charset, w.charset, w.charset_len);
 			charset[w.charset_len] = '\0';
 		}
 		decode_word(&w, &pend);
+		/* a run of words in one charset is joined before conversion:
+		 * convert it in pieces anyway, so pend stays small */
+		if (pend.len > MIME_DECODE_MAX_OUTPUT) {
+			convert(&o, charset, pend.data, pend.len);
+			buf_reset(&pend);
+		}
 		i = raw = w.end;
 		prev_ew = true;
+		words++;
 	}
-	convert(&out, charset, pend.data, pend.len);
-	convert(&out, NULL, s + raw, n - raw);
+	convert(&o, charset, pend.data, pend.len);
+	convert(&o, NULL, s + raw, n - raw);
 	buf_free(&pend);
-	return buf_steal(&out);
+	if (o.cd != (iconv_t)-1)
+		g_mime_iconv_close(o.cd);
+	if (words_r != NULL)
+		*words_r = words;
+	return buf_steal(&o.b);
+}
+
+char *mime_decode_header_text(const char *s, size_t n)
+{
+	return mime_decode_header_text_n(s, n, NULL);
 }

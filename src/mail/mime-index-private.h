@@ -88,7 +88,7 @@ bool mime_lex_param(struct mime_lex *lx, const char **name_r, size_t *name_len_r
  * is empty or too long. */
 bool mime_token_lower(char *dst, const char *tok, size_t len);
 
-/* mime-decode.c */
+/* mime-decode.c (mime-decode.h has the capped form and its limits) */
 /* Header text decoded to UTF-8 (RFC 2047 words, charsets, raw 8-bit);
  * caller frees. */
 char *mime_decode_header_text(const char *s, size_t n);

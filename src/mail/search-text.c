@@ -4,6 +4,7 @@
 #include "mail/search-text.h"
 #include "lib/alloc.h"
 #include "lib/buf.h"
+#include "mail/mime-decode.h"
 #include "mail/mime-index.h"
 #include "mail/transfer.h"
 #include <gmime/gmime.h>
@@ -19,19 +20,59 @@
 /* Longest HTML entity name or number we decode ("&thetasym;"). */
 #define TEXT_MAX_ENTITY 10
 
+/* Is a cut before s[i] safe for normalisation? Yes before a character
+ * below U+0300 (ASCII, or a lead byte 0xc2..0xcb): those have combining
+ * class 0 and are never the second half of a canonical composition
+ * (UAX #15), so nothing before the cut composes or reorders with what
+ * follows. They are never continuation bytes either, so each piece is
+ * valid UTF-8 exactly where the whole was. */
+static bool fold_cut_ok(unsigned char c)
+{
+	return c < 0x80 || (c >= 0xc2 && c <= 0xcb);
+}
+
+/* The end of the piece that starts at `from`. */
+static size_t fold_cut(const char *s, size_t len, size_t from)
+{
+	if (len - from <= SEARCH_TEXT_FOLD_PIECE_MAX)
+		return len;
+	for (size_t i = from + SEARCH_TEXT_FOLD_PIECE; i < from + SEARCH_TEXT_FOLD_PIECE_MAX; i++)
+		if (fold_cut_ok((unsigned char)s[i]))
+			return i;
+	/* no such character for a whole piece (text without spaces in a
+	 * script of composed letters): cut before any character */
+	size_t i = from + SEARCH_TEXT_FOLD_PIECE_MAX;
+	while (i > from + 1 && ((unsigned char)s[i] & 0xc0) == 0x80)
+		i--;
+	return i;
+}
+
+/* Fold at most until `max` bytes are out: GLib's g_utf8_normalize() costs
+ * the square of its input's length when it composes characters (every
+ * composition moves the rest of its buffer), so it gets pieces of at most
+ * SEARCH_TEXT_FOLD_PIECE_MAX bytes and the whole stays linear. */
+static char *fold_max(const char *s, size_t len, size_t max, size_t *len_r)
+{
+	struct buf out;
+	buf_init(&out, SIZE_MAX);
+	for (size_t at = 0; at < len && out.len <= max;) {
+		size_t end = fold_cut(s, len, at);
+		gchar *valid = g_utf8_make_valid(s + at, (gssize)(end - at));
+		gchar *norm = g_utf8_normalize(valid, -1, G_NORMALIZE_ALL_COMPOSE);
+		gchar *f = g_utf8_casefold(norm != NULL ? norm : valid, -1);
+		buf_puts(&out, f);
+		g_free(f);
+		g_free(norm);
+		g_free(valid);
+		at = end;
+	}
+	*len_r = out.len;
+	return buf_steal(&out);
+}
+
 char *search_text_fold(const char *s, size_t len, size_t *len_r)
 {
-	gchar *valid = g_utf8_make_valid(s, (gssize)len);
-	gchar *norm = g_utf8_normalize(valid, -1, G_NORMALIZE_ALL_COMPOSE);
-	gchar *f = g_utf8_casefold(norm != NULL ? norm : valid, -1);
-	size_t n = strlen(f);
-	char *out = xmalloc(n + 1);
-	memcpy(out, f, n + 1);
-	g_free(f);
-	g_free(norm);
-	g_free(valid);
-	*len_r = n;
-	return out;
+	return fold_max(s, len, SIZE_MAX, len_r);
 }
 
 bool search_text_find(const char *hay, size_t hlen, const char *needle, size_t nlen)
@@ -65,7 +106,7 @@ static char *fold_owned(char *s, size_t len, size_t max, size_t *len_r)
 	for (size_t i = 0; i < len; i++)
 		if (s[i] == '\0')
 			s[i] = ' ';
-	char *f = search_text_fold(s, len, len_r);
+	char *f = fold_max(s, len, max, len_r);
 	free(s);
 	if (*len_r > max) {
 		size_t n = max;
@@ -84,15 +125,31 @@ char *search_text_header_folded(const char *hdr, size_t len, size_t *len_r)
 	return fold_owned(t, n, SEARCH_TEXT_MAX_HEADER, len_r);
 }
 
-void search_text_build(struct search_text *t, const char *prefix, size_t prefix_len,
-		       const char *content, size_t len, const char *parts)
+void search_text_build_header(struct search_text *t, const char *prefix, size_t prefix_len,
+			      const char *content, size_t len)
 {
-	size_t n;
+	free(t->prefix);
+	free(t->header);
 	t->prefix = search_text_header_folded(prefix != NULL ? prefix : "", prefix_len,
 					      &t->prefix_len);
 	t->header = search_text_header_folded(content, len, &t->header_len);
+}
+
+void search_text_build_body(struct search_text *t, const char *content, size_t len,
+			    const char *parts)
+{
+	size_t n;
+	free(t->body);
 	char *b = search_text_body(content, len, parts, &n);
 	t->body = fold_owned(b, n, SEARCH_TEXT_MAX_BODY, &t->body_len);
+}
+
+void search_text_build(struct search_text *t, const char *prefix, size_t prefix_len,
+		       const char *content, size_t len, const char *parts)
+{
+	memset(t, 0, sizeof(*t));
+	search_text_build_header(t, prefix, prefix_len, content, len);
+	search_text_build_body(t, content, len, parts);
 }
 
 void search_text_clear(struct search_text *t)
@@ -149,11 +206,10 @@ static void append_decoded(struct buf *out, const char *val, size_t vlen)
 	if (b > a) {
 		raw.data[b] = '\0';
 		mime_index_global_init();
-		char *dec = g_mime_utils_header_decode_text(NULL, raw.data + a);
-		if (dec != NULL) {
-			buf_puts(out, dec);
-			g_free(dec);
-		}
+		/* the indexer's decoder: linear, capped per field */
+		char *dec = mime_decode_header_text_n(raw.data + a, b - a, NULL);
+		buf_puts(out, dec);
+		free(dec);
 	}
 	buf_free(&raw);
 }

@@ -26,6 +26,12 @@
 /* Folded header text kept per message (a header is at most a few MB). */
 #define SEARCH_TEXT_MAX_HEADER ((size_t)4 << 20)
 
+/* Case folding works on pieces of about this many bytes (at most _MAX),
+ * cut where no character can compose across the cut: GLib's normaliser
+ * is quadratic in its input, so pieces keep the fold linear. */
+#define SEARCH_TEXT_FOLD_PIECE 1024
+#define SEARCH_TEXT_FOLD_PIECE_MAX 4096
+
 struct search_text {
 	char *prefix, *header, *body;	/* folded, NUL-terminated, never NULL after build */
 	size_t prefix_len, header_len, body_len;
@@ -35,6 +41,12 @@ struct search_text {
  * with its part map (mime-index.h; offsets relative to content). */
 void search_text_build(struct search_text *t, const char *prefix, size_t prefix_len,
 		       const char *content, size_t len, const char *parts);
+/* The two halves of search_text_build() for a zeroed `t`: a BODY search
+ * builds only the body, a HEADER search only prefix and header. */
+void search_text_build_header(struct search_text *t, const char *prefix, size_t prefix_len,
+			      const char *content, size_t len);
+void search_text_build_body(struct search_text *t, const char *content, size_t len,
+			    const char *parts);
 void search_text_clear(struct search_text *t);
 
 /* The folded header text of a header block alone (the prefix). */
