@@ -6,7 +6,7 @@
  * RETURN and CHARSET prefixes are skipped the way cmd-search.c does, and
  * the remaining arguments go to imap_search_parse() against a fake
  * selected mailbox: a view with a few messages and a saved result ("$"),
- * which is all the parser reads from the session. imap_search_run() needs
+ * which is all the parser reads from the session. imap_search_run_snap() needs
  * the store and is not called.
  *
  * Invariants: success yields a search and failure an error text, and the
