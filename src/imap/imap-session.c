@@ -224,6 +224,8 @@ void imap_cmd_finish(struct imap_cmd *cmd, const char *status, const char *fmt, 
 	imap_printf(s, "%s %s %s\r\n", cmd->a.tag ? cmd->a.tag : "*", status, text);
 	free(text);
 	bool bad = strcmp(status, "BAD") == 0;
+	if (s->state != IMAP_STATE_NOAUTH && s->conn != NULL)
+		conn_authenticated(s->conn); /* logged in: the login deadline is met */
 	if (s->cmd == cmd)
 		s->cmd = NULL;
 	cmd_free(cmd);
