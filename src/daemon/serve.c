@@ -209,6 +209,8 @@ static int serve_start(struct serve *sv, struct store **store_r, struct privdrop
 		.max_connections_per_ip = config_int(cfg, "server.max_connections_per_ip"),
 		.allow_plaintext = allow_plaintext(cfg),
 		.line_timeout_ms = config_ms(cfg, "server.line_timeout"),
+		.output_stall_ms = config_ms(cfg, "server.output_stall_timeout"),
+		.login_timeout_ms = config_ms(cfg, "server.login_timeout"),
 	};
 	raise_fd_limit(cfg);
 	conn_global_init(sv->base, &limits, ssl_ctx);

@@ -24,7 +24,6 @@
 #include <strings.h>
 
 #define FETCH_MAX_ITEMS 100
-#define FETCH_OUTPUT_HIGH (512 * 1024) /* queued bytes before waiting for drain */
 #define FETCH_BATCH_BYTES (64 * 1024) /* rendered bytes per write */
 
 enum item_kind {
@@ -449,7 +448,9 @@ static void emit(struct imap_cmd *cmd)
 	 * message: `UID FETCH 1:* (UID FLAGS)` on 100,000 messages spent
 	 * more time in the per-write path than in rendering. */
 	while (ctx->pos < ctx->nuids) {
-		if (s->conn != NULL && conn_output_pending(s->conn) > FETCH_OUTPUT_HIGH) {
+		/* The connection's one output rule (lib/conn.h): stop at its
+		 * high-water mark, continue in on_drain. */
+		if (s->conn != NULL && conn_output_full(s->conn)) {
 			cmd->on_drain = emit; /* continue when the client has read */
 			if (b.len > 0)
 				imap_write(s, b.data, b.len);
@@ -460,8 +461,7 @@ static void emit(struct imap_cmd *cmd)
 		if (!render(cmd, ctx, ctx->uids[ctx->pos], &b))
 			b.len = mark; /* drop what a failed message left */
 		ctx->pos++;
-		if (b.len >= FETCH_BATCH_BYTES || ctx->unknown_cte ||
-		    (s->conn != NULL && conn_output_pending(s->conn) + b.len > FETCH_OUTPUT_HIGH)) {
+		if (b.len >= FETCH_BATCH_BYTES || ctx->unknown_cte) {
 			if (b.len > 0)
 				imap_write(s, b.data, b.len);
 			buf_reset(&b);

@@ -1,15 +1,7 @@
 /*
- * imap-session: connection callbacks, command framing and dispatch.
- *
- * Framing (RFC 9051 sections 2.2 and 4.3): a command is one line, or
- * several when lines end in a literal marker. The whole command is kept in
- * wire form in s->cmdbuf and parsed once complete. Limits:
- * - a line over imap.max_line_length: BAD, the session continues;
- * - a synchronizing literal over its limit: NO [TOOBIG] at once, before the
- *   client sends it ("+" is never sent, so no byte of it arrives);
- * - a non-synchronizing literal over its limit: BYE [TOOBIG] and close,
- *   since its bytes are already on the way (RFC 7888 section 4);
- * - too many literals: the rest of the command is read and dropped, then BAD.
+ * imap-session: connection callbacks and dispatch. Framing (lines and
+ * literals into commands, with their limits) is imap-framing.c: this file
+ * feeds it what the connection delivers and carries out its actions.
  */
 #include "imap/imap-session.h"
 #include "imap/imap-commands.h"
@@ -200,9 +192,20 @@ static void session_free(struct imap_session *s)
 	registry_remove(&s->reg);
 	if (s->timer != NULL)
 		event_free(s->timer);
-	buf_free(&s->cmdbuf);
+	imap_framer_free(&s->framer);
 	free(s->user);
 	free(s);
+}
+
+/* One more BAD: true when the session has had too many. Before login the
+ * budget is small (IMAP_PRELOGIN_MAX_BAD): junk from a client that is not
+ * even logged in ends its session quickly. */
+static bool count_bad(struct imap_session *s)
+{
+	++s->bad_count;
+	if (s->state == IMAP_STATE_NOAUTH && s->bad_count > IMAP_PRELOGIN_MAX_BAD)
+		return true;
+	return s->bad_count > s->srv->max_errors;
 }
 
 void imap_cmd_finish(struct imap_cmd *cmd, const char *status, const char *fmt, ...)
@@ -221,12 +224,14 @@ void imap_cmd_finish(struct imap_cmd *cmd, const char *status, const char *fmt, 
 	imap_printf(s, "%s %s %s\r\n", cmd->a.tag ? cmd->a.tag : "*", status, text);
 	free(text);
 	bool bad = strcmp(status, "BAD") == 0;
+	if (s->state != IMAP_STATE_NOAUTH && s->conn != NULL)
+		conn_authenticated(s->conn); /* logged in: the login deadline is met */
 	if (s->cmd == cmd)
 		s->cmd = NULL;
 	cmd_free(cmd);
 	if (s->conn == NULL)
 		return;
-	if (bad && ++s->bad_count > s->srv->max_errors) {
+	if (bad && count_bad(s)) {
 		imap_session_bye(s, "Too many invalid commands");
 		return;
 	}
@@ -237,23 +242,8 @@ static void reply_untagged_or(struct imap_session *s, const char *tag, const cha
 			      const char *text)
 {
 	imap_printf(s, "%s %s %s\r\n", tag ? tag : "*", status, text);
-	if (strcmp(status, "BAD") == 0 && ++s->bad_count > s->srv->max_errors)
+	if (strcmp(status, "BAD") == 0 && count_bad(s))
 		imap_session_bye(s, "Too many invalid commands");
-}
-
-static void framing_reset(struct imap_session *s)
-{
-	/* The buffer may hold a password (LOGIN, AUTHENTICATE): wipe it. A
-	 * large buffer (APPEND) is released so idle sessions stay small. */
-	if (s->cmdbuf.data != NULL)
-		wipe(s->cmdbuf.data, s->cmdbuf.len);
-	if (s->cmdbuf.cap > 16384)
-		buf_free(&s->cmdbuf);
-	buf_reset(&s->cmdbuf);
-	s->nliterals = 0;
-	s->discarding = false;
-	s->first_line_seen = false;
-	s->is_append = false;
 }
 
 static void execute(struct imap_session *s)
@@ -261,13 +251,13 @@ static void execute(struct imap_session *s)
 	struct imap_cmd *cmd = xcalloc(1, sizeof(*cmd));
 	const char *error = NULL;
 	cmd->s = s;
-	if (imap_parse_command(s->cmdbuf.data ? s->cmdbuf.data : "", s->cmdbuf.len, &cmd->a,
+	if (imap_parse_command(s->framer.cmd.data ? s->framer.cmd.data : "", s->framer.cmd.len, &cmd->a,
 			       &error) < 0) {
 		char *tag = NULL, *name = NULL;
 		bool uid;
-		imap_parser_peek(s->cmdbuf.data ? s->cmdbuf.data : "", s->cmdbuf.len, &tag, &name,
+		imap_parser_peek(s->framer.cmd.data ? s->framer.cmd.data : "", s->framer.cmd.len, &tag, &name,
 				 &uid);
-		framing_reset(s);
+		imap_framer_reset(&s->framer);
 		char *text = xasprintf("Syntax error: %s", error);
 		reply_untagged_or(s, tag, "BAD", text);
 		free(text);
@@ -276,7 +266,7 @@ static void execute(struct imap_session *s)
 		free(cmd);
 		return;
 	}
-	framing_reset(s);
+	imap_framer_reset(&s->framer);
 	cmd->def = imap_command_find(cmd->a.name);
 	s->cmd = cmd;
 	if (cmd->def == NULL) {
@@ -301,35 +291,29 @@ static void execute(struct imap_session *s)
 		conn_pause(s->conn);
 }
 
-/* Limit for one literal of the command being framed. */
-static uint64_t literal_limit(struct imap_session *s)
+/* Carry out what the framer decided. */
+static void frame_act(struct imap_session *s, struct conn *c, struct imap_frame_action *act)
 {
-	if (s->is_append)
-		return s->srv->max_message < 0 ? UINT32_MAX : (uint64_t)s->srv->max_message;
-	return IMAP_MAX_LITERAL;
-}
-
-static void refuse_literal(struct imap_session *s, const struct imap_literal_info *li,
-			   const char *why)
-{
-	char *tag = NULL, *name = NULL;
-	bool uid;
-	imap_parser_peek(s->cmdbuf.data, s->cmdbuf.len, &tag, &name, &uid);
-	if (li->nonsync) {
-		/* Its bytes are already coming: we cannot tell them from
-		 * commands, so the session ends (RFC 7888 section 4). */
-		framing_reset(s);
-		char *text = xasprintf("[TOOBIG] %s", why);
-		imap_session_bye(s, text);
-		free(text);
-	} else {
-		framing_reset(s);
-		char *text = xasprintf("[TOOBIG] %s", why);
-		reply_untagged_or(s, tag, "NO", text);
-		free(text);
+	switch (act->kind) {
+	case IMAP_FRAME_NONE:
+		break;
+	case IMAP_FRAME_LITERAL:
+		if (act->continuation)
+			imap_printf(s, "+ OK\r\n");
+		if (act->literal > 0)
+			conn_read_bytes(c, act->literal);
+		break;
+	case IMAP_FRAME_COMMAND:
+		execute(s);
+		break;
+	case IMAP_FRAME_REPLY:
+		reply_untagged_or(s, act->tag, act->status, act->text);
+		break;
+	case IMAP_FRAME_BYE:
+		imap_session_bye(s, act->text);
+		break;
 	}
-	free(tag);
-	free(name);
+	imap_frame_action_clear(act);
 }
 
 static void on_line(struct conn *c, char *line, size_t len)
@@ -342,64 +326,17 @@ static void on_line(struct conn *c, char *line, size_t len)
 			s->cmd->on_line(s->cmd, line, len);
 		return;
 	}
-	if (!s->first_line_seen) {
-		if (len == 0)
-			return; /* tolerate empty lines between commands */
-		s->first_line_seen = true;
-		char *tag = NULL, *name = NULL;
-		bool uid;
-		if (imap_parser_peek(line, len, &tag, &name, &uid) == 0 && name != NULL)
-			s->is_append = strcmp(name, "APPEND") == 0 || strcmp(name, "REPLACE") == 0;
-		free(tag);
-		free(name);
-		uint64_t max = s->srv->max_line + IMAP_MAX_COMMAND_EXTRA;
-		if (s->is_append)
-			max += (uint64_t)(s->srv->max_message < 0 ? UINT32_MAX : s->srv->max_message);
-		s->cmdbuf.max = (size_t)max;
-	}
-	if (!s->discarding && buf_append(&s->cmdbuf, line, len) < 0)
-		s->discarding = true;
-	struct imap_literal_info li;
-	if (!imap_parser_line_literal(line, len, &li)) {
-		if (s->discarding) {
-			char *tag = NULL, *name = NULL;
-			bool uid;
-			imap_parser_peek(s->cmdbuf.data ? s->cmdbuf.data : "", s->cmdbuf.len, &tag,
-					 &name, &uid);
-			framing_reset(s);
-			reply_untagged_or(s, tag, "BAD", "[LIMIT] Command too large");
-			free(tag);
-			free(name);
-			return;
-		}
-		execute(s);
-		return;
-	}
-	if (li.size > literal_limit(s)) {
-		refuse_literal(s, &li, "Literal too large");
-		return;
-	}
-	if (++s->nliterals > IMAP_MAX_LITERALS ||
-	    s->cmdbuf.len + 2 + li.size > s->cmdbuf.max) {
-		if (!li.nonsync) {
-			refuse_literal(s, &li, "Too many or too large literals in one command");
-			return;
-		}
-		s->discarding = true;
-	}
-	if (!s->discarding)
-		buf_append(&s->cmdbuf, "\r\n", 2);
-	if (!li.nonsync)
-		imap_printf(s, "+ OK\r\n");
-	if (li.size > 0)
-		conn_read_bytes(c, li.size);
+	/* Literal limits depend on the login state (imap-framing.h). */
+	s->framer.logged_in = s->state != IMAP_STATE_NOAUTH;
+	struct imap_frame_action act;
+	imap_frame_line(&s->framer, line, len, &act);
+	frame_act(s, c, &act);
 }
 
 static void on_bytes(struct conn *c, const char *data, size_t len, bool last)
 {
 	struct imap_session *s = conn_data(c);
-	if (!s->discarding && buf_append(&s->cmdbuf, data, len) < 0)
-		s->discarding = true;
+	imap_frame_bytes(&s->framer, data, len);
 }
 
 static void on_line_too_long(struct conn *c)
@@ -409,49 +346,18 @@ static void on_line_too_long(struct conn *c)
 		imap_cmd_bad(s->cmd, "[TOOBIG] Line too long");
 		return;
 	}
-	/* The reply waits for the end of the line (on_line_discarded): only
-	 * then do we know whether a literal's bytes follow it. */
-	s->overlong = true;
+	imap_frame_line_too_long(&s->framer);
 }
 
-/* The end of an overlong line (RFC 9051 2.2.1 has no way to refuse one).
- * If it ended in a literal marker, its bytes are coming (LITERAL+) or the
- * client waits for "+" (synchronizing): either way they must never be read
- * as commands. A non-synchronizing literal within limits is read and
- * dropped with the rest of the command, then BAD; one over the limits ends
- * the session (BYE [TOOBIG]); a synchronizing one is refused without "+". */
 static void on_line_discarded(struct conn *c, const char *tail, size_t len)
 {
 	struct imap_session *s = conn_data(c);
-	if (s == NULL || !s->overlong || s->state == IMAP_STATE_LOGOUT)
+	if (s == NULL || s->state == IMAP_STATE_LOGOUT)
 		return;
-	s->overlong = false;
-	struct imap_literal_info li;
-	if (imap_parser_line_literal(tail, len, &li)) {
-		if (li.size > literal_limit(s) || !li.nonsync) {
-			refuse_literal(s, &li, "Command line too long");
-			return;
-		}
-		/* drop the literal and every later line of this command */
-		s->first_line_seen = true;
-		s->discarding = true;
-		if (++s->nliterals > IMAP_MAX_LITERALS) {
-			imap_session_bye(s, "[TOOBIG] Too many literals");
-			return;
-		}
-		if (li.size > 0)
-			conn_read_bytes(c, li.size);
-		return;
-	}
-	char *tag = NULL, *name = NULL;
-	bool uid;
-	if (s->first_line_seen)
-		imap_parser_peek(s->cmdbuf.data ? s->cmdbuf.data : "", s->cmdbuf.len, &tag, &name,
-				 &uid);
-	framing_reset(s);
-	reply_untagged_or(s, tag, "BAD", "[TOOBIG] Command line too long");
-	free(tag);
-	free(name);
+	s->framer.logged_in = s->state != IMAP_STATE_NOAUTH;
+	struct imap_frame_action act;
+	imap_frame_line_discarded(&s->framer, tail, len, &act);
+	frame_act(s, c, &act);
 }
 
 static void on_connect(struct conn *c)
@@ -461,7 +367,7 @@ static void on_connect(struct conn *c)
 	s->srv = &imap_server_settings;
 	s->state = IMAP_STATE_NOAUTH;
 	s->refs = 1;
-	buf_init(&s->cmdbuf, s->srv->max_line);
+	imap_framer_init(&s->framer, s->srv->max_line, s->srv->max_message);
 	conn_set_data(c, s);
 	conn_set_line_max(c, s->srv->max_line);
 	conn_set_timeout(c, s->srv->timeout_ms);

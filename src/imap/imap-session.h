@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "imap/imap-framing.h"
 #include "imap/imap-parser.h"
 #include "lib/buf.h"
 
@@ -18,11 +19,9 @@ struct config;
 struct store;
 struct imap_view;
 
-/* Literal limits (RFC 7888: the server names its own). APPEND literals
- * are limited by message.max_size instead. */
-#define IMAP_MAX_LITERAL (1024 * 1024)
-#define IMAP_MAX_LITERALS 1000		/* literals in one command */
-#define IMAP_MAX_COMMAND_EXTRA (2 * 1024 * 1024) /* all literals of a non-APPEND command */
+/* BAD replies before login after which the session ends: a client that
+ * has not logged in has no business sending junk. */
+#define IMAP_PRELOGIN_MAX_BAD 5
 
 enum imap_state {
 	IMAP_STATE_NOAUTH = 1,
@@ -58,13 +57,7 @@ struct imap_session {
 	bool qresync;			/* QRESYNC enabled (RFC 7162 3.2): VANISHED, not EXPUNGE */
 	int64_t bad_count;
 
-	/* framing of the command being received */
-	struct buf cmdbuf;
-	size_t nliterals;
-	bool discarding;		/* over a limit: read the rest, then BAD */
-	bool first_line_seen;
-	bool is_append;
-	bool overlong;			/* dropping a line over the limit (see on_line_discarded) */
+	struct imap_framer framer;	/* the command being received (imap-framing.h) */
 
 	struct imap_cmd *cmd;		/* running command, or NULL */
 	struct imap_view *view;		/* selected mailbox, or NULL */

@@ -41,7 +41,8 @@
 /* Input buffered per connection before libevent stops reading the socket
  * (backpressure while paused or while a byte run is being consumed). */
 #define CONN_INPUT_HIGH (64 * 1024)
-/* on_drain runs when queued output falls to this many bytes. */
+/* Write watermark of the socket under a STARTTLS filter: the filter keeps
+ * records above it in its own buffer (still counted as pending). */
 #define CONN_DRAIN_LOWAT (64 * 1024)
 /* How long a closing connection may take to flush its output. */
 #define CONN_CLOSE_FLUSH_MS 10000
@@ -70,6 +71,10 @@ struct conn {
 	struct event *deferred;	      /* input processing and the final close */
 	struct event *timer;	      /* idle timeout; flush deadline while closing */
 	struct event *line_timer;     /* line deadline (conn_set_line_timeout) */
+	struct event *stall_timer;    /* output stall: pending output, no progress */
+	struct event *login_timer;    /* deadline armed at connect (conn_authenticated) */
+	struct evbuffer *out_bottom;  /* output of the bufferevent that owns the socket */
+	struct evbuffer_cb_entry *out_cb; /* our progress watch on out_bottom */
 	void *data;
 	char *tls_desc;
 	struct conn *prev, *next; /* all connections */
@@ -79,11 +84,16 @@ struct conn {
 	int64_t timeout_ms;
 	int64_t line_timeout_ms;
 	int64_t close_deadline_ms;
+	int64_t last_progress_ms; /* when out_bottom last lost bytes to the socket */
+	int64_t stall_ms;	  /* conn_limits.output_stall_ms; 0 = none */
+	size_t budget_held;	  /* output bytes drawn from the memory budget */
 	int port;
 	int busy; /* handler calls in progress */
 	bool admitted, per_ip;
 	bool notified; /* on_connect ran: on_close is owed */
 	bool byte_mode, discarding, paused;
+	bool out_full;	  /* pending output reached CONN_OUTPUT_HIGH: input stopped */
+	bool stall_armed; /* stall_timer runs */
 	bool line_timing; /* line_timer runs for the partial line buffered now */
 	char discard_tail[CONN_DISCARD_TAIL]; /* last bytes of the line being discarded */
 	size_t discard_tail_len;
@@ -106,6 +116,10 @@ static bool conn_id_seeded;
 static void conn_deferred_cb(evutil_socket_t fd, short what, void *arg);
 static void conn_timer_cb(evutil_socket_t fd, short what, void *arg);
 static void conn_line_timer_cb(evutil_socket_t fd, short what, void *arg);
+static void conn_stall_timer_cb(evutil_socket_t fd, short what, void *arg);
+static void conn_login_timer_cb(evutil_socket_t fd, short what, void *arg);
+static void conn_out_progress_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+				 void *arg);
 static void conn_read_cb(struct bufferevent *bev, void *arg);
 static void conn_write_cb(struct bufferevent *bev, void *arg);
 static void conn_event_cb(struct bufferevent *bev, short what, void *arg);
@@ -117,10 +131,15 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void timer_arm(struct conn *c, int64_t ms)
+static void timer_arm_ev(struct event *ev, int64_t ms)
 {
 	struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
-	event_add(c->timer, &tv);
+	event_add(ev, &tv);
+}
+
+static void timer_arm(struct conn *c, int64_t ms)
+{
+	timer_arm_ev(c->timer, ms);
 }
 
 /* Run the deferred event soon, from the loop. */
@@ -204,7 +223,10 @@ static void conn_setup_bev(struct conn *c)
 {
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
 	bufferevent_setwatermark(c->bev, EV_READ, 0, conn_input_high(c));
-	bufferevent_setwatermark(c->bev, EV_WRITE, c->h->on_drain != NULL ? CONN_DRAIN_LOWAT : 0, 0);
+	/* on_drain is driven by conn_output_check(), not by this layer's
+	 * watermark: under a deflate or TLS filter the top buffer empties at
+	 * once while the bytes wait below it. */
+	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
 }
 
 static void conn_link(struct conn *c)
@@ -231,6 +253,21 @@ static void conn_unlink(struct conn *c)
 	pthread_mutex_unlock(&conn_all_lock);
 }
 
+/* The session begins: idle timer, login deadline, on_connect. */
+static void conn_session_start(struct conn *c)
+{
+	c->notified = true;
+	conn_set_timeout(c, CONN_DEFAULT_TIMEOUT_MS);
+	int64_t login_ms = conn_global.limits.login_timeout_ms;
+	if (login_ms > 0) {
+		struct timeval tv = {.tv_sec = login_ms / 1000, .tv_usec = (login_ms % 1000) * 1000};
+		event_add(c->login_timer, &tv);
+	}
+	c->busy++;
+	c->h->on_connect(c);
+	c->busy--;
+}
+
 void conn_accept(const struct conn_listener_info *li, evutil_socket_t fd,
 		 const struct sockaddr *sa, socklen_t salen)
 {
@@ -239,6 +276,7 @@ void conn_accept(const struct conn_listener_info *li, evutil_socket_t fd,
 	c->base = conn_global.base;
 	c->line_max = CONN_LINE_MAX_DEFAULT;
 	c->line_timeout_ms = conn_global.limits.line_timeout_ms;
+	c->stall_ms = conn_global.limits.output_stall_ms;
 	conn_describe_peer(c, sa, salen);
 	c->per_ip = !c->is_unix;
 	conn_make_id(c);
@@ -286,6 +324,12 @@ void conn_accept(const struct conn_listener_info *li, evutil_socket_t fd,
 	c->deferred = event_new(c->base, -1, 0, conn_deferred_cb, c);
 	c->timer = event_new(c->base, -1, 0, conn_timer_cb, c);
 	c->line_timer = event_new(c->base, -1, 0, conn_line_timer_cb, c);
+	c->stall_timer = event_new(c->base, -1, 0, conn_stall_timer_cb, c);
+	c->login_timer = event_new(c->base, -1, 0, conn_login_timer_cb, c);
+	/* Every byte leaves through this buffer, whatever filters (STARTTLS,
+	 * COMPRESS) are stacked on top later: its drains are the progress. */
+	c->out_bottom = bufferevent_get_output(c->bev);
+	c->out_cb = evbuffer_add_cb(c->out_bottom, conn_out_progress_cb, c);
 	conn_setup_bev(c);
 	conn_link(c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
@@ -301,11 +345,7 @@ void conn_accept(const struct conn_listener_info *li, evutil_socket_t fd,
 	} else if (c->tls_handshaking) {
 		timer_arm(c, CONN_HANDSHAKE_TIMEOUT_MS);
 	} else {
-		c->notified = true;
-		conn_set_timeout(c, CONN_DEFAULT_TIMEOUT_MS);
-		c->busy++;
-		c->h->on_connect(c);
-		c->busy--;
+		conn_session_start(c);
 	}
 }
 
@@ -473,8 +513,10 @@ too_long_whole:
 
 static bool conn_can_deliver(const struct conn *c)
 {
-	return c->notified && !c->paused && !c->closing && !c->dead && !c->finished &&
-	       !c->tls_handshaking;
+	/* out_full: input driven by output. A client that sends commands but
+	 * does not read the replies is not read from either. */
+	return c->notified && !c->paused && !c->out_full && !c->closing && !c->dead &&
+	       !c->finished && !c->tls_handshaking;
 }
 
 /* After input processing: start the line deadline when we now wait for
@@ -573,6 +615,99 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
 	conn_process(c);
 }
 
+/* --- output backpressure ------------------------------------------ */
+
+/* After a write: at the high-water mark the connection stops taking input
+ * (conn_can_deliver) and streamers stop (conn_output_full); the stall
+ * clock starts when output becomes pending. */
+static void conn_output_update(struct conn *c)
+{
+	size_t n = conn_output_pending(c);
+	if (n >= CONN_OUTPUT_HIGH)
+		c->out_full = true;
+	if (n > 0 && !c->stall_armed && c->stall_ms > 0 && !c->closing && !c->dead) {
+		c->stall_armed = true;
+		c->last_progress_ms = now_ms();
+		timer_arm_ev(c->stall_timer, c->stall_ms);
+	}
+}
+
+/* The bottom buffer changed. Runs inside libevent's write path: only
+ * note the time and schedule; conn_output_check acts. */
+static void conn_out_progress_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+				 void *arg)
+{
+	struct conn *c = arg;
+	if (info->n_deleted == 0 || c->finished)
+		return;
+	c->last_progress_ms = now_ms();
+	if (c->out_full && conn_output_pending(c) <= CONN_OUTPUT_LOW)
+		conn_kick(c);
+}
+
+/* From the deferred event: below the low-water mark again, let the
+ * streamer (FETCH, RETR) queue more, then input flows again. */
+static void conn_output_check(struct conn *c)
+{
+	if (!c->out_full || c->busy > 0 || conn_output_pending(c) > CONN_OUTPUT_LOW)
+		return;
+	c->out_full = false;
+	if (c->h->on_drain != NULL && c->notified && !c->tls_handshaking && !c->closing &&
+	    !c->dead && !c->finished) {
+		c->busy++;
+		c->h->on_drain(c);
+		c->busy--;
+	}
+}
+
+static void conn_stall_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	c->stall_armed = false;
+	if (c->closing || c->dead || c->finished)
+		return; /* the close flush deadline takes over */
+	size_t n = conn_output_pending(c);
+	if (n == 0)
+		return; /* all sent; the next write starts a new clock */
+	int64_t quiet = now_ms() - c->last_progress_ms;
+	if (quiet < c->stall_ms) {
+		c->stall_armed = true;
+		timer_arm_ev(c->stall_timer, c->stall_ms - quiet);
+		return;
+	}
+	/* The peer has not read for stall_ms: nothing we write can reach it,
+	 * so there is no farewell either. */
+	conn_log(c, LOG_INFO, "output stalled: peer port %d read nothing for %lld ms, "
+		 "%zu bytes pending; closing", c->port, (long long)quiet, n);
+	c->dead = true;
+	conn_kick(c);
+}
+
+static void conn_login_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	if (c->closing || c->dead || c->finished)
+		return;
+	conn_log(c, LOG_INFO, "no login within %lld ms of connecting; closing",
+		 (long long)conn_global.limits.login_timeout_ms);
+	if (c->h->on_timeout != NULL) {
+		c->busy++;
+		c->h->on_timeout(c);
+		c->busy--;
+	}
+	conn_close(c);
+}
+
+bool conn_output_full(const struct conn *c)
+{
+	return c->out_full;
+}
+
+void conn_authenticated(struct conn *c)
+{
+	event_del(c->login_timer);
+}
+
 /* --- close ---------------------------------------------------------- */
 
 static void conn_finish(struct conn *c)
@@ -589,6 +724,10 @@ static void conn_finish(struct conn *c)
 	event_free(c->deferred);
 	event_free(c->timer);
 	event_free(c->line_timer);
+	event_free(c->stall_timer);
+	event_free(c->login_timer);
+	/* libevent may free the buffers later than now: never call us then. */
+	evbuffer_remove_cb_entry(c->out_bottom, c->out_cb);
 	if (c->z_flush != NULL)
 		event_free(c->z_flush);
 	if (c->z != NULL)
@@ -641,6 +780,7 @@ static void conn_check_done(struct conn *c)
 static void conn_deferred_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
+	conn_output_check(c);
 	conn_process(c);
 	conn_check_done(c);
 }
@@ -709,11 +849,7 @@ static void conn_write_cb(struct bufferevent *bev, void *arg)
 		conn_kick(c);
 		return;
 	}
-	if (c->h->on_drain != NULL && c->notified && !c->tls_handshaking) {
-		c->busy++;
-		c->h->on_drain(c);
-		c->busy--;
-	}
+	/* Progress and on_drain: conn_out_progress_cb, conn_output_check. */
 }
 
 static void conn_tls_done(struct conn *c)
@@ -725,11 +861,7 @@ static void conn_tls_done(struct conn *c)
 		c->tls_desc = xasprintf("%s %s", SSL_get_version(ssl), SSL_get_cipher_name(ssl));
 	if (!c->notified) {
 		/* Implicit TLS: the session starts now. */
-		c->notified = true;
-		conn_set_timeout(c, CONN_DEFAULT_TIMEOUT_MS);
-		c->busy++;
-		c->h->on_connect(c);
-		c->busy--;
+		conn_session_start(c);
 	} else {
 		conn_idle_reset(c);
 		if (c->h->on_tls_ready != NULL) {
@@ -798,6 +930,7 @@ static void conn_wrote(struct conn *c)
 {
 	if (c->z_flush != NULL)
 		event_active(c->z_flush, EV_TIMEOUT, 0);
+	conn_output_update(c);
 }
 
 void conn_write(struct conn *c, const void *data, size_t len)

@@ -9,7 +9,17 @@
  *
  * Flow control: conn_pause() stops delivering input (e.g. while a storage
  * write is in flight); conn_resume() continues with whatever the client had
- * already pipelined. A handler may call conn_close() at any time; the
+ * already pipelined.
+ *
+ * Input is driven by output, one rule for every protocol: once the output
+ * pending in all layers (conn_output_pending: our buffer, the deflate and
+ * TLS filters, the socket's buffer) reaches CONN_OUTPUT_HIGH, no more
+ * input is delivered (so the socket is no longer read either) and
+ * conn_output_full() is true; when it falls to CONN_OUTPUT_LOW, on_drain
+ * runs (a streamer such as FETCH or RETR queues its next piece) and input
+ * flows again. Output pending with no byte leaving the socket for
+ * conn_limits.output_stall_ms closes the connection (logged); input never
+ * resets that clock. A handler may call conn_close() at any time; the
  * connection is flushed and freed later (deferred close), never under the
  * handler's feet.
  */
@@ -25,6 +35,10 @@
 struct conn;
 
 #define CONN_DISCARD_TAIL 64
+
+/* Output watermarks (bytes, over all layers; see the top comment). */
+#define CONN_OUTPUT_HIGH (256 * 1024)
+#define CONN_OUTPUT_LOW (64 * 1024)
 
 struct conn_handler {
 	const char *proto; /* "imap", "pop3", "smtp", "lmtp": logs and limits */
@@ -44,7 +58,8 @@ struct conn_handler {
 	/* Byte mode (after conn_read_bytes): the next chunk of the n bytes;
 	 * `last` on the final chunk, after which line mode resumes. */
 	void (*on_bytes)(struct conn *c, const char *data, size_t len, bool last);
-	/* Output buffer fell below the low-water mark: stream more. Optional. */
+	/* Output was full (conn_output_full) and fell to CONN_OUTPUT_LOW:
+	 * stream more. Optional. */
 	void (*on_drain)(struct conn *c);
 	/* Idle timeout expired. Optional; default closes the connection. */
 	void (*on_timeout)(struct conn *c);
@@ -69,8 +84,11 @@ void *conn_data(const struct conn *c);
 void conn_write(struct conn *c, const void *data, size_t len);
 void conn_puts(struct conn *c, const char *s);
 void conn_printf(struct conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Bytes queued but not yet sent (for streaming large replies). */
+/* Bytes queued but not yet sent, over every layer. */
 size_t conn_output_pending(const struct conn *c);
+/* Output reached CONN_OUTPUT_HIGH and has not yet drained to
+ * CONN_OUTPUT_LOW: a streamer stops now and continues in on_drain. */
+bool conn_output_full(const struct conn *c);
 
 /* Input. Default line limit is 1000 bytes, excluding CRLF. */
 void conn_set_line_max(struct conn *c, size_t max);
@@ -87,6 +105,11 @@ void conn_discard_input(struct conn *c);
 bool conn_line_bare_lf(const struct conn *c);
 void conn_pause(struct conn *c);
 void conn_resume(struct conn *c);
+
+/* The client logged in: cancel the login deadline that every connection
+ * gets at connect (conn_limits.login_timeout_ms, not reset by input; on
+ * expiry on_timeout runs, then the connection closes). */
+void conn_authenticated(struct conn *c);
 
 /* Idle timeout: reset by every byte received. 0 = none. Until the protocol
  * sets one, a connection has a 10 minute default. */
@@ -141,6 +164,8 @@ struct conn_limits {
 	int64_t max_connections_per_ip;
 	int allow_plaintext;		/* 0 = never, 1 = loopback only, 2 = always */
 	int64_t line_timeout_ms;	/* conn_set_line_timeout() default; 0 = none */
+	int64_t output_stall_ms;	/* output pending, nothing sent: close; 0 = none */
+	int64_t login_timeout_ms;	/* connect to conn_authenticated(); 0 = none */
 };
 
 /* Why an accepted connection was refused (the protocol writes its own

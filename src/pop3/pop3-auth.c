@@ -145,6 +145,7 @@ static void login_checked(void *ctx, enum auth_result result, int64_t account_id
 		return;
 	}
 	s->state = POP3_STATE_TRANS;
+	conn_authenticated(s->conn); /* the login deadline is met */
 	conn_log(s->conn, LOG_INFO, "login user=%s messages=%zu", user, s->nmsgs);
 	pop3_ok(s, "Logged in, %zu messages", s->nmsgs);
 }

@@ -32,8 +32,8 @@ struct registry_entry;
 #define POP3_MAX_LINE 4200
 /* Longest argument of USER/PASS (RFC 1939 gives none; auth.h limits). */
 #define POP3_MAX_ARGS 2
-/* Stream RETR output in steps; stop filling when this much is queued. */
-#define POP3_OUTPUT_HIGH (256 * 1024)
+/* Stream RETR output in steps of this much input (conn_output_full says
+ * when to stop). */
 #define POP3_CHUNK_INPUT (64 * 1024)
 
 /* Protocol states (RFC 1939 section 3), as bits for the command table. */

@@ -1,8 +1,8 @@
 /*
  * pop3-retr: RETR and TOP (RFC 1939 sections 6 and 7). The message is read
  * from the store once and sent in steps: each step converts one chunk to
- * the CRLF, byte-stuffed form and queues it while little output is pending,
- * then waits for the connection to drain. Memory stays bounded to the one
+ * the CRLF, byte-stuffed form and queues it until the connection says its
+ * output is full (lib/conn.h), then continues in on_drain. Memory stays bounded to the one
  * message being sent, and input is paused meanwhile so that pipelined
  * commands (RFC 2449 PIPELINING) are answered in order.
  */
@@ -30,7 +30,7 @@ void pop3_retr_continue(struct pop3_session *s)
 	/* The converted form is at most twice the input (LF -> CRLF, one
 	 * stuffing dot per line), plus one line ending. */
 	buf_init(&chunk, 2 * s->out_len + 4);
-	while (!done && conn_output_pending(s->conn) < POP3_OUTPUT_HIGH) {
+	while (!done && !conn_output_full(s->conn)) {
 		buf_reset(&chunk);
 		done = pop3_format_chunk(s->out_data, s->out_len, &s->out_pos, POP3_CHUNK_INPUT,
 					 &chunk, s->out_top, &s->out_in_body, &s->out_lines);

@@ -117,6 +117,7 @@ void smtp_cmd_mail(struct smtp_session *s, char *args)
 		return;
 	}
 	t->active = true;
+	conn_authenticated(s->conn); /* a first transaction meets the login deadline */
 	t->mail_from = xstrdup(pa.path);
 	s->ntxn++;
 	t->id = xasprintf("%s.%u", conn_id(s->conn), s->ntxn);

@@ -1,11 +1,13 @@
 /*
- * fuzz-imap-command: IMAP command framing and parsing (imap/imap-parser.h)
- * as the session drives them. The input is what a client sends: lines,
- * each either complete or ending in a literal marker ({n}, {n+}, ~{n})
- * whose n bytes follow raw. Like imap-session.c, the first line of each
- * command is peeked (tag and name), each line is checked for a marker,
- * the literal bytes are appended, and the complete command in wire form
- * goes to imap_parse_command().
+ * fuzz-imap-command: the real IMAP framing (imap/imap-framing.h, the code
+ * imap-session.c runs) and parsing (imap/imap-parser.h). The first byte
+ * may say whether the session is logged in; the rest is what a client sends:
+ * lines, each complete or ending in a literal marker ({n}, {n+}, ~{n})
+ * whose n bytes follow raw. Lines go to imap_frame_line() (or, past the
+ * line limit, to the overlong-line path as lib/conn.c does), literal bytes
+ * to imap_frame_bytes(), complete commands to imap_parse_command().
+ * Framing invariants: the command buffer stays within its maximum; no
+ * literal before login is accepted past IMAP_PRELOGIN_MAX_LITERAL.
  *
  * Invariants on every parsed command: tag and name within their limits,
  * name upper-case, strings NUL-terminated at len, no NUL in atoms or
@@ -15,13 +17,12 @@
  * dropped (they cannot travel in IMAP strings).
  */
 #include "fuzz.h"
+#include "imap/imap-framing.h"
 #include "imap/imap-parser.h"
 #include "imap/imap-session.h"
 #include "lib/buf.h"
 #include "mail/imap-quote.h"
 
-/* The session's buffer limit for non-APPEND commands. */
-#define FUZZ_IMAP_MAX_COMMAND (64 * 1024 + IMAP_MAX_COMMAND_EXTRA)
 
 static void check_quote_roundtrip(const char *s, size_t len)
 {
@@ -104,52 +105,70 @@ static void run_command(const char *wire, size_t len)
 	imap_command_args_clear(&cmd);
 }
 
+/* The conn layer's line limit in this target (imap.max_line_length). */
+#define FUZZ_IMAP_MAX_LINE 1024
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	size_t pos = 0;
+	struct imap_framer f;
 	struct fuzz_line line;
-	struct buf cmdbuf;
-	size_t nliterals = 0;
-	bool first = true;
+	size_t pos = 0;
 
-	buf_init(&cmdbuf, FUZZ_IMAP_MAX_COMMAND);
-	while (fuzz_next_line(data, size, &pos, &line)) {
-		if (first) {
-			if (line.len == 0) {
-				free(line.text);
-				continue; /* empty lines between commands */
-			}
-			char *tag = NULL, *name = NULL;
-			bool uid;
-			if (imap_parser_peek(line.text, line.len, &tag, &name, &uid) == 0) {
-				FUZZ_CHECK(tag != NULL);
-			}
-			free(tag);
-			free(name);
-			first = false;
+	if (size == 0)
+		return 0;
+	/* A first byte 0x00 or 0x01 says whether the session is logged in
+	 * (literal limits depend on it); any other input is a logged-in
+	 * session's, so the seed corpus stays plain IMAP. */
+	bool logged_in = data[0] > 1 || data[0] == 1;
+	pos = data[0] <= 1 ? 1 : 0;
+	imap_framer_init(&f, FUZZ_IMAP_MAX_LINE, 10 * 1024 * 1024);
+	bool bye = false;
+	while (!bye && fuzz_next_line(data, size, &pos, &line)) {
+		struct imap_frame_action act;
+		f.logged_in = logged_in;
+		if (line.len > FUZZ_IMAP_MAX_LINE) {
+			/* as conn does: notice, then the end with the last bytes */
+			imap_frame_line_too_long(&f);
+			size_t tail = line.len < 64 ? line.len : 64;
+			imap_frame_line_discarded(&f, line.text + line.len - tail, tail, &act);
+		} else {
+			imap_frame_line(&f, line.text, line.len, &act);
 		}
-		bool over = buf_append(&cmdbuf, line.text, line.len) < 0;
-		struct imap_literal_info li;
-		bool lit = imap_parser_line_literal(line.text, line.len, &li);
 		free(line.text);
-		if (over || !lit || li.size > IMAP_MAX_LITERAL || ++nliterals > IMAP_MAX_LITERALS ||
-		    cmdbuf.len + 2 + li.size > cmdbuf.max) {
-			/* Complete, or refused by a limit (then the session replies
-			 * and starts over; parse what we have anyway). */
-			run_command(cmdbuf.data != NULL ? cmdbuf.data : "", cmdbuf.len);
-			buf_reset(&cmdbuf);
-			nliterals = 0;
-			first = true;
-			continue;
+		FUZZ_CHECK(f.cmd.len <= f.cmd.max || f.cmd.max == 0);
+		switch (act.kind) {
+		case IMAP_FRAME_LITERAL:
+			/* never a "+" for more than the login state allows */
+			if (act.continuation)
+				FUZZ_CHECK(act.literal <= (logged_in ? 10u * 1024 * 1024
+								    : IMAP_PRELOGIN_MAX_LITERAL));
+			if (!logged_in)
+				FUZZ_CHECK(act.literal <= IMAP_PRELOGIN_MAX_LITERAL);
+			{
+				size_t n = size - pos < act.literal ? size - pos : (size_t)act.literal;
+				imap_frame_bytes(&f, (const char *)data + pos, n);
+				pos += n;
+				if (n < act.literal)
+					bye = true; /* the input ended inside the literal */
+			}
+			break;
+		case IMAP_FRAME_COMMAND:
+			run_command(f.cmd.data != NULL ? f.cmd.data : "", f.cmd.len);
+			imap_framer_reset(&f);
+			break;
+		case IMAP_FRAME_REPLY:
+			FUZZ_CHECK(act.status != NULL && act.text != NULL);
+			FUZZ_CHECK(f.cmd.len == 0);
+			break;
+		case IMAP_FRAME_BYE:
+			FUZZ_CHECK(act.text != NULL);
+			bye = true;
+			break;
+		case IMAP_FRAME_NONE:
+			break;
 		}
-		buf_append(&cmdbuf, "\r\n", 2);
-		/* The literal's bytes, raw (conn_read_bytes). */
-		size_t n = size - pos < li.size ? size - pos : (size_t)li.size;
-		buf_append(&cmdbuf, data + pos, n);
-		pos += n;
-		if (n < li.size)
-			break; /* the connection would still be waiting */
+		imap_frame_action_clear(&act);
 	}
-	buf_free(&cmdbuf);
+	imap_framer_free(&f);
 	return 0;
 }

@@ -48,9 +48,13 @@ static struct {
 	int drains;
 	uint64_t bytes_total, bytes_sum;
 	int chunks, counted;
+	bool count_echoes;	/* echo: count lines in max_output, note pending */
+	size_t max_in_output;	/* most output pending when a line arrived */
 } srv;
 
 static struct event_base *tb;
+/* Closes seen, readable from the client thread. */
+static atomic_int stall_closes;
 
 static void note_pending(struct conn *c)
 {
@@ -75,7 +79,7 @@ static void t_resume_cb(evutil_socket_t fd, short what, void *arg)
 	conn_resume(c);
 }
 
-/* STREAM: write n bytes, never queueing much more than 64 KB at a time;
+/* STREAM: write n bytes until the connection says its output is full;
  * on_drain asks for more. Progress lives in the conn's data. */
 struct t_stream {
 	uint64_t left;
@@ -87,7 +91,7 @@ static void t_stream_more(struct conn *c)
 	static char block[16384];
 	if (block[0] == '\0')
 		memset(block, 's', sizeof(block));
-	while (st != NULL && st->left > 0 && conn_output_pending(c) < 64 * 1024) {
+	while (st != NULL && st->left > 0 && !conn_output_full(c)) {
 		size_t n = st->left < sizeof(block) ? (size_t)st->left : sizeof(block);
 		conn_write(c, block, n);
 		st->left -= n;
@@ -149,6 +153,11 @@ static void t_line(struct conn *c, char *line, size_t len)
 	} else if (line[0] == 'n') {
 		srv.counted++;
 	} else {
+		if (srv.count_echoes) {
+			srv.max_output++;
+			if (conn_output_pending(c) > srv.max_in_output)
+				srv.max_in_output = conn_output_pending(c);
+		}
 		conn_printf(c, "%zu:", len);
 		conn_write(c, line, len);
 		conn_puts(c, "\r\n");
@@ -184,6 +193,7 @@ static void t_tls_ready(struct conn *c)
 static void t_close(struct conn *c)
 {
 	srv.closes++;
+	atomic_fetch_add(&stall_closes, 1);
 	free(conn_data(c));
 }
 
@@ -732,8 +742,103 @@ TEST(conn_stream_on_drain)
 	port = server_start("127.0.0.1:0", false, NULL, false);
 	run_client(script_stream, NULL);
 	CHECK(srv.drains > 0);
-	/* Output stayed bounded: never much past the 64 KB the writer aims at. */
-	CHECK(srv.max_output < 100 * 1024);
+	/* Output stayed bounded: never past the high-water mark plus one
+	 * block of the writer. */
+	CHECK(srv.max_output < CONN_OUTPUT_HIGH + 32 * 1024);
+}
+
+/* A client pipelines many echo commands and does not read: once the
+ * replies reach the high-water mark the server stops taking input; when
+ * the client reads, every command is answered, in order. */
+#define PIPE_LINES 200000
+static void script_pipeline_no_read(void *arg)
+{
+	bool tls = arg != NULL;
+	struct cl cl;
+	CHECK(cl_connect(&cl, port));
+	if (tls)
+		CHECK(cl_tls(&cl));
+	cl_expect(&cl, "HELLO");
+	/* ~20 MB of input whose echoes are 20 MB: more than the socket
+	 * buffers hold, so the sender blocks (send timeout) unless it reads. */
+	static char line[101];
+	memset(line, 'p', 98);
+	memcpy(line + 98, "\r\n", 3);
+	size_t sent = 0;
+	struct timeval tv = {0, 300000};
+	setsockopt(cl.fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	for (int i = 0; i < PIPE_LINES; i++) {
+		ssize_t w = tls ? SSL_write(cl.ssl, line, 100) : send(cl.fd, line, 100, MSG_NOSIGNAL);
+		if (w != 100)
+			break; /* a partial line is never answered: not counted */
+		sent++;
+	}
+	ERR_clear_error();
+	/* The server stopped reading long before all was sent. */
+	CHECK(sent < PIPE_LINES);
+	usleep(200000);
+	size_t handled = (size_t)srv.max_output;
+	CHECK(handled < PIPE_LINES);
+	/* Now read everything: all sent lines are answered, none lost. */
+	cl_timeouts(cl.fd);
+	for (size_t i = 0; i < sent; i++) {
+		char out[200];
+		ssize_t n = cl_line(&cl, out, sizeof(out));
+		if (n != 101 || strncmp(out, "98:ppp", 6) != 0) {
+			unit_fail(__FILE__, __LINE__, "reply %zu of %zu missing (%zd: %.20s)", i, sent,
+				  n, n > 0 ? out : "");
+			break;
+		}
+	}
+	cl_close(&cl);
+}
+
+TEST(conn_output_backpressure)
+{
+	port = server_start("127.0.0.1:0", false, NULL, false);
+	srv.count_echoes = true;
+	run_client(script_pipeline_no_read, NULL);
+	CHECK(srv.max_in_output <= CONN_OUTPUT_HIGH + 1024);
+}
+
+TEST(conn_output_backpressure_tls)
+{
+	port = server_start("127.0.0.1:0", true, NULL, true);
+	srv.count_echoes = true;
+	run_client(script_pipeline_no_read, (void *)1);
+	CHECK(srv.max_in_output <= CONN_OUTPUT_HIGH + 1024);
+}
+
+/* A client that sends and never reads is closed by the stall timeout
+ * (input does not extend it). */
+static void script_stall(void *arg)
+{
+	struct cl cl;
+	CHECK(cl_connect(&cl, port));
+	cl_expect(&cl, "HELLO");
+	cl_puts(&cl, "STREAM 50000000\r\n");
+	int64_t t0 = mono_ms();
+	/* Keep sending input while not reading: it must not keep it alive. */
+	struct timeval tv = {0, 100000};
+	setsockopt(cl.fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	while (mono_ms() - t0 < 4000 && atomic_load(&stall_closes) == 0) {
+		send(cl.fd, "n\r\n", 3, MSG_NOSIGNAL);
+		usleep(20000);
+	}
+	CHECK_INT(atomic_load(&stall_closes), 1);
+	int64_t took = mono_ms() - t0;
+	CHECK(took >= 250 && took < 4000);
+	cl_close(&cl);
+}
+
+TEST(conn_output_stall_timeout)
+{
+	struct conn_limits lim = {.max_connections = 10, .max_connections_per_ip = 10,
+				  .allow_plaintext = 1, .output_stall_ms = 300};
+	port = server_start("127.0.0.1:0", false, &lim, false);
+	atomic_store(&stall_closes, 0);
+	run_client(script_stall, NULL);
+	CHECK_INT(srv.closes, 1);
 }
 
 TEST(conn_close_and_disconnect)
