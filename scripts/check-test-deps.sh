@@ -40,6 +40,9 @@ PROGRAMS = {
     "python3": "pytest and helper processes (sys.executable, tests/unit)",
     "rm": "tests/unit/main.c (the per-test directories)",
     "sqlite3": "tests/data/make-schema-v1.py (the schema 1 dump)",
+    "fail2ban-regex": "the fail2ban filter against a live log (test_auth_throttle.py)",
+    "openssl": "s_client for the TLS policy (test_tls_policy.py)",
+    "useradd": "the roost system user (scripts/deps.sh, scripts/run.sh)",
     # build and the scripts
     "make": "Makefile", "cc": "Makefile", "ar": "Makefile", "pkg-config": "Makefile",
     "clang": "make fuzz-build", "find": "Makefile",
