@@ -4,7 +4,7 @@
  * command group lives in its own file:
  *   pop3.c           settings, listeners, the expire timer
  *   pop3-session.c   connection callbacks, line parsing, dispatch, replies
- *   pop3-commands.c  the command table
+ *   pop3-commands.c  the command table and command-line parsing (no I/O)
  *   pop3-auth.c      USER, PASS, AUTH, login, failure delay
  *   pop3-lock.c      one POP3 session per account (in-process table)
  *   pop3-maildrop.c  the snapshot: STAT, LIST, UIDL, DELE, RSET, NOOP
@@ -153,6 +153,41 @@ struct pop3_command {
 	unsigned flags;
 };
 const struct pop3_command *pop3_command_find(const char *name);
+
+/* RFC 2449 section 4: keywords are 3 or 4 characters; allow a little more
+ * so that a long unknown keyword gets "unknown command", not "bad syntax". */
+#define POP3_MAX_KEYWORD 16
+
+/* What pop3_parse_command() found wrong with a line, in the order it
+ * checks; each has its -ERR text (pop3_parse_error_text()). */
+enum pop3_parse_result {
+	POP3_PARSE_OK,
+	POP3_PARSE_TOO_LONG,	/* over POP3_MAX_LINE (lib/conn.c drops such lines) */
+	POP3_PARSE_NUL,		/* a NUL byte in the line */
+	POP3_PARSE_UNKNOWN,	/* no such keyword, or one over POP3_MAX_KEYWORD */
+	POP3_PARSE_WRONG_STATE,	/* known, but not valid in this state */
+	POP3_PARSE_TOO_MANY_ARGS,
+	POP3_PARSE_MISSING_ARG,
+};
+
+/* One command line, split. args point into the line given. */
+struct pop3_command_line {
+	const struct pop3_command *cmd;	/* NULL for TOO_LONG, NUL, UNKNOWN */
+	char *args[POP3_MAX_ARGS];
+	int nargs;
+};
+
+/* Split and check one command line (CRLF removed, line[len] == '\0') the
+ * way the session does before running a handler: the keyword up to the
+ * first space, looked up case-insensitively (RFC 1939 section 3); its
+ * state; the arguments separated by spaces (empty ones skipped), or for a
+ * POP3_CMD_REST command the rest of the line as one argument; their count
+ * against the table. Spaces in `line` are overwritten with NULs. Pure: no
+ * I/O, no session; pop3-session.c and tests/fuzz/fuzz-pop3.c call it. */
+enum pop3_parse_result pop3_parse_command(char *line, size_t len, enum pop3_state state,
+					  struct pop3_command_line *out);
+/* The -ERR text for a result other than POP3_PARSE_OK. */
+const char *pop3_parse_error_text(enum pop3_parse_result r);
 
 /* Command handlers. */
 pop3_cmd_fn pop3_cmd_user, pop3_cmd_pass, pop3_cmd_auth, pop3_cmd_capa, pop3_cmd_stls,

@@ -1,25 +1,19 @@
 /*
- * pop3-session: one POP3 connection. Receives lines from conn, splits
- * "KEYWORD [arg [arg]]" (RFC 1939 section 3: keyword and arguments
- * separated by single spaces, keywords case-insensitive), checks state and
- * argument count against the command table, and runs the handler. Owns the
- * reply helpers and the error budget (pop3.max_errors).
+ * pop3-session: one POP3 connection. Receives lines from conn, has
+ * pop3_parse_command() (pop3-commands.c) split "KEYWORD [arg [arg]]" and
+ * check state and argument count, then replies its error or runs the
+ * handler. Owns the reply helpers and the error budget (pop3.max_errors).
  */
 #include "pop3/pop3-private.h"
 #include "lib/alloc.h"
 #include "lib/conn.h"
 #include "lib/registry.h"
 #include "store/store.h"
-#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-/* RFC 2449 section 4: keywords are 3 or 4 characters; allow a little more
- * so that a long unknown keyword gets "unknown command", not "bad syntax". */
-#define POP3_MAX_KEYWORD 16
 
 static void reply_v(struct pop3_session *s, const char *status, const char *fmt, va_list ap)
 {
@@ -132,47 +126,17 @@ static void session_on_connect(struct conn *c)
 
 static void session_dispatch(struct pop3_session *s, char *line, size_t len)
 {
-	char *args[POP3_MAX_ARGS];
-	int nargs = 0;
-	char *keyword = line, *rest;
-	const struct pop3_command *cmd;
+	struct pop3_command_line cl;
+	enum pop3_parse_result r = pop3_parse_command(line, len, s->state, &cl);
 
-	if (memchr(line, '\0', len) != NULL) {
-		pop3_err(s, "NUL byte in command");
-		return;
-	}
-	rest = strchr(line, ' ');
-	if (rest != NULL)
-		*rest++ = '\0';
-	if (strlen(keyword) > POP3_MAX_KEYWORD || (cmd = pop3_command_find(keyword)) == NULL) {
-		pop3_err(s, "Unknown command");
-		return;
-	}
-	if ((cmd->states & s->state) == 0) {
-		pop3_err(s, "Command not valid in this state");
-		return;
-	}
-	if (rest != NULL && (cmd->flags & POP3_CMD_REST) != 0) {
-		args[nargs++] = rest;
-	} else if (rest != NULL) {
-		char *save = NULL;
-		for (char *tok = strtok_r(rest, " ", &save); tok != NULL;
-		     tok = strtok_r(NULL, " ", &save)) {
-			if (nargs == cmd->max_args) {
-				pop3_err(s, "Too many arguments");
-				return;
-			}
-			args[nargs++] = tok;
-		}
-	}
-	if (nargs < cmd->min_args) {
-		pop3_err(s, "Missing argument");
+	if (r != POP3_PARSE_OK) {
+		pop3_err(s, "%s", pop3_parse_error_text(r));
 		return;
 	}
 	if (log_enabled(LOG_DEBUG))
-		conn_log(s->conn, LOG_DEBUG, "command %s%s", cmd->name,
-			 (cmd->flags & POP3_CMD_SECRET) != 0 && nargs > 0 ? " ***" : "");
-	cmd->fn(s, args, nargs);
+		conn_log(s->conn, LOG_DEBUG, "command %s%s", cl.cmd->name,
+			 (cl.cmd->flags & POP3_CMD_SECRET) != 0 && cl.nargs > 0 ? " ***" : "");
+	cl.cmd->fn(s, cl.args, cl.nargs);
 }
 
 static void session_on_line(struct conn *c, char *line, size_t len)
@@ -196,7 +160,7 @@ static void session_on_line_too_long(struct conn *c)
 		s->sasl = POP3_SASL_NONE;
 		xfree(&s->user);
 	}
-	pop3_err(s, "Line too long");
+	pop3_err(s, "%s", pop3_parse_error_text(POP3_PARSE_TOO_LONG));
 }
 
 static void session_on_drain(struct conn *c)

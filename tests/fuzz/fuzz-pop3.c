@@ -1,15 +1,17 @@
 /*
- * fuzz-pop3: what POP3 parses and produces without a connection.
- *
- * POP3 has no parser separate from its session: session_dispatch() in
- * pop3-session.c is static and replies through a live conn, and faking
- * lib/conn.c is not cheap (it is linked into the same library). So this
- * target covers the pure parts the dispatch uses, fed the same way:
- *  - every input line (split as conn does) is handled like
- *    session_dispatch(): NUL refused, keyword up to the first space,
- *    pop3_command_find(), arguments split on spaces, and each argument
- *    read with pop3_parse_number() as pop3_msg_arg() does (checked
- *    against a naive reading);
+ * fuzz-pop3: the real POP3 command-line parsing and message formatting.
+ *  - every input line (split as lib/conn.c does) goes to
+ *    pop3_parse_command() (pop3-commands.c), the function the session's
+ *    line handler calls before running a command, once in each state
+ *    (AUTHORIZATION, TRANSACTION, UPDATE). Invariants: the result agrees
+ *    with a naive reading of the line (over POP3_MAX_LINE, a NUL, the
+ *    keyword up to the first space, the table's states and argument
+ *    counts, arguments split on runs of spaces or the whole rest for
+ *    PASS/USER); arguments point into the line, NUL-terminated, without
+ *    spaces; every error has its -ERR text; each argument is read with
+ *    pop3_parse_number() as pop3_msg_arg() does (checked against a naive
+ *    reading). The SASL continuation lines (pop3-auth.c) are not covered:
+ *    they need a session.
  *  - the whole input, as a stored message, goes through pop3-format: the
  *    RETR/TOP output of pop3_format_chunk() and the LIST/STAT size of
  *    pop3_format_size(). Invariants: chunked output (small max_in) equals
@@ -23,9 +25,6 @@
 #include "mail/crlf.h"
 #include "pop3/pop3-private.h"
 #include <strings.h>
-
-/* Same as pop3-session.c's POP3_MAX_KEYWORD (private to that file). */
-#define FUZZ_POP3_MAX_KEYWORD 16
 
 static void check_number(const char *arg)
 {
@@ -43,25 +42,95 @@ static void check_number(const char *arg)
 		FUZZ_CHECK(n == want);
 }
 
-static void command_line(char *line, size_t len)
+/* Words of text[0..len) separated by runs of spaces. */
+static int count_words(const char *text, size_t len)
 {
-	if (memchr(line, '\0', len) != NULL)
-		return;
-	char *rest = strchr(line, ' ');
-	if (rest != NULL)
-		*rest++ = '\0';
-	if (strlen(line) > FUZZ_POP3_MAX_KEYWORD)
-		return;
-	const struct pop3_command *cmd = pop3_command_find(line);
-	if (cmd == NULL)
-		return;
-	FUZZ_CHECK(strcasecmp(cmd->name, line) == 0);
-	FUZZ_CHECK(cmd->min_args <= cmd->max_args && cmd->max_args <= POP3_MAX_ARGS);
-	if (rest == NULL || (cmd->flags & POP3_CMD_REST) != 0)
-		return;
-	char *save = NULL;
-	for (char *tok = strtok_r(rest, " ", &save); tok != NULL; tok = strtok_r(NULL, " ", &save))
-		check_number(tok);
+	int n = 0;
+	bool in_word = false;
+	for (size_t i = 0; i < len; i++) {
+		if (text[i] != ' ' && !in_word)
+			n++;
+		in_word = text[i] != ' ';
+	}
+	return n;
+}
+
+static void command_line(const char *text, size_t len, enum pop3_state state)
+{
+	/* the parser splits in place: give it its own copy, keep text */
+	char *line = malloc(len + 1);
+	FUZZ_CHECK(line != NULL);
+	memcpy(line, text, len);
+	line[len] = '\0';
+	struct pop3_command_line cl;
+	enum pop3_parse_result r = pop3_parse_command(line, len, state, &cl);
+
+	FUZZ_CHECK(r >= POP3_PARSE_OK && r <= POP3_PARSE_MISSING_ARG);
+	if (r != POP3_PARSE_OK) {
+		const char *msg = pop3_parse_error_text(r);
+		FUZZ_CHECK(msg != NULL && msg[0] != '\0' && strpbrk(msg, "\r\n") == NULL);
+	}
+	FUZZ_CHECK((r == POP3_PARSE_TOO_LONG) == (len > POP3_MAX_LINE));
+	if (r == POP3_PARSE_TOO_LONG)
+		goto out;
+	FUZZ_CHECK((r == POP3_PARSE_NUL) == (memchr(text, '\0', len) != NULL));
+	if (r == POP3_PARSE_NUL)
+		goto out;
+
+	/* the keyword: up to the first space */
+	const char *sp = memchr(text, ' ', len);
+	size_t kwlen = sp != NULL ? (size_t)(sp - text) : len;
+	const struct pop3_command *want = NULL;
+	if (kwlen <= POP3_MAX_KEYWORD) {
+		char kw[POP3_MAX_KEYWORD + 1];
+		memcpy(kw, text, kwlen);
+		kw[kwlen] = '\0';
+		want = pop3_command_find(kw);
+		FUZZ_CHECK(want == NULL || strcasecmp(want->name, kw) == 0);
+	}
+	FUZZ_CHECK(cl.cmd == want);
+	FUZZ_CHECK((r == POP3_PARSE_UNKNOWN) == (want == NULL));
+	if (want == NULL)
+		goto out;
+	FUZZ_CHECK(want->min_args <= want->max_args && want->max_args <= POP3_MAX_ARGS);
+	FUZZ_CHECK((r == POP3_PARSE_WRONG_STATE) == ((want->states & state) == 0));
+	if (r == POP3_PARSE_WRONG_STATE)
+		goto out;
+
+	const char *rest = sp != NULL ? sp + 1 : NULL;
+	size_t rest_len = rest != NULL ? len - (size_t)(rest - text) : 0;
+	FUZZ_CHECK(cl.nargs >= 0 && cl.nargs <= want->max_args);
+	for (int i = 0; i < cl.nargs; i++) {
+		/* inside the copy, NUL-terminated there */
+		FUZZ_CHECK(cl.args[i] > line && cl.args[i] <= line + len);
+		FUZZ_CHECK(cl.args[i] + strlen(cl.args[i]) <= line + len);
+	}
+	if (rest != NULL && (want->flags & POP3_CMD_REST) != 0) {
+		FUZZ_CHECK(r == POP3_PARSE_OK && cl.nargs == 1);
+		FUZZ_CHECK(strlen(cl.args[0]) == rest_len);
+		FUZZ_CHECK(memcmp(cl.args[0], rest, rest_len) == 0);
+		goto out;
+	}
+	int words = rest != NULL ? count_words(rest, rest_len) : 0;
+	FUZZ_CHECK((r == POP3_PARSE_TOO_MANY_ARGS) == (words > want->max_args));
+	FUZZ_CHECK((r == POP3_PARSE_MISSING_ARG) == (words < want->min_args));
+	if (r != POP3_PARSE_OK)
+		goto out;
+	FUZZ_CHECK(cl.nargs == words);
+	/* the words in order, each found in the rest where the last ended */
+	const char *p = rest;
+	for (int i = 0; i < cl.nargs; i++) {
+		size_t alen = strlen(cl.args[i]);
+		FUZZ_CHECK(alen > 0 && strchr(cl.args[i], ' ') == NULL);
+		while (*p == ' ')
+			p++;
+		FUZZ_CHECK(memcmp(p, cl.args[i], alen) == 0);
+		FUZZ_CHECK(p[alen] == ' ' || p[alen] == '\0');
+		p += alen;
+		check_number(cl.args[i]);
+	}
+out:
+	free(line);
 }
 
 /* RETR (top = false) or TOP n output, produced in steps of max_in. */
@@ -125,7 +194,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t pos = 0;
 	struct fuzz_line line;
 	while (fuzz_next_line(data, size, &pos, &line)) {
-		command_line(line.text, line.len);
+		command_line(line.text, line.len, POP3_STATE_AUTH);
+		command_line(line.text, line.len, POP3_STATE_TRANS);
+		command_line(line.text, line.len, POP3_STATE_UPDATE);
 		free(line.text);
 	}
 	char *msg = fuzz_strndup(data, size);
