@@ -1,0 +1,155 @@
+"""The daemon-wide memory budget (server.memory_budget): one big APPEND
+in flight holds its literal's size; while it does, other transfers that
+would pass the budget get a temporary refusal (IMAP `NO [LIMIT]` before
+any "+", SMTP `452 4.3.1`) with the streams kept in step; once it ends
+the same transfers succeed, and at shutdown nothing is left in use."""
+import re
+
+from test_backpressure import connect, readline, read_reply
+
+BUDGET = 3 << 20
+BIG = 2 << 20
+
+
+def message(size, tag):
+    head = b"From: a@example.com\r\nSubject: " + tag + b"\r\n\r\n"
+    line = b"x" * 74 + b"\r\n"
+    body = line * ((size - len(head)) // len(line))
+    msg = head + body
+    return msg + b"y" * (size - len(msg))
+
+
+def imap_login(r):
+    s = connect(r.port("imap"))
+    assert readline(s).startswith(b"* OK")
+    s.sendall(b"l LOGIN alice@example.com secret\r\n")
+    assert read_reply(s, b"l ")[-1].startswith(b"l OK")
+    return s
+
+
+def smtp_open(r):
+    s = connect(r.port("smtp"))
+    read_reply(s, b"220 ")
+    s.sendall(b"EHLO x\r\n")
+    read_reply(s, b"250 ")
+    return s
+
+
+def smtp_cmd(s, line):
+    s.sendall(line + b"\r\n")
+    return last_reply(s)
+
+
+def last_reply(s):
+    while True:
+        line = readline(s)
+        if line[3:4] != b"-":
+            return line
+
+
+def dot_stuffed(msg):
+    return msg.replace(b"\r\n.", b"\r\n..") + b"\r\n.\r\n"
+
+
+def test_budget_refuses_then_recovers(roost_factory):
+    r = roost_factory(server__memory_budget=str(BUDGET))
+
+    # 1. a first APPEND announces 2 MiB, gets "+", and stops half-way
+    first = imap_login(r)
+    first.sendall(b"a APPEND INBOX {%d}\r\n" % BIG)
+    assert readline(first).startswith(b"+")
+    big = message(BIG, b"first")
+    first.sendall(big[:BIG // 2])
+
+    # 2. a second synchronizing 2 MiB APPEND: NO [LIMIT], never "+"
+    second = imap_login(r)
+    second.sendall(b"b APPEND INBOX {%d}\r\n" % BIG)
+    line = readline(second)
+    assert line.startswith(b"b NO [LIMIT]"), line
+    second.sendall(b"b2 NOOP\r\n")
+    assert read_reply(second, b"b2 ")[-1].startswith(b"b2 OK")
+
+    # ... a non-synchronizing one: its bytes are read and dropped, then
+    # NO [LIMIT]; the session goes on in step
+    lit = imap_login(r)
+    lit.sendall(b"c APPEND INBOX {%d+}\r\n" % BIG + message(BIG, b"nonsync") + b"\r\n")
+    reply = read_reply(lit, b"c ")[-1]
+    assert reply.startswith(b"c NO [LIMIT]"), reply
+    lit.sendall(b"c2 NOOP\r\n")
+    assert read_reply(lit, b"c2 ")[-1].startswith(b"c2 OK")
+
+    # 3. SMTP with SIZE: refused at DATA, before any 354
+    sm = smtp_open(r)
+    assert smtp_cmd(sm, b"MAIL FROM:<b@example.com> SIZE=%d" % BIG).startswith(b"250")
+    assert smtp_cmd(sm, b"RCPT TO:<alice@example.com>").startswith(b"250")
+    line = smtp_cmd(sm, b"DATA")
+    assert line.startswith(b"452 4.3.1"), line
+    # ... without SIZE: 354, the data is read to its end, then 452 4.3.1
+    assert smtp_cmd(sm, b"RSET").startswith(b"250")
+    assert smtp_cmd(sm, b"MAIL FROM:<b@example.com>").startswith(b"250")
+    assert smtp_cmd(sm, b"RCPT TO:<alice@example.com>").startswith(b"250")
+    assert smtp_cmd(sm, b"DATA").startswith(b"354")
+    sm.sendall(dot_stuffed(message(BIG, b"smtp-nosize")))
+    line = last_reply(sm)
+    assert line.startswith(b"452 4.3.1"), line
+    # ... BDAT: the chunk is consumed, then 452 4.3.1, stream in step
+    assert smtp_cmd(sm, b"MAIL FROM:<b@example.com>").startswith(b"250")
+    assert smtp_cmd(sm, b"RCPT TO:<alice@example.com>").startswith(b"250")
+    sm.sendall(b"BDAT %d LAST\r\n" % BIG + message(BIG, b"bdat"))
+    line = last_reply(sm)
+    assert line.startswith(b"452 4.3.1"), line
+    assert smtp_cmd(sm, b"NOOP").startswith(b"250")
+
+    # 4. the first APPEND finishes: its budget comes back
+    first.sendall(big[BIG // 2:] + b"\r\n")
+    assert read_reply(first, b"a ")[-1].startswith(b"a OK")
+
+    second.sendall(b"d APPEND INBOX {%d}\r\n" % BIG)
+    assert readline(second).startswith(b"+")
+    second.sendall(message(BIG, b"second") + b"\r\n")
+    assert read_reply(second, b"d ")[-1].startswith(b"d OK")
+
+    assert smtp_cmd(sm, b"MAIL FROM:<b@example.com> SIZE=%d" % BIG).startswith(b"250")
+    assert smtp_cmd(sm, b"RCPT TO:<alice@example.com>").startswith(b"250")
+    assert smtp_cmd(sm, b"DATA").startswith(b"354")
+    sm.sendall(dot_stuffed(message(BIG, b"smtp-ok")))
+    line = last_reply(sm)
+    assert line.startswith(b"250"), line
+    assert smtp_cmd(sm, b"MAIL FROM:<b@example.com>").startswith(b"250")
+    assert smtp_cmd(sm, b"RCPT TO:<alice@example.com>").startswith(b"250")
+    sm.sendall(b"BDAT %d LAST\r\n" % BIG + message(BIG, b"bdat-ok"))
+    line = last_reply(sm)
+    assert line.startswith(b"250"), line
+
+    # an SMTP transaction cut off mid-DATA gives its budget back too
+    cut = smtp_open(r)
+    assert smtp_cmd(cut, b"MAIL FROM:<b@example.com> SIZE=%d" % BIG).startswith(b"250")
+    assert smtp_cmd(cut, b"RCPT TO:<alice@example.com>").startswith(b"250")
+    assert smtp_cmd(cut, b"DATA").startswith(b"354")
+    cut.sendall(message(BIG // 2, b"cut"))
+    cut.close()
+    # ... and an APPEND cut off mid-literal
+    half = imap_login(r)
+    half.sendall(b"e APPEND INBOX {%d}\r\n" % BIG)
+    assert readline(half).startswith(b"+")
+    half.sendall(message(BIG // 2, b"half"))
+    half.close()
+
+    sel = imap_login(r)
+    sel.sendall(b"s STATUS INBOX (MESSAGES)\r\n")
+    lines = read_reply(sel, b"s ")
+    assert b"MESSAGES 4)" in b"".join(lines), lines
+    for s in (first, second, lit, sel):
+        s.sendall(b"z LOGOUT\r\n")
+        read_reply(s, b"z ")
+        s.close()
+    sm.sendall(b"QUIT\r\n")
+    last_reply(sm)
+    sm.close()
+
+    # 5. every take had its give: nothing in use once all sessions ended
+    assert r.stop() == 0
+    log = r.read_log()
+    m = re.findall(r"memory budget: (\d+) of (\d+) bytes in use at shutdown", log)
+    assert m, log
+    assert m[-1] == ("0", str(BUDGET)), m
