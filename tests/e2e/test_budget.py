@@ -4,6 +4,7 @@ would pass the budget get a temporary refusal (IMAP `NO [LIMIT]` before
 any "+", SMTP `452 4.3.1`) with the streams kept in step; once it ends
 the same transfers succeed, and at shutdown nothing is left in use."""
 import re
+import time
 
 from test_backpressure import connect, readline, read_reply
 
@@ -45,6 +46,20 @@ def last_reply(s):
         line = readline(s)
         if line[3:4] != b"-":
             return line
+
+
+def read_tagged(s, tag):
+    """Everything up to and including the tagged reply, read in blocks."""
+    data = b""
+    mark = b"\r\n" + tag + b" "
+    while True:
+        i = data.find(mark)
+        if i >= 0 and data.find(b"\r\n", i + 2) >= 0:
+            return data, data[i + 2:data.find(b"\r\n", i + 2) + 2]
+        chunk = s.recv(65536)
+        if not chunk:
+            raise EOFError(data[-200:])
+        data += chunk
 
 
 def dot_stuffed(msg):
@@ -153,3 +168,58 @@ def test_budget_refuses_then_recovers(roost_factory):
     m = re.findall(r"memory budget: (\d+) of (\d+) bytes in use at shutdown", log)
     assert m, log
     assert m[-1] == ("0", str(BUDGET)), m
+
+
+def test_budget_fetch_of_big_body_waits_for_drain(roost_factory):
+    r = roost_factory(server__memory_budget=str(BUDGET))
+    # the kernel's send buffer takes a few MB of a non-reader's output
+    # before ours fills: several big messages get past it
+    for i in range(4):
+        r.deliver(message(BIG, b"big%d" % i), "alice@example.com")
+    s = imap_login(r)
+
+    # a client that fetches the 2 MiB bodies and does not read holds one
+    slow = imap_login(r)
+    slow.sendall(b"f SELECT INBOX\r\n")
+    read_reply(slow, b"f ")
+    slow.sendall(b"g FETCH 1:4 BODY.PEEK[]\r\n")
+    time.sleep(1)
+
+    # meanwhile a new FETCH of the big body: NO [UNAVAILABLE]; small
+    # items still answer; an APPEND of 2 MiB is refused too
+    other = imap_login(r)
+    other.sendall(b"h SELECT INBOX\r\n")
+    read_reply(other, b"h ")
+    other.sendall(b"i FETCH 1 BODY.PEEK[]\r\n")
+    reply = read_reply(other, b"i ")[-1]
+    assert reply.startswith(b"i NO [UNAVAILABLE]"), reply
+    other.sendall(b"j FETCH 1 (FLAGS RFC822.SIZE)\r\n")
+    assert read_reply(other, b"j ")[-1].startswith(b"j OK")
+    other.sendall(b"k APPEND INBOX {%d}\r\n" % BIG)
+    assert readline(other).startswith(b"k NO [LIMIT]")
+
+    # the slow client reads everything: the budget comes back
+    data, last = read_tagged(slow, b"g")
+    assert last.startswith(b"g OK"), last
+    assert len(data) > 4 * BIG
+    other.sendall(b"l FETCH 1 BODY.PEEK[]\r\n")
+    data, last = read_tagged(other, b"l")
+    assert last.startswith(b"l OK"), last
+    assert len(data) > BIG
+
+    # a non-reader that disconnects gives its share back as well
+    gone = imap_login(r)
+    gone.sendall(b"m SELECT INBOX\r\n")
+    read_reply(gone, b"m ")
+    gone.sendall(b"n FETCH 1:4 BODY.PEEK[]\r\n")
+    time.sleep(0.5)
+    gone.close()
+    time.sleep(0.5)
+
+    for c in (s, slow, other):
+        c.sendall(b"z LOGOUT\r\n")
+        read_reply(c, b"z ")
+        c.close()
+    assert r.stop() == 0
+    m = re.findall(r"memory budget: (\d+) of (\d+) bytes in use at shutdown", r.read_log())
+    assert m and m[-1] == ("0", str(BUDGET)), m
