@@ -223,3 +223,44 @@ def test_budget_fetch_of_big_body_waits_for_drain(roost_factory):
     assert r.stop() == 0
     m = re.findall(r"memory budget: (\d+) of (\d+) bytes in use at shutdown", r.read_log())
     assert m and m[-1] == ("0", str(BUDGET)), m
+
+
+def test_budget_pop3_retr(roost_factory):
+    r = roost_factory(server__memory_budget=str(BUDGET))
+    r.deliver(message(BIG, b"pop"), "alice@example.com")
+    # an IMAP APPEND held mid-literal takes most of the budget
+    held = imap_login(r)
+    held.sendall(b"a APPEND INBOX {%d}\r\n" % BIG)
+    assert readline(held).startswith(b"+")
+    held.sendall(message(BIG // 4, b"held"))
+
+    p = connect(r.port("pop3"))
+    assert readline(p).startswith(b"+OK")
+    p.sendall(b"USER alice@example.com\r\n")
+    assert readline(p).startswith(b"+OK")
+    p.sendall(b"PASS secret\r\n")
+    assert readline(p).startswith(b"+OK")
+    p.sendall(b"RETR 1\r\n")
+    line = readline(p)
+    assert line.startswith(b"-ERR [SYS/TEMP]"), line
+    p.sendall(b"NOOP\r\n")
+    assert readline(p).startswith(b"+OK")
+
+    held.close()  # cut off: its budget comes back
+    time.sleep(0.5)
+    p.sendall(b"RETR 1\r\n")
+    assert readline(p).startswith(b"+OK")
+    data = b""
+    while not data.endswith(b"\r\n.\r\n"):
+        chunk = p.recv(65536)
+        assert chunk
+        data += chunk
+    assert len(data) >= BIG
+    p.sendall(b"RSET\r\n")
+    assert readline(p).startswith(b"+OK")
+    p.sendall(b"QUIT\r\n")
+    readline(p)
+    p.close()
+    assert r.stop() == 0
+    m = re.findall(r"memory budget: (\d+) of (\d+) bytes in use at shutdown", r.read_log())
+    assert m and m[-1] == ("0", str(BUDGET)), m
