@@ -1,7 +1,8 @@
 /*
  * membudget: one daemon-wide budget for the memory clients make us hold
- * for them in bulk: SMTP/LMTP DATA and BDAT message buffers and IMAP
- * APPEND/REPLACE literals. Each of those is bounded on its own
+ * for them in bulk: SMTP/LMTP DATA and BDAT message buffers, IMAP
+ * APPEND/REPLACE literals, and big messages being sent (IMAP FETCH,
+ * POP3 RETR/TOP). Each of those is bounded on its own
  * (message.max_size); the budget bounds their sum, so many concurrent
  * transfers get a temporary refusal instead of growing the daemon.
  *
