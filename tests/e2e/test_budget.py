@@ -62,6 +62,12 @@ def read_tagged(s, tag):
         data += chunk
 
 
+def budget_used(r):
+    """`roost debug memory` from the running daemon: (used, limit)."""
+    out = dict(l.split("\t") for l in r.cli("debug", "memory").stdout.splitlines())
+    return int(out["used"]), int(out["limit"])
+
+
 def dot_stuffed(msg):
     return msg.replace(b"\r\n.", b"\r\n..") + b"\r\n.\r\n"
 
@@ -75,6 +81,9 @@ def test_budget_refuses_then_recovers(roost_factory):
     assert readline(first).startswith(b"+")
     big = message(BIG, b"first")
     first.sendall(big[:BIG // 2])
+    used, limit = budget_used(r)
+    assert limit == BUDGET
+    assert used == BIG, used
 
     # 2. a second synchronizing 2 MiB APPEND: NO [LIMIT], never "+"
     second = imap_login(r)
@@ -161,6 +170,10 @@ def test_budget_refuses_then_recovers(roost_factory):
     sm.sendall(b"QUIT\r\n")
     last_reply(sm)
     sm.close()
+    deadline = time.time() + 10
+    while budget_used(r)[0] != 0 and time.time() < deadline:
+        time.sleep(0.1)
+    assert budget_used(r) == (0, BUDGET)
 
     # 5. every take had its give: nothing in use once all sessions ended
     assert r.stop() == 0
