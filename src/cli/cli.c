@@ -55,6 +55,8 @@ const struct cli_command cli_commands[] = {
 	 "deliver the message on stdin (exit codes: see roost help)"},
 	{"debug fail-reads", "<count> ioerr|busy [<skip>]", 2, 3, 0, cmd_debug_fail_reads,
 	 "test only (debug.fault_injection = yes): fail the daemon's next <count> store reads"},
+	{"debug memory", "", 0, 0, 0, cmd_debug_memory,
+	 "the daemon's memory budget: \"used<TAB>bytes\", \"limit<TAB>bytes\" (server.memory_budget)"},
 	{"version", "", 0, 0, CLI_NO_CONFIG | CLI_NO_STORE | CLI_LOCAL, cmd_version,
 	 "print the version"},
 	{"help", "", 0, 0, CLI_NO_CONFIG | CLI_NO_STORE | CLI_LOCAL, cmd_help,

@@ -5,9 +5,12 @@
  * configuration says debug.fault_injection = yes (default no): the e2e
  * tests use it to prove that a failing read gives a temporary error
  * (451 4.3.0, NO [UNAVAILABLE], -ERR [SYS/TEMP]) and never "no such user".
+ * `roost debug memory` reports the daemon's memory budget (lib/membudget.h);
+ * read-only, so it needs no switch.
  */
 #include "cli/cli.h"
 #include "lib/config.h"
+#include "lib/membudget.h"
 #include "store/store.h"
 #include <errno.h>
 #include <stdlib.h>
@@ -50,5 +53,14 @@ int cmd_debug_fail_reads(struct cli *cli, int argc, char **argv)
 				argv[1]);
 	store_debug_fail_reads(skip, count, kind);
 	fprintf(cli->out, "armed\t%u\t%s\tafter %u\n", count, argv[1], skip);
+	return CLI_EX_OK;
+}
+
+int cmd_debug_memory(struct cli *cli, int argc, char **argv)
+{
+	/* The budget lives in the daemon: this process's own is meaningless. */
+	if (!cli->via_daemon)
+		return cli_fail(cli, CLI_EX_ERROR, "debug memory: needs a running daemon (roost serve)");
+	fprintf(cli->out, "used\t%zu\nlimit\t%zu\n", membudget_used(), membudget_limit());
 	return CLI_EX_OK;
 }

@@ -9,6 +9,7 @@
 #include "lib/config.h"
 #include "lib/conn.h"
 #include "lib/log.h"
+#include "lib/membudget.h"
 #include "lib/registry.h"
 #include "lib/tls.h"
 #include "lib/version.h"
@@ -137,6 +138,7 @@ static void log_startup(struct config *cfg)
 		   *config_str(cfg, "tls.cert") ? "on" : "off");
 	log_info("%s", b.data);
 	buf_free(&b);
+	log_info("memory budget: %zu bytes", membudget_limit());
 }
 
 /* Every client connection is a descriptor: raise the soft limit to the
@@ -213,6 +215,7 @@ static int serve_start(struct serve *sv, struct store **store_r, struct privdrop
 		.login_timeout_ms = config_ms(cfg, "server.login_timeout"),
 	};
 	raise_fd_limit(cfg);
+	membudget_init(membudget_limit_for(config_size(cfg, "server.memory_budget")));
 	conn_global_init(sv->base, &limits, ssl_ctx);
 	SSL_CTX_free(ssl_ctx); /* conn holds its own reference */
 	auth_configure(cfg);
@@ -264,6 +267,10 @@ int serve_run(struct config *cfg, control_run_fn *control_run)
 		log_startup(cfg);
 		event_base_dispatch(sv.base);
 		log_info("shutdown: stopping");
+		/* After the drain every transfer has ended: anything still
+		 * in use is a leak (or a connection that would not close). */
+		log_info("memory budget: %zu of %zu bytes in use at shutdown", membudget_used(),
+			 membudget_limit());
 		code = 0;
 	}
 	/* Order matters: the control thread may be inside store_run(), which

@@ -17,6 +17,8 @@
 #include "lib/alloc.h"
 #include "lib/buf.h"
 #include "lib/conn.h"
+#include "lib/log.h"
+#include "lib/membudget.h"
 #include "store/store-imap.h"
 #include "store/store-msg-extra.h"
 #include <stdlib.h>
@@ -25,6 +27,11 @@
 
 #define FETCH_MAX_ITEMS 100
 #define FETCH_BATCH_BYTES (64 * 1024) /* rendered bytes per write */
+/* A message larger than this draws its size from the memory budget
+ * (lib/membudget.h) while it is rendered and queued for the client; the
+ * draw is given back once the output has drained below the connection's
+ * high-water mark (the next turn of emit()), or when the command ends. */
+#define FETCH_BUDGET_MIN FETCH_BATCH_BYTES
 
 enum item_kind {
 	I_FLAGS, I_UID, I_INTERNALDATE, I_SIZE, I_ENVELOPE, I_BODY, I_BODYSTRUCTURE,
@@ -62,6 +69,8 @@ struct fetch_ctx {
 	bool unknown_cte;	/* a BINARY part had an encoding we cannot undo */
 	enum store_err read_err; /* a message could not be read (not: expunged) */
 	bool want_modseq;	/* MODSEQ asked for, or CHANGEDSINCE (RFC 7162 3.1.4.1) */
+	size_t budget_held;	/* memory budget of the message being sent */
+	bool no_budget;		/* the budget refused a message: NO [UNAVAILABLE] */
 };
 
 static void cleanup(struct imap_cmd *cmd)
@@ -75,6 +84,7 @@ static void cleanup(struct imap_cmd *cmd)
 		store_op_clear(&ctx->op);
 	store_msg_list_free(ctx->meta, ctx->nmeta);
 	store_msg_extra_clear(&ctx->extra);
+	membudget_give(ctx->budget_held);
 	free(ctx->uids);
 	free(ctx->seen_now);
 	free(ctx);
@@ -328,6 +338,15 @@ static bool render(struct imap_cmd *cmd, struct fetch_ctx *ctx, uint32_t uid, st
 		store_msg_index_clear(&idx);
 		return false;
 	}
+	if (len > FETCH_BUDGET_MIN) {
+		if (!membudget_take(len)) {
+			ctx->no_budget = true;
+			free(data);
+			store_msg_index_clear(&idx);
+			return false;
+		}
+		ctx->budget_held += len;
+	}
 	buf_printf(b, "* %u FETCH (", seq);
 	const char *sep = "";
 	bool flags_done = false, uid_done = false;
@@ -457,9 +476,23 @@ static void emit(struct imap_cmd *cmd)
 			buf_free(&b);
 			return;
 		}
+		/* Below the high-water mark: the big message drawn for
+		 * before has (all but CONN_OUTPUT_HIGH of it) gone out. */
+		membudget_give(ctx->budget_held);
+		ctx->budget_held = 0;
 		size_t mark = b.len;
 		if (!render(cmd, ctx, ctx->uids[ctx->pos], &b))
 			b.len = mark; /* drop what a failed message left */
+		if (ctx->no_budget) {
+			if (b.len > 0)
+				imap_write(s, b.data, b.len);
+			buf_free(&b);
+			cmd->on_drain = NULL;
+			log_info("FETCH refused: memory budget spent (%zu of %zu in use)",
+				 membudget_used(), membudget_limit());
+			imap_cmd_no(cmd, "[UNAVAILABLE] Server memory budget exhausted, try again later");
+			return;
+		}
 		ctx->pos++;
 		if (b.len >= FETCH_BATCH_BYTES || ctx->unknown_cte) {
 			if (b.len > 0)
@@ -477,6 +510,13 @@ static void emit(struct imap_cmd *cmd)
 	if (b.len > 0)
 		imap_write(s, b.data, b.len);
 	buf_free(&b);
+	/* The last big message holds its budget until it has drained too. */
+	if (ctx->budget_held > 0 && s->conn != NULL && conn_output_full(s->conn)) {
+		cmd->on_drain = emit;
+		return;
+	}
+	membudget_give(ctx->budget_held);
+	ctx->budget_held = 0;
 	cmd->on_drain = NULL;
 	/* RFC 9051 6.4.5: the messages we could serve were sent; say that
 	 * some could not be, with the reason's code. */

@@ -5,8 +5,12 @@
 #include "imap/imap-framing.h"
 #include "imap/imap-parser.h"
 #include "lib/alloc.h"
+#include "lib/membudget.h"
 #include <stdlib.h>
 #include <string.h>
+
+/* The reply to an APPEND literal the memory budget cannot hold. */
+#define IMAP_BUDGET_REFUSED "[LIMIT] Server memory budget exhausted, try again later"
 
 /* A released command buffer larger than this is freed, not kept. */
 #define IMAP_FRAMER_KEEP_BUF 16384
@@ -30,6 +34,16 @@ void imap_framer_reset(struct imap_framer *f)
 	f->discarding = false;
 	f->first_line_seen = false;
 	f->is_append = false;
+	f->budget_refused = false;
+	membudget_give(f->budget_held);
+	f->budget_held = 0;
+}
+
+size_t imap_framer_take_budget(struct imap_framer *f)
+{
+	size_t n = f->budget_held;
+	f->budget_held = 0;
+	return n;
 }
 
 void imap_framer_free(struct imap_framer *f)
@@ -126,7 +140,9 @@ void imap_frame_line(struct imap_framer *f, const char *line, size_t len,
 		f->discarding = true;
 	struct imap_literal_info li;
 	if (!imap_parser_line_literal(line, len, &li)) {
-		if (f->discarding)
+		if (f->budget_refused)
+			reply(f, act, "NO", IMAP_BUDGET_REFUSED);
+		else if (f->discarding)
 			reply(f, act, "BAD", "[LIMIT] Command too large");
 		else
 			act->kind = IMAP_FRAME_COMMAND;
@@ -145,6 +161,24 @@ void imap_frame_line(struct imap_framer *f, const char *line, size_t len,
 			return;
 		}
 		f->discarding = true;
+	}
+	/* The message literal is the one big buffer a client makes us hold:
+	 * it draws from the daemon-wide budget before "+" is sent. */
+	if (f->is_append && !f->discarding) {
+		if (!membudget_take((size_t)li.size)) {
+			if (!li.nonsync) {
+				reply(f, act, "NO", IMAP_BUDGET_REFUSED);
+				return;
+			}
+			/* Its bytes are coming and are within message.max_size:
+			 * reading and dropping them keeps the session. */
+			f->discarding = true;
+			f->budget_refused = true;
+			membudget_give(f->budget_held);
+			f->budget_held = 0;
+		} else {
+			f->budget_held += (size_t)li.size;
+		}
 	}
 	if (!f->discarding)
 		buf_append(&f->cmd, "\r\n", 2);

@@ -13,6 +13,12 @@
  * - a non-synchronizing literal over its limit: BYE [TOOBIG] and close,
  *   since its bytes are already on the way (RFC 7888 section 4);
  * - too many literals: the rest of the command is read and dropped, BAD.
+ * - an APPEND/REPLACE literal draws its size from the daemon-wide memory
+ *   budget (lib/membudget.h) when announced; refused, a synchronizing one
+ *   gets NO [LIMIT] without "+", a non-synchronizing one is read and
+ *   dropped (it is within message.max_size), then NO [LIMIT]. What the
+ *   framer holds is given back by imap_framer_reset(), or handed to the
+ *   command with imap_framer_take_budget().
  * The limit of a literal is chosen from the login state first: before
  * login no literal exceeds IMAP_PRELOGIN_MAX_LITERAL, whatever the command
  * (an APPEND before login is refused by the command table anyway); after
@@ -44,6 +50,8 @@ struct imap_framer {
 	bool first_line_seen;
 	bool is_append;
 	bool overlong;		/* dropping a line over the limit */
+	bool budget_refused;	/* discarding because the memory budget is spent */
+	size_t budget_held;	/* bytes drawn from the memory budget */
 };
 
 enum imap_frame_kind {
@@ -68,6 +76,9 @@ void imap_framer_init(struct imap_framer *f, size_t max_line, int64_t max_messag
  * password) and a large buffer is released. */
 void imap_framer_reset(struct imap_framer *f);
 void imap_framer_free(struct imap_framer *f);
+/* The budget the framed command's literals hold, now the caller's to give
+ * back (membudget_give()) when the command that uses them ends. */
+size_t imap_framer_take_budget(struct imap_framer *f);
 /* Free what an action holds (its tag). */
 void imap_frame_action_clear(struct imap_frame_action *act);
 

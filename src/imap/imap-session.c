@@ -11,6 +11,7 @@
 #include "lib/alloc.h"
 #include "lib/conn.h"
 #include "lib/log.h"
+#include "lib/membudget.h"
 #include "lib/registry.h"
 #include "mail/imap-quote.h"
 #include "mail/mailbox-name.h"
@@ -178,6 +179,7 @@ static void cmd_free(struct imap_cmd *cmd)
 			if (cmd->a.args[i].str != NULL)
 				wipe(cmd->a.args[i].str, cmd->a.args[i].len);
 	imap_command_args_clear(&cmd->a);
+	membudget_give(cmd->budget_held);
 	free(cmd);
 }
 
@@ -266,6 +268,8 @@ static void execute(struct imap_session *s)
 		free(cmd);
 		return;
 	}
+	/* The parsed arguments now hold the literals: so does the command. */
+	cmd->budget_held = imap_framer_take_budget(&s->framer);
 	imap_framer_reset(&s->framer);
 	cmd->def = imap_command_find(cmd->a.name);
 	s->cmd = cmd;

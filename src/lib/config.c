@@ -29,6 +29,8 @@ const struct config_key config_generic_keys[] = {
 	 "A connection whose pending replies make no progress this long (the client stopped reading) is closed; 0 = never."},
 	{"server.login_timeout", CONFIG_SECONDS, "3m", NULL,
 	 "IMAP/POP3 must log in, SMTP/LMTP must start a first MAIL, this long after connecting; not extended by activity; 0 = no limit."},
+	{"server.memory_budget", CONFIG_SIZE, "0", NULL,
+	 "Memory all connections together may hold for message transfers (SMTP DATA/BDAT, IMAP APPEND literals, big FETCH/RETR messages); past it new transfers get a temporary refusal. 0 = a quarter of RAM, at least 256M, at most 2G; unlimited = no budget."},
 	{"server.worker_threads", CONFIG_INT, "2", NULL,
 	 "Threads in each of the two worker pools: password checks (hashing is deliberately slow), and heavy reads (SEARCH of text not yet indexed, SORT, THREAD)."},
 	{"log.level", CONFIG_ENUM, "info", "debug|info|warn|error", "Lowest level logged to stderr."},

@@ -86,7 +86,6 @@ struct conn {
 	int64_t close_deadline_ms;
 	int64_t last_progress_ms; /* when out_bottom last lost bytes to the socket */
 	int64_t stall_ms;	  /* conn_limits.output_stall_ms; 0 = none */
-	size_t budget_held;	  /* output bytes drawn from the memory budget */
 	int port;
 	int busy; /* handler calls in progress */
 	bool admitted, per_ip;

@@ -108,6 +108,7 @@ struct pop3_session {
 	char *out_data;
 	size_t out_len, out_pos;
 	bool out_active;
+	size_t out_budget;	/* memory budget drawn for out_data */
 	bool out_top;		/* TOP: stop after the header and out_lines body lines */
 	bool out_in_body;
 	uint64_t out_lines;

@@ -5,12 +5,20 @@
  * output is full (lib/conn.h), then continues in on_drain. Memory stays bounded to the one
  * message being sent, and input is paused meanwhile so that pipelined
  * commands (RFC 2449 PIPELINING) are answered in order.
+ *
+ * A message larger than POP3_BUDGET_MIN draws its size from the daemon-wide
+ * memory budget (lib/membudget.h) while it is held, given back with it in
+ * pop3_retr_abort(); when the budget is spent RETR/TOP get
+ * "-ERR [SYS/TEMP]" (RFC 3206 4: try again later).
  */
 #include "pop3/pop3-private.h"
 #include "lib/alloc.h"
 #include "lib/buf.h"
 #include "lib/conn.h"
+#include "lib/membudget.h"
 #include "store/store.h"
+
+#define POP3_BUDGET_MIN (64 * 1024)
 
 /* TOP's line count: anything larger is as good as "the whole body". */
 #define POP3_MAX_TOP_LINES UINT32_MAX
@@ -19,6 +27,8 @@ void pop3_retr_abort(struct pop3_session *s)
 {
 	if (s->out_data != NULL)
 		xfree(&s->out_data);
+	membudget_give(s->out_budget);
+	s->out_budget = 0;
 	s->out_active = false;
 }
 
@@ -68,6 +78,14 @@ static void send_message(struct pop3_session *s, struct pop3_msg *m, bool top, u
 		pop3_store_err(s, err, "Cannot read the message");
 		return;
 	}
+	size_t budget = len > POP3_BUDGET_MIN ? len : 0;
+	if (!membudget_take(budget)) {
+		free(data);
+		conn_log(s->conn, LOG_INFO, "RETR refused: memory budget spent (%zu of %zu in use)",
+			 membudget_used(), membudget_limit());
+		pop3_err_nocount(s, "[SYS/TEMP] Server memory budget exhausted, try again later");
+		return;
+	}
 	if (m->size < 0)
 		m->size = pop3_format_size(data, len);
 	if (top) {
@@ -77,6 +95,7 @@ static void send_message(struct pop3_session *s, struct pop3_msg *m, bool top, u
 		pop3_ok(s, "%lld octets", (long long)m->size);
 	}
 	s->out_data = data;
+	s->out_budget = budget;
 	s->out_len = len;
 	s->out_pos = 0;
 	s->out_top = top;

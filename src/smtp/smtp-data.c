@@ -18,17 +18,57 @@
  * than the whole message limit is refused with 552 and the connection is
  * closed, since skipping it would mean reading an unbounded amount; a
  * chunk that merely pushes the total over the limit is read and dropped.
+ *
+ * The message buffer also draws from the daemon-wide memory budget
+ * (lib/membudget.h), in steps of SMTP_BUDGET_STEP as it grows; the
+ * transaction gives it all back in smtp_txn_reset(). DATA is refused
+ * with 452 4.3.1 (RFC 3463: system storage, temporary) before the 354
+ * when the budget cannot cover the declared SIZE (or a first step), so
+ * the stream stays in step; a DATA that runs out later, and a BDAT chunk
+ * the budget cannot hold, is read and dropped, then answered 452 4.3.1.
  */
 #include "smtp/smtp-session.h"
 #include "smtp/smtp-parse.h"
 #include "lib/conn.h"
+#include "lib/membudget.h"
 #include <inttypes.h>
+
+/* The budget is drawn in steps this large (fewer atomic operations). */
+#define SMTP_BUDGET_STEP ((size_t)256 * 1024)
+#define SMTP_BUDGET_REFUSED "452 4.3.1 Insufficient system storage, try again later"
+
+/* Make the transaction hold at least `need` bytes of budget, rounded up
+ * to a step when the budget has room for that; false if it has not. */
+static bool budget_cover(struct smtp_txn *t, uint64_t need)
+{
+	if (need <= t->budget_held)
+		return true;
+	if (need > SIZE_MAX - SMTP_BUDGET_STEP)
+		return false;
+	size_t more = (size_t)need - t->budget_held;
+	size_t rounded = (more + SMTP_BUDGET_STEP - 1) / SMTP_BUDGET_STEP * SMTP_BUDGET_STEP;
+	if (membudget_take(rounded))
+		more = rounded;
+	else if (!membudget_take(more))
+		return false;
+	t->budget_held += more;
+	return true;
+}
 
 static void drop_data(struct smtp_txn *t)
 {
 	size_t max = t->data.max;
 	buf_free(&t->data);
 	buf_init(&t->data, max);
+	membudget_give(t->budget_held);
+	t->budget_held = 0;
+}
+
+/* The budget ran out mid-transfer: drop what we have, read the rest. */
+static void out_of_budget(struct smtp_txn *t)
+{
+	t->no_budget = true;
+	drop_data(t);
 }
 
 void smtp_cmd_data(struct smtp_session *s, char *args)
@@ -37,6 +77,12 @@ void smtp_cmd_data(struct smtp_session *s, char *args)
 	if (t->bdat) {
 		/* RFC 3030 3: DATA and BDAT cannot be mixed in one transaction. */
 		smtp_reply_error(s, "503 5.5.1 DATA after BDAT");
+		return;
+	}
+	if (!budget_cover(t, t->declared_size > 0 ? t->declared_size : SMTP_BUDGET_STEP)) {
+		conn_log(s->conn, LOG_INFO, "DATA refused: memory budget spent (%zu of %zu in use)",
+			 membudget_used(), membudget_limit());
+		smtp_reply(s, SMTP_BUDGET_REFUSED);
 		return;
 	}
 	smtp_reply(s, "354 End data with <CR><LF>.<CR><LF>");
@@ -56,6 +102,8 @@ static void data_end(struct smtp_session *s)
 		smtp_deliver_refuse(s, "550 5.6.0 Message contains a bare CR");
 	} else if (t->too_big) {
 		smtp_deliver_refuse(s, "552 5.3.4 Message size exceeds fixed limit");
+	} else if (t->no_budget) {
+		smtp_deliver_refuse(s, SMTP_BUDGET_REFUSED);
 	} else if (t->long_line) {
 		smtp_deliver_refuse(s, "550 5.6.0 Message contains a line that is too long");
 	} else {
@@ -77,8 +125,13 @@ void smtp_data_line(struct smtp_session *s, const char *line, size_t len, bool b
 		t->bad_eol = true;
 		break;
 	case SMTP_DATA_TEXT:
-		if (t->bad_eol || t->too_big || t->long_line)
+		if (t->bad_eol || t->too_big || t->long_line || t->no_budget)
 			break;
+		if (t->data.len + (len - skip) + 2 <= t->data.max &&
+		    !budget_cover(t, t->data.len + (len - skip) + 2)) {
+			out_of_budget(t);
+			break;
+		}
 		if (buf_append(&t->data, line + skip, len - skip) < 0 ||
 		    buf_append(&t->data, "\r\n", 2) < 0) {
 			t->too_big = true;
@@ -112,11 +165,13 @@ static void bdat_chunk_done(struct smtp_session *s)
 			smtp_reply_error(s, "554 5.5.1 No valid recipients");
 		return;
 	}
-	if (t->too_big) {
+	if (t->too_big || t->no_budget) {
+		const char *text = t->too_big ? "552 5.3.4 Message size exceeds fixed limit"
+					      : SMTP_BUDGET_REFUSED;
 		if (s->bdat_last) {
-			smtp_deliver_refuse(s, "552 5.3.4 Message size exceeds fixed limit");
+			smtp_deliver_refuse(s, text);
 		} else {
-			smtp_reply_error(s, "552 5.3.4 Message size exceeds fixed limit");
+			smtp_reply_error(s, "%s", text);
 			smtp_txn_reset(s);
 		}
 		return;
@@ -155,6 +210,12 @@ void smtp_cmd_bdat(struct smtp_session *s, char *args)
 			t->too_big = true;
 			drop_data(t);
 		}
+		if (!t->too_big && !t->no_budget && !budget_cover(t, t->data.len + size)) {
+			conn_log(s->conn, LOG_INFO,
+				 "BDAT chunk dropped: memory budget spent (%zu of %zu in use)",
+				 membudget_used(), membudget_limit());
+			out_of_budget(t);
+		}
 	}
 	s->bdat_reading = true;
 	if (size == 0)
@@ -166,7 +227,8 @@ void smtp_cmd_bdat(struct smtp_session *s, char *args)
 void smtp_bdat_bytes(struct smtp_session *s, const char *data, size_t len, bool last)
 {
 	struct smtp_txn *t = &s->txn;
-	if (!s->bdat_discard && !t->too_big && buf_append(&t->data, data, len) < 0) {
+	if (!s->bdat_discard && !t->too_big && !t->no_budget &&
+	    buf_append(&t->data, data, len) < 0) {
 		t->too_big = true;
 		drop_data(t);
 	}

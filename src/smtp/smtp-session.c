@@ -8,6 +8,7 @@
 #include "smtp/smtp-parse.h"
 #include "lib/alloc.h"
 #include "lib/conn.h"
+#include "lib/membudget.h"
 #include <event2/event.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -103,6 +104,9 @@ void smtp_txn_reset(struct smtp_session *s)
 	free(t->id);
 	struct buf data = t->data;
 	buf_free(&data);
+	/* Every end of a transaction comes here (delivered, refused, RSET,
+	 * QUIT, the connection gone): the one place its budget goes back. */
+	membudget_give(t->budget_held);
 	memset(t, 0, sizeof(*t));
 	buf_init(&t->data, (size_t)s->srv->max_size);
 	s->in_data = false;

@@ -59,6 +59,8 @@ struct smtp_txn {
 	bool long_line;		/* a DATA line over the limit: 550 5.6.0 */
 	bool prev_crlf;		/* DATA: the previous line ended in CRLF */
 	bool bdat;		/* BDAT used (DATA then refused, RFC 3030 3) */
+	bool no_budget;		/* the memory budget refused: 452 4.3.1 at the end */
+	size_t budget_held;	/* bytes of `data` drawn from the memory budget */
 	/* storing */
 	struct delivery d;
 	bool d_live;
