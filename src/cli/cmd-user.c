@@ -105,29 +105,14 @@ int cmd_user_passwd(struct cli *cli, int argc, char **argv)
 	return set_password(cli, argv[0], false);
 }
 
-int cmd_user_del(struct cli *cli, int argc, char **argv)
-{
-	char *addr = cli_address(cli, argv[0]);
-	if (addr == NULL)
-		return CLI_EX_ERROR;
-	int64_t id;
-	enum store_err err = account_id_of(cli, addr, &id);
-	if (err != STORE_OK) {
-		int code = cli_store_result(
-			cli, err, err == STORE_ENOTFOUND ? xstrdup("no such account") : NULL, addr);
-		free(addr);
-		return code;
-	}
-	char *error = NULL;
-	err = store_account_del(cli->store, addr, &error);
-	if (err == STORE_OK)
-		end_sessions(cli, id, "Account deleted");
-	int code = cli_store_result(cli, err, error, addr);
-	free(addr);
-	return code;
-}
-
-static int set_disabled(struct cli *cli, const char *arg, bool disabled)
+/* One admin change to an existing account that ends its live sessions:
+ * the account id is read before the change (a deleted account has none
+ * after), the change is committed, then the sessions are told (`reason`
+ * is their BYE / -ERR text; NULL = the change ends none). */
+static int change_account(struct cli *cli, const char *arg,
+			  enum store_err (*change)(struct store *s, const char *addr, bool on,
+						   char **error_r),
+			  bool on, const char *reason)
 {
 	char *addr = cli_address(cli, arg);
 	if (addr == NULL)
@@ -141,12 +126,22 @@ static int set_disabled(struct cli *cli, const char *arg, bool disabled)
 		return code;
 	}
 	char *error = NULL;
-	err = store_account_set_disabled(cli->store, addr, disabled, &error);
-	if (err == STORE_OK && disabled)
-		end_sessions(cli, id, "Account disabled");
+	err = change(cli->store, addr, on, &error);
+	if (err == STORE_OK && reason != NULL)
+		end_sessions(cli, id, reason);
 	int code = cli_store_result(cli, err, error, addr);
 	free(addr);
 	return code;
+}
+
+static enum store_err delete_account(struct store *s, const char *addr, bool on, char **error_r)
+{
+	return store_account_del(s, addr, error_r);
+}
+
+int cmd_user_del(struct cli *cli, int argc, char **argv)
+{
+	return change_account(cli, argv[0], delete_account, true, "Account deleted");
 }
 
 /* `user disable`: logins are refused (answered like a wrong password, the
@@ -154,12 +149,12 @@ static int set_disabled(struct cli *cli, const char *arg, bool disabled)
  * so a suspended user loses nothing. `user enable` undoes it. */
 int cmd_user_disable(struct cli *cli, int argc, char **argv)
 {
-	return set_disabled(cli, argv[0], true);
+	return change_account(cli, argv[0], store_account_set_disabled, true, "Account disabled");
 }
 
 int cmd_user_enable(struct cli *cli, int argc, char **argv)
 {
-	return set_disabled(cli, argv[0], false);
+	return change_account(cli, argv[0], store_account_set_disabled, false, NULL);
 }
 
 static void print_limit(FILE *out, int64_t v)
@@ -253,7 +248,7 @@ int cmd_user_show(struct cli *cli, int argc, char **argv)
 }
 
 /* `user pop3-delete <address> expunge|hide|default`: the per-account
- * override of pop3.delete (issue 4 item 6). Takes effect at the account's
+ * override of pop3.delete. Takes effect at the account's
  * next POP3 login and the next pop3.expire_days pass. */
 int cmd_user_pop3_delete(struct cli *cli, int argc, char **argv)
 {

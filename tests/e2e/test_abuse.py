@@ -476,7 +476,7 @@ def test_failed_login_delays_grow_and_cap(roost_factory):
     p.close()
     assert reply == POP3_FAIL and took >= 0.158, (reply, took)
     # Another address is not slowed down. A success clears only that
-    # user's failures (issue 12 case 5): the four against nobody@ still
+    # user's failures: the four against nobody@ still
     # count for the address. test_auth_throttle.py has the details.
     assert check_prompt_login(r.port("imap"), "127.4.0.2") < 0.5
     c = ImapClient("127.4.0.1", r.port("imap"))

@@ -1,4 +1,4 @@
-"""The failed-login throttle (issue 12 case 5; src/auth/auth-throttle.c):
+"""The failed-login throttle (src/auth/auth-throttle.c):
 records per (network, user) and per network, so a success for one user
 clears only that user's failures; the delay comes before the password
 check; after auth.block_failures failures a network is blocked; the log
@@ -64,7 +64,7 @@ def attack(port, src, seconds, conns, own_logins):
 
 
 def test_own_logins_do_not_speed_up_guessing(roost_factory):
-    """Issue 12 case 5: logging in to one's own account every third try
+    """Logging in to one's own account every third try
     reset the delay (37 guesses/s against another account). Now 200 guesses
     with interleaved own-account logins take at least as long as 200
     without them. Measured as guesses per second over a few seconds each

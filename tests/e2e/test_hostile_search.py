@@ -1,4 +1,4 @@
-"""Hostile SEARCH (issue 12 case 4): a mailed message whose To: holds
+"""Hostile SEARCH: a mailed message whose To: holds
 100,000 encoded-word display names (~3.8 MB) and one whose folded Subject
 has 200,000 words, searched with BODY, TEXT, TO, SORT (SUBJECT) and THREAD
 REFERENCES while the full-text index does not hold them (search.fts = no:

@@ -120,7 +120,7 @@ TEST(auth_throttle_own_success_clears_only_own_failures)
 {
 	throttle_set(100, 100000, 0, 0);
 	const char *ip = "192.0.2.9";
-	/* the attack of issue 12 case 5: guesses against the victim with a
+	/* the interleaving attack: guesses against the victim with a
 	 * login to the attacker's own account after every second guess */
 	for (int i = 0; i < 4; i++) {
 		fail(ip, "victim@example.com");
