@@ -289,7 +289,9 @@ static int parse_one(struct parser *p, int depth, struct imap_arg *a)
 	}
 	if (c == '"')
 		return parse_quoted(p, a);
-	if (c == '{' || c == '~')
+	/* Only "~{" opens a literal8 (RFC 3516 section 4.2); otherwise '~'
+	 * is an ATOM-CHAR, so "~foo" is an atom (RFC 9051 section 9). */
+	if (c == '{' || (c == '~' && p->pos + 1 < p->len && p->buf[p->pos + 1] == '{'))
 		return parse_literal(p, a);
 	return parse_atom(p, a);
 }

@@ -56,6 +56,12 @@ static const struct {
 	{"t  NOOP", NULL, NULL, 0, NULL},
 	{"t NOOP  x  y ", "t", "NOOP", 0, "A:x A:y"},
 	{"t UID", "t", "UID", 0, ""},
+	/* '~' is an ATOM-CHAR; only "~{" opens a literal8 (RFC 3516) */
+	{"t LIST \"\" ~foo", "t", "LIST", 0, "Q: A:~foo"},
+	{"t SELECT ~foo", "t", "SELECT", 0, "A:~foo"},
+	{"t SELECT ~", "t", "SELECT", 0, "A:~"},
+	{"t SELECT (~a ~)", "t", "SELECT", 0, "(A:~a A:~)"},
+	{"t SELECT a~b", "t", "SELECT", 0, "A:a~b"},
 	/* failures */
 	{"", NULL, NULL, 0, NULL},
 	{"+x NOOP", NULL, NULL, 0, NULL},
@@ -70,6 +76,8 @@ static const struct {
 	{"t NOOP {99999999999999999999999}\r\n", "t", "NOOP", 0, NULL},
 	{"t NOOP a\"b\"", "t", "NOOP", 0, NULL},
 	{"t FETCH 1 BODY[HEADER", "t", "FETCH", 0, NULL},
+	{"t APPEND x ~{3", "t", "APPEND", 0, NULL},
+	{"t APPEND x ~{x}\r\n", "t", "APPEND", 0, NULL},
 };
 
 static size_t case_len(const char *s)
