@@ -135,6 +135,18 @@ static void search_done(struct imap_cmd *cmd, void *ctx)
 			modseq = v->msgs[seq - 1].modseq;
 		n++;
 	}
+	/* RFC 7162 3.1.5: MODSEQ is the highest of the messages returned, so
+	 * with MIN and/or MAX alone (no ALL or COUNT) it is theirs only. */
+	if (want_modseq && n > 0 && (ret & (RET_MIN | RET_MAX)) && !(ret & (RET_ALL | RET_COUNT))) {
+		modseq = 0;
+		if (ret & RET_MIN)
+			modseq = v->msgs[imap_view_seq(v, uids[0]) - 1].modseq;
+		if (ret & RET_MAX) {
+			uint64_t m = v->msgs[imap_view_seq(v, uids[n - 1]) - 1].modseq;
+			if (m > modseq)
+				modseq = m;
+		}
+	}
 	if (ret & RET_SAVE)
 		save_result(v, ret, uids, n);
 	if (ret != RET_SAVE)
