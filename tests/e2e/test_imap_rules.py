@@ -1,0 +1,85 @@
+"""IMAP protocol rules clients rely on (issue "IMAP to the letter"): atoms
+that begin with '~' (RFC 3516/9051 grammar) and the MODSEQ of an ESEARCH
+MIN/MAX answer (RFC 7162 3.1.5)."""
+import re
+
+from imap_raw import Raw
+
+MSG = (b"From: Bob <bob@example.org>\r\nTo: alice@example.com\r\n"
+       b"Subject: rules %d\r\n\r\nbody\r\n")
+
+
+def append(r, n):
+    data = MSG % n
+    r.s.sendall(b"ap%d APPEND INBOX {%d+}\r\n" % (n, len(data)) + data + b"\r\n")
+    out = r.read_tagged(b"ap%d" % n)
+    assert out[-1].split()[1] == b"OK", out
+
+
+def test_atom_may_begin_with_tilde(roost):
+    r = Raw(roost)
+    try:
+        assert r.ok(b'CREATE "~foo"')
+        out = r.cmd(b'LIST "" ~foo')
+        assert out[-1].split()[1] == b"OK", out
+        assert any(l.startswith(b"* LIST") and
+                   l.rstrip().split(b" ")[-1].strip(b'"') == b"~foo"
+                   for l in out), out
+        out = r.cmd(b"SELECT ~foo")
+        assert out[-1].split()[1] == b"OK", out
+        assert any(b"EXISTS" in l for l in out), out
+        out = r.cmd(b"STATUS ~foo (MESSAGES)")
+        assert out[-1].split()[1] == b"OK", out
+        assert any(b"* STATUS" in l and b"MESSAGES 0" in l for l in out), out
+    finally:
+        r.close()
+
+
+def modseqs(r):
+    out = r.cmd(b"FETCH 1:3 (MODSEQ)")
+    got = {}
+    for l in out:
+        m = re.match(rb"\* (\d+) FETCH \(.*MODSEQ \((\d+)\)", l)
+        if m:
+            got[int(m.group(1))] = int(m.group(2))
+    assert len(got) == 3, out
+    return got
+
+
+def esearch_modseq(r, ret):
+    out = r.cmd(b"SEARCH RETURN (" + ret + b") MODSEQ 1")
+    assert out[-1].split()[1] == b"OK", out
+    line = [l for l in out if l.startswith(b"* ESEARCH")]
+    assert len(line) == 1, out
+    m = re.search(rb" MODSEQ (\d+)", line[0])
+    assert m, line
+    return int(m.group(1)), line[0]
+
+
+def test_esearch_min_max_modseq_is_that_of_returned_messages(roost):
+    r = Raw(roost)
+    try:
+        for n in (1, 2, 3):
+            append(r, n)
+        assert r.ok(b"SELECT INBOX (CONDSTORE)")
+        # message 2 changes last, so it holds the highest MODSEQ; 3 is next
+        assert r.ok(b"STORE 3 +FLAGS.SILENT (\\Flagged)")
+        assert r.ok(b"STORE 2 +FLAGS.SILENT (\\Seen)")
+        ms = modseqs(r)
+        assert ms[1] < ms[3] < ms[2], ms
+        got, line = esearch_modseq(r, b"MIN")
+        assert b" MIN 1" in line and got == ms[1], (line, ms)
+        got, line = esearch_modseq(r, b"MAX")
+        assert b" MAX 3" in line and got == ms[3], (line, ms)
+        got, line = esearch_modseq(r, b"MIN MAX")
+        assert got == ms[3], (line, ms)
+        # with ALL or COUNT the answer covers the whole result
+        got, line = esearch_modseq(r, b"ALL")
+        assert got == ms[2], (line, ms)
+        got, line = esearch_modseq(r, b"MIN COUNT")
+        assert got == ms[2], (line, ms)
+        out = r.cmd(b"UID SEARCH RETURN (MAX) MODSEQ 1")
+        line = [l for l in out if l.startswith(b"* ESEARCH")][0]
+        assert int(re.search(rb" MODSEQ (\d+)", line).group(1)) == ms[3], (line, ms)
+    finally:
+        r.close()
