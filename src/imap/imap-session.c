@@ -217,12 +217,16 @@ void imap_cmd_finish(struct imap_cmd *cmd, const char *status, const char *fmt, 
 	va_start(ap, fmt);
 	char *text = xvasprintf(fmt, ap);
 	va_end(ap);
-	if (s->view != NULL && s->conn != NULL) {
+	/* After LOGOUT's "* BYE" only the tagged OK may follow (RFC 9051
+	 * 6.1.3): pending updates are dropped, not sent after the BYE. */
+	bool logout = s->state == IMAP_STATE_LOGOUT;
+	if (s->view != NULL && s->conn != NULL && !logout) {
 		bool allow_expunge = cmd->def == NULL || cmd->a.uid ||
 				     (cmd->def->flags & IMAP_CMD_NO_EXPUNGE) == 0;
 		imap_sync(s, allow_expunge);
 	}
-	imap_notify_flush(s); /* NOTIFY events held back while it ran */
+	if (!logout)
+		imap_notify_flush(s); /* NOTIFY events held back while it ran */
 	imap_printf(s, "%s %s %s\r\n", cmd->a.tag ? cmd->a.tag : "*", status, text);
 	free(text);
 	bool bad = strcmp(status, "BAD") == 0;

@@ -1,6 +1,7 @@
 """IMAP protocol rules clients rely on (issue "IMAP to the letter"): atoms
 that begin with '~' (RFC 3516/9051 grammar) and the MODSEQ of an ESEARCH
-MIN/MAX answer (RFC 7162 3.1.5)."""
+MIN/MAX answer (RFC 7162 3.1.5), and nothing but the tagged OK after
+LOGOUT's BYE (RFC 9051 6.1.3)."""
 import re
 
 from imap_raw import Raw
@@ -83,3 +84,28 @@ def test_esearch_min_max_modseq_is_that_of_returned_messages(roost):
         assert int(re.search(rb" MODSEQ (\d+)", line).group(1)) == ms[3], (line, ms)
     finally:
         r.close()
+
+
+def test_nothing_but_tagged_ok_follows_logout_bye(roost):
+    a = Raw(roost)
+    b = Raw(roost)
+    try:
+        append(b, 1)
+        assert a.ok(b"SELECT INBOX")
+        # b changes the mailbox a has selected: a new message and a flag
+        append(b, 2)
+        assert b.ok(b"SELECT INBOX")
+        assert b.ok(b"STORE 1 +FLAGS (\\Flagged)")
+        a.s.sendall(b"lo LOGOUT\r\n")
+        lines = []
+        while True:
+            l = a.f.readline()
+            if not l:
+                break
+            lines.append(l)
+        bye = [i for i, l in enumerate(lines) if l.startswith(b"* BYE")]
+        assert len(bye) == 1, lines
+        assert lines[bye[0] + 1:] == [lines[-1]] and lines[-1].startswith(b"lo OK"), lines
+    finally:
+        a.close()
+        b.close()
