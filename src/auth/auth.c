@@ -13,6 +13,7 @@
 #include "mail/address.h"
 #include "store/store.h"
 #include <event2/event.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -25,6 +26,45 @@
 static const char dummy_hash[] =
 	"$y$j9T$6R7F0G.gmeLHGVBIVOnFX1$7TWr6kacfXm1ZKEVTUA60sIC4AZuxiimeUOKmqga3/8";
 
+/* auth.default_domain: the domain a bare login name (no '@') belongs to;
+ * empty = the only hosted domain, if there is exactly one. Set on the loop
+ * (auth_configure), read by the workers: hence the lock. */
+static pthread_mutex_t default_domain_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *default_domain;
+
+/* The login name with a domain: "user" becomes "user@domain" (the default
+ * domain, else the only hosted one); a name with '@' is kept. *name_r is
+ * NULL when a bare name has no domain to go to (several hosted, no
+ * default): such a login fails like a wrong password. */
+static enum store_err qualify_user(struct store *s, const char *user, char **name_r)
+{
+	*name_r = NULL;
+	if (strchr(user, '@') != NULL) {
+		*name_r = xstrdup(user);
+		return STORE_OK;
+	}
+	pthread_mutex_lock(&default_domain_lock);
+	char *dom = default_domain != NULL ? xstrdup(default_domain) : NULL;
+	pthread_mutex_unlock(&default_domain_lock);
+	if (dom == NULL) {
+		char **names = NULL;
+		size_t n = 0;
+		enum store_err err = store_domain_list(s, &names, &n);
+		if (err != STORE_OK)
+			return err;
+		if (n == 1)
+			dom = xstrdup(names[0]);
+		for (size_t i = 0; i < n; i++)
+			free(names[i]);
+		free(names);
+		if (dom == NULL)
+			return STORE_OK;
+	}
+	*name_r = xasprintf("%s@%s", user, dom);
+	free(dom);
+	return STORE_OK;
+}
+
 enum auth_result auth_login(struct store *s, const char *user, const char *password,
 			    int64_t *account_id_r)
 {
@@ -32,14 +72,21 @@ enum auth_result auth_login(struct store *s, const char *user, const char *passw
 	int64_t id = 0;
 	bool known = false, disabled = false;
 	enum store_err err = STORE_ENOTFOUND;
-	if (strlen(user) <= AUTH_MAX_USERNAME) {
+	char *name = NULL;
+	if (strlen(user) <= AUTH_MAX_USERNAME)
+		err = qualify_user(s, user, &name);
+	if (err == STORE_OK && name == NULL)
+		err = STORE_ENOTFOUND;
+	if (err == STORE_OK) {
 		const char *why;
-		char *addr = address_normalize(user, &why);
+		char *addr = address_normalize(name, &why);
+		err = STORE_ENOTFOUND;
 		if (addr != NULL)
 			err = store_account_auth(s, addr, &id, &hash, &disabled);
 		known = err == STORE_OK && hash != NULL;
 		free(addr);
 	}
+	free(name);
 	bool ok = password_verify(password, known ? hash : dummy_hash) && known;
 	/* A disabled account is answered like a wrong password (the client
 	 * learns nothing); only the log says why. */
@@ -243,6 +290,11 @@ void auth_configure(const struct config *cfg)
 		.block_ms = config_ms(cfg, "auth.block_time"),
 	};
 	auth_throttle_configure(&set);
+	const char *dom = config_str(cfg, "auth.default_domain");
+	pthread_mutex_lock(&default_domain_lock);
+	free(default_domain);
+	default_domain = dom != NULL && dom[0] != '\0' ? xstrdup(dom) : NULL;
+	pthread_mutex_unlock(&default_domain_lock);
 	auth_throttle_settings(&set);
 	log_info("auth throttle: delay %lld ms doubling to %lld ms per failure before the check; "
 		 "block after %lld failures per network for %lld ms; %d x %d records, forgotten "

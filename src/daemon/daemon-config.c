@@ -27,6 +27,9 @@ const struct config_key daemon_config_keys[] = {
 	 "Failed logins from one network after which it is blocked (0 = never): every attempt\n"
 	 "# waits auth.fail_delay_max and is refused as temporary, without checking the password."},
 	{"auth.block_time", CONFIG_SECONDS, "15m", NULL, "How long such a block lasts."},
+	{"auth.default_domain", CONFIG_STR, "", NULL,
+	 "Domain a login name without '@' (IMAP, POP3) belongs to. Empty: the only hosted\n"
+	 "# domain when there is exactly one; with several, such a login fails."},
 
 	/* testing */
 	{"debug.fault_injection", CONFIG_BOOL, "no", NULL,

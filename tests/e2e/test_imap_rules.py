@@ -2,6 +2,8 @@
 that begin with '~' (RFC 3516/9051 grammar) and the MODSEQ of an ESEARCH
 MIN/MAX answer (RFC 7162 3.1.5), and nothing but the tagged OK after
 LOGOUT's BYE (RFC 9051 6.1.3)."""
+import imaplib
+import poplib
 import re
 
 from imap_raw import Raw
@@ -109,3 +111,75 @@ def test_nothing_but_tagged_ok_follows_logout_bye(roost):
     finally:
         a.close()
         b.close()
+
+
+def imap_login(roost, user, password):
+    m = imaplib.IMAP4("127.0.0.1", roost.port("imap"), timeout=10)
+    try:
+        m.login(user, password)
+        return True
+    except imaplib.IMAP4.error:
+        return False
+    finally:
+        try:
+            m.logout()
+        except Exception:
+            pass
+
+
+def imap_auth_plain(roost, user, password):
+    m = imaplib.IMAP4("127.0.0.1", roost.port("imap"), timeout=10)
+    try:
+        m.authenticate("PLAIN", lambda _: b"\0" + user.encode() + b"\0" + password.encode())
+        return True
+    except imaplib.IMAP4.error:
+        return False
+    finally:
+        try:
+            m.logout()
+        except Exception:
+            pass
+
+
+def pop3_login(roost, user, password):
+    p = poplib.POP3("127.0.0.1", roost.port("pop3"), timeout=10)
+    try:
+        p.user(user)
+        p.pass_(password)
+        return True
+    except poplib.error_proto:
+        return False
+    finally:
+        try:
+            p.quit()
+        except Exception:
+            pass
+
+
+def test_bare_login_name_uses_the_only_domain(roost):
+    # one hosted domain: "alice" is alice@example.com
+    assert imap_login(roost, "alice", "secret")
+    assert imap_auth_plain(roost, "alice", "secret")
+    assert pop3_login(roost, "alice", "secret")
+    assert not imap_login(roost, "alice", "wrong")
+    assert not imap_login(roost, "nobody", "secret")
+    # a second domain and no default: a bare name logs in nowhere
+    roost.cli("domain", "add", "example.net")
+    roost.add_user("alice@example.net", "other")
+    assert not imap_login(roost, "alice", "secret")
+    assert not imap_login(roost, "alice", "other")
+    assert not pop3_login(roost, "alice", "secret")
+    assert imap_login(roost, "alice@example.com", "secret")
+
+
+def test_bare_login_name_uses_auth_default_domain(roost_factory):
+    r = roost_factory(auth__default_domain="example.net")
+    r.cli("domain", "add", "example.net")
+    r.add_user("alice@example.net", "other")
+    # "alice" is alice@example.net (password "other"), not alice@example.com
+    assert imap_login(r, "alice", "other")
+    assert imap_auth_plain(r, "alice", "other")
+    assert pop3_login(r, "alice", "other")
+    assert not imap_login(r, "alice", "secret")
+    assert not pop3_login(r, "alice", "secret")
+    assert imap_login(r, "alice@example.com", "secret")
