@@ -2,6 +2,7 @@
 that begin with '~' (RFC 3516/9051 grammar) and the MODSEQ of an ESEARCH
 MIN/MAX answer (RFC 7162 3.1.5), and nothing but the tagged OK after
 LOGOUT's BYE (RFC 9051 6.1.3)."""
+import base64
 import imaplib
 import poplib
 import re
@@ -156,11 +157,22 @@ def pop3_login(roost, user, password):
             pass
 
 
+def pop3_auth_plain(roost, user, password):
+    p = poplib.POP3("127.0.0.1", roost.port("pop3"), timeout=10)
+    try:
+        resp = base64.b64encode(b"\0" + user.encode() + b"\0" + password.encode())
+        p._putcmd("AUTH PLAIN " + resp.decode())
+        return p._getline()[0].startswith(b"+OK")
+    finally:
+        p.close()
+
+
 def test_bare_login_name_uses_the_only_domain(roost):
     # one hosted domain: "alice" is alice@example.com
     assert imap_login(roost, "alice", "secret")
     assert imap_auth_plain(roost, "alice", "secret")
     assert pop3_login(roost, "alice", "secret")
+    assert pop3_auth_plain(roost, "alice", "secret")
     assert not imap_login(roost, "alice", "wrong")
     assert not imap_login(roost, "nobody", "secret")
     # a second domain and no default: a bare name logs in nowhere
@@ -169,6 +181,8 @@ def test_bare_login_name_uses_the_only_domain(roost):
     assert not imap_login(roost, "alice", "secret")
     assert not imap_login(roost, "alice", "other")
     assert not pop3_login(roost, "alice", "secret")
+    assert not pop3_auth_plain(roost, "alice", "secret")
+    assert not imap_auth_plain(roost, "alice", "secret")
     assert imap_login(roost, "alice@example.com", "secret")
 
 
@@ -180,6 +194,7 @@ def test_bare_login_name_uses_auth_default_domain(roost_factory):
     assert imap_login(r, "alice", "other")
     assert imap_auth_plain(r, "alice", "other")
     assert pop3_login(r, "alice", "other")
+    assert pop3_auth_plain(r, "alice", "other")
     assert not imap_login(r, "alice", "secret")
     assert not pop3_login(r, "alice", "secret")
     assert imap_login(r, "alice@example.com", "secret")
