@@ -7,6 +7,8 @@ import imaplib
 import poplib
 import re
 
+import pytest
+
 from imap_raw import Raw
 
 MSG = (b"From: Bob <bob@example.org>\r\nTo: alice@example.com\r\n"
@@ -89,16 +91,24 @@ def test_esearch_min_max_modseq_is_that_of_returned_messages(roost):
         r.close()
 
 
-def test_nothing_but_tagged_ok_follows_logout_bye(roost):
+@pytest.mark.parametrize("rev2", [False, True])
+def test_nothing_but_tagged_ok_follows_logout_bye(roost, rev2):
     a = Raw(roost)
     b = Raw(roost)
     try:
         append(b, 1)
-        assert a.ok(b"SELECT INBOX")
-        # b changes the mailbox a has selected: a new message and a flag
         append(b, 2)
+        if rev2:
+            assert a.ok(b"ENABLE IMAP4rev2")
+        assert a.ok(b"SELECT INBOX")
+        # b changes the mailbox a has selected: new messages, a flag and
+        # an expunge, none of which a has been told of yet
+        append(b, 3)
+        append(b, 4)
         assert b.ok(b"SELECT INBOX")
         assert b.ok(b"STORE 1 +FLAGS (\\Flagged)")
+        assert b.ok(b"STORE 2 +FLAGS (\\Deleted)")
+        assert b.ok(b"EXPUNGE")
         a.s.sendall(b"lo LOGOUT\r\n")
         lines = []
         while True:
