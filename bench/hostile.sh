@@ -79,7 +79,7 @@ EOF
 "$roost" -d "$d" deliver mallory@example.com <"$dir/to.eml"
 "$roost" -d "$d" deliver mallory@example.com <"$dir/subject.eml"
 
-"$roost" -d "$d" serve --set imap.listen=127.0.0.1:$port --set imaps.listen= \
+"$roost" -d "$d" serve --set server.user=root --set imap.listen=127.0.0.1:$port --set imaps.listen= \
 	--set pop3.listen= --set pop3s.listen= --set smtp.listen= --set lmtp.listen= \
 	--set submission.listen= --set submissions.listen= --set log.level=warn \
 	--set search.fts=no \

@@ -63,7 +63,7 @@ prepare() {
 }
 
 serve() {
-	"$roost" -d "$dir/$1" serve --set imap.listen=127.0.0.1:$port \
+	"$roost" -d "$dir/$1" serve --set server.user=root --set imap.listen=127.0.0.1:$port \
 		--set imaps.listen=127.0.0.1:$((port + 1)) --set pop3.listen= --set pop3s.listen= \
 		--set smtp.listen= --set lmtp.listen= --set submission.listen= \
 		--set submissions.listen= --set log.level=warn \

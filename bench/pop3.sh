@@ -45,7 +45,7 @@ off="imap.listen= imaps.listen= pop3s.listen= smtp.listen= submission.listen= su
 sets=""
 for kv in $off; do sets="$sets --set $kv"; done
 # shellcheck disable=SC2086
-"$roost" -d "$data" serve $sets --set pop3.listen=127.0.0.1:$port \
+"$roost" -d "$data" serve --set server.user=root $sets --set pop3.listen=127.0.0.1:$port \
 	--set lmtp.listen=127.0.0.1:$lmtp_port --set log.level=warn \
 	--set server.max_connections_per_ip=10000 2>"$dir/serve.log" &
 pid=$!

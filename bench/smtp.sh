@@ -47,7 +47,7 @@ else
 	sets="$sets --set lmtp.listen= --set smtp.listen=127.0.0.1:$port"
 fi
 # shellcheck disable=SC2086
-"$roost" -d "$data" serve $sets --set log.level=warn --set server.max_connections_per_ip=10000 \
+"$roost" -d "$data" serve --set server.user=root $sets --set log.level=warn --set server.max_connections_per_ip=10000 \
 	2>"$dir/serve.log" &
 pid=$!
 n=0

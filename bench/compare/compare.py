@@ -234,7 +234,9 @@ class Roost:
         return [line.split("\t") for line in out.splitlines() if line]
 
     def start(self):
-        args = [ROOST, "-d", self.data, "serve"]
+        # the bench's private directory is 0700: stay root, as the e2e
+        # fixtures do (Dovecot and Postfix drop privileges either way)
+        args = [ROOST, "-d", self.data, "serve", "--set", "server.user=root"]
         for p, port in self.ports.items():
             args += ["--set", "%s.listen=127.0.0.1:%d" % (p, port)]
         for k in ("pop3s", "submission", "submissions"):
