@@ -61,6 +61,8 @@ bool store_mailbox_name_valid(const char *name)
 	return true;
 }
 
+/* The mailbox's id, 0 when there is none, -1 when it could not be read
+ * (a failed read is never "no such mailbox"). */
 static int64_t find_mailbox(sqlite3 *db, int64_t account_id, const char *name)
 {
 	sqlite3_stmt *st = store_prepare(db, "SELECT id FROM mailboxes WHERE account_id = ?1 AND name = ?2");
@@ -68,7 +70,8 @@ static int64_t find_mailbox(sqlite3 *db, int64_t account_id, const char *name)
 		return -1;
 	sqlite3_bind_int64(st, 1, account_id);
 	sqlite3_bind_text(st, 2, is_inbox(name) ? "INBOX" : name, -1, SQLITE_STATIC);
-	int64_t id = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	int rc = sqlite3_step(st);
+	int64_t id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : rc == SQLITE_DONE ? 0 : -1;
 	sqlite3_reset(st);
 	return id;
 }
@@ -126,15 +129,19 @@ enum store_err store_op_mailbox_create(struct store_txn *txn, struct store_op *o
 		return STORE_EINVAL;
 	if (m->special_use != NULL && !special_use_valid(m->special_use))
 		return STORE_EINVAL;
-	if (find_mailbox(txn->db, m->account_id, m->name) != 0)
-		return STORE_EEXISTS;
+	int64_t existing = find_mailbox(txn->db, m->account_id, m->name);
+	if (existing != 0)
+		return existing < 0 ? STORE_ETEMP : STORE_EEXISTS;
 	/* Create missing parents (RFC 9051 6.3.4 "SHOULD create superiors"). */
 	char *path = xstrdup(m->name);
 	enum store_err err = STORE_OK;
 	for (char *slash = strchr(path, '/'); slash != NULL && err == STORE_OK;
 	     slash = strchr(slash + 1, '/')) {
 		*slash = '\0';
-		if (find_mailbox(txn->db, m->account_id, path) == 0)
+		int64_t parent = find_mailbox(txn->db, m->account_id, path);
+		if (parent < 0)
+			err = STORE_ETEMP;
+		else if (parent == 0)
 			err = store_mailbox_insert(txn, m->account_id, is_inbox(path) ? "INBOX" : path,
 						   NULL, NULL);
 		*slash = '/';
@@ -293,8 +300,9 @@ enum store_err store_op_mailbox_rename(struct store_txn *txn, struct store_op *o
 	int64_t id = find_mailbox(txn->db, m->account_id, m->name);
 	if (id <= 0)
 		return id < 0 ? STORE_ETEMP : STORE_ENOTFOUND;
-	if (find_mailbox(txn->db, m->account_id, m->new_name) != 0)
-		return STORE_EEXISTS;
+	int64_t existing = find_mailbox(txn->db, m->account_id, m->new_name);
+	if (existing != 0)
+		return existing < 0 ? STORE_ETEMP : STORE_EEXISTS;
 	if (is_inbox(m->name))
 		return rename_inbox(txn, m, id);
 	size_t oldlen = strlen(m->name);
@@ -322,7 +330,10 @@ enum store_err store_op_mailbox_rename(struct store_txn *txn, struct store_op *o
 	for (char *slash = strchr(path, '/'); slash != NULL && err == STORE_OK;
 	     slash = strchr(slash + 1, '/')) {
 		*slash = '\0';
-		if (find_mailbox(txn->db, m->account_id, path) == 0)
+		int64_t parent = find_mailbox(txn->db, m->account_id, path);
+		if (parent < 0)
+			err = STORE_ETEMP;
+		else if (parent == 0)
 			err = store_mailbox_insert(txn, m->account_id, path, NULL, NULL);
 		*slash = '/';
 	}
