@@ -192,8 +192,6 @@ static void session_free(struct imap_session *s)
 	imap_view_free(&s->view);
 	imap_notify_free(&s->notify);
 	registry_remove(&s->reg);
-	if (s->timer != NULL)
-		event_free(s->timer);
 	imap_framer_free(&s->framer);
 	free(s->user);
 	free(s);

@@ -64,7 +64,6 @@ struct imap_session {
 	struct imap_notify *notify;	/* NOTIFY SET state (imap-notify.h), or NULL */
 	struct registry_entry *reg;	/* in the account's live sessions (lib/registry.h) */
 	int refs;			/* the conn and each pending async op */
-	struct event *timer;		/* login-failure delay */
 };
 
 /* Handler for a line received while a command runs (AUTHENTICATE, IDLE). */

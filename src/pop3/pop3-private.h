@@ -89,7 +89,6 @@ struct pop3_session {
 	/* AUTHORIZATION */
 	char *user;		/* from USER, or the SASL LOGIN user name */
 	enum pop3_sasl_step sasl;
-	struct event *delay_timer;	/* failed-login delay in progress */
 	struct auth_request *auth_req;	/* password check in flight */
 	char *login_user;	/* the user name being checked */
 	bool utf8;		/* RFC 6856 UTF8 issued */

@@ -143,7 +143,7 @@ static void session_on_line(struct conn *c, char *line, size_t len)
 {
 	struct pop3_session *s = conn_data(c);
 
-	if (s->state == POP3_STATE_UPDATE || s->delay_timer != NULL)
+	if (s->state == POP3_STATE_UPDATE)
 		return; /* input is paused; nothing should arrive */
 	if (s->sasl != POP3_SASL_NONE) {
 		pop3_auth_sasl_line(s, line, len);
