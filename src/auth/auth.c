@@ -12,6 +12,7 @@
 #include "lib/workers.h"
 #include "mail/address.h"
 #include "store/store.h"
+#include "store/store-auth.h"
 #include <event2/event.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -88,6 +89,20 @@ enum auth_result auth_login(struct store *s, const char *user, const char *passw
 	}
 	free(name);
 	bool ok = password_verify(password, known ? hash : dummy_hash) && known;
+	if (known && !ok) {
+		/* Per-device app passwords (store-auth.h): each opens the same
+		 * account. At most STORE_APP_PASSWORDS_MAX hashes are tried. */
+		char **apps = NULL;
+		size_t napps = 0;
+		err = store_app_password_hashes(s, id, &apps, &napps);
+		for (size_t i = 0; i < napps; i++) {
+			if (!ok && password_verify(password, apps[i]))
+				ok = true;
+			wipe(apps[i], strlen(apps[i]));
+			free(apps[i]);
+		}
+		free(apps);
+	}
 	/* A disabled account is answered like a wrong password (the client
 	 * learns nothing); only the log says why. */
 	if (ok && disabled) {

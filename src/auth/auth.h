@@ -1,5 +1,5 @@
 /*
- * auth: login checks for IMAP and POP3 (and submission once it exists).
+ * auth: login checks for IMAP, POP3 and submission.
  * It sits above the store (it reads the account's hash) and below the
  * protocols: the protocols hand it a user name and password and get one
  * answer back; the throttle (auth-throttle.h), the pre-check delay, the
@@ -31,7 +31,8 @@ enum auth_result {
  * account id on success, AUTH_FAILED or AUTH_TEMPFAIL. Whether the user
  * exists never changes the outcome's timing class: unknown users are
  * checked against a dummy hash of the same cost. A disabled account is
- * AUTH_FAILED (only the log says why). No throttling. */
+ * AUTH_FAILED (only the log says why). The account's password or any of
+ * its app passwords (store-auth.h) opens it. No throttling. */
 enum auth_result auth_login(struct store *s, const char *user, const char *password,
 			    int64_t *account_id_r);
 

@@ -9,6 +9,13 @@
  * control thread): the change is committed first, then the sessions are
  * told (registry.h) before the command answers, so a script that runs
  * `user del` and then `user add` never leaves an old session open.
+ *
+ * `user app-password add|list|del`: per-device passwords. add generates
+ * one (OpenSSL's RNG), prints it once and stores only its yescrypt hash;
+ * del revokes one and ends the account's sessions (the devices whose
+ * password still holds log in again). `user passwd` keeps them: a device
+ * password is revoked on its own, so changing the main password does not
+ * force every phone to be set up again.
  */
 #include "cli/cli.h"
 #include "lib/alloc.h"
@@ -16,6 +23,8 @@
 #include "lib/registry.h"
 #include "mail/password.h"
 #include "store/store.h"
+#include "store/store-auth.h"
+#include <openssl/rand.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -263,6 +272,98 @@ int cmd_user_pop3_delete(struct cli *cli, int argc, char **argv)
 		return CLI_EX_ERROR;
 	char *error = NULL;
 	enum store_err err = store_account_pop3_delete(cli->store, addr, mode, &error);
+	int code = cli_store_result(cli, err, error, addr);
+	free(addr);
+	return code;
+}
+
+/* A generated app password: APP_PASSWORD_GROUPS groups of four lowercase
+ * letters joined by '-' (16 letters: about 75 bits), easy to type on a
+ * phone. */
+#define APP_PASSWORD_GROUPS 4
+
+static int generate_app_password(char *out, size_t size)
+{
+	size_t pos = 0;
+	for (int g = 0; g < APP_PASSWORD_GROUPS; g++) {
+		for (int i = 0; i < 4; i++) {
+			unsigned char b;
+			/* 26 * 9 = 234: reject 234..255 so every letter is as likely */
+			do {
+				if (RAND_bytes(&b, 1) != 1)
+					return -1;
+			} while (b >= 234);
+			if (pos + 1 >= size)
+				return -1;
+			out[pos++] = (char)('a' + b % 26);
+		}
+		if (g + 1 < APP_PASSWORD_GROUPS && pos + 1 < size)
+			out[pos++] = '-';
+	}
+	out[pos] = '\0';
+	return 0;
+}
+
+int cmd_user_app_password_add(struct cli *cli, int argc, char **argv)
+{
+	char *addr = cli_address(cli, argv[0]);
+	if (addr == NULL)
+		return CLI_EX_ERROR;
+	char password[APP_PASSWORD_GROUPS * 5];
+	if (generate_app_password(password, sizeof(password)) < 0) {
+		free(addr);
+		return cli_fail(cli, CLI_EX_ERROR, "cannot generate a password (no randomness)");
+	}
+	char *hash = password_hash(password);
+	if (hash == NULL) {
+		wipe(password, sizeof(password));
+		free(addr);
+		return cli_fail(cli, CLI_EX_ERROR, "cannot hash the password (libcrypt failed)");
+	}
+	char *error = NULL;
+	enum store_err err = store_app_password_add(cli->store, addr, argv[1], hash, &error);
+	free(hash);
+	if (err == STORE_OK)
+		fprintf(cli->out, "%s\n", password);
+	wipe(password, sizeof(password));
+	int code = cli_store_result(cli, err, error, addr);
+	free(addr);
+	return code;
+}
+
+int cmd_user_app_password_list(struct cli *cli, int argc, char **argv)
+{
+	char *addr = cli_address(cli, argv[0]);
+	if (addr == NULL)
+		return CLI_EX_ERROR;
+	struct store_app_password *list = NULL;
+	size_t n = 0;
+	enum store_err err = store_app_password_list(cli->store, addr, &list, &n);
+	for (size_t i = 0; err == STORE_OK && i < n; i++)
+		fprintf(cli->out, "%s\t%" PRId64 "\n", list[i].label, list[i].created);
+	store_app_password_list_free(list, n);
+	int code = cli_store_result(cli, err,
+				    err == STORE_ENOTFOUND ? xstrdup("no such account") : NULL, addr);
+	free(addr);
+	return code;
+}
+
+int cmd_user_app_password_del(struct cli *cli, int argc, char **argv)
+{
+	char *addr = cli_address(cli, argv[0]);
+	if (addr == NULL)
+		return CLI_EX_ERROR;
+	int64_t id;
+	enum store_err err = account_id_of(cli, addr, &id);
+	char *error = NULL;
+	if (err == STORE_ENOTFOUND)
+		error = xstrdup("no such account");
+	if (err == STORE_OK)
+		err = store_app_password_del(cli->store, addr, argv[1], &error);
+	/* Sessions do not remember which password they used: end them all;
+	 * the devices whose password still holds log in again at once. */
+	if (err == STORE_OK)
+		end_sessions(cli, id, "An app password was revoked, log in again");
 	int code = cli_store_result(cli, err, error, addr);
 	free(addr);
 	return code;

@@ -23,11 +23,15 @@
  *     SIZE the full mailbox is then refused at RCPT and the others get it.
  * Any other storage failure is 451 4.3.0 (452 4.3.1 for a full disk).
  *
+ * Submission runs the same path, for the recipients hosted here, after
+ * smtp_submit_check_message() (From: must be the account's).
+ *
  * If the client disconnects while the op is in flight, the session stays
  * alive (smtp_session_conn_closed()) and is freed here on completion.
  */
 #include "smtp/smtp-session.h"
 #include "lib/conn.h"
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -162,11 +166,18 @@ void smtp_deliver_start(struct smtp_session *s)
 	struct smtp_txn *t = &s->txn;
 	const struct smtp_server *srv = s->srv;
 	struct conn *c = s->conn;
+	if (srv->submission && !smtp_submit_check_message(s))
+		return; /* refused, the transaction is over */
+	char proto[24];
+	/* RFC 3848 2: "A" marks an authenticated submission (ESMTPSA) */
+	snprintf(proto, sizeof(proto), "%s%s",
+		 smtp_trace_protocol(srv->lmtp, s->esmtp, conn_tls_active(c), t->smtputf8),
+		 s->account_id > 0 ? "A" : "");
 	struct smtp_trace tr = {
 		.helo = s->helo,
 		.ip = conn_remote_ip(c),
 		.hostname = srv->hostname,
-		.protocol = smtp_trace_protocol(srv->lmtp, s->esmtp, conn_tls_active(c), t->smtputf8),
+		.protocol = proto,
 		.id = t->id,
 		.tls = conn_tls_description(c),
 		.for_rcpt = t->nrcpts == 1 ? t->rcpts[0].address : NULL,

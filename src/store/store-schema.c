@@ -26,7 +26,7 @@
 
 /* Version 1: the first schema. Version 2: AUTOINCREMENT ids for domains,
  * accounts and mailboxes; accounts.disabled. */
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
@@ -95,6 +95,15 @@
 	"      COALESCE((SELECT max(mailbox_id) FROM messages), 0),"           \
 	"      COALESCE((SELECT max(mailbox_id) FROM expunged), 0));"
 
+/* Submission: per-device app passwords (store-auth.c). Each is a
+ * yescrypt hash with a label unique per account; any of them logs in to
+ * IMAP, POP3 and submission like the account password, and each is
+ * revoked on its own. */
+#define APP_PASSWORDS_SQL \
+	"CREATE TABLE app_passwords (id INTEGER PRIMARY KEY AUTOINCREMENT," \
+	"  account_id INTEGER NOT NULL, label TEXT NOT NULL, pwhash TEXT NOT NULL," \
+	"  created INTEGER NOT NULL, UNIQUE (account_id, label));"
+
 static const char schema_sql[] =
 	"CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
 	"CREATE TABLE domains " DOMAINS_COLUMNS ";"
@@ -139,7 +148,9 @@ static const char schema_sql[] =
 	 * counter; threads maps an account's Message-IDs to their thread. */
 	"INSERT INTO meta VALUES ('objectid', '0');"
 	"CREATE TABLE threads (account_id INTEGER NOT NULL, message_id TEXT NOT NULL,"
-	"  threadid INTEGER NOT NULL, PRIMARY KEY (account_id, message_id)) WITHOUT ROWID;";
+	"  threadid INTEGER NOT NULL, PRIMARY KEY (account_id, message_id)) WITHOUT ROWID;"
+	APP_PASSWORDS_SQL;
+
 
 /*
  * Upgrades, each from one version to the next, all run in one transaction.
@@ -176,8 +187,13 @@ static const char upgrade_1_sql[] =
 	SEQUENCES_SQL
 	"UPDATE meta SET value = '2' WHERE key = 'schema_version';";
 
+static const char upgrade_2_to_3[] =
+	/* submission: app passwords */
+	APP_PASSWORDS_SQL
+	"UPDATE meta SET value = '3' WHERE key = 'schema_version';";
+
 /* upgrades[i] takes a database from version i + 1 to i + 2 */
-static const char *const upgrades[] = {upgrade_1_sql};
+static const char *const upgrades[] = {upgrade_1_sql, upgrade_2_to_3};
 _Static_assert(sizeof(upgrades) / sizeof(upgrades[0]) == SCHEMA_VERSION - 1,
 	       "one upgrade per schema version");
 

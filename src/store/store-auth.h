@@ -1,0 +1,45 @@
+/*
+ * store-auth: what logins and submission ask the store about an account
+ * beyond its password hash: per-device app passwords (added, listed and
+ * revoked one by one by `roost user app-password`; any of them logs in to
+ * IMAP, POP3 and submission) and whether an address is the account's own
+ * (the submission sender check). Every query carries the account.
+ */
+#ifndef ROOST_STORE_AUTH_H
+#define ROOST_STORE_AUTH_H
+#include "store/store.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* At most this many app passwords per account: a login checks each hash. */
+#define STORE_APP_PASSWORDS_MAX 16
+/* Longest label ("phone", "laptop-2026"): printable ASCII, no spaces. */
+#define STORE_APP_LABEL_MAX 64
+
+struct store_app_password {
+	char *label;
+	int64_t created;	/* unix time */
+};
+
+/* Blocking writes (admin). STORE_EEXISTS: the label is taken; STORE_ELIMIT
+ * past STORE_APP_PASSWORDS_MAX; STORE_ENOTFOUND: no such account/label. */
+enum store_err store_app_password_add(struct store *s, const char *address, const char *label,
+				      const char *pwhash, char **error_r);
+enum store_err store_app_password_del(struct store *s, const char *address, const char *label,
+				      char **error_r);
+/* The account's app passwords, oldest first (caller frees the list). */
+enum store_err store_app_password_list(struct store *s, const char *address,
+				       struct store_app_password **list_r, size_t *n_r);
+void store_app_password_list_free(struct store_app_password *list, size_t n);
+/* Any thread: the account's app-password hashes (caller wipes and frees
+ * each and the array); STORE_OK with *n_r = 0 when there are none. */
+enum store_err store_app_password_hashes(struct store *s, int64_t account_id, char ***hashes_r,
+					 size_t *n_r);
+
+/* Is `address` (normalised) the account's own: its address, an alias
+ * whose target is the account, or a +tag form of either? Catch-alls do
+ * not count (they receive for everybody; they do not send as everybody). */
+enum store_err store_address_owned(struct store *s, int64_t account_id, const char *address,
+				   bool *owned_r);
+#endif
