@@ -9,6 +9,7 @@
 #ifndef ROOST_AUTH_H
 #define ROOST_AUTH_H
 #include "mail/password.h"
+#include "mail/scram.h"
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -54,6 +55,26 @@ struct auth_request *auth_attempt_start(struct store *s, struct conn *c, const c
 					const char *user, const char *password, auth_done_cb *done,
 					void *ctx);
 void auth_request_cancel(struct auth_request **req);
+
+/* SCRAM-SHA-256 (RFC 5802, RFC 7677) for the account password. The keys
+ * are written when a password is set (`roost user add|passwd`) and, for
+ * accounts that have none yet, at their next successful PLAIN/LOGIN
+ * login (auth_login). App passwords have no SCRAM keys.
+ *
+ * auth_scram_lookup: the keys to challenge `user` with (a snapshot read:
+ * any thread). An unknown or disabled user, or one without keys, gets
+ * made-up keys that no proof matches (*known_r false): the salt is a
+ * keyed hash of the name, so the challenge looks the same every time and
+ * tells nothing. AUTH_TEMPFAIL on a store error, else AUTH_OK. */
+enum auth_result auth_scram_lookup(struct store *s, const char *user, struct scram_keys *keys_r,
+				   int64_t *account_id_r, bool *known_r);
+/* One throttled proof check, the same steps, log lines and answers as
+ * auth_attempt_start() (the proof stands in for the password). */
+struct auth_request *auth_scram_start(struct store *s, struct conn *c, const char *proto,
+				      const char *user, const struct scram_keys *keys, bool known,
+				      int64_t account_id, const char *auth_message,
+				      const unsigned char proof[SCRAM_KEY_LEN], auth_done_cb *done,
+				      void *ctx);
 
 /* Throttle settings from the auth.* keys; logs them (at start-up). */
 struct config;

@@ -10,6 +10,8 @@
  * told (registry.h) before the command answers, so a script that runs
  * `user del` and then `user add` never leaves an old session open.
  *
+ * add and passwd also store the password's SCRAM-SHA-256 keys (mail/scram.h).
+ *
  * `user app-password add|list|del`: per-device passwords. add generates
  * one (OpenSSL's RNG), prints it once and stores only its yescrypt hash;
  * del revokes one and ends the account's sessions (the devices whose
@@ -53,13 +55,16 @@ static enum store_err account_id_of(struct cli *cli, const char *addr, int64_t *
 	return err;
 }
 
-/* Read a password and hash it; NULL after printing why. */
-static char *read_hash(struct cli *cli)
+/* Read a password, hash it and derive its SCRAM-SHA-256 keys (the only
+ * moment besides a PLAIN/LOGIN login that the plaintext is here); NULL
+ * after printing why. */
+static char *read_hash(struct cli *cli, struct scram_keys *keys_r, bool *have_keys_r)
 {
 	char *password = NULL;
 	if (cli_read_password(cli, &password) < 0)
 		return NULL;
 	char *hash = password_hash(password);
+	*have_keys_r = hash != NULL && scram_keys_new(password, keys_r) == 0;
 	wipe(password, strlen(password));
 	free(password);
 	if (hash == NULL)
@@ -86,7 +91,9 @@ static int set_password(struct cli *cli, const char *arg, bool create)
 		free(addr);
 		return code;
 	}
-	char *hash = read_hash(cli);
+	struct scram_keys keys;
+	bool have_keys = false;
+	char *hash = read_hash(cli, &keys, &have_keys);
 	if (hash == NULL) {
 		free(addr);
 		return CLI_EX_ERROR;
@@ -96,6 +103,16 @@ static int set_password(struct cli *cli, const char *arg, bool create)
 		err = store_account_add(cli->store, addr, hash, &error);
 	else
 		err = store_account_passwd(cli->store, addr, hash, &error);
+	if (create && err == STORE_OK)
+		(void)account_id_of(cli, addr, &id);
+	/* The keys are bound to this hash (store-auth.h): if writing them
+	 * fails, SCRAM waits for the next PLAIN/LOGIN login; the old keys are
+	 * stale either way. */
+	if (err == STORE_OK && have_keys && id > 0 &&
+	    store_scram_set(cli->store, id, hash, &keys) != STORE_OK)
+		fprintf(cli->err, "roost: warning: SCRAM keys not stored; they are added at the "
+				  "next login\n");
+	wipe(&keys, sizeof(keys));
 	if (!create && err == STORE_OK)
 		end_sessions(cli, id, "Password changed, log in again");
 	int code = cli_store_result(cli, err, error, addr);

@@ -2,7 +2,11 @@
  * smtp-cmd-auth: AUTH (RFC 4954) on the submission listeners, with the
  * SASL mechanisms PLAIN (RFC 4616) and LOGIN. The password check is
  * auth/auth.h's: the throttle, the worker thread and the fail2ban log
- * lines are the same as for IMAP and POP3. The connection is paused while
+ * lines are the same as for IMAP and POP3. SCRAM-SHA-256 (RFC 5802, RFC
+ * 7677) runs as RFC 4954 4 frames it: client-first (initial response or
+ * after "334 "), "334 server-first", client-final, "334 server-final",
+ * an empty line, then 235. The proof is checked through the same
+ * throttled request as a password. The connection is paused while
  * the check runs, so nothing the client pipelined runs before the answer.
  *
  * Replies (RFC 4954 6): 235 2.7.0 success, 535 5.7.8 bad credentials,
@@ -18,6 +22,8 @@
 #include "lib/conn.h"
 #include "lib/registry.h"
 #include "mail/sasl.h"
+#include "mail/scram.h"
+#include "lib/base64.h"
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -26,8 +32,33 @@
 #define SMTP_LOGIN_USER_PROMPT "334 VXNlcm5hbWU6"
 #define SMTP_LOGIN_PASS_PROMPT "334 UGFzc3dvcmQ6"
 
+struct smtp_scram {
+	char *gs2, *user, *bare, *server_first, *nonce, *server_final;
+	struct scram_keys keys;
+	bool known;
+	int64_t account_id;
+	int64_t pending_id;	/* proof good: logged in after the client's "" */
+};
+
+static void scram_free(struct smtp_session *s)
+{
+	struct smtp_scram *x = s->scram;
+	if (x == NULL)
+		return;
+	free(x->gs2);
+	free(x->user);
+	free(x->bare);
+	free(x->server_first);
+	free(x->nonce);
+	free(x->server_final);
+	wipe(x, sizeof(*x));
+	free(x);
+	s->scram = NULL;
+}
+
 void smtp_auth_clear(struct smtp_session *s)
 {
+	scram_free(s);
 	auth_request_cancel(&s->auth_req);
 	registry_remove(&s->reg);
 	if (s->login_user != NULL) {
@@ -48,6 +79,16 @@ static void end_session(void *ctx, const char *reason)
 	smtp_close_421(ctx, reason);
 }
 
+static void logged_in(struct smtp_session *s, int64_t account_id, char *user)
+{
+	s->account_id = account_id;
+	s->auth_user = user;
+	s->reg = registry_add(account_id, end_session, s);
+	conn_authenticated(s->conn);
+	conn_log(s->conn, LOG_INFO, "login user=%s", s->auth_user);
+	smtp_reply(s, "235 2.7.0 Authentication successful");
+}
+
 static void auth_checked(void *ctx, enum auth_result result, int64_t account_id)
 {
 	struct smtp_session *s = ctx;
@@ -57,13 +98,20 @@ static void auth_checked(void *ctx, enum auth_result result, int64_t account_id)
 	s->login_user = NULL;
 	switch (result) {
 	case AUTH_OK:
-		s->account_id = account_id;
-		s->auth_user = user;
+		if (s->scram != NULL) {
+			/* RFC 5802 5: the server proves itself too, before 235 */
+			char *b = base64_encode(s->scram->server_final,
+						strlen(s->scram->server_final));
+			s->scram->pending_id = account_id;
+			s->auth_step = SMTP_AUTH_SCRAM_ACK;
+			s->login_user = user;
+			user = NULL;
+			smtp_reply(s, "334 %s", b);
+			free(b);
+			break;
+		}
+		logged_in(s, account_id, user);
 		user = NULL;
-		s->reg = registry_add(account_id, end_session, s);
-		conn_authenticated(s->conn);
-		conn_log(s->conn, LOG_INFO, "login user=%s", s->auth_user);
-		smtp_reply(s, "235 2.7.0 Authentication successful");
 		break;
 	case AUTH_FAILED:
 		smtp_reply_error(s, "535 5.7.8 Authentication credentials invalid");
@@ -77,6 +125,8 @@ static void auth_checked(void *ctx, enum auth_result result, int64_t account_id)
 		break;
 	}
 	free(user);
+	if (result != AUTH_OK)
+		scram_free(s);
 	if (!s->quitting && s->conn != NULL)
 		conn_resume(s->conn);
 }
@@ -101,7 +151,105 @@ static void fail_exchange(struct smtp_session *s, const char *reply)
 		s->login_user = NULL;
 	}
 	s->auth_step = SMTP_AUTH_NONE;
+	scram_free(s);
 	smtp_reply_error(s, "%s", reply);
+}
+
+/* base64 line -> decoded text (NUL-free), or NULL */
+static char *decode_line(const char *b64, size_t len)
+{
+	if (len > SASL_MAX_RESPONSE)
+		return NULL;
+	size_t dlen;
+	char *d = base64_decode(b64, len, &dlen);
+	if (d != NULL && memchr(d, '\0', dlen) != NULL) {
+		wipe(d, dlen);
+		free(d);
+		return NULL;
+	}
+	return d;
+}
+
+static void scram_first(struct smtp_session *s, const char *b64, size_t len)
+{
+	char *msg = decode_line(b64, len);
+	char *gs2, *authzid, *user, *cnonce, *bare;
+	const char *why;
+	if (msg == NULL ||
+	    scram_parse_client_first(msg, strlen(msg), &gs2, &authzid, &user, &cnonce, &bare,
+				     &why) < 0) {
+		free(msg);
+		fail_exchange(s, "501 5.5.2 Malformed SCRAM client-first-message");
+		return;
+	}
+	free(msg);
+	bool other = authzid[0] != '\0' && strcasecmp(authzid, user) != 0;
+	free(authzid);
+	struct smtp_scram *x = xcalloc(1, sizeof(*x));
+	s->scram = x;
+	x->gs2 = gs2;
+	x->user = user;
+	x->bare = bare;
+	if (other) {
+		free(cnonce);
+		fail_exchange(s, "535 5.7.8 Authorization identity not permitted");
+		return;
+	}
+	if (auth_scram_lookup(s->srv->store, user, &x->keys, &x->account_id, &x->known) !=
+	    AUTH_OK) {
+		free(cnonce);
+		fail_exchange(s, "454 4.7.0 Temporary authentication failure, try again later");
+		return;
+	}
+	x->server_first =
+		scram_server_first(cnonce, x->keys.salt, SCRAM_SALT_LEN, x->keys.iterations,
+				   &x->nonce);
+	free(cnonce);
+	if (x->server_first == NULL) {
+		fail_exchange(s, "454 4.7.0 Temporary authentication failure, try again later");
+		return;
+	}
+	char *b = base64_encode(x->server_first, strlen(x->server_first));
+	s->auth_step = SMTP_AUTH_SCRAM_FINAL;
+	smtp_reply(s, "334 %s", b);
+	free(b);
+}
+
+static void scram_final(struct smtp_session *s, const char *b64, size_t len)
+{
+	struct smtp_scram *x = s->scram;
+	char *msg = decode_line(b64, len);
+	char *cbind = NULL, *nonce = NULL, *without = NULL;
+	unsigned char proof[SCRAM_KEY_LEN];
+	if (msg == NULL ||
+	    scram_parse_client_final(msg, strlen(msg), &cbind, &nonce, proof, &without) < 0) {
+		free(msg);
+		fail_exchange(s, "501 5.5.2 Malformed SCRAM client-final-message");
+		return;
+	}
+	free(msg);
+	/* RFC 5802 5.1: c= is the base64 of the gs2 header; r= our nonce */
+	char *want = base64_encode(x->gs2, strlen(x->gs2));
+	bool ok = strcmp(cbind, want) == 0 && strcmp(nonce, x->nonce) == 0;
+	free(want);
+	free(cbind);
+	free(nonce);
+	if (!ok) {
+		free(without);
+		conn_log(s->conn, LOG_INFO, "scram: bad nonce or channel binding");
+		fail_exchange(s, "535 5.7.8 Authentication credentials invalid");
+		return;
+	}
+	char *auth_message = xasprintf("%s,%s,%s", x->bare, x->server_first, without);
+	free(without);
+	x->server_final = scram_server_final(x->keys.server_key, auth_message);
+	s->login_user = xstrdup(x->user);
+	s->auth_step = SMTP_AUTH_CHECKING;
+	conn_pause(s->conn);
+	s->auth_req = auth_scram_start(s->srv->store, s->conn, "submission", x->user, &x->keys,
+				       x->known, x->account_id, auth_message, proof, auth_checked,
+				       s);
+	free(auth_message);
 }
 
 static void plain_response(struct smtp_session *s, const char *b64, size_t len)
@@ -158,6 +306,26 @@ void smtp_auth_line(struct smtp_session *s, char *line, size_t len)
 		check(s, user, pass);
 		break;
 	}
+	case SMTP_AUTH_SCRAM_FIRST:
+		scram_first(s, line, len);
+		break;
+	case SMTP_AUTH_SCRAM_FINAL:
+		scram_final(s, line, len);
+		break;
+	case SMTP_AUTH_SCRAM_ACK: {
+		/* RFC 4954 4: the client answers the server-final with "" */
+		if (len != 0) {
+			fail_exchange(s, "501 5.5.2 Expected an empty response");
+			break;
+		}
+		int64_t id = s->scram->pending_id;
+		char *user = s->login_user;
+		s->login_user = NULL;
+		s->auth_step = SMTP_AUTH_NONE;
+		scram_free(s);
+		logged_in(s, id, user);
+		break;
+	}
 	case SMTP_AUTH_NONE:
 	case SMTP_AUTH_CHECKING:
 		break; /* not routed here (the conn is paused while checking) */
@@ -188,14 +356,26 @@ void smtp_cmd_auth(struct smtp_session *s, char *args)
 		initial = sp + 1;
 	}
 	bool plain = strcasecmp(args, "PLAIN") == 0, login = strcasecmp(args, "LOGIN") == 0;
-	if (!plain && !login) {
+	bool scram = strcasecmp(args, "SCRAM-SHA-256") == 0;
+	if (!plain && !login && !scram) {
 		smtp_reply_error(s, "504 5.5.4 Unrecognized authentication type");
 		return;
 	}
-	/* RFC 4954 6: 538 when the mechanism needs an encrypted channel. */
+	/* RFC 4954 6: 538 when the mechanism needs an encrypted channel.
+	 * SCRAM never sends the password, but without channel binding a
+	 * man in the middle could still ride the login: the same rule. */
 	if (!conn_plaintext_auth_ok(s->conn)) {
 		smtp_reply_error(s, "538 5.7.11 Encryption required for requested authentication "
 				    "mechanism");
+		return;
+	}
+	if (scram) {
+		if (initial == NULL) {
+			s->auth_step = SMTP_AUTH_SCRAM_FIRST;
+			smtp_reply(s, "334 ");
+		} else {
+			scram_first(s, initial, strlen(initial));
+		}
 		return;
 	}
 	if (plain) {

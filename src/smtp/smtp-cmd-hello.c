@@ -45,7 +45,7 @@ static void hello_extended(struct smtp_session *s, char *args, const char *verb)
 	if (conn_tls_available(s->conn) && !conn_tls_active(s->conn))
 		ext[n++] = "STARTTLS";			/* RFC 3207 */
 	if (s->srv->submission && conn_plaintext_auth_ok(s->conn))
-		ext[n++] = "AUTH PLAIN LOGIN";		/* RFC 4954 */
+		ext[n++] = "AUTH SCRAM-SHA-256 PLAIN LOGIN"; /* RFC 4954, 7677 */
 	ext[n++] = "HELP";
 	smtp_reply(s, "250-%s Hello %s", s->srv->hostname, s->helo);
 	for (size_t i = 0; i < n; i++)

@@ -108,8 +108,12 @@ struct smtp_session {
 		SMTP_AUTH_PLAIN,	/* 334 sent, waiting for the PLAIN response */
 		SMTP_AUTH_LOGIN_USER,	/* LOGIN: waiting for the user name */
 		SMTP_AUTH_LOGIN_PASS,	/* LOGIN: waiting for the password */
-		SMTP_AUTH_CHECKING,	/* auth_attempt_start() in flight, conn paused */
+		SMTP_AUTH_SCRAM_FIRST,	/* SCRAM: waiting for the client-first-message */
+		SMTP_AUTH_SCRAM_FINAL,	/* SCRAM: waiting for the client-final-message */
+		SMTP_AUTH_SCRAM_ACK,	/* SCRAM: server-final sent, waiting for "" */
+		SMTP_AUTH_CHECKING,	/* a check in flight, conn paused */
 	} auth_step;
+	struct smtp_scram *scram;	/* SCRAM exchange state, smtp-cmd-auth.c */
 	char *login_user;		/* LOGIN's user name between its two steps */
 	struct auth_request *auth_req;
 	struct registry_entry *reg;	/* ends the session on `user del`/`passwd` */

@@ -283,3 +283,68 @@ enum store_err store_address_owned(struct store *s, int64_t account_id, const ch
 	free(addr);
 	return err;
 }
+
+struct scram_args {
+	int64_t account_id;
+	const char *pwhash;
+	const struct scram_keys *keys;
+};
+
+static enum store_err fn_scram_set(struct store_txn *txn, void *arg, char **error_r)
+{
+	const struct scram_args *a = arg;
+	sqlite3 *db = store_txn_db(txn);
+	/* only for an account that still has this password */
+	sqlite3_stmt *st = store_prepare(db,
+		"INSERT OR REPLACE INTO scram_keys (account_id, pwhash, iterations, salt,"
+		" stored_key, server_key) SELECT id, ?2, ?3, ?4, ?5, ?6 FROM accounts"
+		" WHERE id = ?1 AND pwhash = ?2");
+	if (st == NULL)
+		return STORE_ETEMP;
+	sqlite3_bind_int64(st, 1, a->account_id);
+	sqlite3_bind_text(st, 2, a->pwhash, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, a->keys->iterations);
+	sqlite3_bind_blob(st, 4, a->keys->salt, SCRAM_SALT_LEN, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 5, a->keys->stored_key, SCRAM_KEY_LEN, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 6, a->keys->server_key, SCRAM_KEY_LEN, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? STORE_OK : store_sqlite_err(rc);
+}
+
+enum store_err store_scram_set(struct store *s, int64_t account_id, const char *pwhash,
+			       const struct scram_keys *keys)
+{
+	struct scram_args a = {.account_id = account_id, .pwhash = pwhash, .keys = keys};
+	return run_func(s, fn_scram_set, &a, NULL);
+}
+
+enum store_err store_scram_get(struct store *s, int64_t account_id, const char *pwhash,
+			       struct scram_keys *keys_r)
+{
+	sqlite3_stmt *st = store_prepare(store_reader(s),
+		"SELECT iterations, salt, stored_key, server_key FROM scram_keys"
+		" WHERE account_id = ?1 AND pwhash = ?2");
+	if (st == NULL)
+		return STORE_ETEMP;
+	sqlite3_bind_int64(st, 1, account_id);
+	sqlite3_bind_text(st, 2, pwhash, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	enum store_err err = store_row_err(rc);
+	if (rc == SQLITE_ROW) {
+		int64_t iter = sqlite3_column_int64(st, 0);
+		if (sqlite3_column_bytes(st, 1) != SCRAM_SALT_LEN ||
+		    sqlite3_column_bytes(st, 2) != SCRAM_KEY_LEN ||
+		    sqlite3_column_bytes(st, 3) != SCRAM_KEY_LEN || iter < 1 ||
+		    iter > SCRAM_MAX_ITERATIONS) {
+			err = STORE_ECORRUPT;
+		} else {
+			keys_r->iterations = (unsigned)iter;
+			memcpy(keys_r->salt, sqlite3_column_blob(st, 1), SCRAM_SALT_LEN);
+			memcpy(keys_r->stored_key, sqlite3_column_blob(st, 2), SCRAM_KEY_LEN);
+			memcpy(keys_r->server_key, sqlite3_column_blob(st, 3), SCRAM_KEY_LEN);
+		}
+	}
+	sqlite3_reset(st);
+	return err;
+}

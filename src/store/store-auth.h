@@ -8,6 +8,7 @@
 #ifndef ROOST_STORE_AUTH_H
 #define ROOST_STORE_AUTH_H
 #include "store/store.h"
+#include "mail/scram.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -36,6 +37,15 @@ void store_app_password_list_free(struct store_app_password *list, size_t n);
  * each and the array); STORE_OK with *n_r = 0 when there are none. */
 enum store_err store_app_password_hashes(struct store *s, int64_t account_id, char ***hashes_r,
 					 size_t *n_r);
+
+/* SCRAM-SHA-256 keys of the account password (any thread). set: write
+ * (replace) them, bound to `pwhash`, the password hash they were derived
+ * with. get: STORE_ENOTFOUND when there are none, or when they belong to
+ * another hash than `pwhash` (the password changed since). */
+enum store_err store_scram_set(struct store *s, int64_t account_id, const char *pwhash,
+			       const struct scram_keys *keys);
+enum store_err store_scram_get(struct store *s, int64_t account_id, const char *pwhash,
+			       struct scram_keys *keys_r);
 
 /* Is `address` (normalised) the account's own: its address, an alias
  * whose target is the account, or a +tag form of either? Catch-alls do

@@ -95,14 +95,21 @@
 	"      COALESCE((SELECT max(mailbox_id) FROM messages), 0),"           \
 	"      COALESCE((SELECT max(mailbox_id) FROM expunged), 0));"
 
-/* Submission: per-device app passwords (store-auth.c). Each is a
- * yescrypt hash with a label unique per account; any of them logs in to
- * IMAP, POP3 and submission like the account password, and each is
- * revoked on its own. */
-#define APP_PASSWORDS_SQL \
+/* Submission and logins (store-auth.c). app_passwords: per-device
+ * passwords, a yescrypt hash with a label unique per account; any of them
+ * logs in to IMAP, POP3 and submission like the account password, each
+ * revoked on its own. scram_keys: SCRAM-SHA-256 (RFC 5802) StoredKey,
+ * ServerKey, salt and iteration count of the account password; pwhash is
+ * the accounts.pwhash they were derived with, so a changed password makes
+ * them stale at once (never used again) until the next PLAIN/LOGIN
+ * login derives new ones. */
+#define SUBMISSION_AUTH_SQL \
 	"CREATE TABLE app_passwords (id INTEGER PRIMARY KEY AUTOINCREMENT," \
 	"  account_id INTEGER NOT NULL, label TEXT NOT NULL, pwhash TEXT NOT NULL," \
-	"  created INTEGER NOT NULL, UNIQUE (account_id, label));"
+	"  created INTEGER NOT NULL, UNIQUE (account_id, label));" \
+	"CREATE TABLE scram_keys (account_id INTEGER PRIMARY KEY, pwhash TEXT NOT NULL," \
+	"  iterations INTEGER NOT NULL, salt BLOB NOT NULL, stored_key BLOB NOT NULL," \
+	"  server_key BLOB NOT NULL);"
 
 static const char schema_sql[] =
 	"CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
@@ -149,7 +156,7 @@ static const char schema_sql[] =
 	"INSERT INTO meta VALUES ('objectid', '0');"
 	"CREATE TABLE threads (account_id INTEGER NOT NULL, message_id TEXT NOT NULL,"
 	"  threadid INTEGER NOT NULL, PRIMARY KEY (account_id, message_id)) WITHOUT ROWID;"
-	APP_PASSWORDS_SQL;
+	SUBMISSION_AUTH_SQL;
 
 
 /*
@@ -188,8 +195,8 @@ static const char upgrade_1_sql[] =
 	"UPDATE meta SET value = '2' WHERE key = 'schema_version';";
 
 static const char upgrade_2_to_3[] =
-	/* submission: app passwords */
-	APP_PASSWORDS_SQL
+	/* submission: app passwords and SCRAM keys */
+	SUBMISSION_AUTH_SQL
 	"UPDATE meta SET value = '3' WHERE key = 'schema_version';";
 
 /* upgrades[i] takes a database from version i + 1 to i + 2 */

@@ -131,7 +131,7 @@ def test_ehlo_offers_auth_after_tls_only_when_plaintext_is_refused(roost_factory
     assert code == 530 and "5.7.0" in lines[0]
     w.starttls()
     code, lines = w.cmd("EHLO c")
-    assert "AUTH PLAIN LOGIN" in "\n".join(lines)
+    assert "AUTH SCRAM-SHA-256 PLAIN LOGIN" in "\n".join(lines)
     code, lines = w.cmd("AUTH PLAIN " + plain(ALICE, "secret"))
     assert code == 235 and "2.7.0" in lines[0], lines
     w.close()
@@ -468,3 +468,148 @@ def test_app_password_cli_errors(sub):
     assert p.returncode != 0
     p = sub.cli("user", "app-password", "add", ALICE, "bad label", check=False)
     assert p.returncode != 0
+
+
+# --- SCRAM-SHA-256 (RFC 5802, RFC 7677), the client side written here ----
+
+import hashlib
+import hmac as hmac_mod
+import os
+
+
+def _h(key, msg):
+    return hmac_mod.new(key, msg, hashlib.sha256).digest()
+
+
+class ScramClient:
+    def __init__(self, user, password, nonce=None):
+        self.user, self.password = user, password
+        self.cnonce = nonce or base64.b64encode(os.urandom(18)).decode()
+        self.bare = "n=%s,r=%s" % (user.replace("=", "=3D").replace(",", "=2C"), self.cnonce)
+
+    def first(self):
+        return b64("n,," + self.bare)
+
+    def final(self, server_first_b64, nonce_override=None, corrupt_proof=False):
+        sf = base64.b64decode(server_first_b64).decode()
+        attrs = dict(a.split("=", 1) for a in sf.split(","))
+        assert attrs["r"].startswith(self.cnonce)
+        salt = base64.b64decode(attrs["s"])
+        it = int(attrs["i"])
+        assert it >= 4096  # RFC 7677 4
+        salted = hashlib.pbkdf2_hmac("sha256", self.password.encode(), salt, it)
+        client_key = _h(salted, b"Client Key")
+        stored_key = hashlib.sha256(client_key).digest()
+        self.server_key = _h(salted, b"Server Key")
+        without = "c=%s,r=%s" % (b64("n,,"), nonce_override or attrs["r"])
+        self.auth_message = ("%s,%s,%s" % (self.bare, sf, without)).encode()
+        sig = _h(stored_key, self.auth_message)
+        proof = bytes(a ^ b for a, b in zip(client_key, sig))
+        if corrupt_proof:
+            proof = bytes([proof[0] ^ 1]) + proof[1:]
+        return b64(without + ",p=" + base64.b64encode(proof).decode())
+
+    def server_signature_ok(self, server_final_b64):
+        want = "v=" + base64.b64encode(_h(self.server_key, self.auth_message)).decode()
+        return base64.b64decode(server_final_b64).decode() == want
+
+
+def scram_session(roost):
+    w = Wire(roost.port("submission"))
+    w.starttls()
+    code, lines = w.cmd("EHLO c")
+    assert "SCRAM-SHA-256" in "\n".join(lines)
+    return w
+
+
+def test_scram_sha256_login(sub):
+    w = scram_session(sub)
+    c = ScramClient(ALICE, "secret")
+    code, lines = w.cmd("AUTH SCRAM-SHA-256 " + c.first())
+    assert code == 334, lines
+    code, lines = w.cmd(c.final(lines[0][4:]))
+    assert code == 334, lines
+    assert c.server_signature_ok(lines[0][4:])  # the server knows the keys
+    code, lines = w.cmd("")
+    assert code == 235, lines
+    assert w.cmd("MAIL FROM:<%s>" % ALICE)[0] == 250
+    w.close()
+
+
+def test_scram_without_initial_response_and_cancel(sub):
+    w = scram_session(sub)
+    c = ScramClient(ALICE, "secret")
+    assert w.cmd("AUTH SCRAM-SHA-256")[1] == ["334 "]
+    code, lines = w.cmd(c.first())
+    assert code == 334
+    code, lines = w.cmd("*")
+    assert code == 501
+    assert w.cmd("MAIL FROM:<%s>" % ALICE)[0] == 530
+    w.close()
+
+
+def test_scram_bad_proof_and_bad_nonce(sub):
+    for kw in ({"corrupt_proof": True}, {"nonce_override": "forged-nonce"}):
+        w = scram_session(sub)
+        c = ScramClient(ALICE, "secret")
+        code, lines = w.cmd("AUTH SCRAM-SHA-256 " + c.first())
+        code, lines = w.cmd(c.final(lines[0][4:], **kw))
+        assert code == 535 and "5.7.8" in lines[0], (kw, lines)
+        assert w.cmd("MAIL FROM:<%s>" % ALICE)[0] == 530
+        w.close()
+    # wrong password: the proof does not match either
+    w = scram_session(sub)
+    c = ScramClient(ALICE, "wrong")
+    code, lines = w.cmd("AUTH SCRAM-SHA-256 " + c.first())
+    code, lines = w.cmd(c.final(lines[0][4:]))
+    assert code == 535
+    w.close()
+    assert "auth failed:" in sub.read_log()
+
+
+def test_scram_unknown_user_looks_like_a_known_one(sub):
+    salts = []
+    for user in ("nobody@example.com", "nobody@example.com", ALICE):
+        w = scram_session(sub)
+        c = ScramClient(user, "secret")
+        code, lines = w.cmd("AUTH SCRAM-SHA-256 " + c.first())
+        assert code == 334
+        attrs = dict(a.split("=", 1)
+                     for a in base64.b64decode(lines[0][4:]).decode().split(","))
+        salts.append((attrs["s"], attrs["i"]))
+        code, lines = w.cmd(c.final(lines[0][4:]))
+        assert code == (334 if user == ALICE else 535)
+        w.close()
+    # a made-up salt is stable per name and shaped like a real one
+    assert salts[0] == salts[1]
+    assert len(base64.b64decode(salts[0][0])) == len(base64.b64decode(salts[2][0]))
+    assert salts[0][1] == salts[2][1]
+
+
+def test_scram_keys_follow_the_password(sub):
+    # an account made before SCRAM keys existed: drop its keys, then a
+    # PLAIN login derives them again
+    import sqlite3
+    db = sqlite3.connect(sub.datadir + "/roost.db")
+    db.execute("DELETE FROM scram_keys")
+    db.commit()
+    db.close()
+    w = scram_session(sub)
+    c = ScramClient(ALICE, "secret")
+    code, lines = w.cmd("AUTH SCRAM-SHA-256 " + c.first())
+    assert w.cmd(c.final(lines[0][4:]))[0] == 535
+    w.close()
+    submit(sub).quit()  # PLAIN
+    w = scram_session(sub)
+    c = ScramClient(ALICE, "secret")
+    code, lines = w.cmd("AUTH SCRAM-SHA-256 " + c.first())
+    assert w.cmd(c.final(lines[0][4:]))[0] == 334
+    w.close()
+    # after passwd the old keys are never used again; the new ones work
+    sub.cli("user", "passwd", ALICE, input="changed\n")
+    for password, want in (("secret", 535), ("changed", 334)):
+        w = scram_session(sub)
+        c = ScramClient(ALICE, password)
+        code, lines = w.cmd("AUTH SCRAM-SHA-256 " + c.first())
+        assert w.cmd(c.final(lines[0][4:]))[0] == want, password
+        w.close()
