@@ -15,6 +15,8 @@ const struct config_key smtp_config_keys[] = {
 	 "Authenticated submission over implicit TLS (RFC 8314); production: 0.0.0.0:465."},
 	{"submission.any_sender_domains", CONFIG_STR, "", NULL,
 	 "Comma-separated hosted domains whose users may send as any address of their own domain (MAIL FROM and From:). Elsewhere only the account's address, its +tag forms and aliases pointing to it."},
+	{"submission.save_sent", CONFIG_BOOL, "yes", NULL,
+	 "Store a copy of each submitted message in the sender's \\Sent mailbox; the client's own APPEND of it to Sent within 10 minutes (same Message-ID and From address) is answered with the existing copy, so every client ends up with one copy."},
 	{"submission.max_messages_per_hour", CONFIG_INT, "200", NULL,
 	 "Messages one account may submit per hour (0 = no limit); past it 451 4.7.1."},
 	{"submission.max_messages_per_day", CONFIG_INT, "1000", NULL,

@@ -31,6 +31,7 @@
  */
 #include "smtp/smtp-session.h"
 #include "lib/conn.h"
+#include "store/store-auth.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,6 +139,78 @@ static void lmtp_replies(struct smtp_session *s)
 		 t->id, t->data.len, t->nrcpts, failed);
 }
 
+/* Did every recipient get the message? */
+static bool all_stored(const struct smtp_txn *t)
+{
+	const struct delivery *d = &t->d;
+	if (d->op.err != STORE_OK)
+		return false;
+	for (size_t i = 0; i < d->nrcpts; i++)
+		if (d->rcpts[i].err != STORE_OK)
+			return false;
+	return true;
+}
+
+static void reply_and_resume(struct smtp_session *s)
+{
+	if (s->srv->lmtp)
+		lmtp_replies(s);
+	else
+		smtp_final_reply(s);
+	smtp_txn_reset(s);
+	if (!s->quitting)
+		conn_resume(s->conn);
+}
+
+static void sent_done(struct store_op *op, void *ctx)
+{
+	struct smtp_session *s = ctx;
+	struct smtp_txn *t = &s->txn;
+	s->storing = false;
+	enum store_err err = op->err == STORE_OK ? t->sent_target.err : op->err;
+	/* The recipients have the message: a failed copy (the sender over
+	 * quota, say) is logged, never a failed submission. */
+	if (err != STORE_OK)
+		log_warn("proto=submission id=%s sent copy not stored: %s", t->id,
+			 store_strerror(err));
+	if (s->closed) {
+		smtp_session_free(s);
+		return;
+	}
+	reply_and_resume(s);
+}
+
+/* submission.save_sent: store the message as the client sent it (no
+ * trace prefix), \Seen, in the sender's \Sent. True when started. */
+static bool sent_copy_start(struct smtp_session *s)
+{
+	struct smtp_txn *t = &s->txn;
+	int64_t mailbox_id = 0;
+	uint32_t uidvalidity;
+	enum store_err err =
+		store_mailbox_special(s->srv->store, s->account_id, "\\Sent", &mailbox_id, &uidvalidity);
+	if (err != STORE_OK) {
+		if (err != STORE_ENOTFOUND)
+			log_warn("proto=submission id=%s no sent copy: %s", t->id, store_strerror(err));
+		return false;
+	}
+	t->sent_target = (struct store_target){
+		.account_id = s->account_id,
+		.mailbox_id = mailbox_id,
+		.flags = STORE_FLAG_SEEN,
+	};
+	store_op_init(&t->sent_op, STORE_OP_DELIVER);
+	t->sent_op.u.deliver.data = t->data.data != NULL ? t->data.data : "";
+	t->sent_op.u.deliver.len = t->data.len;
+	t->sent_op.u.deliver.targets = &t->sent_target;
+	t->sent_op.u.deliver.ntargets = 1;
+	t->sent_op.u.deliver.per_target = true;
+	t->sent_live = true;
+	s->storing = true;
+	store_submit(s->srv->store, &t->sent_op, sent_done, s);
+	return true;
+}
+
 static void deliver_done(struct store_op *op, void *ctx)
 {
 	struct smtp_session *s = ctx;
@@ -152,13 +225,9 @@ static void deliver_done(struct store_op *op, void *ctx)
 		smtp_session_free(s);
 		return;
 	}
-	if (s->srv->lmtp)
-		lmtp_replies(s);
-	else
-		smtp_final_reply(s);
-	smtp_txn_reset(s);
-	if (!s->quitting)
-		conn_resume(s->conn);
+	if (s->srv->submission && s->srv->save_sent && all_stored(t) && sent_copy_start(s))
+		return; /* sent_done replies */
+	reply_and_resume(s);
 }
 
 void smtp_deliver_start(struct smtp_session *s)

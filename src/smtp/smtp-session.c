@@ -95,6 +95,10 @@ void smtp_txn_reset(struct smtp_session *s)
 		delivery_free(&t->d);
 		t->d_live = false;
 	}
+	if (t->sent_live) {
+		store_op_clear(&t->sent_op);
+		t->sent_live = false;
+	}
 	for (size_t i = 0; i < t->nrcpts; i++) {
 		free(t->rcpts[i].address);
 		free(t->rcpts[i].account_ids);

@@ -38,6 +38,7 @@ struct smtp_server {
 	bool submission;	  /* RFC 6409: AUTH required, relays for its users */
 	size_t command_line_max;  /* without the CRLF */
 	const char *any_sender_domains; /* submission.any_sender_domains */
+	bool save_sent;		  /* submission.save_sent */
 	struct smtp_rate_limits rate;
 	struct store *store;
 	const char *hostname;
@@ -81,6 +82,11 @@ struct smtp_txn {
 	bool d_live;
 	char *received;
 	char *id;		/* transaction id for the log and Received: */
+	/* submission.save_sent: the copy in the sender's \Sent, stored
+	 * after the delivery succeeded (smtp-deliver.c) */
+	struct store_op sent_op;
+	struct store_target sent_target;
+	bool sent_live;
 };
 
 struct smtp_session {

@@ -12,14 +12,13 @@
 #include "lib/alloc.h"
 #include "lib/conn.h"
 #include "mail/address.h"
+#include "mail/header-field.h"
 #include "store/store-auth.h"
 #include <gmime/gmime.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-/* Header bytes scanned for From: (the rest of a header is not needed). */
-#define SMTP_SUBMIT_HEADER_MAX (256 * 1024)
 /* Mailboxes in one From: field checked; more is refused. */
 #define SMTP_SUBMIT_FROM_MAX 32
 
@@ -65,43 +64,6 @@ int smtp_submit_sender_ok(struct smtp_session *s, const char *address, bool *ok_
 	return 0;
 }
 
-/* The unfolded value of the one From: field of the header in
- * data[0..len), or NULL; *count_r = how many From: fields there are. */
-static char *from_field(const char *data, size_t len, unsigned *count_r)
-{
-	*count_r = 0;
-	char *value = NULL;
-	if (len > SMTP_SUBMIT_HEADER_MAX)
-		len = SMTP_SUBMIT_HEADER_MAX;
-	size_t pos = 0;
-	while (pos < len) {
-		const char *line = data + pos;
-		const char *nl = memchr(line, '\n', len - pos);
-		size_t ll = nl != NULL ? (size_t)(nl - line) + 1 : len - pos;
-		if (ll <= 2 && (line[0] == '\r' || line[0] == '\n'))
-			break; /* the blank line: end of the header */
-		if (ll >= 5 && strncasecmp(line, "From:", 5) == 0) {
-			(*count_r)++;
-			/* the field and its continuation lines (RFC 5322 2.2.3) */
-			size_t end = pos + ll;
-			while (end < len && (data[end] == ' ' || data[end] == '\t')) {
-				const char *n2 = memchr(data + end, '\n', len - end);
-				end = n2 != NULL ? (size_t)(n2 - data) + 1 : len;
-			}
-			if (value == NULL) {
-				value = xstrndup(line + 5, end - pos - 5);
-				for (char *c = value; *c != '\0'; c++)
-					if (*c == '\r' || *c == '\n')
-						*c = ' ';
-			}
-			pos = end;
-			continue;
-		}
-		pos += ll;
-	}
-	return value;
-}
-
 static bool refuse(struct smtp_session *s, const char *reply)
 {
 	smtp_deliver_refuse(s, reply);
@@ -112,7 +74,8 @@ bool smtp_submit_check_message(struct smtp_session *s)
 {
 	struct smtp_txn *t = &s->txn;
 	unsigned count;
-	char *value = from_field(t->data.data != NULL ? t->data.data : "", t->data.len, &count);
+	char *value = header_field_get(t->data.data != NULL ? t->data.data : "", t->data.len,
+				       "From", &count);
 	/* RFC 5322 3.6: exactly one From: field. */
 	if (count != 1) {
 		free(value);

@@ -219,6 +219,7 @@ int smtp_start(struct config *cfg, struct store *store, char **error_r)
 	/* The MUA is our own user: no pregreet test (RFC 6409 has none). */
 	submission_srv.greeting_delay_ms = 0;
 	submission_srv.any_sender_domains = config_str(cfg, "submission.any_sender_domains");
+	submission_srv.save_sent = config_bool(cfg, "submission.save_sent");
 	submission_srv.rate = (struct smtp_rate_limits){
 		.messages_hour = config_int(cfg, "submission.max_messages_per_hour"),
 		.messages_day = config_int(cfg, "submission.max_messages_per_day"),

@@ -7,6 +7,7 @@
 #include "store/store-ops.h"
 #include "lib/alloc.h"
 #include "mail/address.h"
+#include "mail/header-field.h"
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -346,5 +347,93 @@ enum store_err store_scram_get(struct store *s, int64_t account_id, const char *
 		}
 	}
 	sqlite3_reset(st);
+	return err;
+}
+
+enum store_err store_mailbox_special(struct store *s, int64_t account_id, const char *use,
+				     int64_t *mailbox_id_r, uint32_t *uidvalidity_r)
+{
+	sqlite3_stmt *st = store_prepare(store_reader(s),
+		"SELECT id, uidvalidity FROM mailboxes WHERE account_id = ?1 AND special_use = ?2"
+		" ORDER BY id LIMIT 1");
+	if (st == NULL)
+		return STORE_ETEMP;
+	sqlite3_bind_int64(st, 1, account_id);
+	sqlite3_bind_text(st, 2, use, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*mailbox_id_r = sqlite3_column_int64(st, 0);
+		*uidvalidity_r = (uint32_t)sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	return store_row_err(rc);
+}
+
+enum store_err store_mailbox_saved_since(struct store *s, int64_t account_id,
+					 int64_t mailbox_id, int64_t since, size_t max,
+					 uint32_t **uids_r, size_t *n_r)
+{
+	*uids_r = NULL;
+	*n_r = 0;
+	sqlite3_stmt *st = store_prepare(store_reader(s),
+		"SELECT m.uid FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id"
+		" WHERE m.mailbox_id = ?1 AND b.account_id = ?2 AND m.savedate >= ?3"
+		" ORDER BY m.uid DESC LIMIT ?4");
+	if (st == NULL)
+		return STORE_ETEMP;
+	sqlite3_bind_int64(st, 1, mailbox_id);
+	sqlite3_bind_int64(st, 2, account_id);
+	sqlite3_bind_int64(st, 3, since);
+	sqlite3_bind_int64(st, 4, (int64_t)max);
+	uint32_t *uids = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		uids = xgrow(uids, &cap, n + 1, sizeof(*uids));
+		uids[n++] = (uint32_t)sqlite3_column_int64(st, 0);
+	}
+	sqlite3_reset(st);
+	enum store_err err = store_read_err(rc);
+	if (err != STORE_OK) {
+		free(uids);
+		return err;
+	}
+	*uids_r = uids;
+	*n_r = n;
+	return STORE_OK;
+}
+
+enum store_err store_sent_duplicate(struct store *s, int64_t account_id, int64_t mailbox_id,
+				    const char *data, size_t len, uint32_t *uid_r)
+{
+	*uid_r = 0;
+	char *mid = NULL, *from = NULL;
+	if (header_field_sent_identity(data, len, &mid, &from) < 0)
+		return STORE_OK; /* no identity: never a duplicate */
+	uint32_t *uids = NULL;
+	size_t n = 0;
+	enum store_err err = store_mailbox_saved_since(s, account_id, mailbox_id,
+						       (int64_t)time(NULL) - STORE_SENT_DEDUP_WINDOW_S,
+						       STORE_SENT_DEDUP_CANDIDATES, &uids, &n);
+	for (size_t i = 0; err == STORE_OK && i < n && *uid_r == 0; i++) {
+		char *content = NULL, *m2 = NULL, *f2 = NULL;
+		size_t clen = 0, plen = 0;
+		err = store_message_content(s, account_id, mailbox_id, uids[i], &content, &clen,
+					    &plen);
+		if (err == STORE_ENOTFOUND) {
+			err = STORE_OK; /* expunged meanwhile */
+			continue;
+		}
+		if (err == STORE_OK &&
+		    header_field_sent_identity(content + plen, clen - plen, &m2, &f2) == 0 &&
+		    strcmp(m2, mid) == 0 && strcmp(f2, from) == 0)
+			*uid_r = uids[i];
+		free(m2);
+		free(f2);
+		free(content);
+	}
+	free(uids);
+	free(mid);
+	free(from);
 	return err;
 }

@@ -47,6 +47,27 @@ enum store_err store_scram_set(struct store *s, int64_t account_id, const char *
 enum store_err store_scram_get(struct store *s, int64_t account_id, const char *pwhash,
 			       struct scram_keys *keys_r);
 
+/* Sent-copy deduplication: the account's special-use mailbox `use`
+ * ("\\Sent"): STORE_ENOTFOUND when it has none. */
+enum store_err store_mailbox_special(struct store *s, int64_t account_id, const char *use,
+				     int64_t *mailbox_id_r, uint32_t *uidvalidity_r);
+/* UIDs of the mailbox's messages saved at or after `since` (unix time),
+ * newest first, at most `max` (caller frees). */
+enum store_err store_mailbox_saved_since(struct store *s, int64_t account_id,
+					 int64_t mailbox_id, int64_t since, size_t max,
+					 uint32_t **uids_r, size_t *n_r);
+
+/* A message saved to a Sent mailbox this recently with the same identity
+ * (Message-ID and From address, mail/header-field.h) is the same sent
+ * message: submission's copy (submission.save_sent) and the client's
+ * APPEND of it. */
+#define STORE_SENT_DEDUP_WINDOW_S 600
+#define STORE_SENT_DEDUP_CANDIDATES 50
+/* Is data[0..len) already in the mailbox as a message saved in the last
+ * STORE_SENT_DEDUP_WINDOW_S seconds? STORE_OK with *uid_r (0 = no). */
+enum store_err store_sent_duplicate(struct store *s, int64_t account_id, int64_t mailbox_id,
+				    const char *data, size_t len, uint32_t *uid_r);
+
 /* Is `address` (normalised) the account's own: its address, an alias
  * whose target is the account, or a +tag form of either? Catch-alls do
  * not count (they receive for everybody; they do not send as everybody). */

@@ -613,3 +613,58 @@ def test_scram_keys_follow_the_password(sub):
         code, lines = w.cmd("AUTH SCRAM-SHA-256 " + c.first())
         assert w.cmd(c.final(lines[0][4:]))[0] == want, password
         w.close()
+
+
+# --- Sent copies (submission.save_sent) and APPEND deduplication ----------
+
+def sent_uids(roost, user=ALICE, password="secret"):
+    m = imaplib.IMAP4("127.0.0.1", roost.port("imap"))
+    m.login(user, password)
+    m.select("Sent")
+    typ, data = m.uid("SEARCH", "ALL")
+    m.logout()
+    return [int(x) for x in data[0].split()]
+
+
+def test_save_sent_and_append_dedup(sub):
+    body = message(subject="sent copy", to="bob@example.com")
+    s = submit(sub)
+    s.sendmail(ALICE, ["bob@example.com"], body)
+    s.quit()
+    uids = sent_uids(sub)
+    assert len(uids) == 1
+    m = imaplib.IMAP4("127.0.0.1", sub.port("imap"))
+    m.login(ALICE, "secret")
+    m.select("Sent")
+    typ, data = m.uid("FETCH", str(uids[0]), "(FLAGS BODY.PEEK[])")
+    assert b"\\Seen" in data[0][0] and b"Subject: sent copy" in data[0][1]
+    assert b"Received:" not in data[0][1]  # as the client sent it
+    # the client saves its own copy too (Thunderbird adds a Bcc: line)
+    client_copy = ("Bcc: carol@example.com\r\n" + body).encode()
+    typ, data = m.append("Sent", "(\\Seen)", None, client_copy)
+    assert typ == "OK"
+    assert ("APPENDUID" in data[0].decode() and
+            data[0].decode().split()[2].rstrip("]") == str(uids[0])), data
+    # a different message is stored as usual
+    typ, data = m.append("Sent", None, None, message(subject="other one").encode())
+    assert typ == "OK"
+    # the same message to another mailbox is stored as usual
+    typ, data = m.append("Drafts", None, None, client_copy)
+    assert typ == "OK"
+    m.logout()
+    assert len(sent_uids(sub)) == 2
+
+
+def test_save_sent_off(roost_factory):
+    r = roost_factory(submission__save_sent="no")
+    r.add_user("bob@example.com")
+    s = submit(r)
+    s.sendmail(ALICE, ["bob@example.com"], message(subject="no copy"))
+    s.quit()
+    assert sent_uids(r) == []
+    # without a server copy, the client's APPEND is stored
+    m = imaplib.IMAP4("127.0.0.1", r.port("imap"))
+    m.login(ALICE, "secret")
+    assert m.append("Sent", None, None, message(subject="no copy").encode())[0] == "OK"
+    m.logout()
+    assert len(sent_uids(r)) == 1
