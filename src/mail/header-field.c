@@ -1,6 +1,7 @@
 /* header-field: see header-field.h. Folding: RFC 5322 2.2.3. */
 #include "mail/header-field.h"
 #include "lib/alloc.h"
+#include "mail/mime-index.h"
 #include <gmime/gmime.h>
 #include <ctype.h>
 #include <stdlib.h>
@@ -68,6 +69,7 @@ int header_field_sent_identity(const char *data, size_t len, char **message_id_r
 		return -1;
 	}
 	char *from = header_field_get(data, len, "From", NULL);
+	mime_index_global_init(); /* GMime's address parser needs it */
 	InternetAddressList *list = from != NULL ? internet_address_list_parse(NULL, from) : NULL;
 	free(from);
 	char *addr = NULL;

@@ -13,6 +13,7 @@
 #include "lib/conn.h"
 #include "mail/address.h"
 #include "mail/header-field.h"
+#include "mail/mime-index.h"
 #include "store/store-auth.h"
 #include <gmime/gmime.h>
 #include <stdlib.h>
@@ -83,6 +84,7 @@ bool smtp_submit_check_message(struct smtp_session *s)
 		return refuse(s, count == 0 ? "550 5.6.0 Message has no From: header"
 					    : "550 5.6.0 Message has more than one From: header");
 	}
+	mime_index_global_init(); /* GMime's address parser needs it */
 	InternetAddressList *list = internet_address_list_parse(NULL, value);
 	free(value);
 	int n = list != NULL ? internet_address_list_length(list) : 0;
