@@ -668,3 +668,23 @@ def test_save_sent_off(roost_factory):
     assert m.append("Sent", None, None, message(subject="no copy").encode())[0] == "OK"
     m.logout()
     assert len(sent_uids(r)) == 1
+
+
+def test_check_knows_the_credential_tables(sub):
+    sub.cli("user", "app-password", "add", "bob@example.com", "phone")
+    assert sub.cli("check").stdout == "clean\n"
+    # deleting the account takes its app passwords and SCRAM keys along
+    sub.cli("user", "del", "bob@example.com")
+    assert sub.cli("check").stdout == "clean\n"
+    import sqlite3
+    db = sqlite3.connect(sub.datadir + "/roost.db")
+    assert db.execute("SELECT count(*) FROM app_passwords").fetchone() == (0,)
+    assert db.execute("SELECT count(*) FROM scram_keys WHERE account_id NOT IN"
+                      " (SELECT id FROM accounts)").fetchone() == (0,)
+    # a row left behind (an older roost, a raw edit) is reported
+    db.execute("INSERT INTO app_passwords (account_id, label, pwhash, created)"
+               " VALUES (999, 'x', '$y$x', 0)")
+    db.commit()
+    db.close()
+    p = sub.cli("check", check=False)
+    assert p.returncode != 0 and "app_passwords: 1 rows of account 999" in p.stdout
