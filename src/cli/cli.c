@@ -38,6 +38,8 @@ const struct cli_command cli_commands[] = {
 	 "show an account's settings and usage, one \"key<TAB>value\" per line"},
 	{"user pop3-delete", "<address> expunge|hide|default", 2, 2, 0, cmd_user_pop3_delete,
 	 "what POP3 DELE does for this account (default: the pop3.delete setting)"},
+	{"user save-sent", "<address> yes|no|default", 2, 2, 0, cmd_user_save_sent,
+	 "whether submission keeps a copy of sent mail in the account's Sent (default: submission.save_sent)"},
 	{"user app-password add", "<address> <label>", 2, 2, 0, cmd_user_app_password_add,
 	 "create a per-device password for IMAP, POP3 and submission; prints it once"},
 	{"user app-password list", "<address>", 1, 1, 0, cmd_user_app_password_list,

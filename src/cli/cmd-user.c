@@ -268,7 +268,16 @@ int cmd_user_show(struct cli *cli, int argc, char **argv)
 			  "\npop3-delete\t%s\ndisabled\t%s\n",
 		a.quota_is_default ? "yes" : "no", a.used_bytes, a.used_messages,
 		a.pop3_delete != NULL ? a.pop3_delete : "default", a.disabled ? "yes" : "no");
+	int save_sent = -1;
+	err = store_save_sent_get(cli->store, a.id, &save_sent);
 	store_account_clear(&a);
+	if (err != STORE_OK) {
+		int code = cli_store_result(cli, err, NULL, addr);
+		free(addr);
+		return code;
+	}
+	fprintf(cli->out, "save-sent\t%s\n",
+		save_sent < 0 ? "default" : save_sent ? "yes" : "no");
 	free(addr);
 	return CLI_EX_OK;
 }
@@ -381,6 +390,29 @@ int cmd_user_app_password_del(struct cli *cli, int argc, char **argv)
 	 * the devices whose password still holds log in again at once. */
 	if (err == STORE_OK)
 		end_sessions(cli, id, "An app password was revoked, log in again");
+	int code = cli_store_result(cli, err, error, addr);
+	free(addr);
+	return code;
+}
+
+/* `user save-sent <address> yes|no|default`: the per-account override of
+ * submission.save_sent, read at each submitted message. */
+int cmd_user_save_sent(struct cli *cli, int argc, char **argv)
+{
+	int mode;
+	if (strcmp(argv[1], "yes") == 0)
+		mode = 1;
+	else if (strcmp(argv[1], "no") == 0)
+		mode = 0;
+	else if (strcmp(argv[1], "default") == 0)
+		mode = -1;
+	else
+		return cli_fail(cli, CLI_EX_ERROR, "%.64s: expected yes, no or default", argv[1]);
+	char *addr = cli_address(cli, argv[0]);
+	if (addr == NULL)
+		return CLI_EX_ERROR;
+	char *error = NULL;
+	enum store_err err = store_save_sent_set(cli->store, addr, mode, &error);
 	int code = cli_store_result(cli, err, error, addr);
 	free(addr);
 	return code;

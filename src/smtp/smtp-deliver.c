@@ -211,6 +211,16 @@ static bool sent_copy_start(struct smtp_session *s)
 	return true;
 }
 
+/* submission.save_sent, or the account's own choice
+ * (`roost user save-sent`); a failed read keeps the server's. */
+static bool save_sent(struct smtp_session *s)
+{
+	int mode = -1;
+	if (store_save_sent_get(s->srv->store, s->account_id, &mode) != STORE_OK)
+		mode = -1;
+	return mode < 0 ? s->srv->save_sent : mode == 1;
+}
+
 static void deliver_done(struct store_op *op, void *ctx)
 {
 	struct smtp_session *s = ctx;
@@ -225,7 +235,7 @@ static void deliver_done(struct store_op *op, void *ctx)
 		smtp_session_free(s);
 		return;
 	}
-	if (s->srv->submission && s->srv->save_sent && all_stored(t) && sent_copy_start(s))
+	if (s->srv->submission && all_stored(t) && save_sent(s) && sent_copy_start(s))
 		return; /* sent_done replies */
 	reply_and_resume(s);
 }

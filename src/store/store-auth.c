@@ -437,3 +437,62 @@ enum store_err store_sent_duplicate(struct store *s, int64_t account_id, int64_t
 	free(from);
 	return err;
 }
+
+struct save_sent_args {
+	const char *address;	/* normalised */
+	int mode;
+};
+
+static enum store_err fn_save_sent(struct store_txn *txn, void *arg, char **error_r)
+{
+	const struct save_sent_args *a = arg;
+	sqlite3 *db = store_txn_db(txn);
+	int64_t id;
+	enum store_err err = account_by_address(db, a->address, &id);
+	if (err == STORE_ENOTFOUND)
+		*error_r = xasprintf("no such account %s", a->address);
+	if (err != STORE_OK)
+		return err;
+	sqlite3_stmt *st = store_prepare(db, a->mode < 0
+		? "DELETE FROM submission_settings WHERE account_id = ?1"
+		: "INSERT OR REPLACE INTO submission_settings (account_id, save_sent) VALUES (?1, ?2)");
+	if (st == NULL)
+		return STORE_ETEMP;
+	sqlite3_bind_int64(st, 1, id);
+	if (a->mode >= 0)
+		sqlite3_bind_int(st, 2, a->mode);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? STORE_OK : store_sqlite_err(rc);
+}
+
+enum store_err store_save_sent_set(struct store *s, const char *address, int mode,
+				   char **error_r)
+{
+	*error_r = NULL;
+	const char *why;
+	char *addr = address_normalize(address, &why);
+	if (addr == NULL) {
+		*error_r = xasprintf("invalid address '%s': %s", address, why);
+		return STORE_EINVAL;
+	}
+	struct save_sent_args a = {.address = addr, .mode = mode};
+	enum store_err err = run_func(s, fn_save_sent, &a, error_r);
+	free(addr);
+	return err;
+}
+
+enum store_err store_save_sent_get(struct store *s, int64_t account_id, int *mode_r)
+{
+	*mode_r = -1;
+	sqlite3_stmt *st = store_prepare(store_reader(s),
+		"SELECT save_sent FROM submission_settings WHERE account_id = ?1");
+	if (st == NULL)
+		return STORE_ETEMP;
+	sqlite3_bind_int64(st, 1, account_id);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*mode_r = sqlite3_column_int(st, 0) != 0;
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? STORE_OK : store_read_err(rc);
+}

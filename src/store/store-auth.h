@@ -47,6 +47,12 @@ enum store_err store_scram_set(struct store *s, int64_t account_id, const char *
 enum store_err store_scram_get(struct store *s, int64_t account_id, const char *pwhash,
 			       struct scram_keys *keys_r);
 
+/* Per-account submission.save_sent: 1 yes, 0 no, -1 the server's
+ * setting. set: blocking write (admin); get: any thread. */
+enum store_err store_save_sent_set(struct store *s, const char *address, int mode,
+				   char **error_r);
+enum store_err store_save_sent_get(struct store *s, int64_t account_id, int *mode_r);
+
 /* Sent-copy deduplication: the account's special-use mailbox `use`
  * ("\\Sent"): STORE_ENOTFOUND when it has none. */
 enum store_err store_mailbox_special(struct store *s, int64_t account_id, const char *use,

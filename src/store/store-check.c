@@ -347,7 +347,11 @@ static void check_isolation(struct check *c)
 		 " GROUP BY p.account_id"
 		 " UNION ALL SELECT 'scram_keys', k.account_id, COUNT(*) FROM scram_keys k"
 		 " WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = k.account_id)"
-		 " GROUP BY k.account_id ORDER BY 1, 2",
+		 " GROUP BY k.account_id"
+		 " UNION ALL SELECT 'submission_settings', x.account_id, COUNT(*)"
+		 " FROM submission_settings x"
+		 " WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = x.account_id)"
+		 " GROUP BY x.account_id ORDER BY 1, 2",
 		 fmt_orphan_credentials);
 	/* EMAILID and THREADID come from one counter and COPY keeps them
 	 * within an account: one seen in two accounts links their mail */

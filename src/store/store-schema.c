@@ -102,14 +102,17 @@
  * ServerKey, salt and iteration count of the account password; pwhash is
  * the accounts.pwhash they were derived with, so a changed password makes
  * them stale at once (never used again) until the next PLAIN/LOGIN
- * login derives new ones. */
+ * login derives new ones. submission_settings: per-account overrides of
+ * submission settings (save_sent 1/0; no row = the server's setting). */
 #define SUBMISSION_AUTH_SQL \
 	"CREATE TABLE app_passwords (id INTEGER PRIMARY KEY AUTOINCREMENT," \
 	"  account_id INTEGER NOT NULL, label TEXT NOT NULL, pwhash TEXT NOT NULL," \
 	"  created INTEGER NOT NULL, UNIQUE (account_id, label));" \
 	"CREATE TABLE scram_keys (account_id INTEGER PRIMARY KEY, pwhash TEXT NOT NULL," \
 	"  iterations INTEGER NOT NULL, salt BLOB NOT NULL, stored_key BLOB NOT NULL," \
-	"  server_key BLOB NOT NULL);"
+	"  server_key BLOB NOT NULL);" \
+	"CREATE TABLE submission_settings (account_id INTEGER PRIMARY KEY," \
+	"  save_sent INTEGER NOT NULL);"
 
 static const char schema_sql[] =
 	"CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"

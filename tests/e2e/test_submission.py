@@ -688,3 +688,30 @@ def test_check_knows_the_credential_tables(sub):
     db.close()
     p = sub.cli("check", check=False)
     assert p.returncode != 0 and "app_passwords: 1 rows of account 999" in p.stdout
+
+
+def test_save_sent_per_account(roost_factory):
+    r = roost_factory(submission__save_sent="no")
+    r.add_user("bob@example.com")
+    assert "save-sent\tdefault" in r.cli("user", "show", ALICE).stdout
+    r.cli("user", "save-sent", ALICE, "yes")
+    assert "save-sent\tyes" in r.cli("user", "show", ALICE).stdout
+    s = submit(r)
+    s.sendmail(ALICE, ["bob@example.com"], message(subject="kept"))
+    s.quit()
+    assert len(sent_uids(r)) == 1
+    # bob keeps the server's "no"; then alice turns it off for herself
+    s = submit(r, user="bob@example.com")
+    s.sendmail("bob@example.com", [ALICE], message(sender="bob@example.com",
+                                                   subject="not kept"))
+    s.quit()
+    assert sent_uids(r, user="bob@example.com") == []
+    r.cli("user", "save-sent", ALICE, "no")
+    s = submit(r)
+    s.sendmail(ALICE, ["bob@example.com"], message(subject="not kept either"))
+    s.quit()
+    assert len(sent_uids(r)) == 1
+    p = r.cli("user", "save-sent", ALICE, "maybe", check=False)
+    assert p.returncode != 0
+    r.cli("user", "save-sent", ALICE, "default")
+    assert "save-sent\tdefault" in r.cli("user", "show", ALICE).stdout
