@@ -31,7 +31,11 @@ char *header_field_get(const char *data, size_t len, const char *name, unsigned 
 				end = n2 != NULL ? (size_t)(n2 - data) + 1 : len;
 			}
 			if (value == NULL) {
-				value = xstrndup(line + nl_len + 1, end - pos - nl_len - 1);
+				size_t vl = end - pos - nl_len - 1;
+				const char *v = line + nl_len + 1;
+				while (vl > 0 && (v[vl - 1] == '\n' || v[vl - 1] == '\r'))
+					vl--; /* the field's own line end */
+				value = xstrndup(v, vl);
 				for (char *c = value; *c != '\0'; c++)
 					if (*c == '\r' || *c == '\n')
 						*c = ' ';
