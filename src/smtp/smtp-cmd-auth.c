@@ -22,8 +22,7 @@
 #include "lib/conn.h"
 #include "lib/registry.h"
 #include "mail/sasl.h"
-#include "mail/scram.h"
-#include "lib/base64.h"
+#include "auth/auth-scram.h"
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -32,28 +31,9 @@
 #define SMTP_LOGIN_USER_PROMPT "334 VXNlcm5hbWU6"
 #define SMTP_LOGIN_PASS_PROMPT "334 UGFzc3dvcmQ6"
 
-struct smtp_scram {
-	char *gs2, *user, *bare, *server_first, *nonce, *server_final;
-	struct scram_keys keys;
-	bool known;
-	int64_t account_id;
-	int64_t pending_id;	/* proof good: logged in after the client's "" */
-};
-
 static void scram_free(struct smtp_session *s)
 {
-	struct smtp_scram *x = s->scram;
-	if (x == NULL)
-		return;
-	free(x->gs2);
-	free(x->user);
-	free(x->bare);
-	free(x->server_first);
-	free(x->nonce);
-	free(x->server_final);
-	wipe(x, sizeof(*x));
-	free(x);
-	s->scram = NULL;
+	auth_scram_free(&s->scram);
 }
 
 void smtp_auth_clear(struct smtp_session *s)
@@ -100,9 +80,8 @@ static void auth_checked(void *ctx, enum auth_result result, int64_t account_id)
 	case AUTH_OK:
 		if (s->scram != NULL) {
 			/* RFC 5802 5: the server proves itself too, before 235 */
-			char *b = base64_encode(s->scram->server_final,
-						strlen(s->scram->server_final));
-			s->scram->pending_id = account_id;
+			char *b = auth_scram_server_final(s->scram);
+			s->scram_account_id = account_id;
 			s->auth_step = SMTP_AUTH_SCRAM_ACK;
 			s->login_user = user;
 			user = NULL;
@@ -155,103 +134,6 @@ static void fail_exchange(struct smtp_session *s, const char *reply)
 	smtp_reply_error(s, "%s", reply);
 }
 
-/* base64 line -> decoded text (NUL-free), or NULL */
-static char *decode_line(const char *b64, size_t len)
-{
-	if (len > SASL_MAX_RESPONSE)
-		return NULL;
-	size_t dlen;
-	char *d = base64_decode(b64, len, &dlen);
-	if (d != NULL && memchr(d, '\0', dlen) != NULL) {
-		wipe(d, dlen);
-		free(d);
-		return NULL;
-	}
-	return d;
-}
-
-static void scram_first(struct smtp_session *s, const char *b64, size_t len)
-{
-	char *msg = decode_line(b64, len);
-	char *gs2, *authzid, *user, *cnonce, *bare;
-	const char *why;
-	if (msg == NULL ||
-	    scram_parse_client_first(msg, strlen(msg), &gs2, &authzid, &user, &cnonce, &bare,
-				     &why) < 0) {
-		free(msg);
-		fail_exchange(s, "501 5.5.2 Malformed SCRAM client-first-message");
-		return;
-	}
-	free(msg);
-	bool other = authzid[0] != '\0' && strcasecmp(authzid, user) != 0;
-	free(authzid);
-	struct smtp_scram *x = xcalloc(1, sizeof(*x));
-	s->scram = x;
-	x->gs2 = gs2;
-	x->user = user;
-	x->bare = bare;
-	if (other) {
-		free(cnonce);
-		fail_exchange(s, "535 5.7.8 Authorization identity not permitted");
-		return;
-	}
-	if (auth_scram_lookup(s->srv->store, user, &x->keys, &x->account_id, &x->known) !=
-	    AUTH_OK) {
-		free(cnonce);
-		fail_exchange(s, "454 4.7.0 Temporary authentication failure, try again later");
-		return;
-	}
-	x->server_first =
-		scram_server_first(cnonce, x->keys.salt, SCRAM_SALT_LEN, x->keys.iterations,
-				   &x->nonce);
-	free(cnonce);
-	if (x->server_first == NULL) {
-		fail_exchange(s, "454 4.7.0 Temporary authentication failure, try again later");
-		return;
-	}
-	char *b = base64_encode(x->server_first, strlen(x->server_first));
-	s->auth_step = SMTP_AUTH_SCRAM_FINAL;
-	smtp_reply(s, "334 %s", b);
-	free(b);
-}
-
-static void scram_final(struct smtp_session *s, const char *b64, size_t len)
-{
-	struct smtp_scram *x = s->scram;
-	char *msg = decode_line(b64, len);
-	char *cbind = NULL, *nonce = NULL, *without = NULL;
-	unsigned char proof[SCRAM_KEY_LEN];
-	if (msg == NULL ||
-	    scram_parse_client_final(msg, strlen(msg), &cbind, &nonce, proof, &without) < 0) {
-		free(msg);
-		fail_exchange(s, "501 5.5.2 Malformed SCRAM client-final-message");
-		return;
-	}
-	free(msg);
-	/* RFC 5802 5.1: c= is the base64 of the gs2 header; r= our nonce */
-	char *want = base64_encode(x->gs2, strlen(x->gs2));
-	bool ok = strcmp(cbind, want) == 0 && strcmp(nonce, x->nonce) == 0;
-	free(want);
-	free(cbind);
-	free(nonce);
-	if (!ok) {
-		free(without);
-		conn_log(s->conn, LOG_INFO, "scram: bad nonce or channel binding");
-		fail_exchange(s, "535 5.7.8 Authentication credentials invalid");
-		return;
-	}
-	char *auth_message = xasprintf("%s,%s,%s", x->bare, x->server_first, without);
-	free(without);
-	x->server_final = scram_server_final(x->keys.server_key, auth_message);
-	s->login_user = xstrdup(x->user);
-	s->auth_step = SMTP_AUTH_CHECKING;
-	conn_pause(s->conn);
-	s->auth_req = auth_scram_start(s->srv->store, s->conn, "submission", x->user, &x->keys,
-				       x->known, x->account_id, auth_message, proof, auth_checked,
-				       s);
-	free(auth_message);
-}
-
 static void plain_response(struct smtp_session *s, const char *b64, size_t len)
 {
 	char *authzid = NULL, *user = NULL, *pass = NULL;
@@ -271,6 +153,53 @@ static void plain_response(struct smtp_session *s, const char *b64, size_t len)
 		return;
 	}
 	check(s, user, pass);
+}
+
+static void scram_first(struct smtp_session *s, const char *b64, size_t len)
+{
+	s->scram = auth_scram_new();
+	char *challenge = NULL;
+	switch (auth_scram_first(s->scram, s->srv->store, b64, len, &challenge)) {
+	case AUTH_SCRAM_OK:
+		s->auth_step = SMTP_AUTH_SCRAM_FINAL;
+		smtp_reply(s, "334 %s", challenge);
+		free(challenge);
+		return;
+	case AUTH_SCRAM_MALFORMED:
+	case AUTH_SCRAM_MISMATCH:
+		fail_exchange(s, "501 5.5.2 Malformed SCRAM client-first-message");
+		return;
+	case AUTH_SCRAM_AUTHZID:
+		fail_exchange(s, "535 5.7.8 Authorization identity not permitted");
+		return;
+	case AUTH_SCRAM_TEMPFAIL:
+		fail_exchange(s, "454 4.7.0 Temporary authentication failure, try again later");
+		return;
+	}
+}
+
+static void scram_final(struct smtp_session *s, const char *b64, size_t len)
+{
+	struct auth_request *req = NULL;
+	s->auth_step = SMTP_AUTH_CHECKING;
+	s->login_user = xstrdup(auth_scram_user(s->scram));
+	conn_pause(s->conn);
+	switch (auth_scram_final(s->scram, s->srv->store, s->conn, "submission", b64, len,
+				 auth_checked, s, &req)) {
+	case AUTH_SCRAM_OK:
+		s->auth_req = req;
+		return;
+	case AUTH_SCRAM_MISMATCH:
+		conn_log(s->conn, LOG_INFO, "scram: bad nonce or channel binding");
+		fail_exchange(s, "535 5.7.8 Authentication credentials invalid");
+		break;
+	case AUTH_SCRAM_MALFORMED:
+	case AUTH_SCRAM_AUTHZID:
+	case AUTH_SCRAM_TEMPFAIL:
+		fail_exchange(s, "501 5.5.2 Malformed SCRAM client-final-message");
+		break;
+	}
+	conn_resume(s->conn);
 }
 
 void smtp_auth_line(struct smtp_session *s, char *line, size_t len)
@@ -318,7 +247,7 @@ void smtp_auth_line(struct smtp_session *s, char *line, size_t len)
 			fail_exchange(s, "501 5.5.2 Expected an empty response");
 			break;
 		}
-		int64_t id = s->scram->pending_id;
+		int64_t id = s->scram_account_id;
 		char *user = s->login_user;
 		s->login_user = NULL;
 		s->auth_step = SMTP_AUTH_NONE;

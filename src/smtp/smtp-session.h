@@ -16,6 +16,7 @@
 struct conn;
 struct config;
 struct event;
+struct auth_scram;
 
 /* When message.max_size is "unlimited", this is still the most one message
  * may take in memory. */
@@ -119,7 +120,8 @@ struct smtp_session {
 		SMTP_AUTH_SCRAM_ACK,	/* SCRAM: server-final sent, waiting for "" */
 		SMTP_AUTH_CHECKING,	/* a check in flight, conn paused */
 	} auth_step;
-	struct smtp_scram *scram;	/* SCRAM exchange state, smtp-cmd-auth.c */
+	struct auth_scram *scram;	/* SCRAM exchange (auth/auth-scram.h) */
+	int64_t scram_account_id;	/* proof good: logged in after the client's "" */
 	char *login_user;		/* LOGIN's user name between its two steps */
 	struct auth_request *auth_req;
 	struct registry_entry *reg;	/* ends the session on `user del`/`passwd` */
