@@ -715,3 +715,31 @@ def test_save_sent_per_account(roost_factory):
     assert p.returncode != 0
     r.cli("user", "save-sent", ALICE, "default")
     assert "save-sent\tdefault" in r.cli("user", "show", ALICE).stdout
+
+
+def test_imap_authenticate_scram_sha256(sub):
+    m = imaplib.IMAP4("127.0.0.1", sub.port("imap"))
+    assert "AUTH=SCRAM-SHA-256" in m.capabilities
+    c = ScramClient(ALICE, "secret")
+    state = {"step": 0, "server_ok": False}
+
+    def answer(challenge):
+        state["step"] += 1
+        if state["step"] == 1:
+            return base64.b64decode(c.first())
+        if state["step"] == 2:
+            return base64.b64decode(c.final(base64.b64encode(challenge).decode()))
+        state["server_ok"] = c.server_signature_ok(base64.b64encode(challenge).decode())
+        return b""
+    typ, data = m.authenticate("SCRAM-SHA-256", answer)
+    assert typ == "OK" and state["server_ok"]
+    assert m.select("INBOX")[0] == "OK"
+    m.logout()
+    # a wrong password: NO, and the session may try again
+    m = imaplib.IMAP4("127.0.0.1", sub.port("imap"))
+    c = ScramClient(ALICE, "wrong")
+    state["step"] = 0
+    with pytest.raises(imaplib.IMAP4.error):
+        m.authenticate("SCRAM-SHA-256", answer)
+    assert m.login(ALICE, "secret")[0] == "OK"
+    m.logout()
