@@ -13,6 +13,7 @@
 static const struct imap_command_def commands[] = {
 	{"APPEND", cmd_append, AUTHED, 0},
 	{"AUTHENTICATE", cmd_authenticate, NOAUTH, IMAP_CMD_SECRET},
+	{"CANCELUPDATE", cmd_cancelupdate, SELECTED, 0}, /* RFC 5267 4.4 */
 	{"CAPABILITY", cmd_capability, ANY, 0},
 	{"CHECK", cmd_check, SELECTED, 0},
 	{"CLOSE", cmd_close, SELECTED, 0},

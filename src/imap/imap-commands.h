@@ -47,4 +47,5 @@ imap_cmd_fn cmd_capability, cmd_noop, cmd_logout, cmd_starttls, cmd_login, cmd_a
 imap_cmd_fn cmd_sort, cmd_thread;	/* RFC 5256 */
 imap_cmd_fn cmd_compress; /* cmd-compress.c, RFC 4978 */
 imap_cmd_fn cmd_notify;   /* cmd-notify.c, RFC 5465 */
+imap_cmd_fn cmd_cancelupdate; /* cmd-cancelupdate.c, RFC 5267 */
 #endif

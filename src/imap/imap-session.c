@@ -4,6 +4,7 @@
  * feeds it what the connection delivers and carries out its actions.
  */
 #include "imap/imap-session.h"
+#include "imap/imap-context.h"
 #include "imap/imap-commands.h"
 #include "imap/imap-sync.h"
 #include "imap/imap-notify.h"
@@ -83,6 +84,8 @@ void imap_capabilities(struct imap_session *s, struct buf *b)
 		    " QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE");
 	/* RFC 5256, 5957, 5267: cmd-sort.c, cmd-thread.c */
 	buf_puts(b, " SORT SORT=DISPLAY THREAD=REFERENCES THREAD=ORDEREDSUBJECT ESORT");
+	/* RFC 5267 4: SEARCH RETURN (UPDATE CONTEXT PARTIAL), imap-context.c */
+	buf_puts(b, " CONTEXT=SEARCH");
 	buf_puts(b, " CONDSTORE QRESYNC"); /* RFC 7162, imap-condstore.h */
 	/* RFC 3502, 8508, 8474, 8514, 8970, 6855: cmd-append.c, cmd-replace.c, cmd-fetch.c */
 	buf_puts(b, " MULTIAPPEND REPLACE OBJECTID SAVEDATE PREVIEW UTF8=ACCEPT");
@@ -191,6 +194,7 @@ static void session_free(struct imap_session *s)
 	}
 	imap_view_free(&s->view);
 	imap_notify_free(&s->notify);
+	imap_context_free_all(s);
 	registry_remove(&s->reg);
 	imap_framer_free(&s->framer);
 	free(s->user);

@@ -62,6 +62,7 @@ struct imap_session {
 	struct imap_cmd *cmd;		/* running command, or NULL */
 	struct imap_view *view;		/* selected mailbox, or NULL */
 	struct imap_notify *notify;	/* NOTIFY SET state (imap-notify.h), or NULL */
+	struct imap_context *contexts;	/* SEARCH RETURN (UPDATE) results (imap-context.h) */
 	struct registry_entry *reg;	/* in the account's live sessions (lib/registry.h) */
 	int refs;			/* the conn and each pending async op */
 };

@@ -2,6 +2,7 @@
 #include "imap/imap-sync.h"
 #include "imap/imap-commands.h"
 #include "imap/imap-condstore.h"
+#include "imap/imap-context.h"
 #include "imap/imap-flags.h"
 #include "imap/imap-notify.h"
 #include "imap/imap-session.h"
@@ -228,6 +229,7 @@ void imap_sync(struct imap_session *s, bool allow_expunge)
 			send_flags(s, seq, &v->msgs[seq - 1]);
 	}
 	free(flag_uids);
+	imap_context_sync(s); /* RFC 5267 4.3: ADDTO/REMOVEFROM (imap-context.c) */
 	/* RFC 7162 3.2.4: MODSEQ values in FETCH (above, or in the command
 	 * that just ran) may be newer than an expunge still held back; the
 	 * client must be given a HIGHESTMODSEQ below that expunge, or it could
