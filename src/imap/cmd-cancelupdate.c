@@ -19,13 +19,13 @@ void cmd_cancelupdate(struct imap_cmd *cmd)
 	}
 	/* every tag is checked before any context ends, so a BAD changes
 	 * nothing */
-	bool unknown = false;
-	for (size_t i = 0; i < a->count; i++)
-		if (imap_context_cancel(cmd->s, a->args[i].str) < 0)
-			unknown = true;
-	if (unknown) {
-		imap_cmd_bad(cmd, "No live result with that tag");
-		return;
+	for (size_t i = 0; i < a->count; i++) {
+		if (!imap_context_has(cmd->s, a->args[i].str)) {
+			imap_cmd_bad(cmd, "No live result with that tag");
+			return;
+		}
 	}
+	for (size_t i = 0; i < a->count; i++)
+		(void)imap_context_cancel(cmd->s, a->args[i].str);
 	imap_cmd_ok(cmd, "CANCELUPDATE completed");
 }

@@ -95,6 +95,15 @@ void imap_context_add(struct imap_cmd *cmd, struct imap_search **search, const u
 	s->contexts = c;
 }
 
+bool imap_context_has(struct imap_session *s, const char *tag)
+{
+	drop_stale(s);
+	for (const struct imap_context *c = s->contexts; c != NULL; c = c->next)
+		if (strcmp(c->tag, tag) == 0)
+			return true;
+	return false;
+}
+
 int imap_context_cancel(struct imap_session *s, const char *tag)
 {
 	drop_stale(s);

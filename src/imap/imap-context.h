@@ -16,6 +16,7 @@
  */
 #ifndef ROOST_IMAP_CONTEXT_H
 #define ROOST_IMAP_CONTEXT_H
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,6 +44,8 @@ void imap_context_add(struct imap_cmd *cmd, struct imap_search **search, const u
 /* At the end of each sync (imap-sync.c), after EXISTS/EXPUNGE/FETCH went
  * out: ADDTO/REMOVEFROM for every context of the selected mailbox. */
 void imap_context_sync(struct imap_session *s);
+/* Is there a live context with this tag? */
+bool imap_context_has(struct imap_session *s, const char *tag);
 /* CANCELUPDATE: end the context with this tag; -1 when there is none. */
 int imap_context_cancel(struct imap_session *s, const char *tag);
 /* Free every context (session end). */
