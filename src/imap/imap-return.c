@@ -14,7 +14,8 @@ static const struct {
 	{"CONTEXT", IMAP_RETURN_CONTEXT}, {"PARTIAL", IMAP_RETURN_PARTIAL},
 };
 
-/* One side of a partial-range: [-]nz-number, a 32-bit value. */
+/* One side of a partial-range: [-]nz-number, a 32-bit value (nz-number
+ * starts with a digit 1-9: "01" is not one). */
 static int parse_end(const char *s, size_t len, bool *neg_r, uint32_t *n_r)
 {
 	char num[16];
@@ -23,7 +24,7 @@ static int parse_end(const char *s, size_t len, bool *neg_r, uint32_t *n_r)
 		s++;
 		len--;
 	}
-	if (len == 0 || len >= sizeof(num))
+	if (len == 0 || len >= sizeof(num) || s[0] == '0')
 		return -1;
 	memcpy(num, s, len);
 	num[len] = '\0';
@@ -104,7 +105,7 @@ void imap_return_partial_slice(const struct imap_return *ret, size_t n, size_t *
 {
 	*first_r = 0;
 	*n_r = 0;
-	if (ret->lo > n)
+	if (!(ret->opts & IMAP_RETURN_PARTIAL) || ret->lo == 0 || ret->lo > n)
 		return;
 	size_t hi = ret->hi < n ? ret->hi : n;
 	size_t count = hi - ret->lo + 1;

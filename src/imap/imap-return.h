@@ -47,7 +47,8 @@ struct imap_return {
 int imap_return_parse(const struct imap_arg *list, struct imap_return *ret_r,
 		      const char **error_r);
 /* The 0-based slice [*first_r, *first_r + *n_r) of an n-long result that
- * PARTIAL selects; *n_r is 0 when the range lies past the result. */
+ * PARTIAL selects; *n_r is 0 when the range lies past the result (or
+ * without PARTIAL). */
 void imap_return_partial_slice(const struct imap_return *ret, size_t n, size_t *first_r,
 			       size_t *n_r);
 /* " PARTIAL (range set)" for the slice nums[0..n) (RFC 9394 3.1:
