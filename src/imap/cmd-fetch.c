@@ -6,6 +6,7 @@
  * Output is streamed: when the connection's output queue is full, the
  * command waits for it to drain before rendering more messages.
  */
+#include "imap/imap-uidonly.h" /* UIDONLY */
 #include "imap/imap-commands.h"
 #include "imap/imap-condstore.h"
 #include "imap/imap-date.h"
@@ -347,7 +348,7 @@ static bool render(struct imap_cmd *cmd, struct fetch_ctx *ctx, uint32_t uid, st
 		}
 		ctx->budget_held += len;
 	}
-	buf_printf(b, "* %u FETCH (", seq);
+	imap_uidonly_fetch_start(s, b, seq, vm->uid); /* UIDONLY */
 	const char *sep = "";
 	bool flags_done = false, uid_done = false;
 	for (size_t i = 0; i < ctx->nitems; i++) {

@@ -193,6 +193,14 @@ void cmd_search(struct imap_cmd *cmd)
 		imap_cmd_bad(cmd, "%s", error);
 		return;
 	}
+	if (s->uidonly && imap_search_uses_seqnums(search)) {
+		/* RFC 9586 3: no sequence numbers in search keys either */
+		imap_search_free(&search);
+		if (ret & RET_SAVE)
+			imap_view_save_result(v, NULL, 0);
+		imap_cmd_bad(cmd, "[UIDREQUIRED] Message sequence numbers are off (UIDONLY)");
+		return;
+	}
 	/* Reading messages (text keys without the index) can take seconds:
 	 * the search runs on a read worker over a snapshot of the view */
 	struct search_job *job = xcalloc(1, sizeof(*job));

@@ -21,6 +21,7 @@
  * could only make it smaller when the client's picture is wrong, and then
  * they would hide real expunges from it.
  */
+#include "imap/imap-uidonly.h" /* UIDONLY */
 #include "imap/imap-commands.h"
 #include "imap/imap-objectid.h"
 #include "imap/imap-condstore.h"
@@ -180,7 +181,8 @@ static void qresync_reply(struct imap_session *s, const struct select_params *p)
 		if (m->modseq <= p->modseq)
 			continue;
 		buf_reset(&b);
-		buf_printf(&b, "* %zu FETCH (UID %u FLAGS (", i + 1, m->uid);
+		imap_uidonly_fetch_start(s, &b, (uint32_t)(i + 1), m->uid); /* UIDONLY */
+		buf_printf(&b, "UID %u FLAGS (", m->uid);
 		imap_view_format_flags(s, &b, m);
 		buf_printf(&b, ") MODSEQ (%llu))\r\n", (unsigned long long)m->modseq);
 		imap_write(s, b.data, b.len);
@@ -218,7 +220,8 @@ static void select_reply(struct imap_cmd *cmd)
 	imap_printf(s, "* %zu EXISTS\r\n", v->count);
 	if (!s->rev2) {
 		imap_printf(s, "* %zu RECENT\r\n", imap_view_recent_count(v));
-		for (size_t i = 0; i < v->count; i++) {
+		/* UIDONLY: [UNSEEN n] is a sequence number (RFC 9586 3) */
+		for (size_t i = 0; i < v->count && !s->uidonly; i++) {
 			if ((v->msgs[i].flags & STORE_FLAG_SEEN) == 0) {
 				imap_printf(s, "* OK [UNSEEN %zu] First unseen\r\n", i + 1);
 				break;

@@ -2,6 +2,7 @@
  * imap-notify: NOTIFY event groups, the account-wide change-feed watches
  * and the owed STATUS and LIST responses (see imap-notify.h). RFC 5465.
  */
+#include "imap/imap-uidonly.h" /* UIDONLY */
 #include "imap/imap-notify.h"
 #include "imap/imap-commands.h"
 #include "imap/imap-date.h"
@@ -513,7 +514,8 @@ static void send_new_fetches(struct imap_session *s)
 		const struct store_msg *row = r < nrows && rows[r].uid == m->uid ? &rows[r] : NULL;
 		struct buf b;
 		buf_init(&b, SIZE_MAX);
-		buf_printf(&b, "* %zu FETCH (UID %u", i + 1, m->uid);
+		imap_uidonly_fetch_start(s, &b, (uint32_t)(i + 1), m->uid); /* UIDONLY */
+		buf_printf(&b, "UID %u", m->uid);
 		if (g->fetch & NFETCH_FLAGS) {
 			buf_puts(&b, " FLAGS (");
 			imap_view_format_flags(s, &b, m);

@@ -3,6 +3,7 @@
  * literals into commands, with their limits) is imap-framing.c: this file
  * feeds it what the connection delivers and carries out its actions.
  */
+#include "imap/imap-uidonly.h" /* UIDONLY */
 #include "imap/imap-session.h"
 #include "imap/imap-context.h"
 #include "imap/imap-commands.h"
@@ -86,6 +87,7 @@ void imap_capabilities(struct imap_session *s, struct buf *b)
 	buf_puts(b, " SORT SORT=DISPLAY THREAD=REFERENCES THREAD=ORDEREDSUBJECT ESORT");
 	/* RFC 5267 4: SEARCH RETURN (UPDATE CONTEXT PARTIAL), imap-context.c */
 	buf_puts(b, " CONTEXT=SEARCH");
+	buf_puts(b, " UIDONLY"); /* RFC 9586, imap-uidonly.h */
 	buf_puts(b, " CONDSTORE QRESYNC"); /* RFC 7162, imap-condstore.h */
 	/* RFC 3502, 8508, 8474, 8514, 8970, 6855: cmd-append.c, cmd-replace.c, cmd-fetch.c */
 	buf_puts(b, " MULTIAPPEND REPLACE OBJECTID SAVEDATE PREVIEW UTF8=ACCEPT");
@@ -287,6 +289,8 @@ static void execute(struct imap_session *s)
 		imap_cmd_bad(cmd, "UID not allowed with %s", cmd->def->name);
 		return;
 	}
+	if (imap_uidonly_refuse(cmd)) /* UIDONLY: RFC 9586 3 */
+		return;
 	if ((cmd->def->states & s->state) == 0) {
 		imap_cmd_bad(cmd, "%s not allowed %s", cmd->def->name,
 			     s->state == IMAP_STATE_NOAUTH ? "before login"

@@ -55,6 +55,7 @@ struct imap_session {
 	bool utf8_accept;		/* ENABLE UTF8=ACCEPT done (RFC 6855 3) */
 	bool condstore;			/* CONDSTORE enabled (RFC 7162 3.1): MODSEQ in FETCH */
 	bool qresync;			/* QRESYNC enabled (RFC 7162 3.2): VANISHED, not EXPUNGE */
+	bool uidonly;			/* UIDONLY enabled (RFC 9586, imap-uidonly.h) */
 	int64_t bad_count;
 
 	struct imap_framer framer;	/* the command being received (imap-framing.h) */
