@@ -157,6 +157,11 @@ static int parse_params(struct imap_session *s, const struct imap_arg *l, struct
 			}
 			if (parse_qresync(&l->list[++i], p, error_r) < 0)
 				return -1;
+			/* UIDONLY: seq-match-data holds sequence numbers (RFC 9586 3) */
+			if (s->uidonly && l->list[i].count == 4) {
+				*error_r = "[UIDREQUIRED] No seq-match-data with UIDONLY";
+				return -1;
+			}
 		} else {
 			*error_r = "Unknown SELECT parameter";
 			return -1;

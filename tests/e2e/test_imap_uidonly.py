@@ -160,3 +160,19 @@ def test_sessions_without_uidonly_are_unchanged(roost):
     out = c.cmd(b"FETCH 1 (FLAGS)")
     assert out[0].startswith(b"* 1 FETCH ("), out
     c.close()
+
+
+def test_qresync_select_without_sequence_numbers(roost):
+    roost.deliver(MSG % (1, 1), "alice@example.com")
+    c = Raw(roost)
+    assert c.cmd(b"ENABLE QRESYNC UIDONLY")[0] == b"* ENABLED QRESYNC UIDONLY\r\n"
+    out = c.cmd(b"EXAMINE INBOX")
+    uidv = int(re.search(rb"\[UIDVALIDITY (\d+)\]", b"".join(out)).group(1))
+    # seq-match-data pairs sequence numbers with UIDs: refused
+    out = c.cmd(b"SELECT INBOX (QRESYNC (%d 1 1:5 (1 1)))" % uidv)
+    assert out[-1].split()[1:3] == [b"BAD", b"[UIDREQUIRED]"], out
+    out = c.cmd(b"SELECT INBOX (QRESYNC (%d 1 1:5))" % uidv)
+    assert status(out) == b"OK", out
+    no_seq_responses(out)
+    assert any(re.match(rb"\* 1 UIDFETCH \(UID 1 ", l) for l in out), out
+    c.close()
