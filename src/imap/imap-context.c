@@ -84,7 +84,12 @@ void imap_context_add(struct imap_cmd *cmd, struct imap_search **search, const u
 	c->tag = xstrdup(tag);
 	c->uid = cmd->a.uid;
 	c->view_id = s->view->id;
+	/* the result is of the view as it is now: changes up to its highest
+	 * MODSEQ (a STORE of this session raises messages' past the view's) */
 	c->modseq = s->view->modseq;
+	for (size_t i = 0; i < s->view->count; i++)
+		if (s->view->msgs[i].modseq > c->modseq)
+			c->modseq = s->view->msgs[i].modseq;
 	c->search = *search;
 	*search = NULL;
 	c->cap = n ? n : 1;
@@ -159,9 +164,12 @@ static void send_update(struct imap_session *s, const struct imap_context *c, co
 	free(nums);
 }
 
-/* Re-test the messages changed since the context last looked. 0, or -1
- * when the context must end (too much to test inline, a store error). */
-static int sync_one(struct imap_session *s, struct imap_context *c)
+/* Re-test the candidates cand[0..ncand) (view indexes of the messages
+ * changed since the oldest context looked) that changed since this one
+ * did. 0, or -1 when the context must end (too much to test inline, a
+ * store error). */
+static int sync_one(struct imap_session *s, struct imap_context *c, const uint32_t *cand,
+		    size_t ncand, uint64_t top)
 {
 	const struct imap_view *v = s->view;
 	/* expunged messages leave silently: EXPUNGE/VANISHED said so */
@@ -170,17 +178,16 @@ static int sync_one(struct imap_session *s, struct imap_context *c)
 		if (imap_view_seq(v, c->uids[i]) != 0 && !imap_view_is_pending(v, c->uids[i]))
 			c->uids[keep++] = c->uids[i];
 	c->n = keep;
-	uint32_t *idx = NULL;
-	size_t nidx = 0, cap = 0;
-	for (size_t i = 0; i < v->count; i++) {
-		if (v->msgs[i].modseq <= c->modseq || imap_view_is_pending(v, v->msgs[i].uid))
-			continue;
-		idx = xgrow(idx, &cap, nidx + 1, sizeof(*idx));
-		idx[nidx++] = (uint32_t)i;
-	}
-	c->modseq = v->modseq;
-	if (nidx == 0)
+	uint32_t *idx = xmalloc((ncand ? ncand : 1) * sizeof(*idx));
+	size_t nidx = 0;
+	for (size_t i = 0; i < ncand; i++)
+		if (v->msgs[cand[i]].modseq > c->modseq)
+			idx[nidx++] = cand[i];
+	c->modseq = top;
+	if (nidx == 0) {
+		free(idx);
 		return 0;
+	}
 	if (nidx > IMAP_CONTEXT_SYNC_MAX && imap_search_reads_content(c->search)) {
 		free(idx);
 		return -1;
@@ -232,9 +239,31 @@ static int sync_one(struct imap_session *s, struct imap_context *c)
 void imap_context_sync(struct imap_session *s)
 {
 	drop_stale(s);
+	if (s->contexts == NULL)
+		return;
+	const struct imap_view *v = s->view;
+	/* one pass over the view for all contexts: the messages changed
+	 * since the oldest one looked. The view is current now (the sync
+	 * applied every change), so the highest MODSEQ in it is where each
+	 * context has looked up to; a STORE of this session raises message
+	 * MODSEQs without the view's own. */
+	uint64_t since = UINT64_MAX, top = v->modseq;
+	for (const struct imap_context *c = s->contexts; c != NULL; c = c->next)
+		if (c->modseq < since)
+			since = c->modseq;
+	uint32_t *cand = NULL;
+	size_t ncand = 0, cap = 0;
+	for (size_t i = 0; i < v->count; i++) {
+		if (v->msgs[i].modseq > top)
+			top = v->msgs[i].modseq;
+		if (v->msgs[i].modseq <= since || imap_view_is_pending(v, v->msgs[i].uid))
+			continue;
+		cand = xgrow(cand, &cap, ncand + 1, sizeof(*cand));
+		cand[ncand++] = (uint32_t)i;
+	}
 	for (struct imap_context **cp = &s->contexts; *cp != NULL;) {
 		struct imap_context *c = *cp;
-		if (sync_one(s, c) < 0) {
+		if (sync_one(s, c, cand, ncand, top) < 0) {
 			send_noupdate(s, c->tag, "Result no longer kept updated");
 			*cp = c->next;
 			context_free(c);
@@ -242,6 +271,7 @@ void imap_context_sync(struct imap_session *s)
 			cp = &c->next;
 		}
 	}
+	free(cand);
 }
 
 uint64_t imap_context_returned_modseq(const struct imap_view *v, const struct imap_return *r,

@@ -198,3 +198,30 @@ def test_reused_tag_is_refused(roost):
     out = c.cmd(b"NOOP")
     assert len(updates(out, b"same")) == 1
     c.close()
+
+
+def test_content_search_with_too_many_changes_ends(roost):
+    # a result whose keys read message bodies is not re-tested for more
+    # than IMAP_CONTEXT_SYNC_MAX changed messages on the event loop: the
+    # context ends with NOUPDATE and the session goes on
+    sync_max = 200  # IMAP_CONTEXT_SYNC_MAX in src/imap/imap-context.h
+    c = Raw(roost)
+    for i in range(sync_max + 5):
+        m = MSG % (i, i)
+        assert c.ok(b"APPEND INBOX {%d+}\r\n%s" % (len(m), m))
+    assert c.ok(b"SELECT INBOX")
+    assert c.ok(b'UID SEARCH RETURN (UPDATE) BODY "body 1"')
+    heavy = b"r%d" % c.n
+    assert c.ok(b"UID SEARCH RETURN (UPDATE) UNFLAGGED")
+    light = b"r%d" % c.n
+    # a few changes: the content search is re-tested and stays
+    out = c.cmd(b"UID STORE 1:3 +FLAGS (\\Flagged)")
+    assert not any(b"NOUPDATE" in l for l in out), out
+    assert updates(out, light) == [b'* ESEARCH (TAG "%s") UID REMOVEFROM (0 1:3)' % light]
+    out = c.cmd(b"STORE 1:* +FLAGS.SILENT (\\Seen)")
+    assert status(out) == b"OK"
+    assert [l for l in out if b"NOUPDATE" in l] == [b'* NO [NOUPDATE "%s"] Result no longer kept updated\r\n' % heavy]
+    # the cheap one lives on; the other is gone
+    assert status(c.cmd(b'CANCELUPDATE "%s"' % heavy)) == b"BAD"
+    assert c.ok(b'CANCELUPDATE "%s"' % light)
+    c.close()
