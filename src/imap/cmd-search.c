@@ -146,7 +146,11 @@ static void search_done(struct imap_cmd *cmd, void *ctx)
 		save_result(v, ret, uids, n);
 	if ((ret & IMAP_RETURN_RESULT_OPTS) != 0 || (ret & IMAP_RETURN_UPDATE) != 0 || !j->esearch)
 		reply(cmd, j->esearch, &j->ret, nums, n, modseq);
-	if (ret & IMAP_RETURN_UPDATE)
+	/* a live page would need positions kept for every change: the
+	 * result is not kept when PARTIAL asked for a page */
+	if ((ret & IMAP_RETURN_UPDATE) && (ret & IMAP_RETURN_PARTIAL))
+		imap_context_decline(cmd, "Paged results are not kept updated");
+	else if (ret & IMAP_RETURN_UPDATE)
 		imap_context_add(cmd, &j->search, uids, n);
 	free(uids);
 	free(nums);

@@ -178,15 +178,8 @@ static void sort_done(struct imap_cmd *cmd, void *ctx)
 		reply(cmd, &j->ret, nums, n, modseq);
 	/* live sorted results (CONTEXT=SORT) are not kept: RFC 5267 4.2
 	 * lets the server decline with NOUPDATE */
-	if (ret & IMAP_RETURN_UPDATE) {
-		struct buf b;
-		buf_init(&b, SIZE_MAX);
-		buf_puts(&b, "* NO [NOUPDATE ");
-		imap_buf_string(&b, cmd->a.tag, strlen(cmd->a.tag));
-		buf_puts(&b, "] Sorted results are not kept updated\r\n");
-		imap_write(cmd->s, b.data, b.len);
-		buf_free(&b);
-	}
+	if (ret & IMAP_RETURN_UPDATE)
+		imap_context_decline(cmd, "Sorted results are not kept updated");
 	free(uids);
 	free(nums);
 	imap_cmd_ok(cmd, "SORT completed");

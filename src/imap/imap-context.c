@@ -40,6 +40,11 @@ static void send_noupdate(struct imap_session *s, const char *tag, const char *w
 	buf_free(&b);
 }
 
+void imap_context_decline(struct imap_cmd *cmd, const char *why)
+{
+	send_noupdate(cmd->s, cmd->a.tag, why);
+}
+
 /* Contexts end with their selection (RFC 5267 4.2): drop those of an
  * earlier one. */
 static void drop_stale(struct imap_session *s)

@@ -34,6 +34,8 @@ struct imap_return;
  * content (headers not indexed, bodies); past it the context ends. */
 #define IMAP_CONTEXT_SYNC_MAX 200
 
+/* "* NO [NOUPDATE tag] why" for the command's tag: no live result. */
+void imap_context_decline(struct imap_cmd *cmd, const char *why);
 /* After a SEARCH ... RETURN (UPDATE) answered: keep a context for the
  * command's tag over the result uids[0..n) (ascending). Takes *search
  * (sets it NULL) when the context is kept. Sends NOUPDATE when it is not:

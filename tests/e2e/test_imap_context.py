@@ -152,6 +152,12 @@ def test_noupdate_cases(roost):
     tag = b"r%d" % c.n
     assert status(out) == b"OK"
     assert any(l.startswith(b'* NO [NOUPDATE "%s"]' % tag) for l in out), out
+    # a page of the result is answered, but not kept live
+    out = c.cmd(b"UID SEARCH RETURN (PARTIAL 1:1 UPDATE) ALL")
+    tag = b"r%d" % c.n
+    assert status(out) == b"OK"
+    assert any(l.startswith(b'* NO [NOUPDATE "%s"]' % tag) for l in out), out
+    assert any(b" PARTIAL (1:1 1)" in l for l in out), out
     # RETURN (CONTEXT) is a hint (RFC 5267 4.1)
     out = c.cmd(b"SEARCH RETURN (CONTEXT COUNT) ALL")
     assert status(out) == b"OK" and b" COUNT 2" in b"".join(out)
