@@ -35,7 +35,7 @@ static int parse_end(const char *s, size_t len, bool *neg_r, uint32_t *n_r)
 	return 0;
 }
 
-static int parse_range(const struct imap_arg *a, struct imap_return *r)
+int imap_return_parse_range(const struct imap_arg *a, struct imap_return *r)
 {
 	if (a->type != IMAP_ARG_ATOM)
 		return -1;
@@ -80,7 +80,7 @@ int imap_return_parse(const struct imap_arg *list, struct imap_return *ret_r,
 				*error_r = "PARTIAL given twice";
 				return -1;
 			}
-			if (j + 1 >= list->count || parse_range(&list->list[j + 1], ret_r) < 0) {
+			if (j + 1 >= list->count || imap_return_parse_range(&list->list[j + 1], ret_r) < 0) {
 				*error_r = "PARTIAL needs a range like 1:100 or -1:-100";
 				return -1;
 			}

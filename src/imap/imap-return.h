@@ -46,6 +46,9 @@ struct imap_return {
  * "RETURN ()" means ALL (RFC 4731 3.1). -1 with a static text for BAD. */
 int imap_return_parse(const struct imap_arg *list, struct imap_return *ret_r,
 		      const char **error_r);
+/* One partial-range atom ("1:100", "-1:-100") into ret_r's from_end, lo
+ * and hi (opts untouched). -1 when it is not one. */
+int imap_return_parse_range(const struct imap_arg *a, struct imap_return *ret_r);
 /* The 0-based slice [*first_r, *first_r + *n_r) of an n-long result that
  * PARTIAL selects; *n_r is 0 when the range lies past the result (or
  * without PARTIAL). */

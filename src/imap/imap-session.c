@@ -87,6 +87,7 @@ void imap_capabilities(struct imap_session *s, struct buf *b)
 	buf_puts(b, " SORT SORT=DISPLAY THREAD=REFERENCES THREAD=ORDEREDSUBJECT ESORT");
 	/* RFC 5267 4: SEARCH RETURN (UPDATE CONTEXT PARTIAL), imap-context.c */
 	buf_puts(b, " CONTEXT=SEARCH");
+	buf_puts(b, " PARTIAL"); /* RFC 9394: imap-return.c, cmd-fetch.c */
 	buf_puts(b, " UIDONLY"); /* RFC 9586, imap-uidonly.h */
 	buf_puts(b, " CONDSTORE QRESYNC"); /* RFC 7162, imap-condstore.h */
 	/* RFC 3502, 8508, 8474, 8514, 8970, 6855: cmd-append.c, cmd-replace.c, cmd-fetch.c */

@@ -126,3 +126,43 @@ def test_attacker_huge_and_malformed_ranges(roost):
     # the session goes on
     assert partial(esearch(c.cmd(b"SEARCH RETURN (PARTIAL 1:1) ALL"))) == (b"1:1", b"1")
     c.close()
+
+
+def fetched_uids(lines):
+    return [int(re.search(rb"UID (\d+)", l).group(1)) for l in lines if b" FETCH (" in l]
+
+
+def test_capability(roost):
+    c = Raw(roost)
+    assert b"PARTIAL" in b"".join(c.cmd(b"CAPABILITY")).split()
+    c.close()
+
+
+def test_rfc9394_paged_uid_fetch(roost):
+    # RFC 9394 3.3: "UID FETCH 1:* (FLAGS) (PARTIAL -1:-30)", scaled down:
+    # the range counts the messages of the set, from its first or last
+    c = mailbox(roost, n=6, deleted=())
+    out = c.cmd(b"UID FETCH 1:* (FLAGS) (PARTIAL -1:-2)")
+    assert status(out) == b"OK" and fetched_uids(out) == [5, 6], out
+    out = c.cmd(b"UID FETCH 2:6 (FLAGS) (PARTIAL 1:2)")
+    assert fetched_uids(out) == [2, 3], out
+    out = c.cmd(b"FETCH 1:* (UID) (PARTIAL 3:4)")
+    assert fetched_uids(out) == [3, 4], out
+    out = c.cmd(b"UID FETCH 1:* (FLAGS) (PARTIAL 7:9)")
+    assert status(out) == b"OK" and fetched_uids(out) == [], out
+    out = c.cmd(b"UID FETCH 1:* (FLAGS) (PARTIAL 1:4294967295)")
+    assert fetched_uids(out) == [1, 2, 3, 4, 5, 6], out
+    # CHANGEDSINCE filters the messages in the range (RFC 9394 3.4)
+    assert c.ok(b"UID STORE 1,6 +FLAGS.SILENT (\\Flagged)")
+    ms = []
+    for l in c.cmd(b"UID FETCH 6 (MODSEQ)"):
+        m = re.search(rb"MODSEQ \((\d+)\)", l)
+        if m:
+            ms.append(int(m.group(1)))
+    out = c.cmd(b"UID FETCH 1:* (FLAGS) (PARTIAL -1:-3 CHANGEDSINCE %d)" % (ms[0] - 1))
+    assert fetched_uids(out) == [6], out
+    assert b"MODSEQ" in b"".join(out)
+    for bad in (b"(PARTIAL)", b"(PARTIAL 0:1)", b"(PARTIAL 1:-1)", b"(PARTIAL 1:2 PARTIAL 1:2)",
+                b"(PARTIAL 1:4294967296)"):
+        assert status(c.cmd(b"UID FETCH 1:* (FLAGS) %s" % bad)) == b"BAD", bad
+    c.close()
