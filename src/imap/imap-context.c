@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Candidates this close in the view are searched in one run of rows. */
+#define IMAP_CONTEXT_ROW_GAP 64
+
 struct imap_context {
 	struct imap_context *next;
 	char *tag;
@@ -169,6 +172,42 @@ static void send_update(struct imap_session *s, const struct imap_context *c, co
 	free(nums);
 }
 
+/* Search the view messages idx[0..n) (ascending) again: the matches as
+ * ascending UIDs. The store's rows are read per run of view messages at
+ * most IMAP_CONTEXT_ROW_GAP apart, so two changes far apart do not read
+ * every row between them;
+ * a search that reads content runs once (one full-text lookup), its
+ * candidates bounded by IMAP_CONTEXT_SYNC_MAX. */
+static int run_candidates(struct imap_session *s, const struct imap_search *search,
+			  const uint32_t *idx, size_t n, uint32_t **hits_r, size_t *nhits_r)
+{
+	bool whole = imap_search_reads_content(search);
+	uint32_t *hits = xmalloc(n * sizeof(*hits));
+	size_t nhits = 0;
+	for (size_t i = 0; i < n;) {
+		size_t j = i + 1;
+		/* a few rows read past is cheaper than one more query */
+		while (j < n && (whole || idx[j] - idx[j - 1] <= IMAP_CONTEXT_ROW_GAP))
+			j++;
+		struct imap_search_snap *snap = imap_search_snap_subset(s, search, idx + i, j - i);
+		uint32_t *part = NULL;
+		size_t npart = 0;
+		int rc = imap_search_run_snap(snap, search, &part, &npart);
+		imap_search_snap_free(&snap);
+		if (rc < 0) {
+			free(hits);
+			return -1;
+		}
+		memcpy(hits + nhits, part, npart * sizeof(*part));
+		nhits += npart;
+		free(part);
+		i = j;
+	}
+	*hits_r = hits;
+	*nhits_r = nhits;
+	return 0;
+}
+
 /* Re-test the candidates cand[0..ncand) (view indexes of the messages
  * changed since the oldest context looked) that changed since this one
  * did. 0, or -1 when the context must end (too much to test inline, a
@@ -197,12 +236,9 @@ static int sync_one(struct imap_session *s, struct imap_context *c, const uint32
 		free(idx);
 		return -1;
 	}
-	struct imap_search_snap *snap = imap_search_snap_subset(s, c->search, idx, nidx);
 	uint32_t *hits = NULL;
 	size_t nhits = 0;
-	int rc = imap_search_run_snap(snap, c->search, &hits, &nhits);
-	imap_search_snap_free(&snap);
-	if (rc < 0) {
+	if (run_candidates(s, c->search, idx, nidx, &hits, &nhits) < 0) {
 		free(idx);
 		return -1;
 	}
