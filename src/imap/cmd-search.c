@@ -141,7 +141,7 @@ static void search_done(struct imap_cmd *cmd, void *ctx)
 		n++;
 	}
 	if (want_modseq)
-		modseq = imap_context_returned_modseq(v, &j->ret, uids, n);
+		modseq = imap_return_modseq(v, &j->ret, uids, n);
 	if (ret & RET_SAVE)
 		save_result(v, ret, uids, n);
 	if ((ret & IMAP_RETURN_RESULT_OPTS) != 0 || (ret & IMAP_RETURN_UPDATE) != 0 || !j->esearch)

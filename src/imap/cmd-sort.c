@@ -170,7 +170,7 @@ static void sort_done(struct imap_cmd *cmd, void *ctx)
 		nums[q] = cmd->a.uid ? j->msgs[q].uid : j->msgs[q].idx + 1;
 	}
 	uint64_t modseq = imap_search_uses_modseq(j->search)
-				  ? imap_context_returned_modseq(v, &j->ret, uids, n)
+				  ? imap_return_modseq(v, &j->ret, uids, n)
 				  : 0;
 	if (ret == 0)
 		reply(cmd, NULL, nums, n, modseq);

@@ -24,7 +24,6 @@ struct imap_cmd;
 struct imap_session;
 struct imap_search;
 struct imap_view;
-struct imap_return;
 
 /* Live UPDATE contexts per session. The next one is refused with an
  * untagged NO [NOUPDATE "tag"] (RFC 5267 4.2); the SEARCH itself still
@@ -52,9 +51,4 @@ bool imap_context_has(struct imap_session *s, const char *tag);
 int imap_context_cancel(struct imap_session *s, const char *tag);
 /* Free every context (session end). */
 void imap_context_free_all(struct imap_session *s);
-/* The highest MODSEQ of the messages a reply returns (RFC 7162 3.1.5):
- * all of uids[0..n) (result order) with ALL, COUNT or no ESEARCH, else
- * only the MIN, MAX and PARTIAL ones. */
-uint64_t imap_context_returned_modseq(const struct imap_view *v, const struct imap_return *r,
-				      const uint32_t *uids, size_t n);
 #endif

@@ -1,6 +1,7 @@
 /* imap-return: see imap-return.h. */
 #include "imap/imap-return.h"
 #include "imap/imap-seqset.h"
+#include "imap/imap-view.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -144,4 +145,24 @@ void imap_return_put_partial(struct buf *b, const struct imap_return *ret, const
 		free(set);
 	}
 	buf_putc(b, ')');
+}
+
+uint64_t imap_return_modseq(const struct imap_view *v, const struct imap_return *r,
+			    const uint32_t *uids, size_t n)
+{
+	uint64_t top = 0;
+	bool all = (r->opts & (IMAP_RETURN_ALL | IMAP_RETURN_COUNT)) != 0 ||
+		   (r->opts & IMAP_RETURN_RESULT_OPTS) == 0;
+	size_t first = 0, k = 0;
+	if (r->opts & IMAP_RETURN_PARTIAL)
+		imap_return_partial_slice(r, n, &first, &k);
+	for (size_t i = 0; i < n; i++) {
+		bool returned = all || ((r->opts & IMAP_RETURN_MIN) && i == 0) ||
+				((r->opts & IMAP_RETURN_MAX) && i == n - 1) ||
+				(i >= first && i < first + k);
+		uint32_t seq = returned ? imap_view_seq(v, uids[i]) : 0;
+		if (seq != 0 && v->msgs[seq - 1].modseq > top)
+			top = v->msgs[seq - 1].modseq;
+	}
+	return top;
 }

@@ -16,6 +16,8 @@
 #include "imap/imap-parser.h"
 #include "lib/buf.h"
 
+struct imap_view;
+
 enum imap_return_opt {
 	IMAP_RETURN_MIN = 1,
 	IMAP_RETURN_MAX = 2,
@@ -62,4 +64,9 @@ void imap_return_put_partial(struct buf *b, const struct imap_return *ret, const
 /* A sequence set in the given order (ESORT ALL, RFC 5267 3.1): "a:b"
  * only for ascending runs of consecutive numbers. */
 void imap_return_put_ordered_set(struct buf *b, const uint32_t *nums, size_t n);
+/* The highest MODSEQ of the messages a reply returns (RFC 7162 3.1.5):
+ * all of uids[0..n) (result order) with ALL, COUNT or no ESEARCH, else
+ * only the MIN, MAX and PARTIAL ones. */
+uint64_t imap_return_modseq(const struct imap_view *v, const struct imap_return *r,
+			    const uint32_t *uids, size_t n);
 #endif
