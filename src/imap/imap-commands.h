@@ -48,4 +48,5 @@ imap_cmd_fn cmd_sort, cmd_thread;	/* RFC 5256 */
 imap_cmd_fn cmd_compress; /* cmd-compress.c, RFC 4978 */
 imap_cmd_fn cmd_notify;   /* cmd-notify.c, RFC 5465 */
 imap_cmd_fn cmd_cancelupdate; /* cmd-cancelupdate.c, RFC 5267 */
+imap_cmd_fn cmd_getmetadata, cmd_setmetadata; /* RFC 5464 */
 #endif

@@ -94,6 +94,8 @@ void imap_capabilities(struct imap_session *s, struct buf *b)
 	buf_puts(b, " MULTIAPPEND REPLACE OBJECTID SAVEDATE PREVIEW UTF8=ACCEPT");
 	buf_puts(b, " WITHIN"); /* RFC 5032: YOUNGER/OLDER, imap-search.c */
 	buf_puts(b, " NOTIFY");
+	/* RFC 5464: server and mailbox entries, cmd-*metadata.c */
+	buf_puts(b, " METADATA METADATA-SERVER");
 	if (s->conn != NULL && !conn_deflate_active(s->conn))
 		buf_puts(b, " COMPRESS=DEFLATE");
 	if (s->srv->max_message > 0)

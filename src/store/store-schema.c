@@ -25,8 +25,9 @@
 #include <unistd.h>
 
 /* Version 1: the first schema. Version 2: AUTOINCREMENT ids for domains,
- * accounts and mailboxes; accounts.disabled. */
-#define SCHEMA_VERSION 2
+ * accounts and mailboxes; accounts.disabled. Version 3: new tables only
+ * (METADATA entries, ...). */
+#define SCHEMA_VERSION 3
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
@@ -58,6 +59,21 @@
  * database itself, so no code path that adds, removes or re-flags a
  * message can leave them wrong, and reading them is O(1). They name
  * mailboxes, so the upgrade drops them while it rebuilds that table. */
+/* METADATA (RFC 5464, store-metadata.c): entries per account, of the
+ * server (mailbox_id 0) and of its mailboxes. The triggers remove a
+ * mailbox's entries with it and an account's with it; RENAME keeps the
+ * mailbox id and so its entries. */
+#define METADATA_SQL                                                           \
+	"CREATE TABLE metadata (account_id INTEGER NOT NULL, mailbox_id INTEGER NOT NULL," \
+	"  name TEXT NOT NULL, value BLOB NOT NULL,"                           \
+	"  PRIMARY KEY (account_id, mailbox_id, name)) WITHOUT ROWID;"         \
+	"CREATE TRIGGER metadata_mailbox_delete AFTER DELETE ON mailboxes BEGIN" \
+	"  DELETE FROM metadata WHERE account_id = OLD.account_id AND mailbox_id = OLD.id;" \
+	"  END;"                                                               \
+	"CREATE TRIGGER metadata_account_delete AFTER DELETE ON accounts BEGIN" \
+	"  DELETE FROM metadata WHERE account_id = OLD.id;"                    \
+	"  END;"
+
 #define MESSAGES_TRIGGERS_SQL                                                  \
 	"CREATE TRIGGER messages_count_insert AFTER INSERT ON messages BEGIN"  \
 	"  UPDATE mailboxes SET nmessages = nmessages + 1,"                    \
@@ -139,7 +155,9 @@ static const char schema_sql[] =
 	 * counter; threads maps an account's Message-IDs to their thread. */
 	"INSERT INTO meta VALUES ('objectid', '0');"
 	"CREATE TABLE threads (account_id INTEGER NOT NULL, message_id TEXT NOT NULL,"
-	"  threadid INTEGER NOT NULL, PRIMARY KEY (account_id, message_id)) WITHOUT ROWID;";
+	"  threadid INTEGER NOT NULL, PRIMARY KEY (account_id, message_id)) WITHOUT ROWID;"
+	/* METADATA (RFC 5464) */
+	METADATA_SQL;
 
 /*
  * Upgrades, each from one version to the next, all run in one transaction.
@@ -176,8 +194,14 @@ static const char upgrade_1_sql[] =
 	SEQUENCES_SQL
 	"UPDATE meta SET value = '2' WHERE key = 'schema_version';";
 
+/* Version 3 adds tables only. */
+static const char upgrade_2_to_3[] =
+	/* METADATA (RFC 5464) */
+	METADATA_SQL
+	"UPDATE meta SET value = '3' WHERE key = 'schema_version';";
+
 /* upgrades[i] takes a database from version i + 1 to i + 2 */
-static const char *const upgrades[] = {upgrade_1_sql};
+static const char *const upgrades[] = {upgrade_1_sql, upgrade_2_to_3};
 _Static_assert(sizeof(upgrades) / sizeof(upgrades[0]) == SCHEMA_VERSION - 1,
 	       "one upgrade per schema version");
 
