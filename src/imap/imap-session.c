@@ -96,6 +96,8 @@ void imap_capabilities(struct imap_session *s, struct buf *b)
 	buf_puts(b, " NOTIFY");
 	/* RFC 5464: server and mailbox entries, cmd-*metadata.c */
 	buf_puts(b, " METADATA METADATA-SERVER");
+	if (imap_quota_admins_configured(s))
+		buf_puts(b, " QUOTASET"); /* RFC 9208 4.1.3, cmd-quota.c */
 	if (s->conn != NULL && !conn_deflate_active(s->conn))
 		buf_puts(b, " COMPRESS=DEFLATE");
 	if (s->srv->max_message > 0)
