@@ -9,6 +9,8 @@
 #include "mail/imap-url.h"
 #include "mail/mailbox-name.h"
 #include "store/store-imap.h"
+#include "store/store-urlauth.h"
+#include <time.h>
 #include <strings.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,13 +88,39 @@ static int url_part(struct imap_session *s, const struct imap_arg *arg, struct b
 	int ret = -1;
 	char *data = NULL, *parts = NULL, *owned = NULL;
 	struct imap_section sec = {0};
+	size_t len = 0, prefix_len = 0;
+	enum store_err err;
 	if (u.access != NULL) {
-		bad_url(m, arg, "URLAUTH URLs are not accepted here", error_r);
-		goto out;
+		/* an URLAUTH URL (RFC 4469 5): only one signed for this account */
+		struct store_account a;
+		err = store_account_get_by_id(s->srv->store, s->account_id, &a);
+		struct store_urlauth_message um;
+		if (err == STORE_OK) {
+			err = store_urlauth_resolve(s->srv->store, arg->str, arg->len, a.address,
+						    (int64_t)time(NULL), &um);
+			store_account_clear(&a);
+			if (err == STORE_OK) {
+				data = um.data;
+				parts = um.parts;
+				len = um.len;
+				prefix_len = um.prefix_len;
+				um.data = um.parts = NULL;
+			}
+			store_urlauth_message_clear(&um);
+		}
+		if (err == STORE_ETEMP || err == STORE_ECORRUPT) {
+			*error_r = "[UNAVAILABLE] Cannot read the message";
+			goto out;
+		}
+		if (err != STORE_OK) {
+			bad_url(m, arg, "URLAUTH URL not valid for you", error_r);
+			goto out;
+		}
+		goto extract;
 	}
 	if (u.user != NULL) {
 		struct store_account a;
-		enum store_err err = store_account_get_by_id(s->srv->store, s->account_id, &a);
+		err = store_account_get_by_id(s->srv->store, s->account_id, &a);
 		if (err != STORE_OK) {
 			*error_r = "[UNAVAILABLE] Cannot read the account";
 			goto out;
@@ -107,11 +135,10 @@ static int url_part(struct imap_session *s, const struct imap_arg *arg, struct b
 	}
 	char *name = mailbox_name_normalize(u.mailbox);
 	struct store_mailbox mb;
-	enum store_err err = store_mailbox_get(s->srv->store, s->account_id, name, &mb);
+	err = store_mailbox_get(s->srv->store, s->account_id, name, &mb);
 	free(name);
 	if (err == STORE_OK && u.uidvalidity != 0 && u.uidvalidity != mb.uidvalidity)
 		err = STORE_ENOTFOUND;
-	size_t len = 0, prefix_len = 0;
 	if (err == STORE_OK) {
 		err = store_imap_message_text(s->srv->store, s->account_id, mb.id, u.uid, &data, &len,
 					      &prefix_len, &parts);
@@ -126,6 +153,7 @@ static int url_part(struct imap_session *s, const struct imap_arg *arg, struct b
 						 : "[UNAVAILABLE] Cannot read the message";
 		goto out;
 	}
+extract:;
 	const char *p = data;
 	size_t n = len;
 	if (u.section != NULL) {

@@ -25,6 +25,7 @@ static const struct imap_command_def commands[] = {
 	{"EXAMINE", cmd_examine, AUTHED, 0},
 	{"EXPUNGE", cmd_expunge, SELECTED, IMAP_CMD_UID},
 	{"FETCH", cmd_fetch, SELECTED, IMAP_CMD_UID | IMAP_CMD_NO_EXPUNGE},
+	{"GENURLAUTH", cmd_genurlauth, AUTHED, 0},
 	{"GETMETADATA", cmd_getmetadata, AUTHED, 0},
 	{"GETQUOTA", cmd_getquota, AUTHED, 0},
 	{"GETQUOTAROOT", cmd_getquotaroot, AUTHED, 0},
@@ -39,6 +40,7 @@ static const struct imap_command_def commands[] = {
 	{"NOOP", cmd_noop, ANY, 0},
 	{"NOTIFY", cmd_notify, AUTHED, 0},
 	{"RENAME", cmd_rename, AUTHED, 0},
+	{"RESETKEY", cmd_resetkey, AUTHED, 0},
 	{"REPLACE", cmd_replace, SELECTED, IMAP_CMD_UID},
 	{"SEARCH", cmd_search, SELECTED, IMAP_CMD_UID | IMAP_CMD_NO_EXPUNGE},
 	{"SELECT", cmd_select, AUTHED, 0},
@@ -52,6 +54,7 @@ static const struct imap_command_def commands[] = {
 	{"THREAD", cmd_thread, SELECTED, IMAP_CMD_UID | IMAP_CMD_NO_EXPUNGE},
 	{"UNSELECT", cmd_unselect, SELECTED, 0},
 	{"UNSUBSCRIBE", cmd_unsubscribe, AUTHED, 0},
+	{"URLFETCH", cmd_urlfetch, AUTHED, 0},
 };
 
 const struct imap_command_def *imap_command_find(const char *name)

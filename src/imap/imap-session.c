@@ -92,7 +92,7 @@ void imap_capabilities(struct imap_session *s, struct buf *b)
 	buf_puts(b, " CONDSTORE QRESYNC"); /* RFC 7162, imap-condstore.h */
 	/* RFC 3502, 8508, 8474, 8514, 8970, 6855: cmd-append.c, cmd-replace.c, cmd-fetch.c */
 	buf_puts(b, " MULTIAPPEND REPLACE OBJECTID SAVEDATE PREVIEW UTF8=ACCEPT");
-	buf_puts(b, " CATENATE"); /* RFC 4469: imap-append.c, URLs: mail/imap-url.c */
+	buf_puts(b, " CATENATE URLAUTH"); /* RFC 4469: imap-append.c; RFC 4467: cmd-urlauth.c */
 	buf_puts(b, " WITHIN"); /* RFC 5032: YOUNGER/OLDER, imap-search.c */
 	buf_puts(b, " NOTIFY");
 	/* RFC 5464: server and mailbox entries, cmd-*metadata.c */

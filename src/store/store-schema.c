@@ -74,6 +74,19 @@
 	"  DELETE FROM metadata WHERE account_id = OLD.id;"                    \
 	"  END;"
 
+/* URLAUTH (RFC 4467, store-urlauth.c): each mailbox's access key, per
+ * account; gone with the mailbox or the account. */
+#define URLAUTH_SQL                                                            \
+	"CREATE TABLE urlauth_keys (account_id INTEGER NOT NULL,"              \
+	"  mailbox_id INTEGER NOT NULL, key BLOB NOT NULL,"                    \
+	"  PRIMARY KEY (account_id, mailbox_id)) WITHOUT ROWID;"               \
+	"CREATE TRIGGER urlauth_mailbox_delete AFTER DELETE ON mailboxes BEGIN" \
+	"  DELETE FROM urlauth_keys WHERE account_id = OLD.account_id AND mailbox_id = OLD.id;" \
+	"  END;"                                                               \
+	"CREATE TRIGGER urlauth_account_delete AFTER DELETE ON accounts BEGIN" \
+	"  DELETE FROM urlauth_keys WHERE account_id = OLD.id;"                \
+	"  END;"
+
 #define MESSAGES_TRIGGERS_SQL                                                  \
 	"CREATE TRIGGER messages_count_insert AFTER INSERT ON messages BEGIN"  \
 	"  UPDATE mailboxes SET nmessages = nmessages + 1,"                    \
@@ -157,7 +170,9 @@ static const char schema_sql[] =
 	"CREATE TABLE threads (account_id INTEGER NOT NULL, message_id TEXT NOT NULL,"
 	"  threadid INTEGER NOT NULL, PRIMARY KEY (account_id, message_id)) WITHOUT ROWID;"
 	/* METADATA (RFC 5464) */
-	METADATA_SQL;
+	METADATA_SQL
+	/* URLAUTH (RFC 4467) */
+	URLAUTH_SQL;
 
 /*
  * Upgrades, each from one version to the next, all run in one transaction.
@@ -198,6 +213,8 @@ static const char upgrade_1_sql[] =
 static const char upgrade_2_to_3[] =
 	/* METADATA (RFC 5464) */
 	METADATA_SQL
+	/* URLAUTH (RFC 4467) */
+	URLAUTH_SQL
 	"UPDATE meta SET value = '3' WHERE key = 'schema_version';";
 
 /* upgrades[i] takes a database from version i + 1 to i + 2 */

@@ -179,3 +179,155 @@ def test_total_size_within_appendlimit(roost_factory):
     out = c.cmd(b"APPEND Drafts CATENATE (URL \"/Drafts/;UID=%d\") (\\Seen) CATENATE (TEXT "
                 % uid + lit(b"Subject: two\r\n\r\n2\r\n") + b")")
     assert re.search(rb"OK \[APPENDUID \d+ \d+:\d+\]", out[-1]), out
+
+
+# --- URLAUTH (RFC 4467) ---------------------------------------------------
+
+ALICE = b"alice%40example.com"
+
+
+def genurlauth(c, rump):
+    out = c.cmd(b"GENURLAUTH " + q(rump) + b" INTERNAL")
+    assert out[-1].split()[1] == b"OK", out
+    m = re.match(rb"\* GENURLAUTH \"([^\"]+)\"\r\n", out[0])
+    assert m, out
+    return m.group(1)
+
+
+def urlfetch(c, url):
+    out = c.cmd(b"URLFETCH " + q(url))
+    assert out[-1].split()[1] == b"OK", out
+    t = b"".join(out[:-1])
+    assert t.startswith(b"* URLFETCH " + q(url) + b" "), t
+    rest = t[len(b"* URLFETCH " + q(url) + b" "):]
+    if rest.startswith(b"NIL"):
+        return None
+    m = re.match(rb"\{(\d+)\}\r\n", rest)
+    assert m, t
+    return rest[m.end():m.end() + int(m.group(1))]
+
+
+def test_capability_urlauth(roost):
+    c = Raw(roost)
+    assert b"URLAUTH" in c.cmd(b"CAPABILITY")[0].split()
+
+
+def test_rfc_example_genurlauth_urlfetch(roost):
+    c = Raw(roost)
+    _, uid = store_original(c, b"INBOX")
+    # RFC 4467 section 8 (with this server's user and an access of its own)
+    rump = (b"imap://" + ALICE + b"@example.com/INBOX/;uid=%d/;section=1;urlauth=submit+" % uid +
+            ALICE)
+    full = genurlauth(c, rump)
+    assert full.startswith(rump + b":internal:")
+    token = full[len(rump + b":internal:"):]
+    assert re.fullmatch(rb"[0-9a-f]{64}", token), token
+    assert urlfetch(c, full) == b"Part one."
+    # user+ access, the whole message, and a partial range
+    full2 = genurlauth(c, b"imap://" + ALICE + b"@example.com/INBOX/;UID=%d;URLAUTH=user+" % uid
+                       + ALICE)
+    assert urlfetch(c, full2) == ORIGINAL
+    full3 = genurlauth(c, b"imap://" + ALICE + b"@example.com/INBOX/;UID=%d/;PARTIAL=6.3"
+                       b";URLAUTH=user+" % uid + ALICE)
+    assert urlfetch(c, full3) == ORIGINAL[6:9]
+    # two URLs in one command, one NIL
+    bad = full[:-1] + (b"0" if full[-1:] != b"0" else b"1")
+    out = c.cmd(b"URLFETCH " + q(full) + b" " + q(bad))
+    t = b"".join(out)
+    assert b"Part one." in t and (q(bad) + b" NIL") in t, out
+    # the signed URL goes into CATENATE too (RFC 4469 5)
+    out = c.cmd(b"APPEND Sent CATENATE (TEXT " + lit(b"Subject: fwd\r\n\r\n") + b" URL " +
+                q(full) + b")")
+    m = re.search(rb"APPENDUID \d+ (\d+)", out[-1])
+    assert m, out
+    assert fetch_body(c, b"Sent", int(m.group(1))) == b"Subject: fwd\r\n\r\nPart one."
+
+
+def test_tampered_expired_and_reset_urls_fetch_nothing(roost):
+    c = Raw(roost)
+    _, uid = store_original(c, b"INBOX")
+    base = b"imap://" + ALICE + b"@example.com/INBOX/;UID=%d" % uid
+    full = genurlauth(c, base + b";URLAUTH=user+" + ALICE)
+    # another UID under the same token, another access, a flipped digit
+    for forged in (full.replace(b";UID=%d" % uid, b";UID=%d" % (uid + 1)),
+                   full.replace(b"user+", b"submit+"),
+                   full[:-2] + (b"00" if full[-2:] != b"00" else b"11"),
+                   full.replace(b":internal:", b":other:")):
+        assert urlfetch(c, forged) is None, forged
+    # EXPIRE (RFC 4467 2.2): past is dead, future works
+    old = genurlauth(c, base + b";EXPIRE=2000-01-01T00:00:00Z;URLAUTH=user+" + ALICE)
+    assert urlfetch(c, old) is None
+    future = genurlauth(c, base + b";EXPIRE=2999-01-01T00:00:00+01:00;URLAUTH=user+" + ALICE)
+    assert urlfetch(c, future) == ORIGINAL
+    # RESETKEY of the mailbox: every URL signed with its key stops working
+    out = c.cmd(b"RESETKEY INBOX INTERNAL")
+    assert b"OK [URLMECH INTERNAL]" in out[-1], out
+    assert urlfetch(c, full) is None and urlfetch(c, future) is None
+    again = genurlauth(c, base + b";URLAUTH=user+" + ALICE)
+    assert again != full and urlfetch(c, again) == ORIGINAL
+    # RESETKEY with no mailbox: all of the account's keys
+    assert c.ok(b"RESETKEY")
+    assert urlfetch(c, again) is None
+    out = c.cmd(b"RESETKEY NoSuchBox")
+    assert b"NO [NONEXISTENT]" in out[-1], out
+
+
+def test_genurlauth_refusals(roost):
+    roost.add_user("bob@example.com")
+    c = Raw(roost)
+    _, uid = store_original(c, b"INBOX")
+    base = b"imap://" + ALICE + b"@example.com/INBOX/;UID=%d" % uid
+    for rump, mech in ((base + b";URLAUTH=anonymous", b"INTERNAL"),
+                       (base + b";URLAUTH=authuser", b"INTERNAL"),
+                       (base + b";URLAUTH=user+bob%40example.com", b"INTERNAL"),
+                       (b"imap://bob%40example.com@example.com/INBOX/;UID=1;URLAUTH=user+" +
+                        b"bob%40example.com", b"INTERNAL"),
+                       (base + b";URLAUTH=user+" + ALICE, b"XSECRET"),
+                       (b"imap://" + ALICE + b"@example.com/INBOX/;UID=%d;URLAUTH=user+" %
+                        (uid + 5) + ALICE, b"INTERNAL"),
+                       (b"/INBOX/;UID=%d" % uid, b"INTERNAL"),
+                       (base + b";URLAUTH=user+" + ALICE + b":internal:" + b"0" * 64,
+                        b"INTERNAL")):
+        out = c.cmd(b"GENURLAUTH " + q(rump) + b" " + mech)
+        assert b"NO [BADURL]" in out[-1] and b"* GENURLAUTH" not in b"".join(out), (rump, out)
+    out = c.cmd(b"GENURLAUTH " + q(base + b";URLAUTH=user+" + ALICE))
+    assert out[-1].split()[1] == b"BAD", out
+
+
+def test_urls_never_cross_accounts(roost):
+    roost.add_user("bob@example.com")
+    alice = Raw(roost)
+    _, uid = store_original(alice, b"INBOX")
+    signed = genurlauth(alice, b"imap://" + ALICE + b"@example.com/INBOX/;UID=%d;URLAUTH=user+"
+                        % uid + ALICE)
+    submit = genurlauth(alice, b"imap://" + ALICE + b"@example.com/INBOX/;UID=%d;URLAUTH=submit+"
+                        % uid + ALICE)
+    bob = Raw(roost, login=False)
+    assert bob.ok(b"LOGIN bob@example.com secret")
+    # alice's signed URLs are hers: bob fetches nothing, not even by CATENATE
+    for url in (signed, submit):
+        assert urlfetch(bob, url) is None
+        out = bob.cmd(b"APPEND INBOX CATENATE (URL " + q(url) + b")")
+        assert b"NO [BADURL" in out[-1] and b"Part one" not in b"".join(out), out
+    # bob signs his own INBOX's UID 1, then points the URL at alice
+    out = bob.cmd(b"APPEND INBOX " + lit(b"Subject: bob\r\n\r\nbob\r\n"))
+    bob_uid = int(re.search(rb"APPENDUID \d+ (\d+)", out[-1]).group(1))
+    bob_url = genurlauth(bob, b"imap://bob%%40example.com@example.com/INBOX/;UID=%d;URLAUTH="
+                         b"user+bob%%40example.com" % bob_uid)
+    assert urlfetch(bob, bob_url) == b"Subject: bob\r\n\r\nbob\r\n"
+    token = bob_url.rsplit(b":", 1)[1]
+    at_alice = (b"imap://" + ALICE + b"@example.com/INBOX/;UID=%d;URLAUTH=user+" % uid + ALICE +
+                b":internal:" + token)
+    assert urlfetch(bob, at_alice) is None and urlfetch(alice, at_alice) is None
+    # a deleted mailbox takes its key: a new one of that name signs anew
+    assert alice.ok(b"CREATE Tmp")
+    out = alice.cmd(b"APPEND Tmp " + lit(ORIGINAL))
+    tmp_uid = int(re.search(rb"APPENDUID \d+ (\d+)", out[-1]).group(1))
+    tmp_url = genurlauth(alice, b"imap://" + ALICE + b"@example.com/Tmp/;UID=%d;URLAUTH=user+"
+                         % tmp_uid + ALICE)
+    assert alice.ok(b"DELETE Tmp")
+    assert alice.ok(b"CREATE Tmp")
+    alice.cmd(b"APPEND Tmp " + lit(b"Subject: other\r\n\r\nother\r\n"))
+    assert urlfetch(alice, tmp_url) is None
+    out = roost.cli("check").stdout
+    assert out == "clean\n", out
