@@ -9,6 +9,7 @@
 #include "imap/imap-commands.h"
 #include "imap/imap-metadata.h"
 #include "imap/imap-op.h"
+#include "lib/alloc.h"
 #include "lib/buf.h"
 #include "mail/imap-quote.h"
 #include "store/store-metadata.h"
@@ -17,6 +18,43 @@
 
 /* Entry names in one GETMETADATA. */
 #define IMAP_METADATA_MAX_GET 100
+
+/* Names already in the response, sorted: requests may overlap ("/private"
+ * with DEPTH infinity and "/private/x"), and an entry is sent once, so
+ * the response stays within the account's metadata octets
+ * (STORE_METADATA_MAX_ACCOUNT_BYTES) whatever the client asks. */
+struct seen {
+	char **names;
+	size_t n, cap;
+};
+
+/* false when `name` was sent already; else remembers it */
+static bool seen_add(struct seen *z, const char *name)
+{
+	size_t lo = 0, hi = z->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(z->names[mid], name);
+		if (c == 0)
+			return false;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	z->names = xgrow(z->names, &z->cap, z->n + 1, sizeof(*z->names));
+	memmove(&z->names[lo + 1], &z->names[lo], (z->n - lo) * sizeof(*z->names));
+	z->names[lo] = xstrdup(name);
+	z->n++;
+	return true;
+}
+
+static void seen_free(struct seen *z)
+{
+	for (size_t i = 0; i < z->n; i++)
+		free(z->names[i]);
+	free(z->names);
+}
 
 struct get_opts {
 	uint64_t maxsize;	/* UINT64_MAX = no MAXSIZE */
@@ -105,9 +143,11 @@ void cmd_getmetadata(struct imap_cmd *cmd)
 	imap_metadata_response_start(s, &b, name);
 	size_t start = b.len;
 	uint64_t longest = 0;
+	struct seen seen = {0};
 	for (size_t i = 0; i < n && err == STORE_OK; i++) {
 		char *entry;
 		if (imap_metadata_entry_parse(list[i].str, list[i].len, true, &entry, &error) < 0) {
+			seen_free(&seen);
 			buf_free(&b);
 			free(name);
 			imap_cmd_bad(cmd, "%s", error);
@@ -122,6 +162,8 @@ void cmd_getmetadata(struct imap_cmd *cmd)
 			for (size_t j = 0; j < nfound; j++) {
 				if (strcmp(found[j].name, entry) == 0)
 					self = true;
+				if (!seen_add(&seen, found[j].name))
+					continue;
 				if (found[j].len > o.maxsize) {
 					if (found[j].len > longest)
 						longest = found[j].len;
@@ -133,7 +175,7 @@ void cmd_getmetadata(struct imap_cmd *cmd)
 				buf_putc(&b, ' ');
 				imap_metadata_value(&b, found[j].value, found[j].len);
 			}
-			if (!self && o.depth == 0) {
+			if (!self && o.depth == 0 && seen_add(&seen, entry)) {
 				if (b.len > start)
 					buf_putc(&b, ' ');
 				imap_metadata_entry_name(&b, entry);
@@ -144,6 +186,7 @@ void cmd_getmetadata(struct imap_cmd *cmd)
 		free(entry);
 	}
 	free(name);
+	seen_free(&seen);
 	if (err != STORE_OK) {
 		buf_free(&b);
 		imap_store_no(cmd, err, err == STORE_ENOTFOUND ? "No such mailbox"

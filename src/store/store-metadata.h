@@ -20,7 +20,9 @@
  * octets of names and values of an account ([METADATA TOOMANY]). */
 #define STORE_METADATA_MAX_MAILBOX_ENTRIES 200
 #define STORE_METADATA_MAX_ACCOUNT_ENTRIES 2000
-#define STORE_METADATA_MAX_ACCOUNT_BYTES (4 * 1024 * 1024)
+/* (also what bounds one GETMETADATA response: cmd-getmetadata.c sends
+ * each entry once) */
+#define STORE_METADATA_MAX_ACCOUNT_BYTES (1024 * 1024)
 
 struct store_metadata_entry {
 	char *name;		/* lower-case, "/private/..." or "/shared/..." */
