@@ -275,8 +275,14 @@ static void fetch_value(struct buf *out, const struct store_urlauth_message *m)
 		p += start;
 		n = plen;
 	}
-	buf_printf(out, "{%zu}\r\n", n);
-	buf_append(out, p, n);
+	if (memchr(p, '\0', n) != NULL) {
+		/* NUL cannot travel in a literal (RFC 9051 4.3); the nstring of
+		 * URLFETCH has no literal8 without URLFETCH BINARY (RFC 5524) */
+		buf_puts(out, "NIL");
+	} else {
+		buf_printf(out, "{%zu}\r\n", n);
+		buf_append(out, p, n);
+	}
 	imap_section_clear(&sec);
 	free(owned);
 }
