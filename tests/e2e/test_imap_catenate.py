@@ -331,3 +331,14 @@ def test_urls_never_cross_accounts(roost):
     assert urlfetch(alice, tmp_url) is None
     out = roost.cli("check").stdout
     assert out == "clean\n", out
+
+
+def test_urlfetch_of_data_with_nul_is_nil(roost):
+    c = Raw(roost)
+    data = b"Subject: bin\r\n\r\na\x00b\r\n"
+    out = c.cmd(b"APPEND INBOX ~{%d+}\r\n" % len(data) + data)
+    uid = int(re.search(rb"APPENDUID \d+ (\d+)", out[-1]).group(1))
+    url = genurlauth(c, b"imap://" + ALICE + b"@example.com/INBOX/;UID=%d;URLAUTH=user+" % uid +
+                     ALICE)
+    out = c.cmd(b"URLFETCH " + q(url))
+    assert out[0] == b"* URLFETCH " + q(url) + b" NIL\r\n", out
