@@ -125,9 +125,10 @@ void cmd_getmetadata(struct imap_cmd *cmd)
 
 	int64_t mailbox_id;
 	char *name;
+	bool subscribed;
 	enum store_err err;
 	const char *error;
-	if (imap_metadata_mailbox(s, mbox, &mailbox_id, &name, &err, &error) < 0) {
+	if (imap_metadata_mailbox(s, mbox, &mailbox_id, &name, &subscribed, &err, &error) < 0) {
 		imap_cmd_bad(cmd, "%s", error);
 		return;
 	}

@@ -4,10 +4,13 @@
  * the writer. Past a limit (store/store-metadata.h): NO [METADATA MAXSIZE
  * n] for a value too large, NO [METADATA TOOMANY] when the mailbox or the
  * account holds as many entries (or octets) as it may. Private entries
- * are supported everywhere, so [METADATA NOPRIVATE] never applies.
+ * are supported everywhere, so [METADATA NOPRIVATE] never applies. Other
+ * sessions of the account that asked NOTIFY for MailboxMetadataChange or
+ * ServerMetadataChange hear of it (imap-notify.h).
  */
 #include "imap/imap-commands.h"
 #include "imap/imap-metadata.h"
+#include "imap/imap-notify.h"
 #include "imap/imap-op.h"
 #include "lib/alloc.h"
 #include "store/store-metadata.h"
@@ -22,6 +25,8 @@ struct set_ctx {
 	struct store_metadata_set set;
 	struct store_metadata_entry *entries;
 	size_t n;
+	char *mailbox;		/* store name; NULL: the server's entries */
+	bool subscribed;
 };
 
 static void cleanup(struct imap_cmd *cmd)
@@ -33,6 +38,7 @@ static void cleanup(struct imap_cmd *cmd)
 		free(ctx->entries[i].value);
 	}
 	free(ctx->entries);
+	free(ctx->mailbox);
 	free(ctx);
 }
 
@@ -45,8 +51,16 @@ static void done(struct imap_cmd *cmd, struct store_op *op)
 		imap_cmd_no(cmd, "[METADATA TOOMANY] Too many metadata entries");
 	else if (op->err != STORE_OK)
 		imap_op_fail(cmd, op->err, "SETMETADATA failed");
-	else
+	else {
+		/* NOTIFY MailboxMetadataChange / ServerMetadataChange */
+		const char **names = xcalloc(ctx->n, sizeof(*names));
+		for (size_t i = 0; i < ctx->n; i++)
+			names[i] = ctx->entries[i].name;
+		imap_notify_metadata(cmd->s, ctx->mailbox, ctx->set.mailbox_id, ctx->subscribed,
+				     names, ctx->n);
+		free(names);
 		imap_cmd_ok(cmd, "SETMETADATA completed");
+	}
 }
 
 void cmd_setmetadata(struct imap_cmd *cmd)
@@ -94,13 +108,14 @@ void cmd_setmetadata(struct imap_cmd *cmd)
 	}
 	int64_t mailbox_id;
 	char *name;
+	bool subscribed;
 	enum store_err err;
-	if (imap_metadata_mailbox(s, &cmd->a.args[0], &mailbox_id, &name, &err, &error) < 0) {
+	if (imap_metadata_mailbox(s, &cmd->a.args[0], &mailbox_id, &name, &subscribed, &err,
+				  &error) < 0) {
 		store_metadata_entries_free(entries, n);
 		imap_cmd_bad(cmd, "%s", error);
 		return;
 	}
-	free(name);
 	if (err != STORE_OK) {
 		store_metadata_entries_free(entries, n);
 		imap_store_no(cmd, err, err == STORE_ENOTFOUND ? "No such mailbox"
@@ -112,6 +127,8 @@ void cmd_setmetadata(struct imap_cmd *cmd)
 	cmd->cleanup = cleanup;
 	ctx->entries = entries;
 	ctx->n = n;
+	ctx->mailbox = name;
+	ctx->subscribed = subscribed;
 	ctx->set.account_id = s->account_id;
 	ctx->set.mailbox_id = mailbox_id;
 	ctx->set.entries = entries;

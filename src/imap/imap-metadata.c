@@ -55,10 +55,11 @@ int imap_metadata_entry_parse(const char *s, size_t len, bool root_ok, char **na
 }
 
 int imap_metadata_mailbox(struct imap_session *s, const struct imap_arg *arg,
-			  int64_t *mailbox_id_r, char **name_r, enum store_err *err_r,
-			  const char **error_r)
+			  int64_t *mailbox_id_r, char **name_r, bool *subscribed_r,
+			  enum store_err *err_r, const char **error_r)
 {
 	*mailbox_id_r = 0;
+	*subscribed_r = false;
 	*name_r = NULL;
 	*err_r = STORE_OK;
 	if (!imap_arg_is_astring(arg)) {
@@ -77,6 +78,7 @@ int imap_metadata_mailbox(struct imap_session *s, const struct imap_arg *arg,
 		return 0;
 	}
 	*mailbox_id_r = mb.id;
+	*subscribed_r = mb.subscribed;
 	store_mailbox_clear(&mb);
 	*name_r = name;
 	return 0;

@@ -25,12 +25,13 @@ int imap_metadata_entry_parse(const char *s, size_t len, bool root_ok, char **na
 			      const char **error_r);
 
 /* The mailbox argument: "" is the server (*mailbox_id_r = 0, *name_r =
- * NULL); else the account's mailbox (its name malloc'd in *name_r).
+ * NULL); else the account's mailbox (its name malloc'd in *name_r, and
+ * whether it is subscribed).
  * STORE_ENOTFOUND for no such mailbox; -1 return with *error_r for a bad
  * name. Returns 0 on success. */
 int imap_metadata_mailbox(struct imap_session *s, const struct imap_arg *arg,
-			  int64_t *mailbox_id_r, char **name_r, enum store_err *err_r,
-			  const char **error_r);
+			  int64_t *mailbox_id_r, char **name_r, bool *subscribed_r,
+			  enum store_err *err_r, const char **error_r);
 
 /* "* METADATA <mailbox> (" for this session's client (name NULL: ""). */
 void imap_metadata_response_start(struct imap_session *s, struct buf *b, const char *name);

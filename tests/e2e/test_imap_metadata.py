@@ -293,3 +293,34 @@ def test_check_reports_entries_of_another_accounts_mailbox(roost):
     p = roost.cli("check", check=False)
     assert p.returncode == 1, p.stdout
     assert "metadata: 1 entries of account %d, mailbox %d" % (bob, alice_inbox) in p.stdout
+
+
+def test_notify_metadata_events(roost):
+    """RFC 5465 5.6, 5.7: MailboxMetadataChange and ServerMetadataChange
+    bring the unsolicited METADATA response of RFC 5464 4.4.2 (names only),
+    to the account's other sessions that asked for them, and to no one else."""
+    roost.add_user("bob@example.com")
+    watcher = Raw(roost)
+    out = watcher.cmd(b"NOTIFY SET (INBOXES (MailboxMetadataChange)) (PERSONAL (ServerMetadataChange))")
+    assert out[-1].split()[1] == b"OK", out
+    both = Raw(roost)
+    assert both.ok(b"NOTIFY SET (PERSONAL (MailboxMetadataChange ServerMetadataChange))")
+    bob = login(roost, b"bob@example.com")
+    assert bob.ok(b"NOTIFY SET (PERSONAL (MailboxMetadataChange ServerMetadataChange))")
+    writer = Raw(roost)
+    assert writer.ok(b"SETMETADATA INBOX (/private/comment \"x\" /shared/comment NIL)")
+    got = watcher.wait_for(b"* METADATA")
+    assert got[-1] == b"* METADATA \"INBOX\" \"/private/comment\" \"/shared/comment\"\r\n", got
+    assert both.wait_for(b"* METADATA")[-1] == got[-1]
+    assert writer.ok(b"SETMETADATA \"\" (/shared/motd \"hello\")")
+    assert watcher.wait_for(b"* METADATA")[-1] == b"* METADATA \"\" \"/shared/motd\"\r\n"
+    # a mailbox outside the watcher's INBOXES group: only `both` hears
+    assert writer.ok(b"SETMETADATA Drafts (/private/comment \"d\")")
+    assert both.wait_for(b"* METADATA \"Drafts\"")[-1] == \
+        b"* METADATA \"Drafts\" \"/private/comment\"\r\n"
+    out = watcher.cmd(b"NOOP")
+    assert not any(l.startswith(b"* METADATA") for l in out), out
+    # the writer is not told of its own change, bob never of alice's
+    for c in (writer, bob):
+        out = c.cmd(b"NOOP")
+        assert not any(l.startswith(b"* METADATA") for l in out), out
