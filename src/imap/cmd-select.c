@@ -249,6 +249,8 @@ static void select_reply(struct imap_cmd *cmd)
 		imap_printf(s, "* OK [MAILBOXID (%s)] Ok\r\n", id.data);
 		buf_free(&id);
 	}
+	/* RFC 4467 6: the URLAUTH mechanisms of this mailbox (cmd-urlauth.c) */
+	imap_printf(s, "* OK [URLMECH INTERNAL] Ok\r\n");
 	/* every mailbox keeps mod-sequences: HIGHESTMODSEQ always, never
 	 * NOMODSEQ (RFC 7162 3.1.2.1) */
 	imap_printf(s, "* OK [HIGHESTMODSEQ %llu] Highest\r\n",

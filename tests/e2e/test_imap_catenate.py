@@ -342,3 +342,10 @@ def test_urlfetch_of_data_with_nul_is_nil(roost):
                      ALICE)
     out = c.cmd(b"URLFETCH " + q(url))
     assert out[0] == b"* URLFETCH " + q(url) + b" NIL\r\n", out
+
+
+def test_select_and_examine_name_the_urlauth_mechanism(roost):
+    c = Raw(roost)
+    for cmd in (b"SELECT INBOX", b"EXAMINE Drafts"):
+        out = c.cmd(cmd)
+        assert b"* OK [URLMECH INTERNAL] Ok\r\n" in out, out
