@@ -107,8 +107,11 @@ void cmd_append(struct imap_cmd *cmd)
 		ctx->msgs = xgrow(ctx->msgs, &cap, ctx->nmsgs + 1, sizeof(*ctx->msgs));
 		if (imap_append_parse(s, a->args, a->count, &i, mailbox_id, &ctx->msgs[ctx->nmsgs],
 				      &status, &error) < 0) {
+			/* the text may be the message's own (a CATENATE BADURL) */
+			char *text = xstrdup(error);
 			imap_append_msg_clear(&ctx->msgs[ctx->nmsgs]);
-			imap_cmd_finish(cmd, status, "%s", error);
+			imap_cmd_finish(cmd, status, "%s", text);
+			free(text);
 			return;
 		}
 		ctx->nmsgs++;

@@ -48,6 +48,10 @@ void cmd_enable(struct imap_cmd *cmd)
 			imap_condstore_enable(s);
 			s->qresync = true;
 			buf_puts(&b, " QRESYNC");
+		} else if (strcasecmp(a->str, "UIDONLY") == 0 && !s->uidonly) {
+			/* RFC 9586 3: UIDs only from now on (imap-uidonly.h) */
+			s->uidonly = true;
+			buf_puts(&b, " UIDONLY");
 		} else if (strcasecmp(a->str, "UTF8=ACCEPT") == 0 && !s->utf8_accept) {
 			/* RFC 6855 3: UTF-8 mailbox names and quoted strings,
 			 * and APPEND's "UTF8 (literal8)" (imap-append.c) */

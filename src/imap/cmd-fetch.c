@@ -6,6 +6,8 @@
  * Output is streamed: when the connection's output queue is full, the
  * command waits for it to drain before rendering more messages.
  */
+#include "imap/imap-return.h"
+#include "imap/imap-uidonly.h" /* UIDONLY */
 #include "imap/imap-commands.h"
 #include "imap/imap-condstore.h"
 #include "imap/imap-date.h"
@@ -347,7 +349,7 @@ static bool render(struct imap_cmd *cmd, struct fetch_ctx *ctx, uint32_t uid, st
 		}
 		ctx->budget_held += len;
 	}
-	buf_printf(b, "* %u FETCH (", seq);
+	imap_uidonly_fetch_start(s, b, seq, vm->uid); /* UIDONLY */
 	const char *sep = "";
 	bool flags_done = false, uid_done = false;
 	for (size_t i = 0; i < ctx->nitems; i++) {
@@ -562,6 +564,32 @@ static void seen_done(struct imap_cmd *cmd, struct store_op *op)
 	start_emit(cmd);
 }
 
+/* PARTIAL (RFC 9394 3.3): take "PARTIAL range" out of the modifier list
+ * `in`, leaving the other modifiers (CONDSTORE's) in *rest_r, whose list
+ * borrows from `in`. 1 when PARTIAL was there, 0 when not, -1 for BAD. */
+static int take_partial(const struct imap_arg *in, struct imap_return *ret_r,
+			struct imap_arg *rest_r)
+{
+	memset(ret_r, 0, sizeof(*ret_r));
+	*rest_r = *in;
+	if (in->type != IMAP_ARG_LIST)
+		return 0;
+	rest_r->list = xmalloc((in->count ? in->count : 1) * sizeof(*rest_r->list));
+	rest_r->count = 0;
+	for (size_t i = 0; i < in->count; i++) {
+		if (!imap_arg_is_atom(&in->list[i], "PARTIAL")) {
+			rest_r->list[rest_r->count++] = in->list[i];
+			continue;
+		}
+		if (ret_r->opts != 0 || i + 1 >= in->count ||
+		    imap_return_parse_range(&in->list[i + 1], ret_r) < 0)
+			return -1;
+		ret_r->opts = IMAP_RETURN_PARTIAL;
+		i++;
+	}
+	return ret_r->opts != 0;
+}
+
 void cmd_fetch(struct imap_cmd *cmd)
 {
 	struct imap_session *s = cmd->s;
@@ -570,16 +598,26 @@ void cmd_fetch(struct imap_cmd *cmd)
 		imap_cmd_bad(cmd, "FETCH needs a sequence set and items");
 		return;
 	}
-	/* CONDSTORE/QRESYNC modifiers (RFC 7162 3.1.4.1, 3.2.6) */
+	/* PARTIAL (RFC 9394 3.3), then the CONDSTORE/QRESYNC modifiers
+	 * (RFC 7162 3.1.4.1, 3.2.6) */
 	uint64_t changedsince = 0;
 	bool vanished = false;
 	const char *error;
-	if (cmd->a.count == 3 &&
-	    imap_condstore_fetch_modifiers(s, &cmd->a.args[2], cmd->a.uid, &changedsince,
-					   &vanished, &error) < 0) {
-		imap_cmd_bad(cmd, "%s", error);
+	struct imap_return partial = {0};
+	struct imap_arg rest;
+	int has_partial = cmd->a.count == 3 ? take_partial(&cmd->a.args[2], &partial, &rest) : 0;
+	bool condstore_mods = cmd->a.count == 3 && !(has_partial == 1 && rest.count == 0);
+	if (has_partial < 0 ||
+	    (condstore_mods && imap_condstore_fetch_modifiers(s, &rest, cmd->a.uid, &changedsince,
+							      &vanished, &error) < 0)) {
+		if (cmd->a.count == 3 && rest.list != cmd->a.args[2].list)
+			free(rest.list);
+		imap_cmd_bad(cmd, "%s", has_partial < 0 ? "PARTIAL needs a range like 1:100 or -1:-100"
+							: error);
 		return;
 	}
+	if (cmd->a.count == 3 && rest.list != cmd->a.args[2].list)
+		free(rest.list);
 	struct fetch_ctx *ctx = xcalloc(1, sizeof(*ctx));
 	cmd->ctx = ctx;
 	cmd->cleanup = cleanup;
@@ -589,7 +627,7 @@ void cmd_fetch(struct imap_cmd *cmd)
 	}
 	for (size_t i = 0; i < ctx->nitems; i++)
 		ctx->want_modseq |= ctx->items[i].kind == I_MODSEQ;
-	if (cmd->a.count == 3 && !ctx->want_modseq && add_item(ctx, I_MODSEQ) == 0)
+	if (condstore_mods && !ctx->want_modseq && add_item(ctx, I_MODSEQ) == 0)
 		ctx->want_modseq = true; /* CHANGEDSINCE implies MODSEQ */
 	if (ctx->want_modseq)
 		imap_condstore_enable(s);
@@ -597,7 +635,15 @@ void cmd_fetch(struct imap_cmd *cmd)
 		imap_cmd_bad(cmd, "Invalid sequence set");
 		return;
 	}
-	if (cmd->a.count == 3) {
+	if (has_partial == 1) {
+		/* the range counts the set's messages, first or last; CHANGEDSINCE
+		 * then filters those (RFC 9394 3.3, 3.4) */
+		size_t first, k;
+		imap_return_partial_slice(&partial, ctx->nuids, &first, &k);
+		memmove(ctx->uids, ctx->uids + first, k * sizeof(*ctx->uids));
+		ctx->nuids = k;
+	}
+	if (condstore_mods) {
 		imap_condstore_filter_changed(v, ctx->uids, &ctx->nuids, changedsince);
 		struct imap_seqset known;
 		/* VANISHED (EARLIER) first (RFC 7162 3.2.6); '*' reaches past

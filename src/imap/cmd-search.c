@@ -1,11 +1,15 @@
 /*
  * SEARCH and UID SEARCH (RFC 9051 6.4.4, RFC 3501 6.4.4): the command
- * around the key grammar of imap-search.c. Handles RETURN options (ESEARCH,
- * RFC 4731: MIN MAX ALL COUNT, and SAVE from SEARCHRES, RFC 5182), CHARSET
+ * around the key grammar of imap-search.c. Handles RETURN options
+ * (imap-return.h: ESEARCH, RFC 4731: MIN MAX ALL COUNT; SAVE from
+ * SEARCHRES, RFC 5182; PARTIAL, RFC 9394; UPDATE and CONTEXT, RFC 5267,
+ * whose live results imap-context.c keeps), CHARSET
  * (UTF-8 and US-ASCII; others NO [BADCHARSET]), and the reply: "* SEARCH"
  * for rev1, "* ESEARCH" for rev2 sessions or when RETURN was given.
  */
 #include "imap/imap-commands.h"
+#include "imap/imap-context.h"
+#include "imap/imap-return.h"
 #include "imap/imap-search.h"
 #include "imap/imap-seqset.h"
 #include "imap/imap-view.h"
@@ -15,14 +19,11 @@
 #include <string.h>
 #include <strings.h>
 
-enum ret_opt { RET_MIN = 1, RET_MAX = 2, RET_ALL = 4, RET_COUNT = 8, RET_SAVE = 16 };
-
-static const struct {
-	const char *name;
-	enum ret_opt opt;
-} ret_names[] = {
-	{"MIN", RET_MIN}, {"MAX", RET_MAX}, {"ALL", RET_ALL}, {"COUNT", RET_COUNT}, {"SAVE", RET_SAVE},
-};
+#define RET_MIN IMAP_RETURN_MIN
+#define RET_MAX IMAP_RETURN_MAX
+#define RET_ALL IMAP_RETURN_ALL
+#define RET_COUNT IMAP_RETURN_COUNT
+#define RET_SAVE IMAP_RETURN_SAVE
 
 /* RFC 5182 2.4: SAVE with MIN and/or MAX (and neither ALL nor COUNT)
  * saves just those; otherwise the whole result. A failed SEARCH ... SAVE
@@ -42,12 +43,13 @@ static void save_result(struct imap_view *v, unsigned ret, const uint32_t *uids,
 	imap_view_save_result(v, uids, n);
 }
 
-/* modseq: the highest MODSEQ of the matches when the keys held MODSEQ
- * (RFC 7162 3.1.5), else 0 */
-static void reply(struct imap_cmd *cmd, bool esearch, unsigned ret, const uint32_t *nums, size_t n,
-		  uint64_t modseq)
+/* modseq: the highest MODSEQ of the returned messages when the keys held
+ * MODSEQ (RFC 7162 3.1.5), else 0 */
+static void reply(struct imap_cmd *cmd, bool esearch, const struct imap_return *r,
+		  const uint32_t *nums, size_t n, uint64_t modseq)
 {
 	const struct imap_command_args *a = &cmd->a;
+	unsigned ret = r->opts;
 	struct buf b;
 	buf_init(&b, SIZE_MAX);
 	if (!esearch) {
@@ -71,6 +73,11 @@ static void reply(struct imap_cmd *cmd, bool esearch, unsigned ret, const uint32
 			buf_printf(&b, " ALL %s", set);
 			free(set);
 		}
+		if (ret & IMAP_RETURN_PARTIAL) {
+			size_t first, k;
+			imap_return_partial_slice(r, n, &first, &k);
+			imap_return_put_partial(&b, r, nums + first, k, false);
+		}
 		if (ret & RET_COUNT)
 			buf_printf(&b, " COUNT %zu", n);
 		if (modseq && n)
@@ -85,7 +92,7 @@ struct search_job {
 	struct imap_search *search;
 	struct imap_search_snap *snap;
 	bool esearch;
-	unsigned ret;
+	struct imap_return ret;
 	int rc;
 	uint32_t *uids;		/* matches, ascending */
 	size_t n;
@@ -112,7 +119,7 @@ static void search_done(struct imap_cmd *cmd, void *ctx)
 {
 	struct search_job *j = ctx;
 	struct imap_view *v = cmd->s->view;
-	unsigned ret = j->ret;
+	unsigned ret = j->ret.opts;
 	if (j->rc < 0 || v == NULL) {
 		if ((ret & RET_SAVE) && v != NULL)
 			imap_view_save_result(v, NULL, 0);
@@ -131,26 +138,20 @@ static void search_done(struct imap_cmd *cmd, void *ctx)
 		uids[n] = j->uids[q];
 		/* the answer numbers: UIDs for UID SEARCH, else sequence numbers */
 		nums[n] = cmd->a.uid ? j->uids[q] : seq;
-		if (want_modseq && v->msgs[seq - 1].modseq > modseq)
-			modseq = v->msgs[seq - 1].modseq;
 		n++;
 	}
-	/* RFC 7162 3.1.5: MODSEQ is the highest of the messages returned, so
-	 * with MIN and/or MAX alone (no ALL or COUNT) it is theirs only. */
-	if (want_modseq && n > 0 && (ret & (RET_MIN | RET_MAX)) && !(ret & (RET_ALL | RET_COUNT))) {
-		modseq = 0;
-		if (ret & RET_MIN)
-			modseq = v->msgs[imap_view_seq(v, uids[0]) - 1].modseq;
-		if (ret & RET_MAX) {
-			uint64_t m = v->msgs[imap_view_seq(v, uids[n - 1]) - 1].modseq;
-			if (m > modseq)
-				modseq = m;
-		}
-	}
+	if (want_modseq)
+		modseq = imap_return_modseq(v, &j->ret, uids, n);
 	if (ret & RET_SAVE)
 		save_result(v, ret, uids, n);
-	if (ret != RET_SAVE)
-		reply(cmd, j->esearch, ret, nums, n, modseq);
+	if ((ret & IMAP_RETURN_RESULT_OPTS) != 0 || (ret & IMAP_RETURN_UPDATE) != 0 || !j->esearch)
+		reply(cmd, j->esearch, &j->ret, nums, n, modseq);
+	/* a live page would need positions kept for every change: the
+	 * result is not kept when PARTIAL asked for a page */
+	if ((ret & IMAP_RETURN_UPDATE) && (ret & IMAP_RETURN_PARTIAL))
+		imap_context_decline(cmd, "Paged results are not kept updated");
+	else if (ret & IMAP_RETURN_UPDATE)
+		imap_context_add(cmd, &j->search, uids, n);
 	free(uids);
 	free(nums);
 	imap_cmd_ok(cmd, "SEARCH completed");
@@ -163,30 +164,17 @@ void cmd_search(struct imap_cmd *cmd)
 	const struct imap_command_args *a = &cmd->a;
 	size_t i = 0;
 	bool esearch = s->rev2;
-	unsigned ret = 0;
+	struct imap_return r = {.opts = IMAP_RETURN_ALL};
 	if (i < a->count && imap_arg_is_atom(&a->args[i], "RETURN")) {
-		if (i + 1 >= a->count || a->args[i + 1].type != IMAP_ARG_LIST) {
-			imap_cmd_bad(cmd, "RETURN needs a list of options");
+		const char *err;
+		if (i + 1 >= a->count || imap_return_parse(&a->args[i + 1], &r, &err) < 0) {
+			imap_cmd_bad(cmd, "%s", i + 1 >= a->count ? "RETURN needs a list of options" : err);
 			return;
 		}
 		esearch = true;
-		const struct imap_arg *r = &a->args[i + 1];
-		for (size_t j = 0; j < r->count; j++) {
-			unsigned opt = 0;
-			for (size_t q = 0; q < sizeof(ret_names) / sizeof(ret_names[0]); q++)
-				if (imap_arg_is_atom(&r->list[j], ret_names[q].name))
-					opt = ret_names[q].opt;
-			if (opt == 0) {
-				imap_cmd_bad(cmd, "Unknown RETURN option");
-				return;
-			}
-			ret |= opt;
-		}
 		i += 2;
 	}
-	/* RETURN () means ALL (RFC 4731 3.1); SAVE alone answers nothing */
-	if ((ret & ~(unsigned)RET_SAVE) == 0 && ret != RET_SAVE)
-		ret |= RET_ALL;
+	unsigned ret = r.opts;
 	if (i + 1 < a->count && imap_arg_is_atom(&a->args[i], "CHARSET")) {
 		const struct imap_arg *cs = &a->args[i + 1];
 		if (!imap_arg_is_astring(cs) ||
@@ -209,13 +197,21 @@ void cmd_search(struct imap_cmd *cmd)
 		imap_cmd_bad(cmd, "%s", error);
 		return;
 	}
+	if (s->uidonly && imap_search_uses_seqnums(search)) {
+		/* RFC 9586 3: no sequence numbers in search keys either */
+		imap_search_free(&search);
+		if (ret & RET_SAVE)
+			imap_view_save_result(v, NULL, 0);
+		imap_cmd_bad(cmd, "[UIDREQUIRED] Message sequence numbers are off (UIDONLY)");
+		return;
+	}
 	/* Reading messages (text keys without the index) can take seconds:
 	 * the search runs on a read worker over a snapshot of the view */
 	struct search_job *job = xcalloc(1, sizeof(*job));
 	job->search = search;
 	job->snap = imap_search_snap_new(s, search);
 	job->esearch = esearch;
-	job->ret = ret;
+	job->ret = r;
 	bool heavy = imap_search_is_heavy(search, v);
 	imap_cmd_offload(cmd, heavy, search_work, search_done, search_job_free, job);
 }

@@ -21,6 +21,7 @@
  * could only make it smaller when the client's picture is wrong, and then
  * they would hide real expunges from it.
  */
+#include "imap/imap-uidonly.h" /* UIDONLY */
 #include "imap/imap-commands.h"
 #include "imap/imap-objectid.h"
 #include "imap/imap-condstore.h"
@@ -156,6 +157,11 @@ static int parse_params(struct imap_session *s, const struct imap_arg *l, struct
 			}
 			if (parse_qresync(&l->list[++i], p, error_r) < 0)
 				return -1;
+			/* UIDONLY: seq-match-data holds sequence numbers (RFC 9586 3) */
+			if (s->uidonly && l->list[i].count == 4) {
+				*error_r = "[UIDREQUIRED] No seq-match-data with UIDONLY";
+				return -1;
+			}
 		} else {
 			*error_r = "Unknown SELECT parameter";
 			return -1;
@@ -180,7 +186,8 @@ static void qresync_reply(struct imap_session *s, const struct select_params *p)
 		if (m->modseq <= p->modseq)
 			continue;
 		buf_reset(&b);
-		buf_printf(&b, "* %zu FETCH (UID %u FLAGS (", i + 1, m->uid);
+		imap_uidonly_fetch_start(s, &b, (uint32_t)(i + 1), m->uid); /* UIDONLY */
+		buf_printf(&b, "UID %u FLAGS (", m->uid);
 		imap_view_format_flags(s, &b, m);
 		buf_printf(&b, ") MODSEQ (%llu))\r\n", (unsigned long long)m->modseq);
 		imap_write(s, b.data, b.len);
@@ -218,7 +225,8 @@ static void select_reply(struct imap_cmd *cmd)
 	imap_printf(s, "* %zu EXISTS\r\n", v->count);
 	if (!s->rev2) {
 		imap_printf(s, "* %zu RECENT\r\n", imap_view_recent_count(v));
-		for (size_t i = 0; i < v->count; i++) {
+		/* UIDONLY: [UNSEEN n] is a sequence number (RFC 9586 3) */
+		for (size_t i = 0; i < v->count && !s->uidonly; i++) {
 			if ((v->msgs[i].flags & STORE_FLAG_SEEN) == 0) {
 				imap_printf(s, "* OK [UNSEEN %zu] First unseen\r\n", i + 1);
 				break;
@@ -241,6 +249,8 @@ static void select_reply(struct imap_cmd *cmd)
 		imap_printf(s, "* OK [MAILBOXID (%s)] Ok\r\n", id.data);
 		buf_free(&id);
 	}
+	/* RFC 4467 6: the URLAUTH mechanisms of this mailbox (cmd-urlauth.c) */
+	imap_printf(s, "* OK [URLMECH INTERNAL] Ok\r\n");
 	/* every mailbox keeps mod-sequences: HIGHESTMODSEQ always, never
 	 * NOMODSEQ (RFC 7162 3.1.2.1) */
 	imap_printf(s, "* OK [HIGHESTMODSEQ %llu] Highest\r\n",

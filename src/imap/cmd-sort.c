@@ -1,13 +1,16 @@
 /*
  * SORT and UID SORT (RFC 5256 section 4), with ESORT result options
- * (RFC 5267 section 3: RETURN (MIN MAX ALL COUNT)) and SAVE from
- * SEARCHRES (RFC 5182 2.4):
+ * (RFC 5267 section 3: RETURN (MIN MAX ALL COUNT), PARTIAL from RFC 9394,
+ * imap-return.h), SAVE from SEARCHRES (RFC 5182 2.4) and MODSEQ with
+ * CONDSTORE (RFC 7162 3.1.5):
  *   sort = ["UID" SP] "SORT" [SP "RETURN" SP "(" opts ")"] SP sort-criteria
  *          SP charset 1*(SP search-key)
  * The criteria and message keys are imap-sort.c's; the search program is
  * imap-search.c's.
  */
 #include "imap/imap-commands.h"
+#include "imap/imap-context.h"
+#include "imap/imap-return.h"
 #include "imap/imap-search.h"
 #include "imap/imap-sort.h"
 #include "imap/imap-view.h"
@@ -16,40 +19,28 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum ret_opt { RET_MIN = 1, RET_MAX = 2, RET_ALL = 4, RET_COUNT = 8, RET_SAVE = 16 };
+#define RET_MIN IMAP_RETURN_MIN
+#define RET_MAX IMAP_RETURN_MAX
+#define RET_ALL IMAP_RETURN_ALL
+#define RET_COUNT IMAP_RETURN_COUNT
+#define RET_SAVE IMAP_RETURN_SAVE
 
-static const struct {
-	const char *name;
-	enum ret_opt opt;
-} ret_names[] = {
-	{"MIN", RET_MIN}, {"MAX", RET_MAX}, {"ALL", RET_ALL}, {"COUNT", RET_COUNT}, {"SAVE", RET_SAVE},
-};
-
-/* ESORT ALL keeps the sort order (RFC 5267 3.1): a range "a:b" is written
- * only for an ascending run of consecutive numbers, whose meaning no
- * reader can mistake. */
-static void put_ordered_set(struct buf *b, const uint32_t *nums, size_t n)
-{
-	for (size_t i = 0; i < n;) {
-		size_t j = i;
-		while (j + 1 < n && nums[j + 1] == nums[j] + 1)
-			j++;
-		buf_printf(b, i ? ",%u" : "%u", nums[i]);
-		if (j > i)
-			buf_printf(b, ":%u", nums[j]);
-		i = j + 1;
-	}
-}
-
-static void reply(struct imap_cmd *cmd, unsigned ret, const uint32_t *nums, size_t n)
+/* ret NULL: a plain "* SORT". modseq: the highest MODSEQ of the returned
+ * messages when the keys held MODSEQ (RFC 7162 3.1.5, which RFC 5267 3
+ * carries over to ESORT), else 0. */
+static void reply(struct imap_cmd *cmd, const struct imap_return *r, const uint32_t *nums,
+		  size_t n, uint64_t modseq)
 {
 	struct buf b;
 	buf_init(&b, SIZE_MAX);
-	if (ret == 0) {
+	if (r == NULL) {
 		buf_puts(&b, "* SORT");
 		for (size_t i = 0; i < n; i++)
 			buf_printf(&b, " %u", nums[i]);
+		if (modseq && n)
+			buf_printf(&b, " (MODSEQ %llu)", (unsigned long long)modseq);
 	} else {
+		unsigned ret = r->opts;
 		buf_puts(&b, "* ESEARCH (TAG ");
 		imap_buf_string(&b, cmd->a.tag, strlen(cmd->a.tag));
 		buf_putc(&b, ')');
@@ -62,10 +53,18 @@ static void reply(struct imap_cmd *cmd, unsigned ret, const uint32_t *nums, size
 			buf_printf(&b, " MAX %u", nums[n - 1]);
 		if ((ret & RET_ALL) && n) {
 			buf_puts(&b, " ALL ");
-			put_ordered_set(&b, nums, n);
+			imap_return_put_ordered_set(&b, nums, n);
+		}
+		/* PARTIAL counts positions in sort order (RFC 9394 3.1) */
+		if (ret & IMAP_RETURN_PARTIAL) {
+			size_t first, k;
+			imap_return_partial_slice(r, n, &first, &k);
+			imap_return_put_partial(&b, r, nums + first, k, true);
 		}
 		if (ret & RET_COUNT)
 			buf_printf(&b, " COUNT %zu", n);
+		if (modseq && n)
+			buf_printf(&b, " MODSEQ %llu", (unsigned long long)modseq);
 	}
 	buf_puts(&b, "\r\n");
 	imap_write(cmd->s, b.data, b.len);
@@ -91,35 +90,20 @@ static void save(struct imap_view *v, unsigned ret, const struct imap_sort_msg *
 	free(uids);
 }
 
-/* "RETURN (...)" at args[0]: the options (RFC 5267 3.1: "()" means ALL),
- * or -1 after a BAD reply. *used_r: arguments consumed. */
-static int parse_return(struct imap_cmd *cmd, unsigned *ret_r, size_t *used_r)
+/* "RETURN (...)" at args[0] (imap-return.h), or -1 after a BAD reply.
+ * *used_r: arguments consumed; without RETURN, ret_r->opts is 0. */
+static int parse_return(struct imap_cmd *cmd, struct imap_return *ret_r, size_t *used_r)
 {
 	const struct imap_command_args *a = &cmd->a;
-	*ret_r = 0;
+	memset(ret_r, 0, sizeof(*ret_r));
 	*used_r = 0;
 	if (a->count == 0 || !imap_arg_is_atom(&a->args[0], "RETURN"))
 		return 0;
-	if (a->count < 2 || a->args[1].type != IMAP_ARG_LIST) {
-		imap_cmd_bad(cmd, "RETURN needs a list of options");
+	const char *error;
+	if (a->count < 2 || imap_return_parse(&a->args[1], ret_r, &error) < 0) {
+		imap_cmd_bad(cmd, "%s", a->count < 2 ? "RETURN needs a list of options" : error);
 		return -1;
 	}
-	unsigned ret = 0;
-	const struct imap_arg *r = &a->args[1];
-	for (size_t j = 0; j < r->count; j++) {
-		unsigned opt = 0;
-		for (size_t q = 0; q < sizeof(ret_names) / sizeof(ret_names[0]); q++)
-			if (imap_arg_is_atom(&r->list[j], ret_names[q].name))
-				opt = ret_names[q].opt;
-		if (opt == 0) {
-			imap_cmd_bad(cmd, "Unknown RETURN option");
-			return -1;
-		}
-		ret |= opt;
-	}
-	if (ret == 0)
-		ret = RET_ALL;
-	*ret_r = ret;
 	*used_r = 2;
 	return 0;
 }
@@ -128,7 +112,7 @@ struct sort_job {
 	struct imap_search *search;
 	struct imap_search_snap *snap;
 	struct imap_sort_program prog;
-	unsigned ret;
+	struct imap_return ret;	/* opts 0: plain SORT */
 	int rc;
 	struct imap_sort_msg *msgs;
 	size_t n;
@@ -158,7 +142,7 @@ static void sort_done(struct imap_cmd *cmd, void *ctx)
 {
 	struct sort_job *j = ctx;
 	struct imap_view *v = cmd->s->view;
-	unsigned ret = j->ret;
+	unsigned ret = j->ret.opts;
 	bool saving = (ret & RET_SAVE) != 0;
 	if (j->rc < 0 || v == NULL) {
 		if (saving && v != NULL)
@@ -179,13 +163,25 @@ static void sort_done(struct imap_cmd *cmd, void *ctx)
 	}
 	if (saving)
 		save(v, ret, j->msgs, n);
-	if (ret != RET_SAVE) {
-		uint32_t *nums = xmalloc((n ? n : 1) * sizeof(*nums));
-		for (size_t q = 0; q < n; q++)
-			nums[q] = cmd->a.uid ? j->msgs[q].uid : j->msgs[q].idx + 1;
-		reply(cmd, ret & ~(unsigned)RET_SAVE, nums, n);
-		free(nums);
+	uint32_t *uids = xmalloc((n ? n : 1) * sizeof(*uids));
+	uint32_t *nums = xmalloc((n ? n : 1) * sizeof(*nums));
+	for (size_t q = 0; q < n; q++) {
+		uids[q] = j->msgs[q].uid;
+		nums[q] = cmd->a.uid ? j->msgs[q].uid : j->msgs[q].idx + 1;
 	}
+	uint64_t modseq = imap_search_uses_modseq(j->search)
+				  ? imap_return_modseq(v, &j->ret, uids, n)
+				  : 0;
+	if (ret == 0)
+		reply(cmd, NULL, nums, n, modseq);
+	else if ((ret & (IMAP_RETURN_RESULT_OPTS | IMAP_RETURN_UPDATE)) != 0)
+		reply(cmd, &j->ret, nums, n, modseq);
+	/* live sorted results (CONTEXT=SORT) are not kept: RFC 5267 4.2
+	 * lets the server decline with NOUPDATE */
+	if (ret & IMAP_RETURN_UPDATE)
+		imap_context_decline(cmd, "Sorted results are not kept updated");
+	free(uids);
+	free(nums);
 	imap_cmd_ok(cmd, "SORT completed");
 }
 
@@ -193,11 +189,11 @@ void cmd_sort(struct imap_cmd *cmd)
 {
 	struct imap_session *s = cmd->s;
 	const struct imap_command_args *a = &cmd->a;
-	unsigned ret;
+	struct imap_return ret;
 	size_t i;
 	if (parse_return(cmd, &ret, &i) < 0)
 		return;
-	bool saving = (ret & RET_SAVE) != 0;
+	bool saving = (ret.opts & RET_SAVE) != 0;
 	struct imap_sort_program prog;
 	const char *error;
 	if (i >= a->count || imap_sort_parse(&a->args[i], &prog, &error) < 0) {

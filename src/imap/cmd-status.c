@@ -8,6 +8,7 @@
 #include "lib/buf.h"
 #include "imap/imap-view.h"
 #include "store/store-recent.h"
+#include "store/store-quota-admin.h"
 #include "store/store.h"
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@ enum {
 	ST_MESSAGES = 1, ST_UIDNEXT = 2, ST_UIDVALIDITY = 4, ST_UNSEEN = 8,
 	ST_DELETED = 16, ST_SIZE = 32, ST_RECENT = 64, ST_HIGHESTMODSEQ = 128,
 	ST_MAILBOXID = 256,	/* RFC 8474 4.2 */
+	ST_DELETED_STORAGE = 512, /* RFC 9208 4.2: KiB an EXPUNGE would free */
 };
 
 static const struct {
@@ -26,7 +28,7 @@ static const struct {
 	{"MESSAGES", ST_MESSAGES}, {"UIDNEXT", ST_UIDNEXT}, {"UIDVALIDITY", ST_UIDVALIDITY},
 	{"UNSEEN", ST_UNSEEN},	   {"DELETED", ST_DELETED}, {"SIZE", ST_SIZE},
 	{"RECENT", ST_RECENT},	   {"HIGHESTMODSEQ", ST_HIGHESTMODSEQ},
-	{"MAILBOXID", ST_MAILBOXID},
+	{"MAILBOXID", ST_MAILBOXID}, {"DELETED-STORAGE", ST_DELETED_STORAGE},
 };
 
 int imap_status_items_parse(struct imap_session *s, const struct imap_arg *list,
@@ -88,6 +90,16 @@ enum store_err imap_status_write(struct imap_session *s, const struct store_mail
 			return err;
 		}
 		buf_printf(&b, "%sRECENT %u", sep, recent);
+		sep = " ";
+	}
+	if (want & ST_DELETED_STORAGE) {
+		int64_t bytes;
+		if ((err = store_quota_deleted_bytes(s->srv->store, s->account_id, mb->id, &bytes)) !=
+		    STORE_OK) {
+			buf_free(&b);
+			return err;
+		}
+		buf_printf(&b, "%sDELETED-STORAGE %lld", sep, (long long)((bytes + 1023) / 1024));
 		sep = " ";
 	}
 	if (want & ST_HIGHESTMODSEQ) {

@@ -9,6 +9,7 @@
  * MODSEQ, and .SILENT still reports the new MODSEQ of each message this
  * STORE changed (the client needs it to stay in step).
  */
+#include "imap/imap-uidonly.h" /* UIDONLY */
 #include "imap/imap-commands.h"
 #include "imap/imap-condstore.h"
 #include "imap/imap-flags.h"
@@ -123,7 +124,7 @@ static void done(struct imap_cmd *cmd, struct store_op *op)
 				/* RFC 7162 3.1.3: MODSEQ of our change even so */
 				if (s->condstore && ours) {
 					buf_reset(&b);
-					buf_printf(&b, "* %u FETCH (", seq);
+					imap_uidonly_fetch_start(s, &b, seq, vm->uid); /* UIDONLY */
 					if (cmd->a.uid)
 						buf_printf(&b, "UID %u ", vm->uid);
 					buf_printf(&b, "MODSEQ (%llu))\r\n",
@@ -133,7 +134,7 @@ static void done(struct imap_cmd *cmd, struct store_op *op)
 				continue;
 			}
 			buf_reset(&b);
-			buf_printf(&b, "* %u FETCH (", seq);
+			imap_uidonly_fetch_start(s, &b, seq, vm->uid); /* UIDONLY */
 			if (cmd->a.uid)
 				buf_printf(&b, "UID %u ", vm->uid);
 			buf_puts(&b, "FLAGS (");

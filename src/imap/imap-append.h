@@ -1,8 +1,10 @@
 /*
  * imap-append: what APPEND (cmd-append.c, with MULTIAPPEND) and REPLACE
  * (cmd-replace.c) share: parsing one message of the command
- *   [flag-list SP] [date-time SP] (literal / literal8 / "UTF8" SP "(" literal8 ")")
- * (RFC 9051 6.3.12, RFC 3502 6.3.11, RFC 3516 4.4, RFC 6855 4), preparing
+ *   [flag-list SP] [date-time SP] (literal / literal8 / "UTF8" SP "(" literal8 ")"
+ *                                  / "CATENATE" SP "(" cat-part *(SP cat-part) ")")
+ * (RFC 9051 6.3.12, RFC 3502 6.3.11, RFC 3516 4.4, RFC 6855 4, RFC 4469
+ * 5: TEXT literals and URLs to the session's own messages), preparing
  * its delivery op, and formatting the APPENDUID UID set (RFC 4315).
  */
 #ifndef ROOST_IMAP_APPEND_H
@@ -12,12 +14,17 @@
 
 /* Messages in one MULTIAPPEND (the literal count limits it anyway). */
 #define IMAP_APPEND_MAX_MESSAGES IMAP_MAX_LITERALS
+/* Parts of one CATENATE (RFC 4469): each URL part reads a message. */
+#define IMAP_CATENATE_MAX_PARTS 256
 
 /* One message to append, with its delivery op (borrowing the literal). */
 struct imap_append_msg {
 	struct store_op op;
 	struct store_target target;
 	char *keywords;
+	char *data;		/* CATENATE: the assembled message, or NULL */
+	size_t budget;		/* its memory budget (lib/membudget.h) */
+	char *error;		/* a reply text built for this message */
 };
 
 /* Parse the message starting at args[*i] (advanced past it) into m for

@@ -13,6 +13,7 @@
 static const struct imap_command_def commands[] = {
 	{"APPEND", cmd_append, AUTHED, 0},
 	{"AUTHENTICATE", cmd_authenticate, NOAUTH, IMAP_CMD_SECRET},
+	{"CANCELUPDATE", cmd_cancelupdate, SELECTED, 0}, /* RFC 5267 4.4 */
 	{"CAPABILITY", cmd_capability, ANY, 0},
 	{"CHECK", cmd_check, SELECTED, 0},
 	{"CLOSE", cmd_close, SELECTED, 0},
@@ -24,6 +25,8 @@ static const struct imap_command_def commands[] = {
 	{"EXAMINE", cmd_examine, AUTHED, 0},
 	{"EXPUNGE", cmd_expunge, SELECTED, IMAP_CMD_UID},
 	{"FETCH", cmd_fetch, SELECTED, IMAP_CMD_UID | IMAP_CMD_NO_EXPUNGE},
+	{"GENURLAUTH", cmd_genurlauth, AUTHED, 0},
+	{"GETMETADATA", cmd_getmetadata, AUTHED, 0},
 	{"GETQUOTA", cmd_getquota, AUTHED, 0},
 	{"GETQUOTAROOT", cmd_getquotaroot, AUTHED, 0},
 	{"ID", cmd_id, ANY, 0},
@@ -37,9 +40,11 @@ static const struct imap_command_def commands[] = {
 	{"NOOP", cmd_noop, ANY, 0},
 	{"NOTIFY", cmd_notify, AUTHED, 0},
 	{"RENAME", cmd_rename, AUTHED, 0},
+	{"RESETKEY", cmd_resetkey, AUTHED, 0},
 	{"REPLACE", cmd_replace, SELECTED, IMAP_CMD_UID},
 	{"SEARCH", cmd_search, SELECTED, IMAP_CMD_UID | IMAP_CMD_NO_EXPUNGE},
 	{"SELECT", cmd_select, AUTHED, 0},
+	{"SETMETADATA", cmd_setmetadata, AUTHED, 0},
 	{"SETQUOTA", cmd_setquota, AUTHED, 0},
 	{"SORT", cmd_sort, SELECTED, IMAP_CMD_UID | IMAP_CMD_NO_EXPUNGE},
 	{"STARTTLS", cmd_starttls, NOAUTH, 0},
@@ -49,6 +54,7 @@ static const struct imap_command_def commands[] = {
 	{"THREAD", cmd_thread, SELECTED, IMAP_CMD_UID | IMAP_CMD_NO_EXPUNGE},
 	{"UNSELECT", cmd_unselect, SELECTED, 0},
 	{"UNSUBSCRIBE", cmd_unsubscribe, AUTHED, 0},
+	{"URLFETCH", cmd_urlfetch, AUTHED, 0},
 };
 
 const struct imap_command_def *imap_command_find(const char *name)

@@ -37,6 +37,9 @@ int imap_status_items_parse(struct imap_session *s, const struct imap_arg *list,
 enum store_err imap_status_write(struct imap_session *s, const struct store_mailbox *mb,
 				 unsigned items);
 
+/* Is any quota administrator configured (QUOTASET, cmd-quota.c)? */
+bool imap_quota_admins_configured(const struct imap_session *s);
+
 /* Handlers (cmd-*.c). */
 imap_cmd_fn cmd_replace;
 imap_cmd_fn cmd_capability, cmd_noop, cmd_logout, cmd_starttls, cmd_login, cmd_authenticate,
@@ -47,4 +50,7 @@ imap_cmd_fn cmd_capability, cmd_noop, cmd_logout, cmd_starttls, cmd_login, cmd_a
 imap_cmd_fn cmd_sort, cmd_thread;	/* RFC 5256 */
 imap_cmd_fn cmd_compress; /* cmd-compress.c, RFC 4978 */
 imap_cmd_fn cmd_notify;   /* cmd-notify.c, RFC 5465 */
+imap_cmd_fn cmd_cancelupdate; /* cmd-cancelupdate.c, RFC 5267 */
+imap_cmd_fn cmd_getmetadata, cmd_setmetadata; /* RFC 5464 */
+imap_cmd_fn cmd_genurlauth, cmd_resetkey, cmd_urlfetch; /* RFC 4467, cmd-urlauth.c */
 #endif

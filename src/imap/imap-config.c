@@ -12,5 +12,9 @@ const struct config_key imap_config_keys[] = {
 	{"imap.timeout", CONFIG_SECONDS, "30m", NULL, "Idle time (also in IDLE) after which a session is closed."},
 	{"imap.max_line_length", CONFIG_SIZE, "64K", NULL, "Longest command line, literals excluded."},
 	{"imap.max_errors", CONFIG_INT, "20", NULL, "BAD replies after which the session is closed."},
+	{"imap.quota_admins", CONFIG_STR, "", NULL,
+	 "Addresses (comma or space separated) that may set the quotas of their own domain's"
+	 " accounts with SETQUOTA (RFC 9208); the quota root is the account's address. Empty:"
+	 " nobody, SETQUOTA is refused and QUOTASET not advertised."},
 	{NULL, 0, NULL, NULL, NULL},
 };

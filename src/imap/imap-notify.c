@@ -2,6 +2,7 @@
  * imap-notify: NOTIFY event groups, the account-wide change-feed watches
  * and the owed STATUS and LIST responses (see imap-notify.h). RFC 5465.
  */
+#include "imap/imap-uidonly.h" /* UIDONLY */
 #include "imap/imap-notify.h"
 #include "imap/imap-commands.h"
 #include "imap/imap-date.h"
@@ -79,6 +80,9 @@ struct imap_notify {
 	struct known_mailbox *known;
 	size_t nknown;
 	struct buf lists; /* owed LIST responses, in order */
+	/* every installed NOTIFY state, for metadata events (imap_notify_metadata) */
+	struct imap_notify *all_next, *all_prev;
+	bool linked;
 	/* MessageNew fetch-att: new messages above this UID get the FETCH */
 	uint32_t fetched_uid;
 	uint64_t fetched_view;	/* the view fetched_uid belongs to */
@@ -92,7 +96,9 @@ static void known_free(struct known_mailbox *k, size_t n)
 }
 
 /* The events we deliver, for NO [BADEVENT (...)] (RFC 5465 5.9). */
-#define NOTIFY_SUPPORTED "(MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange)"
+#define NOTIFY_SUPPORTED                                                       \
+	"(MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange"  \
+	" MailboxMetadataChange ServerMetadataChange)"
 
 static const struct {
 	const char *name;
@@ -103,13 +109,27 @@ static const struct {
 	{"FlagChange", IMAP_NOTIFY_FLAG_CHANGE},
 	{"MailboxName", IMAP_NOTIFY_MAILBOX_NAME},
 	{"SubscriptionChange", IMAP_NOTIFY_SUBSCRIPTION_CHANGE},
+	{"MailboxMetadataChange", IMAP_NOTIFY_MAILBOX_METADATA},
+	{"ServerMetadataChange", IMAP_NOTIFY_SERVER_METADATA},
 };
+
+/* The installed NOTIFY states (event-loop thread): SETMETADATA commits
+ * have no change-feed event, the committing session tells these. */
+static struct imap_notify *all_notify;
 
 void imap_notify_free(struct imap_notify **np)
 {
 	struct imap_notify *n = *np;
 	if (n == NULL)
 		return;
+	if (n->linked) {
+		if (n->all_prev != NULL)
+			n->all_prev->all_next = n->all_next;
+		else
+			all_notify = n->all_next;
+		if (n->all_next != NULL)
+			n->all_next->all_prev = n->all_prev;
+	}
 	store_watch_remove(&n->watch);
 	store_watch_remove(&n->mbwatch);
 	known_free(n->known, n->nknown);
@@ -191,7 +211,7 @@ static int parse_events(const struct imap_arg *a, bool selected, unsigned *event
 			if (strcasecmp(e->str, event_names[k].name) == 0)
 				break;
 		if (k == sizeof(event_names) / sizeof(event_names[0]))
-			bad_event = true; /* AnnotationChange, *MetadataChange, unknown */
+			bad_event = true; /* AnnotationChange, unknown */
 		else
 			*events_r |= event_names[k].bit;
 	}
@@ -476,6 +496,57 @@ static void on_mailboxes(void *ctx, int64_t mailbox_id, enum store_mailbox_event
 		imap_notify_flush(s);
 }
 
+/* --- MailboxMetadataChange, ServerMetadataChange (RFC 5465 5.6, 5.7) --- */
+
+static bool wants_metadata(const struct imap_notify *n, const char *mailbox, int64_t mailbox_id,
+			   bool subscribed)
+{
+	for (size_t i = 0; i < n->ngroups; i++) {
+		const struct notify_group *g = &n->groups[i];
+		if (mailbox == NULL && (g->events & IMAP_NOTIFY_SERVER_METADATA))
+			return true;
+		if (mailbox != NULL && (g->events & IMAP_NOTIFY_MAILBOX_METADATA) &&
+		    (g->filter == NF_SELECTED || g->filter == NF_SELECTED_DELAYED) &&
+		    n->s->view != NULL && n->s->view->mailbox_id == mailbox_id)
+			return true;
+	}
+	return mailbox != NULL && wants(n, mailbox, subscribed, IMAP_NOTIFY_MAILBOX_METADATA);
+}
+
+void imap_notify_metadata(const struct imap_session *source, const char *mailbox,
+			  int64_t mailbox_id, bool subscribed, const char *const *names,
+			  size_t nnames)
+{
+	for (struct imap_notify *n = all_notify; n != NULL; n = n->all_next) {
+		struct imap_session *s = n->s;
+		/* RFC 5465 5: no need to tell the client of its own change */
+		if (s == source || s->account_id != source->account_id || n->overflow ||
+		    nnames == 0 || !wants_metadata(n, mailbox, mailbox_id, subscribed))
+			continue;
+		struct buf b;
+		buf_init(&b, SIZE_MAX);
+		buf_puts(&b, "* METADATA ");
+		if (mailbox == NULL) {
+			buf_puts(&b, "\"\"");
+		} else {
+			char *wire = imap_mailbox_to_wire(s, mailbox);
+			imap_session_buf_string(s, &b, wire, strlen(wire));
+			free(wire);
+		}
+		/* entry-list: the names only (RFC 5464 section 5) */
+		for (size_t i = 0; i < nnames; i++) {
+			buf_putc(&b, ' ');
+			imap_buf_string(&b, names[i], strlen(names[i]));
+		}
+		buf_puts(&b, "\r\n");
+		if (buf_append(&n->lists, b.data, b.len) < 0)
+			n->overflow = true;
+		buf_free(&b);
+		if (can_send_now(s))
+			imap_notify_flush(s);
+	}
+}
+
 /* --- the selected mailbox --- */
 
 /* MessageNew with fetch-att (RFC 5465 5.1): a FETCH with those
@@ -513,7 +584,8 @@ static void send_new_fetches(struct imap_session *s)
 		const struct store_msg *row = r < nrows && rows[r].uid == m->uid ? &rows[r] : NULL;
 		struct buf b;
 		buf_init(&b, SIZE_MAX);
-		buf_printf(&b, "* %zu FETCH (UID %u", i + 1, m->uid);
+		imap_uidonly_fetch_start(s, &b, (uint32_t)(i + 1), m->uid); /* UIDONLY */
+		buf_printf(&b, "UID %u", m->uid);
 		if (g->fetch & NFETCH_FLAGS) {
 			buf_puts(&b, " FLAGS (");
 			imap_view_format_flags(s, &b, m);
@@ -633,6 +705,12 @@ void imap_notify_set(struct imap_session *s, struct imap_notify *n, bool send_st
 	imap_notify_free(&s->notify);
 	s->notify = n;
 	buf_init(&n->lists, IMAP_NOTIFY_MAX_LIST_BYTES);
+	n->all_next = all_notify;
+	n->all_prev = NULL;
+	if (all_notify != NULL)
+		all_notify->all_prev = n;
+	all_notify = n;
+	n->linked = true;
 	if (s->view != NULL) {
 		n->fetched_view = s->view->id;
 		n->fetched_uid = imap_view_max_uid(s->view);

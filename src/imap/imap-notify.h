@@ -7,7 +7,9 @@
  * (MESSAGES UIDNEXT UNSEEN) responses: at once when no command runs or
  * during IDLE, else just before the running command's tagged reply
  * (imap_notify_flush). MailboxName and SubscriptionChange become untagged
- * LIST responses (RFC 5465 5.4, 5.5), at the same times.
+ * LIST responses (RFC 5465 5.4, 5.5), at the same times, and
+ * MailboxMetadataChange and ServerMetadataChange unsolicited METADATA
+ * responses (RFC 5465 5.6, 5.7; RFC 5464 4.4.2).
  *
  * The selected mailbox keeps its EXISTS/EXPUNGE/FETCH updates
  * (imap-sync.c); with a SELECTED group they are pushed as they happen,
@@ -41,6 +43,8 @@ enum imap_notify_event {
 	IMAP_NOTIFY_FLAG_CHANGE = 1 << 2,
 	IMAP_NOTIFY_MAILBOX_NAME = 1 << 3,
 	IMAP_NOTIFY_SUBSCRIPTION_CHANGE = 1 << 4,
+	IMAP_NOTIFY_MAILBOX_METADATA = 1 << 5,	/* MailboxMetadataChange */
+	IMAP_NOTIFY_SERVER_METADATA = 1 << 6,	/* ServerMetadataChange */
 };
 
 struct imap_notify;
@@ -63,4 +67,12 @@ void imap_notify_free(struct imap_notify **n);
  * group that matches the mailbox (RFC 5465 6). imap-sync.c asks before it
  * reports flag changes made by others. */
 unsigned imap_notify_selected_events(const struct imap_session *s);
+/* A SETMETADATA of `source` committed (RFC 5465 5.6, 5.7): every other
+ * session of the account whose NOTIFY wants it gets the unsolicited
+ * METADATA response (RFC 5464 4.4.2) naming the changed entries, at the
+ * same times as LIST events. mailbox NULL: the server's entries; else
+ * the mailbox's store name, id and subscription. Event-loop thread. */
+void imap_notify_metadata(const struct imap_session *source, const char *mailbox,
+			  int64_t mailbox_id, bool subscribed, const char *const *names,
+			  size_t nnames);
 #endif

@@ -69,6 +69,7 @@ struct imap_search {
 	enum key_cost cost;
 	bool modseq;		/* a MODSEQ key: the reply tells (MODSEQ n) */
 	bool keywords;		/* a KEYWORD key: the snapshot copies keywords */
+	bool seqnums;		/* a message sequence set (not UID, not $) */
 };
 
 struct parse {
@@ -76,7 +77,7 @@ struct parse {
 	const struct imap_arg *args;
 	size_t n, i;
 	size_t nkeys;
-	bool modseq, keywords;
+	bool modseq, keywords, seqnums;
 	const char *error;
 };
 
@@ -208,6 +209,7 @@ static struct key *parse_and(struct parse *p, const struct imap_arg *args, size_
 	p->nkeys = sub.nkeys;
 	p->modseq |= sub.modseq;
 	p->keywords |= sub.keywords;
+	p->seqnums |= sub.seqnums;
 	return and;
 }
 
@@ -227,6 +229,8 @@ static struct key *parse_set(struct parse *p, const char *str, bool uid)
 		imap_seqset_clear(&k->set);
 		imap_view_saved_set(v, &k->set);
 		k->kind = K_UIDSET;
+	} else if (!uid) {
+		p->seqnums = true;
 	}
 	return k;
 }
@@ -448,6 +452,7 @@ int imap_search_parse(struct imap_session *s, const struct imap_arg *args, size_
 	search->cost = root->cost;
 	search->modseq = p.modseq;
 	search->keywords = p.keywords;
+	search->seqnums = p.seqnums;
 	*search_r = search;
 	return 0;
 }
@@ -478,6 +483,26 @@ struct imap_search_snap *imap_search_snap_new(struct imap_session *s,
 		snap->msgs[i].keywords = search->keywords && v->msgs[i].keywords != NULL
 						 ? xstrdup(v->msgs[i].keywords)
 						 : NULL;
+	return snap;
+}
+
+struct imap_search_snap *imap_search_snap_subset(struct imap_session *s,
+						 const struct imap_search *search,
+						 const uint32_t *idx, size_t n)
+{
+	const struct imap_view *v = s->view;
+	struct imap_search_snap *snap = xcalloc(1, sizeof(*snap));
+	snap->store = s->srv->store;
+	snap->account_id = s->account_id;
+	snap->mailbox_id = v->mailbox_id;
+	snap->count = n;
+	snap->msgs = xmalloc((n ? n : 1) * sizeof(*snap->msgs));
+	for (size_t i = 0; i < n; i++) {
+		snap->msgs[i] = v->msgs[idx[i]];
+		snap->msgs[i].keywords = search->keywords && v->msgs[idx[i]].keywords != NULL
+						 ? xstrdup(v->msgs[idx[i]].keywords)
+						 : NULL;
+	}
 	return snap;
 }
 
@@ -879,4 +904,14 @@ void imap_cmd_offload(struct imap_cmd *cmd, bool heavy, imap_offload_work_fn *wo
 bool imap_search_uses_modseq(const struct imap_search *search)
 {
 	return search->modseq;
+}
+
+bool imap_search_uses_seqnums(const struct imap_search *search)
+{
+	return search->seqnums;
+}
+
+bool imap_search_reads_content(const struct imap_search *search)
+{
+	return search->cost >= COST_HEADER;
 }

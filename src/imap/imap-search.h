@@ -42,6 +42,13 @@ void imap_search_free(struct imap_search **search);
  * a worker thread can search while the session goes on or goes away. */
 struct imap_search_snap *imap_search_snap_new(struct imap_session *s,
 					      const struct imap_search *search);
+/* The same for the view messages at indexes idx[0..n) (ascending) only:
+ * what a live context (imap-context.h) re-tests after a change. Sequence
+ * numbers in it are positions in the subset, so a search with sequence
+ * sets (imap_search_uses_seqnums) must not run over it. */
+struct imap_search_snap *imap_search_snap_subset(struct imap_session *s,
+						 const struct imap_search *search,
+						 const uint32_t *idx, size_t n);
 void imap_search_snap_free(struct imap_search_snap **snap);
 struct store *imap_search_snap_store(const struct imap_search_snap *snap);
 int64_t imap_search_snap_account(const struct imap_search_snap *snap);
@@ -74,4 +81,9 @@ void imap_cmd_offload(struct imap_cmd *cmd, bool heavy, imap_offload_work_fn *wo
 /* Did the keys hold MODSEQ (RFC 7162 3.1.5)? The reply then ends with
  * the highest MODSEQ of the matches. */
 bool imap_search_uses_modseq(const struct imap_search *search);
+/* Does a key name messages by sequence number (not UID, not "$")? */
+bool imap_search_uses_seqnums(const struct imap_search *search);
+/* Does a key read message content (a header the store does not index,
+ * the body)? */
+bool imap_search_reads_content(const struct imap_search *search);
 #endif

@@ -3,7 +3,9 @@
  * literals into commands, with their limits) is imap-framing.c: this file
  * feeds it what the connection delivers and carries out its actions.
  */
+#include "imap/imap-uidonly.h" /* UIDONLY */
 #include "imap/imap-session.h"
+#include "imap/imap-context.h"
 #include "imap/imap-commands.h"
 #include "imap/imap-sync.h"
 #include "imap/imap-notify.h"
@@ -83,11 +85,20 @@ void imap_capabilities(struct imap_session *s, struct buf *b)
 		    " QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE");
 	/* RFC 5256, 5957, 5267: cmd-sort.c, cmd-thread.c */
 	buf_puts(b, " SORT SORT=DISPLAY THREAD=REFERENCES THREAD=ORDEREDSUBJECT ESORT");
+	/* RFC 5267 4: SEARCH RETURN (UPDATE CONTEXT PARTIAL), imap-context.c */
+	buf_puts(b, " CONTEXT=SEARCH");
+	buf_puts(b, " PARTIAL"); /* RFC 9394: imap-return.c, cmd-fetch.c */
+	buf_puts(b, " UIDONLY"); /* RFC 9586, imap-uidonly.h */
 	buf_puts(b, " CONDSTORE QRESYNC"); /* RFC 7162, imap-condstore.h */
 	/* RFC 3502, 8508, 8474, 8514, 8970, 6855: cmd-append.c, cmd-replace.c, cmd-fetch.c */
 	buf_puts(b, " MULTIAPPEND REPLACE OBJECTID SAVEDATE PREVIEW UTF8=ACCEPT");
+	buf_puts(b, " CATENATE URLAUTH"); /* RFC 4469: imap-append.c; RFC 4467: cmd-urlauth.c */
 	buf_puts(b, " WITHIN"); /* RFC 5032: YOUNGER/OLDER, imap-search.c */
 	buf_puts(b, " NOTIFY");
+	/* RFC 5464: server and mailbox entries, cmd-*metadata.c */
+	buf_puts(b, " METADATA METADATA-SERVER");
+	if (imap_quota_admins_configured(s))
+		buf_puts(b, " QUOTASET"); /* RFC 9208 4.1.3, cmd-quota.c */
 	if (s->conn != NULL && !conn_deflate_active(s->conn))
 		buf_puts(b, " COMPRESS=DEFLATE");
 	if (s->srv->max_message > 0)
@@ -191,6 +202,7 @@ static void session_free(struct imap_session *s)
 	}
 	imap_view_free(&s->view);
 	imap_notify_free(&s->notify);
+	imap_context_free_all(s);
 	registry_remove(&s->reg);
 	imap_framer_free(&s->framer);
 	free(s->user);
@@ -283,6 +295,8 @@ static void execute(struct imap_session *s)
 		imap_cmd_bad(cmd, "UID not allowed with %s", cmd->def->name);
 		return;
 	}
+	if (imap_uidonly_refuse(cmd)) /* UIDONLY: RFC 9586 3 */
+		return;
 	if ((cmd->def->states & s->state) == 0) {
 		imap_cmd_bad(cmd, "%s not allowed %s", cmd->def->name,
 			     s->state == IMAP_STATE_NOAUTH ? "before login"

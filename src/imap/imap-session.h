@@ -55,6 +55,7 @@ struct imap_session {
 	bool utf8_accept;		/* ENABLE UTF8=ACCEPT done (RFC 6855 3) */
 	bool condstore;			/* CONDSTORE enabled (RFC 7162 3.1): MODSEQ in FETCH */
 	bool qresync;			/* QRESYNC enabled (RFC 7162 3.2): VANISHED, not EXPUNGE */
+	bool uidonly;			/* UIDONLY enabled (RFC 9586, imap-uidonly.h) */
 	int64_t bad_count;
 
 	struct imap_framer framer;	/* the command being received (imap-framing.h) */
@@ -62,6 +63,7 @@ struct imap_session {
 	struct imap_cmd *cmd;		/* running command, or NULL */
 	struct imap_view *view;		/* selected mailbox, or NULL */
 	struct imap_notify *notify;	/* NOTIFY SET state (imap-notify.h), or NULL */
+	struct imap_context *contexts;	/* SEARCH RETURN (UPDATE) results (imap-context.h) */
 	struct registry_entry *reg;	/* in the account's live sessions (lib/registry.h) */
 	int refs;			/* the conn and each pending async op */
 };

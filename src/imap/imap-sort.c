@@ -340,6 +340,13 @@ int imap_sort_search_parse(struct imap_cmd *cmd, const struct imap_arg *args, si
 		imap_cmd_bad(cmd, "%s", error);
 		return -1;
 	}
+	if (cmd->s->uidonly && imap_search_uses_seqnums(*search_r)) {
+		/* UIDONLY: RFC 9586 3, no sequence numbers in search keys */
+		imap_search_free(search_r);
+		fail_save(cmd, save);
+		imap_cmd_bad(cmd, "[UIDREQUIRED] Message sequence numbers are off (UIDONLY)");
+		return -1;
+	}
 	return 0;
 }
 

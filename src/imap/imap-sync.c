@@ -1,7 +1,9 @@
 /* imap-sync: see imap-sync.h. */
+#include "imap/imap-uidonly.h" /* UIDONLY */
 #include "imap/imap-sync.h"
 #include "imap/imap-commands.h"
 #include "imap/imap-condstore.h"
+#include "imap/imap-context.h"
 #include "imap/imap-flags.h"
 #include "imap/imap-notify.h"
 #include "imap/imap-session.h"
@@ -26,7 +28,8 @@ static void send_flags(struct imap_session *s, uint32_t seq, const struct imap_v
 {
 	struct buf b;
 	buf_init(&b, 1 << 16);
-	buf_printf(&b, "* %u FETCH (UID %u FLAGS (", seq, m->uid);
+	imap_uidonly_fetch_start(s, &b, seq, m->uid); /* UIDONLY */
+	buf_printf(&b, "UID %u FLAGS (", m->uid);
 	imap_view_format_flags(s, &b, m);
 	buf_putc(&b, ')');
 	/* RFC 7162 3.1.4: with CONDSTORE on, every FETCH that reports a flag
@@ -178,7 +181,7 @@ void imap_sync(struct imap_session *s, bool allow_expunge)
 		store_msg_list_free(changed, nchanged);
 		free(vanished);
 	}
-	if (allow_expunge && v->npending > 0 && s->qresync) {
+	if (allow_expunge && v->npending > 0 && (s->qresync || s->uidonly /* RFC 9586 3.2 */)) {
 		/* RFC 7162 3.2.10: with QRESYNC on, VANISHED (UIDs, one
 		 * response for many) replaces EXPUNGE, under the same rules
 		 * on when it may be sent */
@@ -228,6 +231,7 @@ void imap_sync(struct imap_session *s, bool allow_expunge)
 			send_flags(s, seq, &v->msgs[seq - 1]);
 	}
 	free(flag_uids);
+	imap_context_sync(s); /* RFC 5267 4.3: ADDTO/REMOVEFROM (imap-context.c) */
 	/* RFC 7162 3.2.4: MODSEQ values in FETCH (above, or in the command
 	 * that just ran) may be newer than an expunge still held back; the
 	 * client must be given a HIGHESTMODSEQ below that expunge, or it could

@@ -12,7 +12,7 @@
  * every message's content and index exist; UIDs are below UIDNEXT, unique,
  * and never both expunged and present; HIGHESTMODSEQ covers every change.
  * And what keeps accounts apart: every row that names an account or a
- * mailbox (messages, expunge log, threads) names one that exists, no
+ * mailbox (messages, expunge log, threads, metadata entries, URLAUTH keys) names one that exists, no
  * EMAILID or THREADID is shared by two accounts, no id is above the
  * counter that hands out the next one (else it would be handed out
  * twice), and every mailbox name is valid and within the limits (else it
@@ -266,6 +266,22 @@ static char *fmt_orphan_credentials(sqlite3_stmt *st)
 			 (int64_t)sqlite3_column_int64(st, 1));
 }
 
+static char *fmt_orphan_metadata(sqlite3_stmt *st)
+{
+	return xasprintf("metadata: %" PRId64 " entries of account %" PRId64 ", mailbox %" PRId64
+			 ", which is missing or another account's",
+			 (int64_t)sqlite3_column_int64(st, 2), (int64_t)sqlite3_column_int64(st, 0),
+			 (int64_t)sqlite3_column_int64(st, 1));
+}
+
+static char *fmt_orphan_urlauth(sqlite3_stmt *st)
+{
+	return xasprintf("urlauth_keys: %" PRId64 " keys of account %" PRId64 ", mailbox %" PRId64
+			 ", which is missing or another account's",
+			 (int64_t)sqlite3_column_int64(st, 2), (int64_t)sqlite3_column_int64(st, 0),
+			 (int64_t)sqlite3_column_int64(st, 1));
+}
+
 static char *fmt_shared_objectid(sqlite3_stmt *st)
 {
 	return xasprintf("%s %" PRId64 ": used by %" PRId64 " accounts (%s)", col_text(st, 0),
@@ -353,6 +369,22 @@ static void check_isolation(struct check *c)
 		 " WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = x.account_id)"
 		 " GROUP BY x.account_id ORDER BY 1, 2",
 		 fmt_orphan_credentials);
+	/* METADATA entries (store-metadata.c) hang on their account and, but
+	 * for the server's (mailbox 0), on one of that account's mailboxes */
+	each_row(c,
+		 "SELECT d.account_id, d.mailbox_id, COUNT(*) FROM metadata d"
+		 " WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = d.account_id)"
+		 " OR (d.mailbox_id != 0 AND NOT EXISTS (SELECT 1 FROM mailboxes b"
+		 "  WHERE b.id = d.mailbox_id AND b.account_id = d.account_id))"
+		 " GROUP BY d.account_id, d.mailbox_id ORDER BY d.account_id, d.mailbox_id",
+		 fmt_orphan_metadata);
+	/* URLAUTH keys (store-urlauth.c): one of the account's mailboxes */
+	each_row(c,
+		 "SELECT k.account_id, k.mailbox_id, COUNT(*) FROM urlauth_keys k"
+		 " WHERE NOT EXISTS (SELECT 1 FROM mailboxes b"
+		 "  WHERE b.id = k.mailbox_id AND b.account_id = k.account_id)"
+		 " GROUP BY k.account_id, k.mailbox_id ORDER BY k.account_id, k.mailbox_id",
+		 fmt_orphan_urlauth);
 	/* EMAILID and THREADID come from one counter and COPY keeps them
 	 * within an account: one seen in two accounts links their mail */
 	each_row(c,

@@ -26,6 +26,9 @@
  *            messages.search_prefix = the prefix's folded text
  *   threads(account_id, message_id, threadid)  Message-ID -> thread (store-msg-extra.c)
  *   expunged(mailbox_id, uid, modseq)   the expunge log (QRESYNC, feeds)
+ *   metadata(account_id, mailbox_id, name, value)  METADATA entries (RFC 5464,
+ *            store-metadata.c); mailbox_id 0 = the server's
+ *   urlauth_keys(account_id, mailbox_id, key)  URLAUTH access keys (store-urlauth.c)
  */
 #ifndef ROOST_STORE_PRIVATE_H
 #define ROOST_STORE_PRIVATE_H

@@ -25,7 +25,8 @@
 #include <unistd.h>
 
 /* Version 1: the first schema. Version 2: AUTOINCREMENT ids for domains,
- * accounts and mailboxes; accounts.disabled. */
+ * accounts and mailboxes; accounts.disabled. Version 3: new tables only
+ * (METADATA entries, URLAUTH keys, app passwords and SCRAM keys, ...). */
 #define SCHEMA_VERSION 3
 #define STR_(x) #x
 #define STR(x) STR_(x)
@@ -58,6 +59,34 @@
  * database itself, so no code path that adds, removes or re-flags a
  * message can leave them wrong, and reading them is O(1). They name
  * mailboxes, so the upgrade drops them while it rebuilds that table. */
+/* METADATA (RFC 5464, store-metadata.c): entries per account, of the
+ * server (mailbox_id 0) and of its mailboxes. The triggers remove a
+ * mailbox's entries with it and an account's with it; RENAME keeps the
+ * mailbox id and so its entries. */
+#define METADATA_SQL                                                           \
+	"CREATE TABLE metadata (account_id INTEGER NOT NULL, mailbox_id INTEGER NOT NULL," \
+	"  name TEXT NOT NULL, value BLOB NOT NULL,"                           \
+	"  PRIMARY KEY (account_id, mailbox_id, name)) WITHOUT ROWID;"         \
+	"CREATE TRIGGER metadata_mailbox_delete AFTER DELETE ON mailboxes BEGIN" \
+	"  DELETE FROM metadata WHERE account_id = OLD.account_id AND mailbox_id = OLD.id;" \
+	"  END;"                                                               \
+	"CREATE TRIGGER metadata_account_delete AFTER DELETE ON accounts BEGIN" \
+	"  DELETE FROM metadata WHERE account_id = OLD.id;"                    \
+	"  END;"
+
+/* URLAUTH (RFC 4467, store-urlauth.c): each mailbox's access key, per
+ * account; gone with the mailbox or the account. */
+#define URLAUTH_SQL                                                            \
+	"CREATE TABLE urlauth_keys (account_id INTEGER NOT NULL,"              \
+	"  mailbox_id INTEGER NOT NULL, key BLOB NOT NULL,"                    \
+	"  PRIMARY KEY (account_id, mailbox_id)) WITHOUT ROWID;"               \
+	"CREATE TRIGGER urlauth_mailbox_delete AFTER DELETE ON mailboxes BEGIN" \
+	"  DELETE FROM urlauth_keys WHERE account_id = OLD.account_id AND mailbox_id = OLD.id;" \
+	"  END;"                                                               \
+	"CREATE TRIGGER urlauth_account_delete AFTER DELETE ON accounts BEGIN" \
+	"  DELETE FROM urlauth_keys WHERE account_id = OLD.id;"                \
+	"  END;"
+
 #define MESSAGES_TRIGGERS_SQL                                                  \
 	"CREATE TRIGGER messages_count_insert AFTER INSERT ON messages BEGIN"  \
 	"  UPDATE mailboxes SET nmessages = nmessages + 1,"                    \
@@ -159,8 +188,12 @@ static const char schema_sql[] =
 	"INSERT INTO meta VALUES ('objectid', '0');"
 	"CREATE TABLE threads (account_id INTEGER NOT NULL, message_id TEXT NOT NULL,"
 	"  threadid INTEGER NOT NULL, PRIMARY KEY (account_id, message_id)) WITHOUT ROWID;"
+	/* METADATA (RFC 5464) */
+	METADATA_SQL
+	/* URLAUTH (RFC 4467) */
+	URLAUTH_SQL
+	/* submission: app passwords, SCRAM keys, per-account settings */
 	SUBMISSION_AUTH_SQL;
-
 
 /*
  * Upgrades, each from one version to the next, all run in one transaction.
@@ -197,8 +230,13 @@ static const char upgrade_1_sql[] =
 	SEQUENCES_SQL
 	"UPDATE meta SET value = '2' WHERE key = 'schema_version';";
 
+/* Version 3 adds tables only. */
 static const char upgrade_2_to_3[] =
-	/* submission: app passwords and SCRAM keys */
+	/* METADATA (RFC 5464) */
+	METADATA_SQL
+	/* URLAUTH (RFC 4467) */
+	URLAUTH_SQL
+	/* submission: app passwords, SCRAM keys, per-account settings */
 	SUBMISSION_AUTH_SQL
 	"UPDATE meta SET value = '3' WHERE key = 'schema_version';";
 

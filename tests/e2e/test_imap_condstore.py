@@ -180,3 +180,33 @@ def test_search_modseq(roost):
     assert out[0] == b"* SEARCH\r\n", out
     assert status(c.cmd(b"SEARCH MODSEQ 9223372036854775808")) == b"BAD"
     c.close()
+
+
+def test_sort_and_esort_modseq(roost):
+    # RFC 7162 3.1.5 (carried to ESORT by RFC 5267 3): with MODSEQ in the
+    # keys, SORT ends with (MODSEQ n) and ESORT with MODSEQ n, the highest
+    # of the messages returned (MIN/MAX/PARTIAL alone: theirs only)
+    deliver(roost, 3)
+    c = Raw(roost)
+    c.cmd(b"SELECT INBOX")
+    assert c.ok(b"UID STORE 1 +FLAGS (\\Seen)")
+    assert c.ok(b"UID STORE 3 +FLAGS (\\Flagged)")
+    ms = modseqs(c.cmd(b"UID FETCH 1:* (MODSEQ)"))
+    assert ms[3] > ms[1] > ms[2]
+    out = c.cmd(b"UID SORT (SUBJECT) UTF-8 MODSEQ 1")
+    assert out[0] == b"* SORT 1 2 3 (MODSEQ %d)\r\n" % ms[3], out
+    out = c.cmd(b"UID SORT RETURN (ALL) (SUBJECT) UTF-8 MODSEQ 1")
+    assert out[0].endswith(b" UID ALL 1:3 MODSEQ %d\r\n" % ms[3]), out
+    # REVERSE SUBJECT: 3 2 1; MIN is 3, MAX is 1
+    out = c.cmd(b"UID SORT RETURN (MAX) (REVERSE SUBJECT) UTF-8 MODSEQ 1")
+    assert out[0].endswith(b" UID MAX 1 MODSEQ %d\r\n" % ms[1]), out
+    out = c.cmd(b"UID SORT RETURN (MIN) (REVERSE SUBJECT) UTF-8 MODSEQ 1")
+    assert out[0].endswith(b" UID MIN 3 MODSEQ %d\r\n" % ms[3]), out
+    out = c.cmd(b"UID SORT RETURN (PARTIAL 2:2) (REVERSE SUBJECT) UTF-8 MODSEQ 1")
+    assert out[0].endswith(b" UID PARTIAL (2:2 2) MODSEQ %d\r\n" % ms[2]), out
+    out = c.cmd(b"UID SORT RETURN (COUNT) (SUBJECT) UTF-8 MODSEQ 1")
+    assert out[0].endswith(b" UID COUNT 3 MODSEQ %d\r\n" % ms[3]), out
+    # no MODSEQ key: no MODSEQ in the reply
+    out = c.cmd(b"UID SORT RETURN (ALL) (SUBJECT) UTF-8 ALL")
+    assert b"MODSEQ" not in out[0], out
+    c.close()

@@ -372,6 +372,25 @@ class World:
         for c in old:
             self.poke(c)
 
+    def act_metadata(self, a):
+        # METADATA (RFC 5464): entries of the server and of own mailboxes,
+        # each value naming its owner; observers read them back
+        box = self.rng.choice(self.mailboxes(a) + [b'""'])
+        value = b"OWNER=%s/%d meta" % (a.encode(), self.gen[a])
+        self.actor[a].cmd(b"SETMETADATA " + box + b" (/private/x \"" + value +
+                          b"\" /shared/y \"" + value + b"\")")
+        o = self.rng.choice(self.observers[a])
+        if not o.idling and not o.closed:
+            o.cmd(b"GETMETADATA (DEPTH infinity) " +
+                  self.rng.choice(self.mailboxes(a) + [b'""']) + b" (/private /shared)")
+
+    def act_catenate(self, a):
+        # CATENATE (RFC 4469) with a URL to an own message, by name and UID
+        box = self.rng.choice(self.mailboxes(a))
+        text = b"OWNER=%s/%d catenated\r\n" % (a.encode(), self.gen[a])
+        self.actor[a].cmd(b"APPEND INBOX CATENATE (TEXT {%d+}\r\n" % len(text) + text +
+                          b" URL \"/" + box + b"/;UID=%d\")" % self.rng.randint(1, 3))
+
     def act_new_observer(self, a):
         live = [o for o in self.observers[a] if not o.closed]
         if len(live) < 4:
@@ -382,7 +401,7 @@ class World:
         acts = [(self.act_create, 12), (self.act_rename, 6), (self.act_delete, 6),
                 (self.act_append, 14), (self.act_smtp, 8), (self.act_observe, 30),
                 (self.act_pop, 12), (self.act_new_observer, 6), (self.act_reuse_mailbox, 4),
-                (self.act_readd, 3)]
+                (self.act_readd, 3), (self.act_metadata, 5), (self.act_catenate, 4)]
         fns, weights = zip(*acts)
         self.rng.choices(fns, weights)[0](a)
         for c in self.sessions:

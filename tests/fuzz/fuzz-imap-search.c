@@ -2,8 +2,11 @@
  * fuzz-imap-search: the SEARCH key grammar (imap/imap-search.h) through
  * its public functions. The input is the rest of a SEARCH command line in
  * wire form (literals inline as "{n}\r\n<bytes>"), so it goes through
- * imap_parse_command() first, exactly as the session hands it over; the
- * RETURN and CHARSET prefixes are skipped the way cmd-search.c does, and
+ * imap_parse_command() first, exactly as the session hands it over; a
+ * RETURN list goes to imap_return_parse() (imap-return.h: ESEARCH options,
+ * PARTIAL ranges, UPDATE) and, when it parses, a PARTIAL slice is taken of
+ * a result of every small length; the CHARSET prefix is skipped the way
+ * cmd-search.c does, and
  * the remaining arguments go to imap_search_parse() against a fake
  * selected mailbox: a view with a few messages and a saved result ("$"),
  * which is all the parser reads from the session. imap_search_run_snap() needs
@@ -14,6 +17,7 @@
  */
 #include "fuzz.h"
 #include "imap/imap-parser.h"
+#include "imap/imap-return.h"
 #include "imap/imap-search.h"
 #include "imap/imap-session.h"
 #include "imap/imap-view.h"
@@ -57,9 +61,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (imap_parse_command(wire, len, &cmd, &error) == 0) {
 		FUZZ_CHECK(strcmp(cmd.name, "SEARCH") == 0);
 		size_t i = 0;
-		if (i + 1 < cmd.count && imap_arg_is_atom(&cmd.args[i], "RETURN") &&
-		    cmd.args[i + 1].type == IMAP_ARG_LIST)
+		if (i + 1 < cmd.count && imap_arg_is_atom(&cmd.args[i], "RETURN")) {
+			struct imap_return ret;
+			const char *rerr = NULL;
+			if (imap_return_parse(&cmd.args[i + 1], &ret, &rerr) == 0) {
+				FUZZ_CHECK(ret.opts != 0);
+				FUZZ_CHECK(!(ret.opts & IMAP_RETURN_PARTIAL) ||
+					   (ret.lo >= 1 && ret.lo <= ret.hi));
+				for (size_t n = 0; n < 5; n++) {
+					size_t first, k;
+					imap_return_partial_slice(&ret, n, &first, &k);
+					FUZZ_CHECK(first + k <= n);
+				}
+			} else {
+				FUZZ_CHECK(rerr != NULL);
+			}
 			i += 2;
+		}
 		if (i + 1 < cmd.count && imap_arg_is_atom(&cmd.args[i], "CHARSET"))
 			i += 2;
 		struct imap_search *search = NULL;
