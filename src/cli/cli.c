@@ -61,6 +61,8 @@ const struct cli_command cli_commands[] = {
 	 "copy the database (online, one consistent snapshot), config and keys into <dest>, atomically"},
 	{"backup verify", "<dest>", 1, 1, CLI_NO_CONFIG | CLI_NO_STORE | CLI_LOCAL, cmd_backup_verify,
 	 "check a backup: manifest checksums, SQLite integrity and roost check's invariants"},
+	{"restore", "[--force] <src>", 1, 2, CLI_NO_CONFIG | CLI_NO_STORE | CLI_LOCAL, cmd_restore,
+	 "restore the whole server from a backup (the daemon stopped; --force: replace a non-empty data directory)"},
 	{"reindex", "[<address>]", 0, 1, 0, cmd_reindex,
 	 "(re)build the full-text search index of an account's messages, or of all"},
 	{"deliver", "[-f <sender>] <address>...", 1, -1, CLI_STDIN_MESSAGE, cmd_deliver,

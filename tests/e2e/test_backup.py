@@ -235,3 +235,68 @@ def test_verify_runs_roost_check_on_the_copy(datadir, tmp_path):
     assert v.returncode == 1
     assert "roost.db: account alice@example.com: used " in v.stdout
     assert not [n for n in os.listdir(tmp_path) if ".verify-" in n]
+
+
+def test_restore_whole_server_equal_to_backup(roost, tmp_path):
+    """Backup under load, restore into a new data directory, serve it:
+    IMAP shows exactly what the backup holds."""
+    roost.add_user("bob@example.com")
+    roost.deliver(message(1), "bob@example.com")
+    stop = threading.Event()
+    errors = []
+    threads = writers(roost, stop, errors)
+    for t in threads:
+        t.start()
+    try:
+        time.sleep(0.8)
+        dest = str(tmp_path / "b")
+        roost.cli("backup", dest)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(60)
+    assert not errors, errors
+    expected = {a: backup_state(dest, a) for a in ("alice@example.com", "bob@example.com")}
+    assert sum(len(m) for m in expected["alice@example.com"].values()) > 1
+
+    from conftest import Roost
+    restored = Roost(tmp_path / "restored")
+    # refused while the source daemon serves its directory, and into a
+    # non-empty directory without --force
+    p = subprocess.run([ROOST_BIN, "-d", roost.datadir, "restore", "--force", dest],
+                       capture_output=True, text=True)
+    assert p.returncode == 1 and "stop it before restoring" in p.stderr
+    os.makedirs(restored.datadir)
+    with open(os.path.join(restored.datadir, "notes"), "w") as f:
+        f.write("x")
+    p = restored.cli("restore", dest, check=False)
+    assert p.returncode == 1 and "is not empty" in p.stderr and "--force" in p.stderr
+    assert not os.path.exists(os.path.join(restored.datadir, "roost.db"))
+    p = restored.cli("restore", "--force", dest)
+    assert "restored " in p.stdout
+    restored.start()
+    try:
+        for addr, state in expected.items():
+            assert imap_state(restored, addr) == state
+        assert restored.cli("check").stdout == "clean\n"
+        # the restored server takes new mail with fresh UIDs
+        restored.deliver(message(77), "bob@example.com")
+        after = imap_state(restored, "bob@example.com")
+        (inbox,) = [k for k in after if k[0] == "INBOX"]
+        assert len(after[inbox]) == len(expected["bob@example.com"][inbox]) + 1
+        assert max(after[inbox]) > max(expected["bob@example.com"][inbox])
+    finally:
+        assert restored.stop() == 0
+
+
+def test_restore_refuses_a_damaged_backup(datadir, tmp_path):
+    datadir.init()
+    dest = str(tmp_path / "b")
+    datadir.cli("backup", dest)
+    with open(os.path.join(dest, "roost.conf"), "a") as f:
+        f.write("# changed\n")
+    from conftest import Roost
+    target = Roost(tmp_path / "new")
+    p = target.cli("restore", dest, check=False)
+    assert p.returncode == 1 and "does not verify" in p.stderr
+    assert not os.path.exists(os.path.join(target.datadir, "roost.db"))
