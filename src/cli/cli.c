@@ -63,6 +63,8 @@ const struct cli_command cli_commands[] = {
 	 "check a backup: manifest checksums, SQLite integrity and roost check's invariants"},
 	{"restore", "[--force] <src>", 1, 2, CLI_NO_CONFIG | CLI_NO_STORE | CLI_LOCAL, cmd_restore,
 	 "restore the whole server from a backup (the daemon stopped; --force: replace a non-empty data directory)"},
+	{"restore --account", "<address> <src>", 2, 2, 0, cmd_restore_account,
+	 "restore one account from a backup into this server, running or not (the account must not exist)"},
 	{"reindex", "[<address>]", 0, 1, 0, cmd_reindex,
 	 "(re)build the full-text search index of an account's messages, or of all"},
 	{"deliver", "[-f <sender>] <address>...", 1, -1, CLI_STDIN_MESSAGE, cmd_deliver,

@@ -16,6 +16,7 @@
 #include "daemon/control.h"
 #include "lib/alloc.h"
 #include "lib/config.h"
+#include "store/store-backup.h"
 #include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -160,5 +161,55 @@ int cmd_restore(struct cli *cli, int argc, char **argv)
 		code = CLI_EX_OK;
 	}
 	backup_manifest_free(&m);
+	return code;
+}
+
+/*
+ * `roost restore --account ADDRESS SRC`: one account back into a server,
+ * running or not (through the control socket the daemon's writer does it
+ * in one transaction: its sessions see the account absent or whole; other
+ * accounts are not touched). An account that exists is not replaced:
+ * `roost user del` it first (a deliberate second command, as its current
+ * mail is then gone). SRC must be an absolute path when a daemon runs, as
+ * the daemon (as server.user) reads it.
+ */
+int cmd_restore_account(struct cli *cli, int argc, char **argv)
+{
+	char *addr = cli_address(cli, argv[0]);
+	if (addr == NULL)
+		return CLI_EX_ERROR;
+	const char *src = argv[1];
+	if (cli->via_daemon && src[0] != '/') {
+		free(addr);
+		return cli_fail(cli, CLI_EX_USAGE,
+				"%s: give the backup's absolute path (the daemon reads it)", src);
+	}
+	struct backup_manifest m;
+	char *error = NULL;
+	int code = CLI_EX_OK;
+	if (backup_manifest_read(src, &m, &error) < 0) {
+		code = cli_fail(cli, CLI_EX_ERROR, "%s", error);
+		free(error);
+		free(addr);
+		return code;
+	}
+	if (backup_check_files(src, &m, cli->out) > 0) {
+		backup_manifest_free(&m);
+		free(addr);
+		return cli_fail(cli, CLI_EX_ERROR, "%s: the backup does not verify: nothing restored",
+				src);
+	}
+	backup_manifest_free(&m);
+	char *db = xasprintf("%s/roost.db", src);
+	size_t nmb = 0, nmsg = 0;
+	enum store_err err = store_restore_account(cli->store, db, addr, &nmb, &nmsg, &error);
+	free(db);
+	if (err == STORE_OK) {
+		fprintf(cli->out, "restored %s: %zu mailboxes, %zu messages\n", addr, nmb, nmsg);
+		free(error);
+	} else {
+		code = cli_store_result(cli, err, error, "restore");
+	}
+	free(addr);
 	return code;
 }

@@ -16,4 +16,11 @@ enum store_err store_backup_db(const char *dir, const char *dest_path, long *sch
 			       char **error_r);
 /* The schema version of the database file at path, opened read-only. */
 enum store_err store_backup_schema_version(const char *path, long *version_r, char **error_r);
+/* Restore one account (normalised address) from the backup database at
+ * db_path into the live store, through the writer in one transaction
+ * (store-restore.c). STORE_EEXISTS when the account exists, ENOTFOUND
+ * when it is not in the backup or its domain is not hosted here, EINVAL
+ * when the schema versions differ; *error_r says which. */
+enum store_err store_restore_account(struct store *s, const char *db_path, const char *address,
+				     size_t *nmailboxes_r, size_t *nmessages_r, char **error_r);
 #endif

@@ -300,3 +300,74 @@ def test_restore_refuses_a_damaged_backup(datadir, tmp_path):
     p = target.cli("restore", dest, check=False)
     assert p.returncode == 1 and "does not verify" in p.stderr
     assert not os.path.exists(os.path.join(target.datadir, "roost.db"))
+
+
+def pop3_uidls(roost, address):
+    import poplib
+    p = poplib.POP3("127.0.0.1", roost.port("pop3"), timeout=10)
+    p.user(address)
+    p.pass_("secret")
+    out = [l.decode().split(" ", 1)[1] for l in p.uidl()[1]]
+    p.quit()
+    return out
+
+
+def test_restore_one_account_into_running_server(roost, tmp_path):
+    roost.add_user("bob@example.com")
+    for i in range(5):
+        roost.deliver(message(i), "bob@example.com")
+        roost.deliver(message(100 + i), "alice@example.com")
+    c = imaplib.IMAP4("127.0.0.1", roost.port("imap"))
+    c.login("bob@example.com", "secret")
+    c.create("Lists/Roost")
+    c.subscribe("Lists/Roost")
+    c.append("Lists/Roost", "(\\Seen $Important)", None, message(50).encode())
+    c.select("INBOX")
+    c.store("2", "+FLAGS", "(\\Flagged \\Deleted custom1)")
+    c.expunge()  # an expunge-log row: QRESYNC state must come back
+    c.logout()
+    bob_uidls = pop3_uidls(roost, "bob@example.com")
+    bob_before = imap_state(roost, "bob@example.com")
+    dest = str(tmp_path / "b")
+    roost.cli("backup", dest)
+    assert backup_state(dest, "bob@example.com") == bob_before
+
+    # alice keeps a session open across the whole restore
+    alice = imaplib.IMAP4("127.0.0.1", roost.port("imap"))
+    alice.login("alice@example.com", "secret")
+    alice.select("INBOX")
+    alice_before = imap_state(roost, "alice@example.com")
+
+    # an existing account is not replaced
+    p = roost.cli("restore", "--account", "bob@example.com", dest, check=False)
+    assert p.returncode == 1 and "exists" in p.stderr and "user del" in p.stderr
+    roost.cli("user", "del", "bob@example.com")
+    p = roost.cli("restore", "--account", "bob@example.com", "relative/path", check=False)
+    assert p.returncode == 64 and "absolute path" in p.stderr
+    p = roost.cli("restore", "--account", "bob@example.com", dest)
+    assert "restored bob@example.com: " in p.stdout
+    assert "control: restore" in roost.read_log()  # the daemon's writer did it
+
+    assert imap_state(roost, "bob@example.com") == bob_before
+    assert pop3_uidls(roost, "bob@example.com") == bob_uidls
+    c = imaplib.IMAP4("127.0.0.1", roost.port("imap"))
+    c.login("bob@example.com", "secret")
+    typ, data = c.lsub()
+    assert any(b"Lists/Roost" in l for l in data)
+    c.select("INBOX")
+    typ, data = c.uid("FETCH", "1:*", "(UID)")
+    uids_before = sorted(int(re.search(rb"UID (\d+)", l).group(1)) for l in data)
+    c.logout()
+    roost.deliver(message(9), "bob@example.com")
+    after = imap_state(roost, "bob@example.com")
+    (inbox,) = [k for k in after if k[0] == "INBOX"]
+    assert max(after[inbox]) > max(uids_before)  # UIDNEXT came back too
+
+    # alice: untouched, her session still serving
+    typ, _ = alice.noop()
+    assert typ == "OK"
+    typ, data = alice.fetch("1", "(BODY.PEEK[])")
+    assert typ == "OK" and b"Subject: m100" in data[0][1]
+    alice.logout()
+    assert imap_state(roost, "alice@example.com") == alice_before
+    assert roost.cli("check").stdout == "clean\n"
