@@ -13,6 +13,10 @@
  * already stored (same SHA-256) is shared; new content is indexed again
  * by the indexer (fts = 0). Quota is not checked: the account had this
  * mail; its usage comes over as it was, equal to a recount.
+ * Known gap: mail that reached the account after the backup went with
+ * the deleted account, and its UIDs can be handed out again under the
+ * same UIDVALIDITY (a client that saw them keeps stale cache entries). A
+ * replace that keeps the live UIDNEXT and HIGHESTMODSEQ would close it.
  */
 #include "store/store-backup.h"
 #include "lib/alloc.h"
