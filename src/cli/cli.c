@@ -67,6 +67,8 @@ const struct cli_command cli_commands[] = {
 	 "restore one account from a backup into this server, running or not (the account must not exist)"},
 	{"export", "<address> maildir|mbox <dest>", 3, 3, CLI_LOCAL, cmd_export,
 	 "write an account's mail as Maildir++ (flags in file names) or mboxrd files (Status, X-Keywords)"},
+	{"import", "maildir <address> <path>", 3, 3, 0, cmd_import,
+	 "import a Maildir++ tree (flags, dovecot-keywords, mtime); a rerun imports only what is missing"},
 	{"reindex", "[<address>]", 0, 1, 0, cmd_reindex,
 	 "(re)build the full-text search index of an account's messages, or of all"},
 	{"deliver", "[-f <sender>] <address>...", 1, -1, CLI_STDIN_MESSAGE, cmd_deliver,

@@ -141,6 +141,7 @@ int cmd_backup_verify(struct cli *cli, int argc, char **argv);
 int cmd_restore(struct cli *cli, int argc, char **argv);
 int cmd_restore_account(struct cli *cli, int argc, char **argv);
 int cmd_export(struct cli *cli, int argc, char **argv);
+int cmd_import(struct cli *cli, int argc, char **argv);
 int cmd_debug_fail_reads(struct cli *cli, int argc, char **argv);
 int cmd_debug_memory(struct cli *cli, int argc, char **argv);
 
