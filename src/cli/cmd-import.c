@@ -19,13 +19,16 @@
 #include "lib/config.h"
 #include "mail/mailbox-name.h"
 #include "mail/maildir.h"
+#include "mail/mbox.h"
 #include "store/store.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <openssl/sha.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -129,6 +132,54 @@ static int read_file(const char *path, int64_t max, char **data_r, size_t *len_r
 	return 0;
 }
 
+/* One message into the mailbox with its UIDL. CLI_EX_OK, or the exit
+ * code of an error that stops the import (quota, disk, store). */
+static int deliver_one(struct import_run *r, int64_t mbid, const char *what, const char *data,
+		       size_t len, uint32_t flags, const char *keywords, int64_t date,
+		       const char *uidl)
+{
+	struct store_target t = {.account_id = r->account_id, .mailbox_id = mbid,
+				 .flags = flags, .keywords = keywords};
+	struct store_op op;
+	store_op_init(&op, STORE_OP_DELIVER);
+	op.u.deliver.data = data;
+	op.u.deliver.len = len;
+	op.u.deliver.internaldate = date;
+	op.u.deliver.targets = &t;
+	op.u.deliver.ntargets = 1;
+	op.u.deliver.pop3_uidl = uidl;
+	enum store_err err = store_run(r->cli->store, &op);
+	if (err == STORE_OK && t.err != STORE_OK)
+		err = t.err;
+	int code = CLI_EX_OK;
+	if (err == STORE_OK) {
+		r->imported++;
+	} else if (err == STORE_ENOQUOTA || err == STORE_ETEMP || err == STORE_ENOSPACE ||
+		   err == STORE_EINUSE) {
+		code = cli_store_result(r->cli, err, op.error ? xstrdup(op.error) : NULL, what);
+	} else {
+		fprintf(r->cli->err, "roost: %s: %s\n", what, store_strerror(err));
+		r->failed++;
+	}
+	store_op_clear(&op);
+	if (r->imported % 1000 == 0 && r->imported > 0 && isatty(fileno(r->cli->err)))
+		fprintf(r->cli->err, "\r%zu messages", r->imported);
+	return code;
+}
+
+/* The UIDLs already in a mailbox, sorted: what a rerun skips. */
+static const char **have_uidls(const struct store_msg *msgs, size_t nmsgs, size_t *n_r)
+{
+	const char **have = xcalloc(nmsgs + 1, sizeof(*have));
+	size_t n = 0;
+	for (size_t i = 0; i < nmsgs; i++)
+		if (msgs[i].pop3_uidl != NULL)
+			have[n++] = msgs[i].pop3_uidl;
+	qsort(have, n, sizeof(*have), cmp_str);
+	*n_r = n;
+	return have;
+}
+
 static int import_folder(struct import_run *r, const char *dir, const char *name)
 {
 	int64_t mbid;
@@ -142,12 +193,8 @@ static int import_folder(struct import_run *r, const char *dir, const char *name
 	if (err != STORE_OK)
 		return cli_store_result(r->cli, err, NULL, name);
 	/* the UIDLs already imported, sorted for lookup */
-	const char **have = xcalloc(nmsgs + 1, sizeof(*have));
 	size_t nhave = 0;
-	for (size_t i = 0; i < nmsgs; i++)
-		if (msgs[i].pop3_uidl != NULL)
-			have[nhave++] = msgs[i].pop3_uidl;
-	qsort(have, nhave, sizeof(*have), cmp_str);
+	const char **have = have_uidls(msgs, nmsgs, &nhave);
 	char *kw[26] = {0};
 	read_keywords(dir, kw);
 	static const char *const subs[] = {"cur", "new"};
@@ -186,35 +233,11 @@ static int import_folder(struct import_run *r, const char *dir, const char *name
 				free(kws);
 				kws = next;
 			}
-			struct store_target t = {.account_id = r->account_id, .mailbox_id = mbid,
-						 .flags = info.flags, .keywords = *kws ? kws : NULL};
-			struct store_op op;
-			store_op_init(&op, STORE_OP_DELIVER);
-			op.u.deliver.data = data;
-			op.u.deliver.len = len;
-			op.u.deliver.internaldate = (int64_t)st.st_mtime;
-			op.u.deliver.targets = &t;
-			op.u.deliver.ntargets = 1;
-			op.u.deliver.pop3_uidl = uidl;
-			err = store_run(r->cli->store, &op);
-			if (err == STORE_OK && t.err != STORE_OK)
-				err = t.err;
-			if (err == STORE_OK) {
-				r->imported++;
-			} else if (err == STORE_ENOQUOTA || err == STORE_ETEMP || err == STORE_ENOSPACE ||
-				   err == STORE_EINUSE) {
-				code = cli_store_result(r->cli, err, op.error ? xstrdup(op.error) : NULL,
-							path);
-			} else {
-				fprintf(r->cli->err, "roost: %s: %s\n", path, store_strerror(err));
-				r->failed++;
-			}
-			store_op_clear(&op);
+			code = deliver_one(r, mbid, path, data, len, info.flags, *kws ? kws : NULL,
+					   (int64_t)st.st_mtime, uidl);
 			free(kws);
 			free(data);
 			free(path);
-			if (r->imported % 1000 == 0 && r->imported > 0 && isatty(fileno(r->cli->err)))
-				fprintf(r->cli->err, "\r%zu messages", r->imported);
 		}
 		if (d != NULL)
 			closedir(d);
@@ -227,10 +250,122 @@ static int import_folder(struct import_run *r, const char *dir, const char *name
 	return code;
 }
 
+/* One mbox file into mailbox `name`. A message's UIDL: SHA-256 of its
+ * bytes and its ordinal in the file (identical copies stay distinct). */
+static int import_mbox_file(struct import_run *r, const char *path, const char *name)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return cli_fail(r->cli, CLI_EX_ERROR, "%s: %s", path, strerror(errno));
+	}
+	const char *data = NULL;
+	if (st.st_size > 0) {
+		void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		data = map == MAP_FAILED ? NULL : map;
+	}
+	close(fd);
+	if (st.st_size > 0 && data == NULL)
+		return cli_fail(r->cli, CLI_EX_ERROR, "%s: %s", path, strerror(errno));
+	int64_t mbid;
+	enum store_err err = mailbox_for(r, name, &mbid);
+	struct store_msg *msgs = NULL;
+	size_t nmsgs = 0, nhave = 0;
+	if (err == STORE_OK)
+		err = store_mailbox_messages(r->cli->store, r->account_id, mbid, &msgs, &nmsgs);
+	if (err != STORE_OK) {
+		if (data != NULL)
+			munmap((void *)data, (size_t)st.st_size);
+		return cli_store_result(r->cli, err, NULL, name);
+	}
+	r->folders++;
+	const char **have = have_uidls(msgs, nmsgs, &nhave);
+	size_t off = 0, len = (size_t)st.st_size;
+	uint64_t ordinal = 0;
+	int code = CLI_EX_OK, rc;
+	struct mbox_msg m;
+	while (code == CLI_EX_OK &&
+	       (rc = mbox_next(data, len, &off, (size_t)r->max_size, &m)) != 0) {
+		if (rc < 0) {
+			code = cli_fail(r->cli, CLI_EX_ERROR, "%s: not an mbox file (no \"From \" line "
+					"at byte %zu)", path, off);
+			break;
+		}
+		ordinal++;
+		if (rc == 2) {
+			fprintf(r->cli->err, "roost: %s: message %" PRIu64 " larger than "
+					     "message.max_size: skipped\n", path, ordinal);
+			r->failed++;
+			continue;
+		}
+		unsigned char md[SHA256_DIGEST_LENGTH + sizeof(ordinal)];
+		SHA256((const unsigned char *)m.data, m.len, md);
+		memcpy(md + SHA256_DIGEST_LENGTH, &ordinal, sizeof(ordinal));
+		SHA256(md, sizeof(md), md);
+		char uidl[33];
+		for (int i = 0; i < 16; i++)
+			snprintf(uidl + 2 * i, 3, "%02x", md[i]);
+		const char *key = uidl;
+		if (nhave > 0 && bsearch(&key, have, nhave, sizeof(*have), cmp_str) != NULL)
+			r->skipped++;
+		else
+			code = deliver_one(r, mbid, path, m.data, m.len, m.flags, m.keywords,
+					   m.date, uidl);
+		mbox_msg_clear(&m);
+	}
+	free(have);
+	store_msg_list_free(msgs, nmsgs);
+	if (data != NULL)
+		munmap((void *)data, len);
+	return code;
+}
+
+/* A directory of *.mbox files (as `roost export` writes): "A/B.mbox" is
+ * mailbox "A/B"; at most STORE_MAX_MAILBOX_DEPTH levels. */
+static int import_mbox_dir(struct import_run *r, const char *dir, const char *prefix, int depth)
+{
+	if (depth >= STORE_MAX_MAILBOX_DEPTH)
+		return cli_fail(r->cli, CLI_EX_ERROR, "%s: deeper than %d levels", dir,
+				STORE_MAX_MAILBOX_DEPTH);
+	DIR *d = opendir(dir);
+	if (d == NULL)
+		return cli_fail(r->cli, CLI_EX_ERROR, "%s: %s", dir, strerror(errno));
+	int code = CLI_EX_OK;
+	struct dirent *e;
+	while (code == CLI_EX_OK && (e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		char *p = xasprintf("%s/%s", dir, e->d_name);
+		struct stat st;
+		size_t nl = strlen(e->d_name);
+		if (stat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
+			char *sub = xasprintf("%s%s/", prefix, e->d_name);
+			code = import_mbox_dir(r, p, sub, depth + 1);
+			free(sub);
+		} else if (nl > 5 && strcmp(e->d_name + nl - 5, ".mbox") == 0) {
+			char *name = xasprintf("%s%.*s", prefix, (int)(nl - 5), e->d_name);
+			if (!store_mailbox_name_valid(name)) {
+				fprintf(r->cli->err, "roost: %s: not a valid mailbox name: skipped\n", p);
+				r->failed++;
+			} else {
+				code = import_mbox_file(r, p, name);
+			}
+			free(name);
+		}
+		free(p);
+	}
+	closedir(d);
+	return code;
+}
+
 int cmd_import(struct cli *cli, int argc, char **argv)
 {
-	if (strcmp(argv[0], "maildir") != 0)
-		return cli_fail(cli, CLI_EX_USAGE, "import %s: not supported yet (maildir)", argv[0]);
+	bool mbox = strcmp(argv[0], "mbox") == 0;
+	if (!mbox && strcmp(argv[0], "maildir") != 0)
+		return cli_fail(cli, CLI_EX_USAGE, "import %s: not supported yet (maildir, mbox)",
+				argv[0]);
 	char *addr = cli_address(cli, argv[1]);
 	if (addr == NULL)
 		return CLI_EX_ERROR;
@@ -250,9 +385,19 @@ int cmd_import(struct cli *cli, int argc, char **argv)
 	struct import_run r = {.cli = cli, .account_id = acct.id,
 			       .max_size = config_size(cli->cfg, "message.max_size")};
 	store_account_clear(&acct);
-	int code = import_folder(&r, path, "INBOX");
-	DIR *d = code == CLI_EX_OK ? opendir(path) : NULL;
-	if (code == CLI_EX_OK && d == NULL)
+	int code;
+	DIR *d = NULL;
+	struct stat pst;
+	if (mbox) {
+		if (stat(path, &pst) == 0 && S_ISDIR(pst.st_mode))
+			code = import_mbox_dir(&r, path, "", 0);
+		else
+			code = import_mbox_file(&r, path, "INBOX");
+	} else {
+		code = import_folder(&r, path, "INBOX");
+		d = code == CLI_EX_OK ? opendir(path) : NULL;
+	}
+	if (!mbox && code == CLI_EX_OK && d == NULL)
 		code = cli_fail(cli, CLI_EX_ERROR, "%s: %s", path, strerror(errno));
 	struct dirent *e;
 	while (d != NULL && code == CLI_EX_OK && (e = readdir(d)) != NULL) {

@@ -95,3 +95,47 @@ def test_kill9_during_import_then_rerun(datadir, tmp_path):
     assert datadir.users()["alice@example.com"][2] == 400
     assert "%d already there" % first in r.stdout
     assert datadir.cli("check").stdout == "clean\n"
+
+
+MBOX = (b"From someone@example.net Sat Feb  1 10:00:00 2020\n"
+        b"Subject: one\nStatus: RO\nX-Status: AF\nX-Keywords: $Work Later\n\n"
+        b"body\n>From the top\n>>From twice\n\n"
+        b"From x Sun Feb  2 11:00:00 2020\n"
+        b"Subject: two\n\nplain\n")
+
+
+def test_import_mbox_flags_keywords_unquoting(roost, tmp_path):
+    path = str(tmp_path / "in.mbox")
+    with open(path, "wb") as f:
+        f.write(MBOX)
+    p = roost.cli("import", "mbox", "alice@example.com", path)
+    assert "imported 2 messages" in p.stdout
+    state = imap_state(roost, "alice@example.com")
+    inbox = sorted(next(v for k, v in state.items() if k[0] == "INBOX").values(),
+                   key=lambda x: x[2])
+    (_, fl1, b1), (_, fl2, b2) = inbox
+    assert b1 == b"Subject: one\n\nbody\nFrom the top\n>From twice\n"
+    assert fl1 == {"\\Seen", "\\Answered", "\\Flagged", "$Work", "Later"}
+    assert b2 == b"Subject: two\n\nplain\n" and fl2 == set()
+    p = roost.cli("import", "mbox", "alice@example.com", path)
+    assert "imported 0 messages" in p.stdout and "2 already there" in p.stdout
+    bad = str(tmp_path / "bad.mbox")
+    with open(bad, "wb") as f:
+        f.write(b"Subject: not an mbox\n\n")
+    p = roost.cli("import", "mbox", "alice@example.com", bad, check=False)
+    assert p.returncode == 1 and "not an mbox" in p.stderr
+
+
+def test_export_mbox_import_round_trip(roost, tmp_path):
+    src = str(tmp_path / "Maildir")
+    make_maildir(src)
+    roost.cli("import", "maildir", "alice@example.com", src)
+    out = str(tmp_path / "mb")
+    roost.cli("export", "alice@example.com", "mbox", out)
+    roost.add_user("bob@example.com")
+    roost.cli("import", "mbox", "bob@example.com", out)
+
+    def view(addr):
+        return {k[0]: sorted(((fl, body) for _, fl, body in v.values()), key=lambda x: x[1])
+                for k, v in imap_state(roost, addr).items()}
+    assert view("bob@example.com") == view("alice@example.com")
