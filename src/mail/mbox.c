@@ -141,7 +141,8 @@ int mbox_next(const char *data, size_t len, size_t *off, size_t max, struct mbox
 	}
 	m->len = out.len;
 	m->data = xmalloc(out.len + 1);
-	memcpy(m->data, out.data, out.len);
+	if (out.len > 0)
+		memcpy(m->data, out.data, out.len);
 	m->data[out.len] = '\0';
 	buf_free(&out);
 	*off = pos;
