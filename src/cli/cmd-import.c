@@ -360,11 +360,68 @@ static int import_mbox_dir(struct import_run *r, const char *dir, const char *pr
 	return code;
 }
 
+/* .eml files: PATH itself or every regular file of the directory PATH,
+ * into INBOX; the UIDL comes from the file's name, the internal date from
+ * its mtime, no flags. */
+static int import_eml(struct import_run *r, const char *path)
+{
+	int64_t mbid;
+	enum store_err err = mailbox_for(r, "INBOX", &mbid);
+	struct store_msg *msgs = NULL;
+	size_t nmsgs = 0, nhave = 0;
+	if (err == STORE_OK)
+		err = store_mailbox_messages(r->cli->store, r->account_id, mbid, &msgs, &nmsgs);
+	if (err != STORE_OK)
+		return cli_store_result(r->cli, err, NULL, "INBOX");
+	r->folders++;
+	const char **have = have_uidls(msgs, nmsgs, &nhave);
+	struct stat st;
+	DIR *d = NULL;
+	int code = CLI_EX_OK;
+	if (stat(path, &st) < 0) {
+		code = cli_fail(r->cli, CLI_EX_ERROR, "%s: %s", path, strerror(errno));
+	} else if (S_ISDIR(st.st_mode) && (d = opendir(path)) == NULL) {
+		code = cli_fail(r->cli, CLI_EX_ERROR, "%s: %s", path, strerror(errno));
+	}
+	struct dirent *e = NULL;
+	bool single = code == CLI_EX_OK && d == NULL;
+	while (code == CLI_EX_OK && (single || (e = readdir(d)) != NULL)) {
+		char *file = single ? xstrdup(path) : xasprintf("%s/%s", path, e->d_name);
+		const char *base = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
+		struct stat fst;
+		if (*base != '.' && stat(file, &fst) == 0 && S_ISREG(fst.st_mode)) {
+			char uidl[33];
+			uidl_of(base, strlen(base), uidl);
+			const char *key = uidl;
+			char *data = NULL;
+			size_t len = 0;
+			if (nhave > 0 && bsearch(&key, have, nhave, sizeof(*have), cmp_str) != NULL) {
+				r->skipped++;
+			} else if (read_file(file, r->max_size, &data, &len) < 0) {
+				fprintf(r->cli->err, "roost: %s: %s\n", file, strerror(errno));
+				r->failed++;
+			} else {
+				code = deliver_one(r, mbid, file, data, len, 0, NULL,
+						   (int64_t)fst.st_mtime, uidl);
+			}
+			free(data);
+		}
+		free(file);
+		if (single)
+			break;
+	}
+	if (d != NULL)
+		closedir(d);
+	free(have);
+	store_msg_list_free(msgs, nmsgs);
+	return code;
+}
+
 int cmd_import(struct cli *cli, int argc, char **argv)
 {
-	bool mbox = strcmp(argv[0], "mbox") == 0;
-	if (!mbox && strcmp(argv[0], "maildir") != 0)
-		return cli_fail(cli, CLI_EX_USAGE, "import %s: not supported yet (maildir, mbox)",
+	bool mbox = strcmp(argv[0], "mbox") == 0, eml = strcmp(argv[0], "eml") == 0;
+	if (!mbox && !eml && strcmp(argv[0], "maildir") != 0)
+		return cli_fail(cli, CLI_EX_USAGE, "import %s: not supported (maildir, mbox, eml)",
 				argv[0]);
 	char *addr = cli_address(cli, argv[1]);
 	if (addr == NULL)
@@ -388,7 +445,9 @@ int cmd_import(struct cli *cli, int argc, char **argv)
 	int code;
 	DIR *d = NULL;
 	struct stat pst;
-	if (mbox) {
+	if (eml) {
+		code = import_eml(&r, path);
+	} else if (mbox) {
 		if (stat(path, &pst) == 0 && S_ISDIR(pst.st_mode))
 			code = import_mbox_dir(&r, path, "", 0);
 		else
@@ -397,7 +456,7 @@ int cmd_import(struct cli *cli, int argc, char **argv)
 		code = import_folder(&r, path, "INBOX");
 		d = code == CLI_EX_OK ? opendir(path) : NULL;
 	}
-	if (!mbox && code == CLI_EX_OK && d == NULL)
+	if (!mbox && !eml && code == CLI_EX_OK && d == NULL)
 		code = cli_fail(cli, CLI_EX_ERROR, "%s: %s", path, strerror(errno));
 	struct dirent *e;
 	while (d != NULL && code == CLI_EX_OK && (e = readdir(d)) != NULL) {

@@ -139,3 +139,21 @@ def test_export_mbox_import_round_trip(roost, tmp_path):
         return {k[0]: sorted(((fl, body) for _, fl, body in v.values()), key=lambda x: x[1])
                 for k, v in imap_state(roost, addr).items()}
     assert view("bob@example.com") == view("alice@example.com")
+
+
+def test_import_eml_file_and_directory(roost, tmp_path):
+    d = tmp_path / "emls"
+    d.mkdir()
+    for i in range(3):
+        (d / ("m%d.eml" % i)).write_bytes(b"Subject: eml %d\r\n\r\nhi\r\n" % i)
+    (d / ".hidden").write_bytes(b"x")
+    one = tmp_path / "single.eml"
+    one.write_bytes(b"Subject: single\r\n\r\nx\r\n")
+    assert "imported 3 messages" in roost.cli("import", "eml", "alice@example.com", str(d)).stdout
+    assert "imported 1 messages" in roost.cli("import", "eml", "alice@example.com", str(one)).stdout
+    p = roost.cli("import", "eml", "alice@example.com", str(d))
+    assert "imported 0 messages" in p.stdout and "3 already there" in p.stdout
+    state = imap_state(roost, "alice@example.com")
+    bodies = sorted(b for v in state.values() for _, _, b in v.values())
+    assert bodies == sorted([b"Subject: eml %d\r\n\r\nhi\r\n" % i for i in range(3)]
+                            + [b"Subject: single\r\n\r\nx\r\n"])
