@@ -19,6 +19,9 @@ if [ "${1:-}" = test ]; then
 fail2ban"
 	# swaks --tls (STARTTLS) needs Net::SSLeay, which swaks only recommends
 	PKGS="$PKGS libnet-ssleay-perl"
+	# the independent DKIM verifier (tests/e2e/test_dkim.py); dkimpy
+	# verifies Ed25519 (RFC 8463) only with PyNaCl, which it recommends
+	PKGS="$PKGS python3-dkim python3-nacl"
 	# make fuzz: clang and its libFuzzer/sanitizer runtimes
 	PKGS="$PKGS clang libclang-rt-14-dev"
 fi
