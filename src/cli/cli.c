@@ -22,8 +22,10 @@ const struct cli_command cli_commands[] = {
 	{"domain add", "<domain>", 1, 1, 0, cmd_domain_add, "host a domain"},
 	{"domain del", "<domain>", 1, 1, 0, cmd_domain_del, "stop hosting a domain"},
 	{"domain list", "", 0, 0, 0, cmd_domain_list, "list hosted domains"},
-	{"domain dkim", "<domain> generate [<selector>]|rotate|show", 2, 3, 0, cmd_domain_dkim,
-	 "create or rotate the domain's DKIM keys (RSA-2048, Ed25519), or print their DNS records"},
+	{"domain dkim", "<domain> generate [<selector>]|rotate|show|remove <selector>", 2, 3, 0,
+	 cmd_domain_dkim,
+	 "create or rotate the domain's DKIM keys (RSA-2048, Ed25519), print their DNS records, "
+	 "or delete a retired selector's keys"},
 	{"dns", "<domain>", 1, 1, 0, cmd_dns,
 	 "print every DNS record the domain needs, in zone-file form"},
 	{"user add", "<address>", 1, 1, CLI_STDIN_PASSWORD, cmd_user_add,

@@ -1,6 +1,6 @@
 /*
  * cmd-domain: `roost domain add|del|list`, and `roost domain dkim DOMAIN
- * generate|rotate|show` (the domain's DKIM keys, dkim/dkim.h). A hosted domain is one whose
+ * generate|rotate|show|remove` (the domain's DKIM keys, dkim/dkim.h). A hosted domain is one whose
  * addresses Roost accepts mail for; everything else is relaying and is
  * refused.
  */
@@ -160,8 +160,8 @@ static int dkim_generate(struct cli *cli, const char *domain, const char *select
 			fprintf(cli->out,
 				"note\tnew mail is signed with %s; keep the records of %s published for "
 				"at least a week (mail it signed may still be in transit or re-verified), "
-				"then delete %s/dkim/%s/%s.*.pem\n",
-				sel, current, cli->datadir, domain, current);
+				"then: roost domain dkim %s remove %s\n",
+				sel, current, domain, current);
 		fprintf(cli->out, "publish\troost domain dkim %s show\n", domain);
 	}
 	free(sel);
@@ -195,9 +195,9 @@ static int dkim_show(struct cli *cli, const char *domain)
 	for (size_t i = 0; i < n && code == CLI_EX_OK; i++) {
 		if (strcmp(sels[i], current) == 0)
 			continue;
-		buf_printf(&out, "; %s: retired selector, keep published until its mail is "
-				 "delivered, then delete its key files\n",
-			   sels[i]);
+		buf_printf(&out, "; %s: retired selector, keep published about a week after the "
+				 "rotation, then: roost domain dkim %s remove %s\n",
+			   sels[i], domain, sels[i]);
 		if (dkim_dns_records(cli->datadir, domain, sels[i], &out, &error) < 0) {
 			code = cli_fail(cli, CLI_EX_ERROR, "%s", error);
 			free(error);
@@ -213,6 +213,19 @@ static int dkim_show(struct cli *cli, const char *domain)
 	return code;
 }
 
+static int dkim_remove(struct cli *cli, const char *domain, const char *selector)
+{
+	char *error = NULL;
+	if (dkim_keys_remove(cli->datadir, domain, selector, &error) < 0) {
+		cli_fail(cli, CLI_EX_ERROR, "%s", error);
+		free(error);
+		return CLI_EX_ERROR;
+	}
+	fprintf(cli->out, "removed\t%s\nunpublish\t%s-rsa._domainkey.%s, %s-ed25519._domainkey.%s\n",
+		selector, selector, domain, selector, domain);
+	return CLI_EX_OK;
+}
+
 int cmd_domain_dkim(struct cli *cli, int argc, char **argv)
 {
 	char *domain = domain_arg(cli, argv[0]);
@@ -220,22 +233,27 @@ int cmd_domain_dkim(struct cli *cli, int argc, char **argv)
 		return CLI_EX_ERROR;
 	const char *verb = argv[1];
 	int code;
-	if (argc == 3 && strcmp(verb, "generate") != 0) {
-		code = cli_fail(cli, CLI_EX_USAGE, "domain dkim: only generate takes a selector");
+	int takes_selector = strcmp(verb, "generate") == 0 || strcmp(verb, "remove") == 0;
+	if ((argc == 3 && !takes_selector) || (argc == 2 && strcmp(verb, "remove") == 0)) {
+		code = cli_fail(cli, CLI_EX_USAGE,
+				"domain dkim: generate may, remove must, name a selector; "
+				"rotate and show take none");
 	} else if (argc == 3 && !dkim_selector_valid(argv[2])) {
 		code = cli_fail(cli, CLI_EX_USAGE,
 				"domain dkim: '%.63s': a selector is 1-%d of a-z 0-9 -", argv[2],
 				DKIM_MAX_SELECTOR);
 	} else if (strcmp(verb, "generate") != 0 && strcmp(verb, "rotate") != 0 &&
-		   strcmp(verb, "show") != 0) {
-		code = cli_fail(cli, CLI_EX_USAGE, "domain dkim: '%.32s': expected generate|rotate|show",
-				verb);
+		   strcmp(verb, "show") != 0 && strcmp(verb, "remove") != 0) {
+		code = cli_fail(cli, CLI_EX_USAGE,
+				"domain dkim: '%.32s': expected generate|rotate|show|remove", verb);
 	} else {
 		int hosted = domain_hosted(cli, domain);
 		if (hosted <= 0)
 			code = CLI_EX_ERROR;
 		else if (strcmp(verb, "show") == 0)
 			code = dkim_show(cli, domain);
+		else if (strcmp(verb, "remove") == 0)
+			code = dkim_remove(cli, domain, argv[2]);
 		else
 			code = dkim_generate(cli, domain, argc == 3 ? argv[2] : NULL,
 					     strcmp(verb, "rotate") == 0);

@@ -209,6 +209,48 @@ int dkim_keys_generate(const char *datadir, const char *domain, const char *sele
 	return ret;
 }
 
+int dkim_keys_remove(const char *datadir, const char *domain, const char *selector,
+		     char **error_r)
+{
+	if (!domain_safe(domain) || !dkim_selector_valid(selector)) {
+		*error_r = xasprintf("invalid domain or selector");
+		return -1;
+	}
+	char *current = NULL;
+	int r = dkim_current_selector(datadir, domain, &current, error_r);
+	if (r < 0)
+		return -1;
+	if (r == 0 && strcmp(current, selector) == 0) {
+		*error_r = xasprintf("%s signs %s's mail now: rotate first", selector, domain);
+		free(current);
+		return -1;
+	}
+	free(current);
+	int removed = 0, ret = 0;
+	for (int a = 0; a < DKIM_NALGS; a++) {
+		char *path = key_path(datadir, domain, selector, (enum dkim_alg)a);
+		if (unlink(path) == 0)
+			removed++;
+		else if (errno != ENOENT && ret == 0) {
+			*error_r = xasprintf("%s: %s", path, strerror(errno));
+			ret = -1;
+		}
+		free(path);
+	}
+	if (ret == 0 && removed == 0) {
+		*error_r = xasprintf("%s has no selector %s", domain, selector);
+		ret = -1;
+	}
+	char *dir = domain_dir(datadir, domain);
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		(void)fsync(dfd);
+		close(dfd);
+	}
+	free(dir);
+	return ret;
+}
+
 int dkim_current_selector(const char *datadir, const char *domain, char **selector_r,
 			  char **error_r)
 {

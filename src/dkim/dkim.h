@@ -47,6 +47,10 @@ int dkim_selector_valid(const char *selector);
  * selector. Refuses a selector whose files exist. 0, or -1 and *error_r. */
 int dkim_keys_generate(const char *datadir, const char *domain, const char *selector,
 		       char **error_r);
+/* Delete both key files of a retired selector (refuses the current one).
+ * 0, or -1 and *error_r (also when the selector has no files). */
+int dkim_keys_remove(const char *datadir, const char *domain, const char *selector,
+		     char **error_r);
 /* The selector that signs now: 0 and *selector_r (caller frees); 1 when
  * the domain has no keys; -1 and *error_r on an I/O error. */
 int dkim_current_selector(const char *datadir, const char *domain, char **selector_r,

@@ -138,6 +138,17 @@ def test_rotate_keeps_old_keys_published(keyed):
     sels = set(re.findall(rb"s=([a-z0-9-]+);", signed))
     assert len(sels) == 2 and not any(s.decode() + "._domainkey.example.com" in old for s in sels)
     assert verify_all(signed, new) == ["rsa-sha256", "ed25519-sha256"]
+    # the retired selector goes only when asked; the current one never
+    old_sel = sorted(old)[0].split("-ed25519.")[0]
+    new_sel = [s.decode() for s in sels][0].rsplit("-", 1)[0]
+    p = roost.cli("domain", "dkim", "example.com", "remove", new_sel, check=False)
+    assert p.returncode == 1 and "rotate first" in p.stderr
+    roost.cli("domain", "dkim", "example.com", "remove", old_sel)
+    assert parse_txt(roost.cli("domain", "dkim", "example.com", "show").stdout).keys() == \
+        new.keys() - old.keys()
+    assert not [f for f in os.listdir(os.path.join(roost.datadir, "dkim", "example.com"))
+                if f.startswith(old_sel + ".")]
+    assert verify_all(sign(roost, MESSAGES["plain"]), new) == ["rsa-sha256", "ed25519-sha256"]
     # generate refuses to replace existing keys
     p = roost.cli("domain", "dkim", "example.com", "generate", check=False)
     assert p.returncode == 1 and "rotate" in p.stderr
