@@ -12,6 +12,9 @@
  *         mistake of ours (a key not yet published) costs a trip to the
  *         Junk folder, not lost mail as p=reject would (RFC 7489 6.3).
  *         Raise it to reject once the reports (rua) show only passes.
+ *   MTA-STS mode: testing: enforce makes senders refuse an MX whose
+ *         certificate is not from a public CA (RFC 8461 4.1), which the
+ *         self-signed certificate of `roost init` is not.
  */
 #include "cli/cli.h"
 #include "dkim/dkim.h"
@@ -163,11 +166,13 @@ int cmd_dns(struct cli *cli, int argc, char **argv)
 
 	/* RFC 8461 3.2: the policy file, served over HTTPS; its id changes
 	 * whenever the policy does, so it is derived from the policy text. */
-	char *policy = xasprintf("version: STSv1\nmode: enforce\nmx: %s\nmax_age: 604800\n", host);
+	char *policy = xasprintf("version: STSv1\nmode: testing\nmx: %s\nmax_age: 604800\n", host);
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned mdlen = 0;
 	EVP_Digest(policy, strlen(policy), md, &mdlen, EVP_sha256(), NULL);
-	buf_printf(&out, "; MTA-STS: serve https://mta-sts.%s/.well-known/mta-sts.txt with:\n",
+	buf_printf(&out, "; MTA-STS: serve https://mta-sts.%s/.well-known/mta-sts.txt with the\n"
+			 "; policy below; set mode: enforce once the MX has a certificate from a\n"
+			 "; public CA and the TLS-RPT reports show no failures\n",
 		   domain);
 	for (const char *p = policy; *p != '\0';) {
 		const char *nl = strchr(p, '\n');

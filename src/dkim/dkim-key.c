@@ -426,6 +426,10 @@ int dkim_signer_load(const char *datadir, const char *domain, struct dkim_signer
 	for (int a = 0; a < DKIM_NALGS; a++) {
 		char *path = key_path(datadir, domain, selector, (enum dkim_alg)a);
 		r = load_key(path, &s->key[a], error_r);
+		if (r == 0 && !EVP_PKEY_is_a(s->key[a], a == DKIM_ALG_RSA ? "RSA" : "ED25519")) {
+			*error_r = xasprintf("%s: not an %s key", path, dkim_alg_suffix[a]);
+			r = -1;
+		}
 		free(path);
 		if (r < 0) {
 			dkim_signer_free(&s);

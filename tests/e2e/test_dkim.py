@@ -219,3 +219,18 @@ def test_dns_prints_every_record(keyed):
                          stdout=subprocess.PIPE, check=True).stdout
     import hashlib
     assert m.group(1) == hashlib.sha256(der).hexdigest()
+
+
+def test_wrong_key_type_is_refused(keyed):
+    """A key file of the wrong type is an error, never a signature with
+    the wrong a= (which every verifier would fail)."""
+    roost, recs = keyed
+    d = os.path.join(roost.datadir, "dkim", "example.com")
+    rsa = [f for f in os.listdir(d) if f.endswith(".rsa.pem")][0]
+    ed = rsa.replace(".rsa.pem", ".ed25519.pem")
+    with open(os.path.join(d, ed), "rb") as f:
+        data = f.read()
+    with open(os.path.join(d, rsa), "wb") as f:
+        f.write(data)
+    p = roost.cli("debug", "dkim-sign", "example.com", input=MESSAGES["plain"], check=False)
+    assert p.returncode == 1 and "not an rsa key" in p.stderr
