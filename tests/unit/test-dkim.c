@@ -2,8 +2,10 @@
  * RFC's own example (3.4.5) and the edge cases around empty bodies. */
 #include "unit.h"
 #include "dkim/dkim.h"
+#include "dkim/dkim-private.h"
 #include "lib/buf.h"
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void check_header(const char *in, const char *want)
@@ -62,4 +64,79 @@ TEST(dkim_selector_names)
 	CHECK(!dkim_selector_valid("a/../b"));
 	CHECK(!dkim_selector_valid("A"));
 	CHECK(!dkim_selector_valid("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")); /* 49 */
+}
+
+/* A signer with one Ed25519 key, without files (dkim-private.h). */
+static struct dkim_signer *test_signer(void)
+{
+	static struct dkim_signer s;
+	if (s.key[DKIM_ALG_ED25519] == NULL) {
+		s.key[DKIM_ALG_ED25519] = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+		s.domain = "example.com";
+		s.selector = "unit";
+	}
+	return &s;
+}
+
+static char *sign_ok(const char *msg)
+{
+	char *fields = NULL, *error = NULL;
+	CHECK_INT(dkim_sign(test_signer(), msg, strlen(msg), 1700000000, &fields, &error), 0);
+	CHECK(error == NULL);
+	return fields;
+}
+
+TEST(dkim_sign_empty_body_hash)
+{
+	/* RFC 6376 3.4.4: an empty (or all-blank) body hashes as zero bytes;
+	 * SHA-256("") in base64. */
+	const char *msgs[] = {"From: a@example.com\r\n\r\n", "From: a@example.com\r\n\r\n\r\n \r\n",
+			      "From: a@example.com\r\n"};
+	for (size_t i = 0; i < 3; i++) {
+		char *f = sign_ok(msgs[i]);
+		CHECK(strstr(f, "bh=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=;") != NULL);
+		CHECK(strstr(f, "a=ed25519-sha256;") != NULL);
+		CHECK(strstr(f, "s=unit-ed25519;") != NULL);
+		CHECK(strstr(f, "t=1700000000;") != NULL);
+		free(f);
+	}
+}
+
+TEST(dkim_sign_header_list)
+{
+	/* Present fields once per instance, the over-signed ones once more. */
+	char *f = sign_ok("From: a@example.com\r\nDate: x\r\nTo: b@x\r\nTo: c@x\r\n\r\nb\r\n");
+	/* Unfold (the field wraps at 78 columns): drop each CRLF SP. */
+	struct buf u;
+	buf_init(&u, SIZE_MAX);
+	for (const char *r = f; *r != '\0'; r++) {
+		if (r[0] == '\r' && r[1] == '\n' && r[2] == ' ')
+			r += 2;
+		else
+			buf_putc(&u, *r);
+	}
+	free(f);
+	f = buf_steal(&u);
+	CHECK(strstr(f, "h=from:from:to:to:to:cc:subject:reply-to:date:content-type;") != NULL);
+	free(f);
+}
+
+TEST(dkim_sign_limits)
+{
+	char *fields = NULL, *error = NULL;
+	const char *nofrom = "Subject: x\r\n\r\nbody\r\n";
+	CHECK_INT(dkim_sign(test_signer(), nofrom, strlen(nofrom), 0, &fields, &error), -1);
+	CHECK(error != NULL && strstr(error, "no From") != NULL);
+	free(error);
+	error = NULL;
+	struct buf m;
+	buf_init(&m, SIZE_MAX);
+	buf_puts(&m, "From: a@example.com\r\n");
+	for (int i = 0; i <= DKIM_MAX_INSTANCES; i++)
+		buf_puts(&m, "Cc: x@example.org\r\n");
+	buf_puts(&m, "\r\nbody\r\n");
+	CHECK_INT(dkim_sign(test_signer(), m.data, m.len, 0, &fields, &error), -1);
+	CHECK(error != NULL && strstr(error, "cc header fields") != NULL);
+	free(error);
+	buf_free(&m);
 }
