@@ -147,6 +147,22 @@ int cmd_dns(struct cli *cli, int argc, char **argv)
 		buf_puts(&out, "; DKIM (RSA-SHA256 and Ed25519-SHA256)\n");
 		if (dkim_dns_records(cli->datadir, domain, sel, &out, &error) < 0)
 			r = -1;
+		/* Retired selectors stay published until removed: mail they
+		 * signed may still be verified. */
+		char **sels = NULL;
+		size_t nsel = 0;
+		if (r == 0 && dkim_selectors(cli->datadir, domain, &sels, &nsel, &error) < 0)
+			r = -1;
+		for (size_t i = 0; i < nsel; i++) {
+			if (r == 0 && strcmp(sels[i], sel) != 0) {
+				buf_printf(&out, "; retired DKIM selector %s (roost domain dkim %s remove %s)\n",
+					   sels[i], domain, sels[i]);
+				if (dkim_dns_records(cli->datadir, domain, sels[i], &out, &error) < 0)
+					r = -1;
+			}
+			free(sels[i]);
+		}
+		free(sels);
 		free(sel);
 	} else if (r > 0) {
 		buf_printf(&out, "; DKIM: no keys yet: roost domain dkim %s generate\n", domain);
