@@ -12,6 +12,10 @@
 #include "lib/workers.h"
 #include "mail/address.h"
 #include "store/store.h"
+#include "store/store-auth.h"
+#include <openssl/crypto.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
 #include <event2/event.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -65,6 +69,28 @@ static enum store_err qualify_user(struct store *s, const char *user, char **nam
 	return STORE_OK;
 }
 
+/* An account without SCRAM keys for its current password gains them at
+ * its first successful PLAIN/LOGIN login (the only moment the server
+ * sees the password). A failure only means SCRAM waits for the next. */
+static void scram_upgrade(struct store *s, int64_t id, const char *hash, const char *password)
+{
+	struct scram_keys k;
+	enum store_err err = store_scram_get(s, id, hash, &k);
+	if (err == STORE_ENOTFOUND) {
+		if (scram_keys_new(password, &k) < 0) {
+			log_warn("scram: cannot derive keys for account id %lld", (long long)id);
+			return;
+		}
+		err = store_scram_set(s, id, hash, &k);
+		if (err == STORE_OK)
+			log_info("scram: keys added for account id %lld", (long long)id);
+	}
+	OPENSSL_cleanse(&k, sizeof(k));
+	if (err != STORE_OK)
+		log_warn("scram: keys for account id %lld not stored: %s", (long long)id,
+			 store_strerror(err));
+}
+
 enum auth_result auth_login(struct store *s, const char *user, const char *password,
 			    int64_t *account_id_r)
 {
@@ -88,6 +114,22 @@ enum auth_result auth_login(struct store *s, const char *user, const char *passw
 	}
 	free(name);
 	bool ok = password_verify(password, known ? hash : dummy_hash) && known;
+	if (ok && !disabled)
+		scram_upgrade(s, id, hash, password);
+	if (known && !ok) {
+		/* Per-device app passwords (store-auth.h): each opens the same
+		 * account. At most STORE_APP_PASSWORDS_MAX hashes are tried. */
+		char **apps = NULL;
+		size_t napps = 0;
+		err = store_app_password_hashes(s, id, &apps, &napps);
+		for (size_t i = 0; i < napps; i++) {
+			if (!ok && password_verify(password, apps[i]))
+				ok = true;
+			wipe(apps[i], strlen(apps[i]));
+			free(apps[i]);
+		}
+		free(apps);
+	}
 	/* A disabled account is answered like a wrong password (the client
 	 * learns nothing); only the log says why. */
 	if (ok && disabled) {
@@ -119,6 +161,11 @@ struct auth_request {
 	int64_t account_id, started_ms;
 	auth_done_cb *done;
 	void *ctx;
+	/* SCRAM (auth_scram_start): the proof stands in for the password */
+	bool scram, scram_known;
+	struct scram_keys keys;
+	char *auth_message;
+	unsigned char proof[SCRAM_KEY_LEN];
 };
 
 static int64_t now_ms(void)
@@ -134,6 +181,8 @@ static void request_free(struct auth_request *r)
 		event_free(r->timer);
 	wipe(r->password, strlen(r->password));
 	free(r->password);
+	OPENSSL_cleanse(&r->keys, sizeof(r->keys));
+	free(r->auth_message);
 	free(r->user);
 	free(r->proto);
 	free(r->session);
@@ -171,6 +220,11 @@ static void wait_then(struct auth_request *r, int64_t ms, enum request_step step
 static void check_work(void *arg)
 {
 	struct auth_request *r = arg;
+	if (r->scram) {
+		bool ok = scram_proof_valid(r->keys.stored_key, r->auth_message, r->proof);
+		r->result = ok && r->scram_known ? AUTH_OK : AUTH_FAILED;
+		return;
+	}
 	r->result = r->too_long ? AUTH_FAILED
 				: auth_login(r->store, r->user, r->password, &r->account_id);
 	wipe(r->password, strlen(r->password));
@@ -231,9 +285,9 @@ static void timer_fired(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-struct auth_request *auth_attempt_start(struct store *s, struct conn *c, const char *proto,
-					const char *user, const char *password, auth_done_cb *done,
-					void *ctx)
+static struct auth_request *request_new(struct store *s, struct conn *c, const char *proto,
+				       const char *user, const char *password,
+				       auth_done_cb *done, void *ctx)
 {
 	struct auth_request *r = xcalloc(1, sizeof(*r));
 	r->store = s;
@@ -249,7 +303,11 @@ struct auth_request *auth_attempt_start(struct store *s, struct conn *c, const c
 	r->done = done;
 	r->ctx = ctx;
 	r->started_ms = now_ms();
+	return r;
+}
 
+static struct auth_request *request_begin(struct auth_request *r)
+{
 	struct auth_throttle_state st;
 	auth_throttle_query(r->ip, r->user, &st);
 	if (st.blocked_ms > 0) {
@@ -266,6 +324,95 @@ struct auth_request *auth_attempt_start(struct store *s, struct conn *c, const c
 	}
 	wait_then(r, st.delay_ms, STEP_DELAY);
 	return r;
+}
+
+struct auth_request *auth_attempt_start(struct store *s, struct conn *c, const char *proto,
+					const char *user, const char *password, auth_done_cb *done,
+					void *ctx)
+{
+	return request_begin(request_new(s, c, proto, user, password, done, ctx));
+}
+
+struct auth_request *auth_scram_start(struct store *s, struct conn *c, const char *proto,
+				      const char *user, const struct scram_keys *keys, bool known,
+				      int64_t account_id, const char *auth_message,
+				      const unsigned char proof[SCRAM_KEY_LEN], auth_done_cb *done,
+				      void *ctx)
+{
+	struct auth_request *r = request_new(s, c, proto, user, "", done, ctx);
+	r->scram = true;
+	r->scram_known = known && !r->too_long;
+	r->keys = *keys;
+	r->account_id = account_id;
+	r->auth_message = xstrdup(auth_message);
+	memcpy(r->proof, proof, SCRAM_KEY_LEN);
+	return request_begin(r);
+}
+
+/* The key of the made-up SCRAM salts: random per process, so an attacker
+ * cannot tell a made-up salt from a real one by computing it. */
+static pthread_once_t fake_once = PTHREAD_ONCE_INIT;
+static unsigned char fake_secret[32];
+static bool fake_ready;
+
+static void fake_init(void)
+{
+	fake_ready = RAND_bytes(fake_secret, sizeof(fake_secret)) == 1;
+}
+
+static void fake_keys(const char *user, struct scram_keys *k)
+{
+	pthread_once(&fake_once, fake_init);
+	unsigned char mac[32];
+	unsigned int n = sizeof(mac);
+	HMAC(EVP_sha256(), fake_secret, sizeof(fake_secret), (const unsigned char *)user,
+	     strlen(user), mac, &n);
+	memcpy(k->salt, mac, SCRAM_SALT_LEN);
+	k->iterations = SCRAM_ITERATIONS;
+	/* keys no proof can match: random (or, without randomness, the MAC,
+	 * still unknown to the client; `known` is false anyway) */
+	if (!fake_ready || RAND_bytes(k->stored_key, SCRAM_KEY_LEN) != 1)
+		memcpy(k->stored_key, mac, SCRAM_KEY_LEN);
+	memset(k->server_key, 0, SCRAM_KEY_LEN);
+}
+
+enum auth_result auth_scram_lookup(struct store *s, const char *user, struct scram_keys *keys_r,
+				   int64_t *account_id_r, bool *known_r)
+{
+	*known_r = false;
+	*account_id_r = 0;
+	char *name = NULL, *hash = NULL;
+	int64_t id = 0;
+	bool disabled = false;
+	enum store_err err = STORE_ENOTFOUND;
+	if (strlen(user) <= AUTH_MAX_USERNAME)
+		err = qualify_user(s, user, &name);
+	if (err == STORE_OK && name == NULL)
+		err = STORE_ENOTFOUND;
+	if (err == STORE_OK) {
+		const char *why;
+		char *addr = address_normalize(name, &why);
+		err = addr != NULL ? store_account_auth(s, addr, &id, &hash, &disabled)
+				   : STORE_ENOTFOUND;
+		free(addr);
+	}
+	free(name);
+	if (err == STORE_OK && !disabled) {
+		err = store_scram_get(s, id, hash, keys_r);
+		if (err == STORE_OK) {
+			*known_r = true;
+			*account_id_r = id;
+		}
+	}
+	if (hash != NULL) {
+		wipe(hash, strlen(hash));
+		free(hash);
+	}
+	if (err != STORE_OK && err != STORE_ENOTFOUND)
+		return AUTH_TEMPFAIL;
+	if (!*known_r)
+		fake_keys(user, keys_r);
+	return AUTH_OK;
 }
 
 void auth_request_cancel(struct auth_request **req)

@@ -1,5 +1,5 @@
 /*
- * auth: login checks for IMAP and POP3 (and submission once it exists).
+ * auth: login checks for IMAP, POP3 and submission.
  * It sits above the store (it reads the account's hash) and below the
  * protocols: the protocols hand it a user name and password and get one
  * answer back; the throttle (auth-throttle.h), the pre-check delay, the
@@ -9,6 +9,7 @@
 #ifndef ROOST_AUTH_H
 #define ROOST_AUTH_H
 #include "mail/password.h"
+#include "mail/scram.h"
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -31,7 +32,8 @@ enum auth_result {
  * account id on success, AUTH_FAILED or AUTH_TEMPFAIL. Whether the user
  * exists never changes the outcome's timing class: unknown users are
  * checked against a dummy hash of the same cost. A disabled account is
- * AUTH_FAILED (only the log says why). No throttling. */
+ * AUTH_FAILED (only the log says why). The account's password or any of
+ * its app passwords (store-auth.h) opens it. No throttling. */
 enum auth_result auth_login(struct store *s, const char *user, const char *password,
 			    int64_t *account_id_r);
 
@@ -53,6 +55,26 @@ struct auth_request *auth_attempt_start(struct store *s, struct conn *c, const c
 					const char *user, const char *password, auth_done_cb *done,
 					void *ctx);
 void auth_request_cancel(struct auth_request **req);
+
+/* SCRAM-SHA-256 (RFC 5802, RFC 7677) for the account password. The keys
+ * are written when a password is set (`roost user add|passwd`) and, for
+ * accounts that have none yet, at their next successful PLAIN/LOGIN
+ * login (auth_login). App passwords have no SCRAM keys.
+ *
+ * auth_scram_lookup: the keys to challenge `user` with (a snapshot read:
+ * any thread). An unknown or disabled user, or one without keys, gets
+ * made-up keys that no proof matches (*known_r false): the salt is a
+ * keyed hash of the name, so the challenge looks the same every time and
+ * tells nothing. AUTH_TEMPFAIL on a store error, else AUTH_OK. */
+enum auth_result auth_scram_lookup(struct store *s, const char *user, struct scram_keys *keys_r,
+				   int64_t *account_id_r, bool *known_r);
+/* One throttled proof check, the same steps, log lines and answers as
+ * auth_attempt_start() (the proof stands in for the password). */
+struct auth_request *auth_scram_start(struct store *s, struct conn *c, const char *proto,
+				      const char *user, const struct scram_keys *keys, bool known,
+				      int64_t account_id, const char *auth_message,
+				      const unsigned char proof[SCRAM_KEY_LEN], auth_done_cb *done,
+				      void *ctx);
 
 /* Throttle settings from the auth.* keys; logs them (at start-up). */
 struct config;

@@ -9,6 +9,15 @@
  * control thread): the change is committed first, then the sessions are
  * told (registry.h) before the command answers, so a script that runs
  * `user del` and then `user add` never leaves an old session open.
+ *
+ * add and passwd also store the password's SCRAM-SHA-256 keys (mail/scram.h).
+ *
+ * `user app-password add|list|del`: per-device passwords. add generates
+ * one (OpenSSL's RNG), prints it once and stores only its yescrypt hash;
+ * del revokes one and ends the account's sessions (the devices whose
+ * password still holds log in again). `user passwd` keeps them: a device
+ * password is revoked on its own, so changing the main password does not
+ * force every phone to be set up again.
  */
 #include "cli/cli.h"
 #include "lib/alloc.h"
@@ -16,6 +25,8 @@
 #include "lib/registry.h"
 #include "mail/password.h"
 #include "store/store.h"
+#include "store/store-auth.h"
+#include <openssl/rand.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,13 +55,16 @@ static enum store_err account_id_of(struct cli *cli, const char *addr, int64_t *
 	return err;
 }
 
-/* Read a password and hash it; NULL after printing why. */
-static char *read_hash(struct cli *cli)
+/* Read a password, hash it and derive its SCRAM-SHA-256 keys (the only
+ * moment besides a PLAIN/LOGIN login that the plaintext is here); NULL
+ * after printing why. */
+static char *read_hash(struct cli *cli, struct scram_keys *keys_r, bool *have_keys_r)
 {
 	char *password = NULL;
 	if (cli_read_password(cli, &password) < 0)
 		return NULL;
 	char *hash = password_hash(password);
+	*have_keys_r = hash != NULL && scram_keys_new(password, keys_r) == 0;
 	wipe(password, strlen(password));
 	free(password);
 	if (hash == NULL)
@@ -77,7 +91,9 @@ static int set_password(struct cli *cli, const char *arg, bool create)
 		free(addr);
 		return code;
 	}
-	char *hash = read_hash(cli);
+	struct scram_keys keys;
+	bool have_keys = false;
+	char *hash = read_hash(cli, &keys, &have_keys);
 	if (hash == NULL) {
 		free(addr);
 		return CLI_EX_ERROR;
@@ -87,6 +103,16 @@ static int set_password(struct cli *cli, const char *arg, bool create)
 		err = store_account_add(cli->store, addr, hash, &error);
 	else
 		err = store_account_passwd(cli->store, addr, hash, &error);
+	if (create && err == STORE_OK)
+		(void)account_id_of(cli, addr, &id);
+	/* The keys are bound to this hash (store-auth.h): if writing them
+	 * fails, SCRAM waits for the next PLAIN/LOGIN login; the old keys are
+	 * stale either way. */
+	if (err == STORE_OK && have_keys && id > 0 &&
+	    store_scram_set(cli->store, id, hash, &keys) != STORE_OK)
+		fprintf(cli->err, "roost: warning: SCRAM keys not stored; they are added at the "
+				  "next login\n");
+	wipe(&keys, sizeof(keys));
 	if (!create && err == STORE_OK)
 		end_sessions(cli, id, "Password changed, log in again");
 	int code = cli_store_result(cli, err, error, addr);
@@ -242,7 +268,16 @@ int cmd_user_show(struct cli *cli, int argc, char **argv)
 			  "\npop3-delete\t%s\ndisabled\t%s\n",
 		a.quota_is_default ? "yes" : "no", a.used_bytes, a.used_messages,
 		a.pop3_delete != NULL ? a.pop3_delete : "default", a.disabled ? "yes" : "no");
+	int save_sent = -1;
+	err = store_save_sent_get(cli->store, a.id, &save_sent);
 	store_account_clear(&a);
+	if (err != STORE_OK) {
+		int code = cli_store_result(cli, err, NULL, addr);
+		free(addr);
+		return code;
+	}
+	fprintf(cli->out, "save-sent\t%s\n",
+		save_sent < 0 ? "default" : save_sent ? "yes" : "no");
 	free(addr);
 	return CLI_EX_OK;
 }
@@ -263,6 +298,121 @@ int cmd_user_pop3_delete(struct cli *cli, int argc, char **argv)
 		return CLI_EX_ERROR;
 	char *error = NULL;
 	enum store_err err = store_account_pop3_delete(cli->store, addr, mode, &error);
+	int code = cli_store_result(cli, err, error, addr);
+	free(addr);
+	return code;
+}
+
+/* A generated app password: APP_PASSWORD_GROUPS groups of four lowercase
+ * letters joined by '-' (16 letters: about 75 bits), easy to type on a
+ * phone. */
+#define APP_PASSWORD_GROUPS 4
+
+static int generate_app_password(char *out, size_t size)
+{
+	size_t pos = 0;
+	for (int g = 0; g < APP_PASSWORD_GROUPS; g++) {
+		for (int i = 0; i < 4; i++) {
+			unsigned char b;
+			/* 26 * 9 = 234: reject 234..255 so every letter is as likely */
+			do {
+				if (RAND_bytes(&b, 1) != 1)
+					return -1;
+			} while (b >= 234);
+			if (pos + 1 >= size)
+				return -1;
+			out[pos++] = (char)('a' + b % 26);
+		}
+		if (g + 1 < APP_PASSWORD_GROUPS && pos + 1 < size)
+			out[pos++] = '-';
+	}
+	out[pos] = '\0';
+	return 0;
+}
+
+int cmd_user_app_password_add(struct cli *cli, int argc, char **argv)
+{
+	char *addr = cli_address(cli, argv[0]);
+	if (addr == NULL)
+		return CLI_EX_ERROR;
+	char password[APP_PASSWORD_GROUPS * 5];
+	if (generate_app_password(password, sizeof(password)) < 0) {
+		free(addr);
+		return cli_fail(cli, CLI_EX_ERROR, "cannot generate a password (no randomness)");
+	}
+	char *hash = password_hash(password);
+	if (hash == NULL) {
+		wipe(password, sizeof(password));
+		free(addr);
+		return cli_fail(cli, CLI_EX_ERROR, "cannot hash the password (libcrypt failed)");
+	}
+	char *error = NULL;
+	enum store_err err = store_app_password_add(cli->store, addr, argv[1], hash, &error);
+	free(hash);
+	if (err == STORE_OK)
+		fprintf(cli->out, "%s\n", password);
+	wipe(password, sizeof(password));
+	int code = cli_store_result(cli, err, error, addr);
+	free(addr);
+	return code;
+}
+
+int cmd_user_app_password_list(struct cli *cli, int argc, char **argv)
+{
+	char *addr = cli_address(cli, argv[0]);
+	if (addr == NULL)
+		return CLI_EX_ERROR;
+	struct store_app_password *list = NULL;
+	size_t n = 0;
+	enum store_err err = store_app_password_list(cli->store, addr, &list, &n);
+	for (size_t i = 0; err == STORE_OK && i < n; i++)
+		fprintf(cli->out, "%s\t%" PRId64 "\n", list[i].label, list[i].created);
+	store_app_password_list_free(list, n);
+	int code = cli_store_result(cli, err,
+				    err == STORE_ENOTFOUND ? xstrdup("no such account") : NULL, addr);
+	free(addr);
+	return code;
+}
+
+int cmd_user_app_password_del(struct cli *cli, int argc, char **argv)
+{
+	char *addr = cli_address(cli, argv[0]);
+	if (addr == NULL)
+		return CLI_EX_ERROR;
+	int64_t id;
+	enum store_err err = account_id_of(cli, addr, &id);
+	char *error = NULL;
+	if (err == STORE_ENOTFOUND)
+		error = xstrdup("no such account");
+	if (err == STORE_OK)
+		err = store_app_password_del(cli->store, addr, argv[1], &error);
+	/* Sessions do not remember which password they used: end them all;
+	 * the devices whose password still holds log in again at once. */
+	if (err == STORE_OK)
+		end_sessions(cli, id, "An app password was revoked, log in again");
+	int code = cli_store_result(cli, err, error, addr);
+	free(addr);
+	return code;
+}
+
+/* `user save-sent <address> yes|no|default`: the per-account override of
+ * submission.save_sent, read at each submitted message. */
+int cmd_user_save_sent(struct cli *cli, int argc, char **argv)
+{
+	int mode;
+	if (strcmp(argv[1], "yes") == 0)
+		mode = 1;
+	else if (strcmp(argv[1], "no") == 0)
+		mode = 0;
+	else if (strcmp(argv[1], "default") == 0)
+		mode = -1;
+	else
+		return cli_fail(cli, CLI_EX_ERROR, "%.64s: expected yes, no or default", argv[1]);
+	char *addr = cli_address(cli, argv[0]);
+	if (addr == NULL)
+		return CLI_EX_ERROR;
+	char *error = NULL;
+	enum store_err err = store_save_sent_set(cli->store, addr, mode, &error);
 	int code = cli_store_result(cli, err, error, addr);
 	free(addr);
 	return code;

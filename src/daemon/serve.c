@@ -33,9 +33,10 @@
 /* How often shutdown checks whether the connections are gone. */
 #define SERVE_DRAIN_POLL_MS 50
 
-/* Listener keys announced at start-up, in this order. submission and
- * submissions are not served yet. */
-static const char *const serve_protocols[] = {"imap", "imaps", "pop3", "pop3s", "smtp", "lmtp"};
+/* Listener keys announced at start-up, in this order. */
+static const char *const serve_protocols[] = {"imap", "imaps",	    "pop3",
+					      "pop3s", "smtp", "submission",
+					      "submissions", "lmtp"};
 
 struct serve {
 	struct config *cfg;

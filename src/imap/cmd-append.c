@@ -7,6 +7,11 @@
  * UTF8=ACCEPT (RFC 6855 4). 8-bit header fields need UTF8=ACCEPT or
  * IMAP4rev2 enabled first, else NO (RFC 6855 4; imap-append.c).
  * Over quota: NO [OVERQUOTA].
+ *
+ * One message appended to the \Sent mailbox that is already there, saved
+ * within minutes with the same Message-ID and From address (submission's
+ * own copy, submission.save_sent), is not stored twice: OK with the
+ * existing copy's APPENDUID (store_sent_duplicate, store-auth.h).
  */
 #include "imap/imap-append.h"
 #include "imap/imap-commands.h"
@@ -14,6 +19,7 @@
 #include "lib/alloc.h"
 #include "lib/buf.h"
 #include "store/store.h"
+#include "store/store-auth.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,6 +64,24 @@ static void done(struct imap_cmd *cmd, struct store_op *op)
 	buf_free(&b);
 }
 
+/* The message is already in \Sent (see the top): answered, true. */
+static bool sent_duplicate(struct imap_cmd *cmd, int64_t mailbox_id, struct imap_append_msg *m)
+{
+	struct imap_session *s = cmd->s;
+	int64_t sent_id = 0;
+	uint32_t uidvalidity = 0, uid = 0;
+	enum store_err err =
+		store_mailbox_special(s->srv->store, s->account_id, "\\Sent", &sent_id, &uidvalidity);
+	if (err != STORE_OK || sent_id != mailbox_id)
+		return false; /* a failed read only costs the deduplication */
+	err = store_sent_duplicate(s->srv->store, s->account_id, mailbox_id,
+				   m->op.u.deliver.data, m->op.u.deliver.len, &uid);
+	if (err != STORE_OK || uid == 0)
+		return false;
+	imap_cmd_ok(cmd, "[APPENDUID %u %u] APPEND completed (already saved)", uidvalidity, uid);
+	return true;
+}
+
 void cmd_append(struct imap_cmd *cmd)
 {
 	struct imap_session *s = cmd->s;
@@ -100,6 +124,8 @@ void cmd_append(struct imap_cmd *cmd)
 	for (size_t i = 0; i < ctx->nmsgs; i++)
 		ctx->msgs[i].op.u.deliver.targets = &ctx->msgs[i].target;
 	if (ctx->nmsgs == 1) {
+		if (sent_duplicate(cmd, mailbox_id, &ctx->msgs[0]))
+			return;
 		imap_op_submit(cmd, &ctx->msgs[0].op, done);
 		return;
 	}

@@ -3,6 +3,7 @@
 #include "imap/imap-op.h"
 #include "imap/imap-session.h"
 #include "auth/auth.h"
+#include "auth/auth-scram.h"
 #include "lib/alloc.h"
 #include "lib/buf.h"
 #include "lib/conn.h"
@@ -99,4 +100,67 @@ void imap_auth_attempt(struct imap_cmd *cmd, const char *user, const char *passw
 	struct auth_request *req =
 		auth_attempt_start(s->srv->store, s->conn, "imap", user, password, login_checked, w);
 	(void)req; /* the session reference, not a cancel, covers a close */
+}
+
+void imap_auth_login_done(struct imap_cmd *cmd, const char *user, int64_t account_id)
+{
+	login_succeeded(cmd, user, account_id);
+}
+
+struct scram_wait {
+	struct imap_cmd *cmd;
+	void (*proven)(struct imap_cmd *cmd, int64_t account_id);
+};
+
+static void scram_checked(void *ctx, enum auth_result result, int64_t account_id)
+{
+	struct scram_wait *w = ctx;
+	struct imap_cmd *cmd = w->cmd;
+	void (*proven)(struct imap_cmd *, int64_t) = w->proven;
+	free(w);
+	if (!imap_session_unref(cmd->s))
+		return;
+	switch (result) {
+	case AUTH_OK:
+		proven(cmd, account_id);
+		break;
+	case AUTH_FAILED:
+		imap_cmd_no(cmd, "[AUTHENTICATIONFAILED] Authentication failed");
+		break;
+	case AUTH_BLOCKED:
+		imap_cmd_no(cmd, "[UNAVAILABLE] Too many failed logins from your address, "
+				 "try again later");
+		break;
+	case AUTH_TEMPFAIL:
+		imap_store_no(cmd, STORE_ETEMP, "Cannot check the password now, try again");
+		break;
+	}
+}
+
+void imap_auth_scram_final(struct imap_cmd *cmd, struct auth_scram *x, const char *b64,
+			   size_t len, void (*proven)(struct imap_cmd *cmd, int64_t account_id))
+{
+	struct imap_session *s = cmd->s;
+	if (s->conn == NULL)
+		return;
+	struct scram_wait *w = xcalloc(1, sizeof(*w));
+	w->cmd = cmd;
+	w->proven = proven;
+	struct auth_request *req = NULL;
+	imap_session_ref(s);
+	conn_pause(s->conn);
+	switch (auth_scram_final(x, s->srv->store, s->conn, "imap", b64, len, scram_checked, w,
+				 &req)) {
+	case AUTH_SCRAM_OK:
+		return; /* the session reference, not a cancel, covers a close */
+	case AUTH_SCRAM_MISMATCH:
+		conn_log(s->conn, LOG_INFO, "scram: bad nonce or channel binding");
+		imap_cmd_no(cmd, "[AUTHENTICATIONFAILED] Authentication failed");
+		break;
+	default:
+		imap_cmd_bad(cmd, "Invalid SCRAM client-final-message");
+		break;
+	}
+	free(w);
+	imap_session_unref(s);
 }

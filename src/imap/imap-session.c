@@ -77,7 +77,7 @@ void imap_capabilities(struct imap_session *s, struct buf *b)
 		if (s->conn && !conn_plaintext_auth_ok(s->conn))
 			buf_puts(b, " LOGINDISABLED");
 		else
-			buf_puts(b, " AUTH=PLAIN AUTH=LOGIN");
+			buf_puts(b, " AUTH=SCRAM-SHA-256 AUTH=PLAIN AUTH=LOGIN");
 		return;
 	}
 	buf_puts(b, " NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN SPECIAL-USE CREATE-SPECIAL-USE"

@@ -25,9 +25,10 @@ void smtp_cmd_quit(struct smtp_session *s, char *args)
 
 void smtp_cmd_help(struct smtp_session *s, char *args)
 {
-	smtp_reply(s, "214 2.0.0 Commands: %s MAIL RCPT DATA BDAT RSET NOOP QUIT HELP VRFY%s",
+	smtp_reply(s, "214 2.0.0 Commands: %s MAIL RCPT DATA BDAT RSET NOOP QUIT HELP VRFY%s%s",
 		   s->srv->lmtp ? "LHLO" : "EHLO HELO",
-		   conn_tls_available(s->conn) ? " STARTTLS" : "");
+		   conn_tls_available(s->conn) ? " STARTTLS" : "",
+		   s->srv->submission ? " AUTH" : "");
 }
 
 void smtp_cmd_vrfy(struct smtp_session *s, char *args)

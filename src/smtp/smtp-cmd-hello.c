@@ -1,8 +1,11 @@
 /*
  * smtp-cmd-hello: EHLO, HELO (RFC 5321 4.1.1.1) and LMTP's LHLO (RFC 2033
  * 4.1). Each starts the session over: any transaction is reset. EHLO and
- * LHLO list the extensions; AUTH is not offered here (this is the MX, not
- * submission).
+ * LHLO list the extensions. AUTH is offered on submission only (RFC 6409
+ * 4.3), and there only when a password may be sent (TLS, or
+ * auth.allow_plaintext); the MX and LMTP never offer it. DSN is offered
+ * on the MX (Roost is the final destination there); on submission only
+ * once the outbound queue sends notifications.
  */
 #include "smtp/smtp-session.h"
 #include "smtp/smtp-parse.h"
@@ -37,9 +40,12 @@ static void hello_extended(struct smtp_session *s, char *args, const char *verb)
 	ext[n++] = "SMTPUTF8";				/* RFC 6531 */
 	ext[n++] = "ENHANCEDSTATUSCODES";		/* RFC 2034 */
 	ext[n++] = "CHUNKING";				/* RFC 3030 */
-	ext[n++] = "DSN";				/* RFC 3461 */
+	if (!s->srv->submission)
+		ext[n++] = "DSN";			/* RFC 3461 */
 	if (conn_tls_available(s->conn) && !conn_tls_active(s->conn))
 		ext[n++] = "STARTTLS";			/* RFC 3207 */
+	if (s->srv->submission && conn_plaintext_auth_ok(s->conn))
+		ext[n++] = "AUTH SCRAM-SHA-256 PLAIN LOGIN"; /* RFC 4954, 7677 */
 	ext[n++] = "HELP";
 	smtp_reply(s, "250-%s Hello %s", s->srv->hostname, s->helo);
 	for (size_t i = 0; i < n; i++)

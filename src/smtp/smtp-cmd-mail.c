@@ -73,11 +73,43 @@ static bool reverse_path_ok(const char *path)
 	return at != NULL && at != path && at[1] != '\0';
 }
 
+/* Submission: the envelope sender must be the account's own (RFC 6409
+ * 4.1 lets the server check it; an unchecked one is how a stolen login
+ * sends as anybody), and the account must be under its message rate.
+ * The null sender is allowed (RFC 8098 3: an MDN's return path is
+ * null); its From: is still checked at the end of the data. */
+static bool submission_sender(struct smtp_session *s, const char *path)
+{
+	if (path[0] != '\0') {
+		bool ok = false;
+		if (smtp_submit_sender_ok(s, path, &ok) < 0)
+			return false;
+		if (!ok) {
+			conn_log(s->conn, LOG_WARN, "sender refused user=%s from=%.320s",
+				 s->auth_user, path);
+			smtp_reply_error(s, "550 5.7.1 Sender address <%s> is not yours: "
+					    "you may send as %s or its aliases", path, s->auth_user);
+			return false;
+		}
+	}
+	if (!smtp_rate_take_message(&s->srv->rate, s->account_id)) {
+		conn_log(s->conn, LOG_WARN, "rate limit: messages user=%s", s->auth_user);
+		smtp_reply_error(s, "451 4.7.1 Message rate limit exceeded, try again later");
+		return false;
+	}
+	return true;
+}
+
 void smtp_cmd_mail(struct smtp_session *s, char *args)
 {
 	struct smtp_txn *t = &s->txn;
 	if (t->active) {
 		smtp_reply_error(s, "503 5.5.1 Nested MAIL command");
+		return;
+	}
+	/* RFC 4954 6 / RFC 6409 4.3: submission only for logged-in users. */
+	if (s->srv->submission && s->account_id <= 0) {
+		smtp_reply_error(s, "530 5.7.0 Authentication required");
 		return;
 	}
 	bool has8bit = smtp_has_8bit(args, strlen(args));
@@ -114,6 +146,10 @@ void smtp_cmd_mail(struct smtp_session *s, char *args)
 	if (!reverse_path_ok(pa.path)) {
 		t->smtputf8 = false;
 		smtp_reply_error(s, "501 5.1.7 Bad sender address syntax");
+		return;
+	}
+	if (s->srv->submission && !submission_sender(s, pa.path)) {
+		t->smtputf8 = false;
 		return;
 	}
 	t->active = true;

@@ -12,6 +12,10 @@
  * content is a plain name is that name (RFC 5321 4.1.2, smtp-parse.h).
  * The accepted recipient keeps the address it was routed to, so the
  * resolution at the end of the data finds the same accounts.
+ *
+ * On submission (after AUTH) a recipient in a domain not hosted here is
+ * handed to smtp-submit-remote.c; a hosted one is delivered locally
+ * through the same path as the MX's.
  */
 #include "smtp/smtp-session.h"
 #include "smtp/smtp-parse.h"
@@ -246,6 +250,22 @@ void smtp_cmd_rcpt(struct smtp_session *s, char *args)
 		addr = xstrdup("postmaster");
 	for (size_t i = 0; err == STORE_OK && i < nids; i++)
 		err = account_refuses(s, ids[i], t->declared_size);
+	/* Submission relays for its logged-in user (RFC 6409 4.3: MAIL
+	 * required AUTH): a domain not hosted here goes out. The MX and LMTP
+	 * never get here: STORE_EPERM is "Relay access denied" for them. */
+	bool remote = s->srv->submission && s->account_id > 0 && err == STORE_EPERM;
+	if ((err == STORE_OK || remote) && s->srv->submission &&
+	    !smtp_rate_take_rcpt(&s->srv->rate, s->account_id)) {
+		conn_log(s->conn, LOG_WARN, "rate limit: recipients user=%s", s->auth_user);
+		smtp_reply_error(s, "451 4.7.1 Recipient rate limit exceeded, try again later");
+		goto fail;
+	}
+	if (remote) {
+		/* the address as given: a remote local part keeps its case
+		 * (RFC 5321 2.4) */
+		smtp_submit_remote_rcpt(s, path);
+		goto fail; /* the hand-off keeps what it needs */
+	}
 	if (err != STORE_OK) {
 		struct smtp_store_reply r;
 		smtp_store_reply(s->srv, err, SMTP_AT_RCPT, &r);

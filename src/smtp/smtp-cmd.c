@@ -38,6 +38,9 @@ static const struct smtp_cmd smtp_cmds[] = {
 	{"EXPN", smtp_cmd_expn, 0},
 	/* RFC 3207 4: "STARTTLS" CRLF, no parameters. */
 	{"STARTTLS", smtp_cmd_starttls, SMTP_CMD_NO_ARGS},
+	/* RFC 4954 4: "AUTH" SP sasl-mech [SP initial-response], after EHLO;
+	 * offered on submission only (RFC 6409 4.3), never on the MX. */
+	{"AUTH", smtp_cmd_auth, SMTP_CMD_NEEDS_HELO | SMTP_CMD_SUBMISSION_ONLY},
 };
 
 const struct smtp_cmd *smtp_cmd_find(const char *verb)

@@ -96,7 +96,7 @@ static void data_end(struct smtp_session *s)
 {
 	struct smtp_txn *t = &s->txn;
 	s->in_data = false;
-	conn_set_line_max(s->conn, SMTP_MAX_COMMAND_LINE - 2);
+	conn_set_line_max(s->conn, s->srv->command_line_max);
 	if (t->bad_eol) {
 		conn_log(s->conn, LOG_INFO, "refused message with a bare CR");
 		smtp_deliver_refuse(s, "550 5.6.0 Message contains a bare CR");

@@ -23,11 +23,16 @@
  *     SIZE the full mailbox is then refused at RCPT and the others get it.
  * Any other storage failure is 451 4.3.0 (452 4.3.1 for a full disk).
  *
+ * Submission runs the same path, for the recipients hosted here, after
+ * smtp_submit_check_message() (From: must be the account's).
+ *
  * If the client disconnects while the op is in flight, the session stays
  * alive (smtp_session_conn_closed()) and is freed here on completion.
  */
 #include "smtp/smtp-session.h"
 #include "lib/conn.h"
+#include "store/store-auth.h"
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -134,6 +139,88 @@ static void lmtp_replies(struct smtp_session *s)
 		 t->id, t->data.len, t->nrcpts, failed);
 }
 
+/* Did every recipient get the message? */
+static bool all_stored(const struct smtp_txn *t)
+{
+	const struct delivery *d = &t->d;
+	if (d->op.err != STORE_OK)
+		return false;
+	for (size_t i = 0; i < d->nrcpts; i++)
+		if (d->rcpts[i].err != STORE_OK)
+			return false;
+	return true;
+}
+
+static void reply_and_resume(struct smtp_session *s)
+{
+	if (s->srv->lmtp)
+		lmtp_replies(s);
+	else
+		smtp_final_reply(s);
+	smtp_txn_reset(s);
+	if (!s->quitting)
+		conn_resume(s->conn);
+}
+
+static void sent_done(struct store_op *op, void *ctx)
+{
+	struct smtp_session *s = ctx;
+	struct smtp_txn *t = &s->txn;
+	s->storing = false;
+	enum store_err err = op->err == STORE_OK ? t->sent_target.err : op->err;
+	/* The recipients have the message: a failed copy (the sender over
+	 * quota, say) is logged, never a failed submission. */
+	if (err != STORE_OK)
+		log_warn("proto=submission id=%s sent copy not stored: %s", t->id,
+			 store_strerror(err));
+	if (s->closed) {
+		smtp_session_free(s);
+		return;
+	}
+	reply_and_resume(s);
+}
+
+/* submission.save_sent: store the message as the client sent it (no
+ * trace prefix), \Seen, in the sender's \Sent. True when started. */
+static bool sent_copy_start(struct smtp_session *s)
+{
+	struct smtp_txn *t = &s->txn;
+	int64_t mailbox_id = 0;
+	uint32_t uidvalidity;
+	enum store_err err =
+		store_mailbox_special(s->srv->store, s->account_id, "\\Sent", &mailbox_id, &uidvalidity);
+	if (err != STORE_OK) {
+		if (err != STORE_ENOTFOUND)
+			log_warn("proto=submission id=%s no sent copy: %s", t->id, store_strerror(err));
+		return false;
+	}
+	t->sent_target = (struct store_target){
+		.account_id = s->account_id,
+		.mailbox_id = mailbox_id,
+		.flags = STORE_FLAG_SEEN,
+	};
+	store_op_init(&t->sent_op, STORE_OP_DELIVER);
+	t->sent_op.u.deliver.data = t->data.data != NULL ? t->data.data : "";
+	t->sent_op.u.deliver.len = t->data.len;
+	t->sent_op.u.deliver.targets = &t->sent_target;
+	t->sent_op.u.deliver.ntargets = 1;
+	t->sent_op.u.deliver.per_target = true;
+	t->sent_live = true;
+	s->storing = true;
+	store_submit(s->srv->store, &t->sent_op, sent_done, s);
+	return true;
+}
+
+/* submission.save_sent, or the account's own choice
+ * (`roost user save-sent`); a failed read keeps the server's. */
+static bool save_sent(struct smtp_session *s)
+{
+	int mode = -1;
+	if (store_save_sent_get(s->srv->store, s->account_id, &mode) != STORE_OK)
+		mode = -1;
+	return mode < 0 ? s->srv->save_sent : mode == 1;
+}
+
 static void deliver_done(struct store_op *op, void *ctx)
 {
 	struct smtp_session *s = ctx;
@@ -148,13 +235,9 @@ static void deliver_done(struct store_op *op, void *ctx)
 		smtp_session_free(s);
 		return;
 	}
-	if (s->srv->lmtp)
-		lmtp_replies(s);
-	else
-		smtp_final_reply(s);
-	smtp_txn_reset(s);
-	if (!s->quitting)
-		conn_resume(s->conn);
+	if (s->srv->submission && all_stored(t) && save_sent(s) && sent_copy_start(s))
+		return; /* sent_done replies */
+	reply_and_resume(s);
 }
 
 void smtp_deliver_start(struct smtp_session *s)
@@ -162,11 +245,18 @@ void smtp_deliver_start(struct smtp_session *s)
 	struct smtp_txn *t = &s->txn;
 	const struct smtp_server *srv = s->srv;
 	struct conn *c = s->conn;
+	if (srv->submission && !smtp_submit_check_message(s))
+		return; /* refused, the transaction is over */
+	char proto[24];
+	/* RFC 3848 2: "A" marks an authenticated submission (ESMTPSA) */
+	snprintf(proto, sizeof(proto), "%s%s",
+		 smtp_trace_protocol(srv->lmtp, s->esmtp, conn_tls_active(c), t->smtputf8),
+		 s->account_id > 0 ? "A" : "");
 	struct smtp_trace tr = {
 		.helo = s->helo,
 		.ip = conn_remote_ip(c),
 		.hostname = srv->hostname,
-		.protocol = smtp_trace_protocol(srv->lmtp, s->esmtp, conn_tls_active(c), t->smtputf8),
+		.protocol = proto,
 		.id = t->id,
 		.tls = conn_tls_description(c),
 		.for_rcpt = t->nrcpts == 1 ? t->rcpts[0].address : NULL,

@@ -29,6 +29,7 @@ void smtp_session_free(struct smtp_session *s)
 	if (s == NULL)
 		return;
 	smtp_txn_reset(s);
+	smtp_auth_clear(s);
 	buf_free(&s->txn.data);
 	if (s->greet_timer != NULL)
 		event_free(s->greet_timer);
@@ -94,6 +95,10 @@ void smtp_txn_reset(struct smtp_session *s)
 		delivery_free(&t->d);
 		t->d_live = false;
 	}
+	if (t->sent_live) {
+		store_op_clear(&t->sent_op);
+		t->sent_live = false;
+	}
 	for (size_t i = 0; i < t->nrcpts; i++) {
 		free(t->rcpts[i].address);
 		free(t->rcpts[i].account_ids);
@@ -125,6 +130,9 @@ static bool verb_allowed(const struct smtp_session *s, const struct smtp_cmd *cm
 	if ((cmd->flags & SMTP_CMD_SMTP_ONLY) && s->srv->lmtp)
 		return false;
 	if ((cmd->flags & SMTP_CMD_LMTP_ONLY) && !s->srv->lmtp)
+		return false;
+	/* The MX and LMTP never offer AUTH: an unknown command there. */
+	if ((cmd->flags & SMTP_CMD_SUBMISSION_ONLY) && !s->srv->submission)
 		return false;
 	return true;
 }

@@ -16,14 +16,31 @@
 struct conn;
 struct config;
 struct event;
+struct auth_scram;
 
 /* When message.max_size is "unlimited", this is still the most one message
  * may take in memory. */
 #define SMTP_HARD_MAX_SIZE ((int64_t)1 << 30)
 
-/* One listener's settings (smtp.listen or lmtp.listen), read at startup. */
+/* RFC 4954 4: an AUTH command line (and each response) may be up to
+ * 12288 octets with its CRLF; submission reads command lines this long. */
+#define SMTP_AUTH_LINE_MAX 12288
+
+/* Per-account submission rate limits (0 = no limit), smtp-submit-rate.c. */
+struct smtp_rate_limits {
+	int64_t messages_hour, messages_day;
+	int64_t rcpts_hour, rcpts_day;
+};
+
+/* One listener's settings (smtp.listen, lmtp.listen, submission.listen or
+ * submissions.listen), read at startup. */
 struct smtp_server {
 	bool lmtp;
+	bool submission;	  /* RFC 6409: AUTH required, relays for its users */
+	size_t command_line_max;  /* without the CRLF */
+	const char *any_sender_domains; /* submission.any_sender_domains */
+	bool save_sent;		  /* submission.save_sent */
+	struct smtp_rate_limits rate;
 	struct store *store;
 	const char *hostname;
 	int64_t max_size;	  /* message.max_size, capped at SMTP_HARD_MAX_SIZE */
@@ -66,6 +83,11 @@ struct smtp_txn {
 	bool d_live;
 	char *received;
 	char *id;		/* transaction id for the log and Received: */
+	/* submission.save_sent: the copy in the sender's \Sent, stored
+	 * after the delivery succeeded (smtp-deliver.c) */
+	struct store_op sent_op;
+	struct store_target sent_target;
+	bool sent_live;
 };
 
 struct smtp_session {
@@ -87,6 +109,24 @@ struct smtp_session {
 	bool quitting;		/* QUIT or fatal reply sent: ignore further input */
 	bool blind_next;	/* the next command was sent before PIPELINING was known */
 	struct smtp_txn txn;
+	/* submission (smtp-cmd-auth.c) */
+	enum smtp_auth_step {
+		SMTP_AUTH_NONE,		/* no exchange in progress */
+		SMTP_AUTH_PLAIN,	/* 334 sent, waiting for the PLAIN response */
+		SMTP_AUTH_LOGIN_USER,	/* LOGIN: waiting for the user name */
+		SMTP_AUTH_LOGIN_PASS,	/* LOGIN: waiting for the password */
+		SMTP_AUTH_SCRAM_FIRST,	/* SCRAM: waiting for the client-first-message */
+		SMTP_AUTH_SCRAM_FINAL,	/* SCRAM: waiting for the client-final-message */
+		SMTP_AUTH_SCRAM_ACK,	/* SCRAM: server-final sent, waiting for "" */
+		SMTP_AUTH_CHECKING,	/* a check in flight, conn paused */
+	} auth_step;
+	struct auth_scram *scram;	/* SCRAM exchange (auth/auth-scram.h) */
+	int64_t scram_account_id;	/* proof good: logged in after the client's "" */
+	char *login_user;		/* LOGIN's user name between its two steps */
+	struct auth_request *auth_req;
+	struct registry_entry *reg;	/* ends the session on `user del`/`passwd` */
+	int64_t account_id;		/* > 0 once AUTH succeeded */
+	char *auth_user;		/* the login name that succeeded */
 };
 
 struct smtp_session *smtp_session_new(struct conn *c, const struct smtp_server *srv);
@@ -123,6 +163,7 @@ void smtp_session_command(struct smtp_session *s, char *line, size_t len);
 #define SMTP_CMD_LMTP_ONLY 0x40u  /* RFC 2033 4.1: LHLO */
 #define SMTP_CMD_HELLO 0x80u	  /* EHLO, HELO, LHLO: what follows it is judged */
 #define SMTP_CMD_BLIND_OK 0x100u  /* changes no state: may be sent blind (RFC 2920 3.1) */
+#define SMTP_CMD_SUBMISSION_ONLY 0x200u /* RFC 4954: AUTH on submission, never the MX */
 
 struct smtp_cmd {
 	const char *name;
@@ -145,6 +186,29 @@ void smtp_cmd_help(struct smtp_session *s, char *args);
 void smtp_cmd_vrfy(struct smtp_session *s, char *args);
 void smtp_cmd_expn(struct smtp_session *s, char *args);
 void smtp_cmd_starttls(struct smtp_session *s, char *args);
+void smtp_cmd_auth(struct smtp_session *s, char *args);
+
+/* --- submission (smtp-cmd-auth.c, smtp-submit*.c) --- */
+/* A line of an AUTH exchange (s->auth_step is PLAIN or LOGIN_*). */
+void smtp_auth_line(struct smtp_session *s, char *line, size_t len);
+/* A line of an AUTH exchange was too long: the exchange ends. */
+void smtp_auth_line_too_long(struct smtp_session *s);
+/* Cancel a check in flight and forget the login (session end). */
+void smtp_auth_clear(struct smtp_session *s);
+/* May the authenticated account use `address` (normalised or not) as its
+ * envelope sender or in From:? 0 and *ok_r, or -1 after a 451 reply. */
+int smtp_submit_sender_ok(struct smtp_session *s, const char *address, bool *ok_r);
+/* End of data on submission: From: must name only the account's
+ * addresses. true when the message may go on; false after a reply (the
+ * transaction is then over). */
+bool smtp_submit_check_message(struct smtp_session *s);
+/* A recipient outside the hosted domains (smtp-submit-remote.c): hand it
+ * to the outbound queue. Replies to the RCPT itself; true when accepted. */
+bool smtp_submit_remote_rcpt(struct smtp_session *s, const char *address);
+/* Rate limits (smtp-submit-rate.c), per account and shared by every
+ * session and thread. Each returns true when allowed and counts it. */
+bool smtp_rate_take_message(const struct smtp_rate_limits *lim, int64_t account_id);
+bool smtp_rate_take_rcpt(const struct smtp_rate_limits *lim, int64_t account_id);
 
 /* --- message bytes (smtp-data.c) --- */
 void smtp_data_line(struct smtp_session *s, const char *line, size_t len, bool bare_lf);

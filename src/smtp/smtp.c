@@ -1,7 +1,11 @@
 /*
- * smtp: the inbound SMTP server (the MX, RFC 5321) and the LMTP server
- * (RFC 2033): reads the settings, opens smtp.listen and lmtp.listen, and
- * routes the conn callbacks (lib/conn.h) to the session.
+ * smtp: the inbound SMTP server (the MX, RFC 5321), the LMTP server
+ * (RFC 2033) and message submission (RFC 6409: submission.listen with
+ * STARTTLS, submissions.listen with implicit TLS, RFC 8314 3.3): reads the
+ * settings, opens the listeners, and routes the conn callbacks
+ * (lib/conn.h) to the session. The four share one session code; the
+ * server's `submission` flag is what turns on AUTH and relaying for
+ * authenticated users.
  *
  * Greeting delay (smtp.greeting_delay, SMTP only): the 220 is held back;
  * a client that sends anything before it ("pregreet", typical of spam
@@ -17,7 +21,7 @@
 #include <event2/event.h>
 #include <string.h>
 
-static struct smtp_server smtp_srv, lmtp_srv;
+static struct smtp_server smtp_srv, lmtp_srv, submission_srv;
 
 static void send_greeting(struct smtp_session *s)
 {
@@ -44,7 +48,7 @@ static void on_connect_common(struct conn *c, const struct smtp_server *srv)
 {
 	struct smtp_session *s = smtp_session_new(c, srv);
 	conn_set_data(c, s);
-	conn_set_line_max(c, SMTP_MAX_COMMAND_LINE - 2);
+	conn_set_line_max(c, srv->command_line_max);
 	conn_set_timeout(c, srv->timeout_ms);
 	if (srv->greeting_delay_ms > 0) {
 		s->greet_timer = evtimer_new(conn_base(c), greeting_timer_cb, s);
@@ -68,6 +72,11 @@ static void lmtp_on_connect(struct conn *c)
 	on_connect_common(c, &lmtp_srv);
 }
 
+static void submission_on_connect(struct conn *c)
+{
+	on_connect_common(c, &submission_srv);
+}
+
 static void on_line(struct conn *c, char *line, size_t len)
 {
 	struct smtp_session *s = conn_data(c);
@@ -79,6 +88,8 @@ static void on_line(struct conn *c, char *line, size_t len)
 	}
 	if (s->in_data)
 		smtp_data_line(s, line, len, conn_line_bare_lf(c));
+	else if (s->auth_step != SMTP_AUTH_NONE)
+		smtp_auth_line(s, line, len);
 	else
 		smtp_session_command(s, line, len);
 }
@@ -94,6 +105,8 @@ static void on_line_too_long(struct conn *c)
 	}
 	if (s->in_data)
 		smtp_data_line_too_long(s, conn_line_bare_lf(c));
+	else if (s->auth_step != SMTP_AUTH_NONE)
+		smtp_auth_line_too_long(s);
 	else
 		smtp_reply_error(s, "500 5.5.2 Line too long");
 }
@@ -119,8 +132,11 @@ static void on_timeout(struct conn *c)
 static void on_tls_ready(struct conn *c)
 {
 	struct smtp_session *s = conn_data(c);
-	if (s != NULL)
-		smtp_session_reset_helo(s);
+	if (s == NULL)
+		return;
+	/* RFC 3207 4.2: forget everything learnt before TLS, a login too. */
+	smtp_session_reset_helo(s);
+	smtp_auth_clear(s);
 }
 
 static void on_close(struct conn *c)
@@ -159,11 +175,23 @@ static const struct conn_handler lmtp_handler = {
 	.on_close = on_close,
 };
 
+static const struct conn_handler submission_handler = {
+	.proto = "submission",
+	.on_connect = submission_on_connect,
+	.on_line = on_line,
+	.on_line_too_long = on_line_too_long,
+	.on_bytes = on_bytes,
+	.on_timeout = on_timeout,
+	.on_tls_ready = on_tls_ready,
+	.on_close = on_close,
+};
+
 static void server_init(struct smtp_server *srv, bool lmtp, struct config *cfg,
 			struct store *store)
 {
 	memset(srv, 0, sizeof(*srv));
 	srv->lmtp = lmtp;
+	srv->command_line_max = SMTP_MAX_COMMAND_LINE - 2;
 	srv->store = store;
 	srv->hostname = config_str(cfg, "server.hostname");
 	int64_t max = config_size(cfg, "message.max_size");
@@ -182,9 +210,22 @@ static void server_init(struct smtp_server *srv, bool lmtp, struct config *cfg,
 
 int smtp_start(struct config *cfg, struct store *store, char **error_r)
 {
-	static struct conn_listener_spec smtp_spec, lmtp_spec;
+	static struct conn_listener_spec smtp_spec, lmtp_spec, sub_spec, subs_spec;
 	server_init(&smtp_srv, false, cfg, store);
 	server_init(&lmtp_srv, true, cfg, store);
+	server_init(&submission_srv, false, cfg, store);
+	submission_srv.submission = true;
+	submission_srv.command_line_max = SMTP_AUTH_LINE_MAX - 2;
+	/* The MUA is our own user: no pregreet test (RFC 6409 has none). */
+	submission_srv.greeting_delay_ms = 0;
+	submission_srv.any_sender_domains = config_str(cfg, "submission.any_sender_domains");
+	submission_srv.save_sent = config_bool(cfg, "submission.save_sent");
+	submission_srv.rate = (struct smtp_rate_limits){
+		.messages_hour = config_int(cfg, "submission.max_messages_per_hour"),
+		.messages_day = config_int(cfg, "submission.max_messages_per_day"),
+		.rcpts_hour = config_int(cfg, "submission.max_recipients_per_hour"),
+		.rcpts_day = config_int(cfg, "submission.max_recipients_per_day"),
+	};
 	smtp_spec = (struct conn_listener_spec){
 		.proto = "smtp",
 		.listen = config_str(cfg, "smtp.listen"),
@@ -197,9 +238,23 @@ int smtp_start(struct config *cfg, struct store *store, char **error_r)
 		.handler = &lmtp_handler,
 		.on_refused = on_refused,
 	};
+	sub_spec = (struct conn_listener_spec){
+		.proto = "submission",
+		.listen = config_str(cfg, "submission.listen"),
+		.handler = &submission_handler,
+		.on_refused = on_refused,
+	};
+	subs_spec = sub_spec;
+	subs_spec.proto = "submissions";
+	subs_spec.listen = config_str(cfg, "submissions.listen");
+	subs_spec.implicit_tls = true;
 	if (conn_listen(&smtp_spec, error_r) < 0)
 		return -1;
 	if (conn_listen(&lmtp_spec, error_r) < 0)
+		return -1;
+	if (conn_listen(&sub_spec, error_r) < 0)
+		return -1;
+	if (conn_listen(&subs_spec, error_r) < 0)
 		return -1;
 	return 0;
 }

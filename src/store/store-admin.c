@@ -388,8 +388,11 @@ static enum store_err fn_account_del(struct store_txn *txn, void *arg, char **er
 		"DELETE FROM mailboxes WHERE account_id = ?1",
 		"DELETE FROM accounts WHERE id = ?1",
 		"DELETE FROM threads WHERE account_id = ?1",
+		"DELETE FROM app_passwords WHERE account_id = ?1",
+		"DELETE FROM scram_keys WHERE account_id = ?1",
+		"DELETE FROM submission_settings WHERE account_id = ?1",
 	};
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < sizeof(sqls) / sizeof(sqls[0]); i++) {
 		st = store_prepare(txn->db, sqls[i]);
 		if (st == NULL)
 			return STORE_ETEMP;

@@ -256,6 +256,16 @@ static char *fmt_orphan_threads(sqlite3_stmt *st)
 			 (int64_t)sqlite3_column_int64(st, 1), (int64_t)sqlite3_column_int64(st, 0));
 }
 
+/* app_passwords and scram_keys (store-auth.c): credentials of a deleted
+ * account must not outlive it (its id is never reused, but a row left
+ * behind is a password nobody can revoke). */
+static char *fmt_orphan_credentials(sqlite3_stmt *st)
+{
+	return xasprintf("%s: %" PRId64 " rows of account %" PRId64 ", which is missing",
+			 col_text(st, 0), (int64_t)sqlite3_column_int64(st, 2),
+			 (int64_t)sqlite3_column_int64(st, 1));
+}
+
 static char *fmt_orphan_metadata(sqlite3_stmt *st)
 {
 	return xasprintf("metadata: %" PRId64 " entries of account %" PRId64 ", mailbox %" PRId64
@@ -347,6 +357,18 @@ static void check_isolation(struct check *c)
 		 " WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = t.account_id)"
 		 " GROUP BY t.account_id ORDER BY t.account_id",
 		 fmt_orphan_threads);
+	each_row(c,
+		 "SELECT 'app_passwords', p.account_id, COUNT(*) FROM app_passwords p"
+		 " WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = p.account_id)"
+		 " GROUP BY p.account_id"
+		 " UNION ALL SELECT 'scram_keys', k.account_id, COUNT(*) FROM scram_keys k"
+		 " WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = k.account_id)"
+		 " GROUP BY k.account_id"
+		 " UNION ALL SELECT 'submission_settings', x.account_id, COUNT(*)"
+		 " FROM submission_settings x"
+		 " WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = x.account_id)"
+		 " GROUP BY x.account_id ORDER BY 1, 2",
+		 fmt_orphan_credentials);
 	/* METADATA entries (store-metadata.c) hang on their account and, but
 	 * for the server's (mailbox 0), on one of that account's mailboxes */
 	each_row(c,

@@ -26,7 +26,7 @@
 
 /* Version 1: the first schema. Version 2: AUTOINCREMENT ids for domains,
  * accounts and mailboxes; accounts.disabled. Version 3: new tables only
- * (METADATA entries, ...). */
+ * (METADATA entries, URLAUTH keys, app passwords and SCRAM keys, ...). */
 #define SCHEMA_VERSION 3
 #define STR_(x) #x
 #define STR(x) STR_(x)
@@ -124,6 +124,25 @@
 	"      COALESCE((SELECT max(mailbox_id) FROM messages), 0),"           \
 	"      COALESCE((SELECT max(mailbox_id) FROM expunged), 0));"
 
+/* Submission and logins (store-auth.c). app_passwords: per-device
+ * passwords, a yescrypt hash with a label unique per account; any of them
+ * logs in to IMAP, POP3 and submission like the account password, each
+ * revoked on its own. scram_keys: SCRAM-SHA-256 (RFC 5802) StoredKey,
+ * ServerKey, salt and iteration count of the account password; pwhash is
+ * the accounts.pwhash they were derived with, so a changed password makes
+ * them stale at once (never used again) until the next PLAIN/LOGIN
+ * login derives new ones. submission_settings: per-account overrides of
+ * submission settings (save_sent 1/0; no row = the server's setting). */
+#define SUBMISSION_AUTH_SQL \
+	"CREATE TABLE app_passwords (id INTEGER PRIMARY KEY AUTOINCREMENT," \
+	"  account_id INTEGER NOT NULL, label TEXT NOT NULL, pwhash TEXT NOT NULL," \
+	"  created INTEGER NOT NULL, UNIQUE (account_id, label));" \
+	"CREATE TABLE scram_keys (account_id INTEGER PRIMARY KEY, pwhash TEXT NOT NULL," \
+	"  iterations INTEGER NOT NULL, salt BLOB NOT NULL, stored_key BLOB NOT NULL," \
+	"  server_key BLOB NOT NULL);" \
+	"CREATE TABLE submission_settings (account_id INTEGER PRIMARY KEY," \
+	"  save_sent INTEGER NOT NULL);"
+
 static const char schema_sql[] =
 	"CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
 	"CREATE TABLE domains " DOMAINS_COLUMNS ";"
@@ -172,7 +191,9 @@ static const char schema_sql[] =
 	/* METADATA (RFC 5464) */
 	METADATA_SQL
 	/* URLAUTH (RFC 4467) */
-	URLAUTH_SQL;
+	URLAUTH_SQL
+	/* submission: app passwords, SCRAM keys, per-account settings */
+	SUBMISSION_AUTH_SQL;
 
 /*
  * Upgrades, each from one version to the next, all run in one transaction.
@@ -215,6 +236,8 @@ static const char upgrade_2_to_3[] =
 	METADATA_SQL
 	/* URLAUTH (RFC 4467) */
 	URLAUTH_SQL
+	/* submission: app passwords, SCRAM keys, per-account settings */
+	SUBMISSION_AUTH_SQL
 	"UPDATE meta SET value = '3' WHERE key = 'schema_version';";
 
 /* upgrades[i] takes a database from version i + 1 to i + 2 */
