@@ -119,6 +119,11 @@ class Roost:
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=self.log)
         deadline = time.time() + 15
         want = list(wait_for)
+        # Ready once the listed protocols accept and the control socket
+        # (made after every listener is bound) exists. A daemon that exits
+        # meanwhile is noticed, also with wait_for=(): a port another
+        # process took is then retried on fresh ports.
+        sock = os.path.join(self.datadir, "control.sock")
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 self.proc = None
@@ -129,15 +134,11 @@ class Roost:
                 if "Address already in use" in tail:
                     raise PortTaken()
                 raise AssertionError("roost serve exited: %s" % tail[-5000:])
-            if all(self._accepts(self.ports[p]) for p in want):
+            if all(self._accepts(self.ports[p]) for p in want) and os.path.exists(sock):
                 break
             time.sleep(0.05)
         else:
             raise AssertionError("roost serve did not start: %s" % self.read_log())
-        # the control socket must be up too
-        sock = os.path.join(self.datadir, "control.sock")
-        while time.time() < deadline and not os.path.exists(sock):
-            time.sleep(0.05)
 
     @staticmethod
     def _accepts(port):
