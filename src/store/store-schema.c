@@ -25,8 +25,9 @@
 #include <unistd.h>
 
 /* Version 1: the first schema. Version 2: AUTOINCREMENT ids for domains,
- * accounts and mailboxes; accounts.disabled. */
-#define SCHEMA_VERSION 2
+ * accounts and mailboxes; accounts.disabled. Version 3: new tables only
+ * (the outbound queue, ...). */
+#define SCHEMA_VERSION 3
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
@@ -53,6 +54,32 @@
 	"  nmessages INTEGER NOT NULL DEFAULT 0, nunseen INTEGER NOT NULL DEFAULT 0," \
 	"  ndeleted INTEGER NOT NULL DEFAULT 0, nbytes INTEGER NOT NULL DEFAULT 0," \
 	"  UNIQUE (account_id, name))"
+
+/* Outbound queue (store-queue.c): one queue_messages row per queued
+ * message with its envelope (RFC 3461 ENVID, RET) and its bytes; one
+ * queue_rcpts row per remote recipient with its own state, attempts, next
+ * attempt and last reply (RFC 3461 NOTIFY bits, ORCPT). account_id is the
+ * submitting account (0 = none: bounces, local scripts). state: 0 active,
+ * 1 held (`roost queue hold`), 2 bounce requested (`roost queue bounce`).
+ * A recipient's status: 0 pending, 1 delivered, 2 failed (bounced). The
+ * message row goes when no recipient is pending. The content is kept
+ * here, not in contents: queued bytes are transient, need no IMAP index
+ * and would otherwise add a reference count every check must explain. */
+#define QUEUE_TABLES_SQL                                                       \
+	"CREATE TABLE queue_messages (id INTEGER PRIMARY KEY AUTOINCREMENT,"   \
+	"  account_id INTEGER NOT NULL DEFAULT 0, return_path TEXT NOT NULL,"  \
+	"  envid TEXT, ret_full INTEGER NOT NULL DEFAULT 0,"                   \
+	"  created INTEGER NOT NULL, state INTEGER NOT NULL DEFAULT 0,"        \
+	"  delay_notified INTEGER NOT NULL DEFAULT 0,"                         \
+	"  size INTEGER NOT NULL, message_id TEXT, data BLOB NOT NULL);"       \
+	"CREATE TABLE queue_rcpts (id INTEGER PRIMARY KEY,"                    \
+	"  queue_id INTEGER NOT NULL REFERENCES queue_messages(id),"           \
+	"  address TEXT NOT NULL, domain TEXT NOT NULL, orcpt TEXT,"           \
+	"  notify INTEGER NOT NULL DEFAULT 0, status INTEGER NOT NULL DEFAULT 0," \
+	"  attempts INTEGER NOT NULL DEFAULT 0, next_attempt INTEGER NOT NULL," \
+	"  last_reply TEXT, updated INTEGER NOT NULL DEFAULT 0);"              \
+	"CREATE INDEX queue_rcpts_due ON queue_rcpts (status, next_attempt);"  \
+	"CREATE INDEX queue_rcpts_msg ON queue_rcpts (queue_id);"
 
 /* A mailbox's counts (STATUS, LIST-STATUS, SELECT) are kept by the
  * database itself, so no code path that adds, removes or re-flags a
@@ -139,7 +166,8 @@ static const char schema_sql[] =
 	 * counter; threads maps an account's Message-IDs to their thread. */
 	"INSERT INTO meta VALUES ('objectid', '0');"
 	"CREATE TABLE threads (account_id INTEGER NOT NULL, message_id TEXT NOT NULL,"
-	"  threadid INTEGER NOT NULL, PRIMARY KEY (account_id, message_id)) WITHOUT ROWID;";
+	"  threadid INTEGER NOT NULL, PRIMARY KEY (account_id, message_id)) WITHOUT ROWID;"
+	QUEUE_TABLES_SQL;
 
 /*
  * Upgrades, each from one version to the next, all run in one transaction.
@@ -176,8 +204,14 @@ static const char upgrade_1_sql[] =
 	SEQUENCES_SQL
 	"UPDATE meta SET value = '2' WHERE key = 'schema_version';";
 
+/* Version 3 adds tables only. */
+static const char upgrade_2_to_3[] =
+	/* the outbound queue */
+	QUEUE_TABLES_SQL
+	"UPDATE meta SET value = '3' WHERE key = 'schema_version';";
+
 /* upgrades[i] takes a database from version i + 1 to i + 2 */
-static const char *const upgrades[] = {upgrade_1_sql};
+static const char *const upgrades[] = {upgrade_1_sql, upgrade_2_to_3};
 _Static_assert(sizeof(upgrades) / sizeof(upgrades[0]) == SCHEMA_VERSION - 1,
 	       "one upgrade per schema version");
 

@@ -110,7 +110,7 @@ def test_upgrade_from_schema_v1_keeps_everything(tmp_path):
     assert oct(os.stat(backups[0]).st_mode & 0o777) == "0o600"
     assert read_db(backups[0], "SELECT value FROM meta WHERE key = 'schema_version'") == [("1",)]
     assert snapshot(backups[0]) == before
-    assert read_db(db_path, "SELECT value FROM meta WHERE key = 'schema_version'") == [("2",)]
+    assert read_db(db_path, "SELECT value FROM meta WHERE key = 'schema_version'") == [("3",)]
     assert snapshot(db_path) == before
     # opened again: nothing more to do, no second backup
     p = r.cli("check", check=False)
