@@ -14,6 +14,7 @@
 #include "lib/tls.h"
 #include "lib/version.h"
 #include "lib/workers.h"
+#include "outbound/outbound.h"
 #include "pop3/pop3.h"
 #include "smtp/smtp.h"
 #include "store/store.h"
@@ -236,6 +237,9 @@ static int serve_start(struct serve *sv, struct store **store_r, struct privdrop
 	}
 	if (control_start(cfg, *store_r, sv->control_run, &error) < 0)
 		goto fail;
+	/* the outbound queue's scheduler (after the writer: it submits ops) */
+	if (outbound_start(cfg, *store_r, sv->base, &error) < 0)
+		goto fail;
 	return 0;
 fail:
 	fail("%s", error != NULL ? error : "start-up failed");
@@ -275,6 +279,7 @@ int serve_run(struct config *cfg, control_run_fn *control_run)
 	}
 	/* Order matters: the control thread may be inside store_run(), which
 	 * needs the writer; the writer is drained by store_close(). */
+	outbound_stop();
 	registry_stop(); /* answers a control thread waiting on the loop */
 	control_stop();
 	conn_listen_stop_all();
