@@ -140,6 +140,8 @@ class _Handler(socketserver.StreamRequestHandler):
                 mail = cmd[10:]
                 rcpts = []
                 self.send("250 2.1.0 ok")
+            elif verb == "RCPT" and mail is None:
+                self.send("503 5.5.1 MAIL first")
             elif verb == "RCPT":
                 addr = cmd[8:].split(">")[0].lstrip("<").lower()
                 reply = sink.rcpt_replies.get(addr)

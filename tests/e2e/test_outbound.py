@@ -114,3 +114,134 @@ def test_delivered_to_sink_with_pipelining(roost_factory, net):
     # dot-stuffing round trip
     assert b"\r\n.leading dot\r\n" in data
     assert wait_for(lambda: queue_rows(r) == [], 10)
+
+
+def test_real_roost_as_remote_mx(roost_factory, net, tmp_path):
+    # the remote MX is a second `roost serve`, listening on 127.0.0.8
+    remote = Roost(tmp_path / "remote")
+    remote.cli("init")
+    remote.cli("domain", "add", "roost.test")
+    remote.add_user("dave@roost.test")
+    remote.settings["smtp.listen"] = "127.0.0.8:%d" % net.port
+    remote.start(wait_for=("imap",))
+    try:
+        r = sender(roost_factory, net)
+        sendmail(r, ["dave@roost.test"], mid="real1")
+        assert wait_for(lambda: inbox(remote, "dave@roost.test") == 1, 20), r.read_log()
+        m = message(remote, "dave@roost.test", 1)
+        assert m["Message-ID"] == "<real1@example.com>"
+        assert m["Return-Path"] == "<alice@example.com>"
+        assert wait_for(lambda: queue_rows(r) == [], 10)
+        assert "TLS" in r.read_log()  # STARTTLS was offered and used (or logged)
+    finally:
+        assert remote.stop() in (0, None)
+
+
+def test_5xx_per_recipient_bounces_with_dsn(roost_factory, net):
+    sink = net.sink("127.0.0.3")
+    sink.rcpt_replies["nobody@bad.test"] = "550 5.1.1 <nobody@bad.test>: no such user"
+    r = sender(roost_factory, net)
+    sendmail(r, ["bob@bad.test", "nobody@bad.test"], mid="b1")
+    assert wait_for(lambda: len(sink.messages) == 1, 20), r.read_log()
+    assert sink.messages[0][1] == ["bob@bad.test"]
+    # the bounce arrives in the local sender's mailbox
+    assert wait_for(lambda: inbox(r, "alice@example.com") == 1, 20), r.read_log()
+    m = message(r, "alice@example.com", 1)
+    assert m["Return-Path"] == "<>"
+    assert m["Auto-Submitted"] == "auto-replied"
+    rcpts, per_msg, parts = dsn_reports(m)
+    assert per_msg["Reporting-MTA"] == "dns; mail.example.com"
+    assert len(rcpts) == 1
+    assert rcpts[0]["Final-Recipient"] == "rfc822; nobody@bad.test"
+    assert rcpts[0]["Action"] == "failed"
+    assert rcpts[0]["Status"] == "5.1.1"
+    assert rcpts[0]["Remote-MTA"] == "dns; mx.bad.test"
+    assert "no such user" in rcpts[0]["Diagnostic-Code"]
+    # RET not given: headers only
+    assert parts[2].get_content_type() == "text/rfc822-headers"
+    assert wait_for(lambda: queue_rows(r) == [], 10)
+
+
+def test_mx_down_then_up_is_retried(roost_factory, net):
+    r = sender(roost_factory, net)
+    sendmail(r, ["bob@down.test"], mid="r1")
+    # connection refused: still queued, with the reason
+    assert wait_for(lambda: any("refused" in row[5].lower() for row in queue_rows(r)), 15), \
+        (queue_rows(r), r.read_log())
+    sink = net.sink("127.0.0.4")
+    assert wait_for(lambda: len(sink.messages) == 1, 20), r.read_log()
+    assert wait_for(lambda: queue_rows(r) == [], 10)
+    assert inbox(r, "alice@example.com") == 0  # no DSN for a delivered message
+
+
+def test_4xx_is_retried(roost_factory, net):
+    sink = net.sink("127.0.0.3")
+    sink.tempfail_mail = 2
+    r = sender(roost_factory, net)
+    sendmail(r, ["bob@bad.test"], mid="t1")
+    assert wait_for(lambda: len(sink.messages) == 1, 30), r.read_log()
+    assert sink.tempfail_mail == 0
+    assert wait_for(lambda: queue_rows(r) == [], 10)
+    assert inbox(r, "alice@example.com") == 0
+
+
+def test_null_mx_bounces_at_once(roost_factory, net):
+    r = sender(roost_factory, net)
+    sendmail(r, ["bob@nullmx.test"], mid="n1")
+    assert wait_for(lambda: inbox(r, "alice@example.com") == 1, 20), r.read_log()
+    rcpts, _, _ = dsn_reports(message(r, "alice@example.com", 1))
+    assert rcpts[0]["Status"] == "5.1.10"
+    assert rcpts[0]["Action"] == "failed"
+    assert queue_rows(r) == []
+
+
+def test_no_mx_falls_back_to_a(roost_factory, net):
+    sink = net.sink("127.0.0.7")
+    r = sender(roost_factory, net)
+    sendmail(r, ["bob@nomx.test"], mid="a1")
+    assert wait_for(lambda: len(sink.messages) == 1, 20), r.read_log()
+
+
+def test_delay_dsn_then_still_queued(roost_factory, net):
+    r = sender(roost_factory, net, queue__delay_warning="2s")
+    sendmail(r, ["bob@down.test"], mid="w1")
+    assert wait_for(lambda: inbox(r, "alice@example.com") == 1, 30), r.read_log()
+    rcpts, _, parts = dsn_reports(message(r, "alice@example.com", 1))
+    assert rcpts[0]["Action"] == "delayed"
+    assert rcpts[0]["Status"].startswith("4.")
+    assert "Will-Retry-Until" in rcpts[0]
+    assert parts[2].get_content_type() == "text/rfc822-headers"
+    assert len(queue_rows(r)) == 1
+    # one delay notice only
+    time.sleep(3)
+    assert inbox(r, "alice@example.com") == 1
+
+
+def test_null_sender_gets_no_bounce(roost_factory, net):
+    sink = net.sink("127.0.0.3")
+    sink.rcpt_replies["nobody@bad.test"] = "550 5.1.1 no such user"
+    r = sender(roost_factory, net)
+    msg = MSG.format(to="nobody@bad.test", subject="bounce", mid="z1")
+    r.cli("sendmail", "-f", "", "nobody@bad.test", input=msg)
+    assert wait_for(lambda: queue_rows(r) == [], 20), r.read_log()
+    time.sleep(1)
+    assert inbox(r, "alice@example.com") == 0
+
+
+def test_hostile_mxs_do_not_stall_others(roost_factory, net):
+    endless = net.sink("127.0.0.6", mode="endless")
+    net.sink("127.0.0.5", mode="no_greeting")
+    good = net.sink("127.0.0.3")
+    r = sender(roost_factory, net)
+    sendmail(r, ["x@endless.test"], mid="h1")
+    sendmail(r, ["y@hang.test"], mid="h2")
+    sendmail(r, ["z@bad.test"], mid="h3")
+    assert wait_for(lambda: len(good.messages) == 1, 10), r.read_log()
+    rows = wait_for(lambda: [row for row in queue_rows(r) if row[5] != "-"]
+                    if len([row for row in queue_rows(r) if row[5] != "-"]) == 2 else None, 20)
+    assert rows, (queue_rows(r), r.read_log())
+    errors = sorted(row[5] for row in rows)
+    assert any("too long" in e for e in errors), errors
+    assert any("timeout" in e for e in errors), errors
+    # the endless sender was cut off early, not read into memory
+    assert endless.connections >= 1
