@@ -114,11 +114,10 @@ struct dns *dns_new(struct event_base *base, const char *resolver, const char *t
 	}
 	int r = 0;
 	if (strcmp(resolver, "system") == 0) {
-		if ((r = ub_ctx_resolvconf(ub, NULL)) != 0) {
-			*error_r = xasprintf("dns: /etc/resolv.conf: %s", ub_strerror(r));
-			ub_ctx_delete(ub);
-			return NULL;
-		}
+		/* no resolv.conf: lookups fail (temporarily) until one exists */
+		if ((r = ub_ctx_resolvconf(ub, NULL)) != 0)
+			log_warn("dns: /etc/resolv.conf: %s; outbound lookups will fail",
+				 ub_strerror(r));
 		ub_ctx_hosts(ub, NULL);
 	} else if (set_forwarders(ub, resolver, error_r) < 0) {
 		ub_ctx_delete(ub);

@@ -159,7 +159,9 @@ class _Handler(socketserver.StreamRequestHandler):
                 data = []
                 while True:
                     l = self.rfile.readline(1 << 20)
-                    if not l or l == b".\r\n":
+                    if not l:
+                        return  # cut off: not a message
+                    if l == b".\r\n":
                         break
                     if l.startswith(b".."):
                         l = l[1:]
