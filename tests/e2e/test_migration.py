@@ -104,7 +104,7 @@ def test_upgrade_from_schema_v1_keeps_everything(tmp_path):
     # the first roost command upgrades; the check after it is clean
     p = r.cli("check", check=False)
     assert (p.returncode, p.stdout) == (0, "clean\n"), p.stdout + p.stderr
-    assert "backed up to" in p.stderr and "upgraded from version 1 to 2" in p.stderr, p.stderr
+    assert "backed up to" in p.stderr and "upgraded from version 1 to 3" in p.stderr, p.stderr
     backups = glob.glob(db_path + ".v1-*.bak")
     assert len(backups) == 1, os.listdir(r.datadir)
     assert oct(os.stat(backups[0]).st_mode & 0o777) == "0o600"
