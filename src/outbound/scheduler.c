@@ -138,6 +138,11 @@ static int64_t backoff(int attempts)
 static void update_done(void *ctx, enum store_err err, int64_t dsn_id)
 {
 	struct ob_job *job = ctx;
+	if (!ob.running) {
+		/* completed by store_close() after outbound_stop() */
+		job_free(job);
+		return;
+	}
 	if (err != STORE_OK)
 		log_error("outbound: queue %lld: recording the results failed: %s",
 			  (long long)job->queue_id, store_strerror(err));
@@ -202,6 +207,11 @@ static char *build_dsn(struct ob_job *job, int64_t now, bool *delay_r, size_t *l
 
 void ob_job_finished(struct ob_job *job)
 {
+	if (!ob.running) {
+		/* shutting down: the recipients stay pending in the store */
+		job_free(job);
+		return;
+	}
 	int64_t now = time(NULL);
 	ob_job_fail_rest(job, false, "4.0.0", "not attempted");
 	struct store_queue_result *res = xcalloc(job->nrcpts, sizeof(*res));
@@ -609,4 +619,5 @@ void outbound_stop(void)
 	dns_free(&ob.dns);
 	free(ob.inflight);
 	ob.inflight = NULL;
+	ob.ninflight = ob.inflight_cap = 0;
 }

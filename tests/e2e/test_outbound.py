@@ -245,3 +245,24 @@ def test_hostile_mxs_do_not_stall_others(roost_factory, net):
     assert any("timeout" in e for e in errors), errors
     # the endless sender was cut off early, not read into memory
     assert endless.connections >= 1
+
+
+def test_expired_message_bounces_with_4_4_7(roost_factory, net):
+    r = sender(roost_factory, net, queue__max_lifetime="3s")
+    sendmail(r, ["bob@down.test"], mid="e1")
+    assert wait_for(lambda: inbox(r, "alice@example.com") == 1, 30), r.read_log()
+    rcpts, _, _ = dsn_reports(message(r, "alice@example.com", 1))
+    assert rcpts[0]["Action"] == "failed"
+    assert rcpts[0]["Status"] == "4.4.7"
+    assert queue_rows(r) == []
+
+
+def test_stop_while_sessions_hang_keeps_the_queue(roost_factory, net):
+    hang = net.sink("127.0.0.5", mode="no_greeting")
+    r = sender(roost_factory, net, outbound__greeting_timeout="60s")
+    sendmail(r, ["y@hang.test"], mid="s1")
+    assert wait_for(lambda: hang.connections >= 1, 10)
+    assert r.stop() == 0
+    r.start()
+    rows = queue_rows(r)
+    assert len(rows) == 1 and rows[0][2] == "y@hang.test"
