@@ -185,6 +185,7 @@ class _Handler(socketserver.StreamRequestHandler):
 class _Server(socketserver.ThreadingTCPServer):
     allow_reuse_address = True
     daemon_threads = True
+    request_queue_size = 256  # the listen backlog: many sessions at once
 
 
 class Sink:
