@@ -235,10 +235,10 @@ static int serve_start(struct serve *sv, struct store **store_r, struct privdrop
 		error = xstrdup("cannot start the storage writer thread");
 		goto fail;
 	}
-	if (control_start(cfg, *store_r, sv->control_run, &error) < 0)
-		goto fail;
 	/* the outbound queue's scheduler (after the writer: it submits ops) */
 	if (outbound_start(cfg, *store_r, sv->base, &error) < 0)
+		goto fail;
+	if (control_start(cfg, *store_r, sv->control_run, &error) < 0)
 		goto fail;
 	return 0;
 fail:

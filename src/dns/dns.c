@@ -199,7 +199,10 @@ static void finish(struct dns_lookup *l, enum dns_status st, const char *error)
 		}
 		r->nhosts = k;
 		if (k == 0) {
-			st = l->tempfail ? DNS_TEMPFAIL : DNS_NOTFOUND;
+			/* MX hosts without an address are a broken zone that
+			 * may be fixed: retry; no MX and no address is final */
+			bool temp = l->tempfail || !r->implicit_mx;
+			st = temp ? DNS_TEMPFAIL : DNS_NOTFOUND;
 			error = l->tempfail ? "address lookup failed" : "no address for the mail host";
 		}
 	}

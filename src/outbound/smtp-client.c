@@ -97,6 +97,7 @@ struct ob_session {
 	int in_cb;
 	bool free_pending;
 	char *free_error;
+	bool started;	/* the first connect runs from the loop, not the caller */
 };
 
 static void session_next_addr(struct ob_session *ss);
@@ -205,6 +206,11 @@ static void conn_failed(struct ob_session *ss, const char *why)
 static void deadline_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct ob_session *ss = arg;
+	if (!ss->started) {
+		ss->started = true;
+		session_next_addr(ss);
+		return;
+	}
 	if (ss->state == OB_QUIT) {
 		session_free(ss, NULL);
 		return;
@@ -777,5 +783,7 @@ void ob_session_start(struct event_base *base, const struct ob_settings *set, SS
 			ss->addrs[k++] = (struct ob_addr){r->hosts[i].name, &r->hosts[i].addrs[j],
 							  r->hosts[i].addr_lens[j]};
 	dest->nsess++;
-	session_next_addr(ss);
+	/* connect from the loop: a failure must not end the session inside
+	 * the scheduler's call */
+	set_deadline(ss, 0);
 }
