@@ -188,6 +188,10 @@ class _Server(socketserver.ThreadingTCPServer):
     request_queue_size = 256  # the listen backlog: many sessions at once
 
 
+class _Server6(_Server):
+    address_family = socket.AF_INET6
+
+
 class Sink:
     def __init__(self, ip, port, mode="accept"):
         self.ip, self.port = ip, port
@@ -204,7 +208,8 @@ class Sink:
         self.server = None
 
     def start(self):
-        self.server = _Server((self.ip, self.port), _Handler)
+        cls = _Server6 if ":" in self.ip else _Server
+        self.server = cls((self.ip, self.port), _Handler)
         self.server.sink = self
         t = threading.Thread(target=self.server.serve_forever, daemon=True)
         t.start()
