@@ -7,6 +7,9 @@
  * the queue's notify hook wakes the outbound scheduler; on a stopped
  * daemon the queue rows wait for the next `roost serve`.
  *
+ * -N never|success,failure,delay, -R full|hdrs and -V envid (as in
+ * sendmail(8)) set the RFC 3461 NOTIFY, RET and ENVID of the message.
+ *
  * -t takes the recipients from To:, Cc: and Bcc: as well (the Bcc: field
  * is removed from the message, as sendmail(8) does). Missing Date: and
  * Message-ID: fields are added (RFC 5322 3.6: both SHOULD be present;
@@ -28,6 +31,48 @@
 
 /* Recipients one sendmail call may name (-t included). */
 #define SENDMAIL_MAX_RCPTS 1000
+/* RFC 3461 4.4: an ENVID is at most 100 characters. */
+#define SENDMAIL_MAX_ENVID 100
+
+/* -N: "never", or a comma list of success, failure, delay (RFC 3461 4.1). */
+static int parse_notify(const char *arg, unsigned *bits_r)
+{
+	if (strcasecmp(arg, "never") == 0) {
+		*bits_r = STORE_QUEUE_NOTIFY_NEVER;
+		return 0;
+	}
+	unsigned bits = 0;
+	const char *p = arg;
+	while (*p != '\0') {
+		size_t n = strcspn(p, ",");
+		if (n == 7 && strncasecmp(p, "success", 7) == 0)
+			bits |= STORE_QUEUE_NOTIFY_SUCCESS;
+		else if (n == 7 && strncasecmp(p, "failure", 7) == 0)
+			bits |= STORE_QUEUE_NOTIFY_FAILURE;
+		else if (n == 5 && strncasecmp(p, "delay", 5) == 0)
+			bits |= STORE_QUEUE_NOTIFY_DELAY;
+		else
+			return -1;
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	if (bits == 0)
+		return -1;
+	*bits_r = bits;
+	return 0;
+}
+
+static bool envid_valid(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > SENDMAIL_MAX_ENVID)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < '!' || s[i] > '~')
+			return false;
+	return true;
+}
 
 struct sendmail_rcpts {
 	char **addrs;
@@ -156,12 +201,29 @@ static char *finish_message(struct cli *cli, const char *data, size_t len, const
 
 int cmd_sendmail(struct cli *cli, int argc, char **argv)
 {
-	const char *from = NULL;
-	bool from_headers = false;
+	const char *from = NULL, *envid = NULL;
+	bool from_headers = false, ret_full = false;
+	unsigned notify = 0;
 	int i = 0;
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (strcmp(argv[i], "-f") == 0 && i + 1 < argc)
 			from = argv[++i];
+		else if (strcmp(argv[i], "-N") == 0 && i + 1 < argc) {
+			if (parse_notify(argv[++i], &notify) < 0)
+				return cli_fail(cli, CLI_EX_USAGE,
+						"-N: never, or a list of success,failure,delay");
+		} else if (strcmp(argv[i], "-R") == 0 && i + 1 < argc) {
+			i++;
+			if (strcasecmp(argv[i], "full") != 0 && strcasecmp(argv[i], "hdrs") != 0)
+				return cli_fail(cli, CLI_EX_USAGE, "-R: full or hdrs");
+			ret_full = strcasecmp(argv[i], "full") == 0;
+		} else if (strcmp(argv[i], "-V") == 0 && i + 1 < argc) {
+			envid = argv[++i];
+			if (!envid_valid(envid))
+				return cli_fail(cli, CLI_EX_USAGE,
+						"-V: 1 to %d printable ASCII characters",
+						SENDMAIL_MAX_ENVID);
+		}
 		else if (strcmp(argv[i], "-t") == 0)
 			from_headers = true;
 		else if (strcmp(argv[i], "-i") == 0 || strcmp(argv[i], "-oi") == 0)
@@ -171,7 +233,8 @@ int cmd_sendmail(struct cli *cli, int argc, char **argv)
 			break;
 		} else
 			return cli_fail(cli, CLI_EX_USAGE,
-					"usage: roost sendmail [-f <from>] [-t] [<address>...]");
+					"usage: roost sendmail [-f <from>] [-t] [-N <notify>] [-R full|hdrs]"
+					" [-V <envid>] [<address>...]");
 	}
 	char *sender = xstrdup("");
 	if (from != NULL && *from != '\0') {
@@ -217,7 +280,8 @@ int cmd_sendmail(struct cli *cli, int argc, char **argv)
 	for (size_t k = 0; code == CLI_EX_OK && k < r.n; k++) {
 		enum store_err err = delivery_add_rcpt(&d, cli->store, r.addrs[k]);
 		if (err == STORE_EPERM)
-			remote[nremote++] = (struct store_queue_rcpt){.address = r.addrs[k]};
+			remote[nremote++] = (struct store_queue_rcpt){.address = r.addrs[k],
+								       .notify = notify};
 		else if (err == STORE_ENOTFOUND)
 			code = cli_fail(cli, CLI_EX_NOUSER, "%s: no such user", r.addrs[k]);
 		else if (err != STORE_OK)
@@ -237,7 +301,7 @@ int cmd_sendmail(struct cli *cli, int argc, char **argv)
 	}
 	if (code == CLI_EX_OK && nremote > 0) {
 		int64_t id = 0;
-		enum store_err err = store_queue_add_wait(cli->store, 0, sender, NULL, false, remote,
+		enum store_err err = store_queue_add_wait(cli->store, 0, sender, envid, ret_full, remote,
 							  nremote, data, len, &id);
 		if (err != STORE_OK)
 			code = cli_fail(cli, CLI_EX_TEMPFAIL, "cannot queue the message: %s",

@@ -298,3 +298,39 @@ def test_sendmail_t_takes_header_recipients_and_strips_bcc(roost_factory, net):
     # unknown local user: refused, nothing queued
     p = r.cli("sendmail", "nobody@example.com", input="Subject: x\r\n\r\nx\r\n", check=False)
     assert p.returncode == 67
+
+
+def test_one_connection_carries_several_messages(roost_factory, net):
+    sink = net.sink("127.0.0.3")
+    r = sender(roost_factory, net, outbound__max_per_domain="1")
+    assert r.stop() == 0
+    for i in range(5):
+        sendmail(r, ["bob@bad.test"], mid="c%d" % i)
+    r.start()
+    assert wait_for(lambda: len(sink.messages) == 5, 20), r.read_log()
+    # max_per_domain = 1: one session, RSET between the messages
+    assert sink.connections == 1
+    assert sorted(sink.message_ids()) == sorted("<c%d@example.com>" % i for i in range(5))
+
+
+def test_dsn_parameters_passed_on_and_honoured(roost_factory, net):
+    sink = net.sink("127.0.0.3")
+    sink.rcpt_replies["nobody@bad.test"] = "550 5.1.1 no such user"
+    r = sender(roost_factory, net)
+    sendmail(r, ["bob@bad.test", "nobody@bad.test"], mid="p1",
+             extra=("-N", "failure,delay", "-R", "full", "-V", "env+42"))
+    assert wait_for(lambda: len(sink.messages) == 1, 20), r.read_log()
+    # the peer offers DSN (RFC 3461): RET, ENVID (xtext) and NOTIFY go on
+    assert "RET=FULL" in sink.messages[0][0] and "ENVID=env+2B42" in sink.messages[0][0]
+    assert all("NOTIFY=FAILURE,DELAY" in c for c in sink.rcpt_cmds)
+    assert wait_for(lambda: inbox(r, "alice@example.com") == 1, 20), r.read_log()
+    rcpts, per_msg, parts = dsn_reports(message(r, "alice@example.com", 1))
+    assert per_msg["Original-Envelope-Id"] == "env+42"
+    assert parts[2].get_content_type() == "message/rfc822"  # RET=FULL
+    assert b"Hello over there." in parts[2].as_bytes()
+    # NOTIFY=NEVER: no bounce at all
+    sendmail(r, ["nobody@bad.test"], mid="p2", extra=("-N", "never"))
+    assert wait_for(lambda: queue_rows(r) == [], 20)
+    time.sleep(1)
+    assert inbox(r, "alice@example.com") == 1
+    assert r.cli("sendmail", "-N", "sometimes", "x@bad.test", input="x", check=False).returncode == 64
