@@ -48,6 +48,7 @@ static struct outbound {
 	struct inflight *inflight;
 	size_t ninflight, inflight_cap;
 	struct event *timer, *wake;
+	int64_t cursor;		/* the last queue id of a full scan batch */
 	bool running;
 } ob;
 
@@ -516,16 +517,22 @@ static void scan(void)
 	if (ob.njobs < OB_MAX_JOBS) {
 		struct store_queue_msg *list = NULL;
 		size_t n = 0;
-		enum store_err err = store_queue_due(ob.store, now, OB_SCAN_BATCH, &list, &n);
+		enum store_err err = store_queue_due(ob.store, now, ob.cursor, OB_SCAN_BATCH, &list,
+						     &n);
 		if (err != STORE_OK)
 			log_warn("outbound: reading the queue failed: %s", store_strerror(err));
+		/* Walk on past what is in flight (a hanging MX's messages must
+		 * not hide the rest of the queue); wrap at the end. */
+		ob.cursor = n < OB_SCAN_BATCH ? 0 : list[n - 1].id;
 		for (size_t i = 0; i < n && ob.njobs < OB_MAX_JOBS; i++)
 			if (list[i].nrcpts > 0 && inflight_find(list[i].id) == NULL)
 				dispatch(&list[i]);
 		store_queue_msg_list_free(list, n);
 	}
 	int64_t next = 0, delay = OB_SCAN_MAX_S;
-	if (store_queue_next_due(ob.store, &next) == STORE_OK) {
+	if (ob.cursor != 0 && ob.njobs < OB_MAX_JOBS)
+		delay = 0; /* more of a full batch to read */
+	else if (store_queue_next_due(ob.store, &next) == STORE_OK) {
 		delay = next - now;
 		if (delay < 1)
 			delay = 1;

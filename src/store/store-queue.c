@@ -90,10 +90,12 @@ static enum store_err load_rcpts(sqlite3 *db, struct store_queue_msg *m, int64_t
 	return store_read_err(rc);
 }
 
-/* Messages selected by `sql` (?1 bound to arg1, ?2 to arg2), each with
- * its recipients (due ones only when due != 0), in one read snapshot. */
+/* Messages selected by `sql` (?1 bound to arg1, ?2 to arg2, ?3 to arg3),
+ * each with its recipients (due ones only when due != 0), in one read
+ * snapshot. */
 static enum store_err load_msgs(struct store *s, const char *sql, int64_t arg1, int64_t arg2,
-				int64_t due, struct store_queue_msg **list_r, size_t *n_r)
+				int64_t arg3, int64_t due, struct store_queue_msg **list_r,
+				size_t *n_r)
 {
 	sqlite3 *db = store_reader(s);
 	if (store_step_sql(db, "BEGIN") != STORE_OK)
@@ -105,6 +107,7 @@ static enum store_err load_msgs(struct store *s, const char *sql, int64_t arg1, 
 	}
 	sqlite3_bind_int64(st, 1, arg1);
 	sqlite3_bind_int64(st, 2, arg2);
+	sqlite3_bind_int64(st, 3, arg3);
 	struct store_queue_msg *list = NULL;
 	size_t n = 0, cap = 0;
 	int rc;
@@ -126,14 +129,14 @@ static enum store_err load_msgs(struct store *s, const char *sql, int64_t arg1, 
 	return STORE_OK;
 }
 
-enum store_err store_queue_due(struct store *s, int64_t now, size_t limit,
+enum store_err store_queue_due(struct store *s, int64_t now, int64_t after_id, size_t limit,
 			       struct store_queue_msg **list_r, size_t *n_r)
 {
 	return load_msgs(s,
 		MSG_COLUMNS "WHERE state != 1 AND id IN (SELECT queue_id FROM queue_rcpts"
-		" WHERE status = 0 AND next_attempt <= ?1 ORDER BY next_attempt LIMIT ?2)"
-		" ORDER BY id",
-		now, (int64_t)limit, now, list_r, n_r);
+		" WHERE status = 0 AND next_attempt <= ?1 AND queue_id > ?3"
+		" ORDER BY next_attempt LIMIT ?2) ORDER BY id",
+		now, (int64_t)limit, after_id, now, list_r, n_r);
 }
 
 enum store_err store_queue_next_due(struct store *s, int64_t *when_r)
@@ -157,14 +160,15 @@ enum store_err store_queue_next_due(struct store *s, int64_t *when_r)
 
 enum store_err store_queue_list(struct store *s, struct store_queue_msg **list_r, size_t *n_r)
 {
-	return load_msgs(s, MSG_COLUMNS "WHERE ?1 = ?2 ORDER BY id", 0, 0, 0, list_r, n_r);
+	return load_msgs(s, MSG_COLUMNS "WHERE ?1 = ?2 AND ?3 = 0 ORDER BY id", 0, 0, 0, 0, list_r,
+			 n_r);
 }
 
 enum store_err store_queue_get(struct store *s, int64_t id, struct store_queue_msg *m_r)
 {
 	struct store_queue_msg *list;
 	size_t n;
-	enum store_err err = load_msgs(s, MSG_COLUMNS "WHERE id = ?1 AND ?2 = 0", id, 0, 0,
+	enum store_err err = load_msgs(s, MSG_COLUMNS "WHERE id = ?1 AND ?2 = ?3", id, 0, 0, 0,
 				       &list, &n);
 	if (err != STORE_OK)
 		return err;

@@ -93,9 +93,10 @@ void store_queue_msg_clear(struct store_queue_msg *m);
 void store_queue_msg_list_free(struct store_queue_msg *list, size_t n);
 
 /* Messages with pending recipients due at `now` (next_attempt <= now,
- * not held), oldest attempt first, at most `limit` messages; each carries
- * only its due recipients. */
-enum store_err store_queue_due(struct store *s, int64_t now, size_t limit,
+ * not held) and an id above after_id, oldest attempt first, at most about
+ * `limit` messages; each carries only its due recipients. after_id lets
+ * the scheduler walk past messages it already holds (a cursor). */
+enum store_err store_queue_due(struct store *s, int64_t now, int64_t after_id, size_t limit,
 			       struct store_queue_msg **list_r, size_t *n_r);
 /* The earliest next_attempt of a pending recipient of a message not held.
  * STORE_ENOTFOUND when there is none. */

@@ -77,3 +77,17 @@ def test_kill9_with_full_queue_delivers_each_once(roost_factory, net):
     assert dups <= 4, counts.most_common(5)
     assert inbox(r, "alice@example.com") == 0
     assert r.cli("check").stdout.strip() == "clean"
+
+
+def test_messages_held_by_a_hanging_mx_do_not_hide_the_rest(roost_factory, net):
+    # more messages for a never-greeting MX than one scan reads (200)
+    net.sink("127.0.0.5", mode="no_greeting")
+    good = net.sink("127.0.0.3")
+    r = sender(roost_factory, net, outbound__greeting_timeout="60s",
+               outbound__max_per_domain="1")
+    assert r.stop() == 0
+    for i in range(230):
+        sendmail(r, ["y@hang.test"], mid="hang%d" % i)
+    sendmail(r, ["z@bad.test"], mid="good")
+    r.start()
+    assert wait_for(lambda: len(good.messages) == 1, 15), r.read_log()

@@ -45,7 +45,7 @@ TEST(store_queue_add_due_update)
 	CHECK(id > 0);
 	struct store_queue_msg *list;
 	size_t n;
-	CHECK_INT(store_queue_due(s, time(NULL) + 1, 10, &list, &n), STORE_OK);
+	CHECK_INT(store_queue_due(s, time(NULL) + 1, 0, 10, &list, &n), STORE_OK);
 	CHECK_INT(n, 1);
 	CHECK_INT(list[0].nrcpts, 2);
 	CHECK_STR(list[0].message_id, "<q@x>");
@@ -65,7 +65,7 @@ TEST(store_queue_add_due_update)
 	store_queue_update(s, &u, done_cb, out);
 	CHECK_INT(out[0], STORE_OK);
 	CHECK_INT(out[1], 0);
-	CHECK_INT(store_queue_due(s, time(NULL) + 1, 10, &list, &n), STORE_OK);
+	CHECK_INT(store_queue_due(s, time(NULL) + 1, 0, 10, &list, &n), STORE_OK);
 	CHECK_INT(n, 0);
 	free(list);
 	int64_t when = 0;
@@ -107,13 +107,13 @@ TEST(store_queue_admin_and_check)
 	CHECK_INT(changed, 1);
 	struct store_queue_msg *list;
 	size_t n;
-	CHECK_INT(store_queue_due(s, time(NULL) + 1, 10, &list, &n), STORE_OK);
+	CHECK_INT(store_queue_due(s, time(NULL) + 1, 0, 10, &list, &n), STORE_OK);
 	CHECK_INT(n, 0); /* held: never due */
 	free(list);
 	int64_t when;
 	CHECK_INT(store_queue_next_due(s, &when), STORE_ENOTFOUND);
 	CHECK_INT(store_queue_admin(s, id, STORE_QUEUE_RELEASE, &changed), STORE_OK);
-	CHECK_INT(store_queue_due(s, time(NULL) + 1, 10, &list, &n), STORE_OK);
+	CHECK_INT(store_queue_due(s, time(NULL) + 1, 0, 10, &list, &n), STORE_OK);
 	CHECK_INT(n, 1);
 	store_queue_msg_list_free(list, n);
 	CHECK_INT(store_queue_admin(s, id + 100, STORE_QUEUE_HOLD, &changed), STORE_ENOTFOUND);
