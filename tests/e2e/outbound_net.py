@@ -129,8 +129,11 @@ class _Handler(socketserver.StreamRequestHandler):
             cmd = line.decode(errors="replace").rstrip("\r\n")
             verb = cmd[:4].upper()
             if verb in ("EHLO", "HELO"):
-                self.wfile.write(b"250-sink.test\r\n250-PIPELINING\r\n250-8BITMIME\r\n"
-                                 b"250-DSN\r\n250 SIZE 10000000\r\n")
+                self.wfile.write(b"250-sink.test\r\n" +
+                                 (b"" if sink.no_pipelining else b"250-PIPELINING\r\n") +
+                                 b"250-8BITMIME\r\n" +
+                                 (b"" if sink.no_dsn else b"250-DSN\r\n") +
+                                 b"250 SIZE 10000000\r\n")
                 self.wfile.flush()
             elif verb == "MAIL":
                 if sink.tempfail_mail > 0:
@@ -199,6 +202,8 @@ class Sink:
         self.rcpt_replies = {}
         self.rcpt_cmds = []
         self.tempfail_mail = 0
+        self.no_dsn = False
+        self.no_pipelining = False
         self.slow_final_reply = 0
         self.hang_seconds = 30
         self.messages = []

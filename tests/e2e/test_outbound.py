@@ -334,3 +334,19 @@ def test_dsn_parameters_passed_on_and_honoured(roost_factory, net):
     time.sleep(1)
     assert inbox(r, "alice@example.com") == 1
     assert r.cli("sendmail", "-N", "sometimes", "x@bad.test", input="x", check=False).returncode == 64
+
+
+def test_success_notify_to_a_peer_without_dsn_is_relayed(roost_factory, net):
+    # no DSN and no PIPELINING: one command at a time, a "relayed" report
+    sink = net.sink("127.0.0.3")
+    sink.no_dsn = sink.no_pipelining = True
+    sink.rcpt_replies["nobody@bad.test"] = "550 5.1.1 no such user"
+    r = sender(roost_factory, net)
+    sendmail(r, ["bob@bad.test", "nobody@bad.test"], mid="rl", extra=("-N", "success,failure"))
+    assert wait_for(lambda: len(sink.messages) == 1, 20), r.read_log()
+    assert "NOTIFY" not in " ".join(sink.rcpt_cmds)  # not offered: not sent
+    assert wait_for(lambda: inbox(r, "alice@example.com") == 1, 20), r.read_log()
+    rcpts, _, _ = dsn_reports(message(r, "alice@example.com", 1))
+    actions = {b["Final-Recipient"]: (b["Action"], b["Status"]) for b in rcpts}
+    assert actions == {"rfc822; bob@bad.test": ("relayed", "2.0.0"),
+                       "rfc822; nobody@bad.test": ("failed", "5.1.1")}
