@@ -49,6 +49,7 @@ struct ob_dest {
 	size_t njobs;
 	int nsess;
 	bool tls_failed;	/* a STARTTLS handshake failed: next sessions go without */
+	bool down;		/* a session found no usable host: start no more */
 };
 
 struct ob_settings {
@@ -57,7 +58,6 @@ struct ob_settings {
 	int64_t connect_ms, greeting_ms, command_ms, data_ms;
 	bool starttls;
 	const char *hostname;
-	int64_t max_message_size;
 };
 
 /* Session side (smtp-client.c). */

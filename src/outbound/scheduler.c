@@ -364,7 +364,7 @@ static void dest_fail_all(struct ob_dest *d, bool permanent, const char *status,
 
 static void kick_dest(struct ob_dest *d)
 {
-	if (d->route == NULL || !ob.running)
+	if (d->route == NULL || d->down || !ob.running)
 		return;
 	while (d->njobs > (size_t)d->nsess && d->nsess < ob.set.max_per_domain &&
 	       ob.nsess < ob.set.max_connections) {
@@ -398,7 +398,12 @@ void ob_session_ended(struct ob_dest *d, bool connected, const char *error)
 {
 	d->nsess--;
 	ob.nsess--;
-	if (!connected && d->nsess == 0)
+	/* No host answered: the sessions still connecting finish, none is
+	 * started in their place (else failures would feed new sessions
+	 * forever), and the last one defers what is left. */
+	if (!connected)
+		d->down = true;
+	if (d->down && d->nsess == 0)
 		dest_fail_all(d, false, "4.4.1", error);
 	kick_dest(d);
 	dest_maybe_free(d);

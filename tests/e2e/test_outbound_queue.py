@@ -91,3 +91,17 @@ def test_messages_held_by_a_hanging_mx_do_not_hide_the_rest(roost_factory, net):
     sendmail(r, ["z@bad.test"], mid="good")
     r.start()
     assert wait_for(lambda: len(good.messages) == 1, 15), r.read_log()
+
+
+def test_refusing_mx_gets_a_bounded_number_of_connections(roost_factory, net):
+    r = sender(roost_factory, net, outbound__max_per_domain="4")
+    assert r.stop() == 0
+    for i in range(8):
+        sendmail(r, ["u%d@down.test" % i], mid="dn%d" % i)
+    r.start()
+    time.sleep(4)
+    with open(r.logfile, errors="replace") as f:
+        refused = f.read().count("Connection refused")
+    # retried every second at most (queue.retry_min), a few sessions each
+    assert 1 <= refused < 100, refused
+    assert len(queue_rows(r)) == 8
