@@ -13,10 +13,12 @@ if [ "${1:-}" = --list ]; then
 	shift
 fi
 PKGS="build-essential pkg-config libevent-dev libssl-dev libsqlite3-dev
-libgmime-3.0-dev libcrypt-dev zlib1g-dev openssl"
+libgmime-3.0-dev libcrypt-dev zlib1g-dev openssl libunbound-dev dns-root-data"
 if [ "${1:-}" = test ]; then
 	PKGS="$PKGS sqlite3 python3 python3-pytest swaks fetchmail curl isync postfix
 fail2ban"
+	# the outbound tests' private DNS (tests/e2e/outbound_net.py)
+	PKGS="$PKGS unbound"
 	# swaks --tls (STARTTLS) needs Net::SSLeay, which swaks only recommends
 	PKGS="$PKGS libnet-ssleay-perl"
 	# the independent DKIM verifier (tests/e2e/test_dkim.py); dkimpy
@@ -59,7 +61,8 @@ export DEBIAN_FRONTEND=noninteractive
 # postfix is only for tests/e2e/test_postfix_lmtp.py, which runs a private
 # instance: leave the system's Postfix unconfigured, so it never starts.
 echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
-# fail2ban is only for fail2ban-regex (tests/e2e/test_auth_throttle.py):
+# fail2ban is only for fail2ban-regex (tests/e2e/test_auth_throttle.py)
+# and unbound for the outbound tests' private DNS (they run their own):
 # no service may start on install (invoke-rc.d asks policy-rc.d; 101 = no).
 policy=/usr/sbin/policy-rc.d
 own_policy=""

@@ -14,6 +14,7 @@
 #include "lib/tls.h"
 #include "lib/version.h"
 #include "lib/workers.h"
+#include "outbound/outbound.h"
 #include "pop3/pop3.h"
 #include "smtp/smtp.h"
 #include "store/store.h"
@@ -266,16 +267,26 @@ int serve_run(struct config *cfg, control_run_fn *control_run)
 		event_add(sv.sigterm, NULL);
 		event_add(sv.sigint, NULL);
 		log_startup(cfg);
-		event_base_dispatch(sv.base);
+		/* the outbound queue's scheduler: after the writer (it submits
+		 * ops) and the signal handlers (its resolver takes a moment) */
+		char *error = NULL;
+		bool outbound_ok = outbound_start(cfg, store, sv.base, &error) == 0;
+		if (!outbound_ok) {
+			fail("%s", error);
+			free(error);
+		} else {
+			event_base_dispatch(sv.base);
+		}
 		log_info("shutdown: stopping");
 		/* After the drain every transfer has ended: anything still
 		 * in use is a leak (or a connection that would not close). */
 		log_info("memory budget: %zu of %zu bytes in use at shutdown", membudget_used(),
 			 membudget_limit());
-		code = 0;
+		code = outbound_ok ? 0 : 1;
 	}
 	/* Order matters: the control thread may be inside store_run(), which
 	 * needs the writer; the writer is drained by store_close(). */
+	outbound_stop();
 	registry_stop(); /* answers a control thread waiting on the loop */
 	control_stop();
 	conn_listen_stop_all();

@@ -61,6 +61,10 @@ struct store {
 	sqlite3 *cdb;			/* the checkpointer's connection */
 	pthread_mutex_t run_lock;	/* serialises writes without writer thread */
 
+	/* the outbound scheduler's wake-up (store-queue.c) */
+	void (*queue_notify)(void *ctx);
+	void *queue_notify_ctx;
+
 	/* change feed watchers (event-loop thread only) */
 	struct store_watch *watches;
 

@@ -111,8 +111,9 @@ def test_upgrade_from_schema_v1_keeps_everything(tmp_path):
     assert read_db(backups[0], "SELECT value FROM meta WHERE key = 'schema_version'") == [("1",)]
     assert snapshot(backups[0]) == before
     assert read_db(db_path, "SELECT value FROM meta WHERE key = 'schema_version'") == [("3",)]
-    # schema 3: app passwords (submission)
+    # schema 3: app passwords (submission), the outbound queue
     assert read_db(db_path, "SELECT count(*) FROM app_passwords") == [(0,)]
+    assert read_db(db_path, "SELECT count(*) FROM queue_messages") == [(0,)]
     assert snapshot(db_path) == before
     # opened again: nothing more to do, no second backup
     p = r.cli("check", check=False)
