@@ -105,6 +105,8 @@ void smtp_txn_reset(struct smtp_session *s)
 	}
 	free(t->rcpts);
 	free(t->mail_from);
+	free(t->from_domain);
+	free(t->dkim_fields);
 	free(t->received);
 	free(t->id);
 	struct buf data = t->data;

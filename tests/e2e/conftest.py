@@ -112,6 +112,11 @@ class Roost:
         # test_daemon.py tests the default drop to the roost user.
         if self.stay_root:
             args += ["--set", "server.user=root"]
+        # Tests talk only to loopback: outbound mail's DNS goes to a
+        # loopback port nobody answers unless a test brings its own
+        # resolver (outbound_net.py), never to the system's.
+        if "dns__resolver" not in self.settings:
+            args += ["--set", "dns.resolver=127.0.0.1@9"]
         for k, v in self.settings.items():
             args += ["--set", "%s=%s" % (k.replace("__", "."), v)]
         log_start = os.path.getsize(self.logfile) if os.path.exists(self.logfile) else 0
