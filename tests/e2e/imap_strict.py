@@ -107,8 +107,9 @@ def show(b, limit=300):
 class Checker:
     """State shared by every session of one server, and its findings."""
 
-    def __init__(self, name="imap"):
+    def __init__(self, name="imap", log_pending=True):
         self.name = name
+        self.log_pending = log_pending
         self.lock = threading.Lock()
         self.recent = {}          # (uidvalidity, uid) -> session id that was told
         self.violations = []      # failing
@@ -140,6 +141,8 @@ class Checker:
         with self.lock:
             if v.rule in PENDING_RULES:
                 self.pending.append(v)
+                if not self.log_pending:
+                    return
                 try:
                     os.makedirs(os.path.dirname(PENDING_LOG), exist_ok=True)
                     with open(PENDING_LOG, "a") as f:
@@ -177,7 +180,8 @@ class Framer:
     return True to stop before reading a literal until `resume()`."""
     LIT = re.compile(rb"(~?)\{(\d+)(\+?)\}$")
 
-    def __init__(self, on_message, hold=None, on_framing=None):
+    def __init__(self, on_message, hold=None, on_framing=None, lf=False):
+        self.lf = lf            # a bare LF ends a line (what servers accept)
         self.buf = bytearray()
         self.parts = []
         self.lits = []
@@ -228,14 +232,21 @@ class Framer:
                 self.need = None
                 self.lits.append(Literal(lit.size, bytes(lit.data), lit.lit8, lit.nul))
                 continue
-            i = self.buf.find(b"\r\n")
+            if self.lf:
+                i = self.buf.find(b"\n")
+                end = i + 1
+                if i > 0 and self.buf[i - 1] == 13:
+                    i -= 1
+            else:
+                i = self.buf.find(b"\r\n")
+                end = i + 2
             if i < 0:
                 if len(self.buf) > LINE_MAX and self.on_framing:
                     self.on_framing(bytes(self.buf[:200]))
                     self.stopped = True
                 return
             line = bytes(self.buf[:i])
-            del self.buf[:i + 2]
+            del self.buf[:end]
             self.parts.append(line)
             m = self.LIT.search(line)
             if m:
@@ -400,7 +411,7 @@ class Session:
         self.client_inflate = None
         self.server_inflate = None
         self.opaque = False
-        self.client = Framer(self._client_message, hold=self._client_hold)
+        self.client = Framer(self._client_message, hold=self._client_hold, lf=True)
         self.server = Framer(self._server_message, on_framing=self._framing_overflow)
 
     # -- feeding --------------------------------------------------------
@@ -599,8 +610,9 @@ class Session:
                 self.selected = True
                 self.readonly = readonly or code.startswith(b"READ-ONLY")
                 self.uidvalidity = self.next_uidvalidity
-            else:
-                # RFC 3501 6.3.1: a failed SELECT leaves none selected
+            elif status == b"NO" or reset:
+                # RFC 3501 6.3.1: a failed SELECT leaves none selected; a
+                # BAD one was not run (2.2.2), so nothing changed
                 self._reset_selected()
                 self.selected = False
         elif name in (b"CLOSE", b"UNSELECT") and status == b"OK":
@@ -631,6 +643,13 @@ class Session:
             self.bye = True
             return
         if kw == b"OK" or kw == b"NO" or kw == b"BAD":
+            if self.hold_kind == "literal" and (
+                    kw == b"BAD" or re.match(rb"\* NO \[(TOOBIG|LIMIT)\]", first)):
+                # the server refused a command line it could not read
+                # (too long): the client does not send the literal
+                self.tags.pop(self.hold_tag, None)
+                self.hold_tag = self.hold_kind = None
+                self.client.resume(False)
             m = re.match(rb"\* \S+ \[([A-Za-z-]+)(?: ([^\]]*))?\]", first)
             if m:
                 code = m.group(1).upper()
@@ -839,9 +858,12 @@ class Proxy:
         with self.checker.lock:
             self.checker.active += 1
         try:
-            t = threading.Thread(target=self._pump, args=(u, c, sess.feed_server), daemon=True)
+            # the server closing ends the client's side too (IMAP has no
+            # half-close); the client closing lets the server finish
+            t = threading.Thread(target=self._pump, args=(u, c, sess.feed_server, True),
+                                 daemon=True)
             t.start()
-            self._pump(c, u, sess.feed_client)
+            self._pump(c, u, sess.feed_client, False)
             t.join()
         finally:
             with self.checker.lock:
@@ -850,7 +872,7 @@ class Proxy:
             u.close()
 
     @staticmethod
-    def _pump(src, dst, feed):
+    def _pump(src, dst, feed, close_both):
         while True:
             try:
                 data = src.recv(65536)
@@ -866,7 +888,8 @@ class Proxy:
                 dst.sendall(data)
             except OSError:
                 break
-        for s, how in ((dst, socket.SHUT_WR), (src, socket.SHUT_RD)):
+        for s, how in ((dst, socket.SHUT_RDWR if close_both else socket.SHUT_WR),
+                       (src, socket.SHUT_RD)):
             try:
                 s.shutdown(how)
             except OSError:
