@@ -141,6 +141,24 @@ def test_untagged_after_bye():
 def test_unknown_and_repeated_tags():
     assert run(LOGIN + [("S", b"zz OK what\r\n")]) == ["tag-unknown"]
     assert run(LOGIN + [("S", b"a1 OK again\r\n")]) == ["tag-unknown"]
+    # a reused tag is answered once per command
+    t = LOGIN + [("C", b"a CAPABILITY\r\na CAPABILITY\r\n"),
+                 ("S", b"a OK done\r\na OK done\r\n")]
+    assert run(t) == []
+    assert run(t + [("S", b"a OK done\r\n")]) == ["tag-unknown"]
+    # two synchronizing literals in one command register its tag once
+    t = [("C", b"a1 LOGIN {5}\r\n"), ("S", b"+ go\r\n"), ("C", b"alice {6}\r\n"),
+         ("S", b"+ go\r\n"), ("C", b"secret\r\n"), ("S", b"a1 OK done\r\n")]
+    assert run(t) == []
+    assert run(t + [("S", b"a1 OK done\r\n")]) == ["tag-unknown"]
+
+
+def test_multipart_bodystructure_and_address_lists_parse():
+    t = SELECT3 + [("S", b'* 1 FETCH (BODYSTRUCTURE (("TEXT" "PLAIN" NIL NIL NIL "7BIT" 7 2 '
+                         b'NIL NIL NIL NIL)("TEXT" "HTML" NIL NIL NIL "7BIT" 5 1 NIL NIL NIL NIL)'
+                         b' "MIXED") ENVELOPE (NIL NIL ((NIL NIL "a" "x.io")(NIL NIL "b" "x.io"))'
+                         b' NIL NIL NIL NIL NIL NIL NIL))\r\n')]
+    assert run(t) == []
 
 
 def test_literal_framing():
