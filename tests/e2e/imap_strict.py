@@ -122,6 +122,7 @@ class Checker:
         self.opaque = 0           # connections that went TLS: unchecked from then
         self.compressed = 0       # connections checked through COMPRESS
         self.active = 0           # proxied connections open now
+        self.stopped = False      # its server was stopped (set by conftest.py)
 
     def wait_idle(self, timeout):
         """Waits until no proxied connection is open (the last bytes of a
@@ -476,11 +477,18 @@ class Session:
 
     # -- reporting --------------------------------------------------------
     def _note(self, who, parts, lits):
-        text = b""
+        """Keeps the start of the message for context (a command may have
+        100,000 literals: never build all of it)."""
+        out, size = [], 0
         for i, p in enumerate(parts):
-            text += p
+            out.append(p[:400])
+            size += len(p)
             if i < len(lits):
-                text += b" <literal %d octets>" % lits[i].size
+                out.append(b" <literal %d octets>" % lits[i].size)
+            if size > 400:
+                out.append(b"...(%d lines)" % len(parts))
+                break
+        text = b"".join(out)
         self.history.append("%s: %s" % (who, show(text, 200)))
         del self.history[:-CONTEXT_LINES]
         return text
