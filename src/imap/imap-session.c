@@ -61,7 +61,9 @@ void imap_printf(struct imap_session *s, const char *fmt, ...)
 
 void imap_session_bye(struct imap_session *s, const char *text)
 {
-	if (s->conn == NULL)
+	/* One BYE: nothing may follow it (RFC 9051 7.1.5), not even a second
+	 * BYE when the account ends a session its mailbox already ended. */
+	if (s->conn == NULL || s->state == IMAP_STATE_LOGOUT)
 		return;
 	imap_printf(s, "* BYE %s\r\n", text);
 	s->state = IMAP_STATE_LOGOUT;
