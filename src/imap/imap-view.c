@@ -215,8 +215,6 @@ void imap_view_saved_set(const struct imap_view *v, struct imap_seqset *set_r)
 
 void imap_view_set_recent(struct imap_view *v, uint32_t lo, uint32_t hi)
 {
-	v->recent_lo = lo;
-	v->recent_hi = hi;
 	for (size_t i = 0; i < v->count; i++)
 		v->msgs[i].recent = v->msgs[i].uid > lo && v->msgs[i].uid <= hi;
 }

@@ -65,6 +65,8 @@ struct store {
 	struct store_watch *watches;
 
 	atomic_uint_fast64_t commits, ops;
+	/* \Recent marks held in memory (store-recent.c) */
+	struct store_recent_table *recent;
 };
 
 /* The full-text indexer thread (store-indexer.c). wake: s->lock held. */
