@@ -36,29 +36,6 @@
 #include <string.h>
 
 /* Distinct keywords in use, for the FLAGS response. */
-static void collect_keywords(const struct imap_view *v, struct buf *b)
-{
-	for (size_t i = 0; i < v->count; i++) {
-		const char *kw = v->msgs[i].keywords;
-		if (kw == NULL)
-			continue;
-		char *copy = xstrdup(kw), *save = NULL;
-		for (char *w = strtok_r(copy, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
-			size_t n = strlen(w);
-			bool seen = false;
-			for (const char *p = b->data; p && (p = strstr(p, w)) != NULL; p += n) {
-				if ((p == b->data || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0')) {
-					seen = true;
-					break;
-				}
-			}
-			if (!seen && buf_printf(b, " %s", w) < 0)
-				break; /* too many distinct keywords: list what fits */
-		}
-		free(copy);
-	}
-}
-
 /* The parameters of SELECT/EXAMINE (RFC 7162 3.1.8, 3.2.5). */
 struct select_params {
 	bool condstore;
@@ -209,7 +186,8 @@ static void select_reply(struct imap_cmd *cmd)
 	struct buf b;
 	buf_init(&b, 64 * 1024);
 	buf_puts(&b, IMAP_SYSTEM_FLAGS);
-	collect_keywords(v, &b);
+	if (v->known_len)
+		buf_printf(&b, " %s", v->known_keywords);
 	imap_printf(s, "* %zu EXISTS\r\n", v->count);
 	if (!s->rev2) {
 		imap_printf(s, "* %zu RECENT\r\n", imap_view_recent_count(v));

@@ -116,6 +116,7 @@ void imap_sync(struct imap_session *s, bool allow_expunge)
 				free(vm->keywords);
 				vm->keywords = m->keywords;
 				m->keywords = NULL;
+				imap_view_announce_keywords(s, vm->keywords); /* RFC 3501 7.2.6 */
 				flag_uids = xgrow(flag_uids, &flag_cap, nflag + 1, sizeof(*flag_uids));
 				flag_uids[nflag++] = vm->uid;
 			} else if (m->uid > imap_view_max_uid(v)) {
@@ -125,6 +126,7 @@ void imap_sync(struct imap_session *s, bool allow_expunge)
 				vm->flags = m->flags;
 				vm->keywords = m->keywords;
 				m->keywords = NULL;
+				imap_view_announce_keywords(s, vm->keywords); /* RFC 3501 7.2.6 */
 				vm->modseq = m->modseq;
 				vm->recent = false;
 				added++;

@@ -48,7 +48,15 @@ struct imap_view {
 	uint32_t *saved;
 	size_t nsaved;
 	uint64_t id;		/* unique per view: async results find their view */
+	/* The keywords the client was told of in FLAGS (RFC 3501 7.2.6),
+	 * space separated ("" for none); at most IMAP_VIEW_KEYWORDS_MAX. */
+	char *known_keywords;
+	size_t known_len;
 };
+
+/* Longest FLAGS keyword list a view keeps (bytes): the keywords of one
+ * mailbox are few in practice; past this, more are not announced. */
+#define IMAP_VIEW_KEYWORDS_MAX 65536
 
 /* Load the mailbox's messages and start watching it. */
 int imap_view_open(struct imap_session *s, const struct store_mailbox *mb, bool readonly,
@@ -78,6 +86,11 @@ void imap_view_saved_set(const struct imap_view *v, struct imap_seqset *set_r);
 void imap_view_set_recent(struct imap_view *v, uint32_t lo, uint32_t hi);
 /* Messages with \Recent for this session. */
 size_t imap_view_recent_count(const struct imap_view *v);
+/* RFC 3501 7.2.6: a FETCH must not show a keyword that no FLAGS
+ * response has announced. Send "* FLAGS" and "* OK [PERMANENTFLAGS]" with
+ * the grown list if `keywords` (space separated, may be NULL) holds one
+ * the client was not told of. Call before writing the FETCH. */
+void imap_view_announce_keywords(struct imap_session *s, const char *keywords);
 /* Append a message's flags as FETCH FLAGS shows them to this session:
  * the stored flags, plus \Recent for a rev1 session (without parentheses). */
 void imap_view_format_flags(const struct imap_session *s, struct buf *b,

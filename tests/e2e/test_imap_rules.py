@@ -208,3 +208,67 @@ def test_bare_login_name_uses_auth_default_domain(roost_factory):
     assert not imap_login(r, "alice", "secret")
     assert not pop3_login(r, "alice", "secret")
     assert imap_login(r, "alice@example.com", "secret")
+
+
+def flags_lists(out):
+    """The keyword sets of '* FLAGS' lines and the index of each."""
+    got = []
+    for i, l in enumerate(out):
+        if l.startswith(b"* FLAGS ("):
+            got.append((i, set(l[9:l.rindex(b")")].split())))
+    return got
+
+
+def first_fetch_with(out, kw):
+    for i, l in enumerate(out):
+        if re.match(rb"\* \d+ FETCH ", l) and kw in l.split(b"FLAGS (")[-1]:
+            return i
+    return None
+
+
+def assert_announced_before_use(out, kw):
+    i = first_fetch_with(out, kw)
+    assert i is not None, out
+    fl = [j for j, kws in flags_lists(out) if kw in kws]
+    assert fl and fl[0] < i, out
+    # PERMANENTFLAGS follows the new FLAGS
+    assert any(l.startswith(b"* OK [PERMANENTFLAGS (") and kw in l
+               for l in out[fl[0]:i]), out
+
+
+def test_new_keywords_are_announced_before_the_fetch_that_shows_them(roost):
+    a = Raw(roost)
+    b = Raw(roost)
+    try:
+        append(b, 1)
+        append(b, 2)
+        out = a.cmd(b"SELECT INBOX")
+        assert flags_lists(out) and b"Alpha" not in flags_lists(out)[0][1], out
+        # another session's STORE
+        assert b.ok(b"SELECT INBOX")
+        assert b.ok(b"STORE 1 +FLAGS (Alpha)")
+        out = a.cmd(b"NOOP")
+        assert_announced_before_use(out, b"Alpha")
+        # this session's own STORE
+        out = a.cmd(b"STORE 2 +FLAGS (Beta)")
+        assert_announced_before_use(out, b"Beta")
+        assert b"Alpha" in flags_lists(out)[0][1], out  # the whole list again
+        # told once: the next FETCH needs no new FLAGS
+        out = a.cmd(b"FETCH 1:2 (FLAGS)")
+        assert flags_lists(out) == [], out
+        # .SILENT: no FETCH, but the keyword is announced before a later one
+        out = a.cmd(b"STORE 1 +FLAGS.SILENT (Gamma)")
+        out += a.cmd(b"FETCH 1 (FLAGS)")
+        assert_announced_before_use(out, b"Gamma")
+        # a delivery that brings a keyword (APPEND with flags)
+        data = MSG % 3
+        b.s.sendall(b"ap3 APPEND INBOX (Delta) {%d+}\r\n" % len(data) + data + b"\r\n")
+        assert b.read_tagged(b"ap3")[-1].split()[1] == b"OK"
+        out = a.cmd(b"NOOP") + a.cmd(b"FETCH 3 (FLAGS)")
+        assert_announced_before_use(out, b"Delta")
+        # a session that selects later gets every keyword in FLAGS
+        out = b.cmd(b"SELECT INBOX")
+        assert {b"Alpha", b"Beta", b"Gamma", b"Delta"} <= flags_lists(out)[0][1], out
+    finally:
+        a.close()
+        b.close()
