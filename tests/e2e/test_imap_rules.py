@@ -272,3 +272,37 @@ def test_new_keywords_are_announced_before_the_fetch_that_shows_them(roost):
     finally:
         a.close()
         b.close()
+
+
+@pytest.mark.parametrize("events", [b"MessageNew", b"MessageExpunge", b"FlagChange",
+                                    b"FlagChange MessageNew"])
+def test_notify_accepts_any_message_event_alone_outside_selected(roost, events):
+    w = Raw(roost)
+    o = Raw(roost)
+    try:
+        assert w.ok(b"CREATE Other")
+        append(o, 1)
+        data = MSG % 2
+        o.s.sendall(b"ap2 APPEND Other {%d+}\r\n" % len(data) + data + b"\r\n")
+        assert o.read_tagged(b"ap2")[-1].split()[1] == b"OK"
+        assert w.ok(b"SELECT INBOX")
+        out = w.cmd(b"NOTIFY SET (personal (" + events + b"))")
+        assert out[-1].split()[1] == b"OK", out
+        # the change the event names is told as STATUS
+        assert o.ok(b"SELECT Other")
+        if events == b"MessageExpunge":
+            assert o.ok(b"STORE 1 +FLAGS.SILENT (\\Deleted)")
+            assert o.ok(b"EXPUNGE")
+        elif events.startswith(b"FlagChange"):
+            assert o.ok(b"STORE 1 +FLAGS.SILENT (\\Seen)")
+        else:
+            o.s.sendall(b"ap3 APPEND Other {%d+}\r\n" % len(data) + data + b"\r\n")
+            assert o.read_tagged(b"ap3")[-1].split()[1] == b"OK"
+        got = w.wait_for(b"* STATUS ")
+        assert any(re.match(rb'\* STATUS "?Other"? \(', l) for l in got), got
+        # for the selected mailbox the RFC 5465 5.1-5.3 pairing still holds
+        out = w.cmd(b"NOTIFY SET (selected (" + events + b"))")
+        assert out[-1].split()[1] == b"BAD", out
+    finally:
+        w.close()
+        o.close()
