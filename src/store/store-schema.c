@@ -25,8 +25,9 @@
 #include <unistd.h>
 
 /* Version 1: the first schema. Version 2: AUTOINCREMENT ids for domains,
- * accounts and mailboxes; accounts.disabled. */
-#define SCHEMA_VERSION 2
+ * accounts and mailboxes; accounts.disabled. Version 3: new tables only
+ * (subscriptions, ...). */
+#define SCHEMA_VERSION 3
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
@@ -95,6 +96,14 @@
 	"      COALESCE((SELECT max(mailbox_id) FROM messages), 0),"           \
 	"      COALESCE((SELECT max(mailbox_id) FROM expunged), 0));"
 
+/* Subscriptions (RFC 3501 6.3.6-6.3.9): a list of names, not a flag on
+ * mailboxes, since a name may be subscribed with no mailbox (SUBSCRIBE
+ * before CREATE) and stays subscribed after DELETE. mailboxes.subscribed
+ * is no longer read (version 2 kept it there; the upgrade copies it). */
+#define SUBSCRIPTIONS_SQL                                                      \
+	"CREATE TABLE subscriptions (account_id INTEGER NOT NULL,"             \
+	"  name TEXT NOT NULL, PRIMARY KEY (account_id, name)) WITHOUT ROWID;"
+
 static const char schema_sql[] =
 	"CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
 	"CREATE TABLE domains " DOMAINS_COLUMNS ";"
@@ -139,7 +148,8 @@ static const char schema_sql[] =
 	 * counter; threads maps an account's Message-IDs to their thread. */
 	"INSERT INTO meta VALUES ('objectid', '0');"
 	"CREATE TABLE threads (account_id INTEGER NOT NULL, message_id TEXT NOT NULL,"
-	"  threadid INTEGER NOT NULL, PRIMARY KEY (account_id, message_id)) WITHOUT ROWID;";
+	"  threadid INTEGER NOT NULL, PRIMARY KEY (account_id, message_id)) WITHOUT ROWID;"
+	SUBSCRIPTIONS_SQL;
 
 /*
  * Upgrades, each from one version to the next, all run in one transaction.
@@ -176,8 +186,15 @@ static const char upgrade_1_sql[] =
 	SEQUENCES_SQL
 	"UPDATE meta SET value = '2' WHERE key = 'schema_version';";
 
+static const char upgrade_2_to_3[] =
+	/* subscriptions: the names subscribed in version 2 */
+	SUBSCRIPTIONS_SQL
+	"INSERT INTO subscriptions (account_id, name)"
+	" SELECT account_id, name FROM mailboxes WHERE subscribed != 0;"
+	"UPDATE meta SET value = '3' WHERE key = 'schema_version';";
+
 /* upgrades[i] takes a database from version i + 1 to i + 2 */
-static const char *const upgrades[] = {upgrade_1_sql};
+static const char *const upgrades[] = {upgrade_1_sql, upgrade_2_to_3};
 _Static_assert(sizeof(upgrades) / sizeof(upgrades[0]) == SCHEMA_VERSION - 1,
 	       "one upgrade per schema version");
 
