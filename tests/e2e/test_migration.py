@@ -104,14 +104,19 @@ def test_upgrade_from_schema_v1_keeps_everything(tmp_path):
     # the first roost command upgrades; the check after it is clean
     p = r.cli("check", check=False)
     assert (p.returncode, p.stdout) == (0, "clean\n"), p.stdout + p.stderr
-    assert "backed up to" in p.stderr and "upgraded from version 1 to 2" in p.stderr, p.stderr
+    assert "backed up to" in p.stderr and "upgraded from version 1 to 3" in p.stderr, p.stderr
     backups = glob.glob(db_path + ".v1-*.bak")
     assert len(backups) == 1, os.listdir(r.datadir)
     assert oct(os.stat(backups[0]).st_mode & 0o777) == "0o600"
     assert read_db(backups[0], "SELECT value FROM meta WHERE key = 'schema_version'") == [("1",)]
     assert snapshot(backups[0]) == before
-    assert read_db(db_path, "SELECT value FROM meta WHERE key = 'schema_version'") == [("2",)]
+    assert read_db(db_path, "SELECT value FROM meta WHERE key = 'schema_version'") == [("3",)]
     assert snapshot(db_path) == before
+    # version 3: the subscribed flags of version 1 became the subscription list
+    subscribed = read_db(db_path, "SELECT account_id, name FROM mailboxes WHERE subscribed != 0"
+                                  " ORDER BY 1, 2")
+    assert subscribed and read_db(db_path, "SELECT account_id, name FROM subscriptions"
+                                           " ORDER BY 1, 2") == subscribed
     # opened again: nothing more to do, no second backup
     p = r.cli("check", check=False)
     assert (p.returncode, p.stdout) == (0, "clean\n"), p.stdout + p.stderr
