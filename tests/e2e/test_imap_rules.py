@@ -306,3 +306,46 @@ def test_notify_accepts_any_message_event_alone_outside_selected(roost, events):
     finally:
         w.close()
         o.close()
+
+
+def literals(r, tag_line_prefix):
+    """Every (marker, bytes) literal in the FETCH responses of a raw read."""
+    got = []
+    for m in re.finditer(rb"(BODY\[[^\]]*\](?:<\d+>)?|RFC822(?:\.TEXT)?|BINARY\[[^\]]*\]) "
+                         rb"(~?)\{(\d+)\}\r\n",
+                         tag_line_prefix):
+        n = int(m.group(3))
+        got.append((m.group(1), m.group(2), tag_line_prefix[m.end():m.end() + n]))
+    return got
+
+
+def test_no_nul_in_a_literal_that_is_not_literal8(roost):
+    r = Raw(roost)
+    try:
+        msg = (b"Subject: bin\r\nMIME-Version: 1.0\r\n"
+               b"Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+               b"--b\r\nContent-Type: application/octet-stream\r\n"
+               b"Content-Transfer-Encoding: binary\r\n\r\nA\x00B\x00\x01C\r\n--b--\r\n")
+        r.s.sendall(b"ap1 APPEND INBOX ~{%d+}\r\n" % len(msg) + msg + b"\r\n")
+        assert r.read_tagged(b"ap1")[-1].split()[1] == b"OK"
+        assert r.ok(b"SELECT INBOX")
+        out = b"".join(r.cmd(b"FETCH 1 (BODY.PEEK[1] BODY.PEEK[] RFC822.TEXT BODY.PEEK[1]<1.3>)"))
+        lits = literals(r, out)
+        assert len(lits) == 4, out
+        for name, eight, data in lits:
+            assert eight == b"" and b"\x00" not in data, (name, data)
+        by = {name: data for name, _, data in lits}
+        # same length, NUL shown as 0x80: sizes and offsets stay true
+        assert by[b"BODY[1]"] == b"A\x80B\x80\x01C", by
+        assert len(by[b"BODY[]"]) == len(msg)
+        assert by[b"BODY[]"] == msg.replace(b"\x00", b"\x80")
+        # RFC822 too
+        out = b"".join(r.cmd(b"FETCH 1 (RFC822)"))
+        (name, eight, data), = literals(r, out)
+        assert eight == b"" and b"\x00" not in data and len(data) == len(msg)
+        # BINARY with literal8 still gives the bytes (RFC 3516)
+        out = b"".join(r.cmd(b"FETCH 1 (BINARY.PEEK[1])"))
+        (name, eight, data), = literals(r, out)
+        assert eight == b"~" and data == b"A\x00B\x00\x01C", out
+    finally:
+        r.close()
