@@ -349,3 +349,38 @@ def test_no_nul_in_a_literal_that_is_not_literal8(roost):
         assert eight == b"~" and data == b"A\x00B\x00\x01C", out
     finally:
         r.close()
+
+
+def append_raw(r, tag, data):
+    r.s.sendall(b"%s APPEND INBOX {%d+}\r\n" % (tag, len(data)) + data + b"\r\n")
+    assert r.read_tagged(tag)[-1].split()[1] == b"OK"
+
+
+def search_nums(r, key):
+    out = r.cmd(b"SEARCH " + key)
+    line = [l for l in out if l.startswith(b"* SEARCH")]
+    assert len(line) == 1, out
+    return [int(x) for x in line[0].split()[2:]]
+
+
+def test_search_address_matches_without_comments(roost):
+    r = Raw(roost)
+    try:
+        append_raw(r, b"a1", b"From: <user (c)@ (c) example.com>\r\nTo: x@example.net\r\n"
+                             b"Subject: one\r\n\r\nbody\r\n")
+        append_raw(r, b"a2", b"From: bob@example.org\r\n"
+                             b"To: user(c)@example.com (Name)\r\n"
+                             b"Cc: Carol (the boss) <carol @ example.com>\r\n"
+                             b"Subject: two\r\n\r\nbody\r\n")
+        append_raw(r, b"a3", b"From: other@example.org\r\nTo: y@example.net\r\n"
+                             b"Subject: three\r\n\r\nbody\r\n")
+        assert r.ok(b"SELECT INBOX")
+        assert search_nums(r, b'FROM "user@example.com"') == [1]
+        assert search_nums(r, b'TO "user@example.com"') == [2]
+        assert search_nums(r, b'CC "carol@example.com"') == [2]
+        assert search_nums(r, b'OR FROM "user@example.com" TO "user@example.com"') == [1, 2]
+        # the text as written still matches, comments included
+        assert search_nums(r, b'TO "(Name)"') == [2]
+        assert search_nums(r, b'FROM "user@example.com" NOT TO "x@example.net"') == []
+    finally:
+        r.close()
