@@ -384,3 +384,23 @@ def test_search_address_matches_without_comments(roost):
         assert search_nums(r, b'FROM "user@example.com" NOT TO "x@example.net"') == []
     finally:
         r.close()
+
+
+@pytest.mark.parametrize("key", [b"TO", b"DISPLAYTO", b"REVERSE TO"])
+def test_sort_on_a_group_address_sorts_by_the_group_name(roost, key):
+    r = Raw(roost)
+    try:
+        # the envelope's first address of a group is its marker, which
+        # holds the group name (RFC 3501 7.4.2): zz-team, mmm, bbb
+        append_raw(r, b"a1", b"From: a@x.org\r\nTo: zz-team: aaa@x.org;\r\nSubject: 1\r\n\r\nb\r\n")
+        append_raw(r, b"a2", b"From: a@x.org\r\nTo: mmm@x.org\r\nSubject: 2\r\n\r\nb\r\n")
+        append_raw(r, b"a3", b"From: a@x.org\r\nTo: bbb:;\r\nSubject: 3\r\n\r\nb\r\n")
+        assert r.ok(b"SELECT INBOX")
+        out = r.cmd(b"SORT (" + key + b") UTF-8 ALL")
+        line = [l for l in out if l.startswith(b"* SORT")]
+        assert len(line) == 1, out
+        got = [int(x) for x in line[0].split()[2:]]
+        want = [3, 2, 1]
+        assert got == (want[::-1] if key.startswith(b"REVERSE") else want), out
+    finally:
+        r.close()
