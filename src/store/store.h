@@ -337,7 +337,7 @@ struct store_mailbox {
 	uint32_t uidvalidity, uidnext;
 	uint64_t highestmodseq;
 	char *special_use;	/* "\\Sent" etc., or NULL */
-	bool subscribed;
+	bool subscribed;	/* its name is in the subscriptions */
 	/* counts (filled by store_mailbox_list/get) */
 	uint32_t messages, unseen, deleted;
 	int64_t bytes;
