@@ -27,7 +27,7 @@
 /* Version 1: the first schema. Version 2: AUTOINCREMENT ids for domains,
  * accounts and mailboxes; accounts.disabled. Version 3: new tables only
  * (METADATA entries, URLAUTH keys, app passwords and SCRAM keys, the
- * outbound queue). */
+ * outbound queue, subscriptions). */
 #define SCHEMA_VERSION 3
 #define STR_(x) #x
 #define STR(x) STR_(x)
@@ -170,6 +170,14 @@
 	"CREATE TABLE submission_settings (account_id INTEGER PRIMARY KEY," \
 	"  save_sent INTEGER NOT NULL);"
 
+/* Subscriptions (RFC 3501 6.3.6-6.3.9): a list of names, not a flag on
+ * mailboxes, since a name may be subscribed with no mailbox (SUBSCRIBE
+ * before CREATE) and stays subscribed after DELETE. mailboxes.subscribed
+ * is no longer read (version 2 kept it there; the upgrade copies it). */
+#define SUBSCRIPTIONS_SQL                                                      \
+	"CREATE TABLE subscriptions (account_id INTEGER NOT NULL,"             \
+	"  name TEXT NOT NULL, PRIMARY KEY (account_id, name)) WITHOUT ROWID;"
+
 static const char schema_sql[] =
 	"CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
 	"CREATE TABLE domains " DOMAINS_COLUMNS ";"
@@ -222,7 +230,9 @@ static const char schema_sql[] =
 	/* submission: app passwords, SCRAM keys, per-account settings */
 	SUBMISSION_AUTH_SQL
 	/* the outbound queue */
-	QUEUE_TABLES_SQL;
+	QUEUE_TABLES_SQL
+	/* subscriptions (RFC 3501 6.3.6-6.3.9) */
+	SUBSCRIPTIONS_SQL;
 
 /*
  * Upgrades, each from one version to the next, all run in one transaction.
@@ -269,6 +279,10 @@ static const char upgrade_2_to_3[] =
 	SUBMISSION_AUTH_SQL
 	/* the outbound queue */
 	QUEUE_TABLES_SQL
+	/* subscriptions: the names subscribed in version 2 */
+	SUBSCRIPTIONS_SQL
+	"INSERT INTO subscriptions (account_id, name)"
+	" SELECT account_id, name FROM mailboxes WHERE subscribed != 0;"
 	"UPDATE meta SET value = '3' WHERE key = 'schema_version';";
 
 /* upgrades[i] takes a database from version i + 1 to i + 2 */
