@@ -22,20 +22,11 @@ import socket
 import threading
 import zlib
 
-# Rules that fire today only because of a known server bug being fixed on
-# another branch: FLAGS is not sent when a STORE, APPEND or delivery brings
-# a keyword the session was not told of. Their violations are logged to
-# PENDING_LOG, not failed. The integrator removes each name here after
-# merging its fix, so the rule then fails tests like every other.
-# (recent-once and after-bye never fired on the suite or the stress test:
-# they fail from the start.)
-PENDING_RULES = {
-    "keyword-unannounced",
-    # FETCH BODY[] / BODY[n] of a message holding NUL octets (a binary
-    # part) puts them into a plain literal (test_hostile_store.py); the
-    # fix for BODY[n] of binary parts is on another branch.
-    "nul-in-literal",
-}
+# Rules that fire only because of a known server bug still being fixed:
+# their violations are logged to PENDING_LOG, not failed. Empty: every
+# rule fails the test that breaks it. Add a name here only with the bug's
+# description, and remove it with the fix.
+PENDING_RULES = set()
 
 PENDING_LOG = os.environ.get("ROOST_STRICT_PENDING_LOG") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", "..", "build", "imap-strict-pending.log"))
