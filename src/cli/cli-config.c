@@ -7,6 +7,7 @@
  */
 #include "cli/cli.h"
 #include "daemon/serve.h"
+#include "http/http.h"
 #include "imap/imap.h"
 #include "lib/config.h"
 #include "pop3/pop3.h"
@@ -21,5 +22,6 @@ const struct config_key *const cli_config_tables[] = {
 	smtp_config_keys,
 	pop3_config_keys,
 	imap_config_keys,
+	http_config_keys,
 	NULL,
 };

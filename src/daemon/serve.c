@@ -3,6 +3,7 @@
 #include "auth/auth.h"
 #include "daemon/control.h"
 #include "daemon/privdrop.h"
+#include "http/http.h"
 #include "imap/imap.h"
 #include "lib/alloc.h"
 #include "lib/buf.h"
@@ -35,7 +36,8 @@
 
 /* Listener keys announced at start-up, in this order. submission and
  * submissions are not served yet. */
-static const char *const serve_protocols[] = {"imap", "imaps", "pop3", "pop3s", "smtp", "lmtp"};
+static const char *const serve_protocols[] = {"imap", "imaps", "pop3", "pop3s", "smtp", "lmtp",
+					      "http", "https"};
 
 struct serve {
 	struct config *cfg;
@@ -109,6 +111,7 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 	sv->stopping = true;
 	log_info("shutdown: signal %d, closing %zu connections", (int)sig, conn_count());
 	conn_listen_stop_all();
+	http_stop();
 	conn_close_all();
 	clock_gettime(CLOCK_MONOTONIC, &sv->drain_deadline);
 	sv->drain_deadline.tv_sec += SERVE_DRAIN_MS / 1000;
@@ -217,13 +220,16 @@ static int serve_start(struct serve *sv, struct store **store_r, struct privdrop
 	raise_fd_limit(cfg);
 	membudget_init(membudget_limit_for(config_size(cfg, "server.memory_budget")));
 	conn_global_init(sv->base, &limits, ssl_ctx);
-	SSL_CTX_free(ssl_ctx); /* conn holds its own reference */
 	auth_configure(cfg);
 	workers_start(sv->base, (int)config_int(cfg, "server.worker_threads"));
 
 	if (smtp_start(cfg, *store_r, &error) < 0 || pop3_start(cfg, *store_r, &error) < 0 ||
-	    imap_start(cfg, *store_r, &error) < 0 || control_listen(cfg, &error) < 0)
+	    imap_start(cfg, *store_r, &error) < 0 || control_listen(cfg, &error) < 0 ||
+	    http_start(cfg, *store_r, ssl_ctx, &error) < 0) {
+		SSL_CTX_free(ssl_ctx);
 		goto fail;
+	}
+	SSL_CTX_free(ssl_ctx); /* conn and http hold their own references */
 	/* Every port is bound: root is no longer needed. */
 	if (drop->user != NULL) {
 		if (privdrop_switch(drop, &error) < 0)
@@ -278,6 +284,7 @@ int serve_run(struct config *cfg, control_run_fn *control_run)
 	registry_stop(); /* answers a control thread waiting on the loop */
 	control_stop();
 	conn_listen_stop_all();
+	http_stop();
 	workers_stop();
 	store_close(&store);
 	if (sv.drain != NULL)
