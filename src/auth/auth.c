@@ -4,6 +4,7 @@
  * only) -> done. Everything but the hash runs on the event loop.
  */
 #include "auth/auth.h"
+#include "lib/metrics.h"
 #include "auth/auth-throttle.h"
 #include "lib/alloc.h"
 #include "lib/config.h"
@@ -183,6 +184,8 @@ static void check_done(void *arg)
 		request_free(r);
 		return;
 	}
+	metrics_inc("roost_logins_total", r->proto,
+		    r->result == AUTH_OK ? "ok" : r->result == AUTH_TEMPFAIL ? "tempfail" : "failed");
 	if (r->result == AUTH_OK) {
 		auth_throttle_succeeded(r->ip, r->user);
 		finish(r);

@@ -89,7 +89,8 @@ static void plist(struct buf *b, const struct http_mailconf *mc, const char *add
 	key_string(b, "PayloadIdentifier", id_payload);
 	key_string(b, "PayloadType", "com.apple.mail.managed");
 	key_string(b, "PayloadUUID", uuid_payload);
-	buf_puts(b, "      <key>PayloadVersion</key>\n      <integer>1</integer>\n    </dict>\n  </array>\n");
+	buf_puts(b, "      <key>PayloadVersion</key>\n      <integer>1</integer>\n"
+		    "    </dict>\n  </array>\n");
 	/* the profile itself: two spaces less, same helpers */
 	buf_puts(b, "  <key>PayloadDisplayName</key>\n  <string>");
 	http_xml_escape(b, address);

@@ -4,6 +4,7 @@
  * feeds it what the connection delivers and carries out its actions.
  */
 #include "imap/imap-session.h"
+#include "lib/metrics.h"
 #include "imap/imap-commands.h"
 #include "imap/imap-sync.h"
 #include "imap/imap-notify.h"
@@ -232,6 +233,9 @@ void imap_cmd_finish(struct imap_cmd *cmd, const char *status, const char *fmt, 
 		conn_authenticated(s->conn); /* logged in: the login deadline is met */
 	if (s->cmd == cmd)
 		s->cmd = NULL;
+	if (cmd->def != NULL)
+		metrics_observe_since("roost_command_duration_seconds", "imap", cmd->def->name,
+				      cmd->started_us);
 	cmd_free(cmd);
 	if (s->conn == NULL)
 		return;
@@ -255,6 +259,7 @@ static void execute(struct imap_session *s)
 	struct imap_cmd *cmd = xcalloc(1, sizeof(*cmd));
 	const char *error = NULL;
 	cmd->s = s;
+	cmd->started_us = metrics_now_us();
 	if (imap_parse_command(s->framer.cmd.data ? s->framer.cmd.data : "", s->framer.cmd.len, &cmd->a,
 			       &error) < 0) {
 		char *tag = NULL, *name = NULL;

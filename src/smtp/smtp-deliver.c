@@ -27,6 +27,7 @@
  * alive (smtp_session_conn_closed()) and is freed here on completion.
  */
 #include "smtp/smtp-session.h"
+#include "lib/metrics.h"
 #include "lib/conn.h"
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +69,8 @@ static void smtp_final_reply(struct smtp_session *s)
 	enum store_err err = d->op.err;
 	for (size_t i = 0; err == STORE_OK && i < d->nrcpts; i++)
 		err = d->rcpts[i].err;
+	metrics_add("roost_deliveries_total", "smtp", err == STORE_OK ? "accepted" : "refused",
+		    (int64_t)d->nrcpts);
 	if (err == STORE_OK) {
 		conn_log(s->conn, LOG_INFO, "stored id=%s size=%zu rcpts=%zu", t->id, t->data.len,
 			 d->nrcpts);
@@ -121,6 +124,7 @@ static void lmtp_replies(struct smtp_session *s)
 	for (size_t i = 0; i < t->nrcpts; i++) {
 		struct smtp_rcpt *r = &t->rcpts[i];
 		enum store_err err = rcpt_result(t, r);
+		metrics_inc("roost_deliveries_total", "lmtp", err == STORE_OK ? "accepted" : "refused");
 		if (err == STORE_OK) {
 			smtp_reply(s, "250 2.0.0 <%s> Ok: stored as %s", r->address, t->id);
 		} else {

@@ -10,6 +10,7 @@
  * is searched with instr() on messages.search_prefix.
  */
 #include "store/store-fts.h"
+#include "lib/metrics.h"
 #include "store/store-ops.h"
 #include "lib/alloc.h"
 #include "lib/buf.h"
@@ -469,6 +470,8 @@ enum store_err store_fts_index_pending(struct store *s, size_t max, size_t *n_r)
 		store_op_clear(&op);
 		if (err == STORE_OK)
 			*n_r = b.n;
+		if (err == STORE_OK)
+			metrics_add("roost_indexer_contents_total", NULL, NULL, (int64_t)b.n);
 	}
 	batch_clear(&b);
 	free(b.items);
