@@ -278,20 +278,44 @@ static void request_host(struct evhttp_request *ev, char *host, size_t cap)
 	const char *colon = strrchr(h, ':');
 	if (colon != NULL && (h[0] != '[' || colon > strchr(h, ']')))
 		n = (size_t)(colon - h);
-	for (size_t i = 0; i < n; i++)
-		host[i] = (char)tolower((unsigned char)h[i]);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)h[i];
+		/* a name or an address literal, nothing else (it is logged) */
+		if (!isalnum(c) && strchr(".-_[]:", c) == NULL) {
+			host[0] = '\0';
+			return;
+		}
+		host[i] = (char)tolower(c);
+	}
 	host[n] = '\0';
 	if (n > 0 && host[n - 1] == '.') /* "example.com." names the same host */
 		host[n - 1] = '\0';
 }
 
-static void access_log(const struct http_side *side, struct http_req *r, const char *method,
-		       int64_t start_us)
+/* The path as the client sent it (still percent-encoded), cut at
+ * HTTP_LOG_PATH_MAX, with anything but printable ASCII and what a log
+ * parser splits on shown as '?': one request, one log line. */
+static void log_path(const char *raw, char *out, size_t cap)
 {
-	const char *path = r->path != NULL ? r->path : "-";
-	log_info("proto=%s ip=%s method=%s host=%s path=%.*s%s status=%d bytes=%zu ms=%.1f",
-		 side->proto, r->ip, method, r->host[0] ? r->host : "-", HTTP_LOG_PATH_MAX, path,
-		 strlen(path) > HTTP_LOG_PATH_MAX ? "..." : "", r->code, r->bytes,
+	size_t n = 0;
+	for (; raw != NULL && *raw != '\0' && n + 4 < cap; raw++) {
+		unsigned char c = (unsigned char)*raw;
+		out[n++] = c > 0x20 && c < 0x7f && c != '"' ? (char)c : '?';
+	}
+	if (raw != NULL && *raw != '\0')
+		out[n++] = '.', out[n++] = '.', out[n++] = '.';
+	if (n == 0)
+		out[n++] = '-';
+	out[n] = '\0';
+}
+
+static void access_log(const struct http_side *side, struct http_req *r, const char *raw_path,
+		       const char *method, int64_t start_us)
+{
+	char path[HTTP_LOG_PATH_MAX + 4];
+	log_path(raw_path, path, sizeof(path));
+	log_info("proto=%s ip=%s method=%s host=%s path=%s status=%d bytes=%zu ms=%.1f",
+		 side->proto, r->ip, method, r->host[0] ? r->host : "-", path, r->code, r->bytes,
 		 (double)(metrics_now_us() - start_us) / 1000.0);
 }
 
@@ -334,9 +358,11 @@ static void http_request_cb(struct evhttp_request *ev, void *arg)
 		http_reply_error(&r, raw_path == NULL ? 400 : 414, NULL);
 		goto done;
 	}
-	path = evhttp_uridecode(raw_path, 0, NULL);
+	size_t path_len = 0;
+	path = evhttp_uridecode(raw_path, 0, &path_len);
 	r.path = path;
-	if (path == NULL || !path_printable(path) ||
+	/* a decoded NUL would cut "/metrics%00" to "/metrics": refused */
+	if (path == NULL || strlen(path) != path_len || !path_printable(path) ||
 	    (raw_query != NULL && evhttp_parse_query_str(raw_query, &r.query) < 0)) {
 		http_reply_error(&r, 400, NULL);
 		goto done;
@@ -359,7 +385,7 @@ static void http_request_cb(struct evhttp_request *ev, void *arg)
 	if (r.code == 0)
 		http_reply_error(&r, 500, NULL); /* a route must answer */
 done:
-	access_log(side, &r, method, start);
+	access_log(side, &r, raw_path, method, start);
 	char code[8];
 	snprintf(code, sizeof(code), "%d", r.code);
 	metrics_inc("roost_http_requests_total", route_name, code);
