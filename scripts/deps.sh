@@ -13,7 +13,7 @@ if [ "${1:-}" = --list ]; then
 	shift
 fi
 PKGS="build-essential pkg-config libevent-dev libssl-dev libsqlite3-dev
-libgmime-3.0-dev libcrypt-dev zlib1g-dev openssl"
+libgmime-3.0-dev libcrypt-dev zlib1g-dev openssl libsystemd-dev"
 if [ "${1:-}" = test ]; then
 	PKGS="$PKGS sqlite3 python3 python3-pytest swaks fetchmail curl isync postfix
 fail2ban"

@@ -568,6 +568,16 @@ int http_start(struct config *cfg, struct store *store, SSL_CTX *ssl_ctx, char *
 	return 0;
 }
 
+void http_set_ssl_ctx(SSL_CTX *ctx)
+{
+	struct http_server *srv = server;
+	if (srv == NULL || ctx == NULL)
+		return;
+	SSL_CTX_up_ref(ctx);
+	SSL_CTX_free(srv->ssl_ctx);
+	srv->ssl_ctx = ctx;
+}
+
 void http_stop(void)
 {
 	struct http_server *srv = server;

@@ -19,6 +19,9 @@ struct store;
 /* Bind http.listen and https.listen (https needs ssl_ctx, of which http
  * takes a reference). 0, or -1 with *error_r naming the address. */
 int http_start(struct config *cfg, struct store *store, SSL_CTX *ssl_ctx, char **error_r);
+/* A reloaded certificate: new HTTPS connections and profile signatures
+ * use ctx (http takes a reference); open connections keep theirs. */
+void http_set_ssl_ctx(SSL_CTX *ctx);
 /* Close the listeners and every HTTP connection (shutdown). */
 void http_stop(void);
 
