@@ -43,6 +43,7 @@ PROGRAMS = {
     "fail2ban-regex": "the fail2ban filter against a live log (test_auth_throttle.py)",
     "openssl": "s_client for the TLS policy (test_tls_policy.py)",
     "useradd": "the roost system user (scripts/deps.sh, scripts/run.sh)",
+    "systemd-analyze": "verifies contrib/systemd/roost.service (test_init_profile.py)",
     # build and the scripts
     "make": "Makefile", "cc": "Makefile", "ar": "Makefile", "pkg-config": "Makefile",
     "clang": "make fuzz-build", "find": "Makefile",

@@ -17,6 +17,8 @@ libgmime-3.0-dev libcrypt-dev zlib1g-dev openssl libsystemd-dev"
 if [ "${1:-}" = test ]; then
 	PKGS="$PKGS sqlite3 python3 python3-pytest swaks fetchmail curl isync postfix
 fail2ban"
+	# systemd-analyze verify for contrib/systemd (tests/e2e/test_init_profile.py)
+	PKGS="$PKGS systemd"
 	# swaks --tls (STARTTLS) needs Net::SSLeay, which swaks only recommends
 	PKGS="$PKGS libnet-ssleay-perl"
 	# make fuzz: clang and its libFuzzer/sanitizer runtimes

@@ -1,6 +1,7 @@
 """`roost init` profiles: the default keeps every listener on loopback
 high ports; `--hostname NAME` writes the production profile (standard
 ports on every address, server.hostname, the privilege drop left on)."""
+import os
 import subprocess
 
 from conftest import ROOST_BIN, Roost
@@ -83,3 +84,28 @@ def test_bad_hostname_refused(tmp_path):
         assert not (d / "roost.conf").exists()
     p = subprocess.run([ROOST_BIN, "-d", str(d), "init", "--bogus"], capture_output=True)
     assert p.returncode != 0
+
+
+UNIT = os.path.join(os.path.dirname(__file__), "..", "..", "contrib", "systemd", "roost.service")
+
+
+def test_systemd_unit_verifies(tmp_path):
+    """systemd-analyze accepts every directive of the unit (it prints a
+    line for any it cannot parse), with ExecStart pointing at our build."""
+    text = open(UNIT).read()
+    for directive in ("Type=notify", "ExecReload=/bin/kill -HUP $MAINPID",
+                      "NoNewPrivileges=yes", "ProtectSystem=strict",
+                      "ReadWritePaths=/var/lib/roost", "CapabilityBoundingSet=",
+                      "SystemCallFilter=@system-service", "RestrictAddressFamilies="):
+        assert directive in text, directive
+    unit = tmp_path / "roost.service"
+    unit.write_text(text.replace("/usr/local/bin/roost", os.path.abspath(ROOST_BIN)))
+    p = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True,
+                       text=True, timeout=60)
+    assert p.returncode == 0 and p.stderr.strip() == "", p.stderr
+    # the check is real: a broken directive is reported
+    bad = tmp_path / "bad.service"
+    bad.write_text(unit.read_text().replace("Type=notify", "Type=nonsense"))
+    p = subprocess.run(["systemd-analyze", "verify", str(bad)], capture_output=True,
+                       text=True, timeout=60)
+    assert "nonsense" in p.stderr
