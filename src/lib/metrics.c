@@ -42,6 +42,8 @@ static const struct metrics_family families[] = {
 	 "Client connections open now, per protocol."},
 	{"roost_connections_total", METRICS_COUNTER, "proto", NULL, 0,
 	 "Client connections accepted since start, per protocol."},
+	{"roost_commands_total", METRICS_COUNTER, "proto,command", NULL, 0,
+	 "POP3, SMTP and LMTP commands run, per command name (IMAP: the _count of roost_command_duration_seconds)."},
 	{"roost_command_duration_seconds", METRICS_HISTOGRAM, "proto,command", LAT,
 	 "Time from a command's arrival to its reply, per protocol and command name (_count: the commands)."},
 	{"roost_logins_total", METRICS_COUNTER, "proto,result", NULL, 0,

@@ -5,6 +5,7 @@
  * handler. Owns the reply helpers and the error budget (pop3.max_errors).
  */
 #include "pop3/pop3-private.h"
+#include "lib/metrics.h"
 #include "lib/alloc.h"
 #include "lib/conn.h"
 #include "lib/registry.h"
@@ -136,6 +137,7 @@ static void session_dispatch(struct pop3_session *s, char *line, size_t len)
 	if (log_enabled(LOG_DEBUG))
 		conn_log(s->conn, LOG_DEBUG, "command %s%s", cl.cmd->name,
 			 (cl.cmd->flags & POP3_CMD_SECRET) != 0 && cl.nargs > 0 ? " ***" : "");
+	metrics_inc("roost_commands_total", "pop3", cl.cmd->name);
 	cl.cmd->fn(s, cl.args, cl.nargs);
 }
 

@@ -5,6 +5,7 @@ counters moving after real logins and deliveries, and the access rules
 (http.metrics_allow, http.metrics_token)."""
 import imaplib
 import math
+import poplib
 import re
 import smtplib
 import time
@@ -139,6 +140,8 @@ def test_format_and_counters_move(roost):
     h = "roost_command_duration_seconds"
     for cmd in ("LOGIN", "SELECT", "LOGOUT"):
         assert value(after, h, h + "_count", proto="imap", command=cmd) >= 1, cmd
+    assert value(after, "roost_commands_total", proto="smtp", command="RCPT") == \
+        value(before, "roost_commands_total", proto="smtp", command="RCPT") + 1
     c = "roost_store_commit_seconds"
     assert value(after, c, c + "_count") > value(before, c, c + "_count")
     assert value(after, "roost_store_batch_ops", "roost_store_batch_ops_count") >= 1
@@ -180,3 +183,18 @@ def test_http_requests_counted(roost):
     fetch(roost, "/nothing-here")
     fams = scrape(roost)
     assert value(fams, "roost_http_requests_total", route="none", code="404") >= 1
+
+
+def test_pop3_counted(roost):
+    before = scrape(roost)
+    p = poplib.POP3("127.0.0.1", roost.port("pop3"))
+    p.user("alice@example.com")
+    p.pass_("secret")
+    p.stat()
+    p.quit()
+    after = scrape(roost)
+    assert value(after, "roost_logins_total", proto="pop3", result="ok") == \
+        value(before, "roost_logins_total", proto="pop3", result="ok") + 1
+    for cmd in ("USER", "PASS", "STAT", "QUIT"):
+        assert value(after, "roost_commands_total", proto="pop3", command=cmd) == \
+            value(before, "roost_commands_total", proto="pop3", command=cmd) + 1, cmd
