@@ -91,6 +91,11 @@ const struct http_mail_service *http_mailconf_first(const struct http_mailconf *
 int http_mail_domain(struct http_req *r, const char *address, const char *prefix,
 		     char **domain_r, char **address_r);
 
+/* The EMailAddress of an Outlook autodiscover request body[0..len)
+ * (NUL-terminated at len), entity-decoded, not yet validated; NULL when
+ * there is none (route-autodiscover.c; fuzzed by fuzz-autodiscover). */
+char *http_autodiscover_address(const char *body, size_t len);
+
 /* Routes (route-*.c). */
 http_route_fn http_route_autoconfig;
 http_route_fn http_route_autodiscover;

@@ -19,6 +19,8 @@
 #define OUTLOOK_NS "http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a"
 /* Longest EMailAddress text taken from a request. */
 #define AUTODISCOVER_ADDRESS_MAX 320
+/* The scan is linear; http.max_body_size bounds the input anyway. */
+#define AUTODISCOVER_BODY_MAX (1 << 20)
 
 /* Decode the five predefined XML entities of s[0..n) (XML 1.0 4.6);
  * NULL for anything else with '&' (numeric references are not needed
@@ -51,6 +53,8 @@ static char *xml_text(const char *s, size_t n)
 /* The text of the first <EMailAddress> (or <p:EMailAddress>) element. */
 static char *request_address(const char *body)
 {
+	if (strlen(body) > AUTODISCOVER_BODY_MAX)
+		return NULL;
 	for (const char *p = strchr(body, '<'); p != NULL; p = strchr(p + 1, '<')) {
 		const char *name = p + 1;
 		const char *gt = strchr(name, '>');
@@ -74,6 +78,12 @@ static char *request_address(const char *body)
 		return xml_text(text, (size_t)(end - text));
 	}
 	return NULL;
+}
+
+char *http_autodiscover_address(const char *body, size_t len)
+{
+	/* a NUL inside the body is no XML text we take */
+	return memchr(body, '\0', len) == NULL && body[len] == '\0' ? request_address(body) : NULL;
 }
 
 static void protocol(struct buf *b, const struct http_mailconf *mc,
@@ -107,7 +117,7 @@ void http_route_autodiscover(struct http_req *r)
 	if (evhttp_request_get_command(r->ev) == EVHTTP_REQ_POST) {
 		size_t len;
 		char *body = http_body_dup(r, &len);
-		given = strlen(body) == len ? request_address(body) : NULL;
+		given = http_autodiscover_address(body, len);
 		free(body);
 		if (given == NULL) {
 			http_reply_error(r, 400, "no EMailAddress in the request");

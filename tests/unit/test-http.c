@@ -3,6 +3,7 @@
 #include "unit.h"
 #include "http/http-private.h"
 #include "lib/metrics.h"
+#include <stdlib.h>
 #include <string.h>
 
 static const struct { const char *in, *xml, *json; } escapes[] = {
@@ -74,4 +75,33 @@ TEST(metrics_series_capped)
 	CHECK_INT((long long)n, METRICS_MAX_SERIES);
 	buf_free(&b);
 	metrics_reset();
+}
+
+static const struct { const char *body, *want; } ad_requests[] = {
+	{"<Autodiscover><Request><EMailAddress>a@example.com</EMailAddress></Request></Autodiscover>",
+	 "a@example.com"},
+	{"<x:EMailAddress>\n  b@example.com \n</x:EMailAddress>", "b@example.com"},
+	{"<EMailAddress>a&amp;b@example.com</EMailAddress>", "a&b@example.com"},
+	{"<EMailAddress>x&lt;y&quot;@e.com</EMailAddress>", "x<y\"@e.com"},
+	{"<EMailAddress>a&#64;b</EMailAddress>", NULL},	/* numeric: not taken */
+	{"<EMailAddress>unterminated", NULL},
+	{"<EMailAddressX>a@b</EMailAddressX>", NULL},
+	{"<Request><LegacyDN>x</LegacyDN></Request>", NULL},
+	{"", NULL},
+};
+
+TEST(http_autodiscover_address)
+{
+	for (size_t i = 0; i < sizeof(ad_requests) / sizeof(ad_requests[0]); i++) {
+		const char *body = ad_requests[i].body;
+		char *got = http_autodiscover_address(body, strlen(body));
+		if (ad_requests[i].want == NULL)
+			CHECK(got == NULL);
+		else
+			CHECK_STR(got != NULL ? got : "(null)", ad_requests[i].want);
+		free(got);
+	}
+	/* a NUL inside the body: nothing */
+	const char nul[] = "<EMailAddress>a@b\0c</EMailAddress>";
+	CHECK(http_autodiscover_address(nul, sizeof(nul) - 1) == NULL);
 }
