@@ -224,8 +224,15 @@ void http_reply(struct http_req *r, int code, const char *content_type, const vo
 	evhttp_add_header(out, "Cache-Control", "no-store");
 	evhttp_add_header(out, "X-Content-Type-Options", "nosniff");
 	struct evbuffer *b = evbuffer_new();
-	if (body != NULL && len > 0)
+	if (evhttp_request_get_command(r->ev) == EVHTTP_REQ_HEAD) {
+		/* RFC 9110 9.3.2: the length GET would have, and no body (evhttp
+		 * would send one, unframed, which desyncs the next request) */
+		char n[24];
+		snprintf(n, sizeof(n), "%zu", len);
+		evhttp_add_header(out, "Content-Length", n);
+	} else if (body != NULL && len > 0) {
 		evbuffer_add(b, body, len);
+	}
 	evhttp_send_reply(r->ev, code, reason(code), b);
 	evbuffer_free(b);
 	r->code = code;

@@ -181,3 +181,16 @@ def test_tls_garbage_and_handshake_abandoned(roost):
     for s in socks:
         s.close()
     still_serving(roost)
+
+
+def test_head_then_pipelined_request_stay_framed(roost):
+    """HEAD gets headers only (with the GET's Content-Length), so the next
+    pipelined request's answer is not mistaken for a body."""
+    reply = raw(roost, b"HEAD /mail/config-v1.1.xml HTTP/1.1\r\nHost: autoconfig.example.com\r\n\r\n"
+                       b"GET /nothing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    first, _, rest = reply.partition(b"\r\n\r\n")
+    assert first.startswith(b"HTTP/1.1 200")
+    length = int([l for l in first.split(b"\r\n") if l.lower().startswith(b"content-length:")][0]
+                 .split(b":")[1])
+    assert length > 100
+    assert rest.startswith(b"HTTP/1.1 404"), rest[:80]
