@@ -9,6 +9,8 @@ const struct config_key http_config_keys[] = {
 	 "HTTPS with the server's certificate (tls.cert): the same routes."},
 	{"http.max_connections", CONFIG_INT, "512", NULL,
 	 "HTTP and HTTPS connections open at once; past it the listeners stop accepting until one closes."},
+	{"http.max_connections_per_ip", CONFIG_INT, "32", NULL,
+	 "HTTP and HTTPS connections from one address; more are closed at once. 0 = no limit."},
 	{"http.max_header_size", CONFIG_SIZE, "8K", NULL,
 	 "Request line and headers of one request together; larger requests get 400."},
 	{"http.max_body_size", CONFIG_SIZE, "16K", NULL,

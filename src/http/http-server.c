@@ -45,6 +45,8 @@
 #define HTTP_MAX_LISTENERS 16
 /* Longest path shown in the access log. */
 #define HTTP_LOG_PATH_MAX 200
+/* Buckets of the per-address connection counts; chains grow past it. */
+#define HTTP_IP_BUCKETS 256
 
 struct http_server;
 
@@ -62,6 +64,13 @@ struct http_conn {
 	struct bufferevent *bev; /* evhttp owns it */
 	struct event *deadline;
 	struct event *attach;
+	struct http_ip_count *ip; /* counted against http.max_connections_per_ip */
+};
+
+struct http_ip_count {
+	struct http_ip_count *next;
+	int64_t n;
+	char ip[];
 };
 
 struct http_server {
@@ -73,7 +82,8 @@ struct http_server {
 	struct evconnlistener *levs[HTTP_MAX_LISTENERS];
 	size_t nlevs;
 	struct http_conn *conns;
-	int64_t nconns, max_conns, lifetime_ms;
+	int64_t nconns, max_conns, max_per_ip, lifetime_ms;
+	struct http_ip_count *ips[HTTP_IP_BUCKETS];
 	bool paused, stopping;
 };
 
@@ -100,9 +110,41 @@ static void accepting(struct http_server *srv, bool on)
 			 "until one closes", (long long)srv->nconns);
 }
 
+/* The count of connections from ip, created at 0. */
+static struct http_ip_count *ip_count(struct http_server *srv, const char *ip)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+	for (const unsigned char *p = (const unsigned char *)ip; *p != '\0'; p++)
+		h = (h ^ *p) * 16777619u;
+	struct http_ip_count **pp = &srv->ips[h % HTTP_IP_BUCKETS];
+	while (*pp != NULL && strcmp((*pp)->ip, ip) != 0)
+		pp = &(*pp)->next;
+	if (*pp == NULL) {
+		size_t len = strlen(ip) + 1;
+		*pp = xcalloc(1, sizeof(**pp) + len);
+		memcpy((*pp)->ip, ip, len);
+	}
+	return *pp;
+}
+
+static void ip_release(struct http_server *srv, struct http_ip_count *c)
+{
+	if (--c->n > 0)
+		return;
+	for (size_t b = 0; b < HTTP_IP_BUCKETS; b++)
+		for (struct http_ip_count **pp = &srv->ips[b]; *pp != NULL; pp = &(*pp)->next)
+			if (*pp == c) {
+				*pp = c->next;
+				free(c);
+				return;
+			}
+}
+
 static void http_conn_free(struct http_conn *hc)
 {
 	struct http_server *srv = hc->side->srv;
+	if (hc->ip != NULL)
+		ip_release(srv, hc->ip);
 	if (hc->prev != NULL)
 		hc->prev->next = hc->next;
 	else
@@ -143,6 +185,23 @@ static void http_conn_attach(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	evhttp_connection_set_closecb(evcon, http_conn_closed, hc);
+	/* http.max_connections_per_ip: the peer is known only now; one
+	 * over the limit is shut at once (evhttp then frees it). */
+	char *peer = NULL;
+	ev_uint16_t port = 0;
+	evhttp_connection_get_peer(evcon, &peer, &port);
+	struct http_server *srv = hc->side->srv;
+	if (peer == NULL || srv->max_per_ip <= 0)
+		return;
+	hc->ip = ip_count(srv, peer);
+	if (++hc->ip->n > srv->max_per_ip) {
+		log_info("proto=%s ip=%s refused: more than %lld connections from this address "
+			 "(http.max_connections_per_ip)", hc->side->proto, peer,
+			 (long long)srv->max_per_ip);
+		evutil_socket_t sock = bufferevent_getfd(hc->bev);
+		if (sock >= 0)
+			shutdown(sock, SHUT_RDWR);
+	}
 }
 
 /* http.connection_timeout: shut the socket; evhttp then sees the end of
@@ -555,6 +614,7 @@ int http_start(struct config *cfg, struct store *store, SSL_CTX *ssl_ctx, char *
 	srv->store = store;
 	srv->base = conn_global_base();
 	srv->max_conns = config_int(cfg, "http.max_connections");
+	srv->max_per_ip = config_int(cfg, "http.max_connections_per_ip");
 	srv->lifetime_ms = config_ms(cfg, "http.connection_timeout");
 	if (ssl_ctx != NULL) {
 		SSL_CTX_up_ref(ssl_ctx);

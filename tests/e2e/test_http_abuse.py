@@ -194,3 +194,39 @@ def test_head_then_pipelined_request_stay_framed(roost):
                  .split(b":")[1])
     assert length > 100
     assert rest.startswith(b"HTTP/1.1 404"), rest[:80]
+
+
+def test_connections_per_address(roost_factory):
+    """Past http.max_connections_per_ip, a connection from the same
+    address is closed at once; the ones below it stay until their timeout."""
+    r = roost_factory(http__max_connections_per_ip="5", http__timeout="30s")
+    socks = [socket.create_connection(("127.0.0.1", r.port("http")), timeout=5)
+             for _ in range(5)]
+    time.sleep(0.3)
+    extra = socket.create_connection(("127.0.0.1", r.port("http")), timeout=5)
+    t0 = time.time()
+    try:
+        assert extra.recv(1) == b""  # closed by the server, not timed out
+    except ConnectionResetError:
+        pass
+    assert time.time() - t0 < 3
+    extra.close()
+    for s in socks[:1]:
+        s.settimeout(0.5)
+        try:
+            s.recv(1)
+            raise AssertionError("a connection below the limit was closed")
+        except socket.timeout:
+            pass
+    for s in socks:
+        s.close()
+    deadline = time.time() + 10
+    while True:
+        try:
+            if fetch(r, "/mail/config-v1.1.xml", host="autoconfig.example.com")[0] == 200:
+                break
+        except OSError:
+            pass
+        assert time.time() < deadline, "the address was not released"
+        time.sleep(0.1)
+    assert "http.max_connections_per_ip" in r.read_log()
