@@ -474,7 +474,8 @@ static int side_init(struct http_server *srv, struct http_side *side, bool tls)
 	evhttp_set_max_body_size(side->eh, (ev_ssize_t)config_size(cfg, "http.max_body_size"));
 	int64_t ms = config_ms(cfg, "http.timeout");
 	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-	evhttp_set_timeout_tv(side->eh, &tv);
+	if (ms > 0) /* 0: evhttp's own default (50 s), never "none" */
+		evhttp_set_timeout_tv(side->eh, &tv);
 	evhttp_set_allowed_methods(side->eh, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST);
 	evhttp_set_bevcb(side->eh, http_bev_new, side);
 	evhttp_set_gencb(side->eh, http_request_cb, side);
