@@ -4,12 +4,12 @@
  * only) -> done. Everything but the hash runs on the event loop.
  */
 #include "auth/auth.h"
-#include "lib/metrics.h"
 #include "auth/auth-throttle.h"
 #include "lib/alloc.h"
 #include "lib/config.h"
 #include "lib/conn.h"
 #include "lib/log.h"
+#include "lib/metrics.h"
 #include "lib/workers.h"
 #include "mail/address.h"
 #include "store/store.h"

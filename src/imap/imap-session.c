@@ -4,7 +4,6 @@
  * feeds it what the connection delivers and carries out its actions.
  */
 #include "imap/imap-session.h"
-#include "lib/metrics.h"
 #include "imap/imap-commands.h"
 #include "imap/imap-sync.h"
 #include "imap/imap-notify.h"
@@ -13,6 +12,7 @@
 #include "lib/conn.h"
 #include "lib/log.h"
 #include "lib/membudget.h"
+#include "lib/metrics.h"
 #include "lib/registry.h"
 #include "mail/imap-quote.h"
 #include "mail/mailbox-name.h"

@@ -16,10 +16,10 @@
  *   which runs from the event loop, never under a handler.
  */
 #include "lib/conn.h"
-#include "lib/metrics.h"
 #include "lib/conn-internal.h"
 #include "lib/alloc.h"
 #include "lib/compress.h"
+#include "lib/metrics.h"
 #include <arpa/inet.h>
 #include <errno.h>
 #include <event2/buffer.h>

@@ -5,9 +5,9 @@
  * handler. Owns the reply helpers and the error budget (pop3.max_errors).
  */
 #include "pop3/pop3-private.h"
-#include "lib/metrics.h"
 #include "lib/alloc.h"
 #include "lib/conn.h"
+#include "lib/metrics.h"
 #include "lib/registry.h"
 #include "store/store.h"
 #include <stdarg.h>

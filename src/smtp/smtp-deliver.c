@@ -27,8 +27,8 @@
  * alive (smtp_session_conn_closed()) and is freed here on completion.
  */
 #include "smtp/smtp-session.h"
-#include "lib/metrics.h"
 #include "lib/conn.h"
+#include "lib/metrics.h"
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>

@@ -7,9 +7,9 @@
  * store_run() runs the op in a transaction of its own on the caller.
  */
 #include "store/store-internal.h"
-#include "lib/metrics.h"
 #include "lib/alloc.h"
 #include "lib/log.h"
+#include "lib/metrics.h"
 #include <event2/event.h>
 #include <string.h>
 #include <time.h>

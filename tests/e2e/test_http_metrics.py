@@ -198,3 +198,11 @@ def test_pop3_counted(roost):
     for cmd in ("USER", "PASS", "STAT", "QUIT"):
         assert value(after, "roost_commands_total", proto="pop3", command=cmd) == \
             value(before, "roost_commands_total", proto="pop3", command=cmd) + 1, cmd
+
+
+def test_cli_deliver_through_daemon_counted(roost):
+    before = scrape(roost)
+    roost.deliver("Subject: via cli\n\nbody\n", "alice@example.com")
+    after = scrape(roost)
+    assert value(after, "roost_deliveries_total", proto="deliver", result="accepted") == \
+        value(before, "roost_deliveries_total", proto="deliver", result="accepted") + 1
