@@ -13,12 +13,14 @@ if [ "${1:-}" = --list ]; then
 	shift
 fi
 PKGS="build-essential pkg-config libevent-dev libssl-dev libsqlite3-dev
-libgmime-3.0-dev libcrypt-dev zlib1g-dev openssl libunbound-dev dns-root-data"
+libgmime-3.0-dev libcrypt-dev zlib1g-dev openssl libunbound-dev dns-root-data libsystemd-dev"
 if [ "${1:-}" = test ]; then
 	PKGS="$PKGS sqlite3 python3 python3-pytest swaks fetchmail curl isync postfix
 fail2ban"
 	# the outbound tests' private DNS (tests/e2e/outbound_net.py)
 	PKGS="$PKGS unbound"
+	# systemd-analyze verify for contrib/systemd (tests/e2e/test_init_profile.py)
+	PKGS="$PKGS systemd"
 	# swaks --tls (STARTTLS) needs Net::SSLeay, which swaks only recommends
 	PKGS="$PKGS libnet-ssleay-perl"
 	# the independent DKIM verifier (tests/e2e/test_dkim.py); dkimpy

@@ -7,6 +7,7 @@
  */
 #include "cli/cli.h"
 #include "daemon/serve.h"
+#include "http/http.h"
 #include "imap/imap.h"
 #include "lib/config.h"
 #include "outbound/outbound.h"
@@ -23,5 +24,6 @@ const struct config_key *const cli_config_tables[] = {
 	pop3_config_keys,
 	imap_config_keys,
 	outbound_config_keys,
+	http_config_keys,
 	NULL,
 };

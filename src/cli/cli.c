@@ -15,7 +15,7 @@
 #include <string.h>
 
 const struct cli_command cli_commands[] = {
-	{"init", "", 0, 0, CLI_NO_CONFIG | CLI_NO_STORE | CLI_LOCAL, cmd_init,
+	{"init", "[--hostname <name>]", 0, 2, CLI_NO_CONFIG | CLI_NO_STORE | CLI_LOCAL, cmd_init,
 	 "create the data directory: roost.conf, TLS certificate, database"},
 	{"serve", "[--set key=value]...", 0, -1, CLI_NO_STORE | CLI_LOCAL, cmd_serve,
 	 "run the daemon in the foreground"},

@@ -33,6 +33,7 @@
 #include "lib/conn.h"
 #include "store/store-auth.h"
 #include <stdio.h>
+#include "lib/metrics.h"
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -75,6 +76,8 @@ static void smtp_final_reply(struct smtp_session *s)
 		err = d->rcpts[i].err;
 	if (err == STORE_OK && t->nremote > 0)
 		err = t->queue_err;
+	metrics_add("roost_deliveries_total", "smtp", err == STORE_OK ? "accepted" : "refused",
+		    (int64_t)d->nrcpts);
 	if (err == STORE_OK) {
 		conn_log(s->conn, LOG_INFO, "stored id=%s size=%zu rcpts=%zu remote=%zu", t->id,
 			 t->data.len, d->nrcpts, t->nremote);
@@ -131,6 +134,7 @@ static void lmtp_replies(struct smtp_session *s)
 	for (size_t i = 0; i < t->nrcpts; i++) {
 		struct smtp_rcpt *r = &t->rcpts[i];
 		enum store_err err = rcpt_result(t, r);
+		metrics_inc("roost_deliveries_total", "lmtp", err == STORE_OK ? "accepted" : "refused");
 		if (err == STORE_OK) {
 			smtp_reply(s, "250 2.0.0 <%s> Ok: stored as %s", r->address, t->id);
 		} else {

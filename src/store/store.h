@@ -101,6 +101,9 @@ struct store_stats {
 	uint64_t ops;	   /* ops completed */
 };
 void store_get_stats(struct store *s, struct store_stats *stats_r);
+/* Contents stored but not yet in the full-text index (the indexer's
+ * backlog; 0 with search.fts = no). Any thread, its read connection. */
+enum store_err store_fts_backlog(struct store *s, int64_t *n_r);
 
 /* ------------------------------------------------------------------ */
 /* Write ops                                                           */
