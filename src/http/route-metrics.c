@@ -4,14 +4,15 @@
  * or a request carrying "Authorization: Bearer <http.metrics_token>"
  * (RFC 6750 2.1); anyone else gets 403. The counters live in
  * lib/metrics; the values only known at scrape time come from the
- * collectors registered here (memory budget, indexer backlog) and by
- * other modules (metrics_add_collector: the outbound queue's sizes).
+ * collectors registered here (memory budget, indexer backlog, the
+ * outbound queue's sizes: each a cheap read on the loop's connection).
  */
 #include "http/http-private.h"
 #include "lib/alloc.h"
 #include "lib/membudget.h"
 #include "lib/metrics.h"
 #include "store/store.h"
+#include "store/store-queue.h"
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,8 +124,23 @@ static void collect_indexer(struct buf *b, void *arg)
 				    (double)n);
 }
 
+static void collect_queue(struct buf *b, void *arg)
+{
+	struct store *s = arg;
+	int64_t messages = 0, pending = 0;
+	if (store_queue_count(s, &messages, &pending) != STORE_OK)
+		return; /* left out, never a false 0 */
+	metrics_write_gauge(b, "roost_queue_messages",
+			    "Messages in the outbound queue (held ones included).",
+			    (double)messages);
+	metrics_write_gauge(b, "roost_queue_recipients_pending",
+			    "Remote recipients still to be delivered from the outbound queue.",
+			    (double)pending);
+}
+
 void http_metrics_collectors(struct store *store)
 {
 	metrics_add_collector(collect_budget, NULL);
 	metrics_add_collector(collect_indexer, store);
+	metrics_add_collector(collect_queue, store);
 }

@@ -206,3 +206,15 @@ def test_cli_deliver_through_daemon_counted(roost):
     after = scrape(roost)
     assert value(after, "roost_deliveries_total", proto="deliver", result="accepted") == \
         value(before, "roost_deliveries_total", proto="deliver", result="accepted") + 1
+
+
+def test_queue_sizes(roost):
+    # nothing answers the test DNS (conftest points dns.resolver at a
+    # dead loopback port): the message stays queued, pending
+    assert value(scrape(roost), "roost_queue_messages") == 0
+    msg = "From: alice@example.com\r\nTo: a@remote.test, b@remote.test\r\nSubject: q\r\n\r\nhi\r\n"
+    roost.cli("sendmail", "-f", "alice@example.com", "a@remote.test", "b@remote.test", input=msg)
+    fams = scrape(roost)
+    assert fams["roost_queue_messages"]["type"] == "gauge"
+    assert value(fams, "roost_queue_messages") == 1
+    assert value(fams, "roost_queue_recipients_pending") == 2
