@@ -81,7 +81,8 @@ EOF
 
 "$roost" -d "$d" serve --set server.user=root --set imap.listen=127.0.0.1:$port --set imaps.listen= \
 	--set pop3.listen= --set pop3s.listen= --set smtp.listen= --set lmtp.listen= \
-	--set submission.listen= --set submissions.listen= --set log.level=warn \
+	--set submission.listen= --set submissions.listen= --set http.listen= --set https.listen= \
+	--set log.level=warn \
 	--set search.fts=no \
 	--set server.max_connections=30000 --set server.max_connections_per_ip=30000 \
 	2>"$dir/serve.log" &

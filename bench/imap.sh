@@ -66,7 +66,7 @@ serve() {
 	"$roost" -d "$dir/$1" serve --set server.user=root --set imap.listen=127.0.0.1:$port \
 		--set imaps.listen=127.0.0.1:$((port + 1)) --set pop3.listen= --set pop3s.listen= \
 		--set smtp.listen= --set lmtp.listen= --set submission.listen= \
-		--set submissions.listen= --set log.level=warn \
+		--set submissions.listen= --set http.listen= --set https.listen= --set log.level=warn \
 		--set server.max_connections=30000 --set server.max_connections_per_ip=30000 \
 		2>"$dir/serve-$1.log" &
 	pid=$!

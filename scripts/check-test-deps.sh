@@ -42,7 +42,9 @@ PROGRAMS = {
     "sqlite3": "tests/data/make-schema-v1.py (the schema 1 dump)",
     "fail2ban-regex": "the fail2ban filter against a live log (test_auth_throttle.py)",
     "openssl": "s_client for the TLS policy (test_tls_policy.py)",
+    "unbound": "the outbound tests' local DNS server (tests/e2e/outbound_net.py)",
     "useradd": "the roost system user (scripts/deps.sh, scripts/run.sh)",
+    "systemd-analyze": "verifies contrib/systemd/roost.service (test_init_profile.py)",
     # build and the scripts
     "make": "Makefile", "cc": "Makefile", "ar": "Makefile", "pkg-config": "Makefile",
     "clang": "make fuzz-build", "find": "Makefile",

@@ -13,12 +13,19 @@ if [ "${1:-}" = --list ]; then
 	shift
 fi
 PKGS="build-essential pkg-config libevent-dev libssl-dev libsqlite3-dev
-libgmime-3.0-dev libcrypt-dev zlib1g-dev openssl"
+libgmime-3.0-dev libcrypt-dev zlib1g-dev openssl libunbound-dev dns-root-data libsystemd-dev"
 if [ "${1:-}" = test ]; then
 	PKGS="$PKGS sqlite3 python3 python3-pytest swaks fetchmail curl isync postfix
 fail2ban"
+	# the outbound tests' private DNS (tests/e2e/outbound_net.py)
+	PKGS="$PKGS unbound"
+	# systemd-analyze verify for contrib/systemd (tests/e2e/test_init_profile.py)
+	PKGS="$PKGS systemd"
 	# swaks --tls (STARTTLS) needs Net::SSLeay, which swaks only recommends
 	PKGS="$PKGS libnet-ssleay-perl"
+	# the independent DKIM verifier (tests/e2e/test_dkim.py); dkimpy
+	# verifies Ed25519 (RFC 8463) only with PyNaCl, which it recommends
+	PKGS="$PKGS python3-dkim python3-nacl"
 	# make fuzz: clang and its libFuzzer/sanitizer runtimes
 	PKGS="$PKGS clang libclang-rt-14-dev"
 fi
@@ -56,7 +63,8 @@ export DEBIAN_FRONTEND=noninteractive
 # postfix is only for tests/e2e/test_postfix_lmtp.py, which runs a private
 # instance: leave the system's Postfix unconfigured, so it never starts.
 echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
-# fail2ban is only for fail2ban-regex (tests/e2e/test_auth_throttle.py):
+# fail2ban is only for fail2ban-regex (tests/e2e/test_auth_throttle.py)
+# and unbound for the outbound tests' private DNS (they run their own):
 # no service may start on install (invoke-rc.d asks policy-rc.d; 101 = no).
 policy=/usr/sbin/policy-rc.d
 own_policy=""

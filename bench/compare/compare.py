@@ -239,7 +239,7 @@ class Roost:
         args = [ROOST, "-d", self.data, "serve", "--set", "server.user=root"]
         for p, port in self.ports.items():
             args += ["--set", "%s.listen=127.0.0.1:%d" % (p, port)]
-        for k in ("pop3s", "submission", "submissions"):
+        for k in ("pop3s", "submission", "submissions", "http", "https"):
             args += ["--set", "%s.listen=" % k]
         args += ["--set", "log.level=warn", "--set", "server.max_connections=%d" % self.max_conn,
                  "--set", "server.max_connections_per_ip=%d" % self.max_conn]

@@ -9,6 +9,7 @@
 #include "lib/config.h"
 #include "lib/conn.h"
 #include "lib/log.h"
+#include "lib/metrics.h"
 #include "lib/workers.h"
 #include "mail/address.h"
 #include "store/store.h"
@@ -237,6 +238,8 @@ static void check_done(void *arg)
 		request_free(r);
 		return;
 	}
+	metrics_inc("roost_logins_total", r->proto,
+		    r->result == AUTH_OK ? "ok" : r->result == AUTH_TEMPFAIL ? "tempfail" : "failed");
 	if (r->result == AUTH_OK) {
 		auth_throttle_succeeded(r->ip, r->user);
 		finish(r);

@@ -7,8 +7,10 @@
  */
 #include "cli/cli.h"
 #include "daemon/serve.h"
+#include "http/http.h"
 #include "imap/imap.h"
 #include "lib/config.h"
+#include "outbound/outbound.h"
 #include "pop3/pop3.h"
 #include "smtp/smtp.h"
 #include "store/store-config.h"
@@ -21,5 +23,7 @@ const struct config_key *const cli_config_tables[] = {
 	smtp_config_keys,
 	pop3_config_keys,
 	imap_config_keys,
+	outbound_config_keys,
+	http_config_keys,
 	NULL,
 };

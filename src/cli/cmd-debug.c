@@ -6,15 +6,18 @@
  * tests use it to prove that a failing read gives a temporary error
  * (451 4.3.0, NO [UNAVAILABLE], -ERR [SYS/TEMP]) and never "no such user".
  * `roost debug memory` reports the daemon's memory budget (lib/membudget.h);
- * read-only, so it needs no switch.
+ * read-only, so it needs no switch. `roost debug dkim-sign DOMAIN` signs
+ * the message on stdin (dkim/dkim.h) for independent verifiers.
  */
 #include "cli/cli.h"
+#include "dkim/dkim.h"
 #include "lib/config.h"
 #include "lib/membudget.h"
 #include "store/store.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Most read steps one command may arm (or skip). */
 #define CLI_DEBUG_MAX_FAULTS 1000000u
@@ -63,4 +66,32 @@ int cmd_debug_memory(struct cli *cli, int argc, char **argv)
 		return cli_fail(cli, CLI_EX_ERROR, "debug memory: needs a running daemon (roost serve)");
 	fprintf(cli->out, "used\t%zu\nlimit\t%zu\n", membudget_used(), membudget_limit());
 	return CLI_EX_OK;
+}
+
+/* `roost debug dkim-sign DOMAIN < msg`: the signed message on stdout, as
+ * the outbound queue would send it (the DKIM-Signature fields first). It
+ * lets an independent verifier check our signatures (tests/e2e/test_dkim.py). */
+int cmd_debug_dkim_sign(struct cli *cli, int argc, char **argv)
+{
+	char *msg = NULL, *error = NULL, *fields = NULL;
+	size_t len = 0;
+	int r = cli_read_message(cli->in, -1, &msg, &len);
+	if (r < 0)
+		return cli_fail(cli, CLI_EX_DATAERR, "debug dkim-sign: cannot read the message");
+	struct dkim_signer *signer = NULL;
+	r = dkim_signer_load(cli->datadir, argv[0], &signer, &error);
+	int code = CLI_EX_OK;
+	if (r > 0)
+		code = cli_fail(cli, CLI_EX_ERROR, "debug dkim-sign: %.253s has no DKIM keys", argv[0]);
+	else if (r < 0 || dkim_sign(signer, msg, len, time(NULL), &fields, &error) < 0)
+		code = cli_fail(cli, CLI_EX_ERROR, "debug dkim-sign: %s", error);
+	if (code == CLI_EX_OK) {
+		fputs(fields, cli->out);
+		fwrite(msg, 1, len, cli->out);
+	}
+	free(error);
+	free(fields);
+	free(msg);
+	dkim_signer_free(&signer);
+	return code;
 }

@@ -14,6 +14,7 @@
 #include "lib/alloc.h"
 #include "lib/buf.h"
 #include "lib/config.h"
+#include "lib/metrics.h"
 #include "mail/address.h"
 #include "store/delivery.h"
 #include <stdlib.h>
@@ -139,6 +140,9 @@ int cmd_deliver(struct cli *cli, int argc, char **argv)
 		delivery_finish(&d);
 		for (size_t i = 0; err == STORE_OK && i < d.nrcpts; i++)
 			err = d.rcpts[i].err;
+		/* counted when it runs inside the daemon (the control socket) */
+		metrics_add("roost_deliveries_total", "deliver", err == STORE_OK ? "accepted" : "refused",
+			    (int64_t)d.nrcpts);
 		if (err != STORE_OK)
 			code = deliver_fail(cli, err, d.op.error);
 	}

@@ -5,10 +5,16 @@
  * commented roost.conf. roost.conf is what marks a complete data
  * directory, so it is written last and atomically (temporary file +
  * rename); init refuses to run when it or the database already exists.
+ *
+ * `init --hostname NAME` writes the production profile instead of the
+ * loopback one: the standard ports on every address, server.hostname,
+ * and the privilege drop to server.user (the default) left on. The
+ * profile is a block of active settings after the commented defaults.
  */
 #include "cli/cli.h"
 #include "lib/alloc.h"
 #include "lib/config.h"
+#include "mail/address.h"
 #include "store/store.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -23,7 +29,31 @@ static bool exists(const char *path)
 	return lstat(path, &st) == 0;
 }
 
-static int write_config(const char *datadir, const char *path, char **error_r)
+/* The production profile: every listener on its standard port (RFC 6335
+ * registrations; RFC 8314 for 465, 993, 995). LMTP stays on loopback: it
+ * is for a front MTA on this host. */
+static const char *const profile[][2] = {
+	{"smtp.listen", "*:25"},	 {"submission.listen", "*:587"},
+	{"submissions.listen", "*:465"}, {"imap.listen", "*:143"},
+	{"imaps.listen", "*:993"},	 {"pop3.listen", "*:110"},
+	{"pop3s.listen", "*:995"},	 {"http.listen", "*:80"},
+	{"https.listen", "*:443"},
+};
+
+static void write_profile(FILE *f, const char *hostname)
+{
+	fprintf(f, "\n# Production profile (roost init --hostname %s): standard ports on\n"
+		   "# every address; started as root, roost binds them, then runs as\n"
+		   "# server.user. Point the certificate (tls.cert, tls.key) at one that\n"
+		   "# names %s and the autoconfig names (README: Client autoconfiguration).\n",
+		hostname, hostname);
+	fprintf(f, "server.hostname = %s\n", hostname);
+	for (size_t i = 0; i < sizeof(profile) / sizeof(profile[0]); i++)
+		fprintf(f, "%s = %s\n", profile[i][0], profile[i][1]);
+}
+
+static int write_config(const char *datadir, const char *path, const char *hostname,
+			char **error_r)
 {
 	char *tmp = xasprintf("%s.tmp", path);
 	unlink(tmp);
@@ -39,6 +69,8 @@ static int write_config(const char *datadir, const char *path, char **error_r)
 	struct config *cfg = config_new(datadir, cli_config_tables);
 	config_write_default(cfg, f);
 	config_free(&cfg);
+	if (hostname != NULL)
+		write_profile(f, hostname);
 	bool ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
 	ok = fclose(f) == 0 && ok;
 	if (!ok || rename(tmp, path) < 0) {
@@ -60,7 +92,19 @@ int cmd_init(struct cli *cli, int argc, char **argv)
 	char *key = xasprintf("%s/tls/key.pem", dir);
 	char *error = NULL;
 	int code = CLI_EX_ERROR;
+	const char *hostname = NULL;
 
+	if (argc == 2 && strcmp(argv[0], "--hostname") == 0) {
+		hostname = argv[1];
+		if (!domain_valid(hostname) || strchr(hostname, '.') == NULL) {
+			cli_fail(cli, CLI_EX_USAGE, "--hostname %.255s: expected a host name such as "
+				 "mail.example.com", hostname);
+			goto out;
+		}
+	} else if (argc != 0) {
+		cli_fail(cli, CLI_EX_USAGE, "usage: roost init [--hostname NAME]");
+		goto out;
+	}
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
 		cli_fail(cli, code, "%s: %s", dir, strerror(errno));
 		goto out;
@@ -90,11 +134,14 @@ int cmd_init(struct cli *cli, int argc, char **argv)
 			goto out;
 		}
 	}
-	if (write_config(dir, conf, &error) < 0) {
+	if (write_config(dir, conf, hostname, &error) < 0) {
 		cli_fail(cli, code, "%s", error);
 		goto out;
 	}
 	fprintf(cli->out, "Created %s (configuration: %s)\n", dir, conf);
+	if (hostname != NULL)
+		fprintf(cli->out, "Production profile for %s: standard ports on every address; "
+				  "install a certificate for it as %s\n", hostname, cert);
 	code = CLI_EX_OK;
 out:
 	free(error);

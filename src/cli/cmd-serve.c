@@ -43,8 +43,27 @@ int cli_control_run(const struct control_request *req, const char **name_r)
 	return cmd->fn(&cli, req->argc - nwords, req->argv + nwords);
 }
 
+/* The `serve --set` overrides, kept for a reload (SIGHUP): argv lives
+ * as long as serve_run(). */
+static char **serve_overrides;
+static int serve_noverrides;
+
+static struct config *serve_config_reload(const char *datadir, char **error_r)
+{
+	struct config *cfg = config_new(datadir, cli_config_tables);
+	char *path = xasprintf("%s/roost.conf", datadir);
+	int ret = config_load_file(cfg, path, error_r);
+	free(path);
+	for (int i = 0; ret == 0 && i < serve_noverrides; i++)
+		ret = config_set_arg(cfg, serve_overrides[i], error_r);
+	if (ret < 0)
+		config_free(&cfg);
+	return cfg;
+}
+
 int cmd_serve(struct cli *cli, int argc, char **argv)
 {
+	serve_overrides = xcalloc((size_t)argc + 1, sizeof(*serve_overrides));
 	for (int i = 0; i < argc; i++) {
 		const char *arg = argv[i];
 		if (strcmp(arg, "--set") == 0) {
@@ -60,11 +79,17 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 					arg);
 		}
 		char *error = NULL;
+		serve_overrides[serve_noverrides++] = (char *)arg;
 		if (config_set_arg(cli->cfg, arg, &error) < 0) {
 			int code = cli_fail(cli, CLI_EX_ERROR, "%s", error);
 			free(error);
 			return code;
 		}
 	}
-	return serve_run(cli->cfg, cli_control_run);
+	serve_set_reload(serve_config_reload);
+	int code = serve_run(cli->cfg, cli_control_run);
+	free(serve_overrides);
+	serve_overrides = NULL;
+	serve_noverrides = 0;
+	return code;
 }

@@ -3,6 +3,8 @@
 #include "auth/auth.h"
 #include "daemon/control.h"
 #include "daemon/privdrop.h"
+#include "daemon/reload.h"
+#include "http/http.h"
 #include "imap/imap.h"
 #include "lib/alloc.h"
 #include "lib/buf.h"
@@ -14,6 +16,7 @@
 #include "lib/tls.h"
 #include "lib/version.h"
 #include "lib/workers.h"
+#include "outbound/outbound.h"
 #include "pop3/pop3.h"
 #include "smtp/smtp.h"
 #include "store/store.h"
@@ -29,24 +32,33 @@
 #include <unistd.h>
 #include <event2/event.h>
 #include <event2/thread.h>
+#include <systemd/sd-daemon.h>
 
 /* How often shutdown checks whether the connections are gone. */
 #define SERVE_DRAIN_POLL_MS 50
 
 /* Listener keys announced at start-up, in this order. */
-static const char *const serve_protocols[] = {"imap", "imaps",	    "pop3",
-					      "pop3s", "smtp", "submission",
-					      "submissions", "lmtp"};
+static const char *const serve_protocols[] = {"imap", "imaps", "pop3", "pop3s",
+					      "smtp", "submission", "submissions",
+					      "lmtp", "http", "https"};
 
 struct serve {
 	struct config *cfg;
 	control_run_fn *control_run;
 	struct event_base *base;
-	struct event *sigterm, *sigint, *drain;
+	struct event *sigterm, *sigint, *sighup, *drain;
+	struct conn_limits limits; /* kept for a reload of the certificate */
 	struct timespec drain_deadline;
 	bool stopping;
 	int lock_fd;
 };
+
+static serve_reload_fn *serve_reload;
+
+void serve_set_reload(serve_reload_fn *fn)
+{
+	serve_reload = fn;
+}
 
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int fail(const char *fmt, ...)
@@ -108,8 +120,10 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	sv->stopping = true;
+	sd_notify(0, "STOPPING=1");
 	log_info("shutdown: signal %d, closing %zu connections", (int)sig, conn_count());
 	conn_listen_stop_all();
+	http_stop();
 	conn_close_all();
 	clock_gettime(CLOCK_MONOTONIC, &sv->drain_deadline);
 	sv->drain_deadline.tv_sec += SERVE_DRAIN_MS / 1000;
@@ -121,6 +135,18 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 	struct timeval tv = {0, SERVE_DRAIN_POLL_MS * 1000};
 	sv->drain = event_new(sv->base, -1, EV_PERSIST, drain_cb, sv);
 	event_add(sv->drain, &tv);
+}
+
+/* SIGHUP (systemctl reload): see daemon/reload.h. */
+static void sighup_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct serve *sv = arg;
+	if (sv->stopping)
+		return;
+	sd_notify(0, "RELOADING=1");
+	log_info("reload: signal %d, reading the configuration again", (int)sig);
+	reload_run(sv->cfg, serve_reload, sv->base, &sv->limits);
+	sd_notify(0, "READY=1");
 }
 
 static void log_startup(struct config *cfg)
@@ -207,7 +233,7 @@ static int serve_start(struct serve *sv, struct store **store_r, struct privdrop
 			goto fail;
 		}
 	}
-	struct conn_limits limits = {
+	struct conn_limits limits = sv->limits = (struct conn_limits){
 		.max_connections = config_int(cfg, "server.max_connections"),
 		.max_connections_per_ip = config_int(cfg, "server.max_connections_per_ip"),
 		.allow_plaintext = allow_plaintext(cfg),
@@ -218,13 +244,16 @@ static int serve_start(struct serve *sv, struct store **store_r, struct privdrop
 	raise_fd_limit(cfg);
 	membudget_init(membudget_limit_for(config_size(cfg, "server.memory_budget")));
 	conn_global_init(sv->base, &limits, ssl_ctx);
-	SSL_CTX_free(ssl_ctx); /* conn holds its own reference */
 	auth_configure(cfg);
 	workers_start(sv->base, (int)config_int(cfg, "server.worker_threads"));
 
 	if (smtp_start(cfg, *store_r, &error) < 0 || pop3_start(cfg, *store_r, &error) < 0 ||
-	    imap_start(cfg, *store_r, &error) < 0 || control_listen(cfg, &error) < 0)
+	    imap_start(cfg, *store_r, &error) < 0 || control_listen(cfg, &error) < 0 ||
+	    http_start(cfg, *store_r, ssl_ctx, &error) < 0) {
+		SSL_CTX_free(ssl_ctx);
 		goto fail;
+	}
+	SSL_CTX_free(ssl_ctx); /* conn and http hold their own references */
 	/* Every port is bound: root is no longer needed. */
 	if (drop->user != NULL) {
 		if (privdrop_switch(drop, &error) < 0)
@@ -265,20 +294,35 @@ int serve_run(struct config *cfg, control_run_fn *control_run)
 		sv.sigint = evsignal_new(sv.base, SIGINT, signal_cb, &sv);
 		event_add(sv.sigterm, NULL);
 		event_add(sv.sigint, NULL);
+		sv.sighup = evsignal_new(sv.base, SIGHUP, sighup_cb, &sv);
+		event_add(sv.sighup, NULL);
 		log_startup(cfg);
-		event_base_dispatch(sv.base);
+		/* the outbound queue's scheduler: after the writer (it submits
+		 * ops) and the signal handlers (its resolver takes a moment) */
+		char *error = NULL;
+		bool outbound_ok = outbound_start(cfg, store, sv.base, &error) == 0;
+		if (!outbound_ok) {
+			fail("%s", error);
+			free(error);
+		} else {
+			/* systemd Type=notify: every port is bound, the writer runs */
+			sd_notify(0, "READY=1\nSTATUS=serving");
+			event_base_dispatch(sv.base);
+		}
 		log_info("shutdown: stopping");
 		/* After the drain every transfer has ended: anything still
 		 * in use is a leak (or a connection that would not close). */
 		log_info("memory budget: %zu of %zu bytes in use at shutdown", membudget_used(),
 			 membudget_limit());
-		code = 0;
+		code = outbound_ok ? 0 : 1;
 	}
 	/* Order matters: the control thread may be inside store_run(), which
 	 * needs the writer; the writer is drained by store_close(). */
+	outbound_stop();
 	registry_stop(); /* answers a control thread waiting on the loop */
 	control_stop();
 	conn_listen_stop_all();
+	http_stop();
 	workers_stop();
 	store_close(&store);
 	if (sv.drain != NULL)
@@ -287,6 +331,8 @@ int serve_run(struct config *cfg, control_run_fn *control_run)
 		event_free(sv.sigterm);
 	if (sv.sigint != NULL)
 		event_free(sv.sigint);
+	if (sv.sighup != NULL)
+		event_free(sv.sighup);
 	event_base_free(sv.base);
 	privdrop_clear(&drop);
 	if (sv.lock_fd >= 0)

@@ -229,8 +229,7 @@ static int parse_items(struct fetch_ctx *ctx, const struct imap_arg *a)
 
 static void put_literal(struct buf *b, const char *data, size_t len)
 {
-	buf_printf(b, "{%zu}\r\n", len);
-	buf_append(b, data, len);
+	imap_section_put_literal(b, data, len); /* never a NUL (RFC 9051 4.3) */
 }
 
 static void put_section(struct buf *b, const struct item *it, const char *label, const char *data,

@@ -11,6 +11,9 @@
  * "%" returns the levels of hierarchy it stops at); it is then \NonExistent
  * (RFC 5258 and RFC 9051), or \Noselect to a plain IMAP4rev1 LIST.
  * \HasChildren/\HasNoChildren always go out (RFC 9051 requires them).
+ * Subscriptions are names (RFC 3501 6.3.6): a subscribed name with no
+ * mailbox is a node too, listed by LSUB (\Noselect) and LIST (SUBSCRIBED)
+ * (\NonExistent, RFC 5258 3.1), never by a plain LIST.
  * The argument grammar and the pattern matcher are in imap-list.c.
  */
 #include "imap/imap-commands.h"
@@ -29,7 +32,8 @@
 struct node {
 	const char *name;
 	char *owned;			/* implied nodes own their name */
-	const struct store_mailbox *mb;	/* NULL: implied (\NonExistent) */
+	const struct store_mailbox *mb;	/* NULL: implied or only subscribed (\NonExistent) */
+	bool subscribed;		/* the name is on the subscription list */
 	bool has_children;		/* some existing descendant */
 	bool has_subscribed_child;	/* some subscribed descendant */
 	bool matched;			/* the pattern matches it */
@@ -59,21 +63,36 @@ static struct node *node_find(struct node *nodes, size_t n, const char *name, si
 	return NULL;
 }
 
-/* Every mailbox and every missing ancestor, sorted by name. */
-static struct node *tree_build(const struct store_mailbox *list, size_t nmb, size_t *n_r)
+/* Every mailbox, every subscribed name and every missing ancestor,
+ * sorted by name. */
+static struct node *tree_build(const struct store_mailbox *list, size_t nmb, char **subs,
+			       size_t nsubs, size_t *n_r)
 {
-	size_t cap = nmb + 1, n = 0;
+	size_t cap = nmb + nsubs + 1, n = 0;
 	struct node *nodes = xcalloc(cap, sizeof(*nodes));
 	for (size_t i = 0; i < nmb; i++) {
 		nodes[n].name = list[i].name;
 		nodes[n].mb = &list[i];
+		nodes[n].subscribed = list[i].subscribed;
+		n++;
+	}
+	qsort(nodes, n, sizeof(*nodes), cmp_node);
+	size_t nmbox = n;
+	for (size_t i = 0; i < nsubs; i++) {
+		struct node *nd = node_find(nodes, nmbox, subs[i], strlen(subs[i]));
+		if (nd != NULL) {
+			nd->subscribed = true;
+			continue;
+		}
+		nodes[n].name = subs[i];
+		nodes[n].subscribed = true;
 		n++;
 	}
 	qsort(nodes, n, sizeof(*nodes), cmp_node);
 	size_t nreal = n;
 	/* implied parents: collected first, then sorted and deduplicated */
-	for (size_t i = 0; i < nmb; i++) {
-		const char *name = list[i].name;
+	for (size_t i = 0; i < nreal; i++) {
+		const char *name = nodes[i].name;
 		for (const char *sl = strchr(name, '/'); sl != NULL; sl = strchr(sl + 1, '/')) {
 			size_t len = (size_t)(sl - name);
 			if (node_find(nodes, nreal, name, len) != NULL)
@@ -95,17 +114,19 @@ static struct node *tree_build(const struct store_mailbox *list, size_t nmb, siz
 		nodes[o++] = nodes[i];
 	}
 	n = o;
-	/* children flags: each existing mailbox marks its ancestors */
+	/* children flags: each existing mailbox and each subscribed name
+	 * marks its ancestors */
 	for (size_t i = 0; i < n; i++) {
-		if (nodes[i].mb == NULL)
+		if (nodes[i].mb == NULL && !nodes[i].subscribed)
 			continue;
 		const char *name = nodes[i].name;
 		for (const char *sl = strchr(name, '/'); sl != NULL; sl = strchr(sl + 1, '/')) {
 			struct node *up = node_find(nodes, n, name, (size_t)(sl - name));
 			if (up == NULL)
 				continue;
-			up->has_children = true;
-			if (nodes[i].mb->subscribed)
+			if (nodes[i].mb != NULL)
+				up->has_children = true;
+			if (nodes[i].subscribed)
 				up->has_subscribed_child = true;
 		}
 	}
@@ -146,9 +167,10 @@ static char *full_pattern(struct imap_session *s, const struct imap_arg *ref,
 /* Is this node listed on its own merit (before the implied-parent rule)? */
 static bool selected(const struct imap_list_opts *o, const struct node *nd)
 {
+	if (o->lsub || o->sel_subscribed)
+		return nd->subscribed && (!o->sel_special_use ||
+					  (nd->mb != NULL && nd->mb->special_use != NULL));
 	if (nd->mb == NULL)
-		return false;
-	if ((o->lsub || o->sel_subscribed) && !nd->mb->subscribed)
 		return false;
 	if (o->sel_special_use && nd->mb->special_use == NULL)
 		return false;
@@ -162,19 +184,19 @@ static void write_node(struct imap_session *s, const struct imap_list_opts *o, c
 	const char *sep = "";
 	buf_reset(b);
 	buf_printf(b, "* %s (", verb);
-	if (nd->mb == NULL || (o->lsub && !nd->mb->subscribed)) {
-		/* LSUB: an unsubscribed level is \Noselect (RFC 3501 6.3.9) */
+	if (nd->mb == NULL || (o->lsub && !nd->subscribed)) {
+		/* LSUB: an unsubscribed level is \Noselect (RFC 3501 6.3.9);
+		 * so is a subscribed name with no mailbox (RFC 5258 3.1:
+		 * \NonExistent, which implies \Noselect, where it is known) */
 		bool nonexistent = nd->mb == NULL && !o->lsub && (s->rev2 || o->extended);
 		buf_puts(b, nonexistent ? "\\NonExistent" : "\\Noselect");
 		sep = " ";
 	}
 	buf_printf(b, "%s%s", sep, nd->has_children ? "\\HasChildren" : "\\HasNoChildren");
-	if (nd->mb != NULL) {
-		if (nd->mb->special_use != NULL && !o->lsub)
-			buf_printf(b, " %s", nd->mb->special_use);
-		if (o->ret_subscribed && nd->mb->subscribed)
-			buf_puts(b, " \\Subscribed");
-	}
+	if (nd->mb != NULL && nd->mb->special_use != NULL && !o->lsub)
+		buf_printf(b, " %s", nd->mb->special_use);
+	if (o->ret_subscribed && nd->subscribed)
+		buf_puts(b, " \\Subscribed");
 	buf_puts(b, ") \"/\" ");
 	char *wire = imap_mailbox_to_wire(s, nd->name);
 	imap_session_buf_string(s, b, wire, strlen(wire));
@@ -228,7 +250,19 @@ static void list_run(struct imap_cmd *cmd, struct imap_list_opts *o)
 		imap_store_no(cmd, err, "Cannot list mailboxes");
 		return;
 	}
-	struct node *nodes = tree_build(list, nmb, &n);
+	char **subs = NULL;
+	size_t nsubs = 0;
+	if (o->lsub || o->sel_subscribed || o->ret_subscribed || o->sel_recursive)
+		err = store_subscription_list(s->srv->store, s->account_id, &subs, &nsubs);
+	if (err != STORE_OK) {
+		store_mailbox_list_free(list, nmb);
+		for (size_t k = 0; k < npat; k++)
+			imap_list_pattern_free(&patterns[k]);
+		free(patterns);
+		imap_store_no(cmd, err, "Cannot list subscriptions");
+		return;
+	}
+	struct node *nodes = tree_build(list, nmb, subs, nsubs, &n);
 	for (size_t m = 0; m < n; m++)
 		for (size_t j = 0; j < npat && !nodes[m].matched; j++)
 			nodes[m].matched = imap_list_pattern_match(&patterns[j], nodes[m].name);
@@ -264,6 +298,7 @@ static void list_run(struct imap_cmd *cmd, struct imap_list_opts *o)
 	buf_free(&b);
 	tree_free(nodes, n);
 	store_mailbox_list_free(list, nmb);
+	store_subscription_list_free(subs, nsubs);
 	for (size_t k = 0; k < npat; k++)
 		imap_list_pattern_free(&patterns[k]);
 	free(patterns);

@@ -2,7 +2,7 @@
  * SELECT and EXAMINE (RFC 9051 6.3.2, 6.3.3; RFC 3501 6.3.1, 6.3.2).
  * A mailbox already selected is closed first, without expunging, and a
  * rev2 client is told so with "OK [CLOSED]". A rev1 SELECT claims the
- * mailbox's new messages as \Recent (store-recent.h) before answering.
+ * mailbox's unclaimed messages as \Recent (store-recent.h) before answering.
  *
  * CONDSTORE and QRESYNC (RFC 7162): every mailbox has mod-sequences, so
  * HIGHESTMODSEQ is always sent (never NOMODSEQ). The parameter list may
@@ -37,29 +37,6 @@
 #include <string.h>
 
 /* Distinct keywords in use, for the FLAGS response. */
-static void collect_keywords(const struct imap_view *v, struct buf *b)
-{
-	for (size_t i = 0; i < v->count; i++) {
-		const char *kw = v->msgs[i].keywords;
-		if (kw == NULL)
-			continue;
-		char *copy = xstrdup(kw), *save = NULL;
-		for (char *w = strtok_r(copy, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
-			size_t n = strlen(w);
-			bool seen = false;
-			for (const char *p = b->data; p && (p = strstr(p, w)) != NULL; p += n) {
-				if ((p == b->data || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0')) {
-					seen = true;
-					break;
-				}
-			}
-			if (!seen && buf_printf(b, " %s", w) < 0)
-				break; /* too many distinct keywords: list what fits */
-		}
-		free(copy);
-	}
-}
-
 /* The parameters of SELECT/EXAMINE (RFC 7162 3.1.8, 3.2.5). */
 struct select_params {
 	bool condstore;
@@ -71,17 +48,12 @@ struct select_params {
 
 struct select_ctx {
 	struct store_mailbox mb;
-	struct store_op op;
-	struct store_recent_claim claim;
-	bool op_used;
 	struct select_params p;
 };
 
 static void cleanup(struct imap_cmd *cmd)
 {
 	struct select_ctx *ctx = cmd->ctx;
-	if (ctx->op_used)
-		store_op_clear(&ctx->op);
 	store_mailbox_clear(&ctx->mb);
 	imap_seqset_clear(&ctx->p.known);
 	free(ctx);
@@ -221,7 +193,8 @@ static void select_reply(struct imap_cmd *cmd)
 	struct buf b;
 	buf_init(&b, 64 * 1024);
 	buf_puts(&b, IMAP_SYSTEM_FLAGS);
-	collect_keywords(v, &b);
+	if (v->known_len)
+		buf_printf(&b, " %s", v->known_keywords);
 	imap_printf(s, "* %zu EXISTS\r\n", v->count);
 	if (!s->rev2) {
 		imap_printf(s, "* %zu RECENT\r\n", imap_view_recent_count(v));
@@ -274,18 +247,27 @@ static void select_reply(struct imap_cmd *cmd)
 		    readonly ? "EXAMINE" : "SELECT");
 }
 
-static void claim_done(struct imap_cmd *cmd, struct store_op *op)
+/* \Recent at SELECT (RFC 3501 2.3.2): this session is the first told of
+ * every message in the view that no session has claimed, so it claims
+ * them now, before EXISTS goes out. EXAMINE must not take \Recent away
+ * from anyone (RFC 3501 6.3.2; 2.3.2: "if the session is read-only,
+ * subsequent sessions will also see \Recent set"), so it shows the
+ * unclaimed messages as recent without claiming them. A failed claim only
+ * costs \Recent: the mailbox is still usable. */
+static void select_recent(struct imap_session *s, bool readonly)
 {
-	struct select_ctx *ctx = cmd->ctx;
-	struct imap_session *s = cmd->s;
-	if (s->view == NULL) {
-		imap_cmd_no(cmd, "[UNAVAILABLE] Mailbox closed meanwhile");
+	struct imap_view *v = s->view;
+	uint32_t mark;
+	if (readonly) {
+		if (store_recent_get(s->srv->store, s->account_id, v->mailbox_id, &mark, NULL) ==
+		    STORE_OK)
+			imap_view_set_recent(v, mark, UINT32_MAX);
 		return;
 	}
-	/* A failed claim only costs \Recent: the mailbox is still usable. */
-	if (op->err == STORE_OK)
-		imap_view_set_recent(s->view, ctx->claim.old_recent_uid, ctx->claim.new_recent_uid);
-	select_reply(cmd);
+	uint32_t top = imap_view_max_uid(v);
+	if (store_recent_claim(s->srv->store, s->account_id, v->mailbox_id, top, &mark) ==
+	    STORE_OK)
+		imap_view_set_recent(v, mark, top);
 }
 
 static void do_select(struct imap_cmd *cmd, bool readonly)
@@ -331,35 +313,9 @@ static void do_select(struct imap_cmd *cmd, bool readonly)
 		return;
 	}
 	s->state = IMAP_STATE_SELECTED;
-	if (s->rev2) {
-		select_reply(cmd);
-		return;
-	}
-	if (readonly) {
-		/* RFC 3501 6.3.2: EXAMINE must not take \Recent away from
-		 * anyone, so it shows the unclaimed messages without claiming */
-		uint32_t mark;
-		if (store_recent_get(s->srv->store, s->account_id, ctx->mb.id, &mark, NULL) == STORE_OK) {
-			imap_view_set_recent(s->view, mark, UINT32_MAX);
-			s->view->recent_hi = mark; /* later arrivals stay unclaimed */
-		}
-		select_reply(cmd);
-		return;
-	}
-	/* Nothing unclaimed (the usual case): no write, no wait for a commit.
-	 * Later arrivals are claimed by imap-sync.c. */
-	uint32_t mark, unclaimed;
-	if (store_recent_get(s->srv->store, s->account_id, ctx->mb.id, &mark, &unclaimed) == STORE_OK &&
-	    unclaimed == 0) {
-		imap_view_set_recent(s->view, mark, mark);
-		select_reply(cmd);
-		return;
-	}
-	store_recent_claim_init(&ctx->op, &ctx->claim);
-	ctx->op_used = true;
-	ctx->claim.account_id = s->account_id;
-	ctx->claim.mailbox_id = ctx->mb.id;
-	imap_op_submit(cmd, &ctx->op, claim_done);
+	if (!s->rev2)
+		select_recent(s, readonly);
+	select_reply(cmd);
 }
 
 void cmd_select(struct imap_cmd *cmd)

@@ -111,6 +111,7 @@ static void done(struct imap_cmd *cmd, struct store_op *op)
 			free(vm->keywords);
 			vm->keywords = msgs[i].keywords;
 			msgs[i].keywords = NULL;
+			imap_view_announce_keywords(s, vm->keywords); /* RFC 3501 7.2.6 */
 			vm->modseq = msgs[i].modseq;
 			bool ours = imap_uids_contain(op->u.flags.changed, op->u.flags.nchanged, vm->uid);
 			bool refused = imap_uids_contain(op->u.flags.modified, op->u.flags.nmodified, vm->uid);

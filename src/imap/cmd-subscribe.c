@@ -1,5 +1,6 @@
-/* SUBSCRIBE and UNSUBSCRIBE (RFC 9051 6.3.7, 6.3.8). Subscriptions are a
- * flag on existing mailboxes; subscribing to a missing one is refused. */
+/* SUBSCRIBE and UNSUBSCRIBE (RFC 9051 6.3.7, 6.3.8; RFC 3501 6.3.6, 6.3.7).
+ * Subscriptions are names: one with no mailbox may be subscribed, and
+ * DELETE leaves it on the list (store-op-mailbox.c). */
 #include "imap/imap-commands.h"
 #include "imap/imap-op.h"
 #include "lib/alloc.h"

@@ -260,3 +260,16 @@ int imap_section_binary(const char *section_part, const char *data, size_t len, 
 	*out_r = transfer_decode(composite ? "binary" : p.cte, body, blen, outlen_r);
 	return *out_r != NULL ? IMAP_BINARY_OK : IMAP_BINARY_UNKNOWN_CTE;
 }
+
+void imap_section_put_literal(struct buf *b, const char *data, size_t len)
+{
+	buf_printf(b, "{%zu}\r\n", len);
+	const char *p = data, *end = data + len;
+	const char *nul;
+	while (p < end && (nul = memchr(p, '\0', (size_t)(end - p))) != NULL) {
+		buf_append(b, p, (size_t)(nul - p));
+		buf_putc(b, (char)IMAP_NUL_REPLACEMENT);
+		p = nul + 1;
+	}
+	buf_append(b, p, (size_t)(end - p));
+}

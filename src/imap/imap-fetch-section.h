@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include "imap/imap-parser.h"
 
+struct buf;
+
 #define IMAP_MAX_SECTION_FIELDS 100	/* names in HEADER.FIELDS (...) */
 #define IMAP_MAX_SECTION_DEPTH 32	/* numbers in "1.2.3..." */
 
@@ -50,4 +52,15 @@ enum imap_binary_result {
 };
 int imap_section_binary(const char *section_part, const char *data, size_t len, size_t prefix_len,
 			const char *parts, char **out_r, size_t *outlen_r);
+
+/* The replacement for NUL in a literal that is not literal8. */
+#define IMAP_NUL_REPLACEMENT 0x80
+/* Append "{len}\r\n" and the bytes for BODY[...] and RFC822*: a literal
+ * that is not literal8 must never hold NUL (RFC 3501 4.3, RFC 9051 4.3),
+ * yet a message stored with "binary" parts may. Each NUL goes out as
+ * IMAP_NUL_REPLACEMENT, so the length, RFC822.SIZE and partial offsets
+ * stay what they were (Dovecot does the same; Cyrus refuses such mail on
+ * arrival instead, which cannot help with what is already stored). The
+ * bytes themselves are BINARY[...]'s, as literal8 (RFC 3516). */
+void imap_section_put_literal(struct buf *b, const char *data, size_t len);
 #endif

@@ -95,6 +95,11 @@ static void known_free(struct known_mailbox *k, size_t n)
 	free(k);
 }
 
+/* The events that make a STATUS for a mailbox other than the selected
+ * one (RFC 5465 5.1-5.3): any message event, each alone or together. */
+#define NOTIFY_MESSAGE_EVENTS \
+	(IMAP_NOTIFY_MESSAGE_NEW | IMAP_NOTIFY_MESSAGE_EXPUNGE | IMAP_NOTIFY_FLAG_CHANGE)
+
 /* The events we deliver, for NO [BADEVENT (...)] (RFC 5465 5.9). */
 #define NOTIFY_SUPPORTED                                                       \
 	"(MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange"  \
@@ -218,13 +223,16 @@ static int parse_events(const struct imap_arg *a, bool selected, unsigned *event
 	if (bad_event)
 		return fail(status_r, error_r, "NO",
 			    xstrdup("[BADEVENT " NOTIFY_SUPPORTED "] Event not supported"));
-	/* RFC 5465 5.1/5.2/5.3: MessageNew and MessageExpunge come together,
-	 * and FlagChange needs both. */
+	/* RFC 5465 5.1-5.3: MessageNew and MessageExpunge come together, and
+	 * FlagChange needs both. The rule keeps the client's sequence numbers
+	 * right, so it binds the SELECTED filters only: for other mailboxes
+	 * the events become STATUS responses, and any of them alone is valid
+	 * there (Dovecot checks it the same way). */
 	unsigned msg = IMAP_NOTIFY_MESSAGE_NEW | IMAP_NOTIFY_MESSAGE_EXPUNGE;
-	if ((*events_r & msg) != 0 && (*events_r & msg) != msg)
+	if (selected && (*events_r & msg) != 0 && (*events_r & msg) != msg)
 		return fail(status_r, error_r, "BAD",
 			    xstrdup("MessageNew and MessageExpunge go together"));
-	if ((*events_r & IMAP_NOTIFY_FLAG_CHANGE) && (*events_r & msg) != msg)
+	if (selected && (*events_r & IMAP_NOTIFY_FLAG_CHANGE) && (*events_r & msg) != msg)
 		return fail(status_r, error_r, "BAD",
 			    xstrdup("FlagChange needs MessageNew and MessageExpunge"));
 	return 0;
@@ -643,7 +651,7 @@ void imap_notify_flush(struct imap_session *s)
 		if (store_mailbox_get_by_id(s->srv->store, s->account_id, n->pending[i], &mb) != STORE_OK)
 			continue; /* deleted meanwhile */
 		if (mb.account_id == s->account_id &&
-		    (events_for(n, &mb) & IMAP_NOTIFY_MESSAGE_NEW) != 0)
+		    (events_for(n, &mb) & NOTIFY_MESSAGE_EVENTS) != 0)
 			write_status(s, &mb);
 		store_mailbox_clear(&mb);
 	}
@@ -717,7 +725,7 @@ void imap_notify_set(struct imap_session *s, struct imap_notify *n, bool send_st
 	}
 	bool any = false, names = false;
 	for (size_t i = 0; i < n->ngroups; i++) {
-		if (n->groups[i].events & (IMAP_NOTIFY_MESSAGE_NEW | IMAP_NOTIFY_FLAG_CHANGE))
+		if (n->groups[i].events & NOTIFY_MESSAGE_EVENTS)
 			any = true;
 		if (n->groups[i].events &
 		    (IMAP_NOTIFY_MAILBOX_NAME | IMAP_NOTIFY_SUBSCRIPTION_CHANGE))
@@ -741,7 +749,7 @@ void imap_notify_set(struct imap_session *s, struct imap_notify *n, bool send_st
 	/* RFC 5465 3.1: STATUS for each mailbox in the non-selected groups. */
 	for (size_t i = 0; i < count; i++)
 		if ((s->view == NULL || s->view->mailbox_id != list[i].id) &&
-		    (events_for(n, &list[i]) & IMAP_NOTIFY_MESSAGE_NEW) != 0)
+		    (events_for(n, &list[i]) & NOTIFY_MESSAGE_EVENTS) != 0)
 			write_status(s, &list[i]);
 	store_mailbox_list_free(list, count);
 }

@@ -9,6 +9,7 @@
 #include "imap/imap-view.h"
 #include "lib/alloc.h"
 #include "lib/workers.h"
+#include "mail/address.h"
 #include "mail/search-text.h"
 #include "store/store-fts.h"
 #include "store/store-imap.h"
@@ -690,6 +691,22 @@ static const char *row_field(const struct store_imap_search_row *r, enum row_fie
 	return NULL;
 }
 
+/* SEARCH FROM/TO/CC/BCC: the field's text, or else its addresses without
+ * their comments ("<user (c)@ (c) example.com>" holds "user@example.com",
+ * RFC 5322 3.2.2: comments are not part of the address). */
+static bool field_contains(const char *text, enum row_field f,
+			   const struct imap_search_needle *needle)
+{
+	if (imap_search_str_contains(text, needle))
+		return true;
+	if (text == NULL || (f != F_FROM && f != F_TO && f != F_CC && f != F_BCC))
+		return false;
+	char *plain = address_strip_comments(text);
+	bool hit = plain != NULL && imap_search_str_contains(plain, needle);
+	free(plain);
+	return hit;
+}
+
 static bool eval(const struct key *k, struct msg *m)
 {
 	int64_t day;
@@ -724,7 +741,7 @@ static bool eval(const struct key *k, struct msg *m)
 	case K_FIELD:
 		/* an empty string matches every message that has the field
 		 * (RFC 9051 6.4.4 HEADER) */
-		return m->row && imap_search_str_contains(row_field(m->row, k->field), &k->needle);
+		return m->row && field_contains(row_field(m->row, k->field), k->field, &k->needle);
 	case K_SAVEDBEFORE: return m->row && day_of(m->row->savedate) < k->num;
 	case K_SAVEDON: return m->row && day_of(m->row->savedate) == k->num;
 	case K_SAVEDSINCE: return m->row && day_of(m->row->savedate) >= k->num;

@@ -14,6 +14,7 @@
 #include "lib/conn.h"
 #include "lib/log.h"
 #include "lib/membudget.h"
+#include "lib/metrics.h"
 #include "lib/registry.h"
 #include "mail/imap-quote.h"
 #include "mail/mailbox-name.h"
@@ -61,7 +62,9 @@ void imap_printf(struct imap_session *s, const char *fmt, ...)
 
 void imap_session_bye(struct imap_session *s, const char *text)
 {
-	if (s->conn == NULL)
+	/* One BYE: nothing may follow it (RFC 9051 7.1.5), not even a second
+	 * BYE when the account ends a session its mailbox already ended. */
+	if (s->conn == NULL || s->state == IMAP_STATE_LOGOUT)
 		return;
 	imap_printf(s, "* BYE %s\r\n", text);
 	s->state = IMAP_STATE_LOGOUT;
@@ -244,6 +247,9 @@ void imap_cmd_finish(struct imap_cmd *cmd, const char *status, const char *fmt, 
 		conn_authenticated(s->conn); /* logged in: the login deadline is met */
 	if (s->cmd == cmd)
 		s->cmd = NULL;
+	if (cmd->def != NULL)
+		metrics_observe_since("roost_command_duration_seconds", "imap", cmd->def->name,
+				      cmd->started_us);
 	cmd_free(cmd);
 	if (s->conn == NULL)
 		return;
@@ -267,6 +273,7 @@ static void execute(struct imap_session *s)
 	struct imap_cmd *cmd = xcalloc(1, sizeof(*cmd));
 	const char *error = NULL;
 	cmd->s = s;
+	cmd->started_us = metrics_now_us();
 	if (imap_parse_command(s->framer.cmd.data ? s->framer.cmd.data : "", s->framer.cmd.len, &cmd->a,
 			       &error) < 0) {
 		char *tag = NULL, *name = NULL;

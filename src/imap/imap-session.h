@@ -82,6 +82,7 @@ struct imap_cmd {
 	void (*on_drain)(struct imap_cmd *cmd); /* output drained: stream more */
 	void *ctx;
 	size_t budget_held;	/* memory budget of its literals (APPEND), given back when freed */
+	int64_t started_us;	/* metrics_now_us() at arrival: the latency histogram */
 	bool done;
 };
 

@@ -107,10 +107,13 @@ static bool is_blank(const struct buf *b)
 	return true;
 }
 
-/* The field is already decoded (RFC 2047) and unfolded. Groups
- * ("name: a@b, c@d;") are entered: their first member counts; a name
- * list without members is skipped. Comments are dropped; quotes are
- * removed from display names and local parts. */
+/* The field is already decoded (RFC 2047) and unfolded. A group
+ * ("name: a@b, c@d;", RFC 5322 3.4) is its name: the IMAP envelope's
+ * first address is then the group marker, whose mailbox field holds the
+ * group name and which has no display name (RFC 3501 7.4.2), so SORT
+ * (RFC 5256) and SORT=DISPLAY (RFC 5957) both sort by that name, empty
+ * groups ("undisclosed-recipients:;") too. Comments are dropped; quotes
+ * are removed from display names and local parts. */
 void imap_sort_first_address(const char *field, char **mailbox_r, char **display_r)
 {
 	struct buf plain, angle;
@@ -149,8 +152,13 @@ void imap_sort_first_address(const char *field, char **mailbox_r, char **display
 		} else if (c == '>' && in_angle) {
 			in_angle = false;
 		} else if (c == ':' && !in_angle && !seen_angle) {
-			/* a group's name (RFC 5322 3.4), or a source route's end */
-			buf_reset(&plain);
+			/* a group: its name is the first address */
+			char *group = trimmed(&plain);
+			*mailbox_r = group;
+			*display_r = xstrdup(group);
+			buf_free(&plain);
+			buf_free(&angle);
+			return;
 		} else if ((c == ',' || c == ';') && !in_angle) {
 			if (!is_blank(seen_angle ? &angle : &plain))
 				break;

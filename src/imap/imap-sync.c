@@ -41,66 +41,22 @@ static void send_flags(struct imap_session *s, uint32_t seq, const struct imap_v
 	buf_free(&b);
 }
 
-/* --- \Recent for messages that arrive while selected (RFC 3501 2.3.2:
- * recent for the first session told about them). The claim is a store
- * write, so it completes later; the count goes out at the next sync. */
-
-struct recent_claim {
-	struct store_op op;
-	struct store_recent_claim claim;
-	struct imap_session *s;
-	uint64_t view_id;
-};
-
-static void start_claim(struct imap_session *s);
-
-static void claim_done(struct store_op *op, void *ctx)
-{
-	struct recent_claim *rc = ctx;
-	struct imap_session *s = rc->s;
-	bool alive = imap_session_unref(s);
-	struct imap_view *v = alive ? s->view : NULL;
-	if (v != NULL && v->id == rc->view_id) {
-		v->claim_running = false;
-		if (op->err == STORE_OK && rc->claim.new_recent_uid > rc->claim.old_recent_uid) {
-			uint32_t lo = rc->claim.old_recent_uid, hi = rc->claim.new_recent_uid;
-			if (lo == v->recent_hi)
-				lo = v->recent_lo; /* contiguous with what we hold */
-			v->recent_lo = lo;
-			v->recent_hi = hi;
-			for (size_t i = 0; i < v->count; i++)
-				if (v->msgs[i].uid > rc->claim.old_recent_uid && v->msgs[i].uid <= hi)
-					v->msgs[i].recent = true;
-			v->recent_changed = true;
-		}
-		if (v->claim_again) {
-			v->claim_again = false;
-			start_claim(s);
-		} else if (v->recent_changed && s->cmd != NULL && s->cmd->def != NULL &&
-			   s->cmd->def->handler == cmd_idle) {
-			imap_sync(s, true);
-		}
-	}
-	store_op_clear(op);
-	free(rc);
-}
-
-static void start_claim(struct imap_session *s)
+/* \Recent for messages that arrive while selected (RFC 3501 2.3.2): the
+ * session about to announce them with EXISTS is the first told of them, so
+ * it claims them now (an immediate claim, store-recent.h), unless it is
+ * read-only: then the unclaimed ones are shown recent and left unclaimed.
+ * `first` is the index of the first message new to the view. */
+static void recent_new_messages(struct imap_session *s, size_t first)
 {
 	struct imap_view *v = s->view;
-	if (v->claim_running) {
-		v->claim_again = true;
-		return;
-	}
-	struct recent_claim *rc = xcalloc(1, sizeof(*rc));
-	rc->s = s;
-	rc->view_id = v->id;
-	store_recent_claim_init(&rc->op, &rc->claim);
-	rc->claim.account_id = s->account_id;
-	rc->claim.mailbox_id = v->mailbox_id;
-	v->claim_running = true;
-	imap_session_ref(s);
-	store_submit(s->srv->store, &rc->op, claim_done, rc);
+	uint32_t top = imap_view_max_uid(v), mark;
+	enum store_err err = v->readonly
+		? store_recent_get(s->srv->store, s->account_id, v->mailbox_id, &mark, NULL)
+		: store_recent_claim(s->srv->store, s->account_id, v->mailbox_id, top, &mark);
+	if (err != STORE_OK)
+		return; /* only \Recent is lost */
+	for (size_t i = first; i < v->count; i++)
+		v->msgs[i].recent = v->msgs[i].uid > mark;
 }
 
 /* The selected mailbox was deleted or renamed by someone else: RFC 2180
@@ -163,6 +119,7 @@ void imap_sync(struct imap_session *s, bool allow_expunge)
 				free(vm->keywords);
 				vm->keywords = m->keywords;
 				m->keywords = NULL;
+				imap_view_announce_keywords(s, vm->keywords); /* RFC 3501 7.2.6 */
 				flag_uids = xgrow(flag_uids, &flag_cap, nflag + 1, sizeof(*flag_uids));
 				flag_uids[nflag++] = vm->uid;
 			} else if (m->uid > imap_view_max_uid(v)) {
@@ -172,8 +129,9 @@ void imap_sync(struct imap_session *s, bool allow_expunge)
 				vm->flags = m->flags;
 				vm->keywords = m->keywords;
 				m->keywords = NULL;
+				imap_view_announce_keywords(s, vm->keywords); /* RFC 3501 7.2.6 */
 				vm->modseq = m->modseq;
-				vm->recent = m->uid > v->recent_lo && m->uid <= v->recent_hi;
+				vm->recent = false;
 				added++;
 			}
 		}
@@ -212,15 +170,14 @@ void imap_sync(struct imap_session *s, bool allow_expunge)
 		v->npending = 0;
 	}
 	/* EXISTS after the EXPUNGEs, so its number is already correct */
+	if (added > 0 && !s->rev2)
+		recent_new_messages(s, v->count - added);
 	if (added > 0)
 		imap_printf(s, "* %zu EXISTS\r\n", v->count);
-	if (!s->rev2) {
-		if (added > 0 && !v->readonly && imap_view_max_uid(v) > v->recent_hi)
-			start_claim(s);
-		if (v->recent_changed || (added > 0 && imap_view_recent_count(v) > 0))
-			imap_printf(s, "* %zu RECENT\r\n", imap_view_recent_count(v));
-		v->recent_changed = false;
-	}
+	/* RFC 3501 7.3.2, 7.4.1: RECENT goes with every EXISTS that
+	 * announces new messages (rev1 only: RFC 9051 removed it) */
+	if (added > 0 && !s->rev2)
+		imap_printf(s, "* %zu RECENT\r\n", imap_view_recent_count(v));
 	/* NOTIFY without FlagChange for this mailbox: the view follows the
 	 * store, the client is not told (RFC 5465 5.3) */
 	if (nflag > 0 && (imap_notify_selected_events(s) & IMAP_NOTIFY_FLAG_CHANGE) == 0)

@@ -11,6 +11,44 @@
 #include <stdlib.h>
 #include <string.h>
 
+static bool keyword_known(const struct imap_view *v, const char *w, size_t n)
+{
+	for (const char *p = v->known_keywords; (p = strstr(p, w)) != NULL; p++) {
+		bool start = p == v->known_keywords || p[-1] == ' ';
+		if (start && (p[n] == ' ' || p[n] == '\0'))
+			return true;
+	}
+	return false;
+}
+
+/* Add the keywords not yet known; true when one was added. */
+static bool keywords_learn(struct imap_view *v, const char *keywords)
+{
+	bool added = false;
+	const char *p = keywords;
+	while (p != NULL && *p != '\0') {
+		while (*p == ' ')
+			p++;
+		size_t n = strcspn(p, " ");
+		if (n == 0)
+			break;
+		char *w = xstrndup(p, n);
+		size_t need = v->known_len + (v->known_len ? 1 : 0) + n;
+		if (!keyword_known(v, w, n) && need <= IMAP_VIEW_KEYWORDS_MAX) {
+			v->known_keywords = xrealloc(v->known_keywords, need + 1);
+			if (v->known_len)
+				v->known_keywords[v->known_len++] = ' ';
+			memcpy(v->known_keywords + v->known_len, w, n);
+			v->known_len += n;
+			v->known_keywords[v->known_len] = '\0';
+			added = true;
+		}
+		free(w);
+		p += n;
+	}
+	return added;
+}
+
 static void view_add_row(void *ctx, const struct store_imap_view_row *row)
 {
 	struct imap_view *v = ctx;
@@ -46,6 +84,9 @@ int imap_view_open(struct imap_session *s, const struct store_mailbox *mb, bool 
 	if (v->msgs == NULL)
 		v->msgs = xgrow(v->msgs, &v->cap, 1, sizeof(*v->msgs));
 	v->id = ++next_id;
+	v->known_keywords = xstrdup("");
+	for (size_t i = 0; i < v->count; i++)
+		keywords_learn(v, v->msgs[i].keywords);
 	v->name = xstrdup(mb->name);
 	v->readonly = readonly;
 	v->uidvalidity = mb->uidvalidity;
@@ -69,6 +110,7 @@ void imap_view_free(struct imap_view **vp)
 	free(v->msgs);
 	free(v->pending);
 	free(v->saved);
+	free(v->known_keywords);
 	free(v->name);
 	free(v);
 	*vp = NULL;
@@ -215,8 +257,6 @@ void imap_view_saved_set(const struct imap_view *v, struct imap_seqset *set_r)
 
 void imap_view_set_recent(struct imap_view *v, uint32_t lo, uint32_t hi)
 {
-	v->recent_lo = lo;
-	v->recent_hi = hi;
 	for (size_t i = 0; i < v->count; i++)
 		v->msgs[i].recent = v->msgs[i].uid > lo && v->msgs[i].uid <= hi;
 }
@@ -227,6 +267,20 @@ size_t imap_view_recent_count(const struct imap_view *v)
 	for (size_t i = 0; i < v->count; i++)
 		n += v->msgs[i].recent;
 	return n;
+}
+
+void imap_view_announce_keywords(struct imap_session *s, const char *keywords)
+{
+	struct imap_view *v = s->view;
+	if (v == NULL || keywords == NULL || !keywords_learn(v, keywords))
+		return;
+	const char *sp = v->known_len ? " " : "";
+	imap_printf(s, "* FLAGS (%s%s%s)\r\n", IMAP_SYSTEM_FLAGS, sp, v->known_keywords);
+	if (v->readonly)
+		imap_printf(s, "* OK [PERMANENTFLAGS ()] Read-only mailbox\r\n");
+	else
+		imap_printf(s, "* OK [PERMANENTFLAGS (%s%s%s \\*)] Flags permitted\r\n",
+			    IMAP_SYSTEM_FLAGS, sp, v->known_keywords);
 }
 
 void imap_view_format_flags(const struct imap_session *s, struct buf *b,

@@ -47,14 +47,16 @@ struct imap_view {
 	 * A new view starts empty, so SELECT resets it (RFC 5182 section 2.1). */
 	uint32_t *saved;
 	size_t nsaved;
-	/* \Recent (rev1): UIDs in (recent_lo, recent_hi] are recent for this
-	 * session; new messages in that range are marked as they appear */
-	uint32_t recent_lo, recent_hi;
 	uint64_t id;		/* unique per view: async results find their view */
-	bool claim_running;	/* a \Recent claim for new arrivals is in flight */
-	bool claim_again;	/* more arrived meanwhile: claim once more */
-	bool recent_changed;	/* send "* n RECENT" at the next sync */
+	/* The keywords the client was told of in FLAGS (RFC 3501 7.2.6),
+	 * space separated ("" for none); at most IMAP_VIEW_KEYWORDS_MAX. */
+	char *known_keywords;
+	size_t known_len;
 };
+
+/* Longest FLAGS keyword list a view keeps (bytes): the keywords of one
+ * mailbox are few in practice; past this, more are not announced. */
+#define IMAP_VIEW_KEYWORDS_MAX 65536
 
 /* Load the mailbox's messages and start watching it. */
 int imap_view_open(struct imap_session *s, const struct store_mailbox *mb, bool readonly,
@@ -80,10 +82,15 @@ void imap_view_save_result(struct imap_view *v, const uint32_t *uids, size_t n);
 /* The saved result as a UID set, for "$" in SEARCH (RFC 5182 section 2.1):
  * set_r is filled with the saved UIDs (empty when nothing was saved). */
 void imap_view_saved_set(const struct imap_view *v, struct imap_seqset *set_r);
-/* Mark the messages with UIDs in (lo, hi] recent and remember the range. */
+/* Mark the messages with UIDs in (lo, hi] recent, the others not. */
 void imap_view_set_recent(struct imap_view *v, uint32_t lo, uint32_t hi);
 /* Messages with \Recent for this session. */
 size_t imap_view_recent_count(const struct imap_view *v);
+/* RFC 3501 7.2.6: a FETCH must not show a keyword that no FLAGS
+ * response has announced. Send "* FLAGS" and "* OK [PERMANENTFLAGS]" with
+ * the grown list if `keywords` (space separated, may be NULL) holds one
+ * the client was not told of. Call before writing the FETCH. */
+void imap_view_announce_keywords(struct imap_session *s, const char *keywords);
 /* Append a message's flags as FETCH FLAGS shows them to this session:
  * the stored flags, plus \Recent for a rev1 session (without parentheses). */
 void imap_view_format_flags(const struct imap_session *s, struct buf *b,

@@ -19,6 +19,7 @@
 #include "lib/conn-internal.h"
 #include "lib/alloc.h"
 #include "lib/compress.h"
+#include "lib/metrics.h"
 #include <arpa/inet.h>
 #include <errno.h>
 #include <event2/buffer.h>
@@ -262,6 +263,7 @@ static void conn_session_start(struct conn *c)
 		struct timeval tv = {.tv_sec = login_ms / 1000, .tv_usec = (login_ms % 1000) * 1000};
 		event_add(c->login_timer, &tv);
 	}
+	metrics_conn_opened(c->h->proto);
 	c->busy++;
 	c->h->on_connect(c);
 	c->busy--;
@@ -717,6 +719,8 @@ static void conn_finish(struct conn *c)
 		c->h->on_close(c);
 		c->busy--;
 	}
+	if (c->notified)
+		metrics_conn_closed(c->h->proto);
 	conn_unlink(c);
 	if (c->admitted)
 		conn_release(c->ip, c->per_ip);

@@ -96,3 +96,76 @@ const char *address_domain(const char *addr)
 	const char *at = strrchr(addr, '@');
 	return at ? at + 1 : addr;
 }
+
+/* The length of the white space run starting at p. */
+static size_t ws_run(const char *p)
+{
+	size_t n = 0;
+	while (p[n] == ' ' || p[n] == '\t')
+		n++;
+	return n;
+}
+
+char *address_strip_comments(const char *field)
+{
+	if (strchr(field, '(') == NULL)
+		return NULL;
+	size_t len = strlen(field);
+	char *out = xmalloc(len + 1);
+	size_t o = 0;
+	int depth = 0;
+	bool quoted = false, angle = false;
+	for (size_t i = 0; i < len; i++) {
+		char c = field[i];
+		if (depth > 0) {
+			if (c == '\\' && i + 1 < len)
+				i++;
+			else if (c == '(')
+				depth++;
+			else if (c == ')')
+				depth--;
+			continue;
+		}
+		if (quoted) {
+			out[o++] = c;
+			if (c == '\\' && i + 1 < len)
+				out[o++] = field[++i];
+			else if (c == '"')
+				quoted = false;
+			continue;
+		}
+		if (c == '(') {
+			depth = 1;
+			continue;
+		}
+		if (c == ' ' || c == '\t') {
+			/* drop the run when it only separates parts of an addr-spec */
+			size_t n = ws_run(field + i);
+			char next = field[i + n];
+			char prev = o > 0 ? out[o - 1] : '\0';
+			bool drop = o == 0 || prev == ' ' || prev == '<' || prev == '@' ||
+				    next == '@' || next == '>' || next == '\0' || next == '(' ||
+				    (angle && (prev == '.' || next == '.'));
+			if (!drop)
+				out[o++] = ' ';
+			i += n - 1;
+			continue;
+		}
+		if (c == '"')
+			quoted = true;
+		else if (c == '<')
+			angle = true;
+		else if (c == '>')
+			angle = false;
+		else if (c == ',')
+			while (o > 0 && out[o - 1] == ' ')
+				o--;
+		if ((c == '@' || c == '>' || (angle && c == '.')) && o > 0 && out[o - 1] == ' ')
+			o--; /* a comment just before it left a space */
+		out[o++] = c;
+	}
+	while (o > 0 && out[o - 1] == ' ')
+		o--;
+	out[o] = '\0';
+	return out;
+}

@@ -23,4 +23,11 @@ bool address_local_valid(const char *local, size_t len, const char **error_r);
 bool domain_valid(const char *domain);
 /* The domain part of a normalised address (pointer into addr). */
 const char *address_domain(const char *addr);
+/* An address header field's text (From, To, ...) with its comments taken
+ * out (RFC 5322 3.2.2: "(...)", nested, with quoted-pairs; not inside a
+ * quoted string) and the folding white space around '@', '.' inside an
+ * angle address and after '<' / before '>' dropped, so that
+ * "<user (c)@ (c) example.com>" reads "<user@example.com>". A new string,
+ * or NULL when the text has no comment (nothing to take out). */
+char *address_strip_comments(const char *field);
 #endif

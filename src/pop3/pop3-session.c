@@ -7,6 +7,7 @@
 #include "pop3/pop3-private.h"
 #include "lib/alloc.h"
 #include "lib/conn.h"
+#include "lib/metrics.h"
 #include "lib/registry.h"
 #include "store/store.h"
 #include <stdarg.h>
@@ -136,6 +137,7 @@ static void session_dispatch(struct pop3_session *s, char *line, size_t len)
 	if (log_enabled(LOG_DEBUG))
 		conn_log(s->conn, LOG_DEBUG, "command %s%s", cl.cmd->name,
 			 (cl.cmd->flags & POP3_CMD_SECRET) != 0 && cl.nargs > 0 ? " ***" : "");
+	metrics_inc("roost_commands_total", "pop3", cl.cmd->name);
 	cl.cmd->fn(s, cl.args, cl.nargs);
 }
 

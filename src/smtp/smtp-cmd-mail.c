@@ -1,8 +1,9 @@
 /*
  * smtp-cmd-mail: MAIL FROM (RFC 5321 4.1.1.2) and its ESMTP parameters:
  * SIZE (RFC 1870), BODY (RFC 6152), SMTPUTF8 (RFC 6531), RET and ENVID
- * (DSN, RFC 3461; accepted and checked, nothing more: Roost is the final
- * destination and has no outbound queue to send notifications from).
+ * (DSN, RFC 3461; accepted and checked, nothing more: on the MX and LMTP
+ * Roost is the final destination; submission does not offer DSN yet, so
+ * its queued messages get the queue's defaults).
  */
 #include "smtp/smtp-session.h"
 #include "smtp/smtp-parse.h"

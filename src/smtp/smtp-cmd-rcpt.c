@@ -262,9 +262,9 @@ void smtp_cmd_rcpt(struct smtp_session *s, char *args)
 	}
 	if (remote) {
 		/* the address as given: a remote local part keeps its case
-		 * (RFC 5321 2.4) */
+		 * (RFC 5321 2.4); the hand-off copies what it keeps */
 		smtp_submit_remote_rcpt(s, path);
-		goto fail; /* the hand-off keeps what it needs */
+		goto fail;
 	}
 	if (err != STORE_OK) {
 		struct smtp_store_reply r;
@@ -281,6 +281,7 @@ void smtp_cmd_rcpt(struct smtp_session *s, char *args)
 	r->account_ids = ids;
 	r->naccounts = nids;
 	r->gone = false;
+	r->remote = false;
 	smtp_reply(s, "250 2.1.5 Recipient ok");
 	return;
 fail:

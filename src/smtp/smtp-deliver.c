@@ -33,6 +33,7 @@
 #include "lib/conn.h"
 #include "store/store-auth.h"
 #include <stdio.h>
+#include "lib/metrics.h"
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -73,10 +74,17 @@ static void smtp_final_reply(struct smtp_session *s)
 	enum store_err err = d->op.err;
 	for (size_t i = 0; err == STORE_OK && i < d->nrcpts; i++)
 		err = d->rcpts[i].err;
+	if (err == STORE_OK && t->nremote > 0)
+		err = t->queue_err;
+	metrics_add("roost_deliveries_total", "smtp", err == STORE_OK ? "accepted" : "refused",
+		    (int64_t)d->nrcpts);
 	if (err == STORE_OK) {
-		conn_log(s->conn, LOG_INFO, "stored id=%s size=%zu rcpts=%zu", t->id, t->data.len,
-			 d->nrcpts);
-		smtp_reply(s, "250 2.0.0 Ok: stored as %s", t->id);
+		conn_log(s->conn, LOG_INFO, "stored id=%s size=%zu rcpts=%zu remote=%zu", t->id,
+			 t->data.len, d->nrcpts, t->nremote);
+		if (t->nremote > 0)
+			smtp_reply(s, "250 2.0.0 Ok: queued as %s", t->id);
+		else
+			smtp_reply(s, "250 2.0.0 Ok: stored as %s", t->id);
 		return;
 	}
 	conn_log(s->conn, LOG_WARN, "store failed id=%s: %s%s%s", t->id, store_strerror(err),
@@ -126,6 +134,7 @@ static void lmtp_replies(struct smtp_session *s)
 	for (size_t i = 0; i < t->nrcpts; i++) {
 		struct smtp_rcpt *r = &t->rcpts[i];
 		enum store_err err = rcpt_result(t, r);
+		metrics_inc("roost_deliveries_total", "lmtp", err == STORE_OK ? "accepted" : "refused");
 		if (err == STORE_OK) {
 			smtp_reply(s, "250 2.0.0 <%s> Ok: stored as %s", r->address, t->id);
 		} else {
@@ -221,6 +230,30 @@ static bool save_sent(struct smtp_session *s)
 	return mode < 0 ? s->srv->save_sent : mode == 1;
 }
 
+/* Every recipient has the message (or the queue has it for them): the
+ * Sent copy if wanted, then the reply. */
+static void finish_submission(struct smtp_session *s)
+{
+	struct smtp_txn *t = &s->txn;
+	bool ok = all_stored(t) && (t->nremote == 0 || t->queue_err == STORE_OK);
+	if (s->srv->submission && ok && save_sent(s) && sent_copy_start(s))
+		return; /* sent_done replies */
+	reply_and_resume(s);
+}
+
+/* smtp_submit_queue_start() is over: txn.queue_err says how. */
+static void queue_done(struct smtp_session *s)
+{
+	s->storing = false;
+	if (s->closed) {
+		log_info("proto=submission id=%s client gone before reply (%s)", s->txn.id,
+			 store_strerror(s->txn.queue_err));
+		smtp_session_free(s);
+		return;
+	}
+	finish_submission(s);
+}
+
 static void deliver_done(struct store_op *op, void *ctx)
 {
 	struct smtp_session *s = ctx;
@@ -235,9 +268,11 @@ static void deliver_done(struct store_op *op, void *ctx)
 		smtp_session_free(s);
 		return;
 	}
-	if (s->srv->submission && all_stored(t) && save_sent(s) && sent_copy_start(s))
-		return; /* sent_done replies */
-	reply_and_resume(s);
+	if (s->srv->submission && all_stored(t) && t->nremote > 0) {
+		smtp_submit_queue_start(s, queue_done);
+		return;
+	}
+	finish_submission(s);
 }
 
 void smtp_deliver_start(struct smtp_session *s)
@@ -266,7 +301,15 @@ void smtp_deliver_start(struct smtp_session *s)
 	delivery_init(&t->d, t->mail_from, t->received);
 	t->d_live = true;
 	size_t gone = 0;
+	size_t nlocal = t->nrcpts - t->nremote;
+	if (nlocal == 0) {
+		/* submission to remote recipients only: straight to the queue */
+		smtp_submit_queue_start(s, queue_done);
+		return;
+	}
 	for (size_t i = 0; i < t->nrcpts; i++) {
+		if (t->rcpts[i].remote)
+			continue;
 		enum store_err err = delivery_add_rcpt(&t->d, srv->store, t->rcpts[i].address);
 		if (err != STORE_OK) {
 			conn_log(c, LOG_WARN, "rcpt %s no longer resolves: %s", t->rcpts[i].address,
@@ -275,7 +318,7 @@ void smtp_deliver_start(struct smtp_session *s)
 			gone++;
 		}
 	}
-	if (gone > 0 && (!srv->lmtp || gone == t->nrcpts)) {
+	if (gone > 0 && (!srv->lmtp || gone == nlocal)) {
 		/* SMTP: all or nothing; LMTP: nobody left to store for. */
 		if (srv->lmtp)
 			lmtp_replies(s);

@@ -5,6 +5,7 @@
  * flags) run here once, so the handlers only do their own job.
  */
 #include "smtp/smtp-session.h"
+#include "lib/metrics.h"
 #include "smtp/smtp-parse.h"
 #include "lib/alloc.h"
 #include "lib/conn.h"
@@ -105,6 +106,8 @@ void smtp_txn_reset(struct smtp_session *s)
 	}
 	free(t->rcpts);
 	free(t->mail_from);
+	free(t->from_domain);
+	free(t->dkim_fields);
 	free(t->received);
 	free(t->id);
 	struct buf data = t->data;
@@ -216,5 +219,6 @@ void smtp_session_command(struct smtp_session *s, char *line, size_t len)
 		smtp_reply_error(s, "554 5.5.1 No valid recipients");
 		return;
 	}
+	metrics_inc("roost_commands_total", s->srv->lmtp ? "lmtp" : "smtp", cmd->name);
 	cmd->handler(s, (char *)args);
 }

@@ -43,6 +43,7 @@ struct smtp_server {
 	struct smtp_rate_limits rate;
 	struct store *store;
 	const char *hostname;
+	const char *datadir;	/* DKIM keys (DATA/dkim/, src/dkim/) */
 	int64_t max_size;	  /* message.max_size, capped at SMTP_HARD_MAX_SIZE */
 	size_t max_rcpts;	  /* smtp.max_recipients */
 	unsigned max_errors;	  /* smtp.max_errors */
@@ -59,6 +60,8 @@ struct smtp_rcpt {
 	int64_t *account_ids;	/* where it resolved at RCPT time */
 	size_t naccounts;
 	bool gone;		/* no longer resolvable at end of data (LMTP reply) */
+	bool remote;		/* submission: not hosted here, goes to the outbound
+				 * queue (smtp-submit-remote.c) */
 };
 
 /* One mail transaction: MAIL .. end of DATA / BDAT LAST. */
@@ -88,6 +91,12 @@ struct smtp_txn {
 	struct store_op sent_op;
 	struct store_target sent_target;
 	bool sent_live;
+	/* submission: the remote recipients' copy in the outbound queue */
+	size_t nremote;
+	char *from_domain;	/* the From: address's domain (DKIM d=) */
+	char *dkim_fields;	/* DKIM-Signature fields to prepend, or NULL */
+	enum store_err queue_err;
+	int64_t queue_id;
 };
 
 struct smtp_session {
@@ -205,6 +214,11 @@ bool smtp_submit_check_message(struct smtp_session *s);
 /* A recipient outside the hosted domains (smtp-submit-remote.c): hand it
  * to the outbound queue. Replies to the RCPT itself; true when accepted. */
 bool smtp_submit_remote_rcpt(struct smtp_session *s, const char *address);
+/* After the local recipients have the message (or when there are none):
+ * sign it (DKIM, on a worker), add it to the outbound queue for the
+ * remote recipients, and call `then` on the event loop with
+ * txn.queue_err set. The session is paused and `storing` throughout. */
+void smtp_submit_queue_start(struct smtp_session *s, void (*then)(struct smtp_session *s));
 /* Rate limits (smtp-submit-rate.c), per account and shared by every
  * session and thread. Each returns true when allowed and counts it. */
 bool smtp_rate_take_message(const struct smtp_rate_limits *lim, int64_t account_id);

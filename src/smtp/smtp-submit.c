@@ -106,6 +106,10 @@ bool smtp_submit_check_message(struct smtp_session *s)
 		if (!mine) {
 			ok = false;
 			bad = xstrndup(addr != NULL ? addr : "", 320);
+		} else if (i == 0 && addr != NULL && strrchr(addr, '@') != NULL) {
+			/* the DKIM signing domain aligns with From: (DMARC) */
+			free(t->from_domain);
+			t->from_domain = xstrdup(strrchr(addr, '@') + 1);
 		}
 	}
 	if (list != NULL)

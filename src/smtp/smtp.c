@@ -194,6 +194,7 @@ static void server_init(struct smtp_server *srv, bool lmtp, struct config *cfg,
 	srv->command_line_max = SMTP_MAX_COMMAND_LINE - 2;
 	srv->store = store;
 	srv->hostname = config_str(cfg, "server.hostname");
+	srv->datadir = config_datadir(cfg);
 	int64_t max = config_size(cfg, "message.max_size");
 	srv->max_size = max < 0 || max > SMTP_HARD_MAX_SIZE ? SMTP_HARD_MAX_SIZE : max;
 	srv->max_rcpts = (size_t)config_int(cfg, "smtp.max_recipients");

@@ -8,7 +8,8 @@
 #include "mail/address.h"
 #include <string.h>
 
-/* Folders every new account gets (RFC 6154 attributes). */
+/* Folders every new account gets (RFC 6154 attributes), all subscribed:
+ * clients that show only subscribed folders find them. */
 static const struct {
 	const char *name, *special_use;
 } default_mailboxes[] = {
@@ -295,6 +296,8 @@ static enum store_err fn_account_add(struct store_txn *txn, void *arg, char **er
 	for (size_t i = 0; i < sizeof(default_mailboxes) / sizeof(default_mailboxes[0]); i++) {
 		err = store_mailbox_insert(txn, id, default_mailboxes[i].name,
 					   default_mailboxes[i].special_use, NULL);
+		if (err == STORE_OK)
+			err = store_subscription_set(txn, id, default_mailboxes[i].name, true);
 		if (err != STORE_OK)
 			return err;
 	}
@@ -391,6 +394,7 @@ static enum store_err fn_account_del(struct store_txn *txn, void *arg, char **er
 		"DELETE FROM app_passwords WHERE account_id = ?1",
 		"DELETE FROM scram_keys WHERE account_id = ?1",
 		"DELETE FROM submission_settings WHERE account_id = ?1",
+		"DELETE FROM subscriptions WHERE account_id = ?1",
 	};
 	for (size_t i = 0; i < sizeof(sqls) / sizeof(sqls[0]); i++) {
 		st = store_prepare(txn->db, sqls[i]);

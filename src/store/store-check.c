@@ -250,6 +250,14 @@ static char *fmt_orphan_expunged(sqlite3_stmt *st)
 			 (int64_t)sqlite3_column_int64(st, 1), (int64_t)sqlite3_column_int64(st, 0));
 }
 
+/* The outbound queue (store-queue.h): recipients belong to a queued
+ * message, and a queued message has a recipient still pending. */
+static char *fmt_queue(sqlite3_stmt *st)
+{
+	return xasprintf("queue: message %" PRId64 ": %s", (int64_t)sqlite3_column_int64(st, 0),
+			 (const char *)sqlite3_column_text(st, 1));
+}
+
 static char *fmt_orphan_threads(sqlite3_stmt *st)
 {
 	return xasprintf("threads: %" PRId64 " rows of account %" PRId64 ", which is missing",
@@ -385,6 +393,17 @@ static void check_isolation(struct check *c)
 		 "  WHERE b.id = k.mailbox_id AND b.account_id = k.account_id)"
 		 " GROUP BY k.account_id, k.mailbox_id ORDER BY k.account_id, k.mailbox_id",
 		 fmt_orphan_urlauth);
+	/* the outbound queue: recipients belong to a message, a message
+	 * has a pending recipient */
+	each_row(c,
+		 "SELECT r.queue_id, 'recipients of a missing message' FROM queue_rcpts r"
+		 " WHERE NOT EXISTS (SELECT 1 FROM queue_messages q WHERE q.id = r.queue_id)"
+		 " GROUP BY r.queue_id"
+		 " UNION ALL"
+		 " SELECT q.id, 'no recipient pending' FROM queue_messages q"
+		 " WHERE NOT EXISTS (SELECT 1 FROM queue_rcpts r WHERE r.queue_id = q.id"
+		 "  AND r.status = 0) ORDER BY 1",
+		 fmt_queue);
 	/* EMAILID and THREADID come from one counter and COPY keeps them
 	 * within an account: one seen in two accounts links their mail */
 	each_row(c,

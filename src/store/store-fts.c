@@ -10,6 +10,7 @@
  * is searched with instr() on messages.search_prefix.
  */
 #include "store/store-fts.h"
+#include "lib/metrics.h"
 #include "store/store-ops.h"
 #include "lib/alloc.h"
 #include "lib/buf.h"
@@ -437,6 +438,23 @@ enum store_err store_fts_reindex(struct store *s, int64_t account_id, size_t *n_
 	return err;
 }
 
+enum store_err store_fts_backlog(struct store *s, int64_t *n_r)
+{
+	*n_r = 0;
+	if (!store_fts_enabled(s))
+		return STORE_OK;
+	/* the partial index content_unindexed holds exactly these rows */
+	sqlite3_stmt *st = store_prepare(store_reader(s),
+					 "SELECT count(*) FROM content_index WHERE fts = 0");
+	if (st == NULL)
+		return STORE_ETEMP;
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*n_r = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? STORE_OK : store_row_err(rc);
+}
+
 enum store_err store_fts_index_pending(struct store *s, size_t max, size_t *n_r)
 {
 	struct reindex_batch b = {0};
@@ -452,6 +470,8 @@ enum store_err store_fts_index_pending(struct store *s, size_t max, size_t *n_r)
 		store_op_clear(&op);
 		if (err == STORE_OK)
 			*n_r = b.n;
+		if (err == STORE_OK)
+			metrics_add("roost_indexer_contents_total", NULL, NULL, (int64_t)b.n);
 	}
 	batch_clear(&b);
 	free(b.items);

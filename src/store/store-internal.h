@@ -61,10 +61,16 @@ struct store {
 	sqlite3 *cdb;			/* the checkpointer's connection */
 	pthread_mutex_t run_lock;	/* serialises writes without writer thread */
 
+	/* the outbound scheduler's wake-up (store-queue.c) */
+	void (*queue_notify)(void *ctx);
+	void *queue_notify_ctx;
+
 	/* change feed watchers (event-loop thread only) */
 	struct store_watch *watches;
 
 	atomic_uint_fast64_t commits, ops;
+	/* \Recent marks held in memory (store-recent.c) */
+	struct store_recent_table *recent;
 };
 
 /* The full-text indexer thread (store-indexer.c). wake: s->lock held. */
@@ -97,6 +103,11 @@ enum store_err store_next_uidvalidity(sqlite3 *db, uint32_t *uidvalidity_r);
 /* Create a mailbox row inside a txn (no validation). */
 enum store_err store_mailbox_insert(struct store_txn *txn, int64_t account_id, const char *name,
 				    const char *special_use, int64_t *id_r);
+/* Add (subscribe) or remove a name from the account's subscriptions
+ * inside a txn; the name need not be a mailbox. STORE_ELIMIT past
+ * STORE_MAX_SUBSCRIPTIONS. */
+enum store_err store_subscription_set(struct store_txn *txn, int64_t account_id, const char *name,
+				      bool subscribe);
 /* Remove one message row (quota, refs, expunge log). */
 enum store_err store_message_remove(struct store_txn *txn, int64_t mailbox_id, int64_t account_id,
 				    uint32_t uid, uint64_t modseq);

@@ -3,6 +3,13 @@
  * with '/' as the hierarchy separator; "INBOX" is matched in any case
  * and always stored as "INBOX". A new mailbox (also one recreated under
  * an old name) gets a new UIDVALIDITY, so clients never confuse the two.
+ *
+ * Subscriptions are names (RFC 3501 6.3.6): CREATE does not subscribe,
+ * DELETE does not unsubscribe ("The server MUST NOT unilaterally remove an
+ * existing mailbox name from the subscription list"), SUBSCRIBE takes a
+ * name with no mailbox. RENAME, on which the RFCs are silent, carries the
+ * subscriptions of the old names to the new ones, as Cyrus does: the
+ * client asked for the mailbox to be known by the new name.
  */
 #include "store/store-ops.h"
 #include "lib/alloc.h"
@@ -290,6 +297,8 @@ static enum store_err children_fit(struct store_txn *txn, const struct store_mai
 	return err;
 }
 
+static enum store_err rename_subscriptions(struct store_txn *txn, const struct store_mailbox_op *m);
+
 enum store_err store_op_mailbox_rename(struct store_txn *txn, struct store_op *op)
 {
 	struct store_mailbox_op *m = &op->u.mailbox;
@@ -325,6 +334,8 @@ enum store_err store_op_mailbox_rename(struct store_txn *txn, struct store_op *o
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
 		return store_sqlite_err(rc);
+	if ((err = rename_subscriptions(txn, m)) != STORE_OK)
+		return err;
 	/* Create missing parents of the new name. */
 	char *path = xstrdup(m->new_name);
 	for (char *slash = strchr(path, '/'); slash != NULL && err == STORE_OK;
@@ -344,23 +355,74 @@ enum store_err store_op_mailbox_rename(struct store_txn *txn, struct store_op *o
 	return err;
 }
 
+enum store_err store_subscription_set(struct store_txn *txn, int64_t account_id, const char *name,
+				      bool subscribe)
+{
+	sqlite3_stmt *st;
+	int rc;
+	if (subscribe) {
+		st = store_prepare(txn->db, "SELECT count(*) FROM subscriptions WHERE account_id = ?1");
+		if (st == NULL)
+			return STORE_ETEMP;
+		sqlite3_bind_int64(st, 1, account_id);
+		rc = sqlite3_step(st);
+		int64_t count = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+		sqlite3_reset(st);
+		if (rc != SQLITE_ROW)
+			return store_step_err(rc);
+		if (count >= STORE_MAX_SUBSCRIPTIONS)
+			return STORE_ELIMIT;
+		st = store_prepare(txn->db,
+			"INSERT OR IGNORE INTO subscriptions (account_id, name) VALUES (?1, ?2)");
+	} else {
+		st = store_prepare(txn->db,
+			"DELETE FROM subscriptions WHERE account_id = ?1 AND name = ?2");
+	}
+	if (st == NULL)
+		return STORE_ETEMP;
+	sqlite3_bind_int64(st, 1, account_id);
+	sqlite3_bind_text(st, 2, is_inbox(name) ? "INBOX" : name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? STORE_OK : store_sqlite_err(rc);
+}
+
+/* RENAME: the subscriptions of the old name and of its children move to
+ * the new names (see the top of this file). */
+static enum store_err rename_subscriptions(struct store_txn *txn, const struct store_mailbox_op *m)
+{
+	sqlite3_stmt *st = store_prepare(txn->db,
+		"UPDATE OR REPLACE subscriptions SET name = ?3 || substr(name, length(?2) + 1)"
+		" WHERE account_id = ?1 AND (name = ?2 OR substr(name, 1, length(?2) + 1) = ?2 || '/')");
+	if (st == NULL)
+		return STORE_ETEMP;
+	sqlite3_bind_int64(st, 1, m->account_id);
+	sqlite3_bind_text(st, 2, m->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, m->new_name, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? STORE_OK : store_sqlite_err(rc);
+}
+
 enum store_err store_op_mailbox_subscribe(struct store_txn *txn, struct store_op *op)
 {
 	struct store_mailbox_op *m = &op->u.mailbox;
+	/* RFC 3501 6.3.6: a name with no mailbox may be subscribed; it must
+	 * still be one a mailbox could have. Unsubscribing takes any name, so
+	 * whatever is on the list can be taken off it. */
+	if (m->subscribe && !is_inbox(m->name) && !store_mailbox_name_valid(m->name))
+		return name_error(m->name);
 	int64_t id = find_mailbox(txn->db, m->account_id, m->name);
-	if (id <= 0)
-		return id < 0 ? STORE_ETEMP : STORE_ENOTFOUND;
-	sqlite3_stmt *st = store_prepare(txn->db, "UPDATE mailboxes SET subscribed = ?2 WHERE id = ?1");
-	if (st == NULL)
+	if (id < 0)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int(st, 2, m->subscribe ? 1 : 0);
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
+	enum store_err err = store_subscription_set(txn, m->account_id, m->name, m->subscribe);
+	if (err != STORE_OK)
+		return err;
 	m->mailbox_id = id;
-	if (rc == SQLITE_DONE)
+	/* the change feed names mailboxes: a name with none has no event */
+	if (id > 0)
 		store_txn_mailbox_event(txn, m->account_id, id,
 					m->subscribe ? STORE_MAILBOX_SUBSCRIBED
 						     : STORE_MAILBOX_UNSUBSCRIBED);
-	return rc == SQLITE_DONE ? STORE_OK : store_sqlite_err(rc);
+	return STORE_OK;
 }

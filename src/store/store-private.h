@@ -12,7 +12,9 @@
  *   aliases(alias, target)
  *   mailboxes(id, account_id, name, uidvalidity, uidnext, highestmodseq,
  *             special_use, subscribed, recent_uid)
- *            recent_uid: highest UID claimed as \Recent (store-recent.c)
+ *            recent_uid: highest UID claimed as \Recent, on disk (store-recent.c)
+ *            subscribed: unread since schema 3 (subscriptions)
+ *   subscriptions(account_id, name)   subscribed names, mailbox or not
  *   contents(id, hash, size, refs, data)         immutable, deduplicated
  *   content_index(content_id, envelope, body, bodystructure, parts, subject,
  *             from_addr, to_addr, cc_addr, bcc_addr, message_id, in_reply_to,

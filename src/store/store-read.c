@@ -49,7 +49,9 @@ static char *col_text(sqlite3_stmt *st, int i)
 
 #define MAILBOX_COLUMNS \
 	"SELECT m.id, m.account_id, m.name, m.uidvalidity, m.uidnext, m.highestmodseq," \
-	" m.special_use, m.subscribed, m.nmessages, m.nunseen, m.ndeleted, m.nbytes" \
+	" m.special_use," \
+	" EXISTS (SELECT 1 FROM subscriptions s WHERE s.account_id = m.account_id" \
+	"  AND s.name = m.name), m.nmessages, m.nunseen, m.ndeleted, m.nbytes" \
 	" FROM mailboxes m "
 
 static void mailbox_from_row(sqlite3_stmt *st, struct store_mailbox *mb)
@@ -105,6 +107,39 @@ enum store_err store_mailbox_list(struct store *s, int64_t account_id, struct st
 	*list_r = list;
 	*n_r = n;
 	return STORE_OK;
+}
+
+enum store_err store_subscription_list(struct store *s, int64_t account_id, char ***names_r,
+				       size_t *n_r)
+{
+	sqlite3_stmt *st = store_prepare(store_reader(s),
+		"SELECT name FROM subscriptions WHERE account_id = ?1 ORDER BY name");
+	if (st == NULL)
+		return STORE_ETEMP;
+	sqlite3_bind_int64(st, 1, account_id);
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+		names = xgrow(names, &cap, n + 1, sizeof(*names));
+		names[n++] = xstrdup(name != NULL ? name : "");
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		store_subscription_list_free(names, n);
+		return store_read_err(rc);
+	}
+	*names_r = names;
+	*n_r = n;
+	return STORE_OK;
+}
+
+void store_subscription_list_free(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
 }
 
 enum store_err store_mailbox_get(struct store *s, int64_t account_id, const char *name,

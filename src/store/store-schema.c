@@ -26,7 +26,8 @@
 
 /* Version 1: the first schema. Version 2: AUTOINCREMENT ids for domains,
  * accounts and mailboxes; accounts.disabled. Version 3: new tables only
- * (METADATA entries, URLAUTH keys, app passwords and SCRAM keys, ...). */
+ * (METADATA entries, URLAUTH keys, app passwords and SCRAM keys, the
+ * outbound queue, subscriptions). */
 #define SCHEMA_VERSION 3
 #define STR_(x) #x
 #define STR(x) STR_(x)
@@ -54,6 +55,32 @@
 	"  nmessages INTEGER NOT NULL DEFAULT 0, nunseen INTEGER NOT NULL DEFAULT 0," \
 	"  ndeleted INTEGER NOT NULL DEFAULT 0, nbytes INTEGER NOT NULL DEFAULT 0," \
 	"  UNIQUE (account_id, name))"
+
+/* Outbound queue (store-queue.c): one queue_messages row per queued
+ * message with its envelope (RFC 3461 ENVID, RET) and its bytes; one
+ * queue_rcpts row per remote recipient with its own state, attempts, next
+ * attempt and last reply (RFC 3461 NOTIFY bits, ORCPT). account_id is the
+ * submitting account (0 = none: bounces, local scripts). state: 0 active,
+ * 1 held (`roost queue hold`), 2 bounce requested (`roost queue bounce`).
+ * A recipient's status: 0 pending, 1 delivered, 2 failed (bounced). The
+ * message row goes when no recipient is pending. The content is kept
+ * here, not in contents: queued bytes are transient, need no IMAP index
+ * and would otherwise add a reference count every check must explain. */
+#define QUEUE_TABLES_SQL                                                       \
+	"CREATE TABLE queue_messages (id INTEGER PRIMARY KEY AUTOINCREMENT,"   \
+	"  account_id INTEGER NOT NULL DEFAULT 0, return_path TEXT NOT NULL,"  \
+	"  envid TEXT, ret_full INTEGER NOT NULL DEFAULT 0,"                   \
+	"  created INTEGER NOT NULL, state INTEGER NOT NULL DEFAULT 0,"        \
+	"  delay_notified INTEGER NOT NULL DEFAULT 0,"                         \
+	"  size INTEGER NOT NULL, message_id TEXT, data BLOB NOT NULL);"       \
+	"CREATE TABLE queue_rcpts (id INTEGER PRIMARY KEY,"                    \
+	"  queue_id INTEGER NOT NULL REFERENCES queue_messages(id),"           \
+	"  address TEXT NOT NULL, domain TEXT NOT NULL, orcpt TEXT,"           \
+	"  notify INTEGER NOT NULL DEFAULT 0, status INTEGER NOT NULL DEFAULT 0," \
+	"  attempts INTEGER NOT NULL DEFAULT 0, next_attempt INTEGER NOT NULL," \
+	"  last_reply TEXT, updated INTEGER NOT NULL DEFAULT 0);"              \
+	"CREATE INDEX queue_rcpts_due ON queue_rcpts (status, next_attempt);"  \
+	"CREATE INDEX queue_rcpts_msg ON queue_rcpts (queue_id);"
 
 /* A mailbox's counts (STATUS, LIST-STATUS, SELECT) are kept by the
  * database itself, so no code path that adds, removes or re-flags a
@@ -143,6 +170,14 @@
 	"CREATE TABLE submission_settings (account_id INTEGER PRIMARY KEY," \
 	"  save_sent INTEGER NOT NULL);"
 
+/* Subscriptions (RFC 3501 6.3.6-6.3.9): a list of names, not a flag on
+ * mailboxes, since a name may be subscribed with no mailbox (SUBSCRIBE
+ * before CREATE) and stays subscribed after DELETE. mailboxes.subscribed
+ * is no longer read (version 2 kept it there; the upgrade copies it). */
+#define SUBSCRIPTIONS_SQL                                                      \
+	"CREATE TABLE subscriptions (account_id INTEGER NOT NULL,"             \
+	"  name TEXT NOT NULL, PRIMARY KEY (account_id, name)) WITHOUT ROWID;"
+
 static const char schema_sql[] =
 	"CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
 	"CREATE TABLE domains " DOMAINS_COLUMNS ";"
@@ -193,7 +228,11 @@ static const char schema_sql[] =
 	/* URLAUTH (RFC 4467) */
 	URLAUTH_SQL
 	/* submission: app passwords, SCRAM keys, per-account settings */
-	SUBMISSION_AUTH_SQL;
+	SUBMISSION_AUTH_SQL
+	/* the outbound queue */
+	QUEUE_TABLES_SQL
+	/* subscriptions (RFC 3501 6.3.6-6.3.9) */
+	SUBSCRIPTIONS_SQL;
 
 /*
  * Upgrades, each from one version to the next, all run in one transaction.
@@ -238,6 +277,12 @@ static const char upgrade_2_to_3[] =
 	URLAUTH_SQL
 	/* submission: app passwords, SCRAM keys, per-account settings */
 	SUBMISSION_AUTH_SQL
+	/* the outbound queue */
+	QUEUE_TABLES_SQL
+	/* subscriptions: the names subscribed in version 2 */
+	SUBSCRIPTIONS_SQL
+	"INSERT INTO subscriptions (account_id, name)"
+	" SELECT account_id, name FROM mailboxes WHERE subscribed != 0;"
 	"UPDATE meta SET value = '3' WHERE key = 'schema_version';";
 
 /* upgrades[i] takes a database from version i + 1 to i + 2 */

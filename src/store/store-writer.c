@@ -9,6 +9,7 @@
 #include "store/store-internal.h"
 #include "lib/alloc.h"
 #include "lib/log.h"
+#include "lib/metrics.h"
 #include <event2/event.h>
 #include <string.h>
 #include <time.h>
@@ -273,6 +274,8 @@ static void *writer_main(void *arg)
 		store_run_batch(s, batch, n, &txn);
 		last_commit_us = monotonic_us() - t0;
 		last_batch = n;
+		metrics_observe("roost_store_commit_seconds", NULL, NULL, (double)last_commit_us / 1e6);
+		metrics_observe("roost_store_batch_ops", NULL, NULL, (double)n);
 		atomic_fetch_add(&s->ops, n);
 
 		pthread_mutex_lock(&s->lock);

@@ -4,6 +4,7 @@
  * store-writer.c, the ops in store-op-*.c, reads in store-read.c.
  */
 #include "store/store-internal.h"
+#include "store/store-recent.h"
 #include "lib/alloc.h"
 #include "lib/log.h"
 #include "mail/mime-index.h"
@@ -298,6 +299,7 @@ enum store_err store_open(const char *dir, const struct store_settings *settings
 	pthread_cond_init(&s->done_cond, NULL);
 	pthread_cond_init(&s->checkpoint_cond, NULL);
 	pthread_cond_init(&s->indexer_cond, NULL);
+	store_recent_init(s);
 	struct stat st;
 	enum store_err err;
 	if (stat(s->db_path, &st) < 0) {
@@ -362,6 +364,7 @@ void store_close(struct store **sp)
 	pthread_cond_destroy(&s->done_cond);
 	pthread_cond_destroy(&s->checkpoint_cond);
 	pthread_cond_destroy(&s->indexer_cond);
+	store_recent_free(s);
 	free(s->feed);
 	free(s->dir);
 	free(s->db_path);

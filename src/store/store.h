@@ -71,6 +71,8 @@ const char *store_strerror(enum store_err err);
 #define STORE_MAX_MAILBOX_DEPTH 32
 /* Mailboxes per account. */
 #define STORE_MAX_MAILBOXES 10000
+/* Subscribed names per account (a name needs no mailbox, RFC 3501 6.3.6). */
+#define STORE_MAX_SUBSCRIPTIONS 10000
 
 struct store_settings {
 	int64_t default_quota_bytes;	/* -1 = unlimited */
@@ -99,6 +101,9 @@ struct store_stats {
 	uint64_t ops;	   /* ops completed */
 };
 void store_get_stats(struct store *s, struct store_stats *stats_r);
+/* Contents stored but not yet in the full-text index (the indexer's
+ * backlog; 0 with search.fts = no). Any thread, its read connection. */
+enum store_err store_fts_backlog(struct store *s, int64_t *n_r);
 
 /* ------------------------------------------------------------------ */
 /* Write ops                                                           */
@@ -335,7 +340,7 @@ struct store_mailbox {
 	uint32_t uidvalidity, uidnext;
 	uint64_t highestmodseq;
 	char *special_use;	/* "\\Sent" etc., or NULL */
-	bool subscribed;
+	bool subscribed;	/* its name is in the subscriptions */
 	/* counts (filled by store_mailbox_list/get) */
 	uint32_t messages, unseen, deleted;
 	int64_t bytes;
@@ -343,6 +348,11 @@ struct store_mailbox {
 void store_mailbox_clear(struct store_mailbox *mb);
 void store_mailbox_list_free(struct store_mailbox *list, size_t n);
 
+/* Every subscribed name of the account, mailbox or not (RFC 3501 6.3.6),
+ * sorted; free with store_subscription_list_free. */
+enum store_err store_subscription_list(struct store *s, int64_t account_id, char ***names_r,
+				       size_t *n_r);
+void store_subscription_list_free(char **names, size_t n);
 /* Every mailbox of the account, sorted by name, with counts. */
 enum store_err store_mailbox_list(struct store *s, int64_t account_id,
 				  struct store_mailbox **list_r, size_t *n_r);

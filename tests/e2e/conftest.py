@@ -12,6 +12,8 @@ import time
 
 import pytest
 
+import imap_strict
+
 ROOST_BIN = os.environ.get("ROOST_BIN") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", "..", "build", "roost"))
 
@@ -22,7 +24,7 @@ ROOST_BIN = os.environ.get("ROOST_BIN") or os.path.abspath(
 SANITIZED = os.environ.get("ROOST_SANITIZED") == "1"
 
 PROTOCOLS = ("imap", "imaps", "pop3", "pop3s", "smtp", "submission",
-             "submissions", "lmtp")
+             "submissions", "lmtp", "http", "https")
 
 
 def free_port():
@@ -43,6 +45,9 @@ class Roost:
         self.ports = {}
         self.proc = None
         self.logfile = os.path.join(self.datadir + ".log")
+        self.strict = None          # imap_strict.Checker (strict client check)
+        self.strict_proxy = None
+        self.strict_port = None
 
     # --- CLI -----------------------------------------------------------
     def cli(self, *args, input=None, check=True, binary=False):
@@ -92,7 +97,9 @@ class Roost:
             if not self.ports or (attempt > 0 and not fixed_ports):
                 self.ports = {p: free_port() for p in PROTOCOLS}
             try:
-                return self._start_once(wait_for)
+                self._start_once(wait_for)
+                self._strict_start()
+                return None
             except PortTaken:
                 if fixed_ports:
                     raise AssertionError("roost serve: port taken: %s" % self.read_log())
@@ -112,6 +119,11 @@ class Roost:
         # test_daemon.py tests the default drop to the roost user.
         if self.stay_root:
             args += ["--set", "server.user=root"]
+        # Tests talk only to loopback: outbound mail's DNS goes to a
+        # loopback port nobody answers unless a test brings its own
+        # resolver (outbound_net.py), never to the system's.
+        if "dns__resolver" not in self.settings:
+            args += ["--set", "dns.resolver=127.0.0.1@9"]
         for k, v in self.settings.items():
             args += ["--set", "%s=%s" % (k.replace("__", "."), v)]
         log_start = os.path.getsize(self.logfile) if os.path.exists(self.logfile) else 0
@@ -119,6 +131,11 @@ class Roost:
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=self.log)
         deadline = time.time() + 15
         want = list(wait_for)
+        # Ready once the listed protocols accept and the control socket
+        # (made after every listener is bound) exists. A daemon that exits
+        # meanwhile is noticed, also with wait_for=(): a port another
+        # process took is then retried on fresh ports.
+        sock = os.path.join(self.datadir, "control.sock")
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 self.proc = None
@@ -129,15 +146,11 @@ class Roost:
                 if "Address already in use" in tail:
                     raise PortTaken()
                 raise AssertionError("roost serve exited: %s" % tail[-5000:])
-            if all(self._accepts(self.ports[p]) for p in want):
+            if all(self._accepts(self.ports[p]) for p in want) and os.path.exists(sock):
                 break
             time.sleep(0.05)
         else:
             raise AssertionError("roost serve did not start: %s" % self.read_log())
-        # the control socket must be up too
-        sock = os.path.join(self.datadir, "control.sock")
-        while time.time() < deadline and not os.path.exists(sock):
-            time.sleep(0.05)
 
     @staticmethod
     def _accepts(port):
@@ -147,7 +160,31 @@ class Roost:
         except OSError:
             return False
 
+    # --- strict IMAP client check (tests/e2e/imap_strict.py) ------------
+    def _strict_start(self):
+        """Put the checking proxy in front of the IMAP port; tests reach
+        it through port("imap"). Kept on the same port across restarts."""
+        if not STRICT["on"] or "imap" not in self.ports:
+            return
+        if self.strict is None:
+            self.strict = imap_strict.Checker(os.path.basename(self.datadir))
+            STRICT["checkers"].append(self.strict)
+        if self.strict_proxy is not None:
+            self.strict_proxy.target = ("127.0.0.1", self.ports["imap"])
+            return
+        self.strict.stopped = False
+        self.strict_proxy = imap_strict.Proxy(self.strict, self.ports["imap"],
+                                              port=self.strict_port)
+        self.strict_port = self.strict_proxy.port
+
+    def _strict_stop(self):
+        if self.strict_proxy is not None:
+            self.strict_proxy.close()
+            self.strict_proxy = None
+            self.strict.stopped = True
+
     def stop(self, sig=None):
+        self._strict_stop()
         if self.proc is None:
             return None
         if sig is None:
@@ -171,7 +208,60 @@ class Roost:
             return ""
 
     def port(self, proto):
+        if proto == "imap" and self.strict_proxy is not None:
+            return self.strict_port
         return self.ports[proto]
+
+
+# --- strict IMAP client check: every IMAP response of every test ----------
+# Each Roost's IMAP port is reached through imap_strict.Proxy, which checks
+# what a strict client relies on (RFC 3501/9051/7162) and records
+# violations; the test that produced one fails with the rule, the RFC
+# section, the line and its context. A module sets IMAP_STRICT = False
+# only where a proxy would change what it measures.
+STRICT = {"on": True, "checkers": []}
+
+
+def _strict_failures():
+    out = []
+    for c in STRICT["checkers"]:
+        out += c.take()
+    errors, imap_strict.CHECKER_ERRORS[:] = list(imap_strict.CHECKER_ERRORS), []
+    return out, errors
+
+
+def _strict_message(found, errors):
+    text = ["strict IMAP client check: %d violation(s)" % len(found)]
+    text += [str(v) for v in found[:10]]
+    text += ["checker error:\n" + e for e in errors[:3]]
+    return "\n".join(text)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    # ROOST_IMAP_STRICT=0 turns the check off (to measure its overhead)
+    STRICT["on"] = (getattr(item.module, "IMAP_STRICT", True)
+                    and os.environ.get("ROOST_IMAP_STRICT") != "0")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    outcome = yield
+    found, errors = _strict_failures()
+    if (found or errors) and outcome.excinfo is None:
+        raise AssertionError(_strict_message(found, errors))
+
+
+@pytest.fixture(autouse=True)
+def imap_strict_check():
+    """What the servers sent while fixtures were torn down is checked too."""
+    yield
+    for c in STRICT["checkers"]:
+        if c.stopped:           # its last connections are closing
+            c.wait_idle(2.0)
+    found, errors = _strict_failures()
+    if found or errors:
+        pytest.fail(_strict_message(found, errors))
 
 
 @pytest.fixture

@@ -17,6 +17,10 @@ import pytest
 
 from conftest import ROOST_BIN, Roost
 
+# No strict-client proxy (conftest.py): these tests check the addresses the
+# daemon itself listens on.
+IMAP_STRICT = False
+
 MSG = b"Subject: hello\n\nbody\n"
 
 

@@ -84,7 +84,7 @@ def test_nonexistent_parent(c):
 
 def test_subscribed_selection_and_recursivematch(c):
     assert c.ok(b"CREATE X/Y")
-    assert c.ok(b"UNSUBSCRIBE X")
+    assert c.ok(b"SUBSCRIBE X/Y")  # CREATE does not subscribe
     got, _ = c.listing(b'LIST (SUBSCRIBED) "" "*"')
     assert "X/Y" in got and "\\Subscribed" in got["X/Y"][0]
     assert "X" not in got
@@ -110,7 +110,7 @@ def test_subscribed_selection_and_recursivematch(c):
 
 def test_lsub_unsubscribed_parent_is_noselect(c):
     assert c.ok(b"CREATE Work/Done")
-    assert c.ok(b"UNSUBSCRIBE Work")
+    assert c.ok(b"SUBSCRIBE Work/Done")  # CREATE does not subscribe
     got, _ = c.listing(b'LSUB "" "%"', verb=b"LSUB")
     assert "\\Noselect" in got["Work"][0]
     assert "\\Noselect" not in got["INBOX"][0]

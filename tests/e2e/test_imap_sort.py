@@ -35,7 +35,8 @@ CORPUS = [
     (msg("From: <carl@x.org>\r\nSubject: Fwd: banana\r\n"
          "Date: Wed, 03 Jan 2024 12:00:00 +0200\r\n", 3000),
      "03-Jan-2024 10:00:00 +0000"),
-    # 6: amy / "Mallory", bob / bob@y.org, -, "APPLE", 03 10:00 (ties 5), 06, 5000
+    # 6: amy / "Mallory", undisclosed / undisclosed (a group is its name),
+    #    -, "APPLE", 03 10:00 (ties 5), 06, 5000
     (msg("From: Mallory <amy@x.org>\r\nTo: undisclosed:; , bob@y.org\r\n"
          "Subject: APPLE (fwd)\r\nDate: Wed, 03 Jan 2024 10:00:00 +0000\r\n", 5000),
      "06-Jan-2024 10:00:00 +0000"),
@@ -55,13 +56,13 @@ ORDERS = [
     ("REVERSE SUBJECT", [4, 3, 1, 5, 2, 6]),
     # amy amy Bob carl emile zed (case-insensitive ASCII)
     ("FROM", [2, 6, 3, 5, 4, 1]),
-    # "" alice bob bob yo zoe
+    # "" alice bob undisclosed yo zoe
     ("TO", [5, 3, 1, 6, 2, 4]),
     # "" x4 (sequence order), aaron, carol
     ("CC", [2, 3, 5, 6, 4, 1]),
     # amy@x.org, Bob B, carl@x.org, Mallory, Zed Alpha, Émile
     ("DISPLAYFROM", [2, 3, 5, 6, 1, 4]),
-    # "", Adam, alice@example.com, bob@y.org, bob@y.org, Zoe
+    # "", Adam, alice@example.com, bob@y.org, undisclosed, Zoe
     ("DISPLAYTO", [5, 2, 3, 1, 6, 4]),
     ("FROM REVERSE DATE", [6, 2, 3, 5, 4, 1]),
     ("SUBJECT REVERSE ARRIVAL", [6, 2, 1, 5, 3, 4]),

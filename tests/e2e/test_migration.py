@@ -111,9 +111,15 @@ def test_upgrade_from_schema_v1_keeps_everything(tmp_path):
     assert read_db(backups[0], "SELECT value FROM meta WHERE key = 'schema_version'") == [("1",)]
     assert snapshot(backups[0]) == before
     assert read_db(db_path, "SELECT value FROM meta WHERE key = 'schema_version'") == [("3",)]
-    # schema 3: app passwords (submission)
+    # schema 3: app passwords (submission), the outbound queue
     assert read_db(db_path, "SELECT count(*) FROM app_passwords") == [(0,)]
+    assert read_db(db_path, "SELECT count(*) FROM queue_messages") == [(0,)]
     assert snapshot(db_path) == before
+    # version 3: the subscribed flags of version 1 became the subscription list
+    subscribed = read_db(db_path, "SELECT account_id, name FROM mailboxes WHERE subscribed != 0"
+                                  " ORDER BY 1, 2")
+    assert subscribed and read_db(db_path, "SELECT account_id, name FROM subscriptions"
+                                           " ORDER BY 1, 2") == subscribed
     # opened again: nothing more to do, no second backup
     p = r.cli("check", check=False)
     assert (p.returncode, p.stdout) == (0, "clean\n"), p.stdout + p.stderr

@@ -291,19 +291,6 @@ def test_local_delivery_visible_over_imap(sub):
     assert n == 1
 
 
-def test_remote_recipient_is_a_temporary_refusal(sub):
-    s = submit(sub)
-    s.mail(ALICE)
-    code, text = s.rcpt("someone@remote.example")
-    assert code == 451 and b"4.3.2" in text
-    code, _ = s.rcpt("bob@example.com")
-    assert code == 250
-    code, _ = s.data(message(subject="mixed"))
-    assert code == 250
-    s.quit()
-    assert inbox(sub, "bob@example.com")[0] == 1
-
-
 def test_sender_forgery_refused(sub):
     s = submit(sub)
     code, text = s.mail("bob@example.com")

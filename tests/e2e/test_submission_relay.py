@@ -54,14 +54,20 @@ def test_auth_then_foreign_sender(roost):
     w.close()
 
 
-def test_auth_own_sender_remote_is_not_accepted_without_a_queue(roost):
+def test_auth_own_sender_remote_goes_to_the_queue(roost):
+    # the one case that relays: logged in, own sender (the delivery itself
+    # is test_submission_outbound.py)
     s = smtplib.SMTP("127.0.0.1", roost.port("submission"), timeout=15)
     s.starttls(context=tls_context())
     s.login(ALICE, "secret")
     s.mail(ALICE)
     code, text = s.rcpt(REMOTE)
-    assert code == 451 and b"outbound queue not available" in text
+    assert code == 250, text
+    code, text = s.data("From: %s\r\nTo: %s\r\nSubject: out\r\n\r\nhi\r\n" % (ALICE, REMOTE))
+    assert code == 250 and b"queued as" in text, text
     s.quit()
+    rows = roost.cli("queue", "list").stdout
+    assert REMOTE in rows, rows
 
 
 def test_login_before_starttls_is_forgotten(roost):

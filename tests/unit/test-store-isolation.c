@@ -421,11 +421,10 @@ TEST(store_ops_refuse_another_accounts_mailbox)
 	CHECK_INT(t.err, STORE_ENOTFOUND);
 	store_op_clear(&op);
 
-	/* SELECT's \Recent claim */
-	struct store_recent_claim claim = {.account_id = f.alice, .mailbox_id = f.bob_inbox};
-	store_recent_claim_init(&op, &claim);
-	CHECK_INT(store_run(f.s, &op), STORE_ENOTFOUND);
-	store_op_clear(&op);
+	/* SELECT's \Recent claim, and the read of the mark */
+	uint32_t old_mark = 0;
+	CHECK_INT(store_recent_claim(f.s, f.alice, f.bob_inbox, 100, &old_mark), STORE_ENOTFOUND);
+	CHECK_INT(store_recent_get(f.s, f.alice, f.bob_inbox, NULL, NULL), STORE_ENOTFOUND);
 	uint32_t count = 0;
 	CHECK_INT(store_recent_get(f.s, f.bob, f.bob_inbox, NULL, &count), STORE_OK);
 	CHECK_INT(count, 1); /* still unclaimed for bob */

@@ -1,0 +1,76 @@
+/*
+ * outbound-private: what the scheduler (scheduler.c) and the SMTP client
+ * (smtp-client.c) share. Everything runs on the daemon's event loop.
+ */
+#ifndef ROOST_OUTBOUND_PRIVATE_H
+#define ROOST_OUTBOUND_PRIVATE_H
+#include "dns/dns.h"
+#include "store/store-queue.h"
+#include <openssl/ssl.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct event_base;
+
+/* One recipient of a job and, once tried, its result. */
+struct ob_rcpt {
+	int64_t rcpt_id;
+	char *address, *orcpt;
+	unsigned notify;
+	int attempts;		/* before this one */
+	/* result */
+	bool tried;
+	enum store_queue_status status;	/* PENDING = failed temporarily */
+	bool relayed;		/* accepted by a peer without DSN: NOTIFY=SUCCESS gets "relayed" */
+	bool remote;		/* reply came from the remote MX (else a local reason) */
+	char *reply;
+	char status_code[16];	/* RFC 3463, for the DSN */
+};
+
+/* One queued message for one destination domain. */
+struct ob_job {
+	struct ob_job *next;
+	struct ob_dest *dest;	/* NULL for a local job */
+	int64_t queue_id, account_id, created;
+	char *return_path, *envid;
+	bool ret_full, delay_notified;
+	struct ob_rcpt *rcpts;
+	size_t nrcpts;
+	char *mx_host;		/* the host that answered, for the DSN */
+};
+
+/* A destination domain: its route and the jobs waiting for a session. */
+struct ob_dest {
+	struct ob_dest *next;
+	char *domain;
+	struct dns_route *route;
+	struct dns_lookup *lookup;
+	struct ob_job *head, *tail;
+	size_t njobs;
+	int nsess;
+	bool tls_failed;	/* a STARTTLS handshake failed: next sessions go without */
+	bool down;		/* a session found no usable host: start no more */
+};
+
+struct ob_settings {
+	int port;
+	int64_t max_connections, max_per_domain, max_messages_per_session;
+	int64_t connect_ms, greeting_ms, command_ms, data_ms;
+	bool starttls;
+	const char *hostname;
+};
+
+/* Session side (smtp-client.c). */
+void ob_session_start(struct event_base *base, const struct ob_settings *set, SSL_CTX *tls,
+		      struct store *s, struct ob_dest *dest);
+/* Scheduler side, called by sessions (scheduler.c). */
+struct ob_job *ob_dest_take_job(struct ob_dest *d);
+/* Every rcpt of the job has its result. */
+void ob_job_finished(struct ob_job *job);
+/* The session is gone. connected = a server accepted EHLO/HELO at some
+ * point; when not, `error` says why no server could be used. */
+void ob_session_ended(struct ob_dest *d, bool connected, const char *error);
+/* Set every untried rcpt of the job to a temporary failure. */
+void ob_job_fail_rest(struct ob_job *job, bool permanent, const char *status,
+		      const char *reply);
+#endif
