@@ -9,7 +9,8 @@
  * UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ, subscriptions, special-use; each
  * message's UID, MODSEQ, flags, keywords, internal date, POP3 UIDL and
  * state, EMAILID/THREADID; the expunge log (QRESYNC), threads, METADATA,
- * URLAUTH keys, app passwords, SCRAM keys, per-account settings. Content
+ * URLAUTH keys, subscriptions, app passwords, SCRAM keys, per-account
+ * settings. Content
  * already stored (same SHA-256) is shared; new content is indexed again
  * by the indexer (fts = 0). Quota is not checked: the account had this
  * mail; its usage comes over as it was, equal to a recount.
@@ -328,6 +329,8 @@ static enum store_err fn_restore(struct store_txn *txn, void *arg, char **error_
 		 " WHERE account_id = ?1",
 		 "INSERT INTO scram_keys (account_id, pwhash, iterations, salt, stored_key,"
 		 " server_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6)", false},
+		{"SELECT name FROM subscriptions WHERE account_id = ?1",
+		 "INSERT INTO subscriptions (account_id, name) VALUES (?1, ?2)", false},
 		{"SELECT save_sent FROM submission_settings WHERE account_id = ?1",
 		 "INSERT INTO submission_settings (account_id, save_sent) VALUES (?1, ?2)", false},
 	};
