@@ -212,6 +212,11 @@ class Roost:
             return self.strict_port
         return self.ports[proto]
 
+    def listen_port(self, proto):
+        """The port the daemon itself listens on (what it advertises in
+        autoconfig and DNS records), not the strict checker's proxy."""
+        return self.ports[proto]
+
 
 # --- strict IMAP client check: every IMAP response of every test ----------
 # Each Roost's IMAP port is reached through imap_strict.Proxy, which checks

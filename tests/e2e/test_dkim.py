@@ -206,7 +206,7 @@ def test_dns_prints_every_record(keyed):
                        ("_pop3s._tcp", "pop3s"), ("_pop3._tcp", "pop3"),
                        ("_submissions._tcp", "submissions"),
                        ("_submission._tcp", "submission")):
-        line = "%s.example.com. IN SRV 0 1 %d %s." % (svc, roost.port(proto), host)
+        line = "%s.example.com. IN SRV 0 1 %d %s." % (svc, roost.listen_port(proto), host)
         assert line in out, (line, out)
     assert "autoconfig.example.com. IN CNAME %s." % host in out
     assert "autodiscover.example.com. IN CNAME %s." % host in out

@@ -60,7 +60,7 @@ def check_clientconfig(body, roost, domain):
     incoming = servers(root, "incomingServer")
     outgoing = servers(root, "outgoingServer")
     want_in = [
-        ("imap", roost.port("imaps"), "SSL"), ("imap", roost.port("imap"), "STARTTLS"),
+        ("imap", roost.port("imaps"), "SSL"), ("imap", roost.listen_port("imap"), "STARTTLS"),
         ("pop3", roost.port("pop3s"), "SSL"), ("pop3", roost.port("pop3"), "STARTTLS"),
     ]
     assert [(s["type"], s["port"], s["socketType"]) for s in incoming] == want_in
@@ -120,7 +120,7 @@ def test_follows_live_listener_settings(roost_factory):
     assert status == 200
     root = ET.fromstring(body)
     got = [(s["type"], s["port"], s["socketType"]) for s in servers(root, "incomingServer")]
-    assert got == [("imap", r.port("imap"), "STARTTLS"), ("pop3", r.port("pop3"), "STARTTLS")]
+    assert got == [("imap", r.listen_port("imap"), "STARTTLS"), ("pop3", r.port("pop3"), "STARTTLS")]
     got = [(s["type"], s["port"], s["socketType"]) for s in servers(root, "outgoingServer")]
     assert got == [("smtp", r.port("submission"), "STARTTLS")]
 
@@ -178,7 +178,7 @@ def test_outlook_autodiscover(srv, tls):
         assert t("LoginName") == "alice@example.com"
         got.append((t("Type"), int(t("Port")), t("SSL"), t("Encryption")))
     assert got == [
-        ("IMAP", srv.port("imaps"), "on", "SSL"), ("IMAP", srv.port("imap"), "on", "TLS"),
+        ("IMAP", srv.port("imaps"), "on", "SSL"), ("IMAP", srv.listen_port("imap"), "on", "TLS"),
         ("POP3", srv.port("pop3s"), "on", "SSL"), ("POP3", srv.port("pop3"), "on", "TLS"),
         ("SMTP", srv.port("submissions"), "on", "SSL"),
         ("SMTP", srv.port("submission"), "on", "TLS"),
