@@ -118,17 +118,18 @@ static void sign_done(void *ctx)
 		if (t->rcpts[i].remote)
 			rcpts[n++] = (struct store_queue_rcpt){.address = t->rcpts[i].address};
 	/* what goes out: signatures, our Received:, the client's message */
-	size_t flen = j->fields != NULL ? strlen(j->fields) : 0;
-	size_t total = flen + j->len;
-	char *data = xmalloc(total + 1);
-	if (flen > 0)
-		memcpy(data, j->fields, flen);
-	memcpy(data + flen, j->msg, j->len);
-	data[total] = '\0';
+	if (j->fields != NULL) {
+		size_t flen = strlen(j->fields);
+		char *signed_msg = xmalloc(flen + j->len + 1);
+		memcpy(signed_msg, j->fields, flen);
+		memcpy(signed_msg + flen, j->msg, j->len + 1);
+		free(j->msg);
+		j->msg = signed_msg;
+		j->len += flen;
+	}
 	/* store_queue_add copies the recipients and the data */
 	store_queue_add(s->srv->store, s->account_id, t->mail_from != NULL ? t->mail_from : "",
-			NULL, false, rcpts, n, data, total, queued, j);
-	free(data);
+			NULL, false, rcpts, n, j->msg, j->len, queued, j);
 	free(rcpts);
 }
 
