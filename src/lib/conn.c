@@ -76,6 +76,10 @@ struct conn {
 	struct event *login_timer;    /* deadline armed at connect (conn_authenticated) */
 	struct evbuffer *out_bottom;  /* output of the bufferevent that owns the socket */
 	struct evbuffer_cb_entry *out_cb; /* our progress watch on out_bottom */
+	struct evbuffer *in_bottom;	  /* input of the bufferevent made at accept */
+	struct evbuffer_cb_entry *in_cb;  /* counts bytes_in */
+	uint64_t bytes_in, bytes_out;	  /* for the disconnect line */
+	int64_t started_ms;		  /* accept time, for the disconnect line */
 	void *data;
 	char *tls_desc;
 	struct conn *prev, *next; /* all connections */
@@ -120,6 +124,8 @@ static void conn_stall_timer_cb(evutil_socket_t fd, short what, void *arg);
 static void conn_login_timer_cb(evutil_socket_t fd, short what, void *arg);
 static void conn_out_progress_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
 				 void *arg);
+static void conn_in_count_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+			     void *arg);
 static void conn_read_cb(struct bufferevent *bev, void *arg);
 static void conn_write_cb(struct bufferevent *bev, void *arg);
 static void conn_event_cb(struct bufferevent *bev, short what, void *arg);
@@ -331,6 +337,9 @@ void conn_accept(const struct conn_listener_info *li, evutil_socket_t fd,
 	 * COMPRESS) are stacked on top later: its drains are the progress. */
 	c->out_bottom = bufferevent_get_output(c->bev);
 	c->out_cb = evbuffer_add_cb(c->out_bottom, conn_out_progress_cb, c);
+	c->in_bottom = bufferevent_get_input(c->bev);
+	c->in_cb = evbuffer_add_cb(c->in_bottom, conn_in_count_cb, c);
+	c->started_ms = now_ms();
 	conn_setup_bev(c);
 	conn_link(c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
@@ -641,9 +650,19 @@ static void conn_out_progress_cb(struct evbuffer *buf, const struct evbuffer_cb_
 	struct conn *c = arg;
 	if (info->n_deleted == 0 || c->finished)
 		return;
+	c->bytes_out += info->n_deleted;
 	c->last_progress_ms = now_ms();
 	if (c->out_full && conn_output_pending(c) <= CONN_OUTPUT_LOW)
 		conn_kick(c);
+}
+
+/* Input arrived in the accept-time buffer: count it for the
+ * disconnect line. */
+static void conn_in_count_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+			     void *arg)
+{
+	struct conn *c = arg;
+	c->bytes_in += info->n_added;
 }
 
 /* From the deferred event: below the low-water mark again, let the
@@ -719,8 +738,13 @@ static void conn_finish(struct conn *c)
 		c->h->on_close(c);
 		c->busy--;
 	}
-	if (c->notified)
+	if (c->notified) {
 		metrics_conn_closed(c->h->proto);
+		/* One line per session for every protocol (issue 16 point 6). */
+		conn_log(c, LOG_INFO, "disconnected duration_ms=%lld bytes_in=%llu bytes_out=%llu",
+			 (long long)(now_ms() - c->started_ms), (unsigned long long)c->bytes_in,
+			 (unsigned long long)c->bytes_out);
+	}
 	conn_unlink(c);
 	if (c->admitted)
 		conn_release(c->ip, c->per_ip);
@@ -731,6 +755,7 @@ static void conn_finish(struct conn *c)
 	event_free(c->login_timer);
 	/* libevent may free the buffers later than now: never call us then. */
 	evbuffer_remove_cb_entry(c->out_bottom, c->out_cb);
+	evbuffer_remove_cb_entry(c->in_bottom, c->in_cb);
 	if (c->z_flush != NULL)
 		event_free(c->z_flush);
 	if (c->z != NULL)

@@ -211,7 +211,6 @@ static void session_on_close(struct conn *c)
 		xfree(&s->user);
 	}
 	pop3_session_free_msgs(s);
-	conn_log(c, LOG_INFO, "disconnected");
 	xfree(&s);
 }
 
