@@ -8,6 +8,8 @@ void cmd_logout(struct imap_cmd *cmd)
 	imap_printf(s, "* BYE Logging out\r\n");
 	s->state = IMAP_STATE_LOGOUT;
 	imap_cmd_ok(cmd, "LOGOUT completed");
-	if (s->conn != NULL)
+	if (s->conn != NULL) {
+		conn_set_close_reason(s->conn, "logout");
 		conn_close(s->conn);
+	}
 }

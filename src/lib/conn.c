@@ -80,6 +80,7 @@ struct conn {
 	struct evbuffer_cb_entry *in_cb;  /* counts bytes_in */
 	uint64_t bytes_in, bytes_out;	  /* for the disconnect line */
 	int64_t started_ms;		  /* accept time, for the disconnect line */
+	const char *close_reason;	  /* static string; first cause wins */
 	void *data;
 	char *tls_desc;
 	struct conn *prev, *next; /* all connections */
@@ -699,6 +700,7 @@ static void conn_stall_timer_cb(evutil_socket_t fd, short what, void *arg)
 	 * so there is no farewell either. */
 	conn_log(c, LOG_INFO, "output stalled: peer port %d read nothing for %lld ms, "
 		 "%zu bytes pending; closing", c->port, (long long)quiet, n);
+	conn_set_close_reason(c, "output stall");
 	c->dead = true;
 	conn_kick(c);
 }
@@ -710,6 +712,7 @@ static void conn_login_timer_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	conn_log(c, LOG_INFO, "no login within %lld ms of connecting; closing",
 		 (long long)conn_global.limits.login_timeout_ms);
+	conn_set_close_reason(c, "login timeout");
 	if (c->h->on_timeout != NULL) {
 		c->busy++;
 		c->h->on_timeout(c);
@@ -741,7 +744,8 @@ static void conn_finish(struct conn *c)
 	if (c->notified) {
 		metrics_conn_closed(c->h->proto);
 		/* One line per session for every protocol (issue 16 point 6). */
-		conn_log(c, LOG_INFO, "disconnected duration_ms=%lld bytes_in=%llu bytes_out=%llu",
+		conn_log(c, LOG_INFO, "disconnected reason=\"%s\" duration_ms=%lld bytes_in=%llu "
+			 "bytes_out=%llu", c->close_reason != NULL ? c->close_reason : "server closed",
 			 (long long)(now_ms() - c->started_ms), (unsigned long long)c->bytes_in,
 			 (unsigned long long)c->bytes_out);
 	}
@@ -813,6 +817,12 @@ static void conn_deferred_cb(evutil_socket_t fd, short what, void *arg)
 	conn_check_done(c);
 }
 
+void conn_set_close_reason(struct conn *c, const char *why)
+{
+	if (c->close_reason == NULL)
+		c->close_reason = why;
+}
+
 void conn_close(struct conn *c)
 {
 	if (c->closing || c->finished)
@@ -836,6 +846,7 @@ static void conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 		conn_kick(c);
 		return;
 	}
+	conn_set_close_reason(c, "timeout");
 	if (!c->notified || c->tls_handshaking) {
 		conn_log(c, LOG_INFO, "TLS handshake timed out");
 		c->dead = true;
@@ -911,6 +922,7 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) && !c->tls_handshaking) {
 		/* Maybe only half closed: serve what was sent, then close. */
+		conn_set_close_reason(c, "client closed");
 		c->eof = true;
 		conn_kick(c);
 		return;
@@ -928,6 +940,7 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		conn_log(c, LOG_INFO, "STARTTLS handshake failed");
 	}
 	ERR_clear_error();
+	conn_set_close_reason(c, "error");
 	c->dead = true;
 	conn_kick(c);
 }
@@ -1202,6 +1215,8 @@ void conn_close_all(void)
 {
 	/* Connections live on the loop thread that calls this; closing is
 	 * deferred, so the list stays intact while we walk it. */
-	for (struct conn *c = conn_all; c != NULL; c = c->next)
+	for (struct conn *c = conn_all; c != NULL; c = c->next) {
+		conn_set_close_reason(c, "server shutdown");
 		conn_close(c);
+	}
 }

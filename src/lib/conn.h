@@ -143,6 +143,9 @@ bool conn_tls_available(const struct conn *c);
 const char *conn_tls_description(const struct conn *c);
 
 /* Flush output, then close. Further input is ignored. */
+/* Why the session ends, for the disconnect line: a static string; the
+ * first one set wins ("logout", "kicked"...). */
+void conn_set_close_reason(struct conn *c, const char *why);
 void conn_close(struct conn *c);
 
 /* Identity, for logs and policy. */

@@ -66,6 +66,7 @@ void pop3_cmd_quit(struct pop3_session *s, char **args, int nargs)
 	struct store_pop3_commit *p;
 	size_t ndel = 0, nretr = 0;
 
+	conn_set_close_reason(s->conn, "logout");
 	if (s->state == POP3_STATE_AUTH) {
 		pop3_ok(s, "Roost POP3 server signing off");
 		conn_close(s->conn);

@@ -105,6 +105,7 @@ void pop3_session_end(void *session, const char *reason)
 	 * half message for a whole one, and the close makes that plain */
 	pop3_retr_abort(s);
 	conn_log(s->conn, LOG_INFO, "session ended: %s", reason);
+	conn_set_close_reason(s->conn, "kicked");
 	conn_printf(s->conn, "-ERR %s\r\n", reason);
 	conn_close(s->conn);
 }

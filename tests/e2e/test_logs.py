@@ -8,7 +8,7 @@ import poplib
 import re
 import time
 
-DISCONNECT = re.compile(r"disconnected duration_ms=(\d+) bytes_in=(\d+) bytes_out=(\d+)")
+DISCONNECT = re.compile(r"disconnected reason=\"([^\"]*)\" duration_ms=(\d+) bytes_in=(\d+) bytes_out=(\d+)")
 
 
 def full_log(roost):
@@ -16,10 +16,16 @@ def full_log(roost):
         return f.read().decode(errors="replace")
 
 
-def wait_lines(roost, proto, n):
+def log_mark(roost):
+    return len(full_log(roost))
+
+
+def wait_lines(roost, proto, n, mark):
+    """Disconnect lines for `proto` logged after `mark` (the start-up
+    probe's own connections come before it)."""
     deadline = time.time() + 10
     while time.time() < deadline:
-        lines = [l for l in full_log(roost).splitlines()
+        lines = [l for l in full_log(roost)[mark:].splitlines()
                  if "proto=%s" % proto in l and DISCONNECT.search(l)]
         if len(lines) >= n:
             return lines
@@ -29,24 +35,41 @@ def wait_lines(roost, proto, n):
 
 def test_imap_and_pop3_disconnect_lines_count_bytes(roost):
     roost.add_user("a@example.com", "pw-a")
+    mark = log_mark(roost)
     m = imaplib.IMAP4("127.0.0.1", roost.port("imap"), timeout=10)
     m.login("a@example.com", "pw-a")
     m.select("INBOX")
     m.logout()
-    line = wait_lines(roost, "imap", 1)[-1]
-    d, bin_, bout = (int(x) for x in DISCONNECT.search(line).groups())
+    line = wait_lines(roost, "imap", 1, mark)[-1]
+    why, d, bin_, bout = DISCONNECT.search(line).groups()
+    bin_, bout = int(bin_), int(bout)
+    assert why == "logout", line
     # LOGIN + SELECT + LOGOUT are well over 40 bytes each way.
     assert bin_ > 40 and bout > 100, line
 
+    mark = log_mark(roost)
     p = poplib.POP3("127.0.0.1", roost.port("pop3"), timeout=10)
     p.user("a@example.com")
     p.pass_("pw-a")
     p.quit()
-    line = wait_lines(roost, "pop3", 1)[-1]
-    d, bin_, bout = (int(x) for x in DISCONNECT.search(line).groups())
+    line = wait_lines(roost, "pop3", 1, mark)[-1]
+    why, d, bin_, bout = DISCONNECT.search(line).groups()
+    bin_, bout = int(bin_), int(bout)
+    assert why == "logout", line
     assert bin_ >= len("USER a@example.com\r\nPASS pw-a\r\nQUIT\r\n"), line
     assert bout > 20, line
     # One line per session: the POP3 session no longer logs its own.
     pop3_lines = [l for l in full_log(roost).splitlines()
                   if "proto=pop3" in l and l.rstrip().endswith("disconnected")]
     assert pop3_lines == []
+
+
+def test_client_that_just_hangs_up_is_logged_as_such(roost):
+    import socket
+    mark = log_mark(roost)
+    s = socket.create_connection(("127.0.0.1", roost.port("imap")), timeout=10)
+    s.recv(1000)
+    s.close()
+    line = wait_lines(roost, "imap", 1, mark)[-1]
+    assert DISCONNECT.search(line).group(1) == "client closed", line
+    assert int(DISCONNECT.search(line).group(3)) == 0, line
