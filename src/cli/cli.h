@@ -153,6 +153,8 @@ int cmd_restore(struct cli *cli, int argc, char **argv);
 int cmd_restore_account(struct cli *cli, int argc, char **argv);
 int cmd_export(struct cli *cli, int argc, char **argv);
 int cmd_import(struct cli *cli, int argc, char **argv);
+int cmd_who(struct cli *cli, int argc, char **argv);
+int cmd_kick(struct cli *cli, int argc, char **argv);
 int cmd_debug_fail_reads(struct cli *cli, int argc, char **argv);
 int cmd_debug_memory(struct cli *cli, int argc, char **argv);
 

@@ -8,6 +8,7 @@
 #include "lib/buf.h"
 #include "lib/conn.h"
 #include "lib/registry.h"
+#include "imap/imap-view.h"
 #include "store/store.h"
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,15 @@ static void end_session(void *ctx, const char *reason)
 	imap_session_bye(ctx, reason);
 }
 
+/* `roost who`: protocol, client address, selected mailbox (or "-") */
+static void describe_session(void *ctx, struct buf *out)
+{
+	const struct imap_session *s = ctx;
+	buf_printf(out, "imap\t%s\t%s%s", s->conn != NULL ? conn_remote_ip(s->conn) : "-",
+		   s->view != NULL ? s->view->name : "-",
+		   s->view != NULL && s->view->readonly ? " (read-only)" : "");
+}
+
 static void login_succeeded(struct imap_cmd *cmd, const char *user, int64_t account_id)
 {
 	struct imap_session *s = cmd->s;
@@ -26,6 +36,7 @@ static void login_succeeded(struct imap_cmd *cmd, const char *user, int64_t acco
 	 * the password check either shows in this read or ends the session
 	 * through the registry (both run on this thread). */
 	s->reg = registry_add(account_id, end_session, s);
+	registry_set_describe(s->reg, describe_session);
 	struct store_account a;
 	enum store_err err = store_account_get_by_id(s->srv->store, account_id, &a);
 	bool disabled = err == STORE_OK && a.disabled;

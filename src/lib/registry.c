@@ -6,6 +6,7 @@
  */
 #include "lib/registry.h"
 #include "lib/alloc.h"
+#include "lib/buf.h"
 #include <errno.h>
 #include <event2/event.h>
 #include <pthread.h>
@@ -19,7 +20,9 @@
 struct registry_entry {
 	int64_t owner;
 	registry_end_fn *end;
+	registry_describe_fn *describe;
 	void *ctx;
+	time_t since;			/* registry_add: the login */
 	struct registry_entry *prev, *next;
 	bool removed;			/* removed while an end ran: freed after */
 	struct registry_entry *dead_next;
@@ -42,6 +45,7 @@ struct registry_entry *registry_add(int64_t owner, registry_end_fn *end, void *c
 	e->owner = owner;
 	e->end = end;
 	e->ctx = ctx;
+	e->since = time(NULL);
 	e->next = *head;
 	if (*head != NULL)
 		(*head)->prev = e;
@@ -105,10 +109,45 @@ size_t registry_count(int64_t owner)
 	return n;
 }
 
+void registry_set_describe(struct registry_entry *e, registry_describe_fn *fn)
+{
+	e->describe = fn;
+}
+
+/* Loop thread: the `roost who` lines of `owner` (0: everyone). */
+static char *list_sessions(int64_t owner)
+{
+	struct buf b;
+	buf_init(&b, REGISTRY_MAX_LIST);
+	for (size_t i = 0; i < REGISTRY_BUCKETS; i++) {
+		if (owner != 0 && i != bucket_of(owner))
+			continue;
+		for (struct registry_entry *e = buckets[i]; e != NULL; e = e->next) {
+			if (e->removed || (owner != 0 && e->owner != owner))
+				continue;
+			size_t mark = b.len;
+			int r = buf_printf(&b, "%lld\t%lld\t", (long long)e->owner,
+					   (long long)e->since);
+			if (r == 0 && e->describe != NULL) {
+				e->describe(e->ctx, &b);
+			}
+			if (r < 0 || buf_putc(&b, '\n') < 0) {
+				b.len = mark; /* full: the listing ends with whole lines */
+				i = REGISTRY_BUCKETS;
+				break;
+			}
+		}
+	}
+	char *text = buf_steal(&b);
+	return text != NULL ? text : xstrdup("");
+}
+
 /* --- requests from other threads --- */
 
 struct request {
 	int64_t owner;
+	bool list;		/* registry_list_wait(): `text` is the answer */
+	char *text;
 	char reason[REGISTRY_MAX_REASON + 1];
 	size_t ended;
 	bool done;
@@ -129,11 +168,18 @@ static void run_requests(evutil_socket_t fd, short what, void *arg)
 	pthread_mutex_unlock(&lock);
 	while (r != NULL) {
 		struct request *next = r->next;
-		size_t n = registry_end_owner(r->owner, r->reason);
+		char *text = NULL;
+		size_t n = 0;
+		if (r->list)
+			text = list_sessions(r->owner);
+		else
+			n = registry_end_owner(r->owner, r->reason);
 		pthread_mutex_lock(&lock);
 		if (r->abandoned) {
+			free(text);
 			free(r);
 		} else {
+			r->text = text;
 			r->ended = n;
 			r->done = true;
 		}
@@ -143,19 +189,16 @@ static void run_requests(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-int registry_end_owner_wait(int64_t owner, const char *reason)
+/* Queue `r` for the loop and wait for it: true when answered (the caller
+ * frees r), false when the loop is gone or late (r is then the loop's). */
+static bool submit_wait(struct request *r)
 {
 	pthread_mutex_lock(&lock);
 	if (wake_ev == NULL) {
 		pthread_mutex_unlock(&lock);
-		return 0;
+		r->done = true; /* no loop, so no session: an empty answer */
+		return true;
 	}
-	struct request *r = xcalloc(1, sizeof(*r));
-	r->owner = owner;
-	size_t len = strlen(reason);
-	if (len > REGISTRY_MAX_REASON)
-		len = REGISTRY_MAX_REASON;
-	memcpy(r->reason, reason, len);
 	r->next = queue;
 	queue = r;
 	event_active(wake_ev, EV_READ, 0);
@@ -170,16 +213,39 @@ int registry_end_owner_wait(int64_t owner, const char *reason)
 	int rc = 0;
 	while (!r->done && rc != ETIMEDOUT)
 		rc = pthread_cond_timedwait(&cond, &lock, &deadline);
-	int result;
-	if (r->done) {
-		result = r->ended > INT32_MAX ? INT32_MAX : (int)r->ended;
-		free(r);
-	} else {
+	bool done = r->done;
+	if (!done)
 		r->abandoned = true; /* still queued: run_requests frees it */
-		result = -1;
-	}
 	pthread_mutex_unlock(&lock);
+	return done;
+}
+
+int registry_end_owner_wait(int64_t owner, const char *reason)
+{
+	struct request *r = xcalloc(1, sizeof(*r));
+	r->owner = owner;
+	size_t len = strlen(reason);
+	if (len > REGISTRY_MAX_REASON)
+		len = REGISTRY_MAX_REASON;
+	memcpy(r->reason, reason, len);
+	if (!submit_wait(r))
+		return -1;
+	int result = r->ended > INT32_MAX ? INT32_MAX : (int)r->ended;
+	free(r);
 	return result;
+}
+
+int registry_list_wait(int64_t owner, char **text_r)
+{
+	struct request *r = xcalloc(1, sizeof(*r));
+	r->owner = owner;
+	r->list = true;
+	*text_r = NULL;
+	if (!submit_wait(r))
+		return -1;
+	*text_r = r->text != NULL ? r->text : xstrdup("");
+	free(r);
+	return 0;
 }
 
 void registry_start(struct event_base *base)

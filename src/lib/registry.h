@@ -40,6 +40,21 @@ int registry_end_owner_wait(int64_t owner, const char *reason);
 /* Sessions registered for the owner (loop thread; tests and logs). */
 size_t registry_count(int64_t owner);
 
+/* `roost who`: a session describes itself in tab-separated fields
+ * ("imap\t192.0.2.1\tINBOX"), appended to `out` without a newline. */
+struct buf;
+typedef void registry_describe_fn(void *ctx, struct buf *out);
+/* Loop thread: set once after registry_add(). */
+void registry_set_describe(struct registry_entry *e, registry_describe_fn *fn);
+/* Longest listing registry_list_wait() returns (bytes; cut beyond). */
+#define REGISTRY_MAX_LIST (4u << 20)
+/* Any thread but the loop's: one line "owner\tsince\t<described>\n" per
+ * session (of `owner`, or of every owner when it is 0; since = unix time
+ * of registry_add, the login) into *text_r (caller frees). 0, or -1
+ * when the loop did not answer within REGISTRY_WAIT_MS. Without a loop:
+ * 0 and "". */
+int registry_list_wait(int64_t owner, char **text_r);
+
 /* The daemon: requests from other threads run on this loop. */
 void registry_start(struct event_base *base);
 void registry_stop(void);

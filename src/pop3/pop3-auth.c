@@ -15,6 +15,7 @@
 #include "lib/alloc.h"
 #include "lib/conn.h"
 #include "lib/registry.h"
+#include "lib/buf.h"
 #include "mail/sasl.h"
 #include "store/store.h"
 #include <string.h>
@@ -64,6 +65,13 @@ static void login(struct pop3_session *s, const char *user, char *pass)
 	free_secret(&pass);
 }
 
+/* `roost who`: protocol, client address; POP3 sees only INBOX */
+static void describe_session(void *ctx, struct buf *out)
+{
+	const struct pop3_session *s = ctx;
+	buf_printf(out, "pop3\t%s\tINBOX", s->conn != NULL ? conn_remote_ip(s->conn) : "-");
+}
+
 /* Then lock and open the maildrop. */
 static void login_checked(void *ctx, enum auth_result result, int64_t account_id)
 {
@@ -107,6 +115,7 @@ static void login_checked(void *ctx, enum auth_result result, int64_t account_id
 	 * committed after the password check either shows in the read or
 	 * ends this session through the registry (both on this thread). */
 	s->reg = registry_add(account_id, pop3_session_end, s);
+	registry_set_describe(s->reg, describe_session);
 
 	/* Per-account override of pop3.delete (hide or expunge): unread, a
 	 * DELE could expunge what the admin wanted only hidden. */

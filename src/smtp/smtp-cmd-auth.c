@@ -21,6 +21,7 @@
 #include "lib/alloc.h"
 #include "lib/conn.h"
 #include "lib/registry.h"
+#include "lib/buf.h"
 #include "mail/sasl.h"
 #include "auth/auth-scram.h"
 #include <stdlib.h>
@@ -59,11 +60,19 @@ static void end_session(void *ctx, const char *reason)
 	smtp_close_421(ctx, reason);
 }
 
+/* `roost who`: protocol, client address */
+static void describe_session(void *ctx, struct buf *out)
+{
+	const struct smtp_session *s = ctx;
+	buf_printf(out, "submission\t%s\t-", s->conn != NULL ? conn_remote_ip(s->conn) : "-");
+}
+
 static void logged_in(struct smtp_session *s, int64_t account_id, char *user)
 {
 	s->account_id = account_id;
 	s->auth_user = user;
 	s->reg = registry_add(account_id, end_session, s);
+	registry_set_describe(s->reg, describe_session);
 	conn_authenticated(s->conn);
 	conn_log(s->conn, LOG_INFO, "login user=%s", s->auth_user);
 	smtp_reply(s, "235 2.7.0 Authentication successful");
