@@ -482,30 +482,6 @@ static int side_init(struct http_server *srv, struct http_side *side, bool tls)
 	return 0;
 }
 
-/* Split "host:port", "[v6]:port" or "*:port" (host NULL = every address). */
-static int split_host_port(char *s, char **host_r, char **port_r)
-{
-	char *colon;
-	if (s[0] == '[') {
-		char *close = strchr(s, ']');
-		if (close == NULL || close[1] != ':')
-			return -1;
-		*close = '\0';
-		*host_r = s + 1;
-		colon = close + 1;
-	} else {
-		colon = strrchr(s, ':');
-		if (colon == NULL || memchr(s, ':', (size_t)(colon - s)) != NULL)
-			return -1;
-		*colon = '\0';
-		*host_r = s;
-	}
-	*port_r = colon + 1;
-	if (**host_r == '\0' || strcmp(*host_r, "*") == 0)
-		*host_r = NULL;
-	return **port_r != '\0' && strspn(*port_r, "0123456789") == strlen(*port_r) ? 0 : -1;
-}
-
 static int bind_one(struct http_server *srv, struct http_side *side, const char *addr,
 		    char **error_r)
 {
@@ -517,7 +493,7 @@ static int bind_one(struct http_server *srv, struct http_side *side, const char 
 		return -1;
 	}
 	snprintf(copy, sizeof(copy), "%s", addr);
-	if (split_host_port(copy, &host, &port) < 0) {
+	if (conn_split_host_port(copy, &host, &port) < 0) {
 		*error_r = xasprintf("%s.listen: %s: expected host:port or [ipv6]:port", side->proto,
 				     addr);
 		return -1;

@@ -241,8 +241,8 @@ static int listen_unix(const struct conn_listener_spec *spec, const char *addr,
 	return 0;
 }
 
-/* Split "host:port", "[v6]:port", "*:port" or ":port" (host NULL = any). */
-static int split_host_port(char *s, char **host_r, char **port_r)
+/* conn.h */
+int conn_split_host_port(char *s, char **host_r, char **port_r)
 {
 	char *colon;
 	if (s[0] == '[') {
@@ -274,7 +274,7 @@ static int listen_inet(const struct conn_listener_spec *spec, const char *addr, 
 	char copy[CONN_LISTEN_ADDR_MAX];
 	char *host, *port;
 	snprintf(copy, sizeof(copy), "%s", addr);
-	if (split_host_port(copy, &host, &port) < 0) {
+	if (conn_split_host_port(copy, &host, &port) < 0) {
 		*error_r = xasprintf("%s: expected host:port, [ipv6]:port or unix:/path", addr);
 		return -1;
 	}

@@ -200,6 +200,10 @@ void conn_listen_stop_all(void);
 /* Port bound by the most recent TCP address conn_listen() opened (useful
  * with port 0, e.g. in tests); 0 when none. */
 int conn_listen_last_port(void);
+/* Split a listen address in place: "host:port", "[v6]:port", "*:port" or
+ * ":port" (*host_r NULL = every address); the port is 1-5 digits, at most
+ * 65535. 0, or -1 when malformed (a bare IPv6 address needs brackets). */
+int conn_split_host_port(char *s, char **host_r, char **port_r);
 /* Number of open client connections. */
 size_t conn_count(void);
 /* Close every connection after flushing (shutdown). */
