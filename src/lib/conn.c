@@ -271,6 +271,9 @@ static void conn_session_start(struct conn *c)
 		event_add(c->login_timer, &tv);
 	}
 	metrics_conn_opened(c->h->proto);
+	/* one line per session start, the same for every protocol (its end
+	 * is the "disconnected" line of conn_finish) */
+	conn_log(c, LOG_INFO, "connected%s", conn_tls_active(c) ? " tls" : "");
 	c->busy++;
 	c->h->on_connect(c);
 	c->busy--;

@@ -121,7 +121,6 @@ static void session_on_connect(struct conn *c)
 	conn_set_data(c, s);
 	conn_set_line_max(c, POP3_MAX_LINE);
 	conn_set_timeout(c, server->set.timeout_ms);
-	conn_log(c, LOG_INFO, "connected%s", conn_tls_active(c) ? " tls" : "");
 	/* RFC 1939 section 4: the greeting. No APOP timestamp: APOP is not offered. */
 	pop3_ok(s, "Roost POP3 server ready");
 }

@@ -1,11 +1,12 @@
 """Connection logs a support desk can use (issue 16 point 6): every
-protocol ends a session with one info line carrying its duration and
-byte counts."""
+protocol starts a session with one "connected" info line and ends it with
+one carrying the reason, its duration and byte counts."""
 
 import imaplib
 import os
 import poplib
 import re
+import socket
 import time
 
 DISCONNECT = re.compile(r"disconnected reason=\"([^\"]*)\" duration_ms=(\d+) bytes_in=(\d+) bytes_out=(\d+)")
@@ -73,3 +74,21 @@ def test_client_that_just_hangs_up_is_logged_as_such(roost):
     line = wait_lines(roost, "imap", 1, mark)[-1]
     assert DISCONNECT.search(line).group(1) == "client closed", line
     assert int(DISCONNECT.search(line).group(3)) == 0, line
+
+
+def test_connected_line_for_every_protocol(roost):
+    """Every protocol's session starts with the same info line
+    ("proto=P session=... ip=... connected"), from the conn layer."""
+    want = {"imap", "pop3", "smtp", "lmtp", "submission"}
+    for proto in sorted(want):
+        with socket.create_connection(("127.0.0.1", roost.listen_port(proto)), timeout=5) as s:
+            s.recv(512)  # the greeting: the session has started
+    deadline = time.time() + 5
+    seen = set()
+    while time.time() < deadline and seen != want:
+        with open(roost.logfile, "rb") as f:
+            lines = [l for l in f.read().decode(errors="replace").splitlines()
+                     if l.endswith(" connected")]
+        seen = {p for p in want if any("proto=%s " % p in l for l in lines)}
+        time.sleep(0.05)
+    assert seen == want, lines[-20:]
