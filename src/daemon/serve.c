@@ -281,6 +281,7 @@ int serve_run(struct config *cfg, control_run_fn *control_run)
 	enum log_level level;
 	if (log_parse_level(config_str(cfg, "log.level"), &level) == 0)
 		log_set_level(level);
+	log_set_format(config_str(cfg, "log.format"));
 	signal(SIGPIPE, SIG_IGN);
 	evthread_use_pthreads();
 	sv.base = event_base_new();

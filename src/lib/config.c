@@ -34,6 +34,8 @@ const struct config_key config_generic_keys[] = {
 	{"server.worker_threads", CONFIG_INT, "2", NULL,
 	 "Threads in each of the two worker pools: password checks (hashing is deliberately slow), and heavy reads (SEARCH of text not yet indexed, SORT, THREAD)."},
 	{"log.level", CONFIG_ENUM, "info", "debug|info|warn|error", "Lowest level logged to stderr."},
+	{"log.format", CONFIG_ENUM, "text", "text|json",
+	 "text: time level=L key=value... message; json: one object per line (time, level, the key=value fields, msg). contrib/fail2ban reads text."},
 
 	/* TLS (lib/tls.c) */
 	{"tls.cert", CONFIG_PATH, "tls/cert.pem", NULL, "Certificate chain (PEM). Empty disables TLS."},

@@ -92,3 +92,32 @@ def test_connected_line_for_every_protocol(roost):
         seen = {p for p in want if any("proto=%s " % p in l for l in lines)}
         time.sleep(0.05)
     assert seen == want, lines[-20:]
+
+
+def test_json_format_one_valid_object_per_line(roost_factory):
+    import json
+    r = roost_factory(log__format="json")
+    # a login name with a quote, a backslash, a control byte and bytes
+    # that are not UTF-8 (sent raw over POP3) must not break the format
+    with socket.create_connection(("127.0.0.1", r.listen_port("pop3")), timeout=5) as s:
+        s.recv(512)
+        s.sendall(b'USER "q\\\x01\xff\xfe@example.com\r\nPASS wrong\r\nQUIT\r\n')
+        time.sleep(0.5)
+        s.recv(4096)
+    deadline = time.time() + 5
+    while time.time() < deadline:
+        with open(r.logfile, "rb") as f:
+            raw = f.read()
+        if b"auth failed" in raw:
+            break
+        time.sleep(0.1)
+    records = []
+    for line in raw.splitlines():
+        if not line.startswith(b"{"):
+            continue  # earlier start-up output before the config is read
+        records.append(json.loads(line.decode("utf-8")))
+    assert records, raw[-2000:]
+    assert all({"time", "level", "msg"} <= set(rec) for rec in records)
+    conn = [rec for rec in records if rec.get("proto") == "pop3" and rec["msg"] == "connected"]
+    assert conn and "session" in conn[0] and conn[0]["ip"] == "127.0.0.1", records[-5:]
+    assert any("auth failed" in rec["msg"] for rec in records), records[-5:]

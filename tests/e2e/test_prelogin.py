@@ -3,7 +3,12 @@ at connect (not extended by activity), and a small budget of BADs."""
 import socket
 import time
 
+from conftest import SANITIZED
 from test_backpressure import connect, readline, read_reply, rss_kb
+
+# The buffering measured here is the server's own: no checking proxy in
+# between (conftest.py, imap_strict.py).
+IMAP_STRICT = False
 
 
 def imap(r):
@@ -47,7 +52,10 @@ def test_prelogin_nonsync_literal_closes_without_buffering(roost):
     except OSError:
         pass
     assert sent < 47185920
-    assert rss_kb(pid) - before < 2048
+    # memory bounds hold on the normal build (the sanitizers' allocator
+    # grows RSS on its own; conftest.py)
+    if not SANITIZED:
+        assert rss_kb(pid) - before < 2048
     s.close()
 
 
