@@ -150,3 +150,15 @@ def test_ttl_zero_turns_the_cache_off(roost_factory):
     assert imap_login(r, password=b"other").startswith(b"OK")
     assert hits(r) == 0
     assert "auth cache: off" in full_log(r)
+
+
+def test_metrics_count_hits_and_misses(roost_factory):
+    from http_util import fetch
+    r = cached(roost_factory)
+    assert imap_login(r, password=b"wrong") == IMAP_FAIL
+    status, _, body = fetch(r, "/metrics")
+    assert status == 200
+    text = body.decode()
+    # the first login and the wrong password missed, the second was a hit
+    assert 'roost_auth_cache_total{result="hit"} 1\n' in text, text
+    assert 'roost_auth_cache_total{result="miss"} 2\n' in text, text
