@@ -2,8 +2,16 @@
  * auth: see auth.h. The request is a small state machine on the event
  * loop: DELAY (timer) -> CHECK (worker thread) -> ANSWER (timer, failures
  * only) -> done. Everything but the hash runs on the event loop.
+ *
+ * The auth cache (auth-cache.h) shortens a repeated success: after DELAY
+ * (so the throttle's pre-check and its delay still apply), a cache entry
+ * for (address, password) is confirmed against the account's current row
+ * on the loop (one indexed read, no hash) and answered through the same
+ * path as a checked success. Anything else, failures always, goes to the
+ * worker for the full check; only its successes are cached.
  */
 #include "auth/auth.h"
+#include "auth/auth-cache.h"
 #include "auth/auth-throttle.h"
 #include "lib/alloc.h"
 #include "lib/config.h"
@@ -92,31 +100,46 @@ static void scram_upgrade(struct store *s, int64_t id, const char *hash, const c
 			 store_strerror(err));
 }
 
-enum auth_result auth_login(struct store *s, const char *user, const char *password,
-			    int64_t *account_id_r)
+/* The login name as the store keys it: qualified, then normalised;
+ * *addr_r NULL when there is none (a failure like a wrong password). */
+static enum store_err login_address(struct store *s, const char *user, char **addr_r)
+{
+	*addr_r = NULL;
+	char *name = NULL;
+	enum store_err err = STORE_ENOTFOUND;
+	if (strlen(user) <= AUTH_MAX_USERNAME)
+		err = qualify_user(s, user, &name);
+	if (err == STORE_OK && name != NULL) {
+		const char *why;
+		*addr_r = address_normalize(name, &why);
+	}
+	free(name);
+	return err;
+}
+
+/* auth_login(), and for the cache: the address checked (caller frees,
+ * may be NULL) and which stored hash matched (its fingerprint). */
+static enum auth_result login_check(struct store *s, const char *user, const char *password,
+				    int64_t *account_id_r, char **addr_r,
+				    struct auth_cache_entry *matched_r)
 {
 	char *hash = NULL;
 	int64_t id = 0;
 	bool known = false, disabled = false;
-	enum store_err err = STORE_ENOTFOUND;
-	char *name = NULL;
-	if (strlen(user) <= AUTH_MAX_USERNAME)
-		err = qualify_user(s, user, &name);
-	if (err == STORE_OK && name == NULL)
-		err = STORE_ENOTFOUND;
+	char *addr = NULL;
+	enum store_err err = login_address(s, user, &addr);
 	if (err == STORE_OK) {
-		const char *why;
-		char *addr = address_normalize(name, &why);
 		err = STORE_ENOTFOUND;
 		if (addr != NULL)
 			err = store_account_auth(s, addr, &id, &hash, &disabled);
 		known = err == STORE_OK && hash != NULL;
-		free(addr);
 	}
-	free(name);
 	bool ok = password_verify(password, known ? hash : dummy_hash) && known;
 	if (ok && !disabled)
 		scram_upgrade(s, id, hash, password);
+	if (ok)
+		auth_cache_fingerprint(hash, matched_r->fingerprint);
+	matched_r->app = false;
 	if (known && !ok) {
 		/* Per-device app passwords (store-auth.h): each opens the same
 		 * account. At most STORE_APP_PASSWORDS_MAX hashes are tried. */
@@ -124,8 +147,11 @@ enum auth_result auth_login(struct store *s, const char *user, const char *passw
 		size_t napps = 0;
 		err = store_app_password_hashes(s, id, &apps, &napps);
 		for (size_t i = 0; i < napps; i++) {
-			if (!ok && password_verify(password, apps[i]))
+			if (!ok && password_verify(password, apps[i])) {
 				ok = true;
+				matched_r->app = true;
+				auth_cache_fingerprint(apps[i], matched_r->fingerprint);
+			}
 			wipe(apps[i], strlen(apps[i]));
 			free(apps[i]);
 		}
@@ -141,12 +167,64 @@ enum auth_result auth_login(struct store *s, const char *user, const char *passw
 		wipe(hash, strlen(hash));
 		free(hash);
 	}
+	matched_r->account_id = ok ? id : 0;
 	if (ok)
 		*account_id_r = id;
+	*addr_r = addr;
 	/* a failed read is no verdict on the password (store.h) */
 	if (err != STORE_OK && err != STORE_ENOTFOUND)
 		return AUTH_TEMPFAIL;
 	return ok ? AUTH_OK : AUTH_FAILED;
+}
+
+enum auth_result auth_login(struct store *s, const char *user, const char *password,
+			    int64_t *account_id_r)
+{
+	char *addr = NULL;
+	struct auth_cache_entry matched;
+	enum auth_result res = login_check(s, user, password, account_id_r, &addr, &matched);
+	free(addr);
+	OPENSSL_cleanse(&matched, sizeof(matched));
+	return res;
+}
+
+/* Does the cached entry still describe the account as stored now: same
+ * id, not disabled, and the hash it matched still current? Any failed
+ * read answers no (the full check then reports it). */
+static bool cache_entry_current(struct store *s, const char *addr,
+				const struct auth_cache_entry *e)
+{
+	char *hash = NULL;
+	int64_t id = 0;
+	bool disabled = true, current = false;
+	unsigned char fp[AUTH_CACHE_HASH_LEN];
+	if (store_account_auth(s, addr, &id, &hash, &disabled) != STORE_OK || hash == NULL)
+		goto out;
+	if (id != e->account_id || disabled)
+		goto out;
+	if (!e->app) {
+		auth_cache_fingerprint(hash, fp);
+		current = CRYPTO_memcmp(fp, e->fingerprint, sizeof(fp)) == 0;
+		goto out;
+	}
+	char **apps = NULL;
+	size_t napps = 0;
+	if (store_app_password_hashes(s, id, &apps, &napps) == STORE_OK) {
+		for (size_t i = 0; i < napps; i++) {
+			auth_cache_fingerprint(apps[i], fp);
+			if (CRYPTO_memcmp(fp, e->fingerprint, sizeof(fp)) == 0)
+				current = true;
+			wipe(apps[i], strlen(apps[i]));
+			free(apps[i]);
+		}
+		free(apps);
+	}
+out:
+	if (hash != NULL) {
+		wipe(hash, strlen(hash));
+		free(hash);
+	}
+	return current;
 }
 
 enum request_step { STEP_DELAY, STEP_CHECK, STEP_ANSWER };
@@ -226,9 +304,55 @@ static void check_work(void *arg)
 		r->result = ok && r->scram_known ? AUTH_OK : AUTH_FAILED;
 		return;
 	}
-	r->result = r->too_long ? AUTH_FAILED
-				: auth_login(r->store, r->user, r->password, &r->account_id);
+	if (r->too_long) {
+		r->result = AUTH_FAILED;
+		return;
+	}
+	char *addr = NULL;
+	struct auth_cache_entry matched;
+	r->result = login_check(r->store, r->user, r->password, &r->account_id, &addr, &matched);
+	/* only a success is remembered: a failure always pays the full check */
+	if (r->result == AUTH_OK && addr != NULL && auth_cache_enabled()) {
+		unsigned char key[AUTH_CACHE_HASH_LEN];
+		auth_cache_key(addr, r->password, key);
+		auth_cache_insert(key, &matched, now_ms());
+		OPENSSL_cleanse(key, sizeof(key));
+	}
+	OPENSSL_cleanse(&matched, sizeof(matched));
+	free(addr);
 	wipe(r->password, strlen(r->password));
+}
+
+/* On the loop, after the throttle's pre-check and delay: true when a
+ * cache entry answers this login (r->account_id set). SCRAM never comes
+ * here (it costs no yescrypt per login). */
+static bool cache_answers(struct auth_request *r)
+{
+	if (r->scram || r->too_long || !auth_cache_enabled())
+		return false;
+	char *addr = NULL;
+	if (login_address(r->store, r->user, &addr) != STORE_OK || addr == NULL) {
+		free(addr);
+		return false;
+	}
+	unsigned char key[AUTH_CACHE_HASH_LEN];
+	auth_cache_key(addr, r->password, key);
+	struct auth_cache_entry e;
+	bool hit = auth_cache_lookup(key, now_ms(), &e);
+	if (hit && !cache_entry_current(r->store, addr, &e)) {
+		auth_cache_forget(key); /* password changed, account disabled or gone */
+		hit = false;
+	}
+	OPENSSL_cleanse(key, sizeof(key));
+	free(addr);
+	metrics_inc("roost_auth_cache_total", hit ? "hit" : "miss", NULL);
+	if (hit) {
+		r->account_id = e.account_id;
+		log_debug("proto=%s session=%s auth cache hit: account id %lld", r->proto,
+			  r->session, (long long)e.account_id);
+	}
+	OPENSSL_cleanse(&e, sizeof(e));
+	return hit;
 }
 
 static void check_done(void *arg)
@@ -273,6 +397,12 @@ static void timer_fired(evutil_socket_t fd, short what, void *arg)
 	case STEP_DELAY:
 		if (r->result == AUTH_BLOCKED) {
 			finish(r);
+			return;
+		}
+		if (cache_answers(r)) {
+			r->result = AUTH_OK;
+			wipe(r->password, strlen(r->password));
+			check_done(r); /* the same answer path as a checked success */
 			return;
 		}
 		r->step = STEP_CHECK;
@@ -440,6 +570,14 @@ void auth_configure(const struct config *cfg)
 		.block_ms = config_ms(cfg, "auth.block_time"),
 	};
 	auth_throttle_configure(&set);
+	int64_t cache_size = config_int(cfg, "auth.cache_size");
+	int64_t cache_ttl = config_ms(cfg, "auth.cache_ttl");
+	auth_cache_configure(cache_size > 0 ? (size_t)cache_size : 0, cache_ttl);
+	if (auth_cache_enabled())
+		log_info("auth cache: up to %lld successful logins, each for %lld s",
+			 (long long)cache_size, (long long)(cache_ttl / 1000));
+	else
+		log_info("auth cache: off");
 	const char *dom = config_str(cfg, "auth.default_domain");
 	pthread_mutex_lock(&default_domain_lock);
 	free(default_domain);

@@ -31,6 +31,17 @@ const struct config_key daemon_config_keys[] = {
 	 "Domain a login name without '@' (IMAP, POP3) belongs to. Empty: the only hosted\n"
 	 "# domain when there is exactly one; with several, such a login fails."},
 
+	{"auth.cache_size", CONFIG_INT, "10000", NULL,
+	 "Successful password logins remembered (least recently used forgotten first), so a\n"
+	 "# client reconnecting within auth.cache_ttl skips the password hash. Only keyed hashes\n"
+	 "# are kept, never a password; a changed password or disabled account misses at once.\n"
+	 "# 0 = no cache."},
+	{"auth.cache_ttl", CONFIG_SECONDS, "5m", NULL,
+	 "How long a successful login stays remembered (from its full check); 0 = no cache."},
+	{"auth.workers", CONFIG_INT, "0", NULL,
+	 "Threads in each worker pool (password checks; heavy reads): 0 = the number of cores,\n"
+	 "# never fewer than server.worker_threads."},
+
 	/* testing */
 	{"debug.fault_injection", CONFIG_BOOL, "no", NULL,
 	 "Test only, never in production: let `roost debug fail-reads` make the daemon's\n"

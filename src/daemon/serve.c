@@ -245,7 +245,9 @@ static int serve_start(struct serve *sv, struct store **store_r, struct privdrop
 	membudget_init(membudget_limit_for(config_size(cfg, "server.memory_budget")));
 	conn_global_init(sv->base, &limits, ssl_ctx);
 	auth_configure(cfg);
-	workers_start(sv->base, (int)config_int(cfg, "server.worker_threads"));
+	int64_t nw = config_int(cfg, "auth.workers"), nmin = config_int(cfg, "server.worker_threads");
+	nw = nw > 0 ? nw : sysconf(_SC_NPROCESSORS_ONLN); /* hashing is CPU-bound: one per core */
+	workers_start(sv->base, (int)(nw > nmin ? nw : nmin));
 
 	if (smtp_start(cfg, *store_r, &error) < 0 || pop3_start(cfg, *store_r, &error) < 0 ||
 	    imap_start(cfg, *store_r, &error) < 0 || control_listen(cfg, &error) < 0 ||

@@ -48,6 +48,8 @@ static const struct metrics_family families[] = {
 	 "Time from a command's arrival to its reply, per protocol and command name (_count: the commands)."},
 	{"roost_logins_total", METRICS_COUNTER, "proto,result", NULL, 0,
 	 "Password checks, per protocol; result ok, failed or tempfail."},
+	{"roost_auth_cache_total", METRICS_COUNTER, "result", NULL, 0,
+	 "PLAIN/LOGIN password logins looked up in the auth cache; result hit (no password hash computed) or miss."},
 	{"roost_deliveries_total", METRICS_COUNTER, "proto,result", NULL, 0,
 	 "Recipients of incoming messages, per protocol; result accepted or refused."},
 	{"roost_store_commit_seconds", METRICS_HISTOGRAM, NULL, LAT,
