@@ -504,6 +504,12 @@ static void wait_read_cb(evutil_socket_t fd, short what, void *arg)
 			wait_fail(w, "no complete header within the timeout");
 		return;
 	}
+	if (n == 0 && w->have == 0) {
+		/* A bare connect and close: a balancer's TCP health check. */
+		log_msg(LOG_DEBUG, "proto=%s ip=%s closed before sending anything", w->proto, w->ip);
+		wait_free(w, true);
+		return;
+	}
 	if (n <= 0) {
 		wait_fail(w, n == 0 ? "peer closed before the header ended" : strerror(errno));
 		return;
