@@ -232,8 +232,7 @@ struct proxy_net {
 
 /* Written once at start-up, before any loop thread runs; read-only after. */
 static const char *const listener_names[] = {
-	"imap", "imaps", "pop3", "pop3s", "smtp", "submission", "submissions", "lmtp",
-	"http", "https", NULL,
+	"imap", "imaps", "pop3", "pop3s", "smtp", "submission", "submissions", "lmtp", NULL,
 };
 static bool enabled[sizeof(listener_names) / sizeof(listener_names[0])];
 static struct proxy_net trusted[PROXY_TRUSTED_MAX];
@@ -339,9 +338,14 @@ static int add_listener(const char *item, void *arg)
 	}
 	if (all)
 		return 0;
+	if (strcmp(item, "http") == 0 || strcmp(item, "https") == 0) {
+		/* evhttp (libevent 2.1) accepts its own sockets and has no way
+		 * to take one whose first bytes were already read. */
+		*ctx->error_r = xasprintf("proxy.protocol: not supported on the %s listener", item);
+		return -1;
+	}
 	*ctx->error_r = xasprintf("proxy.protocol: '%.64s' is not a listener (imap, imaps, pop3, "
-				  "pop3s, smtp, submission, submissions, lmtp, http, https, all)",
-				  item);
+				  "pop3s, smtp, submission, submissions, lmtp, all)", item);
 	return -1;
 }
 
@@ -423,6 +427,7 @@ struct proxy_wait {
 
 static pthread_mutex_t wait_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct proxy_wait *waits;
+static size_t nwaits;
 
 static void wait_unlink(struct proxy_wait *w)
 {
@@ -433,6 +438,7 @@ static void wait_unlink(struct proxy_wait *w)
 		waits = w->next;
 	if (w->next != NULL)
 		w->next->prev = w->prev;
+	nwaits--;
 	pthread_mutex_unlock(&wait_lock);
 }
 
@@ -581,7 +587,12 @@ void proxy_accept(struct event_base *base, const char *proto, evutil_socket_t fd
 	if (waits != NULL)
 		waits->prev = w;
 	waits = w;
+	bool full = ++nwaits > PROXY_PENDING_MAX;
 	pthread_mutex_unlock(&wait_lock);
+	if (full) {
+		wait_fail(w, "too many connections awaiting their header");
+		return;
+	}
 	if (!proxy_trusted(sa, salen)) {
 		wait_fail(w, "source not in proxy.trusted");
 		return;

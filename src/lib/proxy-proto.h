@@ -30,6 +30,9 @@
 #define PROXY_HEADER_MAX (PROXY_V2_FIXED + PROXY_V2_BLOCK_MAX)
 /* A trusted source must send its whole header within this. */
 #define PROXY_HEADER_TIMEOUT_MS 5000
+/* Connections awaiting their header at once (they are not yet counted
+ * against server.max_connections); more are closed at accept. */
+#define PROXY_PENDING_MAX 4096
 /* Networks in proxy.trusted. */
 #define PROXY_TRUSTED_MAX 64
 
@@ -58,8 +61,9 @@ enum proxy_parse_result proxy_parse(const unsigned char *buf, size_t len,
 
 /* Settings, once at start-up before any listener opens.
  * `listeners`: comma/space separated listener names ("imap, imaps, pop3,
- * pop3s, smtp, submission, submissions, lmtp, http, https"), "all", or
- * empty/"off" for none. `trusted`: CIDR list ("127.0.0.1/32, ::1/128"; a
+ * pop3s, smtp, submission, submissions, lmtp"), "all" (every one of them),
+ * or empty/"off" for none. The HTTP listeners are refused: evhttp accepts
+ * its own sockets. `trusted`: CIDR list ("127.0.0.1/32, ::1/128"; a
  * bare address is one host). -1 with error_r on a bad value. */
 int proxy_configure(const char *listeners, const char *trusted, char **error_r);
 /* Does the listener `proto` ("imap", "pop3s"...) expect a header? */
@@ -77,7 +81,8 @@ typedef void proxy_done_fn(evutil_socket_t fd, const struct sockaddr *sa, sockle
 
 /* Take the PROXY header off an accepted nonblocking socket, then call
  * done. A peer outside proxy.trusted, a malformed header, the peer closing
- * or PROXY_HEADER_TIMEOUT_MS passing: logged (with `proto` and the peer
+ * PROXY_PENDING_MAX already waiting, or PROXY_HEADER_TIMEOUT_MS passing:
+ * logged (with `proto` and the peer
  * address) and the socket closed; done is not called. */
 void proxy_accept(struct event_base *base, const char *proto, evutil_socket_t fd,
 		  const struct sockaddr *sa, socklen_t salen, proxy_done_fn *done, void *arg);

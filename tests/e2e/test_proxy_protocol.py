@@ -377,3 +377,66 @@ backend roost
     finally:
         hap.terminate()
         hap.wait(10)
+
+
+class ProxiedLMTP(smtplib.LMTP):
+    def __init__(self, port, header):
+        self.proxy_header = header
+        super().__init__("127.0.0.1", port, local_hostname="mx.example", timeout=10)
+
+    def _get_socket(self, host, port, timeout):
+        s = socket.create_connection((host, port), timeout)
+        s.sendall(self.proxy_header)
+        return s
+
+
+class ProxiedSMTPS(smtplib.SMTP_SSL):
+    def __init__(self, port, header):
+        self.proxy_header = header
+        super().__init__("127.0.0.1", port, local_hostname="client.example", timeout=10,
+                         context=ssl._create_unverified_context())
+
+    def _get_socket(self, host, port, timeout):
+        s = socket.create_connection((host, port), timeout)
+        s.sendall(self.proxy_header)
+        return self.context.wrap_socket(s, server_hostname=host)
+
+
+def test_lmtp_and_submissions_take_the_header(roost_factory):
+    r = roost_factory(proxy__protocol="all", auth__allow_plaintext="yes")
+    l = ProxiedLMTP(r.listen_port("lmtp"), v2("192.0.2.99", dport=24))
+    l.sendmail("sender@remote.example", ["alice@example.com"], b"Subject: lmtp\r\n\r\nx\r\n")
+    l.quit()
+    s = ProxiedSMTPS(r.listen_port("submissions"), v1("2001:db8::465", dport=465))
+    s.login("alice@example.com", "secret")
+    assert [(x[1], x[2]) for x in who(r)] == [("submission", "2001:db8::465")]
+    s.quit()
+    text = wait_log(r, "ip=2001:db8::465 disconnected")
+    assert "proto=submissions session=" in text or "proto=submission session=" in text
+    assert "ip=192.0.2.99 connected" in text
+    m = ProxiedIMAP(r.listen_port("imap"), v1("203.0.113.11"))
+    m.login("alice@example.com", "secret")
+    m.select("INBOX")
+    typ, data = m.fetch(b"1", "(BODY.PEEK[HEADER.FIELDS (RECEIVED)])")
+    m.logout()
+    assert b"[192.0.2.99]" in data[0][1], data
+
+
+@pytest.mark.parametrize("value,message", [
+    ("http", "proxy.protocol: not supported on the http listener"),
+    ("imap, gopher", "proxy.protocol: 'gopher' is not a listener"),
+])
+def test_bad_proxy_settings_stop_start(datadir, value, message):
+    datadir.init()
+    from conftest import ROOST_BIN
+    p = subprocess.run([ROOST_BIN, "-d", datadir.datadir, "serve", "--set", "server.user=root",
+                        "--set", "proxy.protocol=" + value,
+                        "--set", "imap.listen=127.0.0.1:%d" % free_port()],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30)
+    assert p.returncode != 0
+    assert message in p.stdout.decode(), p.stdout
+    p = subprocess.run([ROOST_BIN, "-d", datadir.datadir, "serve", "--set", "server.user=root",
+                        "--set", "proxy.trusted=10.0.0.0/33"],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30)
+    assert p.returncode != 0
+    assert "proxy.trusted: '10.0.0.0/33' is not an address or CIDR network" in p.stdout.decode()

@@ -298,12 +298,18 @@ TEST(proxy_listener_names)
 	CHECK(!proxy_enabled("smtp"));
 	CHECK(!proxy_enabled("nonsense"));
 	CHECK_INT(proxy_configure("all", "127.0.0.1/32", &error), 0);
-	CHECK(proxy_enabled("https"));
+	CHECK(proxy_enabled("smtp"));
 	CHECK(proxy_enabled("submissions"));
-	CHECK_INT(proxy_configure("imap, gopher", "127.0.0.1/32", &error), -1);
-	CHECK(error != NULL);
+	CHECK(!proxy_enabled("https"));
+	const char *bad[] = {"imap, gopher", "http", "imap https", "IMAP"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CHECK_INT(proxy_configure(bad[i], "127.0.0.1/32", &error), -1);
+		CHECK(error != NULL);
+		xfree(&error);
+	}
+	CHECK_INT(proxy_configure("imap", "10.0.0.0/40", &error), -1);
 	xfree(&error);
-	CHECK(proxy_enabled("https")); /* unchanged on error */
+	CHECK(proxy_enabled("smtp")); /* unchanged on error */
 	CHECK_INT(proxy_configure("", "127.0.0.1/32, ::1/128", &error), 0);
 	CHECK(!proxy_enabled("imap"));
 	CHECK_INT(proxy_configure("off", "127.0.0.1/32, ::1/128", &error), 0);
