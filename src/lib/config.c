@@ -39,7 +39,7 @@ const struct config_key config_generic_keys[] = {
 
 	/* PROXY protocol (lib/proxy-proto.c): nodes behind a load balancer */
 	{"proxy.protocol", CONFIG_STR, "", NULL,
-	 "Listeners whose connections start with a HAProxy PROXY header (v1 or v2), comma separated: imap, imaps, pop3, pop3s, smtp, submission, submissions, lmtp (TCP addresses only), or all; empty = none. Not available on http/https. The header's client address then counts for limits, throttling, logs and Received:. Needs a restart."},
+	 "Listeners whose connections start with a HAProxy PROXY header (v1 or v2), comma separated: imap, imaps, pop3, pop3s, smtp, submission, submissions, lmtp (TCP addresses only), http, https, or all; empty = none. The header's client address then counts for limits, throttling, logs and Received:. Needs a restart."},
 	{"proxy.trusted", CONFIG_STR, "127.0.0.1/32, ::1/128", NULL,
 	 "Sources (addresses or CIDR networks) allowed to send a PROXY header; on a proxy.protocol listener any other source is closed at once."},
 

@@ -232,7 +232,8 @@ struct proxy_net {
 
 /* Written once at start-up, before any loop thread runs; read-only after. */
 static const char *const listener_names[] = {
-	"imap", "imaps", "pop3", "pop3s", "smtp", "submission", "submissions", "lmtp", NULL,
+	"imap", "imaps", "pop3", "pop3s", "smtp", "submission", "submissions", "lmtp",
+	"http", "https", NULL,
 };
 static bool enabled[sizeof(listener_names) / sizeof(listener_names[0])];
 static struct proxy_net trusted[PROXY_TRUSTED_MAX];
@@ -338,14 +339,9 @@ static int add_listener(const char *item, void *arg)
 	}
 	if (all)
 		return 0;
-	if (strcmp(item, "http") == 0 || strcmp(item, "https") == 0) {
-		/* evhttp (libevent 2.1) accepts its own sockets and has no way
-		 * to take one whose first bytes were already read. */
-		*ctx->error_r = xasprintf("proxy.protocol: not supported on the %s listener", item);
-		return -1;
-	}
 	*ctx->error_r = xasprintf("proxy.protocol: '%.64s' is not a listener (imap, imaps, pop3, "
-				  "pop3s, smtp, submission, submissions, lmtp, all)", item);
+				  "pop3s, smtp, submission, submissions, lmtp, http, https, all)",
+				  item);
 	return -1;
 }
 
@@ -416,6 +412,7 @@ struct proxy_wait {
 	evutil_socket_t fd;
 	const char *proto; /* the listener's, outlives us (proxy_cancel) */
 	proxy_done_fn *done;
+	proxy_fail_fn *fail; /* NULL: we own fd and close it on failure */
 	void *arg;
 	struct sockaddr_storage peer;
 	socklen_t peer_len;
@@ -462,11 +459,22 @@ static void describe(const struct sockaddr *sa, char *out, size_t outlen)
 			  (socklen_t)outlen);
 }
 
+/* The socket is done with: closed, or handed back to its owner. */
+static void wait_end(struct proxy_wait *w)
+{
+	proxy_fail_fn *fail = w->fail;
+	evutil_socket_t fd = w->fd;
+	void *arg = w->arg;
+	wait_free(w, fail == NULL);
+	if (fail != NULL)
+		fail(fd, arg);
+}
+
 static void wait_fail(struct proxy_wait *w, const char *why)
 {
 	log_msg(LOG_INFO, "proto=%s ip=%s PROXY header refused: %s; closing", w->proto, w->ip,
 		why);
-	wait_free(w, true);
+	wait_end(w);
 }
 
 static int wait_arm(struct proxy_wait *w)
@@ -513,7 +521,7 @@ static void wait_read_cb(evutil_socket_t fd, short what, void *arg)
 	if (n == 0 && w->have == 0) {
 		/* A bare connect and close: a balancer's TCP health check. */
 		log_msg(LOG_DEBUG, "proto=%s ip=%s closed before sending anything", w->proto, w->ip);
-		wait_free(w, true);
+		wait_end(w);
 		return;
 	}
 	if (n <= 0) {
@@ -570,10 +578,18 @@ static void wait_read_cb(evutil_socket_t fd, short what, void *arg)
 void proxy_accept(struct event_base *base, const char *proto, evutil_socket_t fd,
 		  const struct sockaddr *sa, socklen_t salen, proxy_done_fn *done, void *arg)
 {
+	proxy_read(base, proto, fd, sa, salen, done, NULL, arg);
+}
+
+void proxy_read(struct event_base *base, const char *proto, evutil_socket_t fd,
+		const struct sockaddr *sa, socklen_t salen, proxy_done_fn *done,
+		proxy_fail_fn *fail, void *arg)
+{
 	struct proxy_wait *w = xcalloc(1, sizeof(*w));
 	w->fd = fd;
 	w->proto = proto;
 	w->done = done;
+	w->fail = fail;
 	w->arg = arg;
 	if (sa != NULL && salen <= sizeof(w->peer)) {
 		memcpy(&w->peer, sa, salen);
@@ -616,6 +632,6 @@ void proxy_cancel(void *arg)
 		pthread_mutex_unlock(&wait_lock);
 		if (w == NULL)
 			return;
-		wait_free(w, true);
+		wait_free(w, w->fail == NULL);
 	}
 }

@@ -61,9 +61,8 @@ enum proxy_parse_result proxy_parse(const unsigned char *buf, size_t len,
 
 /* Settings, once at start-up before any listener opens.
  * `listeners`: comma/space separated listener names ("imap, imaps, pop3,
- * pop3s, smtp, submission, submissions, lmtp"), "all" (every one of them),
- * or empty/"off" for none. The HTTP listeners are refused: evhttp accepts
- * its own sockets. `trusted`: CIDR list ("127.0.0.1/32, ::1/128"; a
+ * pop3s, smtp, submission, submissions, lmtp, http, https"), "all", or
+ * empty/"off" for none. `trusted`: CIDR list ("127.0.0.1/32, ::1/128"; a
  * bare address is one host). -1 with error_r on a bad value. */
 int proxy_configure(const char *listeners, const char *trusted, char **error_r);
 /* Does the listener `proto` ("imap", "pop3s"...) expect a header? */
@@ -86,6 +85,13 @@ typedef void proxy_done_fn(evutil_socket_t fd, const struct sockaddr *sa, sockle
  * address) and the socket closed; done is not called. */
 void proxy_accept(struct event_base *base, const char *proto, evutil_socket_t fd,
 		  const struct sockaddr *sa, socklen_t salen, proxy_done_fn *done, void *arg);
-/* Drop every header still awaited for `arg` (a listener going away). */
+/* The same for a socket another library owns (evhttp): on failure, after
+ * the log line, fail(fd, arg) runs instead of the socket being closed. */
+typedef void proxy_fail_fn(evutil_socket_t fd, void *arg);
+void proxy_read(struct event_base *base, const char *proto, evutil_socket_t fd,
+		const struct sockaddr *sa, socklen_t salen, proxy_done_fn *done,
+		proxy_fail_fn *fail, void *arg);
+/* Drop every header still awaited for `arg` (a listener or connection
+ * going away); sockets read with proxy_read are left to their owner. */
 void proxy_cancel(void *arg);
 #endif

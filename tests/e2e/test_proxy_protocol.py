@@ -425,7 +425,7 @@ def test_lmtp_and_submissions_take_the_header(roost_factory):
 
 
 @pytest.mark.parametrize("value,message", [
-    ("http", "proxy.protocol: not supported on the http listener"),
+    ("imap http gopher", "proxy.protocol: 'gopher' is not a listener"),
     ("imap, gopher", "proxy.protocol: 'gopher' is not a listener"),
 ])
 def test_bad_proxy_settings_stop_start(datadir, value, message):
@@ -442,3 +442,47 @@ def test_bad_proxy_settings_stop_start(datadir, value, message):
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30)
     assert p.returncode != 0
     assert "proxy.trusted: '10.0.0.0/33' is not an address or CIDR network" in p.stdout.decode()
+
+
+def http_exchange(port, data, tls=False):
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    if tls:
+        s.send(data[0], socket.MSG_MORE)
+        s = ssl._create_unverified_context().wrap_socket(s)
+        s.sendall(data[1])
+    else:
+        s.sendall(data)
+    out = b""
+    try:
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            out += chunk
+    except (ConnectionResetError, ssl.SSLError):
+        pass
+    s.close()
+    return out
+
+
+GET = (b"GET /mail/config-v1.1.xml?emailaddress=alice%40example.com HTTP/1.1\r\n"
+       b"Host: autoconfig.example.com\r\nConnection: close\r\n\r\n")
+
+
+def test_http_and_https_take_the_header(roost_factory):
+    r = roost_factory(proxy__protocol="http, https")
+    reply = http_exchange(r.listen_port("http"), v1("198.51.100.80", dport=80) + GET)
+    assert reply.startswith(b"HTTP/1.1 200"), reply[:200]
+    reply = http_exchange(r.listen_port("https"), (v2("2001:db8::443", dport=443), GET), tls=True)
+    assert reply.startswith(b"HTTP/1.1 200"), reply[:200]
+    text = wait_log(r, "proto=https ip=2001:db8::443 method=GET")
+    assert "proto=http ip=198.51.100.80 method=GET" in text
+    # no header, or a broken one: no HTTP answer at all
+    assert http_exchange(r.listen_port("http"), GET) == b""
+    assert http_exchange(r.listen_port("http"), SIG + b"\x21\x11\xff\xff" + GET) == b""
+    text = wait_log(r, "proto=http ip=127.0.0.1 PROXY header refused: v2: header longer")
+    assert "proto=http ip=127.0.0.1 PROXY header refused: not a PROXY header" in text
+    # still serving afterwards
+    reply = http_exchange(r.listen_port("http"), v2("192.0.2.81", dport=80) + GET)
+    assert reply.startswith(b"HTTP/1.1 200"), reply[:200]
+    wait_log(r, "proto=http ip=192.0.2.81 method=GET")

@@ -300,8 +300,8 @@ TEST(proxy_listener_names)
 	CHECK_INT(proxy_configure("all", "127.0.0.1/32", &error), 0);
 	CHECK(proxy_enabled("smtp"));
 	CHECK(proxy_enabled("submissions"));
-	CHECK(!proxy_enabled("https"));
-	const char *bad[] = {"imap, gopher", "http", "imap https", "IMAP"};
+	CHECK(proxy_enabled("https"));
+	const char *bad[] = {"imap, gopher", "htp", "imap httpss", "IMAP"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		CHECK_INT(proxy_configure(bad[i], "127.0.0.1/32", &error), -1);
 		CHECK(error != NULL);
