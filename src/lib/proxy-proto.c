@@ -165,8 +165,10 @@ static enum proxy_parse_result v2_parse(const unsigned char *buf, size_t len,
 		return PROXY_PARSE_ERROR;
 	}
 	/* Spec 2.2: 0x00 UNSPEC, 0x11 TCP/IPv4, 0x21 TCP/IPv6, 0x31 UNIX
-	 * stream; datagram and unknown families are refused. */
-	unsigned fam = buf[13];
+	 * stream; datagram and unknown families are refused. LOCAL ignores
+	 * the family and its block (the balancer speaks for itself, e.g. a
+	 * health check) and keeps the connection's own addresses. */
+	unsigned fam = cmd == 0 ? 0x00 : buf[13];
 	if (fam != 0x00 && fam != 0x11 && fam != 0x21 && fam != 0x31) {
 		*error_r = "v2: family/transport is not UNSPEC, TCP4, TCP6 or UNIX stream";
 		return PROXY_PARSE_ERROR;
@@ -180,10 +182,8 @@ static enum proxy_parse_result v2_parse(const unsigned char *buf, size_t len,
 		return PROXY_PARSE_MORE;
 	h->version = 2;
 	h->len = PROXY_V2_FIXED + block;
-	/* LOCAL: the balancer speaks for itself (health checks); the block is
-	 * skipped whatever it holds (spec 2.2). TLVs after the addresses are
-	 * skipped too: nothing here needs them. */
-	if (cmd == 0 || fam == 0x00 || fam == 0x31) {
+	/* TLVs after the addresses are skipped: nothing here needs them. */
+	if (fam == 0x00 || fam == 0x31) {
 		h->local = true;
 		return PROXY_PARSE_DONE;
 	}

@@ -184,6 +184,11 @@ TEST(proxy_v2_local_unspec_unix)
 	CHECK_INT(proxy_parse(buf, n, &h, &err), PROXY_PARSE_DONE);
 	CHECK(h.local);
 	CHECK_INT(h.len, 28);
+	/* LOCAL ignores the family (spec 2.2), even one PROXY would refuse. */
+	n = v2_build(buf, 0x20, 0x12, block, 3, 3);
+	CHECK_INT(proxy_parse(buf, n, &h, &err), PROXY_PARSE_DONE);
+	CHECK(h.local);
+	CHECK_INT(h.len, 19);
 	n = v2_build(buf, 0x20, 0x00, block, 0, 0);
 	CHECK_INT(proxy_parse(buf, n, &h, &err), PROXY_PARSE_DONE);
 	CHECK(h.local);
