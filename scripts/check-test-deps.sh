@@ -44,6 +44,7 @@ PROGRAMS = {
     "openssl": "s_client for the TLS policy (test_tls_policy.py)",
     "unbound": "the outbound tests' local DNS server (tests/e2e/outbound_net.py)",
     "useradd": "the roost system user (scripts/deps.sh, scripts/run.sh)",
+    "haproxy": "a load balancer sending PROXY v2 (test_proxy_protocol.py)",
     "systemd-analyze": "verifies contrib/systemd/roost.service (test_init_profile.py)",
     # build and the scripts
     "make": "Makefile", "cc": "Makefile", "ar": "Makefile", "pkg-config": "Makefile",

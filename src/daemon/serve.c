@@ -12,6 +12,7 @@
 #include "lib/conn.h"
 #include "lib/log.h"
 #include "lib/membudget.h"
+#include "lib/proxy-proto.h"
 #include "lib/registry.h"
 #include "lib/tls.h"
 #include "lib/version.h"
@@ -244,6 +245,11 @@ static int serve_start(struct serve *sv, struct store **store_r, struct privdrop
 	raise_fd_limit(cfg);
 	membudget_init(membudget_limit_for(config_size(cfg, "server.memory_budget")));
 	conn_global_init(sv->base, &limits, ssl_ctx);
+	if (proxy_configure(config_str(cfg, "proxy.protocol"), config_str(cfg, "proxy.trusted"),
+			    &error) < 0) {
+		SSL_CTX_free(ssl_ctx);
+		goto fail;
+	}
 	auth_configure(cfg);
 	int64_t nw = config_int(cfg, "auth.workers"), nmin = config_int(cfg, "server.worker_threads");
 	nw = nw > 0 ? nw : sysconf(_SC_NPROCESSORS_ONLN); /* hashing is CPU-bound: one per core */
