@@ -20,6 +20,7 @@
 #include "pop3/pop3.h"
 #include "smtp/smtp.h"
 #include "store/store.h"
+#include "store/store-config.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -218,6 +219,8 @@ static int serve_start(struct serve *sv, struct store **store_r, struct privdrop
 		.busy_timeout_ms = config_ms(cfg, "store.busy_timeout"),
 		.fts_disabled = !config_bool(cfg, "search.fts"),
 	};
+	if (store_config_quota_warn(cfg, &settings, &error) < 0)
+		goto fail;
 	if (store_open(config_datadir(cfg), &settings, store_r, &error) != STORE_OK)
 		goto fail;
 
