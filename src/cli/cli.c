@@ -48,6 +48,9 @@ const struct cli_command cli_commands[] = {
 	 "what POP3 DELE does for this account (default: the pop3.delete setting)"},
 	{"user save-sent", "<address> yes|no|default", 2, 2, 0, cmd_user_save_sent,
 	 "whether submission keeps a copy of sent mail in the account's Sent (default: submission.save_sent)"},
+	{"user trace", "<address> on|off", 2, 2, 0, cmd_user_trace,
+	 "write the account's IMAP, POP3 and submission sessions to DATADIR/trace/ (passwords "
+	 "redacted), from its next login"},
 	{"user app-password add", "<address> <label>", 2, 2, 0, cmd_user_app_password_add,
 	 "create a per-device password for IMAP, POP3 and submission; prints it once"},
 	{"user app-password list", "<address>", 1, 1, 0, cmd_user_app_password_list,

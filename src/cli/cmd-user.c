@@ -23,6 +23,7 @@
 #include "lib/alloc.h"
 #include "lib/config.h"
 #include "lib/registry.h"
+#include "lib/trace.h"
 #include "mail/password.h"
 #include "store/store.h"
 #include "store/store-auth.h"
@@ -454,4 +455,36 @@ int cmd_user_save_sent(struct cli *cli, int argc, char **argv)
 	int code = cli_store_result(cli, err, error, addr);
 	free(addr);
 	return code;
+}
+
+/* `user trace <address> on|off` (lib/trace.h): the switch is a flag file
+ * in DATADIR/trace/; run inside the daemon (control socket) it also
+ * reaches the running daemon, so the account's next login is traced. */
+int cmd_user_trace(struct cli *cli, int argc, char **argv)
+{
+	bool on = strcmp(argv[1], "on") == 0;
+	if (!on && strcmp(argv[1], "off") != 0)
+		return cli_fail(cli, CLI_EX_ERROR, "%.64s: expected on or off", argv[1]);
+	char *addr = cli_address(cli, argv[0]);
+	if (addr == NULL)
+		return CLI_EX_ERROR;
+	int64_t id;
+	enum store_err err = on ? account_id_of(cli, addr, &id) : STORE_OK;
+	if (err != STORE_OK) {
+		int code = cli_store_result(
+			cli, err, err == STORE_ENOTFOUND ? xstrdup("no such account") : NULL, addr);
+		free(addr);
+		return code;
+	}
+	char *error = NULL;
+	if (trace_switch(cli->datadir, addr, on, &error) < 0) {
+		cli_fail(cli, CLI_EX_ERROR, "%s: %s", addr, error);
+		free(error);
+		free(addr);
+		return CLI_EX_ERROR;
+	}
+	if (!cli->via_daemon)
+		fprintf(cli->err, "roost: the daemon is not running: it reads the switch when it starts\n");
+	free(addr);
+	return CLI_EX_OK;
 }

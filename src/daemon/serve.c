@@ -14,6 +14,7 @@
 #include "lib/membudget.h"
 #include "lib/registry.h"
 #include "lib/tls.h"
+#include "lib/trace.h"
 #include "lib/version.h"
 #include "lib/workers.h"
 #include "outbound/outbound.h"
@@ -223,6 +224,7 @@ static int serve_start(struct serve *sv, struct store **store_r, struct privdrop
 		goto fail;
 	if (store_open(config_datadir(cfg), &settings, store_r, &error) != STORE_OK)
 		goto fail;
+	trace_start(config_datadir(cfg), config_size(cfg, "trace.max_bytes"));
 
 	SSL_CTX *ssl_ctx = NULL;
 	const char *cert = config_path(cfg, "tls.cert");

@@ -8,6 +8,7 @@
 #include "lib/buf.h"
 #include "lib/conn.h"
 #include "lib/registry.h"
+#include "lib/trace.h"
 #include "imap/imap-view.h"
 #include "store/store.h"
 #include <stdlib.h>
@@ -56,7 +57,9 @@ static void login_succeeded(struct imap_cmd *cmd, const char *user, int64_t acco
 	s->account_id = account_id;
 	s->user = xstrdup(user);
 	s->state = IMAP_STATE_AUTH;
-	conn_log(s->conn, LOG_INFO, "login user=%s", user);
+	/* LOGIN, or AUTHENTICATE's mechanism (one offered, or no success) */
+	bool login = strcmp(cmd->a.name, "LOGIN") == 0 || cmd->a.count == 0;
+	conn_login(s->conn, user, login ? "LOGIN" : cmd->a.args[0].str, NULL);
 	struct buf b;
 	buf_init(&b, 4096);
 	imap_capabilities(s, &b);

@@ -15,6 +15,7 @@
 #include "lib/alloc.h"
 #include "lib/conn.h"
 #include "lib/registry.h"
+#include "lib/trace.h"
 #include "lib/buf.h"
 #include "mail/sasl.h"
 #include "store/store.h"
@@ -155,7 +156,9 @@ static void login_checked(void *ctx, enum auth_result result, int64_t account_id
 	}
 	s->state = POP3_STATE_TRANS;
 	conn_authenticated(s->conn); /* the login deadline is met */
-	conn_log(s->conn, LOG_INFO, "login user=%s messages=%zu", user, s->nmsgs);
+	char extra[32];
+	snprintf(extra, sizeof(extra), "messages=%zu", s->nmsgs);
+	conn_login(s->conn, user, s->auth_method != NULL ? s->auth_method : "USER", extra);
 	pop3_ok(s, "Logged in, %zu messages", s->nmsgs);
 }
 
@@ -185,6 +188,7 @@ void pop3_cmd_pass(struct pop3_session *s, char **args, int nargs)
 		return;
 	user = s->user;
 	s->user = NULL;
+	s->auth_method = "USER";
 	login(s, user, xstrdup(args[0]));
 	wipe(args[0], strlen(args[0]));
 	free_secret(&user);
@@ -269,6 +273,7 @@ void pop3_cmd_auth(struct pop3_session *s, char **args, int nargs)
 	/* RFC 5034 section 4: "=" is an empty initial response. */
 	if (ir != NULL && strcmp(ir, "=") == 0)
 		ir = "";
+	s->auth_method = strcasecmp(args[0], "PLAIN") == 0 ? "PLAIN" : "LOGIN";
 	if (strcasecmp(args[0], "PLAIN") == 0) {
 		if (ir != NULL && ir[0] != '\0') {
 			auth_plain(s, ir, strlen(ir));

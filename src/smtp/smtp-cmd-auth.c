@@ -20,6 +20,7 @@
 #include "auth/auth.h"
 #include "lib/alloc.h"
 #include "lib/conn.h"
+#include "lib/trace.h"
 #include "lib/registry.h"
 #include "lib/buf.h"
 #include "mail/sasl.h"
@@ -74,7 +75,7 @@ static void logged_in(struct smtp_session *s, int64_t account_id, char *user)
 	s->reg = registry_add(account_id, end_session, s);
 	registry_set_describe(s->reg, describe_session);
 	conn_authenticated(s->conn);
-	conn_log(s->conn, LOG_INFO, "login user=%s", s->auth_user);
+	conn_login(s->conn, s->auth_user, s->auth_method != NULL ? s->auth_method : "PLAIN", NULL);
 	smtp_reply(s, "235 2.7.0 Authentication successful");
 }
 
@@ -299,6 +300,7 @@ void smtp_cmd_auth(struct smtp_session *s, char *args)
 		smtp_reply_error(s, "504 5.5.4 Unrecognized authentication type");
 		return;
 	}
+	s->auth_method = plain ? "PLAIN" : login ? "LOGIN" : "SCRAM-SHA-256";
 	/* RFC 4954 6: 538 when the mechanism needs an encrypted channel.
 	 * SCRAM never sends the password, but without channel binding a
 	 * man in the middle could still ride the login: the same rule. */
