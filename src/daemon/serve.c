@@ -210,6 +210,8 @@ static int serve_start(struct serve *sv, struct store **store_r, struct privdrop
 
 	if (lock_datadir(sv) < 0)
 		return -1;
+	/* before the data directory is handed to server.user (privdrop) */
+	trace_start(config_datadir(cfg), config_size(cfg, "trace.max_bytes"));
 	if (root && !privdrop_stays_root(user) &&
 	    privdrop_prepare(drop, user, config_datadir(cfg), &error) < 0)
 		goto fail;
@@ -224,7 +226,6 @@ static int serve_start(struct serve *sv, struct store **store_r, struct privdrop
 		goto fail;
 	if (store_open(config_datadir(cfg), &settings, store_r, &error) != STORE_OK)
 		goto fail;
-	trace_start(config_datadir(cfg), config_size(cfg, "trace.max_bytes"));
 
 	SSL_CTX *ssl_ctx = NULL;
 	const char *cert = config_path(cfg, "tls.cert");

@@ -1005,9 +1005,10 @@ void conn_printf(struct conn *c, const char *fmt, ...)
 	char *traced = NULL;
 	if (c->trace != NULL && !c->finished && !c->dead) {
 		int n = vasprintf(&traced, fmt, ap); /* through conn_write: traced */
-		if (n > 0)
+		if (n >= 0) {
 			conn_write(c, traced, (size_t)n);
-		free(traced);
+			free(traced);
+		}
 	} else if (!c->finished && !c->dead) {
 		evbuffer_add_vprintf(bufferevent_get_output(c->bev), fmt, ap);
 		conn_wrote(c);

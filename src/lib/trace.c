@@ -38,6 +38,13 @@ struct trace {
 	int fd;
 	int64_t written;
 	struct event *flush_ev;
+	/* mail content is counted, never copied: an IMAP literal the server
+	 * sends (skip_out bytes left), a POP3 RETR/TOP answer, SMTP DATA */
+	uint64_t skip_out;
+	bool want_body, server_body;
+	uint64_t server_body_bytes;
+	bool want_data, client_data;
+	uint64_t client_data_bytes;
 };
 
 /* An address that can name a file: no '/', no leading '.', no control
@@ -332,16 +339,34 @@ void trace_client_line(struct trace *t, const char *line, size_t len)
 {
 	if (t->state == TRACE_OFF)
 		return;
-	char out[1100];
-	size_t n = trace_redact(line, len, &t->sasl, out, sizeof(out));
-	if (n < len && !t->sasl && n == sizeof(out) - 1) {
-		char more[64];
-		snprintf(more, sizeof(more), " [%zu more bytes]", len - n);
-		append(t, "C:", out, n);
-		append(t, "C:", more, strlen(more));
+	if (t->client_data) {
+		/* SMTP DATA (RFC 5321 4.1.1.4): mail content, counted only */
+		if (len == 1 && line[0] == '.') {
+			char text[64];
+			snprintf(text, sizeof(text), "[message: %llu bytes]",
+				 (unsigned long long)t->client_data_bytes);
+			append(t, "C:", text, strlen(text));
+			append(t, "C:", ".", 1);
+			t->client_data = false;
+			t->client_data_bytes = 0;
+		} else {
+			t->client_data_bytes += len + 2;
+		}
 		return;
 	}
+	size_t pos = 0, start;
+	size_t n1 = word(line, len, &pos, &start);
+	t->want_data = word_is(line, start, n1, "DATA");
+	/* POP3 RETR and TOP (RFC 1939 7): a multi-line answer of mail content */
+	t->want_body = word_is(line, start, n1, "RETR") || word_is(line, start, n1, "TOP");
+	char out[1100];
+	size_t n = trace_redact(line, len, &t->sasl, out, sizeof(out));
 	append(t, "C:", out, n);
+	if (n == sizeof(out) - 1 && n < len) {
+		char more[64];
+		snprintf(more, sizeof(more), "[%zu more bytes]", len - n);
+		append(t, "C:", more, strlen(more));
+	}
 }
 
 void trace_client_bytes(struct trace *t, size_t n)
@@ -353,34 +378,89 @@ void trace_client_bytes(struct trace *t, size_t n)
 	append(t, "C:", text, strlen(text));
 }
 
+/* An IMAP line ending in a literal marker "{N}" (RFC 3501 4.3): N, else 0. */
+static uint64_t literal_size(const char *line, size_t k)
+{
+	if (k < 3 || line[k - 1] != '}')
+		return 0;
+	size_t i = k - 1;
+	uint64_t v = 0, scale = 1;
+	while (i > 0 && line[i - 1] >= '0' && line[i - 1] <= '9' && scale <= 1000000000000ULL) {
+		v += (uint64_t)(line[--i] - '0') * scale;
+		scale *= 10;
+	}
+	return i > 0 && i < k - 1 && line[i - 1] == '{' ? v : 0;
+}
+
 void trace_server(struct trace *t, const void *data, size_t len)
 {
 	if (t->state == TRACE_OFF || len == 0)
 		return;
-	const char *p = data;
+	const char *p = data, *end = p + len;
 	/* RFC 3501 7.5, RFC 5034 4, RFC 4954 4: a continuation keeps the
 	 * SASL exchange going; any other reply ends it */
-	t->sasl = t->sasl && ((len >= 2 && p[0] == '+' && (p[1] == ' ' || p[1] == '\r')) ||
-			      (len >= 4 && memcmp(p, "334 ", 4) == 0));
-	size_t shown = len > TRACE_SERVER_CHUNK_MAX ? TRACE_SERVER_CHUNK_MAX : len;
-	const char *end = p + shown;
+	if (t->skip_out == 0 && !t->server_body)
+		t->sasl = t->sasl && ((len >= 2 && p[0] == '+' && (p[1] == ' ' || p[1] == '\r')) ||
+				      (len >= 4 && memcmp(p, "334 ", 4) == 0));
+	if (t->want_data) {
+		t->client_data = len >= 3 && memcmp(p, "354", 3) == 0;
+		t->want_data = false;
+	}
+	size_t shown = 0, hidden = 0;
 	while (p < end) {
+		if (t->skip_out > 0) {
+			/* an IMAP literal's bytes, announced by its marker */
+			size_t n = (uint64_t)(end - p) < t->skip_out ? (size_t)(end - p)
+								    : (size_t)t->skip_out;
+			t->skip_out -= n;
+			hidden += n;
+			p += n;
+			continue;
+		}
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t n = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
 		size_t k = n > 0 && p[n - 1] == '\r' ? n - 1 : n;
-		char line[TRACE_SERVER_CHUNK_MAX + 1];
-		memcpy(line, p, k);
-		for (size_t i = 0; i < k; i++)
-			if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
-				line[i] = '?';
-		append(t, "S:", line, k);
-		p += n + 1;
-		if (len > TRACE_SERVER_CHUNK_MAX)
-			break; /* a body or a big listing: its first line only */
+		size_t step = n + (nl != NULL ? 1 : 0);
+		if (t->server_body) {
+			/* POP3 content until the lone "." (RFC 1939 3) */
+			if (k == 1 && p[0] == '.') {
+				t->server_body = false;
+				char text[64];
+				snprintf(text, sizeof(text), "[message: %llu bytes]",
+					 (unsigned long long)t->server_body_bytes);
+				append(t, "S:", text, strlen(text));
+				append(t, "S:", ".", 1);
+				t->server_body_bytes = 0;
+			} else {
+				t->server_body_bytes += step;
+			}
+			p += step;
+			continue;
+		}
+		if (t->want_body) {
+			t->want_body = false;
+			t->server_body = k >= 3 && memcmp(p, "+OK", 3) == 0;
+		}
+		if (shown == 0 || shown + k <= TRACE_SERVER_CHUNK_MAX) {
+			/* the first line always, cut at the maximum */
+			size_t m = k < TRACE_SERVER_CHUNK_MAX ? k : TRACE_SERVER_CHUNK_MAX;
+			char line[TRACE_SERVER_CHUNK_MAX + 1];
+			memcpy(line, p, m);
+			for (size_t i = 0; i < m; i++)
+				if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
+					line[i] = '?';
+			append(t, "S:", line, m);
+			shown += m;
+			hidden += k - m;
+		} else {
+			hidden += step;
+		}
+		t->skip_out = literal_size(p, k);
+		p += step;
 	}
-	if (len > TRACE_SERVER_CHUNK_MAX) {
+	if (hidden > 0) {
 		char more[64];
-		snprintf(more, sizeof(more), "[%zu bytes in all]", len);
+		snprintf(more, sizeof(more), "[%zu bytes not shown]", hidden);
 		append(t, "S:", more, strlen(more));
 	}
 }

@@ -165,3 +165,46 @@ def test_trace_arguments(roost):
     for bad in (["nobody@example.com", "on"], [ALICE, "maybe"]):
         p = roost.cli("user", "trace", *bad, check=False)
         assert p.returncode != 0, bad
+
+
+SECRET_BODY = "Body-marker-7f3a9 the support desk must not read this"
+
+
+def test_mail_content_is_counted_not_copied(roost):
+    """IMAP FETCH literals, POP3 RETR/TOP answers, submission DATA and
+    APPEND literals: their bytes are announced, never written."""
+    prepare(roost)
+    msg = "From: s@other.example\r\nSubject: Subject-marker-1\r\n\r\n%s\r\n" % SECRET_BODY
+    roost.deliver(msg, ALICE)
+    c = imaplib.IMAP4("127.0.0.1", roost.port("imap"))
+    c.login(ALICE, PW)
+    c.select("INBOX")
+    typ, d = c.fetch("1", "(BODY.PEEK[] BODY.PEEK[TEXT])")
+    assert SECRET_BODY.encode() in d[0][1]
+    c.append("INBOX", None, None, ("Subject: a\r\n\r\nAppend %s\r\n" % SECRET_BODY).encode())
+    c.noop()
+    c.logout()
+    p = poplib.POP3("127.0.0.1", roost.port("pop3"))
+    p.user(ALICE)
+    p.pass_(PW)
+    assert SECRET_BODY.encode() in b"\n".join(p.retr(1)[1])
+    p.top(1, 5)
+    p.stat()
+    p.quit()
+    import smtplib
+    with smtplib.SMTP("127.0.0.1", roost.port("submission")) as sm:
+        sm.login(ALICE, PW)
+        sm.sendmail(ALICE, [ALICE], ("From: %s\r\nTo: %s\r\nSubject: sub\r\n\r\n%s\r\n"
+                                     % (ALICE, ALICE, SECRET_BODY)).encode())
+    time.sleep(0.5)
+    files = traces(roost)
+    assert len(files) == 3, files
+    everything = b"".join(read(f) for f in files)
+    assert SECRET_BODY.encode() not in everything
+    no_secrets(everything)
+    assert b"FETCH" in everything and b"bytes" in everything
+    assert b"RETR 1" in everything and b"[message: " in everything
+    assert b"STAT" in everything            # the session goes on after the body
+    assert b"mail FROM:<alice@example.com>" in everything and b"C: data" in everything
+    assert b"C: [message: " in everything
+    assert b"AUTH PLAIN [redacted]" in everything or b"AUTH LOGIN" in everything
