@@ -517,7 +517,8 @@ static void trace_begin(struct trace *t, struct conn *c, const char *user)
 	flush(t);
 }
 
-void conn_login(struct conn *c, const char *user, const char *method, const char *extra)
+void conn_login(struct conn *c, const char *user, const char *address, const char *method,
+		const char *extra)
 {
 	const char *tls = conn_tls_description(c);
 	size_t tls_len = tls != NULL ? strcspn(tls, " ") : 4;
@@ -526,8 +527,8 @@ void conn_login(struct conn *c, const char *user, const char *method, const char
 	struct trace *t = conn_trace(c);
 	if (t == NULL || t->state != TRACE_PRELOGIN)
 		return;
-	if (address_ok(user) && trace_enabled(user)) {
-		trace_begin(t, c, user);
+	if (address_ok(address) && trace_enabled(address)) {
+		trace_begin(t, c, address);
 		return;
 	}
 	t->state = TRACE_OFF;

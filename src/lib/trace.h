@@ -58,9 +58,12 @@ void trace_server(struct trace *t, const void *data, size_t len);
 void trace_free(struct trace **t);
 
 /* The protocols' successful login: the login line ("login user=U
- * method=M tls=T", tls=none without TLS), then the trace starts when the
- * account is traced (else the pre-login lines are dropped). */
-void conn_login(struct conn *c, const char *user, const char *method, const char *extra);
+ * method=M tls=T [extra]", tls=none without TLS; U as the client sent
+ * it), then the trace starts when `address` (the account's own address,
+ * which a login without a domain or in other case does not spell) is
+ * traced; else the pre-login lines are dropped. */
+void conn_login(struct conn *c, const char *user, const char *address, const char *method,
+		const char *extra);
 
 /* Redact a client line for the trace (exposed for the unit tests):
  * writes at most out_max - 1 bytes and a NUL; *sasl is the SASL state of

@@ -16,6 +16,7 @@
 #include "lib/conn.h"
 #include "lib/registry.h"
 #include "lib/trace.h"
+#include "mail/address.h"
 #include "lib/buf.h"
 #include "mail/sasl.h"
 #include "store/store.h"
@@ -123,6 +124,8 @@ static void login_checked(void *ctx, enum auth_result result, int64_t account_id
 	s->delete_hide = server->set.delete_hide;
 	enum store_err err = store_account_get_by_id(server->store, account_id, &account);
 	bool disabled = err == STORE_OK && account.disabled;
+	char address[ADDRESS_MAX + 1]; /* the account's own spelling: trace.h */
+	snprintf(address, sizeof(address), "%s", err == STORE_OK ? account.address : user);
 	if (err == STORE_OK) {
 		if (account.pop3_delete != NULL)
 			s->delete_hide = strcasecmp(account.pop3_delete, "hide") == 0;
@@ -158,7 +161,7 @@ static void login_checked(void *ctx, enum auth_result result, int64_t account_id
 	conn_authenticated(s->conn); /* the login deadline is met */
 	char extra[32];
 	snprintf(extra, sizeof(extra), "messages=%zu", s->nmsgs);
-	conn_login(s->conn, user, s->auth_method != NULL ? s->auth_method : "USER", extra);
+	conn_login(s->conn, user, address, s->auth_method != NULL ? s->auth_method : "USER", extra);
 	pop3_ok(s, "Logged in, %zu messages", s->nmsgs);
 }
 

@@ -208,3 +208,23 @@ def test_mail_content_is_counted_not_copied(roost):
     assert b"mail FROM:<alice@example.com>" in everything and b"C: data" in everything
     assert b"C: [message: " in everything
     assert b"AUTH PLAIN [redacted]" in everything or b"AUTH LOGIN" in everything
+
+
+def test_login_without_domain_is_traced_by_account_address(roost):
+    """A login name without a domain (the only hosted domain) or in other
+    case still finds the account's trace switch; the file is named by the
+    account's own address."""
+    prepare(roost)
+    c = imaplib.IMAP4("127.0.0.1", roost.port("imap"))
+    c.login("Alice", PW)
+    c.logout()
+    p = poplib.POP3("127.0.0.1", roost.port("pop3"))
+    p.user("alice")
+    p.pass_(PW)
+    p.quit()
+    time.sleep(0.5)
+    files = traces(roost)
+    assert len(files) == 2, files
+    for f in files:
+        assert b"user alice@example.com" in read(f).splitlines()[0]
+        no_secrets(read(f))
