@@ -191,3 +191,21 @@ def test_user_list_over_arguments(roost):
                 ["--under", "5"], ["--over", "5000"]):
         p = roost.cli("user", "list", *bad, check=False)
         assert p.returncode != 0, bad
+
+
+def test_offline_deliver_warns_and_oversized_domain_file_is_ignored(datadir):
+    """`roost deliver` without a daemon takes the same path; a per-domain
+    text file over its limit (or binary) is ignored for the built-in text."""
+    datadir.init()
+    datadir.cli("user", "quota", ALICE, "100K")
+    os.makedirs(os.path.join(datadir.datadir, "quota-warn"))
+    with open(os.path.join(datadir.datadir, "quota-warn", "example.com"), "w") as f:
+        f.write("Huge subject\n" + "x" * 5000)
+    datadir.deliver(message(60000, "sixty"), ALICE)
+    assert datadir.users()[ALICE][2] == 1
+    datadir.deliver(message(30000, "ninety"), ALICE)     # 58 % -> 88 %: crosses 80
+    assert datadir.users()[ALICE][2] == 3
+    out = datadir.cli("message", "get", ALICE, "INBOX", "3", binary=True).stdout
+    assert b"Auto-Submitted: auto-generated" in out
+    assert b"Huge subject" not in out and b"Subject: Your mailbox is 8" in out
+    assert b"has reached 80% of its storage quota" in out
