@@ -321,6 +321,9 @@ static void append(struct trace *t, const char *dir, const char *text, size_t n)
 
 struct trace *trace_conn_new(const char *proto, const char *session)
 {
+	/* MTA sessions (SMTP on port 25, LMTP) never log in: no buffer */
+	if (strcmp(proto, "smtp") == 0 || strcmp(proto, "lmtp") == 0)
+		return NULL;
 	pthread_mutex_lock(&lock);
 	bool any = trace_dir != NULL && naccounts > 0;
 	pthread_mutex_unlock(&lock);

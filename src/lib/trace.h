@@ -11,8 +11,9 @@
  * effect at the account's next login at once.
  *
  * A session knows its account only after login: until then its lines go
- * to a small bounded buffer (only while some account is traced), written
- * at the head of the file when the account turns out to be traced.
+ * to a small bounded buffer (only while some account is traced, and not
+ * for SMTP/LMTP, which never log in), written at the head of the file when
+ * the account turns out to be traced and freed at login otherwise.
  * Secrets never reach the file: LOGIN's password, PASS's argument, an AUTH
  * or AUTHENTICATE initial response and every SASL continuation line are
  * replaced by "[redacted]". Literal and DATA bytes are counted, not
