@@ -15,12 +15,14 @@
 #include "lib/proxy-proto.h"
 #include "lib/registry.h"
 #include "lib/tls.h"
+#include "lib/trace.h"
 #include "lib/version.h"
 #include "lib/workers.h"
 #include "outbound/outbound.h"
 #include "pop3/pop3.h"
 #include "smtp/smtp.h"
 #include "store/store.h"
+#include "store/store-config.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -209,6 +211,8 @@ static int serve_start(struct serve *sv, struct store **store_r, struct privdrop
 
 	if (lock_datadir(sv) < 0)
 		return -1;
+	/* before the data directory is handed to server.user (privdrop) */
+	trace_start(config_datadir(cfg), config_size(cfg, "trace.max_bytes"));
 	if (root && !privdrop_stays_root(user) &&
 	    privdrop_prepare(drop, user, config_datadir(cfg), &error) < 0)
 		goto fail;
@@ -219,6 +223,8 @@ static int serve_start(struct serve *sv, struct store **store_r, struct privdrop
 		.busy_timeout_ms = config_ms(cfg, "store.busy_timeout"),
 		.fts_disabled = !config_bool(cfg, "search.fts"),
 	};
+	if (store_config_quota_warn(cfg, &settings, &error) < 0)
+		goto fail;
 	if (store_open(config_datadir(cfg), &settings, store_r, &error) != STORE_OK)
 		goto fail;
 

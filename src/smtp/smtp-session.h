@@ -132,6 +132,7 @@ struct smtp_session {
 	struct auth_scram *scram;	/* SCRAM exchange (auth/auth-scram.h) */
 	int64_t scram_account_id;	/* proof good: logged in after the client's "" */
 	char *login_user;		/* LOGIN's user name between its two steps */
+	const char *auth_method;	/* the mechanism, for the login line */
 	struct auth_request *auth_req;
 	struct registry_entry *reg;	/* ends the session on `user del`/`passwd` */
 	int64_t account_id;		/* > 0 once AUTH succeeded */
