@@ -15,6 +15,7 @@
 #include "smtp/smtp-session.h"
 #include "lib/alloc.h"
 #include "lib/log.h"
+#include "mail/address.h"
 #include "outbound/dsn.h"
 #include "store/store-queue.h"
 #include <inttypes.h>
@@ -84,10 +85,16 @@ void smtp_dsn_success(struct smtp_session *s)
 	char *msg = dsn_build(&d, &len);
 	free(original);
 	free(dr);
-	struct store_queue_rcpt to = {.address = t->mail_from, .orcpt = NULL,
-				      .notify = STORE_QUEUE_NOTIFY_NEVER};
+	/* the queue routes by the normalised address (a hosted sender's
+	 * mailbox whatever the case of MAIL FROM); a sender it cannot
+	 * normalise (a quoted local part) is used as given */
+	const char *why;
+	char *norm = address_normalize(t->mail_from, &why);
+	struct store_queue_rcpt to = {.address = norm != NULL ? norm : t->mail_from,
+				      .orcpt = NULL, .notify = STORE_QUEUE_NOTIFY_NEVER};
 	/* copies everything: the transaction may end before `queued` */
 	store_queue_add(s->srv->store, 0, "", NULL, false, &to, 1, msg, len, queued,
 			xstrdup(t->id != NULL ? t->id : "-"));
+	free(norm);
 	free(msg);
 }

@@ -146,8 +146,9 @@ def test_mx_delivery_with_notify_success_sends_dsn_but_not_for_null_sender(roost
     # the null sender: no DSN ever (RFC 3461 5.2.2)
     s.sendmail("", ["bob@example.com"], MSG.format(to="bob", subject="null", mid="n1"),
                rcpt_options=["NOTIFY=SUCCESS"])
-    s.sendmail(ALICE, ["bob@example.com"], MSG.format(to="bob", subject="mx", mid="m1"),
-               rcpt_options=["NOTIFY=SUCCESS"])
+    # the sender's case does not matter: the DSN finds her mailbox
+    s.sendmail("Alice@Example.COM", ["bob@example.com"],
+               MSG.format(to="bob", subject="mx", mid="m1"), rcpt_options=["NOTIFY=SUCCESS"])
     s.quit()
     assert inbox(r, "bob@example.com") == 2
     assert wait_for(lambda: inbox(r, ALICE) == 1, 20), r.read_log()
@@ -155,6 +156,20 @@ def test_mx_delivery_with_notify_success_sends_dsn_but_not_for_null_sender(roost
     assert rcpts[0]["Action"] == "delivered"
     assert rcpts[0]["Final-Recipient"] == "rfc822; bob@example.com"
     assert "Subject: mx" in parts[2].get_payload()
+    # LMTP: the same, per recipient (bob asked, dave did not)
+    r.add_user("dave@example.com")
+    l = smtplib.LMTP("127.0.0.1", r.port("lmtp"), timeout=15)
+    l.ehlo("mta.example.com")
+    assert l.has_extn("dsn")
+    assert l.mail(ALICE)[0] == 250
+    assert l.rcpt("bob@example.com", ["NOTIFY=SUCCESS"])[0] == 250
+    assert l.rcpt("dave@example.com")[0] == 250
+    l.data(MSG.format(to="bob", subject="lmtp", mid="lm1"))
+    l.quit()
+    assert wait_for(lambda: inbox(r, ALICE) == 2, 20), r.read_log()
+    rcpts, _, parts = dsn_reports(message(r, ALICE, 2))
+    assert [x["Final-Recipient"] for x in rcpts] == ["rfc822; bob@example.com"]
+    assert "Subject: lmtp" in parts[2].get_payload()
     assert wait_for(lambda: queue_rows(r) == [], 10)
     time.sleep(1)
-    assert inbox(r, ALICE) == 1
+    assert inbox(r, ALICE) == 2
