@@ -272,3 +272,16 @@ def test_no_burl_without_imap(tmp_path):
         assert not any("BURL" in l for l in lines), lines
     finally:
         assert r.stop() == 0
+
+
+def test_resolved_message_still_passes_the_sender_rules(roost_factory, net):
+    # a message in alice's own store, From: somebody else: BURL resolves
+    # it, the From: rule refuses it like an uploaded one
+    r = make(roost_factory, net)
+    forged = DRAFT.replace(b"From: Alice <alice@example.com>", b"From: Bob <bob@example.com>")
+    url, _, _ = draft_url(r, data=forged)
+    w, _ = session(r)
+    transaction(w, "carol@remote.test")
+    code, lines = w.cmd("BURL %s LAST" % url)
+    assert code == 550 and "5.7.1" in lines[0], lines
+    assert r.cli("queue", "list").stdout == ""

@@ -148,14 +148,18 @@ def test_mx_delivery_with_notify_success_sends_dsn_but_not_for_null_sender(roost
                rcpt_options=["NOTIFY=SUCCESS"])
     # the sender's case does not matter: the DSN finds her mailbox
     s.sendmail("Alice@Example.COM", ["bob@example.com"],
-               MSG.format(to="bob", subject="mx", mid="m1"), rcpt_options=["NOTIFY=SUCCESS"])
+               MSG.format(to="bob", subject="mx", mid="m1"), mail_options=["RET=FULL"],
+               rcpt_options=["NOTIFY=SUCCESS"])
     s.quit()
     assert inbox(r, "bob@example.com") == 2
     assert wait_for(lambda: inbox(r, ALICE) == 1, 20), r.read_log()
     rcpts, _, parts = success_dsn(r)
     assert rcpts[0]["Action"] == "delivered"
     assert rcpts[0]["Final-Recipient"] == "rfc822; bob@example.com"
+    # a success DSN carries the header only, even with RET=FULL
+    assert parts[2].get_content_type() == "text/rfc822-headers"
     assert "Subject: mx" in parts[2].get_payload()
+    assert "Hello." not in parts[2].get_payload()
     # LMTP: the same, per recipient (bob asked, dave did not)
     r.add_user("dave@example.com")
     l = smtplib.LMTP("127.0.0.1", r.port("lmtp"), timeout=15)
