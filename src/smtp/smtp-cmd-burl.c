@@ -19,19 +19,21 @@
  * refused BURL leaves the transaction as it was. Sizes are the DATA
  * limits (message.max_size, the memory budget: smtp_data_chunk()).
  *
- * The resolve is one store read on this thread, like the RCPT lookups.
+ * The resolve (the account, the key, the message bytes) runs on the
+ * read pool (lib/workers.h) with the session paused, like a store op.
  */
 #include "smtp/smtp-session.h"
 #include "lib/alloc.h"
 #include "lib/conn.h"
+#include "lib/workers.h"
 #include "store/store-urlauth.h"
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
-/* RFC 3461-style limit for the URL: the IMAP URL parser's own maximum
- * (mail/imap-url.h); longer is refused before any parsing. */
+/* The longest URL: the IMAP URL parser's own maximum (mail/imap-url.h);
+ * longer is refused before any parsing (554 5.7.0). */
 #define SMTP_BURL_URL_MAX IMAP_URL_MAX
 
 static bool port_ok(const struct smtp_server *srv, uint32_t port)
@@ -68,6 +70,99 @@ static int parse_args(char *args, char **url_r, bool *last_r)
 	return args[0] != '\0' ? 0 : -1;
 }
 
+/* One resolve on the read pool; the session is paused meanwhile. */
+struct burl_job {
+	struct smtp_session *s;
+	struct store *store;
+	int64_t account_id;
+	char *url;
+	size_t len;
+	bool last;
+	/* out */
+	bool ours;
+	enum store_err err;
+	struct store_urlauth_message m;
+};
+
+/* Worker: the account's address, the checks of url_for_us(), then the
+ * store's resolve (token, EXPIRE, the message bytes). */
+static void resolve_work(void *ctx)
+{
+	struct burl_job *j = ctx;
+	struct store_account a;
+	j->err = store_account_get_by_id(j->store, j->account_id, &a);
+	if (j->err != STORE_OK)
+		return;
+	const struct smtp_server *srv = j->s->srv;
+	struct imap_url u;
+	const char *why;
+	j->ours = imap_url_parse(j->url, j->len, &u, &why) == 0;
+	if (j->ours) {
+		j->ours = url_for_us(srv, &u, a.address);
+		imap_url_clear(&u);
+	}
+	if (j->ours)
+		j->err = store_urlauth_resolve(j->store, j->url, j->len, a.address,
+					       (int64_t)time(NULL), &j->m);
+	store_account_clear(&a);
+}
+
+/* The reply for a resolve that gave no content, or NULL when it did. */
+static const char *resolve_refusal(struct smtp_session *s, struct burl_job *j)
+{
+	if (!j->ours || j->err == STORE_EINVAL || j->err == STORE_EPERM) {
+		conn_log(s->conn, LOG_WARN, "burl refused user=%s: %s", s->auth_user,
+			 !j->ours ? "not a submit+ URLAUTH URL of this server"
+				  : store_strerror(j->err));
+		return "554 5.7.0 Invalid URL or URLAUTH authorization";
+	}
+	if (j->err == STORE_ENOTFOUND)
+		return "554 5.6.6 Message content not available";
+	if (j->err != STORE_OK) {
+		conn_log(s->conn, LOG_WARN, "burl: resolve failed: %s", store_strerror(j->err));
+		return "451 4.3.0 Cannot resolve the URL now, try again later";
+	}
+	if (j->m.url.section != NULL)
+		return "554 5.6.6 BURL of a ;SECTION= part is not supported"; /* not a message */
+	return NULL;
+}
+
+/* Event loop: append the content, or refuse and leave the transaction. */
+static void resolve_done(void *ctx)
+{
+	struct burl_job *j = ctx;
+	struct smtp_session *s = j->s;
+	s->storing = false;
+	if (s->closed) {
+		smtp_session_free(s);
+	} else {
+		const char *refusal = resolve_refusal(s, j);
+		const char *p = j->m.data;
+		size_t n = j->m.len;
+		if (refusal == NULL && j->m.url.partial) {
+			size_t start = j->m.url.partial_start < n ? j->m.url.partial_start : n;
+			n -= start;
+			p += start;
+			if (j->m.url.partial_len != 0 && j->m.url.partial_len < n)
+				n = j->m.url.partial_len;
+		}
+		if (refusal == NULL && n > 0 && memchr(p, '\0', n) != NULL)
+			refusal = "554 5.6.3 Message content is binary (BINARYMIME not offered)";
+		if (refusal != NULL) {
+			smtp_reply_error(s, "%s", refusal);
+		} else {
+			conn_log(s->conn, LOG_INFO, "burl user=%s bytes=%zu%s", s->auth_user, n,
+				 j->last ? " last" : "");
+			smtp_data_chunk(s, p, n, j->last); /* LAST may start storing */
+		}
+		if (!s->storing && !s->quitting && s->conn != NULL)
+			conn_resume(s->conn);
+	}
+	store_urlauth_message_clear(&j->m);
+	free(j->url);
+	free(j);
+}
+
 void smtp_cmd_burl(struct smtp_session *s, char *args)
 {
 	struct smtp_txn *t = &s->txn;
@@ -77,10 +172,6 @@ void smtp_cmd_burl(struct smtp_session *s, char *args)
 	}
 	if (!s->srv->burl) {
 		smtp_reply_error(s, "502 5.5.1 BURL is not available (no IMAP service)");
-		return;
-	}
-	if (strlen(args) > SMTP_BURL_URL_MAX + 5) {
-		smtp_reply_error(s, "554 5.7.0 URL too long");
 		return;
 	}
 	char *url;
@@ -107,65 +198,15 @@ void smtp_cmd_burl(struct smtp_session *s, char *args)
 		smtp_reply_error(s, "554 5.7.0 URL too long");
 		return;
 	}
-	struct store_account a;
-	enum store_err err = store_account_get_by_id(s->srv->store, s->account_id, &a);
-	if (err != STORE_OK) {
-		conn_log(s->conn, LOG_WARN, "burl: account read failed: %s", store_strerror(err));
-		smtp_reply_error(s, "451 4.3.0 Cannot resolve the URL now, try again later");
-		return;
-	}
-	struct imap_url u;
-	const char *why;
-	bool ours = imap_url_parse(url, len, &u, &why) == 0;
-	if (ours) {
-		ours = url_for_us(s->srv, &u, a.address);
-		imap_url_clear(&u);
-	}
-	struct store_urlauth_message m;
-	memset(&m, 0, sizeof(m));
-	if (ours)
-		err = store_urlauth_resolve(s->srv->store, url, len, a.address, (int64_t)time(NULL), &m);
-	store_account_clear(&a);
-	if (!ours || err == STORE_EINVAL || err == STORE_EPERM) {
-		conn_log(s->conn, LOG_WARN, "burl refused user=%s: %s", s->auth_user,
-			 !ours ? "not a submit+ URLAUTH URL of this server" : store_strerror(err));
-		smtp_reply_error(s, "554 5.7.0 Invalid URL or URLAUTH authorization");
-		store_urlauth_message_clear(&m);
-		return;
-	}
-	if (err == STORE_ENOTFOUND) {
-		smtp_reply_error(s, "554 5.6.6 Message content not available");
-		store_urlauth_message_clear(&m);
-		return;
-	}
-	if (err != STORE_OK) {
-		conn_log(s->conn, LOG_WARN, "burl: resolve failed: %s", store_strerror(err));
-		smtp_reply_error(s, "451 4.3.0 Cannot resolve the URL now, try again later");
-		store_urlauth_message_clear(&m);
-		return;
-	}
-	if (m.url.section != NULL) {
-		/* a body part is not a message to submit */
-		smtp_reply_error(s, "554 5.6.6 BURL of a ;SECTION= part is not supported");
-		store_urlauth_message_clear(&m);
-		return;
-	}
-	const char *p = m.data;
-	size_t n = m.len;
-	if (m.url.partial) {
-		size_t start = m.url.partial_start < n ? m.url.partial_start : n;
-		n -= start;
-		p += start;
-		if (m.url.partial_len != 0 && m.url.partial_len < n)
-			n = m.url.partial_len;
-	}
-	if (n > 0 && memchr(p, '\0', n) != NULL) {
-		smtp_reply_error(s, "554 5.6.3 Message content is binary (BINARYMIME not offered)");
-		store_urlauth_message_clear(&m);
-		return;
-	}
-	conn_log(s->conn, LOG_INFO, "burl user=%s bytes=%zu%s", s->auth_user, n,
-		 last ? " last" : "");
-	smtp_data_chunk(s, p, n, last);
-	store_urlauth_message_clear(&m);
+	struct burl_job *j = xcalloc(1, sizeof(*j));
+	j->s = s;
+	j->store = s->srv->store;
+	j->account_id = s->account_id;
+	j->url = xstrndup(url, len);
+	j->len = len;
+	j->last = last;
+	/* the message may be large: read it off the event loop */
+	s->storing = true;
+	conn_pause(s->conn);
+	workers_submit_read((uint64_t)s->account_id, resolve_work, resolve_done, j);
 }
