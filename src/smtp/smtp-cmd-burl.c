@@ -13,11 +13,13 @@
  *   - carry an URLAUTH for "submit+<the authenticated account>" (RFC
  *     4467 3: the access identifier of a submission server), a valid
  *     INTERNAL token, no past EXPIRE.
- * Anything else is 554 5.7.0 (RFC 4468 6); a URL that no longer resolves
- * (expunged, mailbox gone) is 554 5.6.6, content not available; NUL in
- * the content would need BINARYMIME, which is not offered: 554 5.6.3. A
- * refused BURL leaves the transaction as it was. Sizes are the DATA
- * limits (message.max_size, the memory budget: smtp_data_chunk()).
+ * A URL of another server is 554 5.7.14 (no trust relationship, RFC
+ * 4468 6 and its errata); any other URL or authorization failure 554
+ * 5.7.0; a URL that no longer resolves (expunged, mailbox gone) 554
+ * 5.6.6; NUL in the content would need BINARYMIME, which is not
+ * offered: 554 5.6.3. A URL that fails ends the whole transaction (RFC
+ * 4468 3.2); a syntax error (501) does not. Sizes are the DATA limits
+ * (message.max_size, the memory budget: smtp_data_chunk()).
  *
  * The resolve (the account, the key, the message bytes) runs on the
  * read pool (lib/workers.h) with the session paused, like a store op.
@@ -46,13 +48,19 @@ static bool port_ok(const struct smtp_server *srv, uint32_t port)
 	return false;
 }
 
-/* The URL names this server and grants submit+ to `me`? */
-static bool url_for_us(const struct smtp_server *srv, const struct imap_url *u, const char *me)
+/* The URL names this server (an absolute URL of our host and port)? */
+static bool url_is_ours(const struct smtp_server *srv, const struct imap_url *u)
 {
 	return u->absolute && u->host != NULL && strcasecmp(u->host, srv->hostname) == 0 &&
-	       port_ok(srv, u->port) && u->access != NULL &&
-	       strncasecmp(u->access, "submit+", 7) == 0 && u->access_user != NULL &&
-	       strcasecmp(u->access_user, me) == 0 && u->mechanism != NULL;
+	       port_ok(srv, u->port);
+}
+
+/* RFC 4468 3.3: a "submit+" URL only for the client's own identity. */
+static bool url_grants_submit(const struct imap_url *u, const char *me)
+{
+	return u->access != NULL && strncasecmp(u->access, "submit+", 7) == 0 &&
+	       u->access_user != NULL && strcasecmp(u->access_user, me) == 0 &&
+	       u->mechanism != NULL;
 }
 
 /* Split "url [LAST]" in place. -1 on a syntax error. */
@@ -79,12 +87,12 @@ struct burl_job {
 	size_t len;
 	bool last;
 	/* out */
-	bool ours;
+	bool parsed, foreign, granted;
 	enum store_err err;
 	struct store_urlauth_message m;
 };
 
-/* Worker: the account's address, the checks of url_for_us(), then the
+/* Worker: the account's address, url_is_ours() and url_grants_submit(), then the
  * store's resolve (token, EXPIRE, the message bytes). */
 static void resolve_work(void *ctx)
 {
@@ -96,12 +104,14 @@ static void resolve_work(void *ctx)
 	const struct smtp_server *srv = j->s->srv;
 	struct imap_url u;
 	const char *why;
-	j->ours = imap_url_parse(j->url, j->len, &u, &why) == 0;
-	if (j->ours) {
-		j->ours = url_for_us(srv, &u, a.address);
+	j->parsed = imap_url_parse(j->url, j->len, &u, &why) == 0;
+	if (j->parsed) {
+		/* a relative URL names no server: refused as unauthorized */
+		j->foreign = u.absolute && !url_is_ours(srv, &u);
+		j->granted = u.absolute && url_grants_submit(&u, a.address);
 		imap_url_clear(&u);
 	}
-	if (j->ours)
+	if (j->parsed && !j->foreign && j->granted)
 		j->err = store_urlauth_resolve(j->store, j->url, j->len, a.address,
 					       (int64_t)time(NULL), &j->m);
 	store_account_clear(&a);
@@ -110,18 +120,27 @@ static void resolve_work(void *ctx)
 /* The reply for a resolve that gave no content, or NULL when it did. */
 static const char *resolve_refusal(struct smtp_session *s, struct burl_job *j)
 {
-	if (!j->ours || j->err == STORE_EINVAL || j->err == STORE_EPERM) {
-		conn_log(s->conn, LOG_WARN, "burl refused user=%s: %s", s->auth_user,
-			 !j->ours ? "not a submit+ URLAUTH URL of this server"
-				  : store_strerror(j->err));
-		return "554 5.7.0 Invalid URL or URLAUTH authorization";
-	}
-	if (j->err == STORE_ENOTFOUND)
-		return "554 5.6.6 Message content not available";
-	if (j->err != STORE_OK) {
+	if (j->err != STORE_OK && j->err != STORE_EINVAL && j->err != STORE_EPERM &&
+	    j->err != STORE_ENOTFOUND) {
 		conn_log(s->conn, LOG_WARN, "burl: resolve failed: %s", store_strerror(j->err));
 		return "451 4.3.0 Cannot resolve the URL now, try again later";
 	}
+	if (j->parsed && j->foreign) {
+		/* RFC 4468 6 (5.7.8, renumbered 5.7.14 by its errata): we
+		 * resolve URLs of our own store only */
+		conn_log(s->conn, LOG_WARN, "burl refused user=%s: URL of another server",
+			 s->auth_user);
+		return "554 5.7.14 URL resolution requires trust relationship";
+	}
+	if (!j->parsed || !j->granted || j->err == STORE_EINVAL || j->err == STORE_EPERM) {
+		conn_log(s->conn, LOG_WARN, "burl refused user=%s: %s", s->auth_user,
+			 !j->parsed	  ? "not an IMAP URL"
+			 : !j->granted ? "no URLAUTH for submit+ of this user"
+				       : store_strerror(j->err));
+		return "554 5.7.0 IMAP URL authorization failed";
+	}
+	if (j->err == STORE_ENOTFOUND)
+		return "554 5.6.6 IMAP URL resolution failed: message content not available";
 	if (j->m.url.section != NULL)
 		return "554 5.6.6 BURL of a ;SECTION= part is not supported"; /* not a message */
 	return NULL;
@@ -149,6 +168,10 @@ static void resolve_done(void *ctx)
 		if (refusal == NULL && n > 0 && memchr(p, '\0', n) != NULL)
 			refusal = "554 5.6.3 Message content is binary (BINARYMIME not offered)";
 		if (refusal != NULL) {
+			/* RFC 4468 3.2: "If the URL fetch fails, the server
+			 * will fail the entire transaction." A temporary
+			 * failure too: what came before is gone either way. */
+			smtp_txn_reset(s);
 			smtp_reply_error(s, "%s", refusal);
 		} else {
 			conn_log(s->conn, LOG_INFO, "burl user=%s bytes=%zu%s", s->auth_user, n,
@@ -185,7 +208,8 @@ void smtp_cmd_burl(struct smtp_session *s, char *args)
 		return;
 	}
 	if (t->nrcpts == 0) {
-		smtp_reply_error(s, "554 5.5.1 No valid recipients");
+		/* RFC 4468 3.2: no recipient, no resolution */
+		smtp_reply_error(s, "554 5.5.0 No recipients have been specified");
 		return;
 	}
 	if (t->too_big || t->no_budget) {

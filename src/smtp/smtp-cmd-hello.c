@@ -43,8 +43,9 @@ static void hello_extended(struct smtp_session *s, char *args, const char *verb)
 	ext[n++] = "ENHANCEDSTATUSCODES";		/* RFC 2034 */
 	ext[n++] = "CHUNKING";				/* RFC 3030 */
 	ext[n++] = "DSN";				/* RFC 3461 */
+	/* RFC 4468 3.1: "BURL" alone before AUTH says that it needs one */
 	if (s->srv->submission && s->srv->burl)
-		ext[n++] = "BURL imap";			/* RFC 4468 3.1 */
+		ext[n++] = s->account_id > 0 ? "BURL imap" : "BURL";
 	if (conn_tls_available(s->conn) && !conn_tls_active(s->conn))
 		ext[n++] = "STARTTLS";			/* RFC 3207 */
 	if (s->srv->submission && conn_plaintext_auth_ok(s->conn))

@@ -103,8 +103,12 @@ def draft_url(r, c=None, data=DRAFT):
 
 def test_ehlo_offers_burl_imap(roost_factory, net):
     r = make(roost_factory, net)
-    _, lines = session(r, auth=False)
-    assert "250-BURL imap" in lines or "250 BURL imap" in lines, lines
+    # RFC 4468 3.1: "BURL" alone before AUTH, "BURL imap" after it
+    w, lines = session(r, auth=False)
+    assert "250-BURL" in lines, lines
+    assert w.cmd("AUTH PLAIN " + plain(ALICE, "secret"))[0] == 235
+    _, lines = w.cmd("EHLO client.example")
+    assert "250-BURL imap" in lines, lines
     # never on the MX
     w = Wire(r.port("smtp"))
     _, lines = w.cmd("EHLO client.example")
@@ -159,7 +163,8 @@ def test_burl_before_auth_and_outside_a_transaction(roost_factory, net):
     w2, _ = session(r)
     assert w2.cmd("BURL %s LAST" % url)[0] == 503
     assert w2.cmd("MAIL FROM:<%s>" % ALICE)[0] == 250
-    assert w2.cmd("BURL %s LAST" % url)[0] == 554  # no recipients
+    code, lines = w2.cmd("BURL %s LAST" % url)  # no recipients: not resolved
+    assert code == 554 and "5.5.0" in lines[0], lines
     assert w2.cmd("RCPT TO:<bob@example.com>")[0] == 250
     assert w2.cmd("BURL")[0] == 501
     assert w2.cmd("BURL %s NOTLAST" % url)[0] == 501
@@ -194,8 +199,8 @@ def test_hostile_urls_are_refused(roost_factory, net):
     user_url = genurlauth(c, rump(r, uid, access=b"user+" + U_ALICE))
     refused(w, user_url)
     # another host, another port: correctly signed, not ours
-    refused(w, genurlauth(c, rump(r, uid, host=b"evil.example")))
-    refused(w, genurlauth(c, rump(r, uid, port=1)))
+    refused(w, genurlauth(c, rump(r, uid, host=b"evil.example")), enhanced="5.7.14")
+    refused(w, genurlauth(c, rump(r, uid, port=1)), enhanced="5.7.14")
     # a relative URL, garbage
     refused(w, "/Drafts/;UID=%d" % uid)
     refused(w, "not-a-url")
@@ -250,6 +255,24 @@ def test_draft_over_the_size_limit(roost_factory, net):
     assert inbox(r, "bob@example.com")[0] == 0
     refused(w, small_url, 250, "2.0.0")
     assert inbox(r, "bob@example.com")[0] == 1
+
+
+def test_failed_burl_fails_the_whole_transaction(roost_factory, net):
+    # RFC 4468 3.2: chunks before a failing URL are not sent later
+    r = make(roost_factory, net)
+    url, _, _ = draft_url(r)
+    w, _ = session(r)
+    transaction(w, "bob@example.com")
+    pre = b"X-Prefix: lost\r\n"
+    w.send(b"BDAT %d\r\n" % len(pre) + pre)
+    assert w.reply()[0] == 250
+    assert w.cmd("BURL %s LAST" % url[:-1])[0] == 554
+    # the transaction is gone: no more data without a new MAIL
+    assert w.cmd("BURL %s LAST" % url)[0] == 503
+    transaction(w, "bob@example.com")
+    assert w.cmd("BURL %s LAST" % url)[0] == 250
+    n, raws = inbox(r, "bob@example.com")
+    assert n == 1 and b"X-Prefix" not in raws[0]
 
 
 def test_expunged_draft(roost_factory, net):
