@@ -146,7 +146,7 @@ static const char *resolve_refusal(struct smtp_session *s, struct burl_job *j)
 	return NULL;
 }
 
-/* Event loop: append the content, or refuse and leave the transaction. */
+/* Event loop: append the content, or refuse and end the transaction. */
 static void resolve_done(void *ctx)
 {
 	struct burl_job *j = ctx;

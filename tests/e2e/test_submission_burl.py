@@ -154,6 +154,26 @@ def test_bdat_and_burl_mix(roost_factory, net):
     assert n == 1 and stored_body(raws[0], b"X-Prefix") == pre + DRAFT + tail
 
 
+def test_partial_range_and_section(roost_factory, net):
+    r = make(roost_factory, net)
+    c = Raw(r)
+    _, uid = append(c, DRAFT)
+    head = DRAFT.index(b"\r\n\r\n") + 4
+    base = rump(r, uid).split(b";URLAUTH=")[0]
+    partial = genurlauth(c, base + b"/;PARTIAL=0.%d;URLAUTH=submit+" % head + U_ALICE)
+    section = genurlauth(c, base + b"/;SECTION=1;URLAUTH=submit+" + U_ALICE)
+    w, _ = session(r)
+    transaction(w, "bob@example.com")
+    assert w.cmd("BURL %s" % partial)[0] == 250
+    body = b"A new body.\r\n"
+    w.send(b"BDAT %d LAST\r\n" % len(body) + body)
+    assert w.reply()[0] == 250
+    n, raws = inbox(r, "bob@example.com")
+    assert n == 1 and stored_body(raws[0]) == DRAFT[:head] + body
+    # a body part is not a message
+    refused(w, section, 554, "5.6.6")
+
+
 def test_burl_before_auth_and_outside_a_transaction(roost_factory, net):
     r = make(roost_factory, net)
     url, _, _ = draft_url(r)
