@@ -328,3 +328,23 @@ def test_resolved_message_still_passes_the_sender_rules(roost_factory, net):
     code, lines = w.cmd("BURL %s LAST" % url)
     assert code == 550 and "5.7.1" in lines[0], lines
     assert r.cli("queue", "list").stdout == ""
+
+
+def test_pipelined_transaction_and_clients_that_vanish(roost_factory, net):
+    r = make(roost_factory, net)
+    url, _, _ = draft_url(r)
+    # RFC 4468 3.4: the whole transaction in one round trip
+    w, _ = session(r)
+    w.send("MAIL FROM:<%s>\r\nRCPT TO:<bob@example.com>\r\nBURL %s LAST\r\nNOOP\r\n"
+           % (ALICE, url))
+    assert [w.reply()[0] for _ in range(4)] == [250, 250, 250, 250]
+    assert inbox(r, "bob@example.com")[0] == 1
+    # clients that leave while their URL is being resolved
+    for _ in range(20):
+        w, _ = session(r)
+        w.send("MAIL FROM:<%s>\r\nRCPT TO:<bob@example.com>\r\nBURL %s LAST\r\n"
+               % (ALICE, url))
+        w.close()
+    w, _ = session(r)
+    assert w.cmd("NOOP")[0] == 250
+    assert wait_for(lambda: "burl user=" in r.read_log(), 5)
