@@ -5,6 +5,7 @@
 #include "lib/alloc.h"
 #include "lib/log.h"
 #include <poll.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +13,20 @@
 #include <unistd.h>
 
 static char *sync_resolver, *sync_anchor;
-static __thread struct ub_ctx *thread_ub;
+/* Each thread's context, deleted when the thread ends (a key, not
+ * __thread, so its destructor runs). */
+static pthread_key_t ub_key;
+static pthread_once_t ub_key_once = PTHREAD_ONCE_INIT;
+
+static void ub_destroy(void *p)
+{
+	ub_ctx_delete(p);
+}
+
+static void ub_key_make(void)
+{
+	pthread_key_create(&ub_key, ub_destroy);
+}
 
 void dns_answer_clear(struct dns_answer *a)
 {
@@ -42,9 +56,11 @@ int dns_sync_configure(const char *resolver, const char *trust_anchor, char **er
 
 static struct ub_ctx *thread_ctx(void)
 {
-	if (thread_ub != NULL || sync_resolver == NULL)
-		return thread_ub;
-	struct ub_ctx *ub = ub_ctx_create();
+	pthread_once(&ub_key_once, ub_key_make);
+	struct ub_ctx *ub = pthread_getspecific(ub_key);
+	if (ub != NULL || sync_resolver == NULL)
+		return ub;
+	ub = ub_ctx_create();
 	if (ub == NULL)
 		return NULL;
 	/* a thread, not the forked process libunbound uses by default */
@@ -60,7 +76,7 @@ static struct ub_ctx *thread_ctx(void)
 	}
 	if (*sync_anchor != '\0' && access(sync_anchor, R_OK) == 0)
 		ub_ctx_add_ta_file(ub, sync_anchor);
-	thread_ub = ub;
+	pthread_setspecific(ub_key, ub);
 	return ub;
 }
 

@@ -37,13 +37,28 @@ def rsa_key(tmp_path_factory):
     return pem.read_bytes(), base64.b64encode(der).decode()
 
 
+@pytest.fixture(scope="module")
+def ed_key(tmp_path_factory):
+    """(base64 seed for dkimpy, base64 raw public key for p=) of Ed25519."""
+    d = tmp_path_factory.mktemp("edkey")
+    pem = d / "k.pem"
+    subprocess.run(["openssl", "genpkey", "-algorithm", "ed25519", "-out", str(pem)],
+                   check=True, capture_output=True)
+    priv = subprocess.run(["openssl", "pkey", "-in", str(pem), "-outform", "DER"],
+                          check=True, capture_output=True).stdout
+    pub = subprocess.run(["openssl", "pkey", "-in", str(pem), "-pubout", "-outform", "DER"],
+                         check=True, capture_output=True).stdout
+    # PKCS#8 and SubjectPublicKeyInfo of Ed25519 end in the raw 32 bytes
+    return base64.b64encode(priv[-32:]), base64.b64encode(pub[-32:]).decode()
+
+
 def chain_record():
     # 11 DNS-querying terms: one too many (RFC 7208 4.6.4)
     return "v=spf1 " + " ".join("a:h%d.chain.test" % i for i in range(11)) + " -all"
 
 
 @pytest.fixture
-def net(tmp_path, rsa_key):
+def net(tmp_path, rsa_key, ed_key):
     _, pub = rsa_key
     recs = [
         txt("pass.test", "v=spf1 ip4:127.0.0.0/8 -all"),
@@ -57,6 +72,7 @@ def net(tmp_path, rsa_key):
         txt("signed.test", "v=spf1 -all"),
         txt("sel._domainkey.signed.test", "v=DKIM1; k=rsa; p=" + pub),
         txt("_dmarc.signed.test", "v=DMARC1; p=reject"),
+        txt("ed._domainkey.signed.test", "v=DKIM1; k=ed25519; p=" + ed_key[1]),
         txt("reject.test", "v=spf1 -all"),
         txt("_dmarc.reject.test", "v=DMARC1; p=reject"),
         txt("quar.test", "v=spf1 -all"),
@@ -253,3 +269,32 @@ def test_lmtp_not_checked_by_default(mx):
     s.quit()
     assert code == 250
     assert auth_results(last(mx)) == []
+
+
+def test_dkim_ed25519_and_rsa_from_dkimpy(mx, rsa_key, ed_key):
+    data = message("alice@signed.test", "two signatures")
+    # dkimpy signs with Ed25519 (RFC 8463) on top of an RSA signature
+    data = sign(rsa_key, data)
+    ed = dkim.sign(data, b"ed", b"signed.test", ed_key[0],
+                   signature_algorithm=b"ed25519-sha256", include_headers=[b"from", b"subject"])
+    code, _ = send(mx, "alice@signed.test", ed + data)
+    assert code == 250
+    ar = auth_results(last(mx))[0]
+    assert re.findall(r"dkim=(\w+)", ar) == ["pass", "pass"], ar
+    assert "header.s=ed" in ar and "header.s=sel" in ar
+    assert result(ar, "dmarc") == "pass"
+
+
+def test_lmtp_checked_when_asked(roost_factory, net):
+    r = roost_factory(lmtp__authenticate="yes", dns__resolver=net.resolver,
+                      dns__trust_anchor="", server__hostname=HOST)
+    r.add_user(BOB)
+    s = smtplib.LMTP("127.0.0.1", r.port("lmtp"), timeout=30)
+    s.ehlo()
+    s.mail("alice@fail.test")
+    s.rcpt(BOB)
+    code, _ = s.data(message("alice@fail.test", "via lmtp"))
+    s.quit()
+    assert code == 250
+    ars = auth_results(last(r))
+    assert len(ars) == 1 and result(ars[0], "spf") == "fail", ars
