@@ -3,7 +3,7 @@
  * Authentication-Results header (RFC 8601) that reports them.
  *
  * At the end of data the session stays paused (as for a store op) while
- * one job runs on a read worker: SPF check_host() of the client IP and
+ * one job runs on a net-pool worker (lib/workers.h): SPF check_host() of the client IP and
  * MAIL FROM (HELO for the null sender), the DKIM signatures, the DMARC
  * policy of the From domain, all through dns-sync.h with one deadline
  * (smtp.auth_check_timeout: a lookup still unanswered then is a
@@ -33,7 +33,6 @@
 #include "spf/spf.h"
 #include "store/store-auth.h"
 #include <openssl/rand.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -255,11 +254,7 @@ bool smtp_mxauth_start(struct smtp_session *s)
 	j->enforce = srv->dmarc_enforce;
 	s->storing = true;
 	conn_pause(s->conn);
-	static _Atomic uint64_t next_key;
-	/* each job its own key: one slow sender's lookups never hold back
-	 * another's (see workers_submit_read) */
-	workers_submit_read(atomic_fetch_add(&next_key, 1) | ((uint64_t)1 << 63), mxauth_work,
-			    mxauth_done, j);
+	workers_submit_net(mxauth_work, mxauth_done, j);
 	return true;
 }
 
