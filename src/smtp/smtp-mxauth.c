@@ -26,6 +26,7 @@
 #include "lib/alloc.h"
 #include "lib/conn.h"
 #include "lib/log.h"
+#include "lib/metrics.h"
 #include "lib/workers.h"
 #include "mail/address.h"
 #include "mail/auth-results.h"
@@ -48,6 +49,7 @@ struct mxauth_job {
 	bool enforce;
 	/* out */
 	bool reject, quarantine;
+	const char *spf_res, *dkim_res, *dmarc_res; /* static names */
 	char *log;
 };
 
@@ -176,6 +178,9 @@ static void mxauth_work(void *ctx)
 	j->reject = j->enforce && dm.apply && dm.policy == DMARC_P_REJECT;
 	j->quarantine = j->enforce && dm.apply && dm.policy == DMARC_P_QUARANTINE;
 
+	j->spf_res = spf_result_name(spf);
+	j->dkim_res = dk->n == 0 ? "none" : dkim_result_name(dk->sigs[0].result);
+	j->dmarc_res = dmarc_result_name(dm.result);
 	char *hdr = auth_results_header(j->authserv_id, e, ne);
 	j->log = xasprintf("spf=%s dkim=%s dmarc=%s%s removed_ar=%zu", spf_result_name(spf),
 			   dk->n == 0 ? "none" : dkim_result_name(dk->sigs[0].result),
@@ -220,6 +225,9 @@ static void mxauth_done(void *ctx)
 		return;
 	}
 	conn_log(s->conn, LOG_INFO, "auth id=%s %s", t->id, j->log);
+	metrics_inc("roost_mx_auth_total", "spf", j->spf_res);
+	metrics_inc("roost_mx_auth_total", "dkim", j->dkim_res);
+	metrics_inc("roost_mx_auth_total", "dmarc", j->dmarc_res);
 	t->mxauth_done = true;
 	t->mxauth_quarantine = j->quarantine;
 	bool reject = j->reject;

@@ -341,3 +341,15 @@ def test_lmtp_checked_when_asked(roost_factory, net):
     assert code == 250
     ars = auth_results(last(r))
     assert len(ars) == 1 and result(ars[0], "spf") == "fail", ars
+
+
+def test_results_counted_in_metrics(mx):
+    from http_util import fetch
+    send(mx, "alice@pass.test", message("alice@pass.test", "counted"))
+    send(mx, "alice@fail.test", message("alice@fail.test", "counted too"))
+    status, _, body = fetch(mx, "/metrics")
+    assert status == 200
+    text = body.decode()
+    assert 'roost_mx_auth_total{method="spf",result="pass"} 1\n' in text, text
+    assert 'roost_mx_auth_total{method="spf",result="fail"} 1\n' in text, text
+    assert 'roost_mx_auth_total{method="dkim",result="none"} 2\n' in text, text
