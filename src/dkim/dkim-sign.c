@@ -19,12 +19,15 @@
 #include <string.h>
 #include <strings.h>
 
+static int is_wsp(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
 /* Where the folded signature header wraps (RFC 5322 2.1.1 "SHOULD"). */
 #define DKIM_FOLD_COLUMN 78
 /* Most entries in h= (names x instances, plus the over-signed ones). */
 #define DKIM_MAX_H_ENTRIES 256
-/* Staging buffer between canonicalization and the hash. */
-#define DKIM_SINK_STAGE 8192
 
 /*
  * The signed header fields, in h= order (RFC 6376 5.4.1: From is
@@ -46,153 +49,6 @@ static const struct {
 	{"content-type", 1}, {"in-reply-to", 0}, {"references", 0},
 };
 #define DKIM_NSIGNED (sizeof(signed_headers) / sizeof(signed_headers[0]))
-
-/* Canonicalized bytes go to a hash or, for the tests, a buffer. */
-struct sink {
-	EVP_MD_CTX *md;
-	struct buf *buf;
-	size_t n;
-	char stage[DKIM_SINK_STAGE];
-};
-
-static void sink_flush(struct sink *s)
-{
-	if (s->n == 0)
-		return;
-	if (s->md != NULL)
-		EVP_DigestUpdate(s->md, s->stage, s->n);
-	else
-		buf_append(s->buf, s->stage, s->n);
-	s->n = 0;
-}
-
-static void emit(struct sink *s, const char *p, size_t n)
-{
-	if (n > sizeof(s->stage) - s->n) {
-		sink_flush(s);
-		if (n >= sizeof(s->stage)) {
-			if (s->md != NULL)
-				EVP_DigestUpdate(s->md, p, n);
-			else
-				buf_append(s->buf, p, n);
-			return;
-		}
-	}
-	memcpy(s->stage + s->n, p, n);
-	s->n += n;
-}
-
-static int is_wsp(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
-/* RFC 6376 3.4.2: lowercase the name, unfold, turn each run of WSP into
- * one SP, drop WSP at the end of the value and around the colon. */
-static void canon_header(struct sink *s, const char *p, size_t n, int crlf)
-{
-	const char *colon = memchr(p, ':', n);
-	size_t nlen = colon != NULL ? (size_t)(colon - p) : n;
-	while (nlen > 0 && is_wsp(p[nlen - 1]))
-		nlen--;
-	char lower[64];
-	for (size_t i = 0; i < nlen;) {
-		size_t k = 0;
-		for (; k < sizeof(lower) && i < nlen; k++, i++) {
-			char c = p[i];
-			lower[k] = c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
-		}
-		emit(s, lower, k);
-	}
-	emit(s, ":", 1);
-	if (colon != NULL) {
-		const char *end = p + n, *run = NULL;
-		int pending = 0, started = 0;
-		for (const char *q = colon + 1; q < end; q++) {
-			char c = *q;
-			if (c == '\r' || c == '\n' || is_wsp(c)) {
-				if (run != NULL)
-					emit(s, run, (size_t)(q - run)), run = NULL;
-				if (is_wsp(c))
-					pending = 1;
-				continue;
-			}
-			if (run == NULL) {
-				if (pending && started)
-					emit(s, " ", 1);
-				pending = 0;
-				started = 1;
-				run = q;
-			}
-		}
-		if (run != NULL)
-			emit(s, run, (size_t)(end - run));
-	}
-	if (crlf)
-		emit(s, "\r\n", 2);
-}
-
-/* RFC 6376 3.4.4: each run of WSP inside a line becomes one SP, WSP at
- * line ends goes, empty lines at the end go, and a non-empty body ends
- * in CRLF. Empty lines are counted, not stored, so a body of a million
- * blank lines costs nothing but the scan. */
-static void canon_body(struct sink *s, const char *p, size_t len)
-{
-	size_t pending_empty = 0;
-	const char *end = p + len;
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *line_end = nl != NULL ? nl : end;
-		const char *content_end = line_end;
-		if (nl != NULL && content_end > p && content_end[-1] == '\r')
-			content_end--;
-		/* Trailing WSP goes; so does a line of nothing else. */
-		while (content_end > p && is_wsp(content_end[-1]))
-			content_end--;
-		if (content_end == p) {
-			pending_empty++;
-		} else {
-			for (; pending_empty > 0; pending_empty--)
-				emit(s, "\r\n", 2);
-			const char *q = p, *run = NULL;
-			int pending = 0;
-			for (; q < content_end; q++) {
-				if (is_wsp(*q)) {
-					if (run != NULL)
-						emit(s, run, (size_t)(q - run)), run = NULL;
-					pending = 1;
-				} else if (run == NULL) {
-					if (pending)
-						emit(s, " ", 1);
-					pending = 0;
-					run = q;
-				}
-			}
-			if (run != NULL)
-				emit(s, run, (size_t)(q - run));
-			emit(s, "\r\n", 2);
-		}
-		p = nl != NULL ? nl + 1 : end;
-	}
-}
-
-void dkim_canon_header_relaxed(const char *field, size_t len, struct buf *out)
-{
-	struct sink *s = xcalloc(1, sizeof(*s));
-	s->buf = out;
-	canon_header(s, field, len, 1);
-	sink_flush(s);
-	free(s);
-}
-
-void dkim_canon_body_relaxed(const char *body, size_t len, struct buf *out)
-{
-	struct sink *s = xcalloc(1, sizeof(*s));
-	s->buf = out;
-	canon_body(s, body, len);
-	sink_flush(s);
-	free(s);
-}
 
 struct field {
 	size_t off, len;
@@ -353,7 +209,7 @@ static int sign_one(const struct dkim_signer *signer, enum dkim_alg alg, const c
 
 	/* RFC 6376 3.7: the signed fields in h= order, then this field with
 	 * an empty b= and no final CRLF. */
-	struct sink *s = xcalloc(1, sizeof(*s));
+	struct dkim_sink *s = xcalloc(1, sizeof(*s));
 	s->md = EVP_MD_CTX_new();
 	int ret = -1;
 	if (s->md == NULL || !EVP_DigestInit_ex(s->md, EVP_sha256(), NULL))
@@ -362,10 +218,10 @@ static int sign_one(const struct dkim_signer *signer, enum dkim_alg alg, const c
 		if ((h_inst[i] & 0xff) == 0xff)
 			continue; /* over-signed: an empty field, nothing hashed */
 		const struct field *fl = &ps->inst[h_inst[i] >> 8][h_inst[i] & 0xff];
-		canon_header(s, msg + fl->off, fl->len, 1);
+		dkim_canon_header(s, msg + fl->off, fl->len, 1);
 	}
-	canon_header(s, hdr.data, hdr.len, 0);
-	sink_flush(s);
+	dkim_canon_header(s, hdr.data, hdr.len, 0);
+	dkim_sink_flush(s);
 	unsigned char digest[EVP_MAX_MD_SIZE];
 	unsigned dlen = 0;
 	if (!EVP_DigestFinal_ex(s->md, digest, &dlen))
@@ -447,14 +303,14 @@ int dkim_sign(const struct dkim_signer *signer, const char *msg, size_t len, tim
 	}
 
 	/* bh=: SHA-256 of the canonicalized body (RFC 6376 3.7 step 1). */
-	struct sink *s = xcalloc(1, sizeof(*s));
+	struct dkim_sink *s = xcalloc(1, sizeof(*s));
 	s->md = EVP_MD_CTX_new();
 	unsigned char digest[EVP_MAX_MD_SIZE];
 	unsigned dlen = 0;
 	int ok = s->md != NULL && EVP_DigestInit_ex(s->md, EVP_sha256(), NULL);
 	if (ok) {
-		canon_body(s, msg + ps->body_off, len - ps->body_off);
-		sink_flush(s);
+		dkim_canon_body(s, msg + ps->body_off, len - ps->body_off);
+		dkim_sink_flush(s);
 		ok = EVP_DigestFinal_ex(s->md, digest, &dlen);
 	}
 	EVP_MD_CTX_free(s->md);

@@ -85,4 +85,46 @@ int dkim_sign(const struct dkim_signer *signer, const char *msg, size_t len, tim
  * without the final CRLF) and a whole body. Appended to `out`. */
 void dkim_canon_header_relaxed(const char *field, size_t len, struct buf *out);
 void dkim_canon_body_relaxed(const char *body, size_t len, struct buf *out);
+
+/* --- verification (dkim-verify.c, RFC 6376 6; RFC 8463) --- */
+struct dns_resolver;
+
+/* Signatures checked per message (the first ones from the top); the
+ * others are not evaluated (RFC 6376 6.1 lets a verifier limit this). */
+#define DKIM_VERIFY_MAX_SIGS 5
+/* Longest DKIM-Signature field parsed. */
+#define DKIM_VERIFY_MAX_SIG_BYTES 8192
+/* Smallest RSA key accepted (RFC 8301 3.2). */
+#define DKIM_VERIFY_MIN_RSA_BITS 1024
+
+enum dkim_result { DKIM_NONE, DKIM_PASS, DKIM_FAIL, DKIM_NEUTRAL, DKIM_TEMPERROR, DKIM_PERMERROR };
+const char *dkim_result_name(enum dkim_result r);
+
+struct dkim_sig_result {
+	enum dkim_result result;
+	char *domain;		/* d=, lowercase (NULL if unparsable) */
+	char *selector;		/* s= */
+	char b_prefix[9];	/* first 8 characters of b= (RFC 6008 header.b) */
+	char *why;		/* for the A-R comment and the log */
+};
+
+struct dkim_verify_result {
+	struct dkim_sig_result sigs[DKIM_VERIFY_MAX_SIGS];
+	size_t n;		/* 0: the message has no DKIM-Signature */
+};
+void dkim_verify_result_clear(struct dkim_verify_result *r);
+
+/* Check the first DKIM_VERIFY_MAX_SIGS signatures of msg (the whole
+ * message, CRLF line ends) at time `now`, fetching keys through dns.
+ * l= is not used to shorten the body hash: the whole body is hashed, so
+ * a signature that covers only part of the body fails (content appended
+ * after a signed part is the RFC 6376 8.2 attack). Costs hashing the
+ * body once per canonicalization and one public-key operation per
+ * signature: callers on an event loop run it on a worker. */
+void dkim_verify(const struct dns_resolver *dns, const char *msg, size_t len, time_t now,
+		 struct dkim_verify_result *out);
+
+/* Parse one DKIM-Signature value (after the colon) as the verifier does:
+ * 0, or -1 and *error_r (caller frees). For the fuzzer and tests. */
+int dkim_sig_check_syntax(const char *value, size_t len, char **error_r);
 #endif

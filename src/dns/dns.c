@@ -1,6 +1,7 @@
 /* dns: see dns.h. */
 #include "dns/dns.h"
 #include "dns/dns-packet.h"
+#include "dns/dns-private.h"
 #include "lib/alloc.h"
 #include "lib/log.h"
 #include <arpa/inet.h>
@@ -65,7 +66,7 @@ static bool valid_ip(const char *s, size_t n)
 	return inet_pton(AF_INET, tmp, buf) == 1 || inet_pton(AF_INET6, tmp, buf) == 1;
 }
 
-static int set_forwarders(struct ub_ctx *ub, const char *list, char **error_r)
+int dns_set_forwarders(struct ub_ctx *ub, const char *list, char **error_r)
 {
 	const char *p = list;
 	while (*p != '\0') {
@@ -119,7 +120,7 @@ struct dns *dns_new(struct event_base *base, const char *resolver, const char *t
 			log_warn("dns: /etc/resolv.conf: %s; outbound lookups will fail",
 				 ub_strerror(r));
 		ub_ctx_hosts(ub, NULL);
-	} else if (set_forwarders(ub, resolver, error_r) < 0) {
+	} else if (dns_set_forwarders(ub, resolver, error_r) < 0) {
 		ub_ctx_delete(ub);
 		return NULL;
 	}

@@ -52,6 +52,8 @@ static const struct metrics_family families[] = {
 	 "PLAIN/LOGIN password logins looked up in the auth cache; result hit (no password hash computed) or miss."},
 	{"roost_deliveries_total", METRICS_COUNTER, "proto,result", NULL, 0,
 	 "Recipients of incoming messages, per protocol; result accepted or refused."},
+	{"roost_mx_auth_total", METRICS_COUNTER, "method,result", NULL, 0,
+	 "Inbound SPF, DKIM (first signature) and DMARC results of messages checked on the MX (smtp.authenticate)."},
 	{"roost_store_commit_seconds", METRICS_HISTOGRAM, NULL, LAT,
 	 "Duration of one group commit of the store writer (the batch and its WAL sync)."},
 	{"roost_store_batch_ops", METRICS_HISTOGRAM, NULL, BATCH,

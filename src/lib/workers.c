@@ -36,6 +36,8 @@ struct pool {
 static struct pool auth_pool = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
 static struct pool read_pool = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER,
 				 .fair = true, .nice = WORKERS_READ_NICE};
+static struct pool net_pool = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER,
+				.nice = WORKERS_READ_NICE};
 
 static void push(struct worker_job **head, struct worker_job **tail, struct worker_job *j)
 {
@@ -179,10 +181,12 @@ void workers_start(struct event_base *base, int n)
 {
 	pool_start(&auth_pool, base, n);
 	pool_start(&read_pool, base, n);
+	pool_start(&net_pool, base, WORKERS_NET_THREADS);
 }
 
 void workers_stop(void)
 {
+	pool_stop(&net_pool);
 	pool_stop(&read_pool);
 	pool_stop(&auth_pool);
 }
@@ -201,4 +205,9 @@ void workers_submit_read(uint64_t key, void (*work)(void *ctx), void (*done)(voi
 			 void *ctx)
 {
 	pool_submit(&read_pool, key, work, done, ctx);
+}
+
+void workers_submit_net(void (*work)(void *ctx), void (*done)(void *ctx), void *ctx)
+{
+	pool_submit(&net_pool, 0, work, done, ctx);
 }

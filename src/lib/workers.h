@@ -17,6 +17,8 @@
 struct event_base;
 
 #define WORKERS_MAX 64
+/* Threads of the net pool (workers_submit_net). */
+#define WORKERS_NET_THREADS 8
 
 /* Starts each pool with nthreads threads (server.worker_threads). */
 void workers_start(struct event_base *base, int nthreads);
@@ -30,4 +32,9 @@ void workers_submit(void (*work)(void *ctx), void (*done)(void *ctx), void *ctx)
  * run at a lower CPU priority than the event loop. */
 void workers_submit_read(uint64_t key, void (*work)(void *ctx), void (*done)(void *ctx),
 			 void *ctx);
+/* The net pool: jobs that mostly wait on the network (the DNS lookups of
+ * the MX's SPF/DKIM/DMARC checks, each bounded by its own deadline), in
+ * WORKERS_NET_THREADS threads of their own at the read pool's priority,
+ * so a sender with slow DNS never holds a login or a search. */
+void workers_submit_net(void (*work)(void *ctx), void (*done)(void *ctx), void *ctx);
 #endif

@@ -35,5 +35,13 @@ const struct config_key smtp_config_keys[] = {
 	 "Wait this long before the greeting; a client that talks first is rejected."},
 	{"smtp.postmaster", CONFIG_STR, "", NULL,
 	 "Where mail for postmaster goes (RFC 5321 4.5.1: <postmaster> and postmaster@ every hosted domain) when no account or alias of that name exists. Empty = the first account in `roost user list` order."},
+	{"smtp.authenticate", CONFIG_BOOL, "yes", NULL,
+	 "Check SPF (RFC 7208), DKIM (RFC 6376, 8463) and DMARC (RFC 7489) of mail received on smtp.listen and add an Authentication-Results header (RFC 8601) named after server.hostname."},
+	{"lmtp.authenticate", CONFIG_BOOL, "no", NULL,
+	 "The same checks on LMTP (off: the MTA in front normally did them, and the client IP is its own)."},
+	{"smtp.dmarc_policy", CONFIG_ENUM, "enforce", "enforce|report-only",
+	 "enforce: a DMARC failure of a domain publishing p=reject is refused with 550 5.7.1, p=quarantine is filed into Junk; report-only: only the Authentication-Results header says so."},
+	{"smtp.auth_check_timeout", CONFIG_SECONDS, "10s", NULL,
+	 "Longest time the SPF/DKIM/DMARC lookups of one message may take; past it the results are temperror and the mail is accepted."},
 	{NULL, 0, NULL, NULL, NULL},
 };

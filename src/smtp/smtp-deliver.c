@@ -283,6 +283,8 @@ void smtp_deliver_start(struct smtp_session *s)
 	struct conn *c = s->conn;
 	if (srv->submission && !smtp_submit_check_message(s))
 		return; /* refused, the transaction is over */
+	if (smtp_mxauth_start(s))
+		return; /* SPF/DKIM/DMARC on a worker; it calls us again */
 	char proto[24];
 	/* RFC 3848 2: "A" marks an authenticated submission (ESMTPSA) */
 	snprintf(proto, sizeof(proto), "%s%s",
@@ -330,6 +332,7 @@ void smtp_deliver_start(struct smtp_session *s)
 	}
 	delivery_prepare(&t->d, t->data.data != NULL ? t->data.data : "", t->data.len);
 	t->d.op.u.deliver.per_target = srv->lmtp;
+	smtp_mxauth_file(s);
 	s->storing = true;
 	conn_pause(c);
 	store_submit(srv->store, &t->d.op, deliver_done, s);

@@ -61,6 +61,10 @@ struct smtp_server {
 	bool burl;
 	uint16_t burl_ports[SMTP_BURL_MAX_PORTS];
 	size_t nburl_ports;
+	/* inbound authentication (smtp-mxauth.c) */
+	bool authenticate;	  /* smtp.authenticate / lmtp.authenticate */
+	bool dmarc_enforce;	  /* smtp.dmarc_policy = enforce */
+	int64_t auth_check_timeout_ms; /* smtp.auth_check_timeout */
 };
 
 /* One accepted RCPT. */
@@ -110,6 +114,9 @@ struct smtp_txn {
 	char *dkim_fields;	/* DKIM-Signature fields to prepend, or NULL */
 	enum store_err queue_err;
 	int64_t queue_id;
+	/* inbound authentication (smtp-mxauth.c) */
+	bool mxauth_done;	/* checked; the A-R header is in `data` */
+	bool mxauth_quarantine;	/* DMARC quarantine: file into Junk */
 };
 
 struct smtp_session {
@@ -270,6 +277,17 @@ struct smtp_store_reply {
 };
 void smtp_store_reply(const struct smtp_server *srv, enum store_err err, enum smtp_stage stage,
 		      struct smtp_store_reply *r);
+
+/* --- inbound authentication (smtp-mxauth.c) --- */
+/* At the end of data on the MX: when this listener authenticates and the
+ * message has not been checked, start SPF, DKIM and DMARC on a worker and
+ * return true; the worker's completion then removes Authentication-Results
+ * fields that claim our name, prepends ours, refuses a DMARC reject (when
+ * enforced) or calls smtp_deliver_start() again. */
+bool smtp_mxauth_start(struct smtp_session *s);
+/* After delivery_prepare(): a quarantined message goes to each account's
+ * \Junk mailbox (INBOX when it has none). */
+void smtp_mxauth_file(struct smtp_session *s);
 
 /* --- trace (smtp-trace.c) --- */
 struct smtp_trace {

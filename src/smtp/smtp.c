@@ -15,6 +15,7 @@
 #include "smtp/smtp.h"
 #include "smtp/smtp-parse.h"
 #include "smtp/smtp-session.h"
+#include "dns/dns-sync.h"
 #include "lib/alloc.h"
 #include "lib/config.h"
 #include "lib/conn.h"
@@ -207,6 +208,9 @@ static void server_init(struct smtp_server *srv, bool lmtp, struct config *cfg,
 	srv->greeting_delay_ms = lmtp ? 0 : config_ms(cfg, "smtp.greeting_delay");
 	srv->overquota_temp = strcmp(config_str(cfg, "quota.overquota"), "temporary") == 0;
 	srv->postmaster = config_str(cfg, "smtp.postmaster");
+	srv->authenticate = config_bool(cfg, lmtp ? "lmtp.authenticate" : "smtp.authenticate");
+	srv->dmarc_enforce = strcmp(config_str(cfg, "smtp.dmarc_policy"), "enforce") == 0;
+	srv->auth_check_timeout_ms = config_ms(cfg, "smtp.auth_check_timeout");
 }
 
 /* The ports of a listen list ("127.0.0.1:1143,[::1]:1143"): what a BURL
@@ -241,6 +245,11 @@ int smtp_start(struct config *cfg, struct store *store, char **error_r)
 	server_init(&lmtp_srv, true, cfg, store);
 	server_init(&submission_srv, false, cfg, store);
 	submission_srv.submission = true;
+	submission_srv.authenticate = false;
+	if ((smtp_srv.authenticate || lmtp_srv.authenticate) &&
+	    dns_sync_configure(config_str(cfg, "dns.resolver"), config_path(cfg, "dns.trust_anchor"),
+			       error_r) < 0)
+		return -1;
 	submission_srv.command_line_max = SMTP_AUTH_LINE_MAX - 2;
 	/* The MUA is our own user: no pregreet test (RFC 6409 has none). */
 	submission_srv.greeting_delay_ms = 0;

@@ -64,7 +64,9 @@ class Dns:
             '  module-config: "iterator"',
             '  local-zone: "test." static',
         ]
-        lines += ['  local-data: "%s"' % r for r in records]
+        # a record with quoted strings (TXT) is quoted with ' instead
+        lines += [("  local-data: '%s'" if '"' in r else '  local-data: "%s"') % r
+                  for r in records]
         lines += ["remote-control:", "  control-enable: no"]
         with open(conf, "w") as f:
             f.write("\n".join(lines) + "\n")
