@@ -21,7 +21,10 @@
  * stored POP3 UIDL). A mailbox that is new or empty takes the folder's
  * UIDVALIDITY and next UID, each message its UID, and its POP3 UIDL is the
  * stored one or what Dovecot's default pop3_uidl_format "%08Xu%08Xv"
- * gives (UID then UIDVALIDITY, 8 uppercase hex digits each): IMAP caches
+ * gives (UID then UIDVALIDITY, 8 hex digits each, lowercase as Dovecot
+ * 2.3 prints them). Dovecot keeps files with LF line ends and serves
+ * them with CRLF; they are stored with CRLF, so sizes and bytes match
+ * what its IMAP and POP3 clients saw. IMAP caches
  * and POP3 clients' seen-lists stay valid. A mailbox already holding other
  * mail keeps its UIDVALIDITY; the messages then get new UIDs (said once).
  * Messages go in ascending UID order, so a killed run resumes: the UIDL
@@ -218,6 +221,27 @@ static const char **have_uidls(const struct store_msg *msgs, size_t nmsgs, size_
 	return have;
 }
 
+/* A copy with every bare LF made CRLF (malloc'd), or NULL when there is
+ * none. */
+static char *crlf_copy(const char *data, size_t len, size_t *len_r)
+{
+	size_t bare = 0;
+	for (size_t i = 0; i < len; i++)
+		if (data[i] == '\n' && (i == 0 || data[i - 1] != '\r'))
+			bare++;
+	if (bare == 0)
+		return NULL;
+	char *out = xmalloc(len + bare + 1);
+	size_t o = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (data[i] == '\n' && (i == 0 || data[i - 1] != '\r'))
+			out[o++] = '\r';
+		out[o++] = data[i];
+	}
+	*len_r = o;
+	return out;
+}
+
 static int cmp_ent_base(const void *a, const void *b)
 {
 	return strcmp(((const struct uidlist_ent *)a)->base, ((const struct uidlist_ent *)b)->base);
@@ -319,7 +343,7 @@ static int cmp_file_uid(const void *a, const void *b)
  * already the source's (an earlier run), or when it is empty (it takes
  * the source's then). */
 static bool keep_ids(struct import_run *r, int64_t mbid, const char *name, size_t nmsgs,
-		     uint32_t uidvalidity, uint32_t nextuid)
+		     uint32_t uidvalidity)
 {
 	struct store_mailbox mb = {0};
 	if (uidvalidity == 0 ||
@@ -331,7 +355,7 @@ static bool keep_ids(struct import_run *r, int64_t mbid, const char *name, size_
 		return true;
 	char *error = NULL;
 	if (nmsgs == 0 && store_mailbox_import_ids(r->cli->store, r->account_id, mbid, uidvalidity,
-						   nextuid, &error) == STORE_OK)
+						   &error) == STORE_OK)
 		return true;
 	fprintf(r->cli->err, "roost: %s: %s; its messages get new UIDs\n", name,
 		error != NULL ? error : "holds other messages");
@@ -345,7 +369,7 @@ static int import_folder_dovecot(struct import_run *r, const char *dir, const ch
 {
 	struct uidlist ul;
 	uidlist_read(dir, &ul);
-	bool keep = keep_ids(r, mbid, name, nmsgs, ul.uidvalidity, ul.nextuid);
+	bool keep = keep_ids(r, mbid, name, nmsgs, ul.uidvalidity);
 	struct import_file *files = NULL;
 	size_t nfiles = 0, alloc = 0;
 	static const char *const subs[] = {"cur", "new"};
@@ -385,8 +409,9 @@ static int import_folder_dovecot(struct import_run *r, const char *dir, const ch
 		if (f->uidl != NULL)
 			snprintf(uidl, sizeof(uidl), "%s", f->uidl);
 		else if (f->uid != 0)
-			/* pop3_uidl_format = %08Xu%08Xv, Dovecot's default */
-			snprintf(uidl, sizeof(uidl), "%08X%08X", f->uid, ul.uidvalidity);
+			/* pop3_uidl_format = %08Xu%08Xv, Dovecot's default
+			 * (which its var_expand writes in lowercase hex) */
+			snprintf(uidl, sizeof(uidl), "%08x%08x", f->uid, ul.uidvalidity);
 		else
 			uidl_of(f->base, strlen(f->base), uidl);
 		const char *key = uidl;
@@ -411,10 +436,32 @@ static int import_folder_dovecot(struct import_run *r, const char *dir, const ch
 			free(kws);
 			kws = next;
 		}
+		size_t clen = 0;
+		char *crlf = crlf_copy(data, len, &clen);
+		if (crlf != NULL && (int64_t)clen > r->max_size) {
+			fprintf(r->cli->err, "roost: %s: larger than message.max_size\n", f->path);
+			r->failed++;
+			free(crlf);
+			free(kws);
+			free(data);
+			continue;
+		}
+		if (crlf != NULL) {
+			free(data);
+			data = crlf;
+			len = clen;
+		}
 		code = deliver_one(r, mbid, f->path, data, len, f->info.flags, *kws ? kws : NULL,
 				   (int64_t)st.st_mtime, uidl, keep ? f->uid : 0);
 		free(kws);
 		free(data);
+	}
+	/* the source's next UID, once every message is in */
+	if (keep && code == CLI_EX_OK && ul.nextuid > 1) {
+		enum store_err err = store_mailbox_raise_uidnext(r->cli->store, r->account_id, mbid,
+								 ul.nextuid, NULL);
+		if (err != STORE_OK)
+			code = cli_store_result(r->cli, err, NULL, name);
 	}
 	for (size_t i = 0; i < nfiles; i++) {
 		free(files[i].path);

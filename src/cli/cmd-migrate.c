@@ -11,7 +11,8 @@
  * summary says so. UID FETCH 1:* (UID FLAGS INTERNALDATE RFC822.SIZE)
  * lists the source; bodies (BODY.PEEK[]) are fetched in batches for the
  * UIDs not yet here, each message one store op with its flags, keywords,
- * internal date and a POP3 UIDL: Dovecot's default "%08Xu%08Xv" when the
+ * internal date and a POP3 UIDL: Dovecot's default "%08Xu%08Xv" (which
+ * Dovecot 2.3 prints in lowercase hex) when the
  * source is Dovecot (or --pop3-uidl dovecot), else "<uidvalidity>.<uid>"
  * of the source. The UIDL is the resume key: a rerun, after kill -9 or
  * new mail at the source, fetches only what is missing. LSUB gives the
@@ -740,7 +741,7 @@ struct mig_box {
 static void uidl_for(const struct mig_box *b, uint32_t uid, char out[64])
 {
 	if (b->pop3_dovecot)
-		snprintf(out, 64, "%08X%08X", uid, b->uidvalidity);
+		snprintf(out, 64, "%08x%08x", uid, b->uidvalidity);
 	else
 		snprintf(out, 64, "%" PRIu32 ".%" PRIu32, b->uidvalidity, uid);
 }
@@ -957,7 +958,7 @@ static int migrate_folder(struct mig *m, int64_t account_id, const struct folder
 	if (!keep && x.uidvalidity != 0 && nhave == 0) {
 		char *error = NULL;
 		keep = store_mailbox_import_ids(cli->store, account_id, mbid, x.uidvalidity,
-						x.uidnext, &error) == STORE_OK;
+						&error) == STORE_OK;
 		free(error);
 	}
 	store_mailbox_clear(&mb);
@@ -1024,6 +1025,11 @@ static int migrate_folder(struct mig *m, int64_t account_id, const struct folder
 	}
 	if (isatty(fileno(cli->err)) && b.total_want > 0)
 		fputc('\n', cli->err);
+	/* the source's UIDNEXT, once every message is in */
+	if (keep && rc == 0 && b.stop == 0 && b.failed == 0 && x.uidnext > 1 &&
+	    (err = store_mailbox_raise_uidnext(cli->store, account_id, mbid, x.uidnext,
+					       NULL)) != STORE_OK)
+		b.stop = cli_store_result(cli, err, NULL, f->local);
 	/* verification: both sides' counts and UIDs */
 	store_msg_list_free(have, nhave);
 	have = NULL;

@@ -389,11 +389,14 @@ void store_msg_list_free(struct store_msg *list, size_t n);
 
 /* Import (store-op-import.c; blocking, like the admin writes): an empty
  * mailbox of the account takes the source server's UIDVALIDITY (non-zero)
- * and UIDNEXT max(uidnext, 1); its expunge log is dropped. STORE_EPERM
- * (with a detail) when it holds messages: then its UIDs stay and imported
- * messages get new ones. */
+ * and UIDNEXT 1 (messages then keep their UIDs: store_target.import_uid);
+ * its expunge log is dropped. STORE_EPERM (with a detail) when it holds
+ * messages: then its UIDs stay and imported messages get new ones. */
 enum store_err store_mailbox_import_ids(struct store *s, int64_t account_id, int64_t mailbox_id,
-					uint32_t uidvalidity, uint32_t uidnext, char **error_r);
+					uint32_t uidvalidity, char **error_r);
+/* After an import: UIDNEXT = max(UIDNEXT, uidnext), the source's next UID. */
+enum store_err store_mailbox_raise_uidnext(struct store *s, int64_t account_id,
+					   int64_t mailbox_id, uint32_t uidnext, char **error_r);
 
 /* Every message of the mailbox, UID ascending. */
 enum store_err store_mailbox_messages(struct store *s, int64_t account_id, int64_t mailbox_id,
