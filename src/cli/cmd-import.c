@@ -364,9 +364,16 @@ static bool keep_ids(struct import_run *r, int64_t mbid, const char *name, size_
 }
 
 static int import_folder_dovecot(struct import_run *r, const char *dir, const char *name,
-				 int64_t mbid, const char **have, size_t nhave, size_t nmsgs,
-				 char *kw[26])
+				 int64_t mbid, const char **have, size_t nhave,
+				 const struct store_msg *msgs, size_t nmsgs, char *kw[26])
 {
+	/* The highest UID an earlier run imported: with kept UIDs, files at
+	 * or below it are in already or were deleted here since (and must not
+	 * come back). */
+	uint32_t done_uid = 0;
+	for (size_t i = 0; i < nmsgs; i++)
+		if (msgs[i].pop3_uidl != NULL && msgs[i].uid > done_uid)
+			done_uid = msgs[i].uid;
 	struct uidlist ul;
 	uidlist_read(dir, &ul);
 	bool keep = keep_ids(r, mbid, name, nmsgs, ul.uidvalidity);
@@ -415,7 +422,8 @@ static int import_folder_dovecot(struct import_run *r, const char *dir, const ch
 		else
 			uidl_of(f->base, strlen(f->base), uidl);
 		const char *key = uidl;
-		if (nhave > 0 && bsearch(&key, have, nhave, sizeof(*have), cmp_str) != NULL) {
+		if ((keep && f->uid != 0 && f->uid <= done_uid) ||
+		    (nhave > 0 && bsearch(&key, have, nhave, sizeof(*have), cmp_str) != NULL)) {
 			r->skipped++;
 			continue;
 		}
@@ -492,7 +500,7 @@ static int import_folder(struct import_run *r, const char *dir, const char *name
 	static const char *const subs[] = {"cur", "new"};
 	int code = CLI_EX_OK;
 	if (r->dovecot)
-		code = import_folder_dovecot(r, dir, name, mbid, have, nhave, nmsgs, kw);
+		code = import_folder_dovecot(r, dir, name, mbid, have, nhave, msgs, nmsgs, kw);
 	for (size_t s = 0; !r->dovecot && code == CLI_EX_OK && s < 2; s++) {
 		char *sub = xasprintf("%s/%s", dir, subs[s]);
 		DIR *d = opendir(sub);

@@ -986,12 +986,19 @@ static int migrate_folder(struct mig *m, int64_t account_id, const struct folder
 		if (have[i].pop3_uidl != NULL)
 			uidls[nu++] = have[i].pop3_uidl;
 	qsort(uidls, nu, sizeof(*uidls), cmp_cstr);
+	/* With kept UIDs a rerun fetches only UIDs above the highest an
+	 * earlier run stored: one deleted here since does not come back. */
+	uint32_t done_uid = 0;
+	for (size_t i = 0; keep && i < nhave; i++)
+		if (have[i].pop3_uidl != NULL && have[i].uid > done_uid)
+			done_uid = have[i].uid;
 	size_t skipped = 0;
 	for (size_t i = 0; i < list.n; i++) {
 		char uidl[64];
 		uidl_for(&b, list.v[i].uid, uidl);
 		const char *key = uidl;
-		list.v[i].want = nu == 0 || bsearch(&key, uidls, nu, sizeof(*uidls), cmp_cstr) == NULL;
+		list.v[i].want = list.v[i].uid > done_uid &&
+				 (nu == 0 || bsearch(&key, uidls, nu, sizeof(*uidls), cmp_cstr) == NULL);
 		if (list.v[i].want && list.v[i].size > m->max_literal) {
 			fprintf(cli->err, "roost: %s UID %" PRIu32 ": larger than message.max_size: "
 					  "skipped\n", f->local, list.v[i].uid);

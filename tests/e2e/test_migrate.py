@@ -30,7 +30,7 @@ instance_name = roosttest-{imap}
 log_path = {dir}/dovecot.log
 default_internal_user = dovecot
 default_login_user = dovenull
-mail_location = maildir:~/Maildir
+mail_location = maildir:~/Maildir{layout}
 mail_uid = nobody
 mail_gid = nogroup
 first_valid_uid = 1
@@ -77,7 +77,7 @@ USER = "old@example.org"
 
 
 class Dovecot:
-    def __init__(self):
+    def __init__(self, layout=""):
         self.dir = tempfile.mkdtemp(prefix="roost-dovecot-")
         os.chmod(self.dir, 0o755)
         self.imap, self.pop3 = free_port(), free_port()
@@ -88,7 +88,8 @@ class Dovecot:
             f.write("%s:{PLAIN}oldpass::::::\n" % USER)
         self.conf = os.path.join(self.dir, "dovecot.conf")
         with open(self.conf, "w") as f:
-            f.write(DOVECOT_CONF.format(dir=self.dir, imap=self.imap, pop3=self.pop3))
+            f.write(DOVECOT_CONF.format(dir=self.dir, imap=self.imap, pop3=self.pop3,
+                                        layout=layout))
         self.proc = subprocess.Popen(["dovecot", "-F", "-c", self.conf],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.time() + 20
@@ -130,6 +131,14 @@ class Dovecot:
 @pytest.fixture
 def dovecot():
     d = Dovecot()
+    yield d
+    d.stop()
+
+
+@pytest.fixture
+def dovecot_fs():
+    """The same with mail_location = maildir:~/Maildir:LAYOUT=fs."""
+    d = Dovecot(":LAYOUT=fs")
     yield d
     d.stop()
 
@@ -257,6 +266,15 @@ def test_migrate_from_dovecot_keeps_ids_and_resumes(roost, dovecot):
     _, d = c.uid("SEARCH", "ALL")
     c.logout()
     assert [int(x) for x in d[0].split()] == [1, 3, 5, 6, 7, 8]
+    # a message deleted on Roost does not come back with the next rerun
+    c = imaplib.IMAP4("127.0.0.1", roost.port("imap"))
+    c.login("alice@example.com", "secret")
+    c.select("INBOX")
+    c.uid("STORE", "3", "+FLAGS.SILENT", "(\\Deleted)")
+    c.expunge()
+    c.logout()
+    rc, out, err = migrate(roost, dovecot.imap)
+    assert "migrated 0 messages" in out, out
 
 
 def test_migrate_into_nonempty_mailbox_gets_new_uids(roost, dovecot):
@@ -292,7 +310,9 @@ def test_migrate_password_never_in_argv_and_wrong_password(roost, dovecot, tmp_p
     assert p.returncode == 64 and b"no password" in p.stderr
 
 
-def test_import_dovecot_maildir_made_by_dovecot(roost, dovecot):
+@pytest.mark.parametrize("layout", ["maildir++", "fs"])
+def test_import_dovecot_maildir_made_by_dovecot(roost, layout, request):
+    dovecot = request.getfixturevalue("dovecot" if layout == "maildir++" else "dovecot_fs")
     c = dovecot.client()
     fill(c)
     # POP3 once so Dovecot has seen the mailbox in every way it would
@@ -300,6 +320,10 @@ def test_import_dovecot_maildir_made_by_dovecot(roost, dovecot):
     dov_uidls = pop3_uidls(dovecot.pop3, USER, "oldpass")
     names = ["INBOX", "Work", "Work/Projects"]
     src = state(dovecot.imap, USER, "oldpass", names)
+    if layout == "fs":
+        assert os.path.isdir(os.path.join(dovecot.maildir(), "Work", "Projects", "cur"))
+    else:
+        assert os.path.isdir(os.path.join(dovecot.maildir(), ".Work.Projects", "cur"))
     p = roost.cli("import", "dovecot", "alice@example.com", dovecot.maildir())
     assert "imported 7 messages" in p.stdout, p.stdout + p.stderr
     dst = state(roost.port("imap"), "alice@example.com", "secret")
@@ -334,11 +358,19 @@ def test_import_dovecot_kill9_then_rerun(datadir, tmp_path):
     proc = subprocess.Popen([ROOST_BIN, "-d", datadir.datadir, "import", "dovecot",
                              "alice@example.com", str(md)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
-    time.sleep(0.4)
+    # killed once about a sixth of the messages are written (WAL growth)
+    wal = os.path.join(datadir.datadir, "roost.db-wal")
+    deadline = time.time() + 60
+    while time.time() < deadline and proc.poll() is None:
+        if os.path.exists(wal) and os.path.getsize(wal) > 100 * 2100 * 2:
+            break
+        time.sleep(0.005)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     p = datadir.cli("import", "dovecot", "alice@example.com", str(md))
     assert p.returncode == 0, p.stderr
+    done = int(re.search(r"imported (\d+) messages", p.stdout).group(1))
+    assert 0 < done < n, p.stdout
     datadir.start()
     c = imaplib.IMAP4("127.0.0.1", datadir.port("imap"))
     c.login("alice@example.com", "secret")
@@ -351,6 +383,40 @@ def test_import_dovecot_kill9_then_rerun(datadir, tmp_path):
     uidls = pop3_uidls(datadir.port("pop3"), "alice@example.com", "secret")
     assert uidls[0] == b"legacy0" and uidls[1] == b"%08x%08x" % (5, 1234567890)
     assert len(set(uidls)) == n
+
+
+def test_migrate_kill9_then_rerun(roost, dovecot):
+    c = dovecot.client()
+    big = b"y" * 30000
+    n = 400
+    for i in range(n):
+        c.append("INBOX", "(\\Seen)" if i % 3 == 0 else "()", None, msg(i, big))
+    c.logout()
+    env = dict(os.environ, ROOST_MIGRATE_PASSWORD="oldpass")
+    proc = subprocess.Popen([ROOST_BIN, "-d", roost.datadir, "migrate",
+                             "imap://old%%40example.org@127.0.0.1:%d" % dovecot.imap,
+                             "alice@example.com"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    # killed once some messages are in
+    r = imaplib.IMAP4("127.0.0.1", roost.port("imap"))
+    r.login("alice@example.com", "secret")
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        _, d = r.status("INBOX", "(MESSAGES)")
+        if int(re.search(rb"MESSAGES (\d+)", d[0]).group(1)) > 0:
+            break
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    r.logout()
+    rc, out, err = migrate(roost, dovecot.imap)
+    assert "same UIDs" in out
+    done = int(re.search(r"migrated (\d+) messages", out).group(1))
+    assert 0 < done < n, out
+    src = state(dovecot.imap, USER, "oldpass", ["INBOX"])
+    dst = state(roost.port("imap"), "alice@example.com", "secret")
+    same_as_source(src, dst, ["INBOX"])
+    assert len(dst["INBOX"][1]) == n
 
 
 def test_migrate_from_another_roost(roost_factory):
@@ -381,6 +447,19 @@ def test_migrate_from_another_roost(roost_factory):
     # the source is not Dovecot: its own UIDL form, which Roost would give
     assert pop3_uidls(new.port("pop3"), "alice@example.com", "secret") == \
         pop3_uidls(old.port("pop3"), "alice@example.com", "secret")
+    # imaps://: the self-signed certificate is refused unless --insecure
+    url = "imaps://alice%%40example.com@127.0.0.1:%d" % old.listen_port("imaps")
+    p = subprocess.run([ROOST_BIN, "-d", new.datadir, "migrate", url, "alice@example.com"],
+                       env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+    assert p.returncode == 75 and b"TLS" in p.stderr, p.stderr
+    old.deliver(msg(77), "alice@example.com")
+    p = subprocess.run([ROOST_BIN, "-d", new.datadir, "migrate", "--insecure", url,
+                        "alice@example.com"], env=env, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert b"migrated 1 messages" in p.stdout, p.stdout
+    same_as_source(state(old.port("imap"), "alice@example.com", "secret"),
+                   state(new.port("imap"), "alice@example.com", "secret"), ["INBOX", "Folder"])
 
 
 class FakeServer:
