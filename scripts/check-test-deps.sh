@@ -45,6 +45,7 @@ PROGRAMS = {
     "unbound": "the outbound tests' local DNS server (tests/e2e/outbound_net.py)",
     "useradd": "the roost system user (scripts/deps.sh, scripts/run.sh)",
     "systemd-analyze": "verifies contrib/systemd/roost.service (test_init_profile.py)",
+    "dovecot": "the private source server of test_migrate.py",
     # build and the scripts
     "make": "Makefile", "cc": "Makefile", "ar": "Makefile", "pkg-config": "Makefile",
     "clang": "make fuzz-build", "find": "Makefile",
