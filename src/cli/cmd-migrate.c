@@ -57,6 +57,9 @@
 #define MIGRATE_BATCH 50
 /* The password file: one line. */
 #define MIGRATE_MAX_PASSWORD 1024
+/* Messages listed per mailbox, and the bytes of their keywords. */
+#define MIGRATE_MAX_MESSAGES 2000000
+#define MIGRATE_MAX_KEYWORD_BYTES (64 * 1024 * 1024)
 
 struct mig {
 	struct cli *cli;
@@ -297,7 +300,8 @@ static bool tok_is(const struct tok *t, const char *s)
 typedef int untagged_fn(struct mig *m, struct cursor *c, void *ctx);
 
 /* Read until the tagged response of `tag`; each untagged one goes to fn.
- * 0 on OK. */
+ * 0 on OK, 1 on NO or BAD (m->error says it), -1 when the connection
+ * failed or the server broke a limit. */
 static int wait_tagged(struct mig *m, const char *tag, const char *what, untagged_fn *fn,
 		       void *ctx)
 {
@@ -310,7 +314,8 @@ static int wait_tagged(struct mig *m, const char *tag, const char *what, untagge
 			c.p += tl + 1;
 			if (strncasecmp(c.p, "OK", 2) == 0)
 				return 0;
-			return fail(m, "%s: %.200s", what, c.p);
+			fail(m, "%s: %.200s", what, c.p);
+			return 1;
 		}
 		if (m->resp_len >= 2 && m->resp[0] == '*' && m->resp[1] == ' ') {
 			c.p += 2;
@@ -396,9 +401,7 @@ static int login(struct mig *m, const char *user, const char *pass)
 		}
 	}
 	free(u);
-	if (rc < 0)
-		return fail(m, "login refused");
-	return 0;
+	return rc == 0 ? 0 : -1;
 }
 
 /* ---- URL and setup ----------------------------------------------------- */
@@ -621,6 +624,12 @@ static int on_list(struct mig *m, struct cursor *c, void *ctx)
 	if (!next_string(c, &t) || t.len > STORE_MAX_MAILBOX_NAME)
 		return 0;
 	char *remote = tok_dup_unescaped(&t);
+	if (!plain_ascii(remote) || *remote == '\0') {
+		/* mailbox names are 7-bit (modified UTF-7, RFC 3501 5.1.3) */
+		fprintf(m->cli->err, "roost: a mailbox name that is not 7-bit: skipped\n");
+		free(remote);
+		return 0;
+	}
 	char *local = local_name(remote, delim);
 	if (local == NULL) {
 		fprintf(m->cli->err, "roost: mailbox %s: not a valid name here: skipped\n", remote);
@@ -678,6 +687,7 @@ static int on_examine(struct mig *m, struct cursor *c, void *ctx)
 struct listing {
 	struct src_msg *v;
 	size_t n, cap;
+	size_t keyword_bytes;
 };
 
 /* FETCH's attributes: "* n FETCH (UID u FLAGS (...) INTERNALDATE "..." ...)";
@@ -865,6 +875,12 @@ static int on_fetch(struct mig *m, struct cursor *c, void *ctx)
 			free(sm.keywords);
 			return 0;
 		}
+		l->keyword_bytes += sm.keywords ? strlen(sm.keywords) : 0;
+		if (l->n >= MIGRATE_MAX_MESSAGES || l->keyword_bytes > MIGRATE_MAX_KEYWORD_BYTES) {
+			free(sm.keywords);
+			return fail(m, "more than %d messages (or %d bytes of keywords) in one mailbox",
+				    MIGRATE_MAX_MESSAGES, MIGRATE_MAX_KEYWORD_BYTES);
+		}
 		l->v = xgrow(l->v, &l->cap, l->n + 1, sizeof(*l->v));
 		l->v[l->n++] = sm;
 		return 0;
@@ -933,6 +949,13 @@ static int migrate_folder(struct mig *m, int64_t account_id, const struct folder
 	struct examine x = {0};
 	int rc = command(m, cmd, on_examine, &x);
 	free(cmd);
+	if (rc == 1) {
+		fprintf(cli->err, "roost: %s: %s: skipped\n", f->local, m->error);
+		free(m->error);
+		m->error = NULL;
+		tot->failed++;
+		return 0;
+	}
 	if (rc < 0)
 		return -1;
 	int64_t mbid;
@@ -971,7 +994,10 @@ static int migrate_folder(struct mig *m, int64_t account_id, const struct folder
 	struct fetch_ctx fc = {.list = &list};
 	rc = x.exists == 0 ? 0 :
 	     command(m, "UID FETCH 1:* (UID FLAGS INTERNALDATE RFC822.SIZE)", on_fetch, &fc);
-	if (rc < 0) {
+	if (rc != 0) {
+		for (size_t i = 0; i < list.n; i++)
+			free(list.v[i].keywords);
+		free(list.v);
 		store_msg_list_free(have, nhave);
 		return -1;
 	}
@@ -1124,6 +1150,10 @@ int cmd_migrate(struct cli *cli, int argc, char **argv)
 		code = cli_store_result(cli, err, NULL, addr);
 		goto out;
 	}
+	if (!plain_ascii(u.user) || *u.user == '\0') {
+		code = cli_fail(cli, CLI_EX_USAGE, "the user name must be printable ASCII");
+		goto out;
+	}
 	pass = read_password(cli, pwfile);
 	if (pass == NULL) {
 		code = cli_fail(cli, CLI_EX_USAGE, "no password: --password-file <file> or "
@@ -1140,14 +1170,14 @@ int cmd_migrate(struct cli *cli, int argc, char **argv)
 	if (strncasecmp(m.resp, "* OK", 4) == 0 && login(&m, u.user, pass) < 0)
 		goto net;
 	bool pop3_dovecot = pop3 != NULL ? strcmp(pop3, "dovecot") == 0 : m.dovecot;
-	if (command(&m, "LIST \"\" \"*\"", on_list, &fs) < 0 ||
-	    command(&m, "LSUB \"\" \"*\"", on_list, &fs) < 0)
+	if (command(&m, "LIST \"\" \"*\"", on_list, &fs) != 0 ||
+	    command(&m, "LSUB \"\" \"*\"", on_list, &fs) != 0)
 		goto net;
 	for (size_t k = 0; k < fs.n; k++) {
 		if (fs.v[k].noselect)
 			continue;
 		int rc = migrate_folder(&m, acct.id, &fs.v[k], pop3_dovecot, &tot);
-		if (rc == -1)
+		if (rc != 0 && rc != -2)
 			goto net;
 		if (rc == -2) {
 			code = CLI_EX_TEMPFAIL;

@@ -503,7 +503,11 @@ def hostile(conn, tag, line, mode):
     elif cmd in (b"LIST", b"LSUB"):
         if cmd == b"LIST":
             conn.sendall(b'* LIST () "/" INBOX\r\n')
+            # a name that would put CR LF into our next command
+            conn.sendall(b'* LIST () "/" {14}\r\nx\r\nm9 DELETE y\r\n')
         conn.sendall(tag + b" OK done\r\n")
+    elif cmd == b"EXAMINE" and mode == "examine-no":
+        conn.sendall(tag + b" NO [NONEXISTENT] gone\r\n")
     elif cmd == b"EXAMINE":
         conn.sendall(b"* 1 EXISTS\r\n* OK [UIDVALIDITY 7] x\r\n* OK [UIDNEXT 2] x\r\n"
                      + tag + b" OK [READ-ONLY] done\r\n")
@@ -523,7 +527,7 @@ def hostile(conn, tag, line, mode):
         conn.sendall(tag + b" OK\r\n")
 
 
-@pytest.mark.parametrize("mode", ["literal", "line"])
+@pytest.mark.parametrize("mode", ["literal", "line", "examine-no"])
 def test_migrate_hostile_server_fails_cleanly(roost, mode):
     srv = FakeServer(lambda conn, tag, line: hostile(conn, tag, line, mode))
     try:
@@ -531,6 +535,12 @@ def test_migrate_hostile_server_fails_cleanly(roost, mode):
                                url="imap://u@127.0.0.1:%d" % srv.port)
     finally:
         srv.close()
+    assert "not 7-bit: skipped" in err
+    if mode == "examine-no":
+        # the folder is skipped and said so; the run goes on and fails at the end
+        assert rc == 1 and "INBOX: EXAMINE: NO [NONEXISTENT] gone: skipped" in err, err
+        assert "migrated 0 messages into 0 mailboxes" in out
+        return
     assert rc == 75, (out, err)
     if mode == "literal":
         assert "larger than message.max_size" in err, err
