@@ -275,6 +275,7 @@ def test_migrate_from_dovecot_keeps_ids_and_resumes(roost, dovecot):
     c.logout()
     rc, out, err = migrate(roost, dovecot.imap)
     assert "migrated 0 messages" in out, out
+    assert "clean" in roost.cli("check").stdout
 
 
 def test_migrate_into_nonempty_mailbox_gets_new_uids(roost, dovecot):
@@ -336,6 +337,7 @@ def test_import_dovecot_maildir_made_by_dovecot(roost, layout, request):
     p = roost.cli("import", "dovecot", "alice@example.com", dovecot.maildir())
     assert "imported 0 messages" in p.stdout and "7 already there" in p.stdout
     assert state(roost.port("imap"), "alice@example.com", "secret") == dst
+    assert "clean" in roost.cli("check").stdout
 
 
 def test_import_dovecot_kill9_then_rerun(datadir, tmp_path):
