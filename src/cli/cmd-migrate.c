@@ -17,7 +17,10 @@
  * of the source. The UIDL is the resume key: a rerun, after kill -9 or
  * new mail at the source, fetches only what is missing. LSUB gives the
  * subscriptions. A per-mailbox verification (counts and UIDs on both
- * sides) ends the run.
+ * sides) ends the run. With --pop3 pop3[s]://user@host the old server's
+ * own UIDLs (UIDL, and TOP n 0 for each header) are matched to INBOX's
+ * messages by header hash, as Dovecot's pop3-migration plugin does, and
+ * stored instead.
  *
  * The server is not trusted: response lines at most MIGRATE_MAX_LINE
  * bytes, a literal at most message.max_size (a larger message is an
@@ -35,6 +38,7 @@
 #include <inttypes.h>
 #include <netdb.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <stdarg.h>
@@ -418,17 +422,20 @@ static int hexval(char c)
 }
 
 /* imap[s]://user@host[:port][/] (RFC 5092's server part; the user
- * percent-decoded, so "a%40example.com" is a@example.com). */
-static int parse_url(const char *url, struct mig_url *u, char **error_r)
+ * percent-decoded, so "a%40example.com" is a@example.com), or the same
+ * with pop3[s]:// (RFC 2384) when pop3 is set. */
+static int parse_url(const char *url, bool pop3, struct mig_url *u, char **error_r)
 {
 	const char *rest;
-	if (strncasecmp(url, "imap://", 7) == 0) {
-		rest = url + 7;
-	} else if (strncasecmp(url, "imaps://", 8) == 0) {
-		rest = url + 8;
+	const char *scheme = pop3 ? "pop3" : "imap";
+	size_t sl = strlen(scheme);
+	if (strncasecmp(url, scheme, sl) == 0 && strncmp(url + sl, "://", 3) == 0) {
+		rest = url + sl + 3;
+	} else if (strncasecmp(url, scheme, sl) == 0 && strncasecmp(url + sl, "s://", 4) == 0) {
+		rest = url + sl + 4;
 		u->tls = true;
 	} else {
-		*error_r = xasprintf("%s: not an imap:// or imaps:// URL", url);
+		*error_r = xasprintf("%s: not a %s:// or %ss:// URL", url, scheme, scheme);
 		return -1;
 	}
 	const char *at = strrchr(rest, '@');
@@ -468,7 +475,7 @@ static int parse_url(const char *url, struct mig_url *u, char **error_r)
 		*colon = '\0';
 		u->port = xstrdup(colon + 1);
 	} else {
-		u->port = xstrdup(u->tls ? "993" : "143");
+		u->port = xstrdup(pop3 ? (u->tls ? "995" : "110") : (u->tls ? "993" : "143"));
 	}
 	u->host = hostport;
 	if (*u->host == '\0' || *u->port == '\0') {
@@ -658,14 +665,216 @@ static int on_list(struct mig *m, struct cursor *c, void *ctx)
 	return 0;
 }
 
-/* ---- one mailbox ------------------------------------------------------- */
-
 struct src_msg {
 	uint32_t uid, flags;
 	char *keywords;
+	char *uidl;		/* from the POP3 server (--pop3), or NULL */
+	unsigned char hash[32];	/* of the header (--pop3 matching) */
+	bool has_hash;
 	int64_t date, size;
 	bool want;
 };
+
+/* ---- --pop3: the old server's UIDLs --------------------------------- */
+
+/* As Dovecot's pop3-migration plugin matches them: a POP3 message and an
+ * IMAP one are the same when their headers hash the same (line ends and
+ * trailing blanks ignored, and the headers a POP3 server on mbox adds or
+ * drops skipped); among equal hashes, in order. */
+struct pop3_ent {
+	char *uidl;
+	unsigned char hash[32];
+	bool used;
+};
+
+struct pop3_list {
+	struct pop3_ent *v;
+	size_t n, cap;
+};
+
+static void header_hash(const char *p, size_t len, unsigned char out[32])
+{
+	static const char *const skip[] = {"Status:", "X-Status:", "X-Keywords:", "X-UID:",
+					   "X-IMAP:", "X-IMAPbase:", "Content-Length:", NULL};
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+	const char *end = p + len;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *le = nl ? nl : end;
+		size_t l = (size_t)(le - p);
+		while (l > 0 && (p[l - 1] == '\r' || p[l - 1] == ' ' || p[l - 1] == '\t'))
+			l--;
+		if (l == 0)
+			break; /* the end of the header */
+		bool skipped = false;
+		for (int i = 0; skip[i]; i++)
+			if (l >= strlen(skip[i]) && strncasecmp(p, skip[i], strlen(skip[i])) == 0)
+				skipped = true;
+		if (!skipped) {
+			EVP_DigestUpdate(ctx, p, l);
+			EVP_DigestUpdate(ctx, "\n", 1);
+		}
+		p = nl ? nl + 1 : end;
+	}
+	unsigned int olen = 32;
+	EVP_DigestFinal_ex(ctx, out, &olen);
+	EVP_MD_CTX_free(ctx);
+}
+
+/* One POP3 reply line into m->resp: 0 on "+OK", 1 on "-ERR", -1 broken. */
+static int pop3_status(struct mig *m, const char *what)
+{
+	size_t start;
+	m->resp_len = 0;
+	if (read_line(m, &start) < 0)
+		return -1;
+	if (strncmp(m->resp, "+OK", 3) == 0)
+		return 0;
+	fail(m, "POP3 %s: %.200s", what, m->resp);
+	return 1;
+}
+
+/* A multi-line reply's lines (dot-unstuffed, RFC 1939 3), each to fn;
+ * at most `max` bytes in all. */
+static int pop3_lines(struct mig *m, int64_t max, void (*fn)(void *ctx, const char *line,
+							    size_t len), void *ctx)
+{
+	int64_t total = 0;
+	for (;;) {
+		size_t start;
+		m->resp_len = 0;
+		if (read_line(m, &start) < 0)
+			return -1;
+		const char *l = m->resp;
+		size_t n = m->resp_len;
+		if (n == 1 && l[0] == '.')
+			return 0;
+		if (n > 0 && l[0] == '.') {
+			l++;
+			n--;
+		}
+		total += (int64_t)n + 2;
+		if (total > max)
+			return fail(m, "POP3: a reply larger than %" PRId64 " bytes", max);
+		fn(ctx, l, n);
+	}
+}
+
+static int pop3_cmd(struct mig *m, const char *cmd, const char *what)
+{
+	char *line = xasprintf("%s\r\n", cmd);
+	int rc = raw_write(m, line, strlen(line));
+	explicit_bzero(line, strlen(line));
+	free(line);
+	return rc < 0 ? -1 : pop3_status(m, what);
+}
+
+static void on_uidl_line(void *ctx, const char *line, size_t len)
+{
+	struct pop3_list *pl = ctx;
+	/* "<n> <uidl>", n counting from 1 in order */
+	const char *sp = memchr(line, ' ', len);
+	if (sp == NULL || pl->n >= MIGRATE_MAX_MESSAGES)
+		return;
+	size_t ul = len - (size_t)(sp + 1 - line);
+	if (ul == 0 || ul > 70)
+		return;
+	pl->v = xgrow(pl->v, &pl->cap, pl->n + 1, sizeof(*pl->v));
+	pl->v[pl->n++] = (struct pop3_ent){.uidl = xstrndup(sp + 1, ul)};
+}
+
+struct hdr_acc {
+	char *buf;
+	size_t len, cap;
+};
+
+static void on_top_line(void *ctx, const char *line, size_t len)
+{
+	struct hdr_acc *h = ctx;
+	if (h->len + len + 3 > h->cap) {
+		h->cap = (h->len + len + 3) * 2;
+		h->buf = xrealloc(h->buf, h->cap);
+	}
+	memcpy(h->buf + h->len, line, len);
+	h->len += len;
+	memcpy(h->buf + h->len, "\r\n", 2);
+	h->len += 2;
+}
+
+/* Log in to the POP3 server, read UIDL and each message's header (TOP n
+ * 0), and QUIT without deleting anything. */
+static int pop3_fetch(struct cli *cli, const struct mig_url *u, const char *pass, bool insecure,
+		      int64_t max_size, struct pop3_list *pl, char **error_r)
+{
+	struct mig m = {.cli = cli, .fd = -1, .max_literal = max_size};
+	int rc = connect_to(&m, u, insecure);
+	if (rc == 0)
+		rc = pop3_status(&m, "greeting");
+	if (rc == 0 && (!plain_ascii(pass) || !plain_ascii(u->user)))
+		rc = fail(&m, "POP3: user and password must be printable ASCII for USER/PASS");
+	if (rc == 0) {
+		char *c = xasprintf("USER %s", u->user);
+		rc = pop3_cmd(&m, c, "USER");
+		free(c);
+	}
+	if (rc == 0) {
+		char *c = xasprintf("PASS %s", pass);
+		rc = pop3_cmd(&m, c, "PASS");
+		explicit_bzero(c, strlen(c));
+		free(c);
+	}
+	if (rc == 0)
+		rc = pop3_cmd(&m, "UIDL", "UIDL");
+	if (rc == 0)
+		rc = pop3_lines(&m, (int64_t)MIGRATE_MAX_MESSAGES * 80, on_uidl_line, pl);
+	for (size_t i = 0; rc == 0 && i < pl->n; i++) {
+		char c[32];
+		snprintf(c, sizeof(c), "TOP %zu 0", i + 1);
+		rc = pop3_cmd(&m, c, "TOP");
+		struct hdr_acc h = {0};
+		if (rc == 0)
+			rc = pop3_lines(&m, max_size, on_top_line, &h);
+		if (rc == 0)
+			header_hash(h.buf ? h.buf : "", h.len, pl->v[i].hash);
+		free(h.buf);
+	}
+	if (rc == 0)
+		pop3_cmd(&m, "QUIT", "QUIT");
+	if (rc != 0)
+		*error_r = xasprintf("%s:%s: %s", u->host, u->port, m.error ? m.error : "failed");
+	if (m.ssl != NULL) {
+		SSL_shutdown(m.ssl);
+		SSL_free(m.ssl);
+	}
+	if (m.ctx != NULL)
+		SSL_CTX_free(m.ctx);
+	if (m.fd >= 0)
+		close(m.fd);
+	free(m.resp);
+	free(m.error);
+	return rc == 0 ? 0 : -1;
+}
+
+/* Give each listed IMAP message the UIDL of the POP3 message with the
+ * same header hash: the first unused one, in order. */
+static void pop3_match(struct pop3_list *pl, struct src_msg *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!v[i].has_hash)
+			continue;
+		for (size_t k = 0; k < pl->n; k++) {
+			if (pl->v[k].used || memcmp(pl->v[k].hash, v[i].hash, 32) != 0)
+				continue;
+			pl->v[k].used = true;
+			v[i].uidl = xstrdup(pl->v[k].uidl);
+			break;
+		}
+	}
+}
+
+/* ---- one mailbox ------------------------------------------------------- */
+
 
 struct examine {
 	uint32_t uidvalidity, uidnext, exists;
@@ -748,12 +957,12 @@ struct mig_box {
 	int stop;		/* exit code that stops the run, or 0 */
 };
 
-static void uidl_for(const struct mig_box *b, uint32_t uid, char out[64])
+static void uidl_for(const struct mig_box *b, uint32_t uid, char out[72])
 {
 	if (b->pop3_dovecot)
-		snprintf(out, 64, "%08x%08x", uid, b->uidvalidity);
+		snprintf(out, 72, "%08x%08x", uid, b->uidvalidity);
 	else
-		snprintf(out, 64, "%" PRIu32 ".%" PRIu32, b->uidvalidity, uid);
+		snprintf(out, 72, "%" PRIu32 ".%" PRIu32, b->uidvalidity, uid);
 }
 
 static struct src_msg *find_src(struct listing *l, uint32_t uid)
@@ -774,8 +983,11 @@ static struct src_msg *find_src(struct listing *l, uint32_t uid)
 static void store_body(struct mig_box *b, struct src_msg *sm, const char *data, size_t len)
 {
 	struct mig *m = b->m;
-	char uidl[64];
-	uidl_for(b, sm->uid, uidl);
+	char uidl[72];
+	if (sm->uidl != NULL)
+		snprintf(uidl, sizeof(uidl), "%s", sm->uidl);
+	else
+		uidl_for(b, sm->uid, uidl);
 	for (int attempt = 0; attempt < 2; attempt++) {
 		struct store_target t = {.account_id = b->account_id, .mailbox_id = b->mbid,
 					 .flags = sm->flags, .keywords = sm->keywords,
@@ -858,6 +1070,9 @@ static int on_fetch(struct mig *m, struct cursor *c, void *ctx)
 				sm.date = 0;
 		} else if (tok_is(&t, "RFC822.SIZE")) {
 			sm.size = strtoll(v.p, NULL, 10);
+		} else if (tok_is(&t, "BODY[HEADER]") && !v.nil) {
+			header_hash(v.p, v.len, sm.hash);
+			sm.has_hash = true;
 		} else if (t.len >= 6 && strncasecmp(t.p, "BODY[]", 6) == 0 && !v.nil) {
 			body = v;
 			have_body = true;
@@ -940,8 +1155,9 @@ struct totals {
 
 /* One folder: EXAMINE, list, fetch what is missing, verify. */
 static int migrate_folder(struct mig *m, int64_t account_id, const struct folder *f,
-			  bool pop3_dovecot, struct totals *tot)
+			  bool pop3_dovecot, struct pop3_list *pl, struct totals *tot)
 {
+	bool pop3 = pl != NULL && strcmp(f->local, "INBOX") == 0;
 	struct cli *cli = m->cli;
 	char *q = quote(f->remote);
 	char *cmd = xasprintf("EXAMINE %s", q);
@@ -993,15 +1209,20 @@ static int migrate_folder(struct mig *m, int64_t account_id, const struct folder
 	struct listing list = {0};
 	struct fetch_ctx fc = {.list = &list};
 	rc = x.exists == 0 ? 0 :
-	     command(m, "UID FETCH 1:* (UID FLAGS INTERNALDATE RFC822.SIZE)", on_fetch, &fc);
+	     command(m, pop3 ? "UID FETCH 1:* (UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[HEADER])" :
+			       "UID FETCH 1:* (UID FLAGS INTERNALDATE RFC822.SIZE)", on_fetch, &fc);
 	if (rc != 0) {
-		for (size_t i = 0; i < list.n; i++)
+		for (size_t i = 0; i < list.n; i++) {
 			free(list.v[i].keywords);
+			free(list.v[i].uidl);
+		}
 		free(list.v);
 		store_msg_list_free(have, nhave);
 		return -1;
 	}
 	qsort(list.v, list.n, sizeof(*list.v), cmp_msg_uid);
+	if (pop3)
+		pop3_match(pl, list.v, list.n);
 	struct mig_box b = {.m = m, .account_id = account_id, .mbid = mbid, .keep = keep,
 			    .uidvalidity = x.uidvalidity, .list = &list, .name = f->local,
 			    .pop3_dovecot = pop3_dovecot};
@@ -1020,8 +1241,11 @@ static int migrate_folder(struct mig *m, int64_t account_id, const struct folder
 			done_uid = have[i].uid;
 	size_t skipped = 0;
 	for (size_t i = 0; i < list.n; i++) {
-		char uidl[64];
-		uidl_for(&b, list.v[i].uid, uidl);
+		char uidl[72];
+		if (list.v[i].uidl != NULL)
+			snprintf(uidl, sizeof(uidl), "%s", list.v[i].uidl);
+		else
+			uidl_for(&b, list.v[i].uid, uidl);
 		const char *key = uidl;
 		list.v[i].want = list.v[i].uid > done_uid &&
 				 (nu == 0 || bsearch(&key, uidls, nu, sizeof(*uidls), cmp_cstr) == NULL);
@@ -1096,8 +1320,10 @@ static int migrate_folder(struct mig *m, int64_t account_id, const struct folder
 	tot->skipped += skipped;
 	tot->renumbered += b.renumbered;
 	tot->failed += b.failed;
-	for (size_t i = 0; i < list.n; i++)
+	for (size_t i = 0; i < list.n; i++) {
 		free(list.v[i].keywords);
+		free(list.v[i].uidl);
+	}
 	free(list.v);
 	if (b.stop != 0)
 		return -2;
@@ -1106,7 +1332,7 @@ static int migrate_folder(struct mig *m, int64_t account_id, const struct folder
 
 int cmd_migrate(struct cli *cli, int argc, char **argv)
 {
-	const char *pwfile = NULL, *pop3 = NULL;
+	const char *pwfile = NULL, *pop3 = NULL, *pop3_url = NULL;
 	bool insecure = false;
 	int i = 0;
 	for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
@@ -1116,6 +1342,8 @@ int cmd_migrate(struct cli *cli, int argc, char **argv)
 			pwfile = argv[++i];
 		else if (strcmp(argv[i], "--pop3-uidl") == 0 && i + 1 < argc)
 			pop3 = argv[++i];
+		else if (strcmp(argv[i], "--pop3") == 0 && i + 1 < argc)
+			pop3_url = argv[++i];
 		else
 			return cli_fail(cli, CLI_EX_USAGE, "migrate: unknown option %s", argv[i]);
 	}
@@ -1125,7 +1353,7 @@ int cmd_migrate(struct cli *cli, int argc, char **argv)
 		return cli_fail(cli, CLI_EX_USAGE, "--pop3-uidl: dovecot or source");
 	struct mig_url u = {0};
 	char *error = NULL;
-	if (parse_url(argv[i], &u, &error) < 0) {
+	if (parse_url(argv[i], false, &u, &error) < 0) {
 		int code = cli_fail(cli, CLI_EX_USAGE, "%s", error);
 		free(error);
 		free(u.user);
@@ -1142,6 +1370,9 @@ int cmd_migrate(struct cli *cli, int argc, char **argv)
 			.max_literal = config_size(cli->cfg, "message.max_size")};
 	struct folders fs = {0};
 	struct totals tot = {0};
+	struct pop3_list pl = {0};
+	struct mig_url pu = {0};
+	bool have_pop3 = false;
 	if (addr == NULL) {
 		code = CLI_EX_ERROR;
 		goto out;
@@ -1160,6 +1391,16 @@ int cmd_migrate(struct cli *cli, int argc, char **argv)
 						   "ROOST_MIGRATE_PASSWORD");
 		goto out;
 	}
+	if (pop3_url != NULL) {
+		if (parse_url(pop3_url, true, &pu, &error) < 0 ||
+		    pop3_fetch(cli, &pu, pass, insecure, m.max_literal, &pl, &error) < 0) {
+			code = cli_fail(cli, CLI_EX_TEMPFAIL, "%s", error);
+			free(error);
+			goto out;
+		}
+		have_pop3 = true;
+		fprintf(cli->out, "pop3: %zu UIDLs from %s\n", pl.n, pu.host);
+	}
 	if (connect_to(&m, &u, insecure) < 0 || read_response(&m) < 0)
 		goto net;
 	if (strncasecmp(m.resp, "* OK", 4) != 0 && strncasecmp(m.resp, "* PREAUTH", 9) != 0) {
@@ -1176,7 +1417,8 @@ int cmd_migrate(struct cli *cli, int argc, char **argv)
 	for (size_t k = 0; k < fs.n; k++) {
 		if (fs.v[k].noselect)
 			continue;
-		int rc = migrate_folder(&m, acct.id, &fs.v[k], pop3_dovecot, &tot);
+		int rc = migrate_folder(&m, acct.id, &fs.v[k], pop3_dovecot,
+					have_pop3 ? &pl : NULL, &tot);
 		if (rc != 0 && rc != -2)
 			goto net;
 		if (rc == -2) {
@@ -1235,5 +1477,11 @@ out:
 	free(u.user);
 	free(u.host);
 	free(u.port);
+	free(pu.user);
+	free(pu.host);
+	free(pu.port);
+	for (size_t k = 0; k < pl.n; k++)
+		free(pl.v[k].uidl);
+	free(pl.v);
 	return code;
 }

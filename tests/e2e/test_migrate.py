@@ -71,13 +71,14 @@ namespace inbox {{
     special_use = \\Sent
   }}
 }}
+{extra}
 """
 
 USER = "old@example.org"
 
 
 class Dovecot:
-    def __init__(self, layout=""):
+    def __init__(self, layout="", extra=""):
         self.dir = tempfile.mkdtemp(prefix="roost-dovecot-")
         os.chmod(self.dir, 0o755)
         self.imap, self.pop3 = free_port(), free_port()
@@ -89,7 +90,7 @@ class Dovecot:
         self.conf = os.path.join(self.dir, "dovecot.conf")
         with open(self.conf, "w") as f:
             f.write(DOVECOT_CONF.format(dir=self.dir, imap=self.imap, pop3=self.pop3,
-                                        layout=layout))
+                                        layout=layout, extra=extra))
         self.proc = subprocess.Popen(["dovecot", "-F", "-c", self.conf],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.time() + 20
@@ -419,6 +420,38 @@ def test_migrate_kill9_then_rerun(roost, dovecot):
     dst = state(roost.port("imap"), "alice@example.com", "secret")
     same_as_source(src, dst, ["INBOX"])
     assert len(dst["INBOX"][1]) == n
+
+
+def test_migrate_takes_pop3_uidls_from_the_pop3_server(roost, request):
+    """--pop3: the old server's own UIDLs (here Dovecot with a non-default
+    pop3_uidl_format, the file name) matched to the IMAP messages by their
+    headers, as Dovecot's pop3-migration plugin does."""
+    d = Dovecot(extra="pop3_uidl_format = %f")
+    request.addfinalizer(d.stop)
+    c = d.client()
+    fill(c)
+    c.append("INBOX", "()", None, msg(2))   # the same headers as UID 3: in order
+    c.logout()
+    theirs = pop3_uidls(d.pop3, USER, "oldpass")
+    assert len(theirs) == 5 and not theirs[0].startswith(b"00000001")
+    pop3_url = "pop3://old%%40example.org@127.0.0.1:%d" % d.pop3
+    rc, out, err = migrate(roost, d.imap, "--pop3", pop3_url)
+    assert "pop3: 5 UIDLs" in out, out
+    assert pop3_uidls(roost.port("pop3"), "alice@example.com", "secret") == theirs
+    names = ["INBOX", "Work", "Work/Projects"]
+    same_as_source(state(d.imap, USER, "oldpass", names),
+                   state(roost.port("imap"), "alice@example.com", "secret"), names)
+    # the rerun knows them by those UIDLs: nothing twice
+    rc, out, err = migrate(roost, d.imap, "--pop3", pop3_url)
+    assert "migrated 0 messages" in out, out
+    # without --pop3 the UIDLs would have been Dovecot's default form
+    roost.add_user("bob@example.com")
+    env = dict(os.environ, ROOST_MIGRATE_PASSWORD="oldpass")
+    p = subprocess.run([ROOST_BIN, "-d", roost.datadir, "migrate",
+                        "imap://old%%40example.org@127.0.0.1:%d" % d.imap, "bob@example.com"],
+                       env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+    assert p.returncode == 0
+    assert pop3_uidls(roost.port("pop3"), "bob@example.com", "secret") != theirs
 
 
 def test_migrate_from_another_roost(roost_factory):
