@@ -25,7 +25,8 @@
  * The server is not trusted: response lines at most MIGRATE_MAX_LINE
  * bytes, a literal at most message.max_size (a larger message is an
  * error for the run, not an allocation), MIGRATE_MAX_RESPONSE untagged
- * responses per command, MIGRATE_TIMEOUT_SECS per read or write.
+ * responses per command, MIGRATE_TIMEOUT_SECS per read or write
+ * (--timeout changes it, within MIGRATE_MAX_TIMEOUT_SECS).
  * The password comes from a file or the environment, never argv.
  */
 #include "cli/cli.h"
@@ -57,6 +58,7 @@
 #define MIGRATE_MAX_RESPONSE 5000000
 /* Seconds a read or a write may wait. */
 #define MIGRATE_TIMEOUT_SECS 60
+#define MIGRATE_MAX_TIMEOUT_SECS 3600
 /* Message bodies per UID FETCH. */
 #define MIGRATE_BATCH 50
 /* The password file: one line. */
@@ -76,6 +78,7 @@ struct mig {
 	size_t rpos, rlen;
 	char *error;		/* why the connection failed */
 	bool dovecot;		/* the greeting names Dovecot */
+	int timeout;		/* seconds per read or write */
 	/* the current response: its line and literals, joined */
 	char *resp;
 	size_t resp_len, resp_cap;
@@ -135,7 +138,7 @@ static int fill(struct mig *m)
 	ssize_t r = raw_read(m, m->rbuf, sizeof(m->rbuf));
 	if (r <= 0)
 		return fail(m, "the server closed the connection (or %d s passed without data)",
-			    MIGRATE_TIMEOUT_SECS);
+			    m->timeout);
 	m->rpos = 0;
 	m->rlen = (size_t)r;
 	return 0;
@@ -497,7 +500,7 @@ static int connect_to(struct mig *m, const struct mig_url *u, bool insecure)
 		int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
 		if (fd < 0)
 			continue;
-		struct timeval tv = {.tv_sec = MIGRATE_TIMEOUT_SECS};
+		struct timeval tv = {.tv_sec = m->timeout};
 		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
@@ -805,9 +808,9 @@ static void on_top_line(void *ctx, const char *line, size_t len)
 /* Log in to the POP3 server, read UIDL and each message's header (TOP n
  * 0), and QUIT without deleting anything. */
 static int pop3_fetch(struct cli *cli, const struct mig_url *u, const char *pass, bool insecure,
-		      int64_t max_size, struct pop3_list *pl, char **error_r)
+		      int64_t max_size, int timeout, struct pop3_list *pl, char **error_r)
 {
-	struct mig m = {.cli = cli, .fd = -1, .max_literal = max_size};
+	struct mig m = {.cli = cli, .fd = -1, .max_literal = max_size, .timeout = timeout};
 	int rc = connect_to(&m, u, insecure);
 	if (rc == 0)
 		rc = pop3_status(&m, "greeting");
@@ -1334,6 +1337,7 @@ int cmd_migrate(struct cli *cli, int argc, char **argv)
 {
 	const char *pwfile = NULL, *pop3 = NULL, *pop3_url = NULL;
 	bool insecure = false;
+	long timeout = MIGRATE_TIMEOUT_SECS;
 	int i = 0;
 	for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
 		if (strcmp(argv[i], "--insecure") == 0)
@@ -1344,6 +1348,13 @@ int cmd_migrate(struct cli *cli, int argc, char **argv)
 			pop3 = argv[++i];
 		else if (strcmp(argv[i], "--pop3") == 0 && i + 1 < argc)
 			pop3_url = argv[++i];
+		else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {
+			char *end = NULL;
+			timeout = strtol(argv[++i], &end, 10);
+			if (*end != '\0' || timeout < 1 || timeout > MIGRATE_MAX_TIMEOUT_SECS)
+				return cli_fail(cli, CLI_EX_USAGE, "--timeout: 1 to %d seconds",
+						MIGRATE_MAX_TIMEOUT_SECS);
+		}
 		else
 			return cli_fail(cli, CLI_EX_USAGE, "migrate: unknown option %s", argv[i]);
 	}
@@ -1366,7 +1377,7 @@ int cmd_migrate(struct cli *cli, int argc, char **argv)
 	enum store_err err = addr ? store_account_get(cli->store, addr, &acct) : STORE_EINVAL;
 	char *pass = NULL;
 	int code = CLI_EX_OK;
-	struct mig m = {.cli = cli, .fd = -1,
+	struct mig m = {.cli = cli, .fd = -1, .timeout = (int)timeout,
 			.max_literal = config_size(cli->cfg, "message.max_size")};
 	struct folders fs = {0};
 	struct totals tot = {0};
@@ -1393,7 +1404,8 @@ int cmd_migrate(struct cli *cli, int argc, char **argv)
 	}
 	if (pop3_url != NULL) {
 		if (parse_url(pop3_url, true, &pu, &error) < 0 ||
-		    pop3_fetch(cli, &pu, pass, insecure, m.max_literal, &pl, &error) < 0) {
+		    pop3_fetch(cli, &pu, pass, insecure, m.max_literal, m.timeout, &pl,
+			       &error) < 0) {
 			code = cli_fail(cli, CLI_EX_TEMPFAIL, "%s", error);
 			free(error);
 			goto out;

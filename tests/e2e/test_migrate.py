@@ -550,6 +550,9 @@ def hostile(conn, tag, line, mode):
         conn.sendall(b'* 1 FETCH (UID 1 FLAGS () INTERNALDATE "01-Jan-2020 00:00:00 +0000"'
                      b" RFC822.SIZE 10)\r\n" + tag + b" OK done\r\n")
     elif cmd == b"UID":
+        if mode == "silent":
+            time.sleep(10)
+            return False
         if mode == "literal":
             conn.sendall(b"* 1 FETCH (UID 1 BODY[] {99999999999}\r\n" + b"x" * 65536)
             return False
@@ -562,14 +565,19 @@ def hostile(conn, tag, line, mode):
         conn.sendall(tag + b" OK\r\n")
 
 
-@pytest.mark.parametrize("mode", ["literal", "line", "examine-no"])
+@pytest.mark.parametrize("mode", ["literal", "line", "examine-no", "silent"])
 def test_migrate_hostile_server_fails_cleanly(roost, mode):
     srv = FakeServer(lambda conn, tag, line: hostile(conn, tag, line, mode))
+    t0 = time.time()
     try:
-        rc, out, err = migrate(roost, 0, check=False,
+        rc, out, err = migrate(roost, 0, "--timeout", "2", check=False,
                                url="imap://u@127.0.0.1:%d" % srv.port)
     finally:
         srv.close()
+    if mode == "silent":
+        assert rc == 75 and "2 s passed without data" in err, err
+        assert time.time() - t0 < 9
+        return
     assert "not 7-bit: skipped" in err
     if mode == "examine-no":
         # the folder is skipped and said so; the run goes on and fails at the end
