@@ -27,7 +27,8 @@
  * error for the run, not an allocation), MIGRATE_MAX_RESPONSE untagged
  * responses per command, MIGRATE_TIMEOUT_SECS per read or write
  * (--timeout changes it, within MIGRATE_MAX_TIMEOUT_SECS).
- * The password comes from a file or the environment, never argv.
+ * The password comes from a file or the environment, never argv;
+ * imap:// upgrades with STARTTLS when offered.
  */
 #include "cli/cli.h"
 #include "imap/imap-date.h"
@@ -488,6 +489,8 @@ static int parse_url(const char *url, bool pop3, struct mig_url *u, char **error
 	return 0;
 }
 
+static int start_tls(struct mig *m, const char *host, bool insecure);
+
 static int connect_to(struct mig *m, const struct mig_url *u, bool insecure)
 {
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
@@ -513,8 +516,48 @@ static int connect_to(struct mig *m, const struct mig_url *u, bool insecure)
 	freeaddrinfo(res);
 	if (m->fd < 0)
 		return fail(m, "%s:%s: %s", u->host, u->port, strerror(saved));
-	if (!u->tls)
+	return u->tls ? start_tls(m, u->host, insecure) : 0;
+}
+
+/* Capabilities of the server: from the greeting's [CAPABILITY ...] or,
+ * when it has none, a CAPABILITY command (RFC 9051 7.2.2). */
+static int on_capability(struct mig *m, struct cursor *c, void *ctx)
+{
+	if (strncasecmp(c->p, "CAPABILITY ", 11) == 0) {
+		bool *starttls = ctx;
+		*starttls = strcasestr(c->p, " STARTTLS") != NULL;
+	}
+	return 0;
+}
+
+/* imap://: STARTTLS when the server offers it (RFC 9051 6.2.1), so the
+ * password does not go in clear; the certificate is checked as for
+ * imaps://. A server that does not offer it gets LOGIN in clear. */
+static int maybe_starttls(struct mig *m, const char *host, bool insecure, bool *used_r)
+{
+	*used_r = false;
+	bool starttls = false;
+	const char *cap = strcasestr(m->resp, "[CAPABILITY ");
+	if (cap != NULL) {
+		const char *end = strchr(cap, ']');
+		const char *st = strcasestr(cap, " STARTTLS");
+		starttls = st != NULL && (end == NULL || st < end);
+	} else if (command(m, "CAPABILITY", on_capability, &starttls) != 0) {
+		return -1;
+	}
+	if (!starttls)
 		return 0;
+	if (command(m, "STARTTLS", NULL, NULL) != 0)
+		return -1;
+	/* bytes sent before the handshake would be taken as protected */
+	if (m->rpos != m->rlen)
+		return fail(m, "the server sent data after its STARTTLS reply");
+	*used_r = true;
+	return start_tls(m, host, insecure);
+}
+
+static int start_tls(struct mig *m, const char *host, bool insecure)
+{
 	m->ctx = SSL_CTX_new(TLS_client_method());
 	if (m->ctx == NULL)
 		return fail(m, "TLS: cannot create a context");
@@ -525,16 +568,16 @@ static int connect_to(struct mig *m, const struct mig_url *u, bool insecure)
 	}
 	m->ssl = SSL_new(m->ctx);
 	SSL_set_fd(m->ssl, m->fd);
-	SSL_set_tlsext_host_name(m->ssl, u->host);
+	SSL_set_tlsext_host_name(m->ssl, host);
 	if (!insecure)
-		SSL_set1_host(m->ssl, u->host);
+		SSL_set1_host(m->ssl, host);
 	if (SSL_connect(m->ssl) != 1) {
 		unsigned long e = ERR_get_error();
 		char buf[256];
 		ERR_error_string_n(e, buf, sizeof(buf));
 		SSL_free(m->ssl);
 		m->ssl = NULL;
-		return fail(m, "TLS with %s: %s", u->host, buf);
+		return fail(m, "TLS with %s: %s", host, buf);
 	}
 	return 0;
 }
@@ -1420,7 +1463,14 @@ int cmd_migrate(struct cli *cli, int argc, char **argv)
 		goto net;
 	}
 	m.dovecot = strstr(m.resp, "Dovecot") != NULL;
-	if (strncasecmp(m.resp, "* OK", 4) == 0 && login(&m, u.user, pass) < 0)
+	bool preauth = strncasecmp(m.resp, "* OK", 4) != 0;
+	bool tls_started = false;
+	if (!u.tls && !preauth && maybe_starttls(&m, u.host, insecure, &tls_started) < 0)
+		goto net;
+	if (!u.tls && !preauth && !tls_started)
+		fprintf(cli->err, "roost: %s offers no STARTTLS: the password goes in clear\n",
+			u.host);
+	if (!preauth && login(&m, u.user, pass) < 0)
 		goto net;
 	bool pop3_dovecot = pop3 != NULL ? strcmp(pop3, "dovecot") == 0 : m.dovecot;
 	if (command(&m, "LIST \"\" \"*\"", on_list, &fs) != 0 ||

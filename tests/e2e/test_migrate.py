@@ -237,6 +237,7 @@ def test_migrate_from_dovecot_keeps_ids_and_resumes(roost, dovecot):
     assert sorted(src["INBOX"][1]) == [1, 3, 5, 6]
     rc, out, err = migrate(roost, dovecot.imap)
     assert "migrated 7 messages" in out, (out, err)
+    assert "offers no STARTTLS: the password goes in clear" in err
     assert re.search(r"verify\tINBOX\tsource 4 messages.*roost 4 messages.*same UIDs", out)
     dst = state(roost.port("imap"), "alice@example.com", "secret")
     same_as_source(src, dst, names)
@@ -471,11 +472,16 @@ def test_migrate_from_another_roost(roost_factory):
     c.logout()
     src = state(old.port("imap"), "alice@example.com", "secret")
     env = dict(os.environ, ROOST_MIGRATE_PASSWORD="secret")
-    p = subprocess.run([ROOST_BIN, "-d", new.datadir, "migrate",
-                        "imap://alice%%40example.com@127.0.0.1:%d" % old.listen_port("imap"),
+    plain = "imap://alice%%40example.com@127.0.0.1:%d" % old.listen_port("imap")
+    # imap:// takes STARTTLS when offered, and checks the certificate
+    p = subprocess.run([ROOST_BIN, "-d", new.datadir, "migrate", plain, "alice@example.com"],
+                       env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+    assert p.returncode == 75 and b"TLS" in p.stderr, p.stderr
+    p = subprocess.run([ROOST_BIN, "-d", new.datadir, "migrate", "--insecure", plain,
                         "alice@example.com"], env=env, stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, timeout=120)
     assert p.returncode == 0, p.stderr
+    assert b"in clear" not in p.stderr
     assert b"migrated 6 messages" in p.stdout, p.stdout
     dst = state(new.port("imap"), "alice@example.com", "secret")
     same_as_source(src, dst, ["INBOX", "Folder"])
