@@ -598,3 +598,93 @@ def test_migrate_hostile_server_fails_cleanly(roost, mode):
     # the daemon and the store are fine
     p = roost.cli("check")
     assert p.returncode == 0
+
+
+MBSYNCRC = """IMAPAccount old
+Host 127.0.0.1
+Port %d
+User old@example.org
+Pass oldpass
+SSLType None
+AuthMechs LOGIN
+
+IMAPStore remote
+Account old
+
+MaildirStore local
+Path %s/
+Inbox %s/INBOX
+SubFolders Verbatim
+
+Channel sync
+Far :remote:
+Near :local:
+Patterns INBOX Work*
+Create Near
+Sync Pull
+Expunge None
+SyncState *
+"""
+
+
+def run_mbsync(tmp_path, port, maildir):
+    cfg = tmp_path / "mbsyncrc"
+    cfg.write_text(MBSYNCRC % (port, maildir, maildir))
+    p = subprocess.run(["mbsync", "-c", str(cfg), "-a"], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=60)
+    out = p.stdout.decode(errors="replace")
+    assert p.returncode == 0, out
+    return out
+
+
+def local_files(maildir):
+    return sorted(f for d, _, fs in os.walk(maildir) for f in fs
+                  if os.path.basename(d) in ("cur", "new"))
+
+
+def run_fetchmail(tmp_path, port):
+    home = tmp_path / "fm"
+    home.mkdir(exist_ok=True)
+    rc = home / "fetchmailrc"
+    rc.write_text('set no syslog\nset idfile "%s"\n'
+                  'poll 127.0.0.1 service %d protocol POP3 uidl auth password\n'
+                  '  user "old@example.org" there with password "oldpass" is "root" here\n'
+                  "  options keep sslproto '' mda \"cat >> %s\"\n"
+                  % (home / "fetchids", port, home / "delivered"))
+    os.chmod(rc, 0o600)
+    env = dict(os.environ, HOME=str(home), FETCHMAILHOME=str(home))
+    p = subprocess.run(["fetchmail", "-f", str(rc), "--nodetach", "-v"], env=env,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+    out = p.stdout.decode(errors="replace")
+    assert p.returncode in (0, 1), out
+    got = (home / "delivered").read_bytes() if (home / "delivered").exists() else b""
+    return p.returncode, len(re.findall(rb"^Subject: m\d+\r?$", got, re.M))
+
+
+def test_mbsync_and_fetchmail_see_nothing_new_after_import_dovecot(roost, dovecot, tmp_path):
+    """The point of keeping identifiers: an mbsync state and a fetchmail
+    UIDL list made against Dovecot find no new message against Roost."""
+    c = dovecot.client()
+    fill(c)
+    c.logout()
+    maildir = tmp_path / "local"
+    maildir.mkdir()
+    run_mbsync(tmp_path, dovecot.imap, maildir)
+    before = local_files(maildir)
+    assert len(before) == 7
+    rc, n = run_fetchmail(tmp_path, dovecot.pop3)
+    assert rc == 0 and n == 4
+    roost.cli("domain", "add", "example.org")
+    roost.add_user("old@example.org", password="oldpass")
+    roost.cli("import", "dovecot", "old@example.org", dovecot.maildir())
+    out = run_mbsync(tmp_path, roost.port("imap"), maildir)
+    assert "UIDVALIDITY" not in out, out
+    assert local_files(maildir) == before
+    rc, n = run_fetchmail(tmp_path, roost.port("pop3"))
+    assert rc == 1 and n == 4      # 1: no mail
+    # and a message new on Roost is seen as new by both
+    roost.deliver(msg(70), "old@example.org")
+    run_mbsync(tmp_path, roost.port("imap"), maildir)
+    assert len(local_files(maildir)) == 8
+    rc, n = run_fetchmail(tmp_path, roost.port("pop3"))
+    assert rc == 0 and n == 5
