@@ -31,6 +31,7 @@
  * imap:// upgrades with STARTTLS when offered.
  */
 #include "cli/cli.h"
+#include "cli/migrate-wire.h"
 #include "imap/imap-date.h"
 #include "lib/alloc.h"
 #include "lib/config.h"
@@ -1374,6 +1375,77 @@ static int migrate_folder(struct mig *m, int64_t account_id, const struct folder
 	if (b.stop != 0)
 		return -2;
 	return rc;
+}
+
+int migrate_wire_drain(int fd, int64_t max_literal, FILE *err, struct migrate_wire_stats *st,
+		       char **error_r)
+{
+	struct cli cli = {.err = err, .out = err};
+	struct mig m = {.cli = &cli, .fd = fd, .max_literal = max_literal,
+			.timeout = MIGRATE_TIMEOUT_SECS};
+	struct folders fs = {0};
+	struct listing list = {0};
+	struct fetch_ctx fc = {.list = &list};
+	memset(st, 0, sizeof(*st));
+	int rc = 0;
+	while (rc == 0 && read_response(&m) == 0) {
+		st->responses++;
+		/* every token, lists entered, within the response's bytes */
+		struct cursor c = {m.resp, m.resp + m.resp_len};
+		while (c.p < c.end) {
+			struct tok t;
+			skip_sp(&c);
+			if (c.p >= c.end)
+				break;
+			if (*c.p == '(' || *c.p == ')') {
+				c.p++;
+				continue;
+			}
+			const char *before = c.p;
+			if (!next_string(&c, &t)) {
+				c.p = before + 1;
+				continue;
+			}
+			if (t.p < m.resp || t.p + t.len > m.resp + m.resp_len || c.p > c.end)
+				abort();
+			st->tokens++;
+		}
+		if (m.resp_len < 2 || m.resp[0] != '*' || m.resp[1] != ' ')
+			continue;
+		c = (struct cursor){m.resp + 2, m.resp + m.resp_len};
+		if (on_list(&m, &c, &fs) < 0)
+			rc = -1;
+		c = (struct cursor){m.resp + 2, m.resp + m.resp_len};
+		if (rc == 0 && on_fetch(&m, &c, &fc) < 0)
+			rc = -1;
+	}
+	st->folders = fs.n;
+	st->messages = list.n;
+	for (size_t i = 1; i < list.n; i++)
+		if (list.v[i - 1].uid >= list.v[i].uid)
+			abort(); /* a listing only ascends */
+	bool eof = m.error != NULL && strncmp(m.error, "the server closed", 17) == 0;
+	if (!eof && m.error != NULL)
+		*error_r = xstrdup(m.error);
+	for (size_t i = 0; i < fs.n; i++) {
+		if (!plain_ascii(fs.v[i].remote) || !store_mailbox_name_valid(fs.v[i].local))
+			abort();
+		free(fs.v[i].remote);
+		free(fs.v[i].local);
+		free(fs.v[i].special_use);
+	}
+	free(fs.v);
+	for (size_t i = 0; i < fs.nsubs; i++)
+		free(fs.subs[i]);
+	free(fs.subs);
+	for (size_t i = 0; i < list.n; i++) {
+		free(list.v[i].keywords);
+		free(list.v[i].uidl);
+	}
+	free(list.v);
+	free(m.resp);
+	free(m.error);
+	return eof ? 0 : -1;
 }
 
 int cmd_migrate(struct cli *cli, int argc, char **argv)
