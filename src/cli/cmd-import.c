@@ -342,25 +342,35 @@ static int cmp_file_uid(const void *a, const void *b)
 /* May this mailbox keep the source's UIDs? Yes when its UIDVALIDITY is
  * already the source's (an earlier run), or when it is empty (it takes
  * the source's then). */
-static bool keep_ids(struct import_run *r, int64_t mbid, const char *name, size_t nmsgs,
-		     uint32_t uidvalidity)
+static int keep_ids(struct import_run *r, int64_t mbid, const char *name, size_t nmsgs,
+		    uint32_t uidvalidity, bool *keep_r)
 {
+	*keep_r = false;
+	if (uidvalidity == 0)
+		return CLI_EX_OK; /* no dovecot-uidlist: nothing to keep */
 	struct store_mailbox mb = {0};
-	if (uidvalidity == 0 ||
-	    store_mailbox_get_by_id(r->cli->store, r->account_id, mbid, &mb) != STORE_OK)
-		return false;
+	enum store_err err = store_mailbox_get_by_id(r->cli->store, r->account_id, mbid, &mb);
+	if (err != STORE_OK)
+		return cli_store_result(r->cli, err, NULL, name);
 	uint32_t have = mb.uidvalidity;
 	store_mailbox_clear(&mb);
-	if (have == uidvalidity)
-		return true;
+	if (have == uidvalidity) {
+		*keep_r = true;
+		return CLI_EX_OK;
+	}
 	char *error = NULL;
-	if (nmsgs == 0 && store_mailbox_import_ids(r->cli->store, r->account_id, mbid, uidvalidity,
-						   &error) == STORE_OK)
-		return true;
-	fprintf(r->cli->err, "roost: %s: %s; its messages get new UIDs\n", name,
-		error != NULL ? error : "holds other messages");
+	err = nmsgs > 0 ? STORE_EPERM :
+	      store_mailbox_import_ids(r->cli->store, r->account_id, mbid, uidvalidity, &error);
+	if (err == STORE_OK) {
+		*keep_r = true;
+		return CLI_EX_OK;
+	}
+	if (err != STORE_EPERM)
+		return cli_store_result(r->cli, err, error, name);
+	fprintf(r->cli->out, "%s: holds other messages: its UIDVALIDITY stays, imported "
+			     "messages get new UIDs\n", name);
 	free(error);
-	return false;
+	return CLI_EX_OK;
 }
 
 static int import_folder_dovecot(struct import_run *r, const char *dir, const char *name,
@@ -376,7 +386,12 @@ static int import_folder_dovecot(struct import_run *r, const char *dir, const ch
 			done_uid = msgs[i].uid;
 	struct uidlist ul;
 	uidlist_read(dir, &ul);
-	bool keep = keep_ids(r, mbid, name, nmsgs, ul.uidvalidity);
+	bool keep;
+	int kcode = keep_ids(r, mbid, name, nmsgs, ul.uidvalidity, &keep);
+	if (kcode != CLI_EX_OK) {
+		uidlist_clear(&ul);
+		return kcode;
+	}
 	struct import_file *files = NULL;
 	size_t nfiles = 0, alloc = 0;
 	static const char *const subs[] = {"cur", "new"};

@@ -1241,13 +1241,18 @@ static int migrate_folder(struct mig *m, int64_t account_id, const struct folder
 		return -2;
 	}
 	bool keep = x.uidvalidity != 0 && mb.uidvalidity == x.uidvalidity;
+	store_mailbox_clear(&mb);
 	if (!keep && x.uidvalidity != 0 && nhave == 0) {
 		char *error = NULL;
-		keep = store_mailbox_import_ids(cli->store, account_id, mbid, x.uidvalidity,
-						&error) == STORE_OK;
+		err = store_mailbox_import_ids(cli->store, account_id, mbid, x.uidvalidity, &error);
+		keep = err == STORE_OK;
+		if (err != STORE_OK && err != STORE_EPERM) {
+			store_msg_list_free(have, nhave);
+			cli_store_result(cli, err, error, f->local);
+			return -2;
+		}
 		free(error);
 	}
-	store_mailbox_clear(&mb);
 	if (!keep) {
 		fprintf(cli->out, "%s: holds other messages: its UIDVALIDITY stays, migrated "
 				  "messages get new UIDs\n", f->local);

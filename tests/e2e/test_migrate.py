@@ -455,6 +455,23 @@ def test_migrate_takes_pop3_uidls_from_the_pop3_server(roost, request):
     assert pop3_uidls(roost.port("pop3"), "bob@example.com", "secret") != theirs
 
 
+def test_import_dovecot_into_nonempty_mailbox_gets_new_uids(roost, dovecot):
+    c = dovecot.client()
+    fill(c)
+    c.logout()
+    roost.deliver(msg(900), "alice@example.com")
+    p = roost.cli("import", "dovecot", "alice@example.com", dovecot.maildir())
+    assert "INBOX: holds other messages" in p.stdout, p.stdout
+    assert "imported 7 messages" in p.stdout
+    dst = state(roost.port("imap"), "alice@example.com", "secret")
+    assert sorted(dst["INBOX"][1]) == [1, 2, 3, 4, 5]
+    src = state(dovecot.imap, USER, "oldpass", ["Work/Projects"])
+    assert dst["Work/Projects"] == src["Work/Projects"]     # that one was new: kept
+    p = roost.cli("import", "dovecot", "alice@example.com", dovecot.maildir())
+    assert "imported 0 messages" in p.stdout
+    assert state(roost.port("imap"), "alice@example.com", "secret") == dst
+
+
 def test_migrate_from_another_roost(roost_factory):
     old = roost_factory()
     new = roost_factory()
