@@ -40,10 +40,11 @@ PROGRAMS = {
     "python3": "pytest and helper processes (sys.executable, tests/unit)",
     "rm": "tests/unit/main.c (the per-test directories)",
     "sqlite3": "tests/data/make-schema-v1.py (the schema 1 dump)",
-    "fail2ban-regex": "the fail2ban filter against a live log (test_auth_throttle.py)",
+    "fail2ban-regex": "the fail2ban filter against a live log (test_auth_throttle.py, test_fail2ban.py)",
     "openssl": "s_client for the TLS policy (test_tls_policy.py)",
     "unbound": "the outbound tests' local DNS server (tests/e2e/outbound_net.py)",
     "useradd": "the roost system user (scripts/deps.sh, scripts/run.sh)",
+    "haproxy": "a load balancer sending PROXY v2 (test_proxy_protocol.py)",
     "systemd-analyze": "verifies contrib/systemd/roost.service (test_init_profile.py)",
     "dovecot": "the private source server of test_migrate.py",
     # build and the scripts

@@ -28,6 +28,8 @@ fail2ban"
 	PKGS="$PKGS python3-dkim python3-nacl"
 	# the private Dovecot of tests/e2e/test_migrate.py (IMAP and POP3)
 	PKGS="$PKGS dovecot-imapd dovecot-pop3d"
+	# a real load balancer sending PROXY v2 (tests/e2e/test_proxy_protocol.py)
+	PKGS="$PKGS haproxy"
 	# make fuzz: clang and its libFuzzer/sanitizer runtimes
 	PKGS="$PKGS clang libclang-rt-14-dev"
 fi
@@ -65,7 +67,7 @@ export DEBIAN_FRONTEND=noninteractive
 # postfix is only for tests/e2e/test_postfix_lmtp.py, which runs a private
 # instance: leave the system's Postfix unconfigured, so it never starts.
 echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
-# fail2ban is only for fail2ban-regex (tests/e2e/test_auth_throttle.py)
+# fail2ban is only for fail2ban-regex (tests/e2e/test_auth_throttle.py, test_fail2ban.py)
 # and unbound for the outbound tests' private DNS (they run their own):
 # no service may start on install (invoke-rc.d asks policy-rc.d; 101 = no).
 policy=/usr/sbin/policy-rc.d

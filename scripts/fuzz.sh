@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # Run the libFuzzer targets built by `make fuzz-build` (tests/fuzz/): each
 # for FUZZ_SECONDS (default 60) from its seed corpus with its dictionary,
 # after replaying its saved regressions. Fails when any target reports a
@@ -6,6 +6,8 @@
 # "N passed, M failed". Usage: scripts/fuzz.sh BUILD_DIR NAME...
 # New corpus entries go to BUILD_DIR/corpus/<name>/ (the seeds in the tree
 # stay small and hand-written); crash inputs to BUILD_DIR/artifacts/.
+# Targets run FUZZ_JOBS at a time (default: the number of cores); each
+# is one process, so the cores are used without libFuzzer's -jobs.
 set -u
 dir=${1:?usage: fuzz.sh BUILD_DIR NAME...}
 shift
@@ -14,9 +16,12 @@ fuzz=tests/fuzz
 # Abort on the first UBSan report; LSan on (the default) checks every input.
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
-passed=0
-failed=0
-for name in "$@"; do
+jobs=${FUZZ_JOBS:-$(nproc)}
+
+# One target: its result line goes to $dir/logs/NAME.result ("fuzz NAME
+# ok ..." or "fuzz NAME FAILED ..."), its libFuzzer output to NAME.log.
+run_one() {
+	name=$1
 	bin=$dir/fuzz-$name
 	log=$dir/logs/$name.log
 	work=$dir/corpus/$name
@@ -49,13 +54,41 @@ for name in "$@"; do
 	fi
 	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
 	cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1)
-	if [ "$status" = ok ]; then
-		passed=$((passed + 1))
-	else
-		failed=$((failed + 1))
-		grep -E 'ERROR:|runtime error:|invariant failed|SUMMARY:' "$log" | head -5 | sed 's/^/    /'
+	{
+		printf 'fuzz %-14s %s (%s runs, %s, %ss)\n' "$name" "$status" "${runs:-0}" "${cov:-cov: ?}" "$secs"
+		if [ "$status" != ok ]; then
+			grep -E 'ERROR:|runtime error:|invariant failed|SUMMARY:' "$log" | head -5 | sed 's/^/    /'
+		fi
+	} >"$dir/logs/$name.result"
+}
+
+mkdir -p "$dir/logs"
+running=0
+for name in "$@"; do
+	rm -f "$dir/logs/$name.result"
+	run_one "$name" &
+	running=$((running + 1))
+	if [ "$running" -ge "$jobs" ]; then
+		wait -n
+		running=$((running - 1))
 	fi
-	printf 'fuzz %-14s %s (%s runs, %s, %ss)\n' "$name" "$status" "${runs:-0}" "${cov:-cov: ?}" "$secs"
+done
+wait
+
+passed=0
+failed=0
+for name in "$@"; do
+	res=$dir/logs/$name.result
+	if [ ! -f "$res" ]; then
+		printf 'fuzz %-14s FAILED (no result)\n' "$name"
+		failed=$((failed + 1))
+		continue
+	fi
+	cat "$res"
+	case $(awk 'NR == 1 { print $3 }' "$res") in
+	ok) passed=$((passed + 1)) ;;
+	*) failed=$((failed + 1)) ;;
+	esac
 done
 echo "fuzz: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

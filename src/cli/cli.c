@@ -36,8 +36,10 @@ const struct cli_command cli_commands[] = {
 	{"user disable", "<address>", 1, 1, 0, cmd_user_disable,
 	 "refuse the account's logins and end its sessions (mail is still delivered)"},
 	{"user enable", "<address>", 1, 1, 0, cmd_user_enable, "allow a disabled account to log in"},
-	{"user list", "", 0, 0, 0, cmd_user_list,
-	 "list accounts: address, quota bytes, used bytes, messages, active|disabled"},
+	{"user list", "[--over <percent>]", 0, 2, 0, cmd_user_list,
+	 "list accounts: address, quota bytes, used bytes, messages, active|disabled; "
+	 "with --over 90 (or 90%) only those at or over that share of their quota: "
+	 "address, used bytes, quota bytes, percent"},
 	{"user quota", "<address> <size>|unlimited|default [<messages>|unlimited|default]", 2, 3, 0,
 	 cmd_user_quota, "set an account's storage (and message count) quota"},
 	{"user show", "<address>", 1, 1, 0, cmd_user_show,
@@ -46,6 +48,9 @@ const struct cli_command cli_commands[] = {
 	 "what POP3 DELE does for this account (default: the pop3.delete setting)"},
 	{"user save-sent", "<address> yes|no|default", 2, 2, 0, cmd_user_save_sent,
 	 "whether submission keeps a copy of sent mail in the account's Sent (default: submission.save_sent)"},
+	{"user trace", "<address> on|off", 2, 2, 0, cmd_user_trace,
+	 "write the account's IMAP, POP3 and submission sessions to DATADIR/trace/ (passwords "
+	 "redacted), from its next login"},
 	{"user app-password add", "<address> <label>", 2, 2, 0, cmd_user_app_password_add,
 	 "create a per-device password for IMAP, POP3 and submission; prints it once"},
 	{"user app-password list", "<address>", 1, 1, 0, cmd_user_app_password_list,

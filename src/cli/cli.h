@@ -124,6 +124,7 @@ int cmd_user_passwd(struct cli *cli, int argc, char **argv);
 int cmd_user_disable(struct cli *cli, int argc, char **argv);
 int cmd_user_enable(struct cli *cli, int argc, char **argv);
 int cmd_user_list(struct cli *cli, int argc, char **argv);
+int cmd_user_trace(struct cli *cli, int argc, char **argv);
 int cmd_user_quota(struct cli *cli, int argc, char **argv);
 int cmd_user_show(struct cli *cli, int argc, char **argv);
 int cmd_user_pop3_delete(struct cli *cli, int argc, char **argv);

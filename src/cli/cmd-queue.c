@@ -69,6 +69,23 @@ static int parse_id(struct cli *cli, const char *arg, bool allow_all, int64_t *i
 	return 0;
 }
 
+/* RFC 3461 NOTIFY bits as written: "never", "success,failure,delay", or
+ * "default" (not given). */
+static void notify_names(unsigned bits, char *out, size_t n)
+{
+	static const struct {
+		unsigned bit;
+		const char *name;
+	} names[] = {{STORE_QUEUE_NOTIFY_NEVER, "never"}, {STORE_QUEUE_NOTIFY_SUCCESS, "success"},
+		     {STORE_QUEUE_NOTIFY_FAILURE, "failure"}, {STORE_QUEUE_NOTIFY_DELAY, "delay"}};
+	snprintf(out, n, "%s", bits == 0 ? "default" : "");
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (bits & names[i].bit) {
+			size_t l = strlen(out);
+			snprintf(out + l, n - l, "%s%s", l > 0 ? "," : "", names[i].name);
+		}
+}
+
 /* id <tab> sender <tab> recipients <tab> state <tab> next attempt <tab> last error */
 int cmd_queue_list(struct cli *cli, int argc, char **argv)
 {
@@ -122,6 +139,12 @@ int cmd_queue_show(struct cli *cli, int argc, char **argv)
 		fprintf(cli->out, "rcpt: %s\t%s\tattempts=%d\tnext=%s\t%s\n", e->address,
 			status_name(e->status), e->attempts, when,
 			e->last_reply != NULL ? e->last_reply : "-");
+		if (e->notify != 0 || e->orcpt != NULL) {
+			char nt[48];
+			notify_names(e->notify, nt, sizeof(nt));
+			fprintf(cli->out, "rcpt-dsn: %s\tnotify=%s\torcpt=%s\n", e->address, nt,
+				e->orcpt != NULL ? e->orcpt : "-");
+		}
 	}
 	store_queue_msg_clear(&m);
 	return CLI_EX_OK;

@@ -23,6 +23,7 @@
 #include "lib/alloc.h"
 #include "lib/config.h"
 #include "lib/registry.h"
+#include "lib/trace.h"
 #include "mail/password.h"
 #include "store/store.h"
 #include "store/store-auth.h"
@@ -191,13 +192,51 @@ static void print_limit(FILE *out, int64_t v)
 		fprintf(out, "%" PRId64, v);
 }
 
+/* "90" or "90%" (0-1000, over 100 finds accounts past their quota
+ * through an admin's lowered limit); -1 when malformed. */
+static int parse_percent(const char *arg)
+{
+	char *end;
+	long v = strtol(arg, &end, 10);
+	if (arg[0] < '0' || arg[0] > '9' || v > 1000 || (*end != '\0' && strcmp(end, "%") != 0))
+		return -1;
+	return (int)v;
+}
+
+/* `user list --over PCT`: accounts with a storage limit whose use is at
+ * or over PCT percent of it (the support desk's "who is nearly full"). */
+static void list_over(struct cli *cli, const struct store_account *list, size_t n, int pct)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct store_account *a = &list[i];
+		if (a->quota_bytes <= 0 || a->used_bytes * 100 < (int64_t)pct * a->quota_bytes)
+			continue;
+		int64_t tenths = a->used_bytes * 1000 / a->quota_bytes;
+		fprintf(cli->out, "%s\t%" PRId64 "\t%" PRId64 "\t%" PRId64 ".%" PRId64 "%%\n",
+			a->address, a->used_bytes, a->quota_bytes, tenths / 10, tenths % 10);
+	}
+}
+
 int cmd_user_list(struct cli *cli, int argc, char **argv)
 {
+	int over = -1;
+	if (argc > 0) {
+		if (argc != 2 || strcmp(argv[0], "--over") != 0)
+			return cli_fail(cli, CLI_EX_ERROR, "usage: roost user list [--over <percent>]");
+		if ((over = parse_percent(argv[1])) < 0)
+			return cli_fail(cli, CLI_EX_ERROR,
+					"%.64s: invalid percentage (expected e.g. 90 or 90%%)", argv[1]);
+	}
 	struct store_account *list = NULL;
 	size_t n = 0;
 	enum store_err err = store_account_list(cli->store, &list, &n);
 	if (err != STORE_OK)
 		return cli_store_result(cli, err, NULL, "user list");
+	if (over >= 0) {
+		list_over(cli, list, n, over);
+		store_account_list_free(list, n);
+		return CLI_EX_OK;
+	}
 	for (size_t i = 0; i < n; i++) {
 		fprintf(cli->out, "%s\t", list[i].address);
 		print_limit(cli->out, list[i].quota_bytes);
@@ -416,4 +455,36 @@ int cmd_user_save_sent(struct cli *cli, int argc, char **argv)
 	int code = cli_store_result(cli, err, error, addr);
 	free(addr);
 	return code;
+}
+
+/* `user trace <address> on|off` (lib/trace.h): the switch is a flag file
+ * in DATADIR/trace/; run inside the daemon (control socket) it also
+ * reaches the running daemon, so the account's next login is traced. */
+int cmd_user_trace(struct cli *cli, int argc, char **argv)
+{
+	bool on = strcmp(argv[1], "on") == 0;
+	if (!on && strcmp(argv[1], "off") != 0)
+		return cli_fail(cli, CLI_EX_ERROR, "%.64s: expected on or off", argv[1]);
+	char *addr = cli_address(cli, argv[0]);
+	if (addr == NULL)
+		return CLI_EX_ERROR;
+	int64_t id;
+	enum store_err err = on ? account_id_of(cli, addr, &id) : STORE_OK;
+	if (err != STORE_OK) {
+		int code = cli_store_result(
+			cli, err, err == STORE_ENOTFOUND ? xstrdup("no such account") : NULL, addr);
+		free(addr);
+		return code;
+	}
+	char *error = NULL;
+	if (trace_switch(cli->datadir, addr, on, &error) < 0) {
+		cli_fail(cli, CLI_EX_ERROR, "%s: %s", addr, error);
+		free(error);
+		free(addr);
+		return CLI_EX_ERROR;
+	}
+	if (!cli->via_daemon)
+		fprintf(cli->err, "roost: the daemon is not running: it reads the switch when it starts\n");
+	free(addr);
+	return CLI_EX_OK;
 }

@@ -12,6 +12,7 @@
 #include "lib/alloc.h"
 #include "lib/config.h"
 #include "store/store.h"
+#include "store/store-config.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,7 +73,9 @@ static int run_here(struct cli *cli, const struct cli_command *cmd, int nwords, 
 			.fts_disabled = !config_bool(cli->cfg, "search.fts"),
 		};
 		char *error = NULL;
-		enum store_err err = store_open(cli->datadir, &settings, &cli->store, &error);
+		enum store_err err = store_config_quota_warn(cli->cfg, &settings, &error) < 0
+					     ? STORE_EINVAL
+					     : store_open(cli->datadir, &settings, &cli->store, &error);
 		if (err != STORE_OK) {
 			int code = cmd->flags & CLI_STDIN_MESSAGE ? CLI_EX_TEMPFAIL : CLI_EX_ERROR;
 			cli_fail(cli, code, "cannot open the database: %s",

@@ -12,6 +12,9 @@ const struct config_key daemon_config_keys[] = {
 	{"server.user", CONFIG_STR, "roost", NULL,
 	 "When started as root: the user to switch to after binding ports (scripts/deps.sh\n"
 	 "# creates the system user roost). \"root\" = stay root (logged as a warning)."},
+	{"trace.max_bytes", CONFIG_SIZE, "10M", NULL,
+	 "Largest support trace file (`roost user trace ADDRESS on`, DATADIR/trace/); the trace\n"
+	 "# of a session stops there."},
 	{"control.socket", CONFIG_PATH, "control.sock", NULL,
 	 "Local socket the CLI uses to reach a running daemon."},
 

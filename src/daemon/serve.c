@@ -12,14 +12,17 @@
 #include "lib/conn.h"
 #include "lib/log.h"
 #include "lib/membudget.h"
+#include "lib/proxy-proto.h"
 #include "lib/registry.h"
 #include "lib/tls.h"
+#include "lib/trace.h"
 #include "lib/version.h"
 #include "lib/workers.h"
 #include "outbound/outbound.h"
 #include "pop3/pop3.h"
 #include "smtp/smtp.h"
 #include "store/store.h"
+#include "store/store-config.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -208,6 +211,8 @@ static int serve_start(struct serve *sv, struct store **store_r, struct privdrop
 
 	if (lock_datadir(sv) < 0)
 		return -1;
+	/* before the data directory is handed to server.user (privdrop) */
+	trace_start(config_datadir(cfg), config_size(cfg, "trace.max_bytes"));
 	if (root && !privdrop_stays_root(user) &&
 	    privdrop_prepare(drop, user, config_datadir(cfg), &error) < 0)
 		goto fail;
@@ -218,6 +223,8 @@ static int serve_start(struct serve *sv, struct store **store_r, struct privdrop
 		.busy_timeout_ms = config_ms(cfg, "store.busy_timeout"),
 		.fts_disabled = !config_bool(cfg, "search.fts"),
 	};
+	if (store_config_quota_warn(cfg, &settings, &error) < 0)
+		goto fail;
 	if (store_open(config_datadir(cfg), &settings, store_r, &error) != STORE_OK)
 		goto fail;
 
@@ -244,6 +251,11 @@ static int serve_start(struct serve *sv, struct store **store_r, struct privdrop
 	raise_fd_limit(cfg);
 	membudget_init(membudget_limit_for(config_size(cfg, "server.memory_budget")));
 	conn_global_init(sv->base, &limits, ssl_ctx);
+	if (proxy_configure(config_str(cfg, "proxy.protocol"), config_str(cfg, "proxy.trusted"),
+			    &error) < 0) {
+		SSL_CTX_free(ssl_ctx);
+		goto fail;
+	}
 	auth_configure(cfg);
 	int64_t nw = config_int(cfg, "auth.workers"), nmin = config_int(cfg, "server.worker_threads");
 	nw = nw > 0 ? nw : sysconf(_SC_NPROCESSORS_ONLN); /* hashing is CPU-bound: one per core */

@@ -16,12 +16,21 @@
  *   http.connection_timeout  the socket is shut down at the deadline
  * Methods other than GET, HEAD and POST are refused by evhttp
  * (evhttp_set_allowed_methods: 501) before any route runs.
+ *
+ * PROXY protocol (proxy.protocol names http/https): evhttp accepts the
+ * socket itself, so the header is taken in http_conn_attach, which runs
+ * before the loop first polls the new socket: evhttp's reading (and the
+ * TLS handshake) is switched off until lib/proxy-proto has read exactly
+ * the header; the per-address limit and the access log then use the
+ * header's client address.
  */
 #include "http/http-private.h"
 #include "lib/alloc.h"
 #include "lib/conn.h"
 #include "lib/log.h"
 #include "lib/metrics.h"
+#include "lib/proxy-proto.h"
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <netdb.h>
@@ -65,6 +74,8 @@ struct http_conn {
 	struct event *deadline;
 	struct event *attach;
 	struct http_ip_count *ip; /* counted against http.max_connections_per_ip */
+	bool proxy_wait;	  /* reading the PROXY header (lib/proxy-proto.h) */
+	char client_ip[INET6_ADDRSTRLEN]; /* from the PROXY header; "" = evhttp's peer */
 };
 
 struct http_ip_count {
@@ -143,6 +154,8 @@ static void ip_release(struct http_server *srv, struct http_ip_count *c)
 static void http_conn_free(struct http_conn *hc)
 {
 	struct http_server *srv = hc->side->srv;
+	if (hc->proxy_wait)
+		proxy_cancel(hc);
 	if (hc->ip != NULL)
 		ip_release(srv, hc->ip);
 	if (hc->prev != NULL)
@@ -168,6 +181,89 @@ static void http_conn_closed(struct evhttp_connection *evcon, void *arg)
 	http_conn_free(hc);
 }
 
+/* http.max_connections_per_ip: the peer is known only now; one over the
+ * limit is shut at once (evhttp then frees it). */
+static void http_count_peer(struct http_conn *hc, const char *peer)
+{
+	struct http_server *srv = hc->side->srv;
+	if (peer == NULL || srv->max_per_ip <= 0)
+		return;
+	hc->ip = ip_count(srv, peer);
+	if (++hc->ip->n > srv->max_per_ip) {
+		log_info("proto=%s ip=%s refused: more than %lld connections from this address "
+			 "(http.max_connections_per_ip)", hc->side->proto, peer,
+			 (long long)srv->max_per_ip);
+		evutil_socket_t sock = bufferevent_getfd(hc->bev);
+		if (sock >= 0)
+			shutdown(sock, SHUT_RDWR);
+	}
+}
+
+/* The PROXY header named the client: count it, let evhttp read on. */
+static void http_proxy_done(evutil_socket_t fd, const struct sockaddr *sa, socklen_t salen,
+			    void *arg)
+{
+	struct http_conn *hc = arg;
+	hc->proxy_wait = false;
+	const unsigned char *a6 = (const unsigned char *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, hc->client_ip,
+			  sizeof(hc->client_ip));
+	else if (sa->sa_family == AF_INET6 &&
+		 IN6_IS_ADDR_V4MAPPED(&((const struct sockaddr_in6 *)sa)->sin6_addr))
+		inet_ntop(AF_INET, a6 + 12, hc->client_ip, sizeof(hc->client_ip));
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, a6, hc->client_ip, sizeof(hc->client_ip));
+	http_count_peer(hc, hc->client_ip[0] != '\0' ? hc->client_ip : NULL);
+	bufferevent_enable(hc->bev, EV_READ);
+}
+
+/* No valid header: evhttp sees the end of the stream and frees the
+ * connection itself. */
+static void http_proxy_failed(evutil_socket_t fd, void *arg)
+{
+	struct http_conn *hc = arg;
+	hc->proxy_wait = false;
+	shutdown(fd, SHUT_RDWR);
+	bufferevent_enable(hc->bev, EV_READ);
+}
+
+/* proxy.protocol names this listener: nothing has been read yet (this
+ * runs before the loop polls the new socket); evhttp's reading, and the
+ * TLS handshake with it, waits until the header is off the socket. */
+static void http_proxy_start(struct http_conn *hc)
+{
+	evutil_socket_t fd = bufferevent_getfd(hc->bev);
+	struct sockaddr_storage ss;
+	socklen_t sslen = sizeof(ss);
+	if (fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &sslen) < 0) {
+		if (fd >= 0)
+			shutdown(fd, SHUT_RDWR);
+		return;
+	}
+	/* On HTTPS both events drive the handshake: neither may fire. evhttp
+	 * itself keeps EV_WRITE off until it has a reply to send. */
+	bufferevent_disable(hc->bev, EV_READ | EV_WRITE);
+	hc->proxy_wait = true;
+	proxy_read(hc->side->srv->base, hc->side->proto, fd, (struct sockaddr *)&ss, sslen,
+		   http_proxy_done, http_proxy_failed, hc);
+}
+
+/* The client address a request's access line shows: the PROXY header's
+ * when the listener takes one. */
+static void http_client_ip(struct http_side *side, struct evhttp_connection *evcon,
+			   const char **ip_r)
+{
+	if (!proxy_enabled(side->proto))
+		return;
+	struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
+	for (struct http_conn *hc = side->srv->conns; hc != NULL; hc = hc->next)
+		if (hc->bev == bev) {
+			*ip_r = hc->client_ip[0] != '\0' ? hc->client_ip : "-";
+			return;
+		}
+}
+
 /* Runs right after evhttp made the connection for our bufferevent
  * (http_bev_new is called before the connection exists). evhttp sets
  * the connection as its bufferevent's callback argument; it is taken
@@ -185,23 +281,14 @@ static void http_conn_attach(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	evhttp_connection_set_closecb(evcon, http_conn_closed, hc);
-	/* http.max_connections_per_ip: the peer is known only now; one
-	 * over the limit is shut at once (evhttp then frees it). */
+	if (proxy_enabled(hc->side->proto)) {
+		http_proxy_start(hc);
+		return;
+	}
 	char *peer = NULL;
 	ev_uint16_t port = 0;
 	evhttp_connection_get_peer(evcon, &peer, &port);
-	struct http_server *srv = hc->side->srv;
-	if (peer == NULL || srv->max_per_ip <= 0)
-		return;
-	hc->ip = ip_count(srv, peer);
-	if (++hc->ip->n > srv->max_per_ip) {
-		log_info("proto=%s ip=%s refused: more than %lld connections from this address "
-			 "(http.max_connections_per_ip)", hc->side->proto, peer,
-			 (long long)srv->max_per_ip);
-		evutil_socket_t sock = bufferevent_getfd(hc->bev);
-		if (sock >= 0)
-			shutdown(sock, SHUT_RDWR);
-	}
+	http_count_peer(hc, peer);
 }
 
 /* http.connection_timeout: shut the socket; evhttp then sees the end of
@@ -411,6 +498,8 @@ static void http_request_cb(struct evhttp_request *ev, void *arg)
 		evhttp_connection_get_peer(evcon, &peer, &port);
 	if (peer != NULL)
 		r.ip = peer;
+	if (evcon != NULL)
+		http_client_ip(side, evcon, &r.ip);
 	request_host(ev, r.host, sizeof(r.host));
 	const char *method = method_name(evhttp_request_get_command(ev));
 	const char *route_name = "none";

@@ -8,6 +8,8 @@
 #include "lib/buf.h"
 #include "lib/conn.h"
 #include "lib/registry.h"
+#include "lib/trace.h"
+#include "mail/address.h"
 #include "imap/imap-view.h"
 #include "store/store.h"
 #include <stdlib.h>
@@ -40,6 +42,8 @@ static void login_succeeded(struct imap_cmd *cmd, const char *user, int64_t acco
 	struct store_account a;
 	enum store_err err = store_account_get_by_id(s->srv->store, account_id, &a);
 	bool disabled = err == STORE_OK && a.disabled;
+	char address[ADDRESS_MAX + 1]; /* the account's own spelling: trace.h */
+	snprintf(address, sizeof(address), "%s", err == STORE_OK ? a.address : user);
 	if (err == STORE_OK)
 		store_account_clear(&a);
 	if (err != STORE_OK || disabled) {
@@ -56,7 +60,9 @@ static void login_succeeded(struct imap_cmd *cmd, const char *user, int64_t acco
 	s->account_id = account_id;
 	s->user = xstrdup(user);
 	s->state = IMAP_STATE_AUTH;
-	conn_log(s->conn, LOG_INFO, "login user=%s", user);
+	/* LOGIN, or AUTHENTICATE's mechanism (one offered, or no success) */
+	bool login = strcmp(cmd->a.name, "LOGIN") == 0 || cmd->a.count == 0;
+	conn_login(s->conn, user, address, login ? "LOGIN" : cmd->a.args[0].str, NULL);
 	struct buf b;
 	buf_init(&b, 4096);
 	imap_capabilities(s, &b);

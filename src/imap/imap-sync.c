@@ -143,31 +143,23 @@ void imap_sync(struct imap_session *s, bool allow_expunge)
 		/* RFC 7162 3.2.10: with QRESYNC on, VANISHED (UIDs, one
 		 * response for many) replaces EXPUNGE, under the same rules
 		 * on when it may be sent */
-		uint32_t *gone = xmalloc(v->npending * sizeof(*gone));
-		size_t ngone = 0;
-		for (size_t i = v->count; i-- > 0;) {
-			if (imap_view_is_pending(v, v->msgs[i].uid)) {
-				gone[ngone++] = v->msgs[i].uid;
-				imap_view_remove(v, i);
-			}
-		}
-		for (size_t i = 0; i < ngone / 2; i++) {
-			uint32_t t = gone[i];
-			gone[i] = gone[ngone - 1 - i];
-			gone[ngone - 1 - i] = t;
-		}
+		uint32_t *seqs, *gone;
+		size_t ngone;
+		imap_view_remove_pending(v, &seqs, &gone, &ngone);
 		imap_condstore_vanished(s, gone, ngone, false);
+		free(seqs);
 		free(gone);
-		v->npending = 0;
 		vanished_sent = ngone > 0;
 	} else if (allow_expunge && v->npending > 0) {
-		for (size_t i = v->count; i-- > 0;) {
-			if (imap_view_is_pending(v, v->msgs[i].uid)) {
-				imap_printf(s, "* %zu EXPUNGE\r\n", i + 1);
-				imap_view_remove(v, i);
-			}
-		}
-		v->npending = 0;
+		/* highest first: each number is then still right when the
+		 * client applies it (RFC 3501 7.4.1) */
+		uint32_t *seqs, *uids;
+		size_t n;
+		imap_view_remove_pending(v, &seqs, &uids, &n);
+		for (size_t i = n; i-- > 0;)
+			imap_printf(s, "* %u EXPUNGE\r\n", seqs[i]);
+		free(seqs);
+		free(uids);
 	}
 	/* EXISTS after the EXPUNGEs, so its number is already correct */
 	if (added > 0 && !s->rev2)

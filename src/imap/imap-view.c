@@ -151,11 +151,40 @@ bool imap_view_is_pending(const struct imap_view *v, uint32_t uid)
 	return false;
 }
 
-void imap_view_remove(struct imap_view *v, size_t i)
+void imap_view_remove_pending(struct imap_view *v, uint32_t **seqs_r, uint32_t **uids_r,
+			      size_t *n_r)
 {
-	free(v->msgs[i].keywords);
-	memmove(&v->msgs[i], &v->msgs[i + 1], (v->count - i - 1) * sizeof(*v->msgs));
-	v->count--;
+	uint32_t *seqs = NULL, *uids = NULL;
+	size_t n = 0, kept = 0, p = 0;
+
+	if (seqs_r != NULL) {
+		seqs = xmalloc((v->npending + 1) * sizeof(*seqs));
+		uids = xmalloc((v->npending + 1) * sizeof(*uids));
+	}
+	for (size_t i = 0; i < v->count; i++) {
+		uint32_t uid = v->msgs[i].uid;
+		while (p < v->npending && v->pending[p] < uid)
+			p++;	/* expunged before it reached this view */
+		if (p < v->npending && v->pending[p] == uid) {
+			if (seqs != NULL) {
+				seqs[n] = (uint32_t)(i + 1);
+				uids[n] = uid;
+			}
+			n++;
+			free(v->msgs[i].keywords);
+			continue;
+		}
+		if (kept != i)
+			v->msgs[kept] = v->msgs[i];
+		kept++;
+	}
+	v->count = kept;
+	v->npending = 0;
+	if (seqs_r != NULL) {
+		*seqs_r = seqs;
+		*uids_r = uids;
+	}
+	*n_r = n;
 }
 
 void imap_view_add_pending(struct imap_view *v, uint32_t uid)

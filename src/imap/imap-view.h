@@ -75,8 +75,13 @@ void imap_view_add_pending(struct imap_view *v, uint32_t uid);
  * still sees them. -1 when a sequence number is out of range. */
 int imap_view_uids(const struct imap_view *v, const char *set, bool uid, uint32_t **uids_r,
 		   size_t *n_r);
-/* Remove the message at index i (0-based) from the view. */
-void imap_view_remove(struct imap_view *v, size_t i);
+/* Remove every message with a pending expunge from the view in one pass
+ * (a merge of the two sorted lists: expunging 50,000 of 100,000 messages
+ * must not be quadratic) and clear `pending`. When seqs_r is not NULL it
+ * receives the removed messages' former sequence numbers, and uids_r
+ * their UIDs, both ascending (malloc'd; *n_r of them). */
+void imap_view_remove_pending(struct imap_view *v, uint32_t **seqs_r, uint32_t **uids_r,
+			      size_t *n_r);
 /* Replace the saved search result (RFC 5182) with these UIDs (any order). */
 void imap_view_save_result(struct imap_view *v, const uint32_t *uids, size_t n);
 /* The saved result as a UID set, for "$" in SEARCH (RFC 5182 section 2.1):

@@ -37,6 +37,12 @@ const struct config_key config_generic_keys[] = {
 	{"log.format", CONFIG_ENUM, "text", "text|json",
 	 "text: time level=L key=value... message; json: one object per line (time, level, the key=value fields, msg). contrib/fail2ban reads text."},
 
+	/* PROXY protocol (lib/proxy-proto.c): nodes behind a load balancer */
+	{"proxy.protocol", CONFIG_STR, "", NULL,
+	 "Listeners whose connections start with a HAProxy PROXY header (v1 or v2), comma separated: imap, imaps, pop3, pop3s, smtp, submission, submissions, lmtp (TCP addresses only), http, https, or all; empty = none. The header's client address then counts for limits, throttling, logs and Received:. Needs a restart."},
+	{"proxy.trusted", CONFIG_STR, "127.0.0.1/32, ::1/128", NULL,
+	 "Sources (addresses or CIDR networks) allowed to send a PROXY header; on a proxy.protocol listener any other source is closed at once."},
+
 	/* TLS (lib/tls.c) */
 	{"tls.cert", CONFIG_PATH, "tls/cert.pem", NULL, "Certificate chain (PEM). Empty disables TLS."},
 	{"tls.key", CONFIG_PATH, "tls/key.pem", NULL, "Private key (PEM)."},

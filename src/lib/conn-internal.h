@@ -20,6 +20,7 @@ struct conn_listener_info {
 	char *proto;
 	const struct conn_handler *handler;
 	bool implicit_tls;
+	bool proxy; /* a PROXY header comes first (lib/proxy-proto.h) */
 	void (*on_refused)(struct conn *c, enum conn_refusal why);
 };
 

@@ -7,6 +7,7 @@
 #include "lib/conn.h"
 #include "lib/conn-internal.h"
 #include "lib/alloc.h"
+#include "lib/proxy-proto.h"
 #include <errno.h>
 #include <event2/listener.h>
 #include <netdb.h>
@@ -123,11 +124,24 @@ void conn_release(const char *ip, bool per_ip)
 
 /* --- listeners ------------------------------------------------------ */
 
+/* The PROXY header named the client: the connection starts as if it had
+ * been accepted from there (limits, logs, policy all see the client). */
+static void listener_proxied_cb(evutil_socket_t fd, const struct sockaddr *sa, socklen_t salen,
+				void *arg)
+{
+	struct conn_listener *l = arg;
+	conn_accept(&l->info, fd, sa, salen);
+}
+
 static void listener_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 			       struct sockaddr *sa, int salen, void *arg)
 {
 	struct conn_listener *l = arg;
-	conn_accept(&l->info, fd, sa, (socklen_t)salen);
+	if (l->info.proxy)
+		proxy_accept(conn_global.base, l->info.proto, fd, sa, (socklen_t)salen,
+			     listener_proxied_cb, l);
+	else
+		conn_accept(&l->info, fd, sa, (socklen_t)salen);
 }
 
 static void listener_retry_cb(evutil_socket_t fd, short what, void *arg)
@@ -149,6 +163,7 @@ static void listener_error_cb(struct evconnlistener *lev, void *arg)
 
 static void listener_free(struct conn_listener *l)
 {
+	proxy_cancel(l);
 	if (l->lev != NULL)
 		evconnlistener_free(l->lev);
 	if (l->retry != NULL)
@@ -170,6 +185,8 @@ static int listener_add(const struct conn_listener_spec *spec, const char *addr,
 	l->info.handler = spec->handler;
 	l->info.implicit_tls = spec->implicit_tls;
 	l->info.on_refused = spec->on_refused;
+	/* Unix sockets are local peers, never behind a balancer. */
+	l->info.proxy = unix_path == NULL && proxy_enabled(l->info.proto);
 	l->addr = xstrdup(addr);
 	l->lev = evconnlistener_new(conn_global.base, listener_accept_cb, l,
 				    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,

@@ -20,6 +20,7 @@
 #include "lib/alloc.h"
 #include "lib/compress.h"
 #include "lib/metrics.h"
+#include "lib/trace.h"
 #include <arpa/inet.h>
 #include <errno.h>
 #include <event2/buffer.h>
@@ -63,6 +64,7 @@
 
 struct conn {
 	const struct conn_handler *h;
+	struct trace *trace;	      /* support trace (trace.h), or NULL */
 	struct event_base *base;
 	struct bufferevent *bev;      /* top: plain socket, TLS socket or TLS filter */
 	struct bufferevent *sock_bev; /* the socket under a STARTTLS filter, else NULL */
@@ -344,6 +346,7 @@ void conn_accept(const struct conn_listener_info *li, evutil_socket_t fd,
 	c->in_bottom = bufferevent_get_input(c->bev);
 	c->in_cb = evbuffer_add_cb(c->in_bottom, conn_in_count_cb, c);
 	c->started_ms = now_ms();
+	c->trace = trace_conn_new(c->h->proto, c->id);
 	conn_setup_bev(c);
 	conn_link(c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
@@ -504,6 +507,8 @@ static bool conn_step(struct conn *c)
 	}
 	/* The CR or LF being dropped makes room for the terminator. */
 	line[len] = '\0';
+	if (c->trace != NULL)
+		trace_client_line(c->trace, line, len);
 	c->h->on_line(c, line, len);
 	evbuffer_drain(piece, pos + 1);
 	return true;
@@ -752,6 +757,7 @@ static void conn_finish(struct conn *c)
 			 (long long)(now_ms() - c->started_ms), (unsigned long long)c->bytes_in,
 			 (unsigned long long)c->bytes_out);
 	}
+	trace_free(&c->trace);
 	conn_unlink(c);
 	if (c->admitted)
 		conn_release(c->ip, c->per_ip);
@@ -981,6 +987,8 @@ void conn_write(struct conn *c, const void *data, size_t len)
 {
 	if (c->finished || c->dead || len == 0)
 		return;
+	if (c->trace != NULL)
+		trace_server(c->trace, data, len);
 	bufferevent_write(c->bev, data, len);
 	conn_wrote(c);
 }
@@ -994,7 +1002,14 @@ void conn_printf(struct conn *c, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	if (!c->finished && !c->dead) {
+	char *traced = NULL;
+	if (c->trace != NULL && !c->finished && !c->dead) {
+		int n = vasprintf(&traced, fmt, ap); /* through conn_write: traced */
+		if (n >= 0) {
+			conn_write(c, traced, (size_t)n);
+			free(traced);
+		}
+	} else if (!c->finished && !c->dead) {
 		evbuffer_add_vprintf(bufferevent_get_output(c->bev), fmt, ap);
 		conn_wrote(c);
 	}
@@ -1019,6 +1034,8 @@ void conn_set_line_max(struct conn *c, size_t max)
 
 void conn_read_bytes(struct conn *c, uint64_t n)
 {
+	if (c->trace != NULL)
+		trace_client_bytes(c->trace, (size_t)n);
 	c->byte_mode = true;
 	c->bytes_left = n;
 	c->scanned = 0;
@@ -1160,6 +1177,11 @@ bool conn_tls_available(const struct conn *c)
 const char *conn_tls_description(const struct conn *c)
 {
 	return c->tls_active ? c->tls_desc : NULL;
+}
+
+struct trace *conn_trace(const struct conn *c)
+{
+	return c->trace;
 }
 
 const char *conn_id(const struct conn *c)

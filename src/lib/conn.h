@@ -149,7 +149,9 @@ void conn_set_close_reason(struct conn *c, const char *why);
 void conn_close(struct conn *c);
 
 /* Identity, for logs and policy. */
-const char *conn_id(const struct conn *c);          /* short unique session id */
+const char *conn_id(const struct conn *c);
+/* The session's support trace (lib/trace.h), or NULL. */
+struct trace *conn_trace(const struct conn *c);          /* short unique session id */
 const char *conn_remote_ip(const struct conn *c);   /* "127.0.0.1", "::1", "unix" */
 bool conn_is_loopback(const struct conn *c);        /* 127/8, ::1 or a unix socket */
 /* Plaintext password login allowed per auth.allow_plaintext? */

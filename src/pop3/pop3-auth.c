@@ -15,6 +15,8 @@
 #include "lib/alloc.h"
 #include "lib/conn.h"
 #include "lib/registry.h"
+#include "lib/trace.h"
+#include "mail/address.h"
 #include "lib/buf.h"
 #include "mail/sasl.h"
 #include "store/store.h"
@@ -122,6 +124,8 @@ static void login_checked(void *ctx, enum auth_result result, int64_t account_id
 	s->delete_hide = server->set.delete_hide;
 	enum store_err err = store_account_get_by_id(server->store, account_id, &account);
 	bool disabled = err == STORE_OK && account.disabled;
+	char address[ADDRESS_MAX + 1]; /* the account's own spelling: trace.h */
+	snprintf(address, sizeof(address), "%s", err == STORE_OK ? account.address : user);
 	if (err == STORE_OK) {
 		if (account.pop3_delete != NULL)
 			s->delete_hide = strcasecmp(account.pop3_delete, "hide") == 0;
@@ -155,7 +159,9 @@ static void login_checked(void *ctx, enum auth_result result, int64_t account_id
 	}
 	s->state = POP3_STATE_TRANS;
 	conn_authenticated(s->conn); /* the login deadline is met */
-	conn_log(s->conn, LOG_INFO, "login user=%s messages=%zu", user, s->nmsgs);
+	char extra[32];
+	snprintf(extra, sizeof(extra), "messages=%zu", s->nmsgs);
+	conn_login(s->conn, user, address, s->auth_method != NULL ? s->auth_method : "USER", extra);
 	pop3_ok(s, "Logged in, %zu messages", s->nmsgs);
 }
 
@@ -185,6 +191,7 @@ void pop3_cmd_pass(struct pop3_session *s, char **args, int nargs)
 		return;
 	user = s->user;
 	s->user = NULL;
+	s->auth_method = "USER";
 	login(s, user, xstrdup(args[0]));
 	wipe(args[0], strlen(args[0]));
 	free_secret(&user);
@@ -269,6 +276,7 @@ void pop3_cmd_auth(struct pop3_session *s, char **args, int nargs)
 	/* RFC 5034 section 4: "=" is an empty initial response. */
 	if (ir != NULL && strcmp(ir, "=") == 0)
 		ir = "";
+	s->auth_method = strcasecmp(args[0], "PLAIN") == 0 ? "PLAIN" : "LOGIN";
 	if (strcasecmp(args[0], "PLAIN") == 0) {
 		if (ir != NULL && ir[0] != '\0') {
 			auth_plain(s, ir, strlen(ir));

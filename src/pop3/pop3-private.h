@@ -91,6 +91,7 @@ struct pop3_session {
 	enum pop3_sasl_step sasl;
 	struct auth_request *auth_req;	/* password check in flight */
 	char *login_user;	/* the user name being checked */
+	const char *auth_method; /* "USER", "PLAIN", "LOGIN": the login line */
 	bool utf8;		/* RFC 6856 UTF8 issued */
 
 	/* TRANSACTION */

@@ -20,6 +20,7 @@
 #include "auth/auth.h"
 #include "lib/alloc.h"
 #include "lib/conn.h"
+#include "lib/trace.h"
 #include "lib/registry.h"
 #include "lib/buf.h"
 #include "mail/sasl.h"
@@ -74,7 +75,14 @@ static void logged_in(struct smtp_session *s, int64_t account_id, char *user)
 	s->reg = registry_add(account_id, end_session, s);
 	registry_set_describe(s->reg, describe_session);
 	conn_authenticated(s->conn);
-	conn_log(s->conn, LOG_INFO, "login user=%s", s->auth_user);
+	/* a traced session needs the account's own spelling (trace.h) */
+	struct store_account a = {0};
+	bool have = conn_trace(s->conn) != NULL &&
+		    store_account_get_by_id(s->srv->store, account_id, &a) == STORE_OK;
+	conn_login(s->conn, s->auth_user, have ? a.address : s->auth_user,
+		   s->auth_method != NULL ? s->auth_method : "PLAIN", NULL);
+	if (have)
+		store_account_clear(&a);
 	smtp_reply(s, "235 2.7.0 Authentication successful");
 }
 
@@ -299,6 +307,7 @@ void smtp_cmd_auth(struct smtp_session *s, char *args)
 		smtp_reply_error(s, "504 5.5.4 Unrecognized authentication type");
 		return;
 	}
+	s->auth_method = plain ? "PLAIN" : login ? "LOGIN" : "SCRAM-SHA-256";
 	/* RFC 4954 6: 538 when the mechanism needs an encrypted channel.
 	 * SCRAM never sends the password, but without channel binding a
 	 * man in the middle could still ride the login: the same rule. */

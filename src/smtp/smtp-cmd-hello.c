@@ -3,9 +3,11 @@
  * 4.1). Each starts the session over: any transaction is reset. EHLO and
  * LHLO list the extensions. AUTH is offered on submission only (RFC 6409
  * 4.3), and there only when a password may be sent (TLS, or
- * auth.allow_plaintext); the MX and LMTP never offer it. DSN is offered
- * on the MX (Roost is the final destination there); on submission only
- * once the outbound queue sends notifications.
+ * auth.allow_plaintext); the MX and LMTP never offer it. DSN (RFC 3461)
+ * everywhere: the outbound queue honours it for what it relays, and
+ * local deliveries send the success DSNs themselves (smtp-dsn-success.c).
+ * BURL (RFC 4468) on submission when the IMAP URLAUTH is there to
+ * resolve its URLs ("imap": URLAUTH URLs of this server only).
  */
 #include "smtp/smtp-session.h"
 #include "smtp/smtp-parse.h"
@@ -30,7 +32,7 @@ static void hello_extended(struct smtp_session *s, char *args, const char *verb)
 	if (!take_name(s, args, verb))
 		return;
 	s->esmtp = true;
-	const char *ext[12];
+	const char *ext[14];
 	size_t n = 0;
 	char size[48];
 	ext[n++] = "PIPELINING";			/* RFC 2920 */
@@ -40,8 +42,10 @@ static void hello_extended(struct smtp_session *s, char *args, const char *verb)
 	ext[n++] = "SMTPUTF8";				/* RFC 6531 */
 	ext[n++] = "ENHANCEDSTATUSCODES";		/* RFC 2034 */
 	ext[n++] = "CHUNKING";				/* RFC 3030 */
-	if (!s->srv->submission)
-		ext[n++] = "DSN";			/* RFC 3461 */
+	ext[n++] = "DSN";				/* RFC 3461 */
+	/* RFC 4468 3.1: "BURL" alone before AUTH says that it needs one */
+	if (s->srv->submission && s->srv->burl)
+		ext[n++] = s->account_id > 0 ? "BURL imap" : "BURL";
 	if (conn_tls_available(s->conn) && !conn_tls_active(s->conn))
 		ext[n++] = "STARTTLS";			/* RFC 3207 */
 	if (s->srv->submission && conn_plaintext_auth_ok(s->conn))

@@ -1,22 +1,26 @@
 /*
  * smtp-cmd-mail: MAIL FROM (RFC 5321 4.1.1.2) and its ESMTP parameters:
  * SIZE (RFC 1870), BODY (RFC 6152), SMTPUTF8 (RFC 6531), RET and ENVID
- * (DSN, RFC 3461; accepted and checked, nothing more: on the MX and LMTP
- * Roost is the final destination; submission does not offer DSN yet, so
- * its queued messages get the queue's defaults).
+ * (DSN, RFC 3461 4.3, 4.4): each at most once, ENVID xtext-decoded and
+ * kept with the transaction; submission hands both to the outbound
+ * queue, and a local delivery's success DSN carries the ENVID.
  */
 #include "smtp/smtp-session.h"
 #include "smtp/smtp-parse.h"
 #include "lib/alloc.h"
 #include "lib/conn.h"
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 /* RFC 3461 4.4: ENVID is at most 100 characters. */
 #define SMTP_MAX_ENVID 100
 
+/* Parameters that may appear only once (RFC 3461 4.3, 4.4). */
+#define MAIL_SEEN_RET 0x1u
+
 /* 0 ok, -1 when a reply was sent. */
-static int mail_param(struct smtp_session *s, const struct smtp_param *p)
+static int mail_param(struct smtp_session *s, const struct smtp_param *p, unsigned *seen)
 {
 	struct smtp_txn *t = &s->txn;
 	const char *v = p->value;
@@ -47,21 +51,46 @@ static int mail_param(struct smtp_session *s, const struct smtp_param *p)
 		}
 		t->smtputf8 = true;
 	} else if (strcmp(p->keyword, "RET") == 0) {
+		/* RFC 3461 4.3: "RET=FULL" or "RET=HDRS", once */
+		if (*seen & MAIL_SEEN_RET) {
+			smtp_reply_error(s, "501 5.5.4 Duplicate RET parameter");
+			return -1;
+		}
+		*seen |= MAIL_SEEN_RET;
 		if (v == NULL || (strcasecmp(v, "FULL") != 0 && strcasecmp(v, "HDRS") != 0)) {
 			smtp_reply_error(s, "501 5.5.4 Bad RET parameter");
 			return -1;
 		}
+		t->ret_full = strcasecmp(v, "FULL") == 0;
 	} else if (strcmp(p->keyword, "ENVID") == 0) {
-		if (v == NULL || strlen(v) > SMTP_MAX_ENVID || !smtp_xtext_valid(v)) {
+		/* RFC 3461 4.4: xtext, at most 100 characters, once */
+		if (t->envid != NULL) {
+			smtp_reply_error(s, "501 5.5.4 Duplicate ENVID parameter");
+			return -1;
+		}
+		char *id = v != NULL && v[0] != '\0' && strlen(v) <= SMTP_MAX_ENVID ?
+				   smtp_xtext_decode(v) : NULL;
+		if (id == NULL) {
 			smtp_reply_error(s, "501 5.5.4 Bad ENVID parameter");
 			return -1;
 		}
+		t->envid = id;
 	} else {
 		/* RFC 5321 4.1.1.11: unrecognised parameter: 555. */
 		smtp_reply_error(s, "555 5.5.4 Unsupported parameter %.32s", p->keyword);
 		return -1;
 	}
 	return 0;
+}
+
+/* A refused MAIL leaves no parameters behind for the next one. */
+static void mail_params_clear(struct smtp_txn *t)
+{
+	t->smtputf8 = false;
+	t->declared_size = 0;
+	t->ret_full = false;
+	free(t->envid);
+	t->envid = NULL;
 }
 
 /* A reverse path: empty (the null sender) or local@domain. Quoted local
@@ -132,25 +161,25 @@ void smtp_cmd_mail(struct smtp_session *s, char *args)
 	}
 	t->smtputf8 = false;
 	t->declared_size = 0;
+	unsigned seen = 0;
 	for (size_t i = 0; i < pa.nparams; i++)
-		if (mail_param(s, &pa.params[i]) < 0) {
-			t->smtputf8 = false;
-			t->declared_size = 0;
+		if (mail_param(s, &pa.params[i], &seen) < 0) {
+			mail_params_clear(t);
 			return;
 		}
 	if (has8bit && !t->smtputf8) {
 		/* RFC 6531 3.2: without SMTPUTF8 the command must be ASCII. */
-		t->smtputf8 = false;
+		mail_params_clear(t);
 		smtp_reply_error(s, "553 5.6.7 Non-ASCII address requires SMTPUTF8");
 		return;
 	}
 	if (!reverse_path_ok(pa.path)) {
-		t->smtputf8 = false;
+		mail_params_clear(t);
 		smtp_reply_error(s, "501 5.1.7 Bad sender address syntax");
 		return;
 	}
 	if (s->srv->submission && !submission_sender(s, pa.path)) {
-		t->smtputf8 = false;
+		mail_params_clear(t);
 		return;
 	}
 	t->active = true;

@@ -22,46 +22,86 @@
 #include "lib/alloc.h"
 #include "lib/conn.h"
 #include "mail/address.h"
+#include "store/store-queue.h"
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-/* RFC 3461 4.2: ORCPT is at most 500 characters. */
+/* RFC 3461 4.2: ORCPT is at most 500 characters; its addr-type is a
+ * registered name ("rfc822", "utf-8"), never long. */
 #define SMTP_MAX_ORCPT 500
+#define SMTP_MAX_ORCPT_TYPE 32
 
-static bool notify_valid(const char *v)
+/* RFC 3461 4.1: "NEVER", or a comma list of SUCCESS, FAILURE and
+ * DELAY, each once. The bits, or 0 when malformed. */
+static unsigned notify_parse(const char *v)
 {
-	/* RFC 3461 4.1: "NEVER" or a comma list of SUCCESS, FAILURE, DELAY */
 	if (strcasecmp(v, "NEVER") == 0)
-		return true;
-	char copy[64];
-	if (strlen(v) >= sizeof(copy))
-		return false;
-	memcpy(copy, v, strlen(v) + 1);
-	char *save = NULL;
-	for (char *w = strtok_r(copy, ",", &save); w != NULL; w = strtok_r(NULL, ",", &save))
-		if (strcasecmp(w, "SUCCESS") != 0 && strcasecmp(w, "FAILURE") != 0 &&
-		    strcasecmp(w, "DELAY") != 0)
-			return false;
-	return v[0] != ',' && v[strlen(v) - 1] != ',' && strstr(v, ",,") == NULL;
+		return STORE_QUEUE_NOTIFY_NEVER;
+	static const struct {
+		const char *name;
+		unsigned bit;
+	} words[] = {{"SUCCESS", STORE_QUEUE_NOTIFY_SUCCESS},
+		     {"FAILURE", STORE_QUEUE_NOTIFY_FAILURE},
+		     {"DELAY", STORE_QUEUE_NOTIFY_DELAY}};
+	unsigned bits = 0;
+	const char *p = v;
+	for (;;) {
+		size_t n = strcspn(p, ",");
+		unsigned bit = 0;
+		for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+			if (strlen(words[i].name) == n && strncasecmp(p, words[i].name, n) == 0)
+				bit = words[i].bit;
+		if (bit == 0 || (bits & bit))
+			return 0; /* unknown, empty, NEVER in a list, or twice */
+		bits |= bit;
+		if (p[n] == '\0')
+			return bits;
+		p += n + 1;
+	}
 }
 
-static int rcpt_param(struct smtp_session *s, const struct smtp_param *p)
+/* The DSN parameters of one RCPT. */
+struct rcpt_dsn {
+	unsigned notify;
+	bool notify_seen;
+	char *orcpt; /* "type;decoded" */
+};
+
+static int rcpt_param(struct smtp_session *s, const struct smtp_param *p, struct rcpt_dsn *dsn)
 {
 	const char *v = p->value;
 	if (strcmp(p->keyword, "NOTIFY") == 0) {
-		if (v == NULL || !notify_valid(v)) {
+		if (dsn->notify_seen) {
+			smtp_reply_error(s, "501 5.5.4 Duplicate NOTIFY parameter");
+			return -1;
+		}
+		dsn->notify_seen = true;
+		dsn->notify = v != NULL ? notify_parse(v) : 0;
+		if (dsn->notify == 0) {
 			smtp_reply_error(s, "501 5.5.4 Bad NOTIFY parameter");
 			return -1;
 		}
 	} else if (strcmp(p->keyword, "ORCPT") == 0) {
-		/* orcpt-parameter = addr-type ";" xtext */
+		/* orcpt-parameter = addr-type ";" xtext, at most 500
+		 * characters (RFC 3461 4.2); addr-type is an atom */
+		if (dsn->orcpt != NULL) {
+			smtp_reply_error(s, "501 5.5.4 Duplicate ORCPT parameter");
+			return -1;
+		}
 		const char *semi = v != NULL ? strchr(v, ';') : NULL;
-		if (semi == NULL || semi == v || strlen(v) > SMTP_MAX_ORCPT ||
-		    !smtp_xtext_valid(semi + 1)) {
+		bool type_ok = semi != NULL && semi != v && semi - v <= SMTP_MAX_ORCPT_TYPE;
+		for (const char *c = v; type_ok && c < semi; c++)
+			type_ok = isalnum((unsigned char)*c) || *c == '-';
+		char *addr = type_ok && strlen(v) <= SMTP_MAX_ORCPT && semi[1] != '\0' ?
+				     smtp_xtext_decode(semi + 1) : NULL;
+		if (addr == NULL) {
 			smtp_reply_error(s, "501 5.5.4 Bad ORCPT parameter");
 			return -1;
 		}
+		dsn->orcpt = xasprintf("%.*s;%s", (int)(semi - v), v, addr);
+		free(addr);
 	} else {
 		smtp_reply_error(s, "555 5.5.4 Unsupported parameter %.32s", p->keyword);
 		return -1;
@@ -195,10 +235,14 @@ void smtp_cmd_rcpt(struct smtp_session *s, char *args)
 		smtp_reply_error(s, "501 5.5.4 Bad parameters");
 		return;
 	}
+	struct rcpt_dsn dsn = {0};
 	for (size_t i = 0; i < pa.nparams; i++)
-		if (rcpt_param(s, &pa.params[i]) < 0)
+		if (rcpt_param(s, &pa.params[i], &dsn) < 0) {
+			free(dsn.orcpt);
 			return;
+		}
 	if (has8bit && !t->smtputf8) {
+		free(dsn.orcpt);
 		smtp_reply_error(s, "553 5.6.7 Non-ASCII address requires SMTPUTF8");
 		return;
 	}
@@ -215,9 +259,11 @@ void smtp_cmd_rcpt(struct smtp_session *s, char *args)
 		 * name: RFC 5321 4.2.2 553 "mailbox name not allowed" */
 		smtp_reply_error(s, "553 5.1.3 Quoted local parts other than a plain name "
 				    "are not accepted here");
+		free(dsn.orcpt);
 		return;
 	case SMTP_LOCAL_BAD:
 		smtp_reply_error(s, "501 5.1.3 Bad recipient address syntax: bad quoted string");
+		free(dsn.orcpt);
 		return;
 	}
 	const char *why = NULL;
@@ -232,6 +278,7 @@ void smtp_cmd_rcpt(struct smtp_session *s, char *args)
 		addr = address_normalize(path, &why);
 		if (addr == NULL) {
 			smtp_reply_error(s, "501 5.1.3 Bad recipient address syntax: %s", why);
+			free(dsn.orcpt);
 			return;
 		}
 		err = STORE_OK;
@@ -263,7 +310,7 @@ void smtp_cmd_rcpt(struct smtp_session *s, char *args)
 	if (remote) {
 		/* the address as given: a remote local part keeps its case
 		 * (RFC 5321 2.4); the hand-off copies what it keeps */
-		smtp_submit_remote_rcpt(s, path);
+		smtp_submit_remote_rcpt(s, path, dsn.notify, dsn.orcpt);
 		goto fail;
 	}
 	if (err != STORE_OK) {
@@ -282,9 +329,12 @@ void smtp_cmd_rcpt(struct smtp_session *s, char *args)
 	r->naccounts = nids;
 	r->gone = false;
 	r->remote = false;
+	r->notify = dsn.notify;
+	r->orcpt = dsn.orcpt;
 	smtp_reply(s, "250 2.1.5 Recipient ok");
 	return;
 fail:
+	free(dsn.orcpt);
 	free(ids);
 	free(addr);
 }

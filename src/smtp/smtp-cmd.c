@@ -41,6 +41,9 @@ static const struct smtp_cmd smtp_cmds[] = {
 	/* RFC 4954 4: "AUTH" SP sasl-mech [SP initial-response], after EHLO;
 	 * offered on submission only (RFC 6409 4.3), never on the MX. */
 	{"AUTH", smtp_cmd_auth, SMTP_CMD_NEEDS_HELO | SMTP_CMD_SUBMISSION_ONLY},
+	/* RFC 4468 3.2: "BURL" SP absolute-URI [SP end-marker], on
+	 * submission only, after AUTH (checked by the handler: 530). */
+	{"BURL", smtp_cmd_burl, SMTP_CMD_NEEDS_HELO | SMTP_CMD_SUBMISSION_ONLY},
 };
 
 const struct smtp_cmd *smtp_cmd_find(const char *verb)

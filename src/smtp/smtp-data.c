@@ -183,9 +183,36 @@ static void bdat_chunk_done(struct smtp_session *s)
 	smtp_deliver_start(s);
 }
 
-void smtp_cmd_bdat(struct smtp_session *s, char *args)
+/* A chunk of `size` bytes is coming (BDAT) or was fetched (BURL). */
+static void chunk_begin(struct smtp_session *s, uint64_t size, bool last)
 {
 	struct smtp_txn *t = &s->txn;
+	s->bdat_size = size;
+	s->bdat_last = last;
+	s->bdat_discard = !t->active || t->nrcpts == 0;
+	if (s->bdat_discard)
+		return;
+	t->bdat = true;
+	if (!t->too_big && size > t->data.max - t->data.len) {
+		t->too_big = true;
+		drop_data(t);
+	}
+	if (!t->too_big && !t->no_budget && !budget_cover(t, t->data.len + size)) {
+		conn_log(s->conn, LOG_INFO, "chunk dropped: memory budget spent (%zu of %zu in use)",
+			 membudget_used(), membudget_limit());
+		out_of_budget(t);
+	}
+}
+
+void smtp_data_chunk(struct smtp_session *s, const char *data, size_t len, bool last)
+{
+	chunk_begin(s, len, last);
+	s->bdat_reading = true;
+	smtp_bdat_bytes(s, data, len, true);
+}
+
+void smtp_cmd_bdat(struct smtp_session *s, char *args)
+{
 	uint64_t size;
 	bool last;
 	int r = smtp_parse_bdat(args, &size, &last);
@@ -201,22 +228,7 @@ void smtp_cmd_bdat(struct smtp_session *s, char *args)
 		smtp_close_421(s, "Chunk too large to skip");
 		return;
 	}
-	s->bdat_size = size;
-	s->bdat_last = last;
-	s->bdat_discard = !t->active || t->nrcpts == 0;
-	if (!s->bdat_discard) {
-		t->bdat = true;
-		if (!t->too_big && size > t->data.max - t->data.len) {
-			t->too_big = true;
-			drop_data(t);
-		}
-		if (!t->too_big && !t->no_budget && !budget_cover(t, t->data.len + size)) {
-			conn_log(s->conn, LOG_INFO,
-				 "BDAT chunk dropped: memory budget spent (%zu of %zu in use)",
-				 membudget_used(), membudget_limit());
-			out_of_budget(t);
-		}
-	}
+	chunk_begin(s, size, last);
 	s->bdat_reading = true;
 	if (size == 0)
 		bdat_chunk_done(s);

@@ -260,6 +260,7 @@ static void deliver_done(struct store_op *op, void *ctx)
 	struct smtp_txn *t = &s->txn;
 	s->storing = false;
 	delivery_finish(&t->d);
+	smtp_dsn_success(s); /* RFC 3461 5: NOTIFY=SUCCESS, delivered here */
 	if (s->closed) {
 		/* The client left while we stored: the message is durable or
 		 * not, but there is nobody to tell. */

@@ -5,6 +5,8 @@
  */
 #include "smtp/smtp-parse.h"
 #include "mail/address.h"
+#include "lib/alloc.h"
+#include <stdlib.h>
 #include <ctype.h>
 #include <string.h>
 #include <strings.h>
@@ -299,4 +301,33 @@ bool smtp_xtext_valid(const char *s)
 		}
 	}
 	return true;
+}
+
+static int hexval(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c - 'A' + 10;
+}
+
+char *smtp_xtext_decode(const char *s)
+{
+	if (!smtp_xtext_valid(s))
+		return NULL;
+	char *out = xmalloc(strlen(s) + 1), *o = out;
+	for (; *s != '\0'; s++) {
+		char c = *s;
+		if (c == '+') {
+			c = (char)(hexval(s[1]) * 16 + hexval(s[2]));
+			s += 2;
+		}
+		/* RFC 3461 4.2, 4.4: ENVID and an rfc822 ORCPT decode to
+		 * printable US-ASCII; a control character would end up in
+		 * a DSN's header fields */
+		if ((unsigned char)c < 0x20 || (unsigned char)c > 0x7e) {
+			free(out);
+			return NULL;
+		}
+		*o++ = c;
+	}
+	*o = '\0';
+	return out;
 }

@@ -101,4 +101,7 @@ enum smtp_data_line smtp_data_classify(const char *line, size_t len, bool bare_l
 /* xtext (RFC 3461 4): "+" followed by two uppercase hex digits, or
  * printable ASCII except "+" and "=". Used for ENVID= and ORCPT=. */
 bool smtp_xtext_valid(const char *s);
+/* The decoded text of valid xtext, or NULL when it is not xtext or
+ * decodes to anything but printable US-ASCII. Caller frees. */
+char *smtp_xtext_decode(const char *s);
 #endif

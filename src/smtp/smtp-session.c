@@ -103,10 +103,12 @@ void smtp_txn_reset(struct smtp_session *s)
 	for (size_t i = 0; i < t->nrcpts; i++) {
 		free(t->rcpts[i].address);
 		free(t->rcpts[i].account_ids);
+		free(t->rcpts[i].orcpt);
 	}
 	free(t->rcpts);
 	free(t->mail_from);
 	free(t->from_domain);
+	free(t->envid);
 	free(t->dkim_fields);
 	free(t->received);
 	free(t->id);

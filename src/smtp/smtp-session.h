@@ -26,6 +26,9 @@ struct auth_scram;
  * 12288 octets with its CRLF; submission reads command lines this long. */
 #define SMTP_AUTH_LINE_MAX 12288
 
+/* IMAP listener ports a BURL URL may name (imap.listen, imaps.listen). */
+#define SMTP_BURL_MAX_PORTS 8
+
 /* Per-account submission rate limits (0 = no limit), smtp-submit-rate.c. */
 struct smtp_rate_limits {
 	int64_t messages_hour, messages_day;
@@ -52,6 +55,12 @@ struct smtp_server {
 	int64_t greeting_delay_ms; /* smtp.greeting_delay (SMTP only) */
 	bool overquota_temp;	  /* quota.overquota = temporary */
 	const char *postmaster;	  /* smtp.postmaster, "" = the first account */
+	/* BURL (RFC 4468, smtp-cmd-burl.c): offered on submission when IMAP
+	 * (and so URLAUTH) listens; URLs must name this host and, when they
+	 * carry a port, one of these IMAP ports */
+	bool burl;
+	uint16_t burl_ports[SMTP_BURL_MAX_PORTS];
+	size_t nburl_ports;
 };
 
 /* One accepted RCPT. */
@@ -62,6 +71,8 @@ struct smtp_rcpt {
 	bool gone;		/* no longer resolvable at end of data (LMTP reply) */
 	bool remote;		/* submission: not hosted here, goes to the outbound
 				 * queue (smtp-submit-remote.c) */
+	unsigned notify;	/* RFC 3461 NOTIFY (STORE_QUEUE_NOTIFY_*), 0 = not given */
+	char *orcpt;		/* RFC 3461 ORCPT, "type;decoded", or NULL */
 };
 
 /* One mail transaction: MAIL .. end of DATA / BDAT LAST. */
@@ -70,6 +81,8 @@ struct smtp_txn {
 	char *mail_from;	/* reverse path without <>, "" = null sender */
 	bool smtputf8;		/* MAIL ... SMTPUTF8 (RFC 6531) */
 	uint64_t declared_size;	/* SIZE= (RFC 1870), 0 = not given */
+	char *envid;		/* RFC 3461 ENVID, xtext-decoded, or NULL */
+	bool ret_full;		/* RFC 3461 RET=FULL (RET=HDRS or none: false) */
 	struct smtp_rcpt *rcpts;
 	size_t nrcpts, rcpts_cap;
 	/* message bytes */
@@ -132,6 +145,7 @@ struct smtp_session {
 	struct auth_scram *scram;	/* SCRAM exchange (auth/auth-scram.h) */
 	int64_t scram_account_id;	/* proof good: logged in after the client's "" */
 	char *login_user;		/* LOGIN's user name between its two steps */
+	const char *auth_method;	/* the mechanism, for the login line */
 	struct auth_request *auth_req;
 	struct registry_entry *reg;	/* ends the session on `user del`/`passwd` */
 	int64_t account_id;		/* > 0 once AUTH succeeded */
@@ -196,6 +210,7 @@ void smtp_cmd_vrfy(struct smtp_session *s, char *args);
 void smtp_cmd_expn(struct smtp_session *s, char *args);
 void smtp_cmd_starttls(struct smtp_session *s, char *args);
 void smtp_cmd_auth(struct smtp_session *s, char *args);
+void smtp_cmd_burl(struct smtp_session *s, char *args);
 
 /* --- submission (smtp-cmd-auth.c, smtp-submit*.c) --- */
 /* A line of an AUTH exchange (s->auth_step is PLAIN or LOGIN_*). */
@@ -213,7 +228,8 @@ int smtp_submit_sender_ok(struct smtp_session *s, const char *address, bool *ok_
 bool smtp_submit_check_message(struct smtp_session *s);
 /* A recipient outside the hosted domains (smtp-submit-remote.c): hand it
  * to the outbound queue. Replies to the RCPT itself; true when accepted. */
-bool smtp_submit_remote_rcpt(struct smtp_session *s, const char *address);
+bool smtp_submit_remote_rcpt(struct smtp_session *s, const char *address, unsigned notify,
+			     const char *orcpt);
 /* After the local recipients have the message (or when there are none):
  * sign it (DKIM, on a worker), add it to the outbound queue for the
  * remote recipients, and call `then` on the event loop with
@@ -228,6 +244,15 @@ bool smtp_rate_take_rcpt(const struct smtp_rate_limits *lim, int64_t account_id)
 void smtp_data_line(struct smtp_session *s, const char *line, size_t len, bool bare_lf);
 void smtp_data_line_too_long(struct smtp_session *s, bool bare_lf);
 void smtp_bdat_bytes(struct smtp_session *s, const char *data, size_t len, bool last);
+/* BURL: a chunk the server fetched itself, taken as a BDAT chunk of
+ * that size (limits, budget, the reply, LAST ends the data). The
+ * transaction must have a recipient. */
+void smtp_data_chunk(struct smtp_session *s, const char *data, size_t len, bool last);
+
+/* --- RFC 3461 5: success DSNs for local deliveries (smtp-dsn-success.c) --- */
+/* After the local store op: queue a "delivered" DSN to the sender for
+ * each recipient that asked NOTIFY=SUCCESS and got the message. */
+void smtp_dsn_success(struct smtp_session *s);
 
 /* --- storing (smtp-deliver.c) --- */
 /* The message is complete and valid: store it, reply when durable. */

@@ -11,6 +11,10 @@
  * recipient in one writer op: store_queue_add() reports only after the
  * group commit is on disk, so the 250 that follows is true.
  *
+ * The RFC 3461 parameters go with them: ENVID and RET of the MAIL,
+ * NOTIFY and ORCPT of each RCPT (decoded; the queue encodes them again
+ * for the next hop and names them in its DSNs).
+ *
  * One reply covers every recipient (RFC 5321 6.1), so a queue failure
  * after the local copies were stored answers 4xx for the whole message:
  * the client retries and the local recipients may get it twice. The
@@ -30,7 +34,8 @@
 #include <strings.h>
 #include <time.h>
 
-bool smtp_submit_remote_rcpt(struct smtp_session *s, const char *address)
+bool smtp_submit_remote_rcpt(struct smtp_session *s, const char *address, unsigned notify,
+			     const char *orcpt)
 {
 	struct smtp_txn *t = &s->txn;
 	/* The same remote address twice is one recipient (the queue would
@@ -45,6 +50,8 @@ bool smtp_submit_remote_rcpt(struct smtp_session *s, const char *address)
 	memset(r, 0, sizeof(*r));
 	r->address = xstrdup(address);
 	r->remote = true;
+	r->notify = notify;
+	r->orcpt = orcpt != NULL ? xstrdup(orcpt) : NULL;
 	t->nremote++;
 	smtp_reply(s, "250 2.1.5 Recipient ok, will be relayed");
 	return true;
@@ -116,7 +123,9 @@ static void sign_done(void *ctx)
 	size_t n = 0;
 	for (size_t i = 0; i < t->nrcpts; i++)
 		if (t->rcpts[i].remote)
-			rcpts[n++] = (struct store_queue_rcpt){.address = t->rcpts[i].address};
+			rcpts[n++] = (struct store_queue_rcpt){.address = t->rcpts[i].address,
+								.orcpt = t->rcpts[i].orcpt,
+								.notify = t->rcpts[i].notify};
 	/* what goes out: signatures, our Received:, the client's message */
 	if (j->fields != NULL) {
 		size_t flen = strlen(j->fields);
@@ -129,7 +138,7 @@ static void sign_done(void *ctx)
 	}
 	/* store_queue_add copies the recipients and the data */
 	store_queue_add(s->srv->store, s->account_id, t->mail_from != NULL ? t->mail_from : "",
-			NULL, false, rcpts, n, j->msg, j->len, queued, j);
+			t->envid, t->ret_full, rcpts, n, j->msg, j->len, queued, j);
 	free(rcpts);
 }
 

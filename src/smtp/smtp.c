@@ -209,6 +209,31 @@ static void server_init(struct smtp_server *srv, bool lmtp, struct config *cfg,
 	srv->postmaster = config_str(cfg, "smtp.postmaster");
 }
 
+/* The ports of a listen list ("127.0.0.1:1143,[::1]:1143"): what a BURL
+ * URL may name besides none (smtp-cmd-burl.c). */
+static void burl_ports(struct smtp_server *srv, const char *listen)
+{
+	const char *p = listen;
+	while (*p != '\0' && srv->nburl_ports < SMTP_BURL_MAX_PORTS) {
+		p += strspn(p, " ,");
+		size_t n = strcspn(p, ",");
+		const char *colon = NULL;
+		for (const char *c = p; c < p + n; c++)
+			if (*c == ':')
+				colon = c;
+		if (colon != NULL && strncmp(p, "unix:", 5) != 0) {
+			unsigned long port = 0;
+			const char *d = colon + 1;
+			while (d < p + n && *d >= '0' && *d <= '9' && port <= 65535)
+				port = port * 10 + (unsigned long)(*d++ - '0');
+			if (d == p + n && d > colon + 1 && port > 0 && port <= 65535)
+				srv->burl_ports[srv->nburl_ports++] = (uint16_t)port;
+		}
+		srv->burl = true; /* an IMAP listener: URLAUTH is there */
+		p += n;
+	}
+}
+
 int smtp_start(struct config *cfg, struct store *store, char **error_r)
 {
 	static struct conn_listener_spec smtp_spec, lmtp_spec, sub_spec, subs_spec;
@@ -221,6 +246,8 @@ int smtp_start(struct config *cfg, struct store *store, char **error_r)
 	submission_srv.greeting_delay_ms = 0;
 	submission_srv.any_sender_domains = config_str(cfg, "submission.any_sender_domains");
 	submission_srv.save_sent = config_bool(cfg, "submission.save_sent");
+	burl_ports(&submission_srv, config_str(cfg, "imap.listen"));
+	burl_ports(&submission_srv, config_str(cfg, "imaps.listen"));
 	submission_srv.rate = (struct smtp_rate_limits){
 		.messages_hour = config_int(cfg, "submission.max_messages_per_hour"),
 		.messages_day = config_int(cfg, "submission.max_messages_per_day"),

@@ -78,6 +78,7 @@ void delivery_prepare(struct delivery *d, const char *data, size_t len)
 	d->op.u.deliver.targets = d->targets;
 	d->op.u.deliver.ntargets = d->nrcpts;
 	d->op.u.deliver.per_target = true;
+	d->op.u.deliver.quota_warn = true; /* store-quota-warn.c */
 }
 
 void delivery_finish(struct delivery *d)

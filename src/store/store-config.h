@@ -7,6 +7,12 @@
 #ifndef ROOST_STORE_CONFIG_H
 #define ROOST_STORE_CONFIG_H
 #include "lib/config.h"
+#include "store/store.h"
 
 extern const struct config_key store_config_keys[];
+
+struct store_settings;
+/* The quota.warn_* keys into `set`: 0, or -1 with error_r (malformed). */
+int store_config_quota_warn(const struct config *cfg, struct store_settings *set,
+			    char **error_r);
 #endif

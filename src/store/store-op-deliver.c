@@ -6,6 +6,7 @@
  */
 #include "store/store-ops.h"
 #include "store/store-fts.h"
+#include "store/store-quota-warn.h"
 #include "lib/alloc.h"
 #include <string.h>
 
@@ -96,7 +97,7 @@ static enum store_err deliver_target(struct store_txn *txn, const struct store_d
 	struct store_quota q;
 	if ((err = store_quota_load(txn, account_id, &q)) != STORE_OK)
 		return err;
-	if (store_quota_exceeded(&q, size, 1))
+	if (!p->quota_exempt && store_quota_exceeded(&q, size, 1))
 		return STORE_ENOQUOTA;
 
 	uint32_t uid, uidvalidity;
@@ -160,6 +161,8 @@ static enum store_err deliver_target(struct store_txn *txn, const struct store_d
 	if (rc != SQLITE_DONE)
 		return store_sqlite_err(rc);
 	if ((err = store_quota_add(txn, account_id, size, 1)) != STORE_OK)
+		return err;
+	if (d->quota_warn && (err = store_quota_warn(txn, account_id, &q, size)) != STORE_OK)
 		return err;
 	t->out_mailbox_id = mailbox_id;
 	t->uid = uid;

@@ -16,6 +16,9 @@ struct store_deliver_priv {
 	struct search_text text;
 	char **prefix_texts;
 	size_t nprefix_texts;
+	/* a quota warning notice (store-quota-warn.c): never refused by the
+	 * quota it warns about */
+	bool quota_exempt;
 };
 
 enum store_err store_op_deliver(struct store_txn *txn, struct store_op *op);

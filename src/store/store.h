@@ -74,6 +74,10 @@ const char *store_strerror(enum store_err err);
 /* Subscribed names per account (a name needs no mailbox, RFC 3501 6.3.6). */
 #define STORE_MAX_SUBSCRIPTIONS 10000
 
+/* Quota warning thresholds, and the longest warning subject or text. */
+#define STORE_QUOTA_WARN_MAX 4
+#define STORE_QUOTA_WARN_TEXT_MAX 2048
+
 struct store_settings {
 	int64_t default_quota_bytes;	/* -1 = unlimited */
 	int64_t default_quota_messages; /* -1 = unlimited */
@@ -82,6 +86,11 @@ struct store_settings {
 					 * 0 = the built-in default */
 	bool fts_disabled;		/* search.fts = no: no full-text index kept
 					 * at store time nor used by SEARCH */
+	/* quota warnings (store-quota-warn.c, quota.warn_*): ascending
+	 * percentages, 0 ends the list early; texts ("" = built in) */
+	unsigned char quota_warn_percent[STORE_QUOTA_WARN_MAX];
+	char quota_warn_subject[STORE_QUOTA_WARN_TEXT_MAX];
+	char quota_warn_template[STORE_QUOTA_WARN_TEXT_MAX];
 };
 
 /* Create a new, empty database in dir. Fails if one exists. */
@@ -150,6 +159,9 @@ struct store_deliver {
 	 * false: all targets or none (op->err says why). */
 	bool per_target;
 	const char *pop3_uidl;	/* imported UIDL to keep (migration), or NULL */
+	/* a delivery (delivery.c), not an APPEND or import: a target whose
+	 * storage use crosses a quota.warn_percent gets a notice in INBOX */
+	bool quota_warn;
 };
 
 enum store_flags_mode { STORE_FLAGS_REPLACE, STORE_FLAGS_ADD, STORE_FLAGS_REMOVE };

@@ -247,7 +247,8 @@ def test_default_user_needs_a_reachable_datadir(r):
     err = serve_fails(r, "--set", "imap.listen=127.0.0.1:0", "--set", "imaps.listen=",
                       "--set", "pop3.listen=", "--set", "pop3s.listen=",
                       "--set", "smtp.listen=", "--set", "lmtp.listen=",
-                      "--set", "submission.listen=", "--set", "submissions.listen=")
+                      "--set", "submission.listen=", "--set", "submissions.listen=",
+                      "--set", "http.listen=", "--set", "https.listen=")
     assert "cannot use the data directory" in err, err
 
 

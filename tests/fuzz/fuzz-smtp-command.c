@@ -55,6 +55,15 @@ static void check_path_args(const char *line, size_t len, const char *args, cons
 				FUZZ_CHECK(size == strtoull(p->value, NULL, 10));
 			if (smtp_xtext_valid(p->value))
 				check_printable(p->value);
+			/* decoded xtext: printable ASCII or space, never longer */
+			char *dec = smtp_xtext_decode(p->value);
+			FUZZ_CHECK((dec != NULL) <= smtp_xtext_valid(p->value));
+			if (dec != NULL) {
+				FUZZ_CHECK(strlen(dec) <= strlen(p->value));
+				for (const char *c = dec; *c != '\0'; c++)
+					FUZZ_CHECK((unsigned char)*c >= 0x20 && (unsigned char)*c < 0x7f);
+			}
+			free(dec);
 			const char *semi = strchr(p->value, ';');
 			if (semi != NULL && smtp_xtext_valid(semi + 1))
 				check_printable(semi + 1);

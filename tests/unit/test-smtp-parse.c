@@ -248,6 +248,36 @@ TEST(smtp_xtext_valid)
 	CHECK(!smtp_xtext_valid("a b"));
 }
 
+TEST(smtp_xtext_decode)
+{
+	static const struct {
+		const char *in, *out; /* out NULL: refused */
+	} cases[] = {
+		{"abc+2Bdef", "abc+def"},
+		{"rfc822", "rfc822"},
+		{"+3D+2B", "=+"},
+		{"Bob+40example.com", "Bob@example.com"},
+		{"+20sp", " sp"},	   /* RFC 3461 4.4: white space is printable */
+		{"", ""},
+		{"a+0Db", NULL},	   /* CR: never into a DSN header */
+		{"a+0A", NULL},
+		{"+00", NULL},
+		{"+7F", NULL},
+		{"+C3+A9", NULL},	   /* 8-bit */
+		{"a+2b", NULL},	   /* lower-case hex is not xtext */
+		{"a+2", NULL},
+		{"a=b", NULL},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *got = smtp_xtext_decode(cases[i].in);
+		if (cases[i].out == NULL)
+			CHECK(got == NULL);
+		else
+			CHECK(got != NULL && strcmp(got, cases[i].out) == 0);
+		free(got);
+	}
+}
+
 TEST(smtp_trace_received)
 {
 	struct smtp_trace t = {
