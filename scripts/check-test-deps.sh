@@ -46,6 +46,7 @@ PROGRAMS = {
     "useradd": "the roost system user (scripts/deps.sh, scripts/run.sh)",
     "haproxy": "a load balancer sending PROXY v2 (test_proxy_protocol.py)",
     "systemd-analyze": "verifies contrib/systemd/roost.service (test_init_profile.py)",
+    "dovecot": "the private source server of test_migrate.py",
     # build and the scripts
     "make": "Makefile", "cc": "Makefile", "ar": "Makefile", "pkg-config": "Makefile",
     "clang": "make fuzz-build", "find": "Makefile",

@@ -82,8 +82,13 @@ const struct cli_command cli_commands[] = {
 	 "restore one account from a backup into this server, running or not (the account must not exist)"},
 	{"export", "<address> maildir|mbox <dest>", 3, 3, CLI_LOCAL, cmd_export,
 	 "write an account's mail as Maildir++ (flags in file names) or mboxrd files (Status, X-Keywords)"},
-	{"import", "maildir|mbox|eml <address> <path>", 3, 3, 0, cmd_import,
-	 "import a Maildir++ tree (flags, dovecot-keywords, mtime) or mbox/.eml file(s); a rerun imports only what is missing"},
+	{"import", "maildir|mbox|eml|dovecot <address> <path>", 3, 3, 0, cmd_import,
+	 "import a Maildir++ tree (flags, dovecot-keywords, mtime) or mbox/.eml file(s); a rerun imports only what is missing; "
+	 "dovecot: keep dovecot-uidlist's UIDVALIDITY, UIDs and POP3 UIDLs"},
+	{"migrate", "[--password-file <file>] [--insecure] [--timeout <seconds>] [--pop3-uidl dovecot|source] [--pop3 <pop3[s]://user@host[:port]>] <imap[s]://user@host[:port]> <address>",
+	 2, 11, CLI_LOCAL, cmd_migrate,
+	 "copy a live account from an IMAP server (password: --password-file or $ROOST_MIGRATE_PASSWORD): "
+	 "folders, flags, keywords, dates, subscriptions, UIDs when the mailbox is new; a rerun fetches only new mail"},
 	{"reindex", "[<address>]", 0, 1, 0, cmd_reindex,
 	 "(re)build the full-text search index of an account's messages, or of all"},
 	{"deliver", "[-f <sender>] <address>...", 1, -1, CLI_STDIN_MESSAGE, cmd_deliver,

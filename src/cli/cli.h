@@ -158,6 +158,7 @@ int cmd_who(struct cli *cli, int argc, char **argv);
 int cmd_kick(struct cli *cli, int argc, char **argv);
 int cmd_debug_fail_reads(struct cli *cli, int argc, char **argv);
 int cmd_debug_memory(struct cli *cli, int argc, char **argv);
+int cmd_migrate(struct cli *cli, int argc, char **argv);
 
 /* Shared by cmd_*: a store result as an exit code. STORE_OK gives 0;
  * errors print "roost: <what>: <detail or store_strerror>". Frees detail. */

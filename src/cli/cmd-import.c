@@ -13,6 +13,22 @@
  * (the daemon's writer when one runs: group commit); quota applies as for
  * any delivery. Limits: message.max_size per message, and folders at most
  * STORE_MAX_MAILBOX_DEPTH deep (the mailbox name rules).
+ *
+ * `roost import dovecot ADDRESS MAILDIR` reads the same tree (Maildir++, or
+ * LAYOUT=fs: "A/B" directories) and each folder's dovecot-uidlist
+ * (version 3: a header "3 V<uidvalidity> N<nextuid> ...", then one line per
+ * message "<uid> [<ext>...] :<file name>", extension P<uidl> being the
+ * stored POP3 UIDL). A mailbox that is new or empty takes the folder's
+ * UIDVALIDITY and next UID, each message its UID, and its POP3 UIDL is the
+ * stored one or what Dovecot's default pop3_uidl_format "%08Xu%08Xv"
+ * gives (UID then UIDVALIDITY, 8 hex digits each, lowercase as Dovecot
+ * 2.3 prints them). Dovecot keeps files with LF line ends and serves
+ * them with CRLF; they are stored with CRLF, so sizes and bytes match
+ * what its IMAP and POP3 clients saw. IMAP caches
+ * and POP3 clients' seen-lists stay valid. A mailbox already holding other
+ * mail keeps its UIDVALIDITY; the messages then get new UIDs (said once).
+ * Messages go in ascending UID order, so a killed run resumes: the UIDL
+ * (stored in the message's commit) says what is there.
  */
 #include "cli/cli.h"
 #include "lib/alloc.h"
@@ -34,12 +50,31 @@
 
 /* Lines of one dovecot-keywords file read (26 letters are usable). */
 #define IMPORT_MAX_KEYWORD_LINES 1000
+/* dovecot-uidlist: lines per file, and bytes per line. */
+#define IMPORT_MAX_UIDLIST_LINES 10000000
+#define IMPORT_MAX_UIDLIST_LINE 4096
+/* A POP3 UIDL is at most 70 characters (RFC 1939 7). */
+#define IMPORT_MAX_UIDL 70
 
 struct import_run {
 	struct cli *cli;
 	int64_t account_id;
 	int64_t max_size;
-	size_t imported, skipped, failed, folders;
+	size_t imported, skipped, failed, folders, renumbered;
+	bool dovecot;	/* keep dovecot-uidlist's UIDs and UIDLs */
+};
+
+/* One dovecot-uidlist entry. */
+struct uidlist_ent {
+	uint32_t uid;
+	char *base;	/* file name up to ':' */
+	char *uidl;	/* P extension, or NULL */
+};
+
+struct uidlist {
+	uint32_t uidvalidity, nextuid;
+	struct uidlist_ent *ents;	/* sorted by base */
+	size_t n;
 };
 
 static void uidl_of(const char *name, size_t len, char out[33])
@@ -136,10 +171,10 @@ static int read_file(const char *path, int64_t max, char **data_r, size_t *len_r
  * code of an error that stops the import (quota, disk, store). */
 static int deliver_one(struct import_run *r, int64_t mbid, const char *what, const char *data,
 		       size_t len, uint32_t flags, const char *keywords, int64_t date,
-		       const char *uidl)
+		       const char *uidl, uint32_t uid)
 {
 	struct store_target t = {.account_id = r->account_id, .mailbox_id = mbid,
-				 .flags = flags, .keywords = keywords};
+				 .flags = flags, .keywords = keywords, .import_uid = uid};
 	struct store_op op;
 	store_op_init(&op, STORE_OP_DELIVER);
 	op.u.deliver.data = data;
@@ -151,6 +186,12 @@ static int deliver_one(struct import_run *r, int64_t mbid, const char *what, con
 	enum store_err err = store_run(r->cli->store, &op);
 	if (err == STORE_OK && t.err != STORE_OK)
 		err = t.err;
+	if (err == STORE_EEXISTS && uid != 0) {
+		/* the UID is taken (below UIDNEXT): a new one, as without ids */
+		store_op_clear(&op);
+		r->renumbered++;
+		return deliver_one(r, mbid, what, data, len, flags, keywords, date, uidl, 0);
+	}
 	int code = CLI_EX_OK;
 	if (err == STORE_OK) {
 		r->imported++;
@@ -180,6 +221,280 @@ static const char **have_uidls(const struct store_msg *msgs, size_t nmsgs, size_
 	return have;
 }
 
+/* A copy with every bare LF made CRLF (malloc'd), or NULL when there is
+ * none. */
+static char *crlf_copy(const char *data, size_t len, size_t *len_r)
+{
+	size_t bare = 0;
+	for (size_t i = 0; i < len; i++)
+		if (data[i] == '\n' && (i == 0 || data[i - 1] != '\r'))
+			bare++;
+	if (bare == 0)
+		return NULL;
+	char *out = xmalloc(len + bare + 1);
+	size_t o = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (data[i] == '\n' && (i == 0 || data[i - 1] != '\r'))
+			out[o++] = '\r';
+		out[o++] = data[i];
+	}
+	*len_r = o;
+	return out;
+}
+
+static int cmp_ent_base(const void *a, const void *b)
+{
+	return strcmp(((const struct uidlist_ent *)a)->base, ((const struct uidlist_ent *)b)->base);
+}
+
+static void uidlist_clear(struct uidlist *ul)
+{
+	for (size_t i = 0; i < ul->n; i++) {
+		free(ul->ents[i].base);
+		free(ul->ents[i].uidl);
+	}
+	free(ul->ents);
+	memset(ul, 0, sizeof(*ul));
+}
+
+/* Read DIR/dovecot-uidlist. 0 with ul filled (uidvalidity 0 when absent
+ * or not version 3: then there is nothing to keep). Bad lines are skipped. */
+static void uidlist_read(const char *dir, struct uidlist *ul)
+{
+	memset(ul, 0, sizeof(*ul));
+	char *p = xasprintf("%s/dovecot-uidlist", dir);
+	FILE *f = fopen(p, "re");
+	free(p);
+	if (f == NULL)
+		return;
+	char *line = NULL;
+	size_t cap = 0, lines = 0, alloc = 0;
+	ssize_t n;
+	bool header = true;
+	while ((n = getline(&line, &cap, f)) > 0 && lines++ < IMPORT_MAX_UIDLIST_LINES) {
+		if (n > IMPORT_MAX_UIDLIST_LINE)
+			continue;
+		if (line[n - 1] == '\n')
+			line[--n] = '\0';
+		if (header) {
+			header = false;
+			if (strncmp(line, "3 ", 2) != 0)
+				break;
+			for (char *t = line + 2; t != NULL && *t; t = strchr(t, ' ') ? strchr(t, ' ') + 1 : NULL) {
+				if (*t == 'V')
+					ul->uidvalidity = (uint32_t)strtoul(t + 1, NULL, 10);
+				else if (*t == 'N')
+					ul->nextuid = (uint32_t)strtoul(t + 1, NULL, 10);
+			}
+			continue;
+		}
+		char *end = NULL;
+		unsigned long uid = strtoul(line, &end, 10);
+		char *colon = strstr(line, " :");
+		if (end == line || uid == 0 || uid >= 0xffffffffUL || colon == NULL)
+			continue;
+		char *uidl = NULL;
+		/* extensions between the UID and " :": each " <letter><value>" */
+		*colon = '\0';
+		for (char *t = strchr(end, ' '); t != NULL; t = strchr(t + 1, ' ')) {
+			if (t[1] == 'P' && uidl == NULL) {
+				size_t l = strcspn(t + 2, " ");
+				if (l > 0 && l <= IMPORT_MAX_UIDL)
+					uidl = xstrndup(t + 2, l);
+			}
+		}
+		char *base = colon + 2;
+		base[strcspn(base, ":")] = '\0';
+		if (*base == '\0') {
+			free(uidl);
+			continue;
+		}
+		if (ul->n == alloc) {
+			alloc = alloc ? alloc * 2 : 64;
+			ul->ents = xrealloc(ul->ents, alloc * sizeof(*ul->ents));
+		}
+		ul->ents[ul->n++] = (struct uidlist_ent){.uid = (uint32_t)uid,
+							 .base = xstrdup(base), .uidl = uidl};
+	}
+	free(line);
+	fclose(f);
+	if (ul->n > 0)
+		qsort(ul->ents, ul->n, sizeof(*ul->ents), cmp_ent_base);
+}
+
+/* A file of a folder, to be imported in UID order. */
+struct import_file {
+	uint32_t uid;	/* from dovecot-uidlist; 0 = not listed */
+	char *path, *base;
+	const char *uidl;	/* borrowed from the uidlist, or NULL */
+	struct maildir_info info;
+};
+
+static int cmp_file_uid(const void *a, const void *b)
+{
+	const struct import_file *x = a, *y = b;
+	/* unlisted files (uid 0) last, in name order */
+	if (x->uid != y->uid)
+		return x->uid == 0 ? 1 : y->uid == 0 ? -1 : x->uid < y->uid ? -1 : 1;
+	return strcmp(x->base, y->base);
+}
+
+/* May this mailbox keep the source's UIDs? Yes when its UIDVALIDITY is
+ * already the source's (an earlier run), or when it is empty (it takes
+ * the source's then). */
+static int keep_ids(struct import_run *r, int64_t mbid, const char *name, size_t nmsgs,
+		    uint32_t uidvalidity, bool *keep_r)
+{
+	*keep_r = false;
+	if (uidvalidity == 0)
+		return CLI_EX_OK; /* no dovecot-uidlist: nothing to keep */
+	struct store_mailbox mb = {0};
+	enum store_err err = store_mailbox_get_by_id(r->cli->store, r->account_id, mbid, &mb);
+	if (err != STORE_OK)
+		return cli_store_result(r->cli, err, NULL, name);
+	uint32_t have = mb.uidvalidity;
+	store_mailbox_clear(&mb);
+	if (have == uidvalidity) {
+		*keep_r = true;
+		return CLI_EX_OK;
+	}
+	char *error = NULL;
+	err = nmsgs > 0 ? STORE_EPERM :
+	      store_mailbox_import_ids(r->cli->store, r->account_id, mbid, uidvalidity, &error);
+	if (err == STORE_OK) {
+		*keep_r = true;
+		return CLI_EX_OK;
+	}
+	if (err != STORE_EPERM)
+		return cli_store_result(r->cli, err, error, name);
+	fprintf(r->cli->out, "%s: holds other messages: its UIDVALIDITY stays, imported "
+			     "messages get new UIDs\n", name);
+	free(error);
+	return CLI_EX_OK;
+}
+
+static int import_folder_dovecot(struct import_run *r, const char *dir, const char *name,
+				 int64_t mbid, const char **have, size_t nhave,
+				 const struct store_msg *msgs, size_t nmsgs, char *kw[26])
+{
+	/* The highest UID an earlier run imported: with kept UIDs, files at
+	 * or below it are in already or were deleted here since (and must not
+	 * come back). */
+	uint32_t done_uid = 0;
+	for (size_t i = 0; i < nmsgs; i++)
+		if (msgs[i].pop3_uidl != NULL && msgs[i].uid > done_uid)
+			done_uid = msgs[i].uid;
+	struct uidlist ul;
+	uidlist_read(dir, &ul);
+	bool keep;
+	int kcode = keep_ids(r, mbid, name, nmsgs, ul.uidvalidity, &keep);
+	if (kcode != CLI_EX_OK) {
+		uidlist_clear(&ul);
+		return kcode;
+	}
+	struct import_file *files = NULL;
+	size_t nfiles = 0, alloc = 0;
+	static const char *const subs[] = {"cur", "new"};
+	for (size_t s = 0; s < 2; s++) {
+		char *sub = xasprintf("%s/%s", dir, subs[s]);
+		DIR *d = opendir(sub);
+		struct dirent *e;
+		while (d != NULL && (e = readdir(d)) != NULL) {
+			struct maildir_info info;
+			if (!maildir_parse_name(e->d_name, &info))
+				continue;
+			if (nfiles == alloc) {
+				alloc = alloc ? alloc * 2 : 64;
+				files = xrealloc(files, alloc * sizeof(*files));
+			}
+			struct import_file *f = &files[nfiles++];
+			*f = (struct import_file){.path = xasprintf("%s/%s", sub, e->d_name),
+						  .base = xstrndup(e->d_name, info.base_len),
+						  .info = info};
+			struct uidlist_ent key = {.base = f->base};
+			struct uidlist_ent *ent = ul.n == 0 ? NULL :
+				bsearch(&key, ul.ents, ul.n, sizeof(*ul.ents), cmp_ent_base);
+			if (ent != NULL) {
+				f->uid = ent->uid;
+				f->uidl = ent->uidl;
+			}
+		}
+		if (d != NULL)
+			closedir(d);
+		free(sub);
+	}
+	qsort(files, nfiles, sizeof(*files), cmp_file_uid);
+	int code = CLI_EX_OK;
+	for (size_t i = 0; i < nfiles && code == CLI_EX_OK; i++) {
+		struct import_file *f = &files[i];
+		char uidl[IMPORT_MAX_UIDL + 1];
+		if (f->uidl != NULL)
+			snprintf(uidl, sizeof(uidl), "%s", f->uidl);
+		else if (f->uid != 0)
+			/* pop3_uidl_format = %08Xu%08Xv, Dovecot's default
+			 * (which its var_expand writes in lowercase hex) */
+			snprintf(uidl, sizeof(uidl), "%08x%08x", f->uid, ul.uidvalidity);
+		else
+			uidl_of(f->base, strlen(f->base), uidl);
+		const char *key = uidl;
+		if ((keep && f->uid != 0 && f->uid <= done_uid) ||
+		    (nhave > 0 && bsearch(&key, have, nhave, sizeof(*have), cmp_str) != NULL)) {
+			r->skipped++;
+			continue;
+		}
+		struct stat st;
+		char *data = NULL;
+		size_t len = 0;
+		if (stat(f->path, &st) < 0 || !S_ISREG(st.st_mode) ||
+		    read_file(f->path, r->max_size, &data, &len) < 0) {
+			fprintf(r->cli->err, "roost: %s: %s\n", f->path, strerror(errno));
+			r->failed++;
+			continue;
+		}
+		char *kws = xstrdup("");
+		for (int k = 0; k < 26; k++) {
+			if (!(f->info.keyword_letters & (1u << k)) || kw[k] == NULL)
+				continue;
+			char *next = xasprintf("%s%s%s", kws, *kws ? " " : "", kw[k]);
+			free(kws);
+			kws = next;
+		}
+		size_t clen = 0;
+		char *crlf = crlf_copy(data, len, &clen);
+		if (crlf != NULL && (int64_t)clen > r->max_size) {
+			fprintf(r->cli->err, "roost: %s: larger than message.max_size\n", f->path);
+			r->failed++;
+			free(crlf);
+			free(kws);
+			free(data);
+			continue;
+		}
+		if (crlf != NULL) {
+			free(data);
+			data = crlf;
+			len = clen;
+		}
+		code = deliver_one(r, mbid, f->path, data, len, f->info.flags, *kws ? kws : NULL,
+				   (int64_t)st.st_mtime, uidl, keep ? f->uid : 0);
+		free(kws);
+		free(data);
+	}
+	/* the source's next UID, once every message is in */
+	if (keep && code == CLI_EX_OK && ul.nextuid > 1) {
+		enum store_err err = store_mailbox_raise_uidnext(r->cli->store, r->account_id, mbid,
+								 ul.nextuid, NULL);
+		if (err != STORE_OK)
+			code = cli_store_result(r->cli, err, NULL, name);
+	}
+	for (size_t i = 0; i < nfiles; i++) {
+		free(files[i].path);
+		free(files[i].base);
+	}
+	free(files);
+	uidlist_clear(&ul);
+	return code;
+}
+
 static int import_folder(struct import_run *r, const char *dir, const char *name)
 {
 	int64_t mbid;
@@ -199,7 +514,9 @@ static int import_folder(struct import_run *r, const char *dir, const char *name
 	read_keywords(dir, kw);
 	static const char *const subs[] = {"cur", "new"};
 	int code = CLI_EX_OK;
-	for (size_t s = 0; code == CLI_EX_OK && s < 2; s++) {
+	if (r->dovecot)
+		code = import_folder_dovecot(r, dir, name, mbid, have, nhave, msgs, nmsgs, kw);
+	for (size_t s = 0; !r->dovecot && code == CLI_EX_OK && s < 2; s++) {
 		char *sub = xasprintf("%s/%s", dir, subs[s]);
 		DIR *d = opendir(sub);
 		struct dirent *e;
@@ -234,7 +551,7 @@ static int import_folder(struct import_run *r, const char *dir, const char *name
 				kws = next;
 			}
 			code = deliver_one(r, mbid, path, data, len, info.flags, *kws ? kws : NULL,
-					   (int64_t)st.st_mtime, uidl);
+					   (int64_t)st.st_mtime, uidl, 0);
 			free(kws);
 			free(data);
 			free(path);
@@ -312,7 +629,7 @@ static int import_mbox_file(struct import_run *r, const char *path, const char *
 			r->skipped++;
 		else
 			code = deliver_one(r, mbid, path, m.data, m.len, m.flags, m.keywords,
-					   m.date, uidl);
+					   m.date, uidl, 0);
 		mbox_msg_clear(&m);
 	}
 	free(have);
@@ -402,7 +719,7 @@ static int import_eml(struct import_run *r, const char *path)
 				r->failed++;
 			} else {
 				code = deliver_one(r, mbid, file, data, len, 0, NULL,
-						   (int64_t)fst.st_mtime, uidl);
+						   (int64_t)fst.st_mtime, uidl, 0);
 			}
 			free(data);
 		}
@@ -417,12 +734,103 @@ static int import_eml(struct import_run *r, const char *path)
 	return code;
 }
 
+/* LAYOUT=fs: "A/B" directories holding cur/ are mailbox "A/B" (names in
+ * modified UTF-7); cur, new, tmp and dot names are not folders. */
+static int import_fs_layout(struct import_run *r, const char *dir, const char *prefix, int depth)
+{
+	if (depth >= STORE_MAX_MAILBOX_DEPTH)
+		return CLI_EX_OK;
+	DIR *d = opendir(dir);
+	if (d == NULL)
+		return CLI_EX_OK;
+	int code = CLI_EX_OK;
+	struct dirent *e;
+	while (code == CLI_EX_OK && (e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.' || strcmp(e->d_name, "cur") == 0 ||
+		    strcmp(e->d_name, "new") == 0 || strcmp(e->d_name, "tmp") == 0)
+			continue;
+		char *sub = xasprintf("%s/%s", dir, e->d_name);
+		struct stat st;
+		if (stat(sub, &st) < 0 || !S_ISDIR(st.st_mode)) {
+			free(sub);
+			continue;
+		}
+		char *m = xasprintf("%s%s", prefix, e->d_name);
+		char *name = NULL;
+		if (mailbox_name_mutf7_decode(m, &name) < 0)
+			name = xstrdup(m);
+		char *cur = xasprintf("%s/cur", sub);
+		bool is_folder = stat(cur, &st) == 0 && S_ISDIR(st.st_mode);
+		free(cur);
+		if (is_folder && store_mailbox_name_valid(name))
+			code = import_folder(r, sub, name);
+		if (code == CLI_EX_OK) {
+			char *np = xasprintf("%s/", m);
+			code = import_fs_layout(r, sub, np, depth + 1);
+			free(np);
+		}
+		free(name);
+		free(m);
+		free(sub);
+	}
+	closedir(d);
+	return code;
+}
+
+/* Dovecot's "subscriptions" file at the root: "V\t2" then an empty line,
+ * then one name per line, hierarchy levels separated by tabs (older
+ * files: names with the '.' separator of Maildir++). */
+static void import_subscriptions(struct import_run *r, const char *root)
+{
+	char *p = xasprintf("%s/subscriptions", root);
+	FILE *f = fopen(p, "re");
+	free(p);
+	if (f == NULL)
+		return;
+	char *line = NULL;
+	size_t cap = 0, lines = 0;
+	ssize_t n;
+	bool v2 = false;
+	while ((n = getline(&line, &cap, f)) > 0 && lines++ < STORE_MAX_SUBSCRIPTIONS) {
+		if (line[n - 1] == '\n')
+			line[--n] = '\0';
+		if (lines == 1 && strcmp(line, "V\t2") == 0) {
+			v2 = true;
+			continue;
+		}
+		if (*line == '\0' || n > STORE_MAX_MAILBOX_NAME)
+			continue;
+		for (char *c = line; *c; c++)
+			if (*c == (v2 ? '\t' : '.'))
+				*c = '/';
+		char *name = NULL;
+		if (mailbox_name_mutf7_decode(line, &name) < 0)
+			name = xstrdup(line);
+		if (store_mailbox_name_valid(name)) {
+			struct store_op op;
+			store_op_init(&op, STORE_OP_MAILBOX_SUBSCRIBE);
+			op.u.mailbox.account_id = r->account_id;
+			op.u.mailbox.name = name;
+			op.u.mailbox.subscribe = true;
+			enum store_err err = store_run(r->cli->store, &op);
+			if (err != STORE_OK)
+				fprintf(r->cli->err, "roost: subscribe %s: %s\n", name,
+					store_strerror(err));
+			store_op_clear(&op);
+		}
+		free(name);
+	}
+	free(line);
+	fclose(f);
+}
+
 int cmd_import(struct cli *cli, int argc, char **argv)
 {
 	bool mbox = strcmp(argv[0], "mbox") == 0, eml = strcmp(argv[0], "eml") == 0;
-	if (!mbox && !eml && strcmp(argv[0], "maildir") != 0)
-		return cli_fail(cli, CLI_EX_USAGE, "import %s: not supported (maildir, mbox, eml)",
-				argv[0]);
+	bool dovecot = strcmp(argv[0], "dovecot") == 0;
+	if (!mbox && !eml && !dovecot && strcmp(argv[0], "maildir") != 0)
+		return cli_fail(cli, CLI_EX_USAGE,
+				"import %s: not supported (maildir, mbox, eml, dovecot)", argv[0]);
 	char *addr = cli_address(cli, argv[1]);
 	if (addr == NULL)
 		return CLI_EX_ERROR;
@@ -440,7 +848,8 @@ int cmd_import(struct cli *cli, int argc, char **argv)
 		return code;
 	}
 	struct import_run r = {.cli = cli, .account_id = acct.id,
-			       .max_size = config_size(cli->cfg, "message.max_size")};
+			       .max_size = config_size(cli->cfg, "message.max_size"),
+			       .dovecot = dovecot};
 	store_account_clear(&acct);
 	int code;
 	DIR *d = NULL;
@@ -490,6 +899,12 @@ int cmd_import(struct cli *cli, int argc, char **argv)
 	}
 	if (d != NULL)
 		closedir(d);
+	if (!mbox && !eml && code == CLI_EX_OK)
+		code = import_fs_layout(&r, path, "", 0);
+	if (!mbox && !eml && code == CLI_EX_OK)
+		import_subscriptions(&r, path);
+	if (r.renumbered > 0)
+		fprintf(cli->out, "%zu messages got new UIDs (their UID was taken)\n", r.renumbered);
 	if (isatty(fileno(cli->err)) && r.imported >= 1000)
 		fputc('\n', cli->err);
 	fprintf(cli->out, "imported %zu messages into %zu mailboxes of %s; %zu already there, "

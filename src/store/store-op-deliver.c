@@ -101,8 +101,14 @@ static enum store_err deliver_target(struct store_txn *txn, const struct store_d
 		return STORE_ENOQUOTA;
 
 	uint32_t uid, uidvalidity;
-	if ((err = store_uid_next(txn, mailbox_id, &uid, &uidvalidity)) != STORE_OK)
+	if (t->import_uid != 0)
+		err = store_uid_take(txn, mailbox_id, t->import_uid, &uidvalidity);
+	else
+		err = store_uid_next(txn, mailbox_id, &uid, &uidvalidity);
+	if (err != STORE_OK)
 		return err;
+	if (t->import_uid != 0)
+		uid = t->import_uid;
 	uint64_t modseq = store_txn_touch_mailbox(txn, mailbox_id);
 	if (modseq == 0)
 		return STORE_ETEMP;

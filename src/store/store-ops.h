@@ -44,6 +44,9 @@ enum store_err store_quota_add(struct store_txn *txn, int64_t account_id, int64_
 /* Allocate the next UID of a mailbox. */
 enum store_err store_uid_next(struct store_txn *txn, int64_t mailbox_id, uint32_t *uid_r,
 			      uint32_t *uidvalidity_r);
+/* Take a given UID (import): STORE_EEXISTS when uid < UIDNEXT. */
+enum store_err store_uid_take(struct store_txn *txn, int64_t mailbox_id, uint32_t uid,
+			      uint32_t *uidvalidity_r);
 /* Normalise a keyword list: valid atoms, no duplicates (case-insensitive),
  * within STORE_MAX_KEYWORDS. NULL for none. Caller frees. */
 char *store_keywords_normalize(const char *keywords);

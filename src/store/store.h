@@ -138,6 +138,10 @@ struct store_target {
 	const char *prefix;	/* header lines to prepend (CRLF-terminated), or NULL */
 	uint32_t flags;		/* initial system flags */
 	const char *keywords;	/* space separated, or NULL */
+	/* import (store-op-import.c): take this UID, which must be at least
+	 * the mailbox's UIDNEXT (else err = STORE_EEXISTS); UIDNEXT becomes
+	 * import_uid + 1. 0 = the next UID, as always. */
+	uint32_t import_uid;
 	/* out */
 	enum store_err err;
 	int64_t out_mailbox_id;
@@ -394,6 +398,17 @@ void store_msg_list_free(struct store_msg *list, size_t n);
 
 /* The reads below take the session's account beside the mailbox id and
  * answer STORE_ENOTFOUND for a mailbox of another account. */
+
+/* Import (store-op-import.c; blocking, like the admin writes): an empty
+ * mailbox of the account takes the source server's UIDVALIDITY (non-zero)
+ * and UIDNEXT 1 (messages then keep their UIDs: store_target.import_uid);
+ * its expunge log is dropped. STORE_EPERM (with a detail) when it holds
+ * messages: then its UIDs stay and imported messages get new ones. */
+enum store_err store_mailbox_import_ids(struct store *s, int64_t account_id, int64_t mailbox_id,
+					uint32_t uidvalidity, char **error_r);
+/* After an import: UIDNEXT = max(UIDNEXT, uidnext), the source's next UID. */
+enum store_err store_mailbox_raise_uidnext(struct store *s, int64_t account_id,
+					   int64_t mailbox_id, uint32_t uidnext, char **error_r);
 
 /* Every message of the mailbox, UID ascending. */
 enum store_err store_mailbox_messages(struct store *s, int64_t account_id, int64_t mailbox_id,
