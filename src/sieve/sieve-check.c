@@ -451,7 +451,8 @@ static int check_node(struct checker *c, struct sv_node *n, bool as_test)
 		if (id < 0 || !tag_allowed(sp, a->tag))
 			return fail(c, a->line, a->column, "unknown tagged argument \":%s\" for \"%s\"", a->tag, n->name);
 		const struct sv_tagspec *ts = &sv_tagspecs[id];
-		if (ts->ext >= 0 && !has_ext(c, ts->ext))
+		/* :seconds is vacation-seconds' only on vacation (duplicate has its own) */
+		if (ts->ext >= 0 && !has_ext(c, ts->ext) && !(id == TAG_SECONDS && sp->id == TEST_DUPLICATE))
 			return fail(c, a->line, a->column, "\":%s\" used without require \"%s\"", a->tag,
 				    sv_exts[ts->ext].name);
 		if (id == TAG_LAST && sp->id != CMD_ADDHEADER && sp->id != TEST_DUPLICATE &&

@@ -6,7 +6,10 @@
 #include <string.h>
 #include "lib/alloc.h"
 #include "sieve/sieve.h"
+#include "sieve/sieve-run.h"
 #include "unit.h"
+
+#define SV_REGEX_MAX_TEST SV_REGEX_MAX
 
 static struct sieve_script *compile(const char *text, struct sieve_diag *d)
 {
@@ -335,4 +338,438 @@ TEST(sieve_run_matches_linear)
 	CHECK_INT(o.r.nactions, 1);
 	sieve_result_free(&o.r);
 	free(msg);
+}
+
+static const char MSG_PERSONAL[] =
+	"From: alice@example.org\r\n"
+	"To: Bob <bob@example.com>\r\n"
+	"Subject: lunch?\r\n"
+	"Received: from a by b; Tue, 1 Dec 2026 10:20:30 +0000\r\n"
+	"X-A: 1\r\nX-A: 2\r\nX-A: 3\r\n"
+	"\r\n"
+	"hi\r\n";
+
+static void vacation_case(const char *file, int line, const char *msg, const char *from, bool want)
+{
+	struct sieve_env e = env_for(msg);
+	e.envelope_from = from;
+	struct run_out o;
+	run_env(file, line, "require \"vacation\"; vacation :days 3 \"I am away\";", &e, NULL, &o);
+	bool got = o.r.nactions == 1 && o.r.actions[0].type == SIEVE_ACT_VACATION;
+	if (o.rc != 0 || got != want)
+		unit_fail(file, line, "vacation %s, expected %s", got ? "sent" : "not sent", want ? "sent" : "not sent");
+	sieve_result_free(&o.r);
+}
+
+TEST(sieve_run_vacation)
+{
+	struct sieve_env e = env_for(MSG_PERSONAL);
+	struct run_out o;
+	run_env(__FILE__, __LINE__,
+		"require [\"vacation\", \"vacation-seconds\", \"fcc\", \"imap4flags\"];\n"
+		"vacation :seconds 60 :from \"bob@example.com\" :addresses [\"b@example.com\"]"
+		" :fcc \"Sent\" :flags \"\\\\Seen\" \"I am away\";", &e, NULL, &o);
+	CHECK_INT(o.rc, 0);
+	CHECK_INT(o.r.nactions, 1);
+	CHECK(o.r.implicit_keep);
+	const struct sieve_action *a = &o.r.actions[0];
+	CHECK_INT(a->type, SIEVE_ACT_VACATION);
+	CHECK_STR(a->reason, "I am away");
+	CHECK_STR(a->subject, "Auto: lunch?");
+	CHECK_STR(a->from, "bob@example.com");
+	CHECK_STR(a->reply_to, "alice@example.org");
+	CHECK_STR(a->mailbox, "Sent");
+	CHECK_STR(a->flags[0], "\\Seen");
+	CHECK_STR(a->addresses[0], "b@example.com");
+	CHECK(a->addresses[1] == NULL);
+	CHECK_INT(a->period_seconds, 60);
+	CHECK(a->handle != NULL && strncmp(a->handle, "vacation-", 9) == 0);
+	sieve_result_free(&o.r);
+
+	vacation_case(__FILE__, __LINE__, MSG_PERSONAL, "alice@example.org", true);
+	vacation_case(__FILE__, __LINE__, MSG_PERSONAL, "", false);
+	vacation_case(__FILE__, __LINE__, MSG_PERSONAL, "MAILER-DAEMON@example.org", false);
+	vacation_case(__FILE__, __LINE__, MSG_PERSONAL, "owner-list@example.org", false);
+	vacation_case(__FILE__, __LINE__, MSG_PERSONAL, "list-request@example.org", false);
+	vacation_case(__FILE__, __LINE__, MSG_PERSONAL, "bob@example.com", false);
+	vacation_case(__FILE__, __LINE__, MSG1, "alice@example.org", false); /* List-Id */
+	vacation_case(__FILE__, __LINE__, "To: bob@example.com\r\nAuto-Submitted: auto-replied\r\n\r\nx",
+		      "a@example.org", false);
+	vacation_case(__FILE__, __LINE__, "To: bob@example.com\r\nAuto-Submitted: no\r\n\r\nx",
+		      "a@example.org", true);
+	vacation_case(__FILE__, __LINE__, "To: bob@example.com\r\nPrecedence: bulk\r\n\r\nx",
+		      "a@example.org", false);
+	vacation_case(__FILE__, __LINE__, "To: someone@example.net\r\n\r\nx", "a@example.org", false);
+	vacation_case(__FILE__, __LINE__, "To: x@example.net\r\nBcc: BOB@example.com\r\n\r\nx", "a@example.org", true);
+	e.envelope_from = "alice@example.org";
+	run_env(__FILE__, __LINE__, "require \"vacation\"; vacation :days 2 \"x\";", &e, NULL, &o);
+	CHECK_INT(o.r.actions[0].period_seconds, 2 * 86400);
+	CHECK(o.r.actions[0].from == NULL);
+	sieve_result_free(&o.r);
+	/* reject and vacation exclude each other */
+	run_env(__FILE__, __LINE__, "require [\"vacation\", \"reject\"]; vacation \"x\"; reject \"no\";", &e, NULL, &o);
+	CHECK_INT(o.rc, -1);
+	CHECK(o.r.implicit_keep);
+	CHECK_INT(o.r.nactions, 0);
+	CHECK(strstr(o.d.message, "reject") != NULL);
+	sieve_result_free(&o.r);
+}
+
+TEST(sieve_run_editheader)
+{
+	struct run_out o;
+	run_msg(__FILE__, __LINE__,
+		"require [\"editheader\", \"index\", \"fileinto\", \"relational\", \"comparator-i;ascii-numeric\"];\n"
+		"addheader \"X-Sieve\" \"yes\";\n"
+		"addheader :last \"X-Late\" \"café\";\n"
+		"deleteheader :index 1 :last \"X-A\";\n"
+		"deleteheader :is \"X-A\" \"1\";\n"
+		"deleteheader \"received\";\n"
+		"if header :is \"x-sieve\" \"yes\" { fileinto \"seen-own-edit\"; }\n"
+		"if header :count \"eq\" :comparator \"i;ascii-numeric\" \"x-a\" \"1\" { discard; }\n",
+		MSG_PERSONAL, &o);
+	CHECK_INT(o.rc, 0);
+	char *s = summary(&o.r);
+	CHECK_STR(s, "fileinto:seen-own-edit discard");
+	free(s);
+	CHECK_INT(o.r.nedits, 4);
+	CHECK(o.r.edits[0].add && !o.r.edits[0].last);
+	CHECK_STR(o.r.edits[0].name, "X-Sieve");
+	CHECK(o.r.edits[1].add && o.r.edits[1].last);
+	CHECK_STR(o.r.edits[1].value, "=?UTF-8?b?Y2Fmw6k=?=");
+	CHECK(!o.r.edits[2].add);
+	CHECK_INT(o.r.edits[2].index, 3);
+	CHECK_STR(o.r.edits[2].value, " 3");
+	CHECK_INT(o.r.edits[3].index, 1);
+	sieve_result_free(&o.r);
+}
+
+/* include callback: scripts by name from a table */
+struct inc_table {
+	const char *names[8], *texts[8];
+	bool global[8];
+	int calls;
+};
+
+static char *inc_fn(void *ctx, const char *name, bool global, size_t *len_r)
+{
+	struct inc_table *t = ctx;
+	t->calls++;
+	for (int i = 0; i < 8 && t->names[i] != NULL; i++) {
+		if (strcmp(t->names[i], name) == 0 && t->global[i] == global) {
+			*len_r = strlen(t->texts[i]);
+			return xstrdup(t->texts[i]);
+		}
+	}
+	return NULL;
+}
+
+static struct sieve_script *compile_inc(const char *text, struct inc_table *t, struct sieve_diag *d)
+{
+	return sieve_compile(text, strlen(text), NULL, inc_fn, t, d);
+}
+
+TEST(sieve_include)
+{
+	struct inc_table t = {
+		.names = { "spam", "vars", "loop1", "loop2", "bad", "once" },
+		.texts = { "require \"fileinto\"; if header :contains \"subject\" \"money\" { fileinto \"Junk\"; stop; }",
+			   "require [\"include\", \"variables\"]; global \"g\"; set \"g\" \"from-included\"; set \"local\" \"x\";",
+			   "require \"include\"; include \"loop2\";",
+			   "require \"include\"; include \"loop1\";",
+			   "require \"fileinto\";\nfilein \"x\";",
+			   "require [\"include\", \"variables\"]; global \"n\"; set \"n\" \"${n}1\";" },
+		.global = { true, false, false, false, false, false },
+	};
+	struct sieve_diag d;
+	struct sieve_script *s = compile_inc("require \"include\"; include :global \"spam\"; keep;", &t, &d);
+	CHECK(s != NULL);
+	struct sieve_env e = env_for(MSG1);
+	struct sieve_result r;
+	CHECK_INT(sieve_run(s, &e, NULL, &r, &d), 0);
+	char *sum = summary(&r);
+	CHECK_STR(sum, "fileinto:Junk");	/* stop in the included script ends everything */
+	free(sum);
+	sieve_result_free(&r);
+	sieve_script_free(s);
+
+	s = compile_inc("require [\"include\", \"variables\", \"fileinto\"]; global \"g\"; include \"vars\";"
+			" fileinto \"${g}.${local}\";", &t, &d);
+	CHECK(s != NULL);
+	CHECK_INT(sieve_run(s, &e, NULL, &r, &d), 0);
+	sum = summary(&r);
+	CHECK_STR(sum, "fileinto:from-included.");
+	free(sum);
+	sieve_result_free(&r);
+	sieve_script_free(s);
+
+	s = compile_inc("require [\"include\", \"variables\", \"fileinto\"]; global \"n\";"
+			" include :once \"once\"; include :once \"once\"; include \"once\"; fileinto \"n${n}\";", &t, &d);
+	CHECK(s != NULL);
+	CHECK_INT(sieve_run(s, &e, NULL, &r, &d), 0);
+	sum = summary(&r);
+	CHECK_STR(sum, "fileinto:n11");
+	free(sum);
+	sieve_result_free(&r);
+	sieve_script_free(s);
+
+	s = compile_inc("require \"include\";\ninclude \"loop1\";", &t, &d);
+	CHECK(s == NULL);
+	CHECK_STR(d.message, "line 2, column 9: include \"loop1\": line 1, column 28: include \"loop2\": "
+		  "line 1, column 28: include \"loop1\": include loop");
+	s = compile_inc("require \"include\";\ninclude \"bad\";", &t, &d);
+	CHECK(s == NULL);
+	CHECK_STR(d.message, "line 2, column 9: include \"bad\": line 2, column 1: unknown command \"filein\"");
+	s = compile_inc("require \"include\"; include \"nothere\";", &t, &d);
+	CHECK(s == NULL);
+	CHECK_STR(d.message, "line 1, column 28: include \"nothere\": no such script");
+	s = compile_inc("require \"include\"; include :optional \"nothere\"; keep;", &t, &d);
+	CHECK(s != NULL);
+	sieve_script_free(s);
+	s = compile_inc("require \"include\"; include :global :personal \"x\";", &t, &d);
+	CHECK(s == NULL);
+	CHECK_STR(d.message, "line 1, column 36: \":personal\" conflicts with \":global\"");
+	s = sieve_compile("require \"include\"; include \"x\";", 31, NULL, NULL, NULL, &d);
+	CHECK(s == NULL);
+	CHECK_STR(d.message, "line 1, column 28: include \"x\": includes are not available here");
+	/* a chain deeper than max_include_depth */
+	struct inc_table deep = {
+		.names = { "d1", "d2", "d3" },
+		.texts = { "require \"include\"; include \"d2\";", "require \"include\"; include \"d3\";", "keep;" },
+	};
+	struct sieve_limits lim = { .max_include_depth = 2 };
+	s = sieve_compile("require \"include\"; include \"d1\";", 32, &lim, inc_fn, &deep, &d);
+	CHECK(s == NULL);
+	CHECK(strstr(d.message, "includes nested too deeply") != NULL);
+	lim.max_include_depth = 3;
+	s = sieve_compile("require \"include\"; include \"d1\";", 32, &lim, inc_fn, &deep, &d);
+	CHECK(s != NULL);
+	sieve_script_free(s);
+}
+
+struct dup_state {
+	char last_id[256];
+	uint64_t last_seconds;
+	int calls;
+	bool answer;
+};
+
+static bool dup_fn(void *ctx, const char *id, uint64_t seconds, bool last)
+{
+	struct dup_state *st = ctx;
+	st->calls++;
+	snprintf(st->last_id, sizeof(st->last_id), "%s", id);
+	st->last_seconds = seconds;
+	return st->answer;
+}
+
+TEST(sieve_duplicate)
+{
+	struct dup_state st = { .answer = true };
+	struct sieve_env e = env_for(MSG1);
+	e.duplicate_check = dup_fn;
+	e.ctx = &st;
+	struct run_out o;
+	run_env(__FILE__, __LINE__, "require \"duplicate\"; if duplicate { discard; }", &e, NULL, &o);
+	CHECK_INT(o.r.nactions, 1);
+	CHECK_STR(st.last_id, "\n<m1@example.org>");
+	CHECK_INT(st.last_seconds, 7 * 86400);
+	sieve_result_free(&o.r);
+	st.answer = false;
+	run_env(__FILE__, __LINE__, "require \"duplicate\"; if duplicate :handle \"h\" :header \"subject\""
+		" :seconds 60 { discard; }", &e, NULL, &o);
+	CHECK_INT(o.r.nactions, 0);
+	CHECK_STR(st.last_id, "h\nCafé make money fast");
+	CHECK_INT(st.last_seconds, 60);
+	sieve_result_free(&o.r);
+	run_env(__FILE__, __LINE__, "require [\"duplicate\", \"variables\"]; set \"u\" \"abc\";"
+		" if duplicate :uniqueid \"${u}\" { discard; }", &e, NULL, &o);
+	CHECK_STR(st.last_id, "\nabc");
+	CHECK_INT(st.calls, 3);
+	sieve_result_free(&o.r);
+	BAD("require \"duplicate\"; if duplicate :header \"a\" :uniqueid \"b\" { }",
+	    "line 1, column 47: \":uniqueid\" conflicts with \":header\"");
+	/* no callback: never a duplicate */
+	e.duplicate_check = NULL;
+	run_env(__FILE__, __LINE__, "require \"duplicate\"; if duplicate { discard; }", &e, NULL, &o);
+	CHECK_INT(o.r.nactions, 0);
+	sieve_result_free(&o.r);
+}
+
+static bool mbox_exists(void *ctx, const char *name)
+{
+	return strcmp(name, "INBOX") == 0 || strcmp(name, "Work") == 0;
+}
+
+static const char *mbox_special(void *ctx, const char *use)
+{
+	return strcasecmp(use, "\\Junk") == 0 ? "Spam" : NULL;
+}
+
+TEST(sieve_mailbox_specialuse)
+{
+	struct sieve_env e = env_for(MSG1);
+	e.mailbox_exists = mbox_exists;
+	e.special_use_mailbox = mbox_special;
+	struct run_out o;
+	run_env(__FILE__, __LINE__, "require [\"mailbox\", \"fileinto\"];"
+		" if mailboxexists [\"Work\", \"INBOX\"] { fileinto :create \"A\"; }"
+		" if mailboxexists \"Nope\" { discard; }", &e, NULL, &o);
+	CHECK_INT(o.r.nactions, 1);
+	CHECK(o.r.actions[0].create);
+	sieve_result_free(&o.r);
+	run_env(__FILE__, __LINE__, "require [\"special-use\", \"fileinto\"];"
+		" if specialuse_exists \"\\\\Junk\" { fileinto :specialuse \"\\\\Junk\" \"Junk\"; }"
+		" if specialuse_exists \"Spam\" \"\\\\Junk\" { keep; }"
+		" if specialuse_exists \"\\\\Archive\" { discard; }", &e, NULL, &o);
+	char *s = summary(&o.r);
+	CHECK_STR(s, "fileinto:Junk keep");
+	free(s);
+	CHECK_STR(o.r.actions[0].special_use, "\\Junk");
+	sieve_result_free(&o.r);
+	run_env(__FILE__, __LINE__, "require [\"mailboxid\", \"fileinto\"];"
+		" fileinto :mailboxid \"F123\" \"X\"; if mailboxidexists \"F1\" { discard; }", &e, NULL, &o);
+	CHECK_STR(o.r.actions[0].mailboxid, "F123");
+	CHECK_INT(o.r.nactions, 1);
+	sieve_result_free(&o.r);
+}
+
+TEST(sieve_encoded_character_regex)
+{
+	EXPECT("require [\"encoded-character\", \"fileinto\"]; fileinto \"${hex:41 42}${unicode:e9}${hex:zz}\";",
+	       "fileinto:ABé${hex:zz}");
+	BAD("require \"encoded-character\"; keep :flags \"${unicode:d800}\";",
+	    "line 1, column 42: encoded-character: invalid Unicode code point");
+	EXPECT("require [\"regex\", \"variables\", \"fileinto\"];"
+	       " if header :regex \"subject\" \"(money) (f[a-z]+)$\" { fileinto \"${2}-${1}\"; }", "fileinto:fast-money");
+	struct run_out o;
+	RUN("require [\"regex\", \"variables\"]; set \"p\" \"[\"; if header :regex \"subject\" \"${p}\" { discard; }", &o);
+	CHECK_INT(o.rc, -1);
+	CHECK(strncmp(o.d.message, "line 1, column 49: invalid regular expression", 46) == 0);
+	sieve_result_free(&o.r);
+	char big[SV_REGEX_MAX_TEST + 64];
+	memset(big, 'a', sizeof(big));
+	int k = snprintf(big, sizeof(big), "require \"regex\"; if header :regex \"s\" \"");
+	big[k + SV_REGEX_MAX_TEST + 1] = '\0';
+	memset(big + k, 'a', SV_REGEX_MAX_TEST + 1);
+	strcat(big, "\" {}");
+	struct sieve_diag d;
+	CHECK(compile(big, &d) == NULL);
+	CHECK(strstr(d.message, "regular expression too long") != NULL);
+}
+
+TEST(sieve_limits)
+{
+	struct sieve_diag d;
+	/* 100k keep; commands: over max_nodes */
+	size_t n = 100001;
+	char *big = xmalloc(n * 5 + 1);
+	for (size_t i = 0; i < n; i++)
+		memcpy(big + i * 5, "keep;", 5);
+	big[n * 5] = '\0';
+	struct sieve_limits lim = { .max_script_size = n * 5 + 1 };
+	struct sieve_script *s = sieve_compile(big, n * 5, &lim, NULL, NULL, &d);
+	CHECK(s == NULL);
+	CHECK_STR(d.message, "line 1, column 500001: script too complex: more than 100000 commands and tests");
+	free(big);
+	/* the default script size */
+	char *huge = xmalloc(600 * 1024);
+	memset(huge, ' ', 600 * 1024);
+	CHECK(sieve_compile(huge, 600 * 1024, NULL, NULL, NULL, &d) == NULL);
+	CHECK_STR(d.message, "script too large (614400 bytes, at most 524288)");
+	CHECK_INT(d.line, 0);
+	free(huge);
+	/* deep nesting: blocks and tests */
+	struct buf_s { char b[4096]; } deep;
+	size_t off = 0;
+	for (int i = 0; i < 70; i++)
+		off += (size_t)snprintf(deep.b + off, sizeof(deep.b) - off, "if true {");
+	CHECK(compile(deep.b, &d) == NULL);
+	CHECK_STR(d.message, "line 1, column 580: nesting too deep (more than 64 levels)");
+	off = 0;
+	off += (size_t)snprintf(deep.b + off, sizeof(deep.b) - off, "if ");
+	for (int i = 0; i < 100; i++)
+		off += (size_t)snprintf(deep.b + off, sizeof(deep.b) - off, "not ");
+	snprintf(deep.b + off, sizeof(deep.b) - off, "true {}");
+	CHECK(compile(deep.b, &d) == NULL);
+	CHECK(strstr(d.message, "nesting too deep") != NULL);
+	/* a 1 MB string literal compiles with a large enough script limit */
+	size_t sl = 1 << 20;
+	char *str = xmalloc(sl + 64);
+	int k = snprintf(str, sl + 64, "require \"reject\"; reject \"");
+	memset(str + k, 'x', sl);
+	memcpy(str + k + sl, "\";", 3);
+	lim.max_script_size = sl + 64;
+	s = sieve_compile(str, strlen(str), &lim, NULL, NULL, &d);
+	CHECK(s != NULL);
+	struct sieve_env e = env_for(MSG1);
+	struct sieve_result r;
+	CHECK_INT(sieve_run(s, &e, NULL, &r, &d), 0);
+	CHECK_INT(strlen(r.actions[0].reason), sl);
+	sieve_result_free(&r);
+	sieve_script_free(s);
+	free(str);
+	/* steps */
+	struct sieve_limits few = { .max_steps = 50 };
+	struct run_out o;
+	run_env(__FILE__, __LINE__, "require \"fileinto\"; fileinto \"a\";"
+		" if true { if true { if true { keep; } } } keep; keep; keep; keep; keep; keep; keep; keep;"
+		" keep; keep; keep; keep; keep; keep; keep; keep; keep; keep; keep; keep; keep; keep; keep;"
+		" keep; keep; keep; keep; keep; keep; keep; keep; keep; keep; keep; keep; keep; keep; keep;"
+		" keep; keep; keep; keep; keep; keep; keep; keep; keep; keep; keep; keep; keep; keep; keep;",
+		&e, &few, &o);
+	CHECK_INT(o.rc, -1);
+	CHECK_STR(o.d.message, "too many steps (limit 50)");
+	CHECK(o.r.implicit_keep);
+	CHECK_INT(o.r.nactions, 0);
+	sieve_result_free(&o.r);
+	/* actions and redirects */
+	run_env(__FILE__, __LINE__, "redirect \"a@x.example\"; redirect \"b@x.example\"; redirect \"c@x.example\";"
+		" redirect \"d@x.example\"; redirect \"a@x.example\"; redirect \"e@x.example\";", &e, NULL, &o);
+	CHECK_INT(o.rc, -1);
+	CHECK_STR(o.d.message, "line 1, column 121: too many redirects (at most 4)");
+	CHECK(o.r.implicit_keep);
+	CHECK_INT(o.r.nactions, 0);
+	sieve_result_free(&o.r);
+	struct sieve_limits two = { .max_actions = 2 };
+	run_env(__FILE__, __LINE__, "require \"fileinto\"; fileinto \"a\"; fileinto \"b\"; fileinto \"c\";", &e, &two, &o);
+	CHECK_INT(o.rc, -1);
+	CHECK_STR(o.d.message, "line 1, column 49: too many actions (at most 2)");
+	sieve_result_free(&o.r);
+	/* variable size and count */
+	struct sieve_limits small = { .max_variable_size = 8, .max_variables = 2 };
+	run_env(__FILE__, __LINE__, "require [\"variables\", \"fileinto\"]; set \"a\" \"0123456789abc\";"
+		" fileinto \"${a}\";", &e, &small, &o);
+	CHECK_INT(o.rc, 0);
+	CHECK_STR(o.r.actions[0].mailbox, "01234567");
+	sieve_result_free(&o.r);
+	run_env(__FILE__, __LINE__, "require [\"variables\"]; set \"a\" \"1\"; set \"b\" \"2\"; set \"a\" \"3\";"
+		" set \"c\" \"4\";", &e, &small, &o);
+	CHECK_INT(o.rc, -1);
+	CHECK_STR(o.d.message, "line 1, column 63: too many variables (at most 2)");
+	sieve_result_free(&o.r);
+	/* a runtime error keeps the message */
+	run_env(__FILE__, __LINE__, "require [\"variables\"]; set \"a\" \"not an address\"; discard; redirect \"${a}\";",
+		&e, NULL, &o);
+	CHECK_INT(o.rc, -1);
+	CHECK(o.r.implicit_keep);
+	CHECK_INT(o.r.nactions, 0);
+	sieve_result_free(&o.r);
+}
+
+TEST(sieve_extensions_list)
+{
+	const char *x = sieve_extensions();
+	CHECK(strstr(x, "fileinto") != NULL);
+	CHECK(strstr(x, "imap4flags") != NULL);
+	CHECK(strstr(x, "vacation-seconds") != NULL);
+	CHECK(strstr(x, "comparator-i;ascii-numeric") != NULL);
+	/* every listed extension can be required */
+	char *copy = xstrdup(x);
+	for (char *save = NULL, *w = strtok_r(copy, " ", &save); w != NULL; w = strtok_r(NULL, " ", &save)) {
+		char script[128];
+		snprintf(script, sizeof(script), "require \"%s\";", w);
+		OK(script);
+	}
+	free(copy);
 }
