@@ -314,7 +314,8 @@ static int check_special(struct checker *c, struct sv_node *n)
 	for (size_t i = 0; i < sizeof(ap) / sizeof(ap[0]); i++)
 		if (sv_tag(n, ap[i][0]) != NULL)
 			n->addrpart = ap[i][1];
-	if ((t = sv_tag(n, TAG_LAST)) != NULL && n->spec->id != CMD_ADDHEADER) {
+	if ((t = sv_tag(n, TAG_LAST)) != NULL && n->spec->id != CMD_ADDHEADER &&
+	    n->spec->id != TEST_DUPLICATE) {
 		if (sv_tag(n, TAG_INDEX) == NULL)
 			return fail(c, t->arg->line, t->arg->column, "\":last\" needs \":index\"", NULL, NULL);
 	}
@@ -353,7 +354,10 @@ static int check_special(struct checker *c, struct sv_node *n)
 		break;
 	case CMD_SET: {
 		const struct sv_arg *a = n->pos[0];
-		if (!constant(a) || !var_name_ok(a->strs[0].s, a->strs[0].len))
+		/* RFC 6609 5: "global." names the global namespace */
+		size_t skip = a->strs[0].len > 7 && strncasecmp(a->strs[0].s, "global.", 7) == 0 &&
+			has_ext(c, EXT_INCLUDE) ? 7 : 0;
+		if (!constant(a) || !var_name_ok(a->strs[0].s + skip, a->strs[0].len - skip))
 			return fail(c, a->line, a->column, "set: invalid variable name \"%s\"", a->strs[0].s, NULL);
 		break;
 	}
@@ -452,11 +456,13 @@ static int check_node(struct checker *c, struct sv_node *n, bool as_test)
 			return fail(c, a->line, a->column, "unknown tagged argument \":%s\" for \"%s\"", a->tag, n->name);
 		const struct sv_tagspec *ts = &sv_tagspecs[id];
 		/* :seconds is vacation-seconds' only on vacation (duplicate has its own) */
-		if (ts->ext >= 0 && !has_ext(c, ts->ext) && !(id == TAG_SECONDS && sp->id == TEST_DUPLICATE))
+		/* :index is editheader's own on deleteheader (RFC 5293 5) */
+		if (ts->ext >= 0 && !has_ext(c, ts->ext) && !(id == TAG_SECONDS && sp->id == TEST_DUPLICATE) &&
+		    !(id == TAG_INDEX && sp->id == CMD_DELETEHEADER))
 			return fail(c, a->line, a->column, "\":%s\" used without require \"%s\"", a->tag,
 				    sv_exts[ts->ext].name);
 		if (id == TAG_LAST && sp->id != CMD_ADDHEADER && sp->id != TEST_DUPLICATE &&
-		    !has_ext(c, EXT_INDEX))
+		    sp->id != CMD_DELETEHEADER && !has_ext(c, EXT_INDEX))
 			return fail(c, a->line, a->column, "\":%s\" used without require \"%s\"", a->tag, "index");
 		for (size_t k = 0; k < n->ntags; k++) {
 			if (n->tags[k].id == id)
@@ -513,6 +519,8 @@ static int check_node(struct checker *c, struct sv_node *n, bool as_test)
 		if (i < 4)
 			n->pos[i] = a;
 	}
+	if (sp->block && !n->has_block)
+		return fail(c, n->line, n->column, "\"%s\" needs a block { ... }", n->name, NULL);
 	/* tests */
 	if (sp->tests == 0 && n->ntests > 0) {
 		if (!n->test_list && !as_test && !n->tests[0]->has_block)
@@ -524,8 +532,6 @@ static int check_node(struct checker *c, struct sv_node *n, bool as_test)
 		return fail(c, n->line, n->column, "\"%s\" needs exactly one test", n->name, NULL);
 	if (sp->tests == 'L' && !n->test_list)
 		return fail(c, n->line, n->column, "\"%s\" needs a test list in ( )", n->name, NULL);
-	if (sp->block && !n->has_block)
-		return fail(c, n->line, n->column, "\"%s\" needs a block { ... }", n->name, NULL);
 	if (!sp->block && n->has_block)
 		return fail(c, n->line, n->column, "\"%s\" takes no block", n->name, NULL);
 	if (check_special(c, n) < 0)

@@ -773,3 +773,109 @@ TEST(sieve_extensions_list)
 	}
 	free(copy);
 }
+
+/* Examples in the style of each extension RFC's own (compile only). */
+TEST(sieve_compile_extension_examples)
+{
+	/* RFC 5229 */
+	OK("require [\"variables\", \"fileinto\"];\n"
+	   "set \"honorific\" \"Mr\";\nset \"first_name\" \"Wile\";\nset \"last_name\" \"Coyote\";\n"
+	   "set \"vacation\" text:\nDear ${HONORIFIC} ${last_name},\nI'm out, please leave a message after the meep.\n.\n;\n"
+	   "if header :matches \"List-ID\" \"*<*@*\" { fileinto \"INBOX.lists.${2}\"; stop; }\n"
+	   "if header :matches \"Subject\" \"[*] *\" { fileinto \"INBOX.lists.${1}\"; stop; }\n"
+	   "if address :matches [\"To\", \"Cc\"] [\"coyote@**.com\", \"wile@**.com\"] { fileinto \"INBOX.business.${2}\"; stop; }\n"
+	   "set :lower :upperfirst \"b\" \"${a}\";\nset :length \"c\" \"${b}\";\n");
+	/* RFC 5232 */
+	OK("require [\"imap4flags\", \"fileinto\", \"variables\"];\n"
+	   "if size :over 500K { setflag \"\\\\Deleted\"; }\n"
+	   "if header :contains \"from\" \"boss@frobnitzm.example.edu\" {\n"
+	   "  setflag \"flagvar\" \"\\\\Flagged\"; fileinto :flags \"${flagvar}\" \"INBOX.From Boss\";\n}\n"
+	   "addflag \"flagvar\" [\"\\\\Deleted\", \"\\\\Answered\"];\n"
+	   "if hasflag :contains \"MyVar\" \"Junk\" { removeflag \"MyVar\" \"Junk\"; }\n"
+	   "keep :flags [\"\\\\Seen\"];");
+	/* RFC 5230 / 6131 / 8580 */
+	OK("require \"vacation\";\nif header :contains \"subject\" \"cyrus\" {\n"
+	   "  vacation \"I'm out -- send mail to cyrus-bugs\";\n} else {\n"
+	   "  vacation \"I'm out -- call me at +1 304 555 0123\";\n}");
+	OK("require [\"vacation\", \"variables\"];\nif header :matches \"subject\" \"*\" {\n"
+	   "  vacation :subject \"Automatic response to: ${1}\" \"I'm away\";\n}");
+	OK("require \"vacation\";\nvacation :days 23 :addresses [\"tjs@example.edu\", \"ts4z@landru.example.edu\"]\n"
+	   " :mime \"Content-Type: text/plain\r\n\r\nI'm away.\";");
+	OK("require [\"vacation\", \"vacation-seconds\", \"fcc\"];\nvacation :seconds 1800 :fcc \"INBOX.Sent\" :handle \"h\" \"x\";");
+	BAD("require \"vacation\"; vacation :seconds 60 \"x\";",
+	    "line 1, column 30: \":seconds\" used without require \"vacation-seconds\"");
+	BAD("require \"vacation\"; vacation :days 1 :seconds 60 \"x\";",
+	    "line 1, column 38: \":seconds\" used without require \"vacation-seconds\"");
+	BAD("require [\"vacation\", \"imap4flags\"]; vacation :flags \"x\" \"y\";",
+	    "line 1, column 37: vacation: :flags, :create, :specialuse and :mailboxid need :fcc");
+	/* RFC 5231 */
+	OK("require [\"relational\", \"comparator-i;ascii-numeric\", \"fileinto\"];\n"
+	   "if header :value \"lt\" :comparator \"i;ascii-numeric\" [\"x-priority\"] [\"3\"] { fileinto \"Priority\"; }\n"
+	   "elsif address :count \"gt\" :comparator \"i;ascii-numeric\" [\"to\"] [\"5\"] { fileinto \"unimportant\"; }\n"
+	   "elsif address :value \"gt\" :all :comparator \"i;ascii-casemap\" [\"from\"] [\"M\"] { fileinto \"From N-Z\"; }");
+	/* RFC 5233 */
+	OK("require [\"envelope\", \"subaddress\", \"fileinto\"];\n"
+	   "if envelope :user \"to\" \"postmaster\" { fileinto \"inbox.postmaster\"; stop; }\n"
+	   "if envelope :detail :is \"to\" \"mta-filters\" { fileinto \"inbox.ietf-mta-filters\"; }");
+	/* RFC 5173 */
+	OK("require [\"body\", \"fileinto\"];\n"
+	   "if body :raw :contains \"MAKE MONEY FAST\" { discard; }\n"
+	   "if body :content \"text\" :contains [\"missile\", \"coordinates\"] { fileinto \"secrets\"; }\n"
+	   "if body :content \"audio/mp3\" :contains \"\" { fileinto \"jukebox\"; }\n"
+	   "if body :text :contains \"project schedule\" { fileinto \"project/schedule\"; }");
+	/* RFC 5260 */
+	OK("require [\"date\", \"relational\", \"fileinto\", \"variables\", \"index\"];\n"
+	   "if allof(currentdate :value \"ge\" \"date\" \"2007-06-30\", currentdate :value \"le\" \"date\" \"2007-07-07\")"
+	   " { fileinto \"vacation\"; }\n"
+	   "if date :value \"ge\" :originalzone \"date\" \"hour\" \"09\" { discard; }\n"
+	   "if currentdate :matches \"std11\" \"*\" { set \"d\" \"${0}\"; }\n"
+	   "if date :zone \"-0800\" :index 2 :last :is \"received\" \"year\" \"2007\" { keep; }");
+	BAD("require \"date\"; if currentdate :is \"month-ish\" \"1\" {}",
+	    "line 1, column 36: unknown date part \"month-ish\"");
+	BAD("require \"date\"; if currentdate :zone \"0800\" :is \"month\" \"1\" {}",
+	    "line 1, column 38: invalid time zone \"0800\" (+hhmm or -hhmm)");
+	BAD("require [\"date\", \"index\"]; if date :last :is \"date\" \"year\" \"1\" {}",
+	    "line 1, column 36: \":last\" needs \":index\"");
+	BAD("require \"date\"; if header :index 1 \"a\" \"b\" {}",
+	    "line 1, column 27: \":index\" used without require \"index\"");
+	/* RFC 5293 */
+	OK("require [\"editheader\", \"variables\"];\n"
+	   "if header :matches \"Subject\" \"*\" { deleteheader \"Subject\"; addheader \"Subject\" \"[SPAM] ${1}\"; }\n"
+	   "addheader :last \"X-Sieve-Filtered\" \"<kim@job.example.com>\";\n"
+	   "deleteheader :index 1 :last :contains \"x-a\" [\"1\", \"2\"];");
+	BAD("require \"editheader\"; addheader \"Bad Name\" \"x\";",
+	    "line 1, column 33: addheader: invalid header field name \"Bad Name\"");
+	/* RFC 5235, 5490, 8579, 9042, 3894, 5429, 6609, 7352 */
+	OK("require [\"spamtestplus\", \"virustest\", \"fileinto\", \"relational\", \"comparator-i;ascii-numeric\"];\n"
+	   "if spamtest :percent :value \"gt\" :comparator \"i;ascii-numeric\" \"50\" { fileinto \"spam\"; }\n"
+	   "if virustest :value \"eq\" :comparator \"i;ascii-numeric\" \"0\" { fileinto \"Unscanned\"; }");
+	BAD("require \"spamtest\"; if spamtest :percent \"1\" {}",
+	    "line 1, column 33: \":percent\" used without require \"spamtestplus\"");
+	OK("require [\"mailbox\", \"fileinto\"]; if mailboxexists \"Partners\" { fileinto :create \"Partners\"; }");
+	OK("require [\"special-use\", \"fileinto\"]; fileinto :specialuse \"\\\\Junk\" \"Spam\";"
+	   " if specialuse_exists [\"\\\\Junk\", \"\\\\Trash\"] { keep; }");
+	OK("require [\"mailboxid\", \"fileinto\"]; if mailboxidexists \"F6352ae03\" { fileinto :mailboxid \"F6352ae03\" \"x\"; }");
+	OK("require [\"copy\", \"fileinto\"]; redirect :copy \"a@example.org\"; fileinto :copy \"x\";");
+	OK("require [\"reject\", \"ereject\"]; if size :over 1M { ereject \"too big\"; } else { reject \"no\"; }");
+	OK("require [\"include\", \"variables\"]; global [\"a\", \"b\"]; set \"global.c\" \"1\"; return;");
+	OK("require \"duplicate\"; if duplicate :header \"list-id\" :handle \"l\" :seconds 1800 :last { discard; }");
+	BAD("require \"variables\"; set \"1a\" \"x\";", "line 1, column 26: set: invalid variable name \"1a\"");
+	BAD("require \"imap4flags\"; setflag \"v\" \"x\";",
+	    "line 1, column 31: setflag: a variable name needs require \"variables\"");
+	BAD("if true { keep; } else keep;", "line 1, column 19: \"else\" needs a block { ... }");
+	BAD("stop stop;", "line 1, column 6: missing ';' after \"stop\"");
+	BAD("if header :contains \"a\" [] {}", "line 1, column 26: expected a string in the list, found ']'");
+	BAD("require \"fileinto\"; fileinto :copy \"x\";",
+	    "line 1, column 30: \":copy\" used without require \"copy\"");
+	BAD("require \"fileinto\"; fileinto 1;", "line 1, column 30: \"fileinto\" expects a string here");
+	BAD("require \"fileinto\"; fileinto;", "line 1, column 21: missing argument for \"fileinto\"");
+	BAD("if header :is \"a\" \"b\" :is {}", "line 1, column 23: tagged argument \":is\" after positional arguments");
+	BAD("if header :comparator 1 \"a\" \"b\" {}", "line 1, column 23: \":comparator\" needs a string");
+	BAD("require \"comparator-i;ascii-numeric\"; if header :contains :comparator \"i;ascii-numeric\" \"a\" \"b\" {}",
+	    "line 1, column 42: comparator \"i;ascii-numeric\" only supports :is, :value and :count");
+	BAD("require \"encoded-character\"; keep; require \"fileinto\";",
+	    "line 1, column 36: require must come before other commands");
+	BAD("if true { require \"fileinto\"; }", "line 1, column 11: require must come before other commands");
+	BAD("require [\"vacation\"]; vacation :from \"not an address\" \"x\";",
+	    "line 1, column 38: vacation: invalid :from address \"not an address\"");
+}
