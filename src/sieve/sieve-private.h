@@ -53,7 +53,7 @@ struct sv_arg {
 	bool list;		/* written as [ ... ] */
 	uint64_t num;
 	struct sv_str *strs;
-	size_t nstrs;
+	size_t nstrs, strs_cap;
 	char *tag;		/* ARG_TAG: name without ':' */
 	int tag_id;		/* checker: enum sv_tag_id */
 };
@@ -105,11 +105,11 @@ struct sv_node {
 	char *name;
 	unsigned line, column;
 	struct sv_arg *args;
-	size_t nargs;
+	size_t nargs, args_cap;
 	struct sv_node **tests;
-	size_t ntests;
+	size_t ntests, tests_cap;
 	struct sv_node **block;
-	size_t nblock;
+	size_t nblock, block_cap;
 	bool has_block;
 	bool test_list;		/* tests written as ( ... ) */
 	/* filled by the checker */
@@ -142,7 +142,7 @@ int sv_ext_lookup(const char *name);
 
 struct sieve_script {
 	struct sv_node **cmds;
-	size_t ncmds;
+	size_t ncmds, cmds_cap;
 	uint32_t exts;		/* bit set of enum sv_ext */
 	size_t nodes;
 	char **globals;		/* names declared `global` (include) */

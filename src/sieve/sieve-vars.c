@@ -167,6 +167,8 @@ char *sv_expand(struct sv_run *run, struct sv_scope *sc, const struct sv_str *st
 		}
 		i = k + 1;
 	}
+	/* expansion output is work too: the next step check sees it */
+	run->steps += b.len / 64;
 	*len_r = b.len;
 	return b.data != NULL ? buf_steal(&b) : xstrdup("");
 }

@@ -145,6 +145,15 @@ int sv_regex_check(const char *pat, size_t len, bool icase, char *err, size_t er
 		snprintf(err, errlen, "regular expression contains a NUL byte");
 		return -1;
 	}
+	/* back-references make matching exponential: not offered */
+	for (size_t i = 0; i + 1 < len; i++) {
+		if (pat[i] == '\\' && pat[i + 1] >= '1' && pat[i + 1] <= '9') {
+			snprintf(err, errlen, "regular expression \"%.40s\": back-references are not supported", pat);
+			return -1;
+		}
+		if (pat[i] == '\\')
+			i++;
+	}
 	regex_t re;
 	int rc = regcomp(&re, pat, REG_EXTENDED | REG_NOSUB | (icase ? REG_ICASE : 0));
 	if (rc != 0) {

@@ -879,3 +879,57 @@ TEST(sieve_compile_extension_examples)
 	BAD("require [\"vacation\"]; vacation :from \"not an address\" \"x\";",
 	    "line 1, column 38: vacation: invalid :from address \"not an address\"");
 }
+
+TEST(sieve_hostile_inputs)
+{
+	struct sieve_diag d;
+	/* back-references would make :regex exponential */
+	BAD("require \"regex\"; if header :regex \"s\" \"(a*)*\\\\1\" {}",
+	    "line 1, column 39: regular expression \"(a*)*\\1\": back-references are not supported");
+	/* a list of 120k strings parses in linear time */
+	size_t n = 120000;
+	char *s = xmalloc(n * 4 + 64);
+	size_t off = (size_t)snprintf(s, 64, "if header :is \"x\" [");
+	for (size_t i = 0; i < n; i++) {
+		memcpy(s + off, i ? ",\"a\"" : "\"a\" ", 4);
+		off += 4;
+	}
+	memcpy(s + off, "] {}", 5);
+	struct sieve_script *sc = sieve_compile(s, strlen(s), NULL, NULL, NULL, &d);
+	CHECK(sc != NULL);
+	struct run_out o;
+	/* the keys against a long header: bounded by max_steps */
+	size_t hl = 200000;
+	char *msg = xmalloc(hl + 32);
+	int k = snprintf(msg, hl + 32, "X: ");
+	memset(msg + k, 'a', hl);
+	memcpy(msg + k + hl, "\r\n\r\n", 5);
+	struct sieve_env e = env_for(msg);
+	struct sieve_limits lim = { .max_steps = 100000 };
+	o.rc = sieve_run(sc, &e, &lim, &o.r, &o.d);
+	CHECK_INT(o.rc, -1);
+	CHECK_STR(o.d.message, "too many steps (limit 100000)");
+	sieve_result_free(&o.r);
+	sieve_script_free(sc);
+	free(s);
+	/* :matches against a long value counts value * pattern work */
+	run_env(__FILE__, __LINE__, "if header :matches \"x\" \"*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b\" {}",
+		&e, &lim, &o);
+	CHECK_INT(o.rc, 0);
+	sieve_result_free(&o.r);
+	/* variables that double: capped at max_variable_size, expansion counted */
+	run_env(__FILE__, __LINE__, "require \"variables\"; set \"a\" \"xxxxxxxxxxxxxxxx\";"
+		" set \"a\" \"${a}${a}\"; set \"a\" \"${a}${a}\"; set \"a\" \"${a}${a}\"; set \"a\" \"${a}${a}\";"
+		" set \"a\" \"${a}${a}\"; set \"a\" \"${a}${a}\"; set \"a\" \"${a}${a}\"; set \"a\" \"${a}${a}\";"
+		" set \"a\" \"${a}${a}\"; set \"a\" \"${a}${a}\"; if string :is \"${a}\" \"\" { discard; }", &e, NULL, &o);
+	CHECK_INT(o.rc, 0);
+	CHECK_INT(o.r.nactions, 0);
+	sieve_result_free(&o.r);
+	free(msg);
+	/* NUL bytes in a script are an error, not a truncation */
+	CHECK(sieve_compile("keep;\0discard;", 14, NULL, NULL, NULL, &d) == NULL);
+	CHECK_STR(d.message, "line 1, column 6: unexpected byte 0x00");
+	/* a NUL inside a required extension name */
+	CHECK(sieve_compile("require \"fileinto\0x\";", 21, NULL, NULL, NULL, &d) == NULL);
+	CHECK_STR(d.message, "line 1, column 9: require \"fileinto\": extension not supported");
+}
