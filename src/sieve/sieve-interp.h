@@ -76,6 +76,8 @@ void sv_vars_free(struct sv_vars *v);
 /* Flag lists (RFC 5232 3): split on spaces, de-duplicated ignoring case. */
 char *sv_flags_join(char **flags, size_t n);
 char **sv_flags_split(const char *s, size_t *n_r);
+/* Drop what is not a settable IMAP flag (in place, NULL-terminated list). */
+void sv_flags_filter(char **flags);
 int sv_cmd_flags(struct sv_run *run, struct sv_scope *sc, const struct sv_node *n);
 int sv_cmd_set(struct sv_run *run, struct sv_scope *sc, const struct sv_node *n);
 

@@ -120,6 +120,7 @@ static char **action_flags(struct sv_run *run, struct sv_scope *sc, const struct
 	size_t n_out;
 	char **out = sv_flags_split(joined, &n_out);
 	free(joined);
+	sv_flags_filter(out);
 	return out;
 }
 
@@ -485,6 +486,7 @@ int sieve_run(const struct sieve_script *script, const struct sieve_env *env,
 	if (rc == 0 && r->implicit_keep && run.flags != NULL && (script->exts & (1u << EXT_IMAP4FLAGS))) {
 		size_t nf;
 		r->keep_flags = sv_flags_split(run.flags, &nf);
+		sv_flags_filter(r->keep_flags);
 	}
 	if (rc < 0) {
 		sieve_result_free(r);

@@ -261,6 +261,8 @@ TEST(sieve_run_imap4flags)
 {
 	EXPECT("require \"imap4flags\"; setflag \"\\\\Seen\"; addflag [\"\\\\Flagged\", \"\\\\seen foo\"];",
 	       "implicit[\\Seen,\\Flagged,foo]");
+	EXPECT("require \"imap4flags\"; addflag [\"\\\\Recent\", \"\\\\Bogus\", \"a(b\", \"ok\", \"\\\\draft\"];",
+	       "implicit[ok,\\draft]");
 	EXPECT("require [\"imap4flags\", \"fileinto\"]; addflag \"a b\"; removeflag \"A\"; fileinto \"X\";",
 	       "fileinto:X[b]");
 	EXPECT("require [\"imap4flags\", \"fileinto\"]; addflag \"a\"; fileinto :flags \"z\" \"X\"; keep;",
