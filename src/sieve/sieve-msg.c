@@ -5,8 +5,12 @@
  * (mail/mime-decode). Address fields are split into "local@domain" with
  * comments removed (mail/address). Body tests (RFC 5173) use the MIME part
  * map and text extraction of mail/mime-index and mail/search-text, on at
- * most max_body_scan bytes of body. editheader (RFC 5293) edits this
- * field list, so later tests see the edited header.
+ * most max_body_scan bytes of body: :text is the decoded, charset-converted
+ * text of every text part with HTML reduced to its text (search-text);
+ * :content gives each matching leaf part with its transfer encoding undone
+ * (charset not converted), parts joined by a newline; :raw the body bytes.
+ * editheader (RFC 5293) edits this field list, so later tests see the
+ * edited header.
  */
 #include <ctype.h>
 #include <stdio.h>
