@@ -99,8 +99,9 @@ static enum sv_tok lex_multiline(struct sv_lexer *lx)
 	if (lx->p >= lx->end || *lx->p != '\n')
 		return lex_error(lx, lx->line, lx->column, "expected end of line after \"text:\"");
 	adv(lx);
+	/* every line gets CRLF: at most twice the source */
 	struct buf b;
-	buf_init(&b, (size_t)(lx->end - lx->p) + 1);
+	buf_init(&b, 2 * (size_t)(lx->end - lx->p) + 2);
 	for (;;) {
 		if (lx->p >= lx->end) {
 			buf_free(&b);

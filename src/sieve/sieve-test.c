@@ -169,11 +169,21 @@ static int test_header_like(struct sv_run *run, struct sv_scope *sc, const struc
 	size_t nn;
 	char **names = sv_expand_list(run, sc, n->pos[0], &nn);
 	struct strv vals = { 0 };
-	for (size_t i = 0; i < nn; i++) {
+	int r = 0;
+	for (size_t i = 0; i < nn && r == 0; i++) {
+		/* each name scans every field; each field read costs its size */
+		if (sv_step(run, n, 1 + run->msg.nh / 64) < 0) {
+			r = -1;
+			break;
+		}
 		struct sv_hdr **f;
 		size_t nf;
 		select_fields(run, n, names[i], &f, &nf);
 		for (size_t j = 0; j < nf; j++) {
+			if (sv_step(run, n, 1 + strlen(f[j]->raw) / 256) < 0) {
+				r = -1;
+				break;
+			}
 			if (!address) {
 				strv_add(&vals, xstrdup(sv_hdr_value(f[j])));
 				continue;
@@ -191,7 +201,8 @@ static int test_header_like(struct sv_run *run, struct sv_scope *sc, const struc
 		free(f);
 	}
 	sv_free_list(names, nn);
-	int r = sv_match_values(run, sc, n, vals.v, vals.n, n->pos[1]);
+	if (r == 0)
+		r = sv_match_values(run, sc, n, vals.v, vals.n, n->pos[1]);
 	sv_free_list(vals.v, vals.n);
 	return r;
 }
@@ -399,6 +410,10 @@ int sv_test(struct sv_run *run, struct sv_scope *sc, const struct sv_node *n)
 		char **names = sv_expand_list(run, sc, n->pos[0], &nn);
 		r = 1;
 		for (size_t i = 0; i < nn && r == 1; i++) {
+			if (sv_step(run, n, 1 + run->msg.nh / 64) < 0) {
+				r = -1;
+				break;
+			}
 			bool found = false;
 			for (size_t j = 0; j < run->msg.nh && !found; j++)
 				found = strcasecmp(run->msg.h[j].name, names[i]) == 0;

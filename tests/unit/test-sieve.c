@@ -935,3 +935,52 @@ TEST(sieve_hostile_inputs)
 	CHECK(sieve_compile("require \"fileinto\0x\";", 21, NULL, NULL, NULL, &d) == NULL);
 	CHECK_STR(d.message, "line 1, column 9: require \"fileinto\": extension not supported");
 }
+
+TEST(sieve_multiline_and_field_scans)
+{
+	/* LF-only lines become CRLF; dot-stuffing undone */
+	struct run_out o;
+	RUN("require \"reject\";\nreject text:\na\n..b\n\n.\n;", &o);
+	CHECK_INT(o.rc, 0);
+	CHECK_STR(o.r.actions[0].reason, "a\r\n.b\r\n\r\n");
+	sieve_result_free(&o.r);
+	RUN("require \"reject\"; reject text: # comment\r\nx\r\n.\r\n;", &o);
+	CHECK_STR(o.r.actions[0].reason, "x\r\n");
+	sieve_result_free(&o.r);
+	/* many names against many fields: bounded by the step limit */
+	size_t nf = 5000;
+	char *msg = xmalloc(nf * 8 + 16);
+	size_t off = 0;
+	for (size_t i = 0; i < nf; i++) {
+		memcpy(msg + off, "X-A: 1\r\n", 8);
+		off += 8;
+	}
+	memcpy(msg + off, "\r\nbody\r\n", 9);
+	size_t nn = 20000;
+	char *script = xmalloc(nn * 6 + 64);
+	size_t so = (size_t)snprintf(script, 64, "if exists [\"x-a\"");
+	for (size_t i = 0; i < nn; i++) {
+		memcpy(script + so, ",\"x-b\"", 6);
+		so += 6;
+	}
+	memcpy(script + so, "] {}", 5);
+	struct sieve_env e = env_for(msg);
+	struct sieve_limits lim = { .max_steps = 100000 };
+	run_env(__FILE__, __LINE__, script, &e, &lim, &o);
+	CHECK_INT(o.rc, 0);	/* the first missing name ends it */
+	sieve_result_free(&o.r);
+	script[10] = ' ';
+	memcpy(script, "if header ", 10);
+	so = (size_t)snprintf(script, 64, "if header :is [\"x-b\"");
+	for (size_t i = 0; i < nn; i++) {
+		memcpy(script + so, ",\"x-b\"", 6);
+		so += 6;
+	}
+	memcpy(script + so, "] \"2\" {}", 9);
+	run_env(__FILE__, __LINE__, script, &e, &lim, &o);
+	CHECK_INT(o.rc, -1);
+	CHECK_STR(o.d.message, "too many steps (limit 100000)");
+	sieve_result_free(&o.r);
+	free(script);
+	free(msg);
+}
