@@ -984,3 +984,39 @@ TEST(sieve_multiline_and_field_scans)
 	free(script);
 	free(msg);
 }
+
+TEST(sieve_addresses)
+{
+	static const char msg[] =
+		"From: \"Doe, John\" <john.doe@Example.COM> (work), (c) jane@example.org\r\n"
+		"To: friends: a@x.example, \"b;c\" <b@x.example>;, <@route.example:c@x.example>\r\n"
+		"Cc: d+@x.example, e+tag+more@x.example\r\n"
+		"Sender: not an address\r\n"
+		"\r\n";
+	struct run_out o;
+#define ADDR(script, want) do { \
+		run_msg(__FILE__, __LINE__, script, msg, &o); \
+		char *s_ = summary(&o.r); \
+		if (strcmp(s_, want) != 0) \
+			unit_fail(__FILE__, __LINE__, "result \"%s\", expected \"%s\"", s_, want); \
+		free(s_); sieve_result_free(&o.r); } while (0)
+	ADDR("if address :is \"from\" \"john.doe@example.com\" { discard; }", "discard");
+	ADDR("if address :is :localpart \"from\" \"jane\" { discard; }", "discard");
+	ADDR("if address :is :domain \"from\" \"EXAMPLE.com\" { discard; }", "discard");
+	ADDR("if address :is :all :comparator \"i;octet\" \"from\" \"john.doe@example.com\" { discard; }", "implicit");
+	ADDR("if address :is \"to\" [\"a@x.example\"] { if address :is \"to\" \"b@x.example\" {"
+	     " if address :is \"to\" \"c@x.example\" { discard; } } }", "discard");
+	ADDR("require [\"relational\", \"comparator-i;ascii-numeric\"];"
+	     " if address :count \"eq\" :comparator \"i;ascii-numeric\" \"to\" \"3\" { discard; }", "discard");
+	ADDR("require \"subaddress\"; if address :detail :is \"cc\" \"\" { discard; }", "discard");
+	ADDR("require \"subaddress\"; if address :detail :is \"cc\" \"tag+more\" { discard; }", "discard");
+	ADDR("require \"subaddress\"; if address :user :is \"cc\" \"e\" { discard; }", "discard");
+	ADDR("if address :contains \"sender\" \"address\" { discard; }", "discard");
+	/* RFC 5228 5.4: the null reverse-path */
+	struct sieve_env e = env_for(msg);
+	e.envelope_from = "";
+	run_env(__FILE__, __LINE__, "require \"envelope\"; if envelope :is \"from\" \"\" { discard; }", &e, NULL, &o);
+	CHECK_INT(o.r.nactions, 1);
+	sieve_result_free(&o.r);
+#undef ADDR
+}
