@@ -68,10 +68,11 @@ void sv_lex_free(struct sv_lexer *lx)
 
 static void adv(struct sv_lexer *lx)
 {
+	/* columns count characters: UTF-8 continuation bytes add none */
 	if (*lx->p == '\n') {
 		lx->line++;
 		lx->column = 1;
-	} else {
+	} else if (((unsigned char)*lx->p & 0xc0) != 0x80) {
 		lx->column++;
 	}
 	lx->p++;

@@ -29,7 +29,8 @@ struct sieve_limits {
 void sieve_limits_default(struct sieve_limits *l);
 
 /* A compile or run error: 1-based line and column of the offending token
- * (0 when the error has no position, e.g. a step limit) and a message. */
+ * (0 when the error has no position, e.g. a step limit) and a message.
+ * Columns count characters (UTF-8 sequences count one; a tab counts one). */
 struct sieve_diag {
 	unsigned line, column;
 	char message[256];

@@ -1020,3 +1020,30 @@ TEST(sieve_addresses)
 	sieve_result_free(&o.r);
 #undef ADDR
 }
+
+TEST(sieve_columns_and_body_limit)
+{
+	BAD("require \"fileinto\"; fileinto \"Café\"; filein \"x\";", "line 1, column 38: unknown command \"filein\"");
+	BAD("\t\tkeep stop;", "line 1, column 8: missing ';' after \"keep\"");
+	/* body tests read at most max_body_scan bytes of body */
+	size_t n = 100000;
+	char *msg = xmalloc(n + 64);
+	int k = snprintf(msg, 64, "Subject: x\r\n\r\n");
+	memset(msg + k, 'a', n);
+	memcpy(msg + k + n, "NEEDLE\r\n", 9);
+	struct sieve_env e = env_for(msg);
+	struct sieve_limits lim = { .max_body_scan = 50000 };
+	struct run_out o;
+	run_env(__FILE__, __LINE__, "require \"body\"; if body :raw :contains \"NEEDLE\" { discard; }", &e, &lim, &o);
+	CHECK_INT(o.rc, 0);
+	CHECK_INT(o.r.nactions, 0);
+	sieve_result_free(&o.r);
+	lim.max_body_scan = 200000;
+	run_env(__FILE__, __LINE__, "require \"body\"; if body :raw :contains \"NEEDLE\" { discard; }", &e, &lim, &o);
+	CHECK_INT(o.r.nactions, 1);
+	sieve_result_free(&o.r);
+	run_env(__FILE__, __LINE__, "require \"body\"; if body :text :contains \"needle\" { discard; }", &e, &lim, &o);
+	CHECK_INT(o.r.nactions, 1);
+	sieve_result_free(&o.r);
+	free(msg);
+}
