@@ -159,6 +159,8 @@ int sv_check(struct sieve_script *s, const struct sieve_limits *lim,
 	     sieve_include_fn *include, void *include_ctx, unsigned depth,
 	     char ***stack, size_t *nstack, struct sieve_diag *diag);
 const struct sv_tagbind *sv_tag(const struct sv_node *n, int id);
+/* encoded-character: decode st in place; -1 (diag at a) on a bad code point. */
+int sv_decode_encoded(const struct sv_arg *a, struct sv_str *st, struct sieve_diag *diag);
 
 struct sieve_script *sv_compile_depth(const char *text, size_t len,
 				      const struct sieve_limits *lim,
