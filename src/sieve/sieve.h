@@ -13,7 +13,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Every limit is named; zero fields of a caller's struct mean "default". */
+/* Every limit is named; zero fields of a caller's struct mean "default".
+ * Compile limits fail sieve_compile(); run limits (steps, actions,
+ * redirects, variables) make sieve_run() return -1 with "implicit keep
+ * only". docs/SECURITY.md lists them with the internal constants. */
 struct sieve_limits {
 	size_t max_script_size;	  /* bytes of source (default 512 KiB) */
 	size_t max_nodes;	  /* nodes in the compiled tree (default 100,000) */
@@ -22,8 +25,10 @@ struct sieve_limits {
 	uint64_t max_steps;	  /* interpreter steps per run (default 1,000,000) */
 	unsigned max_actions;	  /* actions per run (default 64) */
 	unsigned max_redirects;	  /* redirect actions per run (default 4) */
-	size_t max_variable_size; /* RFC 5229 (default 4 KiB) */
-	unsigned max_variables;	  /* (default 256) */
+	size_t max_variable_size; /* RFC 5229 (default 4 KiB): longer values
+				   * (set, match variables) are cut on a UTF-8
+				   * boundary, as RFC 5229 3 allows; no error */
+	unsigned max_variables;	  /* (default 256): one more is a runtime error */
 	size_t max_body_scan;	  /* bytes of body a body test reads (default 1 MiB) */
 };
 void sieve_limits_default(struct sieve_limits *l);
