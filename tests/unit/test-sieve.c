@@ -1047,3 +1047,27 @@ TEST(sieve_columns_and_body_limit)
 	sieve_result_free(&o.r);
 	free(msg);
 }
+
+TEST(sieve_body_content_charset)
+{
+	static const char msg[] =
+		"Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+		"--b\r\nContent-Type: text/plain; charset=\"ISO-8859-1\"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+		"caf=E9 cr=E8me\r\n"
+		"--b\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+		"c2VjcmV0\r\n--b--\r\n";
+	struct run_out o;
+	run_msg(__FILE__, __LINE__, "require \"body\"; if body :content \"text\" :contains \"café crème\" { discard; }", msg, &o);
+	CHECK_INT(o.r.nactions, 1);
+	sieve_result_free(&o.r);
+	run_msg(__FILE__, __LINE__, "require \"body\"; if body :text :contains \"CAFé CRèME\" { discard; }", msg, &o);
+	CHECK_INT(o.r.nactions, 1);
+	sieve_result_free(&o.r);
+	run_msg(__FILE__, __LINE__, "require \"body\"; if body :content \"application/octet-stream\" :is \"secret\" { discard; }",
+		msg, &o);
+	CHECK_INT(o.r.nactions, 1);
+	sieve_result_free(&o.r);
+	run_msg(__FILE__, __LINE__, "require \"body\"; if body :content \"text\" :contains \"secret\" { discard; }", msg, &o);
+	CHECK_INT(o.r.nactions, 0);
+	sieve_result_free(&o.r);
+}
