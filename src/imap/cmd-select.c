@@ -13,8 +13,9 @@
  * since (FETCH UID FLAGS MODSEQ), new ones included. A wrong UIDVALIDITY
  * means a full resync: no VANISHED and no FETCH.
  *
- * seq-match-data (3.2.5.2) is parsed and then deliberately not used. It
- * exists for servers whose expunge memory is incomplete: a pair (seq, uid)
+ * The parameters are parsed by imap-select-params.c. seq-match-data
+ * (3.2.5.2) is checked (two sets of as many numbers) and then
+ * deliberately not used. It exists for servers whose expunge memory is incomplete: a pair (seq, uid)
  * that still matches proves no UID below it vanished, so such a server may
  * leave those out. Roost's expunged table is never pruned, so VANISHED
  * (EARLIER) from the log, limited to known-uids, is already exact; the pairs
@@ -27,6 +28,7 @@
 #include "imap/imap-condstore.h"
 #include "imap/imap-flags.h"
 #include "imap/imap-op.h"
+#include "imap/imap-select-params.h"
 #include "imap/imap-seqset.h"
 #include "imap/imap-view.h"
 #include "lib/alloc.h"
@@ -36,115 +38,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Distinct keywords in use, for the FLAGS response. */
-/* The parameters of SELECT/EXAMINE (RFC 7162 3.1.8, 3.2.5). */
-struct select_params {
-	bool condstore;
-	bool qresync;
-	uint32_t uidvalidity;
-	uint64_t modseq;
-	struct imap_seqset known;	/* known-uids; 1:4294967295 when absent */
-};
-
 struct select_ctx {
 	struct store_mailbox mb;
-	struct select_params p;
+	struct imap_select_params p;
 };
 
 static void cleanup(struct imap_cmd *cmd)
 {
 	struct select_ctx *ctx = cmd->ctx;
 	store_mailbox_clear(&ctx->mb);
-	imap_seqset_clear(&ctx->p.known);
+	imap_select_params_clear(&ctx->p);
 	free(ctx);
-}
-
-/* "(QRESYNC (uidvalidity modseq [known-uids [(seqs uids)]]))" or
- * "(CONDSTORE)". -1 with a static text for BAD. */
-static int parse_qresync(const struct imap_arg *l, struct select_params *p, const char **error_r)
-{
-	uint64_t n;
-	*error_r = "QRESYNC needs (uidvalidity modseq [known-uids [seq-match-data]])";
-	if (l->type != IMAP_ARG_LIST || l->count < 2 || l->count > 4 ||
-	    l->list[0].type != IMAP_ARG_ATOM ||
-	    imap_parse_number(l->list[0].str, UINT32_MAX, &n) < 0 || n == 0)
-		return -1;
-	p->uidvalidity = (uint32_t)n;
-	/* a modseq of 0 is taken as "everything", like CHANGEDSINCE 0 */
-	if (imap_modseq_parse(&l->list[1], true, &p->modseq) < 0) {
-		*error_r = "QRESYNC needs a mod-sequence value below 2^63";
-		return -1;
-	}
-	imap_seqset_clear(&p->known);
-	if (l->count >= 3) {
-		const struct imap_arg *k = &l->list[2];
-		/* '*' has no meaning in known-uids; taken as the largest UID */
-		if (k->type != IMAP_ARG_ATOM || imap_seqset_parse(k->str, UINT32_MAX, &p->known) < 0 ||
-		    p->known.saved) {
-			*error_r = "Invalid known-uids";
-			return -1;
-		}
-	} else {
-		imap_seqset_add(&p->known, 1, UINT32_MAX);
-	}
-	if (l->count == 4) {
-		const struct imap_arg *m = &l->list[3];
-		struct imap_seqset a, b;
-		if (m->type != IMAP_ARG_LIST || m->count != 2 || m->list[0].type != IMAP_ARG_ATOM ||
-		    m->list[1].type != IMAP_ARG_ATOM) {
-			*error_r = "Invalid seq-match-data";
-			return -1;
-		}
-		int ra = imap_seqset_parse(m->list[0].str, UINT32_MAX, &a);
-		int rb = ra < 0 ? -1 : imap_seqset_parse(m->list[1].str, UINT32_MAX, &b);
-		if (ra == 0)
-			imap_seqset_clear(&a);
-		if (rb == 0)
-			imap_seqset_clear(&b);
-		if (ra < 0 || rb < 0) {
-			*error_r = "Invalid seq-match-data";
-			return -1;
-		}
-	}
-	p->qresync = true;
-	return 0;
-}
-
-static int parse_params(struct imap_session *s, const struct imap_arg *l, struct select_params *p,
-			const char **error_r)
-{
-	if (l->type != IMAP_ARG_LIST) {
-		*error_r = "SELECT parameters must be a list";
-		return -1;
-	}
-	for (size_t i = 0; i < l->count; i++) {
-		if (imap_arg_is_atom(&l->list[i], "CONDSTORE")) {
-			p->condstore = true;
-		} else if (imap_arg_is_atom(&l->list[i], "QRESYNC") && i + 1 < l->count &&
-			   !p->qresync) {
-			/* RFC 7162 3.2.5: BAD unless QRESYNC was enabled */
-			if (!s->qresync) {
-				*error_r = "QRESYNC must be enabled first (ENABLE QRESYNC)";
-				return -1;
-			}
-			if (parse_qresync(&l->list[++i], p, error_r) < 0)
-				return -1;
-			/* UIDONLY: seq-match-data holds sequence numbers (RFC 9586 3) */
-			if (s->uidonly && l->list[i].count == 4) {
-				*error_r = "[UIDREQUIRED] No seq-match-data with UIDONLY";
-				return -1;
-			}
-		} else {
-			*error_r = "Unknown SELECT parameter";
-			return -1;
-		}
-	}
-	return 0;
 }
 
 /* After the usual responses of a QRESYNC SELECT: what changed since the
  * client's modseq (RFC 7162 3.2.5.1). */
-static void qresync_reply(struct imap_session *s, const struct select_params *p)
+static void qresync_reply(struct imap_session *s, const struct imap_select_params *p)
 {
 	struct imap_view *v = s->view;
 	if (p->uidvalidity != v->uidvalidity)
@@ -279,10 +188,11 @@ static void do_select(struct imap_cmd *cmd, bool readonly)
 		imap_cmd_bad(cmd, "A mailbox name is needed");
 		return;
 	}
-	struct select_params params;
+	struct imap_select_params params;
 	memset(&params, 0, sizeof(params));
-	if (cmd->a.count == 2 && parse_params(s, &cmd->a.args[1], &params, &error) < 0) {
-		imap_seqset_clear(&params.known);
+	if (cmd->a.count == 2 &&
+	    imap_select_params_parse(&cmd->a.args[1], s->qresync, s->uidonly, &params, &error) < 0) {
+		imap_select_params_clear(&params);
 		imap_cmd_bad(cmd, "%s", error);
 		return;
 	}

@@ -11,6 +11,7 @@
  * nothing); a server-side failure gets "[SYS/TEMP]".
  */
 #include "pop3/pop3-private.h"
+#include "pop3/pop3-sasl.h"
 #include "auth/auth.h"
 #include "lib/alloc.h"
 #include "lib/conn.h"
@@ -18,14 +19,9 @@
 #include "lib/trace.h"
 #include "mail/address.h"
 #include "lib/buf.h"
-#include "mail/sasl.h"
 #include "store/store.h"
 #include <string.h>
 #include <strings.h>
-
-/* "Username:" and "Password:", the customary LOGIN challenges. */
-#define LOGIN_CHALLENGE_USER "VXNlcm5hbWU6"
-#define LOGIN_CHALLENGE_PASS "UGFzc3dvcmQ6"
 
 static void free_secret(char **p)
 {
@@ -197,74 +193,36 @@ void pop3_cmd_pass(struct pop3_session *s, char **args, int nargs)
 	free_secret(&user);
 }
 
-/* Decode a PLAIN response and log in. */
-static void auth_plain(struct pop3_session *s, const char *b64, size_t len)
+/* What pop3-sasl.c decided: reply, or start the check. */
+static void sasl_act(struct pop3_session *s, struct pop3_sasl_out *out)
 {
-	char *authzid, *user, *pass;
-
-	if (sasl_plain_decode(b64, len, &authzid, &user, &pass) < 0) {
-		pop3_err(s, "Invalid SASL PLAIN response");
-		return;
+	switch (out->action) {
+	case POP3_SASL_ACT_NOTHING:
+		break;
+	case POP3_SASL_ACT_ERR:
+		pop3_err(s, "%s", out->text);
+		break;
+	case POP3_SASL_ACT_CHALLENGE:
+		conn_printf(s->conn, "+ %s\r\n", out->text);
+		break;
+	case POP3_SASL_ACT_CHECK:
+		login(s, out->user, out->pass);
+		free_secret(&out->user);
+		break;
 	}
-	/* Acting as another user is not offered: authzid must be empty or
-	 * the same user. */
-	if (authzid[0] != '\0' && strcmp(authzid, user) != 0) {
-		/* no password is checked, so nothing to throttle (as IMAP) */
-		free_secret(&pass);
-		pop3_err(s, "[AUTH] Cannot act as another user");
-	} else {
-		login(s, user, pass);
-	}
-	xfree(&authzid);
-	free_secret(&user);
 }
 
 void pop3_auth_sasl_line(struct pop3_session *s, const char *line, size_t len)
 {
-	enum pop3_sasl_step step = s->sasl;
-	char *text;
-
-	s->sasl = POP3_SASL_NONE;
-	/* RFC 5034 section 4: "*" cancels the exchange. */
-	if (len == 1 && line[0] == '*') {
-		free_secret(&s->user);
-		pop3_err(s, "Authentication cancelled");
-		return;
-	}
-	switch (step) {
-	case POP3_SASL_PLAIN:
-		auth_plain(s, line, len);
-		break;
-	case POP3_SASL_LOGIN_USER:
-		if (sasl_login_decode(line, len, &text) < 0) {
-			pop3_err(s, "Invalid SASL LOGIN response");
-			return;
-		}
-		free_secret(&s->user);
-		s->user = text;
-		s->sasl = POP3_SASL_LOGIN_PASS;
-		conn_puts(s->conn, "+ " LOGIN_CHALLENGE_PASS "\r\n");
-		break;
-	case POP3_SASL_LOGIN_PASS: {
-		char *user = s->user;
-		s->user = NULL;
-		if (sasl_login_decode(line, len, &text) < 0) {
-			free_secret(&user);
-			pop3_err(s, "Invalid SASL LOGIN response");
-			return;
-		}
-		login(s, user, text);
-		free_secret(&user);
-		break;
-	}
-	case POP3_SASL_NONE:
-		break;
-	}
+	struct pop3_sasl_out out;
+	pop3_sasl_continue(line, len, &s->sasl, &s->user, &out);
+	sasl_act(s, &out);
 }
 
 void pop3_cmd_auth(struct pop3_session *s, char **args, int nargs)
 {
 	const char *ir = nargs > 1 ? args[1] : NULL;
+	struct pop3_sasl_out out;
 
 	/* Without a mechanism, list them (RFC 1734 habit some clients use). */
 	if (nargs == 0) {
@@ -277,29 +235,8 @@ void pop3_cmd_auth(struct pop3_session *s, char **args, int nargs)
 	if (ir != NULL && strcmp(ir, "=") == 0)
 		ir = "";
 	s->auth_method = strcasecmp(args[0], "PLAIN") == 0 ? "PLAIN" : "LOGIN";
-	if (strcasecmp(args[0], "PLAIN") == 0) {
-		if (ir != NULL && ir[0] != '\0') {
-			auth_plain(s, ir, strlen(ir));
-		} else {
-			s->sasl = POP3_SASL_PLAIN;
-			conn_puts(s->conn, "+ \r\n");
-		}
-	} else if (strcasecmp(args[0], "LOGIN") == 0) {
-		free_secret(&s->user);
-		if (ir != NULL && ir[0] != '\0') {
-			if (sasl_login_decode(ir, strlen(ir), &s->user) < 0) {
-				pop3_err(s, "Invalid SASL LOGIN response");
-				return;
-			}
-			s->sasl = POP3_SASL_LOGIN_PASS;
-			conn_puts(s->conn, "+ " LOGIN_CHALLENGE_PASS "\r\n");
-		} else {
-			s->sasl = POP3_SASL_LOGIN_USER;
-			conn_puts(s->conn, "+ " LOGIN_CHALLENGE_USER "\r\n");
-		}
-	} else {
-		pop3_err(s, "Unsupported authentication mechanism");
-	}
+	pop3_sasl_start(args[0], ir, &s->sasl, &s->user, &out);
+	sasl_act(s, &out);
 	if (ir != NULL)
 		wipe(args[1], strlen(args[1]));
 }
