@@ -291,3 +291,81 @@ def test_attacker_many_sorted_contexts(roost):
     out = c.cmd(b"UID SORT RETURN (UPDATE) (REVERSE) UTF-8 ALL")
     assert status(out) == b"BAD"
     c.close()
+
+
+def test_random_changes_match_fresh_sort(roost):
+    # random deliveries, flag changes (own and another session's) and
+    # expunges: after every sync the list the updates build is the SORT
+    import random
+    rnd = random.Random(5267)
+    words = ["kiwi", "Re: fig", "apple", "Fwd: lime", "pear", "fig", "date", "APPLE"]
+
+    def some_date():
+        return "%s, %d Jun 2026 %02d:00:00 +0000" % (
+            "Mon", rnd.randint(1, 28), rnd.randint(0, 23))
+
+    for i in range(12):
+        deliver(roost, rnd.choice(words), some_date())
+    c = Raw(roost)
+    assert c.ok(b"SELECT INBOX")
+    d = Raw(roost)
+    assert d.ok(b"SELECT INBOX")
+    crits = [(b"(SUBJECT DATE)", b"UNSEEN"), (b"(REVERSE DATE)", b"FLAGGED"),
+             (b"(REVERSE SUBJECT REVERSE SIZE)", b"OR SEEN DELETED")]
+    ctx = [start(c, cr, keys) + (cr, keys) for cr, keys in crits]
+    uids = fresh(c, b"(ARRIVAL)", b"ALL")
+    for step in range(25):
+        op = rnd.randrange(4)
+        own = []
+        if op == 0:
+            for _ in range(rnd.randint(1, 3)):
+                deliver(roost, rnd.choice(words), some_date())
+        elif op == 3 and len(uids) > 4:
+            gone = rnd.sample(uids, 2)
+            assert d.ok(b"UID STORE %d,%d +FLAGS.SILENT (\\Deleted)" % tuple(gone))
+            assert d.ok(b"UID EXPUNGE %d,%d" % tuple(gone))
+        else:
+            who = c if op == 1 else d
+            pick = rnd.sample(uids, min(len(uids), rnd.randint(1, 5)))
+            flag = rnd.choice([b"\\Seen", b"\\Flagged", b"\\Deleted"])
+            sign = rnd.choice([b"+", b"-"])
+            res = who.cmd(b"UID STORE %s %sFLAGS.SILENT (%s)" % (
+                b",".join(b"%d" % u for u in pick), sign, flag))
+            assert status(res) == b"OK"
+            if who is c:  # this session's own STORE says it in its response
+                own = res
+        out = own + c.cmd(b"NOOP")
+        uids = fresh(c, b"(ARRIVAL)", b"ALL")
+        for tag, model, cr, keys in ctx:
+            model[:] = [u for u in model if u in uids]  # expunges leave silently
+            assert apply(model, out, tag) == fresh(c, cr, keys), (step, cr, out)
+    d.close()
+    c.close()
+
+
+def test_large_mailbox_updates_stay_fast(roost):
+    # 1500 messages, every one leaving and rejoining a sorted result in
+    # one STORE each: the positions still match, quickly
+    import time
+    c = Raw(roost)
+    for i in range(1500):
+        m = msg("s%04d" % ((i * 7919) % 1500))
+        c.s.sendall(b"a%d APPEND INBOX {%d+}\r\n%s\r\n" % (i, len(m), m))
+    for i in range(1500):
+        assert c.read_tagged(b"a%d" % i)[-1].split()[1] == b"OK"
+    assert c.ok(b"SELECT INBOX")
+    tag, model = start(c, b"(SUBJECT)", b"UNSEEN")
+    assert len(model) == 1500
+    t = time.time()
+    out = c.cmd(b"STORE 1:* +FLAGS.SILENT (\\Seen)")
+    assert len(updates(out, tag)) == 1
+    assert apply(model, out, tag) == []
+    out = c.cmd(b"STORE 1:* -FLAGS.SILENT (\\Seen)")
+    assert apply(model, out, tag) == fresh(c, b"(SUBJECT)", b"UNSEEN")
+    evens = b",".join(b"%d" % i for i in range(2, 1501, 2))
+    out = c.cmd(b"STORE %s +FLAGS.SILENT (\\Seen)" % evens)
+    assert status(out) == b"OK"
+    assert apply(model, out, tag) == fresh(c, b"(SUBJECT)", b"UNSEEN")
+    assert len(model) == 750
+    assert time.time() - t < 20
+    c.close()
