@@ -2,7 +2,8 @@
  * SORT and UID SORT (RFC 5256 section 4), with ESORT result options
  * (RFC 5267 section 3: RETURN (MIN MAX ALL COUNT), PARTIAL from RFC 9394,
  * imap-return.h), SAVE from SEARCHRES (RFC 5182 2.4) and MODSEQ with
- * CONDSTORE (RFC 7162 3.1.5):
+ * CONDSTORE (RFC 7162 3.1.5), and RETURN (UPDATE) live results (CONTEXT=SORT,
+ * RFC 5267 4, imap-context.h):
  *   sort = ["UID" SP] "SORT" [SP "RETURN" SP "(" opts ")"] SP sort-criteria
  *          SP charset 1*(SP search-key)
  * The criteria and message keys are imap-sort.c's; the search program is
@@ -176,10 +177,13 @@ static void sort_done(struct imap_cmd *cmd, void *ctx)
 		reply(cmd, NULL, nums, n, modseq);
 	else if ((ret & (IMAP_RETURN_RESULT_OPTS | IMAP_RETURN_UPDATE)) != 0)
 		reply(cmd, &j->ret, nums, n, modseq);
-	/* live sorted results (CONTEXT=SORT) are not kept: RFC 5267 4.2
-	 * lets the server decline with NOUPDATE */
-	if (ret & IMAP_RETURN_UPDATE)
-		imap_context_decline(cmd, "Sorted results are not kept updated");
+	/* a live sorted result (CONTEXT=SORT, RFC 5267 4): the context
+	 * keeps the keys, so updates never sort again; a live page is not
+	 * kept (RFC 5267 4.2 lets the server decline with NOUPDATE) */
+	if ((ret & IMAP_RETURN_UPDATE) && (ret & IMAP_RETURN_PARTIAL))
+		imap_context_decline(cmd, "Paged results are not kept updated");
+	else if (ret & IMAP_RETURN_UPDATE)
+		imap_context_add_sorted(cmd, &j->search, &j->prog, j->msgs, n);
 	free(uids);
 	free(nums);
 	imap_cmd_ok(cmd, "SORT completed");

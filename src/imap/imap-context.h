@@ -23,6 +23,8 @@
 struct imap_cmd;
 struct imap_session;
 struct imap_search;
+struct imap_sort_msg;
+struct imap_sort_program;
 struct imap_view;
 
 /* Live UPDATE contexts per session. The next one is refused with an
@@ -32,6 +34,10 @@ struct imap_view;
 /* Messages re-tested in one sync for a context whose keys read message
  * content (headers not indexed, bodies); past it the context ends. */
 #define IMAP_CONTEXT_SYNC_MAX 200
+/* Messages in all sorted live results of a session (CONTEXT=SORT keeps
+ * each member's sort keys in memory); a SORT past it gets NOUPDATE, a
+ * result that grows past it ends with NOUPDATE. */
+#define IMAP_CONTEXT_SORT_MAX 100000
 
 /* "* NO [NOUPDATE tag] why" for the command's tag: no live result. */
 void imap_context_decline(struct imap_cmd *cmd, const char *why);
@@ -42,6 +48,14 @@ void imap_context_decline(struct imap_cmd *cmd, const char *why);
  * sequence numbers (their meaning shifts with every expunge). */
 void imap_context_add(struct imap_cmd *cmd, struct imap_search **search, const uint32_t *uids,
 		      size_t n);
+/* After a SORT ... RETURN (UPDATE) answered (CONTEXT=SORT, RFC 5267 4):
+ * the same, over the result msgs[0..n) in sort order with their keys
+ * (imap_sort_load_uids). The keys' strings move to the context when it
+ * is kept (msgs[] is left with NULL strings); later ADDTO/REMOVEFROM
+ * carry each message's position in the sorted result. */
+void imap_context_add_sorted(struct imap_cmd *cmd, struct imap_search **search,
+			     const struct imap_sort_program *prog, struct imap_sort_msg *msgs,
+			     size_t n);
 /* At the end of each sync (imap-sync.c), after EXISTS/EXPUNGE/FETCH went
  * out: ADDTO/REMOVEFROM for every context of the selected mailbox. */
 void imap_context_sync(struct imap_session *s);

@@ -88,8 +88,8 @@ void imap_capabilities(struct imap_session *s, struct buf *b)
 		    " QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE");
 	/* RFC 5256, 5957, 5267: cmd-sort.c, cmd-thread.c */
 	buf_puts(b, " SORT SORT=DISPLAY THREAD=REFERENCES THREAD=ORDEREDSUBJECT ESORT");
-	/* RFC 5267 4: SEARCH RETURN (UPDATE CONTEXT PARTIAL), imap-context.c */
-	buf_puts(b, " CONTEXT=SEARCH");
+	/* RFC 5267 4: SEARCH/SORT RETURN (UPDATE CONTEXT PARTIAL), imap-context.c */
+	buf_puts(b, " CONTEXT=SEARCH CONTEXT=SORT");
 	buf_puts(b, " PARTIAL"); /* RFC 9394: imap-return.c, cmd-fetch.c */
 	buf_puts(b, " UIDONLY"); /* RFC 9586, imap-uidonly.h */
 	buf_puts(b, " CONDSTORE QRESYNC"); /* RFC 7162, imap-condstore.h */

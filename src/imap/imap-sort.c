@@ -311,6 +311,18 @@ static int cmp_msgs(const void *x, const void *y, void *ctx)
 	return cmp_num(a->idx, b->idx);
 }
 
+int imap_sort_cmp(const struct imap_sort_program *p, const struct imap_sort_msg *a,
+		  const struct imap_sort_msg *b)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		int c = cmp_key(p->crit[i].key, a, b);
+		if (c != 0)
+			return p->crit[i].reverse ? -c : c;
+	}
+	/* UID order is sequence order */
+	return cmp_num(a->uid, b->uid);
+}
+
 void imap_sort_order(const struct imap_sort_program *p, struct imap_sort_msg *msgs, size_t n)
 {
 	qsort_r(msgs, n, sizeof(*msgs), cmp_msgs, (void *)p);

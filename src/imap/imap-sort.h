@@ -78,6 +78,10 @@ int imap_sort_load_uids(struct store *st, int64_t account_id, int64_t mailbox_id
 			unsigned need, struct imap_sort_msg **msgs_r);
 void imap_sort_msgs_free(struct imap_sort_msg **msgs, size_t n);
 /* Order msgs by the program (ties: sequence order). */
+/* One comparison of that order, ties by UID (which is sequence order):
+ * <0, 0 (the same message), >0. For live sorted results (imap-context.c). */
+int imap_sort_cmp(const struct imap_sort_program *p, const struct imap_sort_msg *a,
+		  const struct imap_sort_msg *b);
 void imap_sort_order(const struct imap_sort_program *p, struct imap_sort_msg *msgs, size_t n);
 
 /* The common tail of SORT and THREAD: "charset 1*(SP search-key)" in
