@@ -1,0 +1,158 @@
+/*
+ * sieve: compile entry point, limits, the extension list, and the small
+ * syntax helpers the checker and interpreter share.
+ */
+#include <ctype.h>
+#include <regex.h>
+#include <stdio.h>
+#include <string.h>
+#include "lib/alloc.h"
+#include "lib/buf.h"
+#include "mail/address.h"
+#include "sieve/sieve-private.h"
+#include "sieve/sieve-run.h"
+
+void sieve_limits_default(struct sieve_limits *l)
+{
+	l->max_script_size = 512 * 1024;
+	l->max_nodes = 100000;
+	l->max_nesting = 64;
+	l->max_include_depth = 5;
+	l->max_steps = 1000000;
+	l->max_actions = 64;
+	l->max_redirects = 4;
+	l->max_variable_size = 4096;
+	l->max_variables = 256;
+	l->max_body_scan = 1024 * 1024;
+}
+
+/* The caller's limits with zero fields replaced by the defaults. */
+void sv_limits_fill(struct sieve_limits *out, const struct sieve_limits *in)
+{
+	sieve_limits_default(out);
+	if (in == NULL)
+		return;
+#define TAKE(f) if (in->f != 0) out->f = in->f
+	TAKE(max_script_size);
+	TAKE(max_nodes);
+	TAKE(max_nesting);
+	TAKE(max_include_depth);
+	TAKE(max_steps);
+	TAKE(max_actions);
+	TAKE(max_redirects);
+	TAKE(max_variable_size);
+	TAKE(max_variables);
+	TAKE(max_body_scan);
+#undef TAKE
+}
+
+const char *sieve_extensions(void)
+{
+	static char list[600];
+	if (list[0] == '\0') {
+		size_t off = 0;
+		for (int i = 0; i < EXT_COUNT; i++) {
+			if (!sv_exts[i].supported)
+				continue;
+			int n = snprintf(list + off, sizeof(list) - off, "%s%s", off > 0 ? " " : "",
+					 sv_exts[i].name);
+			if (n > 0)
+				off += (size_t)n;
+		}
+	}
+	return list;
+}
+
+void sieve_script_free(struct sieve_script *s)
+{
+	if (s == NULL)
+		return;
+	for (size_t i = 0; i < s->ncmds; i++)
+		sv_node_free(s->cmds[i]);
+	free(s->cmds);
+	for (size_t i = 0; i < s->nglobals; i++)
+		free(s->globals[i]);
+	free(s->globals);
+	free(s);
+}
+
+struct sieve_script *sv_compile_depth(const char *text, size_t len,
+				      const struct sieve_limits *lim,
+				      sieve_include_fn *include, void *ctx,
+				      unsigned depth, char ***stack, size_t *nstack,
+				      struct sieve_diag *diag)
+{
+	if (len > lim->max_script_size) {
+		sv_diag(diag, 0, 0, "script too large (%zu bytes, at most %zu)", len, lim->max_script_size);
+		return NULL;
+	}
+	struct sieve_script *s = xcalloc(1, sizeof(*s));
+	if (sv_parse(text, len, lim, s, diag) < 0 ||
+	    sv_check(s, lim, include, ctx, depth, stack, nstack, diag) < 0) {
+		sieve_script_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+struct sieve_script *sieve_compile(const char *text, size_t len,
+				   const struct sieve_limits *lim_in,
+				   sieve_include_fn *include, void *include_ctx,
+				   struct sieve_diag *diag_r)
+{
+	struct sieve_limits lim;
+	sv_limits_fill(&lim, lim_in);
+	struct sieve_diag scratch;
+	if (diag_r == NULL)
+		diag_r = &scratch;
+	memset(diag_r, 0, sizeof(*diag_r));
+	char **stack = NULL;
+	size_t nstack = 0;
+	struct sieve_script *s = sv_compile_depth(text, len, &lim, include, include_ctx, 0, &stack,
+						  &nstack, diag_r);
+	free(stack);
+	return s;
+}
+
+bool sv_address_ok(const char *s)
+{
+	const char *err;
+	char *n = address_normalize(s, &err);
+	if (n == NULL)
+		return false;
+	free(n);
+	return true;
+}
+
+bool sv_header_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 997)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] <= 32 || (unsigned char)s[i] >= 127 || s[i] == ':')
+			return false;
+	return true;
+}
+
+int sv_regex_check(const char *pat, size_t len, bool icase, char *err, size_t errlen)
+{
+	if (len > SV_REGEX_MAX) {
+		snprintf(err, errlen, "regular expression too long (%zu bytes, at most %d)", len, SV_REGEX_MAX);
+		return -1;
+	}
+	if (strlen(pat) != len) {
+		snprintf(err, errlen, "regular expression contains a NUL byte");
+		return -1;
+	}
+	regex_t re;
+	int rc = regcomp(&re, pat, REG_EXTENDED | REG_NOSUB | (icase ? REG_ICASE : 0));
+	if (rc != 0) {
+		char msg[100];
+		regerror(rc, &re, msg, sizeof(msg));
+		snprintf(err, errlen, "invalid regular expression \"%.40s\": %s", pat, msg);
+		return -1;
+	}
+	regfree(&re);
+	return 0;
+}
