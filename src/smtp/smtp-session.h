@@ -52,6 +52,7 @@ struct smtp_server {
 	int64_t greeting_delay_ms; /* smtp.greeting_delay (SMTP only) */
 	bool overquota_temp;	  /* quota.overquota = temporary */
 	const char *postmaster;	  /* smtp.postmaster, "" = the first account */
+	const struct delivery_sieve_config *sieve; /* sieve.* (delivery-sieve.h) */
 };
 
 /* One accepted RCPT. */

@@ -15,6 +15,7 @@
 #include "smtp/smtp.h"
 #include "smtp/smtp-parse.h"
 #include "smtp/smtp-session.h"
+#include "store/delivery-sieve.h"
 #include "lib/alloc.h"
 #include "lib/config.h"
 #include "lib/conn.h"
@@ -186,6 +187,9 @@ static const struct conn_handler submission_handler = {
 	.on_close = on_close,
 };
 
+/* Sieve at delivery, shared by SMTP, LMTP and submission. */
+static struct delivery_sieve_config smtp_sieve;
+
 static void server_init(struct smtp_server *srv, bool lmtp, struct config *cfg,
 			struct store *store)
 {
@@ -207,11 +211,14 @@ static void server_init(struct smtp_server *srv, bool lmtp, struct config *cfg,
 	srv->greeting_delay_ms = lmtp ? 0 : config_ms(cfg, "smtp.greeting_delay");
 	srv->overquota_temp = strcmp(config_str(cfg, "quota.overquota"), "temporary") == 0;
 	srv->postmaster = config_str(cfg, "smtp.postmaster");
+	srv->sieve = &smtp_sieve;
 }
 
 int smtp_start(struct config *cfg, struct store *store, char **error_r)
 {
 	static struct conn_listener_spec smtp_spec, lmtp_spec, sub_spec, subs_spec;
+	delivery_sieve_config_clear(&smtp_sieve);
+	delivery_sieve_config_load(&smtp_sieve, cfg, config_str(cfg, "server.hostname"));
 	server_init(&smtp_srv, false, cfg, store);
 	server_init(&lmtp_srv, true, cfg, store);
 	server_init(&submission_srv, false, cfg, store);

@@ -129,7 +129,13 @@ struct store_target {
 	const char *prefix;	/* header lines to prepend (CRLF-terminated), or NULL */
 	uint32_t flags;		/* initial system flags */
 	const char *keywords;	/* space separated, or NULL */
+	/* Sieve fileinto (delivery-sieve.h): with mailbox_id 0, the mailbox
+	 * of this name; a missing one is created with create_mailbox, else
+	 * the message goes to INBOX (out: fell_back). */
+	const char *mailbox_name;
+	bool create_mailbox;
 	/* out */
+	bool fell_back;
 	enum store_err err;
 	int64_t out_mailbox_id;
 	uint32_t uid, uidvalidity;

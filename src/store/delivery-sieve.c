@@ -1,0 +1,732 @@
+/*
+ * delivery-sieve: see delivery-sieve.h. The interpreter (src/sieve/)
+ * only decides; this file does: it builds each recipient's list of
+ * mailboxes for delivery_prepare() and queues the mail scripts send.
+ *
+ * Side effects (redirects, vacation replies, rejection DSNs) are queued
+ * before the message is stored. A store failure makes the client retry
+ * the delivery: the redirect log (per message id and target) and the
+ * vacation log keep the retry from sending twice.
+ */
+#include "store/delivery-sieve.h"
+#include "store/store-queue.h"
+#include "store/store-sieve.h"
+#include "sieve/sieve.h"
+#include "lib/alloc.h"
+#include "lib/base64.h"
+#include "lib/log.h"
+#include "mail/address.h"
+#include "mail/header-field.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+const struct config_key sieve_config_keys[] = {
+	{"sieve.before", CONFIG_STR, "", NULL,
+	 "Sieve script file run before every account's own script (empty = none)."},
+	{"sieve.after", CONFIG_STR, "", NULL,
+	 "Sieve script file run after every account's own script, when it kept the message (empty = none)."},
+	{"sieve.max_script_size", CONFIG_SIZE, "64K", NULL,
+	 "Largest Sieve script an account may store (roost sieve put, ManageSieve)."},
+	{"sieve.max_redirects", CONFIG_INT, "4", NULL, "Redirects one message may cause per account."},
+	{"sieve.max_redirects_per_day", CONFIG_INT, "100", NULL,
+	 "Redirects one account's scripts may send per day."},
+	{"sieve.vacation_min_period", CONFIG_SECONDS, "1d", NULL,
+	 "Shortest interval between two vacation replies to one sender (RFC 5230 :days, RFC 6131 :seconds)."},
+	{NULL, 0, NULL, NULL, NULL},
+};
+
+/* Days a redirect log row and a duplicate id are kept at most. */
+#define STATE_KEEP_SECONDS (14 * 86400)
+/* Vacation replies: the default :days (RFC 5230 4.1: 7) and the longest. */
+#define VACATION_DEFAULT_PERIOD (7 * 86400)
+#define VACATION_MAX_PERIOD (90 * 86400)
+/* Octets of a reject reason in an SMTP reply line. */
+#define REFUSE_MAX 400
+/* Octets of the SRS secret. */
+#define SRS_SECRET_LEN 32
+
+static char *path_or_null(const struct config *cfg, const char *key)
+{
+	const char *v = config_str(cfg, key);
+	if (v == NULL || *v == '\0')
+		return NULL;
+	if (v[0] == '/')
+		return xstrdup(v);
+	return xasprintf("%s/%s", config_datadir(cfg), v);
+}
+
+void delivery_sieve_config_load(struct delivery_sieve_config *c, const struct config *cfg,
+				const char *hostname)
+{
+	memset(c, 0, sizeof(*c));
+	c->before = path_or_null(cfg, "sieve.before");
+	c->after = path_or_null(cfg, "sieve.after");
+	c->hostname = xstrdup(hostname != NULL ? hostname : "localhost");
+	c->datadir = xstrdup(config_datadir(cfg));
+	int64_t max = config_size(cfg, "sieve.max_script_size");
+	c->max_script_size = max < 0 || max > STORE_SIEVE_MAX_CONTENT ? STORE_SIEVE_MAX_CONTENT
+								       : (size_t)max;
+	c->max_redirects = (unsigned)config_int(cfg, "sieve.max_redirects");
+	c->max_redirects_per_day = config_int(cfg, "sieve.max_redirects_per_day");
+	c->min_vacation_period = config_ms(cfg, "sieve.vacation_min_period") / 1000;
+}
+
+void delivery_sieve_config_clear(struct delivery_sieve_config *c)
+{
+	free(c->before);
+	free(c->after);
+	free(c->hostname);
+	free(c->datadir);
+	memset(c, 0, sizeof(*c));
+}
+
+/* ---- SRS (the SRS0 scheme of Shevek's "Sender Rewriting Scheme") ---- */
+
+static const char base32[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+
+char *delivery_srs_forward(const char *sender, const char *our_domain, const char *secret,
+			   int64_t day)
+{
+	const char *at = strrchr(sender, '@');
+	if (at == NULL)
+		return NULL;
+	char tt[3] = {base32[(day >> 5) & 31], base32[day & 31], '\0'};
+	char *domain = xstrdup(at + 1);
+	for (char *p = domain; *p; p++)
+		*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+	char *local = xstrndup(sender, (size_t)(at - sender));
+	/* the hash covers the timestamp, the domain (case-folded) and local */
+	char *input = xasprintf("%s%s%s", tt, domain, local);
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	unsigned maclen = 0;
+	HMAC(EVP_sha1(), secret, (int)strlen(secret), (const unsigned char *)input, strlen(input),
+	     mac, &maclen);
+	char *b64 = base64_encode(mac, maclen);
+	char *out = xasprintf("SRS0=%.4s=%s=%s=%s@%s", b64, tt, domain, local, our_domain);
+	free(b64);
+	free(input);
+	free(local);
+	free(domain);
+	return out;
+}
+
+/* DATA/srs.secret, made on first use (owner-only). NULL when it cannot
+ * be read or made. */
+static char *srs_secret(const char *datadir)
+{
+	char *path = xasprintf("%s/srs.secret", datadir);
+	char buf[256];
+	char *out = NULL;
+	FILE *f = fopen(path, "r");
+	if (f == NULL && errno == ENOENT) {
+		unsigned char raw[SRS_SECRET_LEN];
+		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd >= 0 && RAND_bytes(raw, sizeof(raw)) == 1) {
+			char *hex = base64_encode(raw, sizeof(raw));
+			size_t n = strlen(hex);
+			bool ok = write(fd, hex, n) == (ssize_t)n;
+			free(hex);
+			close(fd);
+			if (!ok)
+				unlink(path);
+		} else if (fd >= 0) {
+			close(fd);
+			unlink(path);
+		}
+		f = fopen(path, "r");
+	}
+	if (f != NULL) {
+		size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+			n--;
+		if (n > 0)
+			out = xstrndup(buf, n);
+	}
+	if (out == NULL)
+		log_warn("sieve: no SRS secret in %s: %s", path, strerror(errno));
+	free(path);
+	return out;
+}
+
+/* ---- reading the message ---- */
+
+static bool header_has(const char *data, size_t len, const char *name)
+{
+	char *v = header_field_get(data, len, name, NULL);
+	bool has = v != NULL;
+	free(v);
+	return has;
+}
+
+bool delivery_vacation_suppressed(const char *sender, const char *data, size_t len)
+{
+	if (sender == NULL || *sender == '\0')
+		return true;
+	const char *at = strrchr(sender, '@');
+	size_t llen = at != NULL ? (size_t)(at - sender) : strlen(sender);
+	/* RFC 5230 4.5: owner-*, *-request, MAILER-DAEMON and the like */
+	static const char *const daemons[] = {"mailer-daemon", "postmaster", "listserv",
+					      "majordomo", "noreply", "no-reply", NULL};
+	for (int i = 0; daemons[i] != NULL; i++)
+		if (strlen(daemons[i]) == llen && strncasecmp(sender, daemons[i], llen) == 0)
+			return true;
+	if (strncasecmp(sender, "owner-", 6) == 0 ||
+	    (llen >= 8 && strncasecmp(sender + llen - 8, "-request", 8) == 0))
+		return true;
+	/* RFC 3834 2: never answer an automatic message */
+	char *as = header_field_get(data, len, "Auto-Submitted", NULL);
+	bool auto_sub = as != NULL && strncasecmp(as + strspn(as, " \t"), "no", 2) != 0;
+	free(as);
+	if (auto_sub)
+		return true;
+	/* lists (RFC 2369, RFC 2919) */
+	static const char *const lists[] = {"List-Id", "List-Post", "List-Unsubscribe",
+					    "List-Help", "List-Owner", "X-Loop", NULL};
+	for (int i = 0; lists[i] != NULL; i++)
+		if (header_has(data, len, lists[i]))
+			return true;
+	char *prec = header_field_get(data, len, "Precedence", NULL);
+	bool bulk = false;
+	if (prec != NULL) {
+		const char *p = prec + strspn(prec, " \t");
+		bulk = strncasecmp(p, "bulk", 4) == 0 || strncasecmp(p, "list", 4) == 0 ||
+		       strncasecmp(p, "junk", 4) == 0;
+	}
+	free(prec);
+	return bulk;
+}
+
+/* ---- per recipient ---- */
+
+struct run {
+	struct delivery *d;
+	struct delivery_rcpt *r;
+	struct store *s;
+	const struct delivery_sieve_config *c;
+	const char *data;
+	size_t len;
+	bool can_refuse;
+	char *account_address;
+	char *message_id;
+	unsigned redirects;
+};
+
+static bool cb_mailbox_exists(void *ctx, const char *mailbox)
+{
+	struct run *rn = ctx;
+	struct store_mailbox mb = {0};
+	enum store_err err = store_mailbox_get(rn->s, rn->r->account_id, mailbox, &mb);
+	store_mailbox_clear(&mb);
+	return err == STORE_OK;
+}
+
+static bool cb_duplicate(void *ctx, const char *id, uint64_t seconds, bool last)
+{
+	struct run *rn = ctx;
+	int64_t now = (int64_t)time(NULL), when = 0;
+	if (strlen(id) > STORE_SIEVE_MAX_KEY)
+		return false;
+	if (store_sieve_state_get(rn->s, rn->r->account_id, STORE_SIEVE_DUPLICATE, id, NULL,
+				  &when) != STORE_OK)
+		return false;
+	bool seen = when > 0 && now - when < (int64_t)(seconds > INT32_MAX ? INT32_MAX : seconds);
+	if (!seen || last) {
+		struct store_sieve_mark m = {.account_id = rn->r->account_id,
+					     .kind = STORE_SIEVE_DUPLICATE, .key = id, .when = now,
+					     .expire_before = now - STATE_KEEP_SECONDS};
+		struct store_op op;
+		store_sieve_mark_init(&op, &m);
+		store_run(rn->s, &op);
+		store_op_clear(&op);
+	}
+	return seen;
+}
+
+/* A script file (before/after): malloc'd text or NULL. */
+static char *read_file(const char *path, size_t max, size_t *len_r)
+{
+	FILE *f = fopen(path, "r");
+	if (f == NULL) {
+		log_warn("sieve: %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	char *buf = xmalloc(max + 1);
+	size_t n = fread(buf, 1, max + 1, f);
+	bool err = ferror(f) != 0;
+	fclose(f);
+	if (err || n > max) {
+		log_warn("sieve: %s: %s", path, err ? "read error" : "larger than sieve.max_script_size");
+		free(buf);
+		return NULL;
+	}
+	buf[n] = '\0';
+	*len_r = n;
+	return buf;
+}
+
+static void add_box(struct delivery_rcpt *r, const char *mailbox, bool create, char **flags)
+{
+	if (mailbox != NULL && strcasecmp(mailbox, "INBOX") == 0)
+		mailbox = NULL;
+	uint32_t bits = 0;
+	char *keywords = NULL;
+	static const struct { const char *name; uint32_t bit; } sys[] = {
+		{"\\Seen", STORE_FLAG_SEEN}, {"\\Answered", STORE_FLAG_ANSWERED},
+		{"\\Flagged", STORE_FLAG_FLAGGED}, {"\\Deleted", STORE_FLAG_DELETED},
+		{"\\Draft", STORE_FLAG_DRAFT},
+	};
+	for (size_t i = 0; flags != NULL && flags[i] != NULL; i++) {
+		bool known = false;
+		for (size_t j = 0; j < sizeof(sys) / sizeof(sys[0]); j++)
+			if (strcasecmp(flags[i], sys[j].name) == 0) {
+				bits |= sys[j].bit;
+				known = true;
+			}
+		if (known || flags[i][0] == '\\' || flags[i][0] == '\0')
+			continue;
+		char *k = keywords ? xasprintf("%s %s", keywords, flags[i]) : xstrdup(flags[i]);
+		free(keywords);
+		keywords = k;
+	}
+	/* one copy per mailbox (RFC 5228 4.1: fileinto twice = once) */
+	for (size_t i = 0; i < r->nboxes; i++) {
+		struct delivery_box *b = &r->boxes[i];
+		bool same = (b->mailbox == NULL && mailbox == NULL) ||
+			    (b->mailbox != NULL && mailbox != NULL && strcmp(b->mailbox, mailbox) == 0);
+		if (same) {
+			b->flags |= bits;
+			b->create |= create;
+			if (keywords != NULL) {
+				char *k = b->keywords ? xasprintf("%s %s", b->keywords, keywords)
+						      : xstrdup(keywords);
+				free(b->keywords);
+				b->keywords = k;
+			}
+			free(keywords);
+			return;
+		}
+	}
+	size_t cap = r->nboxes;
+	r->boxes = xgrow(r->boxes, &cap, r->nboxes + 1, sizeof(*r->boxes));
+	r->boxes[r->nboxes++] = (struct delivery_box){
+		.mailbox = mailbox != NULL ? xstrdup(mailbox) : NULL,
+		.create = create,
+		.flags = bits,
+		.keywords = keywords,
+	};
+}
+
+static void queue_mail(struct run *rn, const char *return_path, const char *to, const char *msg,
+		       size_t len, const char *what)
+{
+	struct store_queue_rcpt q = {.address = to};
+	int64_t id = 0;
+	enum store_err err = store_queue_add_wait(rn->s, rn->r->account_id, return_path, NULL, false,
+						  &q, 1, msg, len, &id);
+	if (err != STORE_OK)
+		log_warn("sieve: account=%s %s to %s not queued: %s", rn->account_address, what, to,
+			 store_strerror(err));
+	else
+		log_info("sieve: account=%s %s to %s queued id=%" PRId64, rn->account_address, what,
+			 to, id);
+}
+
+static void date_header(char *buf, size_t size)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	strftime(buf, size, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+}
+
+static char *new_message_id(const char *hostname)
+{
+	unsigned char raw[12];
+	if (RAND_bytes(raw, sizeof(raw)) != 1)
+		memset(raw, 0, sizeof(raw));
+	char hex[25];
+	for (size_t i = 0; i < sizeof(raw); i++)
+		snprintf(hex + 2 * i, 3, "%02x", raw[i]);
+	return xasprintf("<%s.sieve@%s>", hex, hostname);
+}
+
+static bool header_safe(const char *s)
+{
+	return s != NULL && strpbrk(s, "\r\n") == NULL;
+}
+
+/* RFC 5429 2.1: a rejection the protocol could not carry goes back to
+ * the sender as a DSN (RFC 3464) with the reason. */
+static void reject_dsn(struct run *rn, const char *reason)
+{
+	const char *sender = rn->d->return_path;
+	if (*sender == '\0') {
+		log_info("sieve: account=%s reject of a null-sender message: discarded",
+			 rn->account_address);
+		return;
+	}
+	char date[64];
+	date_header(date, sizeof(date));
+	char *mid = new_message_id(rn->c->hostname);
+	size_t hlen = rn->len;
+	const char *eoh = strstr(rn->data, "\r\n\r\n");
+	if (eoh != NULL && (size_t)(eoh - rn->data) < rn->len)
+		hlen = (size_t)(eoh - rn->data) + 2;
+	char *msg = xasprintf(
+		"From: Mail Delivery System <MAILER-DAEMON@%s>\r\n"
+		"To: <%s>\r\nSubject: Message rejected by %s\r\nDate: %s\r\nMessage-ID: %s\r\n"
+		"Auto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n"
+		"Content-Type: multipart/report; report-type=delivery-status;"
+		" boundary=\"=_sieve_reject\"\r\n\r\n"
+		"--=_sieve_reject\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+		"Your message to <%s> was rejected by the recipient's mail filter:\r\n\r\n%s\r\n\r\n"
+		"--=_sieve_reject\r\nContent-Type: message/delivery-status\r\n\r\n"
+		"Reporting-MTA: dns; %s\r\n\r\nFinal-Recipient: rfc822; %s\r\nAction: failed\r\n"
+		"Status: 5.7.1\r\n\r\n"
+		"--=_sieve_reject\r\nContent-Type: text/rfc822-headers\r\n\r\n%.*s\r\n"
+		"--=_sieve_reject--\r\n",
+		rn->c->hostname, sender, rn->r->address, date, mid, rn->r->address, reason,
+		rn->c->hostname, rn->r->address, (int)hlen, rn->data);
+	queue_mail(rn, "", sender, msg, strlen(msg), "rejection");
+	free(msg);
+	free(mid);
+}
+
+static void do_redirect(struct run *rn, const char *to)
+{
+	const char *why;
+	char *addr = address_normalize(to, &why);
+	if (addr == NULL) {
+		log_warn("sieve: account=%s redirect to a bad address: %s", rn->account_address, why);
+		return;
+	}
+	if (rn->redirects >= rn->c->max_redirects) {
+		log_warn("sieve: account=%s redirect to %s: over sieve.max_redirects",
+			 rn->account_address, addr);
+		free(addr);
+		return;
+	}
+	int64_t now = (int64_t)time(NULL), n = 0, when = 0;
+	const char *mid = rn->message_id != NULL ? rn->message_id : "";
+	if (store_sieve_redirects_since(rn->s, rn->r->account_id, now - 86400, &n) != STORE_OK ||
+	    n >= rn->c->max_redirects_per_day) {
+		log_warn("sieve: account=%s redirect to %s: over sieve.max_redirects_per_day"
+			 " (or the count could not be read)", rn->account_address, addr);
+		free(addr);
+		return;
+	}
+	if (*mid != '\0' &&
+	    store_sieve_state_get(rn->s, rn->r->account_id, STORE_SIEVE_REDIRECT, mid, addr,
+				  &when) == STORE_OK && when > 0 && now - when < 86400) {
+		log_info("sieve: account=%s %s already redirected to %s", rn->account_address, mid,
+			 addr);
+		free(addr);
+		return;
+	}
+	rn->redirects++;
+	/* SRS: the envelope sender becomes ours, so SPF at the target
+	 * holds; bounces to it come back here */
+	char *rp = NULL;
+	if (*rn->d->return_path != '\0') {
+		char *secret = srs_secret(rn->c->datadir);
+		const char *at = strrchr(rn->account_address, '@');
+		if (secret != NULL && at != NULL)
+			rp = delivery_srs_forward(rn->d->return_path, at + 1, secret, now / 86400);
+		free(secret);
+		if (rp == NULL)
+			rp = xstrdup(rn->account_address);
+	} else {
+		rp = xstrdup("");
+	}
+	/* Delivered-To: loop detection at the next hop */
+	char *msg = xasprintf("Delivered-To: %s\r\n%.*s", rn->r->address, (int)rn->len, rn->data);
+	queue_mail(rn, rp, addr, msg, strlen(msg), "redirect");
+	struct store_sieve_mark m = {.account_id = rn->r->account_id, .kind = STORE_SIEVE_REDIRECT,
+				     .key = *mid != '\0' ? mid : "-", .key2 = addr, .when = now,
+				     .expire_before = now - STATE_KEEP_SECONDS};
+	struct store_op op;
+	store_sieve_mark_init(&op, &m);
+	store_run(rn->s, &op);
+	store_op_clear(&op);
+	free(msg);
+	free(rp);
+	free(addr);
+}
+
+/* Does `data`'s To/Cc/Bcc name `addr`? (RFC 5230 4.5) */
+static bool addressed_to(const char *data, size_t len, const char *addr)
+{
+	static const char *const fields[] = {"To", "Cc", "Bcc", "Resent-To", NULL};
+	size_t alen = strlen(addr);
+	for (int i = 0; fields[i] != NULL; i++) {
+		char *v = header_field_get(data, len, fields[i], NULL);
+		bool hit = false;
+		for (const char *p = v; p != NULL && !hit && (p = strcasestr(p, addr)) != NULL; p++) {
+			char before = p == v ? ' ' : p[-1], after = p[alen];
+			hit = strchr(" \t<,:\"", before) != NULL &&
+			      (after == '\0' || strchr(" \t>,;\"", after) != NULL);
+		}
+		free(v);
+		if (hit)
+			return true;
+	}
+	return false;
+}
+
+static uint64_t fnv1a(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (; s != NULL && *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+static void do_vacation(struct run *rn, const struct sieve_action *a)
+{
+	const char *sender = rn->d->return_path;
+	if (delivery_vacation_suppressed(sender, rn->data, rn->len))
+		return;
+	bool mine = addressed_to(rn->data, rn->len, rn->account_address) ||
+		    addressed_to(rn->data, rn->len, rn->r->address);
+	for (size_t i = 0; !mine && a->addresses != NULL && a->addresses[i] != NULL; i++)
+		mine = addressed_to(rn->data, rn->len, a->addresses[i]);
+	if (!mine)
+		return;
+	const char *to = a->reply_to != NULL && *a->reply_to != '\0' ? a->reply_to : sender;
+	if (strlen(to) > STORE_SIEVE_MAX_KEY)
+		return;
+	char handle[40];
+	if (a->handle != NULL && *a->handle != '\0')
+		snprintf(handle, sizeof(handle), "h%016" PRIx64, fnv1a(a->handle));
+	else
+		snprintf(handle, sizeof(handle), "r%016" PRIx64 "%016" PRIx64, fnv1a(a->reason),
+			 fnv1a(a->subject));
+	int64_t period = a->period_seconds > 0 ? (int64_t)a->period_seconds : VACATION_DEFAULT_PERIOD;
+	if (period < rn->c->min_vacation_period)
+		period = rn->c->min_vacation_period;
+	if (period > VACATION_MAX_PERIOD)
+		period = VACATION_MAX_PERIOD;
+	int64_t now = (int64_t)time(NULL), when = 0;
+	if (store_sieve_state_get(rn->s, rn->r->account_id, STORE_SIEVE_VACATION, to, handle,
+				  &when) != STORE_OK)
+		return; /* unknown: better no reply than a second one */
+	if (when > 0 && now - when < period)
+		return;
+	char *subject = NULL;
+	if (a->subject != NULL && header_safe(a->subject)) {
+		subject = xstrdup(a->subject);
+	} else {
+		char *orig = header_field_get(rn->data, rn->len, "Subject", NULL);
+		subject = xasprintf("Auto: %s", orig != NULL ? orig + strspn(orig, " \t") : "");
+		free(orig);
+	}
+	const char *from = a->from != NULL && header_safe(a->from) ? a->from : rn->account_address;
+	char date[64];
+	date_header(date, sizeof(date));
+	char *mid = new_message_id(rn->c->hostname);
+	char *refs = header_field_get(rn->data, rn->len, "References", NULL);
+	char *thread = rn->message_id == NULL ? xstrdup("") :
+		xasprintf("In-Reply-To: %s\r\nReferences: %s%s%s\r\n", rn->message_id,
+			  refs != NULL ? refs + strspn(refs, " \t") : "", refs != NULL ? " " : "",
+			  rn->message_id);
+	char *body = a->mime ? xstrdup(a->reason != NULL ? a->reason : "") :
+		xasprintf("Content-Type: text/plain; charset=utf-8\r\n"
+			  "Content-Transfer-Encoding: 8bit\r\n\r\n%s\r\n",
+			  a->reason != NULL ? a->reason : "");
+	char *msg = xasprintf("From: %s\r\nTo: <%s>\r\nSubject: %s\r\nDate: %s\r\nMessage-ID: %s\r\n"
+			      "%sAuto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n%s",
+			      from, to, subject, date, mid, thread, body);
+	/* RFC 3834 3.3: the null return path, so nothing answers the answer */
+	queue_mail(rn, "", to, msg, strlen(msg), "vacation reply");
+	struct store_sieve_mark m = {.account_id = rn->r->account_id, .kind = STORE_SIEVE_VACATION,
+				     .key = to, .key2 = handle, .when = now,
+				     .expire_before = now - VACATION_MAX_PERIOD};
+	struct store_op op;
+	store_sieve_mark_init(&op, &m);
+	store_run(rn->s, &op);
+	store_op_clear(&op);
+	free(msg);
+	free(body);
+	free(thread);
+	free(refs);
+	free(mid);
+	free(subject);
+}
+
+/* Carry out one script's result; returns whether the message is still
+ * kept implicitly (then the next script runs). */
+static bool apply(struct run *rn, const struct sieve_result *res)
+{
+	struct delivery_rcpt *r = rn->r;
+	for (size_t i = 0; i < res->nactions; i++) {
+		const struct sieve_action *a = &res->actions[i];
+		switch (a->type) {
+		case SIEVE_ACT_KEEP:
+			add_box(r, NULL, false, a->flags);
+			break;
+		case SIEVE_ACT_FILEINTO:
+			add_box(r, a->mailbox, a->create, a->flags);
+			break;
+		case SIEVE_ACT_REDIRECT:
+			if (a->address != NULL)
+				do_redirect(rn, a->address);
+			break;
+		case SIEVE_ACT_REJECT:
+		case SIEVE_ACT_EREJECT: {
+			const char *reason = a->reason != NULL ? a->reason : "rejected";
+			if (rn->can_refuse) {
+				/* one reply line: controls become spaces, bounded */
+				free(r->refuse);
+				r->refuse = xstrndup(reason, REFUSE_MAX);
+				for (char *p = r->refuse; *p != '\0'; p++)
+					if ((unsigned char)*p < 0x20 || *p == 0x7f)
+						*p = ' ';
+			} else {
+				reject_dsn(rn, reason);
+			}
+			break;
+		}
+		case SIEVE_ACT_VACATION:
+			do_vacation(rn, a);
+			break;
+		case SIEVE_ACT_DISCARD:
+			break;
+		}
+	}
+	return res->implicit_keep;
+}
+
+/* Compile and run one script; false when it cancelled the implicit keep.
+ * *keep_flags_r: the implicit keep's flags (last script wins). */
+static bool run_one(struct run *rn, const char *what, const char *text, size_t len,
+		    char ***keep_flags_r)
+{
+	struct sieve_limits lim;
+	sieve_limits_default(&lim);
+	lim.max_script_size = rn->c->max_script_size > 0 ? rn->c->max_script_size : 0;
+	if (rn->c->max_redirects > 0)
+		lim.max_redirects = rn->c->max_redirects;
+	struct sieve_diag diag = {0};
+	struct sieve_script *script = sieve_compile(text, len, &lim, NULL, NULL, &diag);
+	if (script == NULL) {
+		log_warn("sieve: account=%s %s: line %u, column %u: %s: filed to INBOX",
+			 rn->account_address, what, diag.line, diag.column, diag.message);
+		return true;
+	}
+	struct sieve_env env = {
+		.msg = rn->data,
+		.msg_len = rn->len,
+		.envelope_from = rn->d->return_path,
+		.envelope_to = rn->r->address,
+		.user_address = rn->account_address,
+		.spam_header = "X-Spam-Score",
+		.virus_header = "X-Virus-Status",
+		.mailbox_exists = cb_mailbox_exists,
+		.duplicate_check = cb_duplicate,
+		.ctx = rn,
+		.now = (int64_t)time(NULL),
+	};
+	struct sieve_result res = {0};
+	bool keep = true;
+	if (sieve_run(script, &env, &lim, &res, &diag) < 0) {
+		log_warn("sieve: account=%s %s: failed while running: line %u, column %u: %s: filed to INBOX",
+			 rn->account_address, what, diag.line, diag.column, diag.message);
+		/* implicit keep only (sieve.h) */
+	} else {
+		keep = apply(rn, &res);
+		if (keep && res.keep_flags != NULL) {
+			size_t n = 0;
+			while (res.keep_flags[n] != NULL)
+				n++;
+			char **copy = xcalloc(n + 1, sizeof(*copy));
+			for (size_t i = 0; i < n; i++)
+				copy[i] = xstrdup(res.keep_flags[i]);
+			if (*keep_flags_r != NULL) {
+				for (size_t i = 0; (*keep_flags_r)[i] != NULL; i++)
+					free((*keep_flags_r)[i]);
+				free(*keep_flags_r);
+			}
+			*keep_flags_r = copy;
+		}
+	}
+	sieve_result_free(&res);
+	sieve_script_free(script);
+	return keep;
+}
+
+static void run_rcpt(struct run *rn)
+{
+	struct delivery_rcpt *r = rn->r;
+	char *pname = NULL, *ptext = NULL;
+	size_t plen = 0;
+	enum store_err err = store_sieve_get_active(rn->s, r->account_id, &pname, &ptext, &plen);
+	if (err != STORE_OK && err != STORE_ENOTFOUND)
+		log_warn("sieve: account=%s active script unreadable (%s): filed to INBOX",
+			 rn->account_address, store_strerror(err));
+	if (ptext == NULL && rn->c->before == NULL && rn->c->after == NULL)
+		return;
+	char **keep_flags = NULL;
+	bool keep = true;
+	size_t len = 0;
+	char *text;
+	if (rn->c->before != NULL && (text = read_file(rn->c->before, rn->c->max_script_size, &len))) {
+		keep = run_one(rn, "sieve.before", text, len, &keep_flags);
+		free(text);
+	}
+	if (keep && ptext != NULL && r->refuse == NULL)
+		keep = run_one(rn, pname, ptext, plen, &keep_flags);
+	if (keep && r->refuse == NULL && rn->c->after != NULL &&
+	    (text = read_file(rn->c->after, rn->c->max_script_size, &len))) {
+		keep = run_one(rn, "sieve.after", text, len, &keep_flags);
+		free(text);
+	}
+	if (keep && r->refuse == NULL)
+		add_box(r, NULL, false, keep_flags);
+	if (r->nboxes == 0 && r->refuse == NULL)
+		r->discard = true;
+	for (size_t i = 0; keep_flags != NULL && keep_flags[i] != NULL; i++)
+		free(keep_flags[i]);
+	free(keep_flags);
+	free(pname);
+	free(ptext);
+}
+
+void delivery_sieve_run(struct delivery *d, struct store *s, const struct delivery_sieve_config *c,
+			const char *data, size_t len, bool can_refuse)
+{
+	if (c == NULL)
+		return;
+	char *message_id = header_field_get(data, len, "Message-ID", NULL);
+	if (message_id != NULL) {
+		char *trimmed = xstrdup(message_id + strspn(message_id, " \t"));
+		free(message_id);
+		message_id = trimmed;
+		if (strlen(message_id) > STORE_SIEVE_MAX_KEY || !header_safe(message_id)) {
+			free(message_id);
+			message_id = NULL;
+		}
+	}
+	for (size_t i = 0; i < d->nrcpts; i++) {
+		struct store_account a;
+		if (store_account_get_by_id(s, d->rcpts[i].account_id, &a) != STORE_OK)
+			continue; /* gone or unreadable: the store op says which */
+		struct run rn = {.d = d, .r = &d->rcpts[i], .s = s, .c = c, .data = data, .len = len,
+				 .can_refuse = can_refuse, .account_address = a.address,
+				 .message_id = message_id};
+		run_rcpt(&rn);
+		store_account_clear(&a);
+	}
+	free(message_id);
+}

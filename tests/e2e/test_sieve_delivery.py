@@ -1,0 +1,247 @@
+"""Sieve at delivery (src/store/delivery-sieve.c) over every path: LMTP
+and SMTP (scripts run on a worker thread) and `roost deliver`. Filing by
+header, envelope and address part; imap4flags seen over IMAP; fileinto a
+missing mailbox lands in INBOX, :create makes it; a script that fails at
+run time or to compile still delivers to INBOX; reject answers 550 5.7.1
+over LMTP for that recipient only; redirect reaches a remote sink with an
+SRS0 sender; vacation answers once per period and never a list."""
+import email
+import imaplib
+import os
+import re
+import sqlite3
+import time
+
+import pytest
+
+from conftest import free_port
+from outbound_net import Dns, Sink, wait_for
+from test_smtp import Wire
+
+ALICE = "alice@example.com"
+BOB = "bob@example.com"
+
+
+def put_script(r, text, address=ALICE, name="rules"):
+    r.cli("sieve", "put", address, name, input=text)
+    r.cli("sieve", "activate", address, name)
+
+
+def msg(subject="hello", frm="sender@other.test", to=ALICE, extra="", mid=None):
+    mid = mid or "<%s.%f@other.test>" % (re.sub(r"\W", "", subject), time.time())
+    return ("From: %s\r\nTo: %s\r\nSubject: %s\r\nMessage-ID: %s\r\n%s\r\nBody text.\r\n"
+            % (frm, to, subject, mid, extra))
+
+
+def lmtp(r, data, rcpts, mail_from="sender@other.test"):
+    """One LMTP transaction: the per-recipient replies after DATA."""
+    w = Wire(r.port("lmtp"))
+    w.ehlo("LHLO", "mta.test")
+    assert w.cmd("MAIL FROM:<%s>" % mail_from)[0] == 250
+    for rc in rcpts:
+        assert w.cmd("RCPT TO:<%s>" % rc)[0] == 250
+    assert w.cmd("DATA")[0] == 354
+    w.send(data.replace("\r\n.", "\r\n..") + ".\r\n")
+    out = w.replies(len(rcpts))
+    w.cmd("QUIT")
+    return out
+
+
+def imap(r, user=ALICE):
+    m = imaplib.IMAP4("127.0.0.1", r.port("imap"))
+    m.login(user, "secret")
+    return m
+
+
+def box(m, name):
+    """[(subject, flags)] of a mailbox."""
+    typ, data = m.select('"%s"' % name, readonly=True)
+    assert typ == "OK", (name, data)
+    n = int(data[0])
+    if n == 0:
+        return []
+    typ, data = m.fetch("1:*", "(FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+    out = []
+    for item in data:
+        if not isinstance(item, tuple):
+            continue
+        flags = re.search(rb"FLAGS \(([^)]*)\)", item[0]).group(1).decode().split()
+        subject = item[1].decode().split(":", 1)[1].strip()
+        out.append((subject, sorted(flags)))
+    return out
+
+
+RULES = r'''require ["fileinto", "envelope", "imap4flags", "mailbox", "body"];
+if header :contains "subject" "invoice" {
+    fileinto :flags ["\\Flagged", "$Bill"] "Archive";
+    stop;
+}
+if envelope :domain :is "from" "lists.test" { fileinto "Junk"; stop; }
+if address :localpart :is "from" "boss" { addflag "\\Seen"; keep; stop; }
+if header :contains "subject" "missing" { fileinto "NoSuchBox"; stop; }
+if header :contains "subject" "create" { fileinto :create "Made/Here"; stop; }
+if body :contains "drop me" { discard; stop; }
+'''
+
+
+def test_filing_by_header_envelope_address_and_flags(roost):
+    put_script(roost, RULES)
+    assert lmtp(roost, msg("your invoice"), [ALICE])[0][0] == 250
+    assert lmtp(roost, msg("news"), [ALICE], mail_from="bounce@lists.test")[0][0] == 250
+    assert lmtp(roost, msg("from boss", frm="The Boss <boss@corp.test>"), [ALICE])[0][0] == 250
+    assert lmtp(roost, msg("missing box"), [ALICE])[0][0] == 250
+    assert lmtp(roost, msg("please create"), [ALICE])[0][0] == 250
+    assert lmtp(roost, msg("plain"), [ALICE])[0][0] == 250
+    # SMTP runs the same scripts
+    w = Wire(roost.port("smtp"))
+    w.ehlo()
+    assert w.cmd("MAIL FROM:<x@lists.test>")[0] == 250
+    assert w.cmd("RCPT TO:<%s>" % ALICE)[0] == 250
+    assert w.cmd("DATA")[0] == 354
+    w.send(msg("over smtp") + ".\r\n")
+    assert w.reply()[0] == 250
+    w.cmd("QUIT")
+    # the body test and discard: accepted, stored nowhere
+    assert lmtp(roost, msg("bye", extra="") .replace("Body text.", "please drop me"),
+                [ALICE])[0][0] == 250
+
+    m = imap(roost)
+    assert box(m, "Archive") == [("your invoice", ["$Bill", "\\Flagged"])]
+    assert box(m, "Junk") == [("news", []), ("over smtp", [])]
+    assert box(m, "Made/Here") == [("please create", [])]
+    inbox = box(m, "INBOX")
+    assert ("from boss", ["\\Seen"]) in inbox
+    assert ("missing box", []) in inbox          # no :create: INBOX, never lost
+    assert ("plain", []) in inbox
+    assert len(inbox) == 3, inbox
+    typ, data = m.list()
+    assert not any(b"NoSuchBox" in l for l in data)
+    m.logout()
+
+
+def test_runtime_and_compile_errors_deliver_to_inbox(roost):
+    # a regular expression built at run time that does not compile
+    put_script(roost, 'require ["regex", "variables"];\nset "re" "([";\n'
+                      'if header :regex "subject" "${re}" { discard; }\ndiscard;\n')
+    assert lmtp(roost, msg("runtime"), [ALICE])[0][0] == 250
+    # a stored script that no longer compiles (written behind the CLI's back)
+    db = sqlite3.connect(os.path.join(roost.datadir, "roost.db"))
+    db.execute("UPDATE sieve_scripts SET content = 'if {' WHERE name = 'rules'")
+    db.commit()
+    db.close()
+    roost.deliver(msg("broken"), ALICE)
+    m = imap(roost)
+    assert sorted(s for s, _ in box(m, "INBOX")) == ["broken", "runtime"]
+    m.logout()
+    log = roost.read_log()
+    assert "filed to INBOX" in log, log[-2000:]
+
+
+def test_reject_over_lmtp_is_550_for_that_recipient(roost):
+    roost.add_user(BOB)
+    put_script(roost, 'require "reject";\nif header :contains "subject" "spam" {'
+                      ' reject "We do not want this.\r\nReally."; }\n')
+    out = lmtp(roost, msg("spam offer"), [ALICE, BOB])
+    assert out[0][0] == 550 and out[0][1][0].startswith("5.7.1"), out
+    assert "We do not want this." in out[0][1][0] and "\r" not in out[0][1][0]
+    assert out[1][0] == 250, out
+    assert roost.users()[ALICE][2] == 0
+    assert roost.users()[BOB][2] == 1
+    # SMTP with one recipient: 550 at DATA as well
+    w = Wire(roost.port("smtp"))
+    w.ehlo()
+    assert w.cmd("MAIL FROM:<x@other.test>")[0] == 250
+    assert w.cmd("RCPT TO:<%s>" % ALICE)[0] == 250
+    assert w.cmd("DATA")[0] == 354
+    w.send(msg("more spam") + ".\r\n")
+    code, texts = w.reply()
+    assert code == 550 and texts[0].startswith("5.7.1"), texts
+    # not spam: stored
+    assert lmtp(roost, msg("fine"), [ALICE])[0][0] == 250
+    assert roost.users()[ALICE][2] == 1
+
+
+@pytest.fixture
+def net(tmp_path):
+    port = free_port()
+    dns = Dns(tmp_path / "dns", ["remote.test. MX 10 mx.remote.test.",
+                                 "mx.remote.test. A 127.0.0.2"])
+    sink = Sink("127.0.0.2", port).start()
+
+    class Net:
+        pass
+
+    n = Net()
+    n.port, n.dns, n.sink = port, dns, sink
+    yield n
+    sink.stop()
+    dns.stop()
+
+
+def sender(roost_factory, net):
+    return roost_factory(dns__resolver=net.dns.resolver, dns__trust_anchor="",
+                         outbound__port=str(net.port), queue__retry_min="1s",
+                         queue__retry_max="2s", outbound__connect_timeout="2s",
+                         server__hostname="mail.example.com")
+
+
+def test_redirect_reaches_sink_with_srs_sender(roost_factory, net):
+    r = sender(roost_factory, net)
+    put_script(r, 'redirect "fwd@remote.test";\n')
+    r.cli("deliver", "-f", "orig@Sender.test", ALICE, input=msg("forward me"))
+    assert wait_for(lambda: len(net.sink.messages) >= 1), r.read_log()[-3000:]
+    mail_from, rcpts, data = net.sink.messages[0]
+    assert rcpts == ["fwd@remote.test"], rcpts
+    # SRS0=HHHH=TT=domain=local@our domain
+    assert re.fullmatch(r"SRS0=[A-Za-z0-9+/]{4}=[A-Z2-7]{2}=sender\.test=orig@example\.com",
+                        mail_from), mail_from
+    assert b"Subject: forward me" in data and b"Delivered-To: alice@example.com" in data
+    # redirect cancels the implicit keep
+    assert r.users()[ALICE][2] == 0
+    # the same message again (a retried delivery) is not redirected twice
+    r.cli("deliver", "-f", "orig@sender.test", ALICE,
+          input=msg("forward me", mid="<same@other.test>"))
+    r.cli("deliver", "-f", "orig@sender.test", ALICE,
+          input=msg("forward me", mid="<same@other.test>"))
+    assert wait_for(lambda: len(net.sink.messages) >= 2)
+    time.sleep(2)
+    assert len(net.sink.messages) == 2
+
+
+VACATION = '''require "vacation";
+vacation :days 1 :subject "Away" :handle "trip" "I am away until Monday.";
+'''
+
+
+def test_vacation_once_per_period_never_to_lists(roost_factory, net):
+    r = sender(roost_factory, net)
+    put_script(r, VACATION)
+    first = msg("question", frm="carol@remote.test", mid="<q1@remote.test>")
+    r.cli("deliver", "-f", "carol@remote.test", ALICE, input=first)
+    r.cli("deliver", "-f", "carol@remote.test", ALICE,
+          input=msg("again", frm="carol@remote.test"))
+    # a list message, a bulk one, an automatic one, the null sender
+    r.cli("deliver", "-f", "list-bounce@remote.test", ALICE,
+          input=msg("list post", frm="dave@remote.test", extra="List-Id: <l.remote.test>\r\n"))
+    r.cli("deliver", "-f", "erin@remote.test", ALICE,
+          input=msg("bulk", frm="erin@remote.test", extra="Precedence: bulk\r\n"))
+    r.cli("deliver", "-f", "fred@remote.test", ALICE,
+          input=msg("auto", frm="fred@remote.test", extra="Auto-Submitted: auto-replied\r\n"))
+    r.cli("deliver", ALICE, input=msg("null sender", frm="mailer@remote.test"))
+    # not addressed to alice in To/Cc (RFC 5230 4.5)
+    r.cli("deliver", "-f", "gina@remote.test", ALICE,
+          input=msg("bcc", frm="gina@remote.test", to="someone@else.test"))
+    assert wait_for(lambda: len(net.sink.messages) >= 1), r.read_log()[-3000:]
+    time.sleep(3)
+    assert len(net.sink.messages) == 1, [m[1] for m in net.sink.messages]
+    mail_from, rcpts, data = net.sink.messages[0]
+    assert mail_from == "" and rcpts == ["carol@remote.test"]
+    reply = email.message_from_bytes(data)
+    assert reply["Auto-Submitted"] == "auto-replied"
+    assert reply["Subject"] == "Away"
+    assert reply["In-Reply-To"] == "<q1@remote.test>"
+    assert "<q1@remote.test>" in reply["References"]
+    assert "I am away until Monday." in reply.get_payload()
+    # the messages themselves are kept
+    assert r.users()[ALICE][2] == 7
+    assert r.cli("queue", "list").stdout == ""
