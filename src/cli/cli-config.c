@@ -12,6 +12,7 @@
 #include "lib/config.h"
 #include "outbound/outbound.h"
 #include "pop3/pop3.h"
+#include "managesieve/managesieve.h"
 #include "smtp/smtp.h"
 #include "store/store-config.h"
 #include "store/delivery-sieve.h"
@@ -27,5 +28,6 @@ const struct config_key *const cli_config_tables[] = {
 	outbound_config_keys,
 	http_config_keys,
 	sieve_config_keys,
+	managesieve_config_keys,
 	NULL,
 };
