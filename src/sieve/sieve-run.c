@@ -1,17 +1,501 @@
-/* sieve-run: the interpreter (being written; implicit keep only). */
+/*
+ * sieve-run: sieve_run(), the interpreter. It walks the checked tree
+ * counting steps, collects actions (RFC 5228 4, 2.10: duplicates merged,
+ * implicit keep cancelled by keep/fileinto/redirect/reject/discard unless
+ * :copy), and the header edits of editheader (RFC 5293). Any runtime
+ * error or limit resets the result to "implicit keep only" (2.10.6).
+ * include (RFC 6609) runs the script compiled into the include node with
+ * its own variable scope.
+ */
+#include <ctype.h>
+#include <gmime/gmime.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
-#include "sieve/sieve-private.h"
+#include <strings.h>
+#include "lib/alloc.h"
+#include "mail/mime-index.h"
+#include "sieve/sieve-interp.h"
+
+int sv_rt_error(struct sv_run *run, const struct sv_node *n, const char *fmt, ...)
+{
+	if (run->failed)
+		return -1;
+	run->failed = true;
+	char msg[200];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	sv_diag(run->diag, n != NULL ? n->line : 0, n != NULL ? n->column : 0, "%s", msg);
+	return -1;
+}
+
+int sv_step(struct sv_run *run, const struct sv_node *n, uint64_t cost)
+{
+	if (run->failed)
+		return -1;
+	run->steps += cost;
+	if (run->steps > run->lim.max_steps) {
+		run->failed = true;
+		sv_diag(run->diag, 0, 0, "too many steps (limit %llu)", (unsigned long long)run->lim.max_steps);
+		return -1;
+	}
+	return 0;
+}
+
+char **sv_strv_dup(char **l, size_t n)
+{
+	char **o = xcalloc(n + 1, sizeof(char *));
+	for (size_t i = 0; i < n; i++)
+		o[i] = xstrdup(l[i]);
+	return o;
+}
+
+static void strv_free(char **l)
+{
+	for (size_t i = 0; l != NULL && l[i] != NULL; i++)
+		free(l[i]);
+	free(l);
+}
+
+struct sieve_action *sv_action_add(struct sv_run *run, const struct sv_node *n, int type)
+{
+	struct sieve_result *r = run->r;
+	if (r->nactions >= run->lim.max_actions) {
+		sv_rt_error(run, n, "too many actions (at most %u)", run->lim.max_actions);
+		return NULL;
+	}
+	r->actions = xgrow(r->actions, &run->cap_actions, r->nactions + 1, sizeof(*r->actions));
+	struct sieve_action *a = &r->actions[r->nactions++];
+	memset(a, 0, sizeof(*a));
+	a->type = (enum sieve_action_type)type;
+	return a;
+}
+
+static void action_clear(struct sieve_action *a)
+{
+	free(a->mailbox);
+	strv_free(a->flags);
+	free(a->mailboxid);
+	free(a->special_use);
+	free(a->address);
+	free(a->reason);
+	free(a->subject);
+	free(a->from);
+	free(a->handle);
+	strv_free(a->addresses);
+	free(a->reply_to);
+}
+
+void sieve_result_free(struct sieve_result *r)
+{
+	for (size_t i = 0; i < r->nactions; i++)
+		action_clear(&r->actions[i]);
+	free(r->actions);
+	strv_free(r->keep_flags);
+	for (size_t i = 0; i < r->nedits; i++) {
+		free(r->edits[i].name);
+		free(r->edits[i].value);
+	}
+	free(r->edits);
+	memset(r, 0, sizeof(*r));
+}
+
+/* The flags for keep/fileinto: :flags, else the internal variable. */
+static char **action_flags(struct sv_run *run, struct sv_scope *sc, const struct sv_node *n)
+{
+	if (!sv_uses(sc, EXT_IMAP4FLAGS))
+		return NULL;
+	const struct sv_tagbind *t = sv_tag(n, TAG_FLAGS);
+	char *joined;
+	if (t != NULL) {
+		size_t nf;
+		char **f = sv_expand_list(run, sc, t->val, &nf);
+		joined = sv_flags_join(f, nf);
+		sv_free_list(f, nf);
+	} else {
+		joined = xstrdup(run->flags != NULL ? run->flags : "");
+	}
+	size_t n_out;
+	char **out = sv_flags_split(joined, &n_out);
+	free(joined);
+	return out;
+}
+
+static int reject_conflict(struct sv_run *run, const struct sv_node *n)
+{
+	return sv_rt_error(run, n, "reject/ereject cannot be combined with keep, fileinto or vacation");
+}
+
+static int cmd_store(struct sv_run *run, struct sv_scope *sc, const struct sv_node *n, bool keep)
+{
+	if (run->rejected)
+		return reject_conflict(run, n);
+	size_t len;
+	char *mailbox = keep ? NULL : sv_expand(run, sc, &n->pos[0]->strs[0], &len);
+	if (mailbox != NULL && (mailbox[0] == '\0' || strlen(mailbox) != len)) {
+		free(mailbox);
+		return sv_rt_error(run, n, "fileinto: invalid mailbox name");
+	}
+	bool copy = sv_tag(n, TAG_COPY) != NULL;
+	if (!copy)
+		run->r->implicit_keep = false;
+	char **flags = action_flags(run, sc, n);
+	/* RFC 5228 2.10.3: the same keep/fileinto twice is one action; the
+	 * later flags win */
+	for (size_t i = 0; i < run->r->nactions; i++) {
+		struct sieve_action *a = &run->r->actions[i];
+		if ((keep && a->type == SIEVE_ACT_KEEP) ||
+		    (!keep && a->type == SIEVE_ACT_FILEINTO && strcmp(a->mailbox, mailbox) == 0)) {
+			strv_free(a->flags);
+			a->flags = flags;
+			a->copy = a->copy && copy;
+			a->create = a->create || sv_tag(n, TAG_CREATE) != NULL;
+			free(mailbox);
+			return 0;
+		}
+	}
+	struct sieve_action *a = sv_action_add(run, n, keep ? SIEVE_ACT_KEEP : SIEVE_ACT_FILEINTO);
+	if (a == NULL) {
+		free(mailbox);
+		strv_free(flags);
+		return -1;
+	}
+	a->mailbox = mailbox;
+	a->flags = flags;
+	a->copy = copy;
+	a->create = sv_tag(n, TAG_CREATE) != NULL;
+	const struct sv_tagbind *t;
+	if ((t = sv_tag(n, TAG_MAILBOXID)) != NULL)
+		a->mailboxid = sv_expand(run, sc, &t->val->strs[0], &len);
+	if ((t = sv_tag(n, TAG_SPECIALUSE)) != NULL)
+		a->special_use = sv_expand(run, sc, &t->val->strs[0], &len);
+	return 0;
+}
+
+static int cmd_redirect(struct sv_run *run, struct sv_scope *sc, const struct sv_node *n)
+{
+	size_t len;
+	char *addr = sv_expand(run, sc, &n->pos[0]->strs[0], &len);
+	if (strlen(addr) != len || !sv_address_ok(addr)) {
+		free(addr);
+		return sv_rt_error(run, n, "redirect: invalid address");
+	}
+	if (sv_tag(n, TAG_COPY) == NULL)
+		run->r->implicit_keep = false;
+	for (size_t i = 0; i < run->r->nactions; i++) {
+		struct sieve_action *a = &run->r->actions[i];
+		if (a->type == SIEVE_ACT_REDIRECT && strcasecmp(a->address, addr) == 0) {
+			a->copy = a->copy && sv_tag(n, TAG_COPY) != NULL;
+			free(addr);
+			return 0;
+		}
+	}
+	if (++run->redirects > run->lim.max_redirects) {
+		free(addr);
+		return sv_rt_error(run, n, "too many redirects (at most %u)", run->lim.max_redirects);
+	}
+	struct sieve_action *a = sv_action_add(run, n, SIEVE_ACT_REDIRECT);
+	if (a == NULL) {
+		free(addr);
+		return -1;
+	}
+	a->address = addr;
+	a->copy = sv_tag(n, TAG_COPY) != NULL;
+	return 0;
+}
+
+/* RFC 5429 2.1-2.2: one reject per run; not with vacation, keep or fileinto. */
+static int cmd_reject(struct sv_run *run, struct sv_scope *sc, const struct sv_node *n, bool ereject)
+{
+	if (run->rejected || run->vacationed)
+		return reject_conflict(run, n);
+	for (size_t i = 0; i < run->r->nactions; i++)
+		if (run->r->actions[i].type == SIEVE_ACT_KEEP || run->r->actions[i].type == SIEVE_ACT_FILEINTO)
+			return reject_conflict(run, n);
+	run->rejected = true;
+	run->r->implicit_keep = false;
+	struct sieve_action *a = sv_action_add(run, n, ereject ? SIEVE_ACT_EREJECT : SIEVE_ACT_REJECT);
+	if (a == NULL)
+		return -1;
+	size_t len;
+	a->reason = sv_expand(run, sc, &n->pos[0]->strs[0], &len);
+	return 0;
+}
+
+static void edit_add(struct sv_run *run, bool add, bool last, const char *name, const char *value,
+		     unsigned index)
+{
+	struct sieve_result *r = run->r;
+	r->edits = xrealloc(r->edits, (r->nedits + 1) * sizeof(*r->edits));
+	struct sieve_header_edit *e = &r->edits[r->nedits++];
+	e->add = add;
+	e->last = last;
+	e->name = xstrdup(name);
+	e->value = value != NULL ? xstrdup(value) : NULL;
+	e->index = index;
+}
+
+/* RFC 5293 7: these fields are never deleted (trace and loop protection). */
+static bool protected_field(const char *name)
+{
+	return strcasecmp(name, "received") == 0 || strcasecmp(name, "auto-submitted") == 0;
+}
+
+static int cmd_addheader(struct sv_run *run, struct sv_scope *sc, const struct sv_node *n)
+{
+	size_t nl, vl;
+	char *name = sv_expand(run, sc, &n->pos[0]->strs[0], &nl);
+	char *value = sv_expand(run, sc, &n->pos[1]->strs[0], &vl);
+	int rc = 0;
+	if (!sv_header_name_ok(name) || strlen(name) != nl) {
+		rc = sv_rt_error(run, n, "addheader: invalid header field name");
+	} else if (run->msg.nh >= SV_MSG_HEADERS || run->r->nedits >= run->lim.max_actions) {
+		rc = sv_rt_error(run, n, "addheader: too many header edits");
+	} else {
+		/* line breaks become spaces; non-ASCII is RFC 2047 encoded (5) */
+		bool ascii = true;
+		for (size_t i = 0; i < vl; i++) {
+			if (value[i] == '\r' || value[i] == '\n' || value[i] == '\0')
+				value[i] = ' ';
+			if ((unsigned char)value[i] >= 0x80)
+				ascii = false;
+		}
+		if (!ascii) {
+			mime_index_global_init();
+			char *enc = g_mime_utils_header_encode_text(NULL, value, "utf-8");
+			if (enc != NULL) {
+				free(value);
+				value = xstrdup(enc);
+				g_free(enc);
+			}
+		}
+		bool last = sv_tag(n, TAG_LAST) != NULL;
+		sv_msg_add_header(&run->msg, name, value, last);
+		edit_add(run, true, last, name, value, 0);
+	}
+	free(name);
+	free(value);
+	return rc;
+}
+
+static int cmd_deleteheader(struct sv_run *run, struct sv_scope *sc, const struct sv_node *n)
+{
+	size_t nl;
+	char *name = sv_expand(run, sc, &n->pos[0]->strs[0], &nl);
+	if (protected_field(name) || strlen(name) != nl) {
+		free(name);
+		return 0;
+	}
+	size_t count = 0;
+	for (size_t i = 0; i < run->msg.nh; i++)
+		if (strcasecmp(run->msg.h[i].name, name) == 0)
+			count++;
+	const struct sv_tagbind *ix = sv_tag(n, TAG_INDEX);
+	size_t want = 0;
+	if (ix != NULL) {
+		if (ix->val->num > count) {
+			free(name);
+			return 0;
+		}
+		want = sv_tag(n, TAG_LAST) ? count - (size_t)ix->val->num + 1 : (size_t)ix->val->num;
+	}
+	if (want == 0 && n->pos[1] == NULL) {
+		if (count > 0) {
+			for (size_t i = run->msg.nh; i-- > 0;)
+				if (strcasecmp(run->msg.h[i].name, name) == 0)
+					sv_msg_delete_header(&run->msg, i);
+			edit_add(run, false, false, name, NULL, 0);
+		}
+		free(name);
+		return 0;
+	}
+	/* From the bottom so each edit's occurrence number is still right
+	 * when the caller applies the edits in order. */
+	size_t occ = count;
+	int rc = 0;
+	for (size_t i = run->msg.nh; i-- > 0 && rc == 0;) {
+		if (strcasecmp(run->msg.h[i].name, name) != 0)
+			continue;
+		size_t this_occ = occ--;
+		if (want != 0 && this_occ != want)
+			continue;
+		if (n->pos[1] != NULL) {
+			char *v = xstrdup(sv_hdr_value(&run->msg.h[i]));
+			char *vals[2] = { v, NULL };
+			int m = sv_match_values(run, sc, n, vals, 1, n->pos[1]);
+			free(v);
+			if (m < 0) {
+				rc = -1;
+				break;
+			}
+			if (m == 0)
+				continue;
+		}
+		if (run->r->nedits >= run->lim.max_actions) {
+			rc = sv_rt_error(run, n, "deleteheader: too many header edits");
+			break;
+		}
+		edit_add(run, false, false, name, run->msg.h[i].raw, (unsigned)this_occ);
+		sv_msg_delete_header(&run->msg, i);
+	}
+	free(name);
+	return rc;
+}
+
+static int run_commands(struct sv_run *run, struct sv_scope *sc, struct sv_node **cmds, size_t n);
+
+static int run_script(struct sv_run *run, const struct sieve_script *s, const struct sv_node *at)
+{
+	if (run->depth >= run->lim.max_include_depth + 1)
+		return sv_rt_error(run, at, "includes nested too deeply");
+	struct sv_scope sc = { .s = s };
+	run->depth++;
+	int rc = run_commands(run, &sc, s->cmds, s->ncmds);
+	run->depth--;
+	sv_vars_free(&sc.locals);
+	for (size_t i = 0; i < sc.nglobals; i++)
+		free(sc.globals[i]);
+	free(sc.globals);
+	return rc;
+}
+
+static int cmd_include(struct sv_run *run, const struct sv_node *n)
+{
+	if (n->included == NULL)
+		return 0;	/* :optional and absent */
+	/* RFC 6609 3.2 :once: by name, since each include node holds its
+	 * own compiled copy */
+	char *key = xasprintf("%c%s", sv_tag(n, TAG_GLOBAL) ? 'g' : 'p', n->pos[0]->strs[0].s);
+	for (size_t i = 0; i < run->nonce; i++) {
+		if (strcmp(run->once[i], key) == 0) {
+			bool skip = sv_tag(n, TAG_ONCE) != NULL;
+			if (skip) {
+				free(key);
+				return 0;
+			}
+		}
+	}
+	run->once = xrealloc(run->once, (run->nonce + 1) * sizeof(*run->once));
+	run->once[run->nonce++] = key;
+	return run_script(run, n->included, n);
+}
+
+static int cmd_global(struct sv_run *run, struct sv_scope *sc, const struct sv_node *n)
+{
+	const struct sv_arg *a = n->pos[0];
+	for (size_t i = 0; i < a->nstrs; i++) {
+		char *name = xstrdup(a->strs[i].s);
+		for (char *p = name; *p != '\0'; p++)
+			*p = (char)tolower((unsigned char)*p);
+		sc->globals = xrealloc(sc->globals, (sc->nglobals + 1) * sizeof(char *));
+		sc->globals[sc->nglobals++] = name;
+	}
+	return 0;
+}
+
+static int run_command(struct sv_run *run, struct sv_scope *sc, const struct sv_node *n)
+{
+	switch (n->spec->id) {
+	case CMD_STOP:
+		run->stopped = true;
+		return 0;
+	case CMD_RETURN:
+		sc->returned = true;
+		return 0;
+	case CMD_KEEP:
+		return cmd_store(run, sc, n, true);
+	case CMD_FILEINTO:
+		return cmd_store(run, sc, n, false);
+	case CMD_DISCARD:
+		run->r->implicit_keep = false;
+		for (size_t i = 0; i < run->r->nactions; i++)
+			if (run->r->actions[i].type == SIEVE_ACT_DISCARD)
+				return 0;
+		return sv_action_add(run, n, SIEVE_ACT_DISCARD) != NULL ? 0 : -1;
+	case CMD_REDIRECT:
+		return cmd_redirect(run, sc, n);
+	case CMD_REJECT:
+	case CMD_EREJECT:
+		return cmd_reject(run, sc, n, n->spec->id == CMD_EREJECT);
+	case CMD_SETFLAG:
+	case CMD_ADDFLAG:
+	case CMD_REMOVEFLAG:
+		return sv_cmd_flags(run, sc, n);
+	case CMD_SET:
+		return sv_cmd_set(run, sc, n);
+	case CMD_VACATION:
+		return sv_cmd_vacation(run, sc, n);
+	case CMD_ADDHEADER:
+		return cmd_addheader(run, sc, n);
+	case CMD_DELETEHEADER:
+		return cmd_deleteheader(run, sc, n);
+	case CMD_INCLUDE:
+		return cmd_include(run, n);
+	case CMD_GLOBAL:
+		return cmd_global(run, sc, n);
+	case CMD_REQUIRE:
+		return 0;
+	}
+	return sv_rt_error(run, n, "command \"%s\" not implemented", n->name);
+}
+
+static int run_commands(struct sv_run *run, struct sv_scope *sc, struct sv_node **cmds, size_t n)
+{
+	bool chain_done = false;	/* an if/elsif of this chain ran its block */
+	for (size_t i = 0; i < n && !run->stopped && !sc->returned; i++) {
+		const struct sv_node *c = cmds[i];
+		if (sv_step(run, c, 1) < 0)
+			return -1;
+		int id = c->spec->id;
+		if (id == CMD_IF || id == CMD_ELSIF || id == CMD_ELSE) {
+			if (id == CMD_IF)
+				chain_done = false;
+			if (chain_done)
+				continue;
+			int t = id == CMD_ELSE ? 1 : sv_test(run, sc, c->tests[0]);
+			if (t < 0)
+				return -1;
+			if (t == 1) {
+				chain_done = true;
+				if (run_commands(run, sc, c->block, c->nblock) < 0)
+					return -1;
+			}
+			continue;
+		}
+		if (run_command(run, sc, c) < 0)
+			return -1;
+	}
+	return run->failed ? -1 : 0;
+}
 
 int sieve_run(const struct sieve_script *script, const struct sieve_env *env,
 	      const struct sieve_limits *lim, struct sieve_result *r,
 	      struct sieve_diag *diag_r)
 {
+	struct sieve_diag scratch;
+	struct sv_run run = { .env = env, .r = r, .diag = diag_r != NULL ? diag_r : &scratch };
+	memset(run.diag, 0, sizeof(*run.diag));
+	sv_limits_fill(&run.lim, lim);
 	memset(r, 0, sizeof(*r));
 	r->implicit_keep = true;
-	return 0;
-}
-
-void sieve_result_free(struct sieve_result *r)
-{
-	memset(r, 0, sizeof(*r));
+	sv_msg_init(&run.msg, env->msg != NULL ? env->msg : "", env->msg != NULL ? env->msg_len : 0);
+	int rc = run_script(&run, script, NULL);
+	if (rc == 0 && r->implicit_keep && run.flags != NULL && (script->exts & (1u << EXT_IMAP4FLAGS))) {
+		size_t nf;
+		r->keep_flags = sv_flags_split(run.flags, &nf);
+	}
+	if (rc < 0) {
+		sieve_result_free(r);
+		r->implicit_keep = true;
+	}
+	sv_msg_free(&run.msg);
+	sv_vars_free(&run.globals);
+	sv_captures_clear(&run.caps);
+	free(run.flags);
+	for (size_t i = 0; i < run.nonce; i++)
+		free(run.once[i]);
+	free(run.once);
+	return rc;
 }

@@ -68,6 +68,8 @@ struct sieve_env {
 	const char *(*special_use_mailbox)(void *ctx, const char *use); /* "\\Junk" -> name */
 	/* RFC 7352: true when `id` was seen within `seconds`; records it. */
 	bool (*duplicate_check)(void *ctx, const char *id, uint64_t seconds, bool last);
+	/* RFC 9042 mailboxidexists: true when a mailbox has this MAILBOXID. */
+	bool (*mailboxid_exists)(void *ctx, const char *mailboxid);
 	void *ctx;
 	int64_t now;		/* unix time used by date/currentdate, vacation */
 };

@@ -1,0 +1,41 @@
+/*
+ * sieve-msg: the message as Sieve tests see it (see sieve-msg.c).
+ */
+#ifndef ROOST_SIEVE_MSG_H
+#define ROOST_SIEVE_MSG_H
+#include <stdbool.h>
+#include <stddef.h>
+#include "sieve/sieve-private.h"
+
+#define SV_MSG_HEADERS 10000	/* header fields read from one message */
+#define SV_MSG_ADDRESSES 10000	/* addresses read from one field */
+
+struct sv_hdr {
+	char *name;		/* as written */
+	char *raw;		/* unfolded, not decoded */
+	char *decoded;		/* RFC 2047 decoded, trimmed (lazy) */
+};
+
+struct sv_msg {
+	const char *data;
+	size_t len, body_off;
+	struct sv_hdr *h;
+	size_t nh;
+};
+
+enum { SV_BODY_TEXT, SV_BODY_RAW, SV_BODY_CONTENT };
+
+void sv_msg_init(struct sv_msg *m, const char *data, size_t len);
+void sv_msg_free(struct sv_msg *m);
+const char *sv_hdr_value(struct sv_hdr *h);
+void sv_msg_add_header(struct sv_msg *m, const char *name, const char *value, bool last);
+void sv_msg_delete_header(struct sv_msg *m, size_t i);
+/* Addresses of a field value, malloc'd strings in a malloc'd array. */
+void sv_addr_parse(const char *value, char ***list_r, size_t *n_r);
+/* The part of an address (enum sv_addrpart), malloc'd; NULL for :detail
+ * of an address without a '+'. */
+char *sv_addr_part(const char *addr, int part);
+/* Body text for a body test, at most `max` bytes of body read. */
+char *sv_msg_body(struct sv_msg *m, int transform, char **types, size_t ntypes, size_t max,
+		  size_t *len_r);
+#endif
