@@ -12,6 +12,7 @@
 #include "store/store-queue.h"
 #include "store/store-sieve.h"
 #include "sieve/sieve.h"
+#include "dkim/dkim.h"
 #include "lib/alloc.h"
 #include "lib/base64.h"
 #include "lib/log.h"
@@ -328,13 +329,48 @@ static void add_box(struct delivery_rcpt *r, const char *mailbox, bool create, c
 	};
 }
 
+/* Mail we write ourselves (vacation replies, rejection DSNs) is signed
+ * with the account's domain's DKIM keys, as submission signs (src/dkim/;
+ * we are on a worker already). Redirects keep the original's
+ * signatures and get none of ours. A malloc'd signed copy, or NULL. */
+static char *dkim_signed(struct run *rn, const char *msg, size_t len, size_t *len_r)
+{
+	const char *at = strrchr(rn->account_address, '@');
+	struct dkim_signer *signer = NULL;
+	char *error = NULL, *fields = NULL, *out = NULL;
+	if (at == NULL || dkim_signer_load(rn->c->datadir, at + 1, &signer, &error) != 0) {
+		if (error != NULL)
+			log_warn("sieve: account=%s unsigned: %s", rn->account_address, error);
+		free(error);
+		return NULL;
+	}
+	if (dkim_sign(signer, msg, len, time(NULL), &fields, &error) == 0) {
+		out = xasprintf("%s%.*s", fields, (int)len, msg);
+		*len_r = strlen(out);
+	} else {
+		log_warn("sieve: account=%s unsigned: %s", rn->account_address,
+			 error != NULL ? error : "?");
+	}
+	free(fields);
+	free(error);
+	dkim_signer_free(&signer);
+	return out;
+}
+
 static void queue_mail(struct run *rn, const char *return_path, const char *to, const char *msg,
-		       size_t len, const char *what)
+		       size_t len, const char *what, bool sign)
 {
 	struct store_queue_rcpt q = {.address = to};
 	int64_t id = 0;
+	size_t slen = 0;
+	char *signed_msg = sign ? dkim_signed(rn, msg, len, &slen) : NULL;
+	if (signed_msg != NULL) {
+		msg = signed_msg;
+		len = slen;
+	}
 	enum store_err err = store_queue_add_wait(rn->s, rn->r->account_id, return_path, NULL, false,
 						  &q, 1, msg, len, &id);
+	free(signed_msg);
 	if (err != STORE_OK)
 		log_warn("sieve: account=%s %s to %s not queued: %s", rn->account_address, what, to,
 			 store_strerror(err));
@@ -399,7 +435,7 @@ static void reject_dsn(struct run *rn, const char *reason)
 		"--=_sieve_reject--\r\n",
 		rn->c->hostname, sender, rn->r->address, date, mid, rn->r->address, reason,
 		rn->c->hostname, rn->r->address, (int)hlen, rn->data);
-	queue_mail(rn, "", sender, msg, strlen(msg), "rejection");
+	queue_mail(rn, "", sender, msg, strlen(msg), "rejection", false);
 	free(msg);
 	free(mid);
 }
@@ -452,7 +488,7 @@ static void do_redirect(struct run *rn, const char *to)
 	}
 	/* Delivered-To: loop detection at the next hop */
 	char *msg = xasprintf("Delivered-To: %s\r\n%.*s", rn->r->address, (int)rn->len, rn->data);
-	queue_mail(rn, rp, addr, msg, strlen(msg), "redirect");
+	queue_mail(rn, rp, addr, msg, strlen(msg), "redirect", false);
 	struct store_sieve_mark m = {.account_id = rn->r->account_id, .kind = STORE_SIEVE_REDIRECT,
 				     .key = *mid != '\0' ? mid : "-", .key2 = addr, .when = now,
 				     .expire_before = now - STATE_KEEP_SECONDS};
@@ -549,7 +585,7 @@ static void do_vacation(struct run *rn, const struct sieve_action *a)
 			      "%sAuto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n%s",
 			      from, to, subject, date, mid, thread, body);
 	/* RFC 3834 3.3: the null return path, so nothing answers the answer */
-	queue_mail(rn, "", to, msg, strlen(msg), "vacation reply");
+	queue_mail(rn, "", to, msg, strlen(msg), "vacation reply", true);
 	struct store_sieve_mark m = {.account_id = rn->r->account_id, .kind = STORE_SIEVE_VACATION,
 				     .key = to, .key2 = handle, .when = now,
 				     .expire_before = now - VACATION_MAX_PERIOD};

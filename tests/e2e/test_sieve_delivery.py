@@ -16,6 +16,7 @@ import pytest
 
 from conftest import free_port
 from outbound_net import Dns, Sink, wait_for
+from test_dkim import parse_txt, verify_all
 from test_smtp import Wire
 
 ALICE = "alice@example.com"
@@ -222,6 +223,8 @@ vacation :days 1 :subject "Away" :handle "trip" "I am away until Monday.";
 
 def test_vacation_once_per_period_never_to_lists(roost_factory, net):
     r = sender(roost_factory, net)
+    r.cli("domain", "dkim", "example.com", "generate")
+    recs = parse_txt(r.cli("domain", "dkim", "example.com", "show").stdout)
     put_script(r, VACATION)
     first = msg("question", frm="carol@remote.test", mid="<q1@remote.test>")
     r.cli("deliver", "-f", "carol@remote.test", ALICE, input=first)
@@ -249,6 +252,8 @@ def test_vacation_once_per_period_never_to_lists(roost_factory, net):
     assert reply["In-Reply-To"] == "<q1@remote.test>"
     assert "<q1@remote.test>" in reply["References"]
     assert "I am away until Monday." in reply.get_payload()
+    # signed like submitted mail, with the account's domain's keys
+    assert sorted(verify_all(data, recs)) == ["ed25519-sha256", "rsa-sha256"]
     # the messages themselves are kept
     assert r.users()[ALICE][2] == 7
     assert r.cli("queue", "list").stdout == ""
