@@ -357,7 +357,7 @@ static char *dkim_signed(struct run *rn, const char *msg, size_t len, size_t *le
 	return out;
 }
 
-static void queue_mail(struct run *rn, const char *return_path, const char *to, const char *msg,
+static bool queue_mail(struct run *rn, const char *return_path, const char *to, const char *msg,
 		       size_t len, const char *what, bool sign)
 {
 	struct store_queue_rcpt q = {.address = to};
@@ -377,6 +377,7 @@ static void queue_mail(struct run *rn, const char *return_path, const char *to, 
 	else
 		log_info("sieve: account=%s %s to %s queued id=%" PRId64, rn->account_address, what,
 			 to, id);
+	return err == STORE_OK;
 }
 
 static void date_header(char *buf, size_t size)
@@ -440,19 +441,21 @@ static void reject_dsn(struct run *rn, const char *reason)
 	free(mid);
 }
 
-static void do_redirect(struct run *rn, const char *to)
+/* False when the message could not be redirected (a limit, a bad
+ * address, the queue): the caller keeps it instead, so it is never lost. */
+static bool do_redirect(struct run *rn, const char *to)
 {
 	const char *why;
 	char *addr = address_normalize(to, &why);
 	if (addr == NULL) {
 		log_warn("sieve: account=%s redirect to a bad address: %s", rn->account_address, why);
-		return;
+		return false;
 	}
 	if (rn->redirects >= rn->c->max_redirects) {
 		log_warn("sieve: account=%s redirect to %s: over sieve.max_redirects",
 			 rn->account_address, addr);
 		free(addr);
-		return;
+		return false;
 	}
 	int64_t now = (int64_t)time(NULL), n = 0, when = 0;
 	const char *mid = rn->message_id != NULL ? rn->message_id : "";
@@ -461,7 +464,7 @@ static void do_redirect(struct run *rn, const char *to)
 		log_warn("sieve: account=%s redirect to %s: over sieve.max_redirects_per_day"
 			 " (or the count could not be read)", rn->account_address, addr);
 		free(addr);
-		return;
+		return false;
 	}
 	if (*mid != '\0' &&
 	    store_sieve_state_get(rn->s, rn->r->account_id, STORE_SIEVE_REDIRECT, mid, addr,
@@ -469,7 +472,7 @@ static void do_redirect(struct run *rn, const char *to)
 		log_info("sieve: account=%s %s already redirected to %s", rn->account_address, mid,
 			 addr);
 		free(addr);
-		return;
+		return true;
 	}
 	rn->redirects++;
 	/* SRS: the envelope sender becomes ours, so SPF at the target
@@ -488,7 +491,7 @@ static void do_redirect(struct run *rn, const char *to)
 	}
 	/* Delivered-To: loop detection at the next hop */
 	char *msg = xasprintf("Delivered-To: %s\r\n%.*s", rn->r->address, (int)rn->len, rn->data);
-	queue_mail(rn, rp, addr, msg, strlen(msg), "redirect", false);
+	bool queued = queue_mail(rn, rp, addr, msg, strlen(msg), "redirect", false);
 	struct store_sieve_mark m = {.account_id = rn->r->account_id, .kind = STORE_SIEVE_REDIRECT,
 				     .key = *mid != '\0' ? mid : "-", .key2 = addr, .when = now,
 				     .expire_before = now - STATE_KEEP_SECONDS};
@@ -499,6 +502,7 @@ static void do_redirect(struct run *rn, const char *to)
 	free(msg);
 	free(rp);
 	free(addr);
+	return queued;
 }
 
 /* Does `data`'s To/Cc/Bcc name `addr`? (RFC 5230 4.5) */
@@ -616,8 +620,8 @@ static bool apply(struct run *rn, const struct sieve_result *res)
 			add_box(r, a->mailbox, a->create, a->flags);
 			break;
 		case SIEVE_ACT_REDIRECT:
-			if (a->address != NULL)
-				do_redirect(rn, a->address);
+			if (a->address == NULL || !do_redirect(rn, a->address))
+				add_box(r, NULL, false, NULL);
 			break;
 		case SIEVE_ACT_REJECT:
 		case SIEVE_ACT_EREJECT: {

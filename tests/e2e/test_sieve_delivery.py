@@ -257,3 +257,53 @@ def test_vacation_once_per_period_never_to_lists(roost_factory, net):
     # the messages themselves are kept
     assert r.users()[ALICE][2] == 7
     assert r.cli("queue", "list").stdout == ""
+
+
+def test_reject_without_protocol_is_a_dsn(roost_factory, net):
+    """`roost deliver` (and SMTP to several recipients) cannot refuse one
+    recipient: the sender gets an RFC 5429 rejection DSN instead."""
+    r = sender(roost_factory, net)
+    r.add_user(BOB)
+    put_script(r, 'require "reject";\nreject "No thanks.";\n')
+    w = Wire(r.port("smtp"))
+    w.ehlo()
+    assert w.cmd("MAIL FROM:<carol@remote.test>")[0] == 250
+    assert w.cmd("RCPT TO:<%s>" % ALICE)[0] == 250
+    assert w.cmd("RCPT TO:<%s>" % BOB)[0] == 250
+    assert w.cmd("DATA")[0] == 354
+    w.send(msg("to both", frm="carol@remote.test") + ".\r\n")
+    assert w.reply()[0] == 250
+    w.cmd("QUIT")
+    assert r.users()[BOB][2] == 1 and r.users()[ALICE][2] == 0
+    assert wait_for(lambda: len(net.sink.messages) >= 1), r.read_log()[-3000:]
+    mail_from, rcpts, data = net.sink.messages[0]
+    assert envelope_sender(mail_from) == "" and rcpts == ["carol@remote.test"]
+    dsn = email.message_from_bytes(data)
+    assert dsn.get_content_type() == "multipart/report"
+    assert dsn.get_param("report-type") == "delivery-status"
+    parts = list(dsn.walk())
+    assert any(p.get_content_type() == "message/delivery-status" for p in parts)
+    assert b"Status: 5.7.1" in data and b"No thanks." in data
+    assert b"Final-Recipient: rfc822; alice@example.com" in data
+    # a null sender gets nothing back (no loop)
+    r.cli("deliver", ALICE, input=msg("from nobody"))
+    time.sleep(2)
+    assert len(net.sink.messages) == 1
+
+
+def test_redirect_limits(roost_factory, net):
+    r = roost_factory(dns__resolver=net.dns.resolver, dns__trust_anchor="",
+                      outbound__port=str(net.port), queue__retry_min="1s",
+                      sieve__max_redirects_per_day="2", sieve__max_redirects="2")
+    # five redirects asked for, two per message allowed (the interpreter
+    # may stop the script at its own limit: then it keeps the message)
+    put_script(r, 'redirect "a@remote.test"; redirect "b@remote.test";\n')
+    for i in range(3):
+        r.cli("deliver", "-f", "orig@sender.test", ALICE, input=msg("n%d" % i))
+    # two per day: the first message's two, nothing after
+    assert wait_for(lambda: len(net.sink.messages) >= 2)
+    time.sleep(2)
+    assert sorted(m[1][0] for m in net.sink.messages) == ["a@remote.test", "b@remote.test"]
+    assert "max_redirects_per_day" in r.read_log()
+    # what could not be redirected is kept, never lost
+    assert r.users()[ALICE][2] == 2
