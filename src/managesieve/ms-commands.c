@@ -51,7 +51,7 @@ void ms_send_capabilities(struct ms_session *s)
 {
 	char n[32];
 	cap(s, "IMPLEMENTATION", "Roost");
-	cap(s, "SASL", s->authed ? "" : "PLAIN");
+	cap(s, "SASL", s->authed ? "" : "PLAIN SCRAM-SHA-256");
 	cap(s, "SIEVE", sieve_extensions());
 	if (!s->authed && !conn_tls_active(s->conn) && conn_tls_available(s->conn))
 		cap(s, "STARTTLS", NULL);

@@ -55,6 +55,14 @@ struct ms_string {
 	bool atom;		/* was an atom, not a quoted string or literal */
 };
 
+enum ms_sasl_step {
+	MS_SASL_NONE = 0,
+	MS_SASL_PLAIN,		/* the PLAIN response */
+	MS_SASL_SCRAM_FIRST,	/* SCRAM-SHA-256 client-first-message */
+	MS_SASL_SCRAM_FINAL,	/* client-final-message */
+};
+struct auth_scram;
+
 struct ms_session {
 	struct conn *conn;
 	bool authed;
@@ -68,8 +76,9 @@ struct ms_session {
 	bool overflow;		/* too many words: refused when complete */
 	char *literal;		/* being read (conn_read_bytes) */
 	size_t literal_len, literal_want;
-	/* AUTHENTICATE PLAIN waiting for the client's response */
-	bool sasl_wait;
+	/* AUTHENTICATE waiting for the client's next SASL string */
+	enum ms_sasl_step sasl_wait;
+	struct auth_scram *scram;
 	struct auth_request *auth_req;
 	/* a store op in flight: the session outlives its connection */
 	bool busy, closed;

@@ -155,7 +155,7 @@ static void run_command(struct ms_session *s)
 		int n = s->nwords;
 		reset_words(s);
 		if (n != 1 || str.atom) {
-			s->sasl_wait = false;
+			ms_auth_cancel(s);
 			if (str.s != NULL)
 				wipe(str.s, str.len);
 			free(str.s);
@@ -314,7 +314,7 @@ static void on_tls_ready(struct conn *c)
 {
 	struct ms_session *s = conn_data(c);
 	reset_words(s);
-	s->sasl_wait = false;
+	ms_auth_cancel(s);
 	conn_log(c, LOG_INFO, "tls %s", conn_tls_description(c));
 	/* RFC 5804 2.2: the capabilities again, over TLS */
 	ms_send_capabilities(s);

@@ -195,3 +195,34 @@ def test_sieve_connect(roost, tmp_path):
     assert p.returncode == 0, p.stderr.decode()
     assert out.read_text() == script.read_text()
     assert roost.cli("sieve", "list", ALICE).stdout.startswith("away\tactive")
+
+
+def test_scram_sha256(roost):
+    from test_submission import ScramClient
+    c = Client(roost.port("managesieve"))
+    assert "SCRAM-SHA-256" in caps_dict(c.caps)["SASL"].split()
+    # a login with PLAIN first derives the SCRAM keys (auth/auth.h)
+    roost.cli("user", "passwd", ALICE, input="secret\n")
+    sc = ScramClient(ALICE, "secret")
+    c.send('AUTHENTICATE "SCRAM-SHA-256" "%s"\r\n' % sc.first())
+    challenge = c.line().decode().strip('"')
+    lines, final = c.cmd('"%s"' % sc.final(challenge))
+    m = re.match(r'^OK \(SASL "([^"]+)"\)', final)
+    assert m, final
+    assert sc.server_signature_ok(m.group(1))
+    assert c.cmd("LISTSCRIPTS")[1].startswith("OK")
+    # a wrong password: NO, and the session may try again
+    c2 = Client(roost.port("managesieve"))
+    bad = ScramClient(ALICE, "wrong")
+    c2.send('AUTHENTICATE "SCRAM-SHA-256"\r\n')
+    assert c2.line() == b'""'
+    c2.send('"%s"\r\n' % bad.first())
+    challenge = c2.line().decode().strip('"')
+    assert c2.cmd('"%s"' % bad.final(challenge))[1].startswith("NO")
+    assert c2.login().startswith("OK")
+    # "*" cancels
+    c3 = Client(roost.port("managesieve"))
+    c3.send('AUTHENTICATE "SCRAM-SHA-256"\r\n')
+    assert c3.line() == b'""'
+    assert c3.cmd('"*"')[1].startswith("NO")
+    assert c3.cmd("LISTSCRIPTS")[1].startswith("NO")
