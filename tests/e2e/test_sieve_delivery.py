@@ -307,3 +307,18 @@ def test_redirect_limits(roost_factory, net):
     assert "max_redirects_per_day" in r.read_log()
     # what could not be redirected is kept, never lost
     assert r.users()[ALICE][2] == 2
+
+
+def test_queued_mail_to_local_users_runs_their_scripts(roost):
+    """A vacation reply to a local sender leaves through the queue and
+    is delivered by the scheduler, which runs the sender's own rules."""
+    roost.add_user(BOB)
+    put_script(roost, VACATION)
+    put_script(roost, 'require "fileinto";\nif header :is "auto-submitted" "auto-replied"'
+                      ' { fileinto "Archive"; }\n', address=BOB)
+    roost.cli("deliver", "-f", BOB, ALICE, input=msg("hi alice", frm=BOB))
+    def archived():
+        out = roost.cli("mailbox", "list", BOB).stdout
+        return any(l.split("\t")[:2] == ["Archive", "1"] for l in out.splitlines())
+    assert wait_for(archived, timeout=20), roost.cli("queue", "list").stdout + roost.read_log()[-2000:]
+    assert roost.users()[BOB][2] == 1
