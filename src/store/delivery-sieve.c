@@ -648,6 +648,43 @@ static bool apply(struct run *rn, const struct sieve_result *res)
 	return res->implicit_keep;
 }
 
+/* A script failed: tell the account once a day per script (a notice
+ * through the queue, delivered like any local mail), besides the log. */
+static void notify_failure(struct run *rn, const char *what, const struct sieve_diag *diag)
+{
+	char key[STORE_SIEVE_MAX_NAME + 32];
+	snprintf(key, sizeof(key), "roost-notice/%s", what);
+	int64_t now = (int64_t)time(NULL), when = 0;
+	if (store_sieve_state_get(rn->s, rn->r->account_id, STORE_SIEVE_DUPLICATE, key, NULL,
+				  &when) != STORE_OK || (when > 0 && now - when < 86400))
+		return;
+	struct store_sieve_mark m = {.account_id = rn->r->account_id,
+				     .kind = STORE_SIEVE_DUPLICATE, .key = key, .when = now};
+	struct store_op op;
+	store_sieve_mark_init(&op, &m);
+	enum store_err err = store_run(rn->s, &op);
+	store_op_clear(&op);
+	if (err != STORE_OK)
+		return;
+	char date[64];
+	date_header(date, sizeof(date));
+	char *mid = new_message_id(rn->c->hostname);
+	char *msg = xasprintf(
+		"From: Mail Delivery System <MAILER-DAEMON@%s>\r\nTo: <%s>\r\n"
+		"Subject: Your mail filter \"%s\" failed\r\nDate: %s\r\nMessage-ID: %s\r\n"
+		"Auto-Submitted: auto-generated\r\nMIME-Version: 1.0\r\n"
+		"Content-Type: text/plain; charset=utf-8\r\n\r\n"
+		"Your Sieve filter \"%s\" could not run on a message delivered to you:\r\n\r\n"
+		"  line %u, column %u: %s\r\n\r\n"
+		"The message was kept in your INBOX. Until the filter is fixed, every\r\n"
+		"message goes to INBOX; this notice comes at most once a day.\r\n",
+		rn->c->hostname, rn->account_address, what, date, mid, what, diag->line,
+		diag->column, diag->message);
+	queue_mail(rn, "", rn->account_address, msg, strlen(msg), "failure notice", false);
+	free(msg);
+	free(mid);
+}
+
 /* Compile and run one script; false when it cancelled the implicit keep.
  * *keep_flags_r: the implicit keep's flags (last script wins). */
 static bool run_one(struct run *rn, const char *what, const char *text, size_t len,
@@ -663,6 +700,7 @@ static bool run_one(struct run *rn, const char *what, const char *text, size_t l
 	if (script == NULL) {
 		log_warn("sieve: account=%s %s: line %u, column %u: %s: filed to INBOX",
 			 rn->account_address, what, diag.line, diag.column, diag.message);
+		notify_failure(rn, what, &diag);
 		return true;
 	}
 	struct sieve_env env = {
@@ -683,6 +721,7 @@ static bool run_one(struct run *rn, const char *what, const char *text, size_t l
 	if (sieve_run(script, &env, &lim, &res, &diag) < 0) {
 		log_warn("sieve: account=%s %s: failed while running: line %u, column %u: %s: filed to INBOX",
 			 rn->account_address, what, diag.line, diag.column, diag.message);
+		notify_failure(rn, what, &diag);
 		/* implicit keep only (sieve.h) */
 	} else {
 		keep = apply(rn, &res);

@@ -137,8 +137,12 @@ def test_runtime_and_compile_errors_deliver_to_inbox(roost):
     db.commit()
     db.close()
     roost.deliver(msg("broken"), ALICE)
+    # the account is told, once a day per script, through the queue
+    assert wait_for(lambda: roost.users()[ALICE][2] == 3, timeout=20), roost.read_log()[-2000:]
+    time.sleep(1)
     m = imap(roost)
-    assert sorted(s for s, _ in box(m, "INBOX")) == ["broken", "runtime"]
+    subjects = sorted(s for s, _ in box(m, "INBOX"))
+    assert subjects == ["Your mail filter \"rules\" failed", "broken", "runtime"], subjects
     m.logout()
     log = roost.read_log()
     assert "filed to INBOX" in log, log[-2000:]
