@@ -86,6 +86,7 @@ void delivery_prepare(struct delivery *d, const char *data, size_t len)
 			d->target_rcpt[k] = i;
 			t->account_id = r->account_id;
 			t->prefix = d->prefixes[i];
+			t->joined = b > 0;
 			if (r->nboxes > 0) {
 				t->mailbox_name = r->boxes[b].mailbox;
 				t->create_mailbox = r->boxes[b].create;

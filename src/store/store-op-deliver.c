@@ -226,21 +226,31 @@ enum store_err store_op_deliver(struct store_txn *txn, struct store_op *op)
 	size_t ok = 0;
 	enum store_err first_err = STORE_OK;
 	for (size_t i = 0; i < d->ntargets; i++) {
-		struct store_target *t = &d->targets[i];
+		/* a target and those joined to it succeed or fail together */
+		size_t last = i;
+		while (last + 1 < d->ntargets && d->targets[last + 1].joined)
+			last++;
 		size_t changed_mark = txn->nchanged;
 		store_step_sql(txn->db, "SAVEPOINT target");
-		t->err = deliver_target(txn, d, p, t, content_id);
-		if (t->err == STORE_OK) {
+		enum store_err gerr = STORE_OK;
+		for (size_t k = i; k <= last && gerr == STORE_OK; k++)
+			gerr = d->targets[k].err = deliver_target(txn, d, p, &d->targets[k], content_id);
+		if (gerr == STORE_OK) {
 			store_step_sql(txn->db, "RELEASE target");
-			ok++;
+			ok += last - i + 1;
+			i = last;
 			continue;
 		}
 		store_step_sql(txn->db, "ROLLBACK TO target");
 		store_step_sql(txn->db, "RELEASE target");
 		txn->nchanged = changed_mark;
-		t->uid = 0;
+		for (size_t k = i; k <= last; k++) {
+			d->targets[k].err = gerr;
+			d->targets[k].uid = 0;
+		}
+		i = last;
 		if (first_err == STORE_OK)
-			first_err = t->err;
+			first_err = gerr;
 		/* The database rolled back the whole transaction (SQLITE_FULL
 		 * and friends): the next target would commit on its own. */
 		if (!d->per_target || sqlite3_get_autocommit(txn->db))

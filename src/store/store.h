@@ -134,6 +134,9 @@ struct store_target {
 	 * the message goes to INBOX (out: fell_back). */
 	const char *mailbox_name;
 	bool create_mailbox;
+	/* with per_target: stored or refused together with the target
+	 * before it (one recipient's copies in several mailboxes) */
+	bool joined;
 	/* out */
 	bool fell_back;
 	enum store_err err;

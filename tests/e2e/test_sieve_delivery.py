@@ -326,3 +326,25 @@ def test_queued_mail_to_local_users_runs_their_scripts(roost):
         return any(l.split("\t")[:2] == ["Archive", "1"] for l in out.splitlines())
     assert wait_for(archived, timeout=20), roost.cli("queue", "list").stdout + roost.read_log()[-2000:]
     assert roost.users()[BOB][2] == 1
+
+
+def test_quota_applies_to_fileinto_targets(roost):
+    """A message a script files elsewhere counts against the same quota:
+    over it, LMTP refuses that recipient (552 5.2.2), nothing is stored."""
+    roost.add_user(BOB)
+    put_script(roost, 'require ["fileinto", "copy"];\nfileinto :copy "Archive";\n'
+                      'fileinto "Junk";\n', address=BOB)
+    roost.cli("user", "quota", BOB, "2K")
+    big = msg("big") + "z" * 1500 + "\r\n"
+    out = lmtp(roost, big, [BOB, ALICE])
+    assert out[0][0] == 552 and out[0][1][0].startswith("5.2.2"), out
+    assert out[1][0] == 250
+    assert roost.users()[BOB][1:] == (0, 0)
+    # within quota both copies land; the implicit keep was cancelled
+    roost.cli("user", "quota", BOB, "unlimited")
+    assert lmtp(roost, msg("small"), [BOB])[0][0] == 250
+    m = imap(roost, BOB)
+    assert [s for s, _ in box(m, "Archive")] == ["small"]
+    assert [s for s, _ in box(m, "Junk")] == ["small"]
+    assert box(m, "INBOX") == []
+    m.logout()
