@@ -5,7 +5,8 @@
  * (at most MS_MAX_ARGS strings) before the table in ms-commands.c
  * checks its name, state and argument count and runs its handler:
  *   managesieve.c    settings, the listener, the config keys
- *   ms-session.c     connection callbacks, the tokenizer, replies
+ *   ms-parse.c       the framing: strings and literals of a command (no I/O)
+ *   ms-session.c     connection callbacks, literal bytes, replies
  *   ms-commands.c    the table; CAPABILITY, STARTTLS, NOOP, LOGOUT, HAVESPACE
  *   ms-auth.c        AUTHENTICATE PLAIN, UNAUTHENTICATE
  *   ms-scripts.c     PUTSCRIPT, CHECKSCRIPT, LISTSCRIPTS, SETACTIVE,
@@ -55,6 +56,28 @@ struct ms_string {
 	bool atom;		/* was an atom, not a quoted string or literal */
 };
 
+/* The strings of one command as they arrive (ms-parse.c). */
+struct ms_words {
+	struct ms_string words[MS_MAX_ARGS + 1];
+	int nwords;
+	size_t bytes;		/* of every string so far */
+	bool overflow;		/* more than MS_MAX_ARGS + 1: refused when complete */
+};
+enum ms_parse {
+	MS_PARSE_DONE,		/* the command is complete */
+	MS_PARSE_LITERAL,	/* *literal_r octets follow; then the next line */
+	MS_PARSE_BAD_QUOTED,
+	MS_PARSE_BAD_LITERAL,	/* a malformed {n+}, or text after it */
+	MS_PARSE_TOO_LARGE,	/* past `max` octets (a literal's announced size too) */
+};
+/* Add one line's strings to `w`. On an error `w` holds what came before
+ * (the caller resets it). */
+enum ms_parse ms_parse_line(struct ms_words *w, const char *line, size_t len, size_t max,
+			    uint64_t *literal_r);
+/* Take `str` (malloc'd) as the next string. */
+void ms_words_add(struct ms_words *w, char *str, size_t len, bool atom);
+void ms_words_reset(struct ms_words *w);
+
 enum ms_sasl_step {
 	MS_SASL_NONE = 0,
 	MS_SASL_PLAIN,		/* the PLAIN response */
@@ -70,10 +93,7 @@ struct ms_session {
 	char *user;
 	unsigned errors;
 	/* the command being assembled */
-	struct ms_string words[MS_MAX_ARGS + 1];
-	int nwords;
-	size_t command_bytes;
-	bool overflow;		/* too many words: refused when complete */
+	struct ms_words cmd;
 	char *literal;		/* being read (conn_read_bytes) */
 	size_t literal_len, literal_want;
 	/* AUTHENTICATE waiting for the client's next SASL string */

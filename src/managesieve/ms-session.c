@@ -83,11 +83,7 @@ void ms_store_err(struct ms_session *s, enum store_err err)
 
 static void reset_words(struct ms_session *s)
 {
-	for (int i = 0; i < s->nwords; i++)
-		xfree(&s->words[i].s);
-	s->nwords = 0;
-	s->command_bytes = 0;
-	s->overflow = false;
+	ms_words_reset(&s->cmd);
 	xfree(&s->literal);
 }
 
@@ -130,29 +126,19 @@ static size_t max_command(const struct ms_session *s)
 	return s->authed ? MS_MAX_COMMAND(ms_server.set.max_script_size) : MS_MAX_LITERAL_PRELOGIN;
 }
 
-static void add_word(struct ms_session *s, char *str, size_t len, bool atom)
-{
-	s->command_bytes += len;
-	if (s->nwords >= MS_MAX_ARGS + 1) {
-		s->overflow = true;
-		free(str);
-		return;
-	}
-	s->words[s->nwords++] = (struct ms_string){.s = str, .len = len, .atom = atom};
-}
-
 static void run_command(struct ms_session *s)
 {
-	if (s->nwords == 0) {
+	struct ms_words *w = &s->cmd;
+	if (w->nwords == 0) {
 		reset_words(s);
 		ms_error(s, "Empty command");
 		return;
 	}
 	if (s->sasl_wait) {
 		/* the client's SASL response: one string (RFC 5804 2.1) */
-		struct ms_string str = s->words[0];
-		s->words[0].s = NULL;
-		int n = s->nwords;
+		struct ms_string str = w->words[0];
+		w->words[0].s = NULL;
+		int n = w->nwords;
 		reset_words(s);
 		if (n != 1 || str.atom) {
 			ms_auth_cancel(s);
@@ -165,100 +151,26 @@ static void run_command(struct ms_session *s)
 		ms_auth_response(s, &str);
 		return;
 	}
-	const struct ms_command *cmd = s->words[0].atom ? ms_command_find(s->words[0].s) : NULL;
-	int nargs = s->nwords - 1;
+	for (int i = 0; i < w->nwords; i++) {
+		if (w->words[i].atom && strlen(w->words[i].s) != w->words[i].len) {
+			reset_words(s);
+			ms_error(s, "NUL in an atom");
+			return;
+		}
+	}
+	const struct ms_command *cmd = w->words[0].atom ? ms_command_find(w->words[0].s) : NULL;
+	int nargs = w->nwords - 1;
 	if (cmd == NULL)
 		ms_error(s, "Unknown command");
-	else if (s->overflow || nargs < cmd->min_args || nargs > cmd->max_args)
+	else if (w->overflow || nargs < cmd->min_args || nargs > cmd->max_args)
 		ms_error(s, "Wrong number of arguments");
 	else if (s->authed ? !cmd->need_auth : !cmd->before_auth)
 		ms_error(s, s->authed ? "Already authenticated" : "Authenticate first");
 	else {
 		metrics_inc("roost_commands_total", "managesieve", cmd->name);
-		cmd->fn(s, &s->words[1], nargs);
+		cmd->fn(s, &w->words[1], nargs);
 	}
 	reset_words(s);
-}
-
-/* A quoted string at line[*pos] (the opening quote): malloc'd, or NULL. */
-static char *quoted(const char *line, size_t len, size_t *pos, size_t *out_len)
-{
-	char *out = xmalloc(len + 1);
-	size_t n = 0, i = *pos + 1;
-	for (; i < len && line[i] != '"'; i++) {
-		if (line[i] == '\\') {
-			if (++i >= len || (line[i] != '"' && line[i] != '\\'))
-				break;
-		}
-		out[n++] = line[i];
-	}
-	if (i >= len || line[i] != '"') {
-		free(out);
-		return NULL;
-	}
-	out[n] = '\0';
-	*pos = i + 1;
-	*out_len = n;
-	return out;
-}
-
-static void parse_line(struct ms_session *s, char *line, size_t len)
-{
-	size_t pos = 0;
-	while (pos < len) {
-		if (line[pos] == ' ') {
-			pos++;
-			continue;
-		}
-		if (line[pos] == '"') {
-			size_t n;
-			char *str = quoted(line, len, &pos, &n);
-			if (str == NULL) {
-				reset_words(s);
-				ms_error(s, "Bad quoted string");
-				return;
-			}
-			add_word(s, str, n, false);
-			continue;
-		}
-		if (line[pos] == '{') {
-			/* {n+} or {n}, and nothing after it on the line */
-			size_t i = pos + 1;
-			uint64_t n = 0;
-			while (i < len && line[i] >= '0' && line[i] <= '9' && n < UINT32_MAX)
-				n = n * 10 + (uint64_t)(line[i++] - '0');
-			if (i < len && line[i] == '+')
-				i++;
-			if (i == pos + 1 || i + 1 != len || line[i] != '}') {
-				reset_words(s);
-				ms_error(s, "Bad literal");
-				return;
-			}
-			if (s->command_bytes + n > max_command(s)) {
-				/* its bytes are on the way: the stream cannot be
-				 * resynchronised, so the connection ends */
-				ms_bye(s, "QUOTA/MAXSIZE", "Literal too large");
-				conn_close(s->conn);
-				return;
-			}
-			s->literal = xmalloc(n + 1);
-			s->literal_len = 0;
-			s->literal_want = n;
-			if (n == 0) {
-				s->literal[0] = '\0';
-				add_word(s, s->literal, 0, false);
-				s->literal = NULL;
-				return; /* the command goes on in the next line */
-			}
-			conn_read_bytes(s->conn, n);
-			return;
-		}
-		size_t start = pos;
-		while (pos < len && line[pos] != ' ' && line[pos] != '"' && line[pos] != '{')
-			pos++;
-		add_word(s, xstrndup(line + start, pos - start), pos - start, true);
-	}
-	run_command(s);
 }
 
 static void on_line(struct conn *c, char *line, size_t len)
@@ -266,12 +178,39 @@ static void on_line(struct conn *c, char *line, size_t len)
 	struct ms_session *s = conn_data(c);
 	if (s->busy)
 		return;
-	if (s->command_bytes + len > max_command(s)) {
+	uint64_t n = 0;
+	switch (ms_parse_line(&s->cmd, line, len, max_command(s), &n)) {
+	case MS_PARSE_DONE:
+		run_command(s);
+		break;
+	case MS_PARSE_LITERAL:
+		s->literal = xmalloc(n + 1);
+		s->literal_len = 0;
+		s->literal_want = n;
+		if (n == 0) {
+			s->literal[0] = '\0';
+			ms_words_add(&s->cmd, s->literal, 0, false);
+			s->literal = NULL;
+			break; /* the command goes on in the next line */
+		}
+		conn_read_bytes(s->conn, n);
+		break;
+	case MS_PARSE_BAD_QUOTED:
 		reset_words(s);
-		ms_error(s, "Command too long");
-		return;
+		ms_error(s, "Bad quoted string");
+		break;
+	case MS_PARSE_BAD_LITERAL:
+		reset_words(s);
+		ms_error(s, "Bad literal");
+		break;
+	case MS_PARSE_TOO_LARGE:
+		/* a literal's bytes may be on the way: the stream cannot be
+		 * resynchronised, so the connection ends */
+		reset_words(s);
+		ms_bye(s, "QUOTA/MAXSIZE", "Command or literal too large");
+		conn_close(s->conn);
+		break;
 	}
-	parse_line(s, line, len);
 }
 
 static void on_bytes(struct conn *c, const char *data, size_t len, bool last)
@@ -288,7 +227,7 @@ static void on_bytes(struct conn *c, const char *data, size_t len, bool last)
 	s->literal[s->literal_len] = '\0';
 	char *lit = s->literal;
 	s->literal = NULL;
-	add_word(s, lit, s->literal_len, false);
+	ms_words_add(&s->cmd, lit, s->literal_len, false);
 }
 
 static void on_line_too_long(struct conn *c)
