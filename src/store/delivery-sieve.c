@@ -11,6 +11,7 @@
 #include "store/delivery-sieve.h"
 #include "store/store-queue.h"
 #include "store/store-sieve.h"
+#include "store/store-auth.h"
 #include "sieve/sieve.h"
 #include "dkim/dkim.h"
 #include "lib/alloc.h"
@@ -277,7 +278,50 @@ static char *read_file(const char *path, size_t max, size_t *len_r)
 	return buf;
 }
 
+static void add_box_id(struct delivery_rcpt *r, int64_t mailbox_id, const char *mailbox,
+		       bool create, char **flags);
+
 static void add_box(struct delivery_rcpt *r, const char *mailbox, bool create, char **flags)
+{
+	add_box_id(r, 0, mailbox, create, flags);
+}
+
+/* RFC 9042 :mailboxid is our MAILBOXID, "F<id>-<uidvalidity>" (see
+ * imap-objectid.h): the account's mailbox of that id, if it still has
+ * that UIDVALIDITY; 0 otherwise. */
+static int64_t mailbox_by_objectid(struct run *rn, const char *oid)
+{
+	char *end;
+	if (oid[0] != 'F' || oid[1] < '0' || oid[1] > '9')
+		return 0;
+	errno = 0;
+	long long id = strtoll(oid + 1, &end, 10);
+	if (errno != 0 || *end != '-' || end[1] < '0' || end[1] > '9')
+		return 0;
+	unsigned long long uv = strtoull(end + 1, &end, 10);
+	if (errno != 0 || *end != '\0' || uv > UINT32_MAX || id <= 0)
+		return 0;
+	struct store_mailbox mb = {0};
+	int64_t found = 0;
+	if (store_mailbox_get_by_id(rn->s, rn->r->account_id, id, &mb) == STORE_OK &&
+	    mb.uidvalidity == (uint32_t)uv)
+		found = id;
+	store_mailbox_clear(&mb);
+	return found;
+}
+
+/* RFC 8579 :specialuse: the account's mailbox with that use, or 0. */
+static int64_t mailbox_by_use(struct run *rn, const char *use)
+{
+	int64_t id = 0;
+	uint32_t uv;
+	if (store_mailbox_special(rn->s, rn->r->account_id, use, &id, &uv) != STORE_OK)
+		return 0;
+	return id;
+}
+
+static void add_box_id(struct delivery_rcpt *r, int64_t mailbox_id, const char *mailbox,
+		       bool create, char **flags)
 {
 	if (mailbox != NULL && strcasecmp(mailbox, "INBOX") == 0)
 		mailbox = NULL;
@@ -304,8 +348,10 @@ static void add_box(struct delivery_rcpt *r, const char *mailbox, bool create, c
 	/* one copy per mailbox (RFC 5228 4.1: fileinto twice = once) */
 	for (size_t i = 0; i < r->nboxes; i++) {
 		struct delivery_box *b = &r->boxes[i];
-		bool same = (b->mailbox == NULL && mailbox == NULL) ||
-			    (b->mailbox != NULL && mailbox != NULL && strcmp(b->mailbox, mailbox) == 0);
+		bool same = mailbox_id != 0 ? b->mailbox_id == mailbox_id :
+			b->mailbox_id == 0 &&
+			((b->mailbox == NULL && mailbox == NULL) ||
+			 (b->mailbox != NULL && mailbox != NULL && strcmp(b->mailbox, mailbox) == 0));
 		if (same) {
 			b->flags |= bits;
 			b->create |= create;
@@ -322,6 +368,7 @@ static void add_box(struct delivery_rcpt *r, const char *mailbox, bool create, c
 	size_t cap = r->nboxes;
 	r->boxes = xgrow(r->boxes, &cap, r->nboxes + 1, sizeof(*r->boxes));
 	r->boxes[r->nboxes++] = (struct delivery_box){
+		.mailbox_id = mailbox_id,
 		.mailbox = mailbox != NULL ? xstrdup(mailbox) : NULL,
 		.create = create,
 		.flags = bits,
@@ -616,9 +663,15 @@ static bool apply(struct run *rn, const struct sieve_result *res)
 		case SIEVE_ACT_KEEP:
 			add_box(r, NULL, false, a->flags);
 			break;
-		case SIEVE_ACT_FILEINTO:
-			add_box(r, a->mailbox, a->create, a->flags);
+		case SIEVE_ACT_FILEINTO: {
+			/* :mailboxid, then :specialuse, win over the name when
+			 * they find a mailbox (RFC 9042 3.1, RFC 8579 4) */
+			int64_t id = a->mailboxid != NULL ? mailbox_by_objectid(rn, a->mailboxid) : 0;
+			if (id == 0 && a->special_use != NULL)
+				id = mailbox_by_use(rn, a->special_use);
+			add_box_id(r, id, a->mailbox, a->create, a->flags);
 			break;
+		}
 		case SIEVE_ACT_REDIRECT:
 			if (a->address == NULL || !do_redirect(rn, a->address))
 				add_box(r, NULL, false, NULL);

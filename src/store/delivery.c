@@ -88,6 +88,7 @@ void delivery_prepare(struct delivery *d, const char *data, size_t len)
 			t->prefix = d->prefixes[i];
 			t->joined = b > 0;
 			if (r->nboxes > 0) {
+				t->mailbox_id = r->boxes[b].mailbox_id;
 				t->mailbox_name = r->boxes[b].mailbox;
 				t->create_mailbox = r->boxes[b].create;
 				t->flags = r->boxes[b].flags;

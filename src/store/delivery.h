@@ -12,6 +12,7 @@
 
 /* Where a Sieve script filed the message (delivery-sieve.c). */
 struct delivery_box {
+	int64_t mailbox_id;	/* :mailboxid / :specialuse found it; 0 = by name */
 	char *mailbox;		/* NULL = INBOX */
 	bool create;		/* fileinto :create */
 	uint32_t flags;		/* imap4flags system flags */

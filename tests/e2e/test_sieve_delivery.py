@@ -348,3 +348,25 @@ def test_quota_applies_to_fileinto_targets(roost):
     assert [s for s, _ in box(m, "Junk")] == ["small"]
     assert box(m, "INBOX") == []
     m.logout()
+
+
+def test_fileinto_specialuse_and_mailboxid(roost):
+    m = imap(roost)
+    typ, data = m.status("Archive", "(MAILBOXID)")
+    oid = re.search(rb"MAILBOXID \(([^)]+)\)", data[0]).group(1).decode()
+    m.logout()
+    put_script(roost, 'require ["fileinto", "special-use", "mailboxid"];\n'
+                      'if header :contains "subject" "junk" {'
+                      ' fileinto :specialuse "\\\\Junk" "NoSuchName"; stop; }\n'
+                      'if header :contains "subject" "by id" {'
+                      ' fileinto :mailboxid "%s" "AlsoMissing"; stop; }\n'
+                      'if header :contains "subject" "stale" {'
+                      ' fileinto :mailboxid "F999999-1" "Archive"; stop; }\n' % oid)
+    for subject in ("some junk", "filed by id", "stale id"):
+        assert lmtp(roost, msg(subject), [ALICE])[0][0] == 250
+    m = imap(roost)
+    assert [s for s, _ in box(m, "Junk")] == ["some junk"]
+    # a stale id falls back to the name
+    assert sorted(s for s, _ in box(m, "Archive")) == ["filed by id", "stale id"]
+    assert box(m, "INBOX") == []
+    m.logout()
