@@ -738,6 +738,49 @@ static void notify_failure(struct run *rn, const char *what, const struct sieve_
 	free(mid);
 }
 
+/* A field name we add (RFC 5322 3.6.8 ftext) that is not one of the
+ * trace fields delivery itself writes (RFC 5293 6). */
+static bool addable_name(const char *name)
+{
+	static const char *const ours[] = {"Return-Path", "Delivered-To", "Received", NULL};
+	if (name == NULL || *name == '\0' || strlen(name) > 76)
+		return false;
+	for (const char *p = name; *p != '\0'; p++)
+		if (*p <= 32 || *p >= 127 || *p == ':')
+			return false;
+	for (int i = 0; ours[i] != NULL; i++)
+		if (strcasecmp(name, ours[i]) == 0)
+			return false;
+	return true;
+}
+
+/* editheader (RFC 5293): "addheader" fields go into the recipient's
+ * prefix, so the content stays shared; each goes on top of the ones
+ * before (5: "at the beginning"). Deletions and :last would need a copy
+ * of the content per recipient: they are logged, not applied. */
+static void apply_edits(struct run *rn, const struct sieve_result *res)
+{
+	for (size_t i = 0; i < res->nedits; i++) {
+		const struct sieve_header_edit *e = &res->edits[i];
+		if (!e->add || e->last) {
+			log_info("sieve: account=%s editheader %s %s: not applied to the stored copy",
+				 rn->account_address, e->add ? "addheader :last" : "deleteheader",
+				 e->name != NULL ? e->name : "");
+			continue;
+		}
+		if (!addable_name(e->name) || !header_safe(e->value) || strlen(e->value) > 900) {
+			log_warn("sieve: account=%s addheader refused: bad field", rn->account_address);
+			continue;
+		}
+		char *next = xasprintf("%s: %s\r\n%s", e->name, e->value,
+				       rn->r->added != NULL ? rn->r->added : "");
+		free(rn->r->added);
+		rn->r->added = next;
+		if (strlen(next) > 16 * 1024)
+			break; /* bounded: the interpreter's action limit, and this */
+	}
+}
+
 /* Compile and run one script; false when it cancelled the implicit keep.
  * *keep_flags_r: the implicit keep's flags (last script wins). */
 static bool run_one(struct run *rn, const char *what, const char *text, size_t len,
@@ -777,6 +820,7 @@ static bool run_one(struct run *rn, const char *what, const char *text, size_t l
 		notify_failure(rn, what, &diag);
 		/* implicit keep only (sieve.h) */
 	} else {
+		apply_edits(rn, &res);
 		keep = apply(rn, &res);
 		if (keep && res.keep_flags != NULL) {
 			size_t n = 0;

@@ -76,8 +76,9 @@ void delivery_prepare(struct delivery *d, const char *data, size_t len)
 	size_t k = 0;
 	for (size_t i = 0; i < d->nrcpts; i++) {
 		struct delivery_rcpt *r = &d->rcpts[i];
-		d->prefixes[i] = xasprintf("Return-Path: <%s>\r\nDelivered-To: %s\r\n%s", d->return_path,
-					   r->address, d->received ? d->received : "");
+		d->prefixes[i] = xasprintf("Return-Path: <%s>\r\nDelivered-To: %s\r\n%s%s",
+					   d->return_path, r->address, d->received ? d->received : "",
+					   r->added ? r->added : "");
 		if (r->refuse != NULL || r->discard)
 			continue;
 		size_t nb = r->nboxes > 0 ? r->nboxes : 1;
@@ -141,6 +142,7 @@ void delivery_free(struct delivery *d)
 		}
 		free(r->boxes);
 		free(r->refuse);
+		free(r->added);
 		free(r->address);
 	}
 	free(d->rcpts);

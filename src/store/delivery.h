@@ -29,6 +29,7 @@ struct delivery_rcpt {
 	size_t nboxes;
 	bool discard;
 	char *refuse;
+	char *added;		/* editheader addheader fields (CRLF lines) or NULL */
 	/* out, after the op completed */
 	enum store_err err;
 	uint32_t uid;

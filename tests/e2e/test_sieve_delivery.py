@@ -370,3 +370,18 @@ def test_fileinto_specialuse_and_mailboxid(roost):
     assert sorted(s for s, _ in box(m, "Archive")) == ["filed by id", "stale id"]
     assert box(m, "INBOX") == []
     m.logout()
+
+
+def test_editheader_addheader_lands_in_the_stored_copy(roost):
+    roost.add_user(BOB)
+    put_script(roost, 'require "editheader";\naddheader "X-Filtered" "yes";\n'
+                      'addheader "X-Second" "top";\naddheader "Received" "forged";\n')
+    assert [c for c, _ in lmtp(roost, msg("edited"), [ALICE, BOB])] == [250, 250]
+    a = roost.cli("message", "get", ALICE, "INBOX", "1", binary=True).stdout
+    b = roost.cli("message", "get", BOB, "INBOX", "1", binary=True).stdout
+    head = a.split(b"\r\n\r\n", 1)[0]
+    # the last added is on top of the earlier one; trace fields cannot be added
+    assert head.index(b"X-Second: top") < head.index(b"X-Filtered: yes")
+    assert b"forged" not in a
+    # only alice's script ran: bob's copy shares the content without them
+    assert b"X-Filtered" not in b and a.endswith(b"Body text.\r\n") and b.endswith(b"Body text.\r\n")
