@@ -358,7 +358,7 @@ static void local_deliver(struct ob_job *job)
 	}
 	lj->len = len;
 	/* the recipients' Sieve scripts, on a worker (delivery-sieve.h) */
-	workers_submit(local_sieve_work, local_sieve_done, lj);
+	workers_submit_read((uint64_t)(uintptr_t)lj, local_sieve_work, local_sieve_done, lj);
 }
 
 /* ---- destinations ---- */

@@ -399,8 +399,9 @@ void smtp_deliver_start(struct smtp_session *s)
 	s->storing = true;
 	conn_pause(c);
 	if (srv->sieve != NULL) {
-		/* Sieve parses the message: on a worker, never on this loop */
-		workers_submit(sieve_work, sieve_done, s);
+		/* Sieve parses the message: on a worker, never on this loop;
+		 * the read pool, so a flood of mail never queues before logins */
+		workers_submit_read((uint64_t)(uintptr_t)s, sieve_work, sieve_done, s);
 		return;
 	}
 	store_start(s);
