@@ -53,6 +53,8 @@ const struct config_key sieve_config_keys[] = {
 /* Vacation replies: the default :days (RFC 5230 4.1: 7) and the longest. */
 #define VACATION_DEFAULT_PERIOD (7 * 86400)
 #define VACATION_MAX_PERIOD (90 * 86400)
+/* Octets of the rejected message's header a rejection DSN returns. */
+#define DSN_MAX_HEADERS (64 * 1024)
 /* Octets of a reject reason in an SMTP reply line. */
 #define REFUSE_MAX 400
 /* Octets of the SRS secret. */
@@ -468,6 +470,8 @@ static void reject_dsn(struct run *rn, const char *reason)
 	const char *eoh = strstr(rn->data, "\r\n\r\n");
 	if (eoh != NULL && (size_t)(eoh - rn->data) < rn->len)
 		hlen = (size_t)(eoh - rn->data) + 2;
+	if (hlen > DSN_MAX_HEADERS)
+		hlen = DSN_MAX_HEADERS; /* RFC 3462: the headers, not the message */
 	char *msg = xasprintf(
 		"From: Mail Delivery System <MAILER-DAEMON@%s>\r\n"
 		"To: <%s>\r\nSubject: Message rejected by %s\r\nDate: %s\r\nMessage-ID: %s\r\n"
