@@ -467,7 +467,7 @@ static void reject_dsn(struct run *rn, const char *reason)
 	date_header(date, sizeof(date));
 	char *mid = new_message_id(rn->c->hostname);
 	size_t hlen = rn->len;
-	const char *eoh = strstr(rn->data, "\r\n\r\n");
+	const char *eoh = memmem(rn->data, rn->len, "\r\n\r\n", 4);
 	if (eoh != NULL && (size_t)(eoh - rn->data) < rn->len)
 		hlen = (size_t)(eoh - rn->data) + 2;
 	if (hlen > DSN_MAX_HEADERS)
