@@ -14,6 +14,8 @@
 #include "lib/base64.h"
 #include "lib/conn.h"
 #include "lib/log.h"
+#include "lib/buf.h"
+#include "lib/registry.h"
 #include "mail/sasl.h"
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +26,25 @@ void ms_auth_cancel(struct ms_session *s)
 	auth_request_cancel(&s->auth_req);
 	auth_scram_free(&s->scram);
 	s->sasl_wait = MS_SASL_NONE;
+}
+
+/* `roost user del|disable|passwd` and `roost kick` end the session */
+static void session_end(void *ctx, const char *reason)
+{
+	struct ms_session *s = ctx;
+	if (s->conn == NULL)
+		return;
+	conn_log(s->conn, LOG_INFO, "session ended: %s", reason);
+	conn_set_close_reason(s->conn, "kicked");
+	ms_bye(s, NULL, reason);
+	conn_close(s->conn);
+}
+
+/* `roost who` */
+static void describe(void *ctx, struct buf *out)
+{
+	const struct ms_session *s = ctx;
+	buf_printf(out, "managesieve\t%s\t-", s->conn != NULL ? conn_remote_ip(s->conn) : "-");
 }
 
 static void checked(void *ctx, enum auth_result result, int64_t account_id)
@@ -52,6 +73,8 @@ static void checked(void *ctx, enum auth_result result, int64_t account_id)
 	}
 	s->authed = true;
 	s->account_id = account_id;
+	s->reg = registry_add(account_id, session_end, s);
+	registry_set_describe(s->reg, describe);
 	conn_authenticated(s->conn);
 	conn_log(s->conn, LOG_INFO, "login user=%s", s->user);
 	if (s->scram != NULL) {
@@ -191,6 +214,7 @@ void ms_cmd_unauthenticate(struct ms_session *s, struct ms_string *a, int n)
 {
 	s->authed = false;
 	s->account_id = 0;
+	registry_remove(&s->reg);
 	xfree(&s->user);
 	ms_ok(s, NULL, "Unauthenticated");
 }

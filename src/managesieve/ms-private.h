@@ -24,6 +24,7 @@
 
 struct conn;
 struct auth_request;
+struct registry_entry;
 
 /* One command line without its literals. */
 #define MS_MAX_LINE 8192
@@ -91,6 +92,7 @@ struct ms_session {
 	bool authed;
 	int64_t account_id;
 	char *user;
+	struct registry_entry *reg;	/* in the account's live sessions (lib/registry.h) */
 	unsigned errors;
 	/* the command being assembled */
 	struct ms_words cmd;

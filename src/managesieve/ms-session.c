@@ -11,6 +11,7 @@
 #include "lib/conn.h"
 #include "lib/log.h"
 #include "lib/metrics.h"
+#include "lib/registry.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -275,6 +276,7 @@ static void on_close(struct conn *c)
 		return;
 	conn_set_data(c, NULL);
 	s->conn = NULL;
+	registry_remove(&s->reg);
 	if (s->busy) {
 		s->closed = true; /* op_done frees it */
 		return;

@@ -226,3 +226,15 @@ def test_scram_sha256(roost):
     assert c3.line() == b'""'
     assert c3.cmd('"*"')[1].startswith("NO")
     assert c3.cmd("LISTSCRIPTS")[1].startswith("NO")
+
+
+def test_disable_ends_the_session(roost):
+    c = Client(roost.port("managesieve"))
+    assert c.login().startswith("OK")
+    assert "managesieve" in roost.cli("who", ALICE).stdout
+    roost.cli("user", "disable", ALICE)
+    lines, final = c.response()
+    assert final.startswith("BYE"), final
+    # and a disabled account cannot log in again
+    c = Client(roost.port("managesieve"))
+    assert c.login().startswith("NO")
