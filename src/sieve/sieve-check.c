@@ -80,101 +80,6 @@ static int fail(struct checker *c, unsigned line, unsigned col, const char *fmt,
 	return -1;
 }
 
-/* RFC 5228 2.4.2.4 encoded-character: "${hex:...}" and "${unicode:...}"
- * inside strings are replaced at compile time. Malformed ones stay as
- * written; a code point outside Unicode is an error. */
-static int decode_encoded(struct checker *c, struct sv_arg *a, struct sv_str *st)
-{
-	if (memmem(st->s, st->len, "${", 2) == NULL)
-		return 0;
-	struct buf b;
-	buf_init(&b, st->len + 1);
-	size_t i = 0;
-	while (i < st->len) {
-		bool hex = i + 6 <= st->len && strncasecmp(st->s + i, "${hex:", 6) == 0;
-		bool uni = i + 10 <= st->len && strncasecmp(st->s + i, "${unicode:", 10) == 0;
-		if (!hex && !uni) {
-			buf_putc(&b, st->s[i++]);
-			continue;
-		}
-		size_t j = i + (hex ? 6 : 10);
-		const char *close = memchr(st->s + j, '}', st->len - j);
-		if (close == NULL) {
-			buf_putc(&b, st->s[i++]);
-			continue;
-		}
-		size_t end = (size_t)(close - st->s);
-		/* validate and decode into a scratch buffer */
-		char out[1024];
-		size_t on = 0;
-		bool ok = true;
-		size_t k = j;
-		while (ok && k < end) {
-			while (k < end && (st->s[k] == ' ' || st->s[k] == '\t'))
-				k++;
-			if (k >= end)
-				break;
-			uint32_t v = 0;
-			size_t digits = 0;
-			while (k < end && isxdigit((unsigned char)st->s[k])) {
-				char ch = (char)tolower((unsigned char)st->s[k]);
-				if (v < 0x1000000)
-					v = v * 16 + (uint32_t)(ch <= '9' ? ch - '0' : ch - 'a' + 10);
-				digits++;
-				k++;
-			}
-			if (digits == 0 || (k < end && st->s[k] != ' ' && st->s[k] != '\t')) {
-				ok = false;
-				break;
-			}
-			if (hex) {
-				if (digits > 2 || on + 1 > sizeof(out)) {
-					ok = false;
-					break;
-				}
-				out[on++] = (char)v;
-			} else {
-				if (v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff)) {
-					buf_free(&b);
-					sv_diag(c->diag, a->line, a->column,
-						"encoded-character: invalid Unicode code point");
-					return -1;
-				}
-				if (on + 4 > sizeof(out)) {
-					ok = false;
-					break;
-				}
-				if (v < 0x80) {
-					out[on++] = (char)v;
-				} else if (v < 0x800) {
-					out[on++] = (char)(0xc0 | (v >> 6));
-					out[on++] = (char)(0x80 | (v & 0x3f));
-				} else if (v < 0x10000) {
-					out[on++] = (char)(0xe0 | (v >> 12));
-					out[on++] = (char)(0x80 | ((v >> 6) & 0x3f));
-					out[on++] = (char)(0x80 | (v & 0x3f));
-				} else {
-					out[on++] = (char)(0xf0 | (v >> 18));
-					out[on++] = (char)(0x80 | ((v >> 12) & 0x3f));
-					out[on++] = (char)(0x80 | ((v >> 6) & 0x3f));
-					out[on++] = (char)(0x80 | (v & 0x3f));
-				}
-			}
-		}
-		if (!ok) {
-			buf_putc(&b, st->s[i++]);
-			continue;
-		}
-		buf_append(&b, out, on);
-		i = end + 1;
-	}
-	free(st->s);
-	st->len = b.len;
-	st->s = b.data != NULL ? buf_steal(&b) : xstrdup("");
-	st->var = memmem(st->s, st->len, "${", 2) != NULL;
-	return 0;
-}
-
 static bool constant(const struct sv_arg *a)
 {
 	for (size_t i = 0; i < a->nstrs; i++)
@@ -314,7 +219,8 @@ static int check_special(struct checker *c, struct sv_node *n)
 	for (size_t i = 0; i < sizeof(ap) / sizeof(ap[0]); i++)
 		if (sv_tag(n, ap[i][0]) != NULL)
 			n->addrpart = ap[i][1];
-	if ((t = sv_tag(n, TAG_LAST)) != NULL && n->spec->id != CMD_ADDHEADER) {
+	if ((t = sv_tag(n, TAG_LAST)) != NULL && n->spec->id != CMD_ADDHEADER &&
+	    n->spec->id != TEST_DUPLICATE) {
 		if (sv_tag(n, TAG_INDEX) == NULL)
 			return fail(c, t->arg->line, t->arg->column, "\":last\" needs \":index\"", NULL, NULL);
 	}
@@ -353,7 +259,10 @@ static int check_special(struct checker *c, struct sv_node *n)
 		break;
 	case CMD_SET: {
 		const struct sv_arg *a = n->pos[0];
-		if (!constant(a) || !var_name_ok(a->strs[0].s, a->strs[0].len))
+		/* RFC 6609 5: "global." names the global namespace */
+		size_t skip = a->strs[0].len > 7 && strncasecmp(a->strs[0].s, "global.", 7) == 0 &&
+			has_ext(c, EXT_INCLUDE) ? 7 : 0;
+		if (!constant(a) || !var_name_ok(a->strs[0].s + skip, a->strs[0].len - skip))
 			return fail(c, a->line, a->column, "set: invalid variable name \"%s\"", a->strs[0].s, NULL);
 		break;
 	}
@@ -432,7 +341,7 @@ static int check_node(struct checker *c, struct sv_node *n, bool as_test)
 	if (has_ext(c, EXT_ENCODED))
 		for (size_t i = 0; i < n->nargs; i++)
 			for (size_t j = 0; j < n->args[i].nstrs; j++)
-				if (decode_encoded(c, &n->args[i], &n->args[i].strs[j]) < 0)
+				if (sv_decode_encoded(&n->args[i], &n->args[i].strs[j], c->diag) < 0)
 					return -1;
 	struct sv_arg *positional[8];
 	size_t npos = 0;
@@ -451,11 +360,14 @@ static int check_node(struct checker *c, struct sv_node *n, bool as_test)
 		if (id < 0 || !tag_allowed(sp, a->tag))
 			return fail(c, a->line, a->column, "unknown tagged argument \":%s\" for \"%s\"", a->tag, n->name);
 		const struct sv_tagspec *ts = &sv_tagspecs[id];
-		if (ts->ext >= 0 && !has_ext(c, ts->ext))
+		/* :seconds is vacation-seconds' only on vacation (duplicate has its own) */
+		/* :index is editheader's own on deleteheader (RFC 5293 5) */
+		if (ts->ext >= 0 && !has_ext(c, ts->ext) && !(id == TAG_SECONDS && sp->id == TEST_DUPLICATE) &&
+		    !(id == TAG_INDEX && sp->id == CMD_DELETEHEADER))
 			return fail(c, a->line, a->column, "\":%s\" used without require \"%s\"", a->tag,
 				    sv_exts[ts->ext].name);
 		if (id == TAG_LAST && sp->id != CMD_ADDHEADER && sp->id != TEST_DUPLICATE &&
-		    !has_ext(c, EXT_INDEX))
+		    sp->id != CMD_DELETEHEADER && !has_ext(c, EXT_INDEX))
 			return fail(c, a->line, a->column, "\":%s\" used without require \"%s\"", a->tag, "index");
 		for (size_t k = 0; k < n->ntags; k++) {
 			if (n->tags[k].id == id)
@@ -512,6 +424,8 @@ static int check_node(struct checker *c, struct sv_node *n, bool as_test)
 		if (i < 4)
 			n->pos[i] = a;
 	}
+	if (sp->block && !n->has_block)
+		return fail(c, n->line, n->column, "\"%s\" needs a block { ... }", n->name, NULL);
 	/* tests */
 	if (sp->tests == 0 && n->ntests > 0) {
 		if (!n->test_list && !as_test && !n->tests[0]->has_block)
@@ -523,8 +437,6 @@ static int check_node(struct checker *c, struct sv_node *n, bool as_test)
 		return fail(c, n->line, n->column, "\"%s\" needs exactly one test", n->name, NULL);
 	if (sp->tests == 'L' && !n->test_list)
 		return fail(c, n->line, n->column, "\"%s\" needs a test list in ( )", n->name, NULL);
-	if (sp->block && !n->has_block)
-		return fail(c, n->line, n->column, "\"%s\" needs a block { ... }", n->name, NULL);
 	if (!sp->block && n->has_block)
 		return fail(c, n->line, n->column, "\"%s\" takes no block", n->name, NULL);
 	if (check_special(c, n) < 0)

@@ -1,8 +1,8 @@
 /*
  * sieve-interp: the state of one sieve_run(), shared by the command
  * interpreter (sieve-run.c), the tests (sieve-test.c), variables and
- * flags (sieve-vars.c), vacation (sieve-vacation.c), and date
- * (sieve-date.c).
+ * flags (sieve-vars.c), vacation (sieve-vacation.c), editheader
+ * (sieve-editheader.c) and date (sieve-date.c).
  */
 #ifndef ROOST_SIEVE_INTERP_H
 #define ROOST_SIEVE_INTERP_H
@@ -76,6 +76,8 @@ void sv_vars_free(struct sv_vars *v);
 /* Flag lists (RFC 5232 3): split on spaces, de-duplicated ignoring case. */
 char *sv_flags_join(char **flags, size_t n);
 char **sv_flags_split(const char *s, size_t *n_r);
+/* Drop what is not a settable IMAP flag (in place, NULL-terminated list). */
+void sv_flags_filter(char **flags);
 int sv_cmd_flags(struct sv_run *run, struct sv_scope *sc, const struct sv_node *n);
 int sv_cmd_set(struct sv_run *run, struct sv_scope *sc, const struct sv_node *n);
 
@@ -89,6 +91,10 @@ int sv_match_values(struct sv_run *run, struct sv_scope *sc, const struct sv_nod
 int sv_cmd_vacation(struct sv_run *run, struct sv_scope *sc, const struct sv_node *n);
 struct sieve_action *sv_action_add(struct sv_run *run, const struct sv_node *n, int type);
 char **sv_strv_dup(char **l, size_t n);
+
+/* editheader (RFC 5293) */
+int sv_cmd_addheader(struct sv_run *run, struct sv_scope *sc, const struct sv_node *n);
+int sv_cmd_deleteheader(struct sv_run *run, struct sv_scope *sc, const struct sv_node *n);
 
 /* date (RFC 5260) */
 int sv_test_date(struct sv_run *run, struct sv_scope *sc, const struct sv_node *n);

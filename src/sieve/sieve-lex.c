@@ -68,10 +68,11 @@ void sv_lex_free(struct sv_lexer *lx)
 
 static void adv(struct sv_lexer *lx)
 {
+	/* columns count characters: UTF-8 continuation bytes add none */
 	if (*lx->p == '\n') {
 		lx->line++;
 		lx->column = 1;
-	} else {
+	} else if (((unsigned char)*lx->p & 0xc0) != 0x80) {
 		lx->column++;
 	}
 	lx->p++;
@@ -99,8 +100,9 @@ static enum sv_tok lex_multiline(struct sv_lexer *lx)
 	if (lx->p >= lx->end || *lx->p != '\n')
 		return lex_error(lx, lx->line, lx->column, "expected end of line after \"text:\"");
 	adv(lx);
+	/* every line gets CRLF: at most twice the source */
 	struct buf b;
-	buf_init(&b, (size_t)(lx->end - lx->p) + 1);
+	buf_init(&b, 2 * (size_t)(lx->end - lx->p) + 2);
 	for (;;) {
 		if (lx->p >= lx->end) {
 			buf_free(&b);

@@ -5,10 +5,16 @@
  * (mail/mime-decode). Address fields are split into "local@domain" with
  * comments removed (mail/address). Body tests (RFC 5173) use the MIME part
  * map and text extraction of mail/mime-index and mail/search-text, on at
- * most max_body_scan bytes of body. editheader (RFC 5293) edits this
- * field list, so later tests see the edited header.
+ * most max_body_scan bytes of body: :text is the decoded, charset-converted
+ * text of every text part with HTML reduced to its text (search-text);
+ * :content gives each matching leaf part with its transfer encoding undone
+ * (text parts converted from their charset), parts joined by a newline;
+ * :raw the body bytes.
+ * editheader (RFC 5293) edits this field list, so later tests see the
+ * edited header.
  */
 #include <ctype.h>
+#include <gmime/gmime.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -217,6 +223,54 @@ char *sv_addr_part(const char *addr, int part)
 	return NULL;
 }
 
+/* The charset parameter of a part's header data[hs..bs), or "". */
+static void part_charset(const char *data, size_t hs, size_t bs, char *out, size_t outlen)
+{
+	out[0] = '\0';
+	const char *h = data + hs, *end = data + bs;
+	while (h < end) {
+		const char *c = memmem(h, (size_t)(end - h), "harset", 6);
+		if (c == NULL || c == data + hs)
+			return;
+		h = c + 6;
+		if (c[-1] != 'c' && c[-1] != 'C')
+			continue;
+		while (h < end && (*h == ' ' || *h == '\t'))
+			h++;
+		if (h >= end || *h != '=')
+			continue;
+		h++;
+		while (h < end && (*h == ' ' || *h == '\t' || *h == '"'))
+			h++;
+		size_t n = 0;
+		while (h + n < end && n + 1 < outlen &&
+		       (isalnum((unsigned char)h[n]) || strchr("-_.:", h[n]) != NULL))
+			n++;
+		memcpy(out, h, n);
+		out[n] = '\0';
+		return;
+	}
+}
+
+/* Text in `charset` as UTF-8 when iconv knows it; else unchanged. */
+static char *to_utf8(const char *charset, char *s, size_t *len)
+{
+	if (charset[0] == '\0' || strcasecmp(charset, "utf-8") == 0 || strcasecmp(charset, "us-ascii") == 0)
+		return s;
+	iconv_t cd = g_mime_iconv_open("UTF-8", charset);
+	if (cd == (iconv_t)-1)
+		return s;
+	char *u = g_mime_iconv_strndup(cd, s, *len);
+	g_mime_iconv_close(cd);
+	if (u == NULL)
+		return s;
+	free(s);
+	*len = strlen(u);
+	char *r = xmemdup(u, *len + 1);
+	g_free(u);
+	return r;
+}
+
 static bool type_matches(const char *ct, const char *want)
 {
 	if (want[0] == '\0')
@@ -277,6 +331,11 @@ char *sv_msg_body(struct sv_msg *m, int transform, char **types, size_t ntypes, 
 		char *d = transfer_decode(cte, m->data + bs, end - bs, &dlen);
 		if (d == NULL)
 			d = xmemdup(m->data + bs, dlen = end - bs);
+		if (strncasecmp(ct, "text/", 5) == 0) {
+			char cs[64];
+			part_charset(m->data, hs, bs, cs, sizeof(cs));
+			d = to_utf8(cs, d, &dlen);
+		}
 		if (b.len > 0)
 			buf_putc(&b, '\n');
 		if (buf_append(&b, d, dlen) < 0)

@@ -70,7 +70,7 @@ static struct sv_node *new_node(struct parser *p)
 
 static void add_str(struct sv_arg *a, struct parser *p)
 {
-	a->strs = xrealloc(a->strs, (a->nstrs + 1) * sizeof(*a->strs));
+	a->strs = xgrow(a->strs, &a->strs_cap, a->nstrs + 1, sizeof(*a->strs));
 	struct sv_str *st = &a->strs[a->nstrs++];
 	st->s = p->lx.text;
 	st->len = p->lx.text_len;
@@ -87,7 +87,7 @@ static int parse_arguments(struct parser *p, struct sv_node *n)
 		enum sv_tok t = p->lx.tok;
 		if (t != TOK_STRING && t != TOK_NUMBER && t != TOK_TAG && t != TOK_LBRACKET)
 			break;
-		n->args = xrealloc(n->args, (n->nargs + 1) * sizeof(*n->args));
+		n->args = xgrow(n->args, &n->args_cap, n->nargs + 1, sizeof(*n->args));
 		struct sv_arg *a = &n->args[n->nargs++];
 		memset(a, 0, sizeof(*a));
 		a->line = p->lx.tline;
@@ -134,7 +134,7 @@ static int parse_arguments(struct parser *p, struct sv_node *n)
 		for (;;) {
 			if (sv_lex_next(&p->lx) != TOK_IDENT)
 				return expect_fail(p, "a test");
-			n->tests = xrealloc(n->tests, (n->ntests + 1) * sizeof(*n->tests));
+			n->tests = xgrow(n->tests, &n->tests_cap, n->ntests + 1, sizeof(*n->tests));
 			n->tests[n->ntests] = NULL;
 			if (parse_test(p, &n->tests[n->ntests++]) < 0)
 				return -1;
@@ -170,7 +170,8 @@ static int parse_test(struct parser *p, struct sv_node **out)
 	return 0;
 }
 
-static int parse_commands(struct parser *p, struct sv_node ***list, size_t *count, bool in_block);
+static int parse_commands(struct parser *p, struct sv_node ***list, size_t *count, size_t *cap,
+			  bool in_block);
 
 static int parse_command(struct parser *p, struct sv_node **out)
 {
@@ -193,7 +194,7 @@ static int parse_command(struct parser *p, struct sv_node **out)
 		n->has_block = true;
 		if (sv_lex_next(&p->lx) == TOK_ERROR)
 			return -1;
-		if (parse_commands(p, &n->block, &n->nblock, true) < 0)
+		if (parse_commands(p, &n->block, &n->nblock, &n->block_cap, true) < 0)
 			return -1;
 		p->depth--;
 		return sv_lex_next(&p->lx) == TOK_ERROR ? -1 : 0;
@@ -207,7 +208,8 @@ static int parse_command(struct parser *p, struct sv_node **out)
 	return expect_fail(p, "';' or '{'");
 }
 
-static int parse_commands(struct parser *p, struct sv_node ***list, size_t *count, bool in_block)
+static int parse_commands(struct parser *p, struct sv_node ***list, size_t *count, size_t *cap,
+			  bool in_block)
 {
 	for (;;) {
 		if (p->lx.tok == TOK_RBRACE) {
@@ -224,7 +226,7 @@ static int parse_commands(struct parser *p, struct sv_node ***list, size_t *coun
 		}
 		if (p->lx.tok != TOK_IDENT)
 			return expect_fail(p, "a command");
-		*list = xrealloc(*list, (*count + 1) * sizeof(**list));
+		*list = xgrow(*list, cap, *count + 1, sizeof(**list));
 		(*list)[*count] = NULL;
 		if (parse_command(p, &(*list)[(*count)++]) < 0)
 			return -1;
@@ -238,7 +240,7 @@ int sv_parse(const char *text, size_t len, const struct sieve_limits *lim,
 	sv_lex_init(&p.lx, text, len, diag);
 	int rc = -1;
 	if (sv_lex_next(&p.lx) != TOK_ERROR)
-		rc = parse_commands(&p, &s->cmds, &s->ncmds, false);
+		rc = parse_commands(&p, &s->cmds, &s->ncmds, &s->cmds_cap, false);
 	sv_lex_free(&p.lx);
 	return rc;
 }

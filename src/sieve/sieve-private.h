@@ -53,7 +53,7 @@ struct sv_arg {
 	bool list;		/* written as [ ... ] */
 	uint64_t num;
 	struct sv_str *strs;
-	size_t nstrs;
+	size_t nstrs, strs_cap;
 	char *tag;		/* ARG_TAG: name without ':' */
 	int tag_id;		/* checker: enum sv_tag_id */
 };
@@ -105,11 +105,11 @@ struct sv_node {
 	char *name;
 	unsigned line, column;
 	struct sv_arg *args;
-	size_t nargs;
+	size_t nargs, args_cap;
 	struct sv_node **tests;
-	size_t ntests;
+	size_t ntests, tests_cap;
 	struct sv_node **block;
-	size_t nblock;
+	size_t nblock, block_cap;
 	bool has_block;
 	bool test_list;		/* tests written as ( ... ) */
 	/* filled by the checker */
@@ -142,7 +142,7 @@ int sv_ext_lookup(const char *name);
 
 struct sieve_script {
 	struct sv_node **cmds;
-	size_t ncmds;
+	size_t ncmds, cmds_cap;
 	uint32_t exts;		/* bit set of enum sv_ext */
 	size_t nodes;
 	char **globals;		/* names declared `global` (include) */
@@ -159,6 +159,8 @@ int sv_check(struct sieve_script *s, const struct sieve_limits *lim,
 	     sieve_include_fn *include, void *include_ctx, unsigned depth,
 	     char ***stack, size_t *nstack, struct sieve_diag *diag);
 const struct sv_tagbind *sv_tag(const struct sv_node *n, int id);
+/* encoded-character: decode st in place; -1 (diag at a) on a bad code point. */
+int sv_decode_encoded(const struct sv_arg *a, struct sv_str *st, struct sieve_diag *diag);
 
 struct sieve_script *sv_compile_depth(const char *text, size_t len,
 				      const struct sieve_limits *lim,

@@ -10,7 +10,9 @@
 
 #define SV_VAR_NAME_MAX 64	/* bytes of a variable name */
 #define SV_REGEX_MAX 1024	/* bytes of a :regex pattern */
+#define SV_REGEX_SUBJECT_MAX 65536 /* bytes of a value a :regex searches */
 #define SV_FLAGS_MAX 64		/* flags in one flag list */
+#define SV_FLAG_MAX_LEN 128	/* bytes of one keyword */
 
 /* "local@domain" as redirect and vacation accept it. */
 bool sv_address_ok(const char *s);

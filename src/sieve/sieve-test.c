@@ -36,7 +36,12 @@ static int regex_match(struct sv_run *run, const struct sv_node *n, const char *
 	if (regcomp(&re, key, REG_EXTENDED | (n->comparator == CMP_CASEMAP ? REG_ICASE : 0)) != 0)
 		return sv_rt_error(run, n, "invalid regular expression");
 	regmatch_t m[10];
-	*hit = regexec(&re, v, 10, m, 0) == 0;
+	/* glibc's matcher is polynomial but not linear: only the start of a
+	 * long value is searched (REG_STARTEND bounds it without a copy) */
+	size_t vl = strlen(v);
+	m[0].rm_so = 0;
+	m[0].rm_eo = (regoff_t)(vl < SV_REGEX_SUBJECT_MAX ? vl : SV_REGEX_SUBJECT_MAX);
+	*hit = regexec(&re, v, 10, m, REG_STARTEND) == 0;
 	if (*hit && want_caps) {
 		struct sv_captures c = { 0 };
 		for (size_t i = 0; i < 10; i++) {
@@ -72,11 +77,18 @@ int sv_match_values(struct sv_run *run, struct sv_scope *sc, const struct sv_nod
 		const char *v = values[i];
 		size_t vl = strlen(v);
 		for (size_t j = 0; j < nk && result == 0; j++) {
-			if (sv_step(run, n, 1 + vl / 256 + strlen(k[j]) / 256) < 0) {
+			/* cost in steps: linear matches by length, :matches by
+			 * its O(value * pattern) bound, :regex by its capped input */
+			size_t kl = strlen(k[j]);
+			uint64_t cost = 1 + vl / 256 + kl / 256;
+			if (n->match == MATCH_MATCHES)
+				cost += (uint64_t)vl * kl / 65536;
+			else if (n->match == MATCH_REGEX)
+				cost += (uint64_t)(vl < SV_REGEX_SUBJECT_MAX ? vl : SV_REGEX_SUBJECT_MAX) * kl / 4096;
+			if (sv_step(run, n, cost) < 0) {
 				result = -1;
 				break;
 			}
-			size_t kl = strlen(k[j]);
 			bool casemap = n->comparator == CMP_CASEMAP;
 			bool hit = false;
 			switch (n->match) {
@@ -157,11 +169,21 @@ static int test_header_like(struct sv_run *run, struct sv_scope *sc, const struc
 	size_t nn;
 	char **names = sv_expand_list(run, sc, n->pos[0], &nn);
 	struct strv vals = { 0 };
-	for (size_t i = 0; i < nn; i++) {
+	int r = 0;
+	for (size_t i = 0; i < nn && r == 0; i++) {
+		/* each name scans every field; each field read costs its size */
+		if (sv_step(run, n, 1 + run->msg.nh / 64) < 0) {
+			r = -1;
+			break;
+		}
 		struct sv_hdr **f;
 		size_t nf;
 		select_fields(run, n, names[i], &f, &nf);
 		for (size_t j = 0; j < nf; j++) {
+			if (sv_step(run, n, 1 + strlen(f[j]->raw) / 256) < 0) {
+				r = -1;
+				break;
+			}
 			if (!address) {
 				strv_add(&vals, xstrdup(sv_hdr_value(f[j])));
 				continue;
@@ -179,7 +201,8 @@ static int test_header_like(struct sv_run *run, struct sv_scope *sc, const struc
 		free(f);
 	}
 	sv_free_list(names, nn);
-	int r = sv_match_values(run, sc, n, vals.v, vals.n, n->pos[1]);
+	if (r == 0)
+		r = sv_match_values(run, sc, n, vals.v, vals.n, n->pos[1]);
 	sv_free_list(vals.v, vals.n);
 	return r;
 }
@@ -387,6 +410,10 @@ int sv_test(struct sv_run *run, struct sv_scope *sc, const struct sv_node *n)
 		char **names = sv_expand_list(run, sc, n->pos[0], &nn);
 		r = 1;
 		for (size_t i = 0; i < nn && r == 1; i++) {
+			if (sv_step(run, n, 1 + run->msg.nh / 64) < 0) {
+				r = -1;
+				break;
+			}
 			bool found = false;
 			for (size_t j = 0; j < run->msg.nh && !found; j++)
 				found = strcasecmp(run->msg.h[j].name, names[i]) == 0;

@@ -183,6 +183,7 @@ int sv_cmd_vacation(struct sv_run *run, struct sv_scope *sc, const struct sv_nod
 			char *j = sv_flags_join(f, nf);
 			sv_free_list(f, nf);
 			a->flags = sv_flags_split(j, &nf);
+			sv_flags_filter(a->flags);
 			free(j);
 		}
 		if ((t = sv_tag(n, TAG_SPECIALUSE)) != NULL)

@@ -167,6 +167,8 @@ char *sv_expand(struct sv_run *run, struct sv_scope *sc, const struct sv_str *st
 		}
 		i = k + 1;
 	}
+	/* expansion output is work too: the next step check sees it */
+	run->steps += b.len / 64;
 	*len_r = b.len;
 	return b.data != NULL ? buf_steal(&b) : xstrdup("");
 }
@@ -324,4 +326,42 @@ int sv_cmd_set(struct sv_run *run, struct sv_scope *sc, const struct sv_node *n)
 	int rc = sv_var_set(run, sc, n, n->pos[0]->strs[0].s, v, len);
 	free(v);
 	return rc;
+}
+
+/* RFC 5232 3: flags that are not IMAP flags are ignored when stored:
+ * system flags other than \Seen \Answered \Flagged \Deleted \Draft
+ * (\Recent cannot be set) and keywords that are not atoms. */
+static bool flag_ok(const char *f)
+{
+	static const char *const sys[] = { "\\seen", "\\answered", "\\flagged", "\\deleted",
+					   "\\draft", NULL };
+	if (f[0] == '\\') {
+		for (int i = 0; sys[i] != NULL; i++)
+			if (strcasecmp(f, sys[i]) == 0)
+				return true;
+		return false;
+	}
+	size_t n = strlen(f);
+	if (n == 0 || n > SV_FLAG_MAX_LEN)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)f[i];
+		if (c <= 0x20 || c >= 0x7f || strchr("(){%*\"\\]", c) != NULL)
+			return false;
+	}
+	return true;
+}
+
+void sv_flags_filter(char **flags)
+{
+	if (flags == NULL)
+		return;
+	size_t o = 0;
+	for (size_t i = 0; flags[i] != NULL; i++) {
+		if (flag_ok(flags[i]))
+			flags[o++] = flags[i];
+		else
+			free(flags[i]);
+	}
+	flags[o] = NULL;
 }

@@ -3,6 +3,7 @@
  * syntax helpers the checker and interpreter share.
  */
 #include <ctype.h>
+#include <pthread.h>
 #include <regex.h>
 #include <stdio.h>
 #include <string.h>
@@ -46,21 +47,26 @@ void sv_limits_fill(struct sieve_limits *out, const struct sieve_limits *in)
 #undef TAKE
 }
 
+static char ext_list[600];
+static pthread_once_t ext_once = PTHREAD_ONCE_INIT;
+
+static void ext_list_build(void)
+{
+	size_t off = 0;
+	for (int i = 0; i < EXT_COUNT; i++) {
+		if (!sv_exts[i].supported)
+			continue;
+		int n = snprintf(ext_list + off, sizeof(ext_list) - off, "%s%s", off > 0 ? " " : "",
+				 sv_exts[i].name);
+		if (n > 0)
+			off += (size_t)n;
+	}
+}
+
 const char *sieve_extensions(void)
 {
-	static char list[600];
-	if (list[0] == '\0') {
-		size_t off = 0;
-		for (int i = 0; i < EXT_COUNT; i++) {
-			if (!sv_exts[i].supported)
-				continue;
-			int n = snprintf(list + off, sizeof(list) - off, "%s%s", off > 0 ? " " : "",
-					 sv_exts[i].name);
-			if (n > 0)
-				off += (size_t)n;
-		}
-	}
-	return list;
+	pthread_once(&ext_once, ext_list_build);
+	return ext_list;
 }
 
 void sieve_script_free(struct sieve_script *s)
@@ -144,6 +150,15 @@ int sv_regex_check(const char *pat, size_t len, bool icase, char *err, size_t er
 	if (strlen(pat) != len) {
 		snprintf(err, errlen, "regular expression contains a NUL byte");
 		return -1;
+	}
+	/* back-references make matching exponential: not offered */
+	for (size_t i = 0; i + 1 < len; i++) {
+		if (pat[i] == '\\' && pat[i + 1] >= '1' && pat[i + 1] <= '9') {
+			snprintf(err, errlen, "regular expression \"%.40s\": back-references are not supported", pat);
+			return -1;
+		}
+		if (pat[i] == '\\')
+			i++;
 	}
 	regex_t re;
 	int rc = regcomp(&re, pat, REG_EXTENDED | REG_NOSUB | (icase ? REG_ICASE : 0));

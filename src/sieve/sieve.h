@@ -13,7 +13,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Every limit is named; zero fields of a caller's struct mean "default". */
+/* Every limit is named; zero fields of a caller's struct mean "default".
+ * Compile limits fail sieve_compile(); run limits (steps, actions,
+ * redirects, variables) make sieve_run() return -1 with "implicit keep
+ * only". docs/SECURITY.md lists them with the internal constants. */
 struct sieve_limits {
 	size_t max_script_size;	  /* bytes of source (default 512 KiB) */
 	size_t max_nodes;	  /* nodes in the compiled tree (default 100,000) */
@@ -22,14 +25,17 @@ struct sieve_limits {
 	uint64_t max_steps;	  /* interpreter steps per run (default 1,000,000) */
 	unsigned max_actions;	  /* actions per run (default 64) */
 	unsigned max_redirects;	  /* redirect actions per run (default 4) */
-	size_t max_variable_size; /* RFC 5229 (default 4 KiB) */
-	unsigned max_variables;	  /* (default 256) */
+	size_t max_variable_size; /* RFC 5229 (default 4 KiB): longer values
+				   * (set, match variables) are cut on a UTF-8
+				   * boundary, as RFC 5229 3 allows; no error */
+	unsigned max_variables;	  /* (default 256): one more is a runtime error */
 	size_t max_body_scan;	  /* bytes of body a body test reads (default 1 MiB) */
 };
 void sieve_limits_default(struct sieve_limits *l);
 
 /* A compile or run error: 1-based line and column of the offending token
- * (0 when the error has no position, e.g. a step limit) and a message. */
+ * (0 when the error has no position, e.g. a step limit) and a message.
+ * Columns count characters (UTF-8 sequences count one; a tab counts one). */
 struct sieve_diag {
 	unsigned line, column;
 	char message[256];
@@ -43,15 +49,31 @@ typedef char *sieve_include_fn(void *ctx, const char *name, bool global, size_t 
 
 /* Parse and check `text` (the extensions it `require`s must be ones we
  * support; every command's arguments are type-checked). NULL with *diag_r
- * filled on error. `include` may be NULL (include then fails to compile
- * when used... only at run time for :optional). */
+ * filled on error: diag->message reads "line L, column C: text" (or just
+ * the text when there is no position), e.g.
+ *   line 3, column 9: unknown command "filein"
+ *   line 1, column 5: missing ';' after "keep"
+ *   line 1, column 9: require "foo": extension not supported
+ *   line 1, column 1: "fileinto" used without require "fileinto"
+ * Includes (RFC 6609) are fetched and compiled here, recursively, through
+ * `include`: a missing script is an error unless :optional, a loop or a
+ * chain deeper than max_include_depth is an error, and an error inside an
+ * included script is reported at the include, followed by its own
+ * position. `include` NULL: an include without :optional fails to
+ * compile; one with :optional is skipped at run time. */
 struct sieve_script *sieve_compile(const char *text, size_t len,
 				   const struct sieve_limits *lim,
 				   sieve_include_fn *include, void *include_ctx,
 				   struct sieve_diag *diag_r);
 void sieve_script_free(struct sieve_script *script);
 /* The space-separated list of extensions we support, for ManageSieve's
- * SIEVE capability and the docs. */
+ * SIEVE capability and the docs:
+ *   fileinto reject ereject envelope encoded-character imap4flags copy
+ *   variables vacation vacation-seconds relational subaddress body mailbox
+ *   mailboxid special-use date index regex editheader spamtest
+ *   spamtestplus virustest duplicate include fcc comparator-i;ascii-numeric
+ * Comparators: i;ascii-casemap (default), i;octet, and i;ascii-numeric
+ * with its require. */
 const char *sieve_extensions(void);
 
 /* What the interpreter may ask about the delivery it runs for. */
@@ -61,17 +83,25 @@ struct sieve_env {
 	const char *envelope_from; /* "" for the null sender */
 	const char *envelope_to;   /* the recipient as the client gave it */
 	const char *user_address;  /* the account's own address (vacation) */
-	/* spamtest/virustest: header names a scanner set (may be NULL) */
+	/* spamtest/virustest (RFC 5235): names of header fields a scanner set
+	 * (may be NULL: "not tested", value 0). The field's value must start
+	 * with the score as a decimal integer on the test's scale: spamtest
+	 * 1..10 (or 0..100 for :percent), virustest 1..5; larger or smaller
+	 * numbers are clamped, a value not starting with a digit reads 0. */
 	const char *spam_header, *virus_header;
 	/* Optional callbacks (NULL: "no" / not available). */
 	bool (*mailbox_exists)(void *ctx, const char *mailbox);
 	const char *(*special_use_mailbox)(void *ctx, const char *use); /* "\\Junk" -> name */
-	/* RFC 7352: true when `id` was seen within `seconds`; records it. */
+	/* RFC 7352: true when `id` was seen within `seconds`; records it.
+	 * `id` is the :handle (or "") + "\n" + the :uniqueid, the :header
+	 * field's value or the Message-ID (no Message-ID: not a duplicate,
+	 * no call). Default seconds: 7 days. */
 	bool (*duplicate_check)(void *ctx, const char *id, uint64_t seconds, bool last);
 	/* RFC 9042 mailboxidexists: true when a mailbox has this MAILBOXID. */
 	bool (*mailboxid_exists)(void *ctx, const char *mailboxid);
 	void *ctx;
-	int64_t now;		/* unix time used by date/currentdate, vacation */
+	int64_t now;		/* unix time used by currentdate (date parts in UTC
+				 * unless :zone / :originalzone) */
 };
 
 enum sieve_action_type {
@@ -94,20 +124,42 @@ struct sieve_action {
 	char *special_use;	/* FILEINTO :specialuse (RFC 8579) or NULL */
 	char *address;		/* REDIRECT target */
 	char *reason;		/* REJECT/EREJECT text; VACATION body */
-	/* VACATION (RFC 5230/6131) */
+	/* VACATION (RFC 5230/6131). sieve_run() adds this action only when
+	 * the message may be answered (RFC 3834 2, RFC 5230 4.5-4.6); it
+	 * checks: the envelope sender is not null; its local part is not
+	 * MAILER-DAEMON, owner-*, *-request, LISTSERV or majordomo; it is not
+	 * one of the user's own addresses; there is no Auto-Submitted field
+	 * other than "no"; no Precedence bulk, list or junk; no List-Id,
+	 * List-Help, List-Subscribe, List-Unsubscribe, List-Post, List-Owner
+	 * or List-Archive field; and one of the user's addresses (user_address,
+	 * envelope_to, :addresses; compared ignoring case) is in To, Cc, Bcc,
+	 * Resent-To or Resent-Cc. The caller still keeps the once per
+	 * `handle` + sender per period record and sends the reply.
+	 * subject: :subject, else "Auto: " + the original Subject (decoded),
+	 * else "Automatic reply". from: :from or NULL (use the user's address).
+	 * handle: :handle, else a hash of reason, :subject, :from and :mime.
+	 * addresses: the :addresses list only. mailbox/flags/create/
+	 * special_use/mailboxid: the RFC 8580 :fcc copy. */
 	char *subject, *from, *handle;
 	char **addresses;	/* :addresses, NULL-terminated or NULL */
-	uint64_t period_seconds; /* :days * 86400 or :seconds */
+	uint64_t period_seconds; /* :days * 86400 (1..36500 days, default 7) or :seconds */
 	bool mime;		/* reason is a MIME entity */
 	char *reply_to;		/* address the reply goes to (envelope from) */
 };
 
 /* Header edits (RFC 5293 editheader), applied by the caller in order to
- * the stored copy: add (at top or :last) or delete by name [+ value]. */
+ * the stored copy: add (at the top, or at the end with `last`; value is
+ * one line, RFC 2047 encoded when it was not ASCII) or delete.
+ * A delete with index 0 removes every field named `name` (value NULL);
+ * a delete with index N > 0 removes the Nth field named `name` counted
+ * from the top of the header as it is after the edits before it (value:
+ * that field's unfolded raw value, for logging). Later tests in the
+ * script already saw the edited header. Received and Auto-Submitted are
+ * never deleted. */
 struct sieve_header_edit {
 	bool add, last;
-	char *name, *value;	/* value NULL on delete = delete every `name` */
-	unsigned index;		/* delete :index (0 = all) */
+	char *name, *value;
+	unsigned index;
 };
 
 struct sieve_result {
@@ -122,7 +174,11 @@ struct sieve_result {
 /* Run `script` for one delivery. Returns 0 with *r filled; -1 on a
  * runtime error (limit, bad regex at run time, include failure) with
  * *diag_r filled and *r reset to "implicit keep only": the caller files
- * to INBOX and logs. */
+ * to INBOX and logs. Runtime errors also include: reject/ereject together
+ * with keep, fileinto, vacation or another reject (RFC 5429 2.1), a second
+ * vacation, an invalid redirect address or an empty fileinto mailbox from
+ * a variable. Duplicate keep/fileinto (same mailbox) and redirect (same
+ * address) merge into one action (RFC 5228 2.10.3). */
 int sieve_run(const struct sieve_script *script, const struct sieve_env *env,
 	      const struct sieve_limits *lim, struct sieve_result *r,
 	      struct sieve_diag *diag_r);

@@ -6,7 +6,10 @@
 #include <string.h>
 #include "lib/alloc.h"
 #include "sieve/sieve.h"
+#include "sieve/sieve-run.h"
 #include "unit.h"
+
+#define SV_REGEX_MAX_TEST SV_REGEX_MAX
 
 static struct sieve_script *compile(const char *text, struct sieve_diag *d)
 {
@@ -258,6 +261,8 @@ TEST(sieve_run_imap4flags)
 {
 	EXPECT("require \"imap4flags\"; setflag \"\\\\Seen\"; addflag [\"\\\\Flagged\", \"\\\\seen foo\"];",
 	       "implicit[\\Seen,\\Flagged,foo]");
+	EXPECT("require \"imap4flags\"; addflag [\"\\\\Recent\", \"\\\\Bogus\", \"a(b\", \"ok\", \"\\\\draft\"];",
+	       "implicit[ok,\\draft]");
 	EXPECT("require [\"imap4flags\", \"fileinto\"]; addflag \"a b\"; removeflag \"A\"; fileinto \"X\";",
 	       "fileinto:X[b]");
 	EXPECT("require [\"imap4flags\", \"fileinto\"]; addflag \"a\"; fileinto :flags \"z\" \"X\"; keep;",
@@ -335,4 +340,734 @@ TEST(sieve_run_matches_linear)
 	CHECK_INT(o.r.nactions, 1);
 	sieve_result_free(&o.r);
 	free(msg);
+}
+
+static const char MSG_PERSONAL[] =
+	"From: alice@example.org\r\n"
+	"To: Bob <bob@example.com>\r\n"
+	"Subject: lunch?\r\n"
+	"Received: from a by b; Tue, 1 Dec 2026 10:20:30 +0000\r\n"
+	"X-A: 1\r\nX-A: 2\r\nX-A: 3\r\n"
+	"\r\n"
+	"hi\r\n";
+
+static void vacation_case(const char *file, int line, const char *msg, const char *from, bool want)
+{
+	struct sieve_env e = env_for(msg);
+	e.envelope_from = from;
+	struct run_out o;
+	run_env(file, line, "require \"vacation\"; vacation :days 3 \"I am away\";", &e, NULL, &o);
+	bool got = o.r.nactions == 1 && o.r.actions[0].type == SIEVE_ACT_VACATION;
+	if (o.rc != 0 || got != want)
+		unit_fail(file, line, "vacation %s, expected %s", got ? "sent" : "not sent", want ? "sent" : "not sent");
+	sieve_result_free(&o.r);
+}
+
+TEST(sieve_run_vacation)
+{
+	struct sieve_env e = env_for(MSG_PERSONAL);
+	struct run_out o;
+	run_env(__FILE__, __LINE__,
+		"require [\"vacation\", \"vacation-seconds\", \"fcc\", \"imap4flags\"];\n"
+		"vacation :seconds 60 :from \"bob@example.com\" :addresses [\"b@example.com\"]"
+		" :fcc \"Sent\" :flags \"\\\\Seen\" \"I am away\";", &e, NULL, &o);
+	CHECK_INT(o.rc, 0);
+	CHECK_INT(o.r.nactions, 1);
+	CHECK(o.r.implicit_keep);
+	const struct sieve_action *a = &o.r.actions[0];
+	CHECK_INT(a->type, SIEVE_ACT_VACATION);
+	CHECK_STR(a->reason, "I am away");
+	CHECK_STR(a->subject, "Auto: lunch?");
+	CHECK_STR(a->from, "bob@example.com");
+	CHECK_STR(a->reply_to, "alice@example.org");
+	CHECK_STR(a->mailbox, "Sent");
+	CHECK_STR(a->flags[0], "\\Seen");
+	CHECK_STR(a->addresses[0], "b@example.com");
+	CHECK(a->addresses[1] == NULL);
+	CHECK_INT(a->period_seconds, 60);
+	CHECK(a->handle != NULL && strncmp(a->handle, "vacation-", 9) == 0);
+	sieve_result_free(&o.r);
+
+	vacation_case(__FILE__, __LINE__, MSG_PERSONAL, "alice@example.org", true);
+	vacation_case(__FILE__, __LINE__, MSG_PERSONAL, "", false);
+	vacation_case(__FILE__, __LINE__, MSG_PERSONAL, "MAILER-DAEMON@example.org", false);
+	vacation_case(__FILE__, __LINE__, MSG_PERSONAL, "owner-list@example.org", false);
+	vacation_case(__FILE__, __LINE__, MSG_PERSONAL, "list-request@example.org", false);
+	vacation_case(__FILE__, __LINE__, MSG_PERSONAL, "bob@example.com", false);
+	vacation_case(__FILE__, __LINE__, MSG1, "alice@example.org", false); /* List-Id */
+	vacation_case(__FILE__, __LINE__, "To: bob@example.com\r\nAuto-Submitted: auto-replied\r\n\r\nx",
+		      "a@example.org", false);
+	vacation_case(__FILE__, __LINE__, "To: bob@example.com\r\nAuto-Submitted: no\r\n\r\nx",
+		      "a@example.org", true);
+	vacation_case(__FILE__, __LINE__, "To: bob@example.com\r\nPrecedence: bulk\r\n\r\nx",
+		      "a@example.org", false);
+	vacation_case(__FILE__, __LINE__, "To: someone@example.net\r\n\r\nx", "a@example.org", false);
+	vacation_case(__FILE__, __LINE__, "To: x@example.net\r\nBcc: BOB@example.com\r\n\r\nx", "a@example.org", true);
+	e.envelope_from = "alice@example.org";
+	run_env(__FILE__, __LINE__, "require \"vacation\"; vacation :days 2 \"x\";", &e, NULL, &o);
+	CHECK_INT(o.r.actions[0].period_seconds, 2 * 86400);
+	CHECK(o.r.actions[0].from == NULL);
+	sieve_result_free(&o.r);
+	/* reject and vacation exclude each other */
+	run_env(__FILE__, __LINE__, "require [\"vacation\", \"reject\"]; vacation \"x\"; reject \"no\";", &e, NULL, &o);
+	CHECK_INT(o.rc, -1);
+	CHECK(o.r.implicit_keep);
+	CHECK_INT(o.r.nactions, 0);
+	CHECK(strstr(o.d.message, "reject") != NULL);
+	sieve_result_free(&o.r);
+}
+
+TEST(sieve_run_editheader)
+{
+	struct run_out o;
+	run_msg(__FILE__, __LINE__,
+		"require [\"editheader\", \"index\", \"fileinto\", \"relational\", \"comparator-i;ascii-numeric\"];\n"
+		"addheader \"X-Sieve\" \"yes\";\n"
+		"addheader :last \"X-Late\" \"café\";\n"
+		"deleteheader :index 1 :last \"X-A\";\n"
+		"deleteheader :is \"X-A\" \"1\";\n"
+		"deleteheader \"received\";\n"
+		"if header :is \"x-sieve\" \"yes\" { fileinto \"seen-own-edit\"; }\n"
+		"if header :count \"eq\" :comparator \"i;ascii-numeric\" \"x-a\" \"1\" { discard; }\n",
+		MSG_PERSONAL, &o);
+	CHECK_INT(o.rc, 0);
+	char *s = summary(&o.r);
+	CHECK_STR(s, "fileinto:seen-own-edit discard");
+	free(s);
+	CHECK_INT(o.r.nedits, 4);
+	CHECK(o.r.edits[0].add && !o.r.edits[0].last);
+	CHECK_STR(o.r.edits[0].name, "X-Sieve");
+	CHECK(o.r.edits[1].add && o.r.edits[1].last);
+	CHECK_STR(o.r.edits[1].value, "=?UTF-8?b?Y2Fmw6k=?=");
+	CHECK(!o.r.edits[2].add);
+	CHECK_INT(o.r.edits[2].index, 3);
+	CHECK_STR(o.r.edits[2].value, " 3");
+	CHECK_INT(o.r.edits[3].index, 1);
+	sieve_result_free(&o.r);
+}
+
+/* include callback: scripts by name from a table */
+struct inc_table {
+	const char *names[8], *texts[8];
+	bool global[8];
+	int calls;
+};
+
+static char *inc_fn(void *ctx, const char *name, bool global, size_t *len_r)
+{
+	struct inc_table *t = ctx;
+	t->calls++;
+	for (int i = 0; i < 8 && t->names[i] != NULL; i++) {
+		if (strcmp(t->names[i], name) == 0 && t->global[i] == global) {
+			*len_r = strlen(t->texts[i]);
+			return xstrdup(t->texts[i]);
+		}
+	}
+	return NULL;
+}
+
+static struct sieve_script *compile_inc(const char *text, struct inc_table *t, struct sieve_diag *d)
+{
+	return sieve_compile(text, strlen(text), NULL, inc_fn, t, d);
+}
+
+TEST(sieve_include)
+{
+	struct inc_table t = {
+		.names = { "spam", "vars", "loop1", "loop2", "bad", "once" },
+		.texts = { "require \"fileinto\"; if header :contains \"subject\" \"money\" { fileinto \"Junk\"; stop; }",
+			   "require [\"include\", \"variables\"]; global \"g\"; set \"g\" \"from-included\"; set \"local\" \"x\";",
+			   "require \"include\"; include \"loop2\";",
+			   "require \"include\"; include \"loop1\";",
+			   "require \"fileinto\";\nfilein \"x\";",
+			   "require [\"include\", \"variables\"]; global \"n\"; set \"n\" \"${n}1\";" },
+		.global = { true, false, false, false, false, false },
+	};
+	struct sieve_diag d;
+	struct sieve_script *s = compile_inc("require \"include\"; include :global \"spam\"; keep;", &t, &d);
+	CHECK(s != NULL);
+	struct sieve_env e = env_for(MSG1);
+	struct sieve_result r;
+	CHECK_INT(sieve_run(s, &e, NULL, &r, &d), 0);
+	char *sum = summary(&r);
+	CHECK_STR(sum, "fileinto:Junk");	/* stop in the included script ends everything */
+	free(sum);
+	sieve_result_free(&r);
+	sieve_script_free(s);
+
+	s = compile_inc("require [\"include\", \"variables\", \"fileinto\"]; global \"g\"; include \"vars\";"
+			" fileinto \"${g}.${local}\";", &t, &d);
+	CHECK(s != NULL);
+	CHECK_INT(sieve_run(s, &e, NULL, &r, &d), 0);
+	sum = summary(&r);
+	CHECK_STR(sum, "fileinto:from-included.");
+	free(sum);
+	sieve_result_free(&r);
+	sieve_script_free(s);
+
+	s = compile_inc("require [\"include\", \"variables\", \"fileinto\"]; global \"n\";"
+			" include :once \"once\"; include :once \"once\"; include \"once\"; fileinto \"n${n}\";", &t, &d);
+	CHECK(s != NULL);
+	CHECK_INT(sieve_run(s, &e, NULL, &r, &d), 0);
+	sum = summary(&r);
+	CHECK_STR(sum, "fileinto:n11");
+	free(sum);
+	sieve_result_free(&r);
+	sieve_script_free(s);
+
+	s = compile_inc("require \"include\";\ninclude \"loop1\";", &t, &d);
+	CHECK(s == NULL);
+	CHECK_STR(d.message, "line 2, column 9: include \"loop1\": line 1, column 28: include \"loop2\": "
+		  "line 1, column 28: include \"loop1\": include loop");
+	s = compile_inc("require \"include\";\ninclude \"bad\";", &t, &d);
+	CHECK(s == NULL);
+	CHECK_STR(d.message, "line 2, column 9: include \"bad\": line 2, column 1: unknown command \"filein\"");
+	s = compile_inc("require \"include\"; include \"nothere\";", &t, &d);
+	CHECK(s == NULL);
+	CHECK_STR(d.message, "line 1, column 28: include \"nothere\": no such script");
+	s = compile_inc("require \"include\"; include :optional \"nothere\"; keep;", &t, &d);
+	CHECK(s != NULL);
+	sieve_script_free(s);
+	s = compile_inc("require \"include\"; include :global :personal \"x\";", &t, &d);
+	CHECK(s == NULL);
+	CHECK_STR(d.message, "line 1, column 36: \":personal\" conflicts with \":global\"");
+	s = sieve_compile("require \"include\"; include \"x\";", 31, NULL, NULL, NULL, &d);
+	CHECK(s == NULL);
+	CHECK_STR(d.message, "line 1, column 28: include \"x\": includes are not available here");
+	/* a chain deeper than max_include_depth */
+	struct inc_table deep = {
+		.names = { "d1", "d2", "d3" },
+		.texts = { "require \"include\"; include \"d2\";", "require \"include\"; include \"d3\";", "keep;" },
+	};
+	struct sieve_limits lim = { .max_include_depth = 2 };
+	s = sieve_compile("require \"include\"; include \"d1\";", 32, &lim, inc_fn, &deep, &d);
+	CHECK(s == NULL);
+	CHECK(strstr(d.message, "includes nested too deeply") != NULL);
+	lim.max_include_depth = 3;
+	s = sieve_compile("require \"include\"; include \"d1\";", 32, &lim, inc_fn, &deep, &d);
+	CHECK(s != NULL);
+	sieve_script_free(s);
+}
+
+struct dup_state {
+	char last_id[256];
+	uint64_t last_seconds;
+	int calls;
+	bool answer;
+};
+
+static bool dup_fn(void *ctx, const char *id, uint64_t seconds, bool last)
+{
+	struct dup_state *st = ctx;
+	st->calls++;
+	snprintf(st->last_id, sizeof(st->last_id), "%s", id);
+	st->last_seconds = seconds;
+	return st->answer;
+}
+
+TEST(sieve_duplicate)
+{
+	struct dup_state st = { .answer = true };
+	struct sieve_env e = env_for(MSG1);
+	e.duplicate_check = dup_fn;
+	e.ctx = &st;
+	struct run_out o;
+	run_env(__FILE__, __LINE__, "require \"duplicate\"; if duplicate { discard; }", &e, NULL, &o);
+	CHECK_INT(o.r.nactions, 1);
+	CHECK_STR(st.last_id, "\n<m1@example.org>");
+	CHECK_INT(st.last_seconds, 7 * 86400);
+	sieve_result_free(&o.r);
+	st.answer = false;
+	run_env(__FILE__, __LINE__, "require \"duplicate\"; if duplicate :handle \"h\" :header \"subject\""
+		" :seconds 60 { discard; }", &e, NULL, &o);
+	CHECK_INT(o.r.nactions, 0);
+	CHECK_STR(st.last_id, "h\nCafé make money fast");
+	CHECK_INT(st.last_seconds, 60);
+	sieve_result_free(&o.r);
+	run_env(__FILE__, __LINE__, "require [\"duplicate\", \"variables\"]; set \"u\" \"abc\";"
+		" if duplicate :uniqueid \"${u}\" { discard; }", &e, NULL, &o);
+	CHECK_STR(st.last_id, "\nabc");
+	CHECK_INT(st.calls, 3);
+	sieve_result_free(&o.r);
+	BAD("require \"duplicate\"; if duplicate :header \"a\" :uniqueid \"b\" { }",
+	    "line 1, column 47: \":uniqueid\" conflicts with \":header\"");
+	/* no callback: never a duplicate */
+	e.duplicate_check = NULL;
+	run_env(__FILE__, __LINE__, "require \"duplicate\"; if duplicate { discard; }", &e, NULL, &o);
+	CHECK_INT(o.r.nactions, 0);
+	sieve_result_free(&o.r);
+}
+
+static bool mbox_exists(void *ctx, const char *name)
+{
+	return strcmp(name, "INBOX") == 0 || strcmp(name, "Work") == 0;
+}
+
+static const char *mbox_special(void *ctx, const char *use)
+{
+	return strcasecmp(use, "\\Junk") == 0 ? "Spam" : NULL;
+}
+
+TEST(sieve_mailbox_specialuse)
+{
+	struct sieve_env e = env_for(MSG1);
+	e.mailbox_exists = mbox_exists;
+	e.special_use_mailbox = mbox_special;
+	struct run_out o;
+	run_env(__FILE__, __LINE__, "require [\"mailbox\", \"fileinto\"];"
+		" if mailboxexists [\"Work\", \"INBOX\"] { fileinto :create \"A\"; }"
+		" if mailboxexists \"Nope\" { discard; }", &e, NULL, &o);
+	CHECK_INT(o.r.nactions, 1);
+	CHECK(o.r.actions[0].create);
+	sieve_result_free(&o.r);
+	run_env(__FILE__, __LINE__, "require [\"special-use\", \"fileinto\"];"
+		" if specialuse_exists \"\\\\Junk\" { fileinto :specialuse \"\\\\Junk\" \"Junk\"; }"
+		" if specialuse_exists \"Spam\" \"\\\\Junk\" { keep; }"
+		" if specialuse_exists \"\\\\Archive\" { discard; }", &e, NULL, &o);
+	char *s = summary(&o.r);
+	CHECK_STR(s, "fileinto:Junk keep");
+	free(s);
+	CHECK_STR(o.r.actions[0].special_use, "\\Junk");
+	sieve_result_free(&o.r);
+	run_env(__FILE__, __LINE__, "require [\"mailboxid\", \"fileinto\"];"
+		" fileinto :mailboxid \"F123\" \"X\"; if mailboxidexists \"F1\" { discard; }", &e, NULL, &o);
+	CHECK_STR(o.r.actions[0].mailboxid, "F123");
+	CHECK_INT(o.r.nactions, 1);
+	sieve_result_free(&o.r);
+}
+
+TEST(sieve_encoded_character_regex)
+{
+	EXPECT("require [\"encoded-character\", \"fileinto\"]; fileinto \"${hex:41 42}${unicode:e9}${hex:zz}\";",
+	       "fileinto:ABé${hex:zz}");
+	BAD("require \"encoded-character\"; keep :flags \"${unicode:d800}\";",
+	    "line 1, column 42: encoded-character: invalid Unicode code point");
+	EXPECT("require [\"regex\", \"variables\", \"fileinto\"];"
+	       " if header :regex \"subject\" \"(money) (f[a-z]+)$\" { fileinto \"${2}-${1}\"; }", "fileinto:fast-money");
+	struct run_out o;
+	RUN("require [\"regex\", \"variables\"]; set \"p\" \"[\"; if header :regex \"subject\" \"${p}\" { discard; }", &o);
+	CHECK_INT(o.rc, -1);
+	CHECK(strncmp(o.d.message, "line 1, column 49: invalid regular expression", 45) == 0);
+	sieve_result_free(&o.r);
+	char big[SV_REGEX_MAX_TEST + 64];
+	memset(big, 'a', sizeof(big));
+	int k = snprintf(big, sizeof(big), "require \"regex\"; if header :regex \"s\" \"");
+	big[k + SV_REGEX_MAX_TEST + 1] = '\0';
+	memset(big + k, 'a', SV_REGEX_MAX_TEST + 1);
+	strcat(big, "\" {}");
+	struct sieve_diag d;
+	CHECK(compile(big, &d) == NULL);
+	CHECK(strstr(d.message, "regular expression too long") != NULL);
+}
+
+TEST(sieve_limits)
+{
+	struct sieve_diag d;
+	/* 100k keep; commands: over max_nodes */
+	size_t n = 100001;
+	char *big = xmalloc(n * 5 + 1);
+	for (size_t i = 0; i < n; i++)
+		memcpy(big + i * 5, "keep;", 5);
+	big[n * 5] = '\0';
+	struct sieve_limits lim = { .max_script_size = n * 5 + 1 };
+	struct sieve_script *s = sieve_compile(big, n * 5, &lim, NULL, NULL, &d);
+	CHECK(s == NULL);
+	CHECK_STR(d.message, "line 1, column 500001: script too complex: more than 100000 commands and tests");
+	free(big);
+	/* the default script size */
+	char *huge = xmalloc(600 * 1024);
+	memset(huge, ' ', 600 * 1024);
+	CHECK(sieve_compile(huge, 600 * 1024, NULL, NULL, NULL, &d) == NULL);
+	CHECK_STR(d.message, "script too large (614400 bytes, at most 524288)");
+	CHECK_INT(d.line, 0);
+	free(huge);
+	/* deep nesting: blocks and tests */
+	struct buf_s { char b[4096]; } deep;
+	size_t off = 0;
+	for (int i = 0; i < 70; i++)
+		off += (size_t)snprintf(deep.b + off, sizeof(deep.b) - off, "if true {");
+	CHECK(compile(deep.b, &d) == NULL);
+	CHECK_STR(d.message, "line 1, column 580: nesting too deep (more than 64 levels)");
+	off = 0;
+	off += (size_t)snprintf(deep.b + off, sizeof(deep.b) - off, "if ");
+	for (int i = 0; i < 100; i++)
+		off += (size_t)snprintf(deep.b + off, sizeof(deep.b) - off, "not ");
+	snprintf(deep.b + off, sizeof(deep.b) - off, "true {}");
+	CHECK(compile(deep.b, &d) == NULL);
+	CHECK(strstr(d.message, "nesting too deep") != NULL);
+	/* a 1 MB string literal compiles with a large enough script limit */
+	size_t sl = 1 << 20;
+	char *str = xmalloc(sl + 64);
+	int k = snprintf(str, sl + 64, "require \"reject\"; reject \"");
+	memset(str + k, 'x', sl);
+	memcpy(str + k + sl, "\";", 3);
+	lim.max_script_size = sl + 64;
+	s = sieve_compile(str, strlen(str), &lim, NULL, NULL, &d);
+	CHECK(s != NULL);
+	struct sieve_env e = env_for(MSG1);
+	struct sieve_result r;
+	CHECK_INT(sieve_run(s, &e, NULL, &r, &d), 0);
+	CHECK_INT(strlen(r.actions[0].reason), sl);
+	sieve_result_free(&r);
+	sieve_script_free(s);
+	free(str);
+	/* steps */
+	struct sieve_limits few = { .max_steps = 50 };
+	struct run_out o;
+	run_env(__FILE__, __LINE__, "require \"fileinto\"; fileinto \"a\";"
+		" if true { if true { if true { keep; } } } keep; keep; keep; keep; keep; keep; keep; keep;"
+		" keep; keep; keep; keep; keep; keep; keep; keep; keep; keep; keep; keep; keep; keep; keep;"
+		" keep; keep; keep; keep; keep; keep; keep; keep; keep; keep; keep; keep; keep; keep; keep;"
+		" keep; keep; keep; keep; keep; keep; keep; keep; keep; keep; keep; keep; keep; keep; keep;",
+		&e, &few, &o);
+	CHECK_INT(o.rc, -1);
+	CHECK_STR(o.d.message, "too many steps (limit 50)");
+	CHECK(o.r.implicit_keep);
+	CHECK_INT(o.r.nactions, 0);
+	sieve_result_free(&o.r);
+	/* actions and redirects */
+	run_env(__FILE__, __LINE__, "redirect \"a@x.example\"; redirect \"b@x.example\"; redirect \"c@x.example\";"
+		" redirect \"d@x.example\"; redirect \"a@x.example\"; redirect \"e@x.example\";", &e, NULL, &o);
+	CHECK_INT(o.rc, -1);
+	CHECK_STR(o.d.message, "line 1, column 121: too many redirects (at most 4)");
+	CHECK(o.r.implicit_keep);
+	CHECK_INT(o.r.nactions, 0);
+	sieve_result_free(&o.r);
+	struct sieve_limits two = { .max_actions = 2 };
+	run_env(__FILE__, __LINE__, "require \"fileinto\"; fileinto \"a\"; fileinto \"b\"; fileinto \"c\";", &e, &two, &o);
+	CHECK_INT(o.rc, -1);
+	CHECK_STR(o.d.message, "line 1, column 49: too many actions (at most 2)");
+	sieve_result_free(&o.r);
+	/* variable size and count */
+	struct sieve_limits small = { .max_variable_size = 8, .max_variables = 2 };
+	run_env(__FILE__, __LINE__, "require [\"variables\", \"fileinto\"]; set \"a\" \"0123456789abc\";"
+		" fileinto \"${a}\";", &e, &small, &o);
+	CHECK_INT(o.rc, 0);
+	CHECK_STR(o.r.actions[0].mailbox, "01234567");
+	sieve_result_free(&o.r);
+	run_env(__FILE__, __LINE__, "require [\"variables\"]; set \"a\" \"1\"; set \"b\" \"2\"; set \"a\" \"3\";"
+		" set \"c\" \"4\";", &e, &small, &o);
+	CHECK_INT(o.rc, -1);
+	CHECK_STR(o.d.message, "line 1, column 63: too many variables (at most 2)");
+	sieve_result_free(&o.r);
+	/* a runtime error keeps the message */
+	run_env(__FILE__, __LINE__, "require [\"variables\"]; set \"a\" \"not an address\"; discard; redirect \"${a}\";",
+		&e, NULL, &o);
+	CHECK_INT(o.rc, -1);
+	CHECK(o.r.implicit_keep);
+	CHECK_INT(o.r.nactions, 0);
+	sieve_result_free(&o.r);
+}
+
+TEST(sieve_extensions_list)
+{
+	const char *x = sieve_extensions();
+	CHECK(strstr(x, "fileinto") != NULL);
+	CHECK(strstr(x, "imap4flags") != NULL);
+	CHECK(strstr(x, "vacation-seconds") != NULL);
+	CHECK(strstr(x, "comparator-i;ascii-numeric") != NULL);
+	/* every listed extension can be required */
+	char *copy = xstrdup(x);
+	for (char *save = NULL, *w = strtok_r(copy, " ", &save); w != NULL; w = strtok_r(NULL, " ", &save)) {
+		char script[128];
+		snprintf(script, sizeof(script), "require \"%s\";", w);
+		OK(script);
+	}
+	free(copy);
+}
+
+/* Examples in the style of each extension RFC's own (compile only). */
+TEST(sieve_compile_extension_examples)
+{
+	/* RFC 5229 */
+	OK("require [\"variables\", \"fileinto\"];\n"
+	   "set \"honorific\" \"Mr\";\nset \"first_name\" \"Wile\";\nset \"last_name\" \"Coyote\";\n"
+	   "set \"vacation\" text:\nDear ${HONORIFIC} ${last_name},\nI'm out, please leave a message after the meep.\n.\n;\n"
+	   "if header :matches \"List-ID\" \"*<*@*\" { fileinto \"INBOX.lists.${2}\"; stop; }\n"
+	   "if header :matches \"Subject\" \"[*] *\" { fileinto \"INBOX.lists.${1}\"; stop; }\n"
+	   "if address :matches [\"To\", \"Cc\"] [\"coyote@**.com\", \"wile@**.com\"] { fileinto \"INBOX.business.${2}\"; stop; }\n"
+	   "set :lower :upperfirst \"b\" \"${a}\";\nset :length \"c\" \"${b}\";\n");
+	/* RFC 5232 */
+	OK("require [\"imap4flags\", \"fileinto\", \"variables\"];\n"
+	   "if size :over 500K { setflag \"\\\\Deleted\"; }\n"
+	   "if header :contains \"from\" \"boss@frobnitzm.example.edu\" {\n"
+	   "  setflag \"flagvar\" \"\\\\Flagged\"; fileinto :flags \"${flagvar}\" \"INBOX.From Boss\";\n}\n"
+	   "addflag \"flagvar\" [\"\\\\Deleted\", \"\\\\Answered\"];\n"
+	   "if hasflag :contains \"MyVar\" \"Junk\" { removeflag \"MyVar\" \"Junk\"; }\n"
+	   "keep :flags [\"\\\\Seen\"];");
+	/* RFC 5230 / 6131 / 8580 */
+	OK("require \"vacation\";\nif header :contains \"subject\" \"cyrus\" {\n"
+	   "  vacation \"I'm out -- send mail to cyrus-bugs\";\n} else {\n"
+	   "  vacation \"I'm out -- call me at +1 304 555 0123\";\n}");
+	OK("require [\"vacation\", \"variables\"];\nif header :matches \"subject\" \"*\" {\n"
+	   "  vacation :subject \"Automatic response to: ${1}\" \"I'm away\";\n}");
+	OK("require \"vacation\";\nvacation :days 23 :addresses [\"tjs@example.edu\", \"ts4z@landru.example.edu\"]\n"
+	   " :mime \"Content-Type: text/plain\r\n\r\nI'm away.\";");
+	OK("require [\"vacation\", \"vacation-seconds\", \"fcc\"];\nvacation :seconds 1800 :fcc \"INBOX.Sent\" :handle \"h\" \"x\";");
+	BAD("require \"vacation\"; vacation :seconds 60 \"x\";",
+	    "line 1, column 30: \":seconds\" used without require \"vacation-seconds\"");
+	BAD("require \"vacation\"; vacation :days 1 :seconds 60 \"x\";",
+	    "line 1, column 38: \":seconds\" used without require \"vacation-seconds\"");
+	BAD("require [\"vacation\", \"imap4flags\"]; vacation :flags \"x\" \"y\";",
+	    "line 1, column 37: vacation: :flags, :create, :specialuse and :mailboxid need :fcc");
+	/* RFC 5231 */
+	OK("require [\"relational\", \"comparator-i;ascii-numeric\", \"fileinto\"];\n"
+	   "if header :value \"lt\" :comparator \"i;ascii-numeric\" [\"x-priority\"] [\"3\"] { fileinto \"Priority\"; }\n"
+	   "elsif address :count \"gt\" :comparator \"i;ascii-numeric\" [\"to\"] [\"5\"] { fileinto \"unimportant\"; }\n"
+	   "elsif address :value \"gt\" :all :comparator \"i;ascii-casemap\" [\"from\"] [\"M\"] { fileinto \"From N-Z\"; }");
+	/* RFC 5233 */
+	OK("require [\"envelope\", \"subaddress\", \"fileinto\"];\n"
+	   "if envelope :user \"to\" \"postmaster\" { fileinto \"inbox.postmaster\"; stop; }\n"
+	   "if envelope :detail :is \"to\" \"mta-filters\" { fileinto \"inbox.ietf-mta-filters\"; }");
+	/* RFC 5173 */
+	OK("require [\"body\", \"fileinto\"];\n"
+	   "if body :raw :contains \"MAKE MONEY FAST\" { discard; }\n"
+	   "if body :content \"text\" :contains [\"missile\", \"coordinates\"] { fileinto \"secrets\"; }\n"
+	   "if body :content \"audio/mp3\" :contains \"\" { fileinto \"jukebox\"; }\n"
+	   "if body :text :contains \"project schedule\" { fileinto \"project/schedule\"; }");
+	/* RFC 5260 */
+	OK("require [\"date\", \"relational\", \"fileinto\", \"variables\", \"index\"];\n"
+	   "if allof(currentdate :value \"ge\" \"date\" \"2007-06-30\", currentdate :value \"le\" \"date\" \"2007-07-07\")"
+	   " { fileinto \"vacation\"; }\n"
+	   "if date :value \"ge\" :originalzone \"date\" \"hour\" \"09\" { discard; }\n"
+	   "if currentdate :matches \"std11\" \"*\" { set \"d\" \"${0}\"; }\n"
+	   "if date :zone \"-0800\" :index 2 :last :is \"received\" \"year\" \"2007\" { keep; }");
+	BAD("require \"date\"; if currentdate :is \"month-ish\" \"1\" {}",
+	    "line 1, column 36: unknown date part \"month-ish\"");
+	BAD("require \"date\"; if currentdate :zone \"0800\" :is \"month\" \"1\" {}",
+	    "line 1, column 38: invalid time zone \"0800\" (+hhmm or -hhmm)");
+	BAD("require [\"date\", \"index\"]; if date :last :is \"date\" \"year\" \"1\" {}",
+	    "line 1, column 36: \":last\" needs \":index\"");
+	BAD("require \"date\"; if header :index 1 \"a\" \"b\" {}",
+	    "line 1, column 27: \":index\" used without require \"index\"");
+	/* RFC 5293 */
+	OK("require [\"editheader\", \"variables\"];\n"
+	   "if header :matches \"Subject\" \"*\" { deleteheader \"Subject\"; addheader \"Subject\" \"[SPAM] ${1}\"; }\n"
+	   "addheader :last \"X-Sieve-Filtered\" \"<kim@job.example.com>\";\n"
+	   "deleteheader :index 1 :last :contains \"x-a\" [\"1\", \"2\"];");
+	BAD("require \"editheader\"; addheader \"Bad Name\" \"x\";",
+	    "line 1, column 33: addheader: invalid header field name \"Bad Name\"");
+	/* RFC 5235, 5490, 8579, 9042, 3894, 5429, 6609, 7352 */
+	OK("require [\"spamtestplus\", \"virustest\", \"fileinto\", \"relational\", \"comparator-i;ascii-numeric\"];\n"
+	   "if spamtest :percent :value \"gt\" :comparator \"i;ascii-numeric\" \"50\" { fileinto \"spam\"; }\n"
+	   "if virustest :value \"eq\" :comparator \"i;ascii-numeric\" \"0\" { fileinto \"Unscanned\"; }");
+	BAD("require \"spamtest\"; if spamtest :percent \"1\" {}",
+	    "line 1, column 33: \":percent\" used without require \"spamtestplus\"");
+	OK("require [\"mailbox\", \"fileinto\"]; if mailboxexists \"Partners\" { fileinto :create \"Partners\"; }");
+	OK("require [\"special-use\", \"fileinto\"]; fileinto :specialuse \"\\\\Junk\" \"Spam\";"
+	   " if specialuse_exists [\"\\\\Junk\", \"\\\\Trash\"] { keep; }");
+	OK("require [\"mailboxid\", \"fileinto\"]; if mailboxidexists \"F6352ae03\" { fileinto :mailboxid \"F6352ae03\" \"x\"; }");
+	OK("require [\"copy\", \"fileinto\"]; redirect :copy \"a@example.org\"; fileinto :copy \"x\";");
+	OK("require [\"reject\", \"ereject\"]; if size :over 1M { ereject \"too big\"; } else { reject \"no\"; }");
+	OK("require [\"include\", \"variables\"]; global [\"a\", \"b\"]; set \"global.c\" \"1\"; return;");
+	OK("require \"duplicate\"; if duplicate :header \"list-id\" :handle \"l\" :seconds 1800 :last { discard; }");
+	BAD("require \"variables\"; set \"1a\" \"x\";", "line 1, column 26: set: invalid variable name \"1a\"");
+	BAD("require \"imap4flags\"; setflag \"v\" \"x\";",
+	    "line 1, column 31: setflag: a variable name needs require \"variables\"");
+	BAD("if true { keep; } else keep;", "line 1, column 19: \"else\" needs a block { ... }");
+	BAD("stop stop;", "line 1, column 6: missing ';' after \"stop\"");
+	BAD("if header :contains \"a\" [] {}", "line 1, column 26: expected a string in the list, found ']'");
+	BAD("require \"fileinto\"; fileinto :copy \"x\";",
+	    "line 1, column 30: \":copy\" used without require \"copy\"");
+	BAD("require \"fileinto\"; fileinto 1;", "line 1, column 30: \"fileinto\" expects a string here");
+	BAD("require \"fileinto\"; fileinto;", "line 1, column 21: missing argument for \"fileinto\"");
+	BAD("if header :is \"a\" \"b\" :is {}", "line 1, column 23: tagged argument \":is\" after positional arguments");
+	BAD("if header :comparator 1 \"a\" \"b\" {}", "line 1, column 23: \":comparator\" needs a string");
+	BAD("require \"comparator-i;ascii-numeric\"; if header :contains :comparator \"i;ascii-numeric\" \"a\" \"b\" {}",
+	    "line 1, column 42: comparator \"i;ascii-numeric\" only supports :is, :value and :count");
+	BAD("require \"encoded-character\"; keep; require \"fileinto\";",
+	    "line 1, column 36: require must come before other commands");
+	BAD("if true { require \"fileinto\"; }", "line 1, column 11: require must come before other commands");
+	BAD("require [\"vacation\"]; vacation :from \"not an address\" \"x\";",
+	    "line 1, column 38: vacation: invalid :from address \"not an address\"");
+}
+
+TEST(sieve_hostile_inputs)
+{
+	struct sieve_diag d;
+	/* back-references would make :regex exponential */
+	BAD("require \"regex\"; if header :regex \"s\" \"(a*)*\\\\1\" {}",
+	    "line 1, column 39: regular expression \"(a*)*\\1\": back-references are not supported");
+	/* a list of 120k strings parses in linear time */
+	size_t n = 120000;
+	char *s = xmalloc(n * 4 + 64);
+	size_t off = (size_t)snprintf(s, 64, "if header :is \"x\" [");
+	for (size_t i = 0; i < n; i++) {
+		memcpy(s + off, i ? ",\"a\"" : "\"a\" ", 4);
+		off += 4;
+	}
+	memcpy(s + off, "] {}", 5);
+	struct sieve_script *sc = sieve_compile(s, strlen(s), NULL, NULL, NULL, &d);
+	CHECK(sc != NULL);
+	struct run_out o;
+	/* the keys against a long header: bounded by max_steps */
+	size_t hl = 200000;
+	char *msg = xmalloc(hl + 32);
+	int k = snprintf(msg, hl + 32, "X: ");
+	memset(msg + k, 'a', hl);
+	memcpy(msg + k + hl, "\r\n\r\n", 5);
+	struct sieve_env e = env_for(msg);
+	struct sieve_limits lim = { .max_steps = 100000 };
+	o.rc = sieve_run(sc, &e, &lim, &o.r, &o.d);
+	CHECK_INT(o.rc, -1);
+	CHECK_STR(o.d.message, "too many steps (limit 100000)");
+	sieve_result_free(&o.r);
+	sieve_script_free(sc);
+	free(s);
+	/* :matches against a long value counts value * pattern work */
+	run_env(__FILE__, __LINE__, "if header :matches \"x\" \"*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b\" {}",
+		&e, &lim, &o);
+	CHECK_INT(o.rc, 0);
+	sieve_result_free(&o.r);
+	/* variables that double: capped at max_variable_size, expansion counted */
+	run_env(__FILE__, __LINE__, "require \"variables\"; set \"a\" \"xxxxxxxxxxxxxxxx\";"
+		" set \"a\" \"${a}${a}\"; set \"a\" \"${a}${a}\"; set \"a\" \"${a}${a}\"; set \"a\" \"${a}${a}\";"
+		" set \"a\" \"${a}${a}\"; set \"a\" \"${a}${a}\"; set \"a\" \"${a}${a}\"; set \"a\" \"${a}${a}\";"
+		" set \"a\" \"${a}${a}\"; set \"a\" \"${a}${a}\"; if string :is \"${a}\" \"\" { discard; }", &e, NULL, &o);
+	CHECK_INT(o.rc, 0);
+	CHECK_INT(o.r.nactions, 0);
+	sieve_result_free(&o.r);
+	free(msg);
+	/* NUL bytes in a script are an error, not a truncation */
+	CHECK(sieve_compile("keep;\0discard;", 14, NULL, NULL, NULL, &d) == NULL);
+	CHECK_STR(d.message, "line 1, column 6: unexpected byte 0x00");
+	/* a NUL inside a required extension name */
+	CHECK(sieve_compile("require \"fileinto\0x\";", 21, NULL, NULL, NULL, &d) == NULL);
+	CHECK_STR(d.message, "line 1, column 9: require \"fileinto\": extension not supported");
+}
+
+TEST(sieve_multiline_and_field_scans)
+{
+	/* LF-only lines become CRLF; dot-stuffing undone */
+	struct run_out o;
+	RUN("require \"reject\";\nreject text:\na\n..b\n\n.\n;", &o);
+	CHECK_INT(o.rc, 0);
+	CHECK_STR(o.r.actions[0].reason, "a\r\n.b\r\n\r\n");
+	sieve_result_free(&o.r);
+	RUN("require \"reject\"; reject text: # comment\r\nx\r\n.\r\n;", &o);
+	CHECK_STR(o.r.actions[0].reason, "x\r\n");
+	sieve_result_free(&o.r);
+	/* many names against many fields: bounded by the step limit */
+	size_t nf = 5000;
+	char *msg = xmalloc(nf * 8 + 16);
+	size_t off = 0;
+	for (size_t i = 0; i < nf; i++) {
+		memcpy(msg + off, "X-A: 1\r\n", 8);
+		off += 8;
+	}
+	memcpy(msg + off, "\r\nbody\r\n", 9);
+	size_t nn = 20000;
+	char *script = xmalloc(nn * 6 + 64);
+	size_t so = (size_t)snprintf(script, 64, "if exists [\"x-a\"");
+	for (size_t i = 0; i < nn; i++) {
+		memcpy(script + so, ",\"x-b\"", 6);
+		so += 6;
+	}
+	memcpy(script + so, "] {}", 5);
+	struct sieve_env e = env_for(msg);
+	struct sieve_limits lim = { .max_steps = 100000 };
+	run_env(__FILE__, __LINE__, script, &e, &lim, &o);
+	CHECK_INT(o.rc, 0);	/* the first missing name ends it */
+	sieve_result_free(&o.r);
+	script[10] = ' ';
+	memcpy(script, "if header ", 10);
+	so = (size_t)snprintf(script, 64, "if header :is [\"x-b\"");
+	for (size_t i = 0; i < nn; i++) {
+		memcpy(script + so, ",\"x-b\"", 6);
+		so += 6;
+	}
+	memcpy(script + so, "] \"2\" {}", 9);
+	run_env(__FILE__, __LINE__, script, &e, &lim, &o);
+	CHECK_INT(o.rc, -1);
+	CHECK_STR(o.d.message, "too many steps (limit 100000)");
+	sieve_result_free(&o.r);
+	free(script);
+	free(msg);
+}
+
+TEST(sieve_addresses)
+{
+	static const char msg[] =
+		"From: \"Doe, John\" <john.doe@Example.COM> (work), (c) jane@example.org\r\n"
+		"To: friends: a@x.example, \"b;c\" <b@x.example>;, <@route.example:c@x.example>\r\n"
+		"Cc: d+@x.example, e+tag+more@x.example\r\n"
+		"Sender: not an address\r\n"
+		"\r\n";
+	struct run_out o;
+#define ADDR(script, want) do { \
+		run_msg(__FILE__, __LINE__, script, msg, &o); \
+		char *s_ = summary(&o.r); \
+		if (strcmp(s_, want) != 0) \
+			unit_fail(__FILE__, __LINE__, "result \"%s\", expected \"%s\"", s_, want); \
+		free(s_); sieve_result_free(&o.r); } while (0)
+	ADDR("if address :is \"from\" \"john.doe@example.com\" { discard; }", "discard");
+	ADDR("if address :is :localpart \"from\" \"jane\" { discard; }", "discard");
+	ADDR("if address :is :domain \"from\" \"EXAMPLE.com\" { discard; }", "discard");
+	ADDR("if address :is :all :comparator \"i;octet\" \"from\" \"john.doe@example.com\" { discard; }", "implicit");
+	ADDR("if address :is \"to\" [\"a@x.example\"] { if address :is \"to\" \"b@x.example\" {"
+	     " if address :is \"to\" \"c@x.example\" { discard; } } }", "discard");
+	ADDR("require [\"relational\", \"comparator-i;ascii-numeric\"];"
+	     " if address :count \"eq\" :comparator \"i;ascii-numeric\" \"to\" \"3\" { discard; }", "discard");
+	ADDR("require \"subaddress\"; if address :detail :is \"cc\" \"\" { discard; }", "discard");
+	ADDR("require \"subaddress\"; if address :detail :is \"cc\" \"tag+more\" { discard; }", "discard");
+	ADDR("require \"subaddress\"; if address :user :is \"cc\" \"e\" { discard; }", "discard");
+	ADDR("if address :contains \"sender\" \"address\" { discard; }", "discard");
+	/* RFC 5228 5.4: the null reverse-path */
+	struct sieve_env e = env_for(msg);
+	e.envelope_from = "";
+	run_env(__FILE__, __LINE__, "require \"envelope\"; if envelope :is \"from\" \"\" { discard; }", &e, NULL, &o);
+	CHECK_INT(o.r.nactions, 1);
+	sieve_result_free(&o.r);
+#undef ADDR
+}
+
+TEST(sieve_columns_and_body_limit)
+{
+	BAD("require \"fileinto\"; fileinto \"Café\"; filein \"x\";", "line 1, column 38: unknown command \"filein\"");
+	BAD("\t\tkeep stop;", "line 1, column 8: missing ';' after \"keep\"");
+	/* body tests read at most max_body_scan bytes of body */
+	size_t n = 100000;
+	char *msg = xmalloc(n + 64);
+	int k = snprintf(msg, 64, "Subject: x\r\n\r\n");
+	memset(msg + k, 'a', n);
+	memcpy(msg + k + n, "NEEDLE\r\n", 9);
+	struct sieve_env e = env_for(msg);
+	struct sieve_limits lim = { .max_body_scan = 50000 };
+	struct run_out o;
+	run_env(__FILE__, __LINE__, "require \"body\"; if body :raw :contains \"NEEDLE\" { discard; }", &e, &lim, &o);
+	CHECK_INT(o.rc, 0);
+	CHECK_INT(o.r.nactions, 0);
+	sieve_result_free(&o.r);
+	lim.max_body_scan = 200000;
+	run_env(__FILE__, __LINE__, "require \"body\"; if body :raw :contains \"NEEDLE\" { discard; }", &e, &lim, &o);
+	CHECK_INT(o.r.nactions, 1);
+	sieve_result_free(&o.r);
+	run_env(__FILE__, __LINE__, "require \"body\"; if body :text :contains \"needle\" { discard; }", &e, &lim, &o);
+	CHECK_INT(o.r.nactions, 1);
+	sieve_result_free(&o.r);
+	free(msg);
+}
+
+TEST(sieve_body_content_charset)
+{
+	static const char msg[] =
+		"Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+		"--b\r\nContent-Type: text/plain; charset=\"ISO-8859-1\"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+		"caf=E9 cr=E8me\r\n"
+		"--b\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+		"c2VjcmV0\r\n--b--\r\n";
+	struct run_out o;
+	run_msg(__FILE__, __LINE__, "require \"body\"; if body :content \"text\" :contains \"café crème\" { discard; }", msg, &o);
+	CHECK_INT(o.r.nactions, 1);
+	sieve_result_free(&o.r);
+	run_msg(__FILE__, __LINE__, "require \"body\"; if body :text :contains \"CAFé CRèME\" { discard; }", msg, &o);
+	CHECK_INT(o.r.nactions, 1);
+	sieve_result_free(&o.r);
+	run_msg(__FILE__, __LINE__, "require \"body\"; if body :content \"application/octet-stream\" :is \"secret\" { discard; }",
+		msg, &o);
+	CHECK_INT(o.r.nactions, 1);
+	sieve_result_free(&o.r);
+	run_msg(__FILE__, __LINE__, "require \"body\"; if body :content \"text\" :contains \"secret\" { discard; }", msg, &o);
+	CHECK_INT(o.r.nactions, 0);
+	sieve_result_free(&o.r);
 }
