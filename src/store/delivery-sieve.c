@@ -584,6 +584,29 @@ static uint64_t fnv1a(const char *s)
 	return h;
 }
 
+/* RFC 8580 :fcc: a copy of the reply in the account's mailbox, \Seen
+ * (a missing mailbox: INBOX, as for fileinto). */
+static void fcc_copy(struct run *rn, const char *mailbox, const char *msg, size_t len)
+{
+	struct store_target t = {
+		.account_id = rn->r->account_id,
+		.mailbox_name = mailbox,
+		.flags = STORE_FLAG_SEEN,
+	};
+	struct store_op op;
+	store_op_init(&op, STORE_OP_DELIVER);
+	op.u.deliver.data = msg;
+	op.u.deliver.len = len;
+	op.u.deliver.targets = &t;
+	op.u.deliver.ntargets = 1;
+	op.u.deliver.per_target = true;
+	enum store_err err = store_run(rn->s, &op);
+	if (err != STORE_OK)
+		log_warn("sieve: account=%s vacation :fcc %s not stored: %s", rn->account_address,
+			 mailbox, store_strerror(err));
+	store_op_clear(&op);
+}
+
 static void do_vacation(struct run *rn, const struct sieve_action *a)
 {
 	const char *sender = rn->d->return_path;
@@ -641,6 +664,8 @@ static void do_vacation(struct run *rn, const struct sieve_action *a)
 			      from, to, subject, date, mid, thread, body);
 	/* RFC 3834 3.3: the null return path, so nothing answers the answer */
 	queue_mail(rn, "", to, msg, strlen(msg), "vacation reply", true);
+	if (a->mailbox != NULL)
+		fcc_copy(rn, a->mailbox, msg, strlen(msg));
 	struct store_sieve_mark m = {.account_id = rn->r->account_id, .kind = STORE_SIEVE_VACATION,
 				     .key = to, .key2 = handle, .when = now,
 				     .expire_before = now - VACATION_MAX_PERIOD};

@@ -220,8 +220,8 @@ def test_redirect_reaches_sink_with_srs_sender(roost_factory, net):
     assert len(net.sink.messages) == 2
 
 
-VACATION = '''require "vacation";
-vacation :days 1 :subject "Away" :handle "trip" "I am away until Monday.";
+VACATION = '''require ["vacation", "fcc"];
+vacation :days 1 :subject "Away" :handle "trip" :fcc "Sent" "I am away until Monday.";
 '''
 
 
@@ -258,8 +258,11 @@ def test_vacation_once_per_period_never_to_lists(roost_factory, net):
     assert "I am away until Monday." in reply.get_payload()
     # signed like submitted mail, with the account's domain's keys
     assert sorted(verify_all(data, recs)) == ["ed25519-sha256", "rsa-sha256"]
-    # the messages themselves are kept
-    assert r.users()[ALICE][2] == 7
+    # the messages themselves are kept, and :fcc kept the reply in Sent
+    assert r.users()[ALICE][2] == 8
+    m = imap(r)
+    assert box(m, "Sent") == [("Away", ["\\Seen"])]
+    m.logout()
     assert r.cli("queue", "list").stdout == ""
 
 
