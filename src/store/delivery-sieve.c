@@ -25,6 +25,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -810,6 +811,103 @@ static void apply_edits(struct run *rn, const struct sieve_result *res)
 	}
 }
 
+/* Compiled scripts, shared by every delivery of the process: a script
+ * is compiled once per text, not once per message (sieve.h: a compiled
+ * script is immutable and may be shared between threads). Keyed by the
+ * exact text; least recently used entries without users are replaced. */
+#define SCRIPT_CACHE_SIZE 128
+struct script_cache_entry {
+	uint64_t hash, used;
+	char *text;
+	size_t len;
+	struct sieve_script *script;
+	unsigned refs;
+	struct sieve_limits lim;	/* compiled with these (part of the key) */
+};
+static struct script_cache_entry script_cache[SCRIPT_CACHE_SIZE];
+static uint64_t script_cache_clock;
+static pthread_mutex_t script_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static bool limits_equal(const struct sieve_limits *a, const struct sieve_limits *b)
+{
+	return a->max_script_size == b->max_script_size && a->max_nodes == b->max_nodes &&
+	       a->max_nesting == b->max_nesting && a->max_include_depth == b->max_include_depth &&
+	       a->max_steps == b->max_steps && a->max_actions == b->max_actions &&
+	       a->max_redirects == b->max_redirects &&
+	       a->max_variable_size == b->max_variable_size &&
+	       a->max_variables == b->max_variables && a->max_body_scan == b->max_body_scan;
+}
+
+static uint64_t text_hash(const char *text, size_t len)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)text[i]) * 1099511628211ull;
+	return h;
+}
+
+/* The compiled script for `text` (NULL with *diag_r on a compile error);
+ * *entry_r is its cache entry to release, or NULL when the caller owns
+ * the script (the cache was full of scripts in use). */
+static struct sieve_script *script_get(const char *text, size_t len,
+				       const struct sieve_limits *lim,
+				       struct script_cache_entry **entry_r,
+				       struct sieve_diag *diag_r)
+{
+	uint64_t h = text_hash(text, len);
+	*entry_r = NULL;
+	pthread_mutex_lock(&script_cache_lock);
+	for (size_t i = 0; i < SCRIPT_CACHE_SIZE; i++) {
+		struct script_cache_entry *e = &script_cache[i];
+		if (e->script != NULL && e->hash == h && e->len == len &&
+		    limits_equal(&e->lim, lim) && memcmp(e->text, text, len) == 0) {
+			e->refs++;
+			e->used = ++script_cache_clock;
+			pthread_mutex_unlock(&script_cache_lock);
+			*entry_r = e;
+			return e->script;
+		}
+	}
+	pthread_mutex_unlock(&script_cache_lock);
+	struct sieve_script *script = sieve_compile(text, len, lim, NULL, NULL, diag_r);
+	if (script == NULL)
+		return NULL;
+	pthread_mutex_lock(&script_cache_lock);
+	struct script_cache_entry *slot = NULL;
+	for (size_t i = 0; i < SCRIPT_CACHE_SIZE; i++) {
+		struct script_cache_entry *e = &script_cache[i];
+		if (e->refs == 0 && (slot == NULL || e->script == NULL || e->used < slot->used))
+			slot = e;
+		if (slot != NULL && slot->script == NULL)
+			break;
+	}
+	if (slot != NULL) {
+		struct sieve_script *old = slot->script;
+		char *old_text = slot->text;
+		*slot = (struct script_cache_entry){.hash = h, .used = ++script_cache_clock,
+						    .text = xmemdup(text, len), .len = len,
+						    .script = script, .refs = 1, .lim = *lim};
+		*entry_r = slot;
+		pthread_mutex_unlock(&script_cache_lock);
+		sieve_script_free(old);
+		free(old_text);
+		return script;
+	}
+	pthread_mutex_unlock(&script_cache_lock);
+	return script;
+}
+
+static void script_put(struct sieve_script *script, struct script_cache_entry *entry)
+{
+	if (entry == NULL) {
+		sieve_script_free(script);
+		return;
+	}
+	pthread_mutex_lock(&script_cache_lock);
+	entry->refs--;
+	pthread_mutex_unlock(&script_cache_lock);
+}
+
 /* Compile and run one script; false when it cancelled the implicit keep.
  * *keep_flags_r: the implicit keep's flags (last script wins). */
 static bool run_one(struct run *rn, const char *what, const char *text, size_t len,
@@ -821,7 +919,8 @@ static bool run_one(struct run *rn, const char *what, const char *text, size_t l
 	if (rn->c->max_redirects > 0)
 		lim.max_redirects = rn->c->max_redirects;
 	struct sieve_diag diag = {0};
-	struct sieve_script *script = sieve_compile(text, len, &lim, NULL, NULL, &diag);
+	struct script_cache_entry *entry;
+	struct sieve_script *script = script_get(text, len, &lim, &entry, &diag);
 	if (script == NULL) {
 		log_warn("sieve: account=%s %s: line %u, column %u: %s: filed to INBOX",
 			 rn->account_address, what, diag.line, diag.column, diag.message);
@@ -867,7 +966,7 @@ static bool run_one(struct run *rn, const char *what, const char *text, size_t l
 		}
 	}
 	sieve_result_free(&res);
-	sieve_script_free(script);
+	script_put(script, entry);
 	return keep;
 }
 
