@@ -226,6 +226,7 @@ struct run {
 	char *account_address;
 	char *message_id;
 	unsigned redirects;
+	char *special_name;	/* the last special_use_mailbox answer */
 };
 
 static bool cb_mailbox_exists(void *ctx, const char *mailbox)
@@ -235,6 +236,23 @@ static bool cb_mailbox_exists(void *ctx, const char *mailbox)
 	enum store_err err = store_mailbox_get(rn->s, rn->r->account_id, mailbox, &mb);
 	store_mailbox_clear(&mb);
 	return err == STORE_OK;
+}
+
+/* RFC 8579 specialuse_exists: the name of the account's mailbox with
+ * that use, valid until the next call (the run owns it), or NULL. */
+static const char *cb_special_use(void *ctx, const char *use)
+{
+	struct run *rn = ctx;
+	int64_t id = 0;
+	uint32_t uv;
+	xfree(&rn->special_name);
+	if (store_mailbox_special(rn->s, rn->r->account_id, use, &id, &uv) != STORE_OK)
+		return NULL;
+	struct store_mailbox mb = {0};
+	if (store_mailbox_get_by_id(rn->s, rn->r->account_id, id, &mb) == STORE_OK)
+		rn->special_name = xstrdup(mb.name);
+	store_mailbox_clear(&mb);
+	return rn->special_name;
 }
 
 static bool cb_duplicate(void *ctx, const char *id, uint64_t seconds, bool last)
@@ -936,6 +954,7 @@ static bool run_one(struct run *rn, const char *what, const char *text, size_t l
 		.spam_header = "X-Spam-Score",
 		.virus_header = "X-Virus-Status",
 		.mailbox_exists = cb_mailbox_exists,
+		.special_use_mailbox = cb_special_use,
 		.duplicate_check = cb_duplicate,
 		.ctx = rn,
 		.now = (int64_t)time(NULL),
@@ -1030,6 +1049,7 @@ void delivery_sieve_run(struct delivery *d, struct store *s, const struct delive
 				 .can_refuse = can_refuse, .account_address = a.address,
 				 .message_id = message_id};
 		run_rcpt(&rn);
+		free(rn.special_name);
 		store_account_clear(&a);
 	}
 	free(message_id);

@@ -364,13 +364,16 @@ def test_fileinto_specialuse_and_mailboxid(roost):
                       'if header :contains "subject" "by id" {'
                       ' fileinto :mailboxid "%s" "AlsoMissing"; stop; }\n'
                       'if header :contains "subject" "stale" {'
-                      ' fileinto :mailboxid "F999999-1" "Archive"; stop; }\n' % oid)
-    for subject in ("some junk", "filed by id", "stale id"):
+                      ' fileinto :mailboxid "F999999-1" "Archive"; stop; }\n'
+                      'if allof (header :contains "subject" "probe",'
+                      ' specialuse_exists "\\\\Drafts", not specialuse_exists "\\\\Important")'
+                      ' { fileinto "Archive"; stop; }\n' % oid)
+    for subject in ("some junk", "filed by id", "stale id", "probe"):
         assert lmtp(roost, msg(subject), [ALICE])[0][0] == 250
     m = imap(roost)
     assert [s for s, _ in box(m, "Junk")] == ["some junk"]
     # a stale id falls back to the name
-    assert sorted(s for s, _ in box(m, "Archive")) == ["filed by id", "stale id"]
+    assert sorted(s for s, _ in box(m, "Archive")) == ["filed by id", "probe", "stale id"]
     assert box(m, "INBOX") == []
     m.logout()
 
