@@ -5,6 +5,7 @@ missing mailbox lands in INBOX, :create makes it; a script that fails at
 run time or to compile still delivers to INBOX; reject answers 550 5.7.1
 over LMTP for that recipient only; redirect reaches a remote sink with an
 SRS0 sender; vacation answers once per period and never a list."""
+import base64
 import email
 import imaplib
 import os
@@ -391,3 +392,23 @@ def test_editheader_addheader_lands_in_the_stored_copy(roost):
     assert b"forged" not in a
     # only alice's script ran: bob's copy shares the content without them
     assert b"X-Filtered" not in b and a.endswith(b"Body text.\r\n") and b.endswith(b"Body text.\r\n")
+
+
+def test_submission_to_a_local_recipient_runs_its_script(roost):
+    """Submission hands local recipients to the same delivery path."""
+    roost.add_user(BOB)
+    put_script(roost, 'require "fileinto";\nif address :is "from" "alice@example.com"'
+                      ' { fileinto "Archive"; }\n', address=BOB)
+    w = Wire(roost.port("submission"))
+    w.ehlo()
+    token = base64.b64encode(b"\0alice@example.com\0secret").decode()
+    assert w.cmd("AUTH PLAIN " + token)[0] == 235
+    assert w.cmd("MAIL FROM:<%s>" % ALICE)[0] == 250
+    assert w.cmd("RCPT TO:<%s>" % BOB)[0] == 250
+    assert w.cmd("DATA")[0] == 354
+    w.send(msg("from alice", frm=ALICE, to=BOB) + ".\r\n")
+    assert w.reply()[0] == 250
+    w.cmd("QUIT")
+    m = imap(roost, BOB)
+    assert [s for s, _ in box(m, "Archive")] == ["from alice"]
+    m.logout()
