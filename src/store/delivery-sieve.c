@@ -637,7 +637,9 @@ static void do_vacation(struct run *rn, const struct sieve_action *a)
 		mine = addressed_to(rn->data, rn->len, a->addresses[i]);
 	if (!mine)
 		return;
-	const char *to = a->reply_to != NULL && *a->reply_to != '\0' ? a->reply_to : sender;
+	/* RFC 5230 4.4 / RFC 3834 4: to the envelope return path, never to
+	 * an address the message itself names (no backscatter by Reply-To) */
+	const char *to = sender;
 	if (strlen(to) > STORE_SIEVE_MAX_KEY)
 		return;
 	char handle[40];
