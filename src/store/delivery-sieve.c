@@ -639,9 +639,11 @@ static void do_vacation(struct run *rn, const struct sieve_action *a)
 		return;
 	/* RFC 5230 4.4 / RFC 3834 4: to the envelope return path, never to
 	 * an address the message itself names (no backscatter by Reply-To) */
-	const char *to = sender;
-	if (strlen(to) > STORE_SIEVE_MAX_KEY)
+	const char *why;
+	char *norm = address_normalize(sender, &why);
+	if (norm == NULL)
 		return;
+	const char *to = norm;
 	char handle[40];
 	if (a->handle != NULL && *a->handle != '\0')
 		snprintf(handle, sizeof(handle), "h%016" PRIx64, fnv1a(a->handle));
@@ -655,10 +657,11 @@ static void do_vacation(struct run *rn, const struct sieve_action *a)
 		period = VACATION_MAX_PERIOD;
 	int64_t now = (int64_t)time(NULL), when = 0;
 	if (store_sieve_state_get(rn->s, rn->r->account_id, STORE_SIEVE_VACATION, to, handle,
-				  &when) != STORE_OK)
-		return; /* unknown: better no reply than a second one */
-	if (when > 0 && now - when < period)
+				  &when) != STORE_OK || (when > 0 && now - when < period)) {
+		/* unknown: better no reply than a second one */
+		free(norm);
 		return;
+	}
 	char *subject = NULL;
 	if (a->subject != NULL && header_safe(a->subject)) {
 		subject = xstrdup(a->subject);
@@ -700,6 +703,7 @@ static void do_vacation(struct run *rn, const struct sieve_action *a)
 	free(refs);
 	free(mid);
 	free(subject);
+	free(norm);
 }
 
 /* Carry out one script's result; returns whether the message is still
