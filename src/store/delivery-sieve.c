@@ -476,12 +476,14 @@ static bool header_safe(const char *s)
  * the sender as a DSN (RFC 3464) with the reason. */
 static void reject_dsn(struct run *rn, const char *reason)
 {
-	const char *sender = rn->d->return_path;
-	if (*sender == '\0') {
-		log_info("sieve: account=%s reject of a null-sender message: discarded",
+	const char *why;
+	char *norm = *rn->d->return_path != '\0' ? address_normalize(rn->d->return_path, &why) : NULL;
+	if (norm == NULL) {
+		log_info("sieve: account=%s reject of a message without a usable sender: discarded",
 			 rn->account_address);
 		return;
 	}
+	const char *sender = norm;
 	char date[64];
 	date_header(date, sizeof(date));
 	char *mid = new_message_id(rn->c->hostname);
@@ -509,6 +511,7 @@ static void reject_dsn(struct run *rn, const char *reason)
 	queue_mail(rn, "", sender, msg, strlen(msg), "rejection", false);
 	free(msg);
 	free(mid);
+	free(norm);
 }
 
 /* False when the message could not be redirected (a limit, a bad
