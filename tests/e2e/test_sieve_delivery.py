@@ -412,3 +412,31 @@ def test_submission_to_a_local_recipient_runs_its_script(roost):
     m = imap(roost, BOB)
     assert [s for s, _ in box(m, "Archive")] == ["from alice"]
     m.logout()
+
+
+def test_global_before_and_after_scripts(roost_factory, tmp_path):
+    before = tmp_path / "before.sieve"
+    before.write_text('require "fileinto";\nif header :is "X-Spam-Flag" "YES"'
+                      ' { fileinto "Junk"; stop; }\n')
+    after = tmp_path / "after.sieve"
+    after.write_text('require "imap4flags";\naddflag "$Checked";\n')
+    r = roost_factory(sieve__before=str(before), sieve__after=str(after))
+    r.add_user(BOB)  # bob has no script of his own: the global ones still run
+    put_script(r, 'require "fileinto";\nif header :contains "subject" "newsletter"'
+                  ' { fileinto "Archive"; }\n')
+    assert lmtp(r, msg("buy now", extra="X-Spam-Flag: YES\r\n"), [ALICE])[0][0] == 250
+    assert lmtp(r, msg("weekly newsletter"), [ALICE])[0][0] == 250
+    assert lmtp(r, msg("hello"), [ALICE, BOB])[0][0] == 250
+    m = imap(r)
+    assert box(m, "Junk") == [("buy now", [])]          # before: personal and after skipped
+    assert box(m, "Archive") == [("weekly newsletter", [])]  # personal cancelled the keep
+    assert box(m, "INBOX") == [("hello", ["$Checked"])]  # kept: after ran
+    m.logout()
+    m = imap(r, BOB)
+    assert box(m, "INBOX") == [("hello", ["$Checked"])]
+    m.logout()
+    # a missing global script is logged and skipped; mail still arrives
+    after.unlink()
+    assert lmtp(r, msg("still here"), [BOB])[0][0] == 250
+    assert r.users()[BOB][2] == 2
+    assert "after.sieve" in r.read_log()
