@@ -41,7 +41,7 @@ while [ "$i" -lt "$accounts" ]; do
 	i=$((i + 1))
 done | xargs -P 2 -I{} sh -c 'echo secret | "$0" -d "$1" user add "{}"' "$roost" "$data"
 
-off="imap.listen= imaps.listen= pop3s.listen= smtp.listen= submission.listen= submissions.listen= http.listen= https.listen="
+off="imap.listen= imaps.listen= pop3s.listen= smtp.listen= submission.listen= submissions.listen= http.listen= https.listen= managesieve.listen="
 sets=""
 for kv in $off; do sets="$sets --set $kv"; done
 # shellcheck disable=SC2086

@@ -7,7 +7,9 @@
 # Usage: bench/smtp.sh [SESSIONS [MESSAGES [SIZE [ACCOUNTS]]]]
 #        defaults: 50 sessions, 100000 messages of 4096 bytes, 1000 accounts
 # Environment: MODE=lmtp runs the same load over LMTP; KEEP=1 keeps the
-# data directory; PORT picks the port (default 22525).
+# data directory; PORT picks the port (default 22525); SIEVE=N gives every
+# account an active Sieve script of N rules (header, address and envelope
+# tests that do not match, so every rule runs and the message is kept).
 set -eu
 sessions=${1:-50}
 messages=${2:-100000}
@@ -37,8 +39,28 @@ while [ "$i" -lt "$accounts" ]; do
 	echo "alice$i@example.com"
 	i=$((i + 1))
 done | xargs -P 2 -I{} sh -c 'echo secret | "$0" -d "$1" user add "{}"' "$roost" "$data"
+if [ "${SIEVE:-0}" -gt 0 ]; then
+	script=$dir/rules.sieve
+	echo 'require ["fileinto", "envelope", "imap4flags"];' >"$script"
+	r=0
+	while [ "$r" -lt "$SIEVE" ]; do
+		case $((r % 3)) in
+		0) echo "if header :contains \"subject\" \"nomatch$r\" { fileinto \"Junk\"; stop; }" ;;
+		1) echo "if address :domain :is \"from\" \"nomatch$r.test\" { addflag \"\\\\Flagged\"; }" ;;
+		2) echo "if envelope :localpart :is \"from\" \"nomatch$r\" { discard; stop; }" ;;
+		esac
+		r=$((r + 1))
+	done >>"$script"
+	echo "bench: a $SIEVE-rule Sieve script for every account" >&2
+	i=0
+	while [ "$i" -lt "$accounts" ]; do
+		"$roost" -d "$data" sieve put "alice$i@example.com" rules <"$script"
+		"$roost" -d "$data" sieve activate "alice$i@example.com" rules
+		i=$((i + 1))
+	done
+fi
 
-off="imap.listen= imaps.listen= pop3.listen= pop3s.listen= submission.listen= submissions.listen= http.listen= https.listen="
+off="imap.listen= imaps.listen= pop3.listen= pop3s.listen= submission.listen= submissions.listen= http.listen= https.listen= managesieve.listen="
 sets=""
 for kv in $off; do sets="$sets --set $kv"; done
 if [ "$mode" = lmtp ]; then

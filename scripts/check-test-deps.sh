@@ -33,6 +33,7 @@ PROGRAMS = {
     "mbsync": "IMAP client (tests/e2e/test_imap_clients.py)",
     "curl": "IMAP/POP3 client (test_imap_clients.py, test_pop3_clients.py)",
     "fetchmail": "POP3 client (test_pop3_clients.py)",
+    "sieve-connect": "ManageSieve client (test_managesieve.py)",
     "postfix": "front MTA (test_postfix_lmtp.py)",
     "script": "a terminal for postfix (test_postfix_lmtp.py)",
     "mount": "tmpfs for the disk-full test (test_disk_full.py)",

@@ -32,6 +32,8 @@ fail2ban"
 	PKGS="$PKGS haproxy"
 	# make fuzz: clang and its libFuzzer/sanitizer runtimes
 	PKGS="$PKGS clang libclang-rt-14-dev"
+	# a ManageSieve client (tests/e2e/test_managesieve.py)
+	PKGS="$PKGS sieve-connect"
 fi
 if [ -n "$list" ]; then
 	for p in $PKGS; do

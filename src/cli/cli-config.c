@@ -12,8 +12,10 @@
 #include "lib/config.h"
 #include "outbound/outbound.h"
 #include "pop3/pop3.h"
+#include "managesieve/managesieve.h"
 #include "smtp/smtp.h"
 #include "store/store-config.h"
+#include "store/delivery-sieve.h"
 #include <stddef.h>
 
 const struct config_key *const cli_config_tables[] = {
@@ -25,5 +27,7 @@ const struct config_key *const cli_config_tables[] = {
 	imap_config_keys,
 	outbound_config_keys,
 	http_config_keys,
+	sieve_config_keys,
+	managesieve_config_keys,
 	NULL,
 };

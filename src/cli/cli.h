@@ -138,7 +138,18 @@ int cmd_alias_list(struct cli *cli, int argc, char **argv);
 int cmd_mailbox_list(struct cli *cli, int argc, char **argv);
 int cmd_message_get(struct cli *cli, int argc, char **argv);
 int cmd_deliver(struct cli *cli, int argc, char **argv);
+struct delivery;
+/* Run the recipients' Sieve scripts before delivery_prepare() (cmd-deliver.c). */
+void cli_deliver_sieve(struct cli *cli, struct delivery *d, const char *data, size_t len);
 int cmd_sendmail(struct cli *cli, int argc, char **argv);
+int cmd_sieve_list(struct cli *cli, int argc, char **argv);
+int cmd_sieve_get(struct cli *cli, int argc, char **argv);
+int cmd_sieve_put(struct cli *cli, int argc, char **argv);
+int cmd_sieve_activate(struct cli *cli, int argc, char **argv);
+int cmd_sieve_deactivate(struct cli *cli, int argc, char **argv);
+int cmd_sieve_delete(struct cli *cli, int argc, char **argv);
+int cmd_sieve_check(struct cli *cli, int argc, char **argv);
+int cmd_sieve_check_stdin(struct cli *cli, int argc, char **argv);
 int cmd_queue_list(struct cli *cli, int argc, char **argv);
 int cmd_queue_show(struct cli *cli, int argc, char **argv);
 int cmd_queue_retry(struct cli *cli, int argc, char **argv);

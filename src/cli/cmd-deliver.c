@@ -17,6 +17,7 @@
 #include "lib/metrics.h"
 #include "mail/address.h"
 #include "store/delivery.h"
+#include "store/delivery-sieve.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -100,6 +101,16 @@ static int add_rcpt(struct cli *cli, struct delivery *d, const char *arg)
 	return code;
 }
 
+void cli_deliver_sieve(struct cli *cli, struct delivery *d, const char *data, size_t len)
+{
+	/* the recipients' Sieve scripts (delivery-sieve.h); a reject becomes
+	 * a DSN, as the caller's exit code covers every recipient at once */
+	struct delivery_sieve_config sc;
+	delivery_sieve_config_load(&sc, cli->cfg, config_str(cli->cfg, "server.hostname"));
+	delivery_sieve_run(d, cli->store, &sc, data, len, false);
+	delivery_sieve_config_clear(&sc);
+}
+
 int cmd_deliver(struct cli *cli, int argc, char **argv)
 {
 	const char *sender = "";
@@ -134,9 +145,11 @@ int cmd_deliver(struct cli *cli, int argc, char **argv)
 			code = cli_fail(cli, CLI_EX_TEMPFAIL, "cannot read the message from stdin");
 	}
 	if (code == CLI_EX_OK) {
+		cli_deliver_sieve(cli, &d, data, len);
 		delivery_prepare(&d, data, len);
 		d.op.u.deliver.per_target = false; /* all or nothing, see above */
-		enum store_err err = store_run(cli->store, &d.op);
+		enum store_err err = delivery_nothing_to_store(&d) ? STORE_OK
+								   : store_run(cli->store, &d.op);
 		delivery_finish(&d);
 		for (size_t i = 0; err == STORE_OK && i < d.nrcpts; i++)
 			err = d.rcpts[i].err;

@@ -37,7 +37,7 @@ static const char *const profile[][2] = {
 	{"submissions.listen", "*:465"}, {"imap.listen", "*:143"},
 	{"imaps.listen", "*:993"},	 {"pop3.listen", "*:110"},
 	{"pop3s.listen", "*:995"},	 {"http.listen", "*:80"},
-	{"https.listen", "*:443"},
+	{"https.listen", "*:443"},	 {"managesieve.listen", "*:4190"},
 };
 
 static void write_profile(FILE *f, const char *hostname)

@@ -289,9 +289,11 @@ int cmd_sendmail(struct cli *cli, int argc, char **argv)
 					"%s: %s", r.addrs[k], store_strerror(err));
 	}
 	if (code == CLI_EX_OK && d.nrcpts > 0) {
+		cli_deliver_sieve(cli, &d, data, len);
 		delivery_prepare(&d, data, len);
 		d.op.u.deliver.per_target = false;
-		enum store_err err = store_run(cli->store, &d.op);
+		enum store_err err = delivery_nothing_to_store(&d) ? STORE_OK
+								   : store_run(cli->store, &d.op);
 		delivery_finish(&d);
 		for (size_t k = 0; err == STORE_OK && k < d.nrcpts; k++)
 			err = d.rcpts[k].err;

@@ -20,6 +20,7 @@
 #include "lib/workers.h"
 #include "outbound/outbound.h"
 #include "pop3/pop3.h"
+#include "managesieve/managesieve.h"
 #include "smtp/smtp.h"
 #include "store/store.h"
 #include "store/store-config.h"
@@ -43,7 +44,7 @@
 /* Listener keys announced at start-up, in this order. */
 static const char *const serve_protocols[] = {"imap", "imaps", "pop3", "pop3s",
 					      "smtp", "submission", "submissions",
-					      "lmtp", "http", "https"};
+					      "lmtp", "http", "https", "managesieve"};
 
 struct serve {
 	struct config *cfg;
@@ -263,7 +264,8 @@ static int serve_start(struct serve *sv, struct store **store_r, struct privdrop
 
 	if (smtp_start(cfg, *store_r, &error) < 0 || pop3_start(cfg, *store_r, &error) < 0 ||
 	    imap_start(cfg, *store_r, &error) < 0 || control_listen(cfg, &error) < 0 ||
-	    http_start(cfg, *store_r, ssl_ctx, &error) < 0) {
+	    http_start(cfg, *store_r, ssl_ctx, &error) < 0 ||
+	    managesieve_start(cfg, *store_r, &error) < 0) {
 		SSL_CTX_free(ssl_ctx);
 		goto fail;
 	}

@@ -18,6 +18,8 @@
 #include "lib/config.h"
 #include "lib/log.h"
 #include "store/delivery.h"
+#include "store/delivery-sieve.h"
+#include "lib/workers.h"
 #include <event2/event.h>
 #include <openssl/ssl.h>
 #include <stdlib.h>
@@ -262,6 +264,7 @@ struct local_job {
 	struct ob_job *job;
 	struct delivery d;
 	char *data;
+	size_t len;
 	size_t *first, *count;	/* the job rcpt's delivery_rcpts */
 };
 
@@ -294,6 +297,29 @@ static void local_done(struct store_op *op, void *ctx)
 	free(lj->count);
 	free(lj);
 	ob_job_finished(job);
+}
+
+/* Sieve at delivery for queued mail to local users (delivery-sieve.h);
+ * loaded in outbound_start(). A reject here can only be a DSN. */
+static struct delivery_sieve_config ob_sieve;
+
+static void local_sieve_work(void *ctx)
+{
+	struct local_job *lj = ctx;
+	delivery_sieve_run(&lj->d, ob.store, &ob_sieve, lj->data, lj->len, false);
+}
+
+static void local_sieve_done(void *ctx)
+{
+	struct local_job *lj = ctx;
+	delivery_prepare(&lj->d, lj->data, lj->len);
+	lj->d.op.u.deliver.per_target = true;
+	if (delivery_nothing_to_store(&lj->d)) {
+		lj->d.op.err = STORE_OK;
+		local_done(&lj->d.op, lj);
+		return;
+	}
+	store_submit(ob.store, &lj->d.op, local_done, lj);
 }
 
 static void local_deliver(struct ob_job *job)
@@ -330,9 +356,9 @@ static void local_deliver(struct ob_job *job)
 		ob_job_finished(job);
 		return;
 	}
-	delivery_prepare(&lj->d, lj->data, len);
-	lj->d.op.u.deliver.per_target = true;
-	store_submit(ob.store, &lj->d.op, local_done, lj);
+	lj->len = len;
+	/* the recipients' Sieve scripts, on a worker (delivery-sieve.h) */
+	workers_submit_read((uint64_t)(uintptr_t)lj, local_sieve_work, local_sieve_done, lj);
 }
 
 /* ---- destinations ---- */
@@ -569,6 +595,8 @@ int outbound_start(struct config *cfg, struct store *s, struct event_base *base,
 {
 	memset(&ob, 0, sizeof(ob));
 	ob.store = s;
+	delivery_sieve_config_clear(&ob_sieve);
+	delivery_sieve_config_load(&ob_sieve, cfg, config_str(cfg, "server.hostname"));
 	ob.base = base;
 	ob.set = (struct ob_settings){
 		.port = (int)config_int(cfg, "outbound.port"),

@@ -32,6 +32,8 @@
 #include "smtp/smtp-session.h"
 #include "lib/conn.h"
 #include "store/store-auth.h"
+#include "store/delivery-sieve.h"
+#include "lib/workers.h"
 #include <stdio.h>
 #include "lib/metrics.h"
 #include <stdlib.h>
@@ -72,6 +74,14 @@ static void smtp_final_reply(struct smtp_session *s)
 	struct smtp_txn *t = &s->txn;
 	struct delivery *d = &t->d;
 	enum store_err err = d->op.err;
+	for (size_t i = 0; i < d->nrcpts; i++) {
+		if (d->rcpts[i].refuse != NULL) {
+			/* a Sieve reject, while SMTP can still say so (RFC 5429 2.2) */
+			metrics_add("roost_deliveries_total", "smtp", "refused", (int64_t)d->nrcpts);
+			smtp_reply_error(s, "550 5.7.1 %s", d->rcpts[i].refuse);
+			return;
+		}
+	}
 	for (size_t i = 0; err == STORE_OK && i < d->nrcpts; i++)
 		err = d->rcpts[i].err;
 	if (err == STORE_OK && t->nremote > 0)
@@ -127,12 +137,30 @@ static enum store_err rcpt_result(const struct smtp_txn *t, const struct smtp_rc
 	return err;
 }
 
+/* A Sieve reject of one of this RCPT's accounts (RFC 5429 2.2), or NULL. */
+static const char *rcpt_refused(const struct smtp_txn *t, const struct smtp_rcpt *r)
+{
+	const struct delivery *d = &t->d;
+	for (size_t i = 0; i < r->naccounts; i++)
+		for (size_t j = 0; j < d->nrcpts; j++)
+			if (d->rcpts[j].account_id == r->account_ids[i] && d->rcpts[j].refuse != NULL)
+				return d->rcpts[j].refuse;
+	return NULL;
+}
+
 static void lmtp_replies(struct smtp_session *s)
 {
 	struct smtp_txn *t = &s->txn;
 	unsigned failed = 0;
 	for (size_t i = 0; i < t->nrcpts; i++) {
 		struct smtp_rcpt *r = &t->rcpts[i];
+		const char *refuse = rcpt_refused(t, r);
+		if (refuse != NULL) {
+			metrics_inc("roost_deliveries_total", "lmtp", "refused");
+			failed++;
+			smtp_reply(s, "550 5.7.1 <%s> %s", r->address, refuse);
+			continue;
+		}
 		enum store_err err = rcpt_result(t, r);
 		metrics_inc("roost_deliveries_total", "lmtp", err == STORE_OK ? "accepted" : "refused");
 		if (err == STORE_OK) {
@@ -276,6 +304,48 @@ static void deliver_done(struct store_op *op, void *ctx)
 	finish_submission(s);
 }
 
+/* Store what the recipients' Sieve scripts left to store (all of it
+ * without scripts). */
+static void store_start(struct smtp_session *s)
+{
+	struct smtp_txn *t = &s->txn;
+	const struct smtp_server *srv = s->srv;
+	delivery_prepare(&t->d, t->data.data != NULL ? t->data.data : "", t->data.len);
+	t->d.op.u.deliver.per_target = srv->lmtp;
+	smtp_mxauth_file(s);
+	if (delivery_nothing_to_store(&t->d)) {
+		/* every recipient discarded or refused by its script */
+		t->d.op.err = STORE_OK;
+		deliver_done(&t->d.op, s);
+		return;
+	}
+	store_submit(srv->store, &t->d.op, deliver_done, s);
+}
+
+/* Worker thread: the recipients' Sieve scripts (delivery-sieve.h). A
+ * refusal can still be a reply in LMTP, or in SMTP with one recipient. */
+static void sieve_work(void *ctx)
+{
+	struct smtp_session *s = ctx;
+	struct smtp_txn *t = &s->txn;
+	size_t nlocal = t->nrcpts - t->nremote;
+	bool can_refuse = s->srv->lmtp || (nlocal == 1 && t->nremote == 0);
+	delivery_sieve_run(&t->d, s->srv->store, s->srv->sieve,
+			   t->data.data != NULL ? t->data.data : "", t->data.len, can_refuse);
+}
+
+static void sieve_done(void *ctx)
+{
+	struct smtp_session *s = ctx;
+	if (s->closed) {
+		/* nobody to reply to: the client retries, nothing stored */
+		s->storing = false;
+		smtp_session_free(s);
+		return;
+	}
+	store_start(s);
+}
+
 void smtp_deliver_start(struct smtp_session *s)
 {
 	struct smtp_txn *t = &s->txn;
@@ -330,10 +400,13 @@ void smtp_deliver_start(struct smtp_session *s)
 		smtp_txn_reset(s);
 		return;
 	}
-	delivery_prepare(&t->d, t->data.data != NULL ? t->data.data : "", t->data.len);
-	t->d.op.u.deliver.per_target = srv->lmtp;
-	smtp_mxauth_file(s);
 	s->storing = true;
 	conn_pause(c);
-	store_submit(srv->store, &t->d.op, deliver_done, s);
+	if (srv->sieve != NULL) {
+		/* Sieve parses the message: on a worker, never on this loop;
+		 * the read pool, so a flood of mail never queues before logins */
+		workers_submit_read((uint64_t)(uintptr_t)s, sieve_work, sieve_done, s);
+		return;
+	}
+	store_start(s);
 }

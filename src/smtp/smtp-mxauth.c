@@ -274,6 +274,8 @@ void smtp_mxauth_file(struct smtp_session *s)
 	struct store_op *op = &t->d.op;
 	for (size_t i = 0; i < op->u.deliver.ntargets; i++) {
 		struct store_target *tg = &op->u.deliver.targets[i];
+		if (tg->mailbox_name != NULL)
+			continue; /* the user's own Sieve rule filed it: it wins */
 		int64_t mailbox_id = 0;
 		uint32_t uidvalidity;
 		enum store_err err = store_mailbox_special(s->srv->store, tg->account_id, "\\Junk",

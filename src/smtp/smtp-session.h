@@ -65,6 +65,7 @@ struct smtp_server {
 	bool authenticate;	  /* smtp.authenticate / lmtp.authenticate */
 	bool dmarc_enforce;	  /* smtp.dmarc_policy = enforce */
 	int64_t auth_check_timeout_ms; /* smtp.auth_check_timeout */
+	const struct delivery_sieve_config *sieve; /* sieve.* (delivery-sieve.h) */
 };
 
 /* One accepted RCPT. */

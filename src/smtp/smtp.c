@@ -16,6 +16,7 @@
 #include "smtp/smtp-parse.h"
 #include "smtp/smtp-session.h"
 #include "dns/dns-sync.h"
+#include "store/delivery-sieve.h"
 #include "lib/alloc.h"
 #include "lib/config.h"
 #include "lib/conn.h"
@@ -187,6 +188,9 @@ static const struct conn_handler submission_handler = {
 	.on_close = on_close,
 };
 
+/* Sieve at delivery, shared by SMTP, LMTP and submission. */
+static struct delivery_sieve_config smtp_sieve;
+
 static void server_init(struct smtp_server *srv, bool lmtp, struct config *cfg,
 			struct store *store)
 {
@@ -211,6 +215,7 @@ static void server_init(struct smtp_server *srv, bool lmtp, struct config *cfg,
 	srv->authenticate = config_bool(cfg, lmtp ? "lmtp.authenticate" : "smtp.authenticate");
 	srv->dmarc_enforce = strcmp(config_str(cfg, "smtp.dmarc_policy"), "enforce") == 0;
 	srv->auth_check_timeout_ms = config_ms(cfg, "smtp.auth_check_timeout");
+	srv->sieve = &smtp_sieve;
 }
 
 /* The ports of a listen list ("127.0.0.1:1143,[::1]:1143"): what a BURL
@@ -241,6 +246,8 @@ static void burl_ports(struct smtp_server *srv, const char *listen)
 int smtp_start(struct config *cfg, struct store *store, char **error_r)
 {
 	static struct conn_listener_spec smtp_spec, lmtp_spec, sub_spec, subs_spec;
+	delivery_sieve_config_clear(&smtp_sieve);
+	delivery_sieve_config_load(&smtp_sieve, cfg, config_str(cfg, "server.hostname"));
 	server_init(&smtp_srv, false, cfg, store);
 	server_init(&lmtp_srv, true, cfg, store);
 	server_init(&submission_srv, false, cfg, store);

@@ -64,37 +64,90 @@ enum store_err delivery_account_full(struct store *s, int64_t account_id, uint64
 
 void delivery_prepare(struct delivery *d, const char *data, size_t len)
 {
-	d->targets = xcalloc(d->nrcpts ? d->nrcpts : 1, sizeof(*d->targets));
-	d->prefixes = xcalloc(d->nrcpts ? d->nrcpts : 1, sizeof(*d->prefixes));
+	size_t n = 0;
 	for (size_t i = 0; i < d->nrcpts; i++) {
-		d->prefixes[i] = xasprintf("Return-Path: <%s>\r\nDelivered-To: %s\r\n%s", d->return_path,
-					   d->rcpts[i].address, d->received ? d->received : "");
-		d->targets[i].account_id = d->rcpts[i].account_id;
-		d->targets[i].prefix = d->prefixes[i];
+		const struct delivery_rcpt *r = &d->rcpts[i];
+		if (r->refuse == NULL && !r->discard)
+			n += r->nboxes > 0 ? r->nboxes : 1;
+	}
+	d->targets = xcalloc(n ? n : 1, sizeof(*d->targets));
+	d->target_rcpt = xcalloc(n ? n : 1, sizeof(*d->target_rcpt));
+	d->prefixes = xcalloc(d->nrcpts ? d->nrcpts : 1, sizeof(*d->prefixes));
+	size_t k = 0;
+	for (size_t i = 0; i < d->nrcpts; i++) {
+		struct delivery_rcpt *r = &d->rcpts[i];
+		d->prefixes[i] = xasprintf("Return-Path: <%s>\r\nDelivered-To: %s\r\n%s%s",
+					   d->return_path, r->address, d->received ? d->received : "",
+					   r->added ? r->added : "");
+		if (r->refuse != NULL || r->discard)
+			continue;
+		size_t nb = r->nboxes > 0 ? r->nboxes : 1;
+		for (size_t b = 0; b < nb; b++, k++) {
+			struct store_target *t = &d->targets[k];
+			d->target_rcpt[k] = i;
+			t->account_id = r->account_id;
+			t->prefix = d->prefixes[i];
+			t->joined = b > 0;
+			if (r->nboxes > 0) {
+				t->mailbox_id = r->boxes[b].mailbox_id;
+				t->mailbox_name = r->boxes[b].mailbox;
+				t->create_mailbox = r->boxes[b].create;
+				t->flags = r->boxes[b].flags;
+				t->keywords = r->boxes[b].keywords;
+			}
+		}
 	}
 	store_op_init(&d->op, STORE_OP_DELIVER);
 	d->op.u.deliver.data = data;
 	d->op.u.deliver.len = len;
 	d->op.u.deliver.targets = d->targets;
-	d->op.u.deliver.ntargets = d->nrcpts;
+	d->op.u.deliver.ntargets = n;
 	d->op.u.deliver.per_target = true;
 	d->op.u.deliver.quota_warn = true; /* store-quota-warn.c */
+}
+
+bool delivery_nothing_to_store(const struct delivery *d)
+{
+	return d->op.u.deliver.ntargets == 0;
 }
 
 void delivery_finish(struct delivery *d)
 {
 	for (size_t i = 0; i < d->nrcpts; i++) {
-		d->rcpts[i].err = d->op.err == STORE_OK || d->targets[i].err != STORE_OK ?
-			d->targets[i].err : d->op.err;
-		d->rcpts[i].uid = d->rcpts[i].err == STORE_OK ? d->targets[i].uid : 0;
+		/* discarded or refused: nothing to store, nothing failed */
+		d->rcpts[i].err = STORE_OK;
+		d->rcpts[i].uid = 0;
 	}
+	bool *seen = xcalloc(d->nrcpts ? d->nrcpts : 1, sizeof(*seen));
+	for (size_t k = 0; k < d->op.u.deliver.ntargets; k++) {
+		struct delivery_rcpt *r = &d->rcpts[d->target_rcpt[k]];
+		enum store_err err = d->op.err == STORE_OK || d->targets[k].err != STORE_OK ?
+			d->targets[k].err : d->op.err;
+		/* a recipient fails when any of its copies failed */
+		if (!seen[d->target_rcpt[k]] || err != STORE_OK)
+			r->err = err;
+		if (!seen[d->target_rcpt[k]] && err == STORE_OK)
+			r->uid = d->targets[k].uid;
+		seen[d->target_rcpt[k]] = true;
+	}
+	free(seen);
 }
 
 void delivery_free(struct delivery *d)
 {
-	for (size_t i = 0; i < d->nrcpts; i++)
-		free(d->rcpts[i].address);
+	for (size_t i = 0; i < d->nrcpts; i++) {
+		struct delivery_rcpt *r = &d->rcpts[i];
+		for (size_t b = 0; b < r->nboxes; b++) {
+			free(r->boxes[b].mailbox);
+			free(r->boxes[b].keywords);
+		}
+		free(r->boxes);
+		free(r->refuse);
+		free(r->added);
+		free(r->address);
+	}
 	free(d->rcpts);
+	free(d->target_rcpt);
 	if (d->prefixes != NULL) {
 		for (size_t i = 0; i < d->nrcpts; i++)
 			free(d->prefixes[i]);

@@ -10,9 +10,26 @@
 #define ROOST_DELIVERY_H
 #include "store/store.h"
 
+/* Where a Sieve script filed the message (delivery-sieve.c). */
+struct delivery_box {
+	int64_t mailbox_id;	/* :mailboxid / :specialuse found it; 0 = by name */
+	char *mailbox;		/* NULL = INBOX */
+	bool create;		/* fileinto :create */
+	uint32_t flags;		/* imap4flags system flags */
+	char *keywords;		/* imap4flags keywords, space separated, or NULL */
+};
+
 struct delivery_rcpt {
 	char *address;		/* as resolved from (normalised): Delivered-To */
 	int64_t account_id;
+	/* set by delivery_sieve_run() before delivery_prepare(): no boxes =
+	 * INBOX; discard = store nothing; refuse = the reason to reject
+	 * this recipient at the protocol (550 5.7.1), nothing stored */
+	struct delivery_box *boxes;
+	size_t nboxes;
+	bool discard;
+	char *refuse;
+	char *added;		/* editheader addheader fields (CRLF lines) or NULL */
 	/* out, after the op completed */
 	enum store_err err;
 	uint32_t uid;
@@ -26,6 +43,7 @@ struct delivery {
 	/* the op to store_run()/store_submit() after delivery_prepare() */
 	struct store_op op;
 	struct store_target *targets;
+	size_t *target_rcpt;	/* targets[i] is for rcpts[target_rcpt[i]] */
 	char **prefixes;
 };
 
@@ -44,6 +62,9 @@ enum store_err delivery_account_full(struct store *s, int64_t account_id, uint64
 				     bool *full_r);
 /* Build d->op for the message bytes (borrowed until the op completes). */
 void delivery_prepare(struct delivery *d, const char *data, size_t len);
+/* True when delivery_prepare() found nothing to store (every recipient
+ * discarded or refused by its Sieve script): do not run d->op. */
+bool delivery_nothing_to_store(const struct delivery *d);
 /* After completion: copy per-target results into d->rcpts. */
 void delivery_finish(struct delivery *d);
 void delivery_free(struct delivery *d);

@@ -9,6 +9,7 @@
 #include "store/store-quota-warn.h"
 #include "lib/alloc.h"
 #include <string.h>
+#include <strings.h>
 
 static enum store_err content_find_or_add(struct store_txn *txn, const struct store_deliver *d,
 					  const struct store_deliver_priv *p, int64_t *id_r)
@@ -79,12 +80,55 @@ static enum store_err inbox_of(struct store_txn *txn, int64_t account_id, int64_
 	return store_row_err(rc);
 }
 
+/* A Sieve fileinto target by name: the mailbox, created with :create
+ * (RFC 5490 3.2), or 0 = INBOX when it does not exist (RFC 5228 4.1:
+ * the message must not be lost). */
+static enum store_err named_mailbox(struct store_txn *txn, struct store_target *t, int64_t *id_r)
+{
+	*id_r = 0;
+	if (strcasecmp(t->mailbox_name, "INBOX") == 0)
+		return STORE_OK;
+	sqlite3_stmt *st = store_prepare(txn->db,
+		"SELECT id FROM mailboxes WHERE account_id = ?1 AND name = ?2");
+	if (st == NULL)
+		return STORE_ETEMP;
+	sqlite3_bind_int64(st, 1, t->account_id);
+	sqlite3_bind_text(st, 2, t->mailbox_name, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*id_r = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return STORE_OK;
+	if (rc != SQLITE_DONE)
+		return store_sqlite_err(rc);
+	if (t->create_mailbox && store_mailbox_name_valid(t->mailbox_name)) {
+		struct store_op mk;
+		store_op_init(&mk, STORE_OP_MAILBOX_CREATE);
+		mk.u.mailbox.account_id = t->account_id;
+		mk.u.mailbox.name = t->mailbox_name;
+		enum store_err err = store_op_mailbox_create(txn, &mk);
+		if (err == STORE_OK)
+			*id_r = mk.u.mailbox.mailbox_id;
+		store_op_clear(&mk);
+		if (err == STORE_OK || err == STORE_ETEMP || err == STORE_ENOSPACE ||
+		    err == STORE_ECORRUPT)
+			return err;
+	}
+	t->fell_back = true;
+	return STORE_OK;
+}
+
 static enum store_err deliver_target(struct store_txn *txn, const struct store_deliver *d,
 				     const struct store_deliver_priv *p, struct store_target *t,
 				     int64_t content_id)
 {
 	int64_t mailbox_id = t->mailbox_id;
 	enum store_err err;
+	t->fell_back = false;
+	if (mailbox_id == 0 && t->mailbox_name != NULL &&
+	    (err = named_mailbox(txn, t, &mailbox_id)) != STORE_OK)
+		return err;
 	if (mailbox_id == 0 && (err = inbox_of(txn, t->account_id, &mailbox_id)) != STORE_OK)
 		return err;
 	/* the target's mailbox must be its account's (store.h) */
@@ -191,21 +235,31 @@ enum store_err store_op_deliver(struct store_txn *txn, struct store_op *op)
 	size_t ok = 0;
 	enum store_err first_err = STORE_OK;
 	for (size_t i = 0; i < d->ntargets; i++) {
-		struct store_target *t = &d->targets[i];
+		/* a target and those joined to it succeed or fail together */
+		size_t last = i;
+		while (last + 1 < d->ntargets && d->targets[last + 1].joined)
+			last++;
 		size_t changed_mark = txn->nchanged;
 		store_step_sql(txn->db, "SAVEPOINT target");
-		t->err = deliver_target(txn, d, p, t, content_id);
-		if (t->err == STORE_OK) {
+		enum store_err gerr = STORE_OK;
+		for (size_t k = i; k <= last && gerr == STORE_OK; k++)
+			gerr = d->targets[k].err = deliver_target(txn, d, p, &d->targets[k], content_id);
+		if (gerr == STORE_OK) {
 			store_step_sql(txn->db, "RELEASE target");
-			ok++;
+			ok += last - i + 1;
+			i = last;
 			continue;
 		}
 		store_step_sql(txn->db, "ROLLBACK TO target");
 		store_step_sql(txn->db, "RELEASE target");
 		txn->nchanged = changed_mark;
-		t->uid = 0;
+		for (size_t k = i; k <= last; k++) {
+			d->targets[k].err = gerr;
+			d->targets[k].uid = 0;
+		}
+		i = last;
 		if (first_err == STORE_OK)
-			first_err = t->err;
+			first_err = gerr;
 		/* The database rolled back the whole transaction (SQLITE_FULL
 		 * and friends): the next target would commit on its own. */
 		if (!d->per_target || sqlite3_get_autocommit(txn->db))

@@ -31,6 +31,9 @@
  *   metadata(account_id, mailbox_id, name, value)  METADATA entries (RFC 5464,
  *            store-metadata.c); mailbox_id 0 = the server's
  *   urlauth_keys(account_id, mailbox_id, key)  URLAUTH access keys (store-urlauth.c)
+ *   sieve_scripts(account_id, name, content, active, updated)  Sieve scripts,
+ *            at most one active per account (store-sieve.c)
+ *   sieve_vacation, sieve_redirects, sieve_duplicates  Sieve delivery state
  */
 #ifndef ROOST_STORE_PRIVATE_H
 #define ROOST_STORE_PRIVATE_H

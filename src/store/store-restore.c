@@ -9,8 +9,8 @@
  * UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ, subscriptions, special-use; each
  * message's UID, MODSEQ, flags, keywords, internal date, POP3 UIDL and
  * state, EMAILID/THREADID; the expunge log (QRESYNC), threads, METADATA,
- * URLAUTH keys, subscriptions, app passwords, SCRAM keys, per-account
- * settings. Content
+ * URLAUTH keys, subscriptions, app passwords, SCRAM keys, Sieve scripts
+ * and their state, per-account settings. Content
  * already stored (same SHA-256) is shared; new content is indexed again
  * by the indexer (fts = 0). Quota is not checked: the account had this
  * mail; its usage comes over as it was, equal to a recount.
@@ -333,6 +333,18 @@ static enum store_err fn_restore(struct store_txn *txn, void *arg, char **error_
 		 "INSERT INTO subscriptions (account_id, name) VALUES (?1, ?2)", false},
 		{"SELECT save_sent FROM submission_settings WHERE account_id = ?1",
 		 "INSERT INTO submission_settings (account_id, save_sent) VALUES (?1, ?2)", false},
+		/* Sieve scripts and their delivery state (schema 4) */
+		{"SELECT name, content, active, updated FROM sieve_scripts WHERE account_id = ?1",
+		 "INSERT INTO sieve_scripts (account_id, name, content, active, updated)"
+		 " VALUES (?1, ?2, ?3, ?4, ?5)", false},
+		{"SELECT sender, handle, sent FROM sieve_vacation WHERE account_id = ?1",
+		 "INSERT INTO sieve_vacation (account_id, sender, handle, sent) VALUES (?1, ?2, ?3, ?4)",
+		 false},
+		{"SELECT msgid, address, sent FROM sieve_redirects WHERE account_id = ?1",
+		 "INSERT INTO sieve_redirects (account_id, msgid, address, sent)"
+		 " VALUES (?1, ?2, ?3, ?4)", false},
+		{"SELECT id, seen FROM sieve_duplicates WHERE account_id = ?1",
+		 "INSERT INTO sieve_duplicates (account_id, id, seen) VALUES (?1, ?2, ?3)", false},
 	};
 	for (size_t i = 0; err == STORE_OK && i < sizeof(tables) / sizeof(tables[0]); i++)
 		err = copy_rows(txn, a, old_id, tables[i].select, tables[i].insert,

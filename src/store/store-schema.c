@@ -27,8 +27,9 @@
 /* Version 1: the first schema. Version 2: AUTOINCREMENT ids for domains,
  * accounts and mailboxes; accounts.disabled. Version 3: new tables only
  * (METADATA entries, URLAUTH keys, app passwords and SCRAM keys, the
- * outbound queue, subscriptions). */
-#define SCHEMA_VERSION 3
+ * outbound queue, subscriptions). Version 4: new tables only (Sieve
+ * scripts and the state delivery keeps for them). */
+#define SCHEMA_VERSION 4
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
@@ -178,6 +179,34 @@
 	"CREATE TABLE subscriptions (account_id INTEGER NOT NULL,"             \
 	"  name TEXT NOT NULL, PRIMARY KEY (account_id, name)) WITHOUT ROWID;"
 
+/* Sieve (store-sieve.c): each account's scripts by name, at most one
+ * active (a partial unique index: RFC 5804 SETACTIVE); vacation replies
+ * sent (RFC 5230 4.2: once per sender and :handle per period);
+ * redirects made (the per-day limit, and so a retried delivery does not
+ * redirect twice); ids the duplicate test saw (RFC 7352). Every row goes
+ * with its account. */
+#define SIEVE_SQL                                                              \
+	"CREATE TABLE sieve_scripts (account_id INTEGER NOT NULL, name TEXT NOT NULL," \
+	"  content BLOB NOT NULL, active INTEGER NOT NULL DEFAULT 0,"          \
+	"  updated INTEGER NOT NULL, PRIMARY KEY (account_id, name)) WITHOUT ROWID;" \
+	"CREATE UNIQUE INDEX sieve_scripts_active ON sieve_scripts (account_id)" \
+	"  WHERE active != 0;"                                                 \
+	"CREATE TABLE sieve_vacation (account_id INTEGER NOT NULL, sender TEXT NOT NULL," \
+	"  handle TEXT NOT NULL, sent INTEGER NOT NULL,"                       \
+	"  PRIMARY KEY (account_id, sender, handle)) WITHOUT ROWID;"           \
+	"CREATE TABLE sieve_redirects (account_id INTEGER NOT NULL, msgid TEXT NOT NULL," \
+	"  address TEXT NOT NULL, sent INTEGER NOT NULL,"                      \
+	"  PRIMARY KEY (account_id, msgid, address)) WITHOUT ROWID;"           \
+	"CREATE INDEX sieve_redirects_time ON sieve_redirects (account_id, sent);" \
+	"CREATE TABLE sieve_duplicates (account_id INTEGER NOT NULL, id TEXT NOT NULL," \
+	"  seen INTEGER NOT NULL, PRIMARY KEY (account_id, id)) WITHOUT ROWID;" \
+	"CREATE TRIGGER sieve_account_delete AFTER DELETE ON accounts BEGIN"   \
+	"  DELETE FROM sieve_scripts WHERE account_id = OLD.id;"               \
+	"  DELETE FROM sieve_vacation WHERE account_id = OLD.id;"              \
+	"  DELETE FROM sieve_redirects WHERE account_id = OLD.id;"             \
+	"  DELETE FROM sieve_duplicates WHERE account_id = OLD.id;"            \
+	"  END;"
+
 static const char schema_sql[] =
 	"CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
 	"CREATE TABLE domains " DOMAINS_COLUMNS ";"
@@ -232,7 +261,9 @@ static const char schema_sql[] =
 	/* the outbound queue */
 	QUEUE_TABLES_SQL
 	/* subscriptions (RFC 3501 6.3.6-6.3.9) */
-	SUBSCRIPTIONS_SQL;
+	SUBSCRIPTIONS_SQL
+	/* Sieve scripts and delivery state */
+	SIEVE_SQL;
 
 /*
  * Upgrades, each from one version to the next, all run in one transaction.
@@ -285,8 +316,13 @@ static const char upgrade_2_to_3[] =
 	" SELECT account_id, name FROM mailboxes WHERE subscribed != 0;"
 	"UPDATE meta SET value = '3' WHERE key = 'schema_version';";
 
+/* Version 4 adds tables only. */
+static const char upgrade_3_to_4[] =
+	SIEVE_SQL
+	"UPDATE meta SET value = '4' WHERE key = 'schema_version';";
+
 /* upgrades[i] takes a database from version i + 1 to i + 2 */
-static const char *const upgrades[] = {upgrade_1_sql, upgrade_2_to_3};
+static const char *const upgrades[] = {upgrade_1_sql, upgrade_2_to_3, upgrade_3_to_4};
 _Static_assert(sizeof(upgrades) / sizeof(upgrades[0]) == SCHEMA_VERSION - 1,
 	       "one upgrade per schema version");
 

@@ -142,7 +142,16 @@ struct store_target {
 	 * the mailbox's UIDNEXT (else err = STORE_EEXISTS); UIDNEXT becomes
 	 * import_uid + 1. 0 = the next UID, as always. */
 	uint32_t import_uid;
+	/* Sieve fileinto (delivery-sieve.h): with mailbox_id 0, the mailbox
+	 * of this name; a missing one is created with create_mailbox, else
+	 * the message goes to INBOX (out: fell_back). */
+	const char *mailbox_name;
+	bool create_mailbox;
+	/* with per_target: stored or refused together with the target
+	 * before it (one recipient's copies in several mailboxes) */
+	bool joined;
 	/* out */
+	bool fell_back;
 	enum store_err err;
 	int64_t out_mailbox_id;
 	uint32_t uid, uidvalidity;

@@ -24,7 +24,7 @@ ROOST_BIN = os.environ.get("ROOST_BIN") or os.path.abspath(
 SANITIZED = os.environ.get("ROOST_SANITIZED") == "1"
 
 PROTOCOLS = ("imap", "imaps", "pop3", "pop3s", "smtp", "submission",
-             "submissions", "lmtp", "http", "https")
+             "submissions", "lmtp", "http", "https", "managesieve")
 
 
 def free_port():

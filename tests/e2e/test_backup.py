@@ -328,6 +328,8 @@ def test_restore_one_account_into_running_server(roost, tmp_path):
     c.logout()
     bob_uidls = pop3_uidls(roost, "bob@example.com")
     bob_before = imap_state(roost, "bob@example.com")
+    roost.cli("sieve", "put", "bob@example.com", "rules", input="keep;\n")
+    roost.cli("sieve", "activate", "bob@example.com", "rules")
     dest = str(tmp_path / "b")
     roost.cli("backup", dest)
     assert backup_state(dest, "bob@example.com") == bob_before
@@ -350,6 +352,9 @@ def test_restore_one_account_into_running_server(roost, tmp_path):
 
     assert imap_state(roost, "bob@example.com") == bob_before
     assert pop3_uidls(roost, "bob@example.com") == bob_uidls
+    # the account's Sieve scripts come back, the active one active
+    assert roost.cli("sieve", "list", "bob@example.com").stdout == "rules\tactive\t6\n"
+
     c = imaplib.IMAP4("127.0.0.1", roost.port("imap"))
     c.login("bob@example.com", "secret")
     typ, data = c.lsub()

@@ -11,6 +11,7 @@ STANDARD = {
     "smtp.listen": "*:25", "submission.listen": "*:587", "submissions.listen": "*:465",
     "imap.listen": "*:143", "imaps.listen": "*:993", "pop3.listen": "*:110",
     "pop3s.listen": "*:995", "http.listen": "*:80", "https.listen": "*:443",
+    "managesieve.listen": "*:4190",
 }
 
 

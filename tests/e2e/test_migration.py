@@ -104,13 +104,16 @@ def test_upgrade_from_schema_v1_keeps_everything(tmp_path):
     # the first roost command upgrades; the check after it is clean
     p = r.cli("check", check=False)
     assert (p.returncode, p.stdout) == (0, "clean\n"), p.stdout + p.stderr
-    assert "backed up to" in p.stderr and "upgraded from version 1 to 3" in p.stderr, p.stderr
+    assert "backed up to" in p.stderr and "upgraded from version 1 to 4" in p.stderr, p.stderr
     backups = glob.glob(db_path + ".v1-*.bak")
     assert len(backups) == 1, os.listdir(r.datadir)
     assert oct(os.stat(backups[0]).st_mode & 0o777) == "0o600"
     assert read_db(backups[0], "SELECT value FROM meta WHERE key = 'schema_version'") == [("1",)]
     assert snapshot(backups[0]) == before
-    assert read_db(db_path, "SELECT value FROM meta WHERE key = 'schema_version'") == [("3",)]
+    assert read_db(db_path, "SELECT value FROM meta WHERE key = 'schema_version'") == [("4",)]
+    # schema 4: Sieve scripts and their delivery state
+    for table in ("sieve_scripts", "sieve_vacation", "sieve_redirects", "sieve_duplicates"):
+        assert read_db(db_path, "SELECT count(*) FROM %s" % table) == [(0,)]
     # schema 3: app passwords (submission), the outbound queue
     assert read_db(db_path, "SELECT count(*) FROM app_passwords") == [(0,)]
     assert read_db(db_path, "SELECT count(*) FROM queue_messages") == [(0,)]
@@ -188,3 +191,31 @@ def test_newer_schema_refused_untouched(tmp_path):
     assert p.returncode != 0 and "newer" in p.stderr, p.stderr
     assert dump(db_path) == image
     assert glob.glob(db_path + ".v*.bak") == []
+
+
+def test_upgrade_from_schema_v3_adds_sieve_tables(tmp_path):
+    """A version 3 database (a new one with the version 4 tables taken
+    out) gains the Sieve tables; an account's scripts then go with it."""
+    r = Roost(tmp_path / "var")
+    r.cli("init")
+    r.cli("domain", "add", "example.test")
+    r.cli("user", "add", "a@example.test", input="pw\n")
+    db_path = os.path.join(r.datadir, "roost.db")
+    db = sqlite3.connect(db_path)
+    db.executescript("DROP TRIGGER sieve_account_delete; DROP TABLE sieve_scripts;"
+                     " DROP TABLE sieve_vacation; DROP TABLE sieve_redirects;"
+                     " DROP TABLE sieve_duplicates;"
+                     " UPDATE meta SET value = '3' WHERE key = 'schema_version';")
+    db.close()
+    p = r.cli("check", check=False)
+    assert (p.returncode, p.stdout) == (0, "clean\n"), p.stdout + p.stderr
+    assert "upgraded from version 3 to 4" in p.stderr, p.stderr
+    assert len(glob.glob(db_path + ".v3-*.bak")) == 1
+    assert read_db(db_path, "SELECT value FROM meta WHERE key = 'schema_version'") == [("4",)]
+    db = sqlite3.connect(db_path)
+    db.execute("INSERT INTO sieve_scripts (account_id, name, content, active, updated)"
+               " SELECT id, 's', 'keep;', 1, 0 FROM accounts")
+    db.commit()
+    db.close()
+    r.cli("user", "del", "a@example.test")
+    assert read_db(db_path, "SELECT count(*) FROM sieve_scripts") == [(0,)]
