@@ -101,6 +101,12 @@ int cli_read_password(struct cli *cli, char **password_r);
  * IP:127.0.0.1, IP:::1; EC P-256; valid 10 years) as PEM files. */
 int cli_cert_selfsigned(const char *cert_path, const char *key_path, char **error_r);
 
+/* The id of the account's mailbox `name`, created (with `special_use`,
+ * may be NULL) when missing; *created_r says which. Returns an enum
+ * store_err value (cli.h does not include the store). */
+int cli_mailbox_ensure(struct cli *cli, int64_t account_id, const char *name,
+		       const char *special_use, int64_t *id_r, bool *created_r);
+
 /* Hard cap on a message read from stdin, whatever message.max_size says. */
 #define CLI_MAX_MESSAGE ((int64_t)1 << 30)
 /* Read all of `in` up to `max` bytes (-1: CLI_MAX_MESSAGE). 0 and a

@@ -118,25 +118,8 @@ static int cmp_str(const void *a, const void *b)
 
 static enum store_err mailbox_for(struct import_run *r, const char *name, int64_t *id_r)
 {
-	struct store_mailbox mb = {0};
-	enum store_err err = store_mailbox_get(r->cli->store, r->account_id, name, &mb);
-	if (err == STORE_OK) {
-		*id_r = mb.id;
-		store_mailbox_clear(&mb);
-		return STORE_OK;
-	}
-	if (err != STORE_ENOTFOUND)
-		return err;
-	struct store_op op;
-	store_op_init(&op, STORE_OP_MAILBOX_CREATE);
-	op.u.mailbox.account_id = r->account_id;
-	op.u.mailbox.name = name;
-	err = store_run(r->cli->store, &op);
-	*id_r = op.u.mailbox.mailbox_id;
-	store_op_clear(&op);
-	if (err == STORE_EEXISTS)
-		return mailbox_for(r, name, id_r);
-	return err;
+	bool created;
+	return cli_mailbox_ensure(r->cli, r->account_id, name, NULL, id_r, &created);
 }
 
 static int read_file(const char *path, int64_t max, char **data_r, size_t *len_r)

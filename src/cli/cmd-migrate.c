@@ -1174,26 +1174,7 @@ static int cmp_cstr(const void *a, const void *b)
 static enum store_err mailbox_get_or_create(struct cli *cli, int64_t account_id,
 					    const struct folder *f, int64_t *id_r, bool *created_r)
 {
-	struct store_mailbox mb = {0};
-	*created_r = false;
-	enum store_err err = store_mailbox_get(cli->store, account_id, f->local, &mb);
-	if (err == STORE_OK) {
-		*id_r = mb.id;
-		store_mailbox_clear(&mb);
-		return STORE_OK;
-	}
-	if (err != STORE_ENOTFOUND)
-		return err;
-	struct store_op op;
-	store_op_init(&op, STORE_OP_MAILBOX_CREATE);
-	op.u.mailbox.account_id = account_id;
-	op.u.mailbox.name = f->local;
-	op.u.mailbox.special_use = f->special_use;
-	err = store_run(cli->store, &op);
-	*id_r = op.u.mailbox.mailbox_id;
-	store_op_clear(&op);
-	*created_r = err == STORE_OK;
-	return err;
+	return cli_mailbox_ensure(cli, account_id, f->local, f->special_use, id_r, created_r);
 }
 
 struct totals {
