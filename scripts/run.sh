@@ -29,6 +29,8 @@ Connect (default ports on 127.0.0.1; see $dir/roost.conf):
   IMAP  127.0.0.1:1143 (STARTTLS)   IMAPS 127.0.0.1:1993
   POP3  127.0.0.1:1110 (STLS)       POP3S 127.0.0.1:1995
   SMTP  127.0.0.1:2525              LMTP  127.0.0.1:2424
+  Submission 127.0.0.1:1587 (STARTTLS, AUTH)   Submissions 127.0.0.1:1465
+  ManageSieve 127.0.0.1:4190 (Sieve filters, STARTTLS)
   HTTP  127.0.0.1:8080              HTTPS 127.0.0.1:8443 (autoconfig, /metrics)
 The TLS certificate is self-signed for localhost: $dir/tls/cert.pem
 Deliver a test message: printf 'Subject: hi\n\nhello\n' | $roost -d $dir deliver $demo
