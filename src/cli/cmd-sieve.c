@@ -49,10 +49,10 @@ static int compile_check(struct cli *cli, const char *text, size_t len)
 	sieve_limits_default(&lim);
 	lim.max_script_size = max_script_size(cli);
 	struct sieve_diag diag = {0};
-	struct sieve_script *script = sieve_compile(text, len, &lim, NULL, NULL, &diag);
+	struct sieve_script *script = sieve_compile(text, len, &lim, sieve_include_unchecked, NULL, &diag);
 	if (script == NULL) {
-		cli_fail(cli, CLI_EX_ERROR, "line %u, column %u: %s", diag.line, diag.column,
-			 diag.message);
+		/* diag.message already reads "line L, column C: ..." */
+		cli_fail(cli, CLI_EX_ERROR, "%s", diag.message);
 		return -1;
 	}
 	sieve_script_free(script);

@@ -34,11 +34,11 @@ static int compile(struct ms_session *s, const struct ms_string *text)
 	sieve_limits_default(&lim);
 	lim.max_script_size = ms_server.set.max_script_size;
 	struct sieve_diag diag = {0};
-	struct sieve_script *script = sieve_compile(text->s, text->len, &lim, NULL, NULL, &diag);
+	struct sieve_script *script = sieve_compile(text->s, text->len, &lim, sieve_include_unchecked, NULL, &diag);
 	if (script == NULL) {
 		char msg[400];
-		snprintf(msg, sizeof(msg), "line %u, column %u: %s", diag.line, diag.column,
-			 diag.message);
+		/* diag.message already reads "line L, column C: ..." */
+		snprintf(msg, sizeof(msg), "%s", diag.message);
 		ms_no(s, NULL, msg);
 		return -1;
 	}

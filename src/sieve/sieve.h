@@ -66,6 +66,11 @@ struct sieve_script *sieve_compile(const char *text, size_t len,
 				   sieve_include_fn *include, void *include_ctx,
 				   struct sieve_diag *diag_r);
 void sieve_script_free(struct sieve_script *script);
+/* An include callback for checks at upload time (ManageSieve PUTSCRIPT
+ * and CHECKSCRIPT, `roost sieve check`): every included script counts as
+ * an empty one, because it may be uploaded after the script that names
+ * it; at delivery a missing one is an error (unless :optional). */
+char *sieve_include_unchecked(void *ctx, const char *name, bool global, size_t *len_r);
 /* The space-separated list of extensions we support, for ManageSieve's
  * SIEVE capability and the docs:
  *   fileinto reject ereject envelope encoded-character imap4flags copy

@@ -39,6 +39,8 @@ const struct config_key sieve_config_keys[] = {
 	 "Sieve script file run before every account's own script (empty = none)."},
 	{"sieve.after", CONFIG_STR, "", NULL,
 	 "Sieve script file run after every account's own script, when it kept the message (empty = none)."},
+	{"sieve.global_dir", CONFIG_STR, "", NULL,
+	 "Directory of the scripts `include :global \"NAME\"` reads, as NAME.sieve (RFC 6609; empty = none)."},
 	{"sieve.max_script_size", CONFIG_SIZE, "64K", NULL,
 	 "Largest Sieve script an account may store (roost sieve put, ManageSieve)."},
 	{"sieve.max_redirects", CONFIG_INT, "4", NULL, "Redirects one message may cause per account."},
@@ -77,6 +79,7 @@ void delivery_sieve_config_load(struct delivery_sieve_config *c, const struct co
 	memset(c, 0, sizeof(*c));
 	c->before = path_or_null(cfg, "sieve.before");
 	c->after = path_or_null(cfg, "sieve.after");
+	c->global_dir = path_or_null(cfg, "sieve.global_dir");
 	c->hostname = xstrdup(hostname != NULL ? hostname : "localhost");
 	c->datadir = xstrdup(config_datadir(cfg));
 	int64_t max = config_size(cfg, "sieve.max_script_size");
@@ -91,6 +94,7 @@ void delivery_sieve_config_clear(struct delivery_sieve_config *c)
 {
 	free(c->before);
 	free(c->after);
+	free(c->global_dir);
 	free(c->hostname);
 	free(c->datadir);
 	memset(c, 0, sizeof(*c));
@@ -785,11 +789,10 @@ static void notify_failure(struct run *rn, const char *what, const struct sieve_
 		"Auto-Submitted: auto-generated\r\nMIME-Version: 1.0\r\n"
 		"Content-Type: text/plain; charset=utf-8\r\n\r\n"
 		"Your Sieve filter \"%s\" could not run on a message delivered to you:\r\n\r\n"
-		"  line %u, column %u: %s\r\n\r\n"
+		"  %s\r\n\r\n"
 		"The message was kept in your INBOX. Until the filter is fixed, every\r\n"
 		"message goes to INBOX; this notice comes at most once a day.\r\n",
-		rn->c->hostname, rn->account_address, what, date, mid, what, diag->line,
-		diag->column, diag->message);
+		rn->c->hostname, rn->account_address, what, date, mid, what, diag->message);
 	queue_mail(rn, "", rn->account_address, msg, strlen(msg), "failure notice", false);
 	free(msg);
 	free(mid);
@@ -873,11 +876,64 @@ static uint64_t text_hash(const char *text, size_t len)
 	return h;
 }
 
+/* RFC 6609 include at delivery: :personal scripts are the account's own
+ * (sieve_scripts), :global ones NAME.sieve files in sieve.global_dir. A
+ * script that includes anything is not cached (its text alone would not
+ * say when an included script changed). */
+struct include_ctx {
+	struct store *s;
+	int64_t account_id;
+	const char *global_dir;
+	size_t max_size;
+	bool used;
+};
+
+static bool include_name_ok(const char *name)
+{
+	/* a file name in one directory: no path, no hidden file */
+	return name[0] != '\0' && name[0] != '.' && strchr(name, '/') == NULL &&
+	       strlen(name) <= 128;
+}
+
+static char *include_script(void *ctx, const char *name, bool global, size_t *len_r)
+{
+	struct include_ctx *ic = ctx;
+	ic->used = true;
+	if (!include_name_ok(name))
+		return NULL;
+	if (!global) {
+		char *content = NULL;
+		if (store_sieve_get(ic->s, ic->account_id, name, &content, len_r, NULL) != STORE_OK)
+			return NULL; /* missing, or a read error: the include fails */
+		return content;
+	}
+	if (ic->global_dir == NULL)
+		return NULL;
+	char *path = xasprintf("%s/%s.sieve", ic->global_dir, name);
+	char *text = NULL;
+	FILE *f = fopen(path, "re");
+	free(path);
+	if (f == NULL)
+		return NULL;
+	size_t cap = ic->max_size > 0 ? ic->max_size : STORE_SIEVE_MAX_CONTENT;
+	text = xmalloc(cap + 2);
+	size_t n = fread(text, 1, cap + 1, f);
+	bool bad = ferror(f) || n > cap;
+	fclose(f);
+	if (bad) {
+		free(text);
+		return NULL;
+	}
+	text[n] = '\0';
+	*len_r = n;
+	return text;
+}
+
 /* The compiled script for `text` (NULL with *diag_r on a compile error);
  * *entry_r is its cache entry to release, or NULL when the caller owns
  * the script (the cache was full of scripts in use). */
 static struct sieve_script *script_get(const char *text, size_t len,
-				       const struct sieve_limits *lim,
+				       const struct sieve_limits *lim, struct include_ctx *ic,
 				       struct script_cache_entry **entry_r,
 				       struct sieve_diag *diag_r)
 {
@@ -896,9 +952,9 @@ static struct sieve_script *script_get(const char *text, size_t len,
 		}
 	}
 	pthread_mutex_unlock(&script_cache_lock);
-	struct sieve_script *script = sieve_compile(text, len, lim, NULL, NULL, diag_r);
-	if (script == NULL)
-		return NULL;
+	struct sieve_script *script = sieve_compile(text, len, lim, include_script, ic, diag_r);
+	if (script == NULL || ic->used)
+		return script; /* the caller owns a script with includes */
 	pthread_mutex_lock(&script_cache_lock);
 	struct script_cache_entry *slot = NULL;
 	for (size_t i = 0; i < SCRIPT_CACHE_SIZE; i++) {
@@ -947,10 +1003,13 @@ static bool run_one(struct run *rn, const char *what, const char *text, size_t l
 		lim.max_redirects = rn->c->max_redirects;
 	struct sieve_diag diag = {0};
 	struct script_cache_entry *entry;
-	struct sieve_script *script = script_get(text, len, &lim, &entry, &diag);
+	struct include_ctx ic = {.s = rn->s, .account_id = rn->r->account_id,
+				 .global_dir = rn->c->global_dir,
+				 .max_size = rn->c->max_script_size};
+	struct sieve_script *script = script_get(text, len, &lim, &ic, &entry, &diag);
 	if (script == NULL) {
-		log_warn("sieve: account=%s %s: line %u, column %u: %s: filed to INBOX",
-			 rn->account_address, what, diag.line, diag.column, diag.message);
+		log_warn("sieve: account=%s %s: %s: filed to INBOX", rn->account_address, what,
+			 diag.message);
 		notify_failure(rn, what, &diag);
 		return true;
 	}
@@ -971,8 +1030,8 @@ static bool run_one(struct run *rn, const char *what, const char *text, size_t l
 	struct sieve_result res = {0};
 	bool keep = true;
 	if (sieve_run(script, &env, &lim, &res, &diag) < 0) {
-		log_warn("sieve: account=%s %s: failed while running: line %u, column %u: %s: filed to INBOX",
-			 rn->account_address, what, diag.line, diag.column, diag.message);
+		log_warn("sieve: account=%s %s: failed while running: %s: filed to INBOX",
+			 rn->account_address, what, diag.message);
 		notify_failure(rn, what, &diag);
 		/* implicit keep only (sieve.h) */
 	} else {

@@ -23,6 +23,7 @@ extern const struct config_key sieve_config_keys[];
 
 struct delivery_sieve_config {
 	char *before, *after;	/* script files, NULL = none */
+	char *global_dir;	/* sieve.global_dir: `include :global` scripts, NULL = none */
 	char *hostname;		/* vacation Message-IDs */
 	char *datadir;		/* the SRS secret (DATA/srs.secret) */
 	size_t max_script_size;	/* sieve.max_script_size */

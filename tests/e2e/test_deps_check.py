@@ -15,16 +15,18 @@ def check(*args):
                           text=True, timeout=120)
 
 
-def deps_without(tmp_path, package):
-    """A copy of deps.sh that no longer names `package`."""
-    text = open(DEPS).read()
-    cut = re.sub(r'(?<=[\s"])%s(?=[\s"])' % re.escape(package), "", text)
-    assert cut != text, package
+def deps_without(tmp_path, *packages):
+    """A copy of deps.sh that no longer names `packages`."""
+    cut = open(DEPS).read()
+    for package in packages:
+        text = cut
+        cut = re.sub(r'(?<=[\s"])%s(?=[\s"])' % re.escape(package), "", text)
+        assert cut != text, package
     path = tmp_path / "deps.sh"
     path.write_text(cut)
     listed = subprocess.run(["sh", str(path), "--list", "test"], stdout=subprocess.PIPE,
                             text=True, check=True).stdout.split()
-    assert package not in listed and len(listed) > 10
+    assert not set(packages) & set(listed) and len(listed) > 10
     return str(path)
 
 
@@ -36,8 +38,10 @@ def test_tree_deps_cover_the_tests():
 
 def test_missing_perl_tls_module_fails(tmp_path):
     # Net::SSLeay is only recommended by swaks: without naming it, a bare
-    # machine cannot run swaks --tls.
-    p = check("--deps", deps_without(tmp_path, "libnet-ssleay-perl"))
+    # machine cannot run swaks --tls. (sieve-connect depends on it through
+    # libio-socket-ssl-perl, so the check rightly counts it as installed
+    # while sieve-connect is listed: leave both out.)
+    p = check("--deps", deps_without(tmp_path, "libnet-ssleay-perl", "sieve-connect"))
     assert p.returncode != 0
     assert "Perl module Net::SSLeay" in p.stderr and "libnet-ssleay-perl" in p.stderr
 

@@ -440,3 +440,44 @@ def test_global_before_and_after_scripts(roost_factory, tmp_path):
     assert lmtp(r, msg("still here"), [BOB])[0][0] == 250
     assert r.users()[BOB][2] == 2
     assert "after.sieve" in r.read_log()
+
+
+def test_include_personal_and_global(roost_factory, tmp_path):
+    """RFC 6609 at delivery: :personal from the account's own scripts,
+    :global from sieve.global_dir; an edit of the included script takes
+    effect at the next delivery (scripts with includes are not cached);
+    a missing include files to INBOX; upload checks accept an include of
+    a script not uploaded yet, but not a name with a path in it."""
+    gdir = tmp_path / "global"
+    gdir.mkdir()
+    (gdir / "lists.sieve").write_text(
+        'require ["fileinto", "mailbox"];\nif header :contains "subject" "list" { fileinto :create "Lists"; }\n')
+    (tmp_path / "secret.sieve").write_text('discard;\n')
+    r = roost_factory(sieve__global_dir=str(gdir))
+    main = ('require ["include"];\ninclude :global "lists";\n'
+            'include :personal "mine";\ninclude :optional :global "absent";\n')
+    # "mine" does not exist yet: the upload check still accepts the script
+    put_script(r, main)
+    assert lmtp(r, msg("a list mail"), [ALICE])[0][0] == 250  # include fails: INBOX
+    r.cli("sieve", "put", ALICE, "mine",
+          input='require ["fileinto", "mailbox"];\nif header :contains "subject" "work" '
+                '{ fileinto :create "Work"; }\n')
+    assert lmtp(r, msg("list again"), [ALICE])[0][0] == 250
+    assert lmtp(r, msg("work item"), [ALICE])[0][0] == 250
+    r.cli("sieve", "put", ALICE, "mine",
+          input='require ["fileinto", "mailbox"];\nif header :contains "subject" "work" '
+                '{ fileinto :create "Office"; }\n')
+    assert lmtp(r, msg("work again"), [ALICE])[0][0] == 250
+    # a path in a :global name is refused at upload, never read
+    p = r.cli("sieve", "put", ALICE, "escape", check=False,
+              input='require "include";\ninclude :global "../secret";\n')
+    assert p.returncode == 1 and 'invalid script name "../secret"' in p.stderr, p.stderr
+    m = imap(r)
+    assert [s for s, _ in box(m, "Lists")] == ["list again"]
+    assert [s for s, _ in box(m, "Work")] == ["work item"]
+    assert [s for s, _ in box(m, "Office")] == ["work again"]
+    inbox = [s for s, _ in box(m, "INBOX")]
+    # the failed include: the message kept, the account told once
+    assert inbox == ["a list mail", 'Your mail filter "rules" failed'], inbox
+    m.logout()
+    assert 'include "mine"' in r.read_log()
