@@ -199,7 +199,8 @@ static const char **have_uidls(const struct store_msg *msgs, size_t nmsgs, size_
 	for (size_t i = 0; i < nmsgs; i++)
 		if (msgs[i].pop3_uidl != NULL)
 			have[n++] = msgs[i].pop3_uidl;
-	qsort(have, n, sizeof(*have), cmp_str);
+	if (n > 1)
+		qsort(have, n, sizeof(*have), cmp_str);
 	*n_r = n;
 	return have;
 }
@@ -302,7 +303,8 @@ static void uidlist_read(const char *dir, struct uidlist *ul)
 	free(line);
 	fclose(f);
 	if (ul->n > 0)
-		qsort(ul->ents, ul->n, sizeof(*ul->ents), cmp_ent_base);
+		if (ul->n > 1)
+			qsort(ul->ents, ul->n, sizeof(*ul->ents), cmp_ent_base);
 }
 
 /* A file of a folder, to be imported in UID order. */
@@ -406,7 +408,8 @@ static int import_folder_dovecot(struct import_run *r, const char *dir, const ch
 			closedir(d);
 		free(sub);
 	}
-	qsort(files, nfiles, sizeof(*files), cmp_file_uid);
+	if (nfiles > 1)
+		qsort(files, nfiles, sizeof(*files), cmp_file_uid);
 	int code = CLI_EX_OK;
 	for (size_t i = 0; i < nfiles && code == CLI_EX_OK; i++) {
 		struct import_file *f = &files[i];

@@ -1253,7 +1253,8 @@ static int migrate_folder(struct mig *m, int64_t account_id, const struct folder
 		store_msg_list_free(have, nhave);
 		return -1;
 	}
-	qsort(list.v, list.n, sizeof(*list.v), cmp_msg_uid);
+	if (list.n > 1)
+		qsort(list.v, list.n, sizeof(*list.v), cmp_msg_uid);
 	if (pop3)
 		pop3_match(pl, list.v, list.n);
 	struct mig_box b = {.m = m, .account_id = account_id, .mbid = mbid, .keep = keep,
@@ -1265,7 +1266,8 @@ static int migrate_folder(struct mig *m, int64_t account_id, const struct folder
 	for (size_t i = 0; i < nhave; i++)
 		if (have[i].pop3_uidl != NULL)
 			uidls[nu++] = have[i].pop3_uidl;
-	qsort(uidls, nu, sizeof(*uidls), cmp_cstr);
+	if (nu > 1)
+		qsort(uidls, nu, sizeof(*uidls), cmp_cstr);
 	/* With kept UIDs a rerun fetches only UIDs above the highest an
 	 * earlier run stored: one deleted here since does not come back. */
 	uint32_t done_uid = 0;

@@ -187,7 +187,8 @@ void imap_context_add_sorted(struct imap_cmd *cmd, struct imap_search **search,
 		c->order[i] = m;
 		c->keys[i] = m;
 	}
-	qsort(c->keys, n, sizeof(*c->keys), cmp_key_uid);
+	if (n > 1)
+		qsort(c->keys, n, sizeof(*c->keys), cmp_key_uid);
 	for (size_t i = 0; i < n; i++)
 		c->uids[i] = c->keys[i]->uid;
 	c->n = n;
@@ -418,7 +419,8 @@ static void sorted_remove(struct imap_session *s, struct imap_context *c, const 
 		pos[k] = order_find(c, m);
 		m->idx = 1;
 	}
-	qsort(pos, n, sizeof(*pos), cmp_size);
+	if (n > 1)
+		qsort(pos, n, sizeof(*pos), cmp_size);
 	struct pairs p = {0};
 	buf_init(&p.b, SIZE_MAX);
 	for (size_t k = 0; k < n; k++) {
@@ -478,7 +480,8 @@ static void sorted_insert(struct imap_session *s, struct imap_context *c, struct
 	free(fin);
 	pairs_send(s, c, "ADDTO", &p);
 	/* and into uids[]/keys[] by UID */
-	qsort(nw, n, sizeof(*nw), cmp_key_uid);
+	if (n > 1)
+		qsort(nw, n, sizeof(*nw), cmp_key_uid);
 	c->uids = xgrow(c->uids, &c->cap, c->n + n, sizeof(*c->uids));
 	c->keys = xgrow(c->keys, &c->kcap, c->n + n, sizeof(*c->keys));
 	i = c->n;
