@@ -4,14 +4,15 @@
 # (build/bench-deliver into a fresh database, accounts user0..), then
 # `roost serve` runs with IMAP on $PORT and IMAPS on $PORT+1.
 #
-# Usage: bench/imap.sh [mixed] [big] [idle] [idle-tls]   (default: all four)
+# Usage: bench/imap.sh [mixed] [big] [idle] [idle-tls] [fsm] [fsm-login]
+#        (default: all six; fsm = the state-machine stress, load-imap-fsm.c)
 # Environment (small defaults; the targets in brackets):
 #   SESSIONS=10 [50]   imap-mixed sessions     OPS=2000      commands in all
 #   ACCOUNTS=5 [50]    accounts for mixed      MSGS=200 [1000] per account
 #   BIG=10000 [100000] messages for imap-big   IDLE_N=500 [10000] connections
 #   SIZE=2048 message bytes; PORT=22143; KEEP=1 keeps the data directories.
 set -eu
-modes=${*:-mixed big idle idle-tls}
+modes=${*:-mixed big idle idle-tls fsm fsm-login}
 sessions=${SESSIONS:-10}
 ops=${OPS:-2000}
 accounts=${ACCOUNTS:-5}
@@ -91,6 +92,13 @@ for m in $modes; do
 		serve mixed
 		echo "bench: imap-mixed: $sessions sessions, $ops commands, $accounts accounts x $msgs messages" >&2
 		"$load" imap-mixed -p "$port" -c "$sessions" -n "$ops" -a "$accounts" -u user || status=$?
+		stop
+		;;
+	fsm | fsm-login)
+		[ -d "$dir/fsm" ] || prepare fsm "$accounts" $((accounts * msgs))
+		serve fsm
+		echo "bench: imap-$m: $sessions sessions over $accounts accounts, $ops commands" >&2
+		"$load" "imap-$m" -p "$port" -c "$sessions" -n "$ops" -a "$accounts" -u user || status=$?
 		stop
 		;;
 	big)

@@ -44,9 +44,7 @@ static const int op_weight[OP_COUNT] = {5, 5, 30, 20, 15, 10, 5, 10};
 struct client {
 	int fd, id;
 	bool logged_in, idling;
-	char in[IMAP_LOAD_LINE_MAX];
-	size_t inlen;
-	size_t literal;		/* bytes of a literal still to skip */
+	struct load_imap_reader rd;
 	char out[8192];
 	size_t outlen;
 	long exists;
@@ -57,19 +55,6 @@ struct client {
 };
 
 static const struct load_opts *opts;
-
-/* Wait for a nonblocking connect, then make the socket blocking. */
-static int connected_blocking(int fd)
-{
-	struct pollfd p = {.fd = fd, .events = POLLOUT};
-	int err = 0;
-	socklen_t len = sizeof(err);
-	if (poll(&p, 1, 10000) != 1 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 ||
-	    err != 0)
-		return -1;
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-	return 0;
-}
 
 static long ops_started, ops_done;
 static long op_count[OP_COUNT];
@@ -195,42 +180,9 @@ static void on_line(struct client *c, char *line, size_t len)
 		load_error("session %d: login: %.*s", c->id, (int)len, line);
 }
 
-/* 0, or -1 when the connection ended. */
-static int on_readable(struct client *c)
+static void on_line_cb(void *ctx, char *line, size_t len)
 {
-	ssize_t n = read(c->fd, c->in + c->inlen, sizeof(c->in) - c->inlen);
-	if (n <= 0)
-		return n < 0 && (errno == EAGAIN || errno == EINTR) ? 0 : -1;
-	c->inlen += (size_t)n;
-	size_t pos = 0;
-	while (pos < c->inlen) {
-		if (c->literal > 0) {
-			size_t take = c->inlen - pos < c->literal ? c->inlen - pos : c->literal;
-			pos += take;
-			c->literal -= take;
-			continue;
-		}
-		char *nl = memchr(c->in + pos, '\n', c->inlen - pos);
-		if (nl == NULL)
-			break;
-		size_t len = (size_t)(nl - (c->in + pos));
-		char *line = c->in + pos;
-		line[len] = '\0';
-		pos += len + 1;
-		/* a literal follows: "{123}\r" at the end of the line */
-		char *brace = len > 2 ? strrchr(line, '{') : NULL;
-		if (brace != NULL && line[len - 1] == '\r' && line[len - 2] == '}')
-			c->literal = strtoul(brace + 1, NULL, 10);
-		on_line(c, line, len);
-	}
-	if (pos == 0 && c->inlen == sizeof(c->in)) {
-		/* a line longer than the buffer: keep its tail only */
-		c->inlen = 0;
-		return 0;
-	}
-	memmove(c->in, c->in + pos, c->inlen - pos);
-	c->inlen -= pos;
-	return 0;
+	on_line(ctx, line, len);
 }
 
 static int run_mixed(const struct load_opts *o)
@@ -253,7 +205,7 @@ static int run_mixed(const struct load_opts *o)
 		}
 		/* blocking writes keep the client simple (commands are small);
 		 * reads go through epoll */
-		if (connected_blocking(c->fd) < 0) {
+		if (load_connected_blocking(c->fd) < 0) {
 			load_error("session %d: connect failed", i);
 			close(c->fd);
 			c->fd = -1;
@@ -278,7 +230,7 @@ static int run_mixed(const struct load_opts *o)
 		}
 		for (int i = 0; i < n; i++) {
 			struct client *c = evs[i].data.ptr;
-			if (on_readable(c) < 0) {
+			if (load_imap_read(&c->rd, c->fd, on_line_cb, c) < 0) {
 				if (!c->done)
 					load_error("session %d: connection closed", c->id);
 				epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
@@ -351,7 +303,7 @@ static int b_open(const struct load_opts *o, struct bconn *b, SSL_CTX *ctx)
 {
 	memset(b, 0, sizeof(*b));
 	b->fd = load_connect(o);
-	if (b->fd < 0 || connected_blocking(b->fd) < 0)
+	if (b->fd < 0 || load_connected_blocking(b->fd) < 0)
 		return -1;
 	if (ctx != NULL) {
 		b->ssl = SSL_new(ctx);

@@ -71,4 +71,20 @@ int load_session_write(struct load_session *c, const char *s);
 int load_session_wait(struct load_session *c, const char *prefix);
 /* LOGOUT and close. */
 void load_session_close(struct load_session *c);
+
+/* Wait for a nonblocking connect, then make the socket blocking: 0 or -1. */
+int load_connected_blocking(int fd);
+
+/* The IMAP response reader of the epoll modes (load-imap-reader.c):
+ * each read hands complete lines (NUL-terminated, CR kept) to the
+ * callback and skips the literals they announce. */
+#define LOAD_IMAP_LINE_MAX 65536
+struct load_imap_reader {
+	char in[LOAD_IMAP_LINE_MAX];
+	size_t inlen;
+	size_t literal;		/* bytes of a literal still to skip */
+};
+typedef void load_imap_line_fn(void *ctx, char *line, size_t len);
+/* One read(): 0, or -1 when the connection ended or failed. */
+int load_imap_read(struct load_imap_reader *r, int fd, load_imap_line_fn *fn, void *ctx);
 #endif

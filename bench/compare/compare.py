@@ -53,6 +53,9 @@ SIZES = {
     "pop3_clients": (20, 20),
     "pop3_per_account": (60, 250),
     "idle_connections": (1000, 10000),
+    "fsm_clients": (20, 50),          # several per account (fsm_accounts)
+    "fsm_accounts": (5, 10),
+    "fsm_commands": (3000, 30000),
 }
 MSG_SIZE = 4096
 
@@ -694,8 +697,41 @@ def sc_idle(ctx):
     alternate(ctx.runs, ctx.sides, one)
 
 
+def parse_per_command(err):
+    """roost-load imap-fsm's per-command lines: {command: commands/s}."""
+    rates = {}
+    for line in err.splitlines():
+        words = line.split()
+        if len(words) == 5 and words[0].isupper() and words[1].isdigit():
+            rates[words[0]] = float(words[2])
+    return rates
+
+
+def sc_fsm(ctx):
+    """The IMAP state-machine stress: several clients per account at
+    random over LOGIN, LIST, STATUS, SELECT, FETCH, STORE, EXPUNGE, APPEND
+    and LOGOUT, logged in throughout and with a login per session."""
+    sz = ctx.sz
+    k, accounts = sz["fsm_clients"], sz["fsm_accounts"]
+    for side in ctx.sides:
+        preload(side, "fsm", accounts, accounts * sz["mixed_preload"])
+
+    def one(side, r):
+        for mode, label in (("imap-fsm", "logged in throughout"),
+                            ("imap-fsm-login", "a login per 3-12 commands")):
+            res, _, err = load(mode, side.ports["imap"], "-c", k, "-n", sz["fsm_commands"],
+                               "-a", accounts, "-u", "fsm")
+            scen = "9 IMAP state machine, %d clients on %d accounts, %s" % (k, accounts, label)
+            ctx.res.add(scen, "all commands/s", "/s", "high", side.name, res["rate"])
+            for cmd, rate in sorted(parse_per_command(err).items()):
+                ctx.res.add(scen, "%s/s" % cmd, "/s", "high", side.name, rate)
+            say("  %s %s run %d: %.0f commands/s, p99 %.1f ms"
+                % (mode, side.name, r + 1, res["rate"], res["p99"]))
+    alternate(ctx.runs, ctx.sides, one)
+
+
 SCENARIOS = [("1", sc_smtp), ("2", sc_login), ("3", sc_mixed), ("4", sc_big), ("6", sc_pop3),
-             ("7", sc_idle)]
+             ("7", sc_idle), ("9", sc_fsm)]
 
 
 # --- the table -------------------------------------------------------------------
@@ -778,7 +814,7 @@ def main():
     ctx.sz = {k: v[0 if args.quick or args.tiny else 1] for k, v in SIZES.items()}
     if args.tiny:
         for k in ("smtp_accounts", "smtp_messages", "logins", "mixed_preload", "mixed_commands",
-                  "big_messages", "pop3_per_account", "idle_connections"):
+                  "big_messages", "pop3_per_account", "idle_connections", "fsm_commands"):
             ctx.sz[k] = max(10, ctx.sz[k] // 10)
     ctx.runs = args.runs
     ctx.res = Results()
@@ -822,6 +858,7 @@ def main():
         users = (["user%d@%s" % (i, DOMAIN) for i in range(ctx.sz["smtp_accounts"])]
                  + ["mix%d@%s" % (i, DOMAIN) for i in range(ctx.sz["mixed_clients"])]
                  + ["pop%d@%s" % (i, DOMAIN) for i in range(ctx.sz["pop3_clients"])]
+                 + ["fsm%d@%s" % (i, DOMAIN) for i in range(ctx.sz["fsm_accounts"])]
                  + ["big0@%s" % DOMAIN])
         say("temporary directory %s; creating %d accounts" % (base, len(users)))
         roost.setup(users)

@@ -1,0 +1,58 @@
+/* load-imap-reader: the IMAP response reader the epoll modes share (load.h). */
+#include "load.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+int load_connected_blocking(int fd)
+{
+	struct pollfd p = {.fd = fd, .events = POLLOUT};
+	int err = 0;
+	socklen_t len = sizeof(err);
+	if (poll(&p, 1, 10000) != 1 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 ||
+	    err != 0)
+		return -1;
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	return 0;
+}
+
+int load_imap_read(struct load_imap_reader *r, int fd, load_imap_line_fn *fn, void *ctx)
+{
+	ssize_t n = read(fd, r->in + r->inlen, sizeof(r->in) - r->inlen);
+	if (n <= 0)
+		return n < 0 && (errno == EAGAIN || errno == EINTR) ? 0 : -1;
+	r->inlen += (size_t)n;
+	size_t pos = 0;
+	while (pos < r->inlen) {
+		if (r->literal > 0) {
+			size_t take = r->inlen - pos < r->literal ? r->inlen - pos : r->literal;
+			pos += take;
+			r->literal -= take;
+			continue;
+		}
+		char *nl = memchr(r->in + pos, '\n', r->inlen - pos);
+		if (nl == NULL)
+			break;
+		size_t len = (size_t)(nl - (r->in + pos));
+		char *line = r->in + pos;
+		line[len] = '\0';
+		pos += len + 1;
+		/* a literal follows: "{123}\r" at the end of the line */
+		char *brace = len > 2 ? strrchr(line, '{') : NULL;
+		if (brace != NULL && line[len - 1] == '\r' && line[len - 2] == '}')
+			r->literal = strtoul(brace + 1, NULL, 10);
+		fn(ctx, line, len);
+	}
+	if (pos == 0 && r->inlen == sizeof(r->in)) {
+		/* a line longer than the buffer: keep its tail only */
+		r->inlen = 0;
+		return 0;
+	}
+	memmove(r->in, r->in + pos, r->inlen - pos);
+	r->inlen -= pos;
+	return 0;
+}
