@@ -26,6 +26,9 @@ fail2ban"
 	# the independent DKIM verifier (tests/e2e/test_dkim.py); dkimpy
 	# verifies Ed25519 (RFC 8463) only with PyNaCl, which it recommends
 	PKGS="$PKGS python3-dkim python3-nacl"
+	# dnspython (under dkimpy) imports idna whenever it is installed, which
+	# other packages pull in: name it, so the set does not depend on them
+	PKGS="$PKGS python3-idna"
 	# the private Dovecot of tests/e2e/test_migrate.py (IMAP and POP3)
 	PKGS="$PKGS dovecot-imapd dovecot-pop3d"
 	# a real load balancer sending PROXY v2 (tests/e2e/test_proxy_protocol.py)
