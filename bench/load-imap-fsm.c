@@ -61,23 +61,10 @@ static unsigned rnd_state = 4711;
 
 static unsigned rnd(void)
 {
-	rnd_state = rnd_state * 1103515245u + 12345u;
-	return rnd_state >> 8;
+	return load_rand(&rnd_state);
 }
 
-static void fsm_send(struct fsm_client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void fsm_send(struct fsm_client *c, const char *fmt, ...)
-{
-	char buf[2048];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(buf))
-		return;
-	if (write(c->fd, buf, (size_t)n) != n)
-		load_error("session %d: short write", c->id);
-}
+#define fsm_send(c, ...) load_sendf((c)->fd, (c)->id, __VA_ARGS__)
 
 static void fsm_issue(struct fsm_client *c, enum fsm_cmd cmd)
 {

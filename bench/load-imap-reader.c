@@ -1,6 +1,8 @@
 /* load-imap-reader: the IMAP response reader the epoll modes share (load.h). */
 #include "load.h"
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -55,4 +57,25 @@ int load_imap_read(struct load_imap_reader *r, int fd, load_imap_line_fn *fn, vo
 	memmove(r->in, r->in + pos, r->inlen - pos);
 	r->inlen -= pos;
 	return 0;
+}
+
+unsigned load_rand(unsigned *state)
+{
+	*state = *state * 1103515245u + 12345u;
+	return *state >> 8;
+}
+
+void load_sendf(int fd, int id, const char *fmt, ...)
+{
+	char buf[4096];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		return;
+	/* small commands on a socket that drained its last reply: a short
+	 * write would be a broken server; treat it as an error */
+	if (write(fd, buf, (size_t)n) != n)
+		load_error("session %d: short write", id);
 }

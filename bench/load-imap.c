@@ -63,25 +63,10 @@ static unsigned rnd_state = 12345;
 
 static unsigned rnd(void)
 {
-	rnd_state = rnd_state * 1103515245u + 12345u;
-	return rnd_state >> 8;
+	return load_rand(&rnd_state);
 }
 
-static void send_str(struct client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void send_str(struct client *c, const char *fmt, ...)
-{
-	char buf[4096];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(buf))
-		return;
-	/* small commands on a socket that drained its last reply: a short
-	 * write would be a broken server; treat it as an error */
-	if (write(c->fd, buf, (size_t)n) != n)
-		load_error("session %d: short write", c->id);
-}
+#define send_str(c, ...) load_sendf((c)->fd, (c)->id, __VA_ARGS__)
 
 static void start_op(struct client *c)
 {

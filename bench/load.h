@@ -87,4 +87,9 @@ struct load_imap_reader {
 typedef void load_imap_line_fn(void *ctx, char *line, size_t len);
 /* One read(): 0, or -1 when the connection ended or failed. */
 int load_imap_read(struct load_imap_reader *r, int fd, load_imap_line_fn *fn, void *ctx);
+/* A repeatable pseudo-random number (the same choices every run). */
+unsigned load_rand(unsigned *state);
+/* One short command on session `id`'s blocking socket; a short write
+ * counts as an error. Commands longer than 4 KB are not sent. */
+void load_sendf(int fd, int id, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 #endif
