@@ -19,6 +19,10 @@
  * counterpart of its own, or is refused with a clear error on that backend.
  * New rows' ids come back through RETURNING, never a last-insert-id call.
  *
+ * Status (2026-12-03): this header and db-driver.h come first; the
+ * store itself still calls SQLite directly until its conversion (with
+ * db.c, db-sqlite.c and db-pg.c) is merged. Nothing includes them yet.
+ *
  * Thread rule: a connection and its statements are used by one thread at
  * a time (each worker has its own read connection, the writer its own).
  */
