@@ -72,8 +72,11 @@ void load_sendf(int fd, int id, const char *fmt, ...)
 	va_start(ap, fmt);
 	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(buf))
+	if (n < 0 || (size_t)n >= sizeof(buf)) {
+		/* not sent: say so, or the session would wait for a reply */
+		load_error("session %d: command over %zu bytes not sent", id, sizeof(buf));
 		return;
+	}
 	/* small commands on a socket that drained its last reply: a short
 	 * write would be a broken server; treat it as an error */
 	if (write(fd, buf, (size_t)n) != n)

@@ -17,19 +17,15 @@
  */
 #include "load.h"
 #include <errno.h>
-#include <fcntl.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define IMAP_LOAD_LINE_MAX 65536
 #define IMAP_LOAD_MAX_SESSIONS 20000
 
 /* --- imap-mixed --- */
@@ -239,7 +235,7 @@ static int run_mixed(const struct load_opts *o)
 struct bconn {
 	int fd;
 	SSL *ssl;
-	char buf[IMAP_LOAD_LINE_MAX];
+	char buf[LOAD_IMAP_LINE_MAX];
 	size_t len;
 };
 

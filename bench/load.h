@@ -90,6 +90,6 @@ int load_imap_read(struct load_imap_reader *r, int fd, load_imap_line_fn *fn, vo
 /* A repeatable pseudo-random number (the same choices every run). */
 unsigned load_rand(unsigned *state);
 /* One short command on session `id`'s blocking socket; a short write
- * counts as an error. Commands longer than 4 KB are not sent. */
+ * counts as an error, and so does a command over 4 KB (not sent). */
 void load_sendf(int fd, int id, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 #endif
