@@ -9,6 +9,7 @@
  * vacation log keep the retry from sending twice.
  */
 #include "store/delivery-sieve.h"
+#include "store/delivery-sieve-cache.h"
 #include "store/store-queue.h"
 #include "store/store-sieve.h"
 #include "store/store-auth.h"
@@ -25,7 +26,6 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -841,41 +841,6 @@ static void apply_edits(struct run *rn, const struct sieve_result *res)
 	}
 }
 
-/* Compiled scripts, shared by every delivery of the process: a script
- * is compiled once per text, not once per message (sieve.h: a compiled
- * script is immutable and may be shared between threads). Keyed by the
- * exact text; least recently used entries without users are replaced. */
-#define SCRIPT_CACHE_SIZE 128
-struct script_cache_entry {
-	uint64_t hash, used;
-	char *text;
-	size_t len;
-	struct sieve_script *script;
-	unsigned refs;
-	struct sieve_limits lim;	/* compiled with these (part of the key) */
-};
-static struct script_cache_entry script_cache[SCRIPT_CACHE_SIZE];
-static uint64_t script_cache_clock;
-static pthread_mutex_t script_cache_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static bool limits_equal(const struct sieve_limits *a, const struct sieve_limits *b)
-{
-	return a->max_script_size == b->max_script_size && a->max_nodes == b->max_nodes &&
-	       a->max_nesting == b->max_nesting && a->max_include_depth == b->max_include_depth &&
-	       a->max_steps == b->max_steps && a->max_actions == b->max_actions &&
-	       a->max_redirects == b->max_redirects &&
-	       a->max_variable_size == b->max_variable_size &&
-	       a->max_variables == b->max_variables && a->max_body_scan == b->max_body_scan;
-}
-
-static uint64_t text_hash(const char *text, size_t len)
-{
-	uint64_t h = 1469598103934665603ull;
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char)text[i]) * 1099511628211ull;
-	return h;
-}
-
 /* RFC 6609 include at delivery: :personal scripts are the account's own
  * (sieve_scripts), :global ones NAME.sieve files in sieve.global_dir. A
  * script that includes anything is not cached (its text alone would not
@@ -929,72 +894,37 @@ static char *include_script(void *ctx, const char *name, bool global, size_t *le
 	return text;
 }
 
-/* The compiled script for `text` (NULL with *diag_r on a compile error);
- * *entry_r is its cache entry to release, or NULL when the caller owns
- * the script (the cache was full of scripts in use). */
-static struct sieve_script *script_get(const char *text, size_t len,
+/* The compiled script for `text` (NULL with *diag_r on a compile error),
+ * from the cache (delivery-sieve-cache.h) when it is there. *ref_r is
+ * the cache reference to release, or NULL when the caller owns the
+ * script (it includes others, or the cache was full of scripts in use). */
+static struct sieve_script *script_get(int64_t owner, const char *text, size_t len,
 				       const struct sieve_limits *lim, struct include_ctx *ic,
-				       struct script_cache_entry **entry_r,
+				       struct delivery_sieve_cache_ref **ref_r,
 				       struct sieve_diag *diag_r)
 {
-	uint64_t h = text_hash(text, len);
-	*entry_r = NULL;
-	pthread_mutex_lock(&script_cache_lock);
-	for (size_t i = 0; i < SCRIPT_CACHE_SIZE; i++) {
-		struct script_cache_entry *e = &script_cache[i];
-		if (e->script != NULL && e->hash == h && e->len == len &&
-		    limits_equal(&e->lim, lim) && memcmp(e->text, text, len) == 0) {
-			e->refs++;
-			e->used = ++script_cache_clock;
-			pthread_mutex_unlock(&script_cache_lock);
-			*entry_r = e;
-			return e->script;
-		}
-	}
-	pthread_mutex_unlock(&script_cache_lock);
+	const struct sieve_script *cached = delivery_sieve_cache_get(owner, text, len, lim, ref_r);
+	if (cached != NULL)
+		return (struct sieve_script *)cached;
 	struct sieve_script *script = sieve_compile(text, len, lim, include_script, ic, diag_r);
 	if (script == NULL || ic->used)
 		return script; /* the caller owns a script with includes */
-	pthread_mutex_lock(&script_cache_lock);
-	struct script_cache_entry *slot = NULL;
-	for (size_t i = 0; i < SCRIPT_CACHE_SIZE; i++) {
-		struct script_cache_entry *e = &script_cache[i];
-		if (e->refs == 0 && (slot == NULL || e->script == NULL || e->used < slot->used))
-			slot = e;
-		if (slot != NULL && slot->script == NULL)
-			break;
-	}
-	if (slot != NULL) {
-		struct sieve_script *old = slot->script;
-		char *old_text = slot->text;
-		*slot = (struct script_cache_entry){.hash = h, .used = ++script_cache_clock,
-						    .text = xmemdup(text, len), .len = len,
-						    .script = script, .refs = 1, .lim = *lim};
-		*entry_r = slot;
-		pthread_mutex_unlock(&script_cache_lock);
-		sieve_script_free(old);
-		free(old_text);
-		return script;
-	}
-	pthread_mutex_unlock(&script_cache_lock);
+	*ref_r = delivery_sieve_cache_add(owner, text, len, lim, script);
 	return script;
 }
 
-static void script_put(struct sieve_script *script, struct script_cache_entry *entry)
+static void script_put(struct sieve_script *script, struct delivery_sieve_cache_ref *ref)
 {
-	if (entry == NULL) {
+	if (ref == NULL)
 		sieve_script_free(script);
-		return;
-	}
-	pthread_mutex_lock(&script_cache_lock);
-	entry->refs--;
-	pthread_mutex_unlock(&script_cache_lock);
+	else
+		delivery_sieve_cache_put(ref);
 }
 
 /* Compile and run one script; false when it cancelled the implicit keep.
  * *keep_flags_r: the implicit keep's flags (last script wins). */
-static bool run_one(struct run *rn, const char *what, const char *text, size_t len,
-		    char ***keep_flags_r)
+static bool run_one(struct run *rn, int64_t owner, const char *what, const char *text,
+		    size_t len, char ***keep_flags_r)
 {
 	struct sieve_limits lim;
 	sieve_limits_default(&lim);
@@ -1002,11 +932,11 @@ static bool run_one(struct run *rn, const char *what, const char *text, size_t l
 	if (rn->c->max_redirects > 0)
 		lim.max_redirects = rn->c->max_redirects;
 	struct sieve_diag diag = {0};
-	struct script_cache_entry *entry;
+	struct delivery_sieve_cache_ref *entry;
 	struct include_ctx ic = {.s = rn->s, .account_id = rn->r->account_id,
 				 .global_dir = rn->c->global_dir,
 				 .max_size = rn->c->max_script_size};
-	struct sieve_script *script = script_get(text, len, &lim, &ic, &entry, &diag);
+	struct sieve_script *script = script_get(owner, text, len, &lim, &ic, &entry, &diag);
 	if (script == NULL) {
 		log_warn("sieve: account=%s %s: %s: filed to INBOX", rn->account_address, what,
 			 diag.message);
@@ -1073,14 +1003,14 @@ static void run_rcpt(struct run *rn)
 	size_t len = 0;
 	char *text;
 	if (rn->c->before != NULL && (text = read_file(rn->c->before, rn->c->max_script_size, &len))) {
-		keep = run_one(rn, "sieve.before", text, len, &keep_flags);
+		keep = run_one(rn, DELIVERY_SIEVE_OWNER_BEFORE, "sieve.before", text, len, &keep_flags);
 		free(text);
 	}
 	if (keep && ptext != NULL && r->refuse == NULL)
-		keep = run_one(rn, pname, ptext, plen, &keep_flags);
+		keep = run_one(rn, r->account_id, pname, ptext, plen, &keep_flags);
 	if (keep && r->refuse == NULL && rn->c->after != NULL &&
 	    (text = read_file(rn->c->after, rn->c->max_script_size, &len))) {
-		keep = run_one(rn, "sieve.after", text, len, &keep_flags);
+		keep = run_one(rn, DELIVERY_SIEVE_OWNER_AFTER, "sieve.after", text, len, &keep_flags);
 		free(text);
 	}
 	if (keep && r->refuse == NULL)
