@@ -35,6 +35,7 @@ static void add_field(struct sv_msg *m, const char *name, size_t nlen, const cha
 	m->h = xrealloc(m->h, (m->nh + 1) * sizeof(*m->h));
 	struct sv_hdr *h = &m->h[m->nh++];
 	h->name = xstrndup(name, nlen);
+	h->nlen = strlen(h->name);
 	/* unfold: drop CR and LF, keep the white space after them */
 	char *v = xmalloc(vlen + 1);
 	size_t o = 0;
@@ -44,6 +45,19 @@ static void add_field(struct sv_msg *m, const char *name, size_t nlen, const cha
 	v[o] = '\0';
 	h->raw = v;
 	h->decoded = NULL;
+	h->addrs = NULL;
+	h->naddrs = 0;
+	h->addrs_done = false;
+}
+
+static void hdr_free(struct sv_hdr *h)
+{
+	free(h->name);
+	free(h->raw);
+	free(h->decoded);
+	for (size_t i = 0; i < h->naddrs; i++)
+		free(h->addrs[i]);
+	free(h->addrs);
 }
 
 void sv_msg_init(struct sv_msg *m, const char *data, size_t len)
@@ -86,11 +100,8 @@ void sv_msg_init(struct sv_msg *m, const char *data, size_t len)
 
 void sv_msg_free(struct sv_msg *m)
 {
-	for (size_t i = 0; i < m->nh; i++) {
-		free(m->h[i].name);
-		free(m->h[i].raw);
-		free(m->h[i].decoded);
-	}
+	for (size_t i = 0; i < m->nh; i++)
+		hdr_free(&m->h[i]);
 	free(m->h);
 	m->h = NULL;
 	m->nh = 0;
@@ -129,9 +140,7 @@ void sv_msg_add_header(struct sv_msg *m, const char *name, const char *value, bo
 
 void sv_msg_delete_header(struct sv_msg *m, size_t i)
 {
-	free(m->h[i].name);
-	free(m->h[i].raw);
-	free(m->h[i].decoded);
+	hdr_free(&m->h[i]);
 	memmove(m->h + i, m->h + i + 1, (m->nh - i - 1) * sizeof(*m->h));
 	m->nh--;
 }
@@ -195,6 +204,21 @@ void sv_addr_parse(const char *value, char ***list_r, size_t *n_r)
 		start = i + 1;
 	}
 	free(stripped);
+}
+
+bool sv_hdr_is(const struct sv_hdr *h, const char *name, size_t nlen)
+{
+	return h->nlen == nlen && strncasecmp(h->name, name, nlen) == 0;
+}
+
+char **sv_hdr_addresses(struct sv_hdr *h, size_t *n_r)
+{
+	if (!h->addrs_done) {
+		sv_addr_parse(h->raw, &h->addrs, &h->naddrs);
+		h->addrs_done = true;
+	}
+	*n_r = h->naddrs;
+	return h->addrs;
 }
 
 char *sv_addr_part(const char *addr, int part)

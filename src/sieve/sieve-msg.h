@@ -12,8 +12,12 @@
 
 struct sv_hdr {
 	char *name;		/* as written */
+	size_t nlen;		/* strlen(name): most lookups stop here */
 	char *raw;		/* unfolded, not decoded */
 	char *decoded;		/* RFC 2047 decoded, trimmed (lazy) */
+	char **addrs;		/* sv_addr_parse() of raw (lazy) */
+	size_t naddrs;
+	bool addrs_done;
 };
 
 struct sv_msg {
@@ -32,6 +36,10 @@ void sv_msg_add_header(struct sv_msg *m, const char *name, const char *value, bo
 void sv_msg_delete_header(struct sv_msg *m, size_t i);
 /* Addresses of a field value, malloc'd strings in a malloc'd array. */
 void sv_addr_parse(const char *value, char ***list_r, size_t *n_r);
+/* Is this field named `name` (of length nlen), ignoring case? */
+bool sv_hdr_is(const struct sv_hdr *h, const char *name, size_t nlen);
+/* The field's addresses, parsed on first use; owned by the field. */
+char **sv_hdr_addresses(struct sv_hdr *h, size_t *n_r);
 /* The part of an address (enum sv_addrpart), malloc'd; NULL for :detail
  * of an address without a '+'. */
 char *sv_addr_part(const char *addr, int part);
