@@ -231,6 +231,12 @@ struct run {
 	char *message_id;
 	unsigned redirects;
 	char *special_name;	/* the last special_use_mailbox answer */
+	/* editheader: the message with this recipient's edits so far (data
+	 * points here once a script edited it: later scripts, redirect and
+	 * the stored copy use it); needs_copy when an edit is more than
+	 * fields added on top (which r->added can carry alone) */
+	char *edited;
+	bool needs_copy;
 };
 
 static bool cb_mailbox_exists(void *ctx, const char *mailbox)
@@ -567,8 +573,14 @@ static bool do_redirect(struct run *rn, const char *to)
 		rp = xstrdup("");
 	}
 	/* Delivered-To: loop detection at the next hop */
-	char *msg = xasprintf("Delivered-To: %s\r\n%.*s", rn->r->address, (int)rn->len, rn->data);
-	bool queued = queue_mail(rn, rp, addr, msg, strlen(msg), "redirect", false);
+	char *dt = xasprintf("Delivered-To: %s\r\n", rn->r->address);
+	size_t dtlen = strlen(dt), mlen = dtlen + rn->len;
+	char *msg = xmalloc(mlen + 1);
+	memcpy(msg, dt, dtlen);
+	memcpy(msg + dtlen, rn->data, rn->len);
+	msg[mlen] = '\0';
+	free(dt);
+	bool queued = queue_mail(rn, rp, addr, msg, mlen, "redirect", false);
 	struct store_sieve_mark m = {.account_id = rn->r->account_id, .kind = STORE_SIEVE_REDIRECT,
 				     .key = *mid != '\0' ? mid : "-", .key2 = addr, .when = now,
 				     .expire_before = now - STATE_KEEP_SECONDS};
@@ -814,31 +826,97 @@ static bool addable_name(const char *name)
 	return true;
 }
 
-/* editheader (RFC 5293): "addheader" fields go into the recipient's
- * prefix, so the content stays shared; each goes on top of the ones
- * before (5: "at the beginning"). Deletions and :last would need a copy
- * of the content per recipient: they are logged, not applied. */
+/* editheader (RFC 5293): the edits we accept (not the trace fields
+ * delivery writes, one line, bounded) are applied to rn->data, so the
+ * next script, redirect (7) and the stored copy see them. The fields
+ * added on top are also collected in r->added (each on top of the ones
+ * before, 5: "at the beginning"): when the recipients of one message end
+ * with different copies, delivery_sieve_run() falls back to those. */
 static void apply_edits(struct run *rn, const struct sieve_result *res)
 {
+	struct sieve_header_edit *ok = xcalloc(res->nedits + 1, sizeof(*ok));
+	size_t nok = 0;
 	for (size_t i = 0; i < res->nedits; i++) {
 		const struct sieve_header_edit *e = &res->edits[i];
-		if (!e->add || e->last) {
-			log_info("sieve: account=%s editheader %s %s: not applied to the stored copy",
-				 rn->account_address, e->add ? "addheader :last" : "deleteheader",
-				 e->name != NULL ? e->name : "");
+		if (!e->add) {
+			if (e->name != NULL && addable_name(e->name)) {
+				ok[nok++] = *e;
+				rn->needs_copy = true;
+			}
 			continue;
 		}
 		if (!addable_name(e->name) || !header_safe(e->value) || strlen(e->value) > 900) {
 			log_warn("sieve: account=%s addheader refused: bad field", rn->account_address);
 			continue;
 		}
+		if (rn->r->added != NULL && strlen(rn->r->added) > 16 * 1024)
+			break; /* bounded: the interpreter's action limit, and this */
+		ok[nok++] = *e;
+		if (e->last) {
+			rn->needs_copy = true;
+			continue;
+		}
 		char *next = xasprintf("%s: %s\r\n%s", e->name, e->value,
 				       rn->r->added != NULL ? rn->r->added : "");
 		free(rn->r->added);
 		rn->r->added = next;
-		if (strlen(next) > 16 * 1024)
-			break; /* bounded: the interpreter's action limit, and this */
 	}
+	if (nok > 0) {
+		size_t len;
+		char *edited = sieve_apply_edits(rn->data, rn->len, ok, nok, &len);
+		free(rn->edited);
+		rn->edited = edited;
+		rn->data = edited;
+		rn->len = len;
+	}
+	free(ok);
+}
+
+/* After every recipient's scripts: when every recipient that stores the
+ * message ends with the same bytes, those are the stored content (the
+ * usual case: one recipient). Otherwise the content stays the original,
+ * fields added on top still reach each copy through its prefix, and
+ * deletions and :last additions are logged as not applied: the store
+ * keeps one content per message. */
+static void settle_edits(struct delivery *d, const char *data, size_t len, char **edited,
+			 size_t *elen, const bool *needs_copy)
+{
+	const char *common = NULL;
+	size_t clen = 0;
+	bool any = false, same = true;
+	for (size_t i = 0; i < d->nrcpts; i++) {
+		const struct delivery_rcpt *r = &d->rcpts[i];
+		if (r->discard || r->refuse != NULL)
+			continue;
+		const char *m = edited[i] != NULL ? edited[i] : data;
+		size_t ml = edited[i] != NULL ? elen[i] : len;
+		any |= edited[i] != NULL;
+		if (common == NULL) {
+			common = m;
+			clen = ml;
+		} else if (ml != clen || memcmp(m, common, ml) != 0) {
+			same = false;
+		}
+	}
+	if (!any)
+		return;
+	if (same) {
+		for (size_t i = 0; i < d->nrcpts; i++) {
+			struct delivery_rcpt *r = &d->rcpts[i];
+			if (r->discard || r->refuse != NULL)
+				continue;
+			free(r->added);
+			r->added = NULL;
+		}
+		d->content = xmemdup(common, clen);
+		d->content_len = clen;
+		return;
+	}
+	for (size_t i = 0; i < d->nrcpts; i++)
+		if (needs_copy[i] && !d->rcpts[i].discard && d->rcpts[i].refuse == NULL)
+			log_info("sieve: %s: editheader deletions and :last additions not applied to"
+				 " the stored copy (other recipients of the message keep it unedited)",
+				 d->rcpts[i].address);
 }
 
 /* RFC 6609 include at delivery: :personal scripts are the account's own
@@ -1039,6 +1117,9 @@ void delivery_sieve_run(struct delivery *d, struct store *s, const struct delive
 			message_id = NULL;
 		}
 	}
+	char **edited = xcalloc(d->nrcpts + 1, sizeof(*edited));
+	size_t *elen = xcalloc(d->nrcpts + 1, sizeof(*elen));
+	bool *needs_copy = xcalloc(d->nrcpts + 1, sizeof(*needs_copy));
 	for (size_t i = 0; i < d->nrcpts; i++) {
 		struct store_account a;
 		if (store_account_get_by_id(s, d->rcpts[i].account_id, &a) != STORE_OK)
@@ -1047,8 +1128,17 @@ void delivery_sieve_run(struct delivery *d, struct store *s, const struct delive
 				 .can_refuse = can_refuse, .account_address = a.address,
 				 .message_id = message_id};
 		run_rcpt(&rn);
+		edited[i] = rn.edited;
+		elen[i] = rn.edited != NULL ? rn.len : 0;
+		needs_copy[i] = rn.needs_copy;
 		free(rn.special_name);
 		store_account_clear(&a);
 	}
+	settle_edits(d, data, len, edited, elen, needs_copy);
+	for (size_t i = 0; i < d->nrcpts; i++)
+		free(edited[i]);
+	free(edited);
+	free(elen);
+	free(needs_copy);
 	free(message_id);
 }
