@@ -246,13 +246,16 @@ char *sieve_apply_edits(const char *msg, size_t len, const struct sieve_header_e
 		}
 	}
 	/* the result is at most the message plus the added fields */
-	size_t max = len + 1;
+	size_t max = len + 3;
 	for (size_t i = 0; i < n; i++)
 		max += f[i].own != NULL ? f[i].len : 0;
 	struct buf b;
 	buf_init(&b, max);
 	for (size_t i = 0; i < n; i++) {
 		buf_append(&b, f[i].p, f[i].len);
+		/* only the message's last line can lack its line end */
+		if (i + 1 < n && f[i].len > 0 && f[i].p[f[i].len - 1] != '\n')
+			buf_append(&b, nl, strlen(nl));
 		free(f[i].own);
 	}
 	free(f);
