@@ -105,6 +105,13 @@ void sv_msg_free(struct sv_msg *m)
 	free(m->h);
 	m->h = NULL;
 	m->nh = 0;
+	if (m->idx != NULL) {
+		mime_index_clear(m->idx);
+		free(m->idx);
+		m->idx = NULL;
+	}
+	free(m->text);
+	m->text = NULL;
 }
 
 static char *trim_dup(const char *s, size_t n)
@@ -315,20 +322,28 @@ char *sv_msg_body(struct sv_msg *m, int transform, char **types, size_t ntypes, 
 		*len_r = blen;
 		return xmemdup(m->data + m->body_off, blen);
 	}
+	/* `max` is the run's limit, the same for every body test */
 	size_t len = m->body_off + (blen > max ? max : blen);
-	mime_index_global_init();
-	struct mime_index idx;
-	mime_index_build(m->data, len, &idx);
-	char *out;
-	if (transform == SV_BODY_TEXT) {
-		out = search_text_body(m->data, len, idx.parts, len_r);
-		if (out == NULL) {
-			out = xstrdup("");
-			*len_r = 0;
-		}
-		mime_index_clear(&idx);
-		return out;
+	if (m->idx == NULL) {
+		mime_index_global_init();
+		m->idx = xcalloc(1, sizeof(*m->idx));
+		mime_index_build(m->data, len, m->idx);
 	}
+	if (transform == SV_BODY_TEXT) {
+		if (m->text == NULL) {
+			m->text = search_text_body(m->data, len, m->idx->parts, &m->text_len);
+			if (m->text == NULL) {
+				m->text = xstrdup("");
+				m->text_len = 0;
+			}
+		}
+		*len_r = m->text_len;
+		char *copy = xmalloc(m->text_len + 1);
+		memcpy(copy, m->text, m->text_len);
+		copy[m->text_len] = '\0';
+		return copy;
+	}
+	struct mime_index idx = *m->idx;
 	/* :content: each leaf part whose type matches, transfer-decoded,
 	 * parts separated by a newline */
 	struct buf b;
@@ -366,7 +381,6 @@ char *sv_msg_body(struct sv_msg *m, int transform, char **types, size_t ntypes, 
 			buf_append(&b, d, b.max - 1 - b.len);
 		free(d);
 	}
-	mime_index_clear(&idx);
 	*len_r = b.len;
 	return b.data != NULL ? buf_steal(&b) : xstrdup("");
 }

@@ -20,11 +20,17 @@ struct sv_hdr {
 	bool addrs_done;
 };
 
+struct mime_index;
 struct sv_msg {
 	const char *data;
 	size_t len, body_off;
 	struct sv_hdr *h;
 	size_t nh;
+	/* body tests: the MIME part map and the :text extraction, built by
+	 * the first body test of the run and reused by the others */
+	struct mime_index *idx;
+	char *text;
+	size_t text_len;
 };
 
 enum { SV_BODY_TEXT, SV_BODY_RAW, SV_BODY_CONTENT };

@@ -73,3 +73,41 @@ TEST(sieve_edit_odd_messages)
 	CHECK_STR(out, "A: 1\r\n\r\nb");
 	free(out);
 }
+
+/* Several body tests in one run share one MIME parse (sieve-msg.c):
+ * each still sees its own transform, and a test that changes its copy
+ * (NULs become spaces) does not change what the next one reads. */
+TEST(sieve_body_tests_share_one_parse)
+{
+	static const char msg[] =
+		"Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+		"--b\r\nContent-Type: text/html\r\n\r\n<p>Hello <b>World</b></p>\r\n"
+		"--b\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+		"c2VjcmV0IHdvcmQ=\r\n--b--\r\n";
+	static const char script[] =
+		"require [\"body\", \"fileinto\", \"imap4flags\"];\n"
+		"if body :text :contains \"hello world\" { addflag \"t1\"; }\n"
+		"if body :raw :contains \"c2VjcmV0\" { addflag \"r1\"; }\n"
+		"if body :content \"text/plain\" :contains \"secret word\" { addflag \"c1\"; }\n"
+		"if body :text :contains \"<b>\" { addflag \"bad\"; }\n"
+		"if body :text :contains \"secret word\" { addflag \"t2\"; }\n"
+		"if body :content \"text/html\" :contains \"<b>World\" { addflag \"c2\"; }\n";
+	struct sieve_limits lim;
+	sieve_limits_default(&lim);
+	struct sieve_diag d;
+	struct sieve_script *s = sieve_compile(script, strlen(script), &lim, NULL, NULL, &d);
+	CHECK(s != NULL);
+	struct sieve_env env = {.msg = msg, .msg_len = sizeof(msg) - 1, .envelope_from = "a@b.test",
+				.envelope_to = "c@d.test", .user_address = "c@d.test"};
+	struct sieve_result r;
+	CHECK_INT(sieve_run(s, &env, &lim, &r, &d), 0);
+	CHECK(r.keep_flags != NULL);
+	char got[128] = "";
+	for (size_t i = 0; r.keep_flags != NULL && r.keep_flags[i] != NULL; i++) {
+		strcat(got, r.keep_flags[i]);
+		strcat(got, " ");
+	}
+	CHECK_STR(got, "t1 r1 c1 t2 c2 ");
+	sieve_result_free(&r);
+	sieve_script_free(s);
+}
