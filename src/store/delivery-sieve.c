@@ -60,6 +60,8 @@ const struct config_key sieve_config_keys[] = {
 #define DSN_MAX_HEADERS (64 * 1024)
 /* Octets of a reject reason in an SMTP reply line. */
 #define REFUSE_MAX 400
+/* Octets of the fields editheader may add to one recipient's copy. */
+#define EDIT_MAX_ADDED (16 * 1024)
 /* Octets of the SRS secret. */
 #define SRS_SECRET_LEN 32
 
@@ -237,6 +239,7 @@ struct run {
 	 * fields added on top (which r->added can carry alone) */
 	char *edited;
 	bool needs_copy;
+	size_t added_bytes;	/* of every field added, at most EDIT_MAX_ADDED */
 };
 
 static bool cb_mailbox_exists(void *ctx, const char *mailbox)
@@ -849,8 +852,13 @@ static void apply_edits(struct run *rn, const struct sieve_result *res)
 			log_warn("sieve: account=%s addheader refused: bad field", rn->account_address);
 			continue;
 		}
-		if (rn->r->added != NULL && strlen(rn->r->added) > 16 * 1024)
-			break; /* bounded: the interpreter's action limit, and this */
+		size_t bytes = strlen(e->name) + strlen(e->value) + 4;
+		if (rn->added_bytes + bytes > EDIT_MAX_ADDED) {
+			log_warn("sieve: account=%s addheader refused: over %d bytes of added fields",
+				 rn->account_address, EDIT_MAX_ADDED);
+			break;
+		}
+		rn->added_bytes += bytes;
 		ok[nok++] = *e;
 		if (e->last) {
 			rn->needs_copy = true;
