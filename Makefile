@@ -50,6 +50,10 @@ $(BUILD)/roost-load: $(LOAD_SRC) $(BUILD)/libroost.a
 $(BUILD)/bench-deliver: bench/bench-deliver.c $(BUILD)/libroost.a
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libroost.a $(PKG_LIBS)
 
+# The Sieve interpreter alone (bench/bench-sieve.c).
+$(BUILD)/bench-sieve: bench/bench-sieve.c $(BUILD)/libroost.a
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libroost.a $(PKG_LIBS)
+
 # First run: create ./var with a demo account, then serve in the foreground.
 run: deps
 	@$(MAKE) --no-print-directory all
@@ -77,7 +81,7 @@ asan:
 test-asan: test-deps asan
 	@ROOST_SANITIZED=1 ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 ./scripts/test.sh build-asan
 
-bench: all $(BUILD)/roost-load $(BUILD)/bench-deliver
+bench: all $(BUILD)/roost-load $(BUILD)/bench-deliver $(BUILD)/bench-sieve
 
 # Roost side by side with a private Postfix + Dovecot (docs/PERFORMANCE.md).
 # Needs root; COMPARE_ARGS=--quick for the short run. Never part of `test`.

@@ -86,6 +86,12 @@ done
 echo "bench: $mode: $sessions sessions, $messages messages of $size bytes to $accounts accounts" >&2
 status=0
 "$load" "$mode" -p "$port" -c "$sessions" -n "$messages" -s "$size" -a "$accounts" || status=$?
+# the daemon's own CPU time (all threads), steadier than msg/s on a busy machine
+if [ -r "/proc/$pid/stat" ]; then
+	ticks=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+	hz=$(getconf CLK_TCK)
+	echo "bench: server cpu: $((ticks * 1000 / hz)) ms, $((ticks * 1000000 / hz / messages)) us per message" >&2
+fi
 stored=$("$roost" -d "$data" user list | awk -F'\t' '{n += $4} END {print n}')
 echo "bench: messages stored: $stored" >&2
 exit $status

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <strings.h>
 #include "lib/alloc.h"
+#include "lib/buf.h"
+#include "mail/header-field.h"
 #include "mail/mime-index.h"
 #include "sieve/sieve-interp.h"
 
@@ -129,4 +131,135 @@ int sv_cmd_deleteheader(struct sv_run *run, struct sv_scope *sc, const struct sv
 	}
 	free(name);
 	return rc;
+}
+
+/* ---- the stored copy ---- */
+
+/* One line group of the header: a field (name set) or a line that is
+ * not one (no colon), kept as it is. */
+struct raw_field {
+	const char *p;		/* the bytes, folded lines and line end included */
+	size_t len;
+	const char *name;	/* NULL: not a field */
+	size_t nlen;
+	char *own;		/* an added field's bytes */
+};
+
+static bool raw_is(const struct raw_field *f, const char *name)
+{
+	size_t n = strlen(name);
+	return f->name != NULL && f->nlen == n && strncasecmp(f->name, name, n) == 0;
+}
+
+/* Split like sv_msg_init(): *body_off is where the fields end (after the
+ * empty line, or at the scan limit). */
+static struct raw_field *split_fields(const char *data, size_t len, size_t *n_r, size_t *body_off)
+{
+	struct raw_field *f = NULL;
+	size_t n = 0, cap = 0;
+	size_t limit = len < HEADER_FIELD_SCAN_MAX ? len : HEADER_FIELD_SCAN_MAX;
+	size_t i = 0;
+	*body_off = len;
+	while (i < limit) {
+		const char *eol = memchr(data + i, '\n', len - i);
+		size_t le = eol != NULL ? (size_t)(eol - data) : len;
+		size_t ll = le - i;
+		if (ll > 0 && data[i + ll - 1] == '\r')
+			ll--;
+		if (ll == 0) {
+			*body_off = i;	/* the empty line belongs to the body part */
+			*n_r = n;
+			return f;
+		}
+		size_t end = eol != NULL ? le + 1 : len;
+		while (end < len && (data[end] == ' ' || data[end] == '\t')) {
+			const char *e2 = memchr(data + end, '\n', len - end);
+			end = e2 != NULL ? (size_t)(e2 - data) + 1 : len;
+		}
+		f = xgrow(f, &cap, n + 1, sizeof(*f));
+		struct raw_field *r = &f[n++];
+		*r = (struct raw_field){.p = data + i, .len = end - i};
+		const char *colon = memchr(data + i, ':', ll);
+		if (colon != NULL) {
+			size_t nlen = (size_t)(colon - (data + i));
+			while (nlen > 0 && (data[i + nlen - 1] == ' ' || data[i + nlen - 1] == '\t'))
+				nlen--;
+			if (nlen > 0 && n <= SV_MSG_HEADERS) {
+				r->name = data + i;
+				r->nlen = nlen;
+			}
+		}
+		i = end;
+	}
+	*body_off = i < len ? i : len;
+	*n_r = n;
+	return f;
+}
+
+char *sieve_apply_edits(const char *msg, size_t len, const struct sieve_header_edit *edits,
+			size_t nedits, size_t *len_r)
+{
+	size_t n, body_off;
+	struct raw_field *f = split_fields(msg, len, &n, &body_off);
+	const char *eol = memchr(msg, '\n', len);
+	const char *nl = eol != NULL && eol > msg && eol[-1] == '\r' ? "\r\n" :
+			 eol != NULL ? "\n" : "\r\n";
+	size_t cap = n;
+	for (size_t k = 0; k < nedits; k++) {
+		const struct sieve_header_edit *e = &edits[k];
+		if (e->add) {
+			if (e->name == NULL || e->value == NULL)
+				continue;
+			/* after the last field, before any non-field lines at the end */
+			size_t at = 0;
+			if (e->last) {
+				at = n;
+				while (at > 0 && f[at - 1].name == NULL)
+					at--;
+			}
+			f = xgrow(f, &cap, n + 1, sizeof(*f));
+			memmove(f + at + 1, f + at, (n - at) * sizeof(*f));
+			char *own = xasprintf("%s: %s%s", e->name, e->value, nl);
+			f[at] = (struct raw_field){.p = own, .len = strlen(own), .name = own,
+						   .nlen = strlen(e->name), .own = own};
+			n++;
+			continue;
+		}
+		if (e->name == NULL || protected_field(e->name))
+			continue;
+		unsigned occ = 0;
+		for (size_t i = 0; i < n;) {
+			if (!raw_is(&f[i], e->name)) {
+				i++;
+				continue;
+			}
+			occ++;
+			if (e->index != 0 && occ != e->index) {
+				i++;
+				continue;
+			}
+			free(f[i].own);
+			memmove(f + i, f + i + 1, (n - i - 1) * sizeof(*f));
+			n--;
+			if (e->index != 0)
+				break;
+		}
+	}
+	/* the result is at most the message plus the added fields */
+	size_t max = len + 3;
+	for (size_t i = 0; i < n; i++)
+		max += f[i].own != NULL ? f[i].len : 0;
+	struct buf b;
+	buf_init(&b, max);
+	for (size_t i = 0; i < n; i++) {
+		buf_append(&b, f[i].p, f[i].len);
+		/* only the message's last line can lack its line end */
+		if (i + 1 < n && f[i].len > 0 && f[i].p[f[i].len - 1] != '\n')
+			buf_append(&b, nl, strlen(nl));
+		free(f[i].own);
+	}
+	free(f);
+	buf_append(&b, msg + body_off, len - body_off);
+	*len_r = b.len;
+	return b.data != NULL ? buf_steal(&b) : xstrdup("");
 }

@@ -68,6 +68,19 @@ char *sv_expand(struct sv_run *run, struct sv_scope *sc, const struct sv_str *st
 /* Every string of a list expanded (a malloc'd array of malloc'd strings). */
 char **sv_expand_list(struct sv_run *run, struct sv_scope *sc, const struct sv_arg *a, size_t *n_r);
 void sv_free_list(char **l, size_t n);
+/* A string list as the tests read it: a string without "${" (or in a
+ * script without variables) is borrowed from the tree, only expansions
+ * are allocated, and short lists need no allocation at all. v[i] stays
+ * valid until sv_view_free(). */
+#define SV_VIEW_SMALL 8
+struct sv_view {
+	char **v;		/* NULL-terminated */
+	size_t n;
+	char **own;		/* own[i] = v[i] when it was expanded, else NULL */
+	char *small_v[SV_VIEW_SMALL + 1], *small_own[SV_VIEW_SMALL];
+};
+void sv_view_init(struct sv_view *w, struct sv_run *run, struct sv_scope *sc, const struct sv_arg *a);
+void sv_view_free(struct sv_view *w);
 int sv_var_set(struct sv_run *run, struct sv_scope *sc, const struct sv_node *n, const char *name,
 	       const char *val, size_t len);
 /* NULL when unset. */

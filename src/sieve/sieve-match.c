@@ -40,7 +40,11 @@ static size_t next_char(const char *s, size_t slen, size_t t)
 bool sv_glob(const char *pat, size_t plen, const char *s, size_t slen, bool casemap,
 	     struct sv_captures *caps)
 {
-	int *pe = xmalloc((plen + 1) * sizeof(int));
+	/* patterns up to GLOB_STACK characters need no allocation */
+	enum { GLOB_STACK = 64 };
+	int pe_stack[GLOB_STACK + 1];
+	size_t ws_stack[GLOB_STACK + 1], wl_stack[GLOB_STACK + 1];
+	int *pe = plen <= GLOB_STACK ? pe_stack : xmalloc((plen + 1) * sizeof(int));
 	size_t n = 0, nwild = 0;
 	for (size_t i = 0; i < plen; i++) {
 		unsigned char c = (unsigned char)pat[i];
@@ -54,7 +58,13 @@ bool sv_glob(const char *pat, size_t plen, const char *s, size_t slen, bool case
 			pe[n++] = c;
 	}
 	/* wildcard spans, in pattern order */
-	size_t *ws = xcalloc(nwild + 1, sizeof(size_t)), *wl = xcalloc(nwild + 1, sizeof(size_t));
+	size_t *ws = ws_stack, *wl = wl_stack;
+	memset(ws_stack, 0, (nwild < GLOB_STACK ? nwild + 1 : GLOB_STACK + 1) * sizeof(size_t));
+	memset(wl_stack, 0, (nwild < GLOB_STACK ? nwild + 1 : GLOB_STACK + 1) * sizeof(size_t));
+	if (nwild > GLOB_STACK) {
+		ws = xcalloc(nwild + 1, sizeof(size_t));
+		wl = xcalloc(nwild + 1, sizeof(size_t));
+	}
 	size_t p = 0, t = 0, k = 0;
 	size_t star_p = (size_t)-1, star_t = 0, star_k = 0;
 	bool ok;
@@ -110,11 +120,18 @@ bool sv_glob(const char *pat, size_t plen, const char *s, size_t slen, bool case
 			caps->v[i + 1] = xstrndup(s + ws[i], wl[i]);
 		caps->n = nwild < 9 ? nwild + 1 : 10;
 	}
-	free(pe);
-	free(ws);
-	free(wl);
+	if (pe != pe_stack)
+		free(pe);
+	if (ws != ws_stack) {
+		free(ws);
+		free(wl);
+	}
 	return ok;
 }
+
+/* Octets folded on the stack up to this many; longer values are folded
+ * into a heap copy, so :contains stays a linear memmem either way. */
+#define FOLD_STACK 512
 
 bool sv_contains(const char *s, size_t slen, const char *key, size_t klen, bool casemap)
 {
@@ -122,14 +139,20 @@ bool sv_contains(const char *s, size_t slen, const char *key, size_t klen, bool 
 		return true;
 	if (!casemap)
 		return memmem(s, slen, key, klen) != NULL;
-	char *a = xmalloc(slen + 1), *b = xmalloc(klen + 1);
+	if (klen > slen)
+		return false;
+	char sbuf[FOLD_STACK], kbuf[FOLD_STACK];
+	char *a = slen <= sizeof(sbuf) ? sbuf : xmalloc(slen);
+	char *b = klen <= sizeof(kbuf) ? kbuf : xmalloc(klen);
 	for (size_t i = 0; i < slen; i++)
 		a[i] = (char)fold((unsigned char)s[i], true);
 	for (size_t i = 0; i < klen; i++)
 		b[i] = (char)fold((unsigned char)key[i], true);
 	bool r = memmem(a, slen, b, klen) != NULL;
-	free(a);
-	free(b);
+	if (a != sbuf)
+		free(a);
+	if (b != kbuf)
+		free(b);
 	return r;
 }
 

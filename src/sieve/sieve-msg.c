@@ -35,6 +35,7 @@ static void add_field(struct sv_msg *m, const char *name, size_t nlen, const cha
 	m->h = xrealloc(m->h, (m->nh + 1) * sizeof(*m->h));
 	struct sv_hdr *h = &m->h[m->nh++];
 	h->name = xstrndup(name, nlen);
+	h->nlen = strlen(h->name);
 	/* unfold: drop CR and LF, keep the white space after them */
 	char *v = xmalloc(vlen + 1);
 	size_t o = 0;
@@ -44,6 +45,19 @@ static void add_field(struct sv_msg *m, const char *name, size_t nlen, const cha
 	v[o] = '\0';
 	h->raw = v;
 	h->decoded = NULL;
+	h->addrs = NULL;
+	h->naddrs = 0;
+	h->addrs_done = false;
+}
+
+static void hdr_free(struct sv_hdr *h)
+{
+	free(h->name);
+	free(h->raw);
+	free(h->decoded);
+	for (size_t i = 0; i < h->naddrs; i++)
+		free(h->addrs[i]);
+	free(h->addrs);
 }
 
 void sv_msg_init(struct sv_msg *m, const char *data, size_t len)
@@ -86,14 +100,18 @@ void sv_msg_init(struct sv_msg *m, const char *data, size_t len)
 
 void sv_msg_free(struct sv_msg *m)
 {
-	for (size_t i = 0; i < m->nh; i++) {
-		free(m->h[i].name);
-		free(m->h[i].raw);
-		free(m->h[i].decoded);
-	}
+	for (size_t i = 0; i < m->nh; i++)
+		hdr_free(&m->h[i]);
 	free(m->h);
 	m->h = NULL;
 	m->nh = 0;
+	if (m->idx != NULL) {
+		mime_index_clear(m->idx);
+		free(m->idx);
+		m->idx = NULL;
+	}
+	free(m->text);
+	m->text = NULL;
 }
 
 static char *trim_dup(const char *s, size_t n)
@@ -129,9 +147,7 @@ void sv_msg_add_header(struct sv_msg *m, const char *name, const char *value, bo
 
 void sv_msg_delete_header(struct sv_msg *m, size_t i)
 {
-	free(m->h[i].name);
-	free(m->h[i].raw);
-	free(m->h[i].decoded);
+	hdr_free(&m->h[i]);
 	memmove(m->h + i, m->h + i + 1, (m->nh - i - 1) * sizeof(*m->h));
 	m->nh--;
 }
@@ -195,6 +211,21 @@ void sv_addr_parse(const char *value, char ***list_r, size_t *n_r)
 		start = i + 1;
 	}
 	free(stripped);
+}
+
+bool sv_hdr_is(const struct sv_hdr *h, const char *name, size_t nlen)
+{
+	return h->nlen == nlen && strncasecmp(h->name, name, nlen) == 0;
+}
+
+char **sv_hdr_addresses(struct sv_hdr *h, size_t *n_r)
+{
+	if (!h->addrs_done) {
+		sv_addr_parse(h->raw, &h->addrs, &h->naddrs);
+		h->addrs_done = true;
+	}
+	*n_r = h->naddrs;
+	return h->addrs;
 }
 
 char *sv_addr_part(const char *addr, int part)
@@ -291,20 +322,28 @@ char *sv_msg_body(struct sv_msg *m, int transform, char **types, size_t ntypes, 
 		*len_r = blen;
 		return xmemdup(m->data + m->body_off, blen);
 	}
+	/* `max` is the run's limit, the same for every body test */
 	size_t len = m->body_off + (blen > max ? max : blen);
-	mime_index_global_init();
-	struct mime_index idx;
-	mime_index_build(m->data, len, &idx);
-	char *out;
-	if (transform == SV_BODY_TEXT) {
-		out = search_text_body(m->data, len, idx.parts, len_r);
-		if (out == NULL) {
-			out = xstrdup("");
-			*len_r = 0;
-		}
-		mime_index_clear(&idx);
-		return out;
+	if (m->idx == NULL) {
+		mime_index_global_init();
+		m->idx = xcalloc(1, sizeof(*m->idx));
+		mime_index_build(m->data, len, m->idx);
 	}
+	if (transform == SV_BODY_TEXT) {
+		if (m->text == NULL) {
+			m->text = search_text_body(m->data, len, m->idx->parts, &m->text_len);
+			if (m->text == NULL) {
+				m->text = xstrdup("");
+				m->text_len = 0;
+			}
+		}
+		*len_r = m->text_len;
+		char *copy = xmalloc(m->text_len + 1);
+		memcpy(copy, m->text, m->text_len);
+		copy[m->text_len] = '\0';
+		return copy;
+	}
+	struct mime_index idx = *m->idx;
 	/* :content: each leaf part whose type matches, transfer-decoded,
 	 * parts separated by a newline */
 	struct buf b;
@@ -342,7 +381,6 @@ char *sv_msg_body(struct sv_msg *m, int transform, char **types, size_t ntypes, 
 			buf_append(&b, d, b.max - 1 - b.len);
 		free(d);
 	}
-	mime_index_clear(&idx);
 	*len_r = b.len;
 	return b.data != NULL ? buf_steal(&b) : xstrdup("");
 }

@@ -60,8 +60,10 @@ static int regex_match(struct sv_run *run, const struct sv_node *n, const char *
 int sv_match_values(struct sv_run *run, struct sv_scope *sc, const struct sv_node *n,
 		    char **values, size_t nvalues, const struct sv_arg *keys)
 {
-	size_t nk;
-	char **k = sv_expand_list(run, sc, keys, &nk);
+	struct sv_view kv;
+	sv_view_init(&kv, run, sc, keys);
+	char **k = kv.v;
+	size_t nk = kv.n;
 	int result = 0;
 	bool caps = sv_uses(sc, EXT_VARIABLES);
 	if (n->match == MATCH_COUNT) {
@@ -70,7 +72,7 @@ int sv_match_values(struct sv_run *run, struct sv_scope *sc, const struct sv_nod
 		for (size_t j = 0; j < nk && result == 0; j++)
 			if (sv_relop_ok(n->relop, sv_compare(num, strlen(num), k[j], strlen(k[j]), n->comparator)))
 				result = 1;
-		sv_free_list(k, nk);
+		sv_view_free(&kv);
 		return result;
 	}
 	for (size_t i = 0; i < nvalues && result == 0; i++) {
@@ -118,35 +120,55 @@ int sv_match_values(struct sv_run *run, struct sv_scope *sc, const struct sv_nod
 				result = 1;
 		}
 	}
-	sv_free_list(k, nk);
+	sv_view_free(&kv);
 	return result;
 }
 
+/* Values to match: `own` entries are malloc'd, the others borrowed
+ * (header values, parsed addresses: they live as long as the run). */
 struct strv {
 	char **v;
-	size_t n;
+	size_t n, cap;
+	char **own;
+	size_t nown, owncap;
 };
 
-static void strv_add(struct strv *s, char *v)
+static void strv_ref(struct strv *s, const char *v)
 {
-	s->v = xrealloc(s->v, (s->n + 2) * sizeof(char *));
-	s->v[s->n++] = v;
+	s->v = xgrow(s->v, &s->cap, s->n + 2, sizeof(char *));
+	s->v[s->n++] = (char *)v;
 	s->v[s->n] = NULL;
 }
 
-/* Fields named `name` honouring :index / :last (RFC 5260 6). */
-static void select_fields(struct sv_run *run, const struct sv_node *n, const char *name,
-			  struct sv_hdr ***out, size_t *nout)
+static void strv_add(struct strv *s, char *v)
 {
-	*out = NULL;
+	strv_ref(s, v);
+	s->own = xgrow(s->own, &s->owncap, s->nown + 1, sizeof(char *));
+	s->own[s->nown++] = v;
+}
+
+static void strv_free(struct strv *s)
+{
+	sv_free_list(s->own, s->nown);
+	free(s->v);
+	memset(s, 0, sizeof(*s));
+}
+
+/* Fields named `name` honouring :index / :last (RFC 5260 6), borrowed
+ * into *out: the caller's array of *cap entries (`first` is its stack
+ * array, never freed), grown on the heap when more fields match. */
+static void select_fields(struct sv_run *run, const struct sv_node *n, const char *name,
+			  struct sv_hdr **first, struct sv_hdr ***out, size_t *nout, size_t *cap)
+{
 	*nout = 0;
-	size_t count = 0;
-	for (size_t i = 0; i < run->msg.nh; i++)
-		if (strcasecmp(run->msg.h[i].name, name) == 0)
-			count++;
+	size_t nlen = strlen(name);
 	const struct sv_tagbind *ix = sv_tag(n, TAG_INDEX);
 	uint64_t want = 0;
 	if (ix != NULL) {
+		size_t count = 0;
+		for (size_t i = 0; i < run->msg.nh; i++)
+			if (sv_hdr_is(&run->msg.h[i], name, nlen))
+				count++;
 		uint64_t k = ix->val->num;
 		if (k > count)
 			return;
@@ -154,63 +176,82 @@ static void select_fields(struct sv_run *run, const struct sv_node *n, const cha
 	}
 	size_t seen = 0;
 	for (size_t i = 0; i < run->msg.nh; i++) {
-		if (strcasecmp(run->msg.h[i].name, name) != 0)
+		if (!sv_hdr_is(&run->msg.h[i], name, nlen))
 			continue;
 		seen++;
 		if (want != 0 && seen != want)
 			continue;
-		*out = xrealloc(*out, (*nout + 1) * sizeof(**out));
+		if (*nout == *cap) {
+			size_t ncap = *cap * 2;
+			struct sv_hdr **grown = xmalloc(ncap * sizeof(*grown));
+			memcpy(grown, *out, *nout * sizeof(*grown));
+			if (*out != first)
+				free(*out);
+			*out = grown;
+			*cap = ncap;
+		}
 		(*out)[(*nout)++] = &run->msg.h[i];
 	}
 }
 
 static int test_header_like(struct sv_run *run, struct sv_scope *sc, const struct sv_node *n, bool address)
 {
-	size_t nn;
-	char **names = sv_expand_list(run, sc, n->pos[0], &nn);
+	struct sv_view nv;
+	sv_view_init(&nv, run, sc, n->pos[0]);
+	char **names = nv.v;
+	size_t nn = nv.n;
 	struct strv vals = { 0 };
 	int r = 0;
+	struct sv_hdr *fstack[8], **f = fstack;
+	size_t fcap = sizeof(fstack) / sizeof(fstack[0]);
 	for (size_t i = 0; i < nn && r == 0; i++) {
 		/* each name scans every field; each field read costs its size */
 		if (sv_step(run, n, 1 + run->msg.nh / 64) < 0) {
 			r = -1;
 			break;
 		}
-		struct sv_hdr **f;
 		size_t nf;
-		select_fields(run, n, names[i], &f, &nf);
+		select_fields(run, n, names[i], fstack, &f, &nf, &fcap);
 		for (size_t j = 0; j < nf; j++) {
 			if (sv_step(run, n, 1 + strlen(f[j]->raw) / 256) < 0) {
 				r = -1;
 				break;
 			}
 			if (!address) {
-				strv_add(&vals, xstrdup(sv_hdr_value(f[j])));
+				strv_ref(&vals, sv_hdr_value(f[j]));
 				continue;
 			}
-			char **addrs;
 			size_t na;
-			sv_addr_parse(f[j]->raw, &addrs, &na);
+			char **addrs = sv_hdr_addresses(f[j], &na);
 			for (size_t a = 0; a < na; a++) {
-				char *p = sv_addr_part(addrs[a], n->addrpart);
-				if (p != NULL)
-					strv_add(&vals, p);
+				if (n->addrpart == AP_ALL) {
+					strv_ref(&vals, addrs[a]);
+				} else if (n->addrpart == AP_DOMAIN) {
+					const char *at = strrchr(addrs[a], '@');
+					strv_ref(&vals, at != NULL ? at + 1 : "");
+				} else {
+					char *p = sv_addr_part(addrs[a], n->addrpart);
+					if (p != NULL)
+						strv_add(&vals, p);
+				}
 			}
-			sv_free_list(addrs, na);
 		}
-		free(f);
 	}
-	sv_free_list(names, nn);
+	if (f != fstack)
+		free(f);
+	sv_view_free(&nv);
 	if (r == 0)
 		r = sv_match_values(run, sc, n, vals.v, vals.n, n->pos[1]);
-	sv_free_list(vals.v, vals.n);
+	strv_free(&vals);
 	return r;
 }
 
 static int test_envelope(struct sv_run *run, struct sv_scope *sc, const struct sv_node *n)
 {
-	size_t nn;
-	char **parts = sv_expand_list(run, sc, n->pos[0], &nn);
+	struct sv_view pv;
+	sv_view_init(&pv, run, sc, n->pos[0]);
+	char **parts = pv.v;
+	size_t nn = pv.n;
 	struct strv vals = { 0 };
 	for (size_t i = 0; i < nn; i++) {
 		const char *a = NULL;
@@ -221,16 +262,16 @@ static int test_envelope(struct sv_run *run, struct sv_scope *sc, const struct s
 		if (a == NULL)
 			continue;
 		if (a[0] == '\0') {	/* RFC 5228 5.4: the null reverse-path is "" */
-			strv_add(&vals, xstrdup(""));
+			strv_ref(&vals, "");
 			continue;
 		}
 		char *p = sv_addr_part(a, n->addrpart);
 		if (p != NULL)
 			strv_add(&vals, p);
 	}
-	sv_free_list(parts, nn);
+	sv_view_free(&pv);
 	int r = sv_match_values(run, sc, n, vals.v, vals.n, n->pos[1]);
-	sv_free_list(vals.v, vals.n);
+	strv_free(&vals);
 	return r;
 }
 
@@ -254,7 +295,7 @@ static int test_hasflag(struct sv_run *run, struct sv_scope *sc, const struct sv
 		free(f);
 	}
 	int r = sv_match_values(run, sc, n, vals.v, vals.n, n->pos[1]);
-	sv_free_list(vals.v, vals.n);
+	strv_free(&vals);
 	return r;
 }
 
@@ -406,8 +447,10 @@ int sv_test(struct sv_run *run, struct sv_scope *sc, const struct sv_node *n)
 		return all ? 1 : 0;
 	}
 	case TEST_EXISTS: {
-		size_t nn;
-		char **names = sv_expand_list(run, sc, n->pos[0], &nn);
+		struct sv_view nv;
+		sv_view_init(&nv, run, sc, n->pos[0]);
+		char **names = nv.v;
+		size_t nn = nv.n;
 		r = 1;
 		for (size_t i = 0; i < nn && r == 1; i++) {
 			if (sv_step(run, n, 1 + run->msg.nh / 64) < 0) {
@@ -419,7 +462,7 @@ int sv_test(struct sv_run *run, struct sv_scope *sc, const struct sv_node *n)
 				found = strcasecmp(run->msg.h[j].name, names[i]) == 0;
 			r = found;
 		}
-		sv_free_list(names, nn);
+		sv_view_free(&nv);
 		return r;
 	}
 	case TEST_SIZE: {

@@ -184,6 +184,42 @@ char **sv_expand_list(struct sv_run *run, struct sv_scope *sc, const struct sv_a
 	return l;
 }
 
+void sv_view_init(struct sv_view *w, struct sv_run *run, struct sv_scope *sc, const struct sv_arg *a)
+{
+	w->n = a->nstrs;
+	if (a->nstrs <= SV_VIEW_SMALL) {
+		w->v = w->small_v;
+		w->own = w->small_own;
+	} else {
+		w->v = xcalloc(a->nstrs + 1, sizeof(char *));
+		w->own = xcalloc(a->nstrs, sizeof(char *));
+	}
+	bool vars = sv_uses(sc, EXT_VARIABLES);
+	for (size_t i = 0; i < a->nstrs; i++) {
+		if (!vars || !a->strs[i].var) {
+			w->v[i] = a->strs[i].s;
+			w->own[i] = NULL;
+		} else {
+			size_t len;
+			w->v[i] = w->own[i] = sv_expand(run, sc, &a->strs[i], &len);
+		}
+	}
+	w->v[a->nstrs] = NULL;
+}
+
+void sv_view_free(struct sv_view *w)
+{
+	for (size_t i = 0; i < w->n; i++)
+		free(w->own[i]);
+	if (w->v != w->small_v) {
+		free(w->v);
+		free(w->own);
+	}
+	w->v = NULL;
+	w->own = NULL;
+	w->n = 0;
+}
+
 char **sv_flags_split(const char *s, size_t *n_r)
 {
 	char **out = NULL;

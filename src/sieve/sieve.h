@@ -188,4 +188,14 @@ int sieve_run(const struct sieve_script *script, const struct sieve_env *env,
 	      const struct sieve_limits *lim, struct sieve_result *r,
 	      struct sieve_diag *diag_r);
 void sieve_result_free(struct sieve_result *r);
+
+/* The message msg[0..len) with `edits` applied in order, as the
+ * interpreter applied them to what later tests saw: the fields are split
+ * as sieve_run() splits them (the same HEADER_FIELD_SCAN_MAX bytes of
+ * header); an added field is "name: value" ending like the message's
+ * first line (CRLF or LF); the body is copied unchanged. malloc'd, with
+ * *len_r. The caller decides which edits it accepts (RFC 5293 6: trace
+ * fields) and passes only those. */
+char *sieve_apply_edits(const char *msg, size_t len, const struct sieve_header_edit *edits,
+			size_t nedits, size_t *len_r);
 #endif

@@ -9,6 +9,7 @@
  * vacation log keep the retry from sending twice.
  */
 #include "store/delivery-sieve.h"
+#include "store/delivery-sieve-cache.h"
 #include "store/store-queue.h"
 #include "store/store-sieve.h"
 #include "store/store-auth.h"
@@ -25,7 +26,6 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +60,8 @@ const struct config_key sieve_config_keys[] = {
 #define DSN_MAX_HEADERS (64 * 1024)
 /* Octets of a reject reason in an SMTP reply line. */
 #define REFUSE_MAX 400
+/* Octets of the fields editheader may add to one recipient's copy. */
+#define EDIT_MAX_ADDED (16 * 1024)
 /* Octets of the SRS secret. */
 #define SRS_SECRET_LEN 32
 
@@ -231,6 +233,13 @@ struct run {
 	char *message_id;
 	unsigned redirects;
 	char *special_name;	/* the last special_use_mailbox answer */
+	/* editheader: the message with this recipient's edits so far (data
+	 * points here once a script edited it: later scripts, redirect and
+	 * the stored copy use it); needs_copy when an edit is more than
+	 * fields added on top (which r->added can carry alone) */
+	char *edited;
+	bool needs_copy;
+	size_t added_bytes;	/* of every field added, at most EDIT_MAX_ADDED */
 };
 
 static bool cb_mailbox_exists(void *ctx, const char *mailbox)
@@ -567,8 +576,14 @@ static bool do_redirect(struct run *rn, const char *to)
 		rp = xstrdup("");
 	}
 	/* Delivered-To: loop detection at the next hop */
-	char *msg = xasprintf("Delivered-To: %s\r\n%.*s", rn->r->address, (int)rn->len, rn->data);
-	bool queued = queue_mail(rn, rp, addr, msg, strlen(msg), "redirect", false);
+	char *dt = xasprintf("Delivered-To: %s\r\n", rn->r->address);
+	size_t dtlen = strlen(dt), mlen = dtlen + rn->len;
+	char *msg = xmalloc(mlen + 1);
+	memcpy(msg, dt, dtlen);
+	memcpy(msg + dtlen, rn->data, rn->len);
+	msg[mlen] = '\0';
+	free(dt);
+	bool queued = queue_mail(rn, rp, addr, msg, mlen, "redirect", false);
 	struct store_sieve_mark m = {.account_id = rn->r->account_id, .kind = STORE_SIEVE_REDIRECT,
 				     .key = *mid != '\0' ? mid : "-", .key2 = addr, .when = now,
 				     .expire_before = now - STATE_KEEP_SECONDS};
@@ -814,66 +829,102 @@ static bool addable_name(const char *name)
 	return true;
 }
 
-/* editheader (RFC 5293): "addheader" fields go into the recipient's
- * prefix, so the content stays shared; each goes on top of the ones
- * before (5: "at the beginning"). Deletions and :last would need a copy
- * of the content per recipient: they are logged, not applied. */
+/* editheader (RFC 5293): the edits we accept (not the trace fields
+ * delivery writes, one line, bounded) are applied to rn->data, so the
+ * next script, redirect (7) and the stored copy see them. The fields
+ * added on top are also collected in r->added (each on top of the ones
+ * before, 5: "at the beginning"): when the recipients of one message end
+ * with different copies, delivery_sieve_run() falls back to those. */
 static void apply_edits(struct run *rn, const struct sieve_result *res)
 {
+	struct sieve_header_edit *ok = xcalloc(res->nedits + 1, sizeof(*ok));
+	size_t nok = 0;
 	for (size_t i = 0; i < res->nedits; i++) {
 		const struct sieve_header_edit *e = &res->edits[i];
-		if (!e->add || e->last) {
-			log_info("sieve: account=%s editheader %s %s: not applied to the stored copy",
-				 rn->account_address, e->add ? "addheader :last" : "deleteheader",
-				 e->name != NULL ? e->name : "");
+		if (!e->add) {
+			if (e->name != NULL && addable_name(e->name)) {
+				ok[nok++] = *e;
+				rn->needs_copy = true;
+			}
 			continue;
 		}
 		if (!addable_name(e->name) || !header_safe(e->value) || strlen(e->value) > 900) {
 			log_warn("sieve: account=%s addheader refused: bad field", rn->account_address);
 			continue;
 		}
+		size_t bytes = strlen(e->name) + strlen(e->value) + 4;
+		if (rn->added_bytes + bytes > EDIT_MAX_ADDED) {
+			log_warn("sieve: account=%s addheader refused: over %d bytes of added fields",
+				 rn->account_address, EDIT_MAX_ADDED);
+			break;
+		}
+		rn->added_bytes += bytes;
+		ok[nok++] = *e;
+		if (e->last) {
+			rn->needs_copy = true;
+			continue;
+		}
 		char *next = xasprintf("%s: %s\r\n%s", e->name, e->value,
 				       rn->r->added != NULL ? rn->r->added : "");
 		free(rn->r->added);
 		rn->r->added = next;
-		if (strlen(next) > 16 * 1024)
-			break; /* bounded: the interpreter's action limit, and this */
 	}
+	if (nok > 0) {
+		size_t len;
+		char *edited = sieve_apply_edits(rn->data, rn->len, ok, nok, &len);
+		free(rn->edited);
+		rn->edited = edited;
+		rn->data = edited;
+		rn->len = len;
+	}
+	free(ok);
 }
 
-/* Compiled scripts, shared by every delivery of the process: a script
- * is compiled once per text, not once per message (sieve.h: a compiled
- * script is immutable and may be shared between threads). Keyed by the
- * exact text; least recently used entries without users are replaced. */
-#define SCRIPT_CACHE_SIZE 128
-struct script_cache_entry {
-	uint64_t hash, used;
-	char *text;
-	size_t len;
-	struct sieve_script *script;
-	unsigned refs;
-	struct sieve_limits lim;	/* compiled with these (part of the key) */
-};
-static struct script_cache_entry script_cache[SCRIPT_CACHE_SIZE];
-static uint64_t script_cache_clock;
-static pthread_mutex_t script_cache_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static bool limits_equal(const struct sieve_limits *a, const struct sieve_limits *b)
+/* After every recipient's scripts: when every recipient that stores the
+ * message ends with the same bytes, those are the stored content (the
+ * usual case: one recipient). Otherwise the content stays the original,
+ * fields added on top still reach each copy through its prefix, and
+ * deletions and :last additions are logged as not applied: the store
+ * keeps one content per message. */
+static void settle_edits(struct delivery *d, const char *data, size_t len, char **edited,
+			 size_t *elen, const bool *needs_copy)
 {
-	return a->max_script_size == b->max_script_size && a->max_nodes == b->max_nodes &&
-	       a->max_nesting == b->max_nesting && a->max_include_depth == b->max_include_depth &&
-	       a->max_steps == b->max_steps && a->max_actions == b->max_actions &&
-	       a->max_redirects == b->max_redirects &&
-	       a->max_variable_size == b->max_variable_size &&
-	       a->max_variables == b->max_variables && a->max_body_scan == b->max_body_scan;
-}
-
-static uint64_t text_hash(const char *text, size_t len)
-{
-	uint64_t h = 1469598103934665603ull;
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char)text[i]) * 1099511628211ull;
-	return h;
+	const char *common = NULL;
+	size_t clen = 0;
+	bool any = false, same = true;
+	for (size_t i = 0; i < d->nrcpts; i++) {
+		const struct delivery_rcpt *r = &d->rcpts[i];
+		if (r->discard || r->refuse != NULL)
+			continue;
+		const char *m = edited[i] != NULL ? edited[i] : data;
+		size_t ml = edited[i] != NULL ? elen[i] : len;
+		any |= edited[i] != NULL;
+		if (common == NULL) {
+			common = m;
+			clen = ml;
+		} else if (ml != clen || memcmp(m, common, ml) != 0) {
+			same = false;
+		}
+	}
+	if (!any)
+		return;
+	if (same) {
+		for (size_t i = 0; i < d->nrcpts; i++) {
+			struct delivery_rcpt *r = &d->rcpts[i];
+			if (r->discard || r->refuse != NULL)
+				continue;
+			free(r->added);
+			r->added = NULL;
+		}
+		d->content = xmemdup(common, clen);
+		d->content_len = clen;
+		return;
+	}
+	for (size_t i = 0; i < d->nrcpts; i++)
+		if (needs_copy[i] && !d->rcpts[i].discard && d->rcpts[i].refuse == NULL)
+			log_info("sieve: %s: editheader deletions and :last additions not applied to"
+				 " the stored copy (other recipients of the message keep it unedited)",
+				 d->rcpts[i].address);
 }
 
 /* RFC 6609 include at delivery: :personal scripts are the account's own
@@ -929,72 +980,37 @@ static char *include_script(void *ctx, const char *name, bool global, size_t *le
 	return text;
 }
 
-/* The compiled script for `text` (NULL with *diag_r on a compile error);
- * *entry_r is its cache entry to release, or NULL when the caller owns
- * the script (the cache was full of scripts in use). */
-static struct sieve_script *script_get(const char *text, size_t len,
+/* The compiled script for `text` (NULL with *diag_r on a compile error),
+ * from the cache (delivery-sieve-cache.h) when it is there. *ref_r is
+ * the cache reference to release, or NULL when the caller owns the
+ * script (it includes others, or the cache was full of scripts in use). */
+static struct sieve_script *script_get(int64_t owner, const char *text, size_t len,
 				       const struct sieve_limits *lim, struct include_ctx *ic,
-				       struct script_cache_entry **entry_r,
+				       struct delivery_sieve_cache_ref **ref_r,
 				       struct sieve_diag *diag_r)
 {
-	uint64_t h = text_hash(text, len);
-	*entry_r = NULL;
-	pthread_mutex_lock(&script_cache_lock);
-	for (size_t i = 0; i < SCRIPT_CACHE_SIZE; i++) {
-		struct script_cache_entry *e = &script_cache[i];
-		if (e->script != NULL && e->hash == h && e->len == len &&
-		    limits_equal(&e->lim, lim) && memcmp(e->text, text, len) == 0) {
-			e->refs++;
-			e->used = ++script_cache_clock;
-			pthread_mutex_unlock(&script_cache_lock);
-			*entry_r = e;
-			return e->script;
-		}
-	}
-	pthread_mutex_unlock(&script_cache_lock);
+	const struct sieve_script *cached = delivery_sieve_cache_get(owner, text, len, lim, ref_r);
+	if (cached != NULL)
+		return (struct sieve_script *)cached;
 	struct sieve_script *script = sieve_compile(text, len, lim, include_script, ic, diag_r);
 	if (script == NULL || ic->used)
 		return script; /* the caller owns a script with includes */
-	pthread_mutex_lock(&script_cache_lock);
-	struct script_cache_entry *slot = NULL;
-	for (size_t i = 0; i < SCRIPT_CACHE_SIZE; i++) {
-		struct script_cache_entry *e = &script_cache[i];
-		if (e->refs == 0 && (slot == NULL || e->script == NULL || e->used < slot->used))
-			slot = e;
-		if (slot != NULL && slot->script == NULL)
-			break;
-	}
-	if (slot != NULL) {
-		struct sieve_script *old = slot->script;
-		char *old_text = slot->text;
-		*slot = (struct script_cache_entry){.hash = h, .used = ++script_cache_clock,
-						    .text = xmemdup(text, len), .len = len,
-						    .script = script, .refs = 1, .lim = *lim};
-		*entry_r = slot;
-		pthread_mutex_unlock(&script_cache_lock);
-		sieve_script_free(old);
-		free(old_text);
-		return script;
-	}
-	pthread_mutex_unlock(&script_cache_lock);
+	*ref_r = delivery_sieve_cache_add(owner, text, len, lim, script);
 	return script;
 }
 
-static void script_put(struct sieve_script *script, struct script_cache_entry *entry)
+static void script_put(struct sieve_script *script, struct delivery_sieve_cache_ref *ref)
 {
-	if (entry == NULL) {
+	if (ref == NULL)
 		sieve_script_free(script);
-		return;
-	}
-	pthread_mutex_lock(&script_cache_lock);
-	entry->refs--;
-	pthread_mutex_unlock(&script_cache_lock);
+	else
+		delivery_sieve_cache_put(ref);
 }
 
 /* Compile and run one script; false when it cancelled the implicit keep.
  * *keep_flags_r: the implicit keep's flags (last script wins). */
-static bool run_one(struct run *rn, const char *what, const char *text, size_t len,
-		    char ***keep_flags_r)
+static bool run_one(struct run *rn, int64_t owner, const char *what, const char *text,
+		    size_t len, char ***keep_flags_r)
 {
 	struct sieve_limits lim;
 	sieve_limits_default(&lim);
@@ -1002,11 +1018,11 @@ static bool run_one(struct run *rn, const char *what, const char *text, size_t l
 	if (rn->c->max_redirects > 0)
 		lim.max_redirects = rn->c->max_redirects;
 	struct sieve_diag diag = {0};
-	struct script_cache_entry *entry;
+	struct delivery_sieve_cache_ref *entry;
 	struct include_ctx ic = {.s = rn->s, .account_id = rn->r->account_id,
 				 .global_dir = rn->c->global_dir,
 				 .max_size = rn->c->max_script_size};
-	struct sieve_script *script = script_get(text, len, &lim, &ic, &entry, &diag);
+	struct sieve_script *script = script_get(owner, text, len, &lim, &ic, &entry, &diag);
 	if (script == NULL) {
 		log_warn("sieve: account=%s %s: %s: filed to INBOX", rn->account_address, what,
 			 diag.message);
@@ -1073,14 +1089,14 @@ static void run_rcpt(struct run *rn)
 	size_t len = 0;
 	char *text;
 	if (rn->c->before != NULL && (text = read_file(rn->c->before, rn->c->max_script_size, &len))) {
-		keep = run_one(rn, "sieve.before", text, len, &keep_flags);
+		keep = run_one(rn, DELIVERY_SIEVE_OWNER_BEFORE, "sieve.before", text, len, &keep_flags);
 		free(text);
 	}
 	if (keep && ptext != NULL && r->refuse == NULL)
-		keep = run_one(rn, pname, ptext, plen, &keep_flags);
+		keep = run_one(rn, r->account_id, pname, ptext, plen, &keep_flags);
 	if (keep && r->refuse == NULL && rn->c->after != NULL &&
 	    (text = read_file(rn->c->after, rn->c->max_script_size, &len))) {
-		keep = run_one(rn, "sieve.after", text, len, &keep_flags);
+		keep = run_one(rn, DELIVERY_SIEVE_OWNER_AFTER, "sieve.after", text, len, &keep_flags);
 		free(text);
 	}
 	if (keep && r->refuse == NULL)
@@ -1109,6 +1125,9 @@ void delivery_sieve_run(struct delivery *d, struct store *s, const struct delive
 			message_id = NULL;
 		}
 	}
+	char **edited = xcalloc(d->nrcpts + 1, sizeof(*edited));
+	size_t *elen = xcalloc(d->nrcpts + 1, sizeof(*elen));
+	bool *needs_copy = xcalloc(d->nrcpts + 1, sizeof(*needs_copy));
 	for (size_t i = 0; i < d->nrcpts; i++) {
 		struct store_account a;
 		if (store_account_get_by_id(s, d->rcpts[i].account_id, &a) != STORE_OK)
@@ -1117,8 +1136,17 @@ void delivery_sieve_run(struct delivery *d, struct store *s, const struct delive
 				 .can_refuse = can_refuse, .account_address = a.address,
 				 .message_id = message_id};
 		run_rcpt(&rn);
+		edited[i] = rn.edited;
+		elen[i] = rn.edited != NULL ? rn.len : 0;
+		needs_copy[i] = rn.needs_copy;
 		free(rn.special_name);
 		store_account_clear(&a);
 	}
+	settle_edits(d, data, len, edited, elen, needs_copy);
+	for (size_t i = 0; i < d->nrcpts; i++)
+		free(edited[i]);
+	free(edited);
+	free(elen);
+	free(needs_copy);
 	free(message_id);
 }

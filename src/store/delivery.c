@@ -64,6 +64,10 @@ enum store_err delivery_account_full(struct store *s, int64_t account_id, uint64
 
 void delivery_prepare(struct delivery *d, const char *data, size_t len)
 {
+	if (d->content != NULL) {
+		data = d->content;	/* editheader (delivery-sieve.c) */
+		len = d->content_len;
+	}
 	size_t n = 0;
 	for (size_t i = 0; i < d->nrcpts; i++) {
 		const struct delivery_rcpt *r = &d->rcpts[i];
@@ -154,6 +158,7 @@ void delivery_free(struct delivery *d)
 		free(d->prefixes);
 	}
 	free(d->targets);
+	free(d->content);
 	store_op_clear(&d->op);
 	free(d->return_path);
 	free(d->received);

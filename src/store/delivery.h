@@ -45,6 +45,11 @@ struct delivery {
 	struct store_target *targets;
 	size_t *target_rcpt;	/* targets[i] is for rcpts[target_rcpt[i]] */
 	char **prefixes;
+	/* set by delivery_sieve_run() when editheader changed the message
+	 * the same way for every recipient that stores it: stored instead
+	 * of the caller's data (owned) */
+	char *content;
+	size_t content_len;
 };
 
 void delivery_init(struct delivery *d, const char *return_path, const char *received);

@@ -8,7 +8,9 @@
  * only"; 0 has at most max_actions actions and max_redirects redirects,
  * every action has the fields its type needs, and the implicit keep is
  * cancelled exactly when a non-:copy keep, fileinto, redirect, reject,
- * ereject or discard was taken.
+ * ereject or discard was taken. sieve_apply_edits() (the stored copy)
+ * with no edits gives the message back byte for byte; with the run's
+ * edits it is at most the message plus the fields added.
  */
 #include "fuzz.h"
 #include "sieve/sieve.h"
@@ -90,12 +92,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			}
 			FUZZ_CHECK(redirects <= lim.max_redirects);
 			FUZZ_CHECK(r.implicit_keep == !cancels);
-			for (size_t i = 0; i < r.nedits; i++)
+			size_t bound = size - moff + 2; /* a line end for an unended last line */
+			for (size_t i = 0; i < r.nedits; i++) {
 				FUZZ_CHECK(r.edits[i].name != NULL && r.edits[i].name[0] != '\0');
+				if (r.edits[i].add)
+					bound += strlen(r.edits[i].name) + strlen(r.edits[i].value) + 4;
+			}
+			size_t elen;
+			char *edited = sieve_apply_edits(msg, size - moff, r.edits, r.nedits, &elen);
+			FUZZ_CHECK(elen <= bound);
+			free(edited);
 		}
 		sieve_result_free(&r);
 	}
 	sieve_script_free(s);
+	size_t same_len;
+	char *same = sieve_apply_edits(msg, size - moff, NULL, 0, &same_len);
+	FUZZ_CHECK(same_len == size - moff && memcmp(same, msg, same_len) == 0);
+	free(same);
 	free(script);
 	free(msg);
 	return 0;
