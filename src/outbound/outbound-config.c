@@ -28,6 +28,15 @@ const struct config_key outbound_config_keys[] = {
 	{"outbound.starttls", CONFIG_BOOL, "yes", NULL,
 	 "Use STARTTLS when the remote MX offers it (opportunistic; the certificate is "
 	 "not required to verify, the result is logged)."},
+	{"outbound.mta_sts", CONFIG_BOOL, "yes", NULL,
+	 "Honour the MTA-STS policies (RFC 8461) of destination domains: with mode "
+	 "enforce, only the policy's MX hosts, with STARTTLS and a valid certificate."},
+	{"outbound.mta_sts_timeout", CONFIG_SECONDS, "30s", NULL,
+	 "Longest time for one MTA-STS TXT lookup and policy fetch over HTTPS "
+	 "(the policy is at most 64 KB)."},
+	{"outbound.tls_ca_file", CONFIG_PATH, "", NULL,
+	 "Extra CA certificates (PEM) trusted besides the system store for MX "
+	 "certificates and MTA-STS policy hosts. For tests only."},
 	{"queue.max_lifetime", CONFIG_SECONDS, "5d", NULL,
 	 "A recipient still failing temporarily after this long is bounced (4.4.7)."},
 	{"queue.retry_min", CONFIG_SECONDS, "5m", NULL,

@@ -5,6 +5,7 @@
 #ifndef ROOST_OUTBOUND_PRIVATE_H
 #define ROOST_OUTBOUND_PRIVATE_H
 #include "dns/dns.h"
+#include "outbound/mta-sts.h"
 #include "store/store-queue.h"
 #include <openssl/ssl.h>
 #include <stdbool.h>
@@ -50,6 +51,8 @@ struct ob_dest {
 	int nsess;
 	bool tls_failed;	/* a STARTTLS handshake failed: next sessions go without */
 	bool down;		/* a session found no usable host: start no more */
+	struct mta_sts_policy *sts;	/* RFC 8461, or NULL */
+	bool sts_pending;	/* the policy lookup runs: no session yet */
 };
 
 struct ob_settings {

@@ -20,6 +20,7 @@
 #include "store/delivery.h"
 #include "store/delivery-sieve.h"
 #include "lib/workers.h"
+#include "dns/dns-sync.h"
 #include <event2/event.h>
 #include <openssl/ssl.h>
 #include <stdlib.h>
@@ -52,6 +53,7 @@ static struct outbound {
 	struct event *timer, *wake;
 	int64_t cursor;		/* the last queue id of a full scan batch */
 	bool running;
+	bool mta_sts;
 } ob;
 
 static void kick_all(void);
@@ -365,7 +367,7 @@ static void local_deliver(struct ob_job *job)
 
 static void dest_maybe_free(struct ob_dest *d)
 {
-	if (d->njobs > 0 || d->nsess > 0 || d->lookup != NULL)
+	if (d->njobs > 0 || d->nsess > 0 || d->lookup != NULL || d->sts_pending)
 		return;
 	for (struct ob_dest **p = &ob.dests; *p != NULL; p = &(*p)->next)
 		if (*p == d) {
@@ -373,6 +375,7 @@ static void dest_maybe_free(struct ob_dest *d)
 			break;
 		}
 	dns_route_free(&d->route);
+	mta_sts_policy_free(&d->sts);
 	free(d->domain);
 	free(d);
 }
@@ -390,7 +393,7 @@ static void dest_fail_all(struct ob_dest *d, bool permanent, const char *status,
 
 static void kick_dest(struct ob_dest *d)
 {
-	if (d->route == NULL || d->down || !ob.running)
+	if (d->route == NULL || d->down || d->sts_pending || !ob.running)
 		return;
 	while (d->njobs > (size_t)d->nsess && d->nsess < ob.set.max_per_domain &&
 	       ob.nsess < ob.set.max_connections) {
@@ -456,6 +459,23 @@ static void route_cb(void *ctx, struct dns_route *route)
 	dest_maybe_free(d);
 }
 
+/* The destination's MTA-STS policy (mta-sts.h) is known. */
+static void sts_cb(void *ctx, struct mta_sts_policy *p)
+{
+	struct ob_dest *d = ctx;
+	d->sts_pending = false;
+	if (!ob.running) {
+		mta_sts_policy_free(&p);
+		return;
+	}
+	mta_sts_policy_free(&d->sts);
+	if (p != NULL && p->mode == MTA_STS_NONE)
+		mta_sts_policy_free(&p);
+	d->sts = p;
+	kick_dest(d);
+	dest_maybe_free(d);
+}
+
 static void dest_add(const char *domain, struct ob_job *job)
 {
 	struct ob_dest *d = ob.dests;
@@ -474,9 +494,14 @@ static void dest_add(const char *domain, struct ob_job *job)
 		d->head = job;
 	d->tail = job;
 	d->njobs++;
-	if (d->route == NULL && d->lookup == NULL)
+	if (d->route == NULL && d->lookup == NULL) {
+		if (ob.mta_sts && !d->sts_pending) {
+			/* RFC 8461 5: the policy, alongside the route */
+			d->sts_pending = true;
+			mta_sts_lookup(domain, sts_cb, d);
+		}
 		d->lookup = dns_route(ob.dns, domain, ob.set.port, route_cb, d);
-	else
+	} else
 		kick_dest(d);
 }
 
@@ -579,7 +604,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 	scan();
 }
 
-static SSL_CTX *client_tls_ctx(void)
+static SSL_CTX *client_tls_ctx(const char *ca_file)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 	if (ctx == NULL)
@@ -587,6 +612,8 @@ static SSL_CTX *client_tls_ctx(void)
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	/* opportunistic (RFC 7435): verify to log the result, never refuse */
 	SSL_CTX_set_default_verify_paths(ctx);
+	if (*ca_file != '\0')
+		SSL_CTX_load_verify_locations(ctx, ca_file, NULL);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
 	return ctx;
 }
@@ -632,7 +659,21 @@ int outbound_start(struct config *cfg, struct store *s, struct event_base *base,
 			 error_r);
 	if (ob.dns == NULL)
 		return -1;
-	ob.tls = client_tls_ctx();
+	ob.tls = client_tls_ctx(config_path(cfg, "outbound.tls_ca_file"));
+	ob.mta_sts = config_bool(cfg, "outbound.mta_sts");
+	if (ob.mta_sts) {
+		char *cache = xasprintf("%s/mta-sts-cache", config_datadir(cfg));
+		struct mta_sts_settings ms = {
+			.port = 443, .timeout_ms = config_ms(cfg, "outbound.mta_sts_timeout"),
+			.ca_file = config_path(cfg, "outbound.tls_ca_file"), .cache_file = cache};
+		int r = dns_sync_configure(config_str(cfg, "dns.resolver"),
+					   config_path(cfg, "dns.trust_anchor"), error_r);
+		if (r == 0)
+			r = mta_sts_start(&ms, error_r);
+		free(cache);
+		if (r < 0)
+			return -1;
+	}
 	ob.timer = evtimer_new(base, timer_cb, NULL);
 	ob.wake = event_new(base, -1, 0, timer_cb, NULL);
 	ob.running = true;
@@ -654,6 +695,8 @@ void outbound_stop(void)
 	ob.timer = ob.wake = NULL;
 	/* Sessions and lookups still open end with the loop; their
 	 * recipients are still pending in the store. */
+	if (ob.mta_sts)
+		mta_sts_stop();
 	SSL_CTX_free(ob.tls);
 	ob.tls = NULL;
 	dns_free(&ob.dns);

@@ -63,7 +63,8 @@ struct ob_addr {
 struct ob_session {
 	struct event_base *base;
 	const struct ob_settings *set;
-	SSL_CTX *tls_ctx;
+	SSL_CTX *tls_ctx;	/* NULL: no STARTTLS (outbound.starttls = no) */
+	SSL_CTX *tls_any;	/* for what requires TLS all the same */
 	struct store *store;
 	struct ob_dest *dest;
 	struct bufferevent *bev;
@@ -101,6 +102,7 @@ struct ob_session {
 };
 
 static void session_next_addr(struct ob_session *ss);
+static void conn_failed(struct ob_session *ss, const char *why);
 static void session_next_job(struct ob_session *ss);
 static void on_read(struct bufferevent *bev, void *arg);
 static void on_event(struct bufferevent *bev, short what, void *arg);
@@ -166,6 +168,29 @@ static bool cb_leave(struct ob_session *ss)
 		session_really_free(ss, ss->free_error);
 		return false;
 	}
+	return true;
+}
+
+/* RFC 8461 5: the destination's policy demands TLS (enforce) or wants
+ * failures reported (testing). */
+static enum mta_sts_mode sts_mode(const struct ob_session *ss)
+{
+	return ss->dest->sts != NULL ? ss->dest->sts->mode : MTA_STS_NONE;
+}
+
+/* A policy check failed: with enforce the connection is not used (true),
+ * with testing it is logged and delivery goes on (false). */
+static bool sts_violation(struct ob_session *ss, const char *why)
+{
+	if (sts_mode(ss) == MTA_STS_TESTING) {
+		log_warn("outbound session=%s host=%s: MTA-STS policy of %s (testing) not met: %s; "
+			 "delivering anyway", ss->id, ss->host, ss->dest->domain, why);
+		return false;
+	}
+	char *msg = xasprintf("MTA-STS policy of %s (enforce): %s", ss->dest->domain, why);
+	log_warn("outbound session=%s host=%s: %s", ss->id, ss->host, msg);
+	conn_failed(ss, msg);
+	free(msg);
 	return true;
 }
 
@@ -281,7 +306,7 @@ static void ehlo_keyword(struct ob_session *ss, const char *kw)
 
 static void start_tls(struct ob_session *ss)
 {
-	SSL *ssl = SSL_new(ss->tls_ctx);
+	SSL *ssl = SSL_new(ss->tls_ctx != NULL ? ss->tls_ctx : ss->tls_any);
 	if (ssl == NULL) {
 		conn_failed(ss, "cannot create a TLS session");
 		return;
@@ -315,6 +340,14 @@ static void tls_ready(struct ob_session *ss)
 		 SSL_get_version(ssl), SSL_get_cipher_name(ssl),
 		 v == X509_V_OK ? "verified" : X509_verify_cert_error_string(v));
 	ss->tls = true;
+	if (v != X509_V_OK && sts_mode(ss) != MTA_STS_NONE) {
+		char *why = xasprintf("the certificate is not valid for %s: %s", ss->host,
+				      X509_verify_cert_error_string(v));
+		bool stop = sts_violation(ss, why);
+		free(why);
+		if (stop)
+			return;
+	}
 	send_ehlo(ss);
 }
 
@@ -604,7 +637,9 @@ static void handle_reply(struct ob_session *ss, int code, const char *text)
 			conn_failed(ss, text);
 			return;
 		}
-		if (!ss->tls && ss->ext_starttls && ss->tls_ctx != NULL && !ss->dest->tls_failed) {
+		bool need_tls = sts_mode(ss) == MTA_STS_ENFORCE;
+		if (!ss->tls && ss->ext_starttls &&
+		    ((ss->tls_ctx != NULL && !ss->dest->tls_failed) || need_tls)) {
 			ss->state = OB_STARTTLS;
 			sendf(ss, "STARTTLS\r\n");
 			set_deadline(ss, ss->set->command_ms);
@@ -613,6 +648,9 @@ static void handle_reply(struct ob_session *ss, int code, const char *text)
 		if (!ss->tls)
 			log_info("outbound session=%s host=%s: no TLS (%s)", ss->id, ss->host,
 				 ss->ext_starttls ? "disabled" : "not offered");
+		if (!ss->tls && sts_mode(ss) != MTA_STS_NONE &&
+		    sts_violation(ss, "STARTTLS not offered"))
+			return;
 		ss->connected = true;
 		session_next_job(ss);
 		return;
@@ -626,6 +664,8 @@ static void handle_reply(struct ob_session *ss, int code, const char *text)
 		return;
 	case OB_STARTTLS:
 		if (code != 220) {
+			if (sts_mode(ss) != MTA_STS_NONE && sts_violation(ss, "STARTTLS refused"))
+				return;
 			/* refused: go on in plaintext (opportunistic) */
 			ss->connected = true;
 			session_next_job(ss);
@@ -768,6 +808,7 @@ void ob_session_start(struct event_base *base, const struct ob_settings *set, SS
 	ss->base = base;
 	ss->set = set;
 	ss->tls_ctx = set->starttls ? tls : NULL;
+	ss->tls_any = tls;
 	ss->store = s;
 	ss->dest = dest;
 	snprintf(ss->id, sizeof(ss->id), "o%lu", ++serial);
@@ -778,10 +819,27 @@ void ob_session_start(struct event_base *base, const struct ob_settings *set, SS
 		ss->naddrs += r->hosts[i].naddrs;
 	ss->addrs = xcalloc(ss->naddrs + 1, sizeof(*ss->addrs));
 	size_t k = 0;
-	for (size_t i = 0; r != NULL && i < r->nhosts; i++)
+	for (size_t i = 0; r != NULL && i < r->nhosts; i++) {
+		/* RFC 8461 4.1: only the MX hosts the policy names */
+		if (dest->sts != NULL && !mta_sts_mx_match(dest->sts, r->hosts[i].name)) {
+			if (dest->sts->mode == MTA_STS_ENFORCE) {
+				log_warn("outbound session=%s: MTA-STS policy of %s (enforce): MX host %s "
+					 "is not in the policy: not used", ss->id, dest->domain,
+					 r->hosts[i].name);
+				continue;
+			}
+			log_warn("outbound session=%s: MTA-STS policy of %s (testing): MX host %s "
+				 "is not in the policy; using it anyway", ss->id, dest->domain,
+				 r->hosts[i].name);
+		}
 		for (size_t j = 0; j < r->hosts[i].naddrs; j++)
 			ss->addrs[k++] = (struct ob_addr){r->hosts[i].name, &r->hosts[i].addrs[j],
 							  r->hosts[i].addr_lens[j]};
+	}
+	ss->naddrs = k;
+	if (k == 0 && dest->sts != NULL && dest->sts->mode == MTA_STS_ENFORCE)
+		ss->fail_reason = xasprintf("MTA-STS policy of %s (enforce): no MX host matches "
+					    "the policy", dest->domain);
 	dest->nsess++;
 	/* connect from the loop: a failure must not end the session inside
 	 * the scheduler's call */

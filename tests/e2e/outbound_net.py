@@ -124,6 +124,7 @@ class _Handler(socketserver.StreamRequestHandler):
         self.send("220 sink.test ESMTP")
         mail = None
         rcpts = []
+        tls = False
         while True:
             line = self.rfile.readline(4096)
             if not line:
@@ -132,11 +133,24 @@ class _Handler(socketserver.StreamRequestHandler):
             verb = cmd[:4].upper()
             if verb in ("EHLO", "HELO"):
                 self.wfile.write(b"250-sink.test\r\n" +
+                                 (b"250-STARTTLS\r\n" if sink.tls_context and not tls
+                                  else b"") +
+                                 (b"250-REQUIRETLS\r\n" if sink.requiretls else b"") +
                                  (b"" if sink.no_pipelining else b"250-PIPELINING\r\n") +
                                  b"250-8BITMIME\r\n" +
                                  (b"" if sink.no_dsn else b"250-DSN\r\n") +
                                  b"250 SIZE 10000000\r\n")
                 self.wfile.flush()
+            elif cmd.upper() == "STARTTLS" and sink.tls_context and not tls:
+                self.send("220 2.0.0 go ahead")
+                try:
+                    self.request = sink.tls_context.wrap_socket(self.request, server_side=True)
+                except (OSError, ValueError):
+                    return
+                self.rfile = self.request.makefile("rb")
+                self.wfile = socketserver._SocketWriter(self.request)
+                tls = True
+                mail = None
             elif verb == "MAIL":
                 if sink.tempfail_mail > 0:
                     sink.tempfail_mail -= 1
@@ -175,6 +189,7 @@ class _Handler(socketserver.StreamRequestHandler):
                     time.sleep(sink.slow_final_reply)
                 with sink.lock:
                     sink.messages.append((mail, list(rcpts), b"".join(data)))
+                    sink.tls_used.append(tls)
                 self.send("250 2.0.0 queued")
             elif verb == "RSET":
                 mail = None
@@ -207,6 +222,9 @@ class Sink:
         self.no_dsn = False
         self.no_pipelining = False
         self.slow_final_reply = 0
+        self.tls_context = None  # an ssl.SSLContext: offer STARTTLS
+        self.requiretls = False  # advertise REQUIRETLS (RFC 8689)
+        self.tls_used = []       # per message: it came over TLS
         self.hang_seconds = 30
         self.messages = []
         self.connections = 0
