@@ -85,8 +85,8 @@ const struct cli_command cli_commands[] = {
 	{"import", "maildir|mbox|eml|dovecot <address> <path>", 3, 3, 0, cmd_import,
 	 "import a Maildir++ tree (flags, dovecot-keywords, mtime) or mbox/.eml file(s); a rerun imports only what is missing; "
 	 "dovecot: keep dovecot-uidlist's UIDVALIDITY, UIDs and POP3 UIDLs"},
-	{"migrate", "[--password-file <file>] [--insecure] [--timeout <seconds>] [--pop3-uidl dovecot|source] [--pop3 <pop3[s]://user@host[:port]>] <imap[s]://user@host[:port]> <address>",
-	 2, 11, CLI_LOCAL, cmd_migrate,
+	{"migrate", "[--password-file <file>] [--insecure] [--ca <file>] [--allow-plaintext] [--timeout <seconds>] [--pop3-uidl dovecot|source] [--pop3 <pop3[s]://user@host[:port]>] <imap[s]://user@host[:port]> <address>",
+	 2, 14, CLI_LOCAL, cmd_migrate,
 	 "copy a live account from an IMAP server (password: --password-file or $ROOST_MIGRATE_PASSWORD): "
 	 "folders, flags, keywords, dates, subscriptions, UIDs when the mailbox is new; a rerun fetches only new mail"},
 	{"reindex", "[<address>]", 0, 1, 0, cmd_reindex,

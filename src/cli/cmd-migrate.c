@@ -28,7 +28,9 @@
  * responses per command, MIGRATE_TIMEOUT_SECS per read or write
  * (--timeout changes it, within MIGRATE_MAX_TIMEOUT_SECS).
  * The password comes from a file or the environment, never argv;
- * imap:// upgrades with STARTTLS when offered.
+ * imap:// upgrades with STARTTLS when offered; pop3:// with STLS (RFC
+ * 2595 4) and, without it, sends no password unless --allow-plaintext.
+ * Certificates are checked against the system's CAs, or --ca FILE's.
  */
 #include "cli/cli.h"
 #include "cli/migrate-wire.h"
@@ -80,6 +82,7 @@ struct mig {
 	size_t rpos, rlen;
 	char *error;		/* why the connection failed */
 	bool dovecot;		/* the greeting names Dovecot */
+	const char *ca_file;	/* --ca: trust these instead of the system's */
 	int timeout;		/* seconds per read or write */
 	/* the current response: its line and literals, joined */
 	char *resp;
@@ -564,7 +567,10 @@ static int start_tls(struct mig *m, const char *host, bool insecure)
 		return fail(m, "TLS: cannot create a context");
 	SSL_CTX_set_min_proto_version(m->ctx, TLS1_2_VERSION);
 	if (!insecure) {
-		SSL_CTX_set_default_verify_paths(m->ctx);
+		if (m->ca_file == NULL)
+			SSL_CTX_set_default_verify_paths(m->ctx);
+		else if (SSL_CTX_load_verify_locations(m->ctx, m->ca_file, NULL) != 1)
+			return fail(m, "TLS: cannot read the CA file %s", m->ca_file);
 		SSL_CTX_set_verify(m->ctx, SSL_VERIFY_PEER, NULL);
 	}
 	m->ssl = SSL_new(m->ctx);
@@ -849,15 +855,77 @@ static void on_top_line(void *ctx, const char *line, size_t len)
 	h->len += 2;
 }
 
+static void on_capa_line(void *ctx, const char *line, size_t len)
+{
+	bool *stls = ctx;
+	if (len == 4 && strncasecmp(line, "STLS", 4) == 0)
+		*stls = true;
+}
+
+/* pop3://: STLS (RFC 2595 4) when CAPA (RFC 2449 5) lists it, or when the
+ * server has no CAPA; the certificate is checked as for pop3s://. 0 with
+ * *used_r false: the server has no STLS. */
+static int pop3_stls(struct mig *m, const char *host, bool insecure, bool *used_r)
+{
+	*used_r = false;
+	bool stls = false, have_capa = false;
+	int rc = raw_write(m, "CAPA\r\n", 6);
+	if (rc == 0) {
+		m->resp_len = 0;
+		size_t start;
+		rc = read_line(m, &start);
+	}
+	if (rc < 0)
+		return -1;
+	if (strncmp(m->resp, "+OK", 3) == 0) {
+		have_capa = true;
+		if (pop3_lines(m, MIGRATE_MAX_SMALL_LITERAL, on_capa_line, &stls) < 0)
+			return -1;
+	} else if (strncmp(m->resp, "-ERR", 4) != 0) {
+		return fail(m, "POP3 CAPA: %.200s", m->resp);
+	}
+	if (have_capa && !stls)
+		return 0;
+	if (raw_write(m, "STLS\r\n", 6) < 0)
+		return -1;
+	m->resp_len = 0;
+	size_t start;
+	if (read_line(m, &start) < 0)
+		return -1;
+	if (strncmp(m->resp, "+OK", 3) != 0) {
+		if (have_capa)
+			return fail(m, "POP3 STLS: %.200s", m->resp);
+		return 0; /* no CAPA, no STLS: an old server */
+	}
+	/* bytes sent before the handshake would be taken as protected */
+	if (m->rpos != m->rlen)
+		return fail(m, "the server sent data after its STLS reply");
+	*used_r = true;
+	return start_tls(m, host, insecure);
+}
+
 /* Log in to the POP3 server, read UIDL and each message's header (TOP n
  * 0), and QUIT without deleting anything. */
 static int pop3_fetch(struct cli *cli, const struct mig_url *u, const char *pass, bool insecure,
-		      int64_t max_size, int timeout, struct pop3_list *pl, char **error_r)
+		      bool allow_plaintext, const char *ca_file, int64_t max_size, int timeout,
+		      struct pop3_list *pl, char **error_r)
 {
-	struct mig m = {.cli = cli, .fd = -1, .max_literal = max_size, .timeout = timeout};
+	struct mig m = {.cli = cli, .fd = -1, .max_literal = max_size, .timeout = timeout,
+			.ca_file = ca_file};
 	int rc = connect_to(&m, u, insecure);
 	if (rc == 0)
 		rc = pop3_status(&m, "greeting");
+	bool tls_started = u->tls;
+	if (rc == 0 && !u->tls)
+		rc = pop3_stls(&m, u->host, insecure, &tls_started);
+	if (rc == 0 && !tls_started) {
+		if (!allow_plaintext)
+			rc = fail(&m, "the server offers no STLS: the password would go in clear "
+				      "(--allow-plaintext to send it anyway)");
+		else
+			fprintf(cli->err, "roost: %s offers no STLS: the password goes in clear\n",
+				u->host);
+	}
 	if (rc == 0 && (!plain_ascii(pass) || !plain_ascii(u->user)))
 		rc = fail(&m, "POP3: user and password must be printable ASCII for USER/PASS");
 	if (rc == 0) {
@@ -1438,13 +1506,17 @@ int migrate_wire_drain(int fd, int64_t max_literal, FILE *err, struct migrate_wi
 
 int cmd_migrate(struct cli *cli, int argc, char **argv)
 {
-	const char *pwfile = NULL, *pop3 = NULL, *pop3_url = NULL;
-	bool insecure = false;
+	const char *pwfile = NULL, *pop3 = NULL, *pop3_url = NULL, *ca_file = NULL;
+	bool insecure = false, allow_plaintext = false;
 	long timeout = MIGRATE_TIMEOUT_SECS;
 	int i = 0;
 	for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
 		if (strcmp(argv[i], "--insecure") == 0)
 			insecure = true;
+		else if (strcmp(argv[i], "--allow-plaintext") == 0)
+			allow_plaintext = true;
+		else if (strcmp(argv[i], "--ca") == 0 && i + 1 < argc)
+			ca_file = argv[++i];
 		else if (strcmp(argv[i], "--password-file") == 0 && i + 1 < argc)
 			pwfile = argv[++i];
 		else if (strcmp(argv[i], "--pop3-uidl") == 0 && i + 1 < argc)
@@ -1480,7 +1552,7 @@ int cmd_migrate(struct cli *cli, int argc, char **argv)
 	enum store_err err = addr ? store_account_get(cli->store, addr, &acct) : STORE_EINVAL;
 	char *pass = NULL;
 	int code = CLI_EX_OK;
-	struct mig m = {.cli = cli, .fd = -1, .timeout = (int)timeout,
+	struct mig m = {.cli = cli, .fd = -1, .timeout = (int)timeout, .ca_file = ca_file,
 			.max_literal = config_size(cli->cfg, "message.max_size")};
 	struct folders fs = {0};
 	struct totals tot = {0};
@@ -1507,8 +1579,8 @@ int cmd_migrate(struct cli *cli, int argc, char **argv)
 	}
 	if (pop3_url != NULL) {
 		if (parse_url(pop3_url, true, &pu, &error) < 0 ||
-		    pop3_fetch(cli, &pu, pass, insecure, m.max_literal, m.timeout, &pl,
-			       &error) < 0) {
+		    pop3_fetch(cli, &pu, pass, insecure, allow_plaintext, ca_file, m.max_literal,
+			       m.timeout, &pl, &error) < 0) {
 			code = cli_fail(cli, CLI_EX_TEMPFAIL, "%s", error);
 			free(error);
 			goto out;

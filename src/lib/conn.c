@@ -65,6 +65,8 @@
 struct conn {
 	const struct conn_handler *h;
 	struct trace *trace;	      /* support trace (trace.h), or NULL */
+	char *account;		      /* the logged-in account's address (trace.h) */
+	uint64_t trace_gen;	      /* trace_generation() when last looked at */
 	struct event_base *base;
 	struct bufferevent *bev;      /* top: plain socket, TLS socket or TLS filter */
 	struct bufferevent *sock_bev; /* the socket under a STARTTLS filter, else NULL */
@@ -346,6 +348,7 @@ void conn_accept(const struct conn_listener_info *li, evutil_socket_t fd,
 	c->in_bottom = bufferevent_get_input(c->bev);
 	c->in_cb = evbuffer_add_cb(c->in_bottom, conn_in_count_cb, c);
 	c->started_ms = now_ms();
+	c->trace_gen = trace_generation(); /* before the set is read */
 	c->trace = trace_conn_new(c->h->proto, c->id);
 	conn_setup_bev(c);
 	conn_link(c);
@@ -507,6 +510,11 @@ static bool conn_step(struct conn *c)
 	}
 	/* The CR or LF being dropped makes room for the terminator. */
 	line[len] = '\0';
+	if (c->account != NULL && c->trace_gen != trace_generation()) {
+		/* a switch moved: the trace starts or stops at this command */
+		c->trace_gen = trace_generation();
+		c->trace = trace_conn_update(c, c->trace, c->h->proto, c->account);
+	}
 	if (c->trace != NULL)
 		trace_client_line(c->trace, line, len);
 	c->h->on_line(c, line, len);
@@ -777,6 +785,7 @@ static void conn_finish(struct conn *c)
 	bufferevent_free(c->bev);
 	ERR_clear_error();
 	free(c->tls_desc);
+	free(c->account);
 	free(c);
 }
 
@@ -1182,6 +1191,16 @@ const char *conn_tls_description(const struct conn *c)
 struct trace *conn_trace(const struct conn *c)
 {
 	return c->trace;
+}
+
+void conn_set_account(struct conn *c, const char *address)
+{
+	free(c->account);
+	c->account = address != NULL ? xstrdup(address) : NULL;
+	if (c->account != NULL && c->trace_gen != trace_generation()) {
+		c->trace_gen = trace_generation();
+		c->trace = trace_conn_update(c, c->trace, c->h->proto, c->account);
+	}
 }
 
 const char *conn_id(const struct conn *c)

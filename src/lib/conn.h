@@ -151,7 +151,12 @@ void conn_close(struct conn *c);
 /* Identity, for logs and policy. */
 const char *conn_id(const struct conn *c);
 /* The session's support trace (lib/trace.h), or NULL. */
-struct trace *conn_trace(const struct conn *c);          /* short unique session id */
+struct trace *conn_trace(const struct conn *c);
+/* The account the session logged in as (conn_login, lib/trace.h): its
+ * trace switch is looked at now if a switch moved since the connection
+ * began, and again before each command line whenever one moves. NULL:
+ * none. */
+void conn_set_account(struct conn *c, const char *address);
 const char *conn_remote_ip(const struct conn *c);   /* "127.0.0.1", "::1", "unix" */
 bool conn_is_loopback(const struct conn *c);        /* 127/8, ::1 or a unix socket */
 /* Plaintext password login allowed per auth.allow_plaintext? */

@@ -8,6 +8,7 @@
 #include <event2/event.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,9 @@ static char *trace_dir;		/* NULL: not the daemon, nothing is traced */
 static int64_t max_file_bytes;
 static char **accounts;
 static size_t naccounts, accounts_cap;
+/* Bumped after each change of the set (under the lock): sessions compare
+ * it per command line, a load instead of a lock or a stat(). */
+static _Atomic uint64_t generation = 1;
 
 enum trace_state { TRACE_PRELOGIN, TRACE_ON, TRACE_OFF };
 
@@ -34,6 +38,8 @@ struct trace {
 	char *proto, *session;
 	struct buf pending;	/* pre-login lines, or output not yet written */
 	bool prelogin_cut;
+	bool capped;		/* stopped at trace.max_bytes: stays off */
+	bool managesieve;	/* SASL continuations are strings (RFC 5804 2.1) */
 	bool sasl;		/* a SASL exchange: client lines are secrets */
 	int fd;
 	int64_t written;
@@ -75,6 +81,11 @@ static void set_locked(const char *address, bool on)
 		return;
 	accounts = xgrow(accounts, &accounts_cap, naccounts + 1, sizeof(*accounts));
 	accounts[naccounts++] = xstrdup(address);
+}
+
+uint64_t trace_generation(void)
+{
+	return atomic_load_explicit(&generation, memory_order_acquire);
 }
 
 void trace_start(const char *datadir, int64_t max_bytes)
@@ -128,8 +139,10 @@ int trace_switch(const char *datadir, const char *address, bool on, char **error
 	}
 	if (r == 0) {
 		pthread_mutex_lock(&lock);
-		if (trace_dir != NULL)
+		if (trace_dir != NULL) {
 			set_locked(address, on);
+			atomic_fetch_add_explicit(&generation, 1, memory_order_release);
+		}
 		pthread_mutex_unlock(&lock);
 	}
 	free(flag);
@@ -221,6 +234,14 @@ size_t trace_redact(const char *line, size_t len, bool *sasl, char *out, size_t 
 			keep = s3;
 			redact = 1;
 		}
+	} else if (word_is(line, s1, n1, "AUTHENTICATE")) {
+		/* ManageSieve (RFC 5804 2.1): no tag; the mechanism stays,
+		 * an initial response (string or literal) goes */
+		*sasl = true;
+		if (n2 > 0 && pos < len) {
+			keep = pos + 1;
+			redact = 1;
+		}
 	} else if (word_is(line, s2, n2, "AUTHENTICATE")) {
 		*sasl = true; /* IMAP (RFC 3501 6.2.2; SASL-IR, RFC 4959) */
 		size_t m, n3 = word(line, len, &pos, &m);
@@ -279,6 +300,7 @@ static void flush(struct trace *t)
 			/* nothing more to do: the file is full or gone */
 		}
 		t->state = TRACE_OFF;
+		t->capped = true;
 	}
 }
 
@@ -319,6 +341,18 @@ static void append(struct trace *t, const char *dir, const char *text, size_t n)
 	}
 }
 
+static struct trace *trace_alloc(const char *proto, const char *session)
+{
+	struct trace *t = xcalloc(1, sizeof(*t));
+	t->state = TRACE_PRELOGIN;
+	t->proto = xstrdup(proto);
+	t->session = xstrdup(session);
+	t->managesieve = strcmp(proto, "managesieve") == 0;
+	t->fd = -1;
+	buf_init(&t->pending, TRACE_PRELOGIN_MAX);
+	return t;
+}
+
 struct trace *trace_conn_new(const char *proto, const char *session)
 {
 	/* MTA sessions (SMTP on port 25, LMTP) never log in: no buffer */
@@ -329,13 +363,7 @@ struct trace *trace_conn_new(const char *proto, const char *session)
 	pthread_mutex_unlock(&lock);
 	if (!any)
 		return NULL;
-	struct trace *t = xcalloc(1, sizeof(*t));
-	t->state = TRACE_PRELOGIN;
-	t->proto = xstrdup(proto);
-	t->session = xstrdup(session);
-	t->fd = -1;
-	buf_init(&t->pending, TRACE_PRELOGIN_MAX);
-	return t;
+	return trace_alloc(proto, session);
 }
 
 void trace_client_line(struct trace *t, const char *line, size_t len)
@@ -404,7 +432,8 @@ void trace_server(struct trace *t, const void *data, size_t len)
 	 * SASL exchange going; any other reply ends it */
 	if (t->skip_out == 0 && !t->server_body)
 		t->sasl = t->sasl && ((len >= 2 && p[0] == '+' && (p[1] == ' ' || p[1] == '\r')) ||
-				      (len >= 4 && memcmp(p, "334 ", 4) == 0));
+				      (len >= 4 && memcmp(p, "334 ", 4) == 0) ||
+				      (t->managesieve && (p[0] == '"' || p[0] == '{')));
 	if (t->want_data) {
 		t->client_data = len >= 3 && memcmp(p, "354", 3) == 0;
 		t->want_data = false;
@@ -485,8 +514,9 @@ void trace_free(struct trace **tp)
 	*tp = NULL;
 }
 
-/* The account is traced: open its file and write what came before. */
-static void trace_begin(struct trace *t, struct conn *c, const char *user)
+/* The account is traced: open its file and write what came before (or,
+ * with `note`, say why nothing did). */
+static void trace_begin(struct trace *t, struct conn *c, const char *user, const char *note)
 {
 	char *path = NULL;
 	pthread_mutex_lock(&lock);
@@ -511,8 +541,8 @@ static void trace_begin(struct trace *t, struct conn *c, const char *user)
 	char *prelogin = buf_steal(&t->pending);
 	buf_init(&t->pending, 2 * TRACE_FLUSH_BYTES);
 	t->state = TRACE_ON;
-	buf_printf(&t->pending, "-- %s session %s from %s, user %s\n", t->proto, t->session,
-		   conn_remote_ip(c), user);
+	buf_printf(&t->pending, "-- %s session %s from %s, user %s%s%s\n", t->proto, t->session,
+		   conn_remote_ip(c), user, note != NULL ? ": " : "", note != NULL ? note : "");
 	if (prelogin != NULL)
 		buf_puts(&t->pending, prelogin);
 	free(prelogin);
@@ -528,12 +558,41 @@ void conn_login(struct conn *c, const char *user, const char *address, const cha
 	conn_log(c, LOG_INFO, "login user=%s method=%s tls=%.*s%s%s", user, method, (int)tls_len,
 		 tls != NULL ? tls : "none", extra != NULL ? " " : "", extra != NULL ? extra : "");
 	struct trace *t = conn_trace(c);
-	if (t == NULL || t->state != TRACE_PRELOGIN)
-		return;
-	if (address_ok(address) && trace_enabled(address)) {
-		trace_begin(t, c, address);
-		return;
+	if (t != NULL && t->state == TRACE_PRELOGIN) {
+		if (address_ok(address) && trace_enabled(address)) {
+			trace_begin(t, c, address, NULL);
+		} else {
+			t->state = TRACE_OFF;
+			buf_free(&t->pending);
+		}
 	}
-	t->state = TRACE_OFF;
-	buf_free(&t->pending);
+	/* a session that connected before the switch starts here; a switch
+	 * moved later reaches it at its next command (conn.c) */
+	conn_set_account(c, address_ok(address) ? address : NULL);
+}
+
+struct trace *trace_conn_update(struct conn *c, struct trace *t, const char *proto,
+				const char *address)
+{
+	pthread_mutex_lock(&lock);
+	bool daemon = trace_dir != NULL;
+	pthread_mutex_unlock(&lock);
+	bool on = daemon && trace_enabled(address);
+	if (on && t != NULL && (t->state != TRACE_OFF || t->capped))
+		return t; /* traced already (or full: trace.max_bytes holds) */
+	if (on) {
+		trace_free(&t);
+		t = trace_alloc(proto, conn_id(c));
+		trace_begin(t, c, address,
+			    "trace began mid-session (switched on after the session "
+			    "started; earlier lines not traced)");
+		if (t->state != TRACE_ON)
+			trace_free(&t); /* the file could not be opened */
+		return t;
+	}
+	if (t != NULL && t->state == TRACE_ON) {
+		append(t, "--", "trace switched off", strlen("trace switched off"));
+		trace_free(&t);
+	}
+	return t;
 }

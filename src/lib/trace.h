@@ -8,7 +8,9 @@
  * visible with ls, and never reachable by the user (IMAP METADATA would
  * be). The daemon reads the flags at start; `roost user trace` runs inside
  * the daemon through the control socket when it runs, so the change takes
- * effect at the account's next login at once.
+ * effect at once: at the account's next login, and in its sessions already
+ * logged in at their next command line (a generation counter the switch
+ * bumps, compared per line: no lock, no stat()).
  *
  * A session knows its account only after login: until then its lines go
  * to a small bounded buffer (only while some account is traced, and not
@@ -50,6 +52,15 @@ void trace_start(const char *datadir, int64_t max_bytes);
 int trace_switch(const char *datadir, const char *address, bool on, char **error_r);
 /* Is the account's switch on (in the daemon's set)? Any thread. */
 bool trace_enabled(const char *address);
+/* Moves on every change of the daemon's set. Any thread; one atomic load. */
+uint64_t trace_generation(void);
+/* A logged-in session whose trace_generation() moved, before its next
+ * command line: returns its trace, started (a new file whose first line
+ * says it began mid-session) when `address` is now traced, or NULL when
+ * it is not (a running trace ends with a line saying so). Loop thread of
+ * the connection. */
+struct trace *trace_conn_update(struct conn *c, struct trace *t, const char *proto,
+				const char *address);
 
 /* conn.c's hooks (each one line there). */
 struct trace *trace_conn_new(const char *proto, const char *session);

@@ -16,6 +16,7 @@
 #include "lib/log.h"
 #include "lib/buf.h"
 #include "lib/registry.h"
+#include "lib/trace.h"
 #include "mail/sasl.h"
 #include <stdlib.h>
 #include <string.h>
@@ -76,7 +77,14 @@ static void checked(void *ctx, enum auth_result result, int64_t account_id)
 	s->reg = registry_add(account_id, session_end, s);
 	registry_set_describe(s->reg, describe);
 	conn_authenticated(s->conn);
-	conn_log(s->conn, LOG_INFO, "login user=%s", s->user);
+	/* the login line and the trace switch (lib/trace.h), by the
+	 * account's own spelling of its address */
+	struct store_account a = {0};
+	bool have = store_account_get_by_id(ms_server.store, account_id, &a) == STORE_OK;
+	conn_login(s->conn, s->user, have ? a.address : s->user,
+		   s->scram != NULL ? "SCRAM-SHA-256" : "PLAIN", NULL);
+	if (have)
+		store_account_clear(&a);
 	if (s->scram != NULL) {
 		/* RFC 5804 2.1: the server's last SASL data rides on the OK */
 		char *final = auth_scram_server_final(s->scram);

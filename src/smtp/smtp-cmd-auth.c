@@ -75,10 +75,10 @@ static void logged_in(struct smtp_session *s, int64_t account_id, char *user)
 	s->reg = registry_add(account_id, end_session, s);
 	registry_set_describe(s->reg, describe_session);
 	conn_authenticated(s->conn);
-	/* a traced session needs the account's own spelling (trace.h) */
+	/* the trace switch names the account's own spelling (trace.h),
+	 * looked at now and again whenever a switch moves */
 	struct store_account a = {0};
-	bool have = conn_trace(s->conn) != NULL &&
-		    store_account_get_by_id(s->srv->store, account_id, &a) == STORE_OK;
+	bool have = store_account_get_by_id(s->srv->store, account_id, &a) == STORE_OK;
 	conn_login(s->conn, s->auth_user, have ? a.address : s->auth_user,
 		   s->auth_method != NULL ? s->auth_method : "PLAIN", NULL);
 	if (have)

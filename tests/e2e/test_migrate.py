@@ -436,14 +436,14 @@ def test_migrate_takes_pop3_uidls_from_the_pop3_server(roost, request):
     theirs = pop3_uidls(d.pop3, USER, "oldpass")
     assert len(theirs) == 5 and not theirs[0].startswith(b"00000001")
     pop3_url = "pop3://old%%40example.org@127.0.0.1:%d" % d.pop3
-    rc, out, err = migrate(roost, d.imap, "--pop3", pop3_url)
+    rc, out, err = migrate(roost, d.imap, "--allow-plaintext", "--pop3", pop3_url)
     assert "pop3: 5 UIDLs" in out, out
     assert pop3_uidls(roost.port("pop3"), "alice@example.com", "secret") == theirs
     names = ["INBOX", "Work", "Work/Projects"]
     same_as_source(state(d.imap, USER, "oldpass", names),
                    state(roost.port("imap"), "alice@example.com", "secret"), names)
     # the rerun knows them by those UIDLs: nothing twice
-    rc, out, err = migrate(roost, d.imap, "--pop3", pop3_url)
+    rc, out, err = migrate(roost, d.imap, "--allow-plaintext", "--pop3", pop3_url)
     assert "migrated 0 messages" in out, out
     # without --pop3 the UIDLs would have been Dovecot's default form
     roost.add_user("bob@example.com")

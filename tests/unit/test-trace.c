@@ -21,6 +21,10 @@ static const struct {
 	{"pass  secret with spaces", "pass  [redacted]", false},
 	{"AUTH PLAIN AGFsaWNlAHNlY3JldA==", "AUTH PLAIN [redacted]", true},
 	{"AUTH LOGIN", "AUTH LOGIN", true},
+	/* ManageSieve (RFC 5804 2.1): no tag, strings or literals */
+	{"AUTHENTICATE \"PLAIN\" \"AGFsaWNlAHNlY3JldA==\"", "AUTHENTICATE \"PLAIN\" [redacted]", true},
+	{"AUTHENTICATE \"PLAIN\" {20+}", "AUTHENTICATE \"PLAIN\" [redacted]", true},
+	{"AUTHENTICATE \"SCRAM-SHA-256\"", "AUTHENTICATE \"SCRAM-SHA-256\"", true},
 	{"a SELECT INBOX", "a SELECT INBOX", false},
 	{"a NOOP\x01", "a NOOP?", false},
 	{"", "", false},
