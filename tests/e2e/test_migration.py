@@ -110,7 +110,7 @@ def test_upgrade_from_schema_v1_keeps_everything(tmp_path):
     assert oct(os.stat(backups[0]).st_mode & 0o777) == "0o600"
     assert read_db(backups[0], "SELECT value FROM meta WHERE key = 'schema_version'") == [("1",)]
     assert snapshot(backups[0]) == before
-    assert read_db(db_path, "SELECT value FROM meta WHERE key = 'schema_version'") == [("4",)]
+    assert read_db(db_path, "SELECT value FROM meta WHERE key = 'schema_version'") == [("5",)]
     # schema 4: Sieve scripts and their delivery state
     for table in ("sieve_scripts", "sieve_vacation", "sieve_redirects", "sieve_duplicates"):
         assert read_db(db_path, "SELECT count(*) FROM %s" % table) == [(0,)]
@@ -211,7 +211,7 @@ def test_upgrade_from_schema_v3_adds_sieve_tables(tmp_path):
     assert (p.returncode, p.stdout) == (0, "clean\n"), p.stdout + p.stderr
     assert "upgraded from version 3 to 4" in p.stderr, p.stderr
     assert len(glob.glob(db_path + ".v3-*.bak")) == 1
-    assert read_db(db_path, "SELECT value FROM meta WHERE key = 'schema_version'") == [("4",)]
+    assert read_db(db_path, "SELECT value FROM meta WHERE key = 'schema_version'") == [("5",)]
     db = sqlite3.connect(db_path)
     db.execute("INSERT INTO sieve_scripts (account_id, name, content, active, updated)"
                " SELECT id, 's', 'keep;', 1, 0 FROM accounts")
