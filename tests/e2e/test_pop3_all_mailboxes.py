@@ -7,6 +7,7 @@ the per-account override works both ways; a large maildrop over several
 folders lists completely and in order."""
 import imaplib
 import poplib
+import re
 import socket
 
 from test_pop3_clients import Fetchmail
@@ -268,6 +269,33 @@ def read_until(sock, buf, marker):
     return buf
 
 
+def read_tagged(sock, buf, tag):
+    """Read until the tagged reply of `tag`; returns (its line, the rest)."""
+    pat = re.compile(rb"(?:^|\r\n)" + tag + rb" (OK|NO|BAD)[^\r\n]*\r\n")
+    while not pat.search(buf):
+        chunk = sock.recv(65536)
+        assert chunk, "connection closed: %r" % buf[-200:]
+        buf += chunk
+    found = pat.search(buf)
+    return found.group(0).strip(), buf[found.end():]
+
+
+def multiappend(r, mailbox, msgs):
+    """One MULTIAPPEND (RFC 3502) with LITERAL+: one commit for all."""
+    s = socket.create_connection(("127.0.0.1", r.port("imap")), timeout=60)
+    s.sendall(b"a LOGIN %s secret\r\n" % ALICE.encode())
+    line, buf = read_tagged(s, b"", b"a")
+    assert line.startswith(b"a OK"), line
+    cmd = b"b APPEND " + mailbox.encode()
+    for date, data in msgs:
+        cmd += b" %s {%d+}\r\n%s" % (date.encode(), len(data), data)
+    s.sendall(cmd + b"\r\n")
+    line, buf = read_tagged(s, buf, b"b")
+    assert line.startswith(b"b OK"), line
+    s.sendall(b"c LOGOUT\r\n")
+    s.close()
+
+
 def test_large_maildrop_over_folders_lists_completely(roost_factory):
     # hostile: thousands of messages across folders; LIST and UIDL are
     # streamed as the client reads, pipelined with STAT, complete and in order
@@ -276,11 +304,20 @@ def test_large_maildrop_over_folders_lists_completely(roost_factory):
     r = roost_factory(pop3__mailboxes="all")
     m = imap_login(r)
     assert m.create("Lists")[0] == "OK"
+    m.logout()
+    batches = {f: [] for f in folders}
     for i in range(n):
         day = 1 + i // 1440
         date = '"%02d-Jan-2024 %02d:%02d:00 +0000"' % (day, (i // 60) % 24, i % 60)
-        append(m, folders[i % 4], message(i), date)
-    append(m, "Trash", message(n + 1))
+        batches[folders[i % 4]].append((date, message(i)))
+    batches["Trash"] = [('"01-Jan-2024 00:00:00 +0000"', message(n + 1))]
+    for folder, msgs in batches.items():
+        for k in range(0, len(msgs), 250):
+            multiappend(r, folder, msgs[k:k + 250])
+    m = imap_login(r)
+    for folder in folders:
+        typ, data = m.select(folder, readonly=True)
+        assert typ == "OK" and int(data[0]) == n // 4
     m.logout()
 
     s = socket.create_connection(("127.0.0.1", r.port("pop3")), timeout=60)
