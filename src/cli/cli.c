@@ -46,6 +46,8 @@ const struct cli_command cli_commands[] = {
 	 "show an account's settings and usage, one \"key<TAB>value\" per line"},
 	{"user pop3-delete", "<address> expunge|hide|default", 2, 2, 0, cmd_user_pop3_delete,
 	 "what POP3 DELE does for this account (default: the pop3.delete setting)"},
+	{"user pop3-mailboxes", "<address> inbox|all|default", 2, 2, 0, cmd_user_pop3_mailboxes,
+	 "which mailboxes POP3 shows for this account (default: the pop3.mailboxes setting)"},
 	{"user save-sent", "<address> yes|no|default", 2, 2, 0, cmd_user_save_sent,
 	 "whether submission keeps a copy of sent mail in the account's Sent (default: submission.save_sent)"},
 	{"user trace", "<address> on|off", 2, 2, 0, cmd_user_trace,

@@ -134,6 +134,7 @@ int cmd_user_trace(struct cli *cli, int argc, char **argv);
 int cmd_user_quota(struct cli *cli, int argc, char **argv);
 int cmd_user_show(struct cli *cli, int argc, char **argv);
 int cmd_user_pop3_delete(struct cli *cli, int argc, char **argv);
+int cmd_user_pop3_mailboxes(struct cli *cli, int argc, char **argv);
 int cmd_user_save_sent(struct cli *cli, int argc, char **argv);
 int cmd_user_app_password_add(struct cli *cli, int argc, char **argv);
 int cmd_user_app_password_list(struct cli *cli, int argc, char **argv);

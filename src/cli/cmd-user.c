@@ -27,6 +27,7 @@
 #include "mail/password.h"
 #include "store/store.h"
 #include "store/store-auth.h"
+#include "store/store-pop3.h"
 #include <openssl/rand.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -308,6 +309,7 @@ int cmd_user_show(struct cli *cli, int argc, char **argv)
 		a.quota_is_default ? "yes" : "no", a.used_bytes, a.used_messages,
 		a.pop3_delete != NULL ? a.pop3_delete : "default", a.disabled ? "yes" : "no");
 	int save_sent = -1;
+	int64_t account_id = a.id;
 	err = store_save_sent_get(cli->store, a.id, &save_sent);
 	store_account_clear(&a);
 	if (err != STORE_OK) {
@@ -317,6 +319,14 @@ int cmd_user_show(struct cli *cli, int argc, char **argv)
 	}
 	fprintf(cli->out, "save-sent\t%s\n",
 		save_sent < 0 ? "default" : save_sent ? "yes" : "no");
+	char *pop3_mailboxes = NULL;
+	if ((err = store_account_pop3_mailboxes_get(cli->store, account_id, &pop3_mailboxes)) != STORE_OK) {
+		int code = cli_store_result(cli, err, NULL, addr);
+		free(addr);
+		return code;
+	}
+	fprintf(cli->out, "pop3-mailboxes\t%s\n", pop3_mailboxes != NULL ? pop3_mailboxes : "default");
+	free(pop3_mailboxes);
 	free(addr);
 	return CLI_EX_OK;
 }

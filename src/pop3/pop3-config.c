@@ -11,6 +11,9 @@ const struct config_key pop3_config_keys[] = {
 	{"pop3s.listen", CONFIG_LISTEN, "127.0.0.1:1995", NULL, "POP3 over implicit TLS."},
 	{"pop3.delete", CONFIG_ENUM, "expunge", "expunge|hide",
 	 "What DELE does: expunge for every client, or only hide the message from POP3."},
+	{"pop3.mailboxes", CONFIG_ENUM, "inbox", "inbox|all",
+	 "What the maildrop holds: INBOX, or every mailbox but Trash, Junk and Sent"
+	 " (`roost user pop3-mailboxes` overrides it per account)."},
 	{"pop3.retr_marks_seen", CONFIG_BOOL, "yes", NULL, "RETR sets \\Seen (visible over IMAP)."},
 	{"pop3.expire_days", CONFIG_INT, "0", NULL,
 	 "Remove messages N days after POP3 downloaded them (0 = never). Advertised as CAPA EXPIRE."},

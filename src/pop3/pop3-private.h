@@ -7,7 +7,8 @@
  *   pop3-commands.c  the command table and command-line parsing (no I/O)
  *   pop3-auth.c      USER, PASS, AUTH, login, failure delay
  *   pop3-lock.c      one POP3 session per account (in-process table)
- *   pop3-maildrop.c  the snapshot: STAT, LIST, UIDL, DELE, RSET, NOOP
+ *   pop3-maildrop.c  the snapshot (pop3.mailboxes): STAT, LIST, UIDL, DELE,
+ *                    RSET, NOOP; LIST and UIDL streamed on drain
  *   pop3-retr.c      RETR and TOP, streamed with byte-stuffing
  *   pop3-format.c    CRLF conversion and sizes (no I/O; unit tested)
  *   pop3-quit.c      QUIT and the UPDATE state's one store commit
@@ -51,6 +52,7 @@ struct pop3_settings {
 	int64_t login_delay_ms;	/* 0 = not advertised */
 	int64_t timeout_ms;
 	int64_t max_errors;
+	bool mailboxes_all;	/* pop3.mailboxes = all */
 };
 
 struct pop3_server {
@@ -63,6 +65,7 @@ extern struct pop3_server pop3_server;
 
 /* One message of the snapshot taken at login. Numbers are index + 1. */
 struct pop3_msg {
+	int64_t mailbox_id;	/* where it is (pop3.mailboxes = all: any folder) */
 	uint32_t uid;
 	int64_t stored_size;	/* octets as stored (may use bare LF) */
 	int64_t size;		/* octets RETR sends (CRLF form); -1 = not yet known */
@@ -70,6 +73,18 @@ struct pop3_msg {
 	bool deleted;		/* DELE'd in this session */
 	bool retrieved;		/* RETR'd in this session */
 };
+
+/* Another row of the store that is the same message as msgs[msg] (a COPY
+ * carries the UIDL and EMAILID): not listed, but DELE and RETR of msg
+ * apply to it too. */
+struct pop3_dup {
+	size_t msg;
+	int64_t mailbox_id;
+	uint32_t uid;
+};
+
+/* A multi-line LIST or UIDL being sent (on drain, like RETR). */
+enum pop3_listing { POP3_LISTING_NONE, POP3_LISTING_LIST, POP3_LISTING_UIDL };
 
 enum pop3_sasl_step {
 	POP3_SASL_NONE,
@@ -96,13 +111,19 @@ struct pop3_session {
 
 	/* TRANSACTION */
 	int64_t account_id;
-	int64_t mailbox_id;
-	uint32_t uidvalidity;
+	int64_t mailbox_id;	/* INBOX: its absence means the account is gone */
+	bool maildrop_all;	/* effective pop3.mailboxes for this account */
 	bool delete_hide;	/* effective pop3.delete for this account */
 	bool locked;		/* holds the account lock */
 	struct registry_entry *reg;	/* in the account's live sessions (lib/registry.h) */
 	struct pop3_msg *msgs;
 	size_t nmsgs;
+	struct pop3_dup *dups;
+	size_t ndups;
+
+	/* LIST/UIDL streaming */
+	enum pop3_listing listing;
+	size_t listing_pos;
 
 	/* RETR/TOP streaming */
 	char *out_data;
@@ -201,9 +222,13 @@ void pop3_auth_sasl_line(struct pop3_session *s, const char *line, size_t len);
 void pop3_auth_cancel_delay(struct pop3_session *s);
 
 /* pop3-maildrop.c */
-/* Take the snapshot of INBOX for s->account_id: STORE_OK or the store's
- * error (with a detail for the log in *error_r). */
+/* Take the snapshot for s->account_id (INBOX, or with pop3.mailboxes =
+ * all every mailbox but Trash, Junk and Sent): STORE_OK or the store's
+ * error (with a detail for the log in *error_r). Rows without a stored
+ * UIDL get one, written to the store in the background. */
 enum store_err pop3_maildrop_open(struct pop3_session *s, char **error_r);
+/* Continue a LIST/UIDL listing (on drain). */
+void pop3_listing_continue(struct pop3_session *s);
 /* After a read found a message missing: is the maildrop itself gone
  * (its account deleted)? Then the session has been ended: return true. */
 bool pop3_maildrop_gone(struct pop3_session *s);

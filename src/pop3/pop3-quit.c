@@ -1,7 +1,9 @@
 /*
  * pop3-quit: QUIT and the UPDATE state (RFC 1939 section 6). Every DELE of
  * the session and every first retrieval go to the store as ONE
- * STORE_OP_POP3_COMMIT, so they are all durable or none is. The reply waits
+ * write (store_pop3_apply_op(): per mailbox a STORE_OP_POP3_COMMIT, for
+ * pop3.mailboxes = all), so they are all durable or none is. Copies of a
+ * DELE'd or RETR'd message (pop3-maildrop.c) go with it. The reply waits
  * for the commit (input paused meanwhile). A session that ends without QUIT
  * never gets here: nothing is deleted.
  *
@@ -13,20 +15,21 @@
 #include "lib/alloc.h"
 #include "lib/conn.h"
 #include "store/store.h"
+#include "store/store-pop3.h"
 
 struct pop3_commit {
 	struct store_op op;
+	struct store_pop3_apply apply;
 	struct pop3_session *session;	/* NULL once the connection is gone */
 	int64_t account_id;
-	uint32_t *delete_uids, *retr_uids;
-	size_t ndeleted;
+	struct store_pop3_item *items;
+	size_t ndeleted, nretrieved;
 };
 
 static void commit_free(struct pop3_commit *commit)
 {
 	store_op_clear(&commit->op);
-	xfree(&commit->delete_uids);
-	xfree(&commit->retr_uids);
+	xfree(&commit->items);
 	xfree(&commit);
 }
 
@@ -53,7 +56,7 @@ static void commit_done(struct store_op *op, void *ctx)
 		pop3_store_err(s, op->err, "Some deleted messages were not removed");
 	} else {
 		conn_log(s->conn, LOG_INFO, "quit deleted=%zu retrieved=%zu", commit->ndeleted,
-			 commit->op.u.pop3.nretr);
+			 commit->nretrieved);
 		pop3_ok(s, "Roost POP3 server signing off (%zu messages deleted)", commit->ndeleted);
 	}
 	commit_free(commit);
@@ -63,7 +66,7 @@ static void commit_done(struct store_op *op, void *ctx)
 void pop3_cmd_quit(struct pop3_session *s, char **args, int nargs)
 {
 	struct pop3_commit *commit;
-	struct store_pop3_commit *p;
+	struct store_pop3_apply *p;
 	size_t ndel = 0, nretr = 0;
 
 	conn_set_close_reason(s->conn, "logout");
@@ -88,23 +91,31 @@ void pop3_cmd_quit(struct pop3_session *s, char **args, int nargs)
 	commit->session = s;
 	commit->account_id = s->account_id;
 	commit->ndeleted = ndel;
-	commit->delete_uids = xcalloc(ndel + 1, sizeof(uint32_t));
-	commit->retr_uids = xcalloc(nretr + 1, sizeof(uint32_t));
-	store_op_init(&commit->op, STORE_OP_POP3_COMMIT);
-	p = &commit->op.u.pop3;
+	commit->nretrieved = nretr;
+	commit->items = xcalloc(s->nmsgs + s->ndups + 1, sizeof(*commit->items));
+	p = &commit->apply;
 	p->account_id = s->account_id;
-	p->mailbox_id = s->mailbox_id;
-	/* The snapshot is in UID order, so both lists are ascending. */
+	p->items = commit->items;
 	for (size_t i = 0; i < s->nmsgs; i++) {
-		if (s->msgs[i].deleted)
-			commit->delete_uids[p->ndelete++] = s->msgs[i].uid;
-		if (s->msgs[i].retrieved)
-			commit->retr_uids[p->nretr++] = s->msgs[i].uid;
+		const struct pop3_msg *m = &s->msgs[i];
+		if (!m->deleted && !m->retrieved)
+			continue;
+		p->items[p->nitems++] = (struct store_pop3_item){
+			.mailbox_id = m->mailbox_id, .uid = m->uid,
+			.deleted = m->deleted, .retrieved = m->retrieved};
 	}
-	p->delete_uids = commit->delete_uids;
-	p->retr_uids = commit->retr_uids;
+	for (size_t i = 0; i < s->ndups; i++) {
+		const struct pop3_dup *d = &s->dups[i];
+		const struct pop3_msg *m = &s->msgs[d->msg];
+		if (!m->deleted && !m->retrieved)
+			continue;
+		p->items[p->nitems++] = (struct store_pop3_item){
+			.mailbox_id = d->mailbox_id, .uid = d->uid,
+			.deleted = m->deleted, .retrieved = m->retrieved};
+	}
 	p->hide = s->delete_hide;
 	p->mark_seen = s->server->set.retr_marks_seen;
+	store_pop3_apply_op(&commit->op, p);
 
 	s->state = POP3_STATE_UPDATE;
 	s->commit = commit;

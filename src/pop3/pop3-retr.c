@@ -63,7 +63,7 @@ static void send_message(struct pop3_session *s, struct pop3_msg *m, bool top, u
 	size_t len;
 	size_t num = (size_t)(m - s->msgs) + 1;
 
-	err = store_message_content(s->server->store, s->account_id, s->mailbox_id, m->uid, &data, &len, NULL);
+	err = store_message_content(s->server->store, s->account_id, m->mailbox_id, m->uid, &data, &len, NULL);
 	if (err == STORE_ENOTFOUND || err == STORE_EEXPUNGED) {
 		/* the whole maildrop may be gone (account deleted): end */
 		if (pop3_maildrop_gone(s))

@@ -94,6 +94,8 @@ void pop3_session_free_msgs(struct pop3_session *s)
 		xfree(&s->msgs[i].uidl);
 	xfree(&s->msgs);
 	s->nmsgs = 0;
+	xfree(&s->dups);
+	s->ndups = 0;
 }
 
 void pop3_session_end(void *session, const char *reason)
@@ -171,6 +173,8 @@ static void session_on_drain(struct conn *c)
 
 	if (s != NULL && s->out_active)
 		pop3_retr_continue(s);
+	else if (s != NULL && s->listing != POP3_LISTING_NONE)
+		pop3_listing_continue(s);
 }
 
 static void session_on_timeout(struct conn *c)

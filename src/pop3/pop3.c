@@ -30,6 +30,7 @@ static void read_settings(struct config *cfg, struct pop3_settings *set)
 	set->login_delay_ms = config_ms(cfg, "pop3.login_delay");
 	set->timeout_ms = config_ms(cfg, "pop3.timeout");
 	set->max_errors = config_int(cfg, "pop3.max_errors");
+	set->mailboxes_all = strcmp(config_str(cfg, "pop3.mailboxes"), "all") == 0;
 }
 
 int pop3_start(struct config *cfg, struct store *store, char **error_r)

@@ -1,7 +1,10 @@
 /*
  * store-op-copy: COPY and MOVE (RFC 9051 6.4.7, 6.4.8). Copies share the
  * content row (only a new message row is written); the destination
- * account's quota is charged in full, as every IMAP quota does.
+ * account's quota is charged in full, as every IMAP quota does. The POP3
+ * state goes with the message (UIDL, hidden, first retrieval), so a POP3
+ * maildrop of several folders (pop3.mailboxes = all) sees a moved message
+ * as the one it already knew.
  */
 #include "store/store-ops.h"
 #include "lib/alloc.h"
@@ -26,7 +29,8 @@ enum store_err store_op_copy(struct store_txn *txn, struct store_op *op)
 	for (size_t i = 0; i < c->nuids; i++) {
 		sqlite3_stmt *st = store_prepare(txn->db,
 			"SELECT flags, keywords, internaldate, size, content_id, prefix, pop3_uidl,"
-			" crlf_size, emailid, threadid, search_prefix FROM messages"
+			" crlf_size, emailid, threadid, search_prefix, pop3_hidden, pop3_retrieved"
+			" FROM messages"
 			" WHERE mailbox_id = ?1 AND uid = ?2");
 		if (st == NULL)
 			return STORE_ETEMP;
@@ -60,8 +64,9 @@ enum store_err store_op_copy(struct store_txn *txn, struct store_op *op)
 		sqlite3_stmt *ins = store_prepare(txn->db,
 			"INSERT INTO messages (mailbox_id, uid, modseq, flags, keywords, internaldate,"
 			" savedate, size, content_id, prefix, pop3_uidl, crlf_size, emailid, threadid,"
-			" search_prefix)"
-			" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)");
+			" search_prefix, pop3_hidden, pop3_retrieved)"
+			" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
+			" ?16, ?17)");
 		if (ins == NULL) {
 			sqlite3_reset(st);
 			return STORE_ETEMP;
@@ -82,6 +87,8 @@ enum store_err store_op_copy(struct store_txn *txn, struct store_op *op)
 		sqlite3_bind_value(ins, 13, sqlite3_column_value(st, 8));
 		sqlite3_bind_value(ins, 14, sqlite3_column_value(st, 9));
 		sqlite3_bind_value(ins, 15, sqlite3_column_value(st, 10));
+		sqlite3_bind_value(ins, 16, sqlite3_column_value(st, 11));
+		sqlite3_bind_value(ins, 17, sqlite3_column_value(st, 12));
 		int64_t content_id = sqlite3_column_int64(st, 4);
 		rc = sqlite3_step(ins);
 		sqlite3_reset(ins);

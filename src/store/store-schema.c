@@ -28,10 +28,16 @@
  * accounts and mailboxes; accounts.disabled. Version 3: new tables only
  * (METADATA entries, URLAUTH keys, app passwords and SCRAM keys, the
  * outbound queue, subscriptions). Version 4: new tables only (Sieve
- * scripts and the state delivery keeps for them). */
-#define SCHEMA_VERSION 4
+ * scripts and the state delivery keeps for them). Version 5: the column
+ * accounts.pop3_mailboxes (ACCOUNTS_V5_SQL). */
+#define SCHEMA_VERSION 5
 #define STR_(x) #x
 #define STR(x) STR_(x)
+
+/* Version 5: the per-account pop3.mailboxes override ("inbox", "all",
+ * NULL = the server's setting). Added by ALTER TABLE in a new database too,
+ * so ACCOUNTS_COLUMNS stays what the version 1 upgrade rebuilt. */
+#define ACCOUNTS_V5_SQL "ALTER TABLE accounts ADD COLUMN pop3_mailboxes TEXT;"
 
 /* Column lists of the tables the upgrade rebuilds: the same text creates
  * them in a new database and in an upgraded one. */
@@ -263,7 +269,9 @@ static const char schema_sql[] =
 	/* subscriptions (RFC 3501 6.3.6-6.3.9) */
 	SUBSCRIPTIONS_SQL
 	/* Sieve scripts and delivery state */
-	SIEVE_SQL;
+	SIEVE_SQL
+	/* pop3.mailboxes per account */
+	ACCOUNTS_V5_SQL;
 
 /*
  * Upgrades, each from one version to the next, all run in one transaction.
@@ -321,8 +329,14 @@ static const char upgrade_3_to_4[] =
 	SIEVE_SQL
 	"UPDATE meta SET value = '4' WHERE key = 'schema_version';";
 
+/* Version 5 adds one nullable column. */
+static const char upgrade_4_to_5[] =
+	ACCOUNTS_V5_SQL
+	"UPDATE meta SET value = '5' WHERE key = 'schema_version';";
+
 /* upgrades[i] takes a database from version i + 1 to i + 2 */
-static const char *const upgrades[] = {upgrade_1_sql, upgrade_2_to_3, upgrade_3_to_4};
+static const char *const upgrades[] = {upgrade_1_sql, upgrade_2_to_3, upgrade_3_to_4,
+					 upgrade_4_to_5};
 _Static_assert(sizeof(upgrades) / sizeof(upgrades[0]) == SCHEMA_VERSION - 1,
 	       "one upgrade per schema version");
 

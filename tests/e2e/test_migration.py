@@ -104,13 +104,15 @@ def test_upgrade_from_schema_v1_keeps_everything(tmp_path):
     # the first roost command upgrades; the check after it is clean
     p = r.cli("check", check=False)
     assert (p.returncode, p.stdout) == (0, "clean\n"), p.stdout + p.stderr
-    assert "backed up to" in p.stderr and "upgraded from version 1 to 4" in p.stderr, p.stderr
+    assert "backed up to" in p.stderr and "upgraded from version 1 to 5" in p.stderr, p.stderr
     backups = glob.glob(db_path + ".v1-*.bak")
     assert len(backups) == 1, os.listdir(r.datadir)
     assert oct(os.stat(backups[0]).st_mode & 0o777) == "0o600"
     assert read_db(backups[0], "SELECT value FROM meta WHERE key = 'schema_version'") == [("1",)]
     assert snapshot(backups[0]) == before
-    assert read_db(db_path, "SELECT value FROM meta WHERE key = 'schema_version'") == [("4",)]
+    assert read_db(db_path, "SELECT value FROM meta WHERE key = 'schema_version'") == [("5",)]
+    # schema 5: the per-account pop3.mailboxes, unset
+    assert read_db(db_path, "SELECT count(*) FROM accounts WHERE pop3_mailboxes IS NOT NULL") == [(0,)]
     # schema 4: Sieve scripts and their delivery state
     for table in ("sieve_scripts", "sieve_vacation", "sieve_redirects", "sieve_duplicates"):
         assert read_db(db_path, "SELECT count(*) FROM %s" % table) == [(0,)]
@@ -205,13 +207,14 @@ def test_upgrade_from_schema_v3_adds_sieve_tables(tmp_path):
     db.executescript("DROP TRIGGER sieve_account_delete; DROP TABLE sieve_scripts;"
                      " DROP TABLE sieve_vacation; DROP TABLE sieve_redirects;"
                      " DROP TABLE sieve_duplicates;"
+                     " ALTER TABLE accounts DROP COLUMN pop3_mailboxes;"
                      " UPDATE meta SET value = '3' WHERE key = 'schema_version';")
     db.close()
     p = r.cli("check", check=False)
     assert (p.returncode, p.stdout) == (0, "clean\n"), p.stdout + p.stderr
-    assert "upgraded from version 3 to 4" in p.stderr, p.stderr
+    assert "upgraded from version 3 to 5" in p.stderr, p.stderr
     assert len(glob.glob(db_path + ".v3-*.bak")) == 1
-    assert read_db(db_path, "SELECT value FROM meta WHERE key = 'schema_version'") == [("4",)]
+    assert read_db(db_path, "SELECT value FROM meta WHERE key = 'schema_version'") == [("5",)]
     db = sqlite3.connect(db_path)
     db.execute("INSERT INTO sieve_scripts (account_id, name, content, active, updated)"
                " SELECT id, 's', 'keep;', 1, 0 FROM accounts")
@@ -219,3 +222,25 @@ def test_upgrade_from_schema_v3_adds_sieve_tables(tmp_path):
     db.close()
     r.cli("user", "del", "a@example.test")
     assert read_db(db_path, "SELECT count(*) FROM sieve_scripts") == [(0,)]
+
+
+def test_upgrade_from_schema_v4_adds_pop3_mailboxes(tmp_path):
+    """A version 4 database (a new one without accounts.pop3_mailboxes)
+    gains the column, unset; `user pop3-mailboxes` then sets it."""
+    r = Roost(tmp_path / "var")
+    r.cli("init")
+    r.cli("domain", "add", "example.test")
+    r.cli("user", "add", "a@example.test", input="pw\n")
+    db_path = os.path.join(r.datadir, "roost.db")
+    db = sqlite3.connect(db_path)
+    db.executescript("ALTER TABLE accounts DROP COLUMN pop3_mailboxes;"
+                     " UPDATE meta SET value = '4' WHERE key = 'schema_version';")
+    db.close()
+    p = r.cli("check", check=False)
+    assert (p.returncode, p.stdout) == (0, "clean\n"), p.stdout + p.stderr
+    assert "upgraded from version 4 to 5" in p.stderr, p.stderr
+    assert read_db(db_path, "SELECT address, pop3_mailboxes FROM accounts") == [
+        ("a@example.test", None)]
+    assert "pop3-mailboxes\tdefault" in r.cli("user", "show", "a@example.test").stdout
+    r.cli("user", "pop3-mailboxes", "a@example.test", "all")
+    assert read_db(db_path, "SELECT pop3_mailboxes FROM accounts") == [("all",)]
