@@ -236,7 +236,8 @@ int acme_https_parse_head(const char *head, size_t len, struct acme_response *re
 	const char *eol = memchr(p, '\n', len);
 	/* "HTTP/1.x NNN reason" */
 	if (eol == NULL || eol - p < 12 || memcmp(p, "HTTP/1.", 7) != 0 || p[8] != ' ' ||
-	    p[9] < '1' || p[9] > '5' || p[10] < '0' || p[10] > '9' || p[11] < '0' || p[11] > '9')
+	    p[9] < '1' || p[9] > '5' || p[10] < '0' || p[10] > '9' || p[11] < '0' || p[11] > '9' ||
+	    (p[12] != ' ' && p[12] != '\r' && p[12] != '\n'))
 		return -1;
 	resp->status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
 	for (p = eol + 1; p < end; p = eol + 1) {
