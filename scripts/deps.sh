@@ -19,6 +19,8 @@ if [ "${1:-}" = test ]; then
 fail2ban"
 	# the outbound tests' private DNS (tests/e2e/outbound_net.py)
 	PKGS="$PKGS unbound"
+	# the ACME test CA (tests/e2e/test_acme.py)
+	PKGS="$PKGS pebble"
 	# systemd-analyze verify for contrib/systemd (tests/e2e/test_init_profile.py)
 	PKGS="$PKGS systemd"
 	# swaks --tls (STARTTLS) needs Net::SSLeay, which swaks only recommends

@@ -5,6 +5,7 @@
  * (the commented default file) both build their config from this list.
  * A module with new keys adds its table here once.
  */
+#include "acme/acme.h"
 #include "cli/cli.h"
 #include "daemon/serve.h"
 #include "http/http.h"
@@ -29,5 +30,6 @@ const struct config_key *const cli_config_tables[] = {
 	http_config_keys,
 	sieve_config_keys,
 	managesieve_config_keys,
+	acme_config_keys,
 	NULL,
 };

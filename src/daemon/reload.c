@@ -1,5 +1,6 @@
 /* reload: SIGHUP handling (see reload.h). */
 #include "daemon/reload.h"
+#include "acme/acme.h"
 #include "http/http.h"
 #include "lib/alloc.h"
 #include "lib/log.h"
@@ -42,6 +43,18 @@ static SSL_CTX *tls_load(const struct config *next, char **error_r)
 	return ctx;
 }
 
+int reload_certificate(struct config *live, struct event_base *base,
+		       const struct conn_limits *limits, char **error_r)
+{
+	SSL_CTX *ctx = tls_load(live, error_r);
+	if (ctx == NULL)
+		return -1;
+	conn_global_init(base, limits, ctx);
+	http_set_ssl_ctx(ctx);
+	SSL_CTX_free(ctx);
+	return 0;
+}
+
 int reload_run(struct config *live, serve_reload_fn *fn, struct event_base *base,
 	       const struct conn_limits *limits)
 {
@@ -50,6 +63,13 @@ int reload_run(struct config *live, serve_reload_fn *fn, struct event_base *base
 	if (next == NULL) {
 		log_warn("reload: %s: nothing changed", error != NULL ? error : "no configuration");
 		free(error);
+		return -1;
+	}
+	/* An ACME certificate replaces tls.cert/tls.key (acme.h). */
+	if (acme_config_apply(next, &error) < 0) {
+		log_warn("reload: %s: nothing changed", error);
+		free(error);
+		config_free(&next);
 		return -1;
 	}
 	/* TLS off, or turned off or on, needs the listeners rebuilt: restart. */

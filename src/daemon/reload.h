@@ -24,4 +24,10 @@ extern const char *const reload_live_keys[];
  * 0, or -1 after logging why nothing changed. Event loop thread. */
 int reload_run(struct config *live, serve_reload_fn *fn, struct event_base *base,
 	       const struct conn_limits *limits);
+/* Load live's tls.cert/tls.key/policy into every TLS listener the way a
+ * reload does (new connections get it, open ones keep theirs): 0, or -1
+ * with *error_r and nothing changed. Event loop thread (the ACME
+ * manager's acme_installed_fn). */
+int reload_certificate(struct config *live, struct event_base *base,
+		       const struct conn_limits *limits, char **error_r);
 #endif

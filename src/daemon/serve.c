@@ -1,5 +1,6 @@
 /* serve: the daemon's start, run and shutdown (see serve.h). */
 #include "daemon/serve.h"
+#include "acme/acme.h"
 #include "auth/auth.h"
 #include "daemon/control.h"
 #include "daemon/privdrop.h"
@@ -153,6 +154,15 @@ static void sighup_cb(evutil_socket_t sig, short what, void *arg)
 	sd_notify(0, "READY=1");
 }
 
+/* A certificate from ACME is on disk: load it like SIGHUP does. */
+static int acme_installed(void *arg, char **error_r)
+{
+	struct serve *sv = arg;
+	if (sv->stopping)
+		return 0;
+	return reload_certificate(sv->cfg, sv->base, &sv->limits, error_r);
+}
+
 static void log_startup(struct config *cfg)
 {
 	struct buf b;
@@ -229,6 +239,9 @@ static int serve_start(struct serve *sv, struct store **store_r, struct privdrop
 	if (store_open(config_datadir(cfg), &settings, store_r, &error) != STORE_OK)
 		goto fail;
 
+	/* an issued ACME certificate replaces tls.cert/tls.key */
+	if (acme_config_apply(cfg, &error) < 0)
+		goto fail;
 	SSL_CTX *ssl_ctx = NULL;
 	const char *cert = config_path(cfg, "tls.cert");
 	if (*cert) {
@@ -281,6 +294,9 @@ static int serve_start(struct serve *sv, struct store **store_r, struct privdrop
 		goto fail;
 	}
 	if (control_start(cfg, *store_r, sv->control_run, &error) < 0)
+		goto fail;
+	/* after the drop: DATADIR/acme/ belongs to server.user */
+	if (acme_start(cfg, sv->base, acme_installed, sv, &error) < 0)
 		goto fail;
 	return 0;
 fail:
@@ -335,6 +351,7 @@ int serve_run(struct config *cfg, control_run_fn *control_run)
 	}
 	/* Order matters: the control thread may be inside store_run(), which
 	 * needs the writer; the writer is drained by store_close(). */
+	acme_stop();
 	outbound_stop();
 	registry_stop(); /* answers a control thread waiting on the loop */
 	control_stop();

@@ -102,6 +102,7 @@ http_route_fn http_route_autodiscover;
 http_route_fn http_route_pacc;
 http_route_fn http_route_mobileconfig;
 http_route_fn http_route_metrics;
+http_route_fn http_route_acme;
 /* Register the scrape-time gauges (memory budget, indexer backlog). */
 void http_metrics_collectors(struct store *store);
 #endif

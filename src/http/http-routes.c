@@ -25,5 +25,7 @@ const struct http_route http_routes[] = {
 	/* Apple configuration profile, signed: ?emailaddress= */
 	{"/apple/mail.mobileconfig", GET, "mobileconfig", http_route_mobileconfig},
 	{"/metrics", GET, "metrics", http_route_metrics},
+	/* RFC 8555 8.3: http-01 challenge answers (prefix route) */
+	{"/.well-known/acme-challenge/", GET, "acme", http_route_acme},
 	{NULL, 0, NULL, NULL},
 };

@@ -482,6 +482,16 @@ static bool path_printable(const char *p)
 	return true;
 }
 
+/* Exact, or a prefix for a route path ending in '/' (the ACME token
+ * under /.well-known/acme-challenge/ is the only such route). */
+static bool http_route_matches(const char *route, const char *path)
+{
+	size_t n = strlen(route);
+	if (n > 0 && route[n - 1] == '/')
+		return strncmp(route, path, n) == 0 && path[n] != '\0';
+	return strcmp(route, path) == 0;
+}
+
 static void http_request_cb(struct evhttp_request *ev, void *arg)
 {
 	struct http_side *side = arg;
@@ -523,7 +533,7 @@ static void http_request_cb(struct evhttp_request *ev, void *arg)
 		goto done;
 	}
 	const struct http_route *route = http_routes;
-	while (route->path != NULL && strcmp(route->path, path) != 0)
+	while (route->path != NULL && !http_route_matches(route->path, path))
 		route++;
 	if (route->path == NULL) {
 		http_reply_error(&r, 404, NULL);

@@ -9,8 +9,110 @@
 #include "lib/alloc.h"
 #include <openssl/err.h>
 #include <openssl/x509.h>
+#include <stdbool.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* RFC 8737 6.2 */
+#define TLS_ACME_ALPN "acme-tls/1"
+#define TLS_SNI_MAX 255
+
+static _Atomic(tls_acme_alpn_fn *) acme_alpn_fn;
+static int acme_ex_index = -1;
+static pthread_once_t acme_ex_once = PTHREAD_ONCE_INIT;
+
+static void acme_ex_init(void)
+{
+	acme_ex_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+}
+
+void tls_set_acme_alpn(tls_acme_alpn_fn *fn)
+{
+	pthread_once(&acme_ex_once, acme_ex_init);
+	atomic_store(&acme_alpn_fn, fn);
+}
+
+/* Whether the ALPN list (RFC 7301 3.1: 2-byte length, then 1-byte
+ * length-prefixed names) offers acme-tls/1; where, in *at_r. */
+static bool alpn_offers_acme(const unsigned char *p, size_t len, const unsigned char **at_r)
+{
+	size_t n = sizeof(TLS_ACME_ALPN) - 1;
+	for (size_t i = 0; i < len;) {
+		size_t l = p[i];
+		if (l == 0 || l > len - i - 1)
+			return false;
+		if (l == n && memcmp(p + i + 1, TLS_ACME_ALPN, n) == 0) {
+			*at_r = p + i;
+			return true;
+		}
+		i += 1 + l;
+	}
+	return false;
+}
+
+/* The host_name of a server_name extension (RFC 6066 3), into name. */
+static bool sni_name(const unsigned char *p, size_t len, char *name, size_t size)
+{
+	if (len < 5 || (size_t)(p[0] << 8 | p[1]) != len - 2 || p[2] != 0)
+		return false;
+	size_t l = (size_t)(p[3] << 8 | p[4]);
+	if (l == 0 || l > len - 5 || l >= size)
+		return false;
+	for (size_t i = 0; i < l; i++)
+		if (p[5 + i] <= 0x20 || p[5 + i] >= 0x7f)
+			return false;
+	memcpy(name, p + 5, l);
+	name[l] = '\0';
+	return true;
+}
+
+/* Before the certificate is chosen: a tls-alpn-01 validation gets the
+ * challenge certificate for its server name instead of the server's. */
+static int acme_client_hello_cb(SSL *ssl, int *alert, void *arg)
+{
+	(void)alert;
+	(void)arg;
+	tls_acme_alpn_fn *fn = atomic_load(&acme_alpn_fn);
+	const unsigned char *ext, *at;
+	size_t len;
+	char name[TLS_SNI_MAX + 1];
+	if (fn == NULL ||
+	    SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_application_layer_protocol_negotiation,
+				      &ext, &len) != 1 ||
+	    len < 2 || (size_t)(ext[0] << 8 | ext[1]) != len - 2 ||
+	    !alpn_offers_acme(ext + 2, len - 2, &at) ||
+	    SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &ext, &len) != 1 ||
+	    !sni_name(ext, len, name, sizeof(name)))
+		return SSL_CLIENT_HELLO_SUCCESS;
+	X509 *cert = NULL;
+	EVP_PKEY *key = NULL;
+	if (fn(name, &cert, &key) == 0) {
+		if (SSL_use_certificate(ssl, cert) == 1 && SSL_use_PrivateKey(ssl, key) == 1)
+			SSL_set_ex_data(ssl, acme_ex_index, (void *)1);
+		else
+			ERR_clear_error();
+		X509_free(cert);
+		EVP_PKEY_free(key);
+	}
+	return SSL_CLIENT_HELLO_SUCCESS;
+}
+
+/* ALPN: only a tls-alpn-01 validation negotiates a protocol (RFC 8737
+ * 3: acme-tls/1, alone); every other connection goes without. */
+static int acme_alpn_select_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+			       const unsigned char *in, unsigned int inlen, void *arg)
+{
+	(void)arg;
+	const unsigned char *at;
+	if (acme_ex_index < 0 || SSL_get_ex_data(ssl, acme_ex_index) == NULL ||
+	    !alpn_offers_acme(in, inlen, &at))
+		return SSL_TLSEXT_ERR_NOACK;
+	*out = at + 1;
+	*outlen = at[0];
+	return SSL_TLSEXT_ERR_OK;
+}
 
 static char *tls_error_string(void)
 {
@@ -78,6 +180,9 @@ SSL_CTX *tls_server_ctx_new(const char *cert_path, const char *key_path, char **
 	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
 					 SSL_OP_CIPHER_SERVER_PREFERENCE);
 	SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"roost", 5);
+	pthread_once(&acme_ex_once, acme_ex_init);
+	SSL_CTX_set_client_hello_cb(ctx, acme_client_hello_cb, NULL);
+	SSL_CTX_set_alpn_select_cb(ctx, acme_alpn_select_cb, NULL);
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert_path) != 1) {
 		why = tls_error_string();
 		*error_r = xasprintf("tls.cert %s: %s", cert_path, why);

@@ -23,4 +23,12 @@
  * OpenSSL cannot use, or one that leaves no cipher). */
 int tls_server_ctx_policy(SSL_CTX *ctx, const char *min_version, const char *ciphers,
 			  const char *ciphersuites, char **error_r);
+
+/* tls-alpn-01 (RFC 8737): for a ClientHello offering ALPN "acme-tls/1"
+ * with server name `name`, the challenge certificate and key (each with a
+ * reference for the caller), or -1 when there is none. Called on the
+ * thread doing the handshake; must be thread-safe. */
+typedef int tls_acme_alpn_fn(const char *name, X509 **cert_r, EVP_PKEY **key_r);
+/* Install (NULL: remove) the hook every server SSL_CTX consults. */
+void tls_set_acme_alpn(tls_acme_alpn_fn *fn);
 #endif
