@@ -49,6 +49,9 @@ PROGRAMS = {
     "haproxy": "a load balancer sending PROXY v2 (test_proxy_protocol.py)",
     "systemd-analyze": "verifies contrib/systemd/roost.service (test_init_profile.py)",
     "dovecot": "the private source server of test_migrate.py",
+    "php": "serves Debian's Roundcube (php -S, tests/e2e/roundcube_site.py)",
+    "chromium": "the headless browser of test_roundcube_sieve.py (via chromedriver)",
+    "chromedriver": "Selenium's driver for chromium (tests/e2e/roundcube_site.py)",
     # build and the scripts
     "make": "Makefile", "cc": "Makefile", "ar": "Makefile", "pkg-config": "Makefile",
     "clang": "make fuzz-build", "find": "Makefile",

@@ -39,6 +39,12 @@ fail2ban"
 	PKGS="$PKGS clang libclang-rt-14-dev"
 	# a ManageSieve client (tests/e2e/test_managesieve.py)
 	PKGS="$PKGS sieve-connect"
+	# Roundcube's managesieve plugin in headless Chromium
+	# (tests/e2e/test_roundcube_sieve.py, served by `php -S`). php8.2-cgi
+	# named here satisfies php8.2's "libapache2-mod-php8.2 | php8.2-fpm |
+	# php8.2-cgi", which apt would otherwise meet with Apache.
+	PKGS="$PKGS roundcube-core roundcube-plugins roundcube-sqlite3 php8.2-cgi
+chromium chromium-driver python3-selenium"
 fi
 if [ -n "$list" ]; then
 	for p in $PKGS; do
@@ -74,6 +80,12 @@ export DEBIAN_FRONTEND=noninteractive
 # postfix is only for tests/e2e/test_postfix_lmtp.py, which runs a private
 # instance: leave the system's Postfix unconfigured, so it never starts.
 echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+# Roundcube is only for tests/e2e/test_roundcube_sieve.py, which writes its
+# own configuration: no database made by dbconfig-common, no web server
+# configured or reloaded.
+printf '%s\n' "roundcube-core roundcube/dbconfig-install boolean false" \
+	"roundcube-core roundcube/reconfigure-webserver multiselect" \
+	"roundcube-core roundcube/restart-webserver boolean false" | debconf-set-selections
 # fail2ban is only for fail2ban-regex (tests/e2e/test_auth_throttle.py, test_fail2ban.py)
 # and unbound for the outbound tests' private DNS (they run their own):
 # no service may start on install (invoke-rc.d asks policy-rc.d; 101 = no).
