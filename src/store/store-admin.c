@@ -282,17 +282,17 @@ static enum store_err fn_account_add(struct store_txn *txn, void *arg, char **er
 	if (err != STORE_ENOTFOUND)
 		return err;
 	struct db_stmt *st = store_prepare(txn->db,
-		"INSERT INTO accounts (domain_id, address, pwhash, created) VALUES (?1, ?2, ?3, ?4)");
+		"INSERT INTO accounts (domain_id, address, pwhash, created) VALUES (?1, ?2, ?3, ?4)"
+		" RETURNING id");
 	if (st == NULL)
 		return STORE_ETEMP;
 	db_bind_int64(st, 1, did);
 	db_bind_text(st, 2, a->address, -1, true);
 	db_bind_text(st, 3, a->pwhash, -1, true);
 	db_bind_int64(st, 4, store_now());
-	int rc = step_done(st);
-	if (rc != DB_DONE)
-		return store_db_err(rc);
-	id = sqlite3_last_insert_rowid(txn->db);
+	err = store_insert_id(st, &id);
+	if (err != STORE_OK)
+		return err;
 	for (size_t i = 0; i < sizeof(default_mailboxes) / sizeof(default_mailboxes[0]); i++) {
 		err = store_mailbox_insert(txn, id, default_mailboxes[i].name,
 					   default_mailboxes[i].special_use, NULL);

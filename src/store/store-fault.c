@@ -7,6 +7,7 @@
  */
 #include "store/store-fault.h"
 #include "store/store.h"
+#include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 
@@ -33,6 +34,14 @@ static bool ends_transaction(struct db_stmt *st)
 	return sql != NULL && (sql[0] == 'C' || sql[0] == 'R' || sql[0] == 'E');
 }
 
+/* SQLite: the connection was opened read-only. Other backends have no
+ * read-only connections yet, so the hook never fires there. */
+static bool is_read_connection(struct db *db)
+{
+	sqlite3 *h = db_sqlite(db);
+	return h != NULL && sqlite3_db_readonly(h, "main") == 1;
+}
+
 /* Take one unit from *counter if it is not zero. */
 static bool take(atomic_uint *counter)
 {
@@ -47,7 +56,7 @@ int store_fault_step(struct db_stmt *st)
 {
 	if (atomic_load_explicit(&fault_count, memory_order_relaxed) == 0)
 		return (db_step)(st);
-	if (sqlite3_db_readonly(sqlite3_db_handle(st), "main") != 1 || ends_transaction(st))
+	if (!is_read_connection(db_of(st)) || ends_transaction(st))
 		return (db_step)(st);
 	if (take(&fault_skip))
 		return (db_step)(st);

@@ -29,18 +29,17 @@ static enum store_err content_find_or_add(struct store_txn *txn, const struct st
 		return store_db_err(rc);
 
 	st = store_prepare(txn->db,
-		"INSERT INTO contents (hash, size, crlf_size, refs, data) VALUES (?1, ?2, ?4, 0, ?3)");
+		"INSERT INTO contents (hash, size, crlf_size, refs, data) VALUES (?1, ?2, ?4, 0, ?3)"
+		" RETURNING id");
 	if (st == NULL)
 		return STORE_ETEMP;
 	db_bind_blob(st, 1, p->hash, sizeof(p->hash), true);
 	db_bind_int64(st, 2, (int64_t)d->len);
 	db_bind_blob(st, 3, d->data, d->len, true);
 	db_bind_int64(st, 4, p->crlf_size);
-	rc = db_step(st);
-	db_reset(st);
-	if (rc != DB_DONE)
-		return store_db_err(rc);
-	*id_r = sqlite3_last_insert_rowid(txn->db);
+	enum store_err err = store_insert_id(st, id_r);
+	if (err != STORE_OK)
+		return err;
 
 	const struct mime_index *ix = &p->index;
 	st = store_prepare(txn->db,

@@ -103,20 +103,18 @@ enum store_err store_mailbox_insert(struct store_txn *txn, int64_t account_id, c
 		return err;
 	st = store_prepare(txn->db,
 		"INSERT INTO mailboxes (account_id, name, uidvalidity, special_use)"
-		" VALUES (?1, ?2, ?3, ?4)");
+		" VALUES (?1, ?2, ?3, ?4) RETURNING id");
 	if (st == NULL)
 		return STORE_ETEMP;
 	db_bind_int64(st, 1, account_id);
 	db_bind_text(st, 2, name, -1, true);
 	db_bind_int64(st, 3, uidvalidity);
 	db_bind_text(st, 4, special_use, -1, true);
-	rc = db_step(st);
-	db_reset(st);
-	if (rc != DB_DONE)
-		return store_db_err(rc);
-	if (id_r)
-		*id_r = sqlite3_last_insert_rowid(txn->db);
-	return STORE_OK;
+	int64_t id = 0;
+	err = store_insert_id(st, &id);
+	if (err == STORE_OK && id_r != NULL)
+		*id_r = id;
+	return err;
 }
 
 static bool special_use_valid(const char *s)

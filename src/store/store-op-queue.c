@@ -127,7 +127,7 @@ static enum store_err queue_insert(struct store_txn *txn, struct queue_add_args 
 	int64_t now = store_now();
 	struct db_stmt *st = store_prepare(db,
 		"INSERT INTO queue_messages (account_id, return_path, envid, ret_full, created,"
-		" size, message_id, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+		" size, message_id, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id");
 	if (st == NULL)
 		return STORE_ETEMP;
 	db_bind_int64(st, 1, a->account_id);
@@ -138,11 +138,9 @@ static enum store_err queue_insert(struct store_txn *txn, struct queue_add_args 
 	db_bind_int64(st, 6, (int64_t)a->len);
 	db_bind_text(st, 7, a->message_id, -1, true);
 	db_bind_blob(st, 8, a->data, a->len, true);
-	int rc = db_step(st);
-	db_reset(st);
-	if (rc != DB_DONE)
-		return store_db_err(rc);
-	a->queue_id = sqlite3_last_insert_rowid(db);
+	enum store_err err = store_insert_id(st, &a->queue_id);
+	if (err != STORE_OK)
+		return err;
 	st = store_prepare(db,
 		"INSERT INTO queue_rcpts (queue_id, address, domain, orcpt, notify, next_attempt,"
 		" updated) VALUES (?1, ?2, lower(?3), ?4, ?5, ?6, ?6)");
@@ -155,7 +153,7 @@ static enum store_err queue_insert(struct store_txn *txn, struct queue_add_args 
 		db_bind_text(st, 4, a->rcpts[i].orcpt, -1, true);
 		db_bind_int(st, 5, (int)a->rcpts[i].notify);
 		db_bind_int64(st, 6, now);
-		rc = db_step(st);
+		int rc = db_step(st);
 		db_reset(st);
 		if (rc != DB_DONE)
 			return store_db_err(rc);

@@ -79,7 +79,11 @@ enum store_err store_row_err(int rc);
 /* Columns a and b of the current row (a message's prefix and content, or
  * part of it) joined into one malloc'd NUL-terminated buffer. */
 char *store_join_columns(struct db_stmt *st, int a, int b, size_t *len_r, size_t *a_len_r);
-/* Map an SQLite result code to a store error. */
+/* Step an INSERT ... RETURNING id and reset it: STORE_OK with the new
+ * row's id in *id_r, or the error (a constraint: STORE_EEXISTS). New ids
+ * come back this way on every backend, never from a last-insert-id call. */
+enum store_err store_insert_id(struct db_stmt *st, int64_t *id_r);
+/* Map a db.h result code to a store error. */
 enum store_err store_db_err(int rc);
 /* The error of a step that did not return what the caller needed (say
  * DB_ROW where only DB_DONE may come): never STORE_OK. */

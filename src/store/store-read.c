@@ -11,12 +11,11 @@
 
 enum store_err store_read_err(int rc)
 {
-	switch (rc & 0xff) {
+	switch (rc) {
 	case DB_OK:
 	case DB_ROW:
 	case DB_DONE: return STORE_OK;
-	case DB_CORRUPT:
-	case SQLITE_NOTADB: return STORE_ECORRUPT;
+	case DB_CORRUPT: return STORE_ECORRUPT;
 	default: return STORE_ETEMP;
 	}
 }

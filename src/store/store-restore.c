@@ -123,14 +123,13 @@ static enum store_err copy_content(struct store_txn *txn, struct restore_args *a
 		return done_err(st);
 	}
 	st = store_prepare(txn->db, "INSERT INTO contents (hash, size, crlf_size, refs, data)"
-				    " VALUES (?1, ?2, ?3, 1, ?4)");
+				    " VALUES (?1, ?2, ?3, 1, ?4) RETURNING id");
 	if (st == NULL)
 		return STORE_ETEMP;
 	bind_cols(st, 1, m, 16, 4);
-	enum store_err err = done_err(st);
+	enum store_err err = store_insert_id(st, &cid);
 	if (err != STORE_OK)
 		return err;
-	cid = sqlite3_last_insert_rowid(txn->db);
 	struct db_stmt *q = NULL;
 	rc = db_prepare(a->src, "SELECT envelope, body, bodystructure, parts, subject, from_addr,"
 				" to_addr, cc_addr, bcc_addr, message_id, in_reply_to, references_hdr,"
@@ -261,17 +260,16 @@ static enum store_err fn_restore(struct store_txn *txn, void *arg, char **error_
 	st = store_prepare(txn->db,
 			   "INSERT INTO accounts (domain_id, address, pwhash, quota_bytes, quota_messages,"
 			   " used_bytes, used_messages, pop3_delete, created, disabled)"
-			   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+			   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING id");
 	enum store_err err = st == NULL ? STORE_ETEMP : STORE_OK;
 	if (err == STORE_OK) {
 		db_bind_int64(st, 1, domain_id);
 		bind_cols(st, 2, q, 1, 9);
-		err = done_err(st);
+		err = store_insert_id(st, &a->account_id);
 	}
 	db_finalize(q);
 	if (err != STORE_OK)
 		return err;
-	a->account_id = sqlite3_last_insert_rowid(txn->db);
 
 	rc = db_prepare(a->src, "SELECT id, name, uidvalidity, uidnext, highestmodseq, special_use,"
 				" subscribed, recent_uid FROM mailboxes WHERE account_id = ?1", &q);
@@ -282,18 +280,21 @@ static enum store_err fn_restore(struct store_txn *txn, void *arg, char **error_
 		st = store_prepare(txn->db,
 				   "INSERT INTO mailboxes (account_id, name, uidvalidity, uidnext,"
 				   " highestmodseq, special_use, subscribed, recent_uid)"
-				   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+				   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id");
 		if (st == NULL) {
 			err = STORE_ETEMP;
 			break;
 		}
 		db_bind_int64(st, 1, a->account_id);
 		bind_cols(st, 2, q, 1, 7);
-		err = done_err(st);
+		int64_t new_id = 0;
+		err = store_insert_id(st, &new_id);
+		if (err != STORE_OK)
+			break;
 		a->map_old = xgrow(a->map_old, &a->cap, a->nmap + 1, sizeof(*a->map_old));
 		a->map_new = xrealloc(a->map_new, a->cap * sizeof(*a->map_new));
 		a->map_old[a->nmap] = db_column_int64(q, 0);
-		a->map_new[a->nmap++] = sqlite3_last_insert_rowid(txn->db);
+		a->map_new[a->nmap++] = new_id;
 	}
 	if (err == STORE_OK && rc != DB_DONE)
 		err = src_err(a, rc, error_r);
@@ -369,12 +370,9 @@ enum store_err store_restore_account(struct store *s, const char *db_path, const
 		return STORE_EINVAL;
 	}
 	struct restore_args a = {.db_path = db_path, .address = address};
-	int rc = sqlite3_open_v2(db_path, &a.src, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
-	if (rc != DB_OK) {
-		*error_r = xasprintf("%s: %s", db_path, sqlite3_errstr(rc));
-		db_close(a.src);
+	/* A backup is a SQLite file whatever the live store's backend is. */
+	if (db_open(DB_SQLITE, db_path, DB_OPEN_READONLY, &a.src, error_r) != DB_OK)
 		return STORE_ETEMP;
-	}
 	struct store_op op;
 	store_op_init(&op, STORE_OP_FUNC);
 	op.u.func.fn = fn_restore;

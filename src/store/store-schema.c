@@ -346,7 +346,7 @@ static enum store_err read_version(struct db *db, long *version_r, char **error_
 	if (rc == DB_OK)
 		rc = db_step(st);
 	if (rc != DB_ROW) {
-		enum store_err err = rc == DB_DONE || (rc & 0xff) == DB_ERROR
+		enum store_err err = rc == DB_DONE || rc == DB_ERROR
 					     ? STORE_EPERM : store_db_err(rc);
 		if (err == STORE_EPERM)
 			*error_r = xstrdup("database has no schema version: not a Roost database?");

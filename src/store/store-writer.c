@@ -11,6 +11,7 @@
 #include "lib/log.h"
 #include "lib/metrics.h"
 #include <event2/event.h>
+#include <sqlite3.h>
 #include <string.h>
 #include <time.h>
 
@@ -88,7 +89,10 @@ static int commit_guard(void *arg)
 void store_writer_guard_commits(struct store *s)
 {
 	s->commit_allowed = true;
-	sqlite3_commit_hook(s->wdb, commit_guard, s);
+	/* SQLite only: other backends end a failed transaction for good
+	 * (later statements fail until ROLLBACK), so there is nothing to guard. */
+	if (db_sqlite(s->wdb) != NULL)
+		sqlite3_commit_hook(db_sqlite(s->wdb), commit_guard, s);
 }
 
 static void run_batch(struct store *s, struct store_op **ops, size_t n, struct store_txn *txn);
@@ -337,7 +341,7 @@ static void *checkpointer_main(void *arg)
 		if (s->stopping)
 			break;
 		pthread_mutex_unlock(&s->lock);
-		sqlite3_wal_checkpoint_v2(s->cdb, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		sqlite3_wal_checkpoint_v2(db_sqlite(s->cdb), NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 		pthread_mutex_lock(&s->lock);
 	}
 	pthread_mutex_unlock(&s->lock);
@@ -346,8 +350,12 @@ static void *checkpointer_main(void *arg)
 
 int store_writer_start(struct store *s, struct event_base *base)
 {
-	if (sqlite3_open_v2(s->db_path, &s->cdb, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) == DB_OK) {
-		sqlite3_busy_timeout(s->cdb, 1000);
+	/* The WAL checkpointer is SQLite's; other backends have none. */
+	char *error = NULL;
+	if (db_sqlite(s->wdb) == NULL) {
+		s->cdb = NULL;
+	} else if (db_open(DB_SQLITE, s->db_path, 0, &s->cdb, &error) == DB_OK) {
+		sqlite3_busy_timeout(db_sqlite(s->cdb), 1000);
 		store_exec(s->cdb, "PRAGMA synchronous=FULL", NULL);
 		/* no checkpointer thread: SQLite checkpoints inside commits */
 		int rc = pthread_create(&s->checkpointer, NULL, checkpointer_main, s);
@@ -359,9 +367,8 @@ int store_writer_start(struct store *s, struct event_base *base)
 			s->cdb = NULL;
 		}
 	} else {
-		log_warn("store: no checkpointer connection: %s",
-			 s->cdb != NULL ? db_errmsg(s->cdb) : "out of memory");
-		db_close(s->cdb);
+		log_warn("store: no checkpointer connection: %s", error);
+		free(error);
 		s->cdb = NULL;
 	}
 	s->base = base;
@@ -392,7 +399,7 @@ void store_writer_stop(struct store *s)
 	pthread_join(s->thread, NULL);
 	if (s->cdb != NULL) {
 		pthread_join(s->checkpointer, NULL);
-		sqlite3_wal_checkpoint_v2(s->cdb, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+		sqlite3_wal_checkpoint_v2(db_sqlite(s->cdb), NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
 		db_close(s->cdb);
 		s->cdb = NULL;
 		store_exec(s->wdb, "PRAGMA wal_autocheckpoint=1000", NULL);

@@ -9,6 +9,7 @@
 #include "lib/log.h"
 #include "mail/mime-index.h"
 #include <errno.h>
+#include <sqlite3.h>
 #include <event2/event.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -84,19 +85,19 @@ const char *store_strerror(enum store_err err)
 
 enum store_err store_db_err(int rc)
 {
-	switch (rc & 0xff) {
+	switch ((enum db_rc)rc) {
 	case DB_OK:
 	case DB_DONE:
 	case DB_ROW: return STORE_OK;
 	case DB_FULL: return STORE_ENOSPACE;
-	case DB_BUSY:
-	case SQLITE_LOCKED: return STORE_EINUSE; /* someone else holds the lock */
-	case DB_CORRUPT:
-	case SQLITE_NOTADB: return STORE_ECORRUPT;
+	case DB_BUSY: return STORE_EINUSE; /* someone else holds the lock */
+	case DB_CORRUPT: return STORE_ECORRUPT;
 	case DB_CONSTRAINT: return STORE_EEXISTS;
 	case DB_TOOBIG: return STORE_ELIMIT;
-	default: return STORE_ETEMP;
+	case DB_IOERR:
+	case DB_ERROR: return STORE_ETEMP;
 	}
+	return STORE_ETEMP;
 }
 
 enum store_err store_step_err(int rc)
@@ -195,13 +196,24 @@ struct db_stmt *store_prepare(struct db *db, const char *sql)
 enum store_err store_exec(struct db *db, const char *sql, char **error_r)
 {
 	char *msg = NULL;
-	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+	int rc = db_exec(db, sql, &msg);
 	if (rc == DB_OK)
 		return STORE_OK;
 	if (error_r != NULL)
-		*error_r = xasprintf("database: %s", msg ? msg : sqlite3_errstr(rc));
-	sqlite3_free(msg);
+		*error_r = xasprintf("database: %s", msg ? msg : db_errstr(rc));
+	free(msg);
 	return store_db_err(rc);
+}
+
+enum store_err store_insert_id(struct db_stmt *st, int64_t *id_r)
+{
+	int rc = db_step(st);
+	int64_t id = rc == DB_ROW ? db_column_int64(st, 0) : 0;
+	db_reset(st);
+	if (rc != DB_ROW)
+		return store_step_err(rc);
+	*id_r = id;
+	return STORE_OK;
 }
 
 enum store_err store_step_sql(struct db *db, const char *sql)
@@ -214,30 +226,32 @@ enum store_err store_step_sql(struct db *db, const char *sql)
 	return store_db_err(rc);
 }
 
+/* Opens a connection to the store's database with the settings every
+ * connection shares. flags: DB_OPEN_*. */
 static enum store_err open_db(const char *path, int flags, struct db **db_r, char **error_r)
 {
 	struct db *db = NULL;
-	int rc = sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX, NULL);
-	if (rc != DB_OK) {
-		*error_r = xasprintf("%s: %s", path, db ? db_errmsg(db) : sqlite3_errstr(rc));
-		db_close(db);
+	int rc = db_open(DB_SQLITE, path, flags, &db, error_r);
+	if (rc != DB_OK)
 		return STORE_ETEMP;
-	}
-	sqlite3_busy_timeout(db, STORE_BUSY_TIMEOUT_MS);
-	/* synchronous=FULL: in WAL mode every commit syncs the WAL, so a
-	 * commit that returned is on stable storage. */
-	enum store_err err = store_exec(db,
-					"PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-					"PRAGMA foreign_keys=OFF; PRAGMA cache_size=-16000;"
-					/* reads map the file instead of copying each page
-					 * through pread (SQLite caps this at its compiled-in
-					 * maximum, 2 GB in Debian's build): a third of a
-					 * 100,000-message SEARCH or SORT was those copies */
-					"PRAGMA mmap_size=" STORE_MMAP_SIZE ";",
-					error_r);
-	if (err != STORE_OK) {
-		db_close(db);
-		return err;
+	sqlite3 *h = db_sqlite(db);
+	if (h != NULL) {
+		sqlite3_busy_timeout(h, STORE_BUSY_TIMEOUT_MS);
+		/* synchronous=FULL: in WAL mode every commit syncs the WAL, so a
+		 * commit that returned is on stable storage. */
+		enum store_err err = store_exec(db,
+						"PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+						"PRAGMA foreign_keys=OFF; PRAGMA cache_size=-16000;"
+						/* reads map the file instead of copying each page
+						 * through pread (SQLite caps this at its compiled-in
+						 * maximum, 2 GB in Debian's build): a third of a
+						 * 100,000-message SEARCH or SORT was those copies */
+						"PRAGMA mmap_size=" STORE_MMAP_SIZE ";",
+						error_r);
+		if (err != STORE_OK) {
+			db_close(db);
+			return err;
+		}
 	}
 	*db_r = db;
 	return STORE_OK;
@@ -247,18 +261,9 @@ static void close_db(struct db *db)
 {
 	if (db == NULL)
 		return;
-	/* Statements cached anywhere for this connection become stale. */
+	/* Statements cached anywhere for this connection become stale;
+	 * db_close finalizes them. */
 	atomic_store(&closed_generation, atomic_fetch_add(&generation_counter, 1) + 1);
-	struct db_stmt *st, *next;
-	for (st = sqlite3_next_stmt(db, NULL); st != NULL; st = next) {
-		next = sqlite3_next_stmt(db, st);
-		/* FTS5's own statements (store-fts.h) are its to finalize when
-		 * the table closes; they, unlike ours, name the schema 'main' */
-		const char *sql = db_sql(st);
-		if (sql != NULL && strstr(sql, "'main'.") != NULL)
-			continue;
-		db_finalize(st);
-	}
 	db_close(db);
 }
 
@@ -272,7 +277,7 @@ enum store_err store_create(const char *dir, char **error_r)
 		return STORE_EEXISTS;
 	}
 	struct db *db;
-	enum store_err err = open_db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &db, error_r);
+	enum store_err err = open_db(path, DB_OPEN_CREATE, &db, error_r);
 	if (err == STORE_OK) {
 		err = store_schema_create(db, error_r);
 		close_db(db);
@@ -306,14 +311,14 @@ enum store_err store_open(const char *dir, const struct store_settings *settings
 		*error_r = xasprintf("%s: %s", s->db_path, strerror(errno));
 		err = STORE_ENOTFOUND;
 	} else {
-		err = open_db(s->db_path, SQLITE_OPEN_READWRITE, &s->wdb, error_r);
+		err = open_db(s->db_path, 0, &s->wdb, error_r);
 	}
 	if (err == STORE_OK)
 		err = store_schema_check(s->wdb, s->db_path, error_r);
 	if (err == STORE_OK) {
 		store_writer_guard_commits(s);
-		if (settings->busy_timeout_ms > 0)
-			sqlite3_busy_timeout(s->wdb, (int)settings->busy_timeout_ms);
+		if (settings->busy_timeout_ms > 0 && db_sqlite(s->wdb) != NULL)
+			sqlite3_busy_timeout(db_sqlite(s->wdb), (int)settings->busy_timeout_ms);
 	}
 	if (err != STORE_OK) {
 		store_close(&s);
@@ -329,7 +334,7 @@ struct db *store_reader(struct store *s)
 		return reader_tls.db;
 	struct db *db;
 	char *error = NULL;
-	if (open_db(s->db_path, SQLITE_OPEN_READONLY, &db, &error) != STORE_OK) {
+	if (open_db(s->db_path, DB_OPEN_READONLY, &db, &error) != STORE_OK) {
 		/* Cannot serve reads at all: the data directory is gone. */
 		fatal("store: cannot open a read connection: %s", error);
 	}
