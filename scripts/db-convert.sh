@@ -11,17 +11,21 @@
 set -eu
 cd "$(dirname "$0")/.."
 if [ $# -eq 0 ]; then
-	# store-backup.c keeps its own SQLite connection (VACUUM INTO a file).
-	set -- $(ls src/store/*.c src/store/*.h | grep -v -e '^src/store/store-backup\.c$')
+	set -- src/store/*.c src/store/*.h
 fi
 for f in "$@"; do
 	grep -q -e 'sqlite3' -e 'SQLITE_' -e 'store_sqlite_err' "$f" || continue
 	perl -0pi -e '
+		# Lines using db_sqlite() are SQLite-only on purpose (already
+		# converted files keep them): leave them and the include alone.
+		my @keep;
+		s/^(.*\bdb_sqlite\(.*)$/push(@keep, $1); "\@KEEP" . $#keep . "\@"/gme;
+		my $sqlite_only = @keep > 0;
 		# types
 		s/\bsqlite3_stmt\b/struct db_stmt/g;
 		s/(?<!struct )\bsqlite3\b(?=\s*\*)/struct db/g;
 		s/\bsqlite3_int64\b/int64_t/g;
-		s/#include <sqlite3\.h>/#include "store\/db\/db.h"/g;
+		s/#include <sqlite3\.h>/#include "store\/db\/db.h"/g unless $sqlite_only;
 		# calls whose arguments change
 		s/\bsqlite3_prepare_v[23]\(\s*([^,]+?),\s*(.*?),\s*-1,\s*(?:0,\s*|SQLITE_PREPARE_PERSISTENT,\s*)?&([\w>.-]+),\s*NULL\)/db_prepare($1, $2, &$3)/gs;
 		s/\bsqlite3_bind_value\(\s*([^,]+?),\s*([^,]+?),\s*sqlite3_column_value\(\s*([^,]+?),\s*([^()]+?)\)\s*\)/db_bind_column($1, $2, $3, $4)/gs;
@@ -39,5 +43,6 @@ for f in "$@"; do
 		s/\bSQLITE_TRANSIENT\b/false/g;
 		s/\bSQLITE_NULL\b/DB_TYPE_NULL/g;
 		s/\bSQLITE_(OK|ROW|DONE|BUSY|FULL|IOERR|CONSTRAINT|CORRUPT|TOOBIG|ERROR)\b/DB_$1/g;
+		s/\@KEEP(\d+)\@/$keep[$1]/g;
 	' "$f"
 done
