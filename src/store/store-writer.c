@@ -75,7 +75,7 @@ static void fail_batch(struct store_op **ops, size_t n, enum store_err err, cons
 }
 
 /*
- * SQLite rolls a transaction back by itself on DB_FULL, IOERR, BUSY or
+ * SQLite rolls a transaction back by itself on SQLITE_FULL, IOERR, BUSY or
  * NOMEM; every statement after that would commit on its own (autocommit),
  * half an op at a time. The commit hook refuses any commit inside a batch
  * except the batch's own COMMIT, so such statements fail instead.
@@ -157,7 +157,7 @@ static void run_batch(struct store *s, struct store_op **ops, size_t n, struct s
 				}
 			}
 		}
-		/* On DB_FULL, IOERR, BUSY or NOMEM SQLite may have rolled
+		/* On SQLITE_FULL, IOERR, BUSY or NOMEM SQLite may have rolled
 		 * back the whole transaction (lang_transaction.html): the ops
 		 * before are undone, and the ops after would each commit on
 		 * their own outside it, yet be reported failed (then retried
