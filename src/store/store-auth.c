@@ -297,9 +297,12 @@ static enum store_err fn_scram_set(struct store_txn *txn, void *arg, char **erro
 	struct db *db = store_txn_db(txn);
 	/* only for an account that still has this password */
 	struct db_stmt *st = store_prepare(db,
-		"INSERT OR REPLACE INTO scram_keys (account_id, pwhash, iterations, salt,"
+		"INSERT INTO scram_keys (account_id, pwhash, iterations, salt,"
 		" stored_key, server_key) SELECT id, ?2, ?3, ?4, ?5, ?6 FROM accounts"
-		" WHERE id = ?1 AND pwhash = ?2");
+		" WHERE id = ?1 AND pwhash = ?2"
+		" ON CONFLICT (account_id) DO UPDATE SET pwhash = excluded.pwhash,"
+		" iterations = excluded.iterations, salt = excluded.salt,"
+		" stored_key = excluded.stored_key, server_key = excluded.server_key");
 	if (st == NULL)
 		return STORE_ETEMP;
 	db_bind_int64(st, 1, a->account_id);
@@ -455,7 +458,8 @@ static enum store_err fn_save_sent(struct store_txn *txn, void *arg, char **erro
 		return err;
 	struct db_stmt *st = store_prepare(db, a->mode < 0
 		? "DELETE FROM submission_settings WHERE account_id = ?1"
-		: "INSERT OR REPLACE INTO submission_settings (account_id, save_sent) VALUES (?1, ?2)");
+		: "INSERT INTO submission_settings (account_id, save_sent) VALUES (?1, ?2)"
+		  " ON CONFLICT (account_id) DO UPDATE SET save_sent = excluded.save_sent");
 	if (st == NULL)
 		return STORE_ETEMP;
 	db_bind_int64(st, 1, id);

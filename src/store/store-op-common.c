@@ -215,7 +215,8 @@ enum store_err store_message_remove(struct store_txn *txn, int64_t mailbox_id, i
 	}
 	if (modseq != 0) {
 		st = store_prepare(txn->db,
-			"INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) VALUES (?1, ?2, ?3)");
+			"INSERT INTO expunged (mailbox_id, uid, modseq) VALUES (?1, ?2, ?3)"
+			" ON CONFLICT (mailbox_id, uid) DO UPDATE SET modseq = excluded.modseq");
 		if (st == NULL)
 			return STORE_ETEMP;
 		db_bind_int64(st, 1, mailbox_id);

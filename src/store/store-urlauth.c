@@ -62,8 +62,9 @@ static enum store_err key_fn(struct store_txn *txn, void *arg, char **error_r)
 		*error_r = xstrdup("no random bytes for an URLAUTH key");
 		return STORE_ETEMP;
 	}
-	st = store_prepare(db, "INSERT OR REPLACE INTO urlauth_keys (account_id, mailbox_id, key)"
-			       " VALUES (?1, ?2, ?3)");
+	st = store_prepare(db, "INSERT INTO urlauth_keys (account_id, mailbox_id, key)"
+			       " VALUES (?1, ?2, ?3)"
+			       " ON CONFLICT (account_id, mailbox_id) DO UPDATE SET key = excluded.key");
 	if (st == NULL)
 		return STORE_ETEMP;
 	db_bind_int64(st, 1, k->account_id);
