@@ -33,39 +33,39 @@ static enum store_err run_func(struct store *s, enum store_err (*fn)(struct stor
 	return err;
 }
 
-static int step_done(sqlite3_stmt *st)
+static int step_done(struct db_stmt *st)
 {
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
+	int rc = db_step(st);
+	db_reset(st);
 	return rc;
 }
 
 /* A write statement's result (DONE = done). */
 static enum store_err write_err(int rc)
 {
-	return rc == SQLITE_DONE ? STORE_OK : store_sqlite_err(rc);
+	return rc == DB_DONE ? STORE_OK : store_db_err(rc);
 }
 
 /* The id of one row named by text: STORE_OK with *id_r, STORE_ENOTFOUND
  * when there is no such row, or the read error (never "absent" then). */
-static enum store_err id_by_name(sqlite3 *db, const char *sql, const char *name, int64_t *id_r)
+static enum store_err id_by_name(struct db *db, const char *sql, const char *name, int64_t *id_r)
 {
-	sqlite3_stmt *st = store_prepare(db, sql);
+	struct db_stmt *st = store_prepare(db, sql);
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	*id_r = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-	sqlite3_reset(st);
+	db_bind_text(st, 1, name, -1, true);
+	int rc = db_step(st);
+	*id_r = rc == DB_ROW ? db_column_int64(st, 0) : 0;
+	db_reset(st);
 	return store_row_err(rc);
 }
 
-static enum store_err domain_id(sqlite3 *db, const char *domain, int64_t *id_r)
+static enum store_err domain_id(struct db *db, const char *domain, int64_t *id_r)
 {
 	return id_by_name(db, "SELECT id FROM domains WHERE name = ?1", domain, id_r);
 }
 
-static enum store_err account_id(sqlite3 *db, const char *address, int64_t *id_r)
+static enum store_err account_id(struct db *db, const char *address, int64_t *id_r)
 {
 	return id_by_name(db, "SELECT id FROM accounts WHERE address = ?1", address, id_r);
 }
@@ -87,10 +87,10 @@ static enum store_err fn_domain_add(struct store_txn *txn, void *arg, char **err
 	}
 	if (err != STORE_ENOTFOUND)
 		return err;
-	sqlite3_stmt *st = store_prepare(txn->db, "INSERT INTO domains (name) VALUES (?1)");
+	struct db_stmt *st = store_prepare(txn->db, "INSERT INTO domains (name) VALUES (?1)");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_text(st, 1, a->domain, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, a->domain, -1, true);
 	return write_err(step_done(st));
 }
 
@@ -127,15 +127,15 @@ static enum store_err fn_domain_del(struct store_txn *txn, void *arg, char **err
 		*error_r = xasprintf("no such domain %s", a->domain);
 	if (err != STORE_OK)
 		return err;
-	sqlite3_stmt *st = store_prepare(txn->db, "SELECT count(*) FROM accounts WHERE domain_id = ?1");
+	struct db_stmt *st = store_prepare(txn->db, "SELECT count(*) FROM accounts WHERE domain_id = ?1");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, id);
-	int rc = sqlite3_step(st);
-	int64_t n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW)
-		return store_sqlite_err(rc);
+	db_bind_int64(st, 1, id);
+	int rc = db_step(st);
+	int64_t n = rc == DB_ROW ? db_column_int64(st, 0) : 0;
+	db_reset(st);
+	if (rc != DB_ROW)
+		return store_db_err(rc);
 	if (n > 0) {
 		*error_r = xasprintf("domain %s still has %lld account(s); delete them first", a->domain,
 				     (long long)n);
@@ -144,13 +144,13 @@ static enum store_err fn_domain_del(struct store_txn *txn, void *arg, char **err
 	st = store_prepare(txn->db, "DELETE FROM aliases WHERE alias LIKE '%@' || ?1");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_text(st, 1, a->domain, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, a->domain, -1, true);
 	if ((err = write_err(step_done(st))) != STORE_OK)
 		return err;
 	st = store_prepare(txn->db, "DELETE FROM domains WHERE id = ?1");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, id);
+	db_bind_int64(st, 1, id);
 	return write_err(step_done(st));
 }
 
@@ -167,18 +167,18 @@ enum store_err store_domain_del(struct store *s, const char *domain, char **erro
 
 enum store_err store_domain_list(struct store *s, char ***names_r, size_t *n_r)
 {
-	sqlite3_stmt *st = store_prepare(store_reader(s), "SELECT name FROM domains ORDER BY name");
+	struct db_stmt *st = store_prepare(store_reader(s), "SELECT name FROM domains ORDER BY name");
 	if (st == NULL)
 		return STORE_ETEMP;
 	char **names = NULL;
 	size_t n = 0, cap = 0;
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_step(st)) == DB_ROW) {
 		names = xgrow(names, &cap, n + 1, sizeof(*names));
-		names[n++] = xstrdup((const char *)sqlite3_column_text(st, 0));
+		names[n++] = xstrdup(db_column_text(st, 0));
 	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
+	db_reset(st);
+	if (rc != DB_DONE) {
 		for (size_t i = 0; i < n; i++)
 			free(names[i]);
 		free(names);
@@ -227,11 +227,11 @@ static enum store_err fn_domain_catchall(struct store_txn *txn, void *arg, char 
 		if (err != STORE_OK)
 			return err;
 	}
-	sqlite3_stmt *st = store_prepare(txn->db, "UPDATE domains SET catchall = ?2 WHERE name = ?1");
+	struct db_stmt *st = store_prepare(txn->db, "UPDATE domains SET catchall = ?2 WHERE name = ?1");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_text(st, 1, a->domain, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, a->address, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, a->domain, -1, true);
+	db_bind_text(st, 2, a->address, -1, true);
 	return write_err(step_done(st));
 }
 
@@ -281,18 +281,18 @@ static enum store_err fn_account_add(struct store_txn *txn, void *arg, char **er
 	}
 	if (err != STORE_ENOTFOUND)
 		return err;
-	sqlite3_stmt *st = store_prepare(txn->db,
-		"INSERT INTO accounts (domain_id, address, pwhash, created) VALUES (?1, ?2, ?3, ?4)");
+	struct db_stmt *st = store_prepare(txn->db,
+		"INSERT INTO accounts (domain_id, address, pwhash, created) VALUES (?1, ?2, ?3, ?4)"
+		" RETURNING id");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, did);
-	sqlite3_bind_text(st, 2, a->address, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, a->pwhash, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, store_now());
-	int rc = step_done(st);
-	if (rc != SQLITE_DONE)
-		return store_sqlite_err(rc);
-	id = sqlite3_last_insert_rowid(txn->db);
+	db_bind_int64(st, 1, did);
+	db_bind_text(st, 2, a->address, -1, true);
+	db_bind_text(st, 3, a->pwhash, -1, true);
+	db_bind_int64(st, 4, store_now());
+	err = store_insert_id(st, &id);
+	if (err != STORE_OK)
+		return err;
 	for (size_t i = 0; i < sizeof(default_mailboxes) / sizeof(default_mailboxes[0]); i++) {
 		err = store_mailbox_insert(txn, id, default_mailboxes[i].name,
 					   default_mailboxes[i].special_use, NULL);
@@ -349,19 +349,19 @@ static enum store_err fn_account_del(struct store_txn *txn, void *arg, char **er
 	/* Empty every mailbox first so content references are released. */
 	int64_t *mbs = NULL;
 	size_t n = 0, cap = 0;
-	sqlite3_stmt *st = store_prepare(txn->db, "SELECT id FROM mailboxes WHERE account_id = ?1");
+	struct db_stmt *st = store_prepare(txn->db, "SELECT id FROM mailboxes WHERE account_id = ?1");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, id);
+	db_bind_int64(st, 1, id);
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_step(st)) == DB_ROW) {
 		mbs = xgrow(mbs, &cap, n + 1, sizeof(*mbs));
-		mbs[n++] = sqlite3_column_int64(st, 0);
+		mbs[n++] = db_column_int64(st, 0);
 	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
+	db_reset(st);
+	if (rc != DB_DONE) {
 		free(mbs);
-		return store_sqlite_err(rc);
+		return store_db_err(rc);
 	}
 	for (size_t i = 0; i < n && err == STORE_OK; i++) {
 		struct store_op x;
@@ -381,7 +381,7 @@ static enum store_err fn_account_del(struct store_txn *txn, void *arg, char **er
 			err = STORE_ETEMP;
 			break;
 		}
-		sqlite3_bind_int64(st, 1, mbs[i]);
+		db_bind_int64(st, 1, mbs[i]);
 		err = write_err(step_done(st));
 	}
 	free(mbs);
@@ -400,7 +400,7 @@ static enum store_err fn_account_del(struct store_txn *txn, void *arg, char **er
 		st = store_prepare(txn->db, sqls[i]);
 		if (st == NULL)
 			return STORE_ETEMP;
-		sqlite3_bind_int64(st, 1, id);
+		db_bind_int64(st, 1, id);
 		if ((err = write_err(step_done(st))) != STORE_OK)
 			return err;
 	}
@@ -412,7 +412,7 @@ static enum store_err fn_account_del(struct store_txn *txn, void *arg, char **er
 		st = store_prepare(txn->db, by_address[i]);
 		if (st == NULL)
 			return STORE_ETEMP;
-		sqlite3_bind_text(st, 1, a->address, -1, SQLITE_STATIC);
+		db_bind_text(st, 1, a->address, -1, true);
 		if ((err = write_err(step_done(st))) != STORE_OK)
 			return err;
 	}
@@ -444,11 +444,11 @@ static enum store_err fn_account_text(struct store_txn *txn, void *arg, char **e
 	enum store_err err = existing_account(txn, a->address, &id, error_r);
 	if (err != STORE_OK)
 		return err;
-	sqlite3_stmt *st = store_prepare(txn->db, a->sql);
+	struct db_stmt *st = store_prepare(txn->db, a->sql);
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_text(st, 1, a->address, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, a->value, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, a->address, -1, true);
+	db_bind_text(st, 2, a->value, -1, true);
 	return write_err(step_done(st));
 }
 
@@ -471,12 +471,12 @@ enum store_err store_account_passwd(struct store *s, const char *address, const 
 				pwhash, error_r);
 }
 
-static void bind_quota(sqlite3_stmt *st, int idx, int64_t v)
+static void bind_quota(struct db_stmt *st, int idx, int64_t v)
 {
 	if (v == -2)
-		sqlite3_bind_null(st, idx);
+		db_bind_null(st, idx);
 	else
-		sqlite3_bind_int64(st, idx, v);
+		db_bind_int64(st, idx, v);
 }
 
 struct quota_args {
@@ -499,10 +499,10 @@ static enum store_err fn_quota(struct store_txn *txn, void *arg, char **error_r)
 	for (int i = 0; i < 2; i++) {
 		if (vals[i] == -3)
 			continue;
-		sqlite3_stmt *st = store_prepare(txn->db, sqls[i]);
+		struct db_stmt *st = store_prepare(txn->db, sqls[i]);
 		if (st == NULL)
 			return STORE_ETEMP;
-		sqlite3_bind_int64(st, 1, id);
+		db_bind_int64(st, 1, id);
 		bind_quota(st, 2, vals[i]);
 		if ((err = write_err(step_done(st))) != STORE_OK)
 			return err;
@@ -546,16 +546,16 @@ struct disabled_args {
 static enum store_err fn_set_disabled(struct store_txn *txn, void *arg, char **error_r)
 {
 	struct disabled_args *a = arg;
-	sqlite3_stmt *st = store_prepare(txn->db, "UPDATE accounts SET disabled = ?2 WHERE address = ?1");
+	struct db_stmt *st = store_prepare(txn->db, "UPDATE accounts SET disabled = ?2 WHERE address = ?1");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_text(st, 1, a->address, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 2, a->disabled ? 1 : 0);
-	int rc = sqlite3_step(st);
-	int changed = sqlite3_changes(txn->db);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return store_sqlite_err(rc);
+	db_bind_text(st, 1, a->address, -1, true);
+	db_bind_int(st, 2, a->disabled ? 1 : 0);
+	int rc = db_step(st);
+	int changed = db_changes(txn->db);
+	db_reset(st);
+	if (rc != DB_DONE)
+		return store_db_err(rc);
 	if (changed == 0) {
 		*error_r = xasprintf("no such account %s", a->address);
 		return STORE_ENOTFOUND;
@@ -588,20 +588,20 @@ enum store_err store_account_set_disabled(struct store *s, const char *address, 
 	"SELECT id, address, quota_bytes, quota_messages, used_bytes, used_messages, pop3_delete," \
 	" disabled FROM accounts "
 
-static void account_from_row(struct store *s, sqlite3_stmt *st, struct store_account *a)
+static void account_from_row(struct store *s, struct db_stmt *st, struct store_account *a)
 {
 	memset(a, 0, sizeof(*a));
-	a->id = sqlite3_column_int64(st, 0);
-	a->address = xstrdup((const char *)sqlite3_column_text(st, 1));
-	a->quota_is_default = sqlite3_column_type(st, 2) == SQLITE_NULL;
-	a->quota_bytes = store_effective_quota(s, sqlite3_column_int64(st, 2), a->quota_is_default, true);
-	a->quota_messages = store_effective_quota(s, sqlite3_column_int64(st, 3),
-						  sqlite3_column_type(st, 3) == SQLITE_NULL, false);
-	a->used_bytes = sqlite3_column_int64(st, 4);
-	a->used_messages = sqlite3_column_int64(st, 5);
-	if (sqlite3_column_type(st, 6) != SQLITE_NULL)
-		a->pop3_delete = xstrdup((const char *)sqlite3_column_text(st, 6));
-	a->disabled = sqlite3_column_int(st, 7) != 0;
+	a->id = db_column_int64(st, 0);
+	a->address = xstrdup(db_column_text(st, 1));
+	a->quota_is_default = db_column_type(st, 2) == DB_TYPE_NULL;
+	a->quota_bytes = store_effective_quota(s, db_column_int64(st, 2), a->quota_is_default, true);
+	a->quota_messages = store_effective_quota(s, db_column_int64(st, 3),
+						  db_column_type(st, 3) == DB_TYPE_NULL, false);
+	a->used_bytes = db_column_int64(st, 4);
+	a->used_messages = db_column_int64(st, 5);
+	if (db_column_type(st, 6) != DB_TYPE_NULL)
+		a->pop3_delete = xstrdup(db_column_text(st, 6));
+	a->disabled = db_column_int(st, 7) != 0;
 }
 
 void store_account_clear(struct store_account *a)
@@ -623,47 +623,47 @@ enum store_err store_account_get(struct store *s, const char *address, struct st
 	char *addr = address_normalize(address, &why);
 	if (addr == NULL)
 		return STORE_EINVAL;
-	sqlite3_stmt *st = store_prepare(store_reader(s), ACCOUNT_COLUMNS "WHERE address = ?1");
+	struct db_stmt *st = store_prepare(store_reader(s), ACCOUNT_COLUMNS "WHERE address = ?1");
 	if (st == NULL) {
 		free(addr);
 		return STORE_ETEMP;
 	}
-	sqlite3_bind_text(st, 1, addr, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
+	db_bind_text(st, 1, addr, -1, true);
+	int rc = db_step(st);
+	if (rc == DB_ROW)
 		account_from_row(s, st, a_r);
-	sqlite3_reset(st);
+	db_reset(st);
 	free(addr);
 	return store_row_err(rc);
 }
 
 enum store_err store_account_get_by_id(struct store *s, int64_t id, struct store_account *a_r)
 {
-	sqlite3_stmt *st = store_prepare(store_reader(s), ACCOUNT_COLUMNS "WHERE id = ?1");
+	struct db_stmt *st = store_prepare(store_reader(s), ACCOUNT_COLUMNS "WHERE id = ?1");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, id);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
+	db_bind_int64(st, 1, id);
+	int rc = db_step(st);
+	if (rc == DB_ROW)
 		account_from_row(s, st, a_r);
-	sqlite3_reset(st);
+	db_reset(st);
 	return store_row_err(rc);
 }
 
 enum store_err store_account_list(struct store *s, struct store_account **list_r, size_t *n_r)
 {
-	sqlite3_stmt *st = store_prepare(store_reader(s), ACCOUNT_COLUMNS "ORDER BY address");
+	struct db_stmt *st = store_prepare(store_reader(s), ACCOUNT_COLUMNS "ORDER BY address");
 	if (st == NULL)
 		return STORE_ETEMP;
 	struct store_account *list = NULL;
 	size_t n = 0, cap = 0;
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_step(st)) == DB_ROW) {
 		list = xgrow(list, &cap, n + 1, sizeof(*list));
 		account_from_row(s, st, &list[n++]);
 	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
+	db_reset(st);
+	if (rc != DB_DONE) {
 		store_account_list_free(list, n);
 		return store_read_err(rc);
 	}
@@ -679,21 +679,21 @@ enum store_err store_account_auth(struct store *s, const char *address, int64_t 
 	char *addr = address_normalize(address, &why);
 	if (addr == NULL)
 		return STORE_ENOTFOUND;
-	sqlite3_stmt *st = store_prepare(store_reader(s),
+	struct db_stmt *st = store_prepare(store_reader(s),
 					 "SELECT id, pwhash, disabled FROM accounts WHERE address = ?1");
 	if (st == NULL) {
 		free(addr);
 		return STORE_ETEMP;
 	}
-	sqlite3_bind_text(st, 1, addr, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*id_r = sqlite3_column_int64(st, 0);
-		*pwhash_r = xstrdup((const char *)sqlite3_column_text(st, 1));
+	db_bind_text(st, 1, addr, -1, true);
+	int rc = db_step(st);
+	if (rc == DB_ROW) {
+		*id_r = db_column_int64(st, 0);
+		*pwhash_r = xstrdup(db_column_text(st, 1));
 		if (disabled_r != NULL)
-			*disabled_r = sqlite3_column_int(st, 2) != 0;
+			*disabled_r = db_column_int(st, 2) != 0;
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	free(addr);
 	return store_row_err(rc);
 }
@@ -727,11 +727,11 @@ static enum store_err fn_alias_add(struct store_txn *txn, void *arg, char **erro
 	}
 	if (err != STORE_ENOTFOUND)
 		return err;
-	sqlite3_stmt *st = store_prepare(txn->db, "INSERT OR IGNORE INTO aliases (alias, target) VALUES (?1, ?2)");
+	struct db_stmt *st = store_prepare(txn->db, "INSERT OR IGNORE INTO aliases (alias, target) VALUES (?1, ?2)");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_text(st, 1, a->alias, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, a->target, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, a->alias, -1, true);
+	db_bind_text(st, 2, a->target, -1, true);
 	return write_err(step_done(st));
 }
 
@@ -755,16 +755,16 @@ enum store_err store_alias_add(struct store *s, const char *alias, const char *t
 static enum store_err fn_alias_del(struct store_txn *txn, void *arg, char **error_r)
 {
 	const struct alias_args *a = arg;
-	sqlite3_stmt *st = store_prepare(txn->db,
+	struct db_stmt *st = store_prepare(txn->db,
 		"DELETE FROM aliases WHERE alias = ?1 AND (?2 IS NULL OR target = ?2)");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_text(st, 1, a->alias, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, a->target, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, a->alias, -1, true);
+	db_bind_text(st, 2, a->target, -1, true);
 	int rc = step_done(st);
-	if (rc != SQLITE_DONE)
-		return store_sqlite_err(rc);
-	if (sqlite3_changes(txn->db) == 0) {
+	if (rc != DB_DONE)
+		return store_db_err(rc);
+	if (db_changes(txn->db) == 0) {
 		*error_r = xasprintf("no such alias %s%s%s", a->alias, a->target ? " -> " : "",
 				     a->target ? a->target : "");
 		return STORE_ENOTFOUND;
@@ -791,20 +791,20 @@ enum store_err store_alias_del(struct store *s, const char *alias, const char *t
 
 enum store_err store_alias_list(struct store *s, struct store_alias **list_r, size_t *n_r)
 {
-	sqlite3_stmt *st = store_prepare(store_reader(s), "SELECT alias, target FROM aliases ORDER BY alias, target");
+	struct db_stmt *st = store_prepare(store_reader(s), "SELECT alias, target FROM aliases ORDER BY alias, target");
 	if (st == NULL)
 		return STORE_ETEMP;
 	struct store_alias *list = NULL;
 	size_t n = 0, cap = 0;
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_step(st)) == DB_ROW) {
 		list = xgrow(list, &cap, n + 1, sizeof(*list));
-		list[n].alias = xstrdup((const char *)sqlite3_column_text(st, 0));
-		list[n].target = xstrdup((const char *)sqlite3_column_text(st, 1));
+		list[n].alias = xstrdup(db_column_text(st, 0));
+		list[n].target = xstrdup(db_column_text(st, 1));
 		n++;
 	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
+	db_reset(st);
+	if (rc != DB_DONE) {
 		store_alias_list_free(list, n);
 		return store_read_err(rc);
 	}
@@ -835,7 +835,7 @@ static void add_id(int64_t **ids, size_t *n, size_t *cap, int64_t id)
 
 /* Account or alias targets for one exact address. STORE_OK also when
  * nothing matched (*n unchanged); a read error is returned as such. */
-static enum store_err lookup_exact(sqlite3 *db, const char *addr, int64_t **ids, size_t *n,
+static enum store_err lookup_exact(struct db *db, const char *addr, int64_t **ids, size_t *n,
 				   size_t *cap)
 {
 	int64_t id;
@@ -846,16 +846,16 @@ static enum store_err lookup_exact(sqlite3 *db, const char *addr, int64_t **ids,
 	}
 	if (err != STORE_ENOTFOUND)
 		return err;
-	sqlite3_stmt *st = store_prepare(db,
+	struct db_stmt *st = store_prepare(db,
 		"SELECT accounts.id FROM aliases JOIN accounts ON accounts.address = aliases.target"
 		" WHERE aliases.alias = ?1");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_text(st, 1, addr, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, addr, -1, true);
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		add_id(ids, n, cap, sqlite3_column_int64(st, 0));
-	sqlite3_reset(st);
+	while ((rc = db_step(st)) == DB_ROW)
+		add_id(ids, n, cap, db_column_int64(st, 0));
+	db_reset(st);
 	return store_read_err(rc);
 }
 
@@ -867,24 +867,24 @@ enum store_err store_resolve(struct store *s, const char *address, int64_t **acc
 	*n_r = 0;
 	if (addr == NULL)
 		return STORE_EINVAL;
-	sqlite3 *db = store_reader(s);
+	struct db *db = store_reader(s);
 	const char *domain = address_domain(addr);
-	sqlite3_stmt *st = store_prepare(db, "SELECT catchall FROM domains WHERE name = ?1");
+	struct db_stmt *st = store_prepare(db, "SELECT catchall FROM domains WHERE name = ?1");
 	if (st == NULL) {
 		free(addr);
 		return STORE_ETEMP;
 	}
-	sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		sqlite3_reset(st);
+	db_bind_text(st, 1, domain, -1, true);
+	int rc = db_step(st);
+	if (rc != DB_ROW) {
+		db_reset(st);
 		free(addr);
 		/* only a domain really absent is a relay attempt */
-		return rc == SQLITE_DONE ? STORE_EPERM : store_read_err(rc);
+		return rc == DB_DONE ? STORE_EPERM : store_read_err(rc);
 	}
-	char *catchall = sqlite3_column_type(st, 0) == SQLITE_NULL ? NULL :
-		xstrdup((const char *)sqlite3_column_text(st, 0));
-	sqlite3_reset(st);
+	char *catchall = db_column_type(st, 0) == DB_TYPE_NULL ? NULL :
+		xstrdup(db_column_text(st, 0));
+	db_reset(st);
 
 	int64_t *ids = NULL;
 	size_t n = 0, cap = 0;

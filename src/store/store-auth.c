@@ -27,16 +27,16 @@ static enum store_err run_func(struct store *s,
 	return err;
 }
 
-static enum store_err account_by_address(sqlite3 *db, const char *addr, int64_t *id_r)
+static enum store_err account_by_address(struct db *db, const char *addr, int64_t *id_r)
 {
-	sqlite3_stmt *st = store_prepare(db, "SELECT id FROM accounts WHERE address = ?1");
+	struct db_stmt *st = store_prepare(db, "SELECT id FROM accounts WHERE address = ?1");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_text(st, 1, addr, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*id_r = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
+	db_bind_text(st, 1, addr, -1, true);
+	int rc = db_step(st);
+	if (rc == DB_ROW)
+		*id_r = db_column_int64(st, 0);
+	db_reset(st);
 	return store_row_err(rc);
 }
 
@@ -60,24 +60,24 @@ struct app_args {
 static enum store_err fn_app_add(struct store_txn *txn, void *arg, char **error_r)
 {
 	const struct app_args *a = arg;
-	sqlite3 *db = store_txn_db(txn);
+	struct db *db = store_txn_db(txn);
 	int64_t id;
 	enum store_err err = account_by_address(db, a->address, &id);
 	if (err == STORE_ENOTFOUND)
 		*error_r = xasprintf("no such account %s", a->address);
 	if (err != STORE_OK)
 		return err;
-	sqlite3_stmt *st = store_prepare(db, "SELECT count(*),"
+	struct db_stmt *st = store_prepare(db, "SELECT count(*),"
 					     " coalesce(sum(label = ?2), 0)"
 					     " FROM app_passwords WHERE account_id = ?1");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_text(st, 2, a->label, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	int64_t count = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-	int64_t same = rc == SQLITE_ROW ? sqlite3_column_int64(st, 1) : 0;
-	sqlite3_reset(st);
+	db_bind_int64(st, 1, id);
+	db_bind_text(st, 2, a->label, -1, true);
+	int rc = db_step(st);
+	int64_t count = rc == DB_ROW ? db_column_int64(st, 0) : 0;
+	int64_t same = rc == DB_ROW ? db_column_int64(st, 1) : 0;
+	db_reset(st);
 	if ((err = store_row_err(rc)) != STORE_OK)
 		return err;
 	if (same > 0) {
@@ -94,36 +94,36 @@ static enum store_err fn_app_add(struct store_txn *txn, void *arg, char **error_
 			       " VALUES (?1, ?2, ?3, ?4)");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_text(st, 2, a->label, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, a->pwhash, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, (int64_t)time(NULL));
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? STORE_OK : store_sqlite_err(rc);
+	db_bind_int64(st, 1, id);
+	db_bind_text(st, 2, a->label, -1, true);
+	db_bind_text(st, 3, a->pwhash, -1, true);
+	db_bind_int64(st, 4, (int64_t)time(NULL));
+	rc = db_step(st);
+	db_reset(st);
+	return rc == DB_DONE ? STORE_OK : store_db_err(rc);
 }
 
 static enum store_err fn_app_del(struct store_txn *txn, void *arg, char **error_r)
 {
 	const struct app_args *a = arg;
-	sqlite3 *db = store_txn_db(txn);
+	struct db *db = store_txn_db(txn);
 	int64_t id;
 	enum store_err err = account_by_address(db, a->address, &id);
 	if (err == STORE_ENOTFOUND)
 		*error_r = xasprintf("no such account %s", a->address);
 	if (err != STORE_OK)
 		return err;
-	sqlite3_stmt *st =
+	struct db_stmt *st =
 		store_prepare(db, "DELETE FROM app_passwords WHERE account_id = ?1 AND label = ?2");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_text(st, 2, a->label, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return store_sqlite_err(rc);
-	if (sqlite3_changes(db) == 0) {
+	db_bind_int64(st, 1, id);
+	db_bind_text(st, 2, a->label, -1, true);
+	int rc = db_step(st);
+	db_reset(st);
+	if (rc != DB_DONE)
+		return store_db_err(rc);
+	if (db_changes(db) == 0) {
 		*error_r = xasprintf("%s has no app password labelled %s", a->address, a->label);
 		return STORE_ENOTFOUND;
 	}
@@ -174,27 +174,27 @@ enum store_err store_app_password_list(struct store *s, const char *address,
 	char *addr = address_normalize(address, &why);
 	if (addr == NULL)
 		return STORE_EINVAL;
-	sqlite3 *db = store_reader(s);
+	struct db *db = store_reader(s);
 	int64_t id;
 	enum store_err err = account_by_address(db, addr, &id);
 	free(addr);
 	if (err != STORE_OK)
 		return err;
-	sqlite3_stmt *st = store_prepare(db, "SELECT label, created FROM app_passwords"
+	struct db_stmt *st = store_prepare(db, "SELECT label, created FROM app_passwords"
 					     " WHERE account_id = ?1 ORDER BY id");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, id);
+	db_bind_int64(st, 1, id);
 	struct store_app_password *list = NULL;
 	size_t n = 0, cap = 0;
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_step(st)) == DB_ROW) {
 		list = xgrow(list, &cap, n + 1, sizeof(*list));
-		list[n].label = xstrdup((const char *)sqlite3_column_text(st, 0));
-		list[n].created = sqlite3_column_int64(st, 1);
+		list[n].label = xstrdup(db_column_text(st, 0));
+		list[n].created = db_column_int64(st, 1);
 		n++;
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	if ((err = store_read_err(rc)) != STORE_OK) {
 		store_app_password_list_free(list, n);
 		return err;
@@ -216,21 +216,21 @@ enum store_err store_app_password_hashes(struct store *s, int64_t account_id, ch
 {
 	*hashes_r = NULL;
 	*n_r = 0;
-	sqlite3_stmt *st = store_prepare(store_reader(s), "SELECT pwhash FROM app_passwords"
+	struct db_stmt *st = store_prepare(store_reader(s), "SELECT pwhash FROM app_passwords"
 							  " WHERE account_id = ?1 ORDER BY id");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, account_id);
+	db_bind_int64(st, 1, account_id);
 	char **hashes = NULL;
 	size_t n = 0, cap = 0;
 	int rc;
-	while (n < STORE_APP_PASSWORDS_MAX && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while (n < STORE_APP_PASSWORDS_MAX && (rc = db_step(st)) == DB_ROW) {
 		hashes = xgrow(hashes, &cap, n + 1, sizeof(*hashes));
-		hashes[n++] = xstrdup((const char *)sqlite3_column_text(st, 0));
+		hashes[n++] = xstrdup(db_column_text(st, 0));
 	}
 	if (n == STORE_APP_PASSWORDS_MAX)
-		rc = SQLITE_DONE; /* the cap: never more checks than this */
-	sqlite3_reset(st);
+		rc = DB_DONE; /* the cap: never more checks than this */
+	db_reset(st);
 	enum store_err err = store_read_err(rc);
 	if (err != STORE_OK) {
 		for (size_t i = 0; i < n; i++) {
@@ -246,21 +246,21 @@ enum store_err store_app_password_hashes(struct store *s, int64_t account_id, ch
 }
 
 /* Does `addr` name account_id exactly (account or alias)? */
-static enum store_err owned_exact(sqlite3 *db, int64_t account_id, const char *addr,
+static enum store_err owned_exact(struct db *db, int64_t account_id, const char *addr,
 				  bool *owned_r)
 {
-	sqlite3_stmt *st = store_prepare(db,
+	struct db_stmt *st = store_prepare(db,
 		"SELECT 1 FROM accounts WHERE id = ?1 AND address = ?2"
 		" UNION ALL SELECT 1 FROM aliases JOIN accounts ON accounts.address = aliases.target"
 		" WHERE aliases.alias = ?2 AND accounts.id = ?1 LIMIT 1");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, account_id);
-	sqlite3_bind_text(st, 2, addr, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	*owned_r = rc == SQLITE_ROW;
-	return rc == SQLITE_ROW ? STORE_OK : store_read_err(rc);
+	db_bind_int64(st, 1, account_id);
+	db_bind_text(st, 2, addr, -1, true);
+	int rc = db_step(st);
+	db_reset(st);
+	*owned_r = rc == DB_ROW;
+	return rc == DB_ROW ? STORE_OK : store_read_err(rc);
 }
 
 enum store_err store_address_owned(struct store *s, int64_t account_id, const char *address,
@@ -271,7 +271,7 @@ enum store_err store_address_owned(struct store *s, int64_t account_id, const ch
 	char *addr = address_normalize(address, &why);
 	if (addr == NULL)
 		return STORE_OK; /* not an address at all: nobody's */
-	sqlite3 *db = store_reader(s);
+	struct db *db = store_reader(s);
 	enum store_err err = owned_exact(db, account_id, addr, owned_r);
 	const char *domain = address_domain(addr);
 	char *plus = strchr(addr, '+');
@@ -294,23 +294,26 @@ struct scram_args {
 static enum store_err fn_scram_set(struct store_txn *txn, void *arg, char **error_r)
 {
 	const struct scram_args *a = arg;
-	sqlite3 *db = store_txn_db(txn);
+	struct db *db = store_txn_db(txn);
 	/* only for an account that still has this password */
-	sqlite3_stmt *st = store_prepare(db,
-		"INSERT OR REPLACE INTO scram_keys (account_id, pwhash, iterations, salt,"
+	struct db_stmt *st = store_prepare(db,
+		"INSERT INTO scram_keys (account_id, pwhash, iterations, salt,"
 		" stored_key, server_key) SELECT id, ?2, ?3, ?4, ?5, ?6 FROM accounts"
-		" WHERE id = ?1 AND pwhash = ?2");
+		" WHERE id = ?1 AND pwhash = ?2"
+		" ON CONFLICT (account_id) DO UPDATE SET pwhash = excluded.pwhash,"
+		" iterations = excluded.iterations, salt = excluded.salt,"
+		" stored_key = excluded.stored_key, server_key = excluded.server_key");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, a->account_id);
-	sqlite3_bind_text(st, 2, a->pwhash, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, a->keys->iterations);
-	sqlite3_bind_blob(st, 4, a->keys->salt, SCRAM_SALT_LEN, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 5, a->keys->stored_key, SCRAM_KEY_LEN, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 6, a->keys->server_key, SCRAM_KEY_LEN, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? STORE_OK : store_sqlite_err(rc);
+	db_bind_int64(st, 1, a->account_id);
+	db_bind_text(st, 2, a->pwhash, -1, true);
+	db_bind_int64(st, 3, a->keys->iterations);
+	db_bind_blob(st, 4, a->keys->salt, SCRAM_SALT_LEN, true);
+	db_bind_blob(st, 5, a->keys->stored_key, SCRAM_KEY_LEN, true);
+	db_bind_blob(st, 6, a->keys->server_key, SCRAM_KEY_LEN, true);
+	int rc = db_step(st);
+	db_reset(st);
+	return rc == DB_DONE ? STORE_OK : store_db_err(rc);
 }
 
 enum store_err store_scram_set(struct store *s, int64_t account_id, const char *pwhash,
@@ -323,49 +326,49 @@ enum store_err store_scram_set(struct store *s, int64_t account_id, const char *
 enum store_err store_scram_get(struct store *s, int64_t account_id, const char *pwhash,
 			       struct scram_keys *keys_r)
 {
-	sqlite3_stmt *st = store_prepare(store_reader(s),
+	struct db_stmt *st = store_prepare(store_reader(s),
 		"SELECT iterations, salt, stored_key, server_key FROM scram_keys"
 		" WHERE account_id = ?1 AND pwhash = ?2");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, account_id);
-	sqlite3_bind_text(st, 2, pwhash, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
+	db_bind_int64(st, 1, account_id);
+	db_bind_text(st, 2, pwhash, -1, true);
+	int rc = db_step(st);
 	enum store_err err = store_row_err(rc);
-	if (rc == SQLITE_ROW) {
-		int64_t iter = sqlite3_column_int64(st, 0);
-		if (sqlite3_column_bytes(st, 1) != SCRAM_SALT_LEN ||
-		    sqlite3_column_bytes(st, 2) != SCRAM_KEY_LEN ||
-		    sqlite3_column_bytes(st, 3) != SCRAM_KEY_LEN || iter < 1 ||
+	if (rc == DB_ROW) {
+		int64_t iter = db_column_int64(st, 0);
+		if (db_column_bytes(st, 1) != SCRAM_SALT_LEN ||
+		    db_column_bytes(st, 2) != SCRAM_KEY_LEN ||
+		    db_column_bytes(st, 3) != SCRAM_KEY_LEN || iter < 1 ||
 		    iter > SCRAM_MAX_ITERATIONS) {
 			err = STORE_ECORRUPT;
 		} else {
 			keys_r->iterations = (unsigned)iter;
-			memcpy(keys_r->salt, sqlite3_column_blob(st, 1), SCRAM_SALT_LEN);
-			memcpy(keys_r->stored_key, sqlite3_column_blob(st, 2), SCRAM_KEY_LEN);
-			memcpy(keys_r->server_key, sqlite3_column_blob(st, 3), SCRAM_KEY_LEN);
+			memcpy(keys_r->salt, db_column_blob(st, 1), SCRAM_SALT_LEN);
+			memcpy(keys_r->stored_key, db_column_blob(st, 2), SCRAM_KEY_LEN);
+			memcpy(keys_r->server_key, db_column_blob(st, 3), SCRAM_KEY_LEN);
 		}
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	return err;
 }
 
 enum store_err store_mailbox_special(struct store *s, int64_t account_id, const char *use,
 				     int64_t *mailbox_id_r, uint32_t *uidvalidity_r)
 {
-	sqlite3_stmt *st = store_prepare(store_reader(s),
+	struct db_stmt *st = store_prepare(store_reader(s),
 		"SELECT id, uidvalidity FROM mailboxes WHERE account_id = ?1 AND special_use = ?2"
 		" ORDER BY id LIMIT 1");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, account_id);
-	sqlite3_bind_text(st, 2, use, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*mailbox_id_r = sqlite3_column_int64(st, 0);
-		*uidvalidity_r = (uint32_t)sqlite3_column_int64(st, 1);
+	db_bind_int64(st, 1, account_id);
+	db_bind_text(st, 2, use, -1, true);
+	int rc = db_step(st);
+	if (rc == DB_ROW) {
+		*mailbox_id_r = db_column_int64(st, 0);
+		*uidvalidity_r = (uint32_t)db_column_int64(st, 1);
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	return store_row_err(rc);
 }
 
@@ -375,24 +378,24 @@ enum store_err store_mailbox_saved_since(struct store *s, int64_t account_id,
 {
 	*uids_r = NULL;
 	*n_r = 0;
-	sqlite3_stmt *st = store_prepare(store_reader(s),
+	struct db_stmt *st = store_prepare(store_reader(s),
 		"SELECT m.uid FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id"
 		" WHERE m.mailbox_id = ?1 AND b.account_id = ?2 AND m.savedate >= ?3"
 		" ORDER BY m.uid DESC LIMIT ?4");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, mailbox_id);
-	sqlite3_bind_int64(st, 2, account_id);
-	sqlite3_bind_int64(st, 3, since);
-	sqlite3_bind_int64(st, 4, (int64_t)max);
+	db_bind_int64(st, 1, mailbox_id);
+	db_bind_int64(st, 2, account_id);
+	db_bind_int64(st, 3, since);
+	db_bind_int64(st, 4, (int64_t)max);
 	uint32_t *uids = NULL;
 	size_t n = 0, cap = 0;
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_step(st)) == DB_ROW) {
 		uids = xgrow(uids, &cap, n + 1, sizeof(*uids));
-		uids[n++] = (uint32_t)sqlite3_column_int64(st, 0);
+		uids[n++] = (uint32_t)db_column_int64(st, 0);
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	enum store_err err = store_read_err(rc);
 	if (err != STORE_OK) {
 		free(uids);
@@ -446,24 +449,25 @@ struct save_sent_args {
 static enum store_err fn_save_sent(struct store_txn *txn, void *arg, char **error_r)
 {
 	const struct save_sent_args *a = arg;
-	sqlite3 *db = store_txn_db(txn);
+	struct db *db = store_txn_db(txn);
 	int64_t id;
 	enum store_err err = account_by_address(db, a->address, &id);
 	if (err == STORE_ENOTFOUND)
 		*error_r = xasprintf("no such account %s", a->address);
 	if (err != STORE_OK)
 		return err;
-	sqlite3_stmt *st = store_prepare(db, a->mode < 0
+	struct db_stmt *st = store_prepare(db, a->mode < 0
 		? "DELETE FROM submission_settings WHERE account_id = ?1"
-		: "INSERT OR REPLACE INTO submission_settings (account_id, save_sent) VALUES (?1, ?2)");
+		: "INSERT INTO submission_settings (account_id, save_sent) VALUES (?1, ?2)"
+		  " ON CONFLICT (account_id) DO UPDATE SET save_sent = excluded.save_sent");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, id);
+	db_bind_int64(st, 1, id);
 	if (a->mode >= 0)
-		sqlite3_bind_int(st, 2, a->mode);
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? STORE_OK : store_sqlite_err(rc);
+		db_bind_int(st, 2, a->mode);
+	int rc = db_step(st);
+	db_reset(st);
+	return rc == DB_DONE ? STORE_OK : store_db_err(rc);
 }
 
 enum store_err store_save_sent_set(struct store *s, const char *address, int mode,
@@ -485,14 +489,14 @@ enum store_err store_save_sent_set(struct store *s, const char *address, int mod
 enum store_err store_save_sent_get(struct store *s, int64_t account_id, int *mode_r)
 {
 	*mode_r = -1;
-	sqlite3_stmt *st = store_prepare(store_reader(s),
+	struct db_stmt *st = store_prepare(store_reader(s),
 		"SELECT save_sent FROM submission_settings WHERE account_id = ?1");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, account_id);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*mode_r = sqlite3_column_int(st, 0) != 0;
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? STORE_OK : store_read_err(rc);
+	db_bind_int64(st, 1, account_id);
+	int rc = db_step(st);
+	if (rc == DB_ROW)
+		*mode_r = db_column_int(st, 0) != 0;
+	db_reset(st);
+	return rc == DB_ROW || rc == DB_DONE ? STORE_OK : store_read_err(rc);
 }

@@ -17,6 +17,7 @@
 #include "store/store-internal.h"
 #include <errno.h>
 #include <fcntl.h>
+#include "store/db/db.h"
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,39 +27,33 @@
  * WAL, a schema upgrade) before giving up. */
 #define STORE_BACKUP_BUSY_MS 30000
 
-static enum store_err open_ro(const char *path, sqlite3 **db_r, char **error_r)
+static enum store_err open_ro(const char *path, struct db **db_r, char **error_r)
 {
-	sqlite3 *db = NULL;
-	int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
-	if (rc != SQLITE_OK) {
-		*error_r = xasprintf("%s: %s", path, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
-		sqlite3_close(db);
+	/* A backup is a SQLite file (VACUUM INTO), whatever the backend. */
+	if (db_open(DB_SQLITE, path, DB_OPEN_READONLY, db_r, error_r) != DB_OK)
 		return STORE_ETEMP;
-	}
-	sqlite3_busy_timeout(db, STORE_BACKUP_BUSY_MS);
-	*db_r = db;
+	sqlite3_busy_timeout(db_sqlite(*db_r), STORE_BACKUP_BUSY_MS);
 	return STORE_OK;
 }
 
 enum store_err store_backup_schema_version(const char *path, long *version_r, char **error_r)
 {
-	sqlite3 *db;
+	struct db *db;
 	enum store_err err = open_ro(path, &db, error_r);
 	if (err != STORE_OK)
 		return err;
-	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'schema_version'", -1,
-				    &st, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		*error_r = xasprintf("%s: no schema version: %s", path, sqlite3_errmsg(db));
-		err = rc == SQLITE_DONE || (rc & 0xff) == SQLITE_ERROR ? STORE_ECORRUPT
-								      : store_sqlite_err(rc);
+	struct db_stmt *st = NULL;
+	int rc = db_prepare(db, "SELECT value FROM meta WHERE key = 'schema_version'", &st);
+	if (rc == DB_OK)
+		rc = db_step(st);
+	if (rc != DB_ROW) {
+		*error_r = xasprintf("%s: no schema version: %s", path, db_errmsg(db));
+		err = rc == DB_DONE || rc == DB_ERROR ? STORE_ECORRUPT
+								      : store_db_err(rc);
 		if (err == STORE_OK)
 			err = STORE_ETEMP;
 	} else {
-		const char *v = (const char *)sqlite3_column_text(st, 0);
+		const char *v = db_column_text(st, 0);
 		char *end = NULL;
 		errno = 0;
 		long version = v != NULL ? strtol(v, &end, 10) : 0;
@@ -69,8 +64,8 @@ enum store_err store_backup_schema_version(const char *path, long *version_r, ch
 			*version_r = version;
 		}
 	}
-	sqlite3_finalize(st);
-	sqlite3_close(db);
+	db_finalize(st);
+	db_close(db);
 	return err;
 }
 
@@ -78,7 +73,7 @@ enum store_err store_backup_db(const char *dir, const char *dest_path, long *sch
 			       char **error_r)
 {
 	char *src = xasprintf("%s/%s", dir, STORE_DB_FILE);
-	sqlite3 *db;
+	struct db *db;
 	enum store_err err = open_ro(src, &db, error_r);
 	free(src);
 	if (err != STORE_OK)
@@ -88,24 +83,24 @@ enum store_err store_backup_db(const char *dir, const char *dest_path, long *sch
 	int fd = open(dest_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		*error_r = xasprintf("%s: %s", dest_path, strerror(errno));
-		sqlite3_close(db);
+		db_close(db);
 		return STORE_ETEMP;
 	}
 	close(fd);
-	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(db, "VACUUM INTO ?1", -1, &st, NULL);
-	if (rc == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, dest_path, -1, SQLITE_STATIC);
-		rc = sqlite3_step(st);
+	struct db_stmt *st = NULL;
+	int rc = db_prepare(db, "VACUUM INTO ?1", &st);
+	if (rc == DB_OK) {
+		db_bind_text(st, 1, dest_path, -1, true);
+		rc = db_step(st);
 	}
-	if (rc != SQLITE_DONE && rc != SQLITE_OK) {
-		*error_r = xasprintf("VACUUM INTO %s: %s", dest_path, sqlite3_errmsg(db));
-		err = store_sqlite_err(rc);
+	if (rc != DB_DONE && rc != DB_OK) {
+		*error_r = xasprintf("VACUUM INTO %s: %s", dest_path, db_errmsg(db));
+		err = store_db_err(rc);
 		if (err == STORE_OK)
 			err = STORE_ETEMP;
 	}
-	sqlite3_finalize(st);
-	sqlite3_close(db);
+	db_finalize(st);
+	db_close(db);
 	if (err == STORE_OK)
 		err = store_backup_schema_version(dest_path, schema_version_r, error_r);
 	return err;

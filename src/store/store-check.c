@@ -29,7 +29,7 @@
 #define STORE_CHECK_SQLITE_MAX_ERRORS 100
 
 struct check {
-	sqlite3 *db;
+	struct db *db;
 	store_check_report_fn *report;
 	void *ctx;
 	size_t nproblems;
@@ -48,39 +48,39 @@ static void query_failed(struct check *c, int rc, const char *what)
 {
 	if (c->err != STORE_OK)
 		return;
-	c->err = store_sqlite_err(rc);
+	c->err = store_db_err(rc);
 	if (c->err == STORE_OK)
 		c->err = STORE_ETEMP;
-	c->error = xasprintf("%s: %s", what, sqlite3_errmsg(c->db));
+	c->error = xasprintf("%s: %s", what, db_errmsg(c->db));
 }
 
 /* A text column as a string for a report line ("?" when NULL). */
-static const char *col_text(sqlite3_stmt *st, int i)
+static const char *col_text(struct db_stmt *st, int i)
 {
-	const unsigned char *t = sqlite3_column_text(st, i);
+	const char *t = db_column_text(st, i);
 	return t != NULL ? (const char *)t : "?";
 }
 
 /* Run `sql` and turn every row into one problem line with `format_row`. */
-static void each_row(struct check *c, const char *sql, char *(*format_row)(sqlite3_stmt *st))
+static void each_row(struct check *c, const char *sql, char *(*format_row)(struct db_stmt *st))
 {
 	if (c->err != STORE_OK)
 		return;
-	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
-	if (rc != SQLITE_OK) {
+	struct db_stmt *st = NULL;
+	int rc = db_prepare(c->db, sql, &st);
+	if (rc != DB_OK) {
 		query_failed(c, rc, "prepare");
-		sqlite3_finalize(st);
+		db_finalize(st);
 		return;
 	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+	while ((rc = db_step(st)) == DB_ROW)
 		problem(c, format_row(st));
-	if (rc != SQLITE_DONE)
+	if (rc != DB_DONE)
 		query_failed(c, rc, "query");
-	sqlite3_finalize(st);
+	db_finalize(st);
 }
 
-static char *fmt_sqlite(sqlite3_stmt *st)
+static char *fmt_sqlite(struct db_stmt *st)
 {
 	return xasprintf("sqlite: %s", col_text(st, 0));
 }
@@ -93,22 +93,22 @@ static void check_sqlite(struct check *c, bool quick)
 		return;
 	char *sql = xasprintf("PRAGMA %s(%d)", quick ? "quick_check" : "integrity_check",
 			      STORE_CHECK_SQLITE_MAX_ERRORS);
-	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
+	struct db_stmt *st = NULL;
+	int rc = db_prepare(c->db, sql, &st);
 	free(sql);
-	if (rc != SQLITE_OK) {
+	if (rc != DB_OK) {
 		query_failed(c, rc, "integrity check");
-		sqlite3_finalize(st);
+		db_finalize(st);
 		return;
 	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const unsigned char *t = sqlite3_column_text(st, 0);
+	while ((rc = db_step(st)) == DB_ROW) {
+		const char *t = db_column_text(st, 0);
 		if (t == NULL || strcmp((const char *)t, "ok") != 0)
 			problem(c, fmt_sqlite(st));
 	}
-	if (rc != SQLITE_DONE)
+	if (rc != DB_DONE)
 		query_failed(c, rc, "integrity check");
-	sqlite3_finalize(st);
+	db_finalize(st);
 }
 
 /* Messages are named "<address> <mailbox> uid <uid>"; every query below
@@ -119,196 +119,196 @@ static void check_sqlite(struct check *c, bool quick)
 	" LEFT JOIN mailboxes b ON b.id = m.mailbox_id"                        \
 	" LEFT JOIN accounts a ON a.id = b.account_id"
 
-static char *fmt_quota(sqlite3_stmt *st)
+static char *fmt_quota(struct db_stmt *st)
 {
 	return xasprintf("account %s: used %" PRId64 " bytes in %" PRId64
 			 " messages, recount %" PRId64 " bytes in %" PRId64 " messages",
-			 col_text(st, 0), (int64_t)sqlite3_column_int64(st, 1),
-			 (int64_t)sqlite3_column_int64(st, 2), (int64_t)sqlite3_column_int64(st, 3),
-			 (int64_t)sqlite3_column_int64(st, 4));
+			 col_text(st, 0), (int64_t)db_column_int64(st, 1),
+			 (int64_t)db_column_int64(st, 2), (int64_t)db_column_int64(st, 3),
+			 (int64_t)db_column_int64(st, 4));
 }
 
-static char *fmt_mailbox_counts(sqlite3_stmt *st)
+static char *fmt_mailbox_counts(struct db_stmt *st)
 {
 	return xasprintf("mailbox %s %s: counts %" PRId64 "/%" PRId64 "/%" PRId64 "/%" PRId64
 			 " (messages/unseen/deleted/bytes), recount %" PRId64 "/%" PRId64
 			 "/%" PRId64 "/%" PRId64,
-			 col_text(st, 0), col_text(st, 1), (int64_t)sqlite3_column_int64(st, 2),
-			 (int64_t)sqlite3_column_int64(st, 3), (int64_t)sqlite3_column_int64(st, 4),
-			 (int64_t)sqlite3_column_int64(st, 5), (int64_t)sqlite3_column_int64(st, 6),
-			 (int64_t)sqlite3_column_int64(st, 7), (int64_t)sqlite3_column_int64(st, 8),
-			 (int64_t)sqlite3_column_int64(st, 9));
+			 col_text(st, 0), col_text(st, 1), (int64_t)db_column_int64(st, 2),
+			 (int64_t)db_column_int64(st, 3), (int64_t)db_column_int64(st, 4),
+			 (int64_t)db_column_int64(st, 5), (int64_t)db_column_int64(st, 6),
+			 (int64_t)db_column_int64(st, 7), (int64_t)db_column_int64(st, 8),
+			 (int64_t)db_column_int64(st, 9));
 }
 
-static char *fmt_msg_size(sqlite3_stmt *st)
+static char *fmt_msg_size(struct db_stmt *st)
 {
 	return xasprintf("message %s %s uid %" PRId64 ": size %" PRId64
 			 ", prefix + content is %" PRId64,
-			 col_text(st, 0), col_text(st, 1), (int64_t)sqlite3_column_int64(st, 2),
-			 (int64_t)sqlite3_column_int64(st, 3), (int64_t)sqlite3_column_int64(st, 4));
+			 col_text(st, 0), col_text(st, 1), (int64_t)db_column_int64(st, 2),
+			 (int64_t)db_column_int64(st, 3), (int64_t)db_column_int64(st, 4));
 }
 
-static char *fmt_content_size(sqlite3_stmt *st)
+static char *fmt_content_size(struct db_stmt *st)
 {
 	return xasprintf("content %" PRId64 ": size %" PRId64 ", data is %" PRId64 " bytes",
-			 (int64_t)sqlite3_column_int64(st, 0), (int64_t)sqlite3_column_int64(st, 1),
-			 (int64_t)sqlite3_column_int64(st, 2));
+			 (int64_t)db_column_int64(st, 0), (int64_t)db_column_int64(st, 1),
+			 (int64_t)db_column_int64(st, 2));
 }
 
-static char *fmt_refs(sqlite3_stmt *st)
+static char *fmt_refs(struct db_stmt *st)
 {
 	return xasprintf("content %" PRId64 ": refs %" PRId64 ", %" PRId64
 			 " messages reference it",
-			 (int64_t)sqlite3_column_int64(st, 0), (int64_t)sqlite3_column_int64(st, 1),
-			 (int64_t)sqlite3_column_int64(st, 2));
+			 (int64_t)db_column_int64(st, 0), (int64_t)db_column_int64(st, 1),
+			 (int64_t)db_column_int64(st, 2));
 }
 
-static char *fmt_orphan_content(sqlite3_stmt *st)
+static char *fmt_orphan_content(struct db_stmt *st)
 {
 	return xasprintf("content %" PRId64 ": orphan (refs 0, no message uses it)",
-			 (int64_t)sqlite3_column_int64(st, 0));
+			 (int64_t)db_column_int64(st, 0));
 }
 
-static char *fmt_orphan_index(sqlite3_stmt *st)
+static char *fmt_orphan_index(struct db_stmt *st)
 {
 	return xasprintf("content_index %" PRId64 ": its content is missing",
-			 (int64_t)sqlite3_column_int64(st, 0));
+			 (int64_t)db_column_int64(st, 0));
 }
 
-static char *fmt_missing_content(sqlite3_stmt *st)
+static char *fmt_missing_content(struct db_stmt *st)
 {
 	return xasprintf("message %s %s uid %" PRId64 ": content %" PRId64 " is missing",
-			 col_text(st, 0), col_text(st, 1), (int64_t)sqlite3_column_int64(st, 2),
-			 (int64_t)sqlite3_column_int64(st, 3));
+			 col_text(st, 0), col_text(st, 1), (int64_t)db_column_int64(st, 2),
+			 (int64_t)db_column_int64(st, 3));
 }
 
-static char *fmt_missing_index(sqlite3_stmt *st)
+static char *fmt_missing_index(struct db_stmt *st)
 {
 	return xasprintf("message %s %s uid %" PRId64 ": content_index %" PRId64 " is missing",
-			 col_text(st, 0), col_text(st, 1), (int64_t)sqlite3_column_int64(st, 2),
-			 (int64_t)sqlite3_column_int64(st, 3));
+			 col_text(st, 0), col_text(st, 1), (int64_t)db_column_int64(st, 2),
+			 (int64_t)db_column_int64(st, 3));
 }
 
-static char *fmt_missing_mailbox(sqlite3_stmt *st)
+static char *fmt_missing_mailbox(struct db_stmt *st)
 {
 	return xasprintf("message %s %s uid %" PRId64 ": its mailbox is missing",
-			 col_text(st, 0), col_text(st, 1), (int64_t)sqlite3_column_int64(st, 2));
+			 col_text(st, 0), col_text(st, 1), (int64_t)db_column_int64(st, 2));
 }
 
-static char *fmt_missing_account(sqlite3_stmt *st)
+static char *fmt_missing_account(struct db_stmt *st)
 {
 	return xasprintf("mailbox %s (id %" PRId64 "): its account %" PRId64 " is missing",
-			 col_text(st, 0), (int64_t)sqlite3_column_int64(st, 1),
-			 (int64_t)sqlite3_column_int64(st, 2));
+			 col_text(st, 0), (int64_t)db_column_int64(st, 1),
+			 (int64_t)db_column_int64(st, 2));
 }
 
-static char *fmt_uidnext(sqlite3_stmt *st)
+static char *fmt_uidnext(struct db_stmt *st)
 {
 	return xasprintf("message %s %s uid %" PRId64 ": not below uidnext %" PRId64,
-			 col_text(st, 0), col_text(st, 1), (int64_t)sqlite3_column_int64(st, 2),
-			 (int64_t)sqlite3_column_int64(st, 3));
+			 col_text(st, 0), col_text(st, 1), (int64_t)db_column_int64(st, 2),
+			 (int64_t)db_column_int64(st, 3));
 }
 
-static char *fmt_expunged_uidnext(sqlite3_stmt *st)
+static char *fmt_expunged_uidnext(struct db_stmt *st)
 {
 	return xasprintf("expunged %s %s uid %" PRId64 ": not below uidnext %" PRId64,
-			 col_text(st, 0), col_text(st, 1), (int64_t)sqlite3_column_int64(st, 2),
-			 (int64_t)sqlite3_column_int64(st, 3));
+			 col_text(st, 0), col_text(st, 1), (int64_t)db_column_int64(st, 2),
+			 (int64_t)db_column_int64(st, 3));
 }
 
-static char *fmt_duplicate(sqlite3_stmt *st)
+static char *fmt_duplicate(struct db_stmt *st)
 {
 	return xasprintf("message %s %s uid %" PRId64 ": %" PRId64 " messages share this UID",
-			 col_text(st, 0), col_text(st, 1), (int64_t)sqlite3_column_int64(st, 2),
-			 (int64_t)sqlite3_column_int64(st, 3));
+			 col_text(st, 0), col_text(st, 1), (int64_t)db_column_int64(st, 2),
+			 (int64_t)db_column_int64(st, 3));
 }
 
-static char *fmt_expunged_present(sqlite3_stmt *st)
+static char *fmt_expunged_present(struct db_stmt *st)
 {
 	return xasprintf("message %s %s uid %" PRId64 ": expunged but still present",
-			 col_text(st, 0), col_text(st, 1), (int64_t)sqlite3_column_int64(st, 2));
+			 col_text(st, 0), col_text(st, 1), (int64_t)db_column_int64(st, 2));
 }
 
-static char *fmt_modseq(sqlite3_stmt *st)
+static char *fmt_modseq(struct db_stmt *st)
 {
 	return xasprintf("mailbox %s %s: highestmodseq %" PRId64 " below %s modseq %" PRId64,
-			 col_text(st, 0), col_text(st, 1), (int64_t)sqlite3_column_int64(st, 2),
-			 col_text(st, 3), (int64_t)sqlite3_column_int64(st, 4));
+			 col_text(st, 0), col_text(st, 1), (int64_t)db_column_int64(st, 2),
+			 col_text(st, 3), (int64_t)db_column_int64(st, 4));
 }
 
-static char *fmt_orphan_message(sqlite3_stmt *st)
+static char *fmt_orphan_message(struct db_stmt *st)
 {
 	return xasprintf("message %s %s uid %" PRId64 ": its mailbox's account %" PRId64
 			 " is missing",
-			 col_text(st, 0), col_text(st, 1), (int64_t)sqlite3_column_int64(st, 2),
-			 (int64_t)sqlite3_column_int64(st, 3));
+			 col_text(st, 0), col_text(st, 1), (int64_t)db_column_int64(st, 2),
+			 (int64_t)db_column_int64(st, 3));
 }
 
-static char *fmt_orphan_expunged(sqlite3_stmt *st)
+static char *fmt_orphan_expunged(struct db_stmt *st)
 {
 	return xasprintf("expunged: %" PRId64 " rows of mailbox %" PRId64 ", which is missing",
-			 (int64_t)sqlite3_column_int64(st, 1), (int64_t)sqlite3_column_int64(st, 0));
+			 (int64_t)db_column_int64(st, 1), (int64_t)db_column_int64(st, 0));
 }
 
 /* The outbound queue (store-queue.h): recipients belong to a queued
  * message, and a queued message has a recipient still pending. */
-static char *fmt_queue(sqlite3_stmt *st)
+static char *fmt_queue(struct db_stmt *st)
 {
-	return xasprintf("queue: message %" PRId64 ": %s", (int64_t)sqlite3_column_int64(st, 0),
-			 (const char *)sqlite3_column_text(st, 1));
+	return xasprintf("queue: message %" PRId64 ": %s", (int64_t)db_column_int64(st, 0),
+			 db_column_text(st, 1));
 }
 
-static char *fmt_orphan_threads(sqlite3_stmt *st)
+static char *fmt_orphan_threads(struct db_stmt *st)
 {
 	return xasprintf("threads: %" PRId64 " rows of account %" PRId64 ", which is missing",
-			 (int64_t)sqlite3_column_int64(st, 1), (int64_t)sqlite3_column_int64(st, 0));
+			 (int64_t)db_column_int64(st, 1), (int64_t)db_column_int64(st, 0));
 }
 
 /* app_passwords and scram_keys (store-auth.c): credentials of a deleted
  * account must not outlive it (its id is never reused, but a row left
  * behind is a password nobody can revoke). */
-static char *fmt_orphan_credentials(sqlite3_stmt *st)
+static char *fmt_orphan_credentials(struct db_stmt *st)
 {
 	return xasprintf("%s: %" PRId64 " rows of account %" PRId64 ", which is missing",
-			 col_text(st, 0), (int64_t)sqlite3_column_int64(st, 2),
-			 (int64_t)sqlite3_column_int64(st, 1));
+			 col_text(st, 0), (int64_t)db_column_int64(st, 2),
+			 (int64_t)db_column_int64(st, 1));
 }
 
-static char *fmt_orphan_metadata(sqlite3_stmt *st)
+static char *fmt_orphan_metadata(struct db_stmt *st)
 {
 	return xasprintf("metadata: %" PRId64 " entries of account %" PRId64 ", mailbox %" PRId64
 			 ", which is missing or another account's",
-			 (int64_t)sqlite3_column_int64(st, 2), (int64_t)sqlite3_column_int64(st, 0),
-			 (int64_t)sqlite3_column_int64(st, 1));
+			 (int64_t)db_column_int64(st, 2), (int64_t)db_column_int64(st, 0),
+			 (int64_t)db_column_int64(st, 1));
 }
 
-static char *fmt_orphan_urlauth(sqlite3_stmt *st)
+static char *fmt_orphan_urlauth(struct db_stmt *st)
 {
 	return xasprintf("urlauth_keys: %" PRId64 " keys of account %" PRId64 ", mailbox %" PRId64
 			 ", which is missing or another account's",
-			 (int64_t)sqlite3_column_int64(st, 2), (int64_t)sqlite3_column_int64(st, 0),
-			 (int64_t)sqlite3_column_int64(st, 1));
+			 (int64_t)db_column_int64(st, 2), (int64_t)db_column_int64(st, 0),
+			 (int64_t)db_column_int64(st, 1));
 }
 
-static char *fmt_shared_objectid(sqlite3_stmt *st)
+static char *fmt_shared_objectid(struct db_stmt *st)
 {
 	return xasprintf("%s %" PRId64 ": used by %" PRId64 " accounts (%s)", col_text(st, 0),
-			 (int64_t)sqlite3_column_int64(st, 1), (int64_t)sqlite3_column_int64(st, 2),
+			 (int64_t)db_column_int64(st, 1), (int64_t)db_column_int64(st, 2),
 			 col_text(st, 3));
 }
 
-static char *fmt_objectid_counter(sqlite3_stmt *st)
+static char *fmt_objectid_counter(struct db_stmt *st)
 {
 	return xasprintf("%s %" PRId64 ": above the objectid counter %" PRId64, col_text(st, 0),
-			 (int64_t)sqlite3_column_int64(st, 1), (int64_t)sqlite3_column_int64(st, 2));
+			 (int64_t)db_column_int64(st, 1), (int64_t)db_column_int64(st, 2));
 }
 
-static char *fmt_sequence(sqlite3_stmt *st)
+static char *fmt_sequence(struct db_stmt *st)
 {
 	return xasprintf("%s: id %" PRId64 " (%s) above the next-id counter %s: it could be"
 			 " handed out again",
-			 col_text(st, 0), (int64_t)sqlite3_column_int64(st, 1), col_text(st, 2),
-			 sqlite3_column_type(st, 3) == SQLITE_NULL ? "(none)" : col_text(st, 3));
+			 col_text(st, 0), (int64_t)db_column_int64(st, 1), col_text(st, 2),
+			 db_column_type(st, 3) == DB_TYPE_NULL ? "(none)" : col_text(st, 3));
 }
 
 /* Names are checked with the same function CREATE and RENAME use, so a
@@ -317,19 +317,17 @@ static void check_mailbox_names(struct check *c)
 {
 	if (c->err != STORE_OK)
 		return;
-	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(c->db,
-		"SELECT b.id, b.name, length(CAST(b.name AS BLOB)),"
+	struct db_stmt *st = NULL;
+	int rc = db_prepare(c->db, "SELECT b.id, b.name, length(CAST(b.name AS BLOB)),"
 		" length(b.name) - length(replace(b.name, '/', '')) + 1, COALESCE(a.address, '?')"
-		" FROM mailboxes b LEFT JOIN accounts a ON a.id = b.account_id ORDER BY b.id",
-		-1, &st, NULL);
-	if (rc != SQLITE_OK) {
+		" FROM mailboxes b LEFT JOIN accounts a ON a.id = b.account_id ORDER BY b.id", &st);
+	if (rc != DB_OK) {
 		query_failed(c, rc, "prepare");
-		sqlite3_finalize(st);
+		db_finalize(st);
 		return;
 	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *name = (const char *)sqlite3_column_text(st, 1);
+	while ((rc = db_step(st)) == DB_ROW) {
+		const char *name = db_column_text(st, 1);
 		if (name != NULL && store_mailbox_name_valid(name))
 			continue;
 		char *who = xasprintf("%s %.64s%s", col_text(st, 4), name != NULL ? name : "?",
@@ -337,15 +335,15 @@ static void check_mailbox_names(struct check *c)
 		problem(c, xasprintf("mailbox %s (id %" PRId64 "): name of %" PRId64 " bytes, %"
 				     PRId64 " levels is invalid or past the limits (%d bytes,"
 				     " %d levels)",
-				     who, (int64_t)sqlite3_column_int64(st, 0),
-				     (int64_t)sqlite3_column_int64(st, 2),
-				     (int64_t)sqlite3_column_int64(st, 3), STORE_MAX_MAILBOX_NAME,
+				     who, (int64_t)db_column_int64(st, 0),
+				     (int64_t)db_column_int64(st, 2),
+				     (int64_t)db_column_int64(st, 3), STORE_MAX_MAILBOX_NAME,
 				     STORE_MAX_MAILBOX_DEPTH));
 		free(who);
 	}
-	if (rc != SQLITE_DONE)
+	if (rc != DB_DONE)
 		query_failed(c, rc, "query");
-	sqlite3_finalize(st);
+	db_finalize(st);
 }
 
 /* What keeps one account's mail from reaching another (see the top). */
@@ -556,8 +554,8 @@ enum store_err store_check(struct store *s, bool quick, store_check_report_fn *r
 {
 	struct check c = {.db = store_reader(s), .report = report, .ctx = ctx};
 	/* One read transaction: every query sees the same snapshot. */
-	int rc = sqlite3_exec(c.db, "BEGIN", NULL, NULL, NULL);
-	if (rc != SQLITE_OK) {
+	int rc = db_exec(c.db, "BEGIN", NULL);
+	if (rc != DB_OK) {
 		query_failed(&c, rc, "begin");
 	} else {
 		check_sqlite(&c, quick);
@@ -566,7 +564,7 @@ enum store_err store_check(struct store *s, bool quick, store_check_report_fn *r
 		/* Always end it: an open read transaction on this thread's
 		 * connection would pin an old snapshot (and the WAL) for every
 		 * later read here. */
-		sqlite3_exec(c.db, "ROLLBACK", NULL, NULL, NULL);
+		db_exec(c.db, "ROLLBACK", NULL);
 	}
 	*nproblems_r = c.nproblems;
 	if (c.err != STORE_OK) {

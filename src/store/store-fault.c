@@ -7,15 +7,16 @@
  */
 #include "store/store-fault.h"
 #include "store/store.h"
+#include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 
 static atomic_uint fault_skip, fault_count, fault_failed;
-static atomic_int fault_code = SQLITE_IOERR;
+static atomic_int fault_code = DB_IOERR;
 
 void store_debug_fail_reads(unsigned skip, unsigned count, enum store_fault kind)
 {
-	atomic_store(&fault_code, kind == STORE_FAULT_BUSY ? SQLITE_BUSY : SQLITE_IOERR);
+	atomic_store(&fault_code, kind == STORE_FAULT_BUSY ? DB_BUSY : DB_IOERR);
 	atomic_store(&fault_skip, skip);
 	atomic_store(&fault_count, count);
 }
@@ -27,10 +28,18 @@ unsigned store_debug_reads_failed(void)
 
 /* Ending a read transaction must still work, or the connection would
  * stay in its snapshot for good. */
-static bool ends_transaction(sqlite3_stmt *st)
+static bool ends_transaction(struct db_stmt *st)
 {
-	const char *sql = sqlite3_sql(st);
+	const char *sql = db_sql(st);
 	return sql != NULL && (sql[0] == 'C' || sql[0] == 'R' || sql[0] == 'E');
+}
+
+/* SQLite: the connection was opened read-only. Other backends have no
+ * read-only connections yet, so the hook never fires there. */
+static bool is_read_connection(struct db *db)
+{
+	sqlite3 *h = db_sqlite(db);
+	return h != NULL && sqlite3_db_readonly(h, "main") == 1;
 }
 
 /* Take one unit from *counter if it is not zero. */
@@ -43,16 +52,16 @@ static bool take(atomic_uint *counter)
 	return false;
 }
 
-int store_fault_step(sqlite3_stmt *st)
+int store_fault_step(struct db_stmt *st)
 {
 	if (atomic_load_explicit(&fault_count, memory_order_relaxed) == 0)
-		return (sqlite3_step)(st);
-	if (sqlite3_db_readonly(sqlite3_db_handle(st), "main") != 1 || ends_transaction(st))
-		return (sqlite3_step)(st);
+		return (db_step)(st);
+	if (!is_read_connection(db_of(st)) || ends_transaction(st))
+		return (db_step)(st);
 	if (take(&fault_skip))
-		return (sqlite3_step)(st);
+		return (db_step)(st);
 	if (!take(&fault_count))
-		return (sqlite3_step)(st);
+		return (db_step)(st);
 	atomic_fetch_add(&fault_failed, 1);
 	return atomic_load(&fault_code);
 }

@@ -56,26 +56,26 @@ void store_fts_release(struct store_deliver_priv *p)
 	p->has_text = false;
 }
 
-static enum store_err step_done(sqlite3_stmt *st)
+static enum store_err step_done(struct db_stmt *st)
 {
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? STORE_OK : store_sqlite_err(rc);
+	int rc = db_step(st);
+	db_reset(st);
+	return rc == DB_DONE ? STORE_OK : store_db_err(rc);
 }
 
-static enum store_err fts_delete(sqlite3 *db, int64_t content_id)
+static enum store_err fts_delete(struct db *db, int64_t content_id)
 {
-	sqlite3_stmt *st = store_prepare(db, "DELETE FROM search_fts WHERE rowid = ?1");
+	struct db_stmt *st = store_prepare(db, "DELETE FROM search_fts WHERE rowid = ?1");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, content_id);
+	db_bind_int64(st, 1, content_id);
 	return step_done(st);
 }
 
-static enum store_err fts_write(sqlite3 *db, int64_t content_id, const struct search_text *t,
+static enum store_err fts_write(struct db *db, int64_t content_id, const struct search_text *t,
 				bool replace)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	enum store_err err;
 	if (replace) {
 		if ((err = fts_delete(db, content_id)) != STORE_OK)
@@ -84,15 +84,15 @@ static enum store_err fts_write(sqlite3 *db, int64_t content_id, const struct se
 	st = store_prepare(db, "INSERT INTO search_fts (rowid, header, body) VALUES (?1, ?2, ?3)");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, content_id);
-	sqlite3_bind_text(st, 2, t->header, (int)t->header_len, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, t->body, (int)t->body_len, SQLITE_STATIC);
+	db_bind_int64(st, 1, content_id);
+	db_bind_text(st, 2, t->header, (int)t->header_len, true);
+	db_bind_text(st, 3, t->body, (int)t->body_len, true);
 	if ((err = step_done(st)) != STORE_OK)
 		return err;
 	st = store_prepare(db, "UPDATE content_index SET fts = 1 WHERE content_id = ?1");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, content_id);
+	db_bind_int64(st, 1, content_id);
 	return step_done(st);
 }
 
@@ -185,10 +185,10 @@ static const char *const match_cols[] = {
 	[STORE_FTS_BODY] = "body", [STORE_FTS_TEXT] = "{header body}", [STORE_FTS_HEADER] = "header",
 };
 
-static const char *col_text(sqlite3_stmt *st, int i, size_t *len_r)
+static const char *col_text(struct db_stmt *st, int i, size_t *len_r)
 {
-	const char *t = (const char *)sqlite3_column_text(st, i);
-	*len_r = t != NULL ? (size_t)sqlite3_column_bytes(st, i) : 0;
+	const char *t = db_column_text(st, i);
+	*len_r = t != NULL ? (size_t)db_column_bytes(st, i) : 0;
 	return t;
 }
 
@@ -199,7 +199,7 @@ enum store_err store_fts_search(struct store *s, int64_t account_id, int64_t mai
 	struct uid_list l = {0};
 	*uids_r = NULL;
 	*n_r = 0;
-	sqlite3 *db = store_reader(s);
+	struct db *db = store_reader(s);
 	enum store_err err = store_mailbox_owned(db, account_id, mailbox_id);
 	if (err != STORE_OK)
 		return err;
@@ -207,17 +207,17 @@ enum store_err store_fts_search(struct store *s, int64_t account_id, int64_t mai
 	if (memchr(needle, '\0', nlen) != NULL)
 		return STORE_OK;
 	bool use_match = utf8_chars(needle, nlen) >= 3;
-	sqlite3_stmt *st = store_prepare(db, use_match ? sql_long[scope] : sql_short[scope]);
+	struct db_stmt *st = store_prepare(db, use_match ? sql_long[scope] : sql_short[scope]);
 	if (st == NULL)
 		return STORE_ETEMP;
 	char *expr = match_expr(match_cols[scope], needle, nlen);
-	sqlite3_bind_int64(st, 1, mailbox_id);
-	sqlite3_bind_text(st, 2, expr, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, needle, (int)nlen, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, account_id);
+	db_bind_int64(st, 1, mailbox_id);
+	db_bind_text(st, 2, expr, -1, true);
+	db_bind_text(st, 3, needle, (int)nlen, true);
+	db_bind_int64(st, 4, account_id);
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		uint32_t uid = (uint32_t)sqlite3_column_int64(st, 0);
+	while ((rc = db_step(st)) == DB_ROW) {
+		uint32_t uid = (uint32_t)db_column_int64(st, 0);
 		if (scope == STORE_FTS_HEADER) {
 			/* the field's own value must hold the needle */
 			size_t hl, pl;
@@ -228,9 +228,9 @@ enum store_err store_fts_search(struct store *s, int64_t account_id, int64_t mai
 		}
 		uid_add(&l, uid);
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	free(expr);
-	if (rc != SQLITE_DONE) {
+	if (rc != DB_DONE) {
 		free(l.uids);
 		return store_read_err(rc);
 	}
@@ -243,26 +243,26 @@ enum store_err store_fts_unindexed(struct store *s, int64_t account_id, int64_t 
 				   uint32_t **uids_r, size_t *n_r)
 {
 	struct uid_list l = {0};
-	sqlite3 *db = store_reader(s);
+	struct db *db = store_reader(s);
 	enum store_err err = store_mailbox_owned(db, account_id, mailbox_id);
 	if (err != STORE_OK)
 		return err;
 	/* CROSS JOIN keeps SQLite from walking the whole mailbox and probing
 	 * content_index per message (80 ms at 100,000 messages): the partial
 	 * index content_unindexed holds only the backlog, usually nothing */
-	sqlite3_stmt *st = store_prepare(db,
+	struct db_stmt *st = store_prepare(db,
 		"SELECT m.uid FROM content_index i CROSS JOIN messages m"
 		" ON m.content_id = i.content_id"
 		" WHERE i.fts = 0 AND m.mailbox_id = " OWNED_MAILBOX " ORDER BY m.uid");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, mailbox_id);
-	sqlite3_bind_int64(st, 4, account_id);
+	db_bind_int64(st, 1, mailbox_id);
+	db_bind_int64(st, 4, account_id);
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		uid_add(&l, (uint32_t)sqlite3_column_int64(st, 0));
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
+	while ((rc = db_step(st)) == DB_ROW)
+		uid_add(&l, (uint32_t)db_column_int64(st, 0));
+	db_reset(st);
+	if (rc != DB_DONE) {
 		free(l.uids);
 		return store_read_err(rc);
 	}
@@ -302,23 +302,23 @@ static void batch_clear(struct reindex_batch *b)
 }
 
 /* The trace-field prefixes of a content's messages, folded. */
-static enum store_err read_prefixes(sqlite3 *db, struct reindex_item *it)
+static enum store_err read_prefixes(struct db *db, struct reindex_item *it)
 {
-	sqlite3_stmt *st = store_prepare(db,
+	struct db_stmt *st = store_prepare(db,
 		"SELECT id, prefix FROM messages WHERE content_id = ?1 AND prefix IS NOT NULL");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, it->content_id);
+	db_bind_int64(st, 1, it->content_id);
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *p = sqlite3_column_blob(st, 1);
-		size_t plen = (size_t)sqlite3_column_bytes(st, 1), len;
+	while ((rc = db_step(st)) == DB_ROW) {
+		const char *p = db_column_blob(st, 1);
+		size_t plen = (size_t)db_column_bytes(st, 1), len;
 		it->prefixes = xgrow(it->prefixes, &it->cap, it->nprefixes + 1, sizeof(*it->prefixes));
-		it->prefixes[it->nprefixes].message_id = sqlite3_column_int64(st, 0);
+		it->prefixes[it->nprefixes].message_id = db_column_int64(st, 0);
 		it->prefixes[it->nprefixes++].text =
 			search_text_header_folded(p != NULL ? p : "", plen, &len);
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	return store_read_err(rc);
 }
 
@@ -327,8 +327,8 @@ static enum store_err read_prefixes(sqlite3 *db, struct reindex_item *it)
 static enum store_err batch_read(struct store *s, int64_t account_id, int64_t *last,
 				 struct reindex_batch *b, bool pending_only, size_t limit)
 {
-	sqlite3 *db = store_reader(s);
-	sqlite3_stmt *st = pending_only ?
+	struct db *db = store_reader(s);
+	struct db_stmt *st = pending_only ?
 		/* the partial index content_unindexed keeps this cheap */
 		store_prepare(db,
 		"SELECT c.id, c.data, i.parts FROM content_index i"
@@ -342,28 +342,28 @@ static enum store_err batch_read(struct store *s, int64_t account_id, int64_t *l
 		" ORDER BY c.id LIMIT ?3");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, *last);
-	sqlite3_bind_int64(st, 2, account_id);
-	sqlite3_bind_int64(st, 3, (sqlite3_int64)limit);
+	db_bind_int64(st, 1, *last);
+	db_bind_int64(st, 2, account_id);
+	db_bind_int64(st, 3, (int64_t)limit);
 	size_t bytes = 0;
 	int rc;
-	while (bytes < FTS_REINDEX_MAX_BYTES && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while (bytes < FTS_REINDEX_MAX_BYTES && (rc = db_step(st)) == DB_ROW) {
 		b->items = xgrow(b->items, &b->cap, b->n + 1, sizeof(*b->items));
 		struct reindex_item *it = &b->items[b->n++];
 		memset(it, 0, sizeof(*it));
-		it->content_id = sqlite3_column_int64(st, 0);
-		const char *data = sqlite3_column_blob(st, 1);
-		size_t len = (size_t)sqlite3_column_bytes(st, 1);
-		const char *parts = (const char *)sqlite3_column_text(st, 2);
+		it->content_id = db_column_int64(st, 0);
+		const char *data = db_column_blob(st, 1);
+		size_t len = (size_t)db_column_bytes(st, 1);
+		const char *parts = db_column_text(st, 2);
 		search_text_build(&it->text, NULL, 0, data != NULL ? data : "", len,
 				  parts != NULL ? parts : "");
 		bytes += it->text.header_len + it->text.body_len;
 		*last = it->content_id;
 	}
 	if (bytes >= FTS_REINDEX_MAX_BYTES)
-		rc = SQLITE_DONE;
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
+		rc = DB_DONE;
+	db_reset(st);
+	if (rc != DB_DONE)
 		return store_read_err(rc);
 	/* prefixes were indexed at delivery; a full reindex redoes them */
 	for (size_t i = 0; i < b->n && !pending_only; i++) {
@@ -377,20 +377,20 @@ static enum store_err batch_read(struct store *s, int64_t account_id, int64_t *l
 static enum store_err batch_write(struct store_txn *txn, void *arg, char **error_r)
 {
 	struct reindex_batch *b = arg;
-	sqlite3 *db = store_txn_db(txn);
+	struct db *db = store_txn_db(txn);
 	for (size_t i = 0; i < b->n; i++) {
 		struct reindex_item *it = &b->items[i];
 		/* expunged since it was read: its row must not come back */
-		sqlite3_stmt *st = store_prepare(db, "SELECT 1 FROM contents WHERE id = ?1");
+		struct db_stmt *st = store_prepare(db, "SELECT 1 FROM contents WHERE id = ?1");
 		if (st == NULL)
 			return STORE_ETEMP;
-		sqlite3_bind_int64(st, 1, it->content_id);
-		int rc = sqlite3_step(st);
-		sqlite3_reset(st);
-		if (rc == SQLITE_DONE)
+		db_bind_int64(st, 1, it->content_id);
+		int rc = db_step(st);
+		db_reset(st);
+		if (rc == DB_DONE)
 			continue;
-		if (rc != SQLITE_ROW)
-			return store_sqlite_err(rc);
+		if (rc != DB_ROW)
+			return store_db_err(rc);
 		enum store_err err = fts_write(db, it->content_id, &it->text, true);
 		if (err != STORE_OK)
 			return err;
@@ -398,8 +398,8 @@ static enum store_err batch_write(struct store_txn *txn, void *arg, char **error
 			st = store_prepare(db, "UPDATE messages SET search_prefix = ?2 WHERE id = ?1");
 			if (st == NULL)
 				return STORE_ETEMP;
-			sqlite3_bind_int64(st, 1, it->prefixes[j].message_id);
-			sqlite3_bind_text(st, 2, it->prefixes[j].text, -1, SQLITE_STATIC);
+			db_bind_int64(st, 1, it->prefixes[j].message_id);
+			db_bind_text(st, 2, it->prefixes[j].text, -1, true);
 			if ((err = step_done(st)) != STORE_OK)
 				return err;
 		}
@@ -444,15 +444,15 @@ enum store_err store_fts_backlog(struct store *s, int64_t *n_r)
 	if (!store_fts_enabled(s))
 		return STORE_OK;
 	/* the partial index content_unindexed holds exactly these rows */
-	sqlite3_stmt *st = store_prepare(store_reader(s),
+	struct db_stmt *st = store_prepare(store_reader(s),
 					 "SELECT count(*) FROM content_index WHERE fts = 0");
 	if (st == NULL)
 		return STORE_ETEMP;
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*n_r = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? STORE_OK : store_row_err(rc);
+	int rc = db_step(st);
+	if (rc == DB_ROW)
+		*n_r = db_column_int64(st, 0);
+	db_reset(st);
+	return rc == DB_ROW ? STORE_OK : store_row_err(rc);
 }
 
 enum store_err store_fts_index_pending(struct store *s, size_t max, size_t *n_r)

@@ -13,19 +13,19 @@
 enum store_err store_imap_mailbox_modseq(struct store *s, int64_t account_id, int64_t mailbox_id,
 					 uint64_t *highestmodseq_r, uint32_t *uidnext_r)
 {
-	sqlite3_stmt *st = store_prepare(store_reader(s),
+	struct db_stmt *st = store_prepare(store_reader(s),
 		"SELECT highestmodseq, uidnext FROM mailboxes WHERE id = ?1 AND account_id = ?2");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, mailbox_id);
-	sqlite3_bind_int64(st, 2, account_id);
-	int rc = sqlite3_step(st);
+	db_bind_int64(st, 1, mailbox_id);
+	db_bind_int64(st, 2, account_id);
+	int rc = db_step(st);
 	enum store_err err = store_row_err(rc);
-	if (rc == SQLITE_ROW) {
-		*highestmodseq_r = (uint64_t)sqlite3_column_int64(st, 0);
-		*uidnext_r = (uint32_t)sqlite3_column_int64(st, 1);
+	if (rc == DB_ROW) {
+		*highestmodseq_r = (uint64_t)db_column_int64(st, 0);
+		*uidnext_r = (uint32_t)db_column_int64(st, 1);
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	return err;
 }
 
@@ -33,36 +33,36 @@ enum store_err store_imap_messages_range(struct store *s, int64_t account_id, in
 					 uint32_t lo, uint32_t hi, struct store_msg **msgs_r,
 					 size_t *n_r)
 {
-	sqlite3 *db = store_reader(s);
+	struct db *db = store_reader(s);
 	enum store_err err = store_mailbox_owned(db, account_id, mailbox_id);
 	if (err != STORE_OK)
 		return err;
-	sqlite3_stmt *st = store_prepare(db,
+	struct db_stmt *st = store_prepare(db,
 		"SELECT uid, modseq, flags, keywords, internaldate, size FROM messages"
 		" WHERE mailbox_id = " OWNED_MAILBOX " AND uid BETWEEN ?2 AND ?3 ORDER BY uid");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, mailbox_id);
-	sqlite3_bind_int64(st, 9, account_id);
-	sqlite3_bind_int64(st, 2, lo);
-	sqlite3_bind_int64(st, 3, hi);
+	db_bind_int64(st, 1, mailbox_id);
+	db_bind_int64(st, 9, account_id);
+	db_bind_int64(st, 2, lo);
+	db_bind_int64(st, 3, hi);
 	struct store_msg *list = NULL;
 	size_t n = 0, cap = 0;
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_step(st)) == DB_ROW) {
 		list = xgrow(list, &cap, n + 1, sizeof(*list));
 		struct store_msg *m = &list[n++];
 		memset(m, 0, sizeof(*m));
-		m->uid = (uint32_t)sqlite3_column_int64(st, 0);
-		m->modseq = (uint64_t)sqlite3_column_int64(st, 1);
-		m->flags = (uint32_t)sqlite3_column_int64(st, 2);
-		if (sqlite3_column_type(st, 3) != SQLITE_NULL)
-			m->keywords = xstrdup((const char *)sqlite3_column_text(st, 3));
-		m->internaldate = sqlite3_column_int64(st, 4);
-		m->size = sqlite3_column_int64(st, 5);
+		m->uid = (uint32_t)db_column_int64(st, 0);
+		m->modseq = (uint64_t)db_column_int64(st, 1);
+		m->flags = (uint32_t)db_column_int64(st, 2);
+		if (db_column_type(st, 3) != DB_TYPE_NULL)
+			m->keywords = xstrdup(db_column_text(st, 3));
+		m->internaldate = db_column_int64(st, 4);
+		m->size = db_column_int64(st, 5);
 	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
+	db_reset(st);
+	if (rc != DB_DONE) {
 		store_msg_list_free(list, n);
 		return store_read_err(rc);
 	}
@@ -71,48 +71,48 @@ enum store_err store_imap_messages_range(struct store *s, int64_t account_id, in
 	return STORE_OK;
 }
 
-static const char *col_str(sqlite3_stmt *st, int i)
+static const char *col_str(struct db_stmt *st, int i)
 {
-	return sqlite3_column_type(st, i) == SQLITE_NULL ? NULL
-							  : (const char *)sqlite3_column_text(st, i);
+	return db_column_type(st, i) == DB_TYPE_NULL ? NULL
+							  : db_column_text(st, i);
 }
 
 enum store_err store_imap_view_rows(struct store *s, int64_t account_id, int64_t mailbox_id,
 				    store_imap_view_fn *fn, void *ctx)
 {
-	sqlite3 *db = store_reader(s);
+	struct db *db = store_reader(s);
 	enum store_err err = store_mailbox_owned(db, account_id, mailbox_id);
 	if (err != STORE_OK)
 		return err;
-	sqlite3_stmt *st = store_prepare(db,
+	struct db_stmt *st = store_prepare(db,
 		"SELECT uid, flags, modseq, keywords FROM messages"
 		" WHERE mailbox_id = " OWNED_MAILBOX " ORDER BY uid");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, mailbox_id);
-	sqlite3_bind_int64(st, 9, account_id);
+	db_bind_int64(st, 1, mailbox_id);
+	db_bind_int64(st, 9, account_id);
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_step(st)) == DB_ROW) {
 		struct store_imap_view_row r = {
-			.uid = (uint32_t)sqlite3_column_int64(st, 0),
-			.flags = (uint32_t)sqlite3_column_int64(st, 1),
-			.modseq = (uint64_t)sqlite3_column_int64(st, 2),
+			.uid = (uint32_t)db_column_int64(st, 0),
+			.flags = (uint32_t)db_column_int64(st, 1),
+			.modseq = (uint64_t)db_column_int64(st, 2),
 			.keywords = col_str(st, 3),
 		};
 		fn(ctx, &r);
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	return store_read_err(rc);
 }
 
 enum store_err store_imap_search_rows(struct store *s, int64_t account_id, int64_t mailbox_id,
 				      uint32_t lo, uint32_t hi, store_imap_search_fn *fn, void *ctx)
 {
-	sqlite3 *db = store_reader(s);
+	struct db *db = store_reader(s);
 	enum store_err err = store_mailbox_owned(db, account_id, mailbox_id);
 	if (err != STORE_OK)
 		return err;
-	sqlite3_stmt *st = store_prepare(db,
+	struct db_stmt *st = store_prepare(db,
 		"SELECT m.uid, m.internaldate, m.size, i.date, i.subject, i.from_addr, i.to_addr,"
 		" i.cc_addr, i.bcc_addr, i.message_id, i.in_reply_to, i.references_hdr,"
 		" m.savedate, m.emailid, m.threadid"
@@ -120,30 +120,30 @@ enum store_err store_imap_search_rows(struct store *s, int64_t account_id, int64
 		" WHERE m.mailbox_id = " OWNED_MAILBOX " AND m.uid BETWEEN ?2 AND ?3 ORDER BY m.uid");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, mailbox_id);
-	sqlite3_bind_int64(st, 9, account_id);
-	sqlite3_bind_int64(st, 2, lo);
-	sqlite3_bind_int64(st, 3, hi);
+	db_bind_int64(st, 1, mailbox_id);
+	db_bind_int64(st, 9, account_id);
+	db_bind_int64(st, 2, lo);
+	db_bind_int64(st, 3, hi);
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_step(st)) == DB_ROW) {
 		struct store_imap_search_row r = {
-			.uid = (uint32_t)sqlite3_column_int64(st, 0),
-			.internaldate = sqlite3_column_int64(st, 1),
-			.size = sqlite3_column_int64(st, 2),
-			.date = sqlite3_column_int64(st, 3),
+			.uid = (uint32_t)db_column_int64(st, 0),
+			.internaldate = db_column_int64(st, 1),
+			.size = db_column_int64(st, 2),
+			.date = db_column_int64(st, 3),
 			.subject = col_str(st, 4), .from = col_str(st, 5), .to = col_str(st, 6),
 			.cc = col_str(st, 7), .bcc = col_str(st, 8), .message_id = col_str(st, 9),
 			.in_reply_to = col_str(st, 10), .references = col_str(st, 11),
-			.savedate = sqlite3_column_int64(st, 12),
-			.emailid = sqlite3_column_int64(st, 13),
-			.threadid = sqlite3_column_int64(st, 14),
+			.savedate = db_column_int64(st, 12),
+			.emailid = db_column_int64(st, 13),
+			.threadid = db_column_int64(st, 14),
 		};
 		if (fn(ctx, &r) < 0) {
-			rc = SQLITE_DONE;
+			rc = DB_DONE;
 			break;
 		}
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	return store_read_err(rc);
 }
 
@@ -151,7 +151,7 @@ enum store_err store_imap_message_header(struct store *s, int64_t account_id, in
 					 uint32_t uid, char **data_r, size_t *len_r)
 {
 	/* substr() keeps the (possibly large) body out of the result row */
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	enum store_err err = store_message_row(s,
 		"SELECT m.prefix, substr(c.data, 1, coalesce(i.header_len, c.size))"
 		" FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id AND b.account_id = ?3"
@@ -161,7 +161,7 @@ enum store_err store_imap_message_header(struct store *s, int64_t account_id, in
 	if (err != STORE_OK)
 		return err;
 	*data_r = store_join_columns(st, 0, 1, len_r, NULL);
-	sqlite3_reset(st);
+	db_reset(st);
 	return STORE_OK;
 }
 
@@ -169,7 +169,7 @@ enum store_err store_imap_message_text(struct store *s, int64_t account_id, int6
 				       uint32_t uid, char **data_r, size_t *len_r,
 				       size_t *prefix_len_r, char **parts_r)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	enum store_err err = store_message_row(s,
 		"SELECT m.prefix, c.data, i.parts FROM messages m"
 		" JOIN mailboxes b ON b.id = m.mailbox_id AND b.account_id = ?3"
@@ -181,7 +181,7 @@ enum store_err store_imap_message_text(struct store *s, int64_t account_id, int6
 	*data_r = store_join_columns(st, 0, 1, len_r, prefix_len_r);
 	const char *parts = col_str(st, 2);
 	*parts_r = xstrdup(parts ? parts : "");
-	sqlite3_reset(st);
+	db_reset(st);
 	return STORE_OK;
 }
 
@@ -189,31 +189,31 @@ enum store_err store_imap_vanished(struct store *s, int64_t account_id, int64_t 
 				   uint64_t modseq, uint32_t lo, uint32_t hi, uint32_t **uids_r,
 				   size_t *n_r)
 {
-	sqlite3 *db = store_reader(s);
+	struct db *db = store_reader(s);
 	enum store_err err = store_mailbox_owned(db, account_id, mailbox_id);
 	if (err != STORE_OK)
 		return err;
 	/* the primary key (mailbox_id, uid) serves the UID range; the
 	 * expunged_modseq index serves a recent modseq: SQLite picks */
-	sqlite3_stmt *st = store_prepare(db,
+	struct db_stmt *st = store_prepare(db,
 		"SELECT uid FROM expunged WHERE mailbox_id = " OWNED_MAILBOX " AND modseq > ?2"
 		" AND uid BETWEEN ?3 AND ?4 ORDER BY uid");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, mailbox_id);
-	sqlite3_bind_int64(st, 9, account_id);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)modseq);
-	sqlite3_bind_int64(st, 3, lo);
-	sqlite3_bind_int64(st, 4, hi);
+	db_bind_int64(st, 1, mailbox_id);
+	db_bind_int64(st, 9, account_id);
+	db_bind_int64(st, 2, (int64_t)modseq);
+	db_bind_int64(st, 3, lo);
+	db_bind_int64(st, 4, hi);
 	uint32_t *list = NULL;
 	size_t n = 0, cap = 0;
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_step(st)) == DB_ROW) {
 		list = xgrow(list, &cap, n + 1, sizeof(*list));
-		list[n++] = (uint32_t)sqlite3_column_int64(st, 0);
+		list[n++] = (uint32_t)db_column_int64(st, 0);
 	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
+	db_reset(st);
+	if (rc != DB_DONE) {
 		free(list);
 		return store_read_err(rc);
 	}

@@ -20,7 +20,7 @@ struct store_changed {
 
 struct store_txn {
 	struct store *s;
-	sqlite3 *db;
+	struct db *db;
 	uint64_t op_serial;		/* which op is running */
 	struct store_changed *changed;	/* mailboxes touched in this commit */
 	size_t nchanged, cap;
@@ -30,10 +30,10 @@ struct store_txn {
 struct store {
 	char *dir, *db_path;
 	struct store_settings settings;
-	sqlite3 *wdb;			/* the write connection */
+	struct db *wdb;			/* the write connection */
 	bool commit_allowed;		/* false inside a batch until its COMMIT */
 	pthread_mutex_t readers_lock;
-	sqlite3 **readers;		/* every thread's read connection */
+	struct db **readers;		/* every thread's read connection */
 	size_t nreaders, readers_cap;
 	uint64_t generation;		/* identifies this open store for TLS caches */
 
@@ -58,7 +58,7 @@ struct store {
 	bool indexer_stopping;
 	pthread_cond_t indexer_cond;
 	pthread_cond_t checkpoint_cond;	/* wakes the checkpointer to stop */
-	sqlite3 *cdb;			/* the checkpointer's connection */
+	struct db *cdb;			/* the checkpointer's connection */
 	pthread_mutex_t run_lock;	/* serialises writes without writer thread */
 
 	/* the outbound scheduler's wake-up (store-queue.c) */
@@ -92,14 +92,14 @@ void store_feed_dispatch(struct store *s, const struct store_changed *changed, s
 void store_txn_mailbox_event(struct store_txn *txn, int64_t account_id, int64_t mailbox_id,
 			     enum store_mailbox_event event);
 /* Schema creation / check. */
-enum store_err store_schema_create(sqlite3 *db, char **error_r);
+enum store_err store_schema_create(struct db *db, char **error_r);
 /* Check the schema version; upgrade an older one (after a backup next to
  * db_path); refuse a newer one. */
-enum store_err store_schema_check(sqlite3 *db, const char *db_path, char **error_r);
-int64_t store_effective_quota(const struct store *s, sqlite3_int64 value, bool is_null, bool bytes);
-enum store_err store_exec(sqlite3 *db, const char *sql, char **error_r);
+enum store_err store_schema_check(struct db *db, const char *db_path, char **error_r);
+int64_t store_effective_quota(const struct store *s, int64_t value, bool is_null, bool bytes);
+enum store_err store_exec(struct db *db, const char *sql, char **error_r);
 /* A new UIDVALIDITY (time-based, strictly increasing), inside a txn. */
-enum store_err store_next_uidvalidity(sqlite3 *db, uint32_t *uidvalidity_r);
+enum store_err store_next_uidvalidity(struct db *db, uint32_t *uidvalidity_r);
 /* Create a mailbox row inside a txn (no validation). */
 enum store_err store_mailbox_insert(struct store_txn *txn, int64_t account_id, const char *name,
 				    const char *special_use, int64_t *id_r);

@@ -17,31 +17,31 @@ void store_metadata_entries_free(struct store_metadata_entry *list, size_t n)
 
 /* Entries and octets (names + values) held now, for the account and for
  * the one mailbox. */
-static enum store_err count_usage(sqlite3 *db, int64_t account_id, int64_t mailbox_id,
+static enum store_err count_usage(struct db *db, int64_t account_id, int64_t mailbox_id,
 				  int64_t *account_n_r, int64_t *account_bytes_r,
 				  int64_t *mailbox_n_r)
 {
-	sqlite3_stmt *st = store_prepare(db,
+	struct db_stmt *st = store_prepare(db,
 		"SELECT count(*), COALESCE(sum(length(name) + length(value)), 0),"
 		" COALESCE(sum(mailbox_id = ?2), 0) FROM metadata WHERE account_id = ?1");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, account_id);
-	sqlite3_bind_int64(st, 2, mailbox_id);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*account_n_r = sqlite3_column_int64(st, 0);
-		*account_bytes_r = sqlite3_column_int64(st, 1);
-		*mailbox_n_r = sqlite3_column_int64(st, 2);
+	db_bind_int64(st, 1, account_id);
+	db_bind_int64(st, 2, mailbox_id);
+	int rc = db_step(st);
+	if (rc == DB_ROW) {
+		*account_n_r = db_column_int64(st, 0);
+		*account_bytes_r = db_column_int64(st, 1);
+		*mailbox_n_r = db_column_int64(st, 2);
 	}
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? STORE_OK : store_step_err(rc);
+	db_reset(st);
+	return rc == DB_ROW ? STORE_OK : store_step_err(rc);
 }
 
-static enum store_err set_one(sqlite3 *db, const struct store_metadata_set *set,
+static enum store_err set_one(struct db *db, const struct store_metadata_set *set,
 			      const struct store_metadata_entry *e)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	if (e->value == NULL)
 		st = store_prepare(db, "DELETE FROM metadata WHERE account_id = ?1"
 				       " AND mailbox_id = ?2 AND name = ?3");
@@ -51,14 +51,14 @@ static enum store_err set_one(sqlite3 *db, const struct store_metadata_set *set,
 				       " name) DO UPDATE SET value = excluded.value");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, set->account_id);
-	sqlite3_bind_int64(st, 2, set->mailbox_id);
-	sqlite3_bind_text(st, 3, e->name, -1, SQLITE_STATIC);
+	db_bind_int64(st, 1, set->account_id);
+	db_bind_int64(st, 2, set->mailbox_id);
+	db_bind_text(st, 3, e->name, -1, true);
 	if (e->value != NULL)
-		sqlite3_bind_blob(st, 4, e->len > 0 ? e->value : "", (int)e->len, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? STORE_OK : store_step_err(rc);
+		db_bind_blob(st, 4, e->len > 0 ? e->value : "", (int)e->len, true);
+	int rc = db_step(st);
+	db_reset(st);
+	return rc == DB_DONE ? STORE_OK : store_step_err(rc);
 }
 
 /* Runs in the writer's savepoint: a limit passed by the last entry undoes
@@ -66,7 +66,7 @@ static enum store_err set_one(sqlite3 *db, const struct store_metadata_set *set,
 static enum store_err set_fn(struct store_txn *txn, void *arg, char **error_r)
 {
 	struct store_metadata_set *set = arg;
-	sqlite3 *db = store_txn_db(txn);
+	struct db *db = store_txn_db(txn);
 	set->too_large = false;
 	for (size_t i = 0; i < set->nentries; i++) {
 		const struct store_metadata_entry *e = &set->entries[i];
@@ -113,34 +113,34 @@ enum store_err store_metadata_get(struct store *s, int64_t account_id, int64_t m
 {
 	*list_r = NULL;
 	*n_r = 0;
-	sqlite3 *db = store_reader(s);
+	struct db *db = store_reader(s);
 	if (mailbox_id != 0) {
 		enum store_err err = store_mailbox_owned(db, account_id, mailbox_id);
 		if (err != STORE_OK)
 			return err;
 	}
 	/* descendants of P are the names in (P "/", P "0"): '0' follows '/' */
-	sqlite3_stmt *st = store_prepare(db,
+	struct db_stmt *st = store_prepare(db,
 		"SELECT name, value FROM metadata WHERE account_id = ?1 AND mailbox_id = ?2"
 		" AND (name = ?3 OR (?4 AND name > ?3 || '/' AND name < ?3 || '0'))"
 		" ORDER BY name");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, account_id);
-	sqlite3_bind_int64(st, 2, mailbox_id);
-	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 4, depth != 0);
+	db_bind_int64(st, 1, account_id);
+	db_bind_int64(st, 2, mailbox_id);
+	db_bind_text(st, 3, name, -1, true);
+	db_bind_int(st, 4, depth != 0);
 	size_t plen = strlen(name), n = 0, cap = 0;
 	struct store_metadata_entry *list = NULL;
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *en = (const char *)sqlite3_column_text(st, 0);
+	while ((rc = db_step(st)) == DB_ROW) {
+		const char *en = db_column_text(st, 0);
 		/* depth 1: children only, not grandchildren */
 		if (depth == 1 && strlen(en) > plen && strchr(en + plen + 1, '/') != NULL)
 			continue;
 		list = xgrow(list, &cap, n + 1, sizeof(*list));
-		size_t len = (size_t)sqlite3_column_bytes(st, 1);
-		const void *v = sqlite3_column_blob(st, 1);
+		size_t len = (size_t)db_column_bytes(st, 1);
+		const void *v = db_column_blob(st, 1);
 		list[n].name = xstrdup(en);
 		list[n].value = xmalloc(len + 1);
 		if (len > 0)
@@ -149,7 +149,7 @@ enum store_err store_metadata_get(struct store *s, int64_t account_id, int64_t m
 		list[n].len = len;
 		n++;
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	enum store_err err = store_read_err(rc);
 	if (err != STORE_OK) {
 		store_metadata_entries_free(list, n);

@@ -29,7 +29,7 @@ void store_msg_extra_clear(struct store_msg_extra *x)
 enum store_err store_msg_extra_get(struct store *s, int64_t account_id, int64_t mailbox_id,
 				   uint32_t uid, struct store_msg_extra *x_r)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	enum store_err err = store_message_row(s,
 		"SELECT m.emailid, m.threadid, m.savedate, i.preview FROM messages m"
 		" JOIN mailboxes b ON b.id = m.mailbox_id AND b.account_id = ?3"
@@ -38,30 +38,30 @@ enum store_err store_msg_extra_get(struct store *s, int64_t account_id, int64_t 
 	if (err != STORE_OK)
 		return err;
 	memset(x_r, 0, sizeof(*x_r));
-	x_r->emailid = sqlite3_column_int64(st, 0);
-	x_r->threadid = sqlite3_column_int64(st, 1);
-	x_r->savedate = sqlite3_column_int64(st, 2);
-	if (sqlite3_column_type(st, 3) != SQLITE_NULL)
-		x_r->preview = xstrdup((const char *)sqlite3_column_text(st, 3));
-	sqlite3_reset(st);
+	x_r->emailid = db_column_int64(st, 0);
+	x_r->threadid = db_column_int64(st, 1);
+	x_r->savedate = db_column_int64(st, 2);
+	if (db_column_type(st, 3) != DB_TYPE_NULL)
+		x_r->preview = xstrdup(db_column_text(st, 3));
+	db_reset(st);
 	return STORE_OK;
 }
 
 /* The next number of the OBJECTID counter (meta 'objectid'). */
 static enum store_err next_objectid(struct store_txn *txn, int64_t *id_r)
 {
-	sqlite3_stmt *st = store_prepare(txn->db,
+	struct db_stmt *st = store_prepare(txn->db,
 		"UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'objectid'"
 		" RETURNING CAST(value AS INTEGER)");
 	if (st == NULL)
 		return STORE_ETEMP;
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*id_r = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
+	int rc = db_step(st);
+	if (rc == DB_ROW)
+		*id_r = db_column_int64(st, 0);
+	db_reset(st);
+	if (rc == DB_ROW)
 		return STORE_OK;
-	return rc == SQLITE_DONE ? STORE_ECORRUPT : store_sqlite_err(rc);
+	return rc == DB_DONE ? STORE_ECORRUPT : store_db_err(rc);
 }
 
 /* Append the "<...>" ids of a header value to ids (at most max in all;
@@ -90,32 +90,32 @@ static void collect_ids(const char *v, char **ids, size_t *n, size_t max, bool k
 static enum store_err thread_lookup(struct store_txn *txn, int64_t account_id, const char *id,
 				    int64_t *threadid_r)
 {
-	sqlite3_stmt *st = store_prepare(txn->db,
+	struct db_stmt *st = store_prepare(txn->db,
 		"SELECT threadid FROM threads WHERE account_id = ?1 AND message_id = ?2");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, account_id);
-	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*threadid_r = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? STORE_OK : store_sqlite_err(rc);
+	db_bind_int64(st, 1, account_id);
+	db_bind_text(st, 2, id, -1, true);
+	int rc = db_step(st);
+	if (rc == DB_ROW)
+		*threadid_r = db_column_int64(st, 0);
+	db_reset(st);
+	return rc == DB_ROW || rc == DB_DONE ? STORE_OK : store_db_err(rc);
 }
 
 static enum store_err thread_map(struct store_txn *txn, int64_t account_id, const char *id,
 				 int64_t threadid)
 {
-	sqlite3_stmt *st = store_prepare(txn->db,
+	struct db_stmt *st = store_prepare(txn->db,
 		"INSERT OR IGNORE INTO threads (account_id, message_id, threadid) VALUES (?1, ?2, ?3)");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, account_id);
-	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, threadid);
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? STORE_OK : store_sqlite_err(rc);
+	db_bind_int64(st, 1, account_id);
+	db_bind_text(st, 2, id, -1, true);
+	db_bind_int64(st, 3, threadid);
+	int rc = db_step(st);
+	db_reset(st);
+	return rc == DB_DONE ? STORE_OK : store_db_err(rc);
 }
 
 enum store_err store_objectid_assign(struct store_txn *txn, int64_t account_id,

@@ -12,24 +12,24 @@
 
 enum store_err store_quota_load(struct store_txn *txn, int64_t account_id, struct store_quota *q_r)
 {
-	sqlite3_stmt *st = store_prepare(txn->db,
+	struct db_stmt *st = store_prepare(txn->db,
 		"SELECT used_bytes, used_messages, quota_bytes, quota_messages"
 		" FROM accounts WHERE id = ?1");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, account_id);
-	int rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		sqlite3_reset(st);
-		return rc == SQLITE_DONE ? STORE_ENOTFOUND : store_sqlite_err(rc);
+	db_bind_int64(st, 1, account_id);
+	int rc = db_step(st);
+	if (rc != DB_ROW) {
+		db_reset(st);
+		return rc == DB_DONE ? STORE_ENOTFOUND : store_db_err(rc);
 	}
-	q_r->used_bytes = sqlite3_column_int64(st, 0);
-	q_r->used_messages = sqlite3_column_int64(st, 1);
-	q_r->limit_bytes = store_effective_quota(txn->s, sqlite3_column_int64(st, 2),
-						 sqlite3_column_type(st, 2) == SQLITE_NULL, true);
-	q_r->limit_messages = store_effective_quota(txn->s, sqlite3_column_int64(st, 3),
-						    sqlite3_column_type(st, 3) == SQLITE_NULL, false);
-	sqlite3_reset(st);
+	q_r->used_bytes = db_column_int64(st, 0);
+	q_r->used_messages = db_column_int64(st, 1);
+	q_r->limit_bytes = store_effective_quota(txn->s, db_column_int64(st, 2),
+						 db_column_type(st, 2) == DB_TYPE_NULL, true);
+	q_r->limit_messages = store_effective_quota(txn->s, db_column_int64(st, 3),
+						    db_column_type(st, 3) == DB_TYPE_NULL, false);
+	db_reset(st);
 	return STORE_OK;
 }
 
@@ -45,39 +45,39 @@ bool store_quota_exceeded(const struct store_quota *q, int64_t bytes, int64_t me
 enum store_err store_quota_add(struct store_txn *txn, int64_t account_id, int64_t bytes,
 			       int64_t messages)
 {
-	sqlite3_stmt *st = store_prepare(txn->db,
+	struct db_stmt *st = store_prepare(txn->db,
 		"UPDATE accounts SET used_bytes = used_bytes + ?2,"
 		" used_messages = used_messages + ?3 WHERE id = ?1");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, account_id);
-	sqlite3_bind_int64(st, 2, bytes);
-	sqlite3_bind_int64(st, 3, messages);
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
+	db_bind_int64(st, 1, account_id);
+	db_bind_int64(st, 2, bytes);
+	db_bind_int64(st, 3, messages);
+	int rc = db_step(st);
+	db_reset(st);
+	if (rc != DB_DONE)
 		return store_step_err(rc);
 	/* usage that lands on no account would leave roost check unclean */
-	return sqlite3_changes(txn->db) == 1 ? STORE_OK : STORE_ENOTFOUND;
+	return db_changes(txn->db) == 1 ? STORE_OK : STORE_ENOTFOUND;
 }
 
 enum store_err store_uid_next(struct store_txn *txn, int64_t mailbox_id, uint32_t *uid_r,
 			      uint32_t *uidvalidity_r)
 {
-	sqlite3_stmt *st = store_prepare(txn->db,
+	struct db_stmt *st = store_prepare(txn->db,
 		"UPDATE mailboxes SET uidnext = uidnext + 1 WHERE id = ?1"
 		" RETURNING uidnext - 1, uidvalidity");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, mailbox_id);
-	int rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		sqlite3_reset(st);
-		return rc == SQLITE_DONE ? STORE_ENOTFOUND : store_sqlite_err(rc);
+	db_bind_int64(st, 1, mailbox_id);
+	int rc = db_step(st);
+	if (rc != DB_ROW) {
+		db_reset(st);
+		return rc == DB_DONE ? STORE_ENOTFOUND : store_db_err(rc);
 	}
-	int64_t uid = sqlite3_column_int64(st, 0);
-	*uidvalidity_r = (uint32_t)sqlite3_column_int64(st, 1);
-	sqlite3_reset(st);
+	int64_t uid = db_column_int64(st, 0);
+	*uidvalidity_r = (uint32_t)db_column_int64(st, 1);
+	db_reset(st);
 	/* UIDs are 32-bit and never reused: a full mailbox stays full. */
 	if (uid <= 0 || uid >= 0xffffffffLL)
 		return STORE_ELIMIT;
@@ -88,25 +88,25 @@ enum store_err store_uid_next(struct store_txn *txn, int64_t mailbox_id, uint32_
 enum store_err store_mailbox_owner(struct store_txn *txn, int64_t mailbox_id,
 				   int64_t *account_id_r)
 {
-	sqlite3_stmt *st = store_prepare(txn->db, "SELECT account_id FROM mailboxes WHERE id = ?1");
+	struct db_stmt *st = store_prepare(txn->db, "SELECT account_id FROM mailboxes WHERE id = ?1");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, mailbox_id);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*account_id_r = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
+	db_bind_int64(st, 1, mailbox_id);
+	int rc = db_step(st);
+	if (rc == DB_ROW)
+		*account_id_r = db_column_int64(st, 0);
+	db_reset(st);
+	if (rc == DB_ROW)
 		return STORE_OK;
-	return rc == SQLITE_DONE ? STORE_ENOTFOUND : store_sqlite_err(rc);
+	return rc == DB_DONE ? STORE_ENOTFOUND : store_db_err(rc);
 }
 
 /* Run a prepared one-row-or-none write; its result as a store error. */
-static enum store_err step_done(sqlite3_stmt *st)
+static enum store_err step_done(struct db_stmt *st)
 {
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? STORE_OK : store_step_err(rc);
+	int rc = db_step(st);
+	db_reset(st);
+	return rc == DB_DONE ? STORE_OK : store_step_err(rc);
 }
 
 static bool keyword_valid(const char *k, size_t n)
@@ -165,20 +165,20 @@ char *store_keywords_normalize(const char *keywords)
 enum store_err store_message_remove(struct store_txn *txn, int64_t mailbox_id, int64_t account_id,
 				    uint32_t uid, uint64_t modseq)
 {
-	sqlite3_stmt *st = store_prepare(txn->db,
+	struct db_stmt *st = store_prepare(txn->db,
 		"DELETE FROM messages WHERE mailbox_id = ?1 AND uid = ?2 RETURNING size, content_id");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, mailbox_id);
-	sqlite3_bind_int64(st, 2, uid);
-	int rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		sqlite3_reset(st);
-		return rc == SQLITE_DONE ? STORE_ENOTFOUND : store_sqlite_err(rc);
+	db_bind_int64(st, 1, mailbox_id);
+	db_bind_int64(st, 2, uid);
+	int rc = db_step(st);
+	if (rc != DB_ROW) {
+		db_reset(st);
+		return rc == DB_DONE ? STORE_ENOTFOUND : store_db_err(rc);
 	}
-	int64_t size = sqlite3_column_int64(st, 0);
-	int64_t content_id = sqlite3_column_int64(st, 1);
-	sqlite3_reset(st);
+	int64_t size = db_column_int64(st, 0);
+	int64_t content_id = db_column_int64(st, 1);
+	db_reset(st);
 
 	/* The content goes only when the decrement itself says no one uses
 	 * it any more: a failed update (or a missing row, which roost check
@@ -187,15 +187,15 @@ enum store_err store_message_remove(struct store_txn *txn, int64_t mailbox_id, i
 	st = store_prepare(txn->db, "UPDATE contents SET refs = refs - 1 WHERE id = ?1 RETURNING refs");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, content_id);
-	rc = sqlite3_step(st);
-	int64_t refs = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	db_bind_int64(st, 1, content_id);
+	rc = db_step(st);
+	int64_t refs = rc == DB_ROW ? db_column_int64(st, 0) : 0;
+	db_reset(st);
+	if (rc != DB_ROW && rc != DB_DONE)
 		return store_step_err(rc);
 	/* DONE: the message named a content that is not there (roost check
 	 * reports that); removing the message is then all there is to do */
-	if (rc == SQLITE_ROW && refs <= 0) {
+	if (rc == DB_ROW && refs <= 0) {
 		static const char *const sqls[] = {
 			"DELETE FROM contents WHERE id = ?1",
 			"DELETE FROM content_index WHERE content_id = ?1",
@@ -204,7 +204,7 @@ enum store_err store_message_remove(struct store_txn *txn, int64_t mailbox_id, i
 			st = store_prepare(txn->db, sqls[i]);
 			if (st == NULL)
 				return STORE_ETEMP;
-			sqlite3_bind_int64(st, 1, content_id);
+			db_bind_int64(st, 1, content_id);
 			enum store_err err = step_done(st);
 			if (err != STORE_OK)
 				return err;
@@ -215,12 +215,13 @@ enum store_err store_message_remove(struct store_txn *txn, int64_t mailbox_id, i
 	}
 	if (modseq != 0) {
 		st = store_prepare(txn->db,
-			"INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) VALUES (?1, ?2, ?3)");
+			"INSERT INTO expunged (mailbox_id, uid, modseq) VALUES (?1, ?2, ?3)"
+			" ON CONFLICT (mailbox_id, uid) DO UPDATE SET modseq = excluded.modseq");
 		if (st == NULL)
 			return STORE_ETEMP;
-		sqlite3_bind_int64(st, 1, mailbox_id);
-		sqlite3_bind_int64(st, 2, uid);
-		sqlite3_bind_int64(st, 3, (sqlite3_int64)modseq);
+		db_bind_int64(st, 1, mailbox_id);
+		db_bind_int64(st, 2, uid);
+		db_bind_int64(st, 3, (int64_t)modseq);
 		enum store_err err = step_done(st);
 		if (err != STORE_OK)
 			return err;

@@ -27,28 +27,28 @@ enum store_err store_op_copy(struct store_txn *txn, struct store_op *op)
 	uint64_t dst_modseq = 0;
 	int64_t now = store_now();
 	for (size_t i = 0; i < c->nuids; i++) {
-		sqlite3_stmt *st = store_prepare(txn->db,
+		struct db_stmt *st = store_prepare(txn->db,
 			"SELECT flags, keywords, internaldate, size, content_id, prefix, pop3_uidl,"
 			" crlf_size, emailid, threadid, search_prefix, pop3_hidden, pop3_retrieved"
 			" FROM messages"
 			" WHERE mailbox_id = ?1 AND uid = ?2");
 		if (st == NULL)
 			return STORE_ETEMP;
-		sqlite3_bind_int64(st, 1, c->src_mailbox_id);
-		sqlite3_bind_int64(st, 2, c->uids[i]);
-		int rc = sqlite3_step(st);
-		if (rc != SQLITE_ROW) {
-			sqlite3_reset(st);
-			if (rc == SQLITE_DONE)
+		db_bind_int64(st, 1, c->src_mailbox_id);
+		db_bind_int64(st, 2, c->uids[i]);
+		int rc = db_step(st);
+		if (rc != DB_ROW) {
+			db_reset(st);
+			if (rc == DB_DONE)
 				continue;
-			return store_sqlite_err(rc);
+			return store_db_err(rc);
 		}
-		int64_t size = sqlite3_column_int64(st, 3);
+		int64_t size = db_column_int64(st, 3);
 		bool same_account = src_account == dst_account;
 		/* A move within one account does not change its usage. */
 		if (!(c->move && same_account)) {
 			if (store_quota_exceeded(&q, size, 1)) {
-				sqlite3_reset(st);
+				db_reset(st);
 				return STORE_ENOQUOTA;
 			}
 			q.used_bytes += size;
@@ -56,56 +56,56 @@ enum store_err store_op_copy(struct store_txn *txn, struct store_op *op)
 		}
 		uint32_t uid, uidvalidity;
 		if ((err = store_uid_next(txn, c->dst_mailbox_id, &uid, &uidvalidity)) != STORE_OK) {
-			sqlite3_reset(st);
+			db_reset(st);
 			return err;
 		}
 		if (dst_modseq == 0)
 			dst_modseq = store_txn_touch_mailbox(txn, c->dst_mailbox_id);
-		sqlite3_stmt *ins = store_prepare(txn->db,
+		struct db_stmt *ins = store_prepare(txn->db,
 			"INSERT INTO messages (mailbox_id, uid, modseq, flags, keywords, internaldate,"
 			" savedate, size, content_id, prefix, pop3_uidl, crlf_size, emailid, threadid,"
 			" search_prefix, pop3_hidden, pop3_retrieved)"
 			" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
 			" ?16, ?17)");
 		if (ins == NULL) {
-			sqlite3_reset(st);
+			db_reset(st);
 			return STORE_ETEMP;
 		}
-		sqlite3_bind_int64(ins, 1, c->dst_mailbox_id);
-		sqlite3_bind_int64(ins, 2, uid);
-		sqlite3_bind_int64(ins, 3, (sqlite3_int64)dst_modseq);
-		sqlite3_bind_value(ins, 4, sqlite3_column_value(st, 0));
-		sqlite3_bind_value(ins, 5, sqlite3_column_value(st, 1));
-		sqlite3_bind_value(ins, 6, sqlite3_column_value(st, 2));
-		sqlite3_bind_int64(ins, 7, now);
-		sqlite3_bind_int64(ins, 8, size);
-		sqlite3_bind_value(ins, 9, sqlite3_column_value(st, 4));
-		sqlite3_bind_value(ins, 10, sqlite3_column_value(st, 5));
-		sqlite3_bind_value(ins, 11, sqlite3_column_value(st, 6));
-		sqlite3_bind_value(ins, 12, sqlite3_column_value(st, 7));
+		db_bind_int64(ins, 1, c->dst_mailbox_id);
+		db_bind_int64(ins, 2, uid);
+		db_bind_int64(ins, 3, (int64_t)dst_modseq);
+		db_bind_column(ins, 4, st, 0);
+		db_bind_column(ins, 5, st, 1);
+		db_bind_column(ins, 6, st, 2);
+		db_bind_int64(ins, 7, now);
+		db_bind_int64(ins, 8, size);
+		db_bind_column(ins, 9, st, 4);
+		db_bind_column(ins, 10, st, 5);
+		db_bind_column(ins, 11, st, 6);
+		db_bind_column(ins, 12, st, 7);
 		/* RFC 8474 5.1: a copy keeps its EMAILID (and THREADID) */
-		sqlite3_bind_value(ins, 13, sqlite3_column_value(st, 8));
-		sqlite3_bind_value(ins, 14, sqlite3_column_value(st, 9));
-		sqlite3_bind_value(ins, 15, sqlite3_column_value(st, 10));
-		sqlite3_bind_value(ins, 16, sqlite3_column_value(st, 11));
-		sqlite3_bind_value(ins, 17, sqlite3_column_value(st, 12));
-		int64_t content_id = sqlite3_column_int64(st, 4);
-		rc = sqlite3_step(ins);
-		sqlite3_reset(ins);
-		sqlite3_reset(st);
-		if (rc != SQLITE_DONE)
-			return store_sqlite_err(rc);
+		db_bind_column(ins, 13, st, 8);
+		db_bind_column(ins, 14, st, 9);
+		db_bind_column(ins, 15, st, 10);
+		db_bind_column(ins, 16, st, 11);
+		db_bind_column(ins, 17, st, 12);
+		int64_t content_id = db_column_int64(st, 4);
+		rc = db_step(ins);
+		db_reset(ins);
+		db_reset(st);
+		if (rc != DB_DONE)
+			return store_db_err(rc);
 		/* The copy shares the content: unless its count goes up with
 		 * it, the first expunge of either would free it under the other. */
 		st = store_prepare(txn->db, "UPDATE contents SET refs = refs + 1 WHERE id = ?1");
 		if (st == NULL)
 			return STORE_ETEMP;
-		sqlite3_bind_int64(st, 1, content_id);
-		rc = sqlite3_step(st);
-		sqlite3_reset(st);
-		if (rc != SQLITE_DONE)
+		db_bind_int64(st, 1, content_id);
+		rc = db_step(st);
+		db_reset(st);
+		if (rc != DB_DONE)
 			return store_step_err(rc);
-		if (sqlite3_changes(txn->db) != 1)
+		if (db_changes(txn->db) != 1)
 			return STORE_ECORRUPT; /* the source named a content that is not there */
 		if ((err = store_quota_add(txn, dst_account, size, 1)) != STORE_OK)
 			return err;
@@ -125,16 +125,16 @@ enum store_err store_op_copy(struct store_txn *txn, struct store_op *op)
 		}
 	}
 	if (c->dst_uidvalidity == 0) {
-		sqlite3_stmt *st = store_prepare(txn->db, "SELECT uidvalidity FROM mailboxes WHERE id = ?1");
+		struct db_stmt *st = store_prepare(txn->db, "SELECT uidvalidity FROM mailboxes WHERE id = ?1");
 		if (st == NULL)
 			return STORE_ETEMP;
-		sqlite3_bind_int64(st, 1, c->dst_mailbox_id);
-		int rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW)
-			c->dst_uidvalidity = (uint32_t)sqlite3_column_int64(st, 0);
-		sqlite3_reset(st);
-		if (rc != SQLITE_ROW)
-			return rc == SQLITE_DONE ? STORE_ENOTFOUND : store_step_err(rc);
+		db_bind_int64(st, 1, c->dst_mailbox_id);
+		int rc = db_step(st);
+		if (rc == DB_ROW)
+			c->dst_uidvalidity = (uint32_t)db_column_int64(st, 0);
+		db_reset(st);
+		if (rc != DB_ROW)
+			return rc == DB_DONE ? STORE_ENOTFOUND : store_step_err(rc);
 	}
 	return STORE_OK;
 }

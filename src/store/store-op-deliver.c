@@ -14,33 +14,32 @@
 static enum store_err content_find_or_add(struct store_txn *txn, const struct store_deliver *d,
 					  const struct store_deliver_priv *p, int64_t *id_r)
 {
-	sqlite3_stmt *st = store_prepare(txn->db, "SELECT id FROM contents WHERE hash = ?1");
+	struct db_stmt *st = store_prepare(txn->db, "SELECT id FROM contents WHERE hash = ?1");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_blob(st, 1, p->hash, sizeof(p->hash), SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*id_r = sqlite3_column_int64(st, 0);
-		sqlite3_reset(st);
+	db_bind_blob(st, 1, p->hash, sizeof(p->hash), true);
+	int rc = db_step(st);
+	if (rc == DB_ROW) {
+		*id_r = db_column_int64(st, 0);
+		db_reset(st);
 		return STORE_OK;
 	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return store_sqlite_err(rc);
+	db_reset(st);
+	if (rc != DB_DONE)
+		return store_db_err(rc);
 
 	st = store_prepare(txn->db,
-		"INSERT INTO contents (hash, size, crlf_size, refs, data) VALUES (?1, ?2, ?4, 0, ?3)");
+		"INSERT INTO contents (hash, size, crlf_size, refs, data) VALUES (?1, ?2, ?4, 0, ?3)"
+		" RETURNING id");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_blob(st, 1, p->hash, sizeof(p->hash), SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)d->len);
-	sqlite3_bind_blob64(st, 3, d->data, d->len, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, p->crlf_size);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return store_sqlite_err(rc);
-	*id_r = sqlite3_last_insert_rowid(txn->db);
+	db_bind_blob(st, 1, p->hash, sizeof(p->hash), true);
+	db_bind_int64(st, 2, (int64_t)d->len);
+	db_bind_blob(st, 3, d->data, d->len, true);
+	db_bind_int64(st, 4, p->crlf_size);
+	enum store_err err = store_insert_id(st, id_r);
+	if (err != STORE_OK)
+		return err;
 
 	const struct mime_index *ix = &p->index;
 	st = store_prepare(txn->db,
@@ -53,30 +52,30 @@ static enum store_err content_find_or_add(struct store_txn *txn, const struct st
 	const char *texts[] = {ix->envelope, ix->body, ix->bodystructure, ix->parts,
 			       ix->subject, ix->from, ix->to, ix->cc, ix->bcc,
 			       ix->message_id, ix->in_reply_to, ix->references};
-	sqlite3_bind_int64(st, 1, *id_r);
+	db_bind_int64(st, 1, *id_r);
 	for (int i = 0; i < 12; i++)
-		sqlite3_bind_text(st, 2 + i, texts[i], -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 14, ix->date);
-	sqlite3_bind_int64(st, 15, (sqlite3_int64)ix->header_len);
-	sqlite3_bind_text(st, 16, ix->preview, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return store_sqlite_err(rc);
+		db_bind_text(st, 2 + i, texts[i], -1, true);
+	db_bind_int64(st, 14, ix->date);
+	db_bind_int64(st, 15, (int64_t)ix->header_len);
+	db_bind_text(st, 16, ix->preview, -1, true);
+	rc = db_step(st);
+	db_reset(st);
+	if (rc != DB_DONE)
+		return store_db_err(rc);
 	return p->has_text ? store_fts_write(txn, *id_r, &p->text) : STORE_OK;
 }
 
 static enum store_err inbox_of(struct store_txn *txn, int64_t account_id, int64_t *id_r)
 {
-	sqlite3_stmt *st = store_prepare(txn->db,
+	struct db_stmt *st = store_prepare(txn->db,
 		"SELECT id FROM mailboxes WHERE account_id = ?1 AND name = 'INBOX'");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, account_id);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*id_r = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
+	db_bind_int64(st, 1, account_id);
+	int rc = db_step(st);
+	if (rc == DB_ROW)
+		*id_r = db_column_int64(st, 0);
+	db_reset(st);
 	return store_row_err(rc);
 }
 
@@ -88,20 +87,20 @@ static enum store_err named_mailbox(struct store_txn *txn, struct store_target *
 	*id_r = 0;
 	if (strcasecmp(t->mailbox_name, "INBOX") == 0)
 		return STORE_OK;
-	sqlite3_stmt *st = store_prepare(txn->db,
+	struct db_stmt *st = store_prepare(txn->db,
 		"SELECT id FROM mailboxes WHERE account_id = ?1 AND name = ?2");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, t->account_id);
-	sqlite3_bind_text(st, 2, t->mailbox_name, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*id_r = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
+	db_bind_int64(st, 1, t->account_id);
+	db_bind_text(st, 2, t->mailbox_name, -1, true);
+	int rc = db_step(st);
+	if (rc == DB_ROW)
+		*id_r = db_column_int64(st, 0);
+	db_reset(st);
+	if (rc == DB_ROW)
 		return STORE_OK;
-	if (rc != SQLITE_DONE)
-		return store_sqlite_err(rc);
+	if (rc != DB_DONE)
+		return store_db_err(rc);
 	if (t->create_mailbox && store_mailbox_name_valid(t->mailbox_name)) {
 		struct store_op mk;
 		store_op_init(&mk, STORE_OP_MAILBOX_CREATE);
@@ -161,7 +160,7 @@ static enum store_err deliver_target(struct store_txn *txn, const struct store_d
 		return err;
 	char *keywords = store_keywords_normalize(t->keywords);
 	int64_t now = store_now();
-	sqlite3_stmt *st = store_prepare(txn->db,
+	struct db_stmt *st = store_prepare(txn->db,
 		"INSERT INTO messages (mailbox_id, uid, modseq, flags, keywords, internaldate,"
 		" savedate, size, content_id, prefix, pop3_uidl, crlf_size, emailid, threadid,"
 		" search_prefix)"
@@ -170,40 +169,40 @@ static enum store_err deliver_target(struct store_txn *txn, const struct store_d
 		free(keywords);
 		return STORE_ETEMP;
 	}
-	sqlite3_bind_int64(st, 1, mailbox_id);
-	sqlite3_bind_int64(st, 2, uid);
-	sqlite3_bind_int64(st, 3, (sqlite3_int64)modseq);
-	sqlite3_bind_int64(st, 4, t->flags & STORE_FLAGS_ALL);
-	sqlite3_bind_text(st, 5, keywords, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 6, d->internaldate ? d->internaldate : now);
-	sqlite3_bind_int64(st, 7, now);
-	sqlite3_bind_int64(st, 8, size);
-	sqlite3_bind_int64(st, 9, content_id);
+	db_bind_int64(st, 1, mailbox_id);
+	db_bind_int64(st, 2, uid);
+	db_bind_int64(st, 3, (int64_t)modseq);
+	db_bind_int64(st, 4, t->flags & STORE_FLAGS_ALL);
+	db_bind_text(st, 5, keywords, -1, true);
+	db_bind_int64(st, 6, d->internaldate ? d->internaldate : now);
+	db_bind_int64(st, 7, now);
+	db_bind_int64(st, 8, size);
+	db_bind_int64(st, 9, content_id);
 	if (prefix_len > 0)
-		sqlite3_bind_blob(st, 10, t->prefix, (int)prefix_len, SQLITE_STATIC);
-	sqlite3_bind_text(st, 11, d->pop3_uidl, -1, SQLITE_STATIC);
+		db_bind_blob(st, 10, t->prefix, (int)prefix_len, true);
+	db_bind_text(st, 11, d->pop3_uidl, -1, true);
 	/* the prefix is CRLF lines, so only the content can differ */
-	sqlite3_bind_int64(st, 12, (sqlite3_int64)prefix_len + p->crlf_size);
-	sqlite3_bind_int64(st, 13, emailid);
-	sqlite3_bind_int64(st, 14, threadid);
+	db_bind_int64(st, 12, (int64_t)prefix_len + p->crlf_size);
+	db_bind_int64(st, 13, emailid);
+	db_bind_int64(st, 14, threadid);
 	/* the prefix's folded text for SEARCH (store-fts.h) */
 	size_t ti = (size_t)(t - d->targets);
 	if (ti < p->nprefix_texts)
-		sqlite3_bind_text(st, 15, p->prefix_texts[ti], -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
+		db_bind_text(st, 15, p->prefix_texts[ti], -1, true);
+	int rc = db_step(st);
+	db_reset(st);
 	free(keywords);
-	if (rc != SQLITE_DONE)
-		return store_sqlite_err(rc);
+	if (rc != DB_DONE)
+		return store_db_err(rc);
 
 	st = store_prepare(txn->db, "UPDATE contents SET refs = refs + 1 WHERE id = ?1");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, content_id);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return store_sqlite_err(rc);
+	db_bind_int64(st, 1, content_id);
+	rc = db_step(st);
+	db_reset(st);
+	if (rc != DB_DONE)
+		return store_db_err(rc);
 	if ((err = store_quota_add(txn, account_id, size, 1)) != STORE_OK)
 		return err;
 	if (d->quota_warn && (err = store_quota_warn(txn, account_id, &q, size)) != STORE_OK)
@@ -260,9 +259,9 @@ enum store_err store_op_deliver(struct store_txn *txn, struct store_op *op)
 		i = last;
 		if (first_err == STORE_OK)
 			first_err = gerr;
-		/* The database rolled back the whole transaction (SQLITE_FULL
+		/* The database rolled back the whole transaction (DB_FULL
 		 * and friends): the next target would commit on its own. */
-		if (!d->per_target || sqlite3_get_autocommit(txn->db))
+		if (!d->per_target || !db_in_transaction(txn->db))
 			break;
 	}
 	if (ok == 0 || (!d->per_target && first_err != STORE_OK)) {

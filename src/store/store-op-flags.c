@@ -67,24 +67,24 @@ enum store_err store_op_flags(struct store_txn *txn, struct store_op *op)
 	if (err != STORE_OK)
 		return err;
 	for (size_t i = 0; i < f->nuids; i++) {
-		sqlite3_stmt *st = store_prepare(txn->db,
+		struct db_stmt *st = store_prepare(txn->db,
 			"SELECT flags, keywords, modseq FROM messages WHERE mailbox_id = ?1 AND uid = ?2");
 		if (st == NULL)
 			return STORE_ETEMP;
-		sqlite3_bind_int64(st, 1, f->mailbox_id);
-		sqlite3_bind_int64(st, 2, f->uids[i]);
-		int rc = sqlite3_step(st);
-		if (rc != SQLITE_ROW) {
-			sqlite3_reset(st);
-			if (rc == SQLITE_DONE)
+		db_bind_int64(st, 1, f->mailbox_id);
+		db_bind_int64(st, 2, f->uids[i]);
+		int rc = db_step(st);
+		if (rc != DB_ROW) {
+			db_reset(st);
+			if (rc == DB_DONE)
 				continue; /* expunged meanwhile: skipped */
-			return store_sqlite_err(rc);
+			return store_db_err(rc);
 		}
-		uint32_t old_flags = (uint32_t)sqlite3_column_int64(st, 0);
-		char *old_kw = sqlite3_column_type(st, 1) == SQLITE_NULL ? NULL :
-			xstrdup((const char *)sqlite3_column_text(st, 1));
-		uint64_t old_modseq = (uint64_t)sqlite3_column_int64(st, 2);
-		sqlite3_reset(st);
+		uint32_t old_flags = (uint32_t)db_column_int64(st, 0);
+		char *old_kw = db_column_type(st, 1) == DB_TYPE_NULL ? NULL :
+			xstrdup(db_column_text(st, 1));
+		uint64_t old_modseq = (uint64_t)db_column_int64(st, 2);
+		db_reset(st);
 
 		if (f->unchangedsince != 0 && old_modseq > f->unchangedsince) {
 			f->modified = xgrow(f->modified, &cap_mod, f->nmodified + 1, sizeof(uint32_t));
@@ -118,16 +118,16 @@ enum store_err store_op_flags(struct store_txn *txn, struct store_op *op)
 			free(new_kw);
 			return STORE_ETEMP;
 		}
-		sqlite3_bind_int64(st, 1, f->mailbox_id);
-		sqlite3_bind_int64(st, 2, f->uids[i]);
-		sqlite3_bind_int64(st, 3, new_flags);
-		sqlite3_bind_text(st, 4, new_kw, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(st, 5, (sqlite3_int64)modseq);
-		rc = sqlite3_step(st);
-		sqlite3_reset(st);
+		db_bind_int64(st, 1, f->mailbox_id);
+		db_bind_int64(st, 2, f->uids[i]);
+		db_bind_int64(st, 3, new_flags);
+		db_bind_text(st, 4, new_kw, -1, false);
+		db_bind_int64(st, 5, (int64_t)modseq);
+		rc = db_step(st);
+		db_reset(st);
 		free(new_kw);
-		if (rc != SQLITE_DONE)
-			return store_sqlite_err(rc);
+		if (rc != DB_DONE)
+			return store_db_err(rc);
 		f->changed = xgrow(f->changed, &cap_changed, f->nchanged + 1, sizeof(uint32_t));
 		f->changed_modseq = xgrow(f->changed_modseq, &cap_ms, f->nchanged + 1, sizeof(uint64_t));
 		f->changed[f->nchanged] = f->uids[i];
@@ -147,16 +147,16 @@ enum store_err store_op_expunge(struct store_txn *txn, struct store_op *op)
 	/* Collect the victims first; deleting while stepping is not allowed. */
 	uint32_t *victims = NULL;
 	size_t nvictims = 0, cap = 0;
-	sqlite3_stmt *st = store_prepare(txn->db,
+	struct db_stmt *st = store_prepare(txn->db,
 		"SELECT uid, flags FROM messages WHERE mailbox_id = ?1 ORDER BY uid");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, x->mailbox_id);
+	db_bind_int64(st, 1, x->mailbox_id);
 	size_t j = 0;
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		uint32_t uid = (uint32_t)sqlite3_column_int64(st, 0);
-		uint32_t flags = (uint32_t)sqlite3_column_int64(st, 1);
+	while ((rc = db_step(st)) == DB_ROW) {
+		uint32_t uid = (uint32_t)db_column_int64(st, 0);
+		uint32_t flags = (uint32_t)db_column_int64(st, 1);
 		if (x->only_deleted && !(flags & STORE_FLAG_DELETED))
 			continue;
 		if (x->uids != NULL) {
@@ -168,10 +168,10 @@ enum store_err store_op_expunge(struct store_txn *txn, struct store_op *op)
 		victims = xgrow(victims, &cap, nvictims + 1, sizeof(*victims));
 		victims[nvictims++] = uid;
 	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
+	db_reset(st);
+	if (rc != DB_DONE) {
 		free(victims);
-		return store_sqlite_err(rc);
+		return store_db_err(rc);
 	}
 	if (nvictims == 0) {
 		free(victims);

@@ -20,21 +20,21 @@ enum store_err store_uid_take(struct store_txn *txn, int64_t mailbox_id, uint32_
 {
 	if (uid == 0 || uid == 0xffffffffu)
 		return STORE_EINVAL;
-	sqlite3_stmt *st = store_prepare(txn->db,
+	struct db_stmt *st = store_prepare(txn->db,
 		"UPDATE mailboxes SET uidnext = ?2 + 1 WHERE id = ?1 AND uidnext <= ?2"
 		" RETURNING uidvalidity");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, mailbox_id);
-	sqlite3_bind_int64(st, 2, uid);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*uidvalidity_r = (uint32_t)sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
+	db_bind_int64(st, 1, mailbox_id);
+	db_bind_int64(st, 2, uid);
+	int rc = db_step(st);
+	if (rc == DB_ROW)
+		*uidvalidity_r = (uint32_t)db_column_int64(st, 0);
+	db_reset(st);
+	if (rc == DB_ROW)
 		return STORE_OK;
 	/* no row: the UID is below UIDNEXT (taken or once used) */
-	return rc == SQLITE_DONE ? STORE_EEXISTS : store_sqlite_err(rc);
+	return rc == DB_DONE ? STORE_EEXISTS : store_db_err(rc);
 }
 
 struct import_ids_args {
@@ -49,7 +49,7 @@ static enum store_err fn_import_ids(struct store_txn *txn, void *arg, char **err
 	enum store_err err = store_mailbox_owned(txn->db, a->account_id, a->mailbox_id);
 	if (err != STORE_OK)
 		return err;
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	int rc;
 	if (a->raise_only) {
 		/* UIDNEXT may always grow (UIDs only ascend) */
@@ -57,13 +57,13 @@ static enum store_err fn_import_ids(struct store_txn *txn, void *arg, char **err
 			"UPDATE mailboxes SET uidnext = ?2 WHERE id = ?1 AND uidnext < ?2");
 		if (st == NULL)
 			return STORE_ETEMP;
-		sqlite3_bind_int64(st, 1, a->mailbox_id);
-		sqlite3_bind_int64(st, 2, a->uidnext);
-		rc = sqlite3_step(st);
-		sqlite3_reset(st);
-		if (rc != SQLITE_DONE)
-			return store_sqlite_err(rc);
-		if (sqlite3_changes(txn->db) > 0 && store_txn_touch_mailbox(txn, a->mailbox_id) == 0)
+		db_bind_int64(st, 1, a->mailbox_id);
+		db_bind_int64(st, 2, a->uidnext);
+		rc = db_step(st);
+		db_reset(st);
+		if (rc != DB_DONE)
+			return store_db_err(rc);
+		if (db_changes(txn->db) > 0 && store_txn_touch_mailbox(txn, a->mailbox_id) == 0)
 			return STORE_ETEMP;
 		return STORE_OK;
 	}
@@ -71,12 +71,12 @@ static enum store_err fn_import_ids(struct store_txn *txn, void *arg, char **err
 		"SELECT count(*) FROM messages WHERE mailbox_id = ?1");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, a->mailbox_id);
-	rc = sqlite3_step(st);
-	int64_t n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW)
-		return store_sqlite_err(rc);
+	db_bind_int64(st, 1, a->mailbox_id);
+	rc = db_step(st);
+	int64_t n = rc == DB_ROW ? db_column_int64(st, 0) : -1;
+	db_reset(st);
+	if (rc != DB_ROW)
+		return store_db_err(rc);
 	if (n > 0) {
 		*error_r = xstrdup("the mailbox is not empty: its UIDVALIDITY stays");
 		return STORE_EPERM;
@@ -86,21 +86,21 @@ static enum store_err fn_import_ids(struct store_txn *txn, void *arg, char **err
 	st = store_prepare(txn->db, "DELETE FROM expunged WHERE mailbox_id = ?1");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, a->mailbox_id);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return store_sqlite_err(rc);
+	db_bind_int64(st, 1, a->mailbox_id);
+	rc = db_step(st);
+	db_reset(st);
+	if (rc != DB_DONE)
+		return store_db_err(rc);
 	st = store_prepare(txn->db,
 		"UPDATE mailboxes SET uidvalidity = ?2, uidnext = 1 WHERE id = ?1");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, a->mailbox_id);
-	sqlite3_bind_int64(st, 2, a->uidvalidity);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return store_sqlite_err(rc);
+	db_bind_int64(st, 1, a->mailbox_id);
+	db_bind_int64(st, 2, a->uidvalidity);
+	rc = db_step(st);
+	db_reset(st);
+	if (rc != DB_DONE)
+		return store_db_err(rc);
 	/* Mailboxes created later get values above every imported one, so a
 	 * deleted and recreated mailbox never repeats a UIDVALIDITY. */
 	st = store_prepare(txn->db,
@@ -108,11 +108,11 @@ static enum store_err fn_import_ids(struct store_txn *txn, void *arg, char **err
 		" AND CAST(value AS INTEGER) < ?1");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, a->uidvalidity);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return store_sqlite_err(rc);
+	db_bind_int64(st, 1, a->uidvalidity);
+	rc = db_step(st);
+	db_reset(st);
+	if (rc != DB_DONE)
+		return store_db_err(rc);
 	if (store_txn_touch_mailbox(txn, a->mailbox_id) == 0)
 		return STORE_ETEMP;
 	return STORE_OK;

@@ -70,30 +70,30 @@ bool store_mailbox_name_valid(const char *name)
 
 /* The mailbox's id, 0 when there is none, -1 when it could not be read
  * (a failed read is never "no such mailbox"). */
-static int64_t find_mailbox(sqlite3 *db, int64_t account_id, const char *name)
+static int64_t find_mailbox(struct db *db, int64_t account_id, const char *name)
 {
-	sqlite3_stmt *st = store_prepare(db, "SELECT id FROM mailboxes WHERE account_id = ?1 AND name = ?2");
+	struct db_stmt *st = store_prepare(db, "SELECT id FROM mailboxes WHERE account_id = ?1 AND name = ?2");
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_int64(st, 1, account_id);
-	sqlite3_bind_text(st, 2, is_inbox(name) ? "INBOX" : name, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	int64_t id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : rc == SQLITE_DONE ? 0 : -1;
-	sqlite3_reset(st);
+	db_bind_int64(st, 1, account_id);
+	db_bind_text(st, 2, is_inbox(name) ? "INBOX" : name, -1, true);
+	int rc = db_step(st);
+	int64_t id = rc == DB_ROW ? db_column_int64(st, 0) : rc == DB_DONE ? 0 : -1;
+	db_reset(st);
 	return id;
 }
 
 enum store_err store_mailbox_insert(struct store_txn *txn, int64_t account_id, const char *name,
 				    const char *special_use, int64_t *id_r)
 {
-	sqlite3_stmt *st = store_prepare(txn->db, "SELECT count(*) FROM mailboxes WHERE account_id = ?1");
+	struct db_stmt *st = store_prepare(txn->db, "SELECT count(*) FROM mailboxes WHERE account_id = ?1");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, account_id);
-	int rc = sqlite3_step(st);
-	int64_t count = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW)
+	db_bind_int64(st, 1, account_id);
+	int rc = db_step(st);
+	int64_t count = rc == DB_ROW ? db_column_int64(st, 0) : 0;
+	db_reset(st);
+	if (rc != DB_ROW)
 		return store_step_err(rc);
 	if (count >= STORE_MAX_MAILBOXES)
 		return STORE_ELIMIT;
@@ -103,20 +103,18 @@ enum store_err store_mailbox_insert(struct store_txn *txn, int64_t account_id, c
 		return err;
 	st = store_prepare(txn->db,
 		"INSERT INTO mailboxes (account_id, name, uidvalidity, special_use)"
-		" VALUES (?1, ?2, ?3, ?4)");
+		" VALUES (?1, ?2, ?3, ?4) RETURNING id");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, account_id);
-	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, uidvalidity);
-	sqlite3_bind_text(st, 4, special_use, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return store_sqlite_err(rc);
-	if (id_r)
-		*id_r = sqlite3_last_insert_rowid(txn->db);
-	return STORE_OK;
+	db_bind_int64(st, 1, account_id);
+	db_bind_text(st, 2, name, -1, true);
+	db_bind_int64(st, 3, uidvalidity);
+	db_bind_text(st, 4, special_use, -1, true);
+	int64_t id = 0;
+	err = store_insert_id(st, &id);
+	if (err == STORE_OK && id_r != NULL)
+		*id_r = id;
+	return err;
 }
 
 static bool special_use_valid(const char *s)
@@ -198,14 +196,14 @@ enum store_err store_op_mailbox_delete(struct store_txn *txn, struct store_op *o
 		"DELETE FROM mailboxes WHERE id = ?1",
 	};
 	for (size_t i = 0; i < 2; i++) {
-		sqlite3_stmt *st = store_prepare(txn->db, sqls[i]);
+		struct db_stmt *st = store_prepare(txn->db, sqls[i]);
 		if (st == NULL)
 			return STORE_ETEMP;
-		sqlite3_bind_int64(st, 1, id);
-		int rc = sqlite3_step(st);
-		sqlite3_reset(st);
-		if (rc != SQLITE_DONE)
-			return store_sqlite_err(rc);
+		db_bind_int64(st, 1, id);
+		int rc = db_step(st);
+		db_reset(st);
+		if (rc != DB_DONE)
+			return store_db_err(rc);
 	}
 	m->mailbox_id = id;
 	return STORE_OK;
@@ -221,15 +219,15 @@ static enum store_err rename_inbox(struct store_txn *txn, struct store_mailbox_o
 		return err;
 	uint32_t *uids = NULL;
 	size_t n = 0, cap = 0;
-	sqlite3_stmt *st = store_prepare(txn->db, "SELECT uid FROM messages WHERE mailbox_id = ?1 ORDER BY uid");
+	struct db_stmt *st = store_prepare(txn->db, "SELECT uid FROM messages WHERE mailbox_id = ?1 ORDER BY uid");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, inbox);
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	db_bind_int64(st, 1, inbox);
+	while (db_step(st) == DB_ROW) {
 		uids = xgrow(uids, &cap, n + 1, sizeof(*uids));
-		uids[n++] = (uint32_t)sqlite3_column_int64(st, 0);
+		uids[n++] = (uint32_t)db_column_int64(st, 0);
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	struct store_op c;
 	store_op_init(&c, STORE_OP_COPY);
 	c.u.copy.account_id = m->account_id;
@@ -270,18 +268,18 @@ static enum store_err name_error(const char *name)
  * renamed back or deleted. */
 static enum store_err children_fit(struct store_txn *txn, const struct store_mailbox_op *m)
 {
-	sqlite3_stmt *st = store_prepare(txn->db,
+	struct db_stmt *st = store_prepare(txn->db,
 		"SELECT name FROM mailboxes"
 		" WHERE account_id = ?1 AND substr(name, 1, length(?2) + 1) = ?2 || '/'");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, m->account_id);
-	sqlite3_bind_text(st, 2, m->name, -1, SQLITE_STATIC);
+	db_bind_int64(st, 1, m->account_id);
+	db_bind_text(st, 2, m->name, -1, true);
 	size_t oldlen = strlen(m->name);
 	enum store_err err = STORE_OK;
 	int rc;
-	while (err == STORE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *child = (const char *)sqlite3_column_text(st, 0);
+	while (err == STORE_OK && (rc = db_step(st)) == DB_ROW) {
+		const char *child = db_column_text(st, 0);
 		if (child == NULL || strlen(child) <= oldlen) {
 			err = STORE_ECORRUPT;
 			break;
@@ -291,9 +289,9 @@ static enum store_err children_fit(struct store_txn *txn, const struct store_mai
 			err = name_error(renamed);
 		free(renamed);
 	}
-	if (err == STORE_OK && rc != SQLITE_DONE)
+	if (err == STORE_OK && rc != DB_DONE)
 		err = store_step_err(rc);
-	sqlite3_reset(st);
+	db_reset(st);
 	return err;
 }
 
@@ -322,18 +320,18 @@ enum store_err store_op_mailbox_rename(struct store_txn *txn, struct store_op *o
 		return err;
 	/* The mailbox and every child ("old/..." -> "new/..."). UIDVALIDITY is
 	 * kept: the messages and UIDs are the same ones. */
-	sqlite3_stmt *st = store_prepare(txn->db,
+	struct db_stmt *st = store_prepare(txn->db,
 		"UPDATE mailboxes SET name = ?3 || substr(name, length(?2) + 1)"
 		" WHERE account_id = ?1 AND (name = ?2 OR substr(name, 1, length(?2) + 1) = ?2 || '/')");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, m->account_id);
-	sqlite3_bind_text(st, 2, m->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, m->new_name, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return store_sqlite_err(rc);
+	db_bind_int64(st, 1, m->account_id);
+	db_bind_text(st, 2, m->name, -1, true);
+	db_bind_text(st, 3, m->new_name, -1, true);
+	int rc = db_step(st);
+	db_reset(st);
+	if (rc != DB_DONE)
+		return store_db_err(rc);
 	if ((err = rename_subscriptions(txn, m)) != STORE_OK)
 		return err;
 	/* Create missing parents of the new name. */
@@ -358,17 +356,17 @@ enum store_err store_op_mailbox_rename(struct store_txn *txn, struct store_op *o
 enum store_err store_subscription_set(struct store_txn *txn, int64_t account_id, const char *name,
 				      bool subscribe)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	int rc;
 	if (subscribe) {
 		st = store_prepare(txn->db, "SELECT count(*) FROM subscriptions WHERE account_id = ?1");
 		if (st == NULL)
 			return STORE_ETEMP;
-		sqlite3_bind_int64(st, 1, account_id);
-		rc = sqlite3_step(st);
-		int64_t count = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-		sqlite3_reset(st);
-		if (rc != SQLITE_ROW)
+		db_bind_int64(st, 1, account_id);
+		rc = db_step(st);
+		int64_t count = rc == DB_ROW ? db_column_int64(st, 0) : 0;
+		db_reset(st);
+		if (rc != DB_ROW)
 			return store_step_err(rc);
 		if (count >= STORE_MAX_SUBSCRIPTIONS)
 			return STORE_ELIMIT;
@@ -380,28 +378,28 @@ enum store_err store_subscription_set(struct store_txn *txn, int64_t account_id,
 	}
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, account_id);
-	sqlite3_bind_text(st, 2, is_inbox(name) ? "INBOX" : name, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? STORE_OK : store_sqlite_err(rc);
+	db_bind_int64(st, 1, account_id);
+	db_bind_text(st, 2, is_inbox(name) ? "INBOX" : name, -1, true);
+	rc = db_step(st);
+	db_reset(st);
+	return rc == DB_DONE ? STORE_OK : store_db_err(rc);
 }
 
 /* RENAME: the subscriptions of the old name and of its children move to
  * the new names (see the top of this file). */
 static enum store_err rename_subscriptions(struct store_txn *txn, const struct store_mailbox_op *m)
 {
-	sqlite3_stmt *st = store_prepare(txn->db,
+	struct db_stmt *st = store_prepare(txn->db,
 		"UPDATE OR REPLACE subscriptions SET name = ?3 || substr(name, length(?2) + 1)"
 		" WHERE account_id = ?1 AND (name = ?2 OR substr(name, 1, length(?2) + 1) = ?2 || '/')");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, m->account_id);
-	sqlite3_bind_text(st, 2, m->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, m->new_name, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? STORE_OK : store_sqlite_err(rc);
+	db_bind_int64(st, 1, m->account_id);
+	db_bind_text(st, 2, m->name, -1, true);
+	db_bind_text(st, 3, m->new_name, -1, true);
+	int rc = db_step(st);
+	db_reset(st);
+	return rc == DB_DONE ? STORE_OK : store_db_err(rc);
 }
 
 enum store_err store_op_mailbox_subscribe(struct store_txn *txn, struct store_op *op)

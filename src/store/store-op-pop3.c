@@ -9,30 +9,30 @@
 
 static enum store_err set_hidden(struct store_txn *txn, int64_t mailbox_id, uint32_t uid)
 {
-	sqlite3_stmt *st = store_prepare(txn->db,
+	struct db_stmt *st = store_prepare(txn->db,
 		"UPDATE messages SET pop3_hidden = 1 WHERE mailbox_id = ?1 AND uid = ?2");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, mailbox_id);
-	sqlite3_bind_int64(st, 2, uid);
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? STORE_OK : store_sqlite_err(rc);
+	db_bind_int64(st, 1, mailbox_id);
+	db_bind_int64(st, 2, uid);
+	int rc = db_step(st);
+	db_reset(st);
+	return rc == DB_DONE ? STORE_OK : store_db_err(rc);
 }
 
 static enum store_err set_retrieved(struct store_txn *txn, int64_t mailbox_id, uint32_t uid, int64_t now)
 {
-	sqlite3_stmt *st = store_prepare(txn->db,
+	struct db_stmt *st = store_prepare(txn->db,
 		"UPDATE messages SET pop3_retrieved = ?3"
 		" WHERE mailbox_id = ?1 AND uid = ?2 AND pop3_retrieved = 0");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, mailbox_id);
-	sqlite3_bind_int64(st, 2, uid);
-	sqlite3_bind_int64(st, 3, now);
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? STORE_OK : store_sqlite_err(rc);
+	db_bind_int64(st, 1, mailbox_id);
+	db_bind_int64(st, 2, uid);
+	db_bind_int64(st, 3, now);
+	int rc = db_step(st);
+	db_reset(st);
+	return rc == DB_DONE ? STORE_OK : store_db_err(rc);
 }
 
 enum store_err store_op_pop3_commit(struct store_txn *txn, struct store_op *op)

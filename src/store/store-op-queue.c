@@ -119,46 +119,44 @@ static void add_args_free(struct queue_add_args *a)
 /* Insert one message and its recipients inside the open transaction. */
 static enum store_err queue_insert(struct store_txn *txn, struct queue_add_args *a)
 {
-	sqlite3 *db = store_txn_db(txn);
+	struct db *db = store_txn_db(txn);
 	if (a->n_rcpts == 0)
 		return STORE_EINVAL;
 	if (a->n_rcpts > STORE_QUEUE_MAX_RCPTS)
 		return STORE_ELIMIT;
 	int64_t now = store_now();
-	sqlite3_stmt *st = store_prepare(db,
+	struct db_stmt *st = store_prepare(db,
 		"INSERT INTO queue_messages (account_id, return_path, envid, ret_full, created,"
-		" size, message_id, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+		" size, message_id, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, a->account_id);
-	sqlite3_bind_text(st, 2, a->return_path, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, a->envid, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 4, a->ret_full);
-	sqlite3_bind_int64(st, 5, now);
-	sqlite3_bind_int64(st, 6, (sqlite3_int64)a->len);
-	sqlite3_bind_text(st, 7, a->message_id, -1, SQLITE_STATIC);
-	sqlite3_bind_blob64(st, 8, a->data, a->len, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return store_sqlite_err(rc);
-	a->queue_id = sqlite3_last_insert_rowid(db);
+	db_bind_int64(st, 1, a->account_id);
+	db_bind_text(st, 2, a->return_path, -1, true);
+	db_bind_text(st, 3, a->envid, -1, true);
+	db_bind_int(st, 4, a->ret_full);
+	db_bind_int64(st, 5, now);
+	db_bind_int64(st, 6, (int64_t)a->len);
+	db_bind_text(st, 7, a->message_id, -1, true);
+	db_bind_blob(st, 8, a->data, a->len, true);
+	enum store_err err = store_insert_id(st, &a->queue_id);
+	if (err != STORE_OK)
+		return err;
 	st = store_prepare(db,
 		"INSERT INTO queue_rcpts (queue_id, address, domain, orcpt, notify, next_attempt,"
 		" updated) VALUES (?1, ?2, lower(?3), ?4, ?5, ?6, ?6)");
 	if (st == NULL)
 		return STORE_ETEMP;
 	for (size_t i = 0; i < a->n_rcpts; i++) {
-		sqlite3_bind_int64(st, 1, a->queue_id);
-		sqlite3_bind_text(st, 2, a->rcpts[i].address, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, domain_of(a->rcpts[i].address), -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, a->rcpts[i].orcpt, -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 5, (int)a->rcpts[i].notify);
-		sqlite3_bind_int64(st, 6, now);
-		rc = sqlite3_step(st);
-		sqlite3_reset(st);
-		if (rc != SQLITE_DONE)
-			return store_sqlite_err(rc);
+		db_bind_int64(st, 1, a->queue_id);
+		db_bind_text(st, 2, a->rcpts[i].address, -1, true);
+		db_bind_text(st, 3, domain_of(a->rcpts[i].address), -1, true);
+		db_bind_text(st, 4, a->rcpts[i].orcpt, -1, true);
+		db_bind_int(st, 5, (int)a->rcpts[i].notify);
+		db_bind_int64(st, 6, now);
+		int rc = db_step(st);
+		db_reset(st);
+		if (rc != DB_DONE)
+			return store_db_err(rc);
 	}
 	return STORE_OK;
 }
@@ -298,11 +296,11 @@ static int64_t update_id(void *arg)
 static enum store_err update_fn(struct store_txn *txn, void *arg, char **error_r)
 {
 	struct queue_update_args *u = arg;
-	sqlite3 *db = store_txn_db(txn);
+	struct db *db = store_txn_db(txn);
 	int64_t now = store_now();
 	/* Only a pending recipient of this message changes: a result that
 	 * arrives after an admin delete or a second scheduler pass is moot. */
-	sqlite3_stmt *st = store_prepare(db,
+	struct db_stmt *st = store_prepare(db,
 		"UPDATE queue_rcpts SET status = ?1, next_attempt = ?2, last_reply = ?3,"
 		" attempts = attempts + 1, updated = ?4"
 		" WHERE id = ?5 AND queue_id = ?6 AND status = 0");
@@ -310,26 +308,26 @@ static enum store_err update_fn(struct store_txn *txn, void *arg, char **error_r
 		return STORE_ETEMP;
 	for (size_t i = 0; i < u->n_results; i++) {
 		const struct store_queue_result *r = &u->results[i];
-		sqlite3_bind_int(st, 1, (int)r->status);
-		sqlite3_bind_int64(st, 2, r->next_attempt);
-		sqlite3_bind_text(st, 3, r->reply, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 4, now);
-		sqlite3_bind_int64(st, 5, r->rcpt_id);
-		sqlite3_bind_int64(st, 6, u->queue_id);
-		int rc = sqlite3_step(st);
-		sqlite3_reset(st);
-		if (rc != SQLITE_DONE)
-			return store_sqlite_err(rc);
+		db_bind_int(st, 1, (int)r->status);
+		db_bind_int64(st, 2, r->next_attempt);
+		db_bind_text(st, 3, r->reply, -1, true);
+		db_bind_int64(st, 4, now);
+		db_bind_int64(st, 5, r->rcpt_id);
+		db_bind_int64(st, 6, u->queue_id);
+		int rc = db_step(st);
+		db_reset(st);
+		if (rc != DB_DONE)
+			return store_db_err(rc);
 	}
 	if (u->set_delay_notified) {
 		st = store_prepare(db, "UPDATE queue_messages SET delay_notified = 1 WHERE id = ?1");
 		if (st == NULL)
 			return STORE_ETEMP;
-		sqlite3_bind_int64(st, 1, u->queue_id);
-		int rc = sqlite3_step(st);
-		sqlite3_reset(st);
-		if (rc != SQLITE_DONE)
-			return store_sqlite_err(rc);
+		db_bind_int64(st, 1, u->queue_id);
+		int rc = db_step(st);
+		db_reset(st);
+		if (rc != DB_DONE)
+			return store_db_err(rc);
 	}
 	enum store_err err;
 	if (u->dsn != NULL && (err = queue_insert(txn, u->dsn)) != STORE_OK)
@@ -339,28 +337,28 @@ static enum store_err update_fn(struct store_txn *txn, void *arg, char **error_r
 		"SELECT 1 FROM queue_rcpts WHERE queue_id = ?1 AND status = 0 LIMIT 1");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, u->queue_id);
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
+	db_bind_int64(st, 1, u->queue_id);
+	int rc = db_step(st);
+	db_reset(st);
+	if (rc == DB_ROW)
 		return STORE_OK;
-	if (rc != SQLITE_DONE)
-		return store_sqlite_err(rc);
+	if (rc != DB_DONE)
+		return store_db_err(rc);
 	st = store_prepare(db, "DELETE FROM queue_rcpts WHERE queue_id = ?1");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, u->queue_id);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return store_sqlite_err(rc);
+	db_bind_int64(st, 1, u->queue_id);
+	rc = db_step(st);
+	db_reset(st);
+	if (rc != DB_DONE)
+		return store_db_err(rc);
 	st = store_prepare(db, "DELETE FROM queue_messages WHERE id = ?1");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, u->queue_id);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? STORE_OK : store_sqlite_err(rc);
+	db_bind_int64(st, 1, u->queue_id);
+	rc = db_step(st);
+	db_reset(st);
+	return rc == DB_DONE ? STORE_OK : store_db_err(rc);
 }
 
 void store_queue_update(struct store *s, const struct store_queue_update *in,
@@ -396,9 +394,9 @@ struct queue_admin_args {
 static enum store_err admin_fn(struct store_txn *txn, void *arg, char **error_r)
 {
 	struct queue_admin_args *a = arg;
-	sqlite3 *db = store_txn_db(txn);
+	struct db *db = store_txn_db(txn);
 	int64_t now = store_now();
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	/* ?1 = id (0 = all), ?2 = now */
 	switch (a->action) {
 	case STORE_QUEUE_RETRY:
@@ -427,23 +425,23 @@ static enum store_err admin_fn(struct store_txn *txn, void *arg, char **error_r)
 	}
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, a->id);
-	sqlite3_bind_int64(st, 2, now);
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return store_sqlite_err(rc);
-	a->changed = (size_t)sqlite3_changes(db);
+	db_bind_int64(st, 1, a->id);
+	db_bind_int64(st, 2, now);
+	int rc = db_step(st);
+	db_reset(st);
+	if (rc != DB_DONE)
+		return store_db_err(rc);
+	a->changed = (size_t)db_changes(db);
 	if (a->action == STORE_QUEUE_DELETE) {
 		st = store_prepare(db, "DELETE FROM queue_messages WHERE ?1 = 0 OR id = ?1");
 		if (st == NULL)
 			return STORE_ETEMP;
-		sqlite3_bind_int64(st, 1, a->id);
-		rc = sqlite3_step(st);
-		sqlite3_reset(st);
-		if (rc != SQLITE_DONE)
-			return store_sqlite_err(rc);
-		a->changed = (size_t)sqlite3_changes(db);
+		db_bind_int64(st, 1, a->id);
+		rc = db_step(st);
+		db_reset(st);
+		if (rc != DB_DONE)
+			return store_db_err(rc);
+		a->changed = (size_t)db_changes(db);
 	} else if (a->action == STORE_QUEUE_RELEASE || a->action == STORE_QUEUE_BOUNCE_NOW) {
 		/* due now, so the scheduler acts at once */
 		st = store_prepare(db,
@@ -451,24 +449,24 @@ static enum store_err admin_fn(struct store_txn *txn, void *arg, char **error_r)
 			" AND (?1 = 0 OR queue_id = ?1)");
 		if (st == NULL)
 			return STORE_ETEMP;
-		sqlite3_bind_int64(st, 1, a->id);
-		sqlite3_bind_int64(st, 2, now);
-		rc = sqlite3_step(st);
-		sqlite3_reset(st);
-		if (rc != SQLITE_DONE)
-			return store_sqlite_err(rc);
+		db_bind_int64(st, 1, a->id);
+		db_bind_int64(st, 2, now);
+		rc = db_step(st);
+		db_reset(st);
+		if (rc != DB_DONE)
+			return store_db_err(rc);
 	} else if (a->action == STORE_QUEUE_RETRY) {
 		/* count messages, not recipients */
 		st = store_prepare(db,
 			"SELECT count(*) FROM queue_messages WHERE ?1 = 0 OR id = ?1");
 		if (st == NULL)
 			return STORE_ETEMP;
-		sqlite3_bind_int64(st, 1, a->id);
-		rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW)
-			a->changed = (size_t)sqlite3_column_int64(st, 0);
-		sqlite3_reset(st);
-		if (rc != SQLITE_ROW)
+		db_bind_int64(st, 1, a->id);
+		rc = db_step(st);
+		if (rc == DB_ROW)
+			a->changed = (size_t)db_column_int64(st, 0);
+		db_reset(st);
+		if (rc != DB_ROW)
 			return store_step_err(rc);
 	}
 	if (a->id != 0 && a->changed == 0)

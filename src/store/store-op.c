@@ -59,7 +59,7 @@ enum store_err store_op_execute(struct store_txn *txn, struct store_op *op)
 	return STORE_EINVAL;
 }
 
-sqlite3 *store_txn_db(struct store_txn *txn)
+struct db *store_txn_db(struct store_txn *txn)
 {
 	return txn->db;
 }
@@ -70,19 +70,19 @@ uint64_t store_txn_touch_mailbox(struct store_txn *txn, int64_t mailbox_id)
 	for (size_t i = txn->op_changed_start; i < txn->nchanged; i++)
 		if (txn->changed[i].mailbox_id == mailbox_id && txn->changed[i].modseq != 0)
 			return txn->changed[i].modseq;
-	sqlite3_stmt *st = store_prepare(txn->db,
+	struct db_stmt *st = store_prepare(txn->db,
 		"UPDATE mailboxes SET highestmodseq = highestmodseq + 1 WHERE id = ?1"
 		" RETURNING highestmodseq, account_id");
 	if (st == NULL)
 		return 0;
-	sqlite3_bind_int64(st, 1, mailbox_id);
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		sqlite3_reset(st);
+	db_bind_int64(st, 1, mailbox_id);
+	if (db_step(st) != DB_ROW) {
+		db_reset(st);
 		return 0;
 	}
-	uint64_t modseq = (uint64_t)sqlite3_column_int64(st, 0);
-	int64_t account_id = sqlite3_column_int64(st, 1);
-	sqlite3_reset(st);
+	uint64_t modseq = (uint64_t)db_column_int64(st, 0);
+	int64_t account_id = db_column_int64(st, 1);
+	db_reset(st);
 	txn->changed = xgrow(txn->changed, &txn->cap, txn->nchanged + 1, sizeof(*txn->changed));
 	txn->changed[txn->nchanged++] = (struct store_changed){
 		.mailbox_id = mailbox_id, .account_id = account_id, .modseq = modseq};

@@ -52,10 +52,10 @@ struct mb_row {
 };
 
 /* The account's mailboxes and which of them the maildrop shows. */
-static enum store_err read_mailboxes(sqlite3 *db, int64_t account_id, bool all, int64_t *inbox_id_r,
+static enum store_err read_mailboxes(struct db *db, int64_t account_id, bool all, int64_t *inbox_id_r,
 				     int64_t **ids_r, size_t *nids_r)
 {
-	sqlite3_stmt *st = store_prepare(db,
+	struct db_stmt *st = store_prepare(db,
 		"SELECT id, name, special_use FROM mailboxes WHERE account_id = ?1 ORDER BY id");
 	struct mb_row *mbs = NULL;
 	size_t n = 0, cap = 0;
@@ -65,12 +65,12 @@ static enum store_err read_mailboxes(sqlite3 *db, int64_t account_id, bool all, 
 	if (st == NULL)
 		return STORE_ETEMP;
 	*inbox_id_r = 0;
-	sqlite3_bind_int64(st, 1, account_id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *name = (const char *)sqlite3_column_text(st, 1);
-		const char *use = (const char *)sqlite3_column_text(st, 2);
+	db_bind_int64(st, 1, account_id);
+	while ((rc = db_step(st)) == DB_ROW) {
+		const char *name = db_column_text(st, 1);
+		const char *use = db_column_text(st, 2);
 		mbs = xgrow(mbs, &cap, n + 1, sizeof(*mbs));
-		mbs[n].id = sqlite3_column_int64(st, 0);
+		mbs[n].id = db_column_int64(st, 0);
 		mbs[n].special = special_skipped(use);
 		mbs[n].named = name != NULL && name_skipped(name);
 		any_special |= mbs[n].special;
@@ -78,8 +78,8 @@ static enum store_err read_mailboxes(sqlite3 *db, int64_t account_id, bool all, 
 			*inbox_id_r = mbs[n].id;
 		n++;
 	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
+	db_reset(st);
+	if (rc != DB_DONE) {
 		xfree(&mbs);
 		return store_read_err(rc);
 	}
@@ -120,17 +120,17 @@ static bool id_in(const int64_t *ids, size_t n, int64_t id)
 enum store_err store_pop3_maildrop(struct store *s, int64_t account_id, bool all,
 				   int64_t *inbox_id_r, struct store_pop3_row **rows_r, size_t *n_r)
 {
-	sqlite3 *db = store_reader(s);
+	struct db *db = store_reader(s);
 	struct store_pop3_row *rows = NULL;
 	size_t n = 0, cap = 0, nids = 0;
 	int64_t *ids = NULL;
-	int rc = SQLITE_DONE;
+	int rc = DB_DONE;
 
 	/* the mailboxes and their messages from one snapshot */
 	if (store_step_sql(db, "BEGIN") != STORE_OK)
 		return STORE_ETEMP;
 	enum store_err err = read_mailboxes(db, account_id, all, inbox_id_r, &ids, &nids);
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	if (err == STORE_OK) {
 		/* INBOX alone keeps the UID order POP3 always had here */
 		st = all ? store_prepare(db,
@@ -146,25 +146,25 @@ enum store_err store_pop3_maildrop(struct store *s, int64_t account_id, bool all
 			err = STORE_ETEMP;
 	}
 	if (st != NULL) {
-		sqlite3_bind_int64(st, 1, account_id);
+		db_bind_int64(st, 1, account_id);
 		if (!all)
-			sqlite3_bind_int64(st, 2, *inbox_id_r);
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-			int64_t mailbox_id = sqlite3_column_int64(st, 0);
+			db_bind_int64(st, 2, *inbox_id_r);
+		while ((rc = db_step(st)) == DB_ROW) {
+			int64_t mailbox_id = db_column_int64(st, 0);
 			if (!id_in(ids, nids, mailbox_id))
 				continue;
 			rows = xgrow(rows, &cap, n + 1, sizeof(*rows));
 			struct store_pop3_row *r = &rows[n++];
-			const char *uidl = (const char *)sqlite3_column_text(st, 6);
+			const char *uidl = db_column_text(st, 6);
 			r->mailbox_id = mailbox_id;
-			r->uid = (uint32_t)sqlite3_column_int64(st, 1);
-			r->uidvalidity = (uint32_t)sqlite3_column_int64(st, 2);
-			r->size = sqlite3_column_int64(st, 3);
-			r->crlf_size = sqlite3_column_int64(st, 4);
-			r->emailid = sqlite3_column_int64(st, 5);
+			r->uid = (uint32_t)db_column_int64(st, 1);
+			r->uidvalidity = (uint32_t)db_column_int64(st, 2);
+			r->size = db_column_int64(st, 3);
+			r->crlf_size = db_column_int64(st, 4);
+			r->emailid = db_column_int64(st, 5);
 			r->uidl = uidl != NULL && *uidl != '\0' ? xstrdup(uidl) : NULL;
 		}
-		sqlite3_reset(st);
+		db_reset(st);
 		err = store_read_err(rc);
 	}
 	store_step_sql(db, "COMMIT");
@@ -197,17 +197,17 @@ static enum store_err assign_uidl(struct store_txn *txn, const struct store_pop3
 {
 	/* only where none is stored: a concurrent session's, or an imported
 	 * one, stays */
-	sqlite3_stmt *st = store_prepare(txn->db,
+	struct db_stmt *st = store_prepare(txn->db,
 		"UPDATE messages SET pop3_uidl = ?3"
 		" WHERE mailbox_id = ?1 AND uid = ?2 AND pop3_uidl IS NULL");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, it->mailbox_id);
-	sqlite3_bind_int64(st, 2, it->uid);
-	sqlite3_bind_text(st, 3, it->assign_uidl, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? STORE_OK : store_sqlite_err(rc);
+	db_bind_int64(st, 1, it->mailbox_id);
+	db_bind_int64(st, 2, it->uid);
+	db_bind_text(st, 3, it->assign_uidl, -1, true);
+	int rc = db_step(st);
+	db_reset(st);
+	return rc == DB_DONE ? STORE_OK : store_db_err(rc);
 }
 
 /* items[0..n): one mailbox's items, ascending by UID. */
@@ -283,20 +283,20 @@ struct pop3_mailboxes_args {
 static enum store_err fn_set_mailboxes(struct store_txn *txn, void *arg, char **error_r)
 {
 	const struct pop3_mailboxes_args *a = arg;
-	sqlite3_stmt *st = store_prepare(txn->db,
+	struct db_stmt *st = store_prepare(txn->db,
 		"UPDATE accounts SET pop3_mailboxes = ?2 WHERE address = ?1");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_text(st, 1, a->address, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, a->address, -1, true);
 	if (a->mode != NULL)
-		sqlite3_bind_text(st, 2, a->mode, -1, SQLITE_STATIC);
+		db_bind_text(st, 2, a->mode, -1, true);
 	else
-		sqlite3_bind_null(st, 2);
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return store_sqlite_err(rc);
-	if (sqlite3_changes(txn->db) == 0) {
+		db_bind_null(st, 2);
+	int rc = db_step(st);
+	db_reset(st);
+	if (rc != DB_DONE)
+		return store_db_err(rc);
+	if (db_changes(txn->db) == 0) {
 		*error_r = xasprintf("no such account %s", a->address);
 		return STORE_ENOTFOUND;
 	}
@@ -332,14 +332,14 @@ enum store_err store_account_pop3_mailboxes(struct store *s, const char *address
 
 enum store_err store_account_pop3_mailboxes_get(struct store *s, int64_t account_id, char **mode_r)
 {
-	sqlite3_stmt *st = store_prepare(store_reader(s),
+	struct db_stmt *st = store_prepare(store_reader(s),
 		"SELECT pop3_mailboxes FROM accounts WHERE id = ?1");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, account_id);
-	int rc = sqlite3_step(st);
-	const char *mode = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
+	db_bind_int64(st, 1, account_id);
+	int rc = db_step(st);
+	const char *mode = rc == DB_ROW ? db_column_text(st, 0) : NULL;
 	*mode_r = mode != NULL ? xstrdup(mode) : NULL;
-	sqlite3_reset(st);
+	db_reset(st);
 	return store_row_err(rc);
 }

@@ -14,7 +14,7 @@ enum store_err store_pop3_expired(struct store *s, int64_t before, size_t max,
 	struct store_pop3_expired *list = NULL;
 	size_t n = 0, cap = 0;
 	int rc;
-	sqlite3_stmt *st = store_prepare(store_reader(s),
+	struct db_stmt *st = store_prepare(store_reader(s),
 		"SELECT b.account_id, m.mailbox_id, m.uid FROM messages m"
 		" JOIN mailboxes b ON b.id = m.mailbox_id"
 		" WHERE b.name = 'INBOX' AND m.pop3_retrieved > 0 AND m.pop3_retrieved < ?1"
@@ -22,17 +22,17 @@ enum store_err store_pop3_expired(struct store *s, int64_t before, size_t max,
 
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, before);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	db_bind_int64(st, 1, before);
+	db_bind_int64(st, 2, (int64_t)max);
+	while ((rc = db_step(st)) == DB_ROW) {
 		list = xgrow(list, &cap, n + 1, sizeof(*list));
-		list[n].account_id = sqlite3_column_int64(st, 0);
-		list[n].mailbox_id = sqlite3_column_int64(st, 1);
-		list[n].uid = (uint32_t)sqlite3_column_int64(st, 2);
+		list[n].account_id = db_column_int64(st, 0);
+		list[n].mailbox_id = db_column_int64(st, 1);
+		list[n].uid = (uint32_t)db_column_int64(st, 2);
 		n++;
 	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
+	db_reset(st);
+	if (rc != DB_DONE) {
 		xfree(&list);
 		return store_read_err(rc);
 	}

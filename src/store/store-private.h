@@ -38,13 +38,13 @@
 #ifndef ROOST_STORE_PRIVATE_H
 #define ROOST_STORE_PRIVATE_H
 #include "store/store.h"
-#include <sqlite3.h>
+#include "store/db/db.h"
 #include "store/store-fault.h"
 
 /* This thread's read connection (opened on first use, closed at exit). */
-sqlite3 *store_reader(struct store *s);
+struct db *store_reader(struct store *s);
 /* The write connection inside a STORE_OP_FUNC / op run. */
-sqlite3 *store_txn_db(struct store_txn *txn);
+struct db *store_txn_db(struct store_txn *txn);
 /* Mark a mailbox changed in this transaction: the change feed fires for it
  * after commit. Returns the mailbox's next MODSEQ (same for the whole op). */
 uint64_t store_txn_touch_mailbox(struct store_txn *txn, int64_t mailbox_id);
@@ -55,21 +55,21 @@ uint64_t store_txn_touch_mailbox(struct store_txn *txn, int64_t mailbox_id);
  * its connection closes (the cache never evicts), so nested reads may
  * prepare as many others as they like; the same SQL text, though, is one
  * statement: do not prepare it again while stepping it. */
-sqlite3_stmt *store_prepare(sqlite3 *db, const char *sql);
+struct db_stmt *store_prepare(struct db *db, const char *sql);
 /* Run one parameterless statement through the cache (hot paths:
  * SAVEPOINT, RELEASE, BEGIN, COMMIT). `sql` must be a string literal. */
-enum store_err store_step_sql(sqlite3 *db, const char *sql);
+enum store_err store_step_sql(struct db *db, const char *sql);
 /* Prepare `sql` (?1 = mailbox id, ?2 = UID, ?3 = account id: the SQL
  * must join the mailbox and require its account_id = ?3) on this thread's
  * read connection and step to its one row: STORE_OK with *st_r on the row
  * (the caller resets it), STORE_ENOTFOUND (no such message in a mailbox
  * of that account), or another error (STORE_ETEMP...). */
 enum store_err store_message_row(struct store *s, const char *sql, int64_t account_id,
-				 int64_t mailbox_id, uint32_t uid, sqlite3_stmt **st_r);
+				 int64_t mailbox_id, uint32_t uid, struct db_stmt **st_r);
 /* Is mailbox_id one of account_id's mailboxes? STORE_OK, STORE_ENOTFOUND
  * (absent, or another account's), or the read error. On any connection. */
-enum store_err store_mailbox_owned(sqlite3 *db, int64_t account_id, int64_t mailbox_id);
-/* A read's sqlite3_step result as a store error (the error discipline,
+enum store_err store_mailbox_owned(struct db *db, int64_t account_id, int64_t mailbox_id);
+/* A read's db_step result as a store error (the error discipline,
  * store.h): store_read_err() for a statement whose DONE is success (a
  * list), store_row_err() for one that must give a row (DONE = absent:
  * STORE_ENOTFOUND). Anything else is STORE_ECORRUPT for a broken file,
@@ -78,10 +78,14 @@ enum store_err store_read_err(int rc);
 enum store_err store_row_err(int rc);
 /* Columns a and b of the current row (a message's prefix and content, or
  * part of it) joined into one malloc'd NUL-terminated buffer. */
-char *store_join_columns(sqlite3_stmt *st, int a, int b, size_t *len_r, size_t *a_len_r);
-/* Map an SQLite result code to a store error. */
-enum store_err store_sqlite_err(int rc);
+char *store_join_columns(struct db_stmt *st, int a, int b, size_t *len_r, size_t *a_len_r);
+/* Step an INSERT ... RETURNING id and reset it: STORE_OK with the new
+ * row's id in *id_r, or the error (a constraint: STORE_EEXISTS). New ids
+ * come back this way on every backend, never from a last-insert-id call. */
+enum store_err store_insert_id(struct db_stmt *st, int64_t *id_r);
+/* Map a db.h result code to a store error. */
+enum store_err store_db_err(int rc);
 /* The error of a step that did not return what the caller needed (say
- * SQLITE_ROW where only SQLITE_DONE may come): never STORE_OK. */
+ * DB_ROW where only DB_DONE may come): never STORE_OK. */
 enum store_err store_step_err(int rc);
 #endif

@@ -5,7 +5,7 @@
 static enum store_err set_fn(struct store_txn *txn, void *arg, char **error_r)
 {
 	const struct store_quota_set *q = arg;
-	sqlite3 *db = store_txn_db(txn);
+	struct db *db = store_txn_db(txn);
 	static const char *const sqls[] = {
 		"UPDATE accounts SET quota_bytes = ?2 WHERE id = ?1",
 		"UPDATE accounts SET quota_messages = ?2 WHERE id = ?1",
@@ -14,16 +14,16 @@ static enum store_err set_fn(struct store_txn *txn, void *arg, char **error_r)
 	for (int i = 0; i < 2; i++) {
 		if (vals[i] == -3)
 			continue;
-		sqlite3_stmt *st = store_prepare(db, sqls[i]);
+		struct db_stmt *st = store_prepare(db, sqls[i]);
 		if (st == NULL)
 			return STORE_ETEMP;
-		sqlite3_bind_int64(st, 1, q->account_id);
-		sqlite3_bind_int64(st, 2, vals[i]);
-		int rc = sqlite3_step(st);
-		sqlite3_reset(st);
-		if (rc != SQLITE_DONE)
+		db_bind_int64(st, 1, q->account_id);
+		db_bind_int64(st, 2, vals[i]);
+		int rc = db_step(st);
+		db_reset(st);
+		if (rc != DB_DONE)
 			return store_step_err(rc);
-		if (sqlite3_changes(db) == 0)
+		if (db_changes(db) == 0)
 			return STORE_ENOTFOUND;
 	}
 	return STORE_OK;
@@ -40,16 +40,16 @@ enum store_err store_quota_deleted_bytes(struct store *s, int64_t account_id, in
 					 int64_t *bytes_r)
 {
 	*bytes_r = 0;
-	sqlite3_stmt *st = store_prepare(store_reader(s),
+	struct db_stmt *st = store_prepare(store_reader(s),
 		"SELECT (SELECT COALESCE(sum(size), 0) FROM messages WHERE mailbox_id = ?1"
 		" AND (flags & 8) != 0) FROM mailboxes WHERE id = ?1 AND account_id = ?2");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, mailbox_id);
-	sqlite3_bind_int64(st, 2, account_id);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*bytes_r = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
+	db_bind_int64(st, 1, mailbox_id);
+	db_bind_int64(st, 2, account_id);
+	int rc = db_step(st);
+	if (rc == DB_ROW)
+		*bytes_r = db_column_int64(st, 0);
+	db_reset(st);
 	return store_row_err(rc);
 }

@@ -210,14 +210,14 @@ static char *build_notice(const struct store *s, const char *address, int64_t us
 
 static enum store_err account_address(struct store_txn *txn, int64_t account_id, char **address_r)
 {
-	sqlite3_stmt *st = store_prepare(txn->db, "SELECT address FROM accounts WHERE id = ?1");
+	struct db_stmt *st = store_prepare(txn->db, "SELECT address FROM accounts WHERE id = ?1");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, account_id);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*address_r = xstrdup((const char *)sqlite3_column_text(st, 0));
-	sqlite3_reset(st);
+	db_bind_int64(st, 1, account_id);
+	int rc = db_step(st);
+	if (rc == DB_ROW)
+		*address_r = xstrdup(db_column_text(st, 0));
+	db_reset(st);
 	return store_row_err(rc);
 }
 
@@ -263,9 +263,9 @@ enum store_err store_quota_warn(struct store_txn *txn, int64_t account_id,
 	store_op_clear(&op);
 	free(msg);
 	free(address);
-	/* SQLITE_FULL and friends roll back the whole transaction: the
+	/* DB_FULL and friends roll back the whole transaction: the
 	 * delivery is gone too and must say so */
-	if (err != STORE_OK && sqlite3_get_autocommit(txn->db))
+	if (err != STORE_OK && !db_in_transaction(txn->db))
 		return err;
 	return STORE_OK;
 }

@@ -11,40 +11,39 @@
 
 enum store_err store_read_err(int rc)
 {
-	switch (rc & 0xff) {
-	case SQLITE_OK:
-	case SQLITE_ROW:
-	case SQLITE_DONE: return STORE_OK;
-	case SQLITE_CORRUPT:
-	case SQLITE_NOTADB: return STORE_ECORRUPT;
+	switch (rc) {
+	case DB_OK:
+	case DB_ROW:
+	case DB_DONE: return STORE_OK;
+	case DB_CORRUPT: return STORE_ECORRUPT;
 	default: return STORE_ETEMP;
 	}
 }
 
 enum store_err store_row_err(int rc)
 {
-	if (rc == SQLITE_ROW)
+	if (rc == DB_ROW)
 		return STORE_OK;
-	return rc == SQLITE_DONE ? STORE_ENOTFOUND : store_read_err(rc);
+	return rc == DB_DONE ? STORE_ENOTFOUND : store_read_err(rc);
 }
 
-enum store_err store_mailbox_owned(sqlite3 *db, int64_t account_id, int64_t mailbox_id)
+enum store_err store_mailbox_owned(struct db *db, int64_t account_id, int64_t mailbox_id)
 {
-	sqlite3_stmt *st = store_prepare(db, "SELECT 1 FROM mailboxes WHERE id = ?1 AND account_id = ?2");
+	struct db_stmt *st = store_prepare(db, "SELECT 1 FROM mailboxes WHERE id = ?1 AND account_id = ?2");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, mailbox_id);
-	sqlite3_bind_int64(st, 2, account_id);
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
+	db_bind_int64(st, 1, mailbox_id);
+	db_bind_int64(st, 2, account_id);
+	int rc = db_step(st);
+	db_reset(st);
 	return store_row_err(rc);
 }
 
-static char *col_text(sqlite3_stmt *st, int i)
+static char *col_text(struct db_stmt *st, int i)
 {
-	if (sqlite3_column_type(st, i) == SQLITE_NULL)
+	if (db_column_type(st, i) == DB_TYPE_NULL)
 		return NULL;
-	return xstrdup((const char *)sqlite3_column_text(st, i));
+	return xstrdup(db_column_text(st, i));
 }
 
 #define MAILBOX_COLUMNS \
@@ -54,21 +53,21 @@ static char *col_text(sqlite3_stmt *st, int i)
 	"  AND s.name = m.name), m.nmessages, m.nunseen, m.ndeleted, m.nbytes" \
 	" FROM mailboxes m "
 
-static void mailbox_from_row(sqlite3_stmt *st, struct store_mailbox *mb)
+static void mailbox_from_row(struct db_stmt *st, struct store_mailbox *mb)
 {
 	memset(mb, 0, sizeof(*mb));
-	mb->id = sqlite3_column_int64(st, 0);
-	mb->account_id = sqlite3_column_int64(st, 1);
+	mb->id = db_column_int64(st, 0);
+	mb->account_id = db_column_int64(st, 1);
 	mb->name = col_text(st, 2);
-	mb->uidvalidity = (uint32_t)sqlite3_column_int64(st, 3);
-	mb->uidnext = (uint32_t)sqlite3_column_int64(st, 4);
-	mb->highestmodseq = (uint64_t)sqlite3_column_int64(st, 5);
+	mb->uidvalidity = (uint32_t)db_column_int64(st, 3);
+	mb->uidnext = (uint32_t)db_column_int64(st, 4);
+	mb->highestmodseq = (uint64_t)db_column_int64(st, 5);
 	mb->special_use = col_text(st, 6);
-	mb->subscribed = sqlite3_column_int(st, 7) != 0;
-	mb->messages = (uint32_t)sqlite3_column_int64(st, 8);
-	mb->unseen = (uint32_t)sqlite3_column_int64(st, 9);
-	mb->deleted = (uint32_t)sqlite3_column_int64(st, 10);
-	mb->bytes = sqlite3_column_int64(st, 11);
+	mb->subscribed = db_column_int(st, 7) != 0;
+	mb->messages = (uint32_t)db_column_int64(st, 8);
+	mb->unseen = (uint32_t)db_column_int64(st, 9);
+	mb->deleted = (uint32_t)db_column_int64(st, 10);
+	mb->bytes = db_column_int64(st, 11);
 }
 
 void store_mailbox_clear(struct store_mailbox *mb)
@@ -87,20 +86,20 @@ void store_mailbox_list_free(struct store_mailbox *list, size_t n)
 enum store_err store_mailbox_list(struct store *s, int64_t account_id, struct store_mailbox **list_r,
 				  size_t *n_r)
 {
-	sqlite3_stmt *st = store_prepare(store_reader(s),
+	struct db_stmt *st = store_prepare(store_reader(s),
 		MAILBOX_COLUMNS "WHERE m.account_id = ?1 ORDER BY m.name = 'INBOX' DESC, m.name");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, account_id);
+	db_bind_int64(st, 1, account_id);
 	struct store_mailbox *list = NULL;
 	size_t n = 0, cap = 0;
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_step(st)) == DB_ROW) {
 		list = xgrow(list, &cap, n + 1, sizeof(*list));
 		mailbox_from_row(st, &list[n++]);
 	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
+	db_reset(st);
+	if (rc != DB_DONE) {
 		store_mailbox_list_free(list, n);
 		return store_read_err(rc);
 	}
@@ -112,21 +111,21 @@ enum store_err store_mailbox_list(struct store *s, int64_t account_id, struct st
 enum store_err store_subscription_list(struct store *s, int64_t account_id, char ***names_r,
 				       size_t *n_r)
 {
-	sqlite3_stmt *st = store_prepare(store_reader(s),
+	struct db_stmt *st = store_prepare(store_reader(s),
 		"SELECT name FROM subscriptions WHERE account_id = ?1 ORDER BY name");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, account_id);
+	db_bind_int64(st, 1, account_id);
 	char **names = NULL;
 	size_t n = 0, cap = 0;
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *name = (const char *)sqlite3_column_text(st, 0);
+	while ((rc = db_step(st)) == DB_ROW) {
+		const char *name = db_column_text(st, 0);
 		names = xgrow(names, &cap, n + 1, sizeof(*names));
 		names[n++] = xstrdup(name != NULL ? name : "");
 	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
+	db_reset(st);
+	if (rc != DB_DONE) {
 		store_subscription_list_free(names, n);
 		return store_read_err(rc);
 	}
@@ -145,32 +144,32 @@ void store_subscription_list_free(char **names, size_t n)
 enum store_err store_mailbox_get(struct store *s, int64_t account_id, const char *name,
 				 struct store_mailbox *mb_r)
 {
-	sqlite3_stmt *st = store_prepare(store_reader(s),
+	struct db_stmt *st = store_prepare(store_reader(s),
 		MAILBOX_COLUMNS "WHERE m.account_id = ?1 AND m.name = ?2");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, account_id);
-	sqlite3_bind_text(st, 2, strcasecmp(name, "INBOX") == 0 ? "INBOX" : name, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
+	db_bind_int64(st, 1, account_id);
+	db_bind_text(st, 2, strcasecmp(name, "INBOX") == 0 ? "INBOX" : name, -1, true);
+	int rc = db_step(st);
+	if (rc == DB_ROW)
 		mailbox_from_row(st, mb_r);
-	sqlite3_reset(st);
+	db_reset(st);
 	return store_row_err(rc);
 }
 
 enum store_err store_mailbox_get_by_id(struct store *s, int64_t account_id, int64_t mailbox_id,
 				       struct store_mailbox *mb_r)
 {
-	sqlite3_stmt *st = store_prepare(store_reader(s),
+	struct db_stmt *st = store_prepare(store_reader(s),
 		MAILBOX_COLUMNS "WHERE m.id = ?1 AND m.account_id = ?2");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, mailbox_id);
-	sqlite3_bind_int64(st, 2, account_id);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
+	db_bind_int64(st, 1, mailbox_id);
+	db_bind_int64(st, 2, account_id);
+	int rc = db_step(st);
+	if (rc == DB_ROW)
 		mailbox_from_row(st, mb_r);
-	sqlite3_reset(st);
+	db_reset(st);
 	return store_row_err(rc);
 }
 
@@ -187,31 +186,31 @@ void store_msg_list_free(struct store_msg *list, size_t n)
 	"SELECT uid, modseq, flags, keywords, internaldate, size, pop3_uidl, pop3_hidden," \
 	" pop3_retrieved, crlf_size FROM messages "
 
-static void msg_from_row(sqlite3_stmt *st, struct store_msg *m)
+static void msg_from_row(struct db_stmt *st, struct store_msg *m)
 {
-	m->uid = (uint32_t)sqlite3_column_int64(st, 0);
-	m->modseq = (uint64_t)sqlite3_column_int64(st, 1);
-	m->flags = (uint32_t)sqlite3_column_int64(st, 2);
+	m->uid = (uint32_t)db_column_int64(st, 0);
+	m->modseq = (uint64_t)db_column_int64(st, 1);
+	m->flags = (uint32_t)db_column_int64(st, 2);
 	m->keywords = col_text(st, 3);
-	m->internaldate = sqlite3_column_int64(st, 4);
-	m->size = sqlite3_column_int64(st, 5);
+	m->internaldate = db_column_int64(st, 4);
+	m->size = db_column_int64(st, 5);
 	m->pop3_uidl = col_text(st, 6);
-	m->pop3_hidden = sqlite3_column_int(st, 7) != 0;
-	m->pop3_retrieved = sqlite3_column_int64(st, 8);
-	m->crlf_size = sqlite3_column_int64(st, 9);
+	m->pop3_hidden = db_column_int(st, 7) != 0;
+	m->pop3_retrieved = db_column_int64(st, 8);
+	m->crlf_size = db_column_int64(st, 9);
 }
 
-static enum store_err collect_msgs(sqlite3_stmt *st, struct store_msg **msgs_r, size_t *n_r)
+static enum store_err collect_msgs(struct db_stmt *st, struct store_msg **msgs_r, size_t *n_r)
 {
 	struct store_msg *list = NULL;
 	size_t n = 0, cap = 0;
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_step(st)) == DB_ROW) {
 		list = xgrow(list, &cap, n + 1, sizeof(*list));
 		msg_from_row(st, &list[n++]);
 	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
+	db_reset(st);
+	if (rc != DB_DONE) {
 		store_msg_list_free(list, n);
 		return store_read_err(rc);
 	}
@@ -227,16 +226,16 @@ static enum store_err collect_msgs(sqlite3_stmt *st, struct store_msg **msgs_r, 
 enum store_err store_mailbox_messages(struct store *s, int64_t account_id, int64_t mailbox_id,
 				      struct store_msg **msgs_r, size_t *n_r)
 {
-	sqlite3 *db = store_reader(s);
+	struct db *db = store_reader(s);
 	enum store_err err = store_mailbox_owned(db, account_id, mailbox_id);
 	if (err != STORE_OK)
 		return err;
-	sqlite3_stmt *st = store_prepare(db, MSG_COLUMNS "WHERE mailbox_id ="
+	struct db_stmt *st = store_prepare(db, MSG_COLUMNS "WHERE mailbox_id ="
 		" (SELECT id FROM mailboxes WHERE id = ?1 AND account_id = ?2) ORDER BY uid");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, mailbox_id);
-	sqlite3_bind_int64(st, 2, account_id);
+	db_bind_int64(st, 1, mailbox_id);
+	db_bind_int64(st, 2, account_id);
 	return collect_msgs(st, msgs_r, n_r);
 }
 
@@ -244,20 +243,20 @@ enum store_err store_mailbox_changes(struct store *s, int64_t account_id, int64_
 				     uint64_t modseq, struct store_msg **changed_r,
 				     size_t *nchanged_r, uint32_t **vanished_r, size_t *nvanished_r)
 {
-	sqlite3 *db = store_reader(s);
+	struct db *db = store_reader(s);
 	/* Both queries must see the same snapshot. */
 	if (store_step_sql(db, "BEGIN") != STORE_OK)
 		return STORE_ETEMP;
 	enum store_err err = store_mailbox_owned(db, account_id, mailbox_id);
-	sqlite3_stmt *st = err != STORE_OK ? NULL : store_prepare(db,
+	struct db_stmt *st = err != STORE_OK ? NULL : store_prepare(db,
 		MSG_COLUMNS "WHERE mailbox_id = (SELECT id FROM mailboxes WHERE id = ?1"
 		" AND account_id = ?3) AND modseq > ?2 ORDER BY uid");
 	if (err == STORE_OK && st == NULL)
 		err = STORE_ETEMP;
 	if (st != NULL) {
-		sqlite3_bind_int64(st, 1, mailbox_id);
-		sqlite3_bind_int64(st, 2, (sqlite3_int64)modseq);
-		sqlite3_bind_int64(st, 3, account_id);
+		db_bind_int64(st, 1, mailbox_id);
+		db_bind_int64(st, 2, (int64_t)modseq);
+		db_bind_int64(st, 3, account_id);
 		err = collect_msgs(st, changed_r, nchanged_r);
 	}
 	if (err == STORE_OK) {
@@ -268,15 +267,15 @@ enum store_err store_mailbox_changes(struct store *s, int64_t account_id, int64_
 		if (st == NULL) {
 			err = STORE_ETEMP;
 		} else {
-			sqlite3_bind_int64(st, 1, mailbox_id);
-			sqlite3_bind_int64(st, 2, (sqlite3_int64)modseq);
+			db_bind_int64(st, 1, mailbox_id);
+			db_bind_int64(st, 2, (int64_t)modseq);
 			int rc;
-			while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			while ((rc = db_step(st)) == DB_ROW) {
 				v = xgrow(v, &cap, n + 1, sizeof(*v));
-				v[n++] = (uint32_t)sqlite3_column_int64(st, 0);
+				v[n++] = (uint32_t)db_column_int64(st, 0);
 			}
-			sqlite3_reset(st);
-			if (rc != SQLITE_DONE) {
+			db_reset(st);
+			if (rc != DB_DONE) {
 				free(v);
 				err = store_read_err(rc);
 			}
@@ -293,29 +292,29 @@ enum store_err store_mailbox_changes(struct store *s, int64_t account_id, int64_
 }
 
 enum store_err store_message_row(struct store *s, const char *sql, int64_t account_id,
-				 int64_t mailbox_id, uint32_t uid, sqlite3_stmt **st_r)
+				 int64_t mailbox_id, uint32_t uid, struct db_stmt **st_r)
 {
-	sqlite3_stmt *st = store_prepare(store_reader(s), sql);
+	struct db_stmt *st = store_prepare(store_reader(s), sql);
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, mailbox_id);
-	sqlite3_bind_int64(st, 2, uid);
-	sqlite3_bind_int64(st, 3, account_id);
-	int rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		sqlite3_reset(st);
+	db_bind_int64(st, 1, mailbox_id);
+	db_bind_int64(st, 2, uid);
+	db_bind_int64(st, 3, account_id);
+	int rc = db_step(st);
+	if (rc != DB_ROW) {
+		db_reset(st);
 		return store_row_err(rc);
 	}
 	*st_r = st;
 	return STORE_OK;
 }
 
-char *store_join_columns(sqlite3_stmt *st, int a, int b, size_t *len_r, size_t *a_len_r)
+char *store_join_columns(struct db_stmt *st, int a, int b, size_t *len_r, size_t *a_len_r)
 {
-	size_t alen = (size_t)sqlite3_column_bytes(st, a);
-	const void *adata = sqlite3_column_blob(st, a);
-	size_t blen = (size_t)sqlite3_column_bytes(st, b);
-	const void *bdata = sqlite3_column_blob(st, b);
+	size_t alen = (size_t)db_column_bytes(st, a);
+	const void *adata = db_column_blob(st, a);
+	size_t blen = (size_t)db_column_bytes(st, b);
+	const void *bdata = db_column_blob(st, b);
 	char *data = xmalloc(alen + blen + 1);
 	if (alen)
 		memcpy(data, adata, alen);
@@ -332,7 +331,7 @@ enum store_err store_message_content(struct store *s, int64_t account_id, int64_
 				     uint32_t uid, char **data_r, size_t *len_r,
 				     size_t *prefix_len_r)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	enum store_err err = store_message_row(s,
 		"SELECT m.prefix, c.data, c.id FROM messages m"
 		" JOIN mailboxes b ON b.id = m.mailbox_id AND b.account_id = ?3"
@@ -340,15 +339,15 @@ enum store_err store_message_content(struct store *s, int64_t account_id, int64_
 		" WHERE m.mailbox_id = ?1 AND m.uid = ?2", account_id, mailbox_id, uid, &st);
 	if (err != STORE_OK)
 		return err;
-	if (sqlite3_column_type(st, 2) == SQLITE_NULL) {
+	if (db_column_type(st, 2) == DB_TYPE_NULL) {
 		/* the message row names content that is not there */
 		log_error("store: message uid %u of mailbox %lld has no content (run roost check)",
 			  uid, (long long)mailbox_id);
-		sqlite3_reset(st);
+		db_reset(st);
 		return STORE_ECORRUPT;
 	}
 	*data_r = store_join_columns(st, 0, 1, len_r, prefix_len_r);
-	sqlite3_reset(st);
+	db_reset(st);
 	return STORE_OK;
 }
 
@@ -364,7 +363,7 @@ void store_msg_index_clear(struct store_msg_index *idx)
 enum store_err store_message_index(struct store *s, int64_t account_id, int64_t mailbox_id,
 				   uint32_t uid, struct store_msg_index *idx_r)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	enum store_err err = store_message_row(s,
 		"SELECT i.envelope, i.body, i.bodystructure, i.parts, i.subject, i.from_addr,"
 		" i.to_addr, i.cc_addr, i.bcc_addr, i.message_id, i.in_reply_to, i.references_hdr,"
@@ -380,26 +379,26 @@ enum store_err store_message_index(struct store *s, int64_t account_id, int64_t 
 			   &idx_r->message_id, &idx_r->in_reply_to, &idx_r->references};
 	for (int i = 0; i < 12; i++)
 		*fields[i] = col_text(st, i);
-	idx_r->date = sqlite3_column_int64(st, 12);
-	idx_r->prefix_len = (size_t)sqlite3_column_int64(st, 13);
-	sqlite3_reset(st);
+	idx_r->date = db_column_int64(st, 12);
+	idx_r->prefix_len = (size_t)db_column_int64(st, 13);
+	db_reset(st);
 	return STORE_OK;
 }
 
 enum store_err store_quota_recount(struct store *s, int64_t account_id, int64_t *bytes_r,
 				   int64_t *messages_r)
 {
-	sqlite3_stmt *st = store_prepare(store_reader(s),
+	struct db_stmt *st = store_prepare(store_reader(s),
 		"SELECT coalesce(sum(msg.size), 0), count(msg.id) FROM messages msg"
 		" JOIN mailboxes mb ON mb.id = msg.mailbox_id WHERE mb.account_id = ?1");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, account_id);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*bytes_r = sqlite3_column_int64(st, 0);
-		*messages_r = sqlite3_column_int64(st, 1);
+	db_bind_int64(st, 1, account_id);
+	int rc = db_step(st);
+	if (rc == DB_ROW) {
+		*bytes_r = db_column_int64(st, 0);
+		*messages_r = db_column_int64(st, 1);
 	}
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? STORE_OK : store_read_err(rc);
+	db_reset(st);
+	return rc == DB_ROW ? STORE_OK : store_read_err(rc);
 }

@@ -88,16 +88,16 @@ static enum store_err entry_get(struct store *s, int64_t account_id, int64_t mai
 	}
 	/* absent, or held for another account (a mailbox moved by an
 	 * admin): ask the database, which checks the account */
-	sqlite3_stmt *st = store_prepare(store_reader(s),
+	struct db_stmt *st = store_prepare(store_reader(s),
 		"SELECT recent_uid FROM mailboxes WHERE id = ?1 AND account_id = ?2");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, mailbox_id);
-	sqlite3_bind_int64(st, 2, account_id);
-	int rc = sqlite3_step(st);
+	db_bind_int64(st, 1, mailbox_id);
+	db_bind_int64(st, 2, account_id);
+	int rc = db_step(st);
 	enum store_err err = store_row_err(rc);
-	uint32_t mark = rc == SQLITE_ROW ? (uint32_t)sqlite3_column_int64(st, 0) : 0;
-	sqlite3_reset(st);
+	uint32_t mark = rc == DB_ROW ? (uint32_t)db_column_int64(st, 0) : 0;
+	db_reset(st);
 	if (err != STORE_OK)
 		return err;
 	if (e->mailbox_id == mailbox_id) {
@@ -127,17 +127,17 @@ static enum store_err entry_get(struct store *s, int64_t account_id, int64_t mai
 static enum store_err persist_fn(struct store_txn *txn, void *arg, char **error_r)
 {
 	struct recent_persist *p = arg;
-	sqlite3_stmt *st = store_prepare(store_txn_db(txn),
+	struct db_stmt *st = store_prepare(store_txn_db(txn),
 		"UPDATE mailboxes SET recent_uid = max(recent_uid, ?3)"
 		" WHERE id = ?1 AND account_id = ?2");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, p->mailbox_id);
-	sqlite3_bind_int64(st, 2, p->account_id);
-	sqlite3_bind_int64(st, 3, p->mark);
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? STORE_OK : store_sqlite_err(rc);
+	db_bind_int64(st, 1, p->mailbox_id);
+	db_bind_int64(st, 2, p->account_id);
+	db_bind_int64(st, 3, p->mark);
+	int rc = db_step(st);
+	db_reset(st);
+	return rc == DB_DONE ? STORE_OK : store_db_err(rc);
 }
 
 static void persist_finish(struct recent_persist *p)
@@ -211,15 +211,15 @@ enum store_err store_recent_get(struct store *s, int64_t account_id, int64_t mai
 		*recent_uid_r = mark;
 	if (count_r == NULL)
 		return STORE_OK;
-	sqlite3_stmt *st = store_prepare(store_reader(s),
+	struct db_stmt *st = store_prepare(store_reader(s),
 		"SELECT count(*) FROM messages WHERE mailbox_id = ?1 AND uid > ?2");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, mailbox_id);
-	sqlite3_bind_int64(st, 2, mark);
-	int rc = sqlite3_step(st);
+	db_bind_int64(st, 1, mailbox_id);
+	db_bind_int64(st, 2, mark);
+	int rc = db_step(st);
 	err = store_row_err(rc);
-	*count_r = rc == SQLITE_ROW ? (uint32_t)sqlite3_column_int64(st, 0) : 0;
-	sqlite3_reset(st);
+	*count_r = rc == DB_ROW ? (uint32_t)db_column_int64(st, 0) : 0;
+	db_reset(st);
 	return err;
 }

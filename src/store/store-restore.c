@@ -24,13 +24,13 @@
 #include "mail/address.h"
 #include "store/store-internal.h"
 #include "store/store-private.h"
-#include <sqlite3.h>
+#include "store/db/db.h"
 #include <stdlib.h>
 #include <string.h>
 
 struct restore_args {
 	const char *db_path, *address;
-	sqlite3 *src;
+	struct db *src;
 	int64_t account_id;
 	int64_t *map_old, *map_new;
 	size_t nmap, cap;
@@ -38,11 +38,11 @@ struct restore_args {
 	int64_t max_objectid;
 };
 
-static enum store_err done_err(sqlite3_stmt *st)
+static enum store_err done_err(struct db_stmt *st)
 {
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? STORE_OK : store_sqlite_err(rc);
+	int rc = db_step(st);
+	db_reset(st);
+	return rc == DB_DONE ? STORE_OK : store_db_err(rc);
 }
 
 static int64_t map_mailbox(const struct restore_args *a, int64_t old)
@@ -54,17 +54,17 @@ static int64_t map_mailbox(const struct restore_args *a, int64_t old)
 }
 
 /* Bind src columns [from, from+n) to dst parameters starting at `param`. */
-static void bind_cols(sqlite3_stmt *dst, int param, sqlite3_stmt *src, int from, int n)
+static void bind_cols(struct db_stmt *dst, int param, struct db_stmt *src, int from, int n)
 {
 	for (int i = 0; i < n; i++)
-		sqlite3_bind_value(dst, param + i, sqlite3_column_value(src, from + i));
+		db_bind_column(dst, param + i, src, from + i);
 }
 
 static enum store_err src_err(struct restore_args *a, int rc, char **error_r)
 {
 	if (error_r != NULL && *error_r == NULL)
-		*error_r = xasprintf("%s: %s", a->db_path, sqlite3_errmsg(a->src));
-	enum store_err err = store_sqlite_err(rc);
+		*error_r = xasprintf("%s: %s", a->db_path, db_errmsg(a->src));
+	enum store_err err = store_db_err(rc);
 	return err == STORE_OK ? STORE_ETEMP : err;
 }
 
@@ -75,73 +75,70 @@ static enum store_err copy_rows(struct store_txn *txn, struct restore_args *a, i
 				const char *select_sql, const char *insert_sql, bool mailbox_col,
 				char **error_r)
 {
-	sqlite3_stmt *q = NULL;
-	int rc = sqlite3_prepare_v2(a->src, select_sql, -1, &q, NULL);
-	if (rc != SQLITE_OK)
+	struct db_stmt *q = NULL;
+	int rc = db_prepare(a->src, select_sql, &q);
+	if (rc != DB_OK)
 		return src_err(a, rc, error_r);
-	sqlite3_bind_int64(q, 1, old_id);
-	sqlite3_stmt *ins = store_prepare(txn->db, insert_sql);
+	db_bind_int64(q, 1, old_id);
+	struct db_stmt *ins = store_prepare(txn->db, insert_sql);
 	enum store_err err = ins == NULL ? STORE_ETEMP : STORE_OK;
-	while (err == STORE_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
-		int n = sqlite3_column_count(q);
-		sqlite3_bind_int64(ins, 1, a->account_id);
+	while (err == STORE_OK && (rc = db_step(q)) == DB_ROW) {
+		int n = db_column_count(q);
+		db_bind_int64(ins, 1, a->account_id);
 		int first = 0;
 		if (mailbox_col) {
-			int64_t old_mb = sqlite3_column_int64(q, 0);
+			int64_t old_mb = db_column_int64(q, 0);
 			/* mailbox 0: the account's own METADATA entries */
-			sqlite3_bind_int64(ins, 2, old_mb == 0 ? 0 : map_mailbox(a, old_mb));
+			db_bind_int64(ins, 2, old_mb == 0 ? 0 : map_mailbox(a, old_mb));
 			first = 1;
 		}
 		bind_cols(ins, mailbox_col ? 3 : 2, q, first, n - first);
 		err = done_err(ins);
 	}
-	if (err == STORE_OK && rc != SQLITE_DONE)
+	if (err == STORE_OK && rc != DB_DONE)
 		err = src_err(a, rc, error_r);
-	sqlite3_finalize(q);
+	db_finalize(q);
 	return err;
 }
 
 static enum store_err copy_content(struct store_txn *txn, struct restore_args *a,
-				   sqlite3_stmt *m, int64_t *cid_r, char **error_r)
+				   struct db_stmt *m, int64_t *cid_r, char **error_r)
 {
 	/* m columns 16..20: hash, size, crlf_size, data, old content id */
-	sqlite3_stmt *st = store_prepare(txn->db, "SELECT id FROM contents WHERE hash = ?1");
+	struct db_stmt *st = store_prepare(txn->db, "SELECT id FROM contents WHERE hash = ?1");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_value(st, 1, sqlite3_column_value(m, 16));
-	int rc = sqlite3_step(st);
-	int64_t cid = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return store_sqlite_err(rc);
+	db_bind_column(st, 1, m, 16);
+	int rc = db_step(st);
+	int64_t cid = rc == DB_ROW ? db_column_int64(st, 0) : 0;
+	db_reset(st);
+	if (rc != DB_ROW && rc != DB_DONE)
+		return store_db_err(rc);
 	if (cid != 0) {
 		st = store_prepare(txn->db, "UPDATE contents SET refs = refs + 1 WHERE id = ?1");
 		if (st == NULL)
 			return STORE_ETEMP;
-		sqlite3_bind_int64(st, 1, cid);
+		db_bind_int64(st, 1, cid);
 		*cid_r = cid;
 		return done_err(st);
 	}
 	st = store_prepare(txn->db, "INSERT INTO contents (hash, size, crlf_size, refs, data)"
-				    " VALUES (?1, ?2, ?3, 1, ?4)");
+				    " VALUES (?1, ?2, ?3, 1, ?4) RETURNING id");
 	if (st == NULL)
 		return STORE_ETEMP;
 	bind_cols(st, 1, m, 16, 4);
-	enum store_err err = done_err(st);
+	enum store_err err = store_insert_id(st, &cid);
 	if (err != STORE_OK)
 		return err;
-	cid = sqlite3_last_insert_rowid(txn->db);
-	sqlite3_stmt *q = NULL;
-	rc = sqlite3_prepare_v2(a->src,
-				"SELECT envelope, body, bodystructure, parts, subject, from_addr,"
+	struct db_stmt *q = NULL;
+	rc = db_prepare(a->src, "SELECT envelope, body, bodystructure, parts, subject, from_addr,"
 				" to_addr, cc_addr, bcc_addr, message_id, in_reply_to, references_hdr,"
-				" date, header_len, preview FROM content_index WHERE content_id = ?1",
-				-1, &q, NULL);
-	if (rc != SQLITE_OK)
+				" date, header_len, preview FROM content_index WHERE content_id = ?1", &q);
+	if (rc != DB_OK)
 		return src_err(a, rc, error_r);
-	sqlite3_bind_int64(q, 1, sqlite3_column_int64(m, 20));
-	rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW) {
+	db_bind_int64(q, 1, db_column_int64(m, 20));
+	rc = db_step(q);
+	if (rc == DB_ROW) {
 		/* fts = 0: the indexer adds it to the full-text index */
 		st = store_prepare(txn->db,
 				   "INSERT INTO content_index (content_id, envelope, body, bodystructure,"
@@ -152,14 +149,14 @@ static enum store_err copy_content(struct store_txn *txn, struct restore_args *a
 		if (st == NULL)
 			err = STORE_ETEMP;
 		else {
-			sqlite3_bind_int64(st, 1, cid);
+			db_bind_int64(st, 1, cid);
 			bind_cols(st, 2, q, 0, 15);
 			err = done_err(st);
 		}
-	} else if (rc != SQLITE_DONE) {
+	} else if (rc != DB_DONE) {
 		err = src_err(a, rc, error_r);
 	}
-	sqlite3_finalize(q);
+	db_finalize(q);
 	*cid_r = cid;
 	return err;
 }
@@ -167,26 +164,23 @@ static enum store_err copy_content(struct store_txn *txn, struct restore_args *a
 static enum store_err copy_messages(struct store_txn *txn, struct restore_args *a, int64_t old_id,
 				    char **error_r)
 {
-	sqlite3_stmt *m = NULL;
-	int rc = sqlite3_prepare_v2(
-		a->src,
-		"SELECT m.mailbox_id, m.uid, m.modseq, m.flags, m.keywords, m.internaldate,"
+	struct db_stmt *m = NULL;
+	int rc = db_prepare(a->src, "SELECT m.mailbox_id, m.uid, m.modseq, m.flags, m.keywords, m.internaldate,"
 		" m.savedate, m.size, m.crlf_size, m.prefix, m.pop3_uidl, m.pop3_hidden,"
 		" m.pop3_retrieved, m.emailid, m.threadid, m.search_prefix,"
 		" c.hash, c.size, c.crlf_size, c.data, c.id"
 		" FROM messages m JOIN mailboxes mb ON mb.id = m.mailbox_id"
-		" JOIN contents c ON c.id = m.content_id WHERE mb.account_id = ?1",
-		-1, &m, NULL);
-	if (rc != SQLITE_OK)
+		" JOIN contents c ON c.id = m.content_id WHERE mb.account_id = ?1", &m);
+	if (rc != DB_OK)
 		return src_err(a, rc, error_r);
-	sqlite3_bind_int64(m, 1, old_id);
+	db_bind_int64(m, 1, old_id);
 	enum store_err err = STORE_OK;
-	while (err == STORE_OK && (rc = sqlite3_step(m)) == SQLITE_ROW) {
+	while (err == STORE_OK && (rc = db_step(m)) == DB_ROW) {
 		int64_t cid = 0;
 		err = copy_content(txn, a, m, &cid, error_r);
 		if (err != STORE_OK)
 			break;
-		sqlite3_stmt *ins = store_prepare(
+		struct db_stmt *ins = store_prepare(
 			txn->db,
 			"INSERT INTO messages (mailbox_id, uid, modseq, flags, keywords, internaldate,"
 			" savedate, size, crlf_size, prefix, pop3_uidl, pop3_hidden, pop3_retrieved,"
@@ -197,20 +191,20 @@ static enum store_err copy_messages(struct store_txn *txn, struct restore_args *
 			err = STORE_ETEMP;
 			break;
 		}
-		sqlite3_bind_int64(ins, 1, map_mailbox(a, sqlite3_column_int64(m, 0)));
+		db_bind_int64(ins, 1, map_mailbox(a, db_column_int64(m, 0)));
 		bind_cols(ins, 2, m, 1, 15);
-		sqlite3_bind_int64(ins, 17, cid);
+		db_bind_int64(ins, 17, cid);
 		err = done_err(ins);
-		int64_t e = sqlite3_column_int64(m, 13), t = sqlite3_column_int64(m, 14);
+		int64_t e = db_column_int64(m, 13), t = db_column_int64(m, 14);
 		if (e > a->max_objectid)
 			a->max_objectid = e;
 		if (t > a->max_objectid)
 			a->max_objectid = t;
 		a->nmessages++;
 	}
-	if (err == STORE_OK && rc != SQLITE_DONE)
+	if (err == STORE_OK && rc != DB_DONE)
 		err = src_err(a, rc, error_r);
-	sqlite3_finalize(m);
+	db_finalize(m);
 	return err;
 }
 
@@ -218,94 +212,93 @@ static enum store_err fn_restore(struct store_txn *txn, void *arg, char **error_
 {
 	struct restore_args *a = arg;
 	const char *at = strrchr(a->address, '@');
-	sqlite3_stmt *st = store_prepare(txn->db, "SELECT id FROM domains WHERE name = ?1");
+	struct db_stmt *st = store_prepare(txn->db, "SELECT id FROM domains WHERE name = ?1");
 	if (st == NULL || at == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_text(st, 1, at + 1, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	int64_t domain_id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-	sqlite3_reset(st);
-	if (rc == SQLITE_DONE) {
+	db_bind_text(st, 1, at + 1, -1, true);
+	int rc = db_step(st);
+	int64_t domain_id = rc == DB_ROW ? db_column_int64(st, 0) : 0;
+	db_reset(st);
+	if (rc == DB_DONE) {
 		*error_r = xasprintf("domain %s is not hosted (roost domain add %s)", at + 1, at + 1);
 		return STORE_ENOTFOUND;
 	}
-	if (rc != SQLITE_ROW)
-		return store_sqlite_err(rc);
+	if (rc != DB_ROW)
+		return store_db_err(rc);
 	st = store_prepare(txn->db, "SELECT id FROM accounts WHERE address = ?1");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_text(st, 1, a->address, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW) {
+	db_bind_text(st, 1, a->address, -1, true);
+	rc = db_step(st);
+	db_reset(st);
+	if (rc == DB_ROW) {
 		*error_r = xasprintf("%s exists: restoring replaces nothing; to replace it, "
 				     "roost user del %s (its mail is then gone), then restore",
 				     a->address, a->address);
 		return STORE_EEXISTS;
 	}
-	if (rc != SQLITE_DONE)
-		return store_sqlite_err(rc);
+	if (rc != DB_DONE)
+		return store_db_err(rc);
 
-	sqlite3_stmt *q = NULL;
-	rc = sqlite3_prepare_v2(a->src,
-				"SELECT id, address, pwhash, quota_bytes, quota_messages, used_bytes,"
+	struct db_stmt *q = NULL;
+	rc = db_prepare(a->src, "SELECT id, address, pwhash, quota_bytes, quota_messages, used_bytes,"
 				" used_messages, pop3_delete, created, disabled FROM accounts"
-				" WHERE address = ?1", -1, &q, NULL);
-	if (rc != SQLITE_OK)
+				" WHERE address = ?1", &q);
+	if (rc != DB_OK)
 		return src_err(a, rc, error_r);
-	sqlite3_bind_text(q, 1, a->address, -1, SQLITE_STATIC);
-	rc = sqlite3_step(q);
-	if (rc != SQLITE_ROW) {
-		sqlite3_finalize(q);
-		if (rc == SQLITE_DONE) {
+	db_bind_text(q, 1, a->address, -1, true);
+	rc = db_step(q);
+	if (rc != DB_ROW) {
+		db_finalize(q);
+		if (rc == DB_DONE) {
 			*error_r = xasprintf("%s is not in the backup", a->address);
 			return STORE_ENOTFOUND;
 		}
 		return src_err(a, rc, error_r);
 	}
-	int64_t old_id = sqlite3_column_int64(q, 0);
+	int64_t old_id = db_column_int64(q, 0);
 	st = store_prepare(txn->db,
 			   "INSERT INTO accounts (domain_id, address, pwhash, quota_bytes, quota_messages,"
 			   " used_bytes, used_messages, pop3_delete, created, disabled)"
-			   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+			   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING id");
 	enum store_err err = st == NULL ? STORE_ETEMP : STORE_OK;
 	if (err == STORE_OK) {
-		sqlite3_bind_int64(st, 1, domain_id);
+		db_bind_int64(st, 1, domain_id);
 		bind_cols(st, 2, q, 1, 9);
-		err = done_err(st);
+		err = store_insert_id(st, &a->account_id);
 	}
-	sqlite3_finalize(q);
+	db_finalize(q);
 	if (err != STORE_OK)
 		return err;
-	a->account_id = sqlite3_last_insert_rowid(txn->db);
 
-	rc = sqlite3_prepare_v2(a->src,
-				"SELECT id, name, uidvalidity, uidnext, highestmodseq, special_use,"
-				" subscribed, recent_uid FROM mailboxes WHERE account_id = ?1",
-				-1, &q, NULL);
-	if (rc != SQLITE_OK)
+	rc = db_prepare(a->src, "SELECT id, name, uidvalidity, uidnext, highestmodseq, special_use,"
+				" subscribed, recent_uid FROM mailboxes WHERE account_id = ?1", &q);
+	if (rc != DB_OK)
 		return src_err(a, rc, error_r);
-	sqlite3_bind_int64(q, 1, old_id);
-	while (err == STORE_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+	db_bind_int64(q, 1, old_id);
+	while (err == STORE_OK && (rc = db_step(q)) == DB_ROW) {
 		st = store_prepare(txn->db,
 				   "INSERT INTO mailboxes (account_id, name, uidvalidity, uidnext,"
 				   " highestmodseq, special_use, subscribed, recent_uid)"
-				   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+				   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id");
 		if (st == NULL) {
 			err = STORE_ETEMP;
 			break;
 		}
-		sqlite3_bind_int64(st, 1, a->account_id);
+		db_bind_int64(st, 1, a->account_id);
 		bind_cols(st, 2, q, 1, 7);
-		err = done_err(st);
+		int64_t new_id = 0;
+		err = store_insert_id(st, &new_id);
+		if (err != STORE_OK)
+			break;
 		a->map_old = xgrow(a->map_old, &a->cap, a->nmap + 1, sizeof(*a->map_old));
 		a->map_new = xrealloc(a->map_new, a->cap * sizeof(*a->map_new));
-		a->map_old[a->nmap] = sqlite3_column_int64(q, 0);
-		a->map_new[a->nmap++] = sqlite3_last_insert_rowid(txn->db);
+		a->map_old[a->nmap] = db_column_int64(q, 0);
+		a->map_new[a->nmap++] = new_id;
 	}
-	if (err == STORE_OK && rc != SQLITE_DONE)
+	if (err == STORE_OK && rc != DB_DONE)
 		err = src_err(a, rc, error_r);
-	sqlite3_finalize(q);
+	db_finalize(q);
 	if (err == STORE_OK)
 		err = copy_messages(txn, a, old_id, error_r);
 	static const struct {
@@ -355,7 +348,7 @@ static enum store_err fn_restore(struct store_txn *txn, void *arg, char **error_
 					    " ?1) AS TEXT) WHERE key = 'objectid'");
 		if (st == NULL)
 			return STORE_ETEMP;
-		sqlite3_bind_int64(st, 1, a->max_objectid);
+		db_bind_int64(st, 1, a->max_objectid);
 		err = done_err(st);
 	}
 	return err;
@@ -377,12 +370,9 @@ enum store_err store_restore_account(struct store *s, const char *db_path, const
 		return STORE_EINVAL;
 	}
 	struct restore_args a = {.db_path = db_path, .address = address};
-	int rc = sqlite3_open_v2(db_path, &a.src, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
-	if (rc != SQLITE_OK) {
-		*error_r = xasprintf("%s: %s", db_path, sqlite3_errstr(rc));
-		sqlite3_close(a.src);
+	/* A backup is a SQLite file whatever the live store's backend is. */
+	if (db_open(DB_SQLITE, db_path, DB_OPEN_READONLY, &a.src, error_r) != DB_OK)
 		return STORE_ETEMP;
-	}
 	struct store_op op;
 	store_op_init(&op, STORE_OP_FUNC);
 	op.u.func.fn = fn_restore;
@@ -391,7 +381,7 @@ enum store_err store_restore_account(struct store *s, const char *db_path, const
 	if (err != STORE_OK)
 		*error_r = op.error ? xstrdup(op.error) : xstrdup(store_strerror(err));
 	store_op_clear(&op);
-	sqlite3_close(a.src);
+	db_close(a.src);
 	*nmailboxes_r = a.nmap;
 	*nmessages_r = a.nmessages;
 	free(a.map_old);

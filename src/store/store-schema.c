@@ -340,7 +340,7 @@ static const char *const upgrades[] = {upgrade_1_sql, upgrade_2_to_3, upgrade_3_
 _Static_assert(sizeof(upgrades) / sizeof(upgrades[0]) == SCHEMA_VERSION - 1,
 	       "one upgrade per schema version");
 
-enum store_err store_schema_create(sqlite3 *db, char **error_r)
+enum store_err store_schema_create(struct db *db, char **error_r)
 {
 	enum store_err err = store_exec(db, "BEGIN", error_r);
 	if (err == STORE_OK)
@@ -353,25 +353,24 @@ enum store_err store_schema_create(sqlite3 *db, char **error_r)
 
 /* The database's schema version: STORE_OK with *version_r, or an error
  * (a database without one is not Roost's). */
-static enum store_err read_version(sqlite3 *db, long *version_r, char **error_r)
+static enum store_err read_version(struct db *db, long *version_r, char **error_r)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'schema_version'", -1,
-				    &st, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		enum store_err err = rc == SQLITE_DONE || (rc & 0xff) == SQLITE_ERROR
-					     ? STORE_EPERM : store_sqlite_err(rc);
+	struct db_stmt *st = NULL;
+	int rc = db_prepare(db, "SELECT value FROM meta WHERE key = 'schema_version'", &st);
+	if (rc == DB_OK)
+		rc = db_step(st);
+	if (rc != DB_ROW) {
+		enum store_err err = rc == DB_DONE || rc == DB_ERROR
+					     ? STORE_EPERM : store_db_err(rc);
 		if (err == STORE_EPERM)
 			*error_r = xstrdup("database has no schema version: not a Roost database?");
 		else
 			*error_r = xasprintf("database: reading the schema version: %s",
-					     sqlite3_errmsg(db));
-		sqlite3_finalize(st);
+					     db_errmsg(db));
+		db_finalize(st);
 		return err == STORE_OK ? STORE_ETEMP : err;
 	}
-	const char *v = (const char *)sqlite3_column_text(st, 0);
+	const char *v = db_column_text(st, 0);
 	char *end = NULL;
 	errno = 0;
 	long version = v != NULL ? strtol(v, &end, 10) : 0;
@@ -379,7 +378,7 @@ static enum store_err read_version(sqlite3 *db, long *version_r, char **error_r)
 	if (!ok)
 		*error_r = xasprintf("database schema version \"%.32s\" is not a number",
 				     v != NULL ? v : "");
-	sqlite3_finalize(st);
+	db_finalize(st);
 	if (!ok)
 		return STORE_ECORRUPT;
 	*version_r = version;
@@ -389,7 +388,7 @@ static enum store_err read_version(sqlite3 *db, long *version_r, char **error_r)
 /* A copy of the database as it is, next to it, before it is upgraded:
  * roost.db.v<old>-<unixtime>.bak, readable by the owner only (it holds
  * the password hashes). VACUUM INTO writes a consistent snapshot. */
-static enum store_err backup(sqlite3 *db, const char *db_path, long version, char **error_r)
+static enum store_err backup(struct db *db, const char *db_path, long version, char **error_r)
 {
 	char *path = xasprintf("%s.v%ld-%" PRId64 ".bak", db_path, version, store_now());
 	/* VACUUM INTO accepts an empty file: create it first with its mode */
@@ -401,26 +400,26 @@ static enum store_err backup(sqlite3 *db, const char *db_path, long version, cha
 		return STORE_ETEMP;
 	}
 	close(fd);
-	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(db, "VACUUM INTO ?1", -1, &st, NULL);
-	if (rc == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
-		rc = sqlite3_step(st);
+	struct db_stmt *st = NULL;
+	int rc = db_prepare(db, "VACUUM INTO ?1", &st);
+	if (rc == DB_OK) {
+		db_bind_text(st, 1, path, -1, true);
+		rc = db_step(st);
 	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE && rc != SQLITE_OK) {
+	db_finalize(st);
+	if (rc != DB_DONE && rc != DB_OK) {
 		*error_r = xasprintf("backup before the schema upgrade: %s: %s", path,
-				     sqlite3_errmsg(db));
+				     db_errmsg(db));
 		unlink(path);
 		free(path);
-		return store_sqlite_err(rc) == STORE_OK ? STORE_ETEMP : store_sqlite_err(rc);
+		return store_db_err(rc) == STORE_OK ? STORE_ETEMP : store_db_err(rc);
 	}
 	log_info("store: schema version %ld backed up to %s", version, path);
 	free(path);
 	return STORE_OK;
 }
 
-static enum store_err upgrade(sqlite3 *db, long from, char **error_r)
+static enum store_err upgrade(struct db *db, long from, char **error_r)
 {
 	enum store_err err = store_exec(db, "BEGIN IMMEDIATE", error_r);
 	if (err != STORE_OK)
@@ -441,7 +440,7 @@ static enum store_err upgrade(sqlite3 *db, long from, char **error_r)
 	return STORE_OK;
 }
 
-enum store_err store_schema_check(sqlite3 *db, const char *db_path, char **error_r)
+enum store_err store_schema_check(struct db *db, const char *db_path, char **error_r)
 {
 	long version = 0;
 	enum store_err err = read_version(db, &version, error_r);

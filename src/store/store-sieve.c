@@ -30,24 +30,24 @@ enum store_err store_sieve_list(struct store *s, int64_t account_id,
 {
 	*list_r = NULL;
 	*n_r = 0;
-	sqlite3_stmt *st = store_prepare(store_reader(s),
+	struct db_stmt *st = store_prepare(store_reader(s),
 		"SELECT name, active, updated, length(content) FROM sieve_scripts"
 		" WHERE account_id = ?1 ORDER BY name");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, account_id);
+	db_bind_int64(st, 1, account_id);
 	struct store_sieve_script *list = NULL;
 	size_t n = 0, cap = 0;
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_step(st)) == DB_ROW) {
 		list = xgrow(list, &cap, n + 1, sizeof(*list));
-		list[n].name = xstrdup((const char *)sqlite3_column_text(st, 0));
-		list[n].active = sqlite3_column_int(st, 1) != 0;
-		list[n].updated = sqlite3_column_int64(st, 2);
-		list[n].size = (size_t)sqlite3_column_int64(st, 3);
+		list[n].name = xstrdup(db_column_text(st, 0));
+		list[n].active = db_column_int(st, 1) != 0;
+		list[n].updated = db_column_int64(st, 2);
+		list[n].size = (size_t)db_column_int64(st, 3);
 		n++;
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	enum store_err err = store_read_err(rc);
 	if (err != STORE_OK) {
 		store_sieve_list_free(list, n);
@@ -58,10 +58,10 @@ enum store_err store_sieve_list(struct store *s, int64_t account_id,
 	return STORE_OK;
 }
 
-static char *column_text_dup(sqlite3_stmt *st, int col, size_t *len_r)
+static char *column_text_dup(struct db_stmt *st, int col, size_t *len_r)
 {
-	size_t len = (size_t)sqlite3_column_bytes(st, col);
-	const void *v = sqlite3_column_blob(st, col);
+	size_t len = (size_t)db_column_bytes(st, col);
+	const void *v = db_column_blob(st, col);
 	char *out = xmalloc(len + 1);
 	if (len > 0)
 		memcpy(out, v, len);
@@ -76,19 +76,19 @@ enum store_err store_sieve_get(struct store *s, int64_t account_id, const char *
 {
 	*content_r = NULL;
 	*len_r = 0;
-	sqlite3_stmt *st = store_prepare(store_reader(s),
+	struct db_stmt *st = store_prepare(store_reader(s),
 		"SELECT content, active FROM sieve_scripts WHERE account_id = ?1 AND name = ?2");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, account_id);
-	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	db_bind_int64(st, 1, account_id);
+	db_bind_text(st, 2, name, -1, true);
+	int rc = db_step(st);
+	if (rc == DB_ROW) {
 		*content_r = column_text_dup(st, 0, len_r);
 		if (active_r != NULL)
-			*active_r = sqlite3_column_int(st, 1) != 0;
+			*active_r = db_column_int(st, 1) != 0;
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	return store_row_err(rc);
 }
 
@@ -98,64 +98,64 @@ enum store_err store_sieve_get_active(struct store *s, int64_t account_id, char 
 	*name_r = NULL;
 	*content_r = NULL;
 	*len_r = 0;
-	sqlite3_stmt *st = store_prepare(store_reader(s),
+	struct db_stmt *st = store_prepare(store_reader(s),
 		"SELECT name, content FROM sieve_scripts WHERE account_id = ?1 AND active != 0");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, account_id);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*name_r = xstrdup((const char *)sqlite3_column_text(st, 0));
+	db_bind_int64(st, 1, account_id);
+	int rc = db_step(st);
+	if (rc == DB_ROW) {
+		*name_r = xstrdup(db_column_text(st, 0));
 		*content_r = column_text_dup(st, 1, len_r);
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	return store_row_err(rc);
 }
 
 /* Run a statement that takes no result rows; rows changed through *n_r. */
-static enum store_err exec_done(sqlite3 *db, sqlite3_stmt *st, int *n_r)
+static enum store_err exec_done(struct db *db, struct db_stmt *st, int *n_r)
 {
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
+	int rc = db_step(st);
+	db_reset(st);
+	if (rc != DB_DONE)
 		return store_step_err(rc);
 	if (n_r != NULL)
-		*n_r = sqlite3_changes(db);
+		*n_r = db_changes(db);
 	return STORE_OK;
 }
 
-static enum store_err account_exists(sqlite3 *db, int64_t account_id)
+static enum store_err account_exists(struct db *db, int64_t account_id)
 {
-	sqlite3_stmt *st = store_prepare(db, "SELECT 1 FROM accounts WHERE id = ?1");
+	struct db_stmt *st = store_prepare(db, "SELECT 1 FROM accounts WHERE id = ?1");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, account_id);
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
+	db_bind_int64(st, 1, account_id);
+	int rc = db_step(st);
+	db_reset(st);
 	return store_row_err(rc);
 }
 
-static enum store_err deactivate_all(sqlite3 *db, int64_t account_id)
+static enum store_err deactivate_all(struct db *db, int64_t account_id)
 {
-	sqlite3_stmt *st = store_prepare(db,
+	struct db_stmt *st = store_prepare(db,
 		"UPDATE sieve_scripts SET active = 0 WHERE account_id = ?1 AND active != 0");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, account_id);
+	db_bind_int64(st, 1, account_id);
 	return exec_done(db, st, NULL);
 }
 
-static enum store_err activate_one(sqlite3 *db, int64_t account_id, const char *name)
+static enum store_err activate_one(struct db *db, int64_t account_id, const char *name)
 {
 	enum store_err err = deactivate_all(db, account_id);
 	if (err != STORE_OK || name == NULL)
 		return err;
-	sqlite3_stmt *st = store_prepare(db,
+	struct db_stmt *st = store_prepare(db,
 		"UPDATE sieve_scripts SET active = 1 WHERE account_id = ?1 AND name = ?2");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, account_id);
-	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	db_bind_int64(st, 1, account_id);
+	db_bind_text(st, 2, name, -1, true);
 	int n = 0;
 	err = exec_done(db, st, &n);
 	return err != STORE_OK ? err : n == 0 ? STORE_ENOTFOUND : STORE_OK;
@@ -164,44 +164,44 @@ static enum store_err activate_one(sqlite3 *db, int64_t account_id, const char *
 static enum store_err put_fn(struct store_txn *txn, void *arg, char **error_r)
 {
 	struct store_sieve_put *p = arg;
-	sqlite3 *db = store_txn_db(txn);
+	struct db *db = store_txn_db(txn);
 	if (!store_sieve_name_valid(p->name) || p->len > STORE_SIEVE_MAX_CONTENT)
 		return STORE_EINVAL;
 	enum store_err err = account_exists(db, p->account_id);
 	if (err != STORE_OK)
 		return err;
 	if (p->max_scripts > 0) {
-		sqlite3_stmt *st = store_prepare(db,
+		struct db_stmt *st = store_prepare(db,
 			"SELECT count(*), COALESCE(sum(name = ?2), 0) FROM sieve_scripts"
 			" WHERE account_id = ?1");
 		if (st == NULL)
 			return STORE_ETEMP;
-		sqlite3_bind_int64(st, 1, p->account_id);
-		sqlite3_bind_text(st, 2, p->name, -1, SQLITE_STATIC);
-		int rc = sqlite3_step(st);
+		db_bind_int64(st, 1, p->account_id);
+		db_bind_text(st, 2, p->name, -1, true);
+		int rc = db_step(st);
 		int64_t n = 0, same = 0;
-		if (rc == SQLITE_ROW) {
-			n = sqlite3_column_int64(st, 0);
-			same = sqlite3_column_int64(st, 1);
+		if (rc == DB_ROW) {
+			n = db_column_int64(st, 0);
+			same = db_column_int64(st, 1);
 		}
-		sqlite3_reset(st);
-		if (rc != SQLITE_ROW)
+		db_reset(st);
+		if (rc != DB_ROW)
 			return store_step_err(rc);
 		if (same == 0 && n >= (int64_t)p->max_scripts) {
 			*error_r = xstrdup("too many scripts");
 			return STORE_ELIMIT;
 		}
 	}
-	sqlite3_stmt *st = store_prepare(db,
+	struct db_stmt *st = store_prepare(db,
 		"INSERT INTO sieve_scripts (account_id, name, content, active, updated)"
 		" VALUES (?1, ?2, ?3, 0, ?4) ON CONFLICT (account_id, name)"
 		" DO UPDATE SET content = excluded.content, updated = excluded.updated");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, p->account_id);
-	sqlite3_bind_text(st, 2, p->name, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 3, p->len > 0 ? p->content : "", (int)p->len, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, store_now());
+	db_bind_int64(st, 1, p->account_id);
+	db_bind_text(st, 2, p->name, -1, true);
+	db_bind_blob(st, 3, p->len > 0 ? p->content : "", (int)p->len, true);
+	db_bind_int64(st, 4, store_now());
 	err = exec_done(db, st, NULL);
 	if (err == STORE_OK && p->activate)
 		err = activate_one(db, p->account_id, p->name);
@@ -231,16 +231,16 @@ void store_sieve_activate_init(struct store_op *op, struct store_sieve_name *n)
 static enum store_err delete_fn(struct store_txn *txn, void *arg, char **error_r)
 {
 	struct store_sieve_name *n = arg;
-	sqlite3 *db = store_txn_db(txn);
-	sqlite3_stmt *st = store_prepare(db,
+	struct db *db = store_txn_db(txn);
+	struct db_stmt *st = store_prepare(db,
 		"SELECT active FROM sieve_scripts WHERE account_id = ?1 AND name = ?2");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, n->account_id);
-	sqlite3_bind_text(st, 2, n->name, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	bool active = rc == SQLITE_ROW && sqlite3_column_int(st, 0) != 0;
-	sqlite3_reset(st);
+	db_bind_int64(st, 1, n->account_id);
+	db_bind_text(st, 2, n->name, -1, true);
+	int rc = db_step(st);
+	bool active = rc == DB_ROW && db_column_int(st, 0) != 0;
+	db_reset(st);
 	enum store_err err = store_row_err(rc);
 	if (err != STORE_OK)
 		return err;
@@ -249,8 +249,8 @@ static enum store_err delete_fn(struct store_txn *txn, void *arg, char **error_r
 	st = store_prepare(db, "DELETE FROM sieve_scripts WHERE account_id = ?1 AND name = ?2");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, n->account_id);
-	sqlite3_bind_text(st, 2, n->name, -1, SQLITE_STATIC);
+	db_bind_int64(st, 1, n->account_id);
+	db_bind_text(st, 2, n->name, -1, true);
 	return exec_done(db, st, NULL);
 }
 
@@ -264,29 +264,29 @@ void store_sieve_delete_init(struct store_op *op, struct store_sieve_name *n)
 static enum store_err rename_fn(struct store_txn *txn, void *arg, char **error_r)
 {
 	struct store_sieve_name *n = arg;
-	sqlite3 *db = store_txn_db(txn);
+	struct db *db = store_txn_db(txn);
 	if (!store_sieve_name_valid(n->new_name))
 		return STORE_EINVAL;
-	sqlite3_stmt *st = store_prepare(db,
+	struct db_stmt *st = store_prepare(db,
 		"SELECT 1 FROM sieve_scripts WHERE account_id = ?1 AND name = ?2");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, n->account_id);
-	sqlite3_bind_text(st, 2, n->new_name, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
+	db_bind_int64(st, 1, n->account_id);
+	db_bind_text(st, 2, n->new_name, -1, true);
+	int rc = db_step(st);
+	db_reset(st);
+	if (rc == DB_ROW)
 		return STORE_EEXISTS;
-	if (rc != SQLITE_DONE)
+	if (rc != DB_DONE)
 		return store_step_err(rc);
 	st = store_prepare(db, "UPDATE sieve_scripts SET name = ?3, updated = ?4"
 			       " WHERE account_id = ?1 AND name = ?2");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, n->account_id);
-	sqlite3_bind_text(st, 2, n->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, n->new_name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, store_now());
+	db_bind_int64(st, 1, n->account_id);
+	db_bind_text(st, 2, n->name, -1, true);
+	db_bind_text(st, 3, n->new_name, -1, true);
+	db_bind_int64(st, 4, store_now());
 	int changed = 0;
 	enum store_err err = exec_done(db, st, &changed);
 	return err != STORE_OK ? err : changed == 0 ? STORE_ENOTFOUND : STORE_OK;
@@ -329,61 +329,61 @@ enum store_err store_sieve_state_get(struct store *s, int64_t account_id,
 				     const char *key2, int64_t *when_r)
 {
 	*when_r = 0;
-	sqlite3_stmt *st = store_prepare(store_reader(s), state_sql[kind][0]);
+	struct db_stmt *st = store_prepare(store_reader(s), state_sql[kind][0]);
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, account_id);
-	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, key2 != NULL ? key2 : "", -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*when_r = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? STORE_OK : store_read_err(rc);
+	db_bind_int64(st, 1, account_id);
+	db_bind_text(st, 2, key, -1, true);
+	db_bind_text(st, 3, key2 != NULL ? key2 : "", -1, true);
+	int rc = db_step(st);
+	if (rc == DB_ROW)
+		*when_r = db_column_int64(st, 0);
+	db_reset(st);
+	return rc == DB_ROW || rc == DB_DONE ? STORE_OK : store_read_err(rc);
 }
 
 enum store_err store_sieve_redirects_since(struct store *s, int64_t account_id, int64_t since,
 					   int64_t *n_r)
 {
 	*n_r = 0;
-	sqlite3_stmt *st = store_prepare(store_reader(s),
+	struct db_stmt *st = store_prepare(store_reader(s),
 		"SELECT count(*) FROM sieve_redirects WHERE account_id = ?1 AND sent >= ?2");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, account_id);
-	sqlite3_bind_int64(st, 2, since);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*n_r = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
+	db_bind_int64(st, 1, account_id);
+	db_bind_int64(st, 2, since);
+	int rc = db_step(st);
+	if (rc == DB_ROW)
+		*n_r = db_column_int64(st, 0);
+	db_reset(st);
 	return store_row_err(rc) == STORE_ENOTFOUND ? STORE_ETEMP : store_row_err(rc);
 }
 
 static enum store_err mark_fn(struct store_txn *txn, void *arg, char **error_r)
 {
 	struct store_sieve_mark *m = arg;
-	sqlite3 *db = store_txn_db(txn);
+	struct db *db = store_txn_db(txn);
 	const char *key2 = m->key2 != NULL ? m->key2 : "";
 	if (m->key == NULL || strlen(m->key) > STORE_SIEVE_MAX_KEY ||
 	    strlen(key2) > STORE_SIEVE_MAX_KEY)
 		return STORE_EINVAL;
 	enum store_err err;
 	if (m->expire_before > 0) {
-		sqlite3_stmt *st = store_prepare(db, state_sql[m->kind][2]);
+		struct db_stmt *st = store_prepare(db, state_sql[m->kind][2]);
 		if (st == NULL)
 			return STORE_ETEMP;
-		sqlite3_bind_int64(st, 1, m->account_id);
-		sqlite3_bind_int64(st, 2, m->expire_before);
+		db_bind_int64(st, 1, m->account_id);
+		db_bind_int64(st, 2, m->expire_before);
 		if ((err = exec_done(db, st, NULL)) != STORE_OK)
 			return err;
 	}
-	sqlite3_stmt *st = store_prepare(db, state_sql[m->kind][1]);
+	struct db_stmt *st = store_prepare(db, state_sql[m->kind][1]);
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, m->account_id);
-	sqlite3_bind_text(st, 2, m->key, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, key2, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, m->when);
+	db_bind_int64(st, 1, m->account_id);
+	db_bind_text(st, 2, m->key, -1, true);
+	db_bind_text(st, 3, key2, -1, true);
+	db_bind_int64(st, 4, m->when);
 	return exec_done(db, st, NULL);
 }
 

@@ -2,23 +2,23 @@
 #include "store/store-sort.h"
 #include "store/store-private.h"
 
-static const char *col_str(sqlite3_stmt *st, int i)
+static const char *col_str(struct db_stmt *st, int i)
 {
-	return sqlite3_column_type(st, i) == SQLITE_NULL ? NULL
-							  : (const char *)sqlite3_column_text(st, i);
+	return db_column_type(st, i) == DB_TYPE_NULL ? NULL
+							  : db_column_text(st, i);
 }
 
 enum store_err store_sort_rows(struct store *s, int64_t account_id, int64_t mailbox_id,
 			       uint32_t lo, uint32_t hi, bool headers, store_sort_fn *fn, void *ctx)
 {
-	sqlite3 *db = store_reader(s);
+	struct db *db = store_reader(s);
 	/* another account's mailbox: STORE_ENOTFOUND, not an empty list */
 	enum store_err err = store_mailbox_owned(db, account_id, mailbox_id);
 	if (err != STORE_OK)
 		return err;
 	/* two literals: store_prepare caches by the SQL text's address; both
 	 * filter by the account too (?4) */
-	sqlite3_stmt *st = headers
+	struct db_stmt *st = headers
 		? store_prepare(db,
 			"SELECT m.uid, m.internaldate, m.size, i.date, i.subject, i.from_addr,"
 			" i.to_addr, i.cc_addr, i.message_id, i.in_reply_to, i.references_hdr"
@@ -32,17 +32,17 @@ enum store_err store_sort_rows(struct store *s, int64_t account_id, int64_t mail
 			" AND m.uid BETWEEN ?2 AND ?3 ORDER BY m.uid");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, mailbox_id);
-	sqlite3_bind_int64(st, 2, lo);
-	sqlite3_bind_int64(st, 3, hi);
-	sqlite3_bind_int64(st, 4, account_id);
+	db_bind_int64(st, 1, mailbox_id);
+	db_bind_int64(st, 2, lo);
+	db_bind_int64(st, 3, hi);
+	db_bind_int64(st, 4, account_id);
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_step(st)) == DB_ROW) {
 		struct store_sort_row r = {
-			.uid = (uint32_t)sqlite3_column_int64(st, 0),
-			.internaldate = sqlite3_column_int64(st, 1),
-			.size = sqlite3_column_int64(st, 2),
-			.date = sqlite3_column_int64(st, 3),
+			.uid = (uint32_t)db_column_int64(st, 0),
+			.internaldate = db_column_int64(st, 1),
+			.size = db_column_int64(st, 2),
+			.date = db_column_int64(st, 3),
 		};
 		if (headers) {
 			r.subject = col_str(st, 4);
@@ -54,10 +54,10 @@ enum store_err store_sort_rows(struct store *s, int64_t account_id, int64_t mail
 			r.references = col_str(st, 10);
 		}
 		if (fn(ctx, &r) < 0) {
-			rc = SQLITE_DONE;
+			rc = DB_DONE;
 			break;
 		}
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	return store_read_err(rc);
 }

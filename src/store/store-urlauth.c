@@ -14,41 +14,41 @@
 #include <strings.h>
 #include <time.h>
 
-static enum store_err read_key(sqlite3 *db, int64_t account_id, int64_t mailbox_id,
+static enum store_err read_key(struct db *db, int64_t account_id, int64_t mailbox_id,
 			       unsigned char key_r[STORE_URLAUTH_KEY_LEN])
 {
-	sqlite3_stmt *st = store_prepare(db, "SELECT key FROM urlauth_keys"
+	struct db_stmt *st = store_prepare(db, "SELECT key FROM urlauth_keys"
 					     " WHERE account_id = ?1 AND mailbox_id = ?2");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, account_id);
-	sqlite3_bind_int64(st, 2, mailbox_id);
-	int rc = sqlite3_step(st);
+	db_bind_int64(st, 1, account_id);
+	db_bind_int64(st, 2, mailbox_id);
+	int rc = db_step(st);
 	enum store_err err = store_row_err(rc);
 	if (err == STORE_OK) {
-		if (sqlite3_column_bytes(st, 0) == STORE_URLAUTH_KEY_LEN)
-			memcpy(key_r, sqlite3_column_blob(st, 0), STORE_URLAUTH_KEY_LEN);
+		if (db_column_bytes(st, 0) == STORE_URLAUTH_KEY_LEN)
+			memcpy(key_r, db_column_blob(st, 0), STORE_URLAUTH_KEY_LEN);
 		else
 			err = STORE_ECORRUPT;
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	return err;
 }
 
 static enum store_err key_fn(struct store_txn *txn, void *arg, char **error_r)
 {
 	struct store_urlauth_key *k = arg;
-	sqlite3 *db = store_txn_db(txn);
-	sqlite3_stmt *st;
+	struct db *db = store_txn_db(txn);
+	struct db_stmt *st;
 	int rc;
 	if (k->reset && k->mailbox_id == 0) {
 		st = store_prepare(db, "DELETE FROM urlauth_keys WHERE account_id = ?1");
 		if (st == NULL)
 			return STORE_ETEMP;
-		sqlite3_bind_int64(st, 1, k->account_id);
-		rc = sqlite3_step(st);
-		sqlite3_reset(st);
-		return rc == SQLITE_DONE ? STORE_OK : store_step_err(rc);
+		db_bind_int64(st, 1, k->account_id);
+		rc = db_step(st);
+		db_reset(st);
+		return rc == DB_DONE ? STORE_OK : store_step_err(rc);
 	}
 	enum store_err err = store_mailbox_owned(db, k->account_id, k->mailbox_id);
 	if (err != STORE_OK)
@@ -62,16 +62,17 @@ static enum store_err key_fn(struct store_txn *txn, void *arg, char **error_r)
 		*error_r = xstrdup("no random bytes for an URLAUTH key");
 		return STORE_ETEMP;
 	}
-	st = store_prepare(db, "INSERT OR REPLACE INTO urlauth_keys (account_id, mailbox_id, key)"
-			       " VALUES (?1, ?2, ?3)");
+	st = store_prepare(db, "INSERT INTO urlauth_keys (account_id, mailbox_id, key)"
+			       " VALUES (?1, ?2, ?3)"
+			       " ON CONFLICT (account_id, mailbox_id) DO UPDATE SET key = excluded.key");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, k->account_id);
-	sqlite3_bind_int64(st, 2, k->mailbox_id);
-	sqlite3_bind_blob(st, 3, k->key, sizeof(k->key), SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? STORE_OK : store_step_err(rc);
+	db_bind_int64(st, 1, k->account_id);
+	db_bind_int64(st, 2, k->mailbox_id);
+	db_bind_blob(st, 3, k->key, sizeof(k->key), true);
+	rc = db_step(st);
+	db_reset(st);
+	return rc == DB_DONE ? STORE_OK : store_step_err(rc);
 }
 
 void store_urlauth_key_init(struct store_op *op, struct store_urlauth_key *k)

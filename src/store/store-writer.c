@@ -11,6 +11,7 @@
 #include "lib/log.h"
 #include "lib/metrics.h"
 #include <event2/event.h>
+#include <sqlite3.h>
 #include <string.h>
 #include <time.h>
 
@@ -74,7 +75,7 @@ static void fail_batch(struct store_op **ops, size_t n, enum store_err err, cons
 }
 
 /*
- * SQLite rolls a transaction back by itself on SQLITE_FULL, IOERR, BUSY or
+ * SQLite rolls a transaction back by itself on DB_FULL, IOERR, BUSY or
  * NOMEM; every statement after that would commit on its own (autocommit),
  * half an op at a time. The commit hook refuses any commit inside a batch
  * except the batch's own COMMIT, so such statements fail instead.
@@ -88,7 +89,10 @@ static int commit_guard(void *arg)
 void store_writer_guard_commits(struct store *s)
 {
 	s->commit_allowed = true;
-	sqlite3_commit_hook(s->wdb, commit_guard, s);
+	/* SQLite only: other backends end a failed transaction for good
+	 * (later statements fail until ROLLBACK), so there is nothing to guard. */
+	if (db_sqlite(s->wdb) != NULL)
+		sqlite3_commit_hook(db_sqlite(s->wdb), commit_guard, s);
 }
 
 static void run_batch(struct store *s, struct store_op **ops, size_t n, struct store_txn *txn);
@@ -108,7 +112,7 @@ static void run_batch(struct store *s, struct store_op **ops, size_t n, struct s
 	enum store_err err = store_step_sql(s->wdb, "BEGIN IMMEDIATE");
 	s->commit_allowed = false;
 	if (err != STORE_OK) {
-		error = xasprintf("database: %s", sqlite3_errmsg(s->wdb));
+		error = xasprintf("database: %s", db_errmsg(s->wdb));
 		log_error("store: begin failed: %s", error);
 		for (size_t i = 0; i < n; i++) {
 			ops[i]->err = err;
@@ -128,7 +132,7 @@ static void run_batch(struct store *s, struct store_op **ops, size_t n, struct s
 			/* nothing of the op ran; the ops before stand */
 			op->err = err;
 			if (op->error == NULL)
-				op->error = xasprintf("database: savepoint: %s", sqlite3_errmsg(s->wdb));
+				op->error = xasprintf("database: savepoint: %s", db_errmsg(s->wdb));
 		} else {
 			op->err = store_op_execute(txn, op);
 			if (op->err == STORE_OK && (err = store_step_sql(s->wdb, "RELEASE op")) != STORE_OK)
@@ -139,11 +143,11 @@ static void run_batch(struct store *s, struct store_op **ops, size_t n, struct s
 				txn->nchanged = txn->op_changed_start;
 				/* Unless the op's writes are undone, they would
 				 * commit with the others: then nothing commits. */
-				if (!sqlite3_get_autocommit(s->wdb) &&
+				if (db_in_transaction(s->wdb) &&
 				    (store_step_sql(s->wdb, "ROLLBACK TO op") != STORE_OK ||
 				     store_step_sql(s->wdb, "RELEASE op") != STORE_OK)) {
 					error = xasprintf("database: undoing a failed op: %s",
-							  sqlite3_errmsg(s->wdb));
+							  db_errmsg(s->wdb));
 					log_error("store: %s", error);
 					store_exec(s->wdb, "ROLLBACK", NULL);
 					fail_batch(ops, n, STORE_ETEMP, error);
@@ -153,12 +157,12 @@ static void run_batch(struct store *s, struct store_op **ops, size_t n, struct s
 				}
 			}
 		}
-		/* On SQLITE_FULL, IOERR, BUSY or NOMEM SQLite may have rolled
+		/* On DB_FULL, IOERR, BUSY or NOMEM SQLite may have rolled
 		 * back the whole transaction (lang_transaction.html): the ops
 		 * before are undone, and the ops after would each commit on
 		 * their own outside it, yet be reported failed (then retried
 		 * and stored twice). Fail the whole batch instead. */
-		if (sqlite3_get_autocommit(s->wdb)) {
+		if (!db_in_transaction(s->wdb)) {
 			log_error("store: transaction rolled back by the database: %s",
 				  store_strerror(op->err));
 			error = xasprintf("transaction rolled back: %s", store_strerror(op->err));
@@ -176,7 +180,7 @@ static void run_batch(struct store *s, struct store_op **ops, size_t n, struct s
 	s->commit_allowed = true;
 	err = store_step_sql(s->wdb, "COMMIT");
 	if (err != STORE_OK) {
-		error = xasprintf("database: %s", sqlite3_errmsg(s->wdb));
+		error = xasprintf("database: %s", db_errmsg(s->wdb));
 		/* Nothing of this batch is stored: every op fails. */
 		log_error("store: commit failed: %s", error);
 		store_exec(s->wdb, "ROLLBACK", NULL);
@@ -337,7 +341,7 @@ static void *checkpointer_main(void *arg)
 		if (s->stopping)
 			break;
 		pthread_mutex_unlock(&s->lock);
-		sqlite3_wal_checkpoint_v2(s->cdb, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		sqlite3_wal_checkpoint_v2(db_sqlite(s->cdb), NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 		pthread_mutex_lock(&s->lock);
 	}
 	pthread_mutex_unlock(&s->lock);
@@ -346,8 +350,12 @@ static void *checkpointer_main(void *arg)
 
 int store_writer_start(struct store *s, struct event_base *base)
 {
-	if (sqlite3_open_v2(s->db_path, &s->cdb, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) == SQLITE_OK) {
-		sqlite3_busy_timeout(s->cdb, 1000);
+	/* The WAL checkpointer is SQLite's; other backends have none. */
+	char *error = NULL;
+	if (db_sqlite(s->wdb) == NULL) {
+		s->cdb = NULL;
+	} else if (db_open(DB_SQLITE, s->db_path, 0, &s->cdb, &error) == DB_OK) {
+		sqlite3_busy_timeout(db_sqlite(s->cdb), 1000);
 		store_exec(s->cdb, "PRAGMA synchronous=FULL", NULL);
 		/* no checkpointer thread: SQLite checkpoints inside commits */
 		int rc = pthread_create(&s->checkpointer, NULL, checkpointer_main, s);
@@ -355,13 +363,12 @@ int store_writer_start(struct store *s, struct event_base *base)
 			store_exec(s->wdb, "PRAGMA wal_autocheckpoint=0", NULL);
 		} else {
 			log_warn("store: no checkpointer thread: %s", strerror(rc));
-			sqlite3_close(s->cdb);
+			db_close(s->cdb);
 			s->cdb = NULL;
 		}
 	} else {
-		log_warn("store: no checkpointer connection: %s",
-			 s->cdb != NULL ? sqlite3_errmsg(s->cdb) : "out of memory");
-		sqlite3_close(s->cdb);
+		log_warn("store: no checkpointer connection: %s", error);
+		free(error);
 		s->cdb = NULL;
 	}
 	s->base = base;
@@ -392,8 +399,8 @@ void store_writer_stop(struct store *s)
 	pthread_join(s->thread, NULL);
 	if (s->cdb != NULL) {
 		pthread_join(s->checkpointer, NULL);
-		sqlite3_wal_checkpoint_v2(s->cdb, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
-		sqlite3_close(s->cdb);
+		sqlite3_wal_checkpoint_v2(db_sqlite(s->cdb), NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+		db_close(s->cdb);
 		s->cdb = NULL;
 		store_exec(s->wdb, "PRAGMA wal_autocheckpoint=1000", NULL);
 	}

@@ -9,6 +9,7 @@
 #include "lib/log.h"
 #include "mail/mime-index.h"
 #include <errno.h>
+#include <sqlite3.h>
 #include <event2/event.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -24,8 +25,8 @@
  * Statements cached per thread, keyed by (connection, SQL text pointer).
  * A cached statement is never finalized while its connection is open: a
  * caller up the stack may still be stepping it, or hold it between
- * prepare and step, or between SQLITE_DONE and its reset, and nothing
- * tells the cache when it is done (sqlite3_stmt_busy() sees only the
+ * prepare and step, or between DB_DONE and its reset, and nothing
+ * tells the cache when it is done (db_stmt_busy() sees only the
  * middle one). So the table grows instead of evicting. Its size is bounded
  * by the program's SQL string literals times the connections a thread
  * uses (one or two), since the SQL passed here is always a literal.
@@ -34,9 +35,9 @@
 #define STMT_CACHE_INITIAL 256
 
 struct stmt_slot {
-	sqlite3 *db;
+	struct db *db;
 	const char *sql;	/* NULL: never used (ends a probe) */
-	sqlite3_stmt *st;	/* NULL with sql set: stale, reusable */
+	struct db_stmt *st;	/* NULL with sql set: stale, reusable */
 	uint64_t generation;
 };
 
@@ -57,7 +58,7 @@ static void stmt_cache_key_init(void)
 static _Thread_local struct {
 	struct store *s;
 	uint64_t generation;
-	sqlite3 *db;
+	struct db *db;
 } reader_tls;
 static atomic_uint_fast64_t generation_counter = 1;
 /* Connections closed since a slot was filled make it stale. */
@@ -82,26 +83,26 @@ const char *store_strerror(enum store_err err)
 	return "unknown error";
 }
 
-enum store_err store_sqlite_err(int rc)
+enum store_err store_db_err(int rc)
 {
-	switch (rc & 0xff) {
-	case SQLITE_OK:
-	case SQLITE_DONE:
-	case SQLITE_ROW: return STORE_OK;
-	case SQLITE_FULL: return STORE_ENOSPACE;
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED: return STORE_EINUSE; /* someone else holds the lock */
-	case SQLITE_CORRUPT:
-	case SQLITE_NOTADB: return STORE_ECORRUPT;
-	case SQLITE_CONSTRAINT: return STORE_EEXISTS;
-	case SQLITE_TOOBIG: return STORE_ELIMIT;
-	default: return STORE_ETEMP;
+	switch ((enum db_rc)rc) {
+	case DB_OK:
+	case DB_DONE:
+	case DB_ROW: return STORE_OK;
+	case DB_FULL: return STORE_ENOSPACE;
+	case DB_BUSY: return STORE_EINUSE; /* someone else holds the lock */
+	case DB_CORRUPT: return STORE_ECORRUPT;
+	case DB_CONSTRAINT: return STORE_EEXISTS;
+	case DB_TOOBIG: return STORE_ELIMIT;
+	case DB_IOERR:
+	case DB_ERROR: return STORE_ETEMP;
 	}
+	return STORE_ETEMP;
 }
 
 enum store_err store_step_err(int rc)
 {
-	enum store_err err = store_sqlite_err(rc);
+	enum store_err err = store_db_err(rc);
 	return err == STORE_OK ? STORE_ETEMP : err;
 }
 
@@ -110,7 +111,7 @@ int64_t store_now(void)
 	return (int64_t)time(NULL);
 }
 
-static size_t stmt_hash(sqlite3 *db, const char *sql, size_t cap)
+static size_t stmt_hash(struct db *db, const char *sql, size_t cap)
 {
 	uint64_t h = ((uint64_t)(uintptr_t)sql >> 3) ^ ((uint64_t)(uintptr_t)db >> 4);
 	h *= 0x9e3779b97f4a7c15ull;	/* spread the pointer bits over the table */
@@ -120,7 +121,7 @@ static size_t stmt_hash(sqlite3 *db, const char *sql, size_t cap)
 /* The slot for (db, sql): its live entry, or where to put one. Entries
  * whose connection may have been closed since they were filled become
  * stale here (close_db() already finalized their statements). */
-static struct stmt_slot *stmt_find(sqlite3 *db, const char *sql, uint64_t closed)
+static struct stmt_slot *stmt_find(struct db *db, const char *sql, uint64_t closed)
 {
 	struct stmt_slot *reuse = NULL;
 	for (size_t i = stmt_hash(db, sql, stmt_cache.cap);; i = (i + 1) & (stmt_cache.cap - 1)) {
@@ -166,21 +167,21 @@ static void stmt_cache_grow(uint64_t closed)
 	pthread_setspecific(stmt_cache_key, stmt_cache.slots);
 }
 
-sqlite3_stmt *store_prepare(sqlite3 *db, const char *sql)
+struct db_stmt *store_prepare(struct db *db, const char *sql)
 {
 	uint64_t closed = atomic_load(&closed_generation);
 	if (2 * (stmt_cache.used + 1) > stmt_cache.cap)
 		stmt_cache_grow(closed);
 	struct stmt_slot *slot = stmt_find(db, sql, closed);
 	if (slot->st != NULL) {
-		sqlite3_reset(slot->st);
-		sqlite3_clear_bindings(slot->st);
+		db_reset(slot->st);
+		db_clear_bindings(slot->st);
 		return slot->st;
 	}
-	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
-	if (rc != SQLITE_OK) {
-		log_error("store: prepare failed: %s: %s", sqlite3_errmsg(db), sql);
+	struct db_stmt *st = NULL;
+	int rc = db_prepare(db, sql, &st);
+	if (rc != DB_OK) {
+		log_error("store: prepare failed: %s: %s", db_errmsg(db), sql);
 		return NULL;
 	}
 	if (slot->sql == NULL)
@@ -192,74 +193,78 @@ sqlite3_stmt *store_prepare(sqlite3 *db, const char *sql)
 	return st;
 }
 
-enum store_err store_exec(sqlite3 *db, const char *sql, char **error_r)
+enum store_err store_exec(struct db *db, const char *sql, char **error_r)
 {
 	char *msg = NULL;
-	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
-	if (rc == SQLITE_OK)
+	int rc = db_exec(db, sql, &msg);
+	if (rc == DB_OK)
 		return STORE_OK;
 	if (error_r != NULL)
-		*error_r = xasprintf("database: %s", msg ? msg : sqlite3_errstr(rc));
-	sqlite3_free(msg);
-	return store_sqlite_err(rc);
+		*error_r = xasprintf("database: %s", msg ? msg : db_errstr(rc));
+	free(msg);
+	return store_db_err(rc);
 }
 
-enum store_err store_step_sql(sqlite3 *db, const char *sql)
+enum store_err store_insert_id(struct db_stmt *st, int64_t *id_r)
 {
-	sqlite3_stmt *st = store_prepare(db, sql);
+	int rc = db_step(st);
+	int64_t id = rc == DB_ROW ? db_column_int64(st, 0) : 0;
+	db_reset(st);
+	if (rc != DB_ROW)
+		return store_step_err(rc);
+	*id_r = id;
+	return STORE_OK;
+}
+
+enum store_err store_step_sql(struct db *db, const char *sql)
+{
+	struct db_stmt *st = store_prepare(db, sql);
 	if (st == NULL)
 		return STORE_ETEMP;
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return store_sqlite_err(rc);
+	int rc = db_step(st);
+	db_reset(st);
+	return store_db_err(rc);
 }
 
-static enum store_err open_db(const char *path, int flags, sqlite3 **db_r, char **error_r)
+/* Opens a connection to the store's database with the settings every
+ * connection shares. flags: DB_OPEN_*. */
+static enum store_err open_db(const char *path, int flags, struct db **db_r, char **error_r)
 {
-	sqlite3 *db = NULL;
-	int rc = sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX, NULL);
-	if (rc != SQLITE_OK) {
-		*error_r = xasprintf("%s: %s", path, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
-		sqlite3_close(db);
+	struct db *db = NULL;
+	int rc = db_open(DB_SQLITE, path, flags, &db, error_r);
+	if (rc != DB_OK)
 		return STORE_ETEMP;
-	}
-	sqlite3_busy_timeout(db, STORE_BUSY_TIMEOUT_MS);
-	/* synchronous=FULL: in WAL mode every commit syncs the WAL, so a
-	 * commit that returned is on stable storage. */
-	enum store_err err = store_exec(db,
-					"PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-					"PRAGMA foreign_keys=OFF; PRAGMA cache_size=-16000;"
-					/* reads map the file instead of copying each page
-					 * through pread (SQLite caps this at its compiled-in
-					 * maximum, 2 GB in Debian's build): a third of a
-					 * 100,000-message SEARCH or SORT was those copies */
-					"PRAGMA mmap_size=" STORE_MMAP_SIZE ";",
-					error_r);
-	if (err != STORE_OK) {
-		sqlite3_close(db);
-		return err;
+	sqlite3 *h = db_sqlite(db);
+	if (h != NULL) {
+		sqlite3_busy_timeout(h, STORE_BUSY_TIMEOUT_MS);
+		/* synchronous=FULL: in WAL mode every commit syncs the WAL, so a
+		 * commit that returned is on stable storage. */
+		enum store_err err = store_exec(db,
+						"PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+						"PRAGMA foreign_keys=OFF; PRAGMA cache_size=-16000;"
+						/* reads map the file instead of copying each page
+						 * through pread (SQLite caps this at its compiled-in
+						 * maximum, 2 GB in Debian's build): a third of a
+						 * 100,000-message SEARCH or SORT was those copies */
+						"PRAGMA mmap_size=" STORE_MMAP_SIZE ";",
+						error_r);
+		if (err != STORE_OK) {
+			db_close(db);
+			return err;
+		}
 	}
 	*db_r = db;
 	return STORE_OK;
 }
 
-static void close_db(sqlite3 *db)
+static void close_db(struct db *db)
 {
 	if (db == NULL)
 		return;
-	/* Statements cached anywhere for this connection become stale. */
+	/* Statements cached anywhere for this connection become stale;
+	 * db_close finalizes them. */
 	atomic_store(&closed_generation, atomic_fetch_add(&generation_counter, 1) + 1);
-	sqlite3_stmt *st, *next;
-	for (st = sqlite3_next_stmt(db, NULL); st != NULL; st = next) {
-		next = sqlite3_next_stmt(db, st);
-		/* FTS5's own statements (store-fts.h) are its to finalize when
-		 * the table closes; they, unlike ours, name the schema 'main' */
-		const char *sql = sqlite3_sql(st);
-		if (sql != NULL && strstr(sql, "'main'.") != NULL)
-			continue;
-		sqlite3_finalize(st);
-	}
-	sqlite3_close(db);
+	db_close(db);
 }
 
 enum store_err store_create(const char *dir, char **error_r)
@@ -271,8 +276,8 @@ enum store_err store_create(const char *dir, char **error_r)
 		free(path);
 		return STORE_EEXISTS;
 	}
-	sqlite3 *db;
-	enum store_err err = open_db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &db, error_r);
+	struct db *db;
+	enum store_err err = open_db(path, DB_OPEN_CREATE, &db, error_r);
 	if (err == STORE_OK) {
 		err = store_schema_create(db, error_r);
 		close_db(db);
@@ -306,14 +311,14 @@ enum store_err store_open(const char *dir, const struct store_settings *settings
 		*error_r = xasprintf("%s: %s", s->db_path, strerror(errno));
 		err = STORE_ENOTFOUND;
 	} else {
-		err = open_db(s->db_path, SQLITE_OPEN_READWRITE, &s->wdb, error_r);
+		err = open_db(s->db_path, 0, &s->wdb, error_r);
 	}
 	if (err == STORE_OK)
 		err = store_schema_check(s->wdb, s->db_path, error_r);
 	if (err == STORE_OK) {
 		store_writer_guard_commits(s);
-		if (settings->busy_timeout_ms > 0)
-			sqlite3_busy_timeout(s->wdb, (int)settings->busy_timeout_ms);
+		if (settings->busy_timeout_ms > 0 && db_sqlite(s->wdb) != NULL)
+			sqlite3_busy_timeout(db_sqlite(s->wdb), (int)settings->busy_timeout_ms);
 	}
 	if (err != STORE_OK) {
 		store_close(&s);
@@ -323,13 +328,13 @@ enum store_err store_open(const char *dir, const struct store_settings *settings
 	return STORE_OK;
 }
 
-sqlite3 *store_reader(struct store *s)
+struct db *store_reader(struct store *s)
 {
 	if (reader_tls.s == s && reader_tls.generation == s->generation)
 		return reader_tls.db;
-	sqlite3 *db;
+	struct db *db;
 	char *error = NULL;
-	if (open_db(s->db_path, SQLITE_OPEN_READONLY, &db, &error) != STORE_OK) {
+	if (open_db(s->db_path, DB_OPEN_READONLY, &db, &error) != STORE_OK) {
 		/* Cannot serve reads at all: the data directory is gone. */
 		fatal("store: cannot open a read connection: %s", error);
 	}
@@ -378,18 +383,18 @@ void store_get_stats(struct store *s, struct store_stats *stats_r)
 	stats_r->ops = atomic_load(&s->ops);
 }
 
-enum store_err store_next_uidvalidity(sqlite3 *db, uint32_t *uidvalidity_r)
+enum store_err store_next_uidvalidity(struct db *db, uint32_t *uidvalidity_r)
 {
 	/* Time-based so a recreated database rarely repeats old values, and
 	 * strictly increasing so a recreated mailbox always differs. */
-	sqlite3_stmt *st = store_prepare(db, "SELECT value FROM meta WHERE key = 'uidvalidity'");
+	struct db_stmt *st = store_prepare(db, "SELECT value FROM meta WHERE key = 'uidvalidity'");
 	if (st == NULL)
 		return STORE_ETEMP;
-	int rc = sqlite3_step(st);
-	uint32_t last = rc == SQLITE_ROW ? (uint32_t)sqlite3_column_int64(st, 0) : 0;
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW)
-		return rc == SQLITE_DONE ? STORE_ECORRUPT : store_step_err(rc);
+	int rc = db_step(st);
+	uint32_t last = rc == DB_ROW ? (uint32_t)db_column_int64(st, 0) : 0;
+	db_reset(st);
+	if (rc != DB_ROW)
+		return rc == DB_DONE ? STORE_ECORRUPT : store_step_err(rc);
 	uint32_t now = (uint32_t)store_now();
 	uint32_t next = now > last ? now : last + 1;
 	if (next == 0)
@@ -397,16 +402,16 @@ enum store_err store_next_uidvalidity(sqlite3 *db, uint32_t *uidvalidity_r)
 	st = store_prepare(db, "UPDATE meta SET value = ?1 WHERE key = 'uidvalidity'");
 	if (st == NULL)
 		return STORE_ETEMP;
-	sqlite3_bind_int64(st, 1, next);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
+	db_bind_int64(st, 1, next);
+	rc = db_step(st);
+	db_reset(st);
+	if (rc != DB_DONE)
 		return store_step_err(rc);
 	*uidvalidity_r = next;
 	return STORE_OK;
 }
 
-int64_t store_effective_quota(const struct store *s, sqlite3_int64 value, bool is_null, bool bytes)
+int64_t store_effective_quota(const struct store *s, int64_t value, bool is_null, bool bytes)
 {
 	if (is_null)
 		return bytes ? s->settings.default_quota_bytes : s->settings.default_quota_messages;

@@ -489,8 +489,8 @@ enum store_err store_quota_recount(struct store *s, int64_t account_id, int64_t 
  * below UIDNEXT, duplicate UIDs, expunged UIDs still present, MODSEQs above
  * HIGHESTMODSEQ. STORE_OK when the check ran (*nproblems_r = problems). */
 /* Test hook (debug.fault_injection, store-fault.c): after `skip` more
- * sqlite3_step calls on read connections (any thread) succeed, the next
- * `count` fail with SQLITE_IOERR or SQLITE_BUSY instead of running.
+ * db_step calls on read connections (any thread) succeed, the next
+ * `count` fail with DB_IOERR or DB_BUSY instead of running.
  * Transaction ends (COMMIT, ROLLBACK) are never failed. count 0 disarms.
  * Process-wide; never armed unless a test or the debug command asks. */
 enum store_fault { STORE_FAULT_IOERR, STORE_FAULT_BUSY };

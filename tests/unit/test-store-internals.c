@@ -35,40 +35,40 @@ static char nested_sql[NESTED_STATEMENTS][40];
 TEST(store_prepare_never_finalizes_a_statement_in_use)
 {
 	struct store *s = open_store(NULL);
-	sqlite3 *db = store_reader(s);
-	sqlite3_stmt *outer = store_prepare(db,
+	struct db *db = store_reader(s);
+	struct db_stmt *outer = store_prepare(db,
 		"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10)"
 		" SELECT i FROM n");
 	CHECK(outer != NULL);
-	CHECK_INT(sqlite3_step(outer), SQLITE_ROW);
-	CHECK_INT(sqlite3_column_int(outer, 0), 1);
+	CHECK_INT(db_step(outer), DB_ROW);
+	CHECK_INT(db_column_int(outer, 0), 1);
 	/* a read nested inside the outer loop fills the cache many times */
 	for (int i = 0; i < NESTED_STATEMENTS; i++) {
 		snprintf(nested_sql[i], sizeof(nested_sql[i]), "SELECT %d", i);
-		sqlite3_stmt *st = store_prepare(db, nested_sql[i]);
+		struct db_stmt *st = store_prepare(db, nested_sql[i]);
 		CHECK(st != NULL);
 		if (st == NULL)
 			break;
-		CHECK_INT(sqlite3_step(st), SQLITE_ROW);
-		CHECK_INT(sqlite3_column_int(st, 0), i);
-		sqlite3_reset(st);
+		CHECK_INT(db_step(st), DB_ROW);
+		CHECK_INT(db_column_int(st, 0), i);
+		db_reset(st);
 	}
 	/* the outer statement is still the one it was, where it was */
 	for (int want = 2; want <= 10; want++) {
-		CHECK_INT(sqlite3_step(outer), SQLITE_ROW);
-		CHECK_INT(sqlite3_column_int(outer, 0), want);
+		CHECK_INT(db_step(outer), DB_ROW);
+		CHECK_INT(db_column_int(outer, 0), want);
 	}
-	CHECK_INT(sqlite3_step(outer), SQLITE_DONE);
-	sqlite3_reset(outer);
+	CHECK_INT(db_step(outer), DB_DONE);
+	db_reset(outer);
 	/* and every cached statement still answers */
 	for (int i = 0; i < NESTED_STATEMENTS; i += 97) {
-		sqlite3_stmt *st = store_prepare(db, nested_sql[i]);
+		struct db_stmt *st = store_prepare(db, nested_sql[i]);
 		CHECK(st != NULL);
 		if (st == NULL)
 			break;
-		CHECK_INT(sqlite3_step(st), SQLITE_ROW);
-		CHECK_INT(sqlite3_column_int(st, 0), i);
-		sqlite3_reset(st);
+		CHECK_INT(db_step(st), DB_ROW);
+		CHECK_INT(db_column_int(st, 0), i);
+		db_reset(st);
 	}
 	store_close(&s);
 }
@@ -99,7 +99,7 @@ static int64_t sql_int(const char *dir, const char *sql)
 
 static enum store_err exec_fn(struct store_txn *txn, void *arg, char **error_r)
 {
-	return sqlite3_exec(store_txn_db(txn), arg, NULL, NULL, NULL) == SQLITE_OK ? STORE_OK
+	return db_exec(store_txn_db(txn), arg, NULL) == DB_OK ? STORE_OK
 										   : STORE_ETEMP;
 }
 

@@ -35,7 +35,7 @@ static enum store_err gate_fn(struct store_txn *txn, void *arg, char **error_r)
  * transaction is rolled back under the writer's feet. */
 static enum store_err lose_txn_fn(struct store_txn *txn, void *arg, char **error_r)
 {
-	sqlite3_exec(store_txn_db(txn), "ROLLBACK", NULL, NULL, NULL);
+	db_exec(store_txn_db(txn), "ROLLBACK", NULL);
 	return STORE_ENOSPACE;
 }
 
@@ -151,9 +151,9 @@ TEST(store_writer_txn_lost_mid_batch)
  * batch but the batch's own. */
 static enum store_err lose_then_write_fn(struct store_txn *txn, void *arg, char **error_r)
 {
-	sqlite3 *db = store_txn_db(txn);
-	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-	int rc = sqlite3_exec(db, "INSERT INTO domains (name) VALUES ('sneaky.example')", NULL, NULL, NULL);
+	struct db *db = store_txn_db(txn);
+	db_exec(db, "ROLLBACK", NULL);
+	int rc = db_exec(db, "INSERT INTO domains (name) VALUES ('sneaky.example')", NULL);
 	*(int *)arg = rc;
 	return STORE_OK;
 }
@@ -172,7 +172,7 @@ TEST(store_writer_no_autocommit_inside_an_op)
 	op.u.func.arg = &rc;
 	store_run(s, &op);
 	store_op_clear(&op);
-	CHECK(rc != SQLITE_OK); /* the stray statement could not commit */
+	CHECK(rc != DB_OK); /* the stray statement could not commit */
 	bool hosted = true;
 	CHECK_INT(store_domain_hosted(s, "sneaky.example", &hosted), STORE_OK);
 	CHECK(!hosted);
