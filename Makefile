@@ -81,14 +81,14 @@ e2e: $(BUILD)/roost
 # the suite uses (so it also passes on a bare machine).
 test: test-deps
 	@./scripts/check-test-deps.sh
-	@$(MAKE) --no-print-directory all $(BUILD)/unit-tests
+	@$(MAKE) --no-print-directory all $(BUILD)/unit-tests $(BUILD)/pg-driver-test
 	@./scripts/test.sh $(BUILD)
 
 # The same suite with AddressSanitizer + UndefinedBehaviorSanitizer.
 asan:
 	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fno-omit-frame-pointer" \
 		SANFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined" \
-		build-asan/roost build-asan/unit-tests
+		build-asan/roost build-asan/unit-tests build-asan/pg-driver-test
 test-asan: test-deps asan
 	@ROOST_SANITIZED=1 ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 ./scripts/test.sh build-asan
 

@@ -48,6 +48,10 @@ PROGRAMS = {
     "haproxy": "a load balancer sending PROXY v2 (test_proxy_protocol.py)",
     "systemd-analyze": "verifies contrib/systemd/roost.service (test_init_profile.py)",
     "dovecot": "the private source server of test_migrate.py",
+    "runuser": "runs PostgreSQL as postgres (tests/e2e/pg_cluster.py)",
+    "/usr/lib/postgresql/15/bin/initdb": "the private cluster of tests/e2e/pg_cluster.py",
+    "/usr/lib/postgresql/15/bin/pg_ctl": "tests/e2e/pg_cluster.py",
+    "/usr/lib/postgresql/15/bin/psql": "tests/e2e/pg_cluster.py",
     # build and the scripts
     "make": "Makefile", "cc": "Makefile", "ar": "Makefile", "pkg-config": "Makefile",
     "clang": "make fuzz-build", "find": "Makefile",

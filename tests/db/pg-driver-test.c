@@ -4,6 +4,7 @@
  *
  *   pg-driver-test rewrite                the dialect rewriter and the
  *                                         SQLSTATE map (no server)
+ *   pg-driver-test schema CONNINFO        only load and check the schema
  *   pg-driver-test CONNINFO [CONNINFO2]   the contract; CONNINFO2 (default
  *                                         CONNINFO) is the second
  *                                         connection; the database's public
@@ -589,6 +590,11 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc == 2 && strcmp(argv[1], "rewrite") == 0) {
 		test_rewrite();
+	} else if (argc == 3 && strcmp(argv[1], "schema") == 0) {
+		struct db *a = connect_or_die(argv[2]);
+		exec_ok(a, "DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public");
+		test_schema(a);
+		db_close(a);
 	} else if (argc == 2 || argc == 3) {
 		const char *conninfo = argv[1], *conninfo2 = argc == 3 ? argv[2] : argv[1];
 		struct db *a = connect_or_die(conninfo);
@@ -605,7 +611,7 @@ int main(int argc, char **argv)
 		db_close(b);
 		db_close(a);
 	} else {
-		fprintf(stderr, "usage: pg-driver-test rewrite | CONNINFO [CONNINFO2]\n");
+		fprintf(stderr, "usage: pg-driver-test rewrite | schema CONNINFO | CONNINFO [CONNINFO2]\n");
 		return 2;
 	}
 	printf("%s (%d failures)\n", failures == 0 ? "PASS" : "FAIL", failures);
