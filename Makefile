@@ -5,11 +5,18 @@ BUILD   ?= build
 CFLAGS  ?= -O2 -g
 WARN    := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 -Wno-format-nonliteral
 DEPFLAGS = -MMD -MP
+# The PostgreSQL driver (src/store/db/db-pg.c) is built when libpq is there.
+HAVE_PG := $(shell pkg-config --exists libpq 2>/dev/null && echo 1)
+ifeq ($(HAVE_PG),1)
+PKGS    += libpq
+PG_CFLAGS := -DROOST_HAVE_PG
+endif
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcrypt -lpthread
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -Isrc $(PKG_CFLAGS) $(CFLAGS) $(SANFLAGS)
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -Isrc $(PG_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(SANFLAGS)
 
-SRC      := $(sort $(wildcard src/*/*.c) src/store/db/db.c src/store/db/db-sqlite.c)
+SRC      := $(sort $(wildcard src/*/*.c) src/store/db/db.c src/store/db/db-sqlite.c \
+	$(if $(HAVE_PG),src/store/db/db-pg.c src/store/db/db-pg-schema.c))
 MAIN_SRC := src/cli/main.c
 LIB_SRC  := $(filter-out $(MAIN_SRC),$(SRC))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -54,6 +61,11 @@ $(BUILD)/bench-deliver: bench/bench-deliver.c $(BUILD)/libroost.a
 $(BUILD)/bench-sieve: bench/bench-sieve.c $(BUILD)/libroost.a
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libroost.a $(PKG_LIBS)
 
+# The PostgreSQL driver's contract test: `pg-driver-test rewrite` needs no
+# server; tests/e2e/test_db_pg.py runs it against a private cluster.
+$(BUILD)/pg-driver-test: tests/db/pg-driver-test.c $(BUILD)/libroost.a
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libroost.a $(PKG_LIBS)
+
 # First run: create ./var with a demo account, then serve in the foreground.
 run: deps
 	@$(MAKE) --no-print-directory all
@@ -70,14 +82,14 @@ e2e: $(BUILD)/roost
 # the suite uses (so it also passes on a bare machine).
 test: test-deps
 	@./scripts/check-test-deps.sh
-	@$(MAKE) --no-print-directory all $(BUILD)/unit-tests
+	@$(MAKE) --no-print-directory all $(BUILD)/unit-tests $(BUILD)/pg-driver-test
 	@./scripts/test.sh $(BUILD)
 
 # The same suite with AddressSanitizer + UndefinedBehaviorSanitizer.
 asan:
 	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fno-omit-frame-pointer" \
 		SANFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined" \
-		build-asan/roost build-asan/unit-tests
+		build-asan/roost build-asan/unit-tests build-asan/pg-driver-test
 test-asan: test-deps asan
 	@ROOST_SANITIZED=1 ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 ./scripts/test.sh build-asan
 

@@ -52,6 +52,10 @@ PROGRAMS = {
     "php": "serves Debian's Roundcube (php -S, tests/e2e/roundcube_site.py)",
     "chromium": "the headless browser of test_roundcube_sieve.py (via chromedriver)",
     "chromedriver": "Selenium's driver for chromium (tests/e2e/roundcube_site.py)",
+    "runuser": "runs PostgreSQL as postgres (tests/e2e/pg_cluster.py)",
+    "/usr/lib/postgresql/15/bin/initdb": "the private cluster of tests/e2e/pg_cluster.py",
+    "/usr/lib/postgresql/15/bin/pg_ctl": "tests/e2e/pg_cluster.py",
+    "/usr/lib/postgresql/15/bin/psql": "tests/e2e/pg_cluster.py",
     # build and the scripts
     "make": "Makefile", "cc": "Makefile", "ar": "Makefile", "pkg-config": "Makefile",
     "clang": "make fuzz-build", "find": "Makefile",

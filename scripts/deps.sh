@@ -14,6 +14,8 @@ if [ "${1:-}" = --list ]; then
 fi
 PKGS="build-essential pkg-config libevent-dev libssl-dev libsqlite3-dev
 libgmime-3.0-dev libcrypt-dev zlib1g-dev openssl libunbound-dev dns-root-data libsystemd-dev"
+# the PostgreSQL store driver (src/store/db/db-pg.c)
+PKGS="$PKGS libpq-dev"
 if [ "${1:-}" = test ]; then
 	PKGS="$PKGS sqlite3 python3 python3-pytest swaks fetchmail curl isync postfix
 fail2ban"
@@ -45,6 +47,8 @@ fail2ban"
 	# php8.2-cgi", which apt would otherwise meet with Apache.
 	PKGS="$PKGS roundcube-core roundcube-plugins roundcube-sqlite3 php8.2-cgi
 chromium chromium-driver python3-selenium"
+	# the private PostgreSQL of tests/e2e/pg_cluster.py (initdb, pg_ctl, psql)
+	PKGS="$PKGS postgresql-15"
 fi
 if [ -n "$list" ]; then
 	for p in $PKGS; do
