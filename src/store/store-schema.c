@@ -29,8 +29,9 @@
  * (METADATA entries, URLAUTH keys, app passwords and SCRAM keys, the
  * outbound queue, subscriptions). Version 4: new tables only (Sieve
  * scripts and the state delivery keeps for them). Version 5: the column
- * accounts.pop3_mailboxes (ACCOUNTS_V5_SQL). */
-#define SCHEMA_VERSION 5
+ * accounts.pop3_mailboxes (ACCOUNTS_V5_SQL). Version 6: the index
+ * messages_view (MESSAGES_VIEW_SQL). */
+#define SCHEMA_VERSION 6
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
@@ -38,6 +39,16 @@
  * NULL = the server's setting). Added by ALTER TABLE in a new database too,
  * so ACCOUNTS_COLUMNS stays what the version 1 upgrade rebuilt. */
 #define ACCOUNTS_V5_SQL "ALTER TABLE accounts ADD COLUMN pop3_mailboxes TEXT;"
+
+/* Version 6: SELECT's view build (store_imap_view_rows: uid, flags,
+ * modseq, keywords of one mailbox in UID order) reads this index alone,
+ * in order, instead of visiting every message row. Cold, on a 5,000-message
+ * INBOX in a 1.4 GB database, that took SELECT from 2 s to under 0.1 s:
+ * the rows are scattered among other mailboxes' rows and big prefix
+ * blobs, the index entries are dense (docs/PERFORMANCE.md). */
+#define MESSAGES_VIEW_SQL                                                      \
+	"CREATE INDEX IF NOT EXISTS messages_view"                              \
+	" ON messages (mailbox_id, uid, flags, modseq, keywords);"
 
 /* Column lists of the tables the upgrade rebuilds: the same text creates
  * them in a new database and in an upgraded one. */
@@ -271,7 +282,9 @@ static const char schema_sql[] =
 	/* Sieve scripts and delivery state */
 	SIEVE_SQL
 	/* pop3.mailboxes per account */
-	ACCOUNTS_V5_SQL;
+	ACCOUNTS_V5_SQL
+	/* the covering index of SELECT */
+	MESSAGES_VIEW_SQL;
 
 /*
  * Upgrades, each from one version to the next, all run in one transaction.
@@ -334,9 +347,14 @@ static const char upgrade_4_to_5[] =
 	ACCOUNTS_V5_SQL
 	"UPDATE meta SET value = '5' WHERE key = 'schema_version';";
 
+/* Version 6 adds one index. */
+static const char upgrade_5_to_6[] =
+	MESSAGES_VIEW_SQL
+	"UPDATE meta SET value = '6' WHERE key = 'schema_version';";
+
 /* upgrades[i] takes a database from version i + 1 to i + 2 */
 static const char *const upgrades[] = {upgrade_1_sql, upgrade_2_to_3, upgrade_3_to_4,
-					 upgrade_4_to_5};
+					 upgrade_4_to_5, upgrade_5_to_6};
 _Static_assert(sizeof(upgrades) / sizeof(upgrades[0]) == SCHEMA_VERSION - 1,
 	       "one upgrade per schema version");
 

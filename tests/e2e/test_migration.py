@@ -19,6 +19,9 @@ import pytest
 
 from conftest import Roost
 
+# the schema version this roost writes (SCHEMA_VERSION, store-schema.c)
+SCHEMA_VERSION = 6
+
 DUMP = os.path.join(os.path.dirname(__file__), "..", "data", "schema-v1.sql")
 PASSWORD = "secret"     # every account of the dump
 FLAG_NAMES = [(0x01, "\\Seen"), (0x02, "\\Answered"), (0x04, "\\Flagged"),
@@ -104,13 +107,13 @@ def test_upgrade_from_schema_v1_keeps_everything(tmp_path):
     # the first roost command upgrades; the check after it is clean
     p = r.cli("check", check=False)
     assert (p.returncode, p.stdout) == (0, "clean\n"), p.stdout + p.stderr
-    assert "backed up to" in p.stderr and "upgraded from version 1 to 5" in p.stderr, p.stderr
+    assert "backed up to" in p.stderr and "upgraded from version 1 to %d" % SCHEMA_VERSION in p.stderr, p.stderr
     backups = glob.glob(db_path + ".v1-*.bak")
     assert len(backups) == 1, os.listdir(r.datadir)
     assert oct(os.stat(backups[0]).st_mode & 0o777) == "0o600"
     assert read_db(backups[0], "SELECT value FROM meta WHERE key = 'schema_version'") == [("1",)]
     assert snapshot(backups[0]) == before
-    assert read_db(db_path, "SELECT value FROM meta WHERE key = 'schema_version'") == [("5",)]
+    assert read_db(db_path, "SELECT value FROM meta WHERE key = 'schema_version'") == [(str(SCHEMA_VERSION),)]
     # schema 5: the per-account pop3.mailboxes, unset
     assert read_db(db_path, "SELECT count(*) FROM accounts WHERE pop3_mailboxes IS NOT NULL") == [(0,)]
     # schema 4: Sieve scripts and their delivery state
@@ -212,9 +215,9 @@ def test_upgrade_from_schema_v3_adds_sieve_tables(tmp_path):
     db.close()
     p = r.cli("check", check=False)
     assert (p.returncode, p.stdout) == (0, "clean\n"), p.stdout + p.stderr
-    assert "upgraded from version 3 to 5" in p.stderr, p.stderr
+    assert "upgraded from version 3 to %d" % SCHEMA_VERSION in p.stderr, p.stderr
     assert len(glob.glob(db_path + ".v3-*.bak")) == 1
-    assert read_db(db_path, "SELECT value FROM meta WHERE key = 'schema_version'") == [("5",)]
+    assert read_db(db_path, "SELECT value FROM meta WHERE key = 'schema_version'") == [(str(SCHEMA_VERSION),)]
     db = sqlite3.connect(db_path)
     db.execute("INSERT INTO sieve_scripts (account_id, name, content, active, updated)"
                " SELECT id, 's', 'keep;', 1, 0 FROM accounts")
@@ -238,9 +241,32 @@ def test_upgrade_from_schema_v4_adds_pop3_mailboxes(tmp_path):
     db.close()
     p = r.cli("check", check=False)
     assert (p.returncode, p.stdout) == (0, "clean\n"), p.stdout + p.stderr
-    assert "upgraded from version 4 to 5" in p.stderr, p.stderr
+    assert "upgraded from version 4 to %d" % SCHEMA_VERSION in p.stderr, p.stderr
     assert read_db(db_path, "SELECT address, pop3_mailboxes FROM accounts") == [
         ("a@example.test", None)]
     assert "pop3-mailboxes\tdefault" in r.cli("user", "show", "a@example.test").stdout
     r.cli("user", "pop3-mailboxes", "a@example.test", "all")
     assert read_db(db_path, "SELECT pop3_mailboxes FROM accounts") == [("all",)]
+
+
+def test_upgrade_from_schema_v5_adds_the_view_index(tmp_path):
+    """A version 5 database gains messages_view, and SELECT's view query
+    then reads that index alone (no visit to the message rows)."""
+    r = Roost(tmp_path / "var")
+    r.cli("init")
+    r.cli("domain", "add", "example.test")
+    r.cli("user", "add", "a@example.test", input="pw\n")
+    db_path = os.path.join(r.datadir, "roost.db")
+    db = sqlite3.connect(db_path)
+    db.executescript("DROP INDEX messages_view;"
+                     " UPDATE meta SET value = '5' WHERE key = 'schema_version';")
+    db.close()
+    p = r.cli("check", check=False)
+    assert (p.returncode, p.stdout) == (0, "clean\n"), p.stdout + p.stderr
+    assert "upgraded from version 5 to %d" % SCHEMA_VERSION in p.stderr, p.stderr
+    assert read_db(db_path, "SELECT name FROM sqlite_schema WHERE type = 'index'"
+                   " AND name = 'messages_view'") == [("messages_view",)]
+    # the shape of store_imap_view_rows' query (store-imap.c)
+    plan = read_db(db_path, "EXPLAIN QUERY PLAN SELECT uid, flags, modseq, keywords"
+                   " FROM messages WHERE mailbox_id = 1 ORDER BY uid")
+    assert any("COVERING INDEX messages_view" in row[-1] for row in plan), plan

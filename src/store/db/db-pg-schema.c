@@ -1,5 +1,5 @@
 /*
- * db-pg-schema: the store's schema on PostgreSQL, version 5, the same
+ * db-pg-schema: the store's schema on PostgreSQL, version 6, the same
  * tables, columns and meta rows as the SQLite schema of store-schema.c
  * (the source of truth: a change there is made here too, with the same
  * version number). Types: INTEGER is bigint (SQLite's integers are 64-bit),
@@ -83,6 +83,9 @@ const char db_pg_schema_sql[] =
 	"  search_prefix text,"
 	"  UNIQUE (mailbox_id, uid));"
 	"CREATE INDEX messages_modseq ON messages (mailbox_id, modseq);"
+	/* SELECT's view build reads the index alone (store-schema.c) */
+	"CREATE INDEX messages_view ON messages (mailbox_id, uid)"
+	"  INCLUDE (flags, modseq, keywords);"
 	/* a mailbox's counts, kept by the database (store-schema.c) */
 	TRIGGER_FN("messages_count_insert", COUNT_ADD("NEW"))
 	"CREATE TRIGGER messages_count_insert AFTER INSERT ON messages"

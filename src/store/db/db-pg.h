@@ -21,9 +21,9 @@ char *db_pg_rewrite(const char *sql, int *nparams_r, char **error_r);
 enum db_rc db_pg_rc(const char *sqlstate);
 
 /* The schema version db_pg_schema_sql creates: store-schema.c's. */
-#define DB_PG_SCHEMA_VERSION 5
+#define DB_PG_SCHEMA_VERSION 6
 
-/* The store's schema (version 5) for an empty PostgreSQL database, as
+/* The store's schema (version 6) for an empty PostgreSQL database, as
  * one db_exec text (db-pg-schema.c). */
 extern const char db_pg_schema_sql[];
 
