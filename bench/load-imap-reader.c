@@ -47,11 +47,18 @@ int load_imap_read(struct load_imap_reader *r, int fd, load_imap_line_fn *fn, vo
 		char *brace = len > 2 ? strrchr(line, '{') : NULL;
 		if (brace != NULL && line[len - 1] == '\r' && line[len - 2] == '}')
 			r->literal = strtoul(brace + 1, NULL, 10);
-		fn(ctx, line, len);
+		if (r->overlong)
+			r->overlong = false;	/* its head is gone: not a line to judge */
+		else
+			fn(ctx, line, len);
 	}
 	if (pos == 0 && r->inlen == sizeof(r->in)) {
-		/* a line longer than the buffer: keep its tail only */
-		r->inlen = 0;
+		/* A line longer than the buffer (untagged data: a tagged reply is
+		 * short). Keep only its last bytes, enough to see a literal's
+		 * "{N}" at its end, and drop the line when it ends. */
+		memmove(r->in, r->in + r->inlen - LOAD_IMAP_TAIL_KEEP, LOAD_IMAP_TAIL_KEEP);
+		r->inlen = LOAD_IMAP_TAIL_KEEP;
+		r->overlong = true;
 		return 0;
 	}
 	memmove(r->in, r->in + pos, r->inlen - pos);

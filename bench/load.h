@@ -79,10 +79,12 @@ int load_connected_blocking(int fd);
  * each read hands complete lines (NUL-terminated, CR kept) to the
  * callback and skips the literals they announce. */
 #define LOAD_IMAP_LINE_MAX 65536
+#define LOAD_IMAP_TAIL_KEEP 32	/* of an overlong line: room for "{N}\r" */
 struct load_imap_reader {
 	char in[LOAD_IMAP_LINE_MAX];
 	size_t inlen;
 	size_t literal;		/* bytes of a literal still to skip */
+	bool overlong;		/* in a line longer than `in`: drop it at its end */
 };
 typedef void load_imap_line_fn(void *ctx, char *line, size_t len);
 /* One read(): 0, or -1 when the connection ended or failed. */
