@@ -883,17 +883,10 @@ static const char *pg_column_text(struct db_stmt *base, int col)
 	return v;
 }
 
+/* The same bytes as text: a bytea cell decoded, any other cell as sent. */
 static const void *pg_column_blob(struct db_stmt *base, int col)
 {
-	struct pg_stmt *st = (struct pg_stmt *)base;
-	const char *v = cell(st, col);
-	if (v == NULL)
-		return NULL;
-	if (PQftype(st->res, col) == PG_OID_BYTEA) {
-		size_t len;
-		return bytea_value(st, col, &len);
-	}
-	return v;
+	return pg_column_text(base, col);
 }
 
 static size_t pg_column_bytes(struct db_stmt *base, int col)
