@@ -299,6 +299,8 @@ def roost(roost_factory):
 
 @pytest.fixture
 def datadir(tmp_path):
-    """A Roost object whose daemon is NOT started (CLI-only tests)."""
+    """A Roost object whose daemon is NOT started (CLI-only tests). A test
+    that starts it after all gets it stopped here, never left running."""
     r = Roost(tmp_path / "var")
-    return r
+    yield r
+    r.stop()
