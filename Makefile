@@ -1,6 +1,6 @@
 # Roost build. `make` builds build/roost; see README.md and HACKING.md.
 CC      ?= cc
-PKGS    := libevent libevent_openssl libevent_pthreads openssl sqlite3 gmime-3.0 zlib libunbound libsystemd
+PKGS    := libevent libevent_openssl libevent_pthreads openssl sqlite3 gmime-3.0 zlib libunbound libsystemd libpsl
 BUILD   ?= build
 CFLAGS  ?= -O2 -g
 WARN    := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 -Wno-format-nonliteral

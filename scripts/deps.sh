@@ -14,6 +14,8 @@ if [ "${1:-}" = --list ]; then
 fi
 PKGS="build-essential pkg-config libevent-dev libssl-dev libsqlite3-dev
 libgmime-3.0-dev libcrypt-dev zlib1g-dev openssl libunbound-dev dns-root-data libsystemd-dev"
+# DMARC's organizational domain: libpsl and Debian's Public Suffix List
+PKGS="$PKGS libpsl-dev publicsuffix"
 # the PostgreSQL store driver (src/store/db/db-pg.c)
 PKGS="$PKGS libpq-dev"
 if [ "${1:-}" = test ]; then

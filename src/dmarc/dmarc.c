@@ -2,6 +2,9 @@
 #include "dmarc/dmarc.h"
 #include "dns/dns-sync.h"
 #include "lib/alloc.h"
+#include <ctype.h>
+#include <libpsl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,52 +105,34 @@ int dmarc_record_parse(const char *txt, struct dmarc_record *r)
 	return 0;
 }
 
-/* Public suffixes of two labels common enough to matter (see dmarc.h). */
-static const char *const two_label_suffixes[] = {
-	"co.uk", "org.uk", "ac.uk", "gov.uk", "me.uk", "ltd.uk", "plc.uk", "net.uk",
-	"com.au", "net.au", "org.au", "edu.au", "gov.au", "co.nz", "org.nz", "net.nz",
-	"co.jp", "ne.jp", "or.jp", "ac.jp", "go.jp", "co.kr", "or.kr", "com.br", "net.br",
-	"org.br", "com.cn", "net.cn", "org.cn", "com.tw", "com.hk", "co.in", "net.in",
-	"org.in", "co.za", "org.za", "com.mx", "com.ar", "com.tr", "co.il", "org.il",
-	"com.sg", "com.my", "co.id", "or.id", "com.pl", "co.at", "or.at", "com.es",
-	"com.ua", "co.th", "in.th", "com.vn", "com.ph", "com.pk", "com.ng", "co.ke",
-};
+/* The Public Suffix List, loaded once per process: Debian's file
+ * (package publicsuffix) when it is newer than libpsl's built-in copy. */
+static const psl_ctx_t *psl;
+static pthread_once_t psl_once = PTHREAD_ONCE_INIT;
+
+static void psl_load(void)
+{
+	psl = psl_latest(NULL);
+	if (psl == NULL)
+		psl = psl_builtin();
+}
 
 void dmarc_org_domain(const char *domain, char *out, size_t outsz)
 {
+	pthread_once(&psl_once, psl_load);
 	size_t n = strlen(domain);
 	while (n > 0 && domain[n - 1] == '.')
 		n--;
-	/* positions of the last three dots */
-	const char *d1 = NULL, *d2 = NULL;
-	for (size_t i = n; i-- > 0;)
-		if (domain[i] == '.') {
-			if (d1 == NULL)
-				d1 = domain + i;
-			else if (d2 == NULL) {
-				d2 = domain + i;
-				break;
-			}
-		}
-	const char *start = d2 != NULL ? d2 + 1 : domain; /* last two labels */
-	size_t tail = (size_t)(domain + n - start);
-	if (d2 != NULL) {
-		for (size_t i = 0; i < sizeof(two_label_suffixes) / sizeof(two_label_suffixes[0]); i++) {
-			const char *sfx = two_label_suffixes[i];
-			if (strlen(sfx) == tail && strncasecmp(sfx, start, tail) == 0) {
-				/* one label more */
-				const char *p = d2;
-				while (p > domain && p[-1] != '.')
-					p--;
-				start = p;
-				break;
-			}
-		}
-	}
-	snprintf(out, outsz, "%.*s", (int)(domain + n - start), start);
-	for (char *p = out; *p; p++)
-		if (*p >= 'A' && *p <= 'Z')
-			*p = (char)(*p + 32);
+	char lower[DMARC_MAX_DOMAIN + 1];
+	if (n > DMARC_MAX_DOMAIN)
+		n = DMARC_MAX_DOMAIN;
+	for (size_t i = 0; i < n; i++)
+		lower[i] = (char)tolower((unsigned char)domain[i]);
+	lower[n] = '\0';
+	/* The registrable domain: one label below the longest public suffix
+	 * (RFC 7489 3.2). A public suffix itself has none: it stays as it is. */
+	const char *reg = psl != NULL ? psl_registrable_domain(psl, lower) : NULL;
+	snprintf(out, outsz, "%s", reg != NULL ? reg : lower);
 }
 
 /* 0 found (*r), 1 none, -1 temperror. */

@@ -3,15 +3,12 @@
  * _dmarc.<From domain>, else at _dmarc.<organizational domain> (6.6.3),
  * and identifier alignment of the SPF and DKIM results that passed (3.1).
  *
- * The organizational domain comes from a small built-in rule, not the
- * full Public Suffix List: the last two labels of the domain, or three
- * when the last two form a known multi-label public suffix (co.uk,
- * com.au, ...: dmarc_org_domain's table). A domain under a suffix missing
- * from the table gets a one-label-too-short organizational domain: its
- * subdomain lookup may then find a suffix-level _dmarc record (there are
- * none in practice), and relaxed alignment between two sites under such
- * a suffix passes. We accept that over shipping and refreshing a 200 KB
- * list; the effect is limited to relaxed alignment.
+ * The organizational domain is the registrable domain by the Public
+ * Suffix List (RFC 7489 3.2) through libpsl: Debian's list (package
+ * publicsuffix, refreshed by its updates) or libpsl's built-in copy,
+ * whichever is newer, with its wildcard and exception rules and the
+ * private section (github.io, ...). A name that is itself a public
+ * suffix is its own organizational domain.
  *
  * Synchronous: the lookups go through struct dns_resolver (a worker).
  */
@@ -24,6 +21,7 @@ struct dns_resolver;
 
 #define DMARC_MAX_RECORD 2048	/* longer policy records are not read */
 #define DMARC_MAX_DKIM_DOMAINS 5
+#define DMARC_MAX_DOMAIN 253	/* longer names are cut (RFC 1035 2.3.4) */
 
 enum dmarc_policy { DMARC_P_NONE, DMARC_P_QUARANTINE, DMARC_P_REJECT };
 enum dmarc_result { DMARC_NONE, DMARC_PASS, DMARC_FAIL, DMARC_TEMPERROR, DMARC_PERMERROR };

@@ -45,6 +45,19 @@ TEST(dmarc_org_domain_rule)
 	CHECK_STR(o, "com");
 	dmarc_org_domain("x.example.test.", o, sizeof(o));
 	CHECK_STR(o, "example.test");
+	/* what a table of common suffixes got wrong: a less common
+	 * two-label suffix, a wildcard rule (*.kawasaki.jp) and its
+	 * exception (!city.kawasaki.jp), the private section */
+	dmarc_org_domain("mail.shop.example.edu.sg", o, sizeof(o));
+	CHECK_STR(o, "example.edu.sg");
+	dmarc_org_domain("mx.a.b.kawasaki.jp", o, sizeof(o));
+	CHECK_STR(o, "a.b.kawasaki.jp");
+	dmarc_org_domain("www.city.kawasaki.jp", o, sizeof(o));
+	CHECK_STR(o, "city.kawasaki.jp");
+	dmarc_org_domain("mail.alice.github.io", o, sizeof(o));
+	CHECK_STR(o, "alice.github.io");
+	dmarc_org_domain("co.uk", o, sizeof(o));
+	CHECK_STR(o, "co.uk");
 }
 
 static const struct fake_rr zone[] = {
