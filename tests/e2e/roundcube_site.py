@@ -14,6 +14,7 @@ Browser() starts Debian's headless Chromium under Selenium (chromedriver
 from chromium-driver).
 """
 import os
+import signal
 import sqlite3
 import shutil
 import socket
@@ -133,7 +134,7 @@ class Site:
                  "-d", "error_log=" + os.path.join(self.logdir, "php-errors.log"),
                  "-d", "session.save_path=" + self.tempdir],
                 cwd=PUBLIC_HTML, env=env, stdout=log, stderr=log,
-                stdin=subprocess.DEVNULL)
+                stdin=subprocess.DEVNULL, start_new_session=True)
             log.close()
             deadline = time.time() + 10
             while time.time() < deadline:
@@ -150,12 +151,29 @@ class Site:
     def stop(self):
         if self.proc is None:
             return
-        self.proc.terminate()
+        # php -S forks PHP_CLI_SERVER_WORKERS workers that outlive a
+        # terminated parent: signal the whole process group
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
         try:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            self.proc.kill()
+            os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
+        # the workers of a group whose leader has gone
+        for _ in range(100):
+            try:
+                os.killpg(self.proc.pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.05)
+        else:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         self.proc = None
 
     def read_logs(self, limit=4000):
