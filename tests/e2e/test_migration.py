@@ -198,24 +198,32 @@ def test_newer_schema_refused_untouched(tmp_path):
     assert glob.glob(db_path + ".v*.bak") == []
 
 
-def test_upgrade_from_schema_v3_adds_sieve_tables(tmp_path):
-    """A version 3 database (a new one with the version 4 tables taken
-    out) gains the Sieve tables; an account's scripts then go with it."""
+def downgraded(tmp_path, sql, version):
+    """A new database taken back to `version` by `sql`, then opened by
+    `roost check`, which must upgrade it and find it clean:
+    (roost, database path, the check's process)."""
     r = Roost(tmp_path / "var")
     r.cli("init")
     r.cli("domain", "add", "example.test")
     r.cli("user", "add", "a@example.test", input="pw\n")
     db_path = os.path.join(r.datadir, "roost.db")
     db = sqlite3.connect(db_path)
-    db.executescript("DROP TRIGGER sieve_account_delete; DROP TABLE sieve_scripts;"
-                     " DROP TABLE sieve_vacation; DROP TABLE sieve_redirects;"
-                     " DROP TABLE sieve_duplicates;"
-                     " ALTER TABLE accounts DROP COLUMN pop3_mailboxes;"
-                     " UPDATE meta SET value = '3' WHERE key = 'schema_version';")
+    db.executescript(sql + " UPDATE meta SET value = '%d' WHERE key = 'schema_version';"
+                     % version)
     db.close()
     p = r.cli("check", check=False)
     assert (p.returncode, p.stdout) == (0, "clean\n"), p.stdout + p.stderr
-    assert "upgraded from version 3 to %d" % SCHEMA_VERSION in p.stderr, p.stderr
+    assert "upgraded from version %d to %d" % (version, SCHEMA_VERSION) in p.stderr, p.stderr
+    return r, db_path, p
+
+
+def test_upgrade_from_schema_v3_adds_sieve_tables(tmp_path):
+    """A version 3 database (a new one with the version 4 tables taken
+    out) gains the Sieve tables; an account's scripts then go with it."""
+    r, db_path, _ = downgraded(
+        tmp_path, "DROP TRIGGER sieve_account_delete; DROP TABLE sieve_scripts;"
+        " DROP TABLE sieve_vacation; DROP TABLE sieve_redirects; DROP TABLE sieve_duplicates;"
+        " ALTER TABLE accounts DROP COLUMN pop3_mailboxes;", 3)
     assert len(glob.glob(db_path + ".v3-*.bak")) == 1
     assert read_db(db_path, "SELECT value FROM meta WHERE key = 'schema_version'") == [(str(SCHEMA_VERSION),)]
     db = sqlite3.connect(db_path)
@@ -230,18 +238,7 @@ def test_upgrade_from_schema_v3_adds_sieve_tables(tmp_path):
 def test_upgrade_from_schema_v4_adds_pop3_mailboxes(tmp_path):
     """A version 4 database (a new one without accounts.pop3_mailboxes)
     gains the column, unset; `user pop3-mailboxes` then sets it."""
-    r = Roost(tmp_path / "var")
-    r.cli("init")
-    r.cli("domain", "add", "example.test")
-    r.cli("user", "add", "a@example.test", input="pw\n")
-    db_path = os.path.join(r.datadir, "roost.db")
-    db = sqlite3.connect(db_path)
-    db.executescript("ALTER TABLE accounts DROP COLUMN pop3_mailboxes;"
-                     " UPDATE meta SET value = '4' WHERE key = 'schema_version';")
-    db.close()
-    p = r.cli("check", check=False)
-    assert (p.returncode, p.stdout) == (0, "clean\n"), p.stdout + p.stderr
-    assert "upgraded from version 4 to %d" % SCHEMA_VERSION in p.stderr, p.stderr
+    r, db_path, _ = downgraded(tmp_path, "ALTER TABLE accounts DROP COLUMN pop3_mailboxes;", 4)
     assert read_db(db_path, "SELECT address, pop3_mailboxes FROM accounts") == [
         ("a@example.test", None)]
     assert "pop3-mailboxes\tdefault" in r.cli("user", "show", "a@example.test").stdout
@@ -252,18 +249,7 @@ def test_upgrade_from_schema_v4_adds_pop3_mailboxes(tmp_path):
 def test_upgrade_from_schema_v5_adds_the_view_index(tmp_path):
     """A version 5 database gains messages_view, and SELECT's view query
     then reads that index alone (no visit to the message rows)."""
-    r = Roost(tmp_path / "var")
-    r.cli("init")
-    r.cli("domain", "add", "example.test")
-    r.cli("user", "add", "a@example.test", input="pw\n")
-    db_path = os.path.join(r.datadir, "roost.db")
-    db = sqlite3.connect(db_path)
-    db.executescript("DROP INDEX messages_view;"
-                     " UPDATE meta SET value = '5' WHERE key = 'schema_version';")
-    db.close()
-    p = r.cli("check", check=False)
-    assert (p.returncode, p.stdout) == (0, "clean\n"), p.stdout + p.stderr
-    assert "upgraded from version 5 to %d" % SCHEMA_VERSION in p.stderr, p.stderr
+    _, db_path, _ = downgraded(tmp_path, "DROP INDEX messages_view;", 5)
     assert read_db(db_path, "SELECT name FROM sqlite_schema WHERE type = 'index'"
                    " AND name = 'messages_view'") == [("messages_view",)]
     # the shape of store_imap_view_rows' query (store-imap.c)
