@@ -1,7 +1,7 @@
 /*
  * cmd-sieve: `roost sieve list|get|put|activate|deactivate|delete|check`:
  * an account's Sieve scripts (store-sieve.h). put and check compile the
- * script first and report the first error as "line L, column C: message".
+ * script first and report the first error as "line L: message (column C)".
  * Scripts come on stdin, so the same command works through the daemon's
  * control socket without the daemon opening files an admin names.
  */
@@ -51,7 +51,7 @@ static int compile_check(struct cli *cli, const char *text, size_t len)
 	struct sieve_diag diag = {0};
 	struct sieve_script *script = sieve_compile(text, len, &lim, sieve_include_unchecked, NULL, &diag);
 	if (script == NULL) {
-		/* diag.message already reads "line L, column C: ..." */
+		/* diag.message already reads "line L: ... (column C)" */
 		cli_fail(cli, CLI_EX_ERROR, "%s", diag.message);
 		return -1;
 	}

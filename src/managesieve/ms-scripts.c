@@ -1,7 +1,7 @@
 /*
  * ms-scripts: the script commands (RFC 5804 2.6-2.11). Scripts are
  * compiled before they are stored (PUTSCRIPT, CHECKSCRIPT) and the first
- * error comes back as "line L, column C: message". Compiling runs on the
+ * error comes back as "line L: message (column C)". Compiling runs on the
  * event loop: a script is at most sieve.max_script_size (64 KiB by
  * default) and the compiler is linear with a node limit, well under a
  * millisecond; writes go through the store's writer (ms_op_submit).
@@ -37,7 +37,7 @@ static int compile(struct ms_session *s, const struct ms_string *text)
 	struct sieve_script *script = sieve_compile(text->s, text->len, &lim, sieve_include_unchecked, NULL, &diag);
 	if (script == NULL) {
 		char msg[400];
-		/* diag.message already reads "line L, column C: ..." */
+		/* diag.message already reads "line L: ... (column C)" */
 		snprintf(msg, sizeof(msg), "%s", diag.message);
 		ms_no(s, NULL, msg);
 		return -1;

@@ -25,7 +25,7 @@ void sv_diag(struct sieve_diag *d, unsigned line, unsigned col, const char *fmt,
 	d->line = line;
 	d->column = col;
 	if (line > 0)
-		snprintf(d->message, sizeof(d->message), "line %u, column %u: %s", line, col, msg);
+		snprintf(d->message, sizeof(d->message), "line %u: %s (column %u)", line, msg, col);
 	else
 		snprintf(d->message, sizeof(d->message), "%s", msg);
 }

@@ -49,12 +49,14 @@ typedef char *sieve_include_fn(void *ctx, const char *name, bool global, size_t 
 
 /* Parse and check `text` (the extensions it `require`s must be ones we
  * support; every command's arguments are type-checked). NULL with *diag_r
- * filled on error: diag->message reads "line L, column C: text" (or just
+ * filled on error: diag->message reads "line L: text (column C)" (or just
  * the text when there is no position), e.g.
- *   line 3, column 9: unknown command "filein"
- *   line 1, column 5: missing ';' after "keep"
- *   line 1, column 9: require "foo": extension not supported
- *   line 1, column 1: "fileinto" used without require "fileinto"
+ *   line 3: unknown command "filein" (column 9)
+ *   line 1: missing ';' after "keep" (column 5)
+ *   line 1: require "foo": extension not supported (column 9)
+ *   line 1: "fileinto" used without require "fileinto" (column 1)
+ * The line comes first, as Pigeonhole words it, because ManageSieve
+ * clients (Roundcube's raw editor) find the line with /line (\d+):/.
  * Includes (RFC 6609) are fetched and compiled here, recursively, through
  * `include`: a missing script is an error unless :optional, a loop or a
  * chain deeper than max_include_depth is an error, and an error inside an

@@ -236,3 +236,51 @@ def test_filter_and_vacation_made_in_roundcube_act_on_delivered_mail(setup, tmp_
     assert reply["Auto-Submitted"] == "auto-replied"
     assert VACATION_BODY in reply.get_payload(decode=True).decode()
     assert time.time() - started < 90
+
+
+RAW_GOOD = 'require ["fileinto"];\nif header :contains "subject" "x" { fileinto "Junk"; }\n'
+# line 3 holds the mistake: a command that does not exist
+RAW_BAD = 'require ["fileinto"];\n# a comment\nfrobnicate "x";\nkeep;\n'
+
+
+def test_raw_editor_marks_the_line_a_compile_error_names(setup, tmp_path):
+    """Roundcube's raw script editor finds the failing line in the
+    server's PUTSCRIPT answer with /line (\\d+):/ and marks that line in
+    the editor; the broken script is not stored."""
+    r, site, driver, sink = setup
+    r.cli("sieve", "put", ALICE, "roundcube", input=RAW_GOOD)
+    r.cli("sieve", "activate", ALICE, "roundcube")
+    ui = Ui(driver, site, tmp_path)
+    try:
+        ui.login(ALICE, "secret")
+        ui.step = "open the raw editor of the script"
+        driver.get(site.url + "?_task=settings&_action=plugin.managesieve-action"
+                   "&_framed=1&_seteditraw=1&_set=roundcube")
+        ui.element("#filtersetrawform .CodeMirror", "the raw editor")
+        ui.step = "replace the script and save it"
+        driver.execute_script(
+            "var cm = document.querySelector('#filtersetrawform .CodeMirror').CodeMirror;"
+            "cm.setValue(arguments[0]); cm.save();"
+            "document.getElementById('filtersetrawform').submit();", RAW_BAD)
+        marked = ui.element("#filtersetrawform .CodeMirror .line-error",
+                            "the line the error names, marked")
+        lines = driver.execute_script(
+            "var cm = document.querySelector('#filtersetrawform .CodeMirror').CodeMirror;"
+            "var out = []; cm.eachLine(function (h) {"
+            " if ((h.bgClass || '').indexOf('line-error') >= 0) out.push(cm.getLineNumber(h) + 1); });"
+            "return out;")
+        gutter = driver.execute_script(
+            "var cm = document.querySelector('#filtersetrawform .CodeMirror').CodeMirror;"
+            "var g = cm.lineInfo(2).gutterMarkers;"
+            "return g && g.errorGutter ? g.errorGutter.title : '';")
+    except Exception:
+        for p in ui.evidence():
+            print("roundcube evidence:", p)
+        print("failed at:", ui.step)
+        print(site.read_logs())
+        raise
+    assert marked is not None
+    assert lines == [3], lines
+    assert "frobnicate" in gutter, gutter
+    # nothing stored: the script is still the good one
+    assert r.cli("sieve", "get", ALICE, "roundcube").stdout == RAW_GOOD
