@@ -1,8 +1,9 @@
 /*
  * pop3-expire: pop3.expire_days (advertised as CAPA EXPIRE, RFC 2449
  * section 6.7). A timer on the event loop periodically asks the store for
- * INBOX messages POP3 first downloaded more than N days ago and removes
- * them the way DELE would for that account (expunge, or hide under
+ * messages POP3 first downloaded more than N days ago, in the mailboxes
+ * the account's maildrop shows (INBOX, or all but Trash/Junk/Sent under
+ * pop3.mailboxes = all), and removes them the way DELE would for that account (expunge, or hide under
  * pop3.delete = hide), one STORE_OP_POP3_COMMIT per mailbox.
  *
  * pop3_start() starts it on the daemon's loop (conn_global_base()): one
@@ -72,7 +73,8 @@ static void expire_run(evutil_socket_t fd, short what, void *arg)
 	int64_t before = (int64_t)time(NULL) - server->set.expire_days * 86400;
 	enum store_err err;
 
-	err = store_pop3_expired(server->store, before, POP3_EXPIRE_BATCH, &list, &n);
+	err = store_pop3_expired(server->store, before, server->set.mailboxes_all,
+				 POP3_EXPIRE_BATCH, &list, &n);
 	if (err != STORE_OK) {
 		log_warn("pop3 expire: %s", store_strerror(err));
 		return;

@@ -8,6 +8,8 @@
  * (so a UIDL no longer depends on where the message is), and at QUIT the
  * DELE'd and RETR'd rows, mailbox by mailbox through the same code as
  * STORE_OP_POP3_COMMIT (quota, expunge log and change feed included).
+ * store_pop3_expired() is the read behind pop3.expire_days (RFC 2449
+ * section 6.7), over the same mailboxes a maildrop shows.
  * Plain SQL that PostgreSQL also accepts.
  */
 #include "store/store-pop3.h"
@@ -342,4 +344,92 @@ enum store_err store_account_pop3_mailboxes_get(struct store *s, int64_t account
 	*mode_r = mode != NULL ? xstrdup(mode) : NULL;
 	db_reset(st);
 	return store_row_err(rc);
+}
+
+/* One account with downloads old enough to expire, and its pop3.mailboxes. */
+struct expire_account {
+	int64_t id;
+	bool all;
+};
+
+/* The expired rows of one mailbox, appended to *list. */
+static int expire_rows(struct db *db, int64_t account_id, int64_t mailbox_id, int64_t before,
+		       size_t max, struct store_pop3_expired **list, size_t *n, size_t *cap)
+{
+	struct db_stmt *st = store_prepare(db,
+		"SELECT uid FROM messages WHERE mailbox_id = ?1 AND pop3_retrieved > 0"
+		" AND pop3_retrieved < ?2 AND pop3_hidden = 0 ORDER BY uid LIMIT ?3");
+	int rc;
+
+	if (st == NULL)
+		return DB_ERROR;
+	db_bind_int64(st, 1, mailbox_id);
+	db_bind_int64(st, 2, before);
+	db_bind_int64(st, 3, (int64_t)(max - *n));
+	while ((rc = db_step(st)) == DB_ROW) {
+		*list = xgrow(*list, cap, *n + 1, sizeof(**list));
+		(*list)[*n].account_id = account_id;
+		(*list)[*n].mailbox_id = mailbox_id;
+		(*list)[*n].uid = (uint32_t)db_column_int64(st, 0);
+		(*n)++;
+	}
+	db_reset(st);
+	return rc;
+}
+
+enum store_err store_pop3_expired(struct store *s, int64_t before, bool default_all, size_t max,
+				  struct store_pop3_expired **list_r, size_t *n_r)
+{
+	struct db *db = store_reader(s);
+	struct store_pop3_expired *list = NULL;
+	struct expire_account *accts = NULL;
+	size_t n = 0, cap = 0, nacct = 0, acap = 0;
+	enum store_err err = STORE_OK;
+	int rc;
+
+	if (store_step_sql(db, "BEGIN") != STORE_OK)
+		return STORE_ETEMP;
+	/* which accounts have any; a mailbox POP3 does not show (a Trash the
+	 * message was moved to, a folder under `inbox`) keeps its copies */
+	struct db_stmt *st = store_prepare(db,
+		"SELECT DISTINCT b.account_id, a.pop3_mailboxes FROM messages m"
+		" JOIN mailboxes b ON b.id = m.mailbox_id JOIN accounts a ON a.id = b.account_id"
+		" WHERE m.pop3_retrieved > 0 AND m.pop3_retrieved < ?1 AND m.pop3_hidden = 0"
+		" ORDER BY b.account_id");
+	if (st == NULL) {
+		err = STORE_ETEMP;
+	} else {
+		db_bind_int64(st, 1, before);
+		while ((rc = db_step(st)) == DB_ROW) {
+			const char *mode = db_column_text(st, 1);
+			accts = xgrow(accts, &acap, nacct + 1, sizeof(*accts));
+			accts[nacct].id = db_column_int64(st, 0);
+			accts[nacct].all = mode != NULL ? strcasecmp(mode, "all") == 0 : default_all;
+			nacct++;
+		}
+		db_reset(st);
+		err = store_read_err(rc);
+	}
+	for (size_t a = 0; a < nacct && err == STORE_OK && n < max; a++) {
+		int64_t inbox_id, *ids = NULL;
+		size_t nids = 0;
+		err = read_mailboxes(db, accts[a].id, accts[a].all, &inbox_id, &ids, &nids);
+		if (err == STORE_ENOTFOUND) {
+			err = STORE_OK;	/* an account without INBOX shows POP3 nothing */
+			continue;
+		}
+		for (size_t i = 0; i < nids && err == STORE_OK && n < max; i++)
+			err = store_read_err(expire_rows(db, accts[a].id, ids[i], before, max, &list,
+							 &n, &cap));
+		xfree(&ids);
+	}
+	store_step_sql(db, "COMMIT");
+	xfree(&accts);
+	if (err != STORE_OK) {
+		xfree(&list);
+		return err;
+	}
+	*list_r = list;
+	*n_r = n;
+	return STORE_OK;
 }

@@ -13,10 +13,14 @@ struct store_pop3_expired {
 	uint32_t uid;
 };
 
-/* INBOX messages first retrieved by POP3 before `before` (unix time) and
- * not hidden from POP3 yet, ordered by mailbox then UID; at most `max`.
- * The caller removes them with STORE_OP_POP3_COMMIT. */
-enum store_err store_pop3_expired(struct store *s, int64_t before, size_t max,
+/* Messages first retrieved by POP3 before `before` (unix time), not hidden
+ * from POP3 yet, in a mailbox the account's POP3 maildrop shows: INBOX, or
+ * under pop3.mailboxes = all (the account's override, else default_all)
+ * every mailbox store_pop3_maildrop() shows. A downloaded copy the user
+ * moved to Trash, or to a folder an `inbox` maildrop does not show, stays.
+ * Grouped by account and mailbox, UID order; at most `max`. The caller
+ * removes them with STORE_OP_POP3_COMMIT. */
+enum store_err store_pop3_expired(struct store *s, int64_t before, bool default_all, size_t max,
 				  struct store_pop3_expired **list_r, size_t *n_r);
 /* pop3.mailboxes (store-pop3-all.c). One message row of a maildrop. */
 struct store_pop3_row {

@@ -242,7 +242,7 @@ static enum store_err fn_restore(struct store_txn *txn, void *arg, char **error_
 
 	struct db_stmt *q = NULL;
 	rc = db_prepare(a->src, "SELECT id, address, pwhash, quota_bytes, quota_messages, used_bytes,"
-				" used_messages, pop3_delete, created, disabled FROM accounts"
+				" used_messages, pop3_delete, created, disabled, pop3_mailboxes FROM accounts"
 				" WHERE address = ?1", &q);
 	if (rc != DB_OK)
 		return src_err(a, rc, error_r);
@@ -259,12 +259,12 @@ static enum store_err fn_restore(struct store_txn *txn, void *arg, char **error_
 	int64_t old_id = db_column_int64(q, 0);
 	st = store_prepare(txn->db,
 			   "INSERT INTO accounts (domain_id, address, pwhash, quota_bytes, quota_messages,"
-			   " used_bytes, used_messages, pop3_delete, created, disabled)"
-			   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING id");
+			   " used_bytes, used_messages, pop3_delete, created, disabled, pop3_mailboxes)"
+			   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) RETURNING id");
 	enum store_err err = st == NULL ? STORE_ETEMP : STORE_OK;
 	if (err == STORE_OK) {
 		db_bind_int64(st, 1, domain_id);
-		bind_cols(st, 2, q, 1, 9);
+		bind_cols(st, 2, q, 1, 10);
 		err = store_insert_id(st, &a->account_id);
 	}
 	db_finalize(q);

@@ -330,6 +330,13 @@ def test_restore_one_account_into_running_server(roost, tmp_path):
     bob_before = imap_state(roost, "bob@example.com")
     roost.cli("sieve", "put", "bob@example.com", "rules", input="keep;\n")
     roost.cli("sieve", "activate", "bob@example.com", "rules")
+    # per-account settings come back as they were
+    roost.cli("user", "pop3-delete", "bob@example.com", "hide")
+    roost.cli("user", "pop3-mailboxes", "bob@example.com", "all")
+    roost.cli("user", "save-sent", "bob@example.com", "no")
+    roost.cli("user", "quota", "bob@example.com", "2G", "5000")
+    bob_show = roost.cli("user", "show", "bob@example.com").stdout
+    assert "pop3-mailboxes\tall\n" in bob_show and "pop3-delete\thide\n" in bob_show
     dest = str(tmp_path / "b")
     roost.cli("backup", dest)
     assert backup_state(dest, "bob@example.com") == bob_before
@@ -351,6 +358,7 @@ def test_restore_one_account_into_running_server(roost, tmp_path):
     assert "control: restore" in roost.read_log()  # the daemon's writer did it
 
     assert imap_state(roost, "bob@example.com") == bob_before
+    assert roost.cli("user", "show", "bob@example.com").stdout == bob_show
     assert pop3_uidls(roost, "bob@example.com") == bob_uidls
     # the account's Sieve scripts come back, the active one active
     assert roost.cli("sieve", "list", "bob@example.com").stdout == "rules\tactive\t6\n"

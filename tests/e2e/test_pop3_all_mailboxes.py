@@ -4,13 +4,18 @@ Sent; UIDLs stay the same when IMAP moves a message (MOVE, COPY+EXPUNGE),
 so fetchmail in keep mode downloads each message exactly once; a copy is
 one maildrop entry; DELE removes the message from the folder it is in;
 the per-account override works both ways; a large maildrop over several
-folders lists completely and in order."""
+folders lists completely and in order; pop3.expire_days covers the folders
+POP3 shows and no other."""
 import imaplib
 import poplib
+import os
 import re
 import socket
+import sqlite3
+import time
 
 from test_pop3_clients import Fetchmail
+from test_pop3_mixing import db_exec
 
 ALICE = "alice@example.com"
 BOB = "bob@example.com"
@@ -18,6 +23,14 @@ BOB = "bob@example.com"
 RULES = r'''require ["fileinto"];
 if header :is "X-List" "roost" { fileinto "Lists"; stop; }
 '''
+
+
+def db_rows(r, sql):
+    db = sqlite3.connect(os.path.join(r.datadir, "roost.db"))
+    try:
+        return db.execute(sql).fetchall()
+    finally:
+        db.close()
 
 
 def message(i, extra=b""):
@@ -350,3 +363,69 @@ def test_large_maildrop_over_folders_lists_completely(roost_factory):
         top = b"\r\n".join(p.top(num, 0)[1])
         assert b"Subject: fetch-%d\r\n" % (num - 1) in top + b"\r\n", num
     p.quit()
+
+
+def test_expire_days_covers_every_folder_pop3_shows(roost_factory):
+    """pop3.expire_days under `all` (src/store/store-pop3-all.c
+    store_pop3_expired): an old download in a folder a Sieve rule filed it
+    to expires like one in INBOX; the same kind of download the user moved
+    to Trash stays, as POP3 no longer shows it."""
+    r = roost_factory(pop3__mailboxes="all", pop3__expire_days="3")
+    m = imap_login(r)
+    assert m.create("Lists")[0] == "OK"
+    r.cli("sieve", "put", ALICE, "rules", input=RULES)
+    r.cli("sieve", "activate", ALICE, "rules")
+    r.deliver(message(1), ALICE)
+    r.deliver(message(2, b"X-List: roost\r\n"), ALICE)
+    r.deliver(message(3), ALICE)
+    r.deliver(message(4), ALICE)                 # never downloaded
+    p = pop_login(r)
+    _, order = pop_uidls(p)
+    for n, subject in enumerate(order, 1):
+        if subject != "fetch-4":
+            p.retr(n)
+    p.quit()
+    m.select("INBOX")
+    typ, data = m.uid("SEARCH", "HEADER", "Subject", "fetch-3")
+    assert m.uid("MOVE", data[0].decode(), "Trash")[0] == "OK"
+    m.logout()
+    assert r.stop() == 0
+    # Every download so far happened ten days ago.
+    db_exec(r, "UPDATE messages SET pop3_retrieved = ? WHERE pop3_retrieved > 0",
+            int(time.time()) - 10 * 86400)
+    moved = db_rows(r, "SELECT count(*) FROM messages m JOIN mailboxes b"
+                       " ON b.id = m.mailbox_id WHERE b.name = 'Trash'"
+                       " AND m.pop3_retrieved > 0")
+    assert moved == [(1,)]                        # the move kept the download time
+    r.start()
+    m = imap_login(r)
+    deadline = time.time() + 10
+    while imap_subjects(m, "Lists") and time.time() < deadline:
+        time.sleep(0.1)
+    assert imap_subjects(m, "Lists") == []
+    assert imap_subjects(m, "INBOX") == ["fetch-4"]
+    assert imap_subjects(m, "Trash") == ["fetch-3"]
+    m.logout()
+
+
+def test_expire_days_under_inbox_keeps_a_copy_filed_elsewhere(roost_factory):
+    r = roost_factory(pop3__expire_days="3")
+    r.deliver(message(1), ALICE)
+    p = pop_login(r)
+    p.retr(1)
+    p.quit()
+    m = imap_login(r)
+    m.select("INBOX")
+    assert m.uid("COPY", "1", "Archive")[0] == "OK"
+    m.logout()
+    assert r.stop() == 0
+    db_exec(r, "UPDATE messages SET pop3_retrieved = ? WHERE pop3_retrieved > 0",
+            int(time.time()) - 10 * 86400)
+    r.start()
+    m = imap_login(r)
+    deadline = time.time() + 10
+    while imap_subjects(m, "INBOX") and time.time() < deadline:
+        time.sleep(0.1)
+    assert imap_subjects(m, "INBOX") == []
+    assert imap_subjects(m, "Archive") == ["fetch-1"]
+    m.logout()

@@ -584,7 +584,7 @@ TEST(store_admin_reads_fail_as_etemp)
 			store_debug_fail_reads(skip, 1, kinds[k]);
 			CHECK_INT(store_domain_list(f.s, &domains, &n), STORE_ETEMP);
 			store_debug_fail_reads(skip, 1, kinds[k]);
-			CHECK_INT(store_pop3_expired(f.s, INT64_MAX, 10, &exp, &n),
+			CHECK_INT(store_pop3_expired(f.s, INT64_MAX, false, 10, &exp, &n),
 				  skip ? STORE_OK : STORE_ETEMP);
 			if (skip)
 				free(exp);
