@@ -17,9 +17,6 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
-/* Longest Retry-After honoured here; the caller bounds its polls again. */
-#define ACME_RETRY_AFTER_MAX 3600
-
 void acme_response_clear(struct acme_response *r)
 {
 	free(r->body);
@@ -249,6 +246,9 @@ int acme_https_parse_head(const char *head, size_t len, struct acme_response *re
 			n--;
 		if (n == 0)
 			break;
+		/* RFC 9110 5.5: a field with NUL, CR or LF is refused, not cut */
+		if (memchr(p, '\0', n) != NULL || memchr(p, '\r', n) != NULL)
+			return -1;
 		const char *colon = memchr(p, ':', n);
 		if (colon == NULL || colon == p)
 			return -1;

@@ -22,6 +22,8 @@
 /* How long one request may take, connect to last byte. */
 #define ACME_HTTPS_TIMEOUT_MS 30000
 #define ACME_HTTPS_TICK_MS 200
+/* Longest Retry-After honoured (seconds); the caller bounds its polls again. */
+#define ACME_RETRY_AFTER_MAX 3600
 
 struct acme_response {
 	int status;

@@ -8,8 +8,10 @@
  *
  * `init --hostname NAME` writes the production profile instead of the
  * loopback one: the standard ports on every address, server.hostname,
- * and the privilege drop to server.user (the default) left on. The
- * profile is a block of active settings after the commented defaults.
+ * ACME on (tls.acme: the self-signed certificate serves until the first
+ * one is issued for NAME over port 80), and the privilege drop to
+ * server.user (the default) left on. The profile is a block of active
+ * settings after the commented defaults.
  */
 #include "cli/cli.h"
 #include "lib/alloc.h"
@@ -38,14 +40,16 @@ static const char *const profile[][2] = {
 	{"imaps.listen", "*:993"},	 {"pop3.listen", "*:110"},
 	{"pop3s.listen", "*:995"},	 {"http.listen", "*:80"},
 	{"https.listen", "*:443"},	 {"managesieve.listen", "*:4190"},
+	{"tls.acme", "yes"},
 };
 
 static void write_profile(FILE *f, const char *hostname)
 {
 	fprintf(f, "\n# Production profile (roost init --hostname %s): standard ports on\n"
 		   "# every address; started as root, roost binds them, then runs as\n"
-		   "# server.user. Point the certificate (tls.cert, tls.key) at one that\n"
-		   "# names %s and the autoconfig names (README: Client autoconfiguration).\n",
+		   "# server.user. ACME (tls.acme) obtains a certificate for %s over\n"
+		   "# port 80 and renews it; to use your own instead, set tls.acme = no\n"
+		   "# and point tls.cert, tls.key at it (README: Certificates).\n",
 		hostname, hostname);
 	fprintf(f, "server.hostname = %s\n", hostname);
 	for (size_t i = 0; i < sizeof(profile) / sizeof(profile[0]); i++)

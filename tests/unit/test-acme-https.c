@@ -84,12 +84,18 @@ TEST(acme_https_head)
 		"HTTP/1.1 200 OK\r\nLocation: a\r\nLocation: b\r\n\r\n",
 		"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
 		"HTTP/1.1 200 OK\r\nContent-Length: 2000000\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nLocation: https://a/\rx\r\n\r\n",	/* bare CR */
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		if (acme_https_parse_head(bad[i], strlen(bad[i]), &r, &cl, &chunked) == 0)
 			unit_fail(__FILE__, __LINE__, "accepted %s", bad[i]);
 		acme_response_clear(&r);
 	}
+	/* a NUL inside a value is refused, not a shorter value (found by
+	 * fuzz-acme-http: "Location: https://a/ \0x" came back "https://a/ ") */
+	static const char nul[] = "HTTP/1.1 200 OK\r\nLocation: https://a/ \0x\r\n\r\n";
+	CHECK_INT(acme_https_parse_head(nul, sizeof(nul) - 1, &r, &cl, &chunked), -1);
+	acme_response_clear(&r);
 }
 
 TEST(acme_https_dechunk)
