@@ -130,9 +130,9 @@ int cmd_queue_show(struct cli *cli, int argc, char **argv)
 	fmt_time(m.created, when, sizeof(when));
 	fprintf(cli->out, "id: %" PRId64 "\nsender: <%s>\nstate: %s\nqueued: %s\nsize: %" PRId64 "\n",
 		m.id, m.return_path, state_name(&m), when, m.size);
-	fprintf(cli->out, "message-id: %s\nenvid: %s\nret: %s\n",
+	fprintf(cli->out, "message-id: %s\nenvid: %s\nret: %s\nrequiretls: %s\n",
 		m.message_id != NULL ? m.message_id : "-", m.envid != NULL ? m.envid : "-",
-		m.ret_full ? "full" : "hdrs");
+		m.ret_full ? "full" : "hdrs", m.requiretls ? "yes" : "no");
 	for (size_t i = 0; i < m.nrcpts; i++) {
 		const struct store_queue_entry *e = &m.rcpts[i];
 		fmt_time(e->next_attempt, when, sizeof(when));

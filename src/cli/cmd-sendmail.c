@@ -303,7 +303,8 @@ int cmd_sendmail(struct cli *cli, int argc, char **argv)
 	}
 	if (code == CLI_EX_OK && nremote > 0) {
 		int64_t id = 0;
-		enum store_err err = store_queue_add_wait(cli->store, 0, sender, envid, ret_full, remote,
+		enum store_err err = store_queue_add_wait(cli->store, 0, sender, envid,
+							  ret_full ? STORE_QUEUE_RET_FULL : 0, remote,
 							  nremote, data, len, &id);
 		if (err != STORE_OK)
 			code = cli_fail(cli, CLI_EX_TEMPFAIL, "cannot queue the message: %s",

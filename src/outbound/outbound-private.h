@@ -35,6 +35,7 @@ struct ob_job {
 	int64_t queue_id, account_id, created;
 	char *return_path, *envid;
 	bool ret_full, delay_notified;
+	bool requiretls;	/* RFC 8689: only over validated TLS to a REQUIRETLS peer */
 	struct ob_rcpt *rcpts;
 	size_t nrcpts;
 	char *mx_host;		/* the host that answered, for the DSN */

@@ -201,7 +201,9 @@ static char *build_dsn(struct ob_job *job, int64_t now, bool *delay_r, size_t *l
 		}
 		struct dsn d = {.reporting_mta = ob.set.hostname, .to = job->return_path,
 				.envid = job->envid, .arrival = job->created, .now = now,
-				.retry_until = job->created + ob.max_lifetime, .ret_full = job->ret_full,
+				.retry_until = job->created + ob.max_lifetime,
+				/* RFC 8689 5: the content stays with its TLS path */
+				.ret_full = job->ret_full && !job->requiretls,
 				.rcpts = dr, .nrcpts = n, .original = data, .original_len = len};
 		msg = dsn_build(&d, len_r);
 		free(data);
@@ -248,7 +250,7 @@ void ob_job_finished(struct ob_job *job)
 	char *dsn = build_dsn(job, now, &delay, &dsn_len);
 	struct store_queue_rcpt to = {.address = job->return_path};
 	struct store_queue_new dsn_new = {.return_path = "", .rcpts = &to, .n_rcpts = 1,
-					  .data = dsn, .len = dsn_len};
+					  .requiretls = job->requiretls, .data = dsn, .len = dsn_len};
 	struct store_queue_update u = {.queue_id = job->queue_id, .results = res,
 				       .n_results = job->nrcpts, .set_delay_notified = delay,
 				       .dsn = dsn != NULL ? &dsn_new : NULL};
@@ -516,6 +518,7 @@ static struct ob_job *job_new(const struct store_queue_msg *m)
 	job->return_path = xstrdup(m->return_path);
 	job->envid = m->envid != NULL ? xstrdup(m->envid) : NULL;
 	job->ret_full = m->ret_full;
+	job->requiretls = m->requiretls;
 	job->delay_notified = m->delay_notified;
 	job->rcpts = xcalloc(m->nrcpts, sizeof(*job->rcpts));
 	inflight_add(m->id);

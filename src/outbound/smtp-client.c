@@ -78,8 +78,10 @@ struct ob_session {
 	char ip[INET6_ADDRSTRLEN];
 	bool connected;		/* some server accepted EHLO/HELO */
 	bool tls;
+	bool cert_ok;		/* the TLS peer's certificate verified for `host` */
 	/* EHLO keywords */
 	bool ext_pipelining, ext_8bitmime, ext_smtputf8, ext_dsn, ext_starttls, ext_size;
+	bool ext_requiretls;
 	uint64_t max_size;
 	/* the reply being read */
 	int reply_code;
@@ -120,7 +122,7 @@ static void drop_connection(struct ob_session *ss)
 		ss->bev = NULL;
 	}
 	evtimer_del(ss->deadline);
-	ss->tls = false;
+	ss->tls = ss->cert_ok = false;
 }
 
 static void session_really_free(struct ob_session *ss, const char *error)
@@ -267,7 +269,7 @@ static void session_next_addr(struct ob_session *ss)
 		attach(ss, bev);
 		ss->state = OB_CONNECTING;
 		ss->ext_pipelining = ss->ext_8bitmime = ss->ext_smtputf8 = false;
-		ss->ext_dsn = ss->ext_starttls = ss->ext_size = false;
+		ss->ext_dsn = ss->ext_starttls = ss->ext_size = ss->ext_requiretls = false;
 		ss->max_size = 0;
 		set_deadline(ss, ss->set->connect_ms);
 		if (bufferevent_socket_connect(bev, (const struct sockaddr *)a->sa, (int)a->len) < 0) {
@@ -298,6 +300,8 @@ static void ehlo_keyword(struct ob_session *ss, const char *kw)
 		ss->ext_dsn = true;
 	else if (strcasecmp(kw, "STARTTLS") == 0)
 		ss->ext_starttls = true;
+	else if (strcasecmp(kw, "REQUIRETLS") == 0)
+		ss->ext_requiretls = true;
 	else if (strncasecmp(kw, "SIZE", 4) == 0 && (kw[4] == '\0' || kw[4] == ' ')) {
 		ss->ext_size = true;
 		ss->max_size = kw[4] == ' ' ? strtoull(kw + 5, NULL, 10) : 0;
@@ -340,6 +344,7 @@ static void tls_ready(struct ob_session *ss)
 		 SSL_get_version(ssl), SSL_get_cipher_name(ssl),
 		 v == X509_V_OK ? "verified" : X509_verify_cert_error_string(v));
 	ss->tls = true;
+	ss->cert_ok = v == X509_V_OK;
 	if (v != X509_V_OK && sts_mode(ss) != MTA_STS_NONE) {
 		char *why = xasprintf("the certificate is not valid for %s: %s", ss->host,
 				      X509_verify_cert_error_string(v));
@@ -385,6 +390,8 @@ static void send_cmd(struct ob_session *ss, size_t i)
 			utf8 |= has_8bit(job->rcpts[k].address, strlen(job->rcpts[k].address));
 		if (utf8 && ss->ext_smtputf8)
 			sendf(ss, " SMTPUTF8");
+		if (job->requiretls)
+			sendf(ss, " REQUIRETLS");	/* checked by start_job */
 		if (ss->ext_dsn) {
 			sendf(ss, " RET=%s", job->ret_full ? "FULL" : "HDRS");
 			if (job->envid != NULL) {
@@ -489,11 +496,65 @@ static void job_done(struct ob_session *ss)
 	set_deadline(ss, ss->set->command_ms);
 }
 
+/* RFC 8689 4.1: may a REQUIRETLS message go over this connection? NULL
+ * if so, else why not (caller frees), *permanent when retrying this
+ * host cannot help: the MX host must come from a DNSSEC-validated answer
+ * or be named by the destination's MTA-STS policy, the session must be
+ * TLS with a certificate valid for that name, and the peer must offer
+ * REQUIRETLS itself (so it keeps the promise on its next hop). */
+static char *requiretls_refusal(const struct ob_session *ss, bool *permanent)
+{
+	*permanent = true;
+	if (!ss->tls) {
+		*permanent = !ss->ext_starttls;
+		return xasprintf("%s %s", ss->host,
+				 ss->ext_starttls ? "could not set up TLS" : "does not offer STARTTLS");
+	}
+	if (!ss->cert_ok) {
+		*permanent = false;	/* a certificate gets fixed */
+		return xasprintf("the certificate of %s is not valid for that name", ss->host);
+	}
+	bool mx_trusted = (ss->dest->route != NULL && ss->dest->route->secure) ||
+			  (ss->dest->sts != NULL && mta_sts_mx_match(ss->dest->sts, ss->host));
+	if (!mx_trusted)
+		return xasprintf("%s is neither from a DNSSEC-validated MX answer nor named by "
+				 "an MTA-STS policy of %s", ss->host, ss->dest->domain);
+	if (!ss->ext_requiretls)
+		return xasprintf("%s does not offer REQUIRETLS", ss->host);
+	return NULL;
+}
+
+/* Does any job waiting for this destination need REQUIRETLS? Then a
+ * session tries STARTTLS even where it would otherwise go without. */
+static bool dest_wants_requiretls(const struct ob_dest *d)
+{
+	for (const struct ob_job *j = d->head; j != NULL; j = j->next)
+		if (j->requiretls)
+			return true;
+	return false;
+}
+
 static void start_job(struct ob_session *ss, struct ob_job *job)
 {
 	ss->job = job;
 	free(job->mx_host);
 	job->mx_host = xstrdup(ss->host);
+	bool permanent;
+	char *refusal = job->requiretls ? requiretls_refusal(ss, &permanent) : NULL;
+	if (refusal != NULL) {
+		const char *status = permanent ? "5.7.30" : "4.7.5";
+		char *why = xasprintf("%s %s REQUIRETLS: %s", permanent ? "550" : "450", status,
+				      refusal);
+		log_warn("outbound session=%s host=%s queue=%lld: %s", ss->id, ss->host,
+			 (long long)job->queue_id, why);
+		ob_job_fail_rest(job, permanent, status, why);
+		free(why);
+		free(refusal);
+		ss->job = NULL;
+		ob_job_finished(job);
+		session_next_job(ss);
+		return;
+	}
 	enum store_err err = store_queue_data(ss->store, job->queue_id, &ss->data, &ss->len);
 	if (err != STORE_OK) {
 		/* deleted meanwhile (queue delete), or a read error: retry later */
@@ -637,7 +698,8 @@ static void handle_reply(struct ob_session *ss, int code, const char *text)
 			conn_failed(ss, text);
 			return;
 		}
-		bool need_tls = sts_mode(ss) == MTA_STS_ENFORCE;
+		bool need_tls = sts_mode(ss) == MTA_STS_ENFORCE || dest_wants_requiretls(ss->dest) ||
+				(ss->job != NULL && ss->job->requiretls);
 		if (!ss->tls && ss->ext_starttls &&
 		    ((ss->tls_ctx != NULL && !ss->dest->tls_failed) || need_tls)) {
 			ss->state = OB_STARTTLS;

@@ -48,6 +48,9 @@ static void hello_extended(struct smtp_session *s, char *args, const char *verb)
 		ext[n++] = s->account_id > 0 ? "BURL imap" : "BURL";
 	if (conn_tls_available(s->conn) && !conn_tls_active(s->conn))
 		ext[n++] = "STARTTLS";			/* RFC 3207 */
+	/* RFC 8689 4.1: only where the session is already TLS */
+	if (conn_tls_active(s->conn) && !s->srv->lmtp)
+		ext[n++] = "REQUIRETLS";
 	if (s->srv->submission && conn_plaintext_auth_ok(s->conn))
 		ext[n++] = "AUTH SCRAM-SHA-256 PLAIN LOGIN"; /* RFC 4954, 7677 */
 	ext[n++] = "HELP";

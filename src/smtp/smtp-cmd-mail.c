@@ -1,9 +1,10 @@
 /*
  * smtp-cmd-mail: MAIL FROM (RFC 5321 4.1.1.2) and its ESMTP parameters:
  * SIZE (RFC 1870), BODY (RFC 6152), SMTPUTF8 (RFC 6531), RET and ENVID
- * (DSN, RFC 3461 4.3, 4.4): each at most once, ENVID xtext-decoded and
- * kept with the transaction; submission hands both to the outbound
- * queue, and a local delivery's success DSN carries the ENVID.
+ * (DSN, RFC 3461 4.3, 4.4), REQUIRETLS (RFC 8689, on a TLS session
+ * only): each at most once, ENVID xtext-decoded and kept with the
+ * transaction; submission hands them to the outbound queue, and a local
+ * delivery's success DSN carries the ENVID.
  */
 #include "smtp/smtp-session.h"
 #include "smtp/smtp-parse.h"
@@ -50,6 +51,17 @@ static int mail_param(struct smtp_session *s, const struct smtp_param *p, unsign
 			return -1;
 		}
 		t->smtputf8 = true;
+	} else if (strcmp(p->keyword, "REQUIRETLS") == 0) {
+		/* RFC 8689 4.1: offered after STARTTLS only, so only valid there */
+		if (!conn_tls_active(s->conn)) {
+			smtp_reply_error(s, "530 5.7.10 REQUIRETLS needs a TLS session (STARTTLS first)");
+			return -1;
+		}
+		if (v != NULL || t->requiretls) {
+			smtp_reply_error(s, "501 5.5.4 Bad REQUIRETLS parameter");
+			return -1;
+		}
+		t->requiretls = true;
 	} else if (strcmp(p->keyword, "RET") == 0) {
 		/* RFC 3461 4.3: "RET=FULL" or "RET=HDRS", once */
 		if (*seen & MAIL_SEEN_RET) {
@@ -89,6 +101,7 @@ static void mail_params_clear(struct smtp_txn *t)
 	t->smtputf8 = false;
 	t->declared_size = 0;
 	t->ret_full = false;
+	t->requiretls = false;
 	free(t->envid);
 	t->envid = NULL;
 }

@@ -93,7 +93,7 @@ void smtp_dsn_success(struct smtp_session *s)
 	struct store_queue_rcpt to = {.address = norm != NULL ? norm : t->mail_from,
 				      .orcpt = NULL, .notify = STORE_QUEUE_NOTIFY_NEVER};
 	/* copies everything: the transaction may end before `queued` */
-	store_queue_add(s->srv->store, 0, "", NULL, false, &to, 1, msg, len, queued,
+	store_queue_add(s->srv->store, 0, "", NULL, 0, &to, 1, msg, len, queued,
 			xstrdup(t->id != NULL ? t->id : "-"));
 	free(norm);
 	free(msg);

@@ -88,6 +88,7 @@ struct smtp_txn {
 	uint64_t declared_size;	/* SIZE= (RFC 1870), 0 = not given */
 	char *envid;		/* RFC 3461 ENVID, xtext-decoded, or NULL */
 	bool ret_full;		/* RFC 3461 RET=FULL (RET=HDRS or none: false) */
+	bool requiretls;	/* RFC 8689 MAIL FROM ... REQUIRETLS (over TLS only) */
 	struct smtp_rcpt *rcpts;
 	size_t nrcpts, rcpts_cap;
 	/* message bytes */

@@ -138,7 +138,10 @@ static void sign_done(void *ctx)
 	}
 	/* store_queue_add copies the recipients and the data */
 	store_queue_add(s->srv->store, s->account_id, t->mail_from != NULL ? t->mail_from : "",
-			t->envid, t->ret_full, rcpts, n, j->msg, j->len, queued, j);
+			t->envid,
+			(t->ret_full ? STORE_QUEUE_RET_FULL : 0) |
+				(t->requiretls ? STORE_QUEUE_REQUIRETLS : 0),
+			rcpts, n, j->msg, j->len, queued, j);
 	free(rcpts);
 }
 

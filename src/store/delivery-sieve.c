@@ -449,7 +449,7 @@ static bool queue_mail(struct run *rn, const char *return_path, const char *to, 
 		msg = signed_msg;
 		len = slen;
 	}
-	enum store_err err = store_queue_add_wait(rn->s, rn->r->account_id, return_path, NULL, false,
+	enum store_err err = store_queue_add_wait(rn->s, rn->r->account_id, return_path, NULL, 0,
 						  &q, 1, msg, len, &id);
 	free(signed_msg);
 	if (err != STORE_OK)

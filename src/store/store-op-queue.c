@@ -15,7 +15,7 @@
 struct queue_add_args {
 	int64_t account_id;
 	char *return_path, *envid;
-	bool ret_full;
+	bool ret_full, requiretls;
 	struct store_queue_rcpt *rcpts;
 	size_t n_rcpts;
 	char *data;
@@ -78,7 +78,7 @@ static const char *domain_of(const char *address)
 }
 
 static struct queue_add_args *add_args_new(int64_t account_id, const char *return_path,
-					   const char *envid, bool ret_full,
+					   const char *envid, unsigned flags,
 					   const struct store_queue_rcpt *rcpts, size_t n,
 					   const char *data, size_t len)
 {
@@ -86,7 +86,8 @@ static struct queue_add_args *add_args_new(int64_t account_id, const char *retur
 	a->account_id = account_id;
 	a->return_path = xstrdup(return_path != NULL ? return_path : "");
 	a->envid = envid != NULL ? xstrdup(envid) : NULL;
-	a->ret_full = ret_full;
+	a->ret_full = (flags & STORE_QUEUE_RET_FULL) != 0;
+	a->requiretls = (flags & STORE_QUEUE_REQUIRETLS) != 0;
 	a->rcpts = xcalloc(n > 0 ? n : 1, sizeof(*a->rcpts));
 	for (size_t i = 0; i < n; i++) {
 		a->rcpts[i].address = xstrdup(rcpts[i].address);
@@ -127,7 +128,8 @@ static enum store_err queue_insert(struct store_txn *txn, struct queue_add_args 
 	int64_t now = store_now();
 	struct db_stmt *st = store_prepare(db,
 		"INSERT INTO queue_messages (account_id, return_path, envid, ret_full, created,"
-		" size, message_id, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id");
+		" size, message_id, data, requiretls) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+		" RETURNING id");
 	if (st == NULL)
 		return STORE_ETEMP;
 	db_bind_int64(st, 1, a->account_id);
@@ -138,6 +140,7 @@ static enum store_err queue_insert(struct store_txn *txn, struct queue_add_args 
 	db_bind_int64(st, 6, (int64_t)a->len);
 	db_bind_text(st, 7, a->message_id, -1, true);
 	db_bind_blob(st, 8, a->data, a->len, true);
+	db_bind_int(st, 9, a->requiretls);
 	enum store_err err = store_insert_id(st, &a->queue_id);
 	if (err != STORE_OK)
 		return err;
@@ -236,21 +239,21 @@ static int64_t add_id(void *a)
 }
 
 void store_queue_add(struct store *s, int64_t account_id, const char *return_path,
-		     const char *envid, bool ret_full, const struct store_queue_rcpt *rcpts,
+		     const char *envid, unsigned flags, const struct store_queue_rcpt *rcpts,
 		     size_t n_rcpts, const char *data, size_t len, store_queue_done_cb *done,
 		     void *ctx)
 {
-	struct queue_add_args *a = add_args_new(account_id, return_path, envid, ret_full, rcpts,
+	struct queue_add_args *a = add_args_new(account_id, return_path, envid, flags, rcpts,
 						n_rcpts, data, len);
 	async_run(s, add_fn, a, add_free, add_id, done, ctx);
 }
 
 enum store_err store_queue_add_wait(struct store *s, int64_t account_id, const char *return_path,
-				    const char *envid, bool ret_full,
+				    const char *envid, unsigned flags,
 				    const struct store_queue_rcpt *rcpts, size_t n_rcpts,
 				    const char *data, size_t len, int64_t *queue_id_r)
 {
-	struct queue_add_args *a = add_args_new(account_id, return_path, envid, ret_full, rcpts,
+	struct queue_add_args *a = add_args_new(account_id, return_path, envid, flags, rcpts,
 						n_rcpts, data, len);
 	struct store_op op;
 	store_op_init(&op, STORE_OP_FUNC);
@@ -377,7 +380,9 @@ void store_queue_update(struct store *s, const struct store_queue_update *in,
 	u->set_delay_notified = in->set_delay_notified;
 	if (in->dsn != NULL) {
 		const struct store_queue_new *d = in->dsn;
-		u->dsn = add_args_new(d->account_id, d->return_path, d->envid, d->ret_full, d->rcpts,
+		unsigned flags = (d->ret_full ? STORE_QUEUE_RET_FULL : 0) |
+				 (d->requiretls ? STORE_QUEUE_REQUIRETLS : 0);
+		u->dsn = add_args_new(d->account_id, d->return_path, d->envid, flags, d->rcpts,
 				      d->n_rcpts, d->data, d->len);
 	}
 	async_run(s, update_fn, u, update_free, update_id, done, ctx);

@@ -37,7 +37,7 @@ void store_queue_msg_list_free(struct store_queue_msg *list, size_t n)
 
 #define MSG_COLUMNS                                                            \
 	"SELECT id, account_id, return_path, envid, ret_full, created, state,"  \
-	" delay_notified, size, message_id FROM queue_messages "
+	" delay_notified, size, message_id, requiretls FROM queue_messages "
 
 static void msg_from_row(struct db_stmt *st, struct store_queue_msg *m)
 {
@@ -54,6 +54,7 @@ static void msg_from_row(struct db_stmt *st, struct store_queue_msg *m)
 	m->delay_notified = db_column_int(st, 7) != 0;
 	m->size = db_column_int64(st, 8);
 	m->message_id = col_text(st, 9);
+	m->requiretls = db_column_int(st, 10) != 0;
 }
 
 /* The recipients of m (all, or only those pending and due at `due`). */

@@ -36,18 +36,22 @@ struct store_queue_rcpt {
 
 typedef void store_queue_done_cb(void *ctx, enum store_err err, int64_t queue_id);
 
+/* What store_queue_add() keeps about a message besides its envelope. */
+#define STORE_QUEUE_RET_FULL 0x1u	/* RFC 3461 RET=FULL */
+#define STORE_QUEUE_REQUIRETLS 0x2u	/* RFC 8689 MAIL FROM ... REQUIRETLS */
+
 /* Queue `data` for every recipient (copied: nothing needs to outlive the
  * call). return_path "" is the null sender (RFC 5321 4.5.5: no DSN is
- * ever sent for it). envid may be NULL. `done` runs on the writer's event
+ * ever sent for it). envid may be NULL; flags STORE_QUEUE_*. `done` runs on the writer's event
  * loop after the commit; without a writer thread (CLI on a stopped
  * daemon) the op runs at once and `done` is called before returning. */
 void store_queue_add(struct store *s, int64_t account_id /* 0 = none, e.g. bounces */,
-		     const char *return_path, const char *envid, bool ret_full,
+		     const char *return_path, const char *envid, unsigned flags,
 		     const struct store_queue_rcpt *rcpts, size_t n_rcpts, const char *data,
 		     size_t len, store_queue_done_cb *done, void *ctx);
 /* The same, waiting (control threads, the CLI). Not on the event loop. */
 enum store_err store_queue_add_wait(struct store *s, int64_t account_id, const char *return_path,
-				    const char *envid, bool ret_full,
+				    const char *envid, unsigned flags,
 				    const struct store_queue_rcpt *rcpts, size_t n_rcpts,
 				    const char *data, size_t len, int64_t *queue_id_r);
 
@@ -81,6 +85,7 @@ struct store_queue_msg {
 	int64_t id, account_id;
 	char *return_path, *envid;
 	bool ret_full;
+	bool requiretls;	/* RFC 8689 */
 	int64_t created;
 	enum store_queue_state state;
 	bool delay_notified;
@@ -122,7 +127,7 @@ struct store_queue_result {
 struct store_queue_new {
 	int64_t account_id;
 	const char *return_path, *envid;
-	bool ret_full;
+	bool ret_full, requiretls;
 	const struct store_queue_rcpt *rcpts;
 	size_t n_rcpts;
 	const char *data;

@@ -30,8 +30,9 @@
  * outbound queue, subscriptions). Version 4: new tables only (Sieve
  * scripts and the state delivery keeps for them). Version 5: the column
  * accounts.pop3_mailboxes (ACCOUNTS_V5_SQL). Version 6: the index
- * messages_view (MESSAGES_VIEW_SQL). */
-#define SCHEMA_VERSION 6
+ * messages_view (MESSAGES_VIEW_SQL). Version 7: the column
+ * queue_messages.requiretls (QUEUE_V7_SQL). */
+#define SCHEMA_VERSION 7
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
@@ -39,6 +40,12 @@
  * NULL = the server's setting). Added by ALTER TABLE in a new database too,
  * so ACCOUNTS_COLUMNS stays what the version 1 upgrade rebuilt. */
 #define ACCOUNTS_V5_SQL "ALTER TABLE accounts ADD COLUMN pop3_mailboxes TEXT;"
+
+/* Version 7: a queued message sent with REQUIRETLS (RFC 8689) keeps that
+ * flag, so every relay attempt demands TLS from a validated peer that
+ * supports it too. Added by ALTER TABLE in a new database too. */
+#define QUEUE_V7_SQL                                                           \
+	"ALTER TABLE queue_messages ADD COLUMN requiretls INTEGER NOT NULL DEFAULT 0;"
 
 /* Version 6: SELECT's view build (store_imap_view_rows: uid, flags,
  * modseq, keywords of one mailbox in UID order) reads this index alone,
@@ -284,7 +291,9 @@ static const char schema_sql[] =
 	/* pop3.mailboxes per account */
 	ACCOUNTS_V5_SQL
 	/* the covering index of SELECT */
-	MESSAGES_VIEW_SQL;
+	MESSAGES_VIEW_SQL
+	/* REQUIRETLS on queued messages */
+	QUEUE_V7_SQL;
 
 /*
  * Upgrades, each from one version to the next, all run in one transaction.
@@ -352,9 +361,14 @@ static const char upgrade_5_to_6[] =
 	MESSAGES_VIEW_SQL
 	"UPDATE meta SET value = '6' WHERE key = 'schema_version';";
 
+/* Version 7 adds one column with a default. */
+static const char upgrade_6_to_7[] =
+	QUEUE_V7_SQL
+	"UPDATE meta SET value = '7' WHERE key = 'schema_version';";
+
 /* upgrades[i] takes a database from version i + 1 to i + 2 */
 static const char *const upgrades[] = {upgrade_1_sql, upgrade_2_to_3, upgrade_3_to_4,
-					 upgrade_4_to_5, upgrade_5_to_6};
+					 upgrade_4_to_5, upgrade_5_to_6, upgrade_6_to_7};
 _Static_assert(sizeof(upgrades) / sizeof(upgrades[0]) == SCHEMA_VERSION - 1,
 	       "one upgrade per schema version");
 

@@ -20,7 +20,7 @@ import pytest
 from conftest import Roost
 
 # the schema version this roost writes (SCHEMA_VERSION, store-schema.c)
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 DUMP = os.path.join(os.path.dirname(__file__), "..", "data", "schema-v1.sql")
 PASSWORD = "secret"     # every account of the dump
@@ -198,6 +198,10 @@ def test_newer_schema_refused_untouched(tmp_path):
     assert glob.glob(db_path + ".v*.bak") == []
 
 
+# what taking a database below version 7 removes
+NO_V7 = " ALTER TABLE queue_messages DROP COLUMN requiretls;"
+
+
 def downgraded(tmp_path, sql, version):
     """A new database taken back to `version` by `sql`, then opened by
     `roost check`, which must upgrade it and find it clean:
@@ -223,7 +227,7 @@ def test_upgrade_from_schema_v3_adds_sieve_tables(tmp_path):
     r, db_path, _ = downgraded(
         tmp_path, "DROP TRIGGER sieve_account_delete; DROP TABLE sieve_scripts;"
         " DROP TABLE sieve_vacation; DROP TABLE sieve_redirects; DROP TABLE sieve_duplicates;"
-        " ALTER TABLE accounts DROP COLUMN pop3_mailboxes;", 3)
+        " ALTER TABLE accounts DROP COLUMN pop3_mailboxes;" + NO_V7, 3)
     assert len(glob.glob(db_path + ".v3-*.bak")) == 1
     assert read_db(db_path, "SELECT value FROM meta WHERE key = 'schema_version'") == [(str(SCHEMA_VERSION),)]
     db = sqlite3.connect(db_path)
@@ -238,7 +242,7 @@ def test_upgrade_from_schema_v3_adds_sieve_tables(tmp_path):
 def test_upgrade_from_schema_v4_adds_pop3_mailboxes(tmp_path):
     """A version 4 database (a new one without accounts.pop3_mailboxes)
     gains the column, unset; `user pop3-mailboxes` then sets it."""
-    r, db_path, _ = downgraded(tmp_path, "ALTER TABLE accounts DROP COLUMN pop3_mailboxes;", 4)
+    r, db_path, _ = downgraded(tmp_path, "ALTER TABLE accounts DROP COLUMN pop3_mailboxes;" + NO_V7, 4)
     assert read_db(db_path, "SELECT address, pop3_mailboxes FROM accounts") == [
         ("a@example.test", None)]
     assert "pop3-mailboxes\tdefault" in r.cli("user", "show", "a@example.test").stdout
@@ -249,10 +253,29 @@ def test_upgrade_from_schema_v4_adds_pop3_mailboxes(tmp_path):
 def test_upgrade_from_schema_v5_adds_the_view_index(tmp_path):
     """A version 5 database gains messages_view, and SELECT's view query
     then reads that index alone (no visit to the message rows)."""
-    _, db_path, _ = downgraded(tmp_path, "DROP INDEX messages_view;", 5)
+    _, db_path, _ = downgraded(tmp_path, "DROP INDEX messages_view;" + NO_V7, 5)
     assert read_db(db_path, "SELECT name FROM sqlite_schema WHERE type = 'index'"
                    " AND name = 'messages_view'") == [("messages_view",)]
     # the shape of store_imap_view_rows' query (store-imap.c)
     plan = read_db(db_path, "EXPLAIN QUERY PLAN SELECT uid, flags, modseq, keywords"
                    " FROM messages WHERE mailbox_id = 1 ORDER BY uid")
     assert any("COVERING INDEX messages_view" in row[-1] for row in plan), plan
+
+
+def test_upgrade_from_schema_v6_adds_queue_requiretls(tmp_path):
+    """A version 6 database with a queued message gains
+    queue_messages.requiretls, 0 for what was queued before."""
+    r = Roost(tmp_path / "var")
+    r.cli("init")
+    r.cli("domain", "add", "example.test")
+    r.cli("user", "add", "a@example.test", input="pw\n")
+    db_path = os.path.join(r.datadir, "roost.db")
+    db = sqlite3.connect(db_path)
+    db.executescript("INSERT INTO queue_messages (return_path, created, size, data)"
+                     " VALUES ('a@example.test', 0, 1, x'41');" + NO_V7 +
+                     " UPDATE meta SET value = '6' WHERE key = 'schema_version';")
+    db.close()
+    p = r.cli("check", check=False)
+    assert "upgraded from version 6 to %d" % SCHEMA_VERSION in p.stderr, p.stderr
+    assert read_db(db_path, "SELECT return_path, requiretls FROM queue_messages") == [
+        ("a@example.test", 0)]

@@ -40,7 +40,8 @@ TEST(store_queue_add_due_update)
 	struct store_queue_rcpt r[2] = {{"a@Remote.test", "rfc822;A@remote.test", STORE_QUEUE_NOTIFY_FAILURE},
 					{"b@other.test", NULL, 0}};
 	int64_t id = 0;
-	CHECK_INT(store_queue_add_wait(s, 0, "me@x", "ENV1", true, r, 2, msg, sizeof(msg) - 1, &id),
+	CHECK_INT(store_queue_add_wait(s, 0, "me@x", "ENV1", STORE_QUEUE_RET_FULL | STORE_QUEUE_REQUIRETLS,
+				       r, 2, msg, sizeof(msg) - 1, &id),
 		  STORE_OK);
 	CHECK(id > 0);
 	struct store_queue_msg *list;
@@ -51,6 +52,7 @@ TEST(store_queue_add_due_update)
 	CHECK_STR(list[0].message_id, "<q@x>");
 	CHECK_STR(list[0].envid, "ENV1");
 	CHECK(list[0].ret_full);
+	CHECK(list[0].requiretls);
 	CHECK_STR(list[0].rcpts[0].domain, "remote.test");
 	CHECK_STR(list[0].rcpts[0].orcpt, "rfc822;A@remote.test");
 	int64_t r0 = list[0].rcpts[0].rcpt_id, r1 = list[0].rcpts[1].rcpt_id;
@@ -101,7 +103,7 @@ TEST(store_queue_admin_and_check)
 	struct store *s = new_store();
 	struct store_queue_rcpt r = {"a@remote.test", NULL, 0};
 	int64_t id = 0;
-	CHECK_INT(store_queue_add_wait(s, 0, "me@x", NULL, false, &r, 1, "x\r\n", 3, &id), STORE_OK);
+	CHECK_INT(store_queue_add_wait(s, 0, "me@x", NULL, 0, &r, 1, "x\r\n", 3, &id), STORE_OK);
 	size_t changed = 0;
 	CHECK_INT(store_queue_admin(s, id, STORE_QUEUE_HOLD, &changed), STORE_OK);
 	CHECK_INT(changed, 1);
@@ -118,7 +120,7 @@ TEST(store_queue_admin_and_check)
 	store_queue_msg_list_free(list, n);
 	CHECK_INT(store_queue_admin(s, id + 100, STORE_QUEUE_HOLD, &changed), STORE_ENOTFOUND);
 	/* no recipients at all is refused */
-	CHECK_INT(store_queue_add_wait(s, 0, "me@x", NULL, false, &r, 0, "x", 1, NULL), STORE_EINVAL);
+	CHECK_INT(store_queue_add_wait(s, 0, "me@x", NULL, 0, &r, 0, "x", 1, NULL), STORE_EINVAL);
 	CHECK_INT(store_queue_admin(s, 0, STORE_QUEUE_DELETE, &changed), STORE_OK);
 	CHECK_INT(changed, 1);
 	CHECK_INT(store_queue_get(s, id, &(struct store_queue_msg){0}), STORE_ENOTFOUND);

@@ -1,5 +1,5 @@
 /*
- * db-pg-schema: the store's schema on PostgreSQL, version 6, the same
+ * db-pg-schema: the store's schema on PostgreSQL, version 7, the same
  * tables, columns and meta rows as the SQLite schema of store-schema.c
  * (the source of truth: a change there is made here too, with the same
  * version number). Types: INTEGER is bigint (SQLite's integers are 64-bit),
@@ -146,7 +146,8 @@ const char db_pg_schema_sql[] =
 	"  envid text, ret_full bigint NOT NULL DEFAULT 0,"
 	"  created bigint NOT NULL, state bigint NOT NULL DEFAULT 0,"
 	"  delay_notified bigint NOT NULL DEFAULT 0,"
-	"  size bigint NOT NULL, message_id text, data bytea NOT NULL);"
+	"  size bigint NOT NULL, message_id text, data bytea NOT NULL,"
+	"  requiretls bigint NOT NULL DEFAULT 0);"
 	"CREATE TABLE queue_rcpts (id " ID ","
 	"  queue_id bigint NOT NULL REFERENCES queue_messages(id),"
 	"  address text NOT NULL, domain text NOT NULL, orcpt text,"

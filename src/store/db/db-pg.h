@@ -21,7 +21,7 @@ char *db_pg_rewrite(const char *sql, int *nparams_r, char **error_r);
 enum db_rc db_pg_rc(const char *sqlstate);
 
 /* The schema version db_pg_schema_sql creates: store-schema.c's. */
-#define DB_PG_SCHEMA_VERSION 6
+#define DB_PG_SCHEMA_VERSION 7
 
 /* The store's schema (version 6) for an empty PostgreSQL database, as
  * one db_exec text (db-pg-schema.c). */
