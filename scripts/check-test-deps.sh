@@ -44,6 +44,8 @@ PROGRAMS = {
     "fail2ban-regex": "the fail2ban filter against a live log (test_auth_throttle.py, test_fail2ban.py)",
     "openssl": "s_client for the TLS policy (test_tls_policy.py)",
     "unbound": "the outbound tests' local DNS server (tests/e2e/outbound_net.py)",
+    "ldns-keygen": "the DANE tests' zone key (tests/e2e/dnssec_net.py)",
+    "ldns-signzone": "signs the DANE tests' zone (tests/e2e/dnssec_net.py)",
     "pebble": "the ACME test CA (tests/e2e/test_acme.py)",
     "useradd": "the roost system user (scripts/deps.sh, scripts/run.sh)",
     "haproxy": "a load balancer sending PROXY v2 (test_proxy_protocol.py)",

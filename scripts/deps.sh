@@ -21,8 +21,9 @@ PKGS="$PKGS libpq-dev"
 if [ "${1:-}" = test ]; then
 	PKGS="$PKGS sqlite3 python3 python3-pytest swaks fetchmail curl isync postfix
 fail2ban"
-	# the outbound tests' private DNS (tests/e2e/outbound_net.py)
-	PKGS="$PKGS unbound"
+	# the outbound tests' private DNS (tests/e2e/outbound_net.py) and the
+	# signed zone of the DANE tests (tests/e2e/dnssec_net.py)
+	PKGS="$PKGS unbound ldnsutils"
 	# the ACME test CA (tests/e2e/test_acme.py)
 	PKGS="$PKGS pebble"
 	# systemd-analyze verify for contrib/systemd (tests/e2e/test_init_profile.py)

@@ -1,5 +1,6 @@
 /* dns-packet: see dns-packet.h. RFC 1035 4.1 (message format), 4.1.4
- * (compression), 3.3.9 (MX), 3.4.1 (A); RFC 3596 2.2 (AAAA). */
+ * (compression), 3.3.9 (MX), 3.4.1 (A); RFC 3596 2.2 (AAAA); RFC 6698
+ * 2.1 (TLSA). */
 #include "dns/dns-packet.h"
 #include <stdbool.h>
 #include <string.h>
@@ -102,6 +103,18 @@ int dns_packet_answers(const uint8_t *pkt, size_t len, uint16_t type, struct dns
 			/* the exchange must lie inside this record's data */
 			if (read_name(pkt, rd + rdlen, &noff, rr->name) < 0)
 				return -1;
+		} else if (type == DNS_TYPE_TLSA) {
+			/* usage, selector, matching type, then at least one byte */
+			if (rdlen < 4)
+				return -1;
+			rr->tlsa_usage = pkt[rd];
+			rr->tlsa_selector = pkt[rd + 1];
+			rr->tlsa_mtype = pkt[rd + 2];
+			rr->tlsa_len = rdlen - 3;
+			if (rr->tlsa_len > DNS_TLSA_DATA_MAX)
+				rr->tlsa_too_long = true;
+			else
+				memcpy(rr->tlsa_data, pkt + rd + 3, rr->tlsa_len);
 		} else {
 			continue;
 		}

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unbound-event.h>
@@ -48,7 +49,7 @@ static int packet_rcode(int rcode, const void *pkt, int len)
 	return ((const unsigned char *)pkt)[3] & 0x0f;
 }
 
-/* One address query of one host. */
+/* One address (or TLSA) query of one host. */
 struct addr_query {
 	struct dns_lookup *l;
 	size_t host;
@@ -190,6 +191,13 @@ static void finish(struct dns_lookup *l, enum dns_status st, const char *error)
 {
 	struct dns_route *r = l->route;
 	if (st == DNS_OK) {
+		/* RFC 7672 2.2.2: TLSA counts only for a host whose addresses
+		 * are secure too */
+		for (size_t i = 0; i < r->nhosts; i++)
+			if (r->hosts[i].addr_insecure && r->hosts[i].dane != DNS_DANE_NONE) {
+				r->hosts[i].dane = DNS_DANE_NONE;
+				r->hosts[i].ntlsa = 0;
+			}
 		/* keep only the hosts that have an address */
 		size_t k = 0;
 		for (size_t i = 0; i < r->nhosts; i++) {
@@ -234,8 +242,10 @@ static void addr_cb(void *arg, int rcode, void *pkt, int len, int sec, char *why
 		log_warn("dns: %s: DNSSEC bogus: %s", r->hosts[q->host].name,
 			 why_bogus != NULL ? why_bogus : "?");
 	} else if (rcode == 0) {
-		if (sec != DNS_SEC_SECURE)
+		if (sec != DNS_SEC_SECURE) {
 			r->secure = false;
+			r->hosts[q->host].addr_insecure = true;
+		}
 		struct dns_rr rr[DNS_MAX_HOST_ADDRS];
 		int n = dns_packet_answers(pkt, (size_t)len, (uint16_t)q->type, rr,
 					   DNS_MAX_HOST_ADDRS);
@@ -262,6 +272,72 @@ static void addr_cb(void *arg, int rcode, void *pkt, int len, int sec, char *why
 	}
 	free(q);
 	one_done(l);
+}
+
+/* RFC 7672 3.1: what SMTP can use of a TLSA record. */
+static bool tlsa_usable(const struct dns_rr *rr)
+{
+	static const size_t digest_len[] = {0, 32, 64};	/* by matching type */
+	if (rr->tlsa_usage != 2 && rr->tlsa_usage != 3)
+		return false;	/* PKIX-TA/EE (0, 1) are not for SMTP */
+	if (rr->tlsa_selector > 1 || rr->tlsa_mtype > 2 || rr->tlsa_too_long)
+		return false;
+	return rr->tlsa_mtype == 0 || rr->tlsa_len == digest_len[rr->tlsa_mtype];
+}
+
+static void tlsa_cb(void *arg, int rcode, void *pkt, int len, int sec, char *why_bogus,
+		    int ratelimited)
+{
+	struct addr_query *q = arg;
+	struct dns_lookup *l = q->l;
+	struct dns_host *h = &l->route->hosts[q->host];
+	rcode = packet_rcode(rcode, pkt, len);
+	if (sec == DNS_SEC_BOGUS || (rcode != 0 && rcode != DNS_RCODE_NXDOMAIN)) {
+		/* RFC 7672 2.2.2: not "no TLSA", but "cannot know" */
+		h->dane = DNS_DANE_FAILED;
+		log_warn("dns: TLSA of %s: %s", h->name,
+			 sec == DNS_SEC_BOGUS ? (why_bogus != NULL ? why_bogus : "DNSSEC bogus") :
+						"lookup failed");
+	} else if (rcode == 0 && sec == DNS_SEC_SECURE) {
+		struct dns_rr *rr = xcalloc(DNS_MAX_ANSWERS, sizeof(*rr));
+		int n = dns_packet_answers(pkt, (size_t)len, DNS_TYPE_TLSA, rr, DNS_MAX_ANSWERS);
+		if (n < 0) {
+			h->dane = DNS_DANE_FAILED;
+		} else if (n > 0) {
+			h->dane = DNS_DANE_ON;
+			for (int i = 0; i < n && h->ntlsa < DNS_MAX_TLSA; i++) {
+				if (!tlsa_usable(&rr[i]))
+					continue;
+				struct dns_tlsa *t = &h->tlsa[h->ntlsa++];
+				t->usage = rr[i].tlsa_usage;
+				t->selector = rr[i].tlsa_selector;
+				t->mtype = rr[i].tlsa_mtype;
+				t->len = rr[i].tlsa_len;
+				memcpy(t->data, rr[i].tlsa_data, t->len);
+			}
+		}
+		free(rr);
+	}
+	/* an insecure answer or a secure denial: no DANE for this host */
+	free(q);
+	one_done(l);
+}
+
+/* _PORT._tcp.HOST's TLSA records (RFC 7672 2.2.3, RFC 6698 3). */
+static void query_tlsa(struct dns_lookup *l, size_t host)
+{
+	struct addr_query *q = xcalloc(1, sizeof(*q));
+	q->l = l;
+	q->host = host;
+	q->type = DNS_TYPE_TLSA;
+	char name[DNS_NAME_MAX + 16];
+	snprintf(name, sizeof(name), "_%d._tcp.%s", l->port, l->route->hosts[host].name);
+	l->pending++;
+	if (ub_resolve_event(l->d->ub, name, DNS_TYPE_TLSA, DNS_CLASS_IN, q, tlsa_cb, NULL) != 0) {
+		free(q);
+		l->route->hosts[host].dane = DNS_DANE_FAILED;
+		l->pending--;
+	}
 }
 
 static void query_addrs(struct dns_lookup *l, size_t host)
@@ -339,8 +415,12 @@ static void mx_cb(void *arg, int rcode, void *pkt, int len, int sec, char *why_b
 		r->nhosts++;
 	}
 	l->pending++; /* hold: answers given at once must not finish early */
-	for (size_t i = 0; i < r->nhosts; i++)
+	for (size_t i = 0; i < r->nhosts; i++) {
 		query_addrs(l, i);
+		/* RFC 7672 2.2.1: DANE only for MX hosts from a secure answer */
+		if (r->secure)
+			query_tlsa(l, i);
+	}
 	one_done(l);
 }
 

@@ -618,6 +618,11 @@ static SSL_CTX *client_tls_ctx(const char *ca_file)
 	if (*ca_file != '\0')
 		SSL_CTX_load_verify_locations(ctx, ca_file, NULL);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	/* RFC 7672: sessions to hosts with TLSA records turn DANE on */
+	if (SSL_CTX_dane_enable(ctx) <= 0) {
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
 	return ctx;
 }
 

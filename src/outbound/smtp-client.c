@@ -56,6 +56,7 @@ enum ob_state {
 
 struct ob_addr {
 	const char *host;
+	const struct dns_host *dns;	/* its route entry: TLSA records */
 	const struct sockaddr_storage *sa;
 	socklen_t len;
 };
@@ -75,6 +76,8 @@ struct ob_session {
 	struct ob_addr *addrs;
 	size_t naddrs, next_addr;
 	const char *host;	/* of the current connection */
+	const struct dns_host *host_dns;
+	bool dane;		/* this TLS session is checked against TLSA records */
 	char ip[INET6_ADDRSTRLEN];
 	bool connected;		/* some server accepted EHLO/HELO */
 	bool tls;
@@ -173,6 +176,13 @@ static bool cb_leave(struct ob_session *ss)
 	return true;
 }
 
+/* RFC 7672 2.2: the host published secure TLSA records, so TLS is
+ * required; authenticated against them when some are usable. */
+static bool dane_required(const struct ob_session *ss)
+{
+	return ss->host_dns != NULL && ss->host_dns->dane == DNS_DANE_ON;
+}
+
 /* RFC 8461 5: the destination's policy demands TLS (enforce) or wants
  * failures reported (testing). */
 static enum mta_sts_mode sts_mode(const struct ob_session *ss)
@@ -259,6 +269,8 @@ static void session_next_addr(struct ob_session *ss)
 	while (ss->next_addr < ss->naddrs) {
 		struct ob_addr *a = &ss->addrs[ss->next_addr++];
 		ss->host = a->host;
+		ss->host_dns = a->dns;
+		ss->dane = false;
 		const void *ip = a->sa->ss_family == AF_INET6 ?
 					 (const void *)&((const struct sockaddr_in6 *)a->sa)->sin6_addr :
 					 (const void *)&((const struct sockaddr_in *)a->sa)->sin_addr;
@@ -315,9 +327,21 @@ static void start_tls(struct ob_session *ss)
 		conn_failed(ss, "cannot create a TLS session");
 		return;
 	}
-	/* SNI: the MX host name (RFC 6066 3) */
+	/* SNI: the MX host name (RFC 6066 3; RFC 7672 8.1 for DANE) */
 	SSL_set_tlsext_host_name(ssl, ss->host);
-	SSL_set1_host(ssl, ss->host);
+	ss->dane = false;
+	if (dane_required(ss) && ss->host_dns->ntlsa > 0 && SSL_dane_enable(ssl, ss->host) > 0) {
+		/* RFC 7672 3.1.1: DANE-EE(3) names no host; DANE-TA(2) checks
+		 * the MX name, which SSL_dane_enable() set as the reference */
+		SSL_dane_set_flags(ssl, DANE_FLAG_NO_DANE_EE_NAMECHECKS);
+		for (size_t i = 0; i < ss->host_dns->ntlsa; i++) {
+			const struct dns_tlsa *t = &ss->host_dns->tlsa[i];
+			if (SSL_dane_tlsa_add(ssl, t->usage, t->selector, t->mtype, t->data, t->len) > 0)
+				ss->dane = true;
+		}
+	}
+	if (!ss->dane)
+		SSL_set1_host(ssl, ss->host);
 	struct bufferevent *under = ss->bev;
 	bufferevent_setcb(under, NULL, NULL, NULL, NULL);
 	/* RFC 3207 5: plaintext after the 220 is an injection, never TLS */
@@ -345,6 +369,22 @@ static void tls_ready(struct ob_session *ss)
 		 v == X509_V_OK ? "verified" : X509_verify_cert_error_string(v));
 	ss->tls = true;
 	ss->cert_ok = v == X509_V_OK;
+	if (ss->dane) {
+		/* RFC 7672 3: the TLSA records decide; MTA-STS does not apply */
+		uint8_t usage = 0;
+		if (v != X509_V_OK || SSL_get0_dane_tlsa(ssl, &usage, NULL, NULL, NULL, NULL) < 0) {
+			char *why = xasprintf("DANE: the certificate of %s matches no TLSA record (%s)",
+					      ss->host, X509_verify_cert_error_string(v));
+			log_warn("outbound session=%s host=%s: %s", ss->id, ss->host, why);
+			conn_failed(ss, why);
+			free(why);
+			return;
+		}
+		log_info("outbound session=%s host=%s: DANE: the certificate matches a %s TLSA "
+			 "record", ss->id, ss->host, usage == 3 ? "DANE-EE" : "DANE-TA");
+		send_ehlo(ss);
+		return;
+	}
 	if (v != X509_V_OK && sts_mode(ss) != MTA_STS_NONE) {
 		char *why = xasprintf("the certificate is not valid for %s: %s", ss->host,
 				      X509_verify_cert_error_string(v));
@@ -699,12 +739,21 @@ static void handle_reply(struct ob_session *ss, int code, const char *text)
 			return;
 		}
 		bool need_tls = sts_mode(ss) == MTA_STS_ENFORCE || dest_wants_requiretls(ss->dest) ||
-				(ss->job != NULL && ss->job->requiretls);
+				(ss->job != NULL && ss->job->requiretls) || dane_required(ss);
 		if (!ss->tls && ss->ext_starttls &&
 		    ((ss->tls_ctx != NULL && !ss->dest->tls_failed) || need_tls)) {
 			ss->state = OB_STARTTLS;
 			sendf(ss, "STARTTLS\r\n");
 			set_deadline(ss, ss->set->command_ms);
+			return;
+		}
+		if (!ss->tls && dane_required(ss)) {
+			/* RFC 7672 2.2: TLSA records make TLS mandatory */
+			char *why = xasprintf("DANE: %s publishes TLSA records but does not offer "
+					      "STARTTLS", ss->host);
+			log_warn("outbound session=%s host=%s: %s", ss->id, ss->host, why);
+			conn_failed(ss, why);
+			free(why);
 			return;
 		}
 		if (!ss->tls)
@@ -726,6 +775,10 @@ static void handle_reply(struct ob_session *ss, int code, const char *text)
 		return;
 	case OB_STARTTLS:
 		if (code != 220) {
+			if (dane_required(ss)) {
+				conn_failed(ss, "DANE: STARTTLS refused");
+				return;
+			}
 			if (sts_mode(ss) != MTA_STS_NONE && sts_violation(ss, "STARTTLS refused"))
 				return;
 			/* refused: go on in plaintext (opportunistic) */
@@ -882,6 +935,15 @@ void ob_session_start(struct event_base *base, const struct ob_settings *set, SS
 	ss->addrs = xcalloc(ss->naddrs + 1, sizeof(*ss->addrs));
 	size_t k = 0;
 	for (size_t i = 0; r != NULL && i < r->nhosts; i++) {
+		/* RFC 7672 2.2.2: a host whose TLSA lookup failed is skipped */
+		if (r->hosts[i].dane == DNS_DANE_FAILED) {
+			log_warn("outbound session=%s: DANE: the TLSA lookup of MX host %s failed: "
+				 "not used", ss->id, r->hosts[i].name);
+			free(ss->fail_reason);
+			ss->fail_reason = xasprintf("DANE: the TLSA lookup of %s failed",
+						    r->hosts[i].name);
+			continue;
+		}
 		/* RFC 8461 4.1: only the MX hosts the policy names */
 		if (dest->sts != NULL && !mta_sts_mx_match(dest->sts, r->hosts[i].name)) {
 			if (dest->sts->mode == MTA_STS_ENFORCE) {
@@ -895,11 +957,13 @@ void ob_session_start(struct event_base *base, const struct ob_settings *set, SS
 				 r->hosts[i].name);
 		}
 		for (size_t j = 0; j < r->hosts[i].naddrs; j++)
-			ss->addrs[k++] = (struct ob_addr){r->hosts[i].name, &r->hosts[i].addrs[j],
+			ss->addrs[k++] = (struct ob_addr){r->hosts[i].name, &r->hosts[i],
+							  &r->hosts[i].addrs[j],
 							  r->hosts[i].addr_lens[j]};
 	}
 	ss->naddrs = k;
-	if (k == 0 && dest->sts != NULL && dest->sts->mode == MTA_STS_ENFORCE)
+	if (k == 0 && ss->fail_reason == NULL && dest->sts != NULL &&
+	    dest->sts->mode == MTA_STS_ENFORCE)
 		ss->fail_reason = xasprintf("MTA-STS policy of %s (enforce): no MX host matches "
 					    "the policy", dest->domain);
 	dest->nsess++;

@@ -76,3 +76,40 @@ TEST(dns_packet_hostile)
 	};
 	CHECK_INT(dns_packet_answers(a5, sizeof(a5), DNS_TYPE_A, rr, 4), -1);
 }
+
+TEST(dns_packet_tlsa)
+{
+	/* "3 1 1 <32 bytes>", a 70-byte full-data record, a 3-byte one (bad) */
+	uint8_t r[256] = {0, 1, 0x81, 0x80, 0, 0, 0, 2, 0, 0, 0, 0};
+	size_t n = 12;
+	static const uint8_t owner[] = {1, 'h', 0, 0, 52, 0, 1, 0, 0, 0, 60};
+	memcpy(r + n, owner, sizeof(owner));
+	n += sizeof(owner);
+	r[n++] = 0;
+	r[n++] = 35;
+	r[n++] = 3, r[n++] = 1, r[n++] = 1;
+	for (int i = 0; i < 32; i++)
+		r[n++] = (uint8_t)i;
+	memcpy(r + n, owner, sizeof(owner));
+	n += sizeof(owner);
+	r[n++] = 0;
+	r[n++] = 73;
+	r[n++] = 2, r[n++] = 0, r[n++] = 0;
+	for (int i = 0; i < 70; i++)
+		r[n++] = 0xaa;
+	struct dns_rr rr[4];
+	CHECK_INT(dns_packet_answers(r, n, DNS_TYPE_TLSA, rr, 4), 2);
+	CHECK_INT(rr[0].tlsa_usage, 3);
+	CHECK_INT(rr[0].tlsa_selector, 1);
+	CHECK_INT(rr[0].tlsa_mtype, 1);
+	CHECK_INT((int)rr[0].tlsa_len, 32);
+	CHECK(!rr[0].tlsa_too_long);
+	CHECK_INT(rr[0].tlsa_data[31], 31);
+	CHECK_INT(rr[1].tlsa_usage, 2);
+	CHECK(rr[1].tlsa_too_long);
+	CHECK_INT((int)rr[1].tlsa_len, 70);
+	/* a record with no association data is malformed */
+	r[7] = 1;
+	r[12 + sizeof(owner) + 1] = 3;
+	CHECK_INT(dns_packet_answers(r, 12 + sizeof(owner) + 2 + 3, DNS_TYPE_TLSA, rr, 4), -1);
+}

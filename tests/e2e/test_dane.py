@@ -1,0 +1,169 @@
+"""DANE for SMTP (RFC 7672) on outbound delivery, over a DNSSEC-signed
+private zone (dnssec_net.py) that Roost validates with its key as trust
+anchor. A host with a secure TLSA RRset gets mail only over STARTTLS
+with a certificate the records match: DANE-EE (3 1 1) pins a self-signed
+certificate no CA vouches for, DANE-TA (2 0 1) a private CA; a mismatch
+or a host without STARTTLS is not used (the message waits); a host
+without TLSA records still gets opportunistic delivery; REQUIRETLS is
+met by DANE with no MTA-STS policy."""
+import hashlib
+import os
+import smtplib
+import ssl
+import subprocess
+
+import pytest
+
+from conftest import free_port
+from dnssec_net import SignedDns
+from outbound_net import Sink, wait_for
+from tls_net import CA
+
+MSG = ("From: alice@example.com\r\nTo: {to}\r\nSubject: dane\r\n"
+       "Message-ID: <{mid}@example.com>\r\n\r\nHello.\r\n")
+
+
+def der(cert_pem, pubkey=False):
+    """The DER form of a certificate, or of its SubjectPublicKeyInfo."""
+    if pubkey:
+        pem = subprocess.run(["openssl", "x509", "-in", cert_pem, "-pubkey", "-noout"],
+                             check=True, capture_output=True).stdout
+        return subprocess.run(["openssl", "pkey", "-pubin", "-outform", "DER"], input=pem,
+                              check=True, capture_output=True).stdout
+    return subprocess.run(["openssl", "x509", "-in", cert_pem, "-outform", "DER"],
+                          check=True, capture_output=True).stdout
+
+
+def context(crt, key, chain=None):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    if chain:
+        full = crt + ".chain"
+        with open(full, "w") as f:
+            f.write(open(crt).read() + open(chain).read())
+        crt = full
+    ctx.load_cert_chain(crt, key)
+    return ctx
+
+
+@pytest.fixture
+def net(tmp_path):
+    port = free_port()
+    ca = CA(tmp_path / "ca")
+    ee_crt, ee_key = ca.cert_for("mx.dane.test", self_signed=True)
+    ta_crt, ta_key = ca.cert_for("mx.ta.test")
+    ee = hashlib.sha256(der(ee_crt, pubkey=True)).hexdigest()
+    ta = hashlib.sha256(der(ca.cert)).hexdigest()
+    hosts = {"dane": "127.0.0.51", "wrong": "127.0.0.52", "notls": "127.0.0.53",
+             "ta": "127.0.0.54", "plain": "127.0.0.55"}
+    records = []
+    for name, ip in hosts.items():
+        records += ["%s.test. IN MX 10 mx.%s.test." % (name, name),
+                    "mx.%s.test. IN A %s" % (name, ip)]
+    tlsa = "_%d._tcp.mx.%%s.test. IN TLSA %%s" % port
+    records += [tlsa % ("dane", "3 1 1 " + ee), tlsa % ("notls", "3 1 1 " + ee),
+                tlsa % ("wrong", "3 1 1 " + "00" * 32), tlsa % ("ta", "2 0 1 " + ta)]
+    dns = SignedDns(tmp_path / "dns", records)
+    sinks = []
+
+    class Net:
+        pass
+
+    n = Net()
+    n.port, n.dns = port, dns
+
+    def sink(name, ctx=None):
+        s = Sink(hosts[name], port)
+        s.tls_context = ctx
+        s.start()
+        sinks.append(s)
+        return s
+
+    n.sink = sink
+    n.ee_ctx = lambda: context(ee_crt, ee_key)
+    n.ta_ctx = lambda: context(ta_crt, ta_key, chain=ca.cert)
+    yield n
+    for s in sinks:
+        s.stop()
+    dns.stop()
+
+
+def sender(roost_factory, net):
+    return roost_factory(dns__resolver=net.dns.resolver, dns__trust_anchor=net.dns.anchor,
+                         outbound__port=str(net.port), queue__retry_min="1s",
+                         queue__retry_max="2s", outbound__connect_timeout="2s",
+                         outbound__greeting_timeout="2s", outbound__command_timeout="2s",
+                         outbound__data_timeout="5s", queue__delay_warning="0",
+                         server__hostname="mail.example.com", outbound__mta_sts="no")
+
+
+def sendmail(r, to, mid):
+    r.cli("sendmail", "-f", "alice@example.com", to, input=MSG.format(to=to, mid=mid))
+
+
+def queue_rows(r):
+    return [l.split("\t") for l in r.cli("queue", "list").stdout.splitlines()]
+
+
+def log(r):
+    with open(r.logfile, "rb") as f:
+        return f.read().decode(errors="replace")
+
+
+def test_dane_ee_pins_a_self_signed_certificate(roost_factory, net):
+    sink = net.sink("dane", net.ee_ctx())
+    r = sender(roost_factory, net)
+    sendmail(r, "bob@dane.test", "d1")
+    assert wait_for(lambda: len(sink.messages) == 1, 20), log(r)
+    assert sink.tls_used == [True]
+    assert "host=mx.dane.test: DANE: the certificate matches a DANE-EE TLSA record" in log(r)
+
+
+def test_dane_ta_checks_chain_and_name(roost_factory, net):
+    sink = net.sink("ta", net.ta_ctx())
+    r = sender(roost_factory, net)
+    sendmail(r, "bob@ta.test", "t1")
+    assert wait_for(lambda: len(sink.messages) == 1, 20), log(r)
+    assert "host=mx.ta.test: DANE: the certificate matches a DANE-TA TLSA record" in log(r)
+
+
+def test_mismatch_is_not_used(roost_factory, net):
+    sink = net.sink("wrong", net.ee_ctx())
+    r = sender(roost_factory, net)
+    sendmail(r, "bob@wrong.test", "w1")
+    assert wait_for(lambda: any("DANE: the certificate of mx.wrong.test matches no TLSA"
+                                in row[5] for row in queue_rows(r)), 20), log(r)
+    assert sink.messages == []
+
+
+def test_tlsa_without_starttls_is_not_used(roost_factory, net):
+    sink = net.sink("notls")
+    r = sender(roost_factory, net)
+    sendmail(r, "bob@notls.test", "n1")
+    assert wait_for(lambda: any("publishes TLSA records but does not offer STARTTLS"
+                                in row[5] for row in queue_rows(r)), 20), log(r)
+    assert sink.messages == []
+
+
+def test_no_tlsa_stays_opportunistic(roost_factory, net):
+    sink = net.sink("plain")
+    r = sender(roost_factory, net)
+    sendmail(r, "bob@plain.test", "p1")
+    assert wait_for(lambda: len(sink.messages) == 1, 20), log(r)
+    assert sink.tls_used == [False]
+    assert "DANE" not in log(r)
+
+
+def test_requiretls_met_by_dane(roost_factory, net):
+    sink = net.sink("dane", net.ee_ctx())
+    sink.requiretls = True
+    r = sender(roost_factory, net)
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    with smtplib.SMTP("127.0.0.1", r.port("submission"), timeout=20) as s:
+        s.starttls(context=ctx)
+        s.login("alice@example.com", "secret")
+        s.sendmail("alice@example.com", ["bob@dane.test"],
+                   MSG.format(to="bob@dane.test", mid="rq1"), mail_options=["REQUIRETLS"])
+    assert wait_for(lambda: len(sink.messages) == 1, 20), log(r)
+    assert " REQUIRETLS" in sink.messages[0][0]
