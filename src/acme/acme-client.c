@@ -20,6 +20,7 @@
 struct client {
 	const struct acme_params *p;
 	EVP_PKEY *account;
+	EVP_PKEY *cert_key;	/* kept across renewals, or NULL */
 	atomic_bool *stop;
 	SSL_CTX *tls;
 	char *new_nonce, *new_account, *new_order;
@@ -383,8 +384,12 @@ static int order(struct client *c, struct acme_issued *out, char **error_r)
 		if (authorize(c, u->str, error_r) < 0)
 			goto out;
 	}
-	/* RFC 8555 7.4: finalize with a CSR for a key of the certificate's own */
-	key = acme_key_new(error_r);
+	/* RFC 8555 7.4: finalize with a CSR for a key of the certificate's own:
+	 * the one it had, so a DANE-EE "3 1 1" TLSA record of ours survives */
+	if (c->cert_key != NULL && EVP_PKEY_up_ref(c->cert_key) == 1)
+		key = c->cert_key;
+	else
+		key = acme_key_new(error_r);
 	if (key == NULL)
 		goto out;
 	char *csr = acme_csr(key, (const char *const *)c->p->hosts, c->p->nhosts, error_r);
@@ -451,10 +456,10 @@ out:
 	return ret;
 }
 
-int acme_issue(const struct acme_params *p, EVP_PKEY *account_key, atomic_bool *stop,
-	       struct acme_issued *out, char **error_r)
+int acme_issue(const struct acme_params *p, EVP_PKEY *account_key, EVP_PKEY *cert_key,
+	       atomic_bool *stop, struct acme_issued *out, char **error_r)
 {
-	struct client c = {.p = p, .account = account_key, .stop = stop,
+	struct client c = {.p = p, .account = account_key, .cert_key = cert_key, .stop = stop,
 			   .deadline = time(NULL) + ACME_ORDER_TIMEOUT_S};
 	*out = (struct acme_issued){0};
 	int ret = -1;

@@ -54,6 +54,17 @@ static bool file_exists(const char *path)
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+bool acme_cert_issued(const struct config *cfg)
+{
+	char *dir = acme_dir(cfg);
+	char *cert = xasprintf("%s/cert.pem", dir), *key = xasprintf("%s/key.pem", dir);
+	bool issued = file_exists(cert) && file_exists(key);
+	free(dir);
+	free(cert);
+	free(key);
+	return issued;
+}
+
 int acme_config_apply(struct config *cfg, char **error_r)
 {
 	if (!config_bool(cfg, "tls.acme"))
@@ -235,9 +246,23 @@ static int attempt(struct acme_manager *m, char **error_r)
 	EVP_PKEY *account = account_key(m, error_r);
 	if (account == NULL)
 		return -1;
+	/* the certificate key of the last issue, kept (DANE TLSA 3 1 1 pins it) */
+	char *key_path = xasprintf("%s/key.pem", m->dir);
+	size_t key_len;
+	char *key_pem = read_file(key_path, &key_len);
+	EVP_PKEY *cert_key = key_pem != NULL ? acme_key_from_pem(key_pem, key_len) : NULL;
+	if (key_pem != NULL && cert_key == NULL)
+		log_warn("acme: %s is not a private key: the new certificate gets a new one",
+			 key_path);
+	if (key_pem != NULL) {
+		OPENSSL_cleanse(key_pem, key_len);
+		free(key_pem);
+	}
+	free(key_path);
 	struct acme_issued out;
-	int ret = acme_issue(&m->params, account, &m->stop, &out, error_r);
+	int ret = acme_issue(&m->params, account, cert_key, &m->stop, &out, error_r);
 	EVP_PKEY_free(account);
+	EVP_PKEY_free(cert_key);
 	if (ret < 0)
 		return -1;
 	/* the key first: the certificate's arrival is what readers act on */

@@ -42,9 +42,11 @@ struct acme_issued {
 };
 
 /* Obtain a certificate (acme-client.c): blocking; account is the account
- * key; stop ends it early. 0 with *out (caller frees the strings), or -1
- * with *error_r. */
-int acme_issue(const struct acme_params *p, EVP_PKEY *account, atomic_bool *stop,
+ * key; cert_key the certificate's key to keep (NULL: a new one); stop
+ * ends it early. 0 with *out (caller frees the strings), or -1 with
+ * *error_r. */
+int acme_issue(const struct acme_params *p, EVP_PKEY *account, EVP_PKEY *cert_key,
+	       atomic_bool *stop,
 	       struct acme_issued *out, char **error_r);
 
 /* Challenge tables (acme-challenge.c). */

@@ -26,6 +26,8 @@ extern const struct config_key acme_config_keys[];
 /* With tls.acme = yes and an issued DATADIR/acme/cert.pem, point tls.cert
  * and tls.key of cfg at it. 0, or -1 with *error_r. */
 int acme_config_apply(struct config *cfg, char **error_r);
+/* Has the ACME thread written a certificate and key to DATADIR/acme/? */
+bool acme_cert_issued(const struct config *cfg);
 
 /* Runs on the event loop after a new certificate was written: load it
  * (cfg's tls.cert/tls.key already point at it). 0, or -1 with *error_r. */

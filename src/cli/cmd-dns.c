@@ -17,6 +17,7 @@
  *         self-signed certificate of `roost init` is not.
  */
 #include "cli/cli.h"
+#include "acme/acme.h"
 #include "dkim/dkim.h"
 #include "lib/alloc.h"
 #include "lib/buf.h"
@@ -216,8 +217,19 @@ int cmd_dns(struct cli *cli, int argc, char **argv)
 	buf_printf(&out, "autoconfig.%s. IN CNAME %s.\n", domain, host);
 	buf_printf(&out, "autodiscover.%s. IN CNAME %s.\n", domain, host);
 
+	/* with ACME the certificate is the issued one (its key is kept across
+	 * renewals), not the starting one, which it replaces */
+	bool acme = config_bool(cli->cfg, "tls.acme");
+	if (acme && acme_config_apply(cli->cfg, &error) < 0) {
+		buf_printf(&out, "; TLSA: %s\n", error);
+		free(error);
+		error = NULL;
+	}
 	const char *cert = config_path(cli->cfg, "tls.cert");
-	if (cert == NULL || cert[0] == '\0') {
+	if (acme && !acme_cert_issued(cli->cfg)) {
+		buf_puts(&out, "; TLSA: no ACME certificate issued yet: run roost dns again once it "
+			       "is (its key stays across renewals)\n");
+	} else if (cert == NULL || cert[0] == '\0') {
 		buf_puts(&out, "; TLSA: no tls.cert configured\n");
 	} else {
 		char hex[65];
@@ -225,8 +237,10 @@ int cmd_dns(struct cli *cli, int argc, char **argv)
 			buf_printf(&out, "; TLSA: %s\n", error);
 			free(error);
 		} else {
-			buf_puts(&out, "; DANE (RFC 7672): publish in a DNSSEC-signed zone; renew it "
-				       "before the key changes\n");
+			buf_puts(&out, acme ? "; DANE (RFC 7672): publish in a DNSSEC-signed zone; ACME "
+					      "renewals keep this key\n" :
+					      "; DANE (RFC 7672): publish in a DNSSEC-signed zone; renew "
+					      "it before the key changes\n");
 			buf_printf(&out, "_25._tcp.%s. IN TLSA 3 1 1 %s\n", host, hex);
 		}
 	}

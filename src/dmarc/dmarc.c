@@ -126,9 +126,18 @@ void dmarc_org_domain(const char *domain, char *out, size_t outsz)
 	char lower[DMARC_MAX_DOMAIN + 1];
 	if (n > DMARC_MAX_DOMAIN)
 		n = DMARC_MAX_DOMAIN;
-	for (size_t i = 0; i < n; i++)
+	bool ascii = true;
+	for (size_t i = 0; i < n; i++) {
 		lower[i] = (char)tolower((unsigned char)domain[i]);
+		ascii &= (unsigned char)domain[i] < 0x80;
+	}
 	lower[n] = '\0';
+	/* a U-label (RFC 6532 address): Unicode lower case, as the list has it */
+	char *folded = NULL;
+	if (!ascii && psl_str_to_utf8lower(lower, "utf-8", NULL, &folded) == PSL_SUCCESS) {
+		snprintf(lower, sizeof(lower), "%s", folded);
+		psl_free_string(folded);
+	}
 	/* The registrable domain: one label below the longest public suffix
 	 * (RFC 7489 3.2). A public suffix itself has none: it stays as it is. */
 	const char *reg = psl != NULL ? psl_registrable_domain(psl, lower) : NULL;

@@ -944,8 +944,10 @@ void ob_session_start(struct event_base *base, const struct ob_settings *set, SS
 						    r->hosts[i].name);
 			continue;
 		}
-		/* RFC 8461 4.1: only the MX hosts the policy names */
-		if (dest->sts != NULL && !mta_sts_mx_match(dest->sts, r->hosts[i].name)) {
+		/* RFC 8461 4.1: only the MX hosts the policy names (RFC 8461 2:
+		 * a host with DANE is held to its TLSA records instead) */
+		if (dest->sts != NULL && r->hosts[i].dane != DNS_DANE_ON &&
+		    !mta_sts_mx_match(dest->sts, r->hosts[i].name)) {
 			if (dest->sts->mode == MTA_STS_ENFORCE) {
 				log_warn("outbound session=%s: MTA-STS policy of %s (enforce): MX host %s "
 					 "is not in the policy: not used", ss->id, dest->domain,

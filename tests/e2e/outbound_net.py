@@ -40,10 +40,12 @@ def dns_query(port, name, qtype=15):
         return s.recv(4096)
 
 
-class Dns:
-    def __init__(self, workdir, records):
-        """records: zone-file lines for local-data, e.g.
-        "remote.test. MX 10 mx.remote.test."."""
+class Unbound:
+    """Debian's unbound on 127.0.0.1 and a free port (UDP and TCP), in the
+    foreground, configured with `server` lines after the common ones and
+    then `sections` (auth-zone: ...); resolver is what dns.resolver takes."""
+
+    def start(self, workdir, server, sections=()):
         self.workdir = str(workdir)
         os.makedirs(self.workdir, exist_ok=True)
         self.port = free_udp_tcp_port()
@@ -62,12 +64,7 @@ class Dns:
             "  access-control: 127.0.0.0/8 allow",
             "  do-ip6: no",
             '  module-config: "iterator"',
-            '  local-zone: "test." static',
-        ]
-        # a record with quoted strings (TXT) is quoted with ' instead
-        lines += [("  local-data: '%s'" if '"' in r else '  local-data: "%s"') % r
-                  for r in records]
-        lines += ["remote-control:", "  control-enable: no"]
+        ] + list(server) + list(sections) + ["remote-control:", "  control-enable: no"]
         with open(conf, "w") as f:
             f.write("\n".join(lines) + "\n")
         self.log = open(os.path.join(self.workdir, "unbound.log"), "wb")
@@ -92,6 +89,16 @@ class Dns:
         self.proc.terminate()
         self.proc.wait(timeout=10)
         self.log.close()
+
+
+class Dns(Unbound):
+    def __init__(self, workdir, records):
+        """records: zone-file lines for local-data, e.g.
+        "remote.test. MX 10 mx.remote.test."."""
+        # a record with quoted strings (TXT) is quoted with ' instead
+        self.start(workdir, ['  local-zone: "test." static'] +
+                   [("  local-data: '%s'" if '"' in r else '  local-data: "%s"') % r
+                    for r in records])
 
 
 class _Handler(socketserver.StreamRequestHandler):

@@ -7,6 +7,7 @@ httpPort/tlsPort are roost's http/https listeners. Short-lived
 certificates (pebble's certificateValidityPeriod) make renewal happen
 within the test: roost renews when a third of the lifetime is left.
 """
+import hashlib
 import imaplib
 import json
 import os
@@ -160,6 +161,12 @@ def full_log(r):
         return f.read().decode(errors="replace")
 
 
+def public_key(cert_pem):
+    """The certificate's SubjectPublicKeyInfo, PEM."""
+    return subprocess.run(["openssl", "x509", "-pubkey", "-noout"], input=cert_pem.encode(),
+                          check=True, capture_output=True).stdout
+
+
 def served_cert(port):
     ctx = ssl.create_default_context()
     ctx.check_hostname = False
@@ -219,6 +226,8 @@ def test_http01_issue_renew_reload_keeps_connections(tmp_path, setup):
     imap.select("INBOX")
     second = wait_issued(tmp_path, r, pebble, r.port("imaps"), before=first, timeout=45)
     assert second != first
+    # a new certificate for the same key: a DANE "3 1 1" TLSA record stays valid
+    assert public_key(second) == public_key(first) != public_key(start_cert)
     # ...still works after it, on its old certificate
     typ, _ = imap.noop()
     assert typ == "OK"
@@ -249,10 +258,24 @@ def test_tls_alpn01_issue(tmp_path, setup):
             assert t.selected_alpn_protocol() is None
 
 
+def tlsa_of(r):
+    """The TLSA line of `roost dns example.com`, with tls.acme = yes in
+    roost.conf as a production profile has it."""
+    with open(os.path.join(r.datadir, "roost.conf"), "a") as f:
+        f.write("\ntls.acme = yes\nserver.hostname = %s\n" % HOST)
+    out = r.cli("dns", "example.com").stdout
+    return [l for l in out.splitlines() if "TLSA" in l][-1]
+
+
 def test_restart_keeps_issued_certificate(tmp_path, setup):
     r, pebble = setup("http-01")
     start_cert = served_cert(r.port("imaps"))
     first = wait_issued(tmp_path, r, pebble, r.port("imaps"), before=start_cert)
+    # roost dns pins the issued certificate's key, not the starting one's
+    spki = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "DER"],
+                          input=public_key(first), check=True, capture_output=True).stdout
+    assert tlsa_of(r) == "_25._tcp.%s. IN TLSA 3 1 1 %s" % (
+        HOST, hashlib.sha256(spki).hexdigest())
     r.stop()
     pebble.stop()  # no CA: the stored certificate serves on its own
     r.start()
@@ -284,6 +307,8 @@ def test_validation_failure_is_logged_and_retried(tmp_path, setup):
     # the starting certificate still serves
     assert os.path.exists(os.path.join(r.datadir, "tls", "cert.pem"))
     assert not os.path.exists(os.path.join(r.datadir, "acme", "cert.pem"))
+    # and roost dns publishes no TLSA for a key about to be replaced
+    assert "no ACME certificate issued yet" in tlsa_of(r)
 
 
 def test_bad_settings_refuse_to_start(tmp_path):

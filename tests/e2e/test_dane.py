@@ -7,8 +7,6 @@ or a host without STARTTLS is not used (the message waits); a host
 without TLSA records still gets opportunistic delivery; REQUIRETLS is
 met by DANE with no MTA-STS policy."""
 import hashlib
-import os
-import smtplib
 import ssl
 import subprocess
 
@@ -17,6 +15,8 @@ import pytest
 from conftest import free_port
 from dnssec_net import SignedDns
 from outbound_net import Sink, wait_for
+from test_mta_sts import full_log, queue_rows, sender as mta_sts_sender
+from test_requiretls import submit
 from tls_net import CA
 
 MSG = ("From: alice@example.com\r\nTo: {to}\r\nSubject: dane\r\n"
@@ -69,7 +69,7 @@ def net(tmp_path):
         pass
 
     n = Net()
-    n.port, n.dns = port, dns
+    n.port, n.dns, n.ca = port, dns, ca
 
     def sink(name, ctx=None):
         s = Sink(hosts[name], port)
@@ -88,59 +88,42 @@ def net(tmp_path):
 
 
 def sender(roost_factory, net):
-    return roost_factory(dns__resolver=net.dns.resolver, dns__trust_anchor=net.dns.anchor,
-                         outbound__port=str(net.port), queue__retry_min="1s",
-                         queue__retry_max="2s", outbound__connect_timeout="2s",
-                         outbound__greeting_timeout="2s", outbound__command_timeout="2s",
-                         outbound__data_timeout="5s", queue__delay_warning="0",
-                         server__hostname="mail.example.com", outbound__mta_sts="no")
+    return mta_sts_sender(roost_factory, net, dns__trust_anchor=net.dns.anchor,
+                          outbound__mta_sts="no")
 
 
 def sendmail(r, to, mid):
     r.cli("sendmail", "-f", "alice@example.com", to, input=MSG.format(to=to, mid=mid))
 
 
-def queue_rows(r):
-    return [l.split("\t") for l in r.cli("queue", "list").stdout.splitlines()]
-
-
-def log(r):
-    with open(r.logfile, "rb") as f:
-        return f.read().decode(errors="replace")
-
-
 def test_dane_ee_pins_a_self_signed_certificate(roost_factory, net):
     sink = net.sink("dane", net.ee_ctx())
     r = sender(roost_factory, net)
     sendmail(r, "bob@dane.test", "d1")
-    assert wait_for(lambda: len(sink.messages) == 1, 20), log(r)
+    assert wait_for(lambda: len(sink.messages) == 1, 20), full_log(r)
     assert sink.tls_used == [True]
-    assert "host=mx.dane.test: DANE: the certificate matches a DANE-EE TLSA record" in log(r)
+    assert ("host=mx.dane.test: DANE: the certificate matches a DANE-EE TLSA record"
+            in full_log(r))
 
 
 def test_dane_ta_checks_chain_and_name(roost_factory, net):
     sink = net.sink("ta", net.ta_ctx())
     r = sender(roost_factory, net)
     sendmail(r, "bob@ta.test", "t1")
-    assert wait_for(lambda: len(sink.messages) == 1, 20), log(r)
-    assert "host=mx.ta.test: DANE: the certificate matches a DANE-TA TLSA record" in log(r)
+    assert wait_for(lambda: len(sink.messages) == 1, 20), full_log(r)
+    assert ("host=mx.ta.test: DANE: the certificate matches a DANE-TA TLSA record"
+            in full_log(r))
 
 
-def test_mismatch_is_not_used(roost_factory, net):
-    sink = net.sink("wrong", net.ee_ctx())
+@pytest.mark.parametrize("name,tls,why", [
+    ("wrong", True, "DANE: the certificate of mx.wrong.test matches no TLSA record"),
+    ("notls", False, "DANE: mx.notls.test publishes TLSA records but does not offer STARTTLS"),
+])
+def test_host_that_fails_its_tlsa_is_not_used(roost_factory, net, name, tls, why):
+    sink = net.sink(name, net.ee_ctx() if tls else None)
     r = sender(roost_factory, net)
-    sendmail(r, "bob@wrong.test", "w1")
-    assert wait_for(lambda: any("DANE: the certificate of mx.wrong.test matches no TLSA"
-                                in row[5] for row in queue_rows(r)), 20), log(r)
-    assert sink.messages == []
-
-
-def test_tlsa_without_starttls_is_not_used(roost_factory, net):
-    sink = net.sink("notls")
-    r = sender(roost_factory, net)
-    sendmail(r, "bob@notls.test", "n1")
-    assert wait_for(lambda: any("publishes TLSA records but does not offer STARTTLS"
-                                in row[5] for row in queue_rows(r)), 20), log(r)
+    sendmail(r, "bob@%s.test" % name, name)
+    assert wait_for(lambda: any(why in row[5] for row in queue_rows(r)), 20), full_log(r)
     assert sink.messages == []
 
 
@@ -148,22 +131,17 @@ def test_no_tlsa_stays_opportunistic(roost_factory, net):
     sink = net.sink("plain")
     r = sender(roost_factory, net)
     sendmail(r, "bob@plain.test", "p1")
-    assert wait_for(lambda: len(sink.messages) == 1, 20), log(r)
+    assert wait_for(lambda: len(sink.messages) == 1, 20), full_log(r)
     assert sink.tls_used == [False]
-    assert "DANE" not in log(r)
+    assert "DANE" not in full_log(r)
 
 
 def test_requiretls_met_by_dane(roost_factory, net):
+    """No MTA-STS policy: the secure MX answer and the TLSA match are what
+    REQUIRETLS asks for."""
     sink = net.sink("dane", net.ee_ctx())
     sink.requiretls = True
     r = sender(roost_factory, net)
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    with smtplib.SMTP("127.0.0.1", r.port("submission"), timeout=20) as s:
-        s.starttls(context=ctx)
-        s.login("alice@example.com", "secret")
-        s.sendmail("alice@example.com", ["bob@dane.test"],
-                   MSG.format(to="bob@dane.test", mid="rq1"), mail_options=["REQUIRETLS"])
-    assert wait_for(lambda: len(sink.messages) == 1, 20), log(r)
+    submit(r, "bob@dane.test", "rq1")
+    assert wait_for(lambda: len(sink.messages) == 1, 20), full_log(r)
     assert " REQUIRETLS" in sink.messages[0][0]

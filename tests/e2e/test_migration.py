@@ -265,17 +265,10 @@ def test_upgrade_from_schema_v5_adds_the_view_index(tmp_path):
 def test_upgrade_from_schema_v6_adds_queue_requiretls(tmp_path):
     """A version 6 database with a queued message gains
     queue_messages.requiretls, 0 for what was queued before."""
-    r = Roost(tmp_path / "var")
-    r.cli("init")
-    r.cli("domain", "add", "example.test")
-    r.cli("user", "add", "a@example.test", input="pw\n")
-    db_path = os.path.join(r.datadir, "roost.db")
-    db = sqlite3.connect(db_path)
-    db.executescript("INSERT INTO queue_messages (return_path, created, size, data)"
-                     " VALUES ('a@example.test', 0, 1, x'41');" + NO_V7 +
-                     " UPDATE meta SET value = '6' WHERE key = 'schema_version';")
-    db.close()
-    p = r.cli("check", check=False)
-    assert "upgraded from version 6 to %d" % SCHEMA_VERSION in p.stderr, p.stderr
+    _, db_path, _ = downgraded(
+        tmp_path, "INSERT INTO queue_messages (return_path, created, size, data)"
+        " VALUES ('a@example.test', 0, 1, x'41');"
+        " INSERT INTO queue_rcpts (queue_id, address, domain, next_attempt)"
+        " VALUES (last_insert_rowid(), 'b@remote.test', 'remote.test', 0);" + NO_V7, 6)
     assert read_db(db_path, "SELECT return_path, requiretls FROM queue_messages") == [
         ("a@example.test", 0)]

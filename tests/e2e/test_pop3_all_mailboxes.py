@@ -83,14 +83,21 @@ def pop_uidls(p):
     return out, order
 
 
-def test_filed_message_fetched_once_and_moves_keep_uidl(roost_factory, tmp_path):
-    r = roost_factory(pop3__mailboxes="all")
+def with_rule_filing_lists(r):
+    """Alice's IMAP session, with a Lists folder, a Sieve rule that files
+    X-List mail there, and fetch-1 delivered to INBOX, fetch-2 to Lists."""
     m = imap_login(r)
     assert m.create("Lists")[0] == "OK"
     r.cli("sieve", "put", ALICE, "rules", input=RULES)
     r.cli("sieve", "activate", ALICE, "rules")
     r.deliver(message(1), ALICE)
     r.deliver(message(2, b"X-List: roost\r\n"), ALICE)
+    return m
+
+
+def test_filed_message_fetched_once_and_moves_keep_uidl(roost_factory, tmp_path):
+    r = roost_factory(pop3__mailboxes="all")
+    m = with_rule_filing_lists(r)
     assert imap_subjects(m, "INBOX") == ["fetch-1"]
     assert imap_subjects(m, "Lists") == ["fetch-2"]     # the rule filed it
 
@@ -365,18 +372,32 @@ def test_large_maildrop_over_folders_lists_completely(roost_factory):
     p.quit()
 
 
+def downloads_long_ago(r, query=None):
+    """Stopped, every POP3 download so far dated ten days back (there is
+    no CLI for that, on purpose), `query`'s rows read, started again: the
+    expire pass runs at start."""
+    assert r.stop() == 0
+    db_exec(r, "UPDATE messages SET pop3_retrieved = ? WHERE pop3_retrieved > 0",
+            int(time.time()) - 10 * 86400)
+    rows = db_rows(r, query) if query else None
+    r.start()
+    return rows
+
+
+def wait_expired(m, mailbox):
+    deadline = time.time() + 10
+    while imap_subjects(m, mailbox) and time.time() < deadline:
+        time.sleep(0.1)
+    assert imap_subjects(m, mailbox) == []
+
+
 def test_expire_days_covers_every_folder_pop3_shows(roost_factory):
     """pop3.expire_days under `all` (src/store/store-pop3-all.c
     store_pop3_expired): an old download in a folder a Sieve rule filed it
     to expires like one in INBOX; the same kind of download the user moved
     to Trash stays, as POP3 no longer shows it."""
     r = roost_factory(pop3__mailboxes="all", pop3__expire_days="3")
-    m = imap_login(r)
-    assert m.create("Lists")[0] == "OK"
-    r.cli("sieve", "put", ALICE, "rules", input=RULES)
-    r.cli("sieve", "activate", ALICE, "rules")
-    r.deliver(message(1), ALICE)
-    r.deliver(message(2, b"X-List: roost\r\n"), ALICE)
+    m = with_rule_filing_lists(r)
     r.deliver(message(3), ALICE)
     r.deliver(message(4), ALICE)                 # never downloaded
     p = pop_login(r)
@@ -389,20 +410,11 @@ def test_expire_days_covers_every_folder_pop3_shows(roost_factory):
     typ, data = m.uid("SEARCH", "HEADER", "Subject", "fetch-3")
     assert m.uid("MOVE", data[0].decode(), "Trash")[0] == "OK"
     m.logout()
-    assert r.stop() == 0
-    # Every download so far happened ten days ago.
-    db_exec(r, "UPDATE messages SET pop3_retrieved = ? WHERE pop3_retrieved > 0",
-            int(time.time()) - 10 * 86400)
-    moved = db_rows(r, "SELECT count(*) FROM messages m JOIN mailboxes b"
-                       " ON b.id = m.mailbox_id WHERE b.name = 'Trash'"
-                       " AND m.pop3_retrieved > 0")
-    assert moved == [(1,)]                        # the move kept the download time
-    r.start()
+    moved = "SELECT count(*) FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id" \
+            " WHERE b.name = 'Trash' AND m.pop3_retrieved > 0"
+    assert downloads_long_ago(r, moved) == [(1,)]  # the move kept the download time
     m = imap_login(r)
-    deadline = time.time() + 10
-    while imap_subjects(m, "Lists") and time.time() < deadline:
-        time.sleep(0.1)
-    assert imap_subjects(m, "Lists") == []
+    wait_expired(m, "Lists")
     assert imap_subjects(m, "INBOX") == ["fetch-4"]
     assert imap_subjects(m, "Trash") == ["fetch-3"]
     m.logout()
@@ -412,20 +424,14 @@ def test_expire_days_under_inbox_keeps_a_copy_filed_elsewhere(roost_factory):
     r = roost_factory(pop3__expire_days="3")
     r.deliver(message(1), ALICE)
     p = pop_login(r)
-    p.retr(1)
+    assert b"fetch-1" in b"\n".join(p.retr(1)[1])
     p.quit()
     m = imap_login(r)
     m.select("INBOX")
     assert m.uid("COPY", "1", "Archive")[0] == "OK"
     m.logout()
-    assert r.stop() == 0
-    db_exec(r, "UPDATE messages SET pop3_retrieved = ? WHERE pop3_retrieved > 0",
-            int(time.time()) - 10 * 86400)
-    r.start()
+    downloads_long_ago(r)
     m = imap_login(r)
-    deadline = time.time() + 10
-    while imap_subjects(m, "INBOX") and time.time() < deadline:
-        time.sleep(0.1)
-    assert imap_subjects(m, "INBOX") == []
+    wait_expired(m, "INBOX")
     assert imap_subjects(m, "Archive") == ["fetch-1"]
     m.logout()

@@ -149,6 +149,15 @@ def subjects(m, mailbox):
                   for item in data if isinstance(item, tuple))
 
 
+
+def show_evidence(ui, site):
+    """What a failed browser step leaves for the reader: screenshots and
+    page sources, the step, the web server's logs."""
+    for p in ui.evidence():
+        print("roundcube evidence:", p)
+    print("failed at:", ui.step)
+    print(site.read_logs())
+
 def test_filter_and_vacation_made_in_roundcube_act_on_delivered_mail(setup, tmp_path):
     started = time.time()
     r, site, driver, sink = setup
@@ -199,10 +208,7 @@ def test_filter_and_vacation_made_in_roundcube_act_on_delivered_mail(setup, tmp_
         ui.wait(lambda d: "vacation" in script_text(r),
                 "the vacation rule stored over ManageSieve")
     except Exception:
-        for p in ui.evidence():
-            print("roundcube evidence:", p)
-        print("failed at:", ui.step)
-        print(site.read_logs())
+        show_evidence(ui, site)
         raise
 
     script = script_text(r)
@@ -274,10 +280,7 @@ def test_raw_editor_marks_the_line_a_compile_error_names(setup, tmp_path):
             "var g = cm.lineInfo(2).gutterMarkers;"
             "return g && g.errorGutter ? g.errorGutter.title : '';")
     except Exception:
-        for p in ui.evidence():
-            print("roundcube evidence:", p)
-        print("failed at:", ui.step)
-        print(site.read_logs())
+        show_evidence(ui, site)
         raise
     assert marked is not None
     assert lines == [3], lines

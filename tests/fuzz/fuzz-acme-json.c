@@ -7,10 +7,12 @@
  * different, each found by acme_json_get(); an array's elements have
  * none and acme_json_nth() walks them in order; strings and numbers have
  * text (numbers in the RFC 8259 grammar's first character set); the tree
- * written back as JSON parses to the same tree.
+ * written back as JSON, its strings by the HTTP routes' writer
+ * (http_json_string), parses to the same tree.
  */
 #include "fuzz.h"
 #include "acme/acme-json.h"
+#include "http/http-private.h"
 #include "lib/buf.h"
 
 static size_t check_tree(const struct acme_json *j, int depth)
@@ -49,23 +51,6 @@ static size_t check_tree(const struct acme_json *j, int depth)
 	return nodes;
 }
 
-static void write_string(struct buf *b, const char *s)
-{
-	buf_putc(b, '"');
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\') {
-			buf_putc(b, '\\');
-			buf_putc(b, (char)c);
-		} else if (c < 0x20) {
-			buf_printf(b, "\\u%04x", c);
-		} else {
-			buf_putc(b, (char)c);
-		}
-	}
-	buf_putc(b, '"');
-}
-
 static void write_json(struct buf *b, const struct acme_json *j)
 {
 	switch (j->type) {
@@ -82,7 +67,7 @@ static void write_json(struct buf *b, const struct acme_json *j)
 		buf_puts(b, j->str);
 		break;
 	case ACME_JSON_STRING:
-		write_string(b, j->str);
+		http_json_string(b, j->str);
 		break;
 	case ACME_JSON_ARRAY:
 	case ACME_JSON_OBJECT:
@@ -91,7 +76,7 @@ static void write_json(struct buf *b, const struct acme_json *j)
 			if (c != j->child)
 				buf_putc(b, ',');
 			if (c->key != NULL) {
-				write_string(b, c->key);
+				http_json_string(b, c->key);
 				buf_putc(b, ':');
 			}
 			write_json(b, c);

@@ -43,6 +43,9 @@ TEST(dmarc_org_domain_rule)
 	CHECK_STR(o, "example.co.uk");
 	dmarc_org_domain("com", o, sizeof(o));
 	CHECK_STR(o, "com");
+	/* a U-label in capitals folds to the list's lower case */
+	dmarc_org_domain("mail.B\xc3\x9c" "CHER.de", o, sizeof(o));
+	CHECK_STR(o, "b\xc3\xbc" "cher.de");
 	dmarc_org_domain("x.example.test.", o, sizeof(o));
 	CHECK_STR(o, "example.test");
 	/* what a table of common suffixes got wrong: a less common

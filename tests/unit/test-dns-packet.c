@@ -77,26 +77,30 @@ TEST(dns_packet_hostile)
 	CHECK_INT(dns_packet_answers(a5, sizeof(a5), DNS_TYPE_A, rr, 4), -1);
 }
 
-TEST(dns_packet_tlsa)
+/* Append one TLSA answer for "h": usage, selector, matching type, then
+ * len bytes of data counting up from `first`. */
+static size_t put_tlsa(uint8_t *r, size_t n, uint8_t usage, uint8_t sel, uint8_t mtype,
+		       uint8_t first, size_t len)
 {
-	/* "3 1 1 <32 bytes>", a 70-byte full-data record, a 3-byte one (bad) */
-	uint8_t r[256] = {0, 1, 0x81, 0x80, 0, 0, 0, 2, 0, 0, 0, 0};
-	size_t n = 12;
 	static const uint8_t owner[] = {1, 'h', 0, 0, 52, 0, 1, 0, 0, 0, 60};
 	memcpy(r + n, owner, sizeof(owner));
 	n += sizeof(owner);
-	r[n++] = 0;
-	r[n++] = 35;
-	r[n++] = 3, r[n++] = 1, r[n++] = 1;
-	for (int i = 0; i < 32; i++)
-		r[n++] = (uint8_t)i;
-	memcpy(r + n, owner, sizeof(owner));
-	n += sizeof(owner);
-	r[n++] = 0;
-	r[n++] = 73;
-	r[n++] = 2, r[n++] = 0, r[n++] = 0;
-	for (int i = 0; i < 70; i++)
-		r[n++] = 0xaa;
+	r[n++] = (uint8_t)((len + 3) >> 8);
+	r[n++] = (uint8_t)(len + 3);
+	r[n++] = usage;
+	r[n++] = sel;
+	r[n++] = mtype;
+	for (size_t i = 0; i < len; i++)
+		r[n++] = (uint8_t)(first + i);
+	return n;
+}
+
+TEST(dns_packet_tlsa)
+{
+	/* "3 1 1 <32 bytes>" and a 70-byte full-data "2 0 0" record */
+	uint8_t r[256] = {0, 1, 0x81, 0x80, 0, 0, 0, 2, 0, 0, 0, 0};
+	size_t n = put_tlsa(r, 12, 3, 1, 1, 0, 32);
+	n = put_tlsa(r, n, 2, 0, 0, 0xa0, 70);
 	struct dns_rr rr[4];
 	CHECK_INT(dns_packet_answers(r, n, DNS_TYPE_TLSA, rr, 4), 2);
 	CHECK_INT(rr[0].tlsa_usage, 3);
@@ -109,7 +113,7 @@ TEST(dns_packet_tlsa)
 	CHECK(rr[1].tlsa_too_long);
 	CHECK_INT((int)rr[1].tlsa_len, 70);
 	/* a record with no association data is malformed */
-	r[7] = 1;
-	r[12 + sizeof(owner) + 1] = 3;
-	CHECK_INT(dns_packet_answers(r, 12 + sizeof(owner) + 2 + 3, DNS_TYPE_TLSA, rr, 4), -1);
+	uint8_t bad[64] = {0, 1, 0x81, 0x80, 0, 0, 0, 1, 0, 0, 0, 0};
+	CHECK_INT(dns_packet_answers(bad, put_tlsa(bad, 12, 3, 1, 1, 0, 0), DNS_TYPE_TLSA, rr, 4),
+		  -1);
 }
