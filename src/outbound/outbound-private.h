@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 struct event_base;
+struct ob_session;
 
 /* One recipient of a job and, once tried, its result. */
 struct ob_rcpt {
@@ -54,6 +55,7 @@ struct ob_dest {
 	bool down;		/* a session found no usable host: start no more */
 	struct mta_sts_policy *sts;	/* RFC 8461, or NULL */
 	bool sts_pending;	/* the policy lookup runs: no session yet */
+	struct ob_session *idle;	/* connected sessions waiting for a job */
 };
 
 struct ob_settings {
@@ -67,8 +69,13 @@ struct ob_settings {
 /* Session side (smtp-client.c). */
 void ob_session_start(struct event_base *base, const struct ob_settings *set, SSL_CTX *tls,
 		      struct store *s, struct ob_dest *dest);
+/* d has new jobs: its idle sessions take them. */
+void ob_dest_wake_idle(struct ob_dest *d);
 /* Scheduler side, called by sessions (scheduler.c). */
 struct ob_job *ob_dest_take_job(struct ob_dest *d);
+/* May a session with nothing to do stay connected? (Not when the
+ * connection limit is reached: other destinations may be waiting.) */
+bool ob_session_may_idle(void);
 /* Every rcpt of the job has its result. */
 void ob_job_finished(struct ob_job *job);
 /* The session is gone. connected = a server accepted EHLO/HELO at some

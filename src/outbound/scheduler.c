@@ -393,10 +393,16 @@ static void dest_fail_all(struct ob_dest *d, bool permanent, const char *status,
 	}
 }
 
+bool ob_session_may_idle(void)
+{
+	return ob.running && ob.nsess < ob.set.max_connections;
+}
+
 static void kick_dest(struct ob_dest *d)
 {
 	if (d->route == NULL || d->down || d->sts_pending || !ob.running)
 		return;
+	ob_dest_wake_idle(d);
 	while (d->njobs > (size_t)d->nsess && d->nsess < ob.set.max_per_domain &&
 	       ob.nsess < ob.set.max_connections) {
 		ob.nsess++;

@@ -40,6 +40,11 @@
 #define OB_REPLY_MAX_LINES 100
 /* Reply text kept for logs, queue list and DSNs. */
 #define OB_REPLY_TEXT_MAX 512
+/* How long a connected session with nothing to send waits for the next
+ * message to its destination before QUIT (a connection cache, as
+ * Postfix's smtp_connection_cache_time_limit; saves a TCP, TLS and EHLO
+ * setup per message when mail for one domain trickles in). */
+#define OB_IDLE_MS 2000
 
 enum ob_state {
 	OB_CONNECTING,
@@ -51,6 +56,7 @@ enum ob_state {
 	OB_TXN,		/* MAIL, RCPT..., DATA replies */
 	OB_BODY,	/* waiting for the reply to the final dot */
 	OB_RSET,
+	OB_IDLE,	/* connected, waiting for a job (on dest->idle) */
 	OB_QUIT,
 };
 
@@ -104,6 +110,7 @@ struct ob_session {
 	bool free_pending;
 	char *free_error;
 	bool started;	/* the first connect runs from the loop, not the caller */
+	struct ob_session *idle_next;	/* on dest->idle */
 };
 
 static void session_next_addr(struct ob_session *ss);
@@ -128,8 +135,20 @@ static void drop_connection(struct ob_session *ss)
 	ss->tls = ss->cert_ok = false;
 }
 
+static void idle_remove(struct ob_session *ss)
+{
+	for (struct ob_session **p = &ss->dest->idle; *p != NULL; p = &(*p)->idle_next)
+		if (*p == ss) {
+			*p = ss->idle_next;
+			break;
+		}
+	ss->idle_next = NULL;
+}
+
 static void session_really_free(struct ob_session *ss, const char *error)
 {
+	if (ss->state == OB_IDLE)
+		idle_remove(ss);
 	drop_connection(ss);
 	if (ss->job != NULL) {
 		ob_job_fail_rest(ss->job, false, "4.4.2", error != NULL ? error : "session ended");
@@ -250,6 +269,14 @@ static void deadline_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (ss->state == OB_QUIT) {
 		session_free(ss, NULL);
+		return;
+	}
+	if (ss->state == OB_IDLE) {
+		/* nothing more came for this destination */
+		idle_remove(ss);
+		ss->state = OB_QUIT;
+		sendf(ss, "QUIT\r\n");
+		set_deadline(ss, ss->set->command_ms < 10000 ? ss->set->command_ms : 10000);
 		return;
 	}
 	conn_failed(ss, ss->state == OB_CONNECTING ? "connection timed out" : "timeout waiting for the reply");
@@ -636,6 +663,14 @@ static void session_next_job(struct ob_session *ss)
 	struct ob_job *job = NULL;
 	if (ss->messages < ss->set->max_messages_per_session)
 		job = ob_dest_take_job(ss->dest);
+	if (job == NULL && ss->messages < ss->set->max_messages_per_session &&
+	    ob_session_may_idle()) {
+		ss->state = OB_IDLE;
+		ss->idle_next = ss->dest->idle;
+		ss->dest->idle = ss;
+		set_deadline(ss, OB_IDLE_MS);
+		return;
+	}
 	if (job == NULL) {
 		ss->state = OB_QUIT;
 		sendf(ss, "QUIT\r\n");
@@ -804,6 +839,10 @@ static void handle_reply(struct ob_session *ss, int code, const char *text)
 	case OB_QUIT:
 		session_free(ss, NULL);
 		return;
+	case OB_IDLE:
+		/* unasked (a 421 before the server closes): done with it */
+		session_free(ss, NULL);
+		return;
 	default:
 		conn_failed(ss, "unexpected reply");
 		return;
@@ -887,8 +926,8 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 			tls_ready(ss);
 		}
 	} else if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
-		if (ss->state == OB_QUIT) {
-			session_free(ss, NULL);
+		if (ss->state == OB_QUIT || ss->state == OB_IDLE) {
+			session_free(ss, NULL);	/* an idle connection closed: fine */
 		} else if (ss->state == OB_TLS_HANDSHAKE) {
 			unsigned long e = bufferevent_get_openssl_error(bev);
 			char why[256];
@@ -913,6 +952,19 @@ static void deadline_fire(evutil_socket_t fd, short what, void *arg)
 	cb_enter(ss);
 	deadline_cb(fd, what, arg);
 	cb_leave(ss);
+}
+
+void ob_dest_wake_idle(struct ob_dest *d)
+{
+	while (d->idle != NULL && d->head != NULL) {
+		struct ob_session *ss = d->idle;
+		d->idle = ss->idle_next;
+		ss->idle_next = NULL;
+		evtimer_del(ss->deadline);
+		cb_enter(ss);
+		session_next_job(ss);
+		cb_leave(ss);
+	}
 }
 
 void ob_session_start(struct event_base *base, const struct ob_settings *set, SSL_CTX *tls,

@@ -203,6 +203,7 @@ class _Handler(socketserver.StreamRequestHandler):
                 rcpts = []
                 self.send("250 2.0.0 ok")
             elif verb == "QUIT":
+                sink.quits += 1
                 self.send("221 2.0.0 bye")
                 return
             else:
@@ -235,6 +236,7 @@ class Sink:
         self.hang_seconds = 30
         self.messages = []
         self.connections = 0
+        self.quits = 0
         self.endless_sent = 0
         self.lock = threading.Lock()
         self.server = None

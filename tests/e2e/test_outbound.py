@@ -313,6 +313,25 @@ def test_one_connection_carries_several_messages(roost_factory, net):
     assert sorted(sink.message_ids()) == sorted("<c%d@example.com>" % i for i in range(5))
 
 
+def test_idle_session_carries_the_next_message_then_quits(roost_factory, net):
+    """A session with nothing left waits OB_IDLE_MS (2 s) for more mail to
+    its destination (smtp-client.c): a message that comes meanwhile goes
+    over the same connection; after the wait the session says QUIT, and
+    the next message opens a new one."""
+    sink = net.sink("127.0.0.3")
+    r = sender(roost_factory, net)
+    sendmail(r, ["bob@bad.test"], mid="i1")
+    assert wait_for(lambda: len(sink.messages) == 1, 20), r.read_log()
+    time.sleep(0.5)
+    sendmail(r, ["carol@bad.test"], mid="i2")
+    assert wait_for(lambda: len(sink.messages) == 2, 20), r.read_log()
+    assert sink.connections == 1
+    assert wait_for(lambda: sink.quits == 1, 10), r.read_log()
+    sendmail(r, ["dave@bad.test"], mid="i3")
+    assert wait_for(lambda: len(sink.messages) == 3, 20), r.read_log()
+    assert sink.connections == 2
+
+
 def test_dsn_parameters_passed_on_and_honoured(roost_factory, net):
     sink = net.sink("127.0.0.3")
     sink.rcpt_replies["nobody@bad.test"] = "550 5.1.1 no such user"
