@@ -7,8 +7,14 @@
  * "." has been written to the socket to the 250 (LMTP: the per-recipient
  * 250, one recipient per message). Every message is distinct (its own
  * Message-ID), so the server cannot share content between them.
+ *
+ * "submission" logs each session in first (AUTH PLAIN as -u, a whole
+ * address, with -P; the server must allow it without TLS) and sends as
+ * that address to rcpt0..rcpt<K-1>@<domain>: remote recipients, so the
+ * messages go through the outbound queue to whatever MX -d leads to.
  */
 #include "load.h"
+#include "lib/base64.h"
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,7 +27,7 @@
 #define SMTP_LOAD_LINE_MAX 4096
 #define SMTP_LOAD_MAX_SESSIONS 10000
 
-enum client_state { C_GREETING, C_HELLO, C_ENVELOPE, C_DATA, C_QUIT, C_DONE };
+enum client_state { C_GREETING, C_HELLO, C_AUTH, C_ENVELOPE, C_DATA, C_QUIT, C_DONE };
 
 struct client {
 	int fd;
@@ -38,7 +44,7 @@ struct client {
 };
 
 static const struct load_opts *opts;
-static bool is_lmtp;
+static bool is_lmtp, is_submission;
 static long next_msg;
 static int epfd;
 static char *filler;		/* body lines, shared by every message */
@@ -122,15 +128,26 @@ static void next_message(struct client *c)
 		return;
 	}
 	c->msg = next_msg++;
-	out_printf(c, "MAIL FROM:<load@bench.example>\r\nRCPT TO:<%s%ld@%s>\r\nDATA\r\n", opts->user,
-		   c->msg % opts->accounts, opts->domain);
+	if (is_submission)
+		out_printf(c, "MAIL FROM:<%s>\r\nRCPT TO:<rcpt%ld@%s>\r\nDATA\r\n", opts->user,
+			   c->msg % opts->accounts, opts->domain);
+	else
+		out_printf(c, "MAIL FROM:<load@bench.example>\r\nRCPT TO:<%s%ld@%s>\r\nDATA\r\n",
+			   opts->user, c->msg % opts->accounts, opts->domain);
 	c->state = C_ENVELOPE;
 	c->ncodes = 0;
 }
 
 static void send_message(struct client *c)
 {
-	out_printf(c,
+	if (is_submission)
+		out_printf(c,
+			   "From: %s\r\nTo: rcpt%ld@%s\r\nSubject: load %ld\r\n"
+			   "Message-ID: <%ld.%d@bench.example>\r\n\r\n",
+			   opts->user, c->msg % opts->accounts, opts->domain, c->msg, c->msg,
+			   (int)getpid());
+	else
+		out_printf(c,
 		   "From: load@bench.example\r\nTo: %s%ld@%s\r\nSubject: load %ld\r\n"
 		   "Message-ID: <%ld.%d@bench.example>\r\n\r\n",
 		   opts->user, c->msg % opts->accounts, opts->domain, c->msg, c->msg, (int)getpid());
@@ -156,6 +173,25 @@ static void on_reply(struct client *c, int code, const char *line)
 	case C_HELLO:
 		if (code != 250) {
 			load_error("EHLO: %s", line);
+			finish(c);
+			return;
+		}
+		if (is_submission) {
+			/* RFC 4616: authzid (empty), authcid, password */
+			char plain[512];
+			int n = snprintf(plain, sizeof(plain), "%c%s%c%s", 0, opts->user, 0,
+					 opts->password != NULL ? opts->password : "");
+			char *b64 = base64_encode(plain, n > 0 ? (size_t)n : 0);
+			out_printf(c, "AUTH PLAIN %s\r\n", b64);
+			free(b64);
+			c->state = C_AUTH;
+			break;
+		}
+		next_message(c);
+		break;
+	case C_AUTH:
+		if (code != 235) {
+			load_error("AUTH: %s", line);
 			finish(c);
 			return;
 		}
@@ -260,10 +296,11 @@ static void build_filler(size_t size)
 	}
 }
 
-static int run(const struct load_opts *o, bool lmtp)
+static int run(const struct load_opts *o, bool lmtp, bool submission)
 {
 	opts = o;
 	is_lmtp = lmtp;
+	is_submission = submission;
 	if (o->sessions > SMTP_LOAD_MAX_SESSIONS)
 		return -1;
 	build_filler(o->size);
@@ -317,12 +354,17 @@ static int run(const struct load_opts *o, bool lmtp)
 
 static int run_smtp(const struct load_opts *o)
 {
-	return run(o, false);
+	return run(o, false, false);
 }
 
 static int run_lmtp(const struct load_opts *o)
 {
-	return run(o, true);
+	return run(o, true, false);
+}
+
+static int run_submission(const struct load_opts *o)
+{
+	return run(o, false, true);
 }
 
 LOAD_MODE(smtp_mode) = {
@@ -330,6 +372,13 @@ LOAD_MODE(smtp_mode) = {
 	.help = "SMTP: pipelined MAIL/RCPT/DATA, one recipient per message",
 	.default_port = 2525,
 	.run = run_smtp,
+};
+
+LOAD_MODE(submission_mode) = {
+	.name = "submission",
+	.help = "submission: AUTH PLAIN as -u (an address), then as smtp to rcptN@-d",
+	.default_port = 1587,
+	.run = run_submission,
 };
 
 LOAD_MODE(lmtp_mode) = {

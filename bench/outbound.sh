@@ -8,7 +8,7 @@
 #   2. QUEUE messages to DOMAINS unreachable domains (their MX refuses
 #      connections): the daemon's RSS and CPU while the queue sits, then
 #      the time to drain once the MX comes back (`queue retry all`).
-# Submission over AUTH (SMTP 587) replaces sendmail here once it lands.
+# Submission over AUTH at full speed: bench/submission.sh.
 #
 # Usage: bench/outbound.sh    (the full size: MSGS=10000 QUEUE=100000
 # DOMAINS=1000; CI and shared machines: MSGS=200 QUEUE=500 DOMAINS=20)
@@ -37,11 +37,14 @@ body = ("x" * 76 + "\r\n") * max(1, size // 78)
 
 
 def rss_cpu(pid):
+    """(VmRSS KiB, RssAnon KiB, CPU seconds): RssFile, the rest of VmRSS,
+    is the database's mapped pages, shared with the kernel's page cache."""
     with open("/proc/%d/status" % pid) as f:
-        rss = [l for l in f if l.startswith("VmRSS")][0].split()[1]
+        st = dict(l.split(":", 1) for l in f)
+    rss, anon = (int(st[k].split()[0]) for k in ("VmRSS", "RssAnon"))
     with open("/proc/%d/stat" % pid) as f:
         st = f.read().split(")")[1].split()
-    return int(rss), (int(st[11]) + int(st[12])) / os.sysconf("SC_CLK_TCK")
+    return rss, anon, (int(st[11]) + int(st[12])) / os.sysconf("SC_CLK_TCK")
 
 
 r = Roost(os.path.join(work, "var"), {
@@ -72,11 +75,12 @@ try:
     wait_for(lambda: "refused" in r.cli("queue", "list").stdout, 120)
     time.sleep(5)
     pid = r.proc.pid
-    rss, cpu0 = rss_cpu(pid)
+    rss, anon, cpu0 = rss_cpu(pid)
     time.sleep(10)
-    _, cpu1 = rss_cpu(pid)
-    print("queue of %d to %d unreachable domains (filled in %.0f s): RSS %d KiB, "
-          "CPU idle %.1f%%" % (queue, domains, fill, rss, (cpu1 - cpu0) * 10))
+    _, _, cpu1 = rss_cpu(pid)
+    print("queue of %d to %d unreachable domains (filled in %.0f s): RSS %d KiB "
+          "(anonymous %d KiB), CPU idle %.1f%%" % (queue, domains, fill, rss, anon,
+                                                    (cpu1 - cpu0) * 10))
     before = len(sink.messages)
     back = Sink("127.0.0.4", port).start()
     t0 = time.time()

@@ -111,6 +111,9 @@ class _Handler(socketserver.StreamRequestHandler):
     def handle(self):
         sink = self.server.sink
         sink.connections += 1
+        # replies go out at once: with Nagle, the second of a pipelined
+        # group's replies waits for the client's delayed ACK (~40 ms)
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         mode = sink.mode
         if mode == "no_greeting":
             time.sleep(sink.hang_seconds)
