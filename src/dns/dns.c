@@ -415,10 +415,12 @@ static void mx_cb(void *arg, int rcode, void *pkt, int len, int sec, char *why_b
 		r->nhosts++;
 	}
 	l->pending++; /* hold: answers given at once must not finish early */
+	/* RFC 7672 2.2.1: DANE only for MX hosts from a secure answer (the
+	 * MX answer's own status: an address answer may clear r->secure) */
+	bool mx_secure = r->secure;
 	for (size_t i = 0; i < r->nhosts; i++) {
 		query_addrs(l, i);
-		/* RFC 7672 2.2.1: DANE only for MX hosts from a secure answer */
-		if (r->secure)
+		if (mx_secure)
 			query_tlsa(l, i);
 	}
 	one_done(l);
