@@ -805,6 +805,14 @@ static void handle_reply(struct ob_session *ss, int code, const char *text)
 			conn_failed(ss, text);
 			return;
 		}
+		/* HELO offers no STARTTLS: where TLS is required, not this host */
+		if (dane_required(ss)) {
+			conn_failed(ss, "DANE: the host answers HELO only (no STARTTLS)");
+			return;
+		}
+		if (sts_mode(ss) != MTA_STS_NONE &&
+		    sts_violation(ss, "STARTTLS not offered (HELO only)"))
+			return;
 		ss->connected = true;
 		session_next_job(ss);
 		return;

@@ -141,7 +141,9 @@ class _Handler(socketserver.StreamRequestHandler):
                 return
             cmd = line.decode(errors="replace").rstrip("\r\n")
             verb = cmd[:4].upper()
-            if verb in ("EHLO", "HELO"):
+            if verb == "EHLO" and sink.ehlo_refused:
+                self.send("502 5.5.2 HELO only here")  # an old server
+            elif verb in ("EHLO", "HELO"):
                 self.wfile.write(b"250-sink.test\r\n" +
                                  (b"250-STARTTLS\r\n" if sink.tls_context and not tls
                                   else b"") +
@@ -240,6 +242,7 @@ class Sink:
         self.messages = []
         self.connections = 0
         self.quits = 0
+        self.ehlo_refused = False  # answer EHLO with 502 (HELO only)
         self.endless_sent = 0
         self.lock = threading.Lock()
         self.server = None

@@ -54,13 +54,14 @@ def net(tmp_path):
     ee = hashlib.sha256(der(ee_crt, pubkey=True)).hexdigest()
     ta = hashlib.sha256(der(ca.cert)).hexdigest()
     hosts = {"dane": "127.0.0.51", "wrong": "127.0.0.52", "notls": "127.0.0.53",
-             "ta": "127.0.0.54", "plain": "127.0.0.55"}
+             "ta": "127.0.0.54", "plain": "127.0.0.55", "helo": "127.0.0.56"}
     records = []
     for name, ip in hosts.items():
         records += ["%s.test. IN MX 10 mx.%s.test." % (name, name),
                     "mx.%s.test. IN A %s" % (name, ip)]
     tlsa = "_%d._tcp.mx.%%s.test. IN TLSA %%s" % port
     records += [tlsa % ("dane", "3 1 1 " + ee), tlsa % ("notls", "3 1 1 " + ee),
+                tlsa % ("helo", "3 1 1 " + ee),
                 tlsa % ("wrong", "3 1 1 " + "00" * 32), tlsa % ("ta", "2 0 1 " + ta)]
     dns = SignedDns(tmp_path / "dns", records)
     sinks = []
@@ -118,9 +119,11 @@ def test_dane_ta_checks_chain_and_name(roost_factory, net):
 @pytest.mark.parametrize("name,tls,why", [
     ("wrong", True, "DANE: the certificate of mx.wrong.test matches no TLSA record"),
     ("notls", False, "DANE: mx.notls.test publishes TLSA records but does not offer STARTTLS"),
+    ("helo", False, "DANE: the host answers HELO only (no STARTTLS)"),
 ])
 def test_host_that_fails_its_tlsa_is_not_used(roost_factory, net, name, tls, why):
     sink = net.sink(name, net.ee_ctx() if tls else None)
+    sink.ehlo_refused = name == "helo"
     r = sender(roost_factory, net)
     sendmail(r, "bob@%s.test" % name, name)
     assert wait_for(lambda: any(why in row[5] for row in queue_rows(r)), 20), full_log(r)

@@ -167,12 +167,17 @@ def test_enforce_bad_certificate_defers(roost_factory, net):
     assert "MTA-STS policy of badcert.test (enforce)" in full_log(r)
 
 
-def test_enforce_without_starttls_defers(roost_factory, net):
+@pytest.mark.parametrize("helo_only", [False, True])
+def test_enforce_without_starttls_defers(roost_factory, net, helo_only):
+    """No STARTTLS in the EHLO reply, or no EHLO at all (an old server the
+    client falls back to HELO with): enforce sends nothing there."""
     net.host.policies["mta-sts.plain.test"] = ("text", policy("enforce", "mx.plain.test"))
     sink = net.sink("127.0.0.46")
+    sink.ehlo_refused = helo_only
     r = sender(roost_factory, net)
     sendmail(r, "bob@plain.test", "p1")
-    assert wait_for(lambda: any("STARTTLS not offered" in row[5] for row in queue_rows(r)),
+    why = "STARTTLS not offered (HELO only)" if helo_only else "STARTTLS not offered"
+    assert wait_for(lambda: any(why in row[5] for row in queue_rows(r)),
                     20), (queue_rows(r), full_log(r))
     assert sink.messages == []
 
