@@ -51,7 +51,7 @@ static int mail_param(struct smtp_session *s, const struct smtp_param *p, unsign
 			return -1;
 		}
 		t->smtputf8 = true;
-	} else if (strcmp(p->keyword, "REQUIRETLS") == 0) {
+	} else if (strcmp(p->keyword, "REQUIRETLS") == 0 && !s->srv->lmtp) {
 		/* RFC 8689 4.1: offered after STARTTLS only, so only valid there */
 		if (!conn_tls_active(s->conn)) {
 			smtp_reply_error(s, "530 5.7.10 REQUIRETLS needs a TLS session (STARTTLS first)");

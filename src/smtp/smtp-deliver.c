@@ -372,6 +372,7 @@ void smtp_deliver_start(struct smtp_session *s)
 	};
 	t->received = smtp_trace_received(&tr);
 	delivery_init(&t->d, t->mail_from, t->received);
+	t->d.requiretls = t->requiretls;
 	t->d_live = true;
 	size_t gone = 0;
 	size_t nlocal = t->nrcpts - t->nremote;

@@ -439,7 +439,7 @@ static char *dkim_signed(struct run *rn, const char *msg, size_t len, size_t *le
 }
 
 static bool queue_mail(struct run *rn, const char *return_path, const char *to, const char *msg,
-		       size_t len, const char *what, bool sign)
+		       size_t len, const char *what, bool sign, unsigned flags)
 {
 	struct store_queue_rcpt q = {.address = to};
 	int64_t id = 0;
@@ -449,8 +449,8 @@ static bool queue_mail(struct run *rn, const char *return_path, const char *to, 
 		msg = signed_msg;
 		len = slen;
 	}
-	enum store_err err = store_queue_add_wait(rn->s, rn->r->account_id, return_path, NULL, 0,
-						  &q, 1, msg, len, &id);
+	enum store_err err = store_queue_add_wait(rn->s, rn->r->account_id, return_path, NULL,
+						  flags, &q, 1, msg, len, &id);
 	free(signed_msg);
 	if (err != STORE_OK)
 		log_warn("sieve: account=%s %s to %s not queued: %s", rn->account_address, what, to,
@@ -521,7 +521,7 @@ static void reject_dsn(struct run *rn, const char *reason)
 		"--=_sieve_reject--\r\n",
 		rn->c->hostname, sender, rn->r->address, date, mid, rn->r->address, reason,
 		rn->c->hostname, rn->r->address, (int)hlen, rn->data);
-	queue_mail(rn, "", sender, msg, strlen(msg), "rejection", false);
+	queue_mail(rn, "", sender, msg, strlen(msg), "rejection", false, 0);
 	free(msg);
 	free(mid);
 	free(norm);
@@ -583,7 +583,8 @@ static bool do_redirect(struct run *rn, const char *to)
 	memcpy(msg + dtlen, rn->data, rn->len);
 	msg[mlen] = '\0';
 	free(dt);
-	bool queued = queue_mail(rn, rp, addr, msg, mlen, "redirect", false);
+	bool queued = queue_mail(rn, rp, addr, msg, mlen, "redirect", false,
+				 rn->d->requiretls ? STORE_QUEUE_REQUIRETLS : 0);
 	struct store_sieve_mark m = {.account_id = rn->r->account_id, .kind = STORE_SIEVE_REDIRECT,
 				     .key = *mid != '\0' ? mid : "-", .key2 = addr, .when = now,
 				     .expire_before = now - STATE_KEEP_SECONDS};
@@ -709,7 +710,7 @@ static void do_vacation(struct run *rn, const struct sieve_action *a)
 			      "%sAuto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n%s",
 			      from, to, subject, date, mid, thread, body);
 	/* RFC 3834 3.3: the null return path, so nothing answers the answer */
-	queue_mail(rn, "", to, msg, strlen(msg), "vacation reply", true);
+	queue_mail(rn, "", to, msg, strlen(msg), "vacation reply", true, 0);
 	if (a->mailbox != NULL)
 		fcc_copy(rn, a->mailbox, msg, strlen(msg));
 	struct store_sieve_mark m = {.account_id = rn->r->account_id, .kind = STORE_SIEVE_VACATION,
@@ -808,7 +809,7 @@ static void notify_failure(struct run *rn, const char *what, const struct sieve_
 		"The message was kept in your INBOX. Until the filter is fixed, every\r\n"
 		"message goes to INBOX; this notice comes at most once a day.\r\n",
 		rn->c->hostname, rn->account_address, what, date, mid, what, diag->message);
-	queue_mail(rn, "", rn->account_address, msg, strlen(msg), "failure notice", false);
+	queue_mail(rn, "", rn->account_address, msg, strlen(msg), "failure notice", false, 0);
 	free(msg);
 	free(mid);
 }

@@ -38,6 +38,7 @@ struct delivery_rcpt {
 struct delivery {
 	char *return_path;	/* envelope sender without <>, "" for the null sender */
 	char *received;		/* full "Received: ..." header, CRLF-terminated, or NULL */
+	bool requiretls;	/* RFC 8689: came with REQUIRETLS; a Sieve redirect keeps it */
 	struct delivery_rcpt *rcpts;
 	size_t nrcpts, cap;
 	/* the op to store_run()/store_submit() after delivery_prepare() */

@@ -75,6 +75,35 @@ def test_offered_and_accepted_over_tls_only(roost):
     assert inbox(roost, ALICE) == 1
 
 
+def test_sieve_redirect_keeps_the_requirement(roost):
+    """A message the MX took with REQUIRETLS and a Sieve rule redirects
+    goes into the queue with REQUIRETLS too: the sender's demand is not
+    dropped at the first relay."""
+    roost.cli("sieve", "put", ALICE, "fwd", input='redirect "fwd@elsewhere.test";\n')
+    roost.cli("sieve", "activate", ALICE, "fwd")
+    s = socket.create_connection(("127.0.0.1", roost.port("smtp")), timeout=10)
+    lines(s)
+    s.sendall(b"EHLO client.example.net\r\n")
+    lines(s)
+    s.sendall(b"STARTTLS\r\n")
+    assert lines(s).startswith("220")
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    t = ctx.wrap_socket(s)
+    t.sendall(b"EHLO client.example.net\r\n")
+    lines(t)
+    t.sendall(b"MAIL FROM:<x@example.net> REQUIRETLS\r\nRCPT TO:<alice@example.com>\r\n"
+              b"DATA\r\n")
+    assert lines(t, 3).splitlines()[-1].startswith("354")
+    t.sendall(b"Subject: forward me\r\n\r\nhi\r\n.\r\n")
+    assert lines(t).startswith("250")
+    t.close()
+    rows = queue_rows(roost)
+    assert len(rows) == 1, rows
+    assert "requiretls: yes\n" in roost.cli("queue", "show", rows[0][0]).stdout
+
+
 def test_relayed_with_the_option_over_verified_tls(roost_factory, net):
     net.host.policies["mta-sts.enf.test"] = ("text", policy("enforce", "mx.enf.test"))
     sink = net.sink("127.0.0.41", ["mx.enf.test"])
