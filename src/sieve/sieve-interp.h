@@ -41,6 +41,7 @@ struct sv_run {
 	struct sieve_result *r;
 	struct sieve_diag *diag;
 	uint64_t steps;
+	uint64_t deadline_ms;	/* monotonic; start + lim.max_run_ms */
 	bool failed, stopped;
 	struct sv_vars globals;
 	size_t nvars;		/* variables set, all scopes */

@@ -12,8 +12,16 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include "lib/alloc.h"
 #include "sieve/sieve-interp.h"
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 int sv_rt_error(struct sv_run *run, const struct sv_node *n, const char *fmt, ...)
 {
@@ -37,6 +45,11 @@ int sv_step(struct sv_run *run, const struct sv_node *n, uint64_t cost)
 	if (run->steps > run->lim.max_steps) {
 		run->failed = true;
 		sv_diag(run->diag, 0, 0, "too many steps (limit %llu)", (unsigned long long)run->lim.max_steps);
+		return -1;
+	}
+	if (now_ms() > run->deadline_ms) {
+		run->failed = true;
+		sv_diag(run->diag, 0, 0, "script ran too long (limit %u ms)", run->lim.max_run_ms);
 		return -1;
 	}
 	return 0;
@@ -357,6 +370,7 @@ int sieve_run(const struct sieve_script *script, const struct sieve_env *env,
 	struct sv_run run = { .env = env, .r = r, .diag = diag_r != NULL ? diag_r : &scratch };
 	memset(run.diag, 0, sizeof(*run.diag));
 	sv_limits_fill(&run.lim, lim);
+	run.deadline_ms = now_ms() + run.lim.max_run_ms;
 	memset(r, 0, sizeof(*r));
 	r->implicit_keep = true;
 	sv_msg_init(&run.msg, env->msg != NULL ? env->msg : "", env->msg != NULL ? env->msg_len : 0);

@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <pthread.h>
 #include <regex.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include "lib/alloc.h"
@@ -25,6 +26,7 @@ void sieve_limits_default(struct sieve_limits *l)
 	l->max_variable_size = 4096;
 	l->max_variables = 256;
 	l->max_body_scan = 1024 * 1024;
+	l->max_run_ms = 5000;
 }
 
 /* The caller's limits with zero fields replaced by the defaults. */
@@ -44,6 +46,7 @@ void sv_limits_fill(struct sieve_limits *out, const struct sieve_limits *in)
 	TAKE(max_variable_size);
 	TAKE(max_variables);
 	TAKE(max_body_scan);
+	TAKE(max_run_ms);
 #undef TAKE
 }
 
@@ -141,6 +144,116 @@ bool sv_header_name_ok(const char *s)
 	return true;
 }
 
+/* One bound of "{m,n}" at *p: its value, or -1 when it is not digits. */
+static long regex_bound(const char **p)
+{
+	if (!isdigit((unsigned char)**p))
+		return -1;
+	long v = 0;
+	while (isdigit((unsigned char)**p)) {
+		if (v <= SV_REGEX_BOUND_MAX)
+			v = v * 10 + (**p - '0');
+		(*p)++;
+	}
+	return v;
+}
+
+/* How many atoms the pattern has once every repetition is copied out as
+ * glibc's compiler does: a group's weight times its upper bound ("+" and
+ * "{m,}" copy once more for the loop). NULL when within the limits, else
+ * why not. Parses the ERE loosely: regcomp() still judges the syntax. */
+static const char *regex_expansion_check(const char *pat)
+{
+	enum { DEPTH = 64 };
+	uint64_t total[DEPTH], last[DEPTH];
+	int d = 0;
+	total[0] = last[0] = 0;
+	for (const char *p = pat; *p != '\0'; p++) {
+		uint64_t times = 1;
+		switch (*p) {
+		case '(':
+			if (d + 1 >= DEPTH)
+				return "groups nested too deeply";
+			d++;
+			total[d] = last[d] = 0;
+			continue;
+		case ')': {
+			if (d == 0)
+				break;	/* a literal ')' */
+			uint64_t g = total[d] > 0 ? total[d] : 1;
+			d--;
+			total[d] += g;
+			last[d] = g;
+			goto check;
+		}
+		case '|':
+			last[d] = 0;
+			continue;
+		case '*':
+		case '?':
+			continue;	/* a loop, not a copy */
+		case '+':
+			times = 2;
+			goto repeat;
+		case '{': {
+			const char *q = p + 1;
+			long m = regex_bound(&q);
+			long n = m;
+			if (m >= 0 && *q == ',') {
+				q++;
+				n = isdigit((unsigned char)*q) ? regex_bound(&q) : m + 1;
+			}
+			if (m < 0 || *q != '}')
+				break;	/* not a bound: a literal '{' */
+			if (m > SV_REGEX_BOUND_MAX || n > SV_REGEX_BOUND_MAX)
+				return "a repetition bound is above 255";
+			times = n > 1 ? (uint64_t)n : 1;
+			p = q;
+			goto repeat;
+		}
+		case '[':
+			/* a bracket expression is one atom: "[]...]" and
+			 * "[^]...]" hold a ']', "[:alpha:]" and kin nest */
+			p++;
+			if (*p == '^')
+				p++;
+			if (*p == ']')
+				p++;
+			while (*p != '\0' && *p != ']') {
+				if (*p == '[' && (p[1] == ':' || p[1] == '.' || p[1] == '=')) {
+					char close = p[1];
+					const char *e = p + 2;
+					while (*e != '\0' && !(e[0] == close && e[1] == ']'))
+						e++;
+					p = *e != '\0' ? e + 1 : e;
+				}
+				if (*p != '\0')
+					p++;
+			}
+			if (*p == '\0')
+				return NULL; /* unterminated: regcomp refuses it */
+			break;
+		case '\\':
+			if (p[1] != '\0')
+				p++;
+			break;
+		default:
+			break;
+		}
+		/* one atom */
+		total[d] += 1;
+		last[d] = 1;
+		goto check;
+	repeat:
+		total[d] += last[d] * (times - 1);
+		last[d] *= times;
+	check:
+		if (total[d] > SV_REGEX_EXPANDED_MAX || last[d] > SV_REGEX_EXPANDED_MAX)
+			return "repetitions expand it beyond 4096 atoms";
+	}
+	return NULL;
+}
+
 int sv_regex_check(const char *pat, size_t len, bool icase, char *err, size_t errlen)
 {
 	if (len > SV_REGEX_MAX) {
@@ -159,6 +272,11 @@ int sv_regex_check(const char *pat, size_t len, bool icase, char *err, size_t er
 		}
 		if (pat[i] == '\\')
 			i++;
+	}
+	const char *why = regex_expansion_check(pat);
+	if (why != NULL) {
+		snprintf(err, errlen, "regular expression \"%.40s\": %s", pat, why);
+		return -1;
 	}
 	regex_t re;
 	int rc = regcomp(&re, pat, REG_EXTENDED | REG_NOSUB | (icase ? REG_ICASE : 0));

@@ -30,6 +30,10 @@ struct sieve_limits {
 				   * boundary, as RFC 5229 3 allows; no error */
 	unsigned max_variables;	  /* (default 256): one more is a runtime error */
 	size_t max_body_scan;	  /* bytes of body a body test reads (default 1 MiB) */
+	unsigned max_run_ms;	  /* wall-clock time of one run (default 5,000):
+				   * steps bound the work the interpreter
+				   * counts, this bounds what it cannot
+				   * (a glibc regexec over a long value) */
 };
 void sieve_limits_default(struct sieve_limits *l);
 

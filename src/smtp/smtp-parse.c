@@ -105,7 +105,9 @@ enum smtp_path_result smtp_parse_path_args(char *args, const char *prefix,
 			return SMTP_PATH_BAD_ADDRESS;
 		if (quoted) {
 			if (c == '\\') {
-				if (p[1] == '\0' || (unsigned char)p[1] < 0x20)
+				/* quoted-pairSMTP = %d92 %d32-126: no controls */
+				unsigned char e = (unsigned char)p[1];
+				if (e < 0x20 || e == 0x7f)
 					return SMTP_PATH_BAD_ADDRESS;
 				p++;
 			} else if (c == '"') {

@@ -33,7 +33,8 @@ static bool limits_equal(const struct sieve_limits *a, const struct sieve_limits
 	       a->max_steps == b->max_steps && a->max_actions == b->max_actions &&
 	       a->max_redirects == b->max_redirects &&
 	       a->max_variable_size == b->max_variable_size &&
-	       a->max_variables == b->max_variables && a->max_body_scan == b->max_body_scan;
+	       a->max_variables == b->max_variables && a->max_body_scan == b->max_body_scan &&
+	       a->max_run_ms == b->max_run_ms;
 }
 
 /* A 64-bit hash eight bytes at a time (multiply and rotate); only to

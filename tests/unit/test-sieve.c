@@ -927,7 +927,31 @@ TEST(sieve_hostile_inputs)
 	CHECK_INT(o.rc, 0);
 	CHECK_INT(o.r.nactions, 0);
 	sieve_result_free(&o.r);
+	/* a regex that takes glibc long to match over the (capped) value:
+	 * the wall-clock limit stops the run, whatever the step count */
+	struct sieve_limits quick = { .max_run_ms = 1 };
+	run_env(__FILE__, __LINE__, "require \"regex\"; if header :regex \"x\" \"(.*a){1,20}b\" {}"
+		" if header :regex \"x\" \"(.*a){1,20}c\" {} if header :regex \"x\" \"(.*a){1,20}d\" {}",
+		&e, &quick, &o);
+	CHECK_INT(o.rc, -1);
+	CHECK_STR(o.d.message, "script ran too long (limit 1 ms)");
+	CHECK(o.r.implicit_keep);
+	sieve_result_free(&o.r);
 	free(msg);
+	/* bounded repetitions are copied out by regcomp (a{1,32767} took
+	 * 20 s): bounds above 255 and patterns that expand past 4096 atoms
+	 * are refused at compile time, with the reason */
+	BAD("require \"regex\"; if header :regex \"s\" \"a{1,32767}\" {}",
+	    "line 1: regular expression \"a{1,32767}\": a repetition bound is above 255 (column 39)");
+	BAD("require \"regex\"; if header :regex \"s\" \"((a{1,30}){1,30}){1,30}\" {}",
+	    "line 1: regular expression \"((a{1,30}){1,30}){1,30}\": repetitions expand it beyond 4096 atoms"
+	    " (column 39)");
+	BAD("require \"regex\"; if header :regex \"s\" \"(a|bc+|d{20}){255}x{2,}\" {}",
+	    "line 1: regular expression \"(a|bc+|d{20}){255}x{2,}\": repetitions expand it beyond 4096 atoms"
+	    " (column 39)");
+	CHECK((sc = compile("require \"regex\"; if header :regex \"s\" \"(a{1,40}){1,50}[{]{3}a{,2}\\\\{9}\" {}",
+			    &d)) != NULL);
+	sieve_script_free(sc);
 	/* NUL bytes in a script are an error, not a truncation */
 	CHECK(sieve_compile("keep;\0discard;", 14, NULL, NULL, NULL, &d) == NULL);
 	CHECK_STR(d.message, "line 1: unexpected byte 0x00 (column 6)");

@@ -83,6 +83,10 @@ TEST(smtp_parse_path_bad)
 		{"FROM:<a\tb@c>", "FROM:", SMTP_PATH_BAD_ADDRESS},
 		{"FROM:<a\rb@c>", "FROM:", SMTP_PATH_BAD_ADDRESS},
 		{"FROM:<a<b@c>", "FROM:", SMTP_PATH_BAD_ADDRESS},
+		/* quoted-pairSMTP is %d92 %d32-126: no DEL or control escaped */
+		{"FROM:<\"a\\\x7f\"@c>", "FROM:", SMTP_PATH_BAD_ADDRESS},
+		{"FROM:<\"a\\\x01\"@c>", "FROM:", SMTP_PATH_BAD_ADDRESS},
+		{"FROM:<\"a\\ b\"@c>", "FROM:", SMTP_PATH_OK},
 		{"TO:<@relay:>", "TO:", SMTP_PATH_OK}, /* empty after route: caller rejects */
 		{"TO:<@relay>", "TO:", SMTP_PATH_BAD_ADDRESS},
 		{"FROM:<a@b> =1", "FROM:", SMTP_PATH_BAD_PARAM},
