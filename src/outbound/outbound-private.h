@@ -40,6 +40,10 @@ struct ob_job {
 	struct ob_rcpt *rcpts;
 	size_t nrcpts;
 	char *mx_host;		/* the host that answered, for the DSN */
+	/* called once the results are committed (never at shutdown): the
+	 * session that sent it waits for this before its next message */
+	void (*recorded)(void *arg);
+	void *recorded_arg;
 };
 
 /* A destination domain: its route and the jobs waiting for a session. */
@@ -76,8 +80,10 @@ struct ob_job *ob_dest_take_job(struct ob_dest *d);
 /* May a session with nothing to do stay connected? (Not when the
  * connection limit is reached: other destinations may be waiting.) */
 bool ob_session_may_idle(void);
-/* Every rcpt of the job has its result. */
-void ob_job_finished(struct ob_job *job);
+/* Every rcpt of the job has its result: record them (and the DSN).
+ * false when the job was freed at once (shutting down: nothing is
+ * recorded, job->recorded is never called). */
+bool ob_job_finished(struct ob_job *job);
 /* The session is gone. connected = a server accepted EHLO/HELO at some
  * point; when not, `error` says why no server could be used. */
 void ob_session_ended(struct ob_dest *d, bool connected, const char *error);

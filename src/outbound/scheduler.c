@@ -153,6 +153,8 @@ static void update_done(void *ctx, enum store_err err, int64_t dsn_id)
 			  (long long)job->queue_id, store_strerror(err));
 	inflight_release(job->queue_id);
 	ob.njobs--;
+	if (job->recorded != NULL)
+		job->recorded(job->recorded_arg);
 	job_free(job);
 	wake_soon();
 }
@@ -212,12 +214,12 @@ static char *build_dsn(struct ob_job *job, int64_t now, bool *delay_r, size_t *l
 	return msg;
 }
 
-void ob_job_finished(struct ob_job *job)
+bool ob_job_finished(struct ob_job *job)
 {
 	if (!ob.running) {
 		/* shutting down: the recipients stay pending in the store */
 		job_free(job);
-		return;
+		return false;
 	}
 	int64_t now = time(NULL);
 	ob_job_fail_rest(job, false, "4.0.0", "not attempted");
@@ -260,6 +262,7 @@ void ob_job_finished(struct ob_job *job)
 	free(texts);
 	free(res);
 	free(dsn);
+	return true;
 }
 
 /* ---- local recipients (DSNs to local senders) ---- */

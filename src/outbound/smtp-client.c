@@ -98,6 +98,11 @@ struct ob_session {
 	struct buf reply;
 	/* the current job */
 	struct ob_job *job;
+	/* the last job, its results not yet committed: the next MAIL waits
+	 * for them, so a crash can repeat at most one message per session
+	 * (RFC 5321 6.1 allows the duplicate; more would be ours) */
+	struct ob_job *recording;
+	bool rset_done;		/* OB_RSET: the RSET was answered */
 	char *data;
 	size_t len;
 	size_t ncmds, nsent, nreplied;	/* MAIL + RCPTs + DATA */
@@ -149,6 +154,8 @@ static void session_really_free(struct ob_session *ss, const char *error)
 {
 	if (ss->state == OB_IDLE)
 		idle_remove(ss);
+	if (ss->recording != NULL)
+		ss->recording->recorded = NULL;	/* nobody waits any more */
 	drop_connection(ss);
 	if (ss->job != NULL) {
 		ob_job_fail_rest(ss->job, false, "4.4.2", error != NULL ? error : "session ended");
@@ -548,6 +555,15 @@ static void rcpt_result(struct ob_session *ss, struct ob_rcpt *r, int code, cons
 	}
 }
 
+/* The last message's results are on disk: go on once RSET is answered. */
+static void job_recorded(void *arg)
+{
+	struct ob_session *ss = arg;
+	ss->recording = NULL;
+	if (ss->state == OB_RSET && ss->rset_done)
+		session_next_job(ss);
+}
+
 static void job_done(struct ob_session *ss)
 {
 	struct ob_job *job = ss->job;
@@ -556,8 +572,11 @@ static void job_done(struct ob_session *ss)
 	job->mx_host = xstrdup(ss->host);
 	free(ss->data);
 	ss->data = NULL;
-	ob_job_finished(job);
+	job->recorded = job_recorded;
+	job->recorded_arg = ss;
+	ss->recording = ob_job_finished(job) ? job : NULL;
 	ss->messages++;
+	ss->rset_done = false;
 	ss->state = OB_RSET;
 	sendf(ss, "RSET\r\n");
 	set_deadline(ss, ss->set->command_ms);
@@ -842,7 +861,9 @@ static void handle_reply(struct ob_session *ss, int code, const char *text)
 			conn_failed(ss, text);
 			return;
 		}
-		session_next_job(ss);
+		ss->rset_done = true;
+		if (ss->recording == NULL)
+			session_next_job(ss);
 		return;
 	case OB_QUIT:
 		session_free(ss, NULL);
