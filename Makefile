@@ -27,7 +27,7 @@ LOAD_SRC := $(sort $(wildcard bench/roost-load.c bench/load-*.c))
 
 PYTHON  ?= /usr/bin/python3
 
-.PHONY: all deps test-deps run test unit e2e asan test-asan bench clean fuzz fuzz-build
+.PHONY: all deps test-deps run test unit e2e asan test-asan test-pg test-all bench clean fuzz fuzz-build
 all: $(BUILD)/roost
 
 deps:
@@ -92,6 +92,20 @@ asan:
 		build-asan/roost build-asan/unit-tests build-asan/pg-driver-test
 test-asan: test-deps asan
 	@ROOST_SANITIZED=1 ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 ./scripts/test.sh build-asan
+
+# The end-to-end suite on the PostgreSQL store backend: every Roost the
+# tests start keeps its store in a database of one private cluster
+# (tests/e2e/conftest.py). E2E_PG narrows it to some test files (.ci/run
+# runs the core ones; the whole suite takes about as long as `make test`).
+E2E_PG ?= tests/e2e
+test-pg: test-deps
+	@./scripts/check-test-deps.sh
+	@$(MAKE) --no-print-directory all $(BUILD)/pg-driver-test
+	@ROOST_TEST_STORE=postgresql ROOST_BIN=$(abspath $(BUILD)/roost) \
+		/usr/bin/python3 -m pytest -q -p no:cacheprovider $(E2E_PG)
+
+# Every variant: SQLite, under the sanitizers, on PostgreSQL.
+test-all: test test-asan test-pg
 
 bench: all $(BUILD)/roost-load $(BUILD)/bench-deliver $(BUILD)/bench-sieve
 

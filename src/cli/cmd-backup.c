@@ -18,6 +18,7 @@
 #include "cli/cli-backup.h"
 #include "cli/cli.h"
 #include "lib/alloc.h"
+#include "lib/config.h"
 #include "lib/version.h"
 #include "store/store-backup.h"
 #include "store/store.h"
@@ -462,6 +463,10 @@ static char *parent_of(const char *path)
 int cmd_backup(struct cli *cli, int argc, char **argv)
 {
 	const char *dest = argv[0];
+	if (strcmp(config_str(cli->cfg, "store.backend"), "postgresql") == 0)
+		return cli_fail(cli, CLI_EX_ERROR, "the store is in PostgreSQL (store.backend):"
+				" back it up with pg_dump or a replica; roost backup copies a"
+				" SQLite store");
 	if (inside(cli->datadir, dest))
 		return cli_fail(cli, CLI_EX_ERROR, "%s: inside the data directory %s", dest,
 				cli->datadir);

@@ -12,6 +12,11 @@
  * one is issued for NAME over port 80), and the privilege drop to
  * server.user (the default) left on. The profile is a block of active
  * settings after the commented defaults.
+ *
+ * `init --postgresql CONNINFO` creates the store's schema in that empty
+ * PostgreSQL database instead of DIR/roost.db, and writes store.backend
+ * and store.postgresql into roost.conf; the rest of DIR (configuration,
+ * certificates, sockets, logs) is as with SQLite.
  */
 #include "cli/cli.h"
 #include "lib/alloc.h"
@@ -57,7 +62,7 @@ static void write_profile(FILE *f, const char *hostname)
 }
 
 static int write_config(const char *datadir, const char *path, const char *hostname,
-			char **error_r)
+			const char *pg_conninfo, char **error_r)
 {
 	char *tmp = xasprintf("%s.tmp", path);
 	unlink(tmp);
@@ -75,6 +80,9 @@ static int write_config(const char *datadir, const char *path, const char *hostn
 	config_free(&cfg);
 	if (hostname != NULL)
 		write_profile(f, hostname);
+	if (pg_conninfo != NULL)
+		fprintf(f, "\n# The store is in PostgreSQL (roost init --postgresql).\n"
+			   "store.backend = postgresql\nstore.postgresql = %s\n", pg_conninfo);
 	bool ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
 	ok = fclose(f) == 0 && ok;
 	if (!ok || rename(tmp, path) < 0) {
@@ -96,17 +104,31 @@ int cmd_init(struct cli *cli, int argc, char **argv)
 	char *key = xasprintf("%s/tls/key.pem", dir);
 	char *error = NULL;
 	int code = CLI_EX_ERROR;
-	const char *hostname = NULL;
+	const char *hostname = NULL, *pg_conninfo = NULL;
 
-	if (argc == 2 && strcmp(argv[0], "--hostname") == 0) {
-		hostname = argv[1];
-		if (!domain_valid(hostname) || strchr(hostname, '.') == NULL) {
-			cli_fail(cli, CLI_EX_USAGE, "--hostname %.255s: expected a host name such as "
-				 "mail.example.com", hostname);
+	for (int i = 0; i < argc; i += 2) {
+		bool known = i + 1 < argc && (strcmp(argv[i], "--hostname") == 0 ||
+					      strcmp(argv[i], "--postgresql") == 0);
+		if (!known) {
+			code = cli_fail(cli, CLI_EX_USAGE,
+				 "usage: roost init [--hostname NAME] [--postgresql CONNINFO]");
 			goto out;
 		}
-	} else if (argc != 0) {
-		cli_fail(cli, CLI_EX_USAGE, "usage: roost init [--hostname NAME]");
+		if (argv[i][2] == 'h')
+			hostname = argv[i + 1];
+		else
+			pg_conninfo = argv[i + 1];
+	}
+	if (hostname != NULL && (!domain_valid(hostname) || strchr(hostname, '.') == NULL)) {
+		code = cli_fail(cli, CLI_EX_USAGE, "--hostname %.255s: expected a host name such as "
+			 "mail.example.com", hostname);
+		goto out;
+	}
+	/* it becomes one line of roost.conf, and the store's settings */
+	if (pg_conninfo != NULL && (pg_conninfo[0] == '\0' || strpbrk(pg_conninfo, "\r\n") != NULL ||
+				    strlen(pg_conninfo) >= STORE_PG_CONNINFO_MAX)) {
+		code = cli_fail(cli, CLI_EX_USAGE, "--postgresql: expected a libpq connection string on one"
+			 " line, at most %d bytes", STORE_PG_CONNINFO_MAX - 1);
 		goto out;
 	}
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
@@ -117,7 +139,7 @@ int cmd_init(struct cli *cli, int argc, char **argv)
 		cli_fail(cli, code, "%s already exists: refusing to overwrite a data directory", conf);
 		goto out;
 	}
-	enum store_err err = store_create(dir, &error);
+	enum store_err err = store_create(dir, pg_conninfo, &error);
 	if (err == STORE_EEXISTS) {
 		cli_fail(cli, code, "%s: refusing to overwrite a data directory", error);
 		goto out;
@@ -138,7 +160,7 @@ int cmd_init(struct cli *cli, int argc, char **argv)
 			goto out;
 		}
 	}
-	if (write_config(dir, conf, hostname, &error) < 0) {
+	if (write_config(dir, conf, hostname, pg_conninfo, &error) < 0) {
 		cli_fail(cli, code, "%s", error);
 		goto out;
 	}

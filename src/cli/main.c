@@ -66,14 +66,9 @@ static int run_here(struct cli *cli, const struct cli_command *cmd, int nwords, 
 		    char **argv)
 {
 	if (!(cmd->flags & CLI_NO_STORE)) {
-		struct store_settings settings = {
-			.default_quota_bytes = config_size(cli->cfg, "quota.storage"),
-			.default_quota_messages = config_size(cli->cfg, "quota.messages"),
-			.busy_timeout_ms = config_ms(cli->cfg, "store.busy_timeout"),
-			.fts_disabled = !config_bool(cli->cfg, "search.fts"),
-		};
+		struct store_settings settings;
 		char *error = NULL;
-		enum store_err err = store_config_quota_warn(cli->cfg, &settings, &error) < 0
+		enum store_err err = store_config_settings(cli->cfg, &settings, &error) < 0
 					     ? STORE_EINVAL
 					     : store_open(cli->datadir, &settings, &cli->store, &error);
 		if (err != STORE_OK) {

@@ -228,13 +228,8 @@ static int serve_start(struct serve *sv, struct store **store_r, struct privdrop
 	    privdrop_prepare(drop, user, config_datadir(cfg), &error) < 0)
 		goto fail;
 
-	struct store_settings settings = {
-		.default_quota_bytes = config_size(cfg, "quota.storage"),
-		.default_quota_messages = config_size(cfg, "quota.messages"),
-		.busy_timeout_ms = config_ms(cfg, "store.busy_timeout"),
-		.fts_disabled = !config_bool(cfg, "search.fts"),
-	};
-	if (store_config_quota_warn(cfg, &settings, &error) < 0)
+	struct store_settings settings;
+	if (store_config_settings(cfg, &settings, &error) < 0)
 		goto fail;
 	if (store_open(config_datadir(cfg), &settings, store_r, &error) != STORE_OK)
 		goto fail;

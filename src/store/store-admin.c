@@ -756,7 +756,7 @@ static enum store_err fn_alias_del(struct store_txn *txn, void *arg, char **erro
 {
 	const struct alias_args *a = arg;
 	struct db_stmt *st = store_prepare(txn->db,
-		"DELETE FROM aliases WHERE alias = ?1 AND (?2 IS NULL OR target = ?2)");
+		"DELETE FROM aliases WHERE alias = ?1 AND (CAST(?2 AS TEXT) IS NULL OR target = ?2)");
 	if (st == NULL)
 		return STORE_ETEMP;
 	db_bind_text(st, 1, a->alias, -1, true);

@@ -68,7 +68,7 @@ static enum store_err fn_app_add(struct store_txn *txn, void *arg, char **error_
 	if (err != STORE_OK)
 		return err;
 	struct db_stmt *st = store_prepare(db, "SELECT count(*),"
-					     " coalesce(sum(label = ?2), 0)"
+					     " coalesce(sum(CASE WHEN label = ?2 THEN 1 ELSE 0 END), 0)"
 					     " FROM app_passwords WHERE account_id = ?1");
 	if (st == NULL)
 		return STORE_ETEMP;

@@ -30,12 +30,25 @@
 
 struct check {
 	struct db *db;
+	bool pg;		/* the PostgreSQL store: its dialect below */
 	store_check_report_fn *report;
 	void *ctx;
 	size_t nproblems;
 	enum store_err err;
 	char *error;
 };
+
+/* The highest id of each AUTOINCREMENT table, and the highest one other
+ * tables name (tbl, top, src). */
+#define CHECK_ID_TOPS                                                          \
+	" (SELECT 'domains' AS tbl, MAX(id) AS top, 'domains' AS src FROM domains" \
+	"  UNION ALL SELECT 'domains', MAX(domain_id), 'accounts' FROM accounts"    \
+	"  UNION ALL SELECT 'accounts', MAX(id), 'accounts' FROM accounts"          \
+	"  UNION ALL SELECT 'accounts', MAX(account_id), 'mailboxes' FROM mailboxes" \
+	"  UNION ALL SELECT 'accounts', MAX(account_id), 'threads' FROM threads"    \
+	"  UNION ALL SELECT 'mailboxes', MAX(id), 'mailboxes' FROM mailboxes"       \
+	"  UNION ALL SELECT 'mailboxes', MAX(mailbox_id), 'messages' FROM messages" \
+	"  UNION ALL SELECT 'mailboxes', MAX(mailbox_id), 'expunged' FROM expunged) x"
 
 static void problem(struct check *c, char *line)
 {
@@ -89,7 +102,8 @@ static char *fmt_sqlite(struct db_stmt *st)
  * its table; quick_check skips that (O(N) instead of O(N log N)). */
 static void check_sqlite(struct check *c, bool quick)
 {
-	if (c->err != STORE_OK)
+	/* PostgreSQL checks its own pages (data_checksums, amcheck) */
+	if (c->err != STORE_OK || c->pg)
 		return;
 	char *sql = xasprintf("PRAGMA %s(%d)", quick ? "quick_check" : "integrity_check",
 			      STORE_CHECK_SQLITE_MAX_ERRORS);
@@ -318,7 +332,10 @@ static void check_mailbox_names(struct check *c)
 	if (c->err != STORE_OK)
 		return;
 	struct db_stmt *st = NULL;
-	int rc = db_prepare(c->db, "SELECT b.id, b.name, length(CAST(b.name AS BLOB)),"
+	int rc = db_prepare(c->db, c->pg ? "SELECT b.id, b.name, octet_length(b.name),"
+		" length(b.name) - length(replace(b.name, '/', '')) + 1, COALESCE(a.address, '?')"
+		" FROM mailboxes b LEFT JOIN accounts a ON a.id = b.account_id ORDER BY b.id"
+		: "SELECT b.id, b.name, length(CAST(b.name AS BLOB)),"
 		" length(b.name) - length(replace(b.name, '/', '')) + 1, COALESCE(a.address, '?')"
 		" FROM mailboxes b LEFT JOIN accounts a ON a.id = b.account_id ORDER BY b.id", &st);
 	if (rc != DB_OK) {
@@ -404,7 +421,18 @@ static void check_isolation(struct check *c)
 		 fmt_queue);
 	/* EMAILID and THREADID come from one counter and COPY keeps them
 	 * within an account: one seen in two accounts links their mail */
-	each_row(c,
+	each_row(c, c->pg ?
+		 "SELECT 'emailid', m.emailid, COUNT(DISTINCT b.account_id),"
+		 " string_agg(DISTINCT CAST(b.account_id AS text), ',') FROM messages m"
+		 " JOIN mailboxes b ON b.id = m.mailbox_id WHERE m.emailid != 0"
+		 " GROUP BY m.emailid HAVING COUNT(DISTINCT b.account_id) > 1"
+		 " UNION ALL"
+		 " SELECT 'threadid', x.threadid, COUNT(DISTINCT x.account_id),"
+		 " string_agg(DISTINCT CAST(x.account_id AS text), ',') FROM"
+		 " (SELECT m.threadid AS threadid, b.account_id AS account_id FROM messages m"
+		 "  JOIN mailboxes b ON b.id = m.mailbox_id WHERE m.threadid != 0"
+		 "  UNION SELECT threadid, account_id FROM threads) x"
+		 " GROUP BY x.threadid HAVING COUNT(DISTINCT x.account_id) > 1" :
 		 "SELECT 'emailid', m.emailid, COUNT(DISTINCT b.account_id),"
 		 " group_concat(DISTINCT b.account_id) FROM messages m"
 		 " JOIN mailboxes b ON b.id = m.mailbox_id WHERE m.emailid != 0"
@@ -418,26 +446,26 @@ static void check_isolation(struct check *c)
 		 " GROUP BY x.threadid HAVING COUNT(DISTINCT x.account_id) > 1",
 		 fmt_shared_objectid);
 	each_row(c,
-		 "SELECT x.what, x.top, CAST(m.value AS INTEGER) FROM"
+		 "SELECT x.what, x.top, CAST(m.value AS BIGINT) FROM"
 		 " (SELECT 'emailid' AS what, MAX(emailid) AS top FROM messages"
 		 "  UNION ALL SELECT 'threadid', MAX(threadid) FROM messages"
 		 "  UNION ALL SELECT 'threadid', MAX(threadid) FROM threads) x"
 		 " JOIN meta m ON m.key = 'objectid'"
-		 " WHERE x.top > CAST(m.value AS INTEGER)",
+		 " WHERE x.top > CAST(m.value AS BIGINT)",
 		 fmt_objectid_counter);
-	/* AUTOINCREMENT (store-schema.c): the next id is above sqlite_sequence's,
+	/* AUTOINCREMENT (store-schema.c): the next id is above sqlite_sequence's
+	 * (on PostgreSQL, the identity sequence's last value),
 	 * so every id in use, and every id still named anywhere, must be at
 	 * or below it */
-	each_row(c,
-		 "SELECT x.tbl, x.top, x.src, q.seq FROM"
-		 " (SELECT 'domains' AS tbl, MAX(id) AS top, 'domains' AS src FROM domains"
-		 "  UNION ALL SELECT 'domains', MAX(domain_id), 'accounts' FROM accounts"
-		 "  UNION ALL SELECT 'accounts', MAX(id), 'accounts' FROM accounts"
-		 "  UNION ALL SELECT 'accounts', MAX(account_id), 'mailboxes' FROM mailboxes"
-		 "  UNION ALL SELECT 'accounts', MAX(account_id), 'threads' FROM threads"
-		 "  UNION ALL SELECT 'mailboxes', MAX(id), 'mailboxes' FROM mailboxes"
-		 "  UNION ALL SELECT 'mailboxes', MAX(mailbox_id), 'messages' FROM messages"
-		 "  UNION ALL SELECT 'mailboxes', MAX(mailbox_id), 'expunged' FROM expunged) x"
+	each_row(c, c->pg ?
+		 "SELECT x.tbl, x.top, x.src, q.seq FROM" CHECK_ID_TOPS
+		 " LEFT JOIN (SELECT substr(sequencename, 1, length(sequencename) - 7) AS name,"
+		 "  last_value AS seq FROM pg_sequences WHERE schemaname = current_schema()"
+		 "  AND sequencename IN ('domains_id_seq', 'accounts_id_seq', 'mailboxes_id_seq')) q"
+		 "  ON q.name = x.tbl"
+		 " WHERE x.top IS NOT NULL AND (q.seq IS NULL OR x.top > q.seq)"
+		 " ORDER BY x.tbl, x.src" :
+		 "SELECT x.tbl, x.top, x.src, q.seq FROM" CHECK_ID_TOPS
 		 " LEFT JOIN sqlite_sequence q ON q.name = x.tbl"
 		 " WHERE x.top IS NOT NULL AND (q.seq IS NULL OR x.top > q.seq)"
 		 " ORDER BY x.tbl, x.src",
@@ -461,8 +489,10 @@ static void check_tables(struct check *c)
 		 "SELECT COALESCE(a.address, '?'), b.name, b.nmessages, b.nunseen, b.ndeleted,"
 		 " b.nbytes, COALESCE(r.n, 0), COALESCE(r.unseen, 0), COALESCE(r.deleted, 0),"
 		 " COALESCE(r.bytes, 0) FROM mailboxes b LEFT JOIN accounts a ON a.id = b.account_id"
-		 " LEFT JOIN (SELECT mailbox_id, COUNT(*) AS n, SUM((flags & 1) = 0) AS unseen,"
-		 "  SUM((flags & 8) != 0) AS deleted, SUM(size) AS bytes FROM messages"
+		 " LEFT JOIN (SELECT mailbox_id, COUNT(*) AS n,"
+		 "  SUM(CASE WHEN (flags & 1) = 0 THEN 1 ELSE 0 END) AS unseen,"
+		 "  SUM(CASE WHEN (flags & 8) != 0 THEN 1 ELSE 0 END) AS deleted,"
+		 "  SUM(size) AS bytes FROM messages"
 		 "  GROUP BY mailbox_id) r ON r.mailbox_id = b.id"
 		 " WHERE b.nmessages != COALESCE(r.n, 0) OR b.nunseen != COALESCE(r.unseen, 0)"
 		 " OR b.ndeleted != COALESCE(r.deleted, 0) OR b.nbytes != COALESCE(r.bytes, 0)"
@@ -470,7 +500,11 @@ static void check_tables(struct check *c)
 		 fmt_mailbox_counts);
 	/* length() of a BLOB is its byte count; the CAST guards against a
 	 * prefix that was ever stored as TEXT (length() would count chars). */
-	each_row(c,
+	each_row(c, c->pg ?
+		 "SELECT" MSG_WHERE_SQL ", m.size, COALESCE(length(m.prefix), 0) + c.size"
+		 " FROM messages m JOIN contents c ON c.id = m.content_id" MSG_JOIN_SQL
+		 " WHERE m.size != COALESCE(length(m.prefix), 0) + c.size"
+		 " ORDER BY m.mailbox_id, m.uid" :
 		 "SELECT" MSG_WHERE_SQL ", m.size,"
 		 " COALESCE(length(CAST(m.prefix AS BLOB)), 0) + c.size"
 		 " FROM messages m JOIN contents c ON c.id = m.content_id" MSG_JOIN_SQL
@@ -482,8 +516,9 @@ static void check_tables(struct check *c)
 		 " WHERE size != length(data) ORDER BY id",
 		 fmt_content_size);
 	each_row(c,
-		 "SELECT c.id, c.refs, (SELECT COUNT(*) FROM messages m WHERE m.content_id = c.id)"
-		 " AS n FROM contents c WHERE c.refs != n ORDER BY c.id",
+		 "SELECT x.id, x.refs, x.n FROM (SELECT c.id AS id, c.refs AS refs,"
+		 " (SELECT COUNT(*) FROM messages m WHERE m.content_id = c.id) AS n"
+		 " FROM contents c) x WHERE x.refs != x.n ORDER BY x.id",
 		 fmt_refs);
 	each_row(c,
 		 "SELECT c.id FROM contents c WHERE c.refs = 0"
@@ -526,7 +561,8 @@ static void check_tables(struct check *c)
 		 fmt_expunged_uidnext);
 	each_row(c,
 		 "SELECT" MSG_WHERE_SQL ", COUNT(*) FROM messages m" MSG_JOIN_SQL
-		 " GROUP BY m.mailbox_id, m.uid HAVING COUNT(*) > 1 ORDER BY m.mailbox_id, m.uid",
+		 " GROUP BY m.mailbox_id, m.uid, a.address, b.name HAVING COUNT(*) > 1"
+		 " ORDER BY m.mailbox_id, m.uid",
 		 fmt_duplicate);
 	each_row(c,
 		 "SELECT" MSG_WHERE_SQL " FROM messages m" MSG_JOIN_SQL
@@ -552,7 +588,7 @@ static void check_tables(struct check *c)
 enum store_err store_check(struct store *s, bool quick, store_check_report_fn *report, void *ctx,
 			   size_t *nproblems_r, char **error_r)
 {
-	struct check c = {.db = store_reader(s), .report = report, .ctx = ctx};
+	struct check c = {.db = store_reader(s), .pg = store_on_pg(s), .report = report, .ctx = ctx};
 	/* One read transaction: every query sees the same snapshot. */
 	int rc = db_exec(c.db, "BEGIN", NULL);
 	if (rc != DB_OK) {

@@ -10,8 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int store_config_quota_warn(const struct config *cfg, struct store_settings *set,
-			    char **error_r)
+static int quota_warn(const struct config *cfg, struct store_settings *set, char **error_r)
 {
 	memset(set->quota_warn_percent, 0, sizeof(set->quota_warn_percent));
 	const char *p = config_str(cfg, "quota.warn_percent");
@@ -67,8 +66,38 @@ const struct config_key store_config_keys[] = {
 	{"store.busy_timeout", CONFIG_SECONDS, "10s", NULL,
 	 "How long a write waits for a database lock held by another process (a backup,\n"
 	 "# an admin's sqlite3) before failing with a temporary error (IMAP NO [INUSE])."},
+	{"store.backend", CONFIG_ENUM, "sqlite", "sqlite|postgresql",
+	 "Where the store lives: sqlite = DATADIR/roost.db, embedded (the default);\n"
+	 "# postgresql = the database store.postgresql names (roost init --postgresql)."},
+	{"store.postgresql", CONFIG_STR, "", NULL,
+	 "The libpq connection string of the PostgreSQL store, e.g.\n"
+	 "# \"host=/run/postgresql dbname=roost\" (a password is better in ~/.pgpass)."},
 	{"search.fts", CONFIG_BOOL, "yes", NULL,
 	 "Keep a full-text index of new messages and answer SEARCH BODY/TEXT/HEADER from it;\n"
 	 "# no = SEARCH reads the messages (`roost reindex` indexes what was stored meanwhile)."},
 	{NULL, 0, NULL, NULL, NULL},
 };
+
+int store_config_settings(const struct config *cfg, struct store_settings *set, char **error_r)
+{
+	memset(set, 0, sizeof(*set));
+	set->default_quota_bytes = config_size(cfg, "quota.storage");
+	set->default_quota_messages = config_size(cfg, "quota.messages");
+	set->busy_timeout_ms = config_ms(cfg, "store.busy_timeout");
+	set->fts_disabled = !config_bool(cfg, "search.fts");
+	if (strcmp(config_str(cfg, "store.backend"), "postgresql") == 0) {
+		const char *ci = config_str(cfg, "store.postgresql");
+		if (ci[0] == '\0') {
+			*error_r = xstrdup("store.backend = postgresql needs store.postgresql"
+					   " (a libpq connection string)");
+			return -1;
+		}
+		if (strlen(ci) >= sizeof(set->pg_conninfo)) {
+			*error_r = xasprintf("store.postgresql: longer than %zu bytes",
+					     sizeof(set->pg_conninfo) - 1);
+			return -1;
+		}
+		strcpy(set->pg_conninfo, ci);
+	}
+	return quota_warn(cfg, set, error_r);
+}

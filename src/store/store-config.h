@@ -11,8 +11,8 @@
 
 extern const struct config_key store_config_keys[];
 
-struct store_settings;
-/* The quota.warn_* keys into `set`: 0, or -1 with error_r (malformed). */
-int store_config_quota_warn(const struct config *cfg, struct store_settings *set,
-			    char **error_r);
+/* Every store.*, quota.* and search.* key into `set` (zeroed first): 0,
+ * or -1 with error_r (malformed, or store.backend = postgresql without
+ * store.postgresql). */
+int store_config_settings(const struct config *cfg, struct store_settings *set, char **error_r);
 #endif

@@ -7,7 +7,6 @@
  */
 #include "store/store-fault.h"
 #include "store/store.h"
-#include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 
@@ -34,12 +33,10 @@ static bool ends_transaction(struct db_stmt *st)
 	return sql != NULL && (sql[0] == 'C' || sql[0] == 'R' || sql[0] == 'E');
 }
 
-/* SQLite: the connection was opened read-only. Other backends have no
- * read-only connections yet, so the hook never fires there. */
+/* A read connection: opened read-only (store_reader), on any backend. */
 static bool is_read_connection(struct db *db)
 {
-	sqlite3 *h = db_sqlite(db);
-	return h != NULL && sqlite3_db_readonly(h, "main") == 1;
+	return db_readonly(db);
 }
 
 /* Take one unit from *counter if it is not zero. */

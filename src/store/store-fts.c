@@ -65,6 +65,9 @@ static enum store_err step_done(struct db_stmt *st)
 
 static enum store_err fts_delete(struct db *db, int64_t content_id)
 {
+	/* search_fts is FTS5, SQLite's: PostgreSQL stores have no index */
+	if (db_backend_of(db) != DB_SQLITE)
+		return STORE_OK;
 	struct db_stmt *st = store_prepare(db, "DELETE FROM search_fts WHERE rowid = ?1");
 	if (st == NULL)
 		return STORE_ETEMP;
@@ -415,6 +418,10 @@ enum store_err store_fts_reindex(struct store *s, int64_t account_id, size_t *n_
 	int64_t last = 0;
 	enum store_err err = STORE_OK;
 	*n_r = 0;
+	/* the PostgreSQL store keeps no full-text index (SEARCH reads the
+	 * messages): nothing to index */
+	if (store_on_pg(s))
+		return STORE_OK;
 	for (;;) {
 		if ((err = batch_read(s, account_id, &last, &b, false, STORE_FTS_REINDEX_BATCH)) !=
 			    STORE_OK ||
@@ -460,6 +467,8 @@ enum store_err store_fts_index_pending(struct store *s, size_t max, size_t *n_r)
 	struct reindex_batch b = {0};
 	int64_t last = 0;
 	*n_r = 0;
+	if (!store_fts_enabled(s))
+		return STORE_OK;
 	enum store_err err = batch_read(s, 0, &last, &b, true, max);
 	if (err == STORE_OK && b.n > 0) {
 		struct store_op op;

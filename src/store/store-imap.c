@@ -153,7 +153,7 @@ enum store_err store_imap_message_header(struct store *s, int64_t account_id, in
 	/* substr() keeps the (possibly large) body out of the result row */
 	struct db_stmt *st;
 	enum store_err err = store_message_row(s,
-		"SELECT m.prefix, substr(c.data, 1, coalesce(i.header_len, c.size))"
+		"SELECT m.prefix, substr(c.data, 1, CAST(coalesce(i.header_len, c.size) AS INTEGER))"
 		" FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id AND b.account_id = ?3"
 		" JOIN contents c ON c.id = m.content_id"
 		" LEFT JOIN content_index i ON i.content_id = m.content_id"

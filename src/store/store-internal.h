@@ -93,6 +93,13 @@ void store_txn_mailbox_event(struct store_txn *txn, int64_t account_id, int64_t 
 			     enum store_mailbox_event event);
 /* Schema creation / check. */
 enum store_err store_schema_create(struct db *db, char **error_r);
+/* The schema version this roost creates and opens. */
+long store_schema_current(void);
+/* store.backend = postgresql */
+static inline bool store_on_pg(const struct store *s)
+{
+	return s->settings.pg_conninfo[0] != '\0';
+}
 /* Check the schema version; upgrade an older one (after a backup next to
  * db_path); refuse a newer one. */
 enum store_err store_schema_check(struct db *db, const char *db_path, char **error_r);

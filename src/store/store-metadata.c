@@ -23,7 +23,8 @@ static enum store_err count_usage(struct db *db, int64_t account_id, int64_t mai
 {
 	struct db_stmt *st = store_prepare(db,
 		"SELECT count(*), COALESCE(sum(length(name) + length(value)), 0),"
-		" COALESCE(sum(mailbox_id = ?2), 0) FROM metadata WHERE account_id = ?1");
+		" COALESCE(sum(CASE WHEN mailbox_id = ?2 THEN 1 ELSE 0 END), 0)"
+		" FROM metadata WHERE account_id = ?1");
 	if (st == NULL)
 		return STORE_ETEMP;
 	db_bind_int64(st, 1, account_id);

@@ -386,20 +386,31 @@ enum store_err store_subscription_set(struct store_txn *txn, int64_t account_id,
 }
 
 /* RENAME: the subscriptions of the old name and of its children move to
- * the new names (see the top of this file). */
+ * the new names (see the top of this file). A subscription already under
+ * a new name stays one: it is dropped first, so the move never collides
+ * (SQLite's UPDATE OR REPLACE in the common dialect). */
 static enum store_err rename_subscriptions(struct store_txn *txn, const struct store_mailbox_op *m)
 {
-	struct db_stmt *st = store_prepare(txn->db,
-		"UPDATE OR REPLACE subscriptions SET name = ?3 || substr(name, length(?2) + 1)"
-		" WHERE account_id = ?1 AND (name = ?2 OR substr(name, 1, length(?2) + 1) = ?2 || '/')");
-	if (st == NULL)
-		return STORE_ETEMP;
-	db_bind_int64(st, 1, m->account_id);
-	db_bind_text(st, 2, m->name, -1, true);
-	db_bind_text(st, 3, m->new_name, -1, true);
-	int rc = db_step(st);
-	db_reset(st);
-	return rc == DB_DONE ? STORE_OK : store_db_err(rc);
+	static const char *const sql[] = {
+		"DELETE FROM subscriptions WHERE account_id = ?1 AND name IN"
+		" (SELECT ?3 || substr(name, length(?2) + 1) FROM subscriptions WHERE account_id = ?1"
+		"  AND (name = ?2 OR substr(name, 1, length(?2) + 1) = ?2 || '/'))",
+		"UPDATE subscriptions SET name = ?3 || substr(name, length(?2) + 1)"
+		" WHERE account_id = ?1 AND (name = ?2 OR substr(name, 1, length(?2) + 1) = ?2 || '/')",
+	};
+	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
+		struct db_stmt *st = store_prepare(txn->db, sql[i]);
+		if (st == NULL)
+			return STORE_ETEMP;
+		db_bind_int64(st, 1, m->account_id);
+		db_bind_text(st, 2, m->name, -1, true);
+		db_bind_text(st, 3, m->new_name, -1, true);
+		int rc = db_step(st);
+		db_reset(st);
+		if (rc != DB_DONE)
+			return store_db_err(rc);
+	}
+	return STORE_OK;
 }
 
 enum store_err store_op_mailbox_subscribe(struct store_txn *txn, struct store_op *op)

@@ -128,8 +128,8 @@ static enum store_err persist_fn(struct store_txn *txn, void *arg, char **error_
 {
 	struct recent_persist *p = arg;
 	struct db_stmt *st = store_prepare(store_txn_db(txn),
-		"UPDATE mailboxes SET recent_uid = max(recent_uid, ?3)"
-		" WHERE id = ?1 AND account_id = ?2");
+		"UPDATE mailboxes SET recent_uid = ?3"
+		" WHERE id = ?1 AND account_id = ?2 AND recent_uid < ?3");
 	if (st == NULL)
 		return STORE_ETEMP;
 	db_bind_int64(st, 1, p->mailbox_id);

@@ -344,8 +344,8 @@ static enum store_err fn_restore(struct store_txn *txn, void *arg, char **error_
 				tables[i].mailbox, error_r);
 	if (err == STORE_OK) {
 		/* EMAILID/THREADID are never handed out again */
-		st = store_prepare(txn->db, "UPDATE meta SET value = CAST(max(CAST(value AS INTEGER),"
-					    " ?1) AS TEXT) WHERE key = 'objectid'");
+		st = store_prepare(txn->db, "UPDATE meta SET value = CAST(?1 AS TEXT)"
+					    " WHERE key = 'objectid' AND CAST(value AS BIGINT) < ?1");
 		if (st == NULL)
 			return STORE_ETEMP;
 		db_bind_int64(st, 1, a->max_objectid);
@@ -357,10 +357,10 @@ static enum store_err fn_restore(struct store_txn *txn, void *arg, char **error_
 enum store_err store_restore_account(struct store *s, const char *db_path, const char *address,
 				     size_t *nmailboxes_r, size_t *nmessages_r, char **error_r)
 {
-	long live_version = 0, version = 0;
+	/* an open store is at this roost's version (store_open upgrades it
+	 * or refuses), on either backend */
+	long live_version = store_schema_current(), version = 0;
 	enum store_err err = store_backup_schema_version(db_path, &version, error_r);
-	if (err == STORE_OK)
-		err = store_backup_schema_version(s->db_path, &live_version, error_r);
 	if (err != STORE_OK)
 		return err;
 	if (version != live_version) {

@@ -15,6 +15,9 @@
  * delivery for nothing.
  */
 #include "store/store-internal.h"
+#ifdef ROOST_HAVE_PG
+#include "store/db/db-pg.h"
+#endif
 #include "lib/alloc.h"
 #include "lib/log.h"
 #include <errno.h>
@@ -369,14 +372,22 @@ static const char upgrade_6_to_7[] =
 /* upgrades[i] takes a database from version i + 1 to i + 2 */
 static const char *const upgrades[] = {upgrade_1_sql, upgrade_2_to_3, upgrade_3_to_4,
 					 upgrade_4_to_5, upgrade_5_to_6, upgrade_6_to_7};
+#ifdef ROOST_HAVE_PG
+_Static_assert(DB_PG_SCHEMA_VERSION == SCHEMA_VERSION, "db-pg-schema.c lags store-schema.c");
+#endif
 _Static_assert(sizeof(upgrades) / sizeof(upgrades[0]) == SCHEMA_VERSION - 1,
 	       "one upgrade per schema version");
 
 enum store_err store_schema_create(struct db *db, char **error_r)
 {
+	const char *sql = schema_sql;
+#ifdef ROOST_HAVE_PG
+	if (db_backend_of(db) == DB_POSTGRESQL)
+		sql = db_pg_schema_sql;
+#endif
 	enum store_err err = store_exec(db, "BEGIN", error_r);
 	if (err == STORE_OK)
-		err = store_exec(db, schema_sql, error_r);
+		err = store_exec(db, sql, error_r);
 	if (err == STORE_OK)
 		return store_exec(db, "COMMIT", error_r);
 	store_exec(db, "ROLLBACK", NULL);
@@ -472,6 +483,11 @@ static enum store_err upgrade(struct db *db, long from, char **error_r)
 	return STORE_OK;
 }
 
+long store_schema_current(void)
+{
+	return SCHEMA_VERSION;
+}
+
 enum store_err store_schema_check(struct db *db, const char *db_path, char **error_r)
 {
 	long version = 0;
@@ -483,6 +499,13 @@ enum store_err store_schema_check(struct db *db, const char *db_path, char **err
 	if (version > SCHEMA_VERSION) {
 		*error_r = xasprintf("database schema version %ld is newer than this roost knows"
 				     " (%d): run a newer roost", version, SCHEMA_VERSION);
+		return STORE_EPERM;
+	}
+	if (db_backend_of(db) != DB_SQLITE) {
+		/* the upgrades are SQLite text; none exists for PostgreSQL yet,
+		 * whose schema began at version 7 */
+		*error_r = xasprintf("%s has schema version %ld: upgrading a PostgreSQL store"
+				     " to %d is not supported", db_path, version, SCHEMA_VERSION);
 		return STORE_EPERM;
 	}
 	log_info("store: %s has schema version %ld, upgrading to %d", db_path, version,

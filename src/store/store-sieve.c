@@ -172,7 +172,7 @@ static enum store_err put_fn(struct store_txn *txn, void *arg, char **error_r)
 		return err;
 	if (p->max_scripts > 0) {
 		struct db_stmt *st = store_prepare(db,
-			"SELECT count(*), COALESCE(sum(name = ?2), 0) FROM sieve_scripts"
+			"SELECT count(*), COALESCE(sum(CASE WHEN name = ?2 THEN 1 ELSE 0 END), 0) FROM sieve_scripts"
 			" WHERE account_id = ?1");
 		if (st == NULL)
 			return STORE_ETEMP;
@@ -300,7 +300,7 @@ void store_sieve_rename_init(struct store_op *op, struct store_sieve_name *n)
 }
 
 /* The SQL of each state kind: [kind][0] read, [1] write, [2] expire. The
- * duplicate table has one key; it binds ?3 and ignores it. */
+ * duplicate table has one key: ?3 is not in its text nor bound. */
 static const char *const state_sql[][3] = {
 	[STORE_SIEVE_VACATION] = {
 		"SELECT sent FROM sieve_vacation WHERE account_id = ?1 AND sender = ?2"
@@ -317,8 +317,8 @@ static const char *const state_sql[][3] = {
 		"DELETE FROM sieve_redirects WHERE account_id = ?1 AND sent < ?2",
 	},
 	[STORE_SIEVE_DUPLICATE] = {
-		"SELECT seen FROM sieve_duplicates WHERE account_id = ?1 AND id = ?2 AND ?3 = ?3",
-		"INSERT INTO sieve_duplicates (account_id, id, seen) VALUES (?1, ?2, ?4 + 0 * ?3)"
+		"SELECT seen FROM sieve_duplicates WHERE account_id = ?1 AND id = ?2",
+		"INSERT INTO sieve_duplicates (account_id, id, seen) VALUES (?1, ?2, ?4)"
 		" ON CONFLICT (account_id, id) DO UPDATE SET seen = excluded.seen",
 		"DELETE FROM sieve_duplicates WHERE account_id = ?1 AND seen < ?2",
 	},
@@ -334,7 +334,8 @@ enum store_err store_sieve_state_get(struct store *s, int64_t account_id,
 		return STORE_ETEMP;
 	db_bind_int64(st, 1, account_id);
 	db_bind_text(st, 2, key, -1, true);
-	db_bind_text(st, 3, key2 != NULL ? key2 : "", -1, true);
+	if (kind != STORE_SIEVE_DUPLICATE)
+		db_bind_text(st, 3, key2 != NULL ? key2 : "", -1, true);
 	int rc = db_step(st);
 	if (rc == DB_ROW)
 		*when_r = db_column_int64(st, 0);
@@ -382,7 +383,8 @@ static enum store_err mark_fn(struct store_txn *txn, void *arg, char **error_r)
 		return STORE_ETEMP;
 	db_bind_int64(st, 1, m->account_id);
 	db_bind_text(st, 2, m->key, -1, true);
-	db_bind_text(st, 3, key2, -1, true);
+	if (m->kind != STORE_SIEVE_DUPLICATE)
+		db_bind_text(st, 3, key2, -1, true);
 	db_bind_int64(st, 4, m->when);
 	return exec_done(db, st, NULL);
 }

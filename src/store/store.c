@@ -226,17 +226,50 @@ enum store_err store_step_sql(struct db *db, const char *sql)
 	return store_db_err(rc);
 }
 
-/* Opens a connection to the store's database with the settings every
- * connection shares. flags: DB_OPEN_*. */
-static enum store_err open_db(const char *path, int flags, struct db **db_r, char **error_r)
+/* How long a statement waits for a lock another process holds (an
+ * admin's sqlite3 or psql session, a backup) before it fails as
+ * DB_BUSY, which the protocols answer as a temporary error: SQLite's busy
+ * timeout, PostgreSQL's lock_timeout (which never fires by default: a
+ * writer would wait for ever). */
+static enum store_err set_busy_timeout(struct db *db, int64_t ms, char **error_r)
 {
-	struct db *db = NULL;
-	int rc = db_open(DB_SQLITE, path, flags, &db, error_r);
-	if (rc != DB_OK)
-		return STORE_ETEMP;
 	sqlite3 *h = db_sqlite(db);
 	if (h != NULL) {
-		sqlite3_busy_timeout(h, STORE_BUSY_TIMEOUT_MS);
+		sqlite3_busy_timeout(h, (int)ms);
+		return STORE_OK;
+	}
+	char sql[64];
+	snprintf(sql, sizeof(sql), "SET lock_timeout = %lld", (long long)ms);
+	return store_exec(db, sql, error_r);
+}
+
+/* Opens a connection to the store's database with the settings every
+ * connection shares: the SQLite file at path, or with a non-empty
+ * pg_conninfo that PostgreSQL database. flags: DB_OPEN_*. */
+static enum store_err open_db(const char *path, const char *pg_conninfo, int flags,
+			      struct db **db_r, char **error_r)
+{
+	struct db *db = NULL;
+	bool pg = pg_conninfo != NULL && pg_conninfo[0] != '\0';
+	int rc = db_open(pg ? DB_POSTGRESQL : DB_SQLITE, pg ? pg_conninfo : path,
+			 pg ? flags & ~DB_OPEN_CREATE : flags, &db, error_r);
+	if (rc != DB_OK)
+		return STORE_ETEMP;
+	enum store_err terr = set_busy_timeout(db, STORE_BUSY_TIMEOUT_MS, error_r);
+	/* A read transaction (BEGIN ... ROLLBACK around several SELECTs:
+	 * a mailbox's state and its messages, `roost check`) sees one
+	 * snapshot, as in SQLite's WAL mode; PostgreSQL's default, READ
+	 * COMMITTED, would give each statement its own. Read-only
+	 * transactions never fail to serialize. */
+	if (terr == STORE_OK && pg && (flags & DB_OPEN_READONLY))
+		terr = store_exec(db, "SET default_transaction_isolation = 'repeatable read'",
+				  error_r);
+	if (terr != STORE_OK) {
+		db_close(db);
+		return terr;
+	}
+	sqlite3 *h = db_sqlite(db);
+	if (h != NULL) {
 		/* synchronous=FULL: in WAL mode every commit syncs the WAL, so a
 		 * commit that returned is on stable storage. */
 		enum store_err err = store_exec(db,
@@ -267,8 +300,38 @@ static void close_db(struct db *db)
 	db_close(db);
 }
 
-enum store_err store_create(const char *dir, char **error_r)
+/* PostgreSQL: the schema into an empty database (one that has no meta
+ * table: a second init against the same database is refused). */
+static enum store_err create_pg(const char *conninfo, char **error_r)
 {
+	struct db *db;
+	enum store_err err = open_db(NULL, conninfo, 0, &db, error_r);
+	if (err != STORE_OK)
+		return err;
+	struct db_stmt *st = NULL;
+	int rc = db_prepare(db, "SELECT count(*) FROM pg_catalog.pg_tables"
+				" WHERE schemaname = current_schema() AND tablename = 'meta'", &st);
+	if (rc == DB_OK)
+		rc = db_step(st);
+	int64_t n = rc == DB_ROW ? db_column_int64(st, 0) : 0;
+	db_finalize(st);
+	if (rc != DB_ROW) {
+		*error_r = xasprintf("database: %s", db_errmsg(db));
+		err = store_db_err(rc) == STORE_OK ? STORE_ETEMP : store_db_err(rc);
+	} else if (n > 0) {
+		*error_r = xstrdup("the PostgreSQL database already holds a Roost store");
+		err = STORE_EEXISTS;
+	} else {
+		err = store_schema_create(db, error_r);
+	}
+	close_db(db);
+	return err;
+}
+
+enum store_err store_create(const char *dir, const char *pg_conninfo, char **error_r)
+{
+	if (pg_conninfo != NULL && pg_conninfo[0] != '\0')
+		return create_pg(pg_conninfo, error_r);
 	char *path = xasprintf("%s/%s", dir, STORE_DB_FILE);
 	struct stat st;
 	if (stat(path, &st) == 0) {
@@ -277,7 +340,7 @@ enum store_err store_create(const char *dir, char **error_r)
 		return STORE_EEXISTS;
 	}
 	struct db *db;
-	enum store_err err = open_db(path, DB_OPEN_CREATE, &db, error_r);
+	enum store_err err = open_db(path, NULL, DB_OPEN_CREATE, &db, error_r);
 	if (err == STORE_OK) {
 		err = store_schema_create(db, error_r);
 		close_db(db);
@@ -307,18 +370,24 @@ enum store_err store_open(const char *dir, const struct store_settings *settings
 	store_recent_init(s);
 	struct stat st;
 	enum store_err err;
-	if (stat(s->db_path, &st) < 0) {
+	if (store_on_pg(s)) {
+		/* FTS5 is SQLite's: on PostgreSQL, SEARCH reads the messages
+		 * (the same answers, found more slowly) */
+		s->settings.fts_disabled = true;
+		err = open_db(NULL, s->settings.pg_conninfo, 0, &s->wdb, error_r);
+	} else if (stat(s->db_path, &st) < 0) {
 		*error_r = xasprintf("%s: %s", s->db_path, strerror(errno));
 		err = STORE_ENOTFOUND;
 	} else {
-		err = open_db(s->db_path, 0, &s->wdb, error_r);
+		err = open_db(s->db_path, NULL, 0, &s->wdb, error_r);
 	}
 	if (err == STORE_OK)
-		err = store_schema_check(s->wdb, s->db_path, error_r);
+		err = store_schema_check(s->wdb, store_on_pg(s) ? "the PostgreSQL store" : s->db_path,
+					 error_r);
 	if (err == STORE_OK) {
 		store_writer_guard_commits(s);
-		if (settings->busy_timeout_ms > 0 && db_sqlite(s->wdb) != NULL)
-			sqlite3_busy_timeout(db_sqlite(s->wdb), (int)settings->busy_timeout_ms);
+		if (settings->busy_timeout_ms > 0)
+			err = set_busy_timeout(s->wdb, settings->busy_timeout_ms, error_r);
 	}
 	if (err != STORE_OK) {
 		store_close(&s);
@@ -334,7 +403,7 @@ struct db *store_reader(struct store *s)
 		return reader_tls.db;
 	struct db *db;
 	char *error = NULL;
-	if (open_db(s->db_path, DB_OPEN_READONLY, &db, &error) != STORE_OK) {
+	if (open_db(s->db_path, s->settings.pg_conninfo, DB_OPEN_READONLY, &db, &error) != STORE_OK) {
 		/* Cannot serve reads at all: the data directory is gone. */
 		fatal("store: cannot open a read connection: %s", error);
 	}

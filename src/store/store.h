@@ -78,7 +78,13 @@ const char *store_strerror(enum store_err err);
 #define STORE_QUOTA_WARN_MAX 4
 #define STORE_QUOTA_WARN_TEXT_MAX 2048
 
+/* bytes of a store.postgresql conninfo string */
+#define STORE_PG_CONNINFO_MAX 1024
+
 struct store_settings {
+	/* store.backend = postgresql: the libpq conninfo of the database
+	 * that holds the store; "" = SQLite, DIR/roost.db (the default) */
+	char pg_conninfo[STORE_PG_CONNINFO_MAX];
 	int64_t default_quota_bytes;	/* -1 = unlimited */
 	int64_t default_quota_messages; /* -1 = unlimited */
 	int64_t busy_timeout_ms;	/* wait this long for a lock held by another
@@ -93,8 +99,10 @@ struct store_settings {
 	char quota_warn_template[STORE_QUOTA_WARN_TEXT_MAX];
 };
 
-/* Create a new, empty database in dir. Fails if one exists. */
-enum store_err store_create(const char *dir, char **error_r);
+/* Create a new, empty store: the SQLite database in dir, or with
+ * pg_conninfo (not NULL or "") the schema in that empty PostgreSQL
+ * database. Fails (STORE_EEXISTS) if one exists. */
+enum store_err store_create(const char *dir, const char *pg_conninfo, char **error_r);
 /* Open the database in dir (which must exist). */
 enum store_err store_open(const char *dir, const struct store_settings *settings,
 			  struct store **store_r, char **error_r);

@@ -4,7 +4,13 @@
 example.com and the account alice@example.com (password "secret").
 `roost_factory(**settings)` starts one with extra `--set key=value` settings
 (dots in keys written as "__": imap__timeout="5s").
+
+ROOST_TEST_STORE=postgresql runs them on the PostgreSQL store backend:
+every `Roost.init()` then makes a database of its own in one private
+PostgreSQL cluster that lives for the test session (pg_cluster.py).
 """
+import atexit
+import itertools
 import os
 import socket
 import subprocess
@@ -25,6 +31,70 @@ SANITIZED = os.environ.get("ROOST_SANITIZED") == "1"
 
 PROTOCOLS = ("imap", "imaps", "pop3", "pop3s", "smtp", "submission",
              "submissions", "lmtp", "http", "https", "managesieve")
+
+
+# The store backend under test (sqlite, the default, or postgresql).
+STORE_BACKEND = os.environ.get("ROOST_TEST_STORE", "sqlite")
+_pg_cluster = None
+_pg_databases = itertools.count()
+
+
+def pg_new_database():
+    """A new, empty database in the session's PostgreSQL cluster (started
+    on first use, stopped when the session ends): its name."""
+    name = "store%d" % next(_pg_databases)
+    pg_cluster().psql("CREATE DATABASE %s" % name, dbname="postgres")
+    return name
+
+
+def pg_cluster():
+    global _pg_cluster
+    if _pg_cluster is None:
+        from pg_cluster import PgCluster
+        # every daemon holds a writer and a reader per thread; a test may
+        # run several daemons at once
+        _pg_cluster = PgCluster(max_connections=400).start()
+        atexit.register(_pg_cluster.stop)
+    return _pg_cluster
+
+
+def _sql_literal(v):
+    if v is None:
+        return "NULL"
+    if isinstance(v, bool):
+        return "1" if v else "0"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, bytes):
+        return "'\\x%s'::bytea" % v.hex()
+    return "'%s'" % str(v).replace("'", "''")
+
+
+def _pg_value(s):
+    if s == "":
+        return None
+    try:
+        return int(s)
+    except ValueError:
+        return s
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "sqlite_only(why): the test is about SQLite itself (its file, locks,"
+        " FTS5 index, VACUUM INTO backups, schema upgrades); it does not run with"
+        " ROOST_TEST_STORE=postgresql")
+
+
+def pytest_collection_modifyitems(config, items):
+    """On the PostgreSQL backend, tests marked sqlite_only are deselected
+    (pytest's summary counts them); everything else runs on both."""
+    if STORE_BACKEND != "postgresql":
+        return
+    drop = [it for it in items if it.get_closest_marker("sqlite_only")]
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = [it for it in items if not it.get_closest_marker("sqlite_only")]
 
 
 def free_port():
@@ -82,10 +152,52 @@ class Roost:
         return out
 
     # --- daemon --------------------------------------------------------
+    def init_store(self, *args):
+        """`roost init` on the backend under test (ROOST_TEST_STORE)."""
+        if STORE_BACKEND == "postgresql":
+            self.pg_dbname = pg_new_database()
+            # over TCP: the daemon may run as server.user (test_daemon.py)
+            return self.cli("init", *args, "--postgresql",
+                            pg_cluster().conninfo_for(self.pg_dbname, tcp=True))
+        return self.cli("init", *args)
+
     def init(self):
-        self.cli("init")
+        self.init_store()
         self.cli("domain", "add", "example.com")
         self.add_user("alice@example.com")
+
+    pg_dbname = None    # the PostgreSQL database of the store, if it is there
+
+    # --- the store behind the daemon's back -----------------------------
+    def sql(self, sql, *params):
+        """Runs one statement on the store's database, whichever backend
+        holds it (SQLite's ? parameters on both); returns the rows as
+        tuples (on PostgreSQL: integers for integer-looking text, None for
+        NULL or empty). For what no CLI does on purpose: back-dating,
+        damage for `roost check` to find, a look at what is stored."""
+        if self.pg_dbname is None:
+            import sqlite3
+            db = sqlite3.connect(os.path.join(self.datadir, "roost.db"), timeout=10)
+            try:
+                rows = db.execute(sql, params).fetchall()
+                db.commit()
+                return rows
+            finally:
+                db.close()
+        parts = sql.split("?")
+        assert len(parts) == len(params) + 1, "one parameter per ?"
+        text = parts[0] + "".join(_sql_literal(v) + rest for v, rest in zip(params, parts[1:]))
+        out = pg_cluster().psql(text, dbname=self.pg_dbname, separator="\t")
+        return [tuple(_pg_value(f) for f in line.split("\t"))
+                for line in out.splitlines() if line != ""]
+
+    def store_bytes(self):
+        """Every byte the store holds on disk, for "this secret is stored
+        nowhere" checks: the SQLite file, or a data dump of the database."""
+        if self.pg_dbname is None:
+            with open(os.path.join(self.datadir, "roost.db"), "rb") as f:
+                return f.read()
+        return pg_cluster().dump(self.pg_dbname)
 
     def start(self, wait_for=("imap", "pop3", "smtp", "lmtp")):
         """Start `roost serve`; returns once the listed protocols accept

@@ -37,8 +37,9 @@ def _free_port():
 
 
 class PgCluster:
-    def __init__(self, dbname="roost"):
+    def __init__(self, dbname="roost", max_connections=40):
         self.dbname = dbname
+        self.max_connections = max_connections
         self.dir = None
         self.port = None
         self.started = False
@@ -55,6 +56,13 @@ class PgCluster:
     def conninfo(self):
         return "host=%s port=%d dbname=%s user=%s" % (self.dir, self.port, self.dbname,
                                                         SERVER_USER)
+
+    def conninfo_for(self, dbname, tcp=False):
+        """A database's conninfo: the unix socket (reachable by root and
+        postgres only), or 127.0.0.1 (any user: a daemon that dropped its
+        privileges)."""
+        return "host=%s port=%d dbname=%s user=%s" % ("127.0.0.1" if tcp else self.dir,
+                                                        self.port, dbname, SERVER_USER)
 
     @property
     def tcp_conninfo(self):
@@ -93,8 +101,8 @@ class PgCluster:
             self.port = _free_port()
             opts = ("-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off"
                     " -c synchronous_commit=off -c full_page_writes=off"
-                    " -c max_connections=40 -c shared_buffers=16MB"
-                    % (self.port, self.dir))
+                    " -c max_connections=%d -c shared_buffers=16MB"
+                    % (self.port, self.dir, self.max_connections))
             self._run(PG_CTL, "-D", self.datadir, "-l", self.logfile, "-o", opts,
                       "-w", "-t", "30", "start")
             self.started = True
@@ -104,11 +112,33 @@ class PgCluster:
             raise
         return self
 
-    def psql(self, sql, dbname=None):
+    def psql(self, sql, dbname=None, separator="|"):
         p = self._run(PSQL, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
+                      "-F", separator,
                       "-h", self.dir, "-p", str(self.port), "-U", SERVER_USER,
                       "-d", dbname or self.dbname, "-c", sql)
         return p.stdout
+
+    def session(self, dbname=None):
+        """An interactive psql (stdin/stdout pipes, text) that stays
+        connected, for holding a lock or a transaction open."""
+        argv = ["runuser", "-u", SERVER_USER, "--", PSQL, "-X", "-q", "-A", "-t",
+                "-v", "ON_ERROR_STOP=1", "-h", self.dir, "-p", str(self.port),
+                "-U", SERVER_USER, "-d", dbname or self.dbname]
+        if os.geteuid() != 0:
+            argv = argv[4:]
+        return subprocess.Popen(argv, cwd=self.dir, stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, text=True, bufsize=1)
+
+    def dump(self, dbname=None):
+        """pg_dump --data-only of a database, as bytes."""
+        argv = ["runuser", "-u", SERVER_USER, "--", PG_BIN + "/pg_dump", "--data-only",
+                "-h", self.dir, "-p", str(self.port), "-U", SERVER_USER,
+                dbname or self.dbname]
+        if os.geteuid() != 0:
+            argv = argv[4:]
+        return subprocess.run(argv, cwd=self.dir, stdout=subprocess.PIPE, check=True,
+                              timeout=60).stdout
 
     def stop(self):
         if self.started:

@@ -15,7 +15,13 @@ import subprocess
 import threading
 import time
 
+import pytest
+
 from conftest import ROOST_BIN
+
+# `roost backup` copies the SQLite store (VACUUM INTO); a PostgreSQL store
+# is backed up with pg_dump, and backup refuses it (test_cli.py)
+pytestmark = pytest.mark.sqlite_only("roost backup copies a SQLite store")
 
 FLAG_BITS = [(0x01, "\\Seen"), (0x02, "\\Answered"), (0x04, "\\Flagged"),
              (0x08, "\\Deleted"), (0x10, "\\Draft")]

@@ -2,8 +2,6 @@
 daemon's control socket and on a stopped data directory; a corruption
 made with direct SQL is reported with exit status 1. (Each check is
 exercised on its own in tests/unit/test-store-check.c.)"""
-import os
-import sqlite3
 
 
 def test_check_clean_via_daemon_and_reports_corruption(roost):
@@ -15,11 +13,8 @@ def test_check_clean_via_daemon_and_reports_corruption(roost):
     assert roost.cli("check", "--full", check=False).returncode == 64
     assert roost.stop() == 0
 
-    db = sqlite3.connect(os.path.join(roost.datadir, "roost.db"))
-    db.execute("UPDATE accounts SET used_bytes = used_bytes + 7")
-    db.execute("UPDATE contents SET refs = refs + 1")
-    db.commit()
-    db.close()
+    roost.sql("UPDATE accounts SET used_bytes = used_bytes + 7")
+    roost.sql("UPDATE contents SET refs = refs + 1")
     p = roost.cli("check", check=False)
     assert p.returncode == 1, p.stdout + p.stderr
     lines = p.stdout.splitlines()

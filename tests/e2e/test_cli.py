@@ -19,7 +19,7 @@ MSG = (b"From: bob@example.net\nTo: alice@example.com\nSubject: test\n\n"
 @pytest.fixture(params=["stopped", "running"])
 def rs(request, datadir):
     """A data directory with example.com; the daemon running or not."""
-    datadir.cli("init")
+    datadir.init_store()
     datadir.cli("domain", "add", "example.com")
     datadir.mode = request.param
     if request.param == "running":
@@ -165,15 +165,10 @@ def test_users(rs):
 
 def test_passwd_changes_the_hash(rs):
     """user passwd stores a new yescrypt hash (seen through the database)."""
-    import sqlite3
     rs.add_user("alice@example.com", "first")
 
     def hashes():
-        db = sqlite3.connect("file:%s/roost.db?mode=ro" % rs.datadir, uri=True)
-        try:
-            rows = db.execute("SELECT * FROM accounts").fetchall()
-        finally:
-            db.close()
+        rows = rs.sql("SELECT * FROM accounts")
         return [c for row in rows for c in row
                 if isinstance(c, str) and c.startswith("$y$")]
 
@@ -386,3 +381,31 @@ def test_password_prompt_on_terminal(rs):
     assert err.count("password: ") == 2
     assert b"s3cret" not in echoed  # typed without echo
     assert "tty@example.com" in rs.users()
+
+
+def test_store_backend_settings(datadir, tmp_path):
+    """store.backend = postgresql: without store.postgresql every command
+    says what is missing; `roost backup` refuses a PostgreSQL store (it
+    copies SQLite files) before creating anything."""
+    datadir.cli("init")
+    conf = os.path.join(datadir.datadir, "roost.conf")
+    with open(conf) as f:
+        original = f.read()
+    with open(conf, "a") as f:
+        f.write("store.backend = postgresql\n")
+    p = datadir.cli("user", "list", check=False)
+    assert p.returncode != 0
+    assert "store.backend = postgresql needs store.postgresql" in p.stderr
+    with open(conf, "w") as f:
+        f.write(original + "store.backend = postgresql\n"
+                "store.postgresql = host=/nonexistent dbname=roost\n")
+    dest = tmp_path / "backup"
+    p = datadir.cli("backup", str(dest), check=False)
+    assert p.returncode == 1
+    assert "the store is in PostgreSQL" in p.stderr and "pg_dump" in p.stderr
+    assert not dest.exists() and not os.path.exists(str(dest) + ".tmp")
+    # a server that cannot be reached is a clear, temporary error
+    p = datadir.cli("user", "list", check=False)
+    assert p.returncode != 0 and "/nonexistent" in p.stderr, p.stderr
+    p = datadir.cli("init", "--postgresql", "", check=False)
+    assert p.returncode == 64 and "--postgresql" in p.stderr

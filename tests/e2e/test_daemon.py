@@ -167,7 +167,7 @@ def test_server_user(tmp_path):
         nobody = pwd.getpwnam("nobody").pw_uid
         if os.geteuid() == 0:
             assert int(uid) == nobody
-            assert os.stat(os.path.join(r.datadir, "roost.db")).st_uid == nobody
+            assert os.stat(owned_file(r)).st_uid == nobody
         else:
             assert int(uid) == os.geteuid()
         r.deliver(MSG, "alice@example.com")
@@ -177,6 +177,14 @@ def test_server_user(tmp_path):
         if r.proc is not None:
             r.stop()
         shutil.rmtree(base, ignore_errors=True)
+
+
+def owned_file(r):
+    """A file the daemon must own after the drop: the SQLite database, or
+    (the store in PostgreSQL) the TLS key, which it also writes (ACME)."""
+    if r.pg_dbname is None:
+        return os.path.join(r.datadir, "roost.db")
+    return os.path.join(r.datadir, "tls", "key.pem")
 
 
 def serving_uid(proc):
@@ -200,7 +208,7 @@ def test_default_drops_to_roost_user():
                 time.sleep(0.05)
             roost_uid = pwd.getpwnam("roost").pw_uid
             assert serving_uid(r.proc) == roost_uid
-            assert os.stat(os.path.join(r.datadir, "roost.db")).st_uid == roost_uid
+            assert os.stat(owned_file(r)).st_uid == roost_uid
             assert "running as user roost" in r.read_log()
         else:
             assert serving_uid(r.proc) == os.geteuid()

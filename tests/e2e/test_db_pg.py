@@ -44,8 +44,14 @@ CONTRACT = [
     "blob with NUL bytes and a backslash round-trips",
     "empty blob is a blob, not NULL",
     "blob bound to an untyped parameter round-trips",
-    "text with a NUL byte refused at bind",
-    "invalid UTF-8 text is DB_ERROR (and stays)",
+    "text with a NUL byte accepted at bind",
+    "invalid UTF-8 text counts U+FFFD per byte",
+    "text repair case 0",
+    "text repair case 1",
+    "text repair case 2",
+    "text repair case 3",
+    "text repair case 4",
+    "text repair case 5",
     "sum() and count() are INTEGER",
     "literal with ?1 left alone",
     "bind_column copies integer, text, blob and float",
@@ -117,10 +123,14 @@ def test_schema_matches_sqlite(pg, tmp_path):
     tables, indexes, triggers, meta = sqlite_schema(tmp_path)
     assert sorted(pg_tables) == sorted(tables)
     want_type = {"integer": "bigint", "text": "text", "blob": "bytea"}
+    # IMAP renderings of raw headers, literals and octet counts included:
+    # any bytes, so bytea on PostgreSQL (db-pg-schema.c)
+    rendered = {("content_index", c) for c in ("envelope", "body", "bodystructure", "parts")}
     for table, cols in tables.items():
         assert sorted(pg_tables[table]) == sorted(cols), table
         for col, decl in cols.items():
-            assert pg_tables[table][col] == want_type[decl], (table, col, decl)
+            want = "bytea" if (table, col) in rendered else want_type[decl]
+            assert pg_tables[table][col] == want, (table, col, decl)
     assert pg_indexes == indexes
     assert pg_triggers == triggers
     assert pg_meta == meta

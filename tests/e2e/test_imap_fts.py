@@ -7,6 +7,8 @@ import re
 import sqlite3
 import time
 
+import pytest
+
 from test_imap_search import CORPUS, TABLE, Client, q
 
 # delivered (not appended): these have a per-message prefix
@@ -89,6 +91,7 @@ def wait_indexed(r, timeout=20):
     raise AssertionError("content still unindexed after %ss" % timeout)
 
 
+@pytest.mark.sqlite_only("the FTS5 index")
 def test_index_and_fallback_agree(roost_factory):
     on = roost_factory()
     off = roost_factory(search__fts="no")
@@ -109,6 +112,7 @@ def test_index_and_fallback_agree(roost_factory):
         assert d.execute("SELECT count(*) FROM search_fts").fetchone()[0] == 0
 
 
+@pytest.mark.sqlite_only("the FTS5 index")
 def test_index_answers_without_reading_messages(roost_factory):
     r = roost_factory()
     c = load(r)
@@ -127,6 +131,7 @@ def test_index_answers_without_reading_messages(roost_factory):
         assert c.search(crit_line(crit)) == before[crit], crit
 
 
+@pytest.mark.sqlite_only("the FTS5 index")
 def test_reindex(roost_factory):
     r = roost_factory(search__fts="no")
     c = load(r)

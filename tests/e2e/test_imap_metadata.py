@@ -273,23 +273,18 @@ def test_binary_value_comes_back_as_literal8(roost):
 
 
 def test_check_reports_entries_of_another_accounts_mailbox(roost):
-    import os
-    import sqlite3
     roost.add_user("bob@example.com")
     c = Raw(roost)
     assert c.ok(b"SETMETADATA INBOX (/private/comment \"alice\")")
     c.close()
     assert roost.cli("check").stdout == "clean\n"
     assert roost.stop() == 0
-    db = sqlite3.connect(os.path.join(roost.datadir, "roost.db"))
-    (bob,) = db.execute("SELECT id FROM accounts WHERE address = 'bob@example.com'").fetchone()
-    (alice_inbox,) = db.execute("SELECT b.id FROM mailboxes b JOIN accounts a ON a.id ="
-                                " b.account_id WHERE a.address = 'alice@example.com'"
-                                " AND b.name = 'INBOX'").fetchone()
-    db.execute("INSERT INTO metadata VALUES (?, ?, '/private/x', 'bob on alice')",
-               (bob, alice_inbox))
-    db.commit()
-    db.close()
+    [(bob,)] = roost.sql("SELECT id FROM accounts WHERE address = 'bob@example.com'")
+    [(alice_inbox,)] = roost.sql("SELECT b.id FROM mailboxes b JOIN accounts a ON a.id ="
+                                 " b.account_id WHERE a.address = 'alice@example.com'"
+                                 " AND b.name = 'INBOX'")
+    roost.sql("INSERT INTO metadata VALUES (?, ?, '/private/x', ?)", bob, alice_inbox,
+              b"bob on alice")
     p = roost.cli("check", check=False)
     assert p.returncode == 1, p.stdout
     assert "metadata: 1 entries of account %d, mailbox %d" % (bob, alice_inbox) in p.stdout

@@ -1,9 +1,7 @@
 """SAVEDATE (RFC 8514) in SEARCH: SAVEDBEFORE, SAVEDON, SAVEDSINCE compare
 the day a message was saved into its mailbox, not its internal date;
 SAVEDATESUPPORTED matches every message (every mailbox keeps save dates)."""
-import os
 import re
-import sqlite3
 import time
 
 from imap_raw import Raw
@@ -30,11 +28,8 @@ def test_saved_keys_use_the_save_date(roost):
     roost.deliver(MSG % 2, "alice@example.com")
     roost.deliver(MSG % 3, "alice@example.com")
     # move message 2's save date to 15-Jan-2020 12:00 UTC, as if saved then
-    db = sqlite3.connect(os.path.join(roost.datadir, "roost.db"), timeout=10)
-    db.execute("UPDATE messages SET savedate = 1579089600 WHERE uid = 2 AND mailbox_id ="
-               " (SELECT id FROM mailboxes WHERE name = 'INBOX')")
-    db.commit()
-    db.close()
+    roost.sql("UPDATE messages SET savedate = 1579089600 WHERE uid = 2 AND mailbox_id ="
+              " (SELECT id FROM mailboxes WHERE name = 'INBOX')")
     assert c.ok(b"SELECT INBOX")
     today = time.strftime("%d-%b-%Y", time.gmtime()).encode()
     assert search(c, b"SAVEDON 15-Jan-2020") == [2]

@@ -8,10 +8,8 @@ folders lists completely and in order; pop3.expire_days covers the folders
 POP3 shows and no other."""
 import imaplib
 import poplib
-import os
 import re
 import socket
-import sqlite3
 import time
 
 from test_pop3_clients import Fetchmail
@@ -26,11 +24,7 @@ if header :is "X-List" "roost" { fileinto "Lists"; stop; }
 
 
 def db_rows(r, sql):
-    db = sqlite3.connect(os.path.join(r.datadir, "roost.db"))
-    try:
-        return db.execute(sql).fetchall()
-    finally:
-        db.close()
+    return r.sql(sql)
 
 
 def message(i, extra=b""):

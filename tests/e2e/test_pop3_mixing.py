@@ -3,9 +3,7 @@ pop3.delete = expunge | hide (server-wide and per account),
 pop3.retr_marks_seen, pop3.expire_days, and a message removed by another
 client during a POP3 session. The other side is observed through the admin
 CLI (`roost mailbox list`, `roost message get`), which reads the store."""
-import os
 import poplib
-import sqlite3
 import time
 
 ALICE = "alice@example.com"
@@ -48,10 +46,7 @@ def subjects(p):
 def db_exec(roost, sql, *args):
     """Edit the database while the daemon is stopped (back-dating a
     download has no CLI, on purpose)."""
-    db = sqlite3.connect(os.path.join(roost.datadir, "roost.db"))
-    db.execute(sql, args)
-    db.commit()
-    db.close()
+    roost.sql(sql, *args)
 
 
 def test_delete_expunge_is_for_everyone(roost):

@@ -2,8 +2,6 @@
 with the daemon stopped (the CLI opens the store) and running (the
 control socket). put and check compile first and print the first error
 as "line L: message (column C)"."""
-import os
-import sqlite3
 
 GOOD = 'require "fileinto";\nif header :contains "subject" "x" { fileinto "Junk"; }\n'
 # the error is on line 2: an unknown command
@@ -65,7 +63,5 @@ def test_sieve_cli_offline(datadir):
 def test_sieve_cli_through_daemon(roost):
     run_all(roost)
     # the scripts live in the database, per account
-    db = sqlite3.connect(os.path.join(roost.datadir, "roost.db"))
-    rows = db.execute("SELECT name, active FROM sieve_scripts").fetchall()
-    db.close()
+    rows = roost.sql("SELECT name, active FROM sieve_scripts")
     assert rows == [("main", 0)]

@@ -315,15 +315,7 @@ def test_multiple_recipients_content_once(roost):
         assert rest == message(body=body)
         assert b"Delivered-To: %s\r\n" % who.encode() in trace
     # content is shared: the database grew by about one copy, not two
-    import sqlite3
-    import os
-    db = sqlite3.connect(os.path.join(roost.datadir, [f for f in os.listdir(roost.datadir)
-                                                      if f.endswith(".db")][0]))
-    try:
-        n, = db.execute("SELECT count(*) FROM contents").fetchone()
-    finally:
-        db.close()
-    assert n == 1
+    assert roost.sql("SELECT count(*) FROM contents") == [(1,)]
 
 
 def test_smtputf8(roost):

@@ -418,8 +418,7 @@ def test_app_password_add_use_revoke(sub):
     assert len(app) >= 16 and app != "secret"
     assert "phone" in sub.cli("user", "app-password", "list", ALICE).stdout
     # stored hashed only: the plaintext is nowhere in the database
-    with open(sub.datadir + "/roost.db", "rb") as f:
-        assert app.encode() not in f.read()
+    assert app.encode() not in sub.store_bytes()
     # usable for submission, IMAP and POP3; the main password still works
     s = submit(sub, password=app)
     s.sendmail(ALICE, ["bob@example.com"], message(subject="from phone"))
@@ -576,11 +575,7 @@ def test_scram_unknown_user_looks_like_a_known_one(sub):
 def test_scram_keys_follow_the_password(sub):
     # an account made before SCRAM keys existed: drop its keys, then a
     # PLAIN login derives them again
-    import sqlite3
-    db = sqlite3.connect(sub.datadir + "/roost.db")
-    db.execute("DELETE FROM scram_keys")
-    db.commit()
-    db.close()
+    sub.sql("DELETE FROM scram_keys")
     w = scram_session(sub)
     c = ScramClient(ALICE, "secret")
     code, lines = w.cmd("AUTH SCRAM-SHA-256 " + c.first())
@@ -663,16 +658,12 @@ def test_check_knows_the_credential_tables(sub):
     # deleting the account takes its app passwords and SCRAM keys along
     sub.cli("user", "del", "bob@example.com")
     assert sub.cli("check").stdout == "clean\n"
-    import sqlite3
-    db = sqlite3.connect(sub.datadir + "/roost.db")
-    assert db.execute("SELECT count(*) FROM app_passwords").fetchone() == (0,)
-    assert db.execute("SELECT count(*) FROM scram_keys WHERE account_id NOT IN"
-                      " (SELECT id FROM accounts)").fetchone() == (0,)
+    assert sub.sql("SELECT count(*) FROM app_passwords") == [(0,)]
+    assert sub.sql("SELECT count(*) FROM scram_keys WHERE account_id NOT IN"
+                   " (SELECT id FROM accounts)") == [(0,)]
     # a row left behind (an older roost, a raw edit) is reported
-    db.execute("INSERT INTO app_passwords (account_id, label, pwhash, created)"
-               " VALUES (999, 'x', '$y$x', 0)")
-    db.commit()
-    db.close()
+    sub.sql("INSERT INTO app_passwords (account_id, label, pwhash, created)"
+            " VALUES (999, 'x', '$y$x', 0)")
     p = sub.cli("check", check=False)
     assert p.returncode != 0 and "app_passwords: 1 rows of account 999" in p.stdout
 

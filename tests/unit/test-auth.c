@@ -205,7 +205,7 @@ TEST(auth_login_store)
 	char *error = NULL;
 	struct store *s = NULL;
 	struct store_settings set = {.default_quota_bytes = -1, .default_quota_messages = -1};
-	CHECK_INT(store_create(dir, &error), STORE_OK);
+	CHECK_INT(store_create(dir, NULL, &error), STORE_OK);
 	CHECK_INT(store_open(dir, &set, &s, &error), STORE_OK);
 	if (s == NULL)
 		return;

@@ -35,7 +35,7 @@ static const char *build_store(void)
 {
 	const char *dir = unit_tmpdir();
 	char *err = NULL;
-	CHECK_INT(store_create(dir, &err), STORE_OK);
+	CHECK_INT(store_create(dir, NULL, &err), STORE_OK);
 	struct store *s = NULL;
 	CHECK_INT(store_open(dir, &check_settings, &s, &err), STORE_OK);
 	CHECK_INT(store_domain_add(s, "example.com", &err), STORE_OK);

@@ -39,7 +39,7 @@ static void imp_setup(struct imp_fx *f, int64_t quota_messages)
 					  .default_quota_messages = quota_messages};
 	const char *dir = unit_tmpdir();
 	char *err = NULL;
-	CHECK_INT(store_create(dir, &err), STORE_OK);
+	CHECK_INT(store_create(dir, NULL, &err), STORE_OK);
 	CHECK_INT(store_open(dir, &st, &f->s, &err), STORE_OK);
 	CHECK_INT(store_domain_add(f->s, "example.com", &err), STORE_OK);
 	CHECK_INT(store_account_add(f->s, "alice@example.com", "$y$x", &err), STORE_OK);

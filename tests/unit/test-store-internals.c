@@ -18,7 +18,7 @@ static struct store *open_store(const char **dir_r)
 {
 	const char *dir = unit_tmpdir();
 	char *err = NULL;
-	CHECK_INT(store_create(dir, &err), STORE_OK);
+	CHECK_INT(store_create(dir, NULL, &err), STORE_OK);
 	struct store *s = NULL;
 	CHECK_INT(store_open(dir, &internals_settings, &s, &err), STORE_OK);
 	if (dir_r != NULL)

@@ -69,7 +69,7 @@ static void fx_setup(struct fx *f)
 	memset(f, 0, sizeof(*f));
 	const char *dir = unit_tmpdir();
 	char *err = NULL;
-	CHECK_INT(store_create(dir, &err), STORE_OK);
+	CHECK_INT(store_create(dir, NULL, &err), STORE_OK);
 	CHECK_INT(store_open(dir, &iso_settings, &f->s, &err), STORE_OK);
 	CHECK_INT(store_domain_add(f->s, "example.com", &err), STORE_OK);
 	CHECK_INT(store_account_add(f->s, "alice@example.com", "$y$x", &err), STORE_OK);

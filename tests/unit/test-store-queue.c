@@ -12,7 +12,7 @@ static struct store *new_store(void)
 {
 	const char *dir = unit_tmpdir();
 	char *err = NULL;
-	CHECK_INT(store_create(dir, &err), STORE_OK);
+	CHECK_INT(store_create(dir, NULL, &err), STORE_OK);
 	struct store *s = NULL;
 	CHECK_INT(store_open(dir, &settings, &s, &err), STORE_OK);
 	return s;

@@ -71,7 +71,7 @@ TEST(store_writer_txn_lost_mid_batch)
 	evthread_use_pthreads();
 	const char *dir = unit_tmpdir();
 	char *err = NULL;
-	CHECK_INT(store_create(dir, &err), STORE_OK);
+	CHECK_INT(store_create(dir, NULL, &err), STORE_OK);
 	struct store *s = NULL;
 	CHECK_INT(store_open(dir, &fault_settings, &s, &err), STORE_OK);
 	CHECK_INT(store_domain_add(s, "example.com", &err), STORE_OK);
@@ -163,7 +163,7 @@ TEST(store_writer_no_autocommit_inside_an_op)
 	const char *dir = unit_tmpdir();
 	char *err = NULL;
 	struct store *s = NULL;
-	CHECK_INT(store_create(dir, &err), STORE_OK);
+	CHECK_INT(store_create(dir, NULL, &err), STORE_OK);
 	CHECK_INT(store_open(dir, &fault_settings, &s, &err), STORE_OK);
 	int rc = -1;
 	struct store_op op;

@@ -22,7 +22,7 @@ static struct store *new_store(const struct store_settings *settings)
 {
 	const char *dir = unit_tmpdir();
 	char *err = NULL;
-	CHECK_INT(store_create(dir, &err), STORE_OK);
+	CHECK_INT(store_create(dir, NULL, &err), STORE_OK);
 	struct store *s = NULL;
 	CHECK_INT(store_open(dir, settings ? settings : &default_settings, &s, &err), STORE_OK);
 	CHECK_INT(store_domain_add(s, "example.com", &err), STORE_OK);

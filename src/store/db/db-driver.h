@@ -13,6 +13,7 @@ struct db_driver;
 
 struct db {
 	const struct db_driver *driver;
+	int open_flags;		/* DB_OPEN_* as given to db_open (db.c sets it) */
 };
 
 struct db_stmt {

@@ -63,8 +63,13 @@ const char db_pg_schema_sql[] =
 	"CREATE TABLE contents (id " ID ", hash bytea NOT NULL UNIQUE,"
 	"  size bigint NOT NULL, crlf_size bigint NOT NULL, refs bigint NOT NULL,"
 	"  data bytea NOT NULL);"
-	"CREATE TABLE content_index (content_id bigint PRIMARY KEY, envelope text,"
-	"  body text, bodystructure text, parts text, subject text, from_addr text,"
+	/* envelope, body, bodystructure and parts are IMAP text rendered
+	 * once, literals and their octet counts included, of headers that
+	 * may hold any bytes: bytea keeps them exact. The header fields
+	 * below are text (the driver stores bytes that are not UTF-8 as
+	 * U+FFFD; SEARCH and SORT fold them anyway). */
+	"CREATE TABLE content_index (content_id bigint PRIMARY KEY, envelope bytea,"
+	"  body bytea, bodystructure bytea, parts bytea, subject text, from_addr text,"
 	"  to_addr text, cc_addr text, bcc_addr text, message_id text, in_reply_to text,"
 	"  references_hdr text, date bigint NOT NULL DEFAULT 0,"
 	"  header_len bigint NOT NULL DEFAULT 0, preview text,"

@@ -46,6 +46,7 @@
 #define PG_OID_INT8 20
 #define PG_OID_INT2 21
 #define PG_OID_INT4 23
+#define PG_OID_TEXT 25
 #define PG_OID_OID 26
 #define PG_OID_FLOAT4 700
 #define PG_OID_FLOAT8 701
@@ -88,6 +89,7 @@ struct pg_stmt {
 	char *pg_sql;		/* the rewritten text */
 	char name[32];		/* the server-side prepared statement */
 	bool prepared;
+	enum db_rc deferred;	/* prepare's DB_BUSY, the first step's result */
 	int nparams;
 	struct pg_param *params;
 	Oid *types;		/* as prepared: 0 (inferred) or bytea */
@@ -472,6 +474,29 @@ static enum db_rc pg_exec(struct db *db, const char *sql, char **error_r)
  * Statements
  */
 
+/* SQLite lets a statement skip parameter numbers ("?1 ... ?9"); the
+ * server cannot infer a type for one the text never uses, so those are
+ * declared text (the store binds nothing to them). The rewritten text
+ * holds $N only where a parameter was (string literals in the store's
+ * SQL hold no "$<digit>"). */
+static void type_unused_params(struct pg_stmt *st)
+{
+	if (st->nparams == 0)
+		return;
+	bool *used = xcalloc((size_t)st->nparams, sizeof(bool));
+	for (const char *p = st->pg_sql; (p = strchr(p, '$')) != NULL; p++) {
+		if (!isdigit((unsigned char)p[1]))
+			continue;
+		long n = strtol(p + 1, NULL, 10);
+		if (n >= 1 && n <= st->nparams)
+			used[n - 1] = true;
+	}
+	for (int i = 0; i < st->nparams; i++)
+		if (!used[i])
+			st->types[i] = PG_OID_TEXT;
+	free(used);
+}
+
 static enum db_rc stmt_prepare_server(struct pg_stmt *st)
 {
 	struct pg_db *pdb = (struct pg_db *)st->base.db;
@@ -482,6 +507,22 @@ static enum db_rc stmt_prepare_server(struct pg_stmt *st)
 		rc = result_error(pdb, res);
 	PQclear(res);
 	st->prepared = rc == DB_OK;
+	if (rc != DB_OK || st->nparams == 0)
+		return rc;
+	/* The types the server inferred: a parameter it made bytea (a bytea
+	 * column, a comparison with one) takes its value as raw bytes in
+	 * binary format, text included, so what the store binds as text
+	 * there is kept byte for byte (escape-format parsing would eat
+	 * backslashes) and needs no UTF-8 repair. */
+	res = PQdescribePrepared(pdb->conn, st->name);
+	if (PQresultStatus(res) == PGRES_COMMAND_OK) {
+		for (int i = 0; i < st->nparams && i < PQnparams(res); i++)
+			if (PQparamtype(res, i) == PG_OID_BYTEA)
+				st->types[i] = PG_OID_BYTEA;
+	} else {
+		rc = result_error(pdb, res);
+	}
+	PQclear(res);
 	return rc;
 }
 
@@ -550,8 +591,20 @@ static enum db_rc pg_prepare(struct db *db, const char *sql, struct db_stmt **st
 	st->nparams = nparams;
 	st->params = xcalloc((size_t)(nparams > 0 ? nparams : 1), sizeof(*st->params));
 	st->types = xcalloc((size_t)(nparams > 0 ? nparams : 1), sizeof(*st->types));
+	type_unused_params(st);
 	st->row = -1;
 	enum db_rc rc = stmt_prepare_server(st);
+	/* Parsing an UPDATE or INSERT takes a lock on its table: one held
+	 * elsewhere (a psql session's LOCK TABLE) times out here, at
+	 * prepare. That is the statement's result, not a broken statement:
+	 * it stays unprepared, the first db_step returns DB_BUSY (where
+	 * SQLite reports its lock; the transaction is aborted now, so it
+	 * cannot try again) and the next one prepares it (as after a
+	 * retype). */
+	if (rc == DB_BUSY) {
+		st->deferred = rc;
+		rc = DB_OK;
+	}
 	if (rc != DB_OK) {
 		stmt_free(st);
 		return rc;
@@ -603,6 +656,68 @@ static enum db_rc pg_bind_int64(struct db_stmt *base, int i, int64_t v)
 	return DB_OK;
 }
 
+/* The length of the longest prefix of s that is valid UTF-8 (RFC 3629:
+ * no overlong forms, surrogates or code points above U+10FFFF) without a
+ * NUL: what a PostgreSQL text value in a UTF8 database may hold. */
+static size_t utf8_prefix(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0;
+	while (i < n) {
+		unsigned c = u[i];
+		if (c >= 0x01 && c < 0x80) {
+			i++;
+			continue;
+		}
+		size_t k = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3
+			 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+		if (k == 0 || i + k > n)
+			return i;
+		unsigned lo = 0x80, hi = 0xbf;	/* the second byte's range */
+		if (c == 0xe0)
+			lo = 0xa0;
+		else if (c == 0xed)
+			hi = 0x9f;
+		else if (c == 0xf0)
+			lo = 0x90;
+		else if (c == 0xf4)
+			hi = 0x8f;
+		if (u[i + 1] < lo || u[i + 1] > hi)
+			return i;
+		for (size_t j = 2; j < k; j++)
+			if (u[i + j] < 0x80 || u[i + j] > 0xbf)
+				return i;
+		i += k;
+	}
+	return n;
+}
+
+/* SQLite keeps any bytes in TEXT; PostgreSQL refuses a value that is not
+ * UTF-8 or holds a NUL, which would fail the whole delivery of a message
+ * with a raw 8-bit header. The bytes that are neither become U+FFFD in
+ * the stored text (header fields indexed for SEARCH and ENVELOPE; the
+ * message itself is a blob, kept byte for byte). *n_r: the new length. */
+static char *utf8_repair(const char *s, size_t n, size_t good, size_t *n_r)
+{
+	char *out = xmalloc(n * 3 + 1);
+	memcpy(out, s, good);
+	size_t o = good;
+	for (size_t i = good; i < n;) {
+		size_t ok = utf8_prefix(s + i, n - i);
+		memcpy(out + o, s + i, ok);
+		o += ok;
+		i += ok;
+		if (i < n) {
+			memcpy(out + o, "\xef\xbf\xbd", 3);
+			o += 3;
+			i++;
+		}
+	}
+	out[o] = '\0';
+	*n_r = o;
+	return out;
+}
+
 static enum db_rc pg_bind_text(struct db_stmt *base, int i, const char *v, int len, bool stable)
 {
 	struct pg_stmt *st = (struct pg_stmt *)base;
@@ -612,16 +727,18 @@ static enum db_rc pg_bind_text(struct db_stmt *base, int i, const char *v, int l
 	if (v == NULL)
 		return DB_OK;	/* NULL, as on SQLite */
 	size_t n = len < 0 ? strlen(v) : (size_t)len;
-	if (memchr(v, '\0', n) != NULL) {
-		set_error((struct pg_db *)base->db,
-			  "postgresql: text with a NUL byte (PostgreSQL text cannot hold one)");
-		return DB_ERROR;
-	}
-	if (n > INT_MAX - 1) {
+	if (n > (INT_MAX - 1) / 3) {
 		set_error((struct pg_db *)base->db, "postgresql: text too big");
 		return DB_TOOBIG;
 	}
 	p->kind = PARAM_TEXT;
+	size_t bad = st->types[i - 1] == PG_OID_BYTEA ? n : utf8_prefix(v, n);
+	if (bad < n) {
+		p->owned = utf8_repair(v, n, bad, &n);
+		p->value = p->owned;
+		p->len = (int)n;
+		return DB_OK;
+	}
 	p->len = (int)n;
 	if (stable && len < 0) {
 		p->value = v;
@@ -701,6 +818,11 @@ static enum db_rc pg_step(struct db_stmt *base)
 		return DB_ROW;
 	}
 	st->executed = true;
+	if (st->deferred != DB_OK) {
+		enum db_rc deferred = st->deferred;
+		st->deferred = DB_OK;
+		return st->failed = deferred;
+	}
 	enum db_rc rc = retype_for_blobs(st);
 	if (rc != DB_OK)
 		return st->failed = rc;

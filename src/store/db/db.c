@@ -34,7 +34,15 @@ enum db_rc db_open(enum db_backend backend, const char *target, int flags,
 								      : "unknown database backend");
 		return DB_ERROR;
 	}
-	return d->open(target, flags, db_r, error_r);
+	enum db_rc rc = d->open(target, flags, db_r, error_r);
+	if (rc == DB_OK)
+		(*db_r)->open_flags = flags;
+	return rc;
+}
+
+bool db_readonly(const struct db *db)
+{
+	return (db->open_flags & DB_OPEN_READONLY) != 0;
 }
 
 void db_close(struct db *db)

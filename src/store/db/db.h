@@ -75,6 +75,8 @@ enum db_rc db_open(enum db_backend backend, const char *target, int flags,
 /* Finalizes every statement still prepared on the connection, then closes. */
 void db_close(struct db *db);
 enum db_backend db_backend_of(const struct db *db);
+/* Opened with DB_OPEN_READONLY. */
+bool db_readonly(const struct db *db);
 
 /* Runs one or more ;-separated statements without results. */
 enum db_rc db_exec(struct db *db, const char *sql, char **error_r);
