@@ -574,7 +574,11 @@ static void job_done(struct ob_session *ss)
 	ss->data = NULL;
 	job->recorded = job_recorded;
 	job->recorded_arg = ss;
-	ss->recording = ob_job_finished(job) ? job : NULL;
+	/* set first: should the results ever be recorded at once, the
+	 * callback clears it before ob_job_finished returns */
+	ss->recording = job;
+	if (!ob_job_finished(job))
+		ss->recording = NULL;	/* shutting down: freed, nothing to wait for */
 	ss->messages++;
 	ss->rset_done = false;
 	ss->state = OB_RSET;
