@@ -58,6 +58,7 @@ PROGRAMS = {
     "/usr/lib/postgresql/15/bin/initdb": "the private cluster of tests/e2e/pg_cluster.py",
     "/usr/lib/postgresql/15/bin/pg_ctl": "tests/e2e/pg_cluster.py",
     "/usr/lib/postgresql/15/bin/psql": "tests/e2e/pg_cluster.py",
+    "/usr/lib/postgresql/15/bin/pg_dump": "Roost.store_bytes() on PostgreSQL (pg_cluster.py)",
     # build and the scripts
     "make": "Makefile", "cc": "Makefile", "ar": "Makefile", "pkg-config": "Makefile",
     "clang": "make fuzz-build", "find": "Makefile",

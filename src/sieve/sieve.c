@@ -144,6 +144,9 @@ bool sv_header_name_ok(const char *s)
 	return true;
 }
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
 /* One bound of "{m,n}" at *p: its value, or -1 when it is not digits. */
 static long regex_bound(const char **p)
 {
@@ -206,7 +209,7 @@ static const char *regex_expansion_check(const char *pat)
 			if (m < 0 || *q != '}')
 				break;	/* not a bound: a literal '{' */
 			if (m > SV_REGEX_BOUND_MAX || n > SV_REGEX_BOUND_MAX)
-				return "a repetition bound is above 255";
+				return "a repetition bound is above " STR(SV_REGEX_BOUND_MAX);
 			times = n > 1 ? (uint64_t)n : 1;
 			p = q;
 			goto repeat;
@@ -249,7 +252,7 @@ static const char *regex_expansion_check(const char *pat)
 		last[d] *= times;
 	check:
 		if (total[d] > SV_REGEX_EXPANDED_MAX || last[d] > SV_REGEX_EXPANDED_MAX)
-			return "repetitions expand it beyond 4096 atoms";
+			return "repetitions expand it beyond " STR(SV_REGEX_EXPANDED_MAX) " atoms";
 	}
 	return NULL;
 }

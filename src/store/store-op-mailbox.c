@@ -295,6 +295,24 @@ static enum store_err children_fit(struct store_txn *txn, const struct store_mai
 	return err;
 }
 
+/* A name below ?2 ("old/..."), in the rename statements below. */
+#define UNDER_OLD_NAME "substr(name, 1, length(?2) + 1) = ?2 || '/'"
+
+/* One statement of a RENAME: ?1 the account, ?2 the old name, ?3 the new. */
+static enum store_err rename_step(struct store_txn *txn, const struct store_mailbox_op *m,
+				  const char *sql)
+{
+	struct db_stmt *st = store_prepare(txn->db, sql);
+	if (st == NULL)
+		return STORE_ETEMP;
+	db_bind_int64(st, 1, m->account_id);
+	db_bind_text(st, 2, m->name, -1, true);
+	db_bind_text(st, 3, m->new_name, -1, true);
+	int rc = db_step(st);
+	db_reset(st);
+	return rc == DB_DONE ? STORE_OK : store_db_err(rc);
+}
+
 static enum store_err rename_subscriptions(struct store_txn *txn, const struct store_mailbox_op *m);
 
 enum store_err store_op_mailbox_rename(struct store_txn *txn, struct store_op *op)
@@ -320,18 +338,11 @@ enum store_err store_op_mailbox_rename(struct store_txn *txn, struct store_op *o
 		return err;
 	/* The mailbox and every child ("old/..." -> "new/..."). UIDVALIDITY is
 	 * kept: the messages and UIDs are the same ones. */
-	struct db_stmt *st = store_prepare(txn->db,
+	err = rename_step(txn, m,
 		"UPDATE mailboxes SET name = ?3 || substr(name, length(?2) + 1)"
-		" WHERE account_id = ?1 AND (name = ?2 OR substr(name, 1, length(?2) + 1) = ?2 || '/')");
-	if (st == NULL)
-		return STORE_ETEMP;
-	db_bind_int64(st, 1, m->account_id);
-	db_bind_text(st, 2, m->name, -1, true);
-	db_bind_text(st, 3, m->new_name, -1, true);
-	int rc = db_step(st);
-	db_reset(st);
-	if (rc != DB_DONE)
-		return store_db_err(rc);
+		" WHERE account_id = ?1 AND (name = ?2 OR " UNDER_OLD_NAME ")");
+	if (err != STORE_OK)
+		return err;
 	if ((err = rename_subscriptions(txn, m)) != STORE_OK)
 		return err;
 	/* Create missing parents of the new name. */
@@ -391,26 +402,15 @@ enum store_err store_subscription_set(struct store_txn *txn, int64_t account_id,
  * (SQLite's UPDATE OR REPLACE in the common dialect). */
 static enum store_err rename_subscriptions(struct store_txn *txn, const struct store_mailbox_op *m)
 {
-	static const char *const sql[] = {
+	enum store_err err = rename_step(txn, m,
 		"DELETE FROM subscriptions WHERE account_id = ?1 AND name IN"
 		" (SELECT ?3 || substr(name, length(?2) + 1) FROM subscriptions WHERE account_id = ?1"
-		"  AND (name = ?2 OR substr(name, 1, length(?2) + 1) = ?2 || '/'))",
+		"  AND (name = ?2 OR " UNDER_OLD_NAME "))");
+	if (err != STORE_OK)
+		return err;
+	return rename_step(txn, m,
 		"UPDATE subscriptions SET name = ?3 || substr(name, length(?2) + 1)"
-		" WHERE account_id = ?1 AND (name = ?2 OR substr(name, 1, length(?2) + 1) = ?2 || '/')",
-	};
-	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
-		struct db_stmt *st = store_prepare(txn->db, sql[i]);
-		if (st == NULL)
-			return STORE_ETEMP;
-		db_bind_int64(st, 1, m->account_id);
-		db_bind_text(st, 2, m->name, -1, true);
-		db_bind_text(st, 3, m->new_name, -1, true);
-		int rc = db_step(st);
-		db_reset(st);
-		if (rc != DB_DONE)
-			return store_db_err(rc);
-	}
-	return STORE_OK;
+		" WHERE account_id = ?1 AND (name = ?2 OR " UNDER_OLD_NAME ")");
 }
 
 enum store_err store_op_mailbox_subscribe(struct store_txn *txn, struct store_op *op)

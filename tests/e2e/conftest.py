@@ -81,8 +81,8 @@ def _pg_value(s):
 
 def pytest_configure(config):
     config.addinivalue_line(
-        "markers", "sqlite_only(why): the test is about SQLite itself (its file, locks,"
-        " FTS5 index, VACUUM INTO backups, schema upgrades); it does not run with"
+        "markers", "sqlite_only(why): the test is about SQLite itself (its file, its"
+        " FTS5 index, VACUUM INTO backups); it does not run with"
         " ROOST_TEST_STORE=postgresql")
 
 

@@ -53,12 +53,7 @@ def test_offered_and_accepted_over_tls_only(roost):
     assert "STARTTLS" in ehlo and "REQUIRETLS" not in ehlo
     s.sendall(b"MAIL FROM:<x@example.net> REQUIRETLS\r\n")
     assert lines(s).startswith("530 5.7.10"), "REQUIRETLS accepted without TLS"
-    s.sendall(b"STARTTLS\r\n")
-    assert lines(s).startswith("220")
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    t = ctx.wrap_socket(s)
+    t = starttls(s)
     t.sendall(b"EHLO client.example.net\r\n")
     assert "REQUIRETLS" in lines(t)
     t.sendall(b"MAIL FROM:<x@example.net> REQUIRETLS=yes\r\n")
@@ -75,6 +70,16 @@ def test_offered_and_accepted_over_tls_only(roost):
     assert inbox(roost, ALICE) == 1
 
 
+def starttls(s):
+    """STARTTLS on an SMTP socket after EHLO: the TLS socket."""
+    s.sendall(b"STARTTLS\r\n")
+    assert lines(s).startswith("220")
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx.wrap_socket(s)
+
+
 def test_sieve_redirect_keeps_the_requirement(roost):
     """A message the MX took with REQUIRETLS and a Sieve rule redirects
     goes into the queue with REQUIRETLS too: the sender's demand is not
@@ -85,12 +90,7 @@ def test_sieve_redirect_keeps_the_requirement(roost):
     lines(s)
     s.sendall(b"EHLO client.example.net\r\n")
     lines(s)
-    s.sendall(b"STARTTLS\r\n")
-    assert lines(s).startswith("220")
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    t = ctx.wrap_socket(s)
+    t = starttls(s)
     t.sendall(b"EHLO client.example.net\r\n")
     lines(t)
     t.sendall(b"MAIL FROM:<x@example.net> REQUIRETLS\r\nRCPT TO:<alice@example.com>\r\n"
