@@ -16,7 +16,8 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcrypt -lpthread
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -Isrc $(PG_CFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(SANFLAGS)
 
 SRC      := $(sort $(wildcard src/*/*.c) src/store/db/db.c src/store/db/db-sqlite.c \
-	$(if $(HAVE_PG),src/store/db/db-pg.c src/store/db/db-pg-schema.c))
+	$(if $(HAVE_PG),src/store/db/db-pg.c src/store/db/db-pg-schema.c \
+		src/store/db/db-pg-listen.c))
 MAIN_SRC := src/cli/main.c
 LIB_SRC  := $(filter-out $(MAIN_SRC),$(SRC))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)

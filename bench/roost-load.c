@@ -26,7 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define LOAD_MAX_MODES 16
+#define LOAD_MAX_MODES 32
 #define LOAD_MAX_ERRORS_SHOWN 5
 
 static const struct load_mode *modes[LOAD_MAX_MODES];
@@ -38,8 +38,13 @@ static long nerrors;
 
 void load_mode_register(const struct load_mode *m)
 {
-	if (nmodes < LOAD_MAX_MODES)
-		modes[nmodes++] = m;
+	/* a mode silently left out would look like a typo in its name */
+	if (nmodes == LOAD_MAX_MODES) {
+		fprintf(stderr, "roost-load: more than %d modes: raise LOAD_MAX_MODES\n",
+			LOAD_MAX_MODES);
+		abort();
+	}
+	modes[nmodes++] = m;
 }
 
 int64_t load_now_us(void)

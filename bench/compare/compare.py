@@ -36,7 +36,7 @@ LOAD = os.path.join(ROOT, "build", "roost-load")
 DOMAIN = "example.com"
 PASSWORD = "secret"
 MAIL_USER = "roostbench"  # owns Dovecot's maildirs; created if missing
-PACKAGES = ["dovecot-imapd", "dovecot-pop3d", "dovecot-lmtpd", "postfix"]
+PACKAGES = ["dovecot-imapd", "dovecot-pop3d", "dovecot-lmtpd", "postfix", "postgresql-15"]
 
 # Sizes: (quick, full). The full ones are the issue's.
 SIZES = {
@@ -200,9 +200,9 @@ def stop_pid(pid, timeout=20):
 class Roost:
     name = "Roost"
 
-    def __init__(self, base, idle_max):
+    def __init__(self, base, idle_max, subdir="roost"):
         self.max_conn = idle_max + 2000
-        self.dir = os.path.join(base, "roost")
+        self.dir = os.path.join(base, subdir)
         self.data = os.path.join(self.dir, "var")
         os.makedirs(self.dir)
         self.ports = {p: free_port() for p in ("imap", "imaps", "pop3", "lmtp", "smtp")}
@@ -211,8 +211,8 @@ class Roost:
     def cli(self, *args, stdin=None):
         return run([ROOST, "-d", self.data, *args], input=stdin)
 
-    def setup(self, users):
-        self.cli("init")
+    def setup(self, users, init_args=()):
+        self.cli("init", *init_args)
         self.cli("domain", "add", DOMAIN)
         # two at a time: yescrypt hashing is the cost
         errors = []
@@ -242,7 +242,7 @@ class Roost:
         args = [ROOST, "-d", self.data, "serve", "--set", "server.user=root"]
         for p, port in self.ports.items():
             args += ["--set", "%s.listen=127.0.0.1:%d" % (p, port)]
-        for k in ("pop3s", "submission", "submissions", "http", "https"):
+        for k in ("pop3s", "submission", "submissions", "http", "https", "managesieve"):
             args += ["--set", "%s.listen=" % k]
         args += ["--set", "log.level=warn", "--set", "server.max_connections=%d" % self.max_conn,
                  "--set", "server.max_connections_per_ip=%d" % self.max_conn]
@@ -263,6 +263,42 @@ class Roost:
 
     def smtp_port(self):
         return self.ports["smtp"]
+
+    def cleanup(self):
+        pass
+
+
+class RoostPG(Roost):
+    """The same Roost on the PostgreSQL backend: a private PostgreSQL 15
+    (the e2e suite's PgCluster, durable: fsync and synchronous_commit on)
+    reached over its unix socket. Its server processes count in the
+    CPU and memory figures, as Dovecot's and Postfix's do."""
+    name = "Roost on PostgreSQL"
+
+    def __init__(self, base, idle_max):
+        super().__init__(base, idle_max, "roost-pg")
+        self.pg = None
+
+    def setup(self, users):
+        sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
+        from pg_cluster import PgCluster
+        # the writer, a reader per thread, the listener, headroom
+        self.pg = PgCluster(max_connections=200, durable=True).start()
+        super().setup(users, ["--postgresql", self.pg.conninfo])
+
+    def roots(self):
+        r = super().roots()
+        try:
+            with open(os.path.join(self.pg.datadir, "postmaster.pid")) as f:
+                r.append(int(f.readline()))
+        except (OSError, ValueError, AttributeError):
+            pass
+        return r
+
+    def cleanup(self):
+        if self.pg is not None:
+            self.pg.stop()
+            self.pg = None
 
 
 class Peer:
@@ -366,6 +402,9 @@ class Peer:
 
     def smtp_port(self):
         return self.ports["smtp"]
+
+    def cleanup(self):
+        pass
 
 
 def ensure_mail_user():
@@ -744,26 +783,32 @@ def fmt(v):
     return "%.2f" % v
 
 
+def ratio_note(better, mine, peer):
+    if mine <= 0 or peer <= 0:
+        return "n/a (below noise)"
+    if better == "high":
+        ratio = mine / peer
+        return "%.2f×%s" % (ratio, "" if ratio >= 1 else " (behind)")
+    # lower is better: how many times less Roost needs
+    ratio = peer / mine
+    return "%.2f× %s" % (ratio, "less" if ratio >= 1 else "(behind)")
+
+
 def table(res, names):
-    out = ["| scenario | metric | %s | %s | Roost / peer |" % tuple(names), "|---|---|---|---|---|"]
+    """One column per side (the peer last) and a ratio column for each
+    Roost side against the peer."""
+    mine, peer = names[:-1], names[-1]
+    out = ["| scenario | metric | %s | %s |" % (" | ".join(names),
+                                                " | ".join("%s / peer" % n for n in mine)),
+           "|---|---|" + "---|" * (len(names) + len(mine))]
     for scenario, metric, unit, better, vals in res.rows:
-        a, b = vals.get(names[0]), vals.get(names[1])
-        if not a or not b:
+        if not all(vals.get(n) for n in names):
             continue
-        ma, mb = statistics.median(a), statistics.median(b)
-        if ma <= 0 or mb <= 0:
-            out.append("| %s | %s (%s) | %s | %s | n/a (below noise) |"
-                       % (scenario, metric, unit, fmt(ma), fmt(mb)))
-            continue
-        if better == "high":
-            ratio = ma / mb if mb else float("inf")
-            note = "%.2f× %s" % (ratio, "" if ratio >= 1 else "(behind)")
-        else:
-            # lower is better: how many times less Roost needs
-            ratio = mb / ma if ma else float("inf")
-            note = "%.2f× %s" % (ratio, "less" if ratio >= 1 else "(behind)")
-        out.append("| %s | %s (%s) | %s | %s | %s |" % (scenario, metric, unit, fmt(ma), fmt(mb),
-                                                       note.strip()))
+        med = [statistics.median(vals[n]) for n in names]
+        notes = [ratio_note(better, m, med[-1]) for m in med[:-1]]
+        out.append("| %s | %s (%s) | %s | %s |" % (scenario, metric, unit,
+                                                   " | ".join(fmt(m) for m in med),
+                                                   " | ".join(notes)))
     return "\n".join(out)
 
 
@@ -798,6 +843,8 @@ def main():
     ap.add_argument("--runs", type=int, default=3, help="runs per side (median; default 3)")
     ap.add_argument("--only", default="", help="scenarios to run, e.g. 1,3 (5 runs with 4)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    ap.add_argument("--no-pg", action="store_true",
+                    help="leave out the PostgreSQL backend's column")
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("compare: needs root (Postfix and Dovecot start as root)")
@@ -848,7 +895,8 @@ def main():
             LOAD = dest
     roost = Roost(base, ctx.sz["idle_connections"])
     peer = Peer(base, ctx.sz["idle_connections"])
-    ctx.sides = [roost, peer]
+    ctx.sides = [roost] + ([] if args.no_pg else [RoostPG(base, ctx.sz["idle_connections"])])
+    ctx.sides.append(peer)
 
     def on_signal(signum, frame):
         raise KeyboardInterrupt()
@@ -861,10 +909,11 @@ def main():
                  + ["fsm%d@%s" % (i, DOMAIN) for i in range(ctx.sz["fsm_accounts"])]
                  + ["big0@%s" % DOMAIN])
         say("temporary directory %s; creating %d accounts" % (base, len(users)))
-        roost.setup(users)
+        for side in ctx.sides[:-1]:
+            side.setup(users)
         peer.setup(roost.hashes())
-        roost.start()
-        peer.start()
+        for side in ctx.sides:
+            side.start()
         say("Roost on %s; Postfix smtpd on %d, Dovecot on %s"
             % (roost.ports, peer.ports["smtp"],
                {k: v for k, v in peer.ports.items() if k != "smtp"}))
@@ -885,6 +934,7 @@ def main():
         for side in ctx.sides:
             try:
                 side.stop()
+                side.cleanup()
             except Exception as e:
                 say("stopping %s: %s" % (side.name, e))
         for p in procs:
@@ -902,7 +952,8 @@ def main():
     elapsed = time.time() - started
     header = ("Roost vs Postfix 3.7 + Dovecot %s on %s, %d vCPU; %s mode, median of %d "
               "alternating runs each; %.1f min in all.\nDurability: Roost syncs every commit "
-              "(WAL, synchronous=FULL) before its 250; Postfix fsyncs the queue file before "
+              "(WAL, synchronous=FULL; on PostgreSQL: fsync, synchronous_commit on) before "
+              "its 250; Postfix fsyncs the queue file before "
               "its 250 (its default) and Dovecot fsyncs each delivery before LMTP's 250 "
               "(mail_fsync = optimized).\nRatio: Roost / peer where higher is better, peer / "
               "Roost where lower is better; below 1 means Roost is behind.%s"
@@ -915,7 +966,7 @@ def main():
                   "page cache NOT dropped (not allowed here).")))
     print(header)
     print()
-    print(table(ctx.res, [roost.name, peer.name]))
+    print(table(ctx.res, [side.name for side in ctx.sides]))
     left = leftovers(base)
     if left:
         print("\nWARNING: processes left over: %s" % left)

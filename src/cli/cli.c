@@ -74,6 +74,11 @@ const struct cli_command cli_commands[] = {
 	 "end every live session of an account (IMAP BYE, POP3 -ERR); prints how many"},
 	{"check", "[--quick]", 0, 1, 0, cmd_store_check,
 	 "check the database's consistency: one line per problem, or \"clean\" (exit 0)"},
+	{"store copy", "--to postgresql <conninfo> | --to sqlite", 2, 3, CLI_NO_STORE | CLI_LOCAL,
+	 cmd_store_copy,
+	 "move the store into an empty PostgreSQL database, or back into a new DIR/roost.db "
+	 "(the daemon stopped); every UID, MODSEQ, flag and POP3 UIDL kept; roost.conf switched, "
+	 "the old store left as it was"},
 	{"backup", "<dest>", 1, 1, CLI_NO_STORE | CLI_LOCAL, cmd_backup,
 	 "copy the database (online, one consistent snapshot), config and keys into <dest>, atomically"},
 	{"backup verify", "<dest>", 1, 1, CLI_NO_CONFIG | CLI_NO_STORE | CLI_LOCAL, cmd_backup_verify,

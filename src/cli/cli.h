@@ -165,6 +165,7 @@ int cmd_queue_release(struct cli *cli, int argc, char **argv);
 int cmd_queue_delete(struct cli *cli, int argc, char **argv);
 int cmd_queue_bounce(struct cli *cli, int argc, char **argv);
 int cmd_store_check(struct cli *cli, int argc, char **argv);
+int cmd_store_copy(struct cli *cli, int argc, char **argv);
 int cmd_reindex(struct cli *cli, int argc, char **argv);
 int cmd_backup(struct cli *cli, int argc, char **argv);
 int cmd_backup_verify(struct cli *cli, int argc, char **argv);

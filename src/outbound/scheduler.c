@@ -32,6 +32,9 @@
 #define OB_MAX_JOBS 2000
 /* Longest wait between scans (a safety net; changes wake us at once). */
 #define OB_SCAN_MAX_S 60
+/* A node that does not send the queue tries to become the sender this
+ * often (the sender node may have died). */
+#define OB_SENDER_RETRY_S 5
 
 struct inflight {
 	int64_t id;
@@ -54,6 +57,7 @@ static struct outbound {
 	int64_t cursor;		/* the last queue id of a full scan batch */
 	bool running;
 	bool mta_sts;
+	bool sender;		/* holds the outbound node lock */
 } ob;
 
 static void kick_all(void);
@@ -577,10 +581,40 @@ static void dispatch(const struct store_queue_msg *m)
 	free(taken);
 }
 
+/*
+ * Nodes sharing one PostgreSQL database share one queue: one node sends
+ * it, the one holding the outbound node lock (store_nodelock_take; a node
+ * that dies frees it, and another takes over within OB_SENDER_RETRY_S).
+ * Two senders would send the same message twice. On SQLite this node is
+ * always the sender. Mail queued on any node wakes the sender through the
+ * change feed.
+ */
+static bool queue_sender(void)
+{
+	if (ob.sender) {
+		if (store_nodelock_held(ob.store, STORE_NODELOCK_OUTBOUND, 0))
+			return true;
+		/* what is in flight finishes; at worst a message goes twice */
+		log_warn("outbound: lost the queue lock: another node may send now");
+		ob.sender = false;
+	}
+	if (store_nodelock_take(ob.store, STORE_NODELOCK_OUTBOUND, 0) == STORE_OK) {
+		ob.sender = true;
+		if (store_backend_shared(ob.store))
+			log_info("outbound: this node sends the queue");
+	}
+	return ob.sender;
+}
+
 static void scan(void)
 {
 	if (!ob.running)
 		return;
+	if (!queue_sender()) {
+		struct timeval tv = {OB_SENDER_RETRY_S, 0};
+		evtimer_add(ob.timer, &tv);
+		return;
+	}
 	int64_t now = time(NULL);
 	if (ob.njobs < OB_MAX_JOBS) {
 		struct store_queue_msg *list = NULL;
@@ -707,6 +741,9 @@ void outbound_stop(void)
 		return;
 	ob.running = false;
 	store_queue_set_notify(ob.store, NULL, NULL);
+	if (ob.sender)
+		store_nodelock_release(ob.store, STORE_NODELOCK_OUTBOUND, 0);
+	ob.sender = false;
 	event_free(ob.timer);
 	event_free(ob.wake);
 	ob.timer = ob.wake = NULL;

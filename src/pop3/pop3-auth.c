@@ -96,9 +96,14 @@ static void login_checked(void *ctx, enum auth_result result, int64_t account_id
 		return;
 	}
 
-	switch (pop3_lock_take(account_id, server->set.concurrent, server->set.login_delay_ms)) {
+	switch (pop3_lock_take(server->store, account_id, server->set.concurrent,
+			       server->set.login_delay_ms)) {
 	case POP3_LOCK_OK:
 		break;
+	case POP3_LOCK_TEMP:
+		/* the database could not tell whether another node has it */
+		pop3_store_err(s, STORE_ETEMP, "Cannot lock the mailbox now, try again later");
+		return;
 	case POP3_LOCK_IN_USE:
 		conn_log(s->conn, LOG_INFO, "login refused: mailbox in use");
 		pop3_err_nocount(s, "[IN-USE] Mailbox is in use by another POP3 session");
@@ -129,7 +134,7 @@ static void login_checked(void *ctx, enum auth_result result, int64_t account_id
 	}
 	if (err != STORE_OK || disabled) {
 		registry_remove(&s->reg);
-		pop3_lock_release(account_id);
+		pop3_lock_release(server->store, account_id);
 		s->locked = false;
 		s->account_id = 0;
 		if (err != STORE_OK && err != STORE_ENOTFOUND) {
@@ -148,7 +153,7 @@ static void login_checked(void *ctx, enum auth_result result, int64_t account_id
 			 error != NULL ? error : store_strerror(err));
 		xfree(&error);
 		registry_remove(&s->reg);
-		pop3_lock_release(account_id);
+		pop3_lock_release(server->store, account_id);
 		s->locked = false;
 		pop3_store_err(s, err, "Cannot open the mailbox, try again later");
 		return;

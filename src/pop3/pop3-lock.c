@@ -3,12 +3,16 @@
  * lets a server give one session exclusive access to a maildrop; Roost does
  * that by default so a second device gets an unmistakable [IN-USE] (RFC
  * 2449 section 8.1.1) instead of a reply that looks like a wrong password.
- * The daemon is one process, so an in-process table is the whole lock; a
- * mutex covers several I/O threads. The table also remembers the last
- * login time of each account for LOGIN-DELAY (RFC 2449 section 6.8).
+ * An in-process table is the first lock (a mutex covers several I/O
+ * threads); nodes sharing one PostgreSQL database also take the account's
+ * node lock (store_nodelock_take) while this node has a session, so a
+ * second device on another node gets [IN-USE] too, and a node that dies
+ * frees its accounts. The table also remembers the last login time of
+ * each account for LOGIN-DELAY (RFC 2449 section 6.8), per node.
  */
 #include "pop3/pop3-private.h"
 #include "lib/alloc.h"
+#include "store/store.h"
 #include <pthread.h>
 #include <time.h>
 
@@ -19,6 +23,7 @@ struct lock_entry {
 	int64_t account_id;
 	int sessions;		/* open sessions */
 	int64_t last_login_ms;	/* monotonic */
+	bool node_locked;	/* holds the account's node lock */
 };
 
 static pthread_mutex_t lock_mutex = PTHREAD_MUTEX_INITIALIZER;
@@ -56,10 +61,11 @@ static void prune(int64_t now, int64_t login_delay_ms)
 	nentries = j;
 }
 
-enum pop3_lock_result pop3_lock_take(int64_t account_id, bool concurrent, int64_t login_delay_ms)
+enum pop3_lock_result pop3_lock_take(struct store *store, int64_t account_id, bool concurrent,
+				     int64_t login_delay_ms)
 {
 	enum pop3_lock_result res = POP3_LOCK_OK;
-	int64_t now = now_ms();
+	int64_t now = now_ms(), last = 0;
 	struct lock_entry *e;
 
 	pthread_mutex_lock(&lock_mutex);
@@ -73,23 +79,47 @@ enum pop3_lock_result pop3_lock_take(int64_t account_id, bool concurrent, int64_
 		if (e == NULL) {
 			entries = xgrow(entries, &cap_entries, nentries + 1, sizeof(*entries));
 			e = &entries[nentries++];
-			e->account_id = account_id;
-			e->sessions = 0;
+			*e = (struct lock_entry){.account_id = account_id};
 		}
 		e->sessions++;
+		last = e->last_login_ms;
 		e->last_login_ms = now;
+	}
+	bool want_node_lock = res == POP3_LOCK_OK && !concurrent;
+	pthread_mutex_unlock(&lock_mutex);
+	if (!want_node_lock)
+		return res;
+
+	/* outside the mutex: a round trip to the database */
+	enum store_err err = store_nodelock_take(store, STORE_NODELOCK_POP3, account_id);
+	pthread_mutex_lock(&lock_mutex);
+	e = find(account_id);
+	if (err == STORE_OK) {
+		e->node_locked = true;
+	} else {
+		/* not logged in after all */
+		e->sessions--;
+		e->last_login_ms = last;
+		res = err == STORE_EINUSE ? POP3_LOCK_IN_USE : POP3_LOCK_TEMP;
 	}
 	pthread_mutex_unlock(&lock_mutex);
 	return res;
 }
 
-void pop3_lock_release(int64_t account_id)
+void pop3_lock_release(struct store *store, int64_t account_id)
 {
 	struct lock_entry *e;
+	bool node_unlock = false;
 
 	pthread_mutex_lock(&lock_mutex);
 	e = find(account_id);
 	if (e != NULL && e->sessions > 0)
 		e->sessions--;
+	if (e != NULL && e->sessions == 0 && e->node_locked) {
+		e->node_locked = false;
+		node_unlock = true;
+	}
 	pthread_mutex_unlock(&lock_mutex);
+	if (node_unlock)
+		store_nodelock_release(store, STORE_NODELOCK_POP3, account_id);
 }

@@ -250,11 +250,15 @@ struct event_base;
 void pop3_expire_start(struct event_base *base);
 
 /* pop3-lock.c */
-enum pop3_lock_result { POP3_LOCK_OK, POP3_LOCK_IN_USE, POP3_LOCK_TOO_SOON };
-/* Take the lock for an account (or just count it when concurrent).
- * login_delay_ms > 0 refuses a login sooner than that after the last one. */
-enum pop3_lock_result pop3_lock_take(int64_t account_id, bool concurrent, int64_t login_delay_ms);
-void pop3_lock_release(int64_t account_id);
+enum pop3_lock_result { POP3_LOCK_OK, POP3_LOCK_IN_USE, POP3_LOCK_TOO_SOON, POP3_LOCK_TEMP };
+/* Take the lock for an account (or just count it when concurrent), here
+ * and, on a shared database, across nodes (POP3_LOCK_TEMP: the database
+ * could not say). login_delay_ms > 0 refuses a login sooner than that
+ * after the last one (on this node). */
+struct store;
+enum pop3_lock_result pop3_lock_take(struct store *store, int64_t account_id, bool concurrent,
+				     int64_t login_delay_ms);
+void pop3_lock_release(struct store *store, int64_t account_id);
 
 /* pop3-format.c: a stored message as POP3 sends it (RFC 1939 section 3):
  * every line ends in CRLF (bare LF becomes CRLF; a last line without LF

@@ -21,6 +21,7 @@ struct pop3_commit {
 	struct store_op op;
 	struct store_pop3_apply apply;
 	struct pop3_session *session;	/* NULL once the connection is gone */
+	struct store *store;
 	int64_t account_id;
 	struct store_pop3_item *items;
 	size_t ndeleted, nretrieved;
@@ -40,7 +41,7 @@ static void commit_done(struct store_op *op, void *ctx)
 
 	/* Unlock before answering, so that a client reconnecting at once
 	 * after "+OK" is not told the mailbox is in use. */
-	pop3_lock_release(commit->account_id);
+	pop3_lock_release(commit->store, commit->account_id);
 	if (s == NULL) {
 		if (op->err != STORE_OK)
 			log_warn("pop3 commit for a closed session failed: %s",
@@ -80,7 +81,7 @@ void pop3_cmd_quit(struct pop3_session *s, char **args, int nargs)
 		nretr += s->msgs[i].retrieved;
 	}
 	if (ndel == 0 && nretr == 0) {
-		pop3_lock_release(s->account_id);
+		pop3_lock_release(s->server->store, s->account_id);
 		s->locked = false;
 		pop3_ok(s, "Roost POP3 server signing off (maildrop empty or unchanged)");
 		conn_close(s->conn);
@@ -90,6 +91,7 @@ void pop3_cmd_quit(struct pop3_session *s, char **args, int nargs)
 	commit = xcalloc(1, sizeof(*commit));
 	commit->session = s;
 	commit->account_id = s->account_id;
+	commit->store = s->server->store;
 	commit->ndeleted = ndel;
 	commit->nretrieved = nretr;
 	commit->items = xcalloc(s->nmsgs + s->ndups + 1, sizeof(*commit->items));
@@ -133,7 +135,7 @@ void pop3_quit_session_gone(struct pop3_session *s)
 		return;
 	}
 	if (s->locked) {
-		pop3_lock_release(s->account_id);
+		pop3_lock_release(s->server->store, s->account_id);
 		s->locked = false;
 	}
 }

@@ -134,6 +134,18 @@ static void dispatch_mailbox_events(struct store *s, const struct store_changed 
 	}
 }
 
+static void dispatch_end(void)
+{
+	if (--dispatch_depth == 0) {
+		while (dead != NULL) {
+			struct store_watch *w = dead;
+			dead = w->dead_next;
+			unlink_watch(w);
+			free(w);
+		}
+	}
+}
+
 void store_feed_dispatch(struct store *s, const struct store_changed *changed, size_t n)
 {
 	if (n == 0)
@@ -143,12 +155,40 @@ void store_feed_dispatch(struct store *s, const struct store_changed *changed, s
 		dispatch_modseq(s, changed, n, i);
 	for (size_t i = 0; i < n; i++)
 		dispatch_mailbox_events(s, &changed[i]);
-	if (--dispatch_depth == 0) {
-		while (dead != NULL) {
-			struct store_watch *w = dead;
-			dead = w->dead_next;
-			unlink_watch(w);
-			free(w);
-		}
+	dispatch_end();
+}
+
+/* An account-wide MODSEQ watcher: one call per mailbox of the account,
+ * with its MODSEQ now (the watcher compares with what it has told). */
+static void resync_account(struct store *s, struct store_watch *w)
+{
+	struct store_mailbox *list = NULL;
+	size_t n = 0;
+	if (store_mailbox_list(s, w->account_id, &list, &n) != STORE_OK)
+		return; /* logged by the read; the next change reaches it */
+	for (size_t i = 0; i < n && !w->removed; i++)
+		w->cb(w->ctx, list[i].id, list[i].highestmodseq);
+	store_mailbox_list_free(list, n);
+}
+
+void store_feed_resync(struct store *s)
+{
+	dispatch_depth++;
+	/* List watchers first: a selected mailbox deleted meanwhile ends
+	 * its view before the MODSEQ watcher would read it. */
+	for (struct store_watch *w = s->watches, *next; w != NULL; w = next) {
+		next = w->next;
+		if (!w->removed && w->mcb != NULL)
+			w->mcb(w->ctx, 0, STORE_MAILBOX_RENAMED);
 	}
+	for (struct store_watch *w = s->watches, *next; w != NULL; w = next) {
+		next = w->next;
+		if (w->removed || w->cb == NULL)
+			continue;
+		if (w->mailbox_id != 0)
+			w->cb(w->ctx, w->mailbox_id, 0);
+		else
+			resync_account(s, w);
+	}
+	dispatch_end();
 }

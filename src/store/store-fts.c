@@ -1,16 +1,28 @@
 /*
  * store-fts: the full-text index (see store-fts.h). The text itself comes
  * from mail/search-text.c, so what the index answers is what reading the
- * messages would answer; this file only writes it and asks SQLite.
+ * messages would answer; this file only writes it and asks the database.
  *
  * Queries: a needle of 3 characters or more is a phrase of trigrams in
- * FTS5 (an exact substring test on the folded text); a shorter one cannot
- * use a trigram index and is an instr() over the indexed text of the
+ * FTS5, or LIKE '%needle%' over pg_trgm's GIN indexes on PostgreSQL: both
+ * an exact substring test on the folded text. A shorter one cannot use a
+ * trigram index and is an instr() (strpos()) over the indexed text of the
  * mailbox's messages (still no message is read). The per-message prefix
- * is searched with instr() on messages.search_prefix.
+ * is searched the same way on messages.search_prefix.
+ *
+ * PostgreSQL cannot hold a NUL or bytes that are not UTF-8 in text (the
+ * driver makes them U+FFFD), but neither reaches it from here: the folded
+ * text and needles are valid UTF-8 (search_text_fold() makes bad bytes
+ * U+FFFD, on the path that reads messages too) and hold no NUL (a NUL in
+ * a message is folded to a space; a needle with one matches nothing), so
+ * both backends index and compare the same bytes.
  */
 #include "store/store-fts.h"
+#include "lib/log.h"
 #include "lib/metrics.h"
+#ifdef ROOST_HAVE_PG
+#include "store/db/db-pg.h"
+#endif
 #include "store/store-ops.h"
 #include "lib/alloc.h"
 #include "lib/buf.h"
@@ -20,9 +32,69 @@
 /* Text bytes one reindex batch holds in memory before writing. */
 #define FTS_REINDEX_MAX_BYTES ((size_t)64 << 20)
 
+/* On PostgreSQL: is the whole index there (table and trigram indexes)?
+ * -1 when the asking failed. */
+static int pg_ask_present(struct db *db)
+{
+#ifdef ROOST_HAVE_PG
+	struct db_stmt *st = store_prepare(db, db_pg_fts_present_sql);
+	if (st == NULL)
+		return -1;
+	int rc = db_step(st);
+	int present = rc == DB_ROW ? db_column_int64(st, 0) == 1 : -1;
+	db_reset(st);
+	return present;
+#else
+	(void)db;
+	return 0;
+#endif
+}
+
+/* Asked once per open store (on the caller's connection), unless the
+ * asking fails: a node sees an index made later after a restart. */
+static bool pg_index_present(struct store *s, struct db *db)
+{
+	int known = atomic_load(&s->fts_pg_index);
+	if (known != 0)
+		return known > 0;
+	int present = pg_ask_present(db);
+	if (present >= 0)
+		atomic_store(&s->fts_pg_index, present ? 1 : -1);
+	return present == 1;
+}
+
 bool store_fts_enabled(struct store *s)
 {
-	return !s->settings.fts_disabled;
+	if (s->settings.fts_disabled)
+		return false;
+	return !store_on_pg(s) || pg_index_present(s, store_reader(s));
+}
+
+void store_fts_pg_schema(struct db *db)
+{
+#ifdef ROOST_HAVE_PG
+	if (db_backend_of(db) != DB_POSTGRESQL || pg_ask_present(db) == 1)
+		return;
+	/* a store made by a roost without the index, or pg_trgm missing
+	 * then: (try to) make it now */
+	char *error = NULL;
+	enum store_err err = store_exec(db, "BEGIN", &error);
+	if (err == STORE_OK)
+		err = store_exec(db, db_pg_fts_sql, &error);
+	if (err == STORE_OK)
+		err = store_exec(db, "COMMIT", &error);
+	if (err != STORE_OK) {
+		store_exec(db, "ROLLBACK", NULL);
+		log_warn("store: no full-text index on PostgreSQL, SEARCH BODY/TEXT read the"
+			 " messages (slower, same answers): %s; the index needs the pg_trgm"
+			 " extension (CREATE EXTENSION pg_trgm in the store's database)", error);
+	} else {
+		log_info("store: full-text index (pg_trgm) created; the indexer fills it");
+	}
+	free(error);
+#else
+	(void)db;
+#endif
 }
 
 void store_fts_prepare(struct store *s, const struct store_deliver *d,
@@ -65,7 +137,8 @@ static enum store_err step_done(struct db_stmt *st)
 
 static enum store_err fts_delete(struct db *db, int64_t content_id)
 {
-	/* search_fts is FTS5, SQLite's: PostgreSQL stores have no index */
+	/* PostgreSQL: the row went with its content (ON DELETE CASCADE);
+	 * there may be no search_fts at all (no pg_trgm) */
 	if (db_backend_of(db) != DB_SQLITE)
 		return STORE_OK;
 	struct db_stmt *st = store_prepare(db, "DELETE FROM search_fts WHERE rowid = ?1");
@@ -80,11 +153,17 @@ static enum store_err fts_write(struct db *db, int64_t content_id, const struct 
 {
 	struct db_stmt *st;
 	enum store_err err;
-	if (replace) {
+	bool pg = db_backend_of(db) == DB_POSTGRESQL;
+	if (replace && !pg) {
 		if ((err = fts_delete(db, content_id)) != STORE_OK)
 			return err;
 	}
-	st = store_prepare(db, "INSERT INTO search_fts (rowid, header, body) VALUES (?1, ?2, ?3)");
+	/* FTS5 has no upsert; a plain table does */
+	st = pg ? store_prepare(db,
+		"INSERT INTO search_fts (content_id, header, body) VALUES (?1, ?2, ?3)"
+		" ON CONFLICT (content_id) DO UPDATE SET header = excluded.header,"
+		" body = excluded.body") :
+		store_prepare(db, "INSERT INTO search_fts (rowid, header, body) VALUES (?1, ?2, ?3)");
 	if (st == NULL)
 		return STORE_ETEMP;
 	db_bind_int64(st, 1, content_id);
@@ -188,6 +267,63 @@ static const char *const match_cols[] = {
 	[STORE_FTS_BODY] = "body", [STORE_FTS_TEXT] = "{header body}", [STORE_FTS_HEADER] = "header",
 };
 
+/* PostgreSQL: ?2 is the LIKE pattern of the needle (like_pattern), which
+ * pg_trgm's GIN indexes search_fts_header/_body answer; ?3 the needle. */
+static const char *const pg_long[] = {
+	[STORE_FTS_BODY] =
+		"SELECT m.uid, NULL, NULL FROM messages m WHERE m.mailbox_id = " OWNED_MAILBOX ""
+		" AND m.content_id IN (SELECT content_id FROM search_fts WHERE body LIKE ?2)"
+		" ORDER BY m.uid",
+	[STORE_FTS_TEXT] =
+		"SELECT m.uid, NULL, NULL FROM messages m WHERE m.mailbox_id = " OWNED_MAILBOX ""
+		" AND (m.content_id IN (SELECT content_id FROM search_fts"
+		" WHERE header LIKE ?2 OR body LIKE ?2)"
+		" OR strpos(m.search_prefix, ?3) > 0) ORDER BY m.uid",
+	[STORE_FTS_HEADER] =
+		"SELECT m.uid, f.header, m.search_prefix FROM messages m"
+		" LEFT JOIN search_fts f ON f.content_id = m.content_id"
+		" WHERE m.mailbox_id = " OWNED_MAILBOX ""
+		" AND (m.content_id IN (SELECT content_id FROM search_fts WHERE header LIKE ?2)"
+		" OR strpos(m.search_prefix, ?3) > 0) ORDER BY m.uid",
+};
+
+/* strpos(), not LIKE: a trigram index would scan whole for these */
+static const char *const pg_short[] = {
+	[STORE_FTS_BODY] =
+		"SELECT m.uid, NULL, NULL FROM messages m"
+		" JOIN search_fts f ON f.content_id = m.content_id"
+		" WHERE m.mailbox_id = " OWNED_MAILBOX " AND strpos(f.body, ?3) > 0"
+		" ORDER BY m.uid",
+	[STORE_FTS_TEXT] =
+		"SELECT m.uid, NULL, NULL FROM messages m"
+		" JOIN search_fts f ON f.content_id = m.content_id"
+		" WHERE m.mailbox_id = " OWNED_MAILBOX " AND (strpos(f.header, ?3) > 0"
+		" OR strpos(f.body, ?3) > 0 OR strpos(m.search_prefix, ?3) > 0) ORDER BY m.uid",
+	[STORE_FTS_HEADER] =
+		"SELECT m.uid, f.header, m.search_prefix FROM messages m"
+		" JOIN search_fts f ON f.content_id = m.content_id"
+		" WHERE m.mailbox_id = " OWNED_MAILBOX ""
+		" AND (strpos(f.header, ?3) > 0 OR strpos(m.search_prefix, ?3) > 0)"
+		" ORDER BY m.uid",
+};
+
+/* '%needle%' with LIKE's own characters escaped by its default escape,
+ * the backslash: the needle matches as a plain substring. */
+static char *like_pattern(const char *needle, size_t nlen)
+{
+	struct buf b;
+	buf_init(&b, SIZE_MAX);
+	buf_putc(&b, '%');
+	for (size_t i = 0; i < nlen; i++) {
+		if (needle[i] == '\\' || needle[i] == '%' || needle[i] == '_')
+			buf_putc(&b, '\\');
+		buf_putc(&b, needle[i]);
+	}
+	buf_putc(&b, '%');
+	buf_putc(&b, '\0');
+	return buf_steal(&b);
+}
+
 static const char *col_text(struct db_stmt *st, int i, size_t *len_r)
 {
 	const char *t = db_column_text(st, i);
@@ -210,10 +346,12 @@ enum store_err store_fts_search(struct store *s, int64_t account_id, int64_t mai
 	if (memchr(needle, '\0', nlen) != NULL)
 		return STORE_OK;
 	bool use_match = utf8_chars(needle, nlen) >= 3;
-	struct db_stmt *st = store_prepare(db, use_match ? sql_long[scope] : sql_short[scope]);
+	bool pg = store_on_pg(s);
+	struct db_stmt *st = store_prepare(db, pg ? (use_match ? pg_long[scope] : pg_short[scope])
+					      : (use_match ? sql_long[scope] : sql_short[scope]));
 	if (st == NULL)
 		return STORE_ETEMP;
-	char *expr = match_expr(match_cols[scope], needle, nlen);
+	char *expr = pg ? like_pattern(needle, nlen) : match_expr(match_cols[scope], needle, nlen);
 	db_bind_int64(st, 1, mailbox_id);
 	db_bind_text(st, 2, expr, -1, true);
 	db_bind_text(st, 3, needle, (int)nlen, true);
@@ -252,8 +390,14 @@ enum store_err store_fts_unindexed(struct store *s, int64_t account_id, int64_t 
 		return err;
 	/* CROSS JOIN keeps SQLite from walking the whole mailbox and probing
 	 * content_index per message (80 ms at 100,000 messages): the partial
-	 * index content_unindexed holds only the backlog, usually nothing */
-	struct db_stmt *st = store_prepare(db,
+	 * index content_unindexed holds only the backlog, usually nothing.
+	 * PostgreSQL has no CROSS JOIN ... ON; its planner weighs both ways. */
+	struct db_stmt *st = store_on_pg(s) ?
+		store_prepare(db,
+		"SELECT m.uid FROM content_index i JOIN messages m"
+		" ON m.content_id = i.content_id"
+		" WHERE i.fts = 0 AND m.mailbox_id = " OWNED_MAILBOX " ORDER BY m.uid") :
+		store_prepare(db,
 		"SELECT m.uid FROM content_index i CROSS JOIN messages m"
 		" ON m.content_id = i.content_id"
 		" WHERE i.fts = 0 AND m.mailbox_id = " OWNED_MAILBOX " ORDER BY m.uid");
@@ -291,6 +435,7 @@ struct reindex_item {
 struct reindex_batch {
 	struct reindex_item *items;
 	size_t n, cap;
+	bool pending_only;	/* the indexer's batch, not a full reindex */
 };
 
 static void batch_clear(struct reindex_batch *b)
@@ -383,14 +528,18 @@ static enum store_err batch_write(struct store_txn *txn, void *arg, char **error
 	struct db *db = store_txn_db(txn);
 	for (size_t i = 0; i < b->n; i++) {
 		struct reindex_item *it = &b->items[i];
-		/* expunged since it was read: its row must not come back */
-		struct db_stmt *st = store_prepare(db, "SELECT 1 FROM contents WHERE id = ?1");
+		/* expunged since it was read: its row must not come back; and
+		 * another node's indexer may have done it meanwhile */
+		struct db_stmt *st = store_prepare(db,
+			"SELECT i.fts FROM contents c JOIN content_index i ON i.content_id = c.id"
+			" WHERE c.id = ?1");
 		if (st == NULL)
 			return STORE_ETEMP;
 		db_bind_int64(st, 1, it->content_id);
 		int rc = db_step(st);
+		bool done = rc == DB_ROW && db_column_int64(st, 0) != 0;
 		db_reset(st);
-		if (rc == DB_DONE)
+		if (rc == DB_DONE || (done && b->pending_only))
 			continue;
 		if (rc != DB_ROW)
 			return store_db_err(rc);
@@ -418,10 +567,13 @@ enum store_err store_fts_reindex(struct store *s, int64_t account_id, size_t *n_
 	int64_t last = 0;
 	enum store_err err = STORE_OK;
 	*n_r = 0;
-	/* the PostgreSQL store keeps no full-text index (SEARCH reads the
-	 * messages): nothing to index */
-	if (store_on_pg(s))
-		return STORE_OK;
+	if (store_on_pg(s) && !pg_index_present(s, store_reader(s))) {
+		if (error_r != NULL)
+			*error_r = xstrdup("this PostgreSQL store has no full-text index (the pg_trgm"
+					   " extension was missing when it was opened: see the log);"
+					   " SEARCH reads the messages");
+		return STORE_EPERM;
+	}
 	for (;;) {
 		if ((err = batch_read(s, account_id, &last, &b, false, STORE_FTS_REINDEX_BATCH)) !=
 			    STORE_OK ||
@@ -469,6 +621,7 @@ enum store_err store_fts_index_pending(struct store *s, size_t max, size_t *n_r)
 	*n_r = 0;
 	if (!store_fts_enabled(s))
 		return STORE_OK;
+	b.pending_only = true;
 	enum store_err err = batch_read(s, 0, &last, &b, true, max);
 	if (err == STORE_OK && b.n > 0) {
 		struct store_op op;

@@ -88,7 +88,9 @@ static void *indexer_main(void *arg)
 
 void store_indexer_start(struct store *s)
 {
-	if (!store_fts_enabled(s))
+	/* not store_fts_enabled(): on PostgreSQL that asks the database,
+	 * which the thread does itself (store_fts_index_pending) */
+	if (s->settings.fts_disabled)
 		return;
 	s->indexer_stopping = false;
 	int rc = pthread_create(&s->indexer, NULL, indexer_main, s);

@@ -25,6 +25,7 @@ struct store_txn {
 	struct store_changed *changed;	/* mailboxes touched in this commit */
 	size_t nchanged, cap;
 	size_t op_changed_start;	/* changed[] index where this op began */
+	bool queue_changed;		/* a message was queued for sending */
 };
 
 struct store {
@@ -50,6 +51,12 @@ struct store {
 	struct store_changed *feed;
 	size_t nfeed, feed_cap;
 	struct event *done_ev;
+	/* the change feed across nodes (store-feed-nodes.c, PostgreSQL) */
+	bool feed_resync;		/* every watcher must catch up (s->lock) */
+	bool feed_queue;		/* another node queued mail (s->lock) */
+	uint64_t node_id;		/* random, tells our NOTIFYs from others' */
+	struct pg_listener *listener;
+	struct event *resync_timer;	/* retries a resync the database refused */
 	pthread_t checkpointer;
 	pthread_t indexer;		/* full-text indexer (store-indexer.c) */
 	bool indexer_running, indexer_wake;
@@ -57,6 +64,9 @@ struct store {
 	 * (which writes through it) has stopped */
 	bool indexer_stopping;
 	pthread_cond_t indexer_cond;
+	/* PostgreSQL: is the full-text index there (store-fts.c)? 0 not
+	 * known yet, 1 yes, -1 no (no pg_trgm when the store was opened) */
+	atomic_int fts_pg_index;
 	pthread_cond_t checkpoint_cond;	/* wakes the checkpointer to stop */
 	struct db *cdb;			/* the checkpointer's connection */
 	pthread_mutex_t run_lock;	/* serialises writes without writer thread */
@@ -71,8 +81,13 @@ struct store {
 	atomic_uint_fast64_t commits, ops;
 	/* \Recent marks held in memory (store-recent.c) */
 	struct store_recent_table *recent;
+	/* locks across nodes (store-nodelock.c) */
+	struct store_nodelocks *nodelocks;
 };
 
+/* store-nodelock.c: its state's life with the store's. */
+void store_nodelocks_init(struct store *s);
+void store_nodelocks_free(struct store *s);
 /* The full-text indexer thread (store-indexer.c). wake: s->lock held. */
 void store_indexer_start(struct store *s);
 void store_indexer_wake(struct store *s);
@@ -88,6 +103,17 @@ void store_op_release_priv(struct store_op *op);
 void store_run_batch(struct store *s, struct store_op **ops, size_t n, struct store_txn *txn);
 /* Change feed: called on the base thread with the commit's changed list. */
 void store_feed_dispatch(struct store *s, const struct store_changed *changed, size_t n);
+/* Tell every watcher that anything may have changed (store-feed.c): after
+ * notifications may have been lost. Base thread. */
+void store_feed_resync(struct store *s);
+/* Send the batch's changed list to the other nodes, inside its
+ * transaction, before COMMIT (PostgreSQL only; no-op otherwise). */
+enum store_err store_feed_publish(struct store_txn *txn);
+/* The listener that brings other nodes' changes (writer start/stop). */
+void store_feed_nodes_start(struct store *s);
+void store_feed_nodes_stop(struct store *s);
+/* The resynchronisation asked for, once the database answers (base thread). */
+void store_feed_nodes_resync(struct store *s);
 /* Record a mailbox-list event in the running op (store-feed.c). */
 void store_txn_mailbox_event(struct store_txn *txn, int64_t account_id, int64_t mailbox_id,
 			     enum store_mailbox_event event);

@@ -121,6 +121,7 @@ static void add_args_free(struct queue_add_args *a)
 static enum store_err queue_insert(struct store_txn *txn, struct queue_add_args *a)
 {
 	struct db *db = store_txn_db(txn);
+	txn->queue_changed = true; /* for the node that sends (store-feed-nodes.c) */
 	if (a->n_rcpts == 0)
 		return STORE_EINVAL;
 	if (a->n_rcpts > STORE_QUEUE_MAX_RCPTS)
@@ -400,6 +401,7 @@ static enum store_err admin_fn(struct store_txn *txn, void *arg, char **error_r)
 {
 	struct queue_admin_args *a = arg;
 	struct db *db = store_txn_db(txn);
+	txn->queue_changed = true;
 	int64_t now = store_now();
 	struct db_stmt *st;
 	/* ?1 = id (0 = all), ?2 = now */

@@ -18,25 +18,108 @@
  * the deleted account, and its UIDs can be handed out again under the
  * same UIDVALIDITY (a client that saw them keeps stale cache entries). A
  * replace that keeps the live UIDNEXT and HIGHESTMODSEQ would close it.
+ *
+ * The source is a struct db: a backup's SQLite file here, or the live
+ * store of either backend for `roost store copy` (store-copy.c), which
+ * runs the same per-account copy for every account in one transaction.
+ * Rows are streamed (store_src_rows), a message's content read one at a
+ * time, so memory stays bounded by the largest message.
  */
 #include "store/store-backup.h"
+#include "store/store-copy.h"
 #include "lib/alloc.h"
 #include "mail/address.h"
 #include "store/store-internal.h"
 #include "store/store-private.h"
 #include "store/db/db.h"
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct restore_args {
-	const char *db_path, *address;
+	const char *src_name, *src_what, *address;
 	struct db *src;
-	int64_t account_id;
+	int64_t account_id, old_account_id;
 	int64_t *map_old, *map_new;
 	size_t nmap, cap;
 	size_t nmessages;
 	int64_t max_objectid;
 };
+
+/* Rows of a SELECT on a source connection, one at a time. SQLite steps
+ * its statement row by row; PostgreSQL's driver keeps a whole result, so
+ * there the SELECT runs as a cursor (inside the caller's transaction on
+ * the source), STORE_SRC_FETCH_ROWS rows per FETCH. */
+static atomic_uint cursor_serial;
+
+int store_src_rows_open(struct store_src_rows *r, struct db *db, const char *select_sql)
+{
+	memset(r, 0, sizeof(*r));
+	r->db = db;
+	if (db_backend_of(db) != DB_POSTGRESQL) {
+		r->row = NULL;
+		return db_prepare(db, select_sql, &r->query);
+	}
+	snprintf(r->cursor, sizeof(r->cursor), "roost_src_%u", atomic_fetch_add(&cursor_serial, 1));
+	char *sql = xasprintf("DECLARE %s NO SCROLL CURSOR FOR %s", r->cursor, select_sql);
+	int rc = db_prepare(db, sql, &r->query);
+	free(sql);
+	return rc;
+}
+
+int store_src_rows_step(struct store_src_rows *r)
+{
+	if (r->fetch == NULL && db_backend_of(r->db) != DB_POSTGRESQL) {
+		r->row = r->query;
+		return db_step(r->query);
+	}
+	if (r->fetch == NULL) {
+		int rc = db_step(r->query);	/* DECLARE: opens the cursor */
+		if (rc != DB_DONE)
+			return rc == DB_ROW ? DB_ERROR : rc;
+		r->declared = true;
+		char *sql = xasprintf("FETCH FORWARD %d FROM %s", STORE_SRC_FETCH_ROWS, r->cursor);
+		rc = db_prepare(r->db, sql, &r->fetch);
+		free(sql);
+		if (rc != DB_OK)
+			return rc;
+		r->row = r->fetch;
+		r->nbatch = 0;
+	}
+	int rc = db_step(r->fetch);
+	if (rc == DB_DONE && r->nbatch > 0) {
+		/* this batch is used up: the next one */
+		db_reset(r->fetch);
+		r->nbatch = 0;
+		rc = db_step(r->fetch);
+	}
+	if (rc == DB_ROW)
+		r->nbatch++;
+	return rc;
+}
+
+struct db_stmt *store_src_rows_stmt(struct store_src_rows *r)
+{
+	return r->query;
+}
+
+struct db_stmt *store_src_rows_row(struct store_src_rows *r)
+{
+	return r->row;
+}
+
+void store_src_rows_close(struct store_src_rows *r)
+{
+	db_finalize(r->fetch);
+	db_finalize(r->query);
+	if (r->declared) {
+		char *sql = xasprintf("CLOSE %s", r->cursor);
+		db_exec(r->db, sql, NULL);
+		free(sql);
+	}
+	memset(r, 0, sizeof(*r));
+}
 
 static enum store_err done_err(struct db_stmt *st)
 {
@@ -45,11 +128,19 @@ static enum store_err done_err(struct db_stmt *st)
 	return rc == DB_DONE ? STORE_OK : store_db_err(rc);
 }
 
+/* map_old is ascending: the mailboxes are read in id order */
 static int64_t map_mailbox(const struct restore_args *a, int64_t old)
 {
-	for (size_t i = 0; i < a->nmap; i++)
-		if (a->map_old[i] == old)
-			return a->map_new[i];
+	size_t lo = 0, hi = a->nmap;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (a->map_old[mid] == old)
+			return a->map_new[mid];
+		if (a->map_old[mid] < old)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
 	return 0;
 }
 
@@ -60,10 +151,23 @@ static void bind_cols(struct db_stmt *dst, int param, struct db_stmt *src, int f
 		db_bind_column(dst, param + i, src, from + i);
 }
 
+/* The same, as text: columns that are bytea on PostgreSQL and text on
+ * SQLite (content_index's IMAP renderings) stay text on SQLite. */
+static void bind_cols_text(struct db_stmt *dst, int param, struct db_stmt *src, int from, int n)
+{
+	for (int i = 0; i < n; i++) {
+		size_t len = db_column_bytes(src, from + i);
+		if (db_column_type(src, from + i) == DB_TYPE_BLOB && len <= INT32_MAX)
+			db_bind_text(dst, param + i, db_column_blob(src, from + i), (int)len, false);
+		else
+			db_bind_column(dst, param + i, src, from + i);
+	}
+}
+
 static enum store_err src_err(struct restore_args *a, int rc, char **error_r)
 {
 	if (error_r != NULL && *error_r == NULL)
-		*error_r = xasprintf("%s: %s", a->db_path, db_errmsg(a->src));
+		*error_r = xasprintf("%s: %s", a->src_name, db_errmsg(a->src));
 	enum store_err err = store_db_err(rc);
 	return err == STORE_OK ? STORE_ETEMP : err;
 }
@@ -75,14 +179,17 @@ static enum store_err copy_rows(struct store_txn *txn, struct restore_args *a, i
 				const char *select_sql, const char *insert_sql, bool mailbox_col,
 				char **error_r)
 {
-	struct db_stmt *q = NULL;
-	int rc = db_prepare(a->src, select_sql, &q);
-	if (rc != DB_OK)
+	struct store_src_rows r;
+	int rc = store_src_rows_open(&r, a->src, select_sql);
+	if (rc != DB_OK) {
+		store_src_rows_close(&r);
 		return src_err(a, rc, error_r);
-	db_bind_int64(q, 1, old_id);
+	}
+	db_bind_int64(store_src_rows_stmt(&r), 1, old_id);
 	struct db_stmt *ins = store_prepare(txn->db, insert_sql);
 	enum store_err err = ins == NULL ? STORE_ETEMP : STORE_OK;
-	while (err == STORE_OK && (rc = db_step(q)) == DB_ROW) {
+	while (err == STORE_OK && (rc = store_src_rows_step(&r)) == DB_ROW) {
+		struct db_stmt *q = store_src_rows_row(&r);
 		int n = db_column_count(q);
 		db_bind_int64(ins, 1, a->account_id);
 		int first = 0;
@@ -97,14 +204,24 @@ static enum store_err copy_rows(struct store_txn *txn, struct restore_args *a, i
 	}
 	if (err == STORE_OK && rc != DB_DONE)
 		err = src_err(a, rc, error_r);
-	db_finalize(q);
+	store_src_rows_close(&r);
 	return err;
+}
+
+/* One source row for a point query (a few columns of one row). */
+static int src_row(struct restore_args *a, const char *sql, int64_t id, struct db_stmt **q_r)
+{
+	int rc = db_prepare(a->src, sql, q_r);
+	if (rc != DB_OK)
+		return rc;
+	db_bind_int64(*q_r, 1, id);
+	return db_step(*q_r);
 }
 
 static enum store_err copy_content(struct store_txn *txn, struct restore_args *a,
 				   struct db_stmt *m, int64_t *cid_r, char **error_r)
 {
-	/* m columns 16..20: hash, size, crlf_size, data, old content id */
+	/* m columns 16..19: hash, size, crlf_size, old content id */
 	struct db_stmt *st = store_prepare(txn->db, "SELECT id FROM contents WHERE hash = ?1");
 	if (st == NULL)
 		return STORE_ETEMP;
@@ -122,22 +239,32 @@ static enum store_err copy_content(struct store_txn *txn, struct restore_args *a
 		*cid_r = cid;
 		return done_err(st);
 	}
+	/* the bytes alone, one content at a time: memory stays bounded by the
+	 * largest message, whatever the source's driver buffers */
+	struct db_stmt *d = NULL;
+	int64_t old_cid = db_column_int64(m, 19);
+	rc = src_row(a, "SELECT data FROM contents WHERE id = ?1", old_cid, &d);
+	if (rc != DB_ROW) {
+		db_finalize(d);
+		return src_err(a, rc == DB_DONE ? DB_CORRUPT : rc, error_r);
+	}
 	st = store_prepare(txn->db, "INSERT INTO contents (hash, size, crlf_size, refs, data)"
 				    " VALUES (?1, ?2, ?3, 1, ?4) RETURNING id");
-	if (st == NULL)
+	if (st == NULL) {
+		db_finalize(d);
 		return STORE_ETEMP;
-	bind_cols(st, 1, m, 16, 4);
+	}
+	bind_cols(st, 1, m, 16, 3);
+	db_bind_column(st, 4, d, 0);
 	enum store_err err = store_insert_id(st, &cid);
+	db_finalize(d);
 	if (err != STORE_OK)
 		return err;
 	struct db_stmt *q = NULL;
-	rc = db_prepare(a->src, "SELECT envelope, body, bodystructure, parts, subject, from_addr,"
-				" to_addr, cc_addr, bcc_addr, message_id, in_reply_to, references_hdr,"
-				" date, header_len, preview FROM content_index WHERE content_id = ?1", &q);
-	if (rc != DB_OK)
-		return src_err(a, rc, error_r);
-	db_bind_int64(q, 1, db_column_int64(m, 20));
-	rc = db_step(q);
+	rc = src_row(a, "SELECT envelope, body, bodystructure, parts, subject, from_addr,"
+			" to_addr, cc_addr, bcc_addr, message_id, in_reply_to, references_hdr,"
+			" date, header_len, preview FROM content_index WHERE content_id = ?1",
+		     old_cid, &q);
 	if (rc == DB_ROW) {
 		/* fts = 0: the indexer adds it to the full-text index */
 		st = store_prepare(txn->db,
@@ -150,7 +277,8 @@ static enum store_err copy_content(struct store_txn *txn, struct restore_args *a
 			err = STORE_ETEMP;
 		else {
 			db_bind_int64(st, 1, cid);
-			bind_cols(st, 2, q, 0, 15);
+			bind_cols_text(st, 2, q, 0, 4);
+			bind_cols(st, 6, q, 4, 11);
 			err = done_err(st);
 		}
 	} else if (rc != DB_DONE) {
@@ -164,18 +292,22 @@ static enum store_err copy_content(struct store_txn *txn, struct restore_args *a
 static enum store_err copy_messages(struct store_txn *txn, struct restore_args *a, int64_t old_id,
 				    char **error_r)
 {
-	struct db_stmt *m = NULL;
-	int rc = db_prepare(a->src, "SELECT m.mailbox_id, m.uid, m.modseq, m.flags, m.keywords, m.internaldate,"
+	struct store_src_rows r;
+	int rc = store_src_rows_open(&r, a->src,
+		"SELECT m.mailbox_id, m.uid, m.modseq, m.flags, m.keywords, m.internaldate,"
 		" m.savedate, m.size, m.crlf_size, m.prefix, m.pop3_uidl, m.pop3_hidden,"
 		" m.pop3_retrieved, m.emailid, m.threadid, m.search_prefix,"
-		" c.hash, c.size, c.crlf_size, c.data, c.id"
+		" c.hash, c.size, c.crlf_size, c.id"
 		" FROM messages m JOIN mailboxes mb ON mb.id = m.mailbox_id"
-		" JOIN contents c ON c.id = m.content_id WHERE mb.account_id = ?1", &m);
-	if (rc != DB_OK)
+		" JOIN contents c ON c.id = m.content_id WHERE mb.account_id = ?1");
+	if (rc != DB_OK) {
+		store_src_rows_close(&r);
 		return src_err(a, rc, error_r);
-	db_bind_int64(m, 1, old_id);
+	}
+	db_bind_int64(store_src_rows_stmt(&r), 1, old_id);
 	enum store_err err = STORE_OK;
-	while (err == STORE_OK && (rc = db_step(m)) == DB_ROW) {
+	while (err == STORE_OK && (rc = store_src_rows_step(&r)) == DB_ROW) {
+		struct db_stmt *m = store_src_rows_row(&r);
 		int64_t cid = 0;
 		err = copy_content(txn, a, m, &cid, error_r);
 		if (err != STORE_OK)
@@ -204,13 +336,13 @@ static enum store_err copy_messages(struct store_txn *txn, struct restore_args *
 	}
 	if (err == STORE_OK && rc != DB_DONE)
 		err = src_err(a, rc, error_r);
-	db_finalize(m);
+	store_src_rows_close(&r);
 	return err;
 }
 
-static enum store_err fn_restore(struct store_txn *txn, void *arg, char **error_r)
+static enum store_err restore_account(struct store_txn *txn, struct restore_args *a,
+				      char **error_r)
 {
-	struct restore_args *a = arg;
 	const char *at = strrchr(a->address, '@');
 	struct db_stmt *st = store_prepare(txn->db, "SELECT id FROM domains WHERE name = ?1");
 	if (st == NULL || at == NULL)
@@ -244,19 +376,22 @@ static enum store_err fn_restore(struct store_txn *txn, void *arg, char **error_
 	rc = db_prepare(a->src, "SELECT id, address, pwhash, quota_bytes, quota_messages, used_bytes,"
 				" used_messages, pop3_delete, created, disabled, pop3_mailboxes FROM accounts"
 				" WHERE address = ?1", &q);
-	if (rc != DB_OK)
+	if (rc != DB_OK) {
+		db_finalize(q);
 		return src_err(a, rc, error_r);
+	}
 	db_bind_text(q, 1, a->address, -1, true);
 	rc = db_step(q);
 	if (rc != DB_ROW) {
 		db_finalize(q);
 		if (rc == DB_DONE) {
-			*error_r = xasprintf("%s is not in the backup", a->address);
+			*error_r = xasprintf("%s is not in %s", a->address, a->src_what);
 			return STORE_ENOTFOUND;
 		}
 		return src_err(a, rc, error_r);
 	}
 	int64_t old_id = db_column_int64(q, 0);
+	a->old_account_id = old_id;
 	st = store_prepare(txn->db,
 			   "INSERT INTO accounts (domain_id, address, pwhash, quota_bytes, quota_messages,"
 			   " used_bytes, used_messages, pop3_delete, created, disabled, pop3_mailboxes)"
@@ -271,12 +406,24 @@ static enum store_err fn_restore(struct store_txn *txn, void *arg, char **error_
 	if (err != STORE_OK)
 		return err;
 
-	rc = db_prepare(a->src, "SELECT id, name, uidvalidity, uidnext, highestmodseq, special_use,"
-				" subscribed, recent_uid FROM mailboxes WHERE account_id = ?1", &q);
-	if (rc != DB_OK)
+	struct store_src_rows r;
+	rc = store_src_rows_open(&r, a->src,
+				 "SELECT id, name, uidvalidity, uidnext, highestmodseq, special_use,"
+				 " subscribed, recent_uid FROM mailboxes WHERE account_id = ?1"
+				 " ORDER BY id");
+	if (rc != DB_OK) {
+		store_src_rows_close(&r);
 		return src_err(a, rc, error_r);
-	db_bind_int64(q, 1, old_id);
-	while (err == STORE_OK && (rc = db_step(q)) == DB_ROW) {
+	}
+	db_bind_int64(store_src_rows_stmt(&r), 1, old_id);
+	while (err == STORE_OK && (rc = store_src_rows_step(&r)) == DB_ROW) {
+		q = store_src_rows_row(&r);
+		if (a->nmap >= STORE_MAX_MAILBOXES) {
+			*error_r = xasprintf("%s: %s has more than %d mailboxes", a->src_name,
+					     a->address, STORE_MAX_MAILBOXES);
+			err = STORE_ELIMIT;
+			break;
+		}
 		st = store_prepare(txn->db,
 				   "INSERT INTO mailboxes (account_id, name, uidvalidity, uidnext,"
 				   " highestmodseq, special_use, subscribed, recent_uid)"
@@ -298,7 +445,7 @@ static enum store_err fn_restore(struct store_txn *txn, void *arg, char **error_
 	}
 	if (err == STORE_OK && rc != DB_DONE)
 		err = src_err(a, rc, error_r);
-	db_finalize(q);
+	store_src_rows_close(&r);
 	if (err == STORE_OK)
 		err = copy_messages(txn, a, old_id, error_r);
 	static const struct {
@@ -354,6 +501,27 @@ static enum store_err fn_restore(struct store_txn *txn, void *arg, char **error_
 	return err;
 }
 
+static enum store_err fn_restore(struct store_txn *txn, void *arg, char **error_r)
+{
+	return restore_account(txn, arg, error_r);
+}
+
+enum store_err store_restore_account_txn(struct store_txn *txn, struct db *src,
+					 const char *src_name, const char *address,
+					 struct store_restore_result *result_r, char **error_r)
+{
+	struct restore_args a = {.src_name = src_name, .src_what = src_name, .address = address,
+				 .src = src};
+	enum store_err err = restore_account(txn, &a, error_r);
+	result_r->old_account_id = a.old_account_id;
+	result_r->new_account_id = a.account_id;
+	result_r->nmailboxes = a.nmap;
+	result_r->nmessages = a.nmessages;
+	free(a.map_old);
+	free(a.map_new);
+	return err;
+}
+
 enum store_err store_restore_account(struct store *s, const char *db_path, const char *address,
 				     size_t *nmailboxes_r, size_t *nmessages_r, char **error_r)
 {
@@ -369,7 +537,7 @@ enum store_err store_restore_account(struct store *s, const char *db_path, const
 				     live_version);
 		return STORE_EINVAL;
 	}
-	struct restore_args a = {.db_path = db_path, .address = address};
+	struct restore_args a = {.src_name = db_path, .src_what = "the backup", .address = address};
 	/* A backup is a SQLite file whatever the live store's backend is. */
 	if (db_open(DB_SQLITE, db_path, DB_OPEN_READONLY, &a.src, error_r) != DB_OK)
 		return STORE_ETEMP;

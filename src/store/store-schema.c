@@ -15,6 +15,7 @@
  * delivery for nothing.
  */
 #include "store/store-internal.h"
+#include "store/store-fts.h"
 #ifdef ROOST_HAVE_PG
 #include "store/db/db-pg.h"
 #endif
@@ -494,8 +495,11 @@ enum store_err store_schema_check(struct db *db, const char *db_path, char **err
 	enum store_err err = read_version(db, &version, error_r);
 	if (err != STORE_OK)
 		return err;
-	if (version == SCHEMA_VERSION)
+	if (version == SCHEMA_VERSION) {
+		/* PostgreSQL's full-text index is made apart (it needs pg_trgm) */
+		store_fts_pg_schema(db);
 		return STORE_OK;
+	}
 	if (version > SCHEMA_VERSION) {
 		*error_r = xasprintf("database schema version %ld is newer than this roost knows"
 				     " (%d): run a newer roost", version, SCHEMA_VERSION);

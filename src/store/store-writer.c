@@ -59,6 +59,7 @@ static void txn_reset(struct store_txn *txn)
 {
 	txn->nchanged = 0;
 	txn->op_changed_start = 0;
+	txn->queue_changed = false;
 }
 
 /* Nothing of this batch is stored: every op not failed yet (done or not
@@ -103,16 +104,48 @@ void store_run_batch(struct store *s, struct store_op **ops, size_t n, struct st
 	s->commit_allowed = true;
 }
 
+/*
+ * Several nodes on one PostgreSQL database each run a writer. A batch
+ * locks the rows of many accounts and mailboxes, in whatever order its
+ * ops come, so two nodes' batches would deadlock (PostgreSQL breaks the
+ * tie after deadlock_timeout by failing one). And every delivery updates
+ * the one row of the OBJECTID counter, so batches serialise on it anyway.
+ * So a batch first takes one transaction-level advisory lock: batches of
+ * all nodes commit one after the other, as one SQLite writer's do, and
+ * never deadlock. The wait counts against lock_timeout (store.busy_timeout).
+ */
+#define STORE_PG_WRITE_LOCK "SELECT pg_advisory_xact_lock(7162001)"
+
+/* BEGIN (and the lock on PostgreSQL); on failure *error_r (caller frees). */
+static enum store_err begin_batch(struct store *s, char **error_r)
+{
+	enum store_err err = store_step_sql(s->wdb, "BEGIN IMMEDIATE");
+	if (err == STORE_OK && store_on_pg(s)) {
+		struct db_stmt *st = store_prepare(s->wdb, STORE_PG_WRITE_LOCK);
+		int rc = st != NULL ? db_step(st) : DB_ERROR;
+		if (st != NULL)
+			db_reset(st);
+		if (rc != DB_ROW) {
+			err = st != NULL ? store_db_err(rc) : STORE_ETEMP;
+			*error_r = xasprintf("database: write lock: %s", db_errmsg(s->wdb));
+			store_exec(s->wdb, "ROLLBACK", NULL);
+			return err;
+		}
+	}
+	if (err != STORE_OK)
+		*error_r = xasprintf("database: %s", db_errmsg(s->wdb));
+	return err;
+}
+
 static void run_batch(struct store *s, struct store_op **ops, size_t n, struct store_txn *txn)
 {
 	char *error = NULL;
 	txn->s = s;
 	txn->db = s->wdb;
 	txn_reset(txn);
-	enum store_err err = store_step_sql(s->wdb, "BEGIN IMMEDIATE");
+	enum store_err err = begin_batch(s, &error);
 	s->commit_allowed = false;
 	if (err != STORE_OK) {
-		error = xasprintf("database: %s", db_errmsg(s->wdb));
 		log_error("store: begin failed: %s", error);
 		for (size_t i = 0; i < n; i++) {
 			ops[i]->err = err;
@@ -177,8 +210,12 @@ static void run_batch(struct store *s, struct store_op **ops, size_t n, struct s
 		txn->nchanged = 0;
 		return;
 	}
-	s->commit_allowed = true;
-	err = store_step_sql(s->wdb, "COMMIT");
+	/* the other nodes hear of it only if it commits */
+	err = store_feed_publish(txn);
+	if (err == STORE_OK) {
+		s->commit_allowed = true;
+		err = store_step_sql(s->wdb, "COMMIT");
+	}
 	if (err != STORE_OK) {
 		error = xasprintf("database: %s", db_errmsg(s->wdb));
 		/* Nothing of this batch is stored: every op fails. */
@@ -203,6 +240,8 @@ static void done_cb(evutil_socket_t fd, short what, void *arg)
 	size_t nfeed = s->nfeed;
 	s->feed = NULL;
 	s->nfeed = s->feed_cap = 0;
+	bool resync = s->feed_resync, queued = s->feed_queue;
+	s->feed_resync = s->feed_queue = false;
 	pthread_mutex_unlock(&s->lock);
 
 	while (head != NULL) {
@@ -213,6 +252,11 @@ static void done_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	store_feed_dispatch(s, feed, nfeed);
 	free(feed);
+	if (resync)
+		store_feed_nodes_resync(s);
+	/* (a resync: a wake-up may have been lost too) */
+	if ((queued || resync) && s->queue_notify != NULL)
+		s->queue_notify(s->queue_notify_ctx);
 }
 
 static int64_t monotonic_us(void)
@@ -374,7 +418,9 @@ int store_writer_start(struct store *s, struct event_base *base)
 	s->base = base;
 	s->done_ev = event_new(base, -1, 0, done_cb, s);
 	s->stopping = false;
+	store_feed_nodes_start(s);
 	if (pthread_create(&s->thread, NULL, writer_main, s) != 0) {
+		store_feed_nodes_stop(s);
 		event_free(s->done_ev);
 		s->done_ev = NULL;
 		s->base = NULL;
@@ -389,6 +435,8 @@ void store_writer_stop(struct store *s)
 {
 	if (!s->writer_running)
 		return;
+	/* nothing may queue for the loop once done_ev is gone */
+	store_feed_nodes_stop(s);
 	/* the indexer writes through the writer: stop it first */
 	store_indexer_stop(s);
 	pthread_mutex_lock(&s->lock);

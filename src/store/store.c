@@ -368,12 +368,10 @@ enum store_err store_open(const char *dir, const struct store_settings *settings
 	pthread_cond_init(&s->checkpoint_cond, NULL);
 	pthread_cond_init(&s->indexer_cond, NULL);
 	store_recent_init(s);
+	store_nodelocks_init(s);
 	struct stat st;
 	enum store_err err;
 	if (store_on_pg(s)) {
-		/* FTS5 is SQLite's: on PostgreSQL, SEARCH reads the messages
-		 * (the same answers, found more slowly) */
-		s->settings.fts_disabled = true;
 		err = open_db(NULL, s->settings.pg_conninfo, 0, &s->wdb, error_r);
 	} else if (stat(s->db_path, &st) < 0) {
 		*error_r = xasprintf("%s: %s", s->db_path, strerror(errno));
@@ -439,6 +437,7 @@ void store_close(struct store **sp)
 	pthread_cond_destroy(&s->checkpoint_cond);
 	pthread_cond_destroy(&s->indexer_cond);
 	store_recent_free(s);
+	store_nodelocks_free(s);
 	free(s->feed);
 	free(s->dir);
 	free(s->db_path);

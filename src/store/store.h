@@ -461,7 +461,10 @@ typedef void store_watch_cb(void *ctx, int64_t mailbox_id, uint64_t highestmodse
 struct store_watch;
 /* mailbox_id 0 = every mailbox of the account. A watch fires only for
  * changes of account_id's own mailboxes (the feed matches both ids), so
- * a mailbox id of another account never fires. */
+ * a mailbox id of another account never fires. highestmodseq 0: it may
+ * have changed, read to find out (after notifications from other nodes
+ * may have been lost, store-feed-nodes.c); calls may also come for a
+ * change already seen. */
 struct store_watch *store_watch_add(struct store *s, int64_t account_id, int64_t mailbox_id,
 				    store_watch_cb *cb, void *ctx);
 void store_watch_remove(struct store_watch **w);
@@ -470,7 +473,8 @@ void store_watch_remove(struct store_watch **w);
  * naming the mailbox the op was about (store-feed.c). Parents
  * created along and children renamed along are not told one by one:
  * a watcher that needs names re-reads the list. A deleted mailbox's row
- * is gone by the time of the call. */
+ * is gone by the time of the call. mailbox_id 0 with
+ * STORE_MAILBOX_RENAMED: anything in the list may have changed. */
 enum store_mailbox_event {
 	STORE_MAILBOX_CREATED = 1 << 0,
 	STORE_MAILBOX_DELETED = 1 << 1,
@@ -483,6 +487,28 @@ typedef void store_watch_mailboxes_cb(void *ctx, int64_t mailbox_id,
 /* Removed with store_watch_remove(). */
 struct store_watch *store_watch_mailboxes_add(struct store *s, int64_t account_id,
 					      store_watch_mailboxes_cb *cb, void *ctx);
+
+/* ------------------------------------------------------------------ */
+/* Locks across nodes (store-nodelock.c)                               */
+
+/* Held by this node, across every node of a shared PostgreSQL database,
+ * until released or until this node's lock connection closes (the node
+ * died: PostgreSQL frees them). On SQLite (one daemon per data directory)
+ * always taken: callers keep their own in-process lock too. One round
+ * trip per call, from any thread. */
+enum store_nodelock_class {
+	STORE_NODELOCK_POP3 = 1,	/* id: the account with a POP3 session */
+	STORE_NODELOCK_OUTBOUND = 2,	/* id 0: the node that sends the queue */
+};
+/* STORE_OK, STORE_EINUSE (another node holds it, or this node already
+ * does), STORE_ETEMP (the database does not answer), STORE_ELIMIT. */
+enum store_err store_nodelock_take(struct store *s, enum store_nodelock_class class, int64_t id);
+/* Still held? Checks the connection: after a lost one, locks are taken
+ * again, and one another node took meanwhile is lost. */
+bool store_nodelock_held(struct store *s, enum store_nodelock_class class, int64_t id);
+void store_nodelock_release(struct store *s, enum store_nodelock_class class, int64_t id);
+/* May other nodes share this store (PostgreSQL)? */
+bool store_backend_shared(const struct store *s);
 
 /* Recount usage from the messages (what used_* must always equal). */
 enum store_err store_quota_recount(struct store *s, int64_t account_id, int64_t *bytes_r,

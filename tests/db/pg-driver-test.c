@@ -547,24 +547,75 @@ static void test_transactions(struct db *a, struct db *b)
 	check(!db_in_transaction(a), "ROLLBACK ends the failed transaction", "still in one");
 }
 
-static void test_connection_loss(const char *conninfo, struct db *killer)
+/* Terminate db's backend from another connection. */
+static void terminate(struct db *killer, struct db *db)
 {
-	struct db *victim = connect_or_die(conninfo);
-	struct db_stmt *st = prep(victim, "SELECT 1");
-	int64_t pid = query_int(victim, "SELECT pg_backend_pid()");
+	int64_t pid = query_int(db, "SELECT pg_backend_pid()");
 	struct db_stmt *kill = prep(killer, "SELECT pg_terminate_backend(?1)");
 	db_bind_int64(kill, 1, pid);
 	enum db_rc rc = db_step(kill);
 	check(rc == DB_ROW && db_column_int64(kill, 0) == 1, "terminated the other backend", "rc %d", rc);
 	db_finalize(kill);
-	rc = db_step(st);
+}
+
+static void test_connection_loss(const char *conninfo, struct db *killer)
+{
+	/* outside a transaction: the next statement reconnects */
+	struct db *victim = connect_or_die(conninfo);
+	exec_ok(victim, "SET lock_timeout = 1234");
+	struct db_stmt *st = prep(victim, "SELECT 1");
+	terminate(killer, victim);
+	enum db_rc rc = db_step(st);
 	check(rc == DB_ERROR && strstr(db_errmsg(victim), "connection lost") != NULL,
 	      "a lost connection is DB_ERROR saying so", "rc %d: %s", rc, db_errmsg(victim));
+	db_reset(st);
+	rc = db_step(st);
+	check(rc == DB_ROW && db_column_int64(st, 0) == 1,
+	      "the next statement reconnects, a prepared one is prepared again", "rc %d: %s", rc,
+	      db_errmsg(victim));
+	db_reset(st);
+	struct db_stmt *set = prep(victim, "SELECT current_setting('lock_timeout')");
+	rc = db_step(set);
+	check(rc == DB_ROW && strcmp(db_column_text(set, 0), "1234ms") == 0,
+	      "the connection's SETs are made again", "rc %d: %s", rc,
+	      rc == DB_ROW ? db_column_text(set, 0) : db_errmsg(victim));
+	db_finalize(set);
+
+	/* inside a transaction: nothing runs until it is ended */
+	exec_ok(victim, "BEGIN");
+	exec_ok(victim, "SELECT 1");
+	terminate(killer, victim);
+	rc = db_step(st);
+	db_reset(st);
+	check(rc == DB_ERROR, "a lost transaction fails", "rc %d", rc);
 	char *error = NULL;
 	rc = db_exec(victim, "SELECT 1", &error);
-	check(rc == DB_ERROR && error != NULL, "exec on a lost connection is DB_ERROR", "rc %d", rc);
+	check(rc == DB_ERROR && error != NULL && strstr(error, "inside a transaction") != NULL,
+	      "no statement of a lost transaction runs on a new connection", "rc %d: %s", rc,
+	      error != NULL ? error : "");
 	free(error);
+	error = NULL;
+	rc = db_exec(victim, "ROLLBACK", &error);
+	check(rc == DB_OK, "ROLLBACK ends it on a new connection", "rc %d: %s", rc,
+	      error != NULL ? error : "");
+	free(error);
+	check(query_int(victim, "SELECT 2") == 2, "and statements run again", "no");
 	db_finalize(st);
+	db_close(victim);
+
+	/* DB_OPEN_NO_RECONNECT: lost stays lost */
+	error = NULL;
+	if (db_open(DB_POSTGRESQL, conninfo, DB_OPEN_NO_RECONNECT, &victim, &error) != DB_OK) {
+		check(false, "open without reconnecting", "%s", error);
+		free(error);
+		return;
+	}
+	terminate(killer, victim);
+	(void)db_exec(victim, "SELECT 1", NULL); /* finds it lost */
+	rc = db_exec(victim, "SELECT 1", &error);
+	check(rc == DB_ERROR && error != NULL, "without reconnecting, a lost connection stays lost",
+	      "rc %d", rc);
+	free(error);
 	db_close(victim);
 }
 

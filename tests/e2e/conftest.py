@@ -81,8 +81,8 @@ def _pg_value(s):
 
 def pytest_configure(config):
     config.addinivalue_line(
-        "markers", "sqlite_only(why): the test is about SQLite itself (its file, its"
-        " FTS5 index, VACUUM INTO backups); it does not run with"
+        "markers", "sqlite_only(why): the test is about SQLite itself (its file,"
+        " VACUUM INTO backups); it does not run with"
         " ROOST_TEST_STORE=postgresql")
 
 
@@ -398,10 +398,16 @@ def roost_factory(tmp_path):
 
     yield make
     for r in started:
-        rc = r.stop()
-        assert rc in (0, None), "roost serve exited with %s:\n%s" % (rc, r.read_log())
-        assert "AddressSanitizer" not in r.read_log()
-        assert "runtime error:" not in r.read_log()
+        stop_clean(r)
+
+
+def stop_clean(r):
+    """Stop a daemon a test started; it must exit cleanly and its log
+    hold no sanitizer report."""
+    rc = r.stop()
+    assert rc in (0, None), "roost serve exited with %s:\n%s" % (rc, r.read_log())
+    assert "AddressSanitizer" not in r.read_log()
+    assert "runtime error:" not in r.read_log()
 
 
 @pytest.fixture

@@ -5,7 +5,8 @@ port, one database, stopped and removed at the end.
 PostgreSQL refuses to run as root, so when the tests run as root every
 server program runs as the `postgres` user (runuser), which owns the
 directory. Durability is off (fsync, synchronous_commit): the cluster lives
-for one test module.
+for one test module. PgCluster(durable=True) keeps PostgreSQL's durable
+defaults (the benchmarks).
 
     with PgCluster() as pg:
         pg.conninfo          # unix socket, database "roost"
@@ -37,9 +38,10 @@ def _free_port():
 
 
 class PgCluster:
-    def __init__(self, dbname="roost", max_connections=40):
+    def __init__(self, dbname="roost", max_connections=40, durable=False):
         self.dbname = dbname
         self.max_connections = max_connections
+        self.durable = durable  # fsync on (benchmarks): PostgreSQL's defaults
         self.dir = None
         self.port = None
         self.started = False
@@ -99,10 +101,13 @@ class PgCluster:
             self._run(INITDB, "-D", self.datadir, "-U", SERVER_USER, "--auth=trust",
                       "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions")
             self.port = _free_port()
-            opts = ("-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off"
-                    " -c synchronous_commit=off -c full_page_writes=off"
-                    " -c max_connections=%d -c shared_buffers=16MB"
+            opts = ("-c listen_addresses=127.0.0.1 -p %d -k %s -c max_connections=%d"
                     % (self.port, self.dir, self.max_connections))
+            if self.durable:
+                opts += " -c shared_buffers=256MB"
+            else:
+                opts += (" -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+                         " -c shared_buffers=16MB")
             self._run(PG_CTL, "-D", self.datadir, "-l", self.logfile, "-o", opts,
                       "-w", "-t", "30", "start")
             self.started = True

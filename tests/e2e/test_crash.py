@@ -145,6 +145,44 @@ def imap_client(roost, cid, ledger, stop):
             pass
 
 
+def check_stored(ledger, stored):
+    """Every acked token stored once, no refused one, each whole, nothing
+    else stored; returns ({outcome: attempts}, unknown ones stored)."""
+    outcomes = {ACKED: 0, REFUSED: 0, UNKNOWN: 0}
+    unknown_stored = 0
+    for token, (outcome, size, proto) in ledger.attempts.items():
+        outcomes[outcome] += 1
+        copies = stored.get(token, [])
+        assert len(copies) <= 1, "%s stored %d times" % (token, len(copies))
+        if outcome == ACKED:
+            assert len(copies) == 1, "%s acked but lost" % token
+        elif outcome == REFUSED:
+            assert not copies, "%s refused but stored" % token
+        elif copies:
+            unknown_stored += 1
+        for uid, body in copies:
+            assert complete(token, body, size), "%s (uid %d) is not whole" % (token, uid)
+    assert set(stored) <= set(ledger.attempts), set(stored) - set(ledger.attempts)
+    return outcomes, unknown_stored
+
+
+def client_threads(target, clients, ledger, stop):
+    """Unstarted threads: clients[proto] clients of each protocol
+    (smtp, lmtp, imap) against target (anything with .port(proto))."""
+    threads = []
+    cid = 0
+    for proto, count in clients.items():
+        for _ in range(count):
+            cid += 1
+            if proto == "imap":
+                t = threading.Thread(target=imap_client, args=(target, cid, ledger, stop))
+            else:
+                t = threading.Thread(target=smtp_client,
+                                     args=(target, proto, cid, ledger, stop))
+            threads.append(t)
+    return threads
+
+
 @pytest.fixture
 def daemon(tmp_path):
     r = Roost(tmp_path / "var")
@@ -159,16 +197,7 @@ def test_sigkill_five_times_under_load(daemon):
     t0 = time.time()
     ledger = Ledger()
     stop = threading.Event()
-    threads = []
-    cid = 0
-    for proto, count in CLIENTS.items():
-        for _ in range(count):
-            cid += 1
-            if proto == "imap":
-                t = threading.Thread(target=imap_client, args=(r, cid, ledger, stop))
-            else:
-                t = threading.Thread(target=smtp_client, args=(r, proto, cid, ledger, stop))
-            threads.append(t)
+    threads = client_threads(r, CLIENTS, ledger, stop)
     total = sum(CLIENTS.values()) * PER_CLIENT
     rnd = random.Random()
     kill_at = sorted(rnd.randrange(k * total // (KILLS + 2), (k + 1) * total // (KILLS + 2))
@@ -197,21 +226,7 @@ def test_sigkill_five_times_under_load(daemon):
     assert ledger.done == total, "only %d of %d acked in %.0fs" % (ledger.done, total, load_time)
 
     stored = stored_tokens(r.port("imap"))
-    outcomes = {ACKED: 0, REFUSED: 0, UNKNOWN: 0}
-    unknown_stored = 0
-    for token, (outcome, size, proto) in ledger.attempts.items():
-        outcomes[outcome] += 1
-        copies = stored.get(token, [])
-        assert len(copies) <= 1, "%s stored %d times" % (token, len(copies))
-        if outcome == ACKED:
-            assert len(copies) == 1, "%s acked but lost" % token
-        elif outcome == REFUSED:
-            assert not copies, "%s refused but stored" % token
-        elif copies:
-            unknown_stored += 1
-        for uid, body in copies:
-            assert complete(token, body, size), "%s (uid %d) is not whole" % (token, uid)
-    assert set(stored) <= set(ledger.attempts), set(stored) - set(ledger.attempts)
+    outcomes, unknown_stored = check_stored(ledger, stored)
     assert outcomes[ACKED] == total
     # UIDs: each APPENDUID is unique across lifetimes and still holds its token.
     uid_of = {}

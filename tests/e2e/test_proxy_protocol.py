@@ -19,6 +19,7 @@ import time
 import pytest
 
 from conftest import free_port
+from haproxy import haproxy
 
 # The strict checker is itself a proxy in front of IMAP: these tests
 # need to reach roost's own port, header first.
@@ -334,33 +335,7 @@ def test_haproxy_send_proxy_v2(roost_factory, tmp_path):
     haproxy's own (127.0.0.1)."""
     r = roost_factory(proxy__protocol="imap")
     front = free_port()
-    cfg = tmp_path / "haproxy.cfg"
-    cfg.write_text("""
-global
-    log stderr format short local0 notice
-defaults
-    mode tcp
-    timeout connect 5s
-    timeout client 30s
-    timeout server 30s
-frontend imap_in
-    bind 127.0.0.1:%d
-    default_backend roost
-backend roost
-    server node1 127.0.0.1:%d send-proxy-v2
-""" % (front, r.listen_port("imap")))
-    hap = subprocess.Popen(["haproxy", "-db", "-f", str(cfg)],
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.time() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", front), timeout=1).close()
-                break
-            except OSError:
-                assert hap.poll() is None, hap.stdout.read()
-                assert time.time() < deadline, "haproxy did not start"
-                time.sleep(0.1)
+    with haproxy(tmp_path, {front: [r.listen_port("imap")]}):
         s = socket.create_connection(("127.0.0.1", front), timeout=10,
                                      source_address=("127.0.0.5", 0))
         client_port = s.getsockname()[1]
@@ -376,9 +351,6 @@ backend roost
         text = wait_log(r, "ip=127.0.0.5 disconnected")
         assert "ip=127.0.0.5 connected" in text
         assert client_port > 0
-    finally:
-        hap.terminate()
-        hap.wait(10)
 
 
 class ProxiedLMTP(smtplib.LMTP):

@@ -12,9 +12,10 @@
  * (setval(pg_get_serial_sequence(...))). SQLite's triggers become
  * PL/pgSQL trigger functions of the same names.
  *
- * Not here: search_fts, SQLite's FTS5 trigram index. PostgreSQL has no
- * FTS5; its counterpart (pg_trgm or tsvector over content_index) is still
- * to be chosen, and until then the search code must not assume the table.
+ * Not here: search_fts, the full-text index (SQLite's is FTS5 trigram).
+ * Its PostgreSQL form, db_pg_fts_sql below, needs the pg_trgm extension,
+ * which a server may lack: it is made apart, when a store is opened
+ * (store_fts_pg_schema), so a store without it still works.
  */
 #include "store/db/db-pg.h"
 
@@ -75,7 +76,7 @@ const char db_pg_schema_sql[] =
 	"  header_len bigint NOT NULL DEFAULT 0, preview text,"
 	"  fts bigint NOT NULL DEFAULT 0);"
 	"CREATE INDEX content_unindexed ON content_index (content_id) WHERE fts = 0;"
-	/* search_fts (FTS5 trigram): no PostgreSQL form yet, see the top */
+	/* search_fts: db_pg_fts_sql, see the top */
 	"CREATE TABLE messages (id " ID ","
 	"  mailbox_id bigint NOT NULL REFERENCES mailboxes(id), uid bigint NOT NULL,"
 	"  modseq bigint NOT NULL, flags bigint NOT NULL DEFAULT 0, keywords text,"
@@ -186,3 +187,31 @@ const char db_pg_schema_sql[] =
 		   " DELETE FROM sieve_duplicates WHERE account_id = OLD.id;")
 	"CREATE TRIGGER sieve_account_delete AFTER DELETE ON accounts"
 	"  FOR EACH ROW EXECUTE FUNCTION sieve_account_delete();";
+
+/* The full-text index (store-fts.h): one row per content, as SQLite's
+ * search_fts (rowid = content id) holds, and GIN trigram indexes that
+ * answer LIKE '%needle%' on the folded text. The row goes with its
+ * content (ON DELETE CASCADE), also when a roost that knows no index
+ * deletes it. A new table holds nothing, whatever content_index.fts said
+ * (an index dropped and made again): every content is then pending.
+ * Idempotent; the advisory lock keeps two nodes that open the store at
+ * once from racing on CREATE EXTENSION, which is not concurrency-safe. */
+const char db_pg_fts_sql[] =
+	"SELECT pg_advisory_xact_lock(7162002);"
+	"CREATE EXTENSION IF NOT EXISTS pg_trgm;"
+	"DO $$ BEGIN IF to_regclass('search_fts') IS NULL THEN"
+	"  CREATE TABLE search_fts ("
+	"    content_id bigint PRIMARY KEY REFERENCES contents(id) ON DELETE CASCADE,"
+	"    header text NOT NULL, body text NOT NULL);"
+	"  UPDATE content_index SET fts = 0 WHERE fts != 0;"
+	" END IF; END $$;"
+	"CREATE INDEX IF NOT EXISTS search_fts_header ON search_fts"
+	"  USING gin (header gin_trgm_ops);"
+	"CREATE INDEX IF NOT EXISTS search_fts_body ON search_fts"
+	"  USING gin (body gin_trgm_ops);";
+
+/* 1 when the index is whole (the table and both trigram indexes), else 0. */
+const char db_pg_fts_present_sql[] =
+	"SELECT CASE WHEN to_regclass('search_fts') IS NULL"
+	" OR to_regclass('search_fts_header') IS NULL"
+	" OR to_regclass('search_fts_body') IS NULL THEN 0 ELSE 1 END";

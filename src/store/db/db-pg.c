@@ -32,6 +32,7 @@
 #include "store/db/db-driver.h"
 #include "lib/alloc.h"
 #include "lib/buf.h"
+#include "lib/log.h"
 #include <ctype.h>
 #include <inttypes.h>
 #include <libpq-fe.h>
@@ -39,6 +40,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 /* Type OIDs of pg_type.h (stable across versions; libpq does not export them). */
 #define PG_OID_BOOL 16
@@ -67,6 +70,13 @@ struct pg_db {
 	int64_t changes;
 	unsigned next_id;	/* names the connection's prepared statements */
 	struct pg_stmt *stmts;	/* every statement not yet finalized */
+	/* reconnecting (ensure_conn) */
+	char *session_sql;	/* the SETs to run again on a new connection */
+	bool in_txn;		/* a transaction was open, last we heard */
+	int64_t retry_at_ms;	/* no new connection attempt before */
+	int retry_ms;		/* the wait after the next failure */
+	bool lost_logged;
+	bool no_reconnect;	/* DB_OPEN_NO_RECONNECT */
 };
 
 enum pg_param_kind {
@@ -114,6 +124,106 @@ static void set_error(struct pg_db *pdb, const char *msg)
 static bool conn_lost(const struct pg_db *pdb)
 {
 	return PQstatus(pdb->conn) == CONNECTION_BAD;
+}
+
+/*
+ * A lost connection (the server restarted, a failover, a network cut) is
+ * opened again by the next statement that may run on a new one: one that
+ * begins or ends a transaction, or any statement outside a transaction.
+ * Inside a transaction every statement fails instead (DB_ERROR) until
+ * the store ends it: the writes before are gone with the old connection,
+ * and a statement run on a new one would commit on its own, half an op.
+ * The SETs of the old connection are run again, and every statement is
+ * prepared again on its next step. Attempts wait from
+ * PG_RECONNECT_MIN_MS, doubling to PG_RECONNECT_MAX_MS, so a database
+ * that is down costs one refused connect per interval, not one per
+ * statement; connect_timeout (PG_CONNECT_TIMEOUT_S unless the conninfo
+ * says otherwise) bounds one that does not answer at all.
+ */
+#define PG_RECONNECT_MIN_MS 200
+#define PG_RECONNECT_MAX_MS 10000
+#define PG_CONNECT_TIMEOUT_S "5"
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static bool ends_or_begins_txn(const char *sql)
+{
+	while (sql != NULL && isspace((unsigned char)*sql))
+		sql++;
+	return sql != NULL && (strncasecmp(sql, "BEGIN", 5) == 0 ||
+			       strncasecmp(sql, "ROLLBACK", 8) == 0 ||
+			       strncasecmp(sql, "START", 5) == 0);
+}
+
+/* After a server round trip: is a transaction open? (Unknown on a lost
+ * connection: the last answer stands.) */
+static void note_txn(struct pg_db *pdb)
+{
+	switch (PQtransactionStatus(pdb->conn)) {
+	case PQTRANS_INTRANS:
+	case PQTRANS_INERROR:
+		pdb->in_txn = true;
+		break;
+	case PQTRANS_IDLE:
+		pdb->in_txn = false;
+		break;
+	default:
+		break;
+	}
+}
+
+/* DB_OK: the connection is up (again) for `sql`. */
+static enum db_rc ensure_conn(struct pg_db *pdb, const char *sql)
+{
+	if (!conn_lost(pdb))
+		return DB_OK;
+	if (pdb->no_reconnect) {
+		set_error(pdb, "postgresql: connection lost");
+		return DB_ERROR;
+	}
+	if (!pdb->lost_logged) {
+		char *why = xstrdup(PQerrorMessage(pdb->conn));
+		why[strcspn(why, "\r\n")] = '\0';
+		log_warn("postgresql: connection lost (%s): reconnecting", why);
+		free(why);
+		pdb->lost_logged = true;
+		pdb->retry_ms = PG_RECONNECT_MIN_MS;
+		pdb->retry_at_ms = 0;
+	}
+	if (pdb->in_txn && !ends_or_begins_txn(sql)) {
+		set_error(pdb, "postgresql: connection lost inside a transaction");
+		return DB_ERROR;
+	}
+	int64_t now = now_ms();
+	if (now < pdb->retry_at_ms) {
+		set_error(pdb, "postgresql: connection lost; reconnecting");
+		return DB_ERROR;
+	}
+	PQreset(pdb->conn);
+	PGresult *res = NULL;
+	if (PQstatus(pdb->conn) == CONNECTION_OK)
+		res = PQexec(pdb->conn, pdb->session_sql);
+	if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
+		PQclear(res);
+		pdb->retry_at_ms = now + pdb->retry_ms;
+		pdb->retry_ms = pdb->retry_ms * 2 > PG_RECONNECT_MAX_MS ? PG_RECONNECT_MAX_MS
+									: pdb->retry_ms * 2;
+		set_error(pdb, "postgresql: connection lost; reconnecting");
+		return DB_ERROR;
+	}
+	PQclear(res);
+	/* the server forgot them with the old connection */
+	for (struct pg_stmt *st = pdb->stmts; st != NULL; st = st->next)
+		st->prepared = false;
+	pdb->in_txn = false;
+	pdb->lost_logged = false;
+	log_info("postgresql: connection re-established");
+	return DB_OK;
 }
 
 enum db_rc db_pg_rc(const char *sqlstate)
@@ -391,7 +501,11 @@ static void pg_notice_quiet(void *arg, const char *message)
 
 static enum db_rc pg_open(const char *target, int flags, struct db **db_r, char **error_r)
 {
-	PGconn *conn = PQconnectdb(target);
+	/* a default the admin's conninfo overrides (a URI is taken as is) */
+	char *with_timeout = strncmp(target, "postgres", 8) == 0 ?
+		xstrdup(target) : xasprintf("connect_timeout=" PG_CONNECT_TIMEOUT_S " %s", target);
+	PGconn *conn = PQconnectdb(with_timeout);
+	free(with_timeout);
 	if (conn == NULL) {
 		*error_r = xstrdup("postgresql: out of memory connecting");
 		return DB_ERROR;
@@ -427,6 +541,8 @@ static enum db_rc pg_open(const char *target, int flags, struct db **db_r, char 
 	struct pg_db *pdb = xcalloc(1, sizeof(*pdb));
 	pdb->base.driver = &db_pg_driver;
 	pdb->conn = conn;
+	pdb->session_sql = xstrdup(setup);
+	pdb->no_reconnect = (flags & DB_OPEN_NO_RECONNECT) != 0;
 	*db_r = &pdb->base;
 	return DB_OK;
 }
@@ -443,6 +559,7 @@ static void pg_close(struct db *db)
 	}
 	PQfinish(pdb->conn);
 	free(pdb->errmsg);
+	free(pdb->session_sql);
 	free(pdb);
 }
 
@@ -455,18 +572,31 @@ static enum db_rc pg_exec(struct db *db, const char *sql, char **error_r)
 		set_error(pdb, *error_r);
 		return DB_ERROR;
 	}
+	enum db_rc rc = ensure_conn(pdb, text);
+	if (rc != DB_OK) {
+		free(text);
+		if (error_r != NULL)
+			*error_r = xstrdup(pdb->errmsg);
+		return rc;
+	}
 	PGresult *res = PQexec(pdb->conn, text);
-	free(text);
+	note_txn(pdb);
 	ExecStatusType status = PQresultStatus(res);
-	enum db_rc rc = DB_OK;
 	if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || status == PGRES_EMPTY_QUERY) {
 		note_changes(pdb, res);
+		/* a session setting: again on a new connection */
+		if (strncasecmp(text, "SET ", 4) == 0) {
+			char *all = xasprintf("%s; %s", pdb->session_sql, text);
+			free(pdb->session_sql);
+			pdb->session_sql = all;
+		}
 	} else {
 		rc = result_error(pdb, res);
 		if (error_r != NULL)
 			*error_r = xstrdup(pdb->errmsg);
 	}
 	PQclear(res);
+	free(text);
 	return rc;
 }
 
@@ -593,7 +723,9 @@ static enum db_rc pg_prepare(struct db *db, const char *sql, struct db_stmt **st
 	st->types = xcalloc((size_t)(nparams > 0 ? nparams : 1), sizeof(*st->types));
 	type_unused_params(st);
 	st->row = -1;
-	enum db_rc rc = stmt_prepare_server(st);
+	enum db_rc rc = ensure_conn(pdb, text);
+	if (rc == DB_OK)
+		rc = stmt_prepare_server(st);
 	/* Parsing an UPDATE or INSERT takes a lock on its table: one held
 	 * elsewhere (a psql session's LOCK TABLE) times out here, at
 	 * prepare. That is the statement's result, not a broken statement:
@@ -823,7 +955,9 @@ static enum db_rc pg_step(struct db_stmt *base)
 		st->deferred = DB_OK;
 		return st->failed = deferred;
 	}
-	enum db_rc rc = retype_for_blobs(st);
+	enum db_rc rc = ensure_conn(pdb, st->pg_sql);
+	if (rc == DB_OK)
+		rc = retype_for_blobs(st);
 	if (rc != DB_OK)
 		return st->failed = rc;
 	int n = st->nparams;
@@ -838,6 +972,7 @@ static enum db_rc pg_step(struct db_stmt *base)
 		formats[i] = p->kind != PARAM_NULL && st->types[i] == PG_OID_BYTEA ? 1 : 0;
 	}
 	PGresult *res = PQexecPrepared(pdb->conn, st->name, n, values, lengths, formats, 0);
+	note_txn(pdb);
 	free(values);
 	free(lengths);
 	free(formats);

@@ -26,5 +26,9 @@ enum db_rc db_pg_rc(const char *sqlstate);
 /* The store's schema (version 6) for an empty PostgreSQL database, as
  * one db_exec text (db-pg-schema.c). */
 extern const char db_pg_schema_sql[];
+/* The full-text index (pg_trgm), made apart from it, and the query that
+ * tells whether it is there: see db-pg-schema.c. */
+extern const char db_pg_fts_sql[];
+extern const char db_pg_fts_present_sql[];
 
 #endif

@@ -66,6 +66,9 @@ enum db_type {
 /* db_open flags */
 #define DB_OPEN_READONLY  0x1
 #define DB_OPEN_CREATE    0x2	/* SQLite: create the file if missing */
+/* PostgreSQL: a lost connection stays lost (for session state a new one
+ * would not have, such as advisory locks); else the driver reconnects */
+#define DB_OPEN_NO_RECONNECT 0x4
 
 /* Opens a connection. target: a file path (SQLite) or a libpq conninfo
  * string (PostgreSQL). On failure returns an error code and sets
