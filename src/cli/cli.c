@@ -130,6 +130,9 @@ const struct cli_command cli_commands[] = {
 	 "fail the pending recipients now, with a bounce to the sender"},
 	{"debug fail-reads", "<count> ioerr|busy [<skip>]", 2, 3, 0, cmd_debug_fail_reads,
 	 "test only (debug.fault_injection = yes): fail the daemon's next <count> store reads"},
+	{"debug lose-commits", "<count>", 1, 1, 0, cmd_debug_lose_commits,
+	 "test only (debug.fault_injection = yes): the next <count> commits on PostgreSQL lose"
+	 " their answer"},
 	{"debug dkim-sign", "<domain>", 1, 1, CLI_STDIN_MESSAGE | CLI_NO_STORE | CLI_LOCAL,
 	 cmd_debug_dkim_sign, "sign the message on stdin with the domain's DKIM keys, print it"},
 	{"debug memory", "", 0, 0, 0, cmd_debug_memory,

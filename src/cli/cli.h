@@ -176,6 +176,7 @@ int cmd_import(struct cli *cli, int argc, char **argv);
 int cmd_who(struct cli *cli, int argc, char **argv);
 int cmd_kick(struct cli *cli, int argc, char **argv);
 int cmd_debug_fail_reads(struct cli *cli, int argc, char **argv);
+int cmd_debug_lose_commits(struct cli *cli, int argc, char **argv);
 int cmd_debug_memory(struct cli *cli, int argc, char **argv);
 int cmd_migrate(struct cli *cli, int argc, char **argv);
 

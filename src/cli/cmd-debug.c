@@ -59,6 +59,25 @@ int cmd_debug_fail_reads(struct cli *cli, int argc, char **argv)
 	return CLI_EX_OK;
 }
 
+/* `roost debug lose-commits <count>`: the writer's next commits on
+ * PostgreSQL lose their answer (store_debug_lose_commits), to prove that
+ * a commit that happened is reported as done (tests/e2e/test_pg_restart.py). */
+int cmd_debug_lose_commits(struct cli *cli, int argc, char **argv)
+{
+	if (!cli->via_daemon)
+		return cli_fail(cli, CLI_EX_ERROR, "debug lose-commits: needs a running daemon (roost serve)");
+	if (!config_bool(cli->cfg, "debug.fault_injection"))
+		return cli_fail(cli, CLI_EX_ERROR,
+				"debug lose-commits: refused: debug.fault_injection is off (a test-only setting)");
+	unsigned count;
+	if (parse_count(argv[0], &count) < 0)
+		return cli_fail(cli, CLI_EX_USAGE, "debug lose-commits: the count is 0..%u",
+				CLI_DEBUG_MAX_FAULTS);
+	store_debug_lose_commits(count);
+	fprintf(cli->out, "armed\t%u\n", count);
+	return CLI_EX_OK;
+}
+
 int cmd_debug_memory(struct cli *cli, int argc, char **argv)
 {
 	/* The budget lives in the daemon: this process's own is meaningless. */

@@ -58,6 +58,7 @@ static struct outbound {
 	bool running;
 	bool mta_sts;
 	bool sender;		/* holds the outbound node lock */
+	bool taking;		/* a worker is asking for it */
 } ob;
 
 static void kick_all(void);
@@ -589,19 +590,51 @@ static void dispatch(const struct store_queue_msg *m)
  * always the sender. Mail queued on any node wakes the sender through the
  * change feed.
  */
+static void sender_take_work(void *ctx)
+{
+	enum store_err *err = ctx;
+	*err = store_nodelock_take(ob.store, STORE_NODELOCK_OUTBOUND, 0);
+}
+
+static void sender_take_done(void *ctx)
+{
+	enum store_err *err = ctx;
+	bool took = *err == STORE_OK;
+	free(err);
+	ob.taking = false;
+	if (!ob.running) {
+		if (took)
+			store_nodelock_release(ob.store, STORE_NODELOCK_OUTBOUND, 0);
+		return;
+	}
+	if (!took)
+		return; /* the retry timer runs: scan() tries again */
+	ob.sender = true;
+	log_info("outbound: this node sends the queue");
+	evtimer_del(ob.timer);
+	struct timeval now = {0, 0};
+	evtimer_add(ob.timer, &now);
+}
+
+/* Is this node the sender? If not, the lock is asked for on a worker
+ * (a database round trip) and a scan follows when it is taken. */
 static bool queue_sender(void)
 {
-	if (ob.sender) {
-		if (store_nodelock_held(ob.store, STORE_NODELOCK_OUTBOUND, 0))
-			return true;
+	bool held = store_nodelock_held(ob.store, STORE_NODELOCK_OUTBOUND, 0);
+	if (ob.sender && !held) {
 		/* what is in flight finishes; at worst a message goes twice */
 		log_warn("outbound: lost the queue lock: another node may send now");
 		ob.sender = false;
-	}
-	if (store_nodelock_take(ob.store, STORE_NODELOCK_OUTBOUND, 0) == STORE_OK) {
+	} else if (!ob.sender && held) {
+		/* SQLite; or the lock connection came back with the lock */
 		ob.sender = true;
 		if (store_backend_shared(ob.store))
 			log_info("outbound: this node sends the queue");
+	}
+	if (!ob.sender && !ob.taking) {
+		ob.taking = true;
+		workers_submit_net(sender_take_work, sender_take_done,
+				   xcalloc(1, sizeof(enum store_err)));
 	}
 	return ob.sender;
 }

@@ -8,7 +8,8 @@
  * unknown user and a wrong password; a network blocked by the throttle gets
  * "[SYS/TEMP]" without any check; a maildrop locked by another session
  * gets "[IN-USE]" (only after the password was right, so it reveals
- * nothing); a server-side failure gets "[SYS/TEMP]".
+ * nothing); a server-side failure, or a database that cannot say in time
+ * whether another node has the maildrop, gets "[SYS/TEMP]".
  */
 #include "pop3/pop3-private.h"
 #include "pop3/pop3-sasl.h"
@@ -17,6 +18,7 @@
 #include "lib/conn.h"
 #include "lib/registry.h"
 #include "lib/trace.h"
+#include "lib/workers.h"
 #include "mail/address.h"
 #include "lib/buf.h"
 #include "store/store.h"
@@ -41,10 +43,24 @@ static bool plaintext_refused(struct pop3_session *s)
 	return true;
 }
 
+/* The node lock is a database round trip that may wait up to
+ * STORE_NODELOCK_TAKE_WAIT_MS: on a worker, not the event loop. The job
+ * outlives its session if the client goes meanwhile. */
+struct pop3_lock_job {
+	struct pop3_session *session;	/* NULL once the connection is gone */
+	struct store *store;
+	struct pop3_lock_attempt attempt;
+};
+
 void pop3_auth_cancel_delay(struct pop3_session *s)
 {
 	/* the session is going away: a check in flight must not call back */
 	auth_request_cancel(&s->auth_req);
+	if (s->lock_job != NULL) {
+		/* it finishes on its own and drops the lock it took */
+		s->lock_job->session = NULL;
+		s->lock_job = NULL;
+	}
 	xfree(&s->login_user);
 }
 
@@ -70,16 +86,59 @@ static void describe_session(void *ctx, struct buf *out)
 	buf_printf(out, "pop3\t%s\tINBOX", s->conn != NULL ? conn_remote_ip(s->conn) : "-");
 }
 
+static void login_locked(struct pop3_session *s, int64_t account_id, enum pop3_lock_result res);
+
+static void lock_job_work(void *ctx)
+{
+	struct pop3_lock_job *job = ctx;
+	pop3_lock_take_node(job->store, &job->attempt);
+}
+
+static void lock_job_done(void *ctx)
+{
+	struct pop3_lock_job *job = ctx;
+	struct pop3_session *s = job->session;
+	struct store *store = job->store;
+	int64_t account_id = job->attempt.account_id;
+	enum pop3_lock_result res = pop3_lock_take_finish(&job->attempt);
+
+	xfree(&job);
+	if (s == NULL) {
+		if (res == POP3_LOCK_OK)
+			pop3_lock_release(store, account_id);
+		return;
+	}
+	s->lock_job = NULL;
+	conn_resume(s->conn);
+	login_locked(s, account_id, res);
+}
+
 /* Then lock and open the maildrop. */
 static void login_checked(void *ctx, enum auth_result result, int64_t account_id)
 {
 	struct pop3_session *s = ctx;
 	struct pop3_server *server = s->server;
-	struct store_account account;
-	char *error = NULL;
-	const char *user = s->login_user;
 
 	s->auth_req = NULL;
+	if (result == AUTH_OK) {
+		struct pop3_lock_attempt attempt;
+		enum pop3_lock_result res = pop3_lock_take(server->store, account_id,
+							   server->set.concurrent,
+							   server->set.login_delay_ms, &attempt);
+		if (res == POP3_LOCK_OK && attempt.node) {
+			/* input stays paused until the answer */
+			struct pop3_lock_job *job = xcalloc(1, sizeof(*job));
+			job->session = s;
+			job->store = server->store;
+			job->attempt = attempt;
+			s->lock_job = job;
+			workers_submit_net(lock_job_work, lock_job_done, job);
+			return;
+		}
+		conn_resume(s->conn);
+		login_locked(s, account_id, res);
+		return;
+	}
 	conn_resume(s->conn);
 	if (result == AUTH_TEMPFAIL) {
 		/* the store could not be read: not a failed login */
@@ -90,14 +149,19 @@ static void login_checked(void *ctx, enum auth_result result, int64_t account_id
 		pop3_err(s, "[AUTH] Authentication failed");
 		return;
 	}
-	if (result == AUTH_BLOCKED) {
-		/* RFC 3206 4: a temporary condition; no check ran. */
-		pop3_err(s, "[SYS/TEMP] Too many failed logins from your address, try again later");
-		return;
-	}
+	/* AUTH_BLOCKED, RFC 3206 4: a temporary condition; no check ran. */
+	pop3_err(s, "[SYS/TEMP] Too many failed logins from your address, try again later");
+}
 
-	switch (pop3_lock_take(server->store, account_id, server->set.concurrent,
-			       server->set.login_delay_ms)) {
+/* The password was right; res says whether the maildrop is ours. */
+static void login_locked(struct pop3_session *s, int64_t account_id, enum pop3_lock_result res)
+{
+	struct pop3_server *server = s->server;
+	struct store_account account;
+	char *error = NULL;
+	const char *user = s->login_user;
+
+	switch (res) {
 	case POP3_LOCK_OK:
 		break;
 	case POP3_LOCK_TEMP:

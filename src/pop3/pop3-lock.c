@@ -3,11 +3,12 @@
  * lets a server give one session exclusive access to a maildrop; Roost does
  * that by default so a second device gets an unmistakable [IN-USE] (RFC
  * 2449 section 8.1.1) instead of a reply that looks like a wrong password.
- * An in-process table is the first lock (a mutex covers several I/O
- * threads); nodes sharing one PostgreSQL database also take the account's
- * node lock (store_nodelock_take) while this node has a session, so a
- * second device on another node gets [IN-USE] too, and a node that dies
- * frees its accounts. The table also remembers the last login time of
+ * An in-process table is the first lock, taken on the event loop (a
+ * mutex covers any thread); nodes sharing one PostgreSQL database then
+ * take the account's node lock (store_nodelock_take, a database round
+ * trip, so on a worker) while this node has a session, so a second
+ * device on another node gets [IN-USE] too, and a node that dies frees
+ * its accounts. The table also remembers the last login time of
  * each account for LOGIN-DELAY (RFC 2449 section 6.8), per node.
  */
 #include "pop3/pop3-private.h"
@@ -62,12 +63,13 @@ static void prune(int64_t now, int64_t login_delay_ms)
 }
 
 enum pop3_lock_result pop3_lock_take(struct store *store, int64_t account_id, bool concurrent,
-				     int64_t login_delay_ms)
+				     int64_t login_delay_ms, struct pop3_lock_attempt *a_r)
 {
 	enum pop3_lock_result res = POP3_LOCK_OK;
-	int64_t now = now_ms(), last = 0;
+	int64_t now = now_ms();
 	struct lock_entry *e;
 
+	*a_r = (struct pop3_lock_attempt){.account_id = account_id};
 	pthread_mutex_lock(&lock_mutex);
 	prune(now, login_delay_ms);
 	e = find(account_id);
@@ -82,28 +84,37 @@ enum pop3_lock_result pop3_lock_take(struct store *store, int64_t account_id, bo
 			*e = (struct lock_entry){.account_id = account_id};
 		}
 		e->sessions++;
-		last = e->last_login_ms;
+		a_r->prev_login_ms = e->last_login_ms;
 		e->last_login_ms = now;
 	}
-	bool want_node_lock = res == POP3_LOCK_OK && !concurrent;
 	pthread_mutex_unlock(&lock_mutex);
-	if (!want_node_lock)
-		return res;
+	/* concurrent sessions share the maildrop on every node */
+	a_r->node = res == POP3_LOCK_OK && !concurrent && store_backend_shared(store);
+	return res;
+}
 
-	/* outside the mutex: a round trip to the database */
-	enum store_err err = store_nodelock_take(store, STORE_NODELOCK_POP3, account_id);
+void pop3_lock_take_node(struct store *store, struct pop3_lock_attempt *a)
+{
+	a->node_err = store_nodelock_take(store, STORE_NODELOCK_POP3, a->account_id);
+}
+
+enum pop3_lock_result pop3_lock_take_finish(struct pop3_lock_attempt *a)
+{
 	pthread_mutex_lock(&lock_mutex);
-	e = find(account_id);
-	if (err == STORE_OK) {
+	/* our session keeps the entry from being pruned; the table may
+	 * have moved */
+	struct lock_entry *e = find(a->account_id);
+	if (a->node_err == STORE_OK) {
 		e->node_locked = true;
 	} else {
 		/* not logged in after all */
 		e->sessions--;
-		e->last_login_ms = last;
-		res = err == STORE_EINUSE ? POP3_LOCK_IN_USE : POP3_LOCK_TEMP;
+		e->last_login_ms = a->prev_login_ms;
 	}
 	pthread_mutex_unlock(&lock_mutex);
-	return res;
+	if (a->node_err == STORE_OK)
+		return POP3_LOCK_OK;
+	return a->node_err == STORE_EINUSE ? POP3_LOCK_IN_USE : POP3_LOCK_TEMP;
 }
 
 void pop3_lock_release(struct store *store, int64_t account_id)

@@ -6,7 +6,8 @@
  *   pop3-session.c   connection callbacks, line parsing, dispatch, replies
  *   pop3-commands.c  the command table and command-line parsing (no I/O)
  *   pop3-auth.c      USER, PASS, AUTH, login, failure delay
- *   pop3-lock.c      one POP3 session per account (in-process table)
+ *   pop3-lock.c      one POP3 session per account (in-process table,
+ *                    then the node lock on a shared database)
  *   pop3-maildrop.c  the snapshot (pop3.mailboxes): STAT, LIST, UIDL, DELE,
  *                    RSET, NOOP; LIST and UIDL streamed on drain
  *   pop3-retr.c      RETR and TOP, streamed with byte-stuffing
@@ -94,6 +95,7 @@ enum pop3_sasl_step {
 };
 
 struct pop3_commit;
+struct pop3_lock_job;
 
 struct pop3_session {
 	struct conn *conn;
@@ -105,6 +107,7 @@ struct pop3_session {
 	char *user;		/* from USER, or the SASL LOGIN user name */
 	enum pop3_sasl_step sasl;
 	struct auth_request *auth_req;	/* password check in flight */
+	struct pop3_lock_job *lock_job;	/* node lock being taken (pop3-auth.c) */
 	char *login_user;	/* the user name being checked */
 	const char *auth_method; /* "USER", "PLAIN", "LOGIN": the login line */
 	bool utf8;		/* RFC 6856 UTF8 issued */
@@ -251,13 +254,25 @@ void pop3_expire_start(struct event_base *base);
 
 /* pop3-lock.c */
 enum pop3_lock_result { POP3_LOCK_OK, POP3_LOCK_IN_USE, POP3_LOCK_TOO_SOON, POP3_LOCK_TEMP };
-/* Take the lock for an account (or just count it when concurrent), here
- * and, on a shared database, across nodes (POP3_LOCK_TEMP: the database
- * could not say). login_delay_ms > 0 refuses a login sooner than that
- * after the last one (on this node). */
+/* A login's lock between its two halves. */
+struct pop3_lock_attempt {
+	int64_t account_id;
+	bool node;		/* the node lock is still to take */
+	int64_t prev_login_ms;	/* restored if the node lock fails */
+	enum store_err node_err;
+};
+/* Take the lock for an account (or just count it when concurrent) in
+ * this process (event loop; no I/O). login_delay_ms > 0 refuses a login
+ * sooner than that after the last one (on this node). POP3_LOCK_OK with
+ * a_r->node set: on a shared database, pop3_lock_take_node() must follow
+ * (off the event loop: it waits for the database), then, on the event
+ * loop, pop3_lock_take_finish() with the outcome (POP3_LOCK_TEMP: the
+ * database could not say), which undoes this take on failure. */
 struct store;
 enum pop3_lock_result pop3_lock_take(struct store *store, int64_t account_id, bool concurrent,
-				     int64_t login_delay_ms);
+				     int64_t login_delay_ms, struct pop3_lock_attempt *a_r);
+void pop3_lock_take_node(struct store *store, struct pop3_lock_attempt *a);
+enum pop3_lock_result pop3_lock_take_finish(struct pop3_lock_attempt *a);
 void pop3_lock_release(struct store *store, int64_t account_id);
 
 /* pop3-format.c: a stored message as POP3 sends it (RFC 1939 section 3):

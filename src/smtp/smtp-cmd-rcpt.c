@@ -327,7 +327,7 @@ void smtp_cmd_rcpt(struct smtp_session *s, char *args)
 	r->address = addr;
 	r->account_ids = ids;
 	r->naccounts = nids;
-	r->gone = false;
+	r->gone = STORE_OK;
 	r->remote = false;
 	r->notify = dsn.notify;
 	r->orcpt = dsn.orcpt;

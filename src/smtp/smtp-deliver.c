@@ -118,8 +118,8 @@ static void smtp_final_reply(struct smtp_session *s)
 static enum store_err rcpt_result(const struct smtp_txn *t, const struct smtp_rcpt *r)
 {
 	const struct delivery *d = &t->d;
-	if (r->gone)
-		return STORE_ENOTFOUND;
+	if (r->gone != STORE_OK)
+		return r->gone;
 	if (global_failure(d->op.err))
 		return d->op.err;
 	enum store_err err = STORE_OK;
@@ -375,6 +375,7 @@ void smtp_deliver_start(struct smtp_session *s)
 	t->d.requiretls = t->requiretls;
 	t->d_live = true;
 	size_t gone = 0;
+	bool temp = false;
 	size_t nlocal = t->nrcpts - t->nremote;
 	if (nlocal == 0) {
 		/* submission to remote recipients only: straight to the queue */
@@ -388,7 +389,8 @@ void smtp_deliver_start(struct smtp_session *s)
 		if (err != STORE_OK) {
 			conn_log(c, LOG_WARN, "rcpt %s no longer resolves: %s", t->rcpts[i].address,
 				 store_strerror(err));
-			t->rcpts[i].gone = true;
+			t->rcpts[i].gone = err;
+			temp |= err != STORE_ENOTFOUND && err != STORE_EPERM && err != STORE_EINVAL;
 			gone++;
 		}
 	}
@@ -396,6 +398,8 @@ void smtp_deliver_start(struct smtp_session *s)
 		/* SMTP: all or nothing; LMTP: nobody left to store for. */
 		if (srv->lmtp)
 			lmtp_replies(s);
+		else if (temp)
+			smtp_reply_error(s, "451 4.3.0 Temporary storage failure, try again later");
 		else
 			smtp_reply_error(s, "451 4.3.0 Recipients changed, try again later");
 		smtp_txn_reset(s);

@@ -27,7 +27,7 @@
 static bool rcpt_delivered(const struct smtp_txn *t, const struct smtp_rcpt *r)
 {
 	const struct delivery *d = &t->d;
-	if (r->gone || r->remote || r->naccounts == 0 || d->op.err != STORE_OK)
+	if (r->gone != STORE_OK || r->remote || r->naccounts == 0 || d->op.err != STORE_OK)
 		return false;
 	for (size_t i = 0; i < r->naccounts; i++) {
 		bool ok = false;

@@ -73,7 +73,9 @@ struct smtp_rcpt {
 	char *address;		/* normalised */
 	int64_t *account_ids;	/* where it resolved at RCPT time */
 	size_t naccounts;
-	bool gone;		/* no longer resolvable at end of data (LMTP reply) */
+	/* Why it no longer resolves at end of data (LMTP reply): STORE_OK
+	 * while it does; a failed read is a temporary error, never "gone". */
+	enum store_err gone;
 	bool remote;		/* submission: not hosted here, goes to the outbound
 				 * queue (smtp-submit-remote.c) */
 	unsigned notify;	/* RFC 3461 NOTIFY (STORE_QUEUE_NOTIFY_*), 0 = not given */

@@ -10,7 +10,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
-static atomic_uint fault_skip, fault_count, fault_failed;
+static atomic_uint fault_skip, fault_count, fault_failed, lost_commits;
 static atomic_int fault_code = DB_IOERR;
 
 void store_debug_fail_reads(unsigned skip, unsigned count, enum store_fault kind)
@@ -61,4 +61,15 @@ int store_fault_step(struct db_stmt *st)
 		return (db_step)(st);
 	atomic_fetch_add(&fault_failed, 1);
 	return atomic_load(&fault_code);
+}
+
+void store_debug_lose_commits(unsigned count)
+{
+	atomic_store(&lost_commits, count);
+}
+
+bool store_fault_take_lost_commit(void)
+{
+	return atomic_load_explicit(&lost_commits, memory_order_relaxed) != 0 &&
+	       take(&lost_commits);
 }

@@ -9,6 +9,11 @@
 #define ROOST_STORE_FAULT_H
 #include "store/db/db.h"
 
+#include <stdbool.h>
+
+/* A lost commit armed by store_debug_lose_commits: taken (true) once. */
+bool store_fault_take_lost_commit(void);
+
 /* db_step, unless the hook is armed and st is on a read connection. */
 int store_fault_step(struct db_stmt *st);
 #define db_step(st) store_fault_step(st)

@@ -10,9 +10,21 @@
 #include <string.h>
 #include <strings.h>
 
+/*
+ * The usage a writer checks and then raises. On PostgreSQL, writers of
+ * other nodes run at the same time: FOR UPDATE locks the account's row
+ * until this transaction ends, and a row another writer changed and has
+ * not committed yet is waited for and read as it commits (READ
+ * COMMITTED), so two nodes never both admit the last free bytes. A wait
+ * past lock_timeout, or a deadlock PostgreSQL breaks, is DB_BUSY: the op
+ * fails as a whole and the client is told to try again (4xx). SQLite has
+ * one writer and no FOR UPDATE.
+ */
 enum store_err store_quota_load(struct store_txn *txn, int64_t account_id, struct store_quota *q_r)
 {
-	struct db_stmt *st = store_prepare(txn->db,
+	struct db_stmt *st = store_prepare(txn->db, store_on_pg(txn->s) ?
+		"SELECT used_bytes, used_messages, quota_bytes, quota_messages"
+		" FROM accounts WHERE id = ?1 FOR UPDATE" :
 		"SELECT used_bytes, used_messages, quota_bytes, quota_messages"
 		" FROM accounts WHERE id = ?1");
 	if (st == NULL)

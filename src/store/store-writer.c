@@ -7,6 +7,8 @@
  * store_run() runs the op in a transaction of its own on the caller.
  */
 #include "store/store-internal.h"
+#include "store/store-fault.h"
+#include "store/db/db-pg.h"
 #include "lib/alloc.h"
 #include "lib/log.h"
 #include "lib/metrics.h"
@@ -14,6 +16,7 @@
 #include <sqlite3.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* An op waited for by store_run() rather than completed on the loop. */
 struct sync_wait {
@@ -114,15 +117,24 @@ void store_run_batch(struct store *s, struct store_op **ops, size_t n, struct st
  * all nodes commit one after the other, as one SQLite writer's do, and
  * never deadlock. The wait counts against lock_timeout (store.busy_timeout).
  */
-#define STORE_PG_WRITE_LOCK "SELECT pg_advisory_xact_lock(7162001)"
+#define STORE_PG_WRITE_LOCK "SELECT pg_advisory_xact_lock(7162001), txid_current()"
 
-/* BEGIN (and the lock on PostgreSQL); on failure *error_r (caller frees). */
-static enum store_err begin_batch(struct store *s, char **error_r)
+/* Asking whether a COMMIT that lost its connection committed: attempts,
+ * and the pause between them (the server may be restarting). */
+#define STORE_PG_OUTCOME_TRIES 40
+#define STORE_PG_OUTCOME_PAUSE_MS 250
+
+/* BEGIN (and the lock on PostgreSQL, with the transaction's id in
+ * *xid_r); on failure *error_r (caller frees). */
+static enum store_err begin_batch(struct store *s, int64_t *xid_r, char **error_r)
 {
+	*xid_r = 0;
 	enum store_err err = store_step_sql(s->wdb, "BEGIN IMMEDIATE");
 	if (err == STORE_OK && store_on_pg(s)) {
 		struct db_stmt *st = store_prepare(s->wdb, STORE_PG_WRITE_LOCK);
 		int rc = st != NULL ? db_step(st) : DB_ERROR;
+		if (rc == DB_ROW)
+			*xid_r = db_column_int64(st, 1);
 		if (st != NULL)
 			db_reset(st);
 		if (rc != DB_ROW) {
@@ -137,13 +149,53 @@ static enum store_err begin_batch(struct store *s, char **error_r)
 	return err;
 }
 
+/*
+ * A COMMIT whose connection broke (a PostgreSQL restart, a network cut)
+ * may have committed: the server can commit and go before it answers.
+ * Failing the batch then would tell clients to send again what is stored
+ * (a duplicate); so the transaction's fate is asked on a new connection
+ * (txid_status, PostgreSQL 10+). true: it committed. When the database
+ * cannot tell in STORE_PG_OUTCOME_TRIES, it counts as failed: a
+ * duplicate is better than a loss.
+ */
+static bool pg_committed_anyway(struct store *s, int64_t xid)
+{
+	if (xid == 0)
+		return false;
+	for (int i = 0; i < STORE_PG_OUTCOME_TRIES; i++) {
+		if (i > 0)
+			usleep(STORE_PG_OUTCOME_PAUSE_MS * 1000);
+		/* ends what the driver may still take for an open transaction:
+		 * so the next statement may reconnect */
+		store_exec(s->wdb, "ROLLBACK", NULL);
+		struct db_stmt *st = store_prepare(s->wdb, "SELECT txid_status(?1)");
+		if (st == NULL)
+			continue;
+		db_bind_int64(st, 1, xid);
+		int rc = db_step(st);
+		char status[16] = "";
+		if (rc == DB_ROW && db_column_type(st, 0) != DB_TYPE_NULL)
+			snprintf(status, sizeof(status), "%s", db_column_text(st, 0));
+		db_reset(st);
+		if (rc != DB_ROW || strcmp(status, "in progress") == 0)
+			continue;
+		log_warn("store: the commit's connection broke; the transaction %s",
+			 strcmp(status, "committed") == 0 ? "committed all the same" : "did not commit");
+		return strcmp(status, "committed") == 0;
+	}
+	log_error("store: the commit's connection broke and the database cannot say whether it"
+		  " committed: reported as failed (a client may send it again)");
+	return false;
+}
+
 static void run_batch(struct store *s, struct store_op **ops, size_t n, struct store_txn *txn)
 {
 	char *error = NULL;
+	int64_t xid;
 	txn->s = s;
 	txn->db = s->wdb;
 	txn_reset(txn);
-	enum store_err err = begin_batch(s, &error);
+	enum store_err err = begin_batch(s, &xid, &error);
 	s->commit_allowed = false;
 	if (err != STORE_OK) {
 		log_error("store: begin failed: %s", error);
@@ -215,12 +267,21 @@ static void run_batch(struct store *s, struct store_op **ops, size_t n, struct s
 	if (err == STORE_OK) {
 		s->commit_allowed = true;
 		err = store_step_sql(s->wdb, "COMMIT");
+		if (err == STORE_OK && store_on_pg(s) && store_fault_take_lost_commit()) {
+			db_pg_debug_sever(s->wdb); /* the answer "was lost" */
+			err = STORE_ETEMP;
+		}
 	}
 	if (err != STORE_OK) {
 		error = xasprintf("database: %s", db_errmsg(s->wdb));
-		/* Nothing of this batch is stored: every op fails. */
 		log_error("store: commit failed: %s", error);
 		store_exec(s->wdb, "ROLLBACK", NULL);
+		if (s->commit_allowed && store_on_pg(s) && pg_committed_anyway(s, xid)) {
+			free(error);
+			atomic_fetch_add(&s->commits, 1);
+			return;
+		}
+		/* Nothing of this batch is stored: every op fails. */
 		fail_batch(ops, n, err, error);
 		free(error);
 		txn->nchanged = 0;

@@ -401,8 +401,11 @@ struct db *store_reader(struct store *s)
 		return reader_tls.db;
 	struct db *db;
 	char *error = NULL;
-	if (open_db(s->db_path, s->settings.pg_conninfo, DB_OPEN_READONLY, &db, &error) != STORE_OK) {
-		/* Cannot serve reads at all: the data directory is gone. */
+	/* On PostgreSQL a database that is away now gives a connection that
+	 * reconnects by itself (DB_OPEN_LAZY): reads fail meanwhile. */
+	if (open_db(s->db_path, s->settings.pg_conninfo, DB_OPEN_READONLY | DB_OPEN_LAZY, &db,
+		    &error) != STORE_OK) {
+		/* SQLite: cannot serve reads at all: the data directory is gone. */
 		fatal("store: cannot open a read connection: %s", error);
 	}
 	pthread_mutex_lock(&s->readers_lock);

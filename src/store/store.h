@@ -494,17 +494,23 @@ struct store_watch *store_watch_mailboxes_add(struct store *s, int64_t account_i
 /* Held by this node, across every node of a shared PostgreSQL database,
  * until released or until this node's lock connection closes (the node
  * died: PostgreSQL frees them). On SQLite (one daemon per data directory)
- * always taken: callers keep their own in-process lock too. One round
- * trip per call, from any thread. */
+ * always taken: callers keep their own in-process lock too. Any thread;
+ * one thread of the store does the round trips, so a caller waits at most
+ * STORE_NODELOCK_TAKE_WAIT_MS (take: call it off the event loop) or
+ * STORE_NODELOCK_RELEASE_WAIT_MS (release), and held() not at all. */
+#define STORE_NODELOCK_TAKE_WAIT_MS 2000
+#define STORE_NODELOCK_RELEASE_WAIT_MS 200
 enum store_nodelock_class {
 	STORE_NODELOCK_POP3 = 1,	/* id: the account with a POP3 session */
 	STORE_NODELOCK_OUTBOUND = 2,	/* id 0: the node that sends the queue */
 };
 /* STORE_OK, STORE_EINUSE (another node holds it, or this node already
- * does), STORE_ETEMP (the database does not answer), STORE_ELIMIT. */
+ * does), STORE_ETEMP (the database did not answer in time: nothing is
+ * held then, even if the answer comes later), STORE_ELIMIT. */
 enum store_err store_nodelock_take(struct store *s, enum store_nodelock_class class, int64_t id);
-/* Still held? Checks the connection: after a lost one, locks are taken
- * again, and one another node took meanwhile is lost. */
+/* Still held, as far as the last round trip knows? Has the connection
+ * checked in the background: after a lost one, locks are taken again,
+ * and one another node took meanwhile is lost (a later call says so). */
 bool store_nodelock_held(struct store *s, enum store_nodelock_class class, int64_t id);
 void store_nodelock_release(struct store *s, enum store_nodelock_class class, int64_t id);
 /* May other nodes share this store (PostgreSQL)? */
@@ -531,6 +537,10 @@ enum store_fault { STORE_FAULT_IOERR, STORE_FAULT_BUSY };
 void store_debug_fail_reads(unsigned skip, unsigned count, enum store_fault kind);
 /* Read steps failed by the hook so far (tests). */
 unsigned store_debug_reads_failed(void);
+/* Test hook: the writer's next `count` COMMITs on PostgreSQL succeed,
+ * then the writer's connection is cut as if the answer had been lost on
+ * the way (store-writer.c then asks whether the commit happened). */
+void store_debug_lose_commits(unsigned count);
 
 typedef void store_check_report_fn(void *ctx, const char *line);
 enum store_err store_check(struct store *s, bool quick, store_check_report_fn *report, void *ctx,

@@ -129,6 +129,28 @@ def test_lmtp_rcpt_read_fault_is_451(faulty, kind):
     c.quit()
 
 
+@pytest.mark.parametrize("proto", ["smtp", "lmtp"])
+def test_data_read_fault_is_451_never_no_such_user(faulty, proto):
+    """At the end of DATA the recipients are looked up again: a read that
+    fails then is a temporary failure, never "no such user" (LMTP's reply
+    per recipient included)."""
+    before = stored(faulty)
+    cls = smtplib.LMTP if proto == "lmtp" else smtplib.SMTP
+    c = cls("127.0.0.1", faulty.port(proto), timeout=10)
+    c.ehlo("mta.example")
+    assert c.mail("bob@example.org")[0] == 250
+    assert c.rcpt(ALICE)[0] == 250
+    arm(faulty, 1)
+    code, text = c.data(MSG)
+    disarm(faulty)
+    assert code == 451 and text.startswith(b"4.3.0"), (code, text)
+    assert c.mail("bob@example.org")[0] == 250
+    assert c.rcpt(ALICE)[0] == 250
+    assert c.data(MSG)[0] == 250
+    c.quit()
+    assert stored(faulty)[0] == before[0] + 1
+
+
 @pytest.mark.parametrize("kind", ["ioerr", "busy"])
 @pytest.mark.parametrize("command", [
     b"SELECT INBOX",

@@ -36,6 +36,8 @@
 #include <ctype.h>
 #include <inttypes.h>
 #include <libpq-fe.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,6 +79,9 @@ struct pg_db {
 	int retry_ms;		/* the wait after the next failure */
 	bool lost_logged;
 	bool no_reconnect;	/* DB_OPEN_NO_RECONNECT */
+	bool connecting;	/* PQresetStart done, PQresetPoll not finished */
+	PostgresPollingStatusType poll;	/* its last answer */
+	int64_t connect_deadline_ms;
 };
 
 enum pg_param_kind {
@@ -121,9 +126,10 @@ static void set_error(struct pg_db *pdb, const char *msg)
 	pdb->errmsg = xstrndup(msg, n);
 }
 
+/* Broken, or a new one still being made (ensure_conn). */
 static bool conn_lost(const struct pg_db *pdb)
 {
-	return PQstatus(pdb->conn) == CONNECTION_BAD;
+	return PQstatus(pdb->conn) != CONNECTION_OK;
 }
 
 /*
@@ -137,12 +143,19 @@ static bool conn_lost(const struct pg_db *pdb)
  * prepared again on its next step. Attempts wait from
  * PG_RECONNECT_MIN_MS, doubling to PG_RECONNECT_MAX_MS, so a database
  * that is down costs one refused connect per interval, not one per
- * statement; connect_timeout (PG_CONNECT_TIMEOUT_S unless the conninfo
- * says otherwise) bounds one that does not answer at all.
+ * statement. The new connection is made without blocking the caller
+ * (PQresetStart, then PQresetPoll as far as the socket allows, waiting at
+ * most PG_CONNECT_STEP_WAIT_MS a step): a host that does not answer at
+ * all (a network cut drops packets) fails the statements meanwhile at
+ * once instead of holding an event loop for connect_timeout, and is
+ * given up after PG_CONNECT_TIMEOUT_MS.
  */
 #define PG_RECONNECT_MIN_MS 200
 #define PG_RECONNECT_MAX_MS 10000
 #define PG_CONNECT_TIMEOUT_S "5"
+#define PG_CONNECT_TIMEOUT_MS 5000
+#define PG_CONNECT_STEP_WAIT_MS 10
+#define PG_CONNECT_STEPS_MAX 8
 
 static int64_t now_ms(void)
 {
@@ -177,6 +190,14 @@ static void note_txn(struct pg_db *pdb)
 	}
 }
 
+/* The next attempt waits its turn. */
+static void reconnect_failed(struct pg_db *pdb, int64_t now)
+{
+	pdb->retry_at_ms = now + pdb->retry_ms;
+	pdb->retry_ms = pdb->retry_ms * 2 > PG_RECONNECT_MAX_MS ? PG_RECONNECT_MAX_MS
+								: pdb->retry_ms * 2;
+}
+
 /* DB_OK: the connection is up (again) for `sql`. */
 static enum db_rc ensure_conn(struct pg_db *pdb, const char *sql)
 {
@@ -199,20 +220,53 @@ static enum db_rc ensure_conn(struct pg_db *pdb, const char *sql)
 		set_error(pdb, "postgresql: connection lost inside a transaction");
 		return DB_ERROR;
 	}
+	/* the transaction went with the connection: whatever ends or begins
+	 * one may use the new connection, however long that takes to make */
+	if (ends_or_begins_txn(sql))
+		pdb->in_txn = false;
 	int64_t now = now_ms();
-	if (now < pdb->retry_at_ms) {
+	if (!pdb->connecting) {
+		if (now < pdb->retry_at_ms || !PQresetStart(pdb->conn)) {
+			if (now >= pdb->retry_at_ms)
+				reconnect_failed(pdb, now);
+			set_error(pdb, "postgresql: connection lost; reconnecting");
+			return DB_ERROR;
+		}
+		pdb->connecting = true;
+		pdb->poll = PGRES_POLLING_WRITING;
+		pdb->connect_deadline_ms = now + PG_CONNECT_TIMEOUT_MS;
+	}
+	/* as far as the socket allows now */
+	for (int i = 0; i < PG_CONNECT_STEPS_MAX && pdb->poll != PGRES_POLLING_OK &&
+			pdb->poll != PGRES_POLLING_FAILED; i++) {
+		struct pollfd pfd = {.fd = PQsocket(pdb->conn),
+				     .events = pdb->poll == PGRES_POLLING_READING ? POLLIN : POLLOUT};
+		if (pfd.fd < 0) {
+			pdb->poll = PGRES_POLLING_FAILED;
+			break;
+		}
+		if (poll(&pfd, 1, PG_CONNECT_STEP_WAIT_MS) <= 0)
+			break; /* not yet */
+		pdb->poll = PQresetPoll(pdb->conn);
+	}
+	now = now_ms();
+	if (pdb->poll == PGRES_POLLING_FAILED ||
+	    (pdb->poll != PGRES_POLLING_OK && now >= pdb->connect_deadline_ms)) {
+		pdb->connecting = false;
+		reconnect_failed(pdb, now);
 		set_error(pdb, "postgresql: connection lost; reconnecting");
 		return DB_ERROR;
 	}
-	PQreset(pdb->conn);
-	PGresult *res = NULL;
-	if (PQstatus(pdb->conn) == CONNECTION_OK)
-		res = PQexec(pdb->conn, pdb->session_sql);
+	if (pdb->poll != PGRES_POLLING_OK) {
+		set_error(pdb, "postgresql: connection lost; reconnecting");
+		return DB_ERROR;
+	}
+	pdb->connecting = false;
+	/* the server has just answered: one round trip */
+	PGresult *res = PQexec(pdb->conn, pdb->session_sql);
 	if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
 		PQclear(res);
-		pdb->retry_at_ms = now + pdb->retry_ms;
-		pdb->retry_ms = pdb->retry_ms * 2 > PG_RECONNECT_MAX_MS ? PG_RECONNECT_MAX_MS
-									: pdb->retry_ms * 2;
+		reconnect_failed(pdb, now);
 		set_error(pdb, "postgresql: connection lost; reconnecting");
 		return DB_ERROR;
 	}
@@ -510,6 +564,28 @@ static enum db_rc pg_open(const char *target, int flags, struct db **db_r, char 
 		*error_r = xstrdup("postgresql: out of memory connecting");
 		return DB_ERROR;
 	}
+	const char *setup = (flags & DB_OPEN_READONLY) != 0 ?
+		"SET client_encoding = 'UTF8'; SET bytea_output = 'hex';"
+		"SET standard_conforming_strings = on; SET default_transaction_read_only = on" :
+		"SET client_encoding = 'UTF8'; SET bytea_output = 'hex';"
+		"SET standard_conforming_strings = on";
+	if (PQstatus(conn) != CONNECTION_OK && (flags & DB_OPEN_LAZY) != 0 &&
+	    (flags & DB_OPEN_NO_RECONNECT) == 0) {
+		/* a lost connection from the start: ensure_conn() opens it */
+		char *why = xstrdup(PQerrorMessage(conn));
+		why[strcspn(why, "\r\n")] = '\0';
+		log_warn("postgresql: cannot connect (%s): the first statements will try again", why);
+		free(why);
+		struct pg_db *pdb = xcalloc(1, sizeof(*pdb));
+		pdb->base.driver = &db_pg_driver;
+		pdb->conn = conn;
+		pdb->session_sql = xstrdup(setup);
+		pdb->lost_logged = true;
+		pdb->retry_ms = PG_RECONNECT_MIN_MS;
+		pdb->retry_at_ms = now_ms() + PG_RECONNECT_MIN_MS;
+		*db_r = &pdb->base;
+		return DB_OK;
+	}
 	if (PQstatus(conn) != CONNECTION_OK) {
 		const char *host = PQhost(conn), *port = PQport(conn), *dbname = PQdb(conn);
 		char *msg = xstrdup(PQerrorMessage(conn));
@@ -524,11 +600,6 @@ static enum db_rc pg_open(const char *target, int flags, struct db **db_r, char 
 		return DB_ERROR;
 	}
 	PQsetNoticeProcessor(conn, pg_notice_quiet, NULL);
-	const char *setup = (flags & DB_OPEN_READONLY) != 0 ?
-		"SET client_encoding = 'UTF8'; SET bytea_output = 'hex';"
-		"SET standard_conforming_strings = on; SET default_transaction_read_only = on" :
-		"SET client_encoding = 'UTF8'; SET bytea_output = 'hex';"
-		"SET standard_conforming_strings = on";
 	PGresult *res = PQexec(conn, setup);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		*error_r = xasprintf("postgresql: setting up the connection: %s",
@@ -573,6 +644,16 @@ static enum db_rc pg_exec(struct db *db, const char *sql, char **error_r)
 		return DB_ERROR;
 	}
 	enum db_rc rc = ensure_conn(pdb, text);
+	if (rc != DB_OK && !pdb->no_reconnect && !pdb->in_txn &&
+	    strncasecmp(text, "SET ", 4) == 0 && strncasecmp(text, "SET LOCAL ", 10) != 0) {
+		/* a session setting on a connection that is away (DB_OPEN_LAZY):
+		 * the new connection gets it */
+		char *all = xasprintf("%s; %s", pdb->session_sql, text);
+		free(pdb->session_sql);
+		pdb->session_sql = all;
+		free(text);
+		return DB_OK;
+	}
 	if (rc != DB_OK) {
 		free(text);
 		if (error_r != NULL)
@@ -1228,7 +1309,16 @@ const struct db_driver db_pg_driver = {
 	.in_transaction = pg_in_transaction,
 	.errmsg = pg_errmsg,
 };
+void db_pg_debug_sever(struct db *db)
+{
+	if (db != NULL && db_backend_of(db) == DB_POSTGRESQL)
+		shutdown(PQsocket(((struct pg_db *)db)->conn), SHUT_RDWR);
+}
 #else
+void db_pg_debug_sever(struct db *db)
+{
+	(void)db;
+}
 /* Built without libpq: db.c refuses DB_POSTGRESQL. */
 typedef int db_pg_not_built;
 #endif

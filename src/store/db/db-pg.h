@@ -20,6 +20,11 @@ char *db_pg_rewrite(const char *sql, int *nparams_r, char **error_r);
 /* The db_rc of a SQLSTATE (NULL: DB_ERROR). */
 enum db_rc db_pg_rc(const char *sqlstate);
 
+/* Test hook (store-fault.c, lost commits): cuts the connection's socket,
+ * as a network cut or a server that died would; the next round trip
+ * finds it broken. Nothing on another backend. */
+void db_pg_debug_sever(struct db *db);
+
 /* The schema version db_pg_schema_sql creates: store-schema.c's. */
 #define DB_PG_SCHEMA_VERSION 7
 

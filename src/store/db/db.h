@@ -69,6 +69,11 @@ enum db_type {
 /* PostgreSQL: a lost connection stays lost (for session state a new one
  * would not have, such as advisory locks); else the driver reconnects */
 #define DB_OPEN_NO_RECONNECT 0x4
+/* PostgreSQL: a database that does not answer now still gives a
+ * connection, a broken one that its first statements open (as after a
+ * lost one): a thread's first read during an outage fails, it does not
+ * end the daemon. */
+#define DB_OPEN_LAZY 0x8
 
 /* Opens a connection. target: a file path (SQLite) or a libpq conninfo
  * string (PostgreSQL). On failure returns an error code and sets
