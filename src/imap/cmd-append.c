@@ -6,7 +6,8 @@
  * APPENDUID carrying the UID set) and "UTF8 (literal8)" after ENABLE
  * UTF8=ACCEPT (RFC 6855 4). 8-bit header fields need UTF8=ACCEPT or
  * IMAP4rev2 enabled first, else NO (RFC 6855 4; imap-append.c).
- * Over quota: NO [OVERQUOTA].
+ * Over quota: NO [OVERQUOTA]. More messages than MESSAGELIMIT (RFC 9738):
+ * NO [MESSAGELIMIT n].
  *
  * One message appended to the \Sent mailbox that is already there, saved
  * within minutes with the same Message-ID and From address (submission's
@@ -15,6 +16,7 @@
  */
 #include "imap/imap-append.h"
 #include "imap/imap-commands.h"
+#include "imap/imap-messagelimit.h" /* MESSAGELIMIT */
 #include "imap/imap-op.h"
 #include "lib/alloc.h"
 #include "lib/buf.h"
@@ -99,7 +101,14 @@ void cmd_append(struct imap_cmd *cmd)
 	cmd->ctx = ctx;
 	cmd->cleanup = cleanup;
 	size_t cap = 0;
+	uint32_t limit = imap_messagelimit(s);
 	for (size_t i = 1; i < a->count;) {
+		/* MESSAGELIMIT (RFC 9738 3.1): a MULTIAPPEND is all or none, so
+		 * more messages than the limit is refused whole */
+		if (limit != 0 && ctx->nmsgs == limit) {
+			imap_messagelimit_no(cmd, 0, "APPEND refused, nothing was appended");
+			return;
+		}
 		if (ctx->nmsgs == IMAP_APPEND_MAX_MESSAGES) {
 			imap_cmd_no(cmd, "[LIMIT] Too many messages in one APPEND");
 			return;

@@ -2,8 +2,11 @@
  * COPY, MOVE and their UID forms (RFC 9051 6.4.7, 6.4.8; MOVE is RFC
  * 6851). COPYUID (RFC 4315) tells the new UIDs. MOVE sends COPYUID
  * untagged, then the EXPUNGEs, then OK (RFC 6851 section 4.3).
+ * MESSAGELIMIT (RFC 9738 3.1): COPY is atomic, so one over the limit is
+ * refused whole; MOVE is not, and moves the highest UIDs of the set.
  */
 #include "imap/imap-commands.h"
+#include "imap/imap-messagelimit.h" /* MESSAGELIMIT */
 #include "imap/imap-op.h"
 #include "imap/imap-seqset.h"
 #include "imap/imap-view.h"
@@ -14,6 +17,7 @@
 struct copy_ctx {
 	struct store_op op;
 	uint32_t *uids;
+	uint32_t limit_lowest;	/* MOVE cut by MESSAGELIMIT: lowest UID kept */
 };
 
 static void cleanup(struct imap_cmd *cmd)
@@ -32,8 +36,12 @@ static void done(struct imap_cmd *cmd, struct store_op *op)
 		imap_op_fail(cmd, op->err, c->move ? "MOVE failed" : "COPY failed");
 		return;
 	}
+	const struct copy_ctx *ctx = cmd->ctx;
 	if (c->ncopied == 0) {
-		imap_cmd_ok(cmd, "%s completed", verb);
+		if (ctx->limit_lowest != 0)
+			imap_messagelimit_ok(cmd, ctx->limit_lowest, NULL, "MOVE completed");
+		else
+			imap_cmd_ok(cmd, "%s completed", verb);
 		return;
 	}
 	char *src = imap_seqset_format_list(c->src_uids, c->ncopied);
@@ -43,7 +51,10 @@ static void done(struct imap_cmd *cmd, struct store_op *op)
 		struct imap_view *v = cmd->s->view;
 		for (size_t i = 0; v != NULL && i < c->ncopied; i++)
 			imap_view_add_pending(v, c->src_uids[i]);
-		imap_cmd_ok(cmd, "MOVE completed");
+		if (ctx->limit_lowest != 0)
+			imap_messagelimit_ok(cmd, ctx->limit_lowest, NULL, "MOVE completed");
+		else
+			imap_cmd_ok(cmd, "MOVE completed");
 	} else {
 		imap_cmd_ok(cmd, "[COPYUID %u %s %s] COPY completed", c->dst_uidvalidity, src, dst);
 	}
@@ -94,6 +105,14 @@ static void copy(struct imap_cmd *cmd, bool move)
 		imap_cmd_ok(cmd, "%s completed", move ? "MOVE" : "COPY");
 		return;
 	}
+	uint32_t limit = imap_messagelimit(s);
+	if (!move && limit != 0 && n > limit) {
+		/* the UID a MOVE would have stopped at tells where to split */
+		imap_messagelimit_no(cmd, ctx->uids[n - limit], "COPY refused, nothing was copied");
+		return;
+	}
+	if (move)
+		ctx->limit_lowest = imap_messagelimit_cut(s, ctx->uids, &n);
 	store_op_init(&ctx->op, STORE_OP_COPY);
 	ctx->op.u.copy.account_id = s->account_id;
 	ctx->op.u.copy.src_mailbox_id = v->mailbox_id;

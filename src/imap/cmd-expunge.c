@@ -1,17 +1,22 @@
 /*
  * EXPUNGE and UID EXPUNGE (RFC 9051 6.4.3, 6.4.9). Only messages the
  * client can see and that carry \Deleted go; the EXPUNGE responses are
- * produced by the sync before the tagged OK.
+ * produced by the sync before the tagged OK. MESSAGELIMIT (RFC 9738 3.1)
+ * counts the \Deleted messages of a UID EXPUNGE set and expunges the
+ * highest UIDs of them; plain EXPUNGE is never limited.
  */
 #include "imap/imap-commands.h"
+#include "imap/imap-messagelimit.h" /* MESSAGELIMIT */
 #include "imap/imap-op.h"
 #include "imap/imap-view.h"
 #include "lib/alloc.h"
+#include "store/store.h"
 #include <stdlib.h>
 
 struct expunge_ctx {
 	struct store_op op;
 	uint32_t *uids;
+	uint32_t limit_lowest;	/* UID EXPUNGE cut by MESSAGELIMIT: lowest UID kept */
 };
 
 static void cleanup(struct imap_cmd *cmd)
@@ -32,7 +37,11 @@ static void done(struct imap_cmd *cmd, struct store_op *op)
 	for (size_t i = 0; v != NULL && i < op->u.expunge.nexpunged; i++)
 		if (imap_view_seq(v, op->u.expunge.expunged[i]) != 0)
 			imap_view_add_pending(v, op->u.expunge.expunged[i]);
-	imap_cmd_ok(cmd, "EXPUNGE completed");
+	const struct expunge_ctx *ctx = cmd->ctx;
+	if (ctx->limit_lowest != 0)
+		imap_messagelimit_ok(cmd, ctx->limit_lowest, NULL, "EXPUNGE completed");
+	else
+		imap_cmd_ok(cmd, "EXPUNGE completed");
 }
 
 void cmd_expunge(struct imap_cmd *cmd)
@@ -60,6 +69,23 @@ void cmd_expunge(struct imap_cmd *cmd)
 		if (n == 0) {
 			imap_cmd_ok(cmd, "EXPUNGE completed");
 			return;
+		}
+		/* only \Deleted messages are expunged, so only they count
+		 * (as the view knows them: the store checks again) */
+		uint32_t limit = imap_messagelimit(s);
+		if (limit != 0 && n > limit) {
+			size_t k = 0;
+			for (size_t i = 0; i < n; i++) {
+				uint32_t seq = imap_view_seq(v, ctx->uids[i]);
+				if (seq != 0 && (v->msgs[seq - 1].flags & STORE_FLAG_DELETED) != 0)
+					ctx->uids[k++] = ctx->uids[i];
+			}
+			n = k;
+			ctx->limit_lowest = imap_messagelimit_cut(s, ctx->uids, &n);
+			if (n == 0) {
+				imap_cmd_ok(cmd, "EXPUNGE completed");
+				return;
+			}
 		}
 	} else {
 		/* Every message this session knows (the store checks \Deleted

@@ -12,6 +12,7 @@
 #include "imap/imap-condstore.h"
 #include "imap/imap-date.h"
 #include "imap/imap-fetch-section.h"
+#include "imap/imap-messagelimit.h" /* MESSAGELIMIT */
 #include "imap/imap-flags.h"
 #include "imap/imap-op.h"
 #include "imap/imap-seqset.h"
@@ -63,7 +64,7 @@ struct fetch_ctx {
 	uint32_t *uids;
 	size_t nuids, pos;
 	struct store_msg *meta;
-	size_t nmeta, meta_pos;
+	size_t nmeta;
 	uint32_t *seen_now;	/* UIDs that just got \Seen: add FLAGS */
 	size_t nseen_now;
 	struct store_op op;
@@ -73,6 +74,9 @@ struct fetch_ctx {
 	bool want_modseq;	/* MODSEQ asked for, or CHANGEDSINCE (RFC 7162 3.1.4.1) */
 	size_t budget_held;	/* memory budget of the message being sent */
 	bool no_budget;		/* the budget refused a message: NO [UNAVAILABLE] */
+	/* MESSAGELIMIT cut the set (RFC 9738 3.1): the lowest UID kept;
+	 * the messages then go out from the highest UID down */
+	uint32_t limit_lowest;
 };
 
 static void cleanup(struct imap_cmd *cmd)
@@ -307,11 +311,18 @@ static bool render(struct imap_cmd *cmd, struct fetch_ctx *ctx, uint32_t uid, st
 	const struct imap_view_msg *vm = &v->msgs[seq - 1];
 	const struct store_msg *meta = NULL;
 	if (ctx->need_meta) {
-		while (ctx->meta_pos < ctx->nmeta && ctx->meta[ctx->meta_pos].uid < uid)
-			ctx->meta_pos++;
-		if (ctx->meta_pos == ctx->nmeta || ctx->meta[ctx->meta_pos].uid != uid)
+		/* rows ascend by UID; the messages may go out in either order */
+		size_t lo = 0, hi = ctx->nmeta;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (ctx->meta[mid].uid < uid)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo == ctx->nmeta || ctx->meta[lo].uid != uid)
 			return false; /* expunged meanwhile */
-		meta = &ctx->meta[ctx->meta_pos];
+		meta = &ctx->meta[lo];
 	}
 	struct store_msg_index idx;
 	memset(&idx, 0, sizeof(idx));
@@ -482,7 +493,10 @@ static void emit(struct imap_cmd *cmd)
 		membudget_give(ctx->budget_held);
 		ctx->budget_held = 0;
 		size_t mark = b.len;
-		if (!render(cmd, ctx, ctx->uids[ctx->pos], &b))
+		/* RFC 9738 3.1: a cut set is processed from the highest UID down */
+		uint32_t uid = ctx->limit_lowest != 0 ? ctx->uids[ctx->nuids - 1 - ctx->pos]
+						      : ctx->uids[ctx->pos];
+		if (!render(cmd, ctx, uid, &b))
 			b.len = mark; /* drop what a failed message left */
 		if (ctx->no_budget) {
 			if (b.len > 0)
@@ -524,6 +538,8 @@ static void emit(struct imap_cmd *cmd)
 	if (ctx->read_err != STORE_OK)
 		imap_cmd_no(cmd, "%sSome messages could not be read: %s",
 			    imap_store_err_code(ctx->read_err), store_strerror(ctx->read_err));
+	else if (ctx->limit_lowest != 0)
+		imap_messagelimit_ok(cmd, ctx->limit_lowest, NULL, "FETCH completed");
 	else
 		imap_cmd_ok(cmd, "FETCH completed");
 }
@@ -639,6 +655,16 @@ void cmd_fetch(struct imap_cmd *cmd)
 		 * then filters those (RFC 9394 3.3, 3.4) */
 		size_t first, k;
 		imap_return_partial_slice(&partial, ctx->nuids, &first, &k);
+		/* RFC 9738 3.1: a PARTIAL page is the client's own choice of
+		 * messages, so one over the limit is refused before any work
+		 * rather than cut to other messages than it asked for. The
+		 * page's messages count, not the range's width: "PARTIAL
+		 * 1:4294967295" over a small mailbox is still served. */
+		uint32_t limit = imap_messagelimit(s);
+		if (limit != 0 && k > limit) {
+			imap_messagelimit_no(cmd, 0, "PARTIAL page too large");
+			return;
+		}
 		memmove(ctx->uids, ctx->uids + first, k * sizeof(*ctx->uids));
 		ctx->nuids = k;
 	}
@@ -657,6 +683,9 @@ void cmd_fetch(struct imap_cmd *cmd)
 			imap_seqset_clear(&known);
 		}
 	}
+	/* after PARTIAL and CHANGEDSINCE: the limit counts the messages
+	 * this FETCH sends (RFC 9738 3.1) */
+	ctx->limit_lowest = imap_messagelimit_cut(s, ctx->uids, &ctx->nuids);
 	if (ctx->sets_seen && !v->readonly) {
 		for (size_t i = 0; i < ctx->nuids; i++) {
 			uint32_t seq = imap_view_seq(v, ctx->uids[i]);

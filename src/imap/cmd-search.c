@@ -6,9 +6,12 @@
  * whose live results imap-context.c keeps), CHARSET
  * (UTF-8 and US-ASCII; others NO [BADCHARSET]), and the reply: "* SEARCH"
  * for rev1, "* ESEARCH" for rev2 sessions or when RETURN was given.
+ * MESSAGELIMIT (RFC 9738 3.1): over more messages than the limit, only the
+ * highest UIDs are searched and OK [MESSAGELIMIT n uid] says so.
  */
 #include "imap/imap-commands.h"
 #include "imap/imap-context.h"
+#include "imap/imap-messagelimit.h" /* MESSAGELIMIT */
 #include "imap/imap-return.h"
 #include "imap/imap-search.h"
 #include "imap/imap-seqset.h"
@@ -46,7 +49,7 @@ static void save_result(struct imap_view *v, unsigned ret, const uint32_t *uids,
 /* modseq: the highest MODSEQ of the returned messages when the keys held
  * MODSEQ (RFC 7162 3.1.5), else 0 */
 static void reply(struct imap_cmd *cmd, bool esearch, const struct imap_return *r,
-		  const uint32_t *nums, size_t n, uint64_t modseq)
+		  const uint32_t *nums, size_t n, uint64_t modseq, bool descending)
 {
 	const struct imap_command_args *a = &cmd->a;
 	unsigned ret = r->opts;
@@ -54,8 +57,10 @@ static void reply(struct imap_cmd *cmd, bool esearch, const struct imap_return *
 	buf_init(&b, SIZE_MAX);
 	if (!esearch) {
 		buf_puts(&b, "* SEARCH");
+		/* RFC 9738 3.1: a limited search answers from the highest UID
+		 * down (ESEARCH's sets and MIN/MAX have no order) */
 		for (size_t q = 0; q < n; q++)
-			buf_printf(&b, " %u", nums[q]);
+			buf_printf(&b, " %u", nums[descending ? n - 1 - q : q]);
 		if (modseq && n)
 			buf_printf(&b, " (MODSEQ %llu)", (unsigned long long)modseq);
 	} else {
@@ -96,6 +101,7 @@ struct search_job {
 	int rc;
 	uint32_t *uids;		/* matches, ascending */
 	size_t n;
+	uint32_t limit_lowest;	/* MESSAGELIMIT: lowest UID searched, 0 = all */
 };
 
 static void search_work(void *ctx)
@@ -145,16 +151,21 @@ static void search_done(struct imap_cmd *cmd, void *ctx)
 	if (ret & RET_SAVE)
 		save_result(v, ret, uids, n);
 	if ((ret & IMAP_RETURN_RESULT_OPTS) != 0 || (ret & IMAP_RETURN_UPDATE) != 0 || !j->esearch)
-		reply(cmd, j->esearch, &j->ret, nums, n, modseq);
+		reply(cmd, j->esearch, &j->ret, nums, n, modseq, j->limit_lowest != 0);
 	/* a live page would need positions kept for every change: the
 	 * result is not kept when PARTIAL asked for a page */
 	if ((ret & IMAP_RETURN_UPDATE) && (ret & IMAP_RETURN_PARTIAL))
 		imap_context_decline(cmd, "Paged results are not kept updated");
+	else if ((ret & IMAP_RETURN_UPDATE) && j->limit_lowest != 0)
+		imap_context_decline(cmd, "A search cut by MESSAGELIMIT is not kept updated");
 	else if (ret & IMAP_RETURN_UPDATE)
 		imap_context_add(cmd, &j->search, uids, n);
 	free(uids);
 	free(nums);
-	imap_cmd_ok(cmd, "SEARCH completed");
+	if (j->limit_lowest != 0)
+		imap_messagelimit_ok(cmd, j->limit_lowest, NULL, "SEARCH completed");
+	else
+		imap_cmd_ok(cmd, "SEARCH completed");
 }
 
 void cmd_search(struct imap_cmd *cmd)
@@ -212,6 +223,7 @@ void cmd_search(struct imap_cmd *cmd)
 	job->snap = imap_search_snap_new(s, search);
 	job->esearch = esearch;
 	job->ret = r;
+	job->limit_lowest = imap_search_limit(search, v, imap_messagelimit(s));
 	bool heavy = imap_search_is_heavy(search, v);
 	imap_cmd_offload(cmd, heavy, search_work, search_done, search_job_free, job);
 }

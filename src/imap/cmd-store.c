@@ -13,6 +13,7 @@
 #include "imap/imap-commands.h"
 #include "imap/imap-condstore.h"
 #include "imap/imap-flags.h"
+#include "imap/imap-messagelimit.h" /* MESSAGELIMIT */
 #include "imap/imap-op.h"
 #include "imap/imap-seqset.h"
 #include "imap/imap-view.h"
@@ -29,6 +30,7 @@ struct store_ctx {
 	size_t nuids;
 	char *keywords;
 	bool silent;
+	uint32_t limit_lowest;	/* MESSAGELIMIT cut the set: lowest UID kept */
 };
 
 static void cleanup(struct imap_cmd *cmd)
@@ -55,8 +57,13 @@ static bool own_change(const struct store_ctx *ctx, const struct store_msg *m, u
 static void finish(struct imap_cmd *cmd, const uint32_t *modified, size_t nmodified)
 {
 	struct imap_view *v = cmd->s->view;
+	const struct store_ctx *ctx = cmd->ctx;
+	uint32_t lowest = ctx != NULL ? ctx->limit_lowest : 0;
 	if (nmodified == 0 || v == NULL) {
-		imap_cmd_ok(cmd, "STORE completed");
+		if (lowest != 0)
+			imap_messagelimit_ok(cmd, lowest, NULL, "STORE completed");
+		else
+			imap_cmd_ok(cmd, "STORE completed");
 		return;
 	}
 	uint32_t *nums = xmalloc(nmodified * sizeof(*nums));
@@ -69,10 +76,17 @@ static void finish(struct imap_cmd *cmd, const uint32_t *modified, size_t nmodif
 	imap_uids_sort(nums, n);
 	char *set = imap_seqset_format_list(nums, n);
 	free(nums);
-	if (n > 0)
+	if (n > 0 && lowest != 0) {
+		char *code = xasprintf("MODIFIED %s", set);
+		imap_messagelimit_ok(cmd, lowest, code, "Conditional STORE failed");
+		free(code);
+	} else if (n > 0) {
 		imap_cmd_ok(cmd, "[MODIFIED %s] Conditional STORE failed", set);
-	else
+	} else if (lowest != 0) {
+		imap_messagelimit_ok(cmd, lowest, NULL, "STORE completed");
+	} else {
 		imap_cmd_ok(cmd, "STORE completed");
+	}
 	free(set);
 }
 
@@ -92,12 +106,11 @@ static void done(struct imap_cmd *cmd, struct store_op *op)
 				      ctx->uids[ctx->nuids - 1], &msgs, &n) == STORE_OK) {
 		struct buf b;
 		buf_init(&b, SIZE_MAX);
-		size_t k = 0;
-		for (size_t i = 0; i < n; i++) {
+		for (size_t j = 0; j < n; j++) {
+			/* RFC 9738 3.1: a cut set answers from the highest UID down */
+			size_t i = ctx->limit_lowest != 0 ? n - 1 - j : j;
 			/* only messages of the set (the range may hold others) */
-			while (k < ctx->nuids && ctx->uids[k] < msgs[i].uid)
-				k++;
-			if (k == ctx->nuids || ctx->uids[k] != msgs[i].uid)
+			if (!imap_uids_contain(ctx->uids, ctx->nuids, msgs[i].uid))
 				continue;
 			uint32_t seq = imap_view_seq(v, msgs[i].uid);
 			if (seq == 0)
@@ -227,6 +240,7 @@ void cmd_store(struct imap_cmd *cmd)
 		imap_cmd_ok(cmd, "STORE completed");
 		return;
 	}
+	ctx->limit_lowest = imap_messagelimit_cut(s, ctx->uids, &ctx->nuids);
 	if (conditional && unchangedsince == 0) {
 		/* RFC 7162 3.1.3: UNCHANGEDSINCE 0 fails for every message
 		 * (all have a MODSEQ); the store reads 0 as "no condition" */

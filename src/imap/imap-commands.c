@@ -52,6 +52,7 @@ static const struct imap_command_def commands[] = {
 	{"STORE", cmd_store, SELECTED, IMAP_CMD_UID | IMAP_CMD_NO_EXPUNGE},
 	{"SUBSCRIBE", cmd_subscribe, AUTHED, 0},
 	{"THREAD", cmd_thread, SELECTED, IMAP_CMD_UID | IMAP_CMD_NO_EXPUNGE},
+	{"UIDBATCHES", cmd_uidbatches, SELECTED, 0}, /* RFC 10022 3 */
 	{"UNSELECT", cmd_unselect, SELECTED, 0},
 	{"UNSUBSCRIBE", cmd_unsubscribe, AUTHED, 0},
 	{"URLFETCH", cmd_urlfetch, AUTHED, 0},

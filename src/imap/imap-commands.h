@@ -53,4 +53,5 @@ imap_cmd_fn cmd_notify;   /* cmd-notify.c, RFC 5465 */
 imap_cmd_fn cmd_cancelupdate; /* cmd-cancelupdate.c, RFC 5267 */
 imap_cmd_fn cmd_getmetadata, cmd_setmetadata; /* RFC 5464 */
 imap_cmd_fn cmd_genurlauth, cmd_resetkey, cmd_urlfetch; /* RFC 4467, cmd-urlauth.c */
+imap_cmd_fn cmd_uidbatches; /* cmd-uidbatches.c, RFC 10022 */
 #endif

@@ -71,6 +71,9 @@ struct imap_search {
 	bool modseq;		/* a MODSEQ key: the reply tells (MODSEQ n) */
 	bool keywords;		/* a KEYWORD key: the snapshot copies keywords */
 	bool seqnums;		/* a message sequence set (not UID, not $) */
+	/* MESSAGELIMIT (RFC 9738 3.1): messages below this UID are not
+	 * searched (imap_search_limit) */
+	uint32_t uid_floor;
 };
 
 struct parse {
@@ -356,6 +359,24 @@ static struct key *parse_key(struct parse *p, int depth)
 		k->num = (int64_t)n;
 		p->modseq = true;
 		imap_condstore_enable(p->s);
+		return k;
+	}
+	if (strcasecmp(w, "UIDAFTER") == 0 || strcasecmp(w, "UIDBEFORE") == 0) {
+		/* RFC 9738 3.2: UIDAFTER n is UID n+1:*, UIDBEFORE n is UID
+		 * 1:n-1; n is one nz-number UID */
+		const struct imap_arg *s = next_arg(p, false);
+		uint64_t n;
+		if (s == NULL || imap_parse_number(s->str, UINT32_MAX, &n) < 0 || n == 0) {
+			p->error = "UIDAFTER and UIDBEFORE need a UID";
+			return NULL;
+		}
+		if ((k = new_key(p, K_UIDSET, COST_VIEW)) == NULL)
+			return NULL;
+		bool after = (w[3] | 0x20) == 'a';
+		if (after && n < UINT32_MAX)
+			imap_seqset_add(&k->set, (uint32_t)n + 1, UINT32_MAX);
+		else if (!after && n > 1)
+			imap_seqset_add(&k->set, 1, (uint32_t)n - 1);
 		return k;
 	}
 	if (strcasecmp(w, "LARGER") == 0 || strcasecmp(w, "SMALLER") == 0) {
@@ -761,6 +782,7 @@ struct run {
 	const struct key *root;
 	const struct fts_state *fts;
 	size_t next;		/* next snapshot index to evaluate */
+	uint32_t uid_floor;	/* imap_search_limit */
 	uint32_t *hits;		/* UIDs */
 	size_t nhits;
 	enum store_err read_err;	/* a message could not be read (not: expunged) */
@@ -771,7 +793,7 @@ static void test_one(struct run *r, const struct store_imap_search_row *row)
 	struct msg m = {.snap = r->snap, .vm = &r->snap->msgs[r->next],
 			.seq = (uint32_t)r->next + 1, .row = row, .fts = r->fts,
 			.read_err = &r->read_err};
-	if (eval(r->root, &m))
+	if (m.vm->uid >= r->uid_floor && eval(r->root, &m))
 		r->hits[r->nhits++] = m.vm->uid;
 	msg_clear(&m);
 	r->next++;
@@ -840,7 +862,8 @@ int imap_search_run_snap(const struct imap_search_snap *snap, const struct imap_
 					   &fts.nunindexed) != STORE_OK ||
 		       fts_lookup(snap, search->root) < 0))
 		fts.on = false;	/* the messages themselves still answer */
-	struct run r = {.snap = snap, .root = search->root, .fts = &fts};
+	struct run r = {.snap = snap, .root = search->root, .fts = &fts,
+			.uid_floor = search->uid_floor};
 	r.hits = xmalloc((snap->count ? snap->count : 1) * sizeof(*r.hits));
 	if (need_rows(search->root) && snap->count > 0 &&
 	    store_imap_search_rows(snap->store, snap->account_id, snap->mailbox_id,
@@ -931,4 +954,38 @@ bool imap_search_uses_seqnums(const struct imap_search *search)
 bool imap_search_reads_content(const struct imap_search *search)
 {
 	return search->cost >= COST_HEADER;
+}
+
+/* Does the message pass the keys at the top level (and in parenthesized
+ * lists there) that name messages: sequence sets, UID sets, "$",
+ * UIDAFTER, UIDBEFORE? Every match must. */
+static bool candidate(const struct key *and, const struct imap_view *v, size_t i)
+{
+	for (const struct key *k = and->a; k != NULL; k = k->next) {
+		if ((k->kind == K_SET && !imap_seqset_contains(&k->set, (uint32_t)i + 1)) ||
+		    (k->kind == K_UIDSET && !imap_seqset_contains(&k->set, v->msgs[i].uid)) ||
+		    (k->kind == K_AND && !candidate(k, v, i)))
+			return false;
+	}
+	return true;
+}
+
+uint32_t imap_search_limit(struct imap_search *search, const struct imap_view *v, uint32_t limit)
+{
+	if (limit == 0 || v->count <= limit)
+		return 0;
+	/* from the highest UID down: the limit-th candidate is the floor */
+	uint32_t floor = 0;
+	size_t seen = 0;
+	for (size_t i = v->count; i-- > 0;) {
+		if (!candidate(search->root, v, i))
+			continue;
+		if (++seen == limit)
+			floor = v->msgs[i].uid;
+		else if (seen > limit) {
+			search->uid_floor = floor;
+			return floor;
+		}
+	}
+	return 0;
 }

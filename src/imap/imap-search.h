@@ -86,4 +86,10 @@ bool imap_search_uses_seqnums(const struct imap_search *search);
 /* Does a key read message content (a header the store does not index,
  * the body)? */
 bool imap_search_reads_content(const struct imap_search *search);
+/* MESSAGELIMIT (RFC 9738 3.1): a SEARCH counts the messages it looks at,
+ * those its top-level sequence sets, UID sets, UIDAFTER and UIDBEFORE
+ * allow, not the matches. When they are more than `limit` (not 0), only
+ * the `limit` with the highest UIDs are searched from now on; returns the
+ * lowest of them, else 0. */
+uint32_t imap_search_limit(struct imap_search *search, const struct imap_view *v, uint32_t limit);
 #endif

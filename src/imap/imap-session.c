@@ -92,6 +92,7 @@ void imap_capabilities(struct imap_session *s, struct buf *b)
 	buf_puts(b, " CONTEXT=SEARCH CONTEXT=SORT");
 	buf_puts(b, " PARTIAL"); /* RFC 9394: imap-return.c, cmd-fetch.c */
 	buf_puts(b, " UIDONLY"); /* RFC 9586, imap-uidonly.h */
+	buf_puts(b, " UIDBATCHES"); /* RFC 10022, cmd-uidbatches.c */
 	buf_puts(b, " CONDSTORE QRESYNC"); /* RFC 7162, imap-condstore.h */
 	/* RFC 3502, 8508, 8474, 8514, 8970, 6855: cmd-append.c, cmd-replace.c, cmd-fetch.c */
 	buf_puts(b, " MULTIAPPEND REPLACE OBJECTID SAVEDATE PREVIEW UTF8=ACCEPT");
@@ -106,6 +107,8 @@ void imap_capabilities(struct imap_session *s, struct buf *b)
 		buf_puts(b, " COMPRESS=DEFLATE");
 	if (s->srv->max_message > 0)
 		buf_printf(b, " APPENDLIMIT=%lld", (long long)s->srv->max_message);
+	if (s->srv->message_limit > 0) /* RFC 9738 3, imap-messagelimit.h */
+		buf_printf(b, " MESSAGELIMIT=%u", s->srv->message_limit);
 }
 
 /* --- strings --- */

@@ -40,6 +40,7 @@ struct imap_server {
 	int64_t max_errors;
 	int64_t timeout_ms;
 	int64_t max_message;		/* APPENDLIMIT; -1 = unlimited */
+	uint32_t message_limit;		/* MESSAGELIMIT (imap-messagelimit.h); 0 = none */
 };
 
 struct imap_cmd;

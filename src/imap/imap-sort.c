@@ -1,5 +1,6 @@
 /* imap-sort: see imap-sort.h. */
 #include "imap/imap-sort.h"
+#include "imap/imap-messagelimit.h" /* MESSAGELIMIT */
 #include "imap/imap-search.h"
 #include "imap/imap-session.h"
 #include "imap/imap-view.h"
@@ -365,6 +366,15 @@ int imap_sort_search_parse(struct imap_cmd *cmd, const struct imap_arg *args, si
 		imap_search_free(search_r);
 		fail_save(cmd, save);
 		imap_cmd_bad(cmd, "[UIDREQUIRED] Message sequence numbers are off (UIDONLY)");
+		return -1;
+	}
+	/* MESSAGELIMIT (RFC 9738 3.3): a sort or a thread spans its whole
+	 * set, so it cannot stop at the highest UIDs: more than the limit is
+	 * refused whole, and UIDAFTER or UIDBEFORE narrow it */
+	if (imap_search_limit(*search_r, cmd->s->view, imap_messagelimit(cmd->s)) != 0) {
+		imap_search_free(search_r);
+		fail_save(cmd, save);
+		imap_messagelimit_no(cmd, 0, "Too many messages to sort or thread");
 		return -1;
 	}
 	return 0;

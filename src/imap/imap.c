@@ -22,6 +22,7 @@
 #include "lib/config.h"
 #include "lib/conn.h"
 #include <stddef.h>
+#include <stdint.h>
 
 static void on_refused(struct conn *c, enum conn_refusal why)
 {
@@ -47,6 +48,8 @@ int imap_start(struct config *cfg, struct store *store, char **error_r)
 	srv->max_errors = config_int(cfg, "imap.max_errors");
 	srv->timeout_ms = config_ms(cfg, "imap.timeout");
 	srv->max_message = config_size(cfg, "message.max_size");
+	int64_t limit = config_int(cfg, "imap.message_limit");
+	srv->message_limit = limit > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)limit;
 	if (srv->max_line < 1024)
 		srv->max_line = 1024;
 	static struct conn_listener_spec specs[2];

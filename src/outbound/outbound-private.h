@@ -37,6 +37,7 @@ struct ob_job {
 	char *return_path, *envid;
 	bool ret_full, delay_notified;
 	bool requiretls;	/* RFC 8689: only over validated TLS to a REQUIRETLS peer */
+	bool tls_optional;	/* RFC 8689 5 "TLS-Required: No": its dest ignores policy */
 	struct ob_rcpt *rcpts;
 	size_t nrcpts;
 	char *mx_host;		/* the host that answered, for the DSN */
@@ -60,6 +61,10 @@ struct ob_dest {
 	struct mta_sts_policy *sts;	/* RFC 8461, or NULL */
 	bool sts_pending;	/* the policy lookup runs: no session yet */
 	struct ob_session *idle;	/* connected sessions waiting for a job */
+	/* RFC 8689 5: the jobs of messages that say "TLS-Required: No" have
+	 * a destination of their own, without MTA-STS or DANE: opportunistic
+	 * STARTTLS only, so a broken policy does not hold them */
+	bool tls_optional;
 };
 
 struct ob_settings {

@@ -495,11 +495,16 @@ static void sts_cb(void *ctx, struct mta_sts_policy *p)
 static void dest_add(const char *domain, struct ob_job *job)
 {
 	struct ob_dest *d = ob.dests;
-	while (d != NULL && strcmp(d->domain, domain) != 0)
+	while (d != NULL &&
+	       (strcmp(d->domain, domain) != 0 || d->tls_optional != job->tls_optional))
 		d = d->next;
 	if (d == NULL) {
 		d = xcalloc(1, sizeof(*d));
 		d->domain = xstrdup(domain);
+		d->tls_optional = job->tls_optional;
+		if (d->tls_optional)
+			log_info("outbound: %s: a message says TLS-Required: No: its MTA-STS and"
+				 " DANE policies are not applied to it", domain);
 		d->next = ob.dests;
 		ob.dests = d;
 	}
@@ -511,7 +516,7 @@ static void dest_add(const char *domain, struct ob_job *job)
 	d->tail = job;
 	d->njobs++;
 	if (d->route == NULL && d->lookup == NULL) {
-		if (ob.mta_sts && !d->sts_pending) {
+		if (ob.mta_sts && !d->sts_pending && !d->tls_optional) {
 			/* RFC 8461 5: the policy, alongside the route */
 			d->sts_pending = true;
 			mta_sts_lookup(domain, sts_cb, d);
@@ -533,6 +538,7 @@ static struct ob_job *job_new(const struct store_queue_msg *m)
 	job->envid = m->envid != NULL ? xstrdup(m->envid) : NULL;
 	job->ret_full = m->ret_full;
 	job->requiretls = m->requiretls;
+	job->tls_optional = m->tls_optional;
 	job->delay_notified = m->delay_notified;
 	job->rcpts = xcalloc(m->nrcpts, sizeof(*job->rcpts));
 	inflight_add(m->id);

@@ -206,7 +206,8 @@ static bool cb_leave(struct ob_session *ss)
  * required; authenticated against them when some are usable. */
 static bool dane_required(const struct ob_session *ss)
 {
-	return ss->host_dns != NULL && ss->host_dns->dane == DNS_DANE_ON;
+	return !ss->dest->tls_optional && ss->host_dns != NULL &&
+	       ss->host_dns->dane == DNS_DANE_ON;
 }
 
 /* RFC 8461 5: the destination's policy demands TLS (enforce) or wants
@@ -1021,7 +1022,7 @@ void ob_session_start(struct event_base *base, const struct ob_settings *set, SS
 	size_t k = 0;
 	for (size_t i = 0; r != NULL && i < r->nhosts; i++) {
 		/* RFC 7672 2.2.2: a host whose TLSA lookup failed is skipped */
-		if (r->hosts[i].dane == DNS_DANE_FAILED) {
+		if (r->hosts[i].dane == DNS_DANE_FAILED && !dest->tls_optional) {
 			log_warn("outbound session=%s: DANE: the TLSA lookup of MX host %s failed: "
 				 "not used", ss->id, r->hosts[i].name);
 			free(ss->fail_reason);

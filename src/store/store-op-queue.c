@@ -8,6 +8,8 @@
 #include "store/store-internal.h"
 #include "store/store-queue.h"
 #include "lib/alloc.h"
+#include "mail/header-field.h"
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -15,7 +17,8 @@
 struct queue_add_args {
 	int64_t account_id;
 	char *return_path, *envid;
-	bool ret_full, requiretls;
+	bool ret_full;
+	int tls_mode;		/* STORE_QUEUE_TLS_* */
 	struct store_queue_rcpt *rcpts;
 	size_t n_rcpts;
 	char *data;
@@ -77,6 +80,26 @@ static const char *domain_of(const char *address)
 	return at != NULL ? at + 1 : "";
 }
 
+/* RFC 8689 5: one "TLS-Required: No" field (the only value defined,
+ * case-insensitive) asks that the recipient's TLS policy be ignored. More
+ * than one field is not a clear request: ignored. */
+static bool tls_required_no(const char *data, size_t len)
+{
+	unsigned count = 0;
+	char *v = header_field_get(data, len, "TLS-Required", &count);
+	bool no = false;
+	if (v != NULL && count == 1) {
+		char *p = v, *end = v + strlen(v);
+		while (*p == ' ' || *p == '\t')
+			p++;
+		while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+			end--;
+		no = end - p == 2 && strncasecmp(p, "no", 2) == 0;
+	}
+	free(v);
+	return no;
+}
+
 static struct queue_add_args *add_args_new(int64_t account_id, const char *return_path,
 					   const char *envid, unsigned flags,
 					   const struct store_queue_rcpt *rcpts, size_t n,
@@ -87,7 +110,8 @@ static struct queue_add_args *add_args_new(int64_t account_id, const char *retur
 	a->return_path = xstrdup(return_path != NULL ? return_path : "");
 	a->envid = envid != NULL ? xstrdup(envid) : NULL;
 	a->ret_full = (flags & STORE_QUEUE_RET_FULL) != 0;
-	a->requiretls = (flags & STORE_QUEUE_REQUIRETLS) != 0;
+	a->tls_mode = (flags & STORE_QUEUE_REQUIRETLS) != 0 ? STORE_QUEUE_TLS_REQUIRED :
+		tls_required_no(data, len) ? STORE_QUEUE_TLS_OPTIONAL : STORE_QUEUE_TLS_DEFAULT;
 	a->rcpts = xcalloc(n > 0 ? n : 1, sizeof(*a->rcpts));
 	for (size_t i = 0; i < n; i++) {
 		a->rcpts[i].address = xstrdup(rcpts[i].address);
@@ -141,7 +165,7 @@ static enum store_err queue_insert(struct store_txn *txn, struct queue_add_args 
 	db_bind_int64(st, 6, (int64_t)a->len);
 	db_bind_text(st, 7, a->message_id, -1, true);
 	db_bind_blob(st, 8, a->data, a->len, true);
-	db_bind_int(st, 9, a->requiretls);
+	db_bind_int(st, 9, a->tls_mode);
 	enum store_err err = store_insert_id(st, &a->queue_id);
 	if (err != STORE_OK)
 		return err;

@@ -54,7 +54,9 @@ static void msg_from_row(struct db_stmt *st, struct store_queue_msg *m)
 	m->delay_notified = db_column_int(st, 7) != 0;
 	m->size = db_column_int64(st, 8);
 	m->message_id = col_text(st, 9);
-	m->requiretls = db_column_int(st, 10) != 0;
+	/* the column holds the TLS mode: STORE_QUEUE_TLS_* */
+	m->requiretls = db_column_int(st, 10) == STORE_QUEUE_TLS_REQUIRED;
+	m->tls_optional = db_column_int(st, 10) == STORE_QUEUE_TLS_OPTIONAL;
 }
 
 /* The recipients of m (all, or only those pending and due at `due`). */

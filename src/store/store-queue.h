@@ -39,6 +39,12 @@ typedef void store_queue_done_cb(void *ctx, enum store_err err, int64_t queue_id
 /* What store_queue_add() keeps about a message besides its envelope. */
 #define STORE_QUEUE_RET_FULL 0x1u	/* RFC 3461 RET=FULL */
 #define STORE_QUEUE_REQUIRETLS 0x2u	/* RFC 8689 MAIL FROM ... REQUIRETLS */
+/* queue_messages.requiretls holds the message's TLS mode: opportunistic
+ * (0), REQUIRETLS (1), or "TLS-Required: No" (2, found in the message's
+ * header when it is queued; REQUIRETLS wins, RFC 8689 5). */
+#define STORE_QUEUE_TLS_DEFAULT 0
+#define STORE_QUEUE_TLS_REQUIRED 1
+#define STORE_QUEUE_TLS_OPTIONAL 2
 
 /* Queue `data` for every recipient (copied: nothing needs to outlive the
  * call). return_path "" is the null sender (RFC 5321 4.5.5: no DSN is
@@ -86,6 +92,9 @@ struct store_queue_msg {
 	char *return_path, *envid;
 	bool ret_full;
 	bool requiretls;	/* RFC 8689 */
+	/* RFC 8689 5: the message says "TLS-Required: No" (and was not sent
+	 * with REQUIRETLS): the destination's MTA-STS and DANE are ignored */
+	bool tls_optional;
 	int64_t created;
 	enum store_queue_state state;
 	bool delay_notified;

@@ -9,6 +9,7 @@ met by DANE with no MTA-STS policy."""
 import hashlib
 import ssl
 import subprocess
+import time
 
 import pytest
 
@@ -148,3 +149,20 @@ def test_requiretls_met_by_dane(roost_factory, net):
     submit(r, "bob@dane.test", "rq1")
     assert wait_for(lambda: len(sink.messages) == 1, 20), full_log(r)
     assert " REQUIRETLS" in sink.messages[0][0]
+
+
+def test_tls_required_no_ignores_failing_tlsa(roost_factory, net):
+    """RFC 8689 5: a message that says "TLS-Required: No" goes to the host
+    whose certificate matches none of its TLSA records (opportunistic
+    STARTTLS); the one beside it without the field waits."""
+    sink = net.sink("wrong", net.ee_ctx())
+    r = sender(roost_factory, net)
+    sendmail(r, "bob@wrong.test", "kept")
+    r.cli("sendmail", "-f", "alice@example.com", "carol@wrong.test",
+          input="TLS-Required: No\r\n" + MSG.format(to="carol@wrong.test", mid="optional"))
+    assert wait_for(lambda: len(sink.messages) == 1, 20), full_log(r)
+    time.sleep(2)
+    assert sink.message_ids() == ["<optional@example.com>"]
+    assert sink.tls_used == [True]
+    rows = queue_rows(r)
+    assert len(rows) == 1 and "matches no TLSA record" in rows[0][5], rows

@@ -5,6 +5,8 @@ over STARTTLS with a certificate valid for the MX name, else defers;
 testing delivers and logs; a hostile policy host (10 MB, slow) is cut off
 and delivery goes on as without a policy."""
 import os
+import smtplib
+import ssl
 import time
 
 import pytest
@@ -180,6 +182,55 @@ def test_enforce_without_starttls_defers(roost_factory, net, helo_only):
     assert wait_for(lambda: any(why in row[5] for row in queue_rows(r)),
                     20), (queue_rows(r), full_log(r))
     assert sink.messages == []
+
+
+def send_tls_optional(r, to, mid):
+    """A message that says "TLS-Required: No" (RFC 8689 5)."""
+    return r.cli("sendmail", "-f", "alice@example.com", to,
+                 input="TLS-Required: No\r\n" + MSG.format(to=to, mid=mid))
+
+
+@pytest.mark.parametrize("domain,ip,names", [
+    ("badcert.test", "127.0.0.45", ["wrong.test"]),  # a certificate for another name
+    ("plain.test", "127.0.0.46", None),              # no STARTTLS at all
+])
+def test_tls_required_no_ignores_an_enforce_policy(roost_factory, net, domain, ip, names):
+    """RFC 8689 5: a message that says "TLS-Required: No" is delivered
+    where the enforce policy holds every other message back; the policy
+    still holds the message sent beside it without the field."""
+    net.host.policies["mta-sts." + domain] = ("text", policy("enforce", "mx." + domain))
+    sink = net.sink(ip, names)
+    r = sender(roost_factory, net)
+    sendmail(r, "bob@" + domain, "kept")
+    send_tls_optional(r, "carol@" + domain, "optional")
+    assert wait_for(lambda: len(sink.messages) == 1, 20), full_log(r)
+    time.sleep(2)
+    assert sink.message_ids() == ["<optional@example.com>"]
+    assert sink.tls_used == [names is not None]  # opportunistic STARTTLS still
+    rows = queue_rows(r)
+    assert len(rows) == 1 and "MTA-STS policy of %s (enforce)" % domain in rows[0][5], rows
+    assert "a message says TLS-Required: No" in full_log(r)
+
+
+def test_tls_required_no_loses_to_requiretls(roost_factory, net):
+    """RFC 8689 5: with REQUIRETLS on MAIL FROM the field is ignored: the
+    message waits for validated TLS like any REQUIRETLS message."""
+    net.host.policies["mta-sts.plain.test"] = ("text", policy("enforce", "mx.plain.test"))
+    sink = net.sink("127.0.0.46")
+    r = sender(roost_factory, net)
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    with smtplib.SMTP("127.0.0.1", r.port("submission"), timeout=20) as c:
+        c.starttls(context=ctx)
+        c.login("alice@example.com", "secret")
+        c.sendmail("alice@example.com", ["bob@plain.test"],
+                   "TLS-Required: No\r\n" + MSG.format(to="bob@plain.test", mid="both"),
+                   mail_options=["REQUIRETLS"])
+    assert wait_for(lambda: sink.connections > 0, 20), full_log(r)
+    time.sleep(3)
+    assert sink.messages == []
+    assert "a message says TLS-Required: No" not in full_log(r)
 
 
 def test_testing_mode_delivers_and_logs(roost_factory, net):

@@ -27,15 +27,9 @@ import pytest
 
 from conftest import pg_cluster
 from multinode import nodes  # noqa: F401
+from test_pop3_imap import pop_login as login
 
 USER = "alice@example.com"
-
-
-def login(node):
-    p = poplib.POP3("127.0.0.1", node.port("pop3"), timeout=10)
-    p.user(USER)
-    p.pass_("secret")
-    return p
 
 
 def refused(node):

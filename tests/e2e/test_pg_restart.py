@@ -25,6 +25,20 @@ def private_pg():
     pg.stop()
 
 
+@pytest.fixture
+def pg_roost(tmp_path, private_pg):
+    """A running daemon on the private cluster, stopped even when its test
+    fails half way."""
+    r = Roost(tmp_path / "var")
+    r.cli("init", "--postgresql", private_pg.conninfo_for(private_pg.dbname, tcp=True))
+    r.cli("domain", "add", "example.com")
+    r.add_user("alice@example.com")
+    r.start()
+    yield r
+    if r.proc is not None and r.proc.poll() is None:
+        r.stop()
+
+
 def restart(pg):
     opts = ("-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off -c synchronous_commit=off"
             % (pg.port, pg.dir))
@@ -32,12 +46,8 @@ def restart(pg):
             "restart")
 
 
-def test_restart_under_load(tmp_path, private_pg):
-    r = Roost(tmp_path / "var")
-    r.cli("init", "--postgresql", private_pg.conninfo_for(private_pg.dbname, tcp=True))
-    r.cli("domain", "add", "example.com")
-    r.add_user("alice@example.com")
-    r.start()
+def test_restart_under_load(pg_roost, private_pg):
+    r = pg_roost
     acked, refused, codes, odd = [], [], [], []
     lock = threading.Lock()
     stop = threading.Event()
@@ -151,16 +161,12 @@ def pg_up(pg):
     pg._run(PG_CTL, "-D", pg.datadir, "-l", pg.logfile, "-o", opts, "-w", "-t", "30", "start")
 
 
-def test_first_reads_during_an_outage(tmp_path, private_pg):
+def test_first_reads_during_an_outage(pg_roost, private_pg):
     """Threads open their read connection at their first read: one that
     first reads while PostgreSQL is down (the control threads here: no
     command reached the daemon before) gets a temporary error, and the
     daemon lives on and serves it once the database is back."""
-    r = Roost(tmp_path / "var")
-    r.cli("init", "--postgresql", private_pg.conninfo_for(private_pg.dbname, tcp=True))
-    r.cli("domain", "add", "example.com")
-    r.add_user("alice@example.com")
-    r.start()
+    r = pg_roost
     pg_down(private_pg)
     try:
         for _ in range(6):  # more than the control threads
@@ -189,17 +195,13 @@ def test_first_reads_during_an_outage(tmp_path, private_pg):
     assert r.stop() == 0
 
 
-def test_a_database_that_does_not_answer_costs_no_wait(tmp_path, private_pg):
+def test_a_database_that_does_not_answer_costs_no_wait(pg_roost, private_pg):
     """The connections are cut and the server takes new ones without ever
     answering (its postmaster stopped: what a network cut looks like).
     Commands get a temporary error at once instead of waiting for
     connect_timeout on the new connection; once the server answers again
     the daemon goes on by itself."""
-    r = Roost(tmp_path / "var")
-    r.cli("init", "--postgresql", private_pg.conninfo_for(private_pg.dbname, tcp=True))
-    r.cli("domain", "add", "example.com")
-    r.add_user("alice@example.com")
-    r.start()
+    r = pg_roost
     m = imaplib.IMAP4("127.0.0.1", r.port("imap"), timeout=30)
     m.login("alice@example.com", "secret")
     assert m.status("INBOX", "(MESSAGES)")[0] == "OK"
