@@ -91,8 +91,12 @@ asan:
 	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fno-omit-frame-pointer" \
 		SANFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined" \
 		build-asan/roost build-asan/unit-tests build-asan/pg-driver-test
+# E2E_ASAN narrows the e2e part (.ci/run leaves out the slowest
+# integration files to stay in its time budget; `make test-all` runs all).
+E2E_ASAN ?= tests/e2e
 test-asan: test-deps asan
-	@ROOST_SANITIZED=1 ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 ./scripts/test.sh build-asan
+	@ROOST_SANITIZED=1 ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 E2E_ARGS="$(E2E_ASAN)" \
+		./scripts/test.sh build-asan
 
 # The end-to-end suite on the PostgreSQL store backend: every Roost the
 # tests start keeps its store in a database of one private cluster
