@@ -35,13 +35,25 @@ static int parse_count(const char *arg, unsigned *n_r)
 	return 0;
 }
 
-int cmd_debug_fail_reads(struct cli *cli, int argc, char **argv)
+/* The fault switches act only inside a daemon that allows them: the
+ * refusal's exit code, or CLI_EX_OK when `cmd` may go on. */
+static int fault_switch_refused(struct cli *cli, const char *cmd)
 {
 	if (!cli->via_daemon)
-		return cli_fail(cli, CLI_EX_ERROR, "debug fail-reads: needs a running daemon (roost serve)");
+		return cli_fail(cli, CLI_EX_ERROR, "debug %s: needs a running daemon (roost serve)",
+				cmd);
 	if (!config_bool(cli->cfg, "debug.fault_injection"))
 		return cli_fail(cli, CLI_EX_ERROR,
-				"debug fail-reads: refused: debug.fault_injection is off (a test-only setting)");
+				"debug %s: refused: debug.fault_injection is off (a test-only setting)",
+				cmd);
+	return CLI_EX_OK;
+}
+
+int cmd_debug_fail_reads(struct cli *cli, int argc, char **argv)
+{
+	int refused = fault_switch_refused(cli, "fail-reads");
+	if (refused != CLI_EX_OK)
+		return refused;
 	unsigned count, skip = 0;
 	if (parse_count(argv[0], &count) < 0 || (argc == 3 && parse_count(argv[2], &skip) < 0))
 		return cli_fail(cli, CLI_EX_USAGE, "debug fail-reads: counts are 0..%u",
@@ -64,11 +76,9 @@ int cmd_debug_fail_reads(struct cli *cli, int argc, char **argv)
  * a commit that happened is reported as done (tests/e2e/test_pg_restart.py). */
 int cmd_debug_lose_commits(struct cli *cli, int argc, char **argv)
 {
-	if (!cli->via_daemon)
-		return cli_fail(cli, CLI_EX_ERROR, "debug lose-commits: needs a running daemon (roost serve)");
-	if (!config_bool(cli->cfg, "debug.fault_injection"))
-		return cli_fail(cli, CLI_EX_ERROR,
-				"debug lose-commits: refused: debug.fault_injection is off (a test-only setting)");
+	int refused = fault_switch_refused(cli, "lose-commits");
+	if (refused != CLI_EX_OK)
+		return refused;
 	unsigned count;
 	if (parse_count(argv[0], &count) < 0)
 		return cli_fail(cli, CLI_EX_USAGE, "debug lose-commits: the count is 0..%u",
