@@ -467,6 +467,12 @@ int cmd_backup(struct cli *cli, int argc, char **argv)
 		return cli_fail(cli, CLI_EX_ERROR, "the store is in PostgreSQL (store.backend):"
 				" back it up with pg_dump or a replica; roost backup copies a"
 				" SQLite store");
+	/* the database alone would be a backup without the message bytes */
+	if (strncmp(config_str(cli->cfg, "store.content"), "dir:", 4) == 0)
+		return cli_fail(cli, CLI_EX_ERROR, "the message bytes are in the content directory"
+				" %s (store.content): roost backup copies the database alone; stop"
+				" the daemon and copy DATADIR and that directory together",
+				config_str(cli->cfg, "store.content") + 4);
 	if (inside(cli->datadir, dest))
 		return cli_fail(cli, CLI_EX_ERROR, "%s: inside the data directory %s", dest,
 				cli->datadir);

@@ -3,12 +3,14 @@
 #include "daemon/privdrop.h"
 #include "lib/alloc.h"
 #include "lib/log.h"
+#include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Open directories nftw may hold at once. */
@@ -71,6 +73,36 @@ int privdrop_prepare(struct privdrop *p, const char *user, const char *datadir, 
 		return -1;
 	}
 	return 0;
+}
+
+int privdrop_hand_dir(const struct privdrop *p, const char *path, char **error_r)
+{
+	if (mkdir(path, 0700) < 0 && errno != EEXIST) {
+		*error_r = xasprintf("cannot create %s: %s", path, strerror(errno));
+		return -1;
+	}
+	DIR *d = opendir(path);
+	if (d == NULL || lchown(path, p->uid, p->gid) < 0) {
+		*error_r = xasprintf("cannot hand %s to %s: %s", path, p->user, strerror(errno));
+		if (d != NULL)
+			closedir(d);
+		return -1;
+	}
+	struct dirent *de;
+	int rc = 0;
+	while (rc == 0 && (de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.' || de->d_type != DT_DIR)
+			continue;
+		char *sub = xasprintf("%s/%s", path, de->d_name);
+		if (lchown(sub, p->uid, p->gid) < 0) {
+			*error_r = xasprintf("cannot hand %s to %s: %s", sub, p->user,
+					     strerror(errno));
+			rc = -1;
+		}
+		free(sub);
+	}
+	closedir(d);
+	return rc;
 }
 
 int privdrop_switch(const struct privdrop *p, char **error_r)

@@ -24,6 +24,11 @@ bool privdrop_stays_root(const char *user);
 /* Look up `user` and chown `datadir` recursively (symlinks not followed).
  * 0, or -1 with *error_r. */
 int privdrop_prepare(struct privdrop *p, const char *user, const char *datadir, char **error_r);
+/* store.content = dir:PATH: make PATH if missing and hand it and its
+ * subdirectories (not the files: those are written by the daemon, or by a
+ * root CLI that gives them PATH's owner, store-content.c) to the user.
+ * 0, or -1 with *error_r. */
+int privdrop_hand_dir(const struct privdrop *p, const char *path, char **error_r);
 /* setgroups/setgid/setuid to the user, checking root cannot be regained
  * and that the user can reach the data directory. */
 int privdrop_switch(const struct privdrop *p, char **error_r);

@@ -231,6 +231,9 @@ static int serve_start(struct serve *sv, struct store **store_r, struct privdrop
 	struct store_settings settings;
 	if (store_config_settings(cfg, &settings, &error) < 0)
 		goto fail;
+	if (drop->user != NULL && settings.content_dir[0] != '\0' &&
+	    privdrop_hand_dir(drop, settings.content_dir, &error) < 0)
+		goto fail;
 	if (store_open(config_datadir(cfg), &settings, store_r, &error) != STORE_OK)
 		goto fail;
 
@@ -316,14 +319,18 @@ int serve_run(struct config *cfg, control_run_fn *control_run)
 		return fail("cannot create the event loop");
 	registry_start(sv.base); /* control threads end sessions through it */
 
+	/* SIGHUP before anything listens: a reload sent as soon as the ports
+	 * answer would otherwise end the daemon (SIGHUP's default action).
+	 * It waits for the loop to run. SIGTERM keeps its default until
+	 * then, so a start that hangs can still be stopped. */
+	sv.sighup = evsignal_new(sv.base, SIGHUP, sighup_cb, &sv);
+	event_add(sv.sighup, NULL);
 	int code = 1;
 	if (serve_start(&sv, &store, &drop) == 0) {
 		sv.sigterm = evsignal_new(sv.base, SIGTERM, signal_cb, &sv);
 		sv.sigint = evsignal_new(sv.base, SIGINT, signal_cb, &sv);
 		event_add(sv.sigterm, NULL);
 		event_add(sv.sigint, NULL);
-		sv.sighup = evsignal_new(sv.base, SIGHUP, sighup_cb, &sv);
-		event_add(sv.sighup, NULL);
 		log_startup(cfg);
 		/* the outbound queue's scheduler: after the writer (it submits
 		 * ops) and the signal handlers (its resolver takes a moment) */

@@ -19,6 +19,8 @@
  * could not be selected, renamed or deleted).
  */
 #include "store/store-internal.h"
+#include "store/store-content.h"
+#include <errno.h>
 #include "lib/alloc.h"
 #include <inttypes.h>
 #include <stdlib.h>
@@ -29,6 +31,7 @@
 #define STORE_CHECK_SQLITE_MAX_ERRORS 100
 
 struct check {
+	struct store *s;
 	struct db *db;
 	bool pg;		/* the PostgreSQL store: its dialect below */
 	store_check_report_fn *report;
@@ -513,7 +516,7 @@ static void check_tables(struct check *c)
 		 fmt_msg_size);
 	each_row(c,
 		 "SELECT id, size, length(data) FROM contents"
-		 " WHERE size != length(data) ORDER BY id",
+		 " WHERE location IS NULL AND size != length(data) ORDER BY id",
 		 fmt_content_size);
 	each_row(c,
 		 "SELECT x.id, x.refs, x.n FROM (SELECT c.id AS id, c.refs AS refs,"
@@ -585,10 +588,106 @@ static void check_tables(struct check *c)
 		 fmt_modseq);
 }
 
+/* Content files younger than this may belong to a batch that has not
+ * committed yet: not reported as unreferenced. */
+#define STORE_CHECK_CONTENT_MIN_AGE_S 3600
+
+/* store.content = dir:PATH: every row's file is there with its size. */
+static void check_content_rows(struct check *c)
+{
+	struct db_stmt *st = NULL;
+	int rc = db_prepare(c->db, "SELECT id, location, size FROM contents"
+				   " WHERE location IS NOT NULL ORDER BY id", &st);
+	if (rc != DB_OK) {
+		query_failed(c, rc, "prepare");
+		db_finalize(st);
+		return;
+	}
+	while ((rc = db_step(st)) == DB_ROW) {
+		int64_t id = db_column_int64(st, 0), size = db_column_int64(st, 2);
+		const char *loc = col_text(st, 1);
+		if (!store_content_in_files(c->s)) {
+			problem(c, xasprintf("content %" PRId64 ": its bytes are the file %s of a"
+					     " content directory, but store.content is db", id, loc));
+			continue;
+		}
+		int e = store_content_stat(c->s, loc, size);
+		if (e == EFBIG)
+			problem(c, xasprintf("content %" PRId64 ": file %s is not %" PRId64 " bytes",
+					     id, loc, size));
+		else if (e == EINVAL)
+			problem(c, xasprintf("content %" PRId64 ": location \"%.100s\" is not a"
+					     " content file name", id, loc));
+		else if (e != 0)
+			problem(c, xasprintf("content %" PRId64 ": file %s: %s", id, loc,
+					     strerror(e)));
+	}
+	if (rc != DB_DONE)
+		query_failed(c, rc, "query");
+	db_finalize(st);
+}
+
+static int hexval(char ch)
+{
+	return ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+}
+
+/* A file of the content directory that no row names (found by its hash:
+ * the unique index, not a scan per file). */
+static int check_content_file(void *ctx, const char *location)
+{
+	struct check *c = ctx;
+	unsigned char hash[32];
+	const char *h = location + 3;
+	bool named = strlen(location) > 3 + 64 && h[64] == '.';
+	for (size_t i = 0; named && i < 32; i++) {
+		int hi = hexval(h[2 * i]), lo = hexval(h[2 * i + 1]);
+		named = hi >= 0 && lo >= 0;
+		hash[i] = (unsigned char)(hi << 4 | lo);
+	}
+	if (!named) {
+		problem(c, xasprintf("content directory: %s is not a content file (an unfinished"
+				     " write if its name begins with .new.; safe to delete)",
+				     location));
+		return 0;
+	}
+	struct db_stmt *st = NULL;
+	int rc = db_prepare(c->db, "SELECT location FROM contents WHERE hash = ?1", &st);
+	if (rc == DB_OK) {
+		db_bind_blob(st, 1, hash, sizeof(hash), true);
+		rc = db_step(st);
+	}
+	bool used = rc == DB_ROW && col_text(st, 0) != NULL &&
+		    strcmp(col_text(st, 0), location) == 0;
+	if (rc != DB_ROW && rc != DB_DONE)
+		query_failed(c, rc, "query");
+	else if (!used)
+		problem(c, xasprintf("content directory: %s is named by no content (safe to"
+				     " delete)", location));
+	db_finalize(st);
+	return c->err != STORE_OK;
+}
+
+static void check_content_files(struct check *c)
+{
+	if (c->err != STORE_OK)
+		return;
+	check_content_rows(c);
+	if (c->err != STORE_OK || !store_content_in_files(c->s))
+		return;
+	if (store_content_walk(c->s, STORE_CHECK_CONTENT_MIN_AGE_S, check_content_file, c) !=
+	    STORE_OK && c->err == STORE_OK) {
+		c->err = STORE_ETEMP;
+		c->error = xasprintf("content directory %s cannot be read: %s",
+				     c->s->settings.content_dir, strerror(errno));
+	}
+}
+
 enum store_err store_check(struct store *s, bool quick, store_check_report_fn *report, void *ctx,
 			   size_t *nproblems_r, char **error_r)
 {
-	struct check c = {.db = store_reader(s), .pg = store_on_pg(s), .report = report, .ctx = ctx};
+	struct check c = {.s = s, .db = store_reader(s), .pg = store_on_pg(s), .report = report,
+			  .ctx = ctx};
 	/* One read transaction: every query sees the same snapshot. */
 	int rc = db_exec(c.db, "BEGIN", NULL);
 	if (rc != DB_OK) {
@@ -597,6 +696,7 @@ enum store_err store_check(struct store *s, bool quick, store_check_report_fn *r
 		check_sqlite(&c, quick);
 		check_tables(&c);
 		check_isolation(&c);
+		check_content_files(&c);
 		/* Always end it: an open read transaction on this thread's
 		 * connection would pin an old snapshot (and the WAL) for every
 		 * later read here. */

@@ -72,6 +72,10 @@ const struct config_key store_config_keys[] = {
 	{"store.postgresql", CONFIG_STR, "", NULL,
 	 "The libpq connection string of the PostgreSQL store, e.g.\n"
 	 "# \"host=/run/postgresql dbname=roost\" (a password is better in ~/.pgpass)."},
+	{"store.content", CONFIG_STR, "db", NULL,
+	 "Where message bytes live: db = in the database (the default); dir:PATH = one file\n"
+	 "# per content in the directory PATH (absolute; shared storage for several nodes),\n"
+	 "# the database keeping its name. Back the directory up with the database."},
 	{"search.fts", CONFIG_BOOL, "yes", NULL,
 	 "Keep a full-text index of new messages and answer SEARCH BODY/TEXT/HEADER from it;\n"
 	 "# no = SEARCH reads the messages (`roost reindex` indexes what was stored meanwhile)."},
@@ -98,6 +102,19 @@ int store_config_settings(const struct config *cfg, struct store_settings *set, 
 			return -1;
 		}
 		strcpy(set->pg_conninfo, ci);
+	}
+	const char *content = config_str(cfg, "store.content");
+	if (strncmp(content, "dir:", 4) == 0) {
+		const char *dir = content + 4;
+		if (dir[0] != '/' || strlen(dir) >= sizeof(set->content_dir)) {
+			*error_r = xasprintf("store.content = dir:PATH: PATH must be absolute and"
+					     " at most %zu bytes", sizeof(set->content_dir) - 1);
+			return -1;
+		}
+		strcpy(set->content_dir, dir);
+	} else if (strcmp(content, "db") != 0) {
+		*error_r = xasprintf("store.content: \"%s\": expected db or dir:PATH", content);
+		return -1;
 	}
 	return quota_warn(cfg, set, error_r);
 }

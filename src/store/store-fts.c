@@ -18,6 +18,7 @@
  * both backends index and compare the same bytes.
  */
 #include "store/store-fts.h"
+#include "store/store-content.h"
 #include "lib/log.h"
 #include "lib/metrics.h"
 #ifdef ROOST_HAVE_PG
@@ -479,11 +480,11 @@ static enum store_err batch_read(struct store *s, int64_t account_id, int64_t *l
 	struct db_stmt *st = pending_only ?
 		/* the partial index content_unindexed keeps this cheap */
 		store_prepare(db,
-		"SELECT c.id, c.data, i.parts FROM content_index i"
+		"SELECT c.id, c.data, i.parts, c.location, c.size FROM content_index i"
 		" JOIN contents c ON c.id = i.content_id WHERE i.fts = 0 AND i.content_id > ?1"
 		" AND ?2 = 0 ORDER BY i.content_id LIMIT ?3") :
 		store_prepare(db,
-		"SELECT c.id, c.data, i.parts FROM contents c"
+		"SELECT c.id, c.data, i.parts, c.location, c.size FROM contents c"
 		" JOIN content_index i ON i.content_id = c.id WHERE c.id > ?1"
 		" AND (?2 = 0 OR EXISTS (SELECT 1 FROM messages m JOIN mailboxes x"
 		" ON x.id = m.mailbox_id WHERE m.content_id = c.id AND x.account_id = ?2))"
@@ -503,8 +504,24 @@ static enum store_err batch_read(struct store *s, int64_t account_id, int64_t *l
 		const char *data = db_column_blob(st, 1);
 		size_t len = (size_t)db_column_bytes(st, 1);
 		const char *parts = db_column_text(st, 2);
+		/* store.content = dir:PATH: the bytes are in a file */
+		char *file = NULL;
+		if (db_column_type(st, 3) != DB_TYPE_NULL) {
+			int64_t size = db_column_int64(st, 4);
+			file = xmalloc(size > 0 ? (size_t)size : 1);
+			enum store_err err = store_content_read(s, db_column_text(st, 3), size,
+								(size_t)size, file, &len);
+			if (err != STORE_OK) {
+				free(file);
+				b->n--;
+				db_reset(st);
+				return err;
+			}
+			data = file;
+		}
 		search_text_build(&it->text, NULL, 0, data != NULL ? data : "", len,
 				  parts != NULL ? parts : "");
+		free(file);
 		bytes += it->text.header_len + it->text.body_len;
 		*last = it->content_id;
 	}

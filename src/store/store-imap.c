@@ -2,6 +2,7 @@
 #include "store/store-imap.h"
 #include "store/store-private.h"
 #include "lib/alloc.h"
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -153,16 +154,19 @@ enum store_err store_imap_message_header(struct store *s, int64_t account_id, in
 	/* substr() keeps the (possibly large) body out of the result row */
 	struct db_stmt *st;
 	enum store_err err = store_message_row(s,
-		"SELECT m.prefix, substr(c.data, 1, CAST(coalesce(i.header_len, c.size) AS INTEGER))"
+		"SELECT m.prefix, substr(c.data, 1, CAST(coalesce(i.header_len, c.size) AS INTEGER)),"
+		" c.location, c.size, CAST(coalesce(i.header_len, c.size) AS INTEGER)"
 		" FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id AND b.account_id = ?3"
 		" JOIN contents c ON c.id = m.content_id"
 		" LEFT JOIN content_index i ON i.content_id = m.content_id"
 		" WHERE m.mailbox_id = ?1 AND m.uid = ?2", account_id, mailbox_id, uid, &st);
 	if (err != STORE_OK)
 		return err;
-	*data_r = store_join_columns(st, 0, 1, len_r, NULL);
+	int64_t header_len = db_column_int64(st, 4);
+	err = store_join_content(s, st, 0, 1, 2, db_column_int64(st, 3),
+				 header_len > 0 ? (size_t)header_len : 0, data_r, len_r, NULL);
 	db_reset(st);
-	return STORE_OK;
+	return err;
 }
 
 enum store_err store_imap_message_text(struct store *s, int64_t account_id, int64_t mailbox_id,
@@ -171,14 +175,19 @@ enum store_err store_imap_message_text(struct store *s, int64_t account_id, int6
 {
 	struct db_stmt *st;
 	enum store_err err = store_message_row(s,
-		"SELECT m.prefix, c.data, i.parts FROM messages m"
+		"SELECT m.prefix, c.data, i.parts, c.location, c.size FROM messages m"
 		" JOIN mailboxes b ON b.id = m.mailbox_id AND b.account_id = ?3"
 		" JOIN contents c ON c.id = m.content_id"
 		" LEFT JOIN content_index i ON i.content_id = m.content_id"
 		" WHERE m.mailbox_id = ?1 AND m.uid = ?2", account_id, mailbox_id, uid, &st);
 	if (err != STORE_OK)
 		return err;
-	*data_r = store_join_columns(st, 0, 1, len_r, prefix_len_r);
+	err = store_join_content(s, st, 0, 1, 3, db_column_int64(st, 4), SIZE_MAX, data_r, len_r,
+				 prefix_len_r);
+	if (err != STORE_OK) {
+		db_reset(st);
+		return err;
+	}
 	const char *parts = col_str(st, 2);
 	*parts_r = xstrdup(parts ? parts : "");
 	db_reset(st);

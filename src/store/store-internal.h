@@ -7,6 +7,7 @@
 #include "store/store-private.h"
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/types.h>
 
 #define STORE_DB_FILE "roost.db"
 /* Most ops committed together in one transaction. */
@@ -26,6 +27,14 @@ struct store_txn {
 	size_t nchanged, cap;
 	size_t op_changed_start;	/* changed[] index where this op began */
 	bool queue_changed;		/* a message was queued for sending */
+	/* store-content.c: this batch's new and dropped content files
+	 * (locations), where the running op's begin, and the directories
+	 * (by the hash's first byte) that got a new file */
+	char **content_new, **content_drop;
+	size_t ncontent_new, ncontent_drop, content_new_cap, content_drop_cap;
+	size_t op_content_new, op_content_drop;
+	unsigned char content_dirs[32];
+	bool content_dir_made;		/* a new directory: sync PATH too */
 };
 
 struct store {
@@ -81,6 +90,11 @@ struct store {
 	atomic_uint_fast64_t commits, ops;
 	/* \Recent marks held in memory (store-recent.c) */
 	struct store_recent_table *recent;
+	/* store.content = dir:PATH run as root (a CLI): new files and
+	 * directories get PATH's owner, the daemon's server.user */
+	bool content_chown;
+	uid_t content_uid;
+	gid_t content_gid;
 	/* locks across nodes (store-nodelock.c) */
 	struct store_nodelocks *nodelocks;
 };

@@ -4,6 +4,7 @@
  */
 #include "store/store-ops.h"
 #include "store/store-fts.h"
+#include "store/store-content.h"
 #include "lib/alloc.h"
 #include "lib/buf.h"
 #include <ctype.h>
@@ -208,20 +209,25 @@ enum store_err store_message_remove(struct store_txn *txn, int64_t mailbox_id, i
 	/* DONE: the message named a content that is not there (roost check
 	 * reports that); removing the message is then all there is to do */
 	if (rc == DB_ROW && refs <= 0) {
-		static const char *const sqls[] = {
-			"DELETE FROM contents WHERE id = ?1",
-			"DELETE FROM content_index WHERE content_id = ?1",
-		};
-		for (size_t i = 0; i < sizeof(sqls) / sizeof(sqls[0]); i++) {
-			st = store_prepare(txn->db, sqls[i]);
-			if (st == NULL)
-				return STORE_ETEMP;
-			db_bind_int64(st, 1, content_id);
-			enum store_err err = step_done(st);
-			if (err != STORE_OK)
-				return err;
-		}
-		enum store_err err = store_fts_delete(txn, content_id);
+		st = store_prepare(txn->db, "DELETE FROM contents WHERE id = ?1 RETURNING location");
+		if (st == NULL)
+			return STORE_ETEMP;
+		db_bind_int64(st, 1, content_id);
+		rc = db_step(st);
+		/* a file in the content directory goes once this commits */
+		if (rc == DB_ROW && db_column_type(st, 0) != DB_TYPE_NULL)
+			store_content_drop(txn, db_column_text(st, 0));
+		db_reset(st);
+		if (rc != DB_ROW && rc != DB_DONE)
+			return store_step_err(rc);
+		st = store_prepare(txn->db, "DELETE FROM content_index WHERE content_id = ?1");
+		if (st == NULL)
+			return STORE_ETEMP;
+		db_bind_int64(st, 1, content_id);
+		enum store_err err = step_done(st);
+		if (err != STORE_OK)
+			return err;
+		err = store_fts_delete(txn, content_id);
 		if (err != STORE_OK)
 			return err;
 	}

@@ -5,6 +5,7 @@
  * per_target one full mailbox does not fail the others.
  */
 #include "store/store-ops.h"
+#include "store/store-content.h"
 #include "store/store-fts.h"
 #include "store/store-quota-warn.h"
 #include "lib/alloc.h"
@@ -28,16 +29,27 @@ static enum store_err content_find_or_add(struct store_txn *txn, const struct st
 	if (rc != DB_DONE)
 		return store_db_err(rc);
 
+	/* store.content = dir:PATH: the bytes go to a file, the row names it */
+	char *location = NULL;
+	if (store_content_in_files(txn->s)) {
+		enum store_err err = store_content_put(txn, p->hash, d->data, d->len, &location);
+		if (err != STORE_OK)
+			return err;
+	}
 	st = store_prepare(txn->db,
-		"INSERT INTO contents (hash, size, crlf_size, refs, data) VALUES (?1, ?2, ?4, 0, ?3)"
-		" RETURNING id");
-	if (st == NULL)
+		"INSERT INTO contents (hash, size, crlf_size, refs, data, location)"
+		" VALUES (?1, ?2, ?4, 0, ?3, ?5) RETURNING id");
+	if (st == NULL) {
+		free(location);
 		return STORE_ETEMP;
+	}
 	db_bind_blob(st, 1, p->hash, sizeof(p->hash), true);
 	db_bind_int64(st, 2, (int64_t)d->len);
-	db_bind_blob(st, 3, d->data, d->len, true);
+	db_bind_blob(st, 3, location != NULL ? "" : d->data, location != NULL ? 0 : d->len, true);
 	db_bind_int64(st, 4, p->crlf_size);
+	db_bind_text(st, 5, location, -1, false);
 	enum store_err err = store_insert_id(st, id_r);
+	free(location);
 	if (err != STORE_OK)
 		return err;
 

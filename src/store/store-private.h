@@ -79,6 +79,12 @@ enum store_err store_row_err(int rc);
 /* Columns a and b of the current row (a message's prefix and content, or
  * part of it) joined into one malloc'd NUL-terminated buffer. */
 char *store_join_columns(struct db_stmt *st, int a, int b, size_t *len_r, size_t *a_len_r);
+/* The same for a message: column a its prefix, b its content's data and
+ * loc its location (store-content.h): when loc is not NULL the bytes are
+ * read from that file, `size` of them (the row's), at most max. */
+enum store_err store_join_content(struct store *s, struct db_stmt *st, int a, int b, int loc,
+				  int64_t size, size_t max, char **data_r, size_t *len_r,
+				  size_t *a_len_r);
 /* Step an INSERT ... RETURNING id and reset it: STORE_OK with the new
  * row's id in *id_r, or the error (a constraint: STORE_EEXISTS). New ids
  * come back this way on every backend, never from a last-insert-id call. */

@@ -4,8 +4,10 @@
  * explicit read transaction).
  */
 #include "store/store-internal.h"
+#include "store/store-content.h"
 #include "lib/alloc.h"
 #include "lib/log.h"
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 
@@ -327,13 +329,43 @@ char *store_join_columns(struct db_stmt *st, int a, int b, size_t *len_r, size_t
 	return data;
 }
 
+enum store_err store_join_content(struct store *s, struct db_stmt *st, int a, int b, int loc,
+				  int64_t size, size_t max, char **data_r, size_t *len_r,
+				  size_t *a_len_r)
+{
+	if (db_column_type(st, loc) == DB_TYPE_NULL) {
+		*data_r = store_join_columns(st, a, b, len_r, a_len_r);
+		return STORE_OK;
+	}
+	size_t alen = (size_t)db_column_bytes(st, a);
+	size_t want = size < 0 ? 0 : (size_t)size;
+	if (want > max)
+		want = max;
+	char *data = xmalloc(alen + want + 1);
+	if (alen)
+		memcpy(data, db_column_blob(st, a), alen);
+	size_t got = 0;
+	enum store_err err = store_content_read(s, db_column_text(st, loc), size, want,
+						data + alen, &got);
+	if (err != STORE_OK) {
+		free(data);
+		return err;
+	}
+	data[alen + got] = '\0';
+	*data_r = data;
+	*len_r = alen + got;
+	if (a_len_r != NULL)
+		*a_len_r = alen;
+	return STORE_OK;
+}
+
 enum store_err store_message_content(struct store *s, int64_t account_id, int64_t mailbox_id,
 				     uint32_t uid, char **data_r, size_t *len_r,
 				     size_t *prefix_len_r)
 {
 	struct db_stmt *st;
 	enum store_err err = store_message_row(s,
-		"SELECT m.prefix, c.data, c.id FROM messages m"
+		"SELECT m.prefix, c.data, c.id, c.location, c.size FROM messages m"
 		" JOIN mailboxes b ON b.id = m.mailbox_id AND b.account_id = ?3"
 		" LEFT JOIN contents c ON c.id = m.content_id"
 		" WHERE m.mailbox_id = ?1 AND m.uid = ?2", account_id, mailbox_id, uid, &st);
@@ -346,9 +378,10 @@ enum store_err store_message_content(struct store *s, int64_t account_id, int64_
 		db_reset(st);
 		return STORE_ECORRUPT;
 	}
-	*data_r = store_join_columns(st, 0, 1, len_r, prefix_len_r);
+	err = store_join_content(s, st, 0, 1, 3, db_column_int64(st, 4), SIZE_MAX, data_r, len_r,
+				 prefix_len_r);
 	db_reset(st);
-	return STORE_OK;
+	return err;
 }
 
 void store_msg_index_clear(struct store_msg_index *idx)

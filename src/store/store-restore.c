@@ -27,6 +27,7 @@
  */
 #include "store/store-backup.h"
 #include "store/store-copy.h"
+#include "store/store-content.h"
 #include "lib/alloc.h"
 #include "mail/address.h"
 #include "store/store-internal.h"
@@ -243,21 +244,49 @@ static enum store_err copy_content(struct store_txn *txn, struct restore_args *a
 	 * largest message, whatever the source's driver buffers */
 	struct db_stmt *d = NULL;
 	int64_t old_cid = db_column_int64(m, 19);
-	rc = src_row(a, "SELECT data FROM contents WHERE id = ?1", old_cid, &d);
+	rc = src_row(a, "SELECT data, location, size, hash FROM contents WHERE id = ?1", old_cid,
+		     &d);
 	if (rc != DB_ROW) {
 		db_finalize(d);
 		return src_err(a, rc == DB_DONE ? DB_CORRUPT : rc, error_r);
 	}
-	st = store_prepare(txn->db, "INSERT INTO contents (hash, size, crlf_size, refs, data)"
-				    " VALUES (?1, ?2, ?3, 1, ?4) RETURNING id");
+	/* Bytes in the content directory (store.content = dir:PATH) are read
+	 * from it; this store writes them its own way. A file is never shared
+	 * by two stores: deleting from one must not take the other's. */
+	const void *bytes = db_column_blob(d, 0);
+	size_t nbytes = db_column_bytes(d, 0);
+	char *file_bytes = NULL, *location = NULL;
+	enum store_err err = STORE_OK;
+	if (db_column_type(d, 1) != DB_TYPE_NULL) {
+		int64_t size = db_column_int64(d, 2);
+		file_bytes = xmalloc(size > 0 ? (size_t)size : 1);
+		err = store_content_read(txn->s, db_column_text(d, 1), size, (size_t)size,
+					 file_bytes, &nbytes);
+		if (err != STORE_OK)
+			*error_r = xasprintf("content %lld: its file cannot be read",
+					     (long long)old_cid);
+		bytes = file_bytes;
+	}
+	if (err == STORE_OK && store_content_in_files(txn->s) &&
+	    db_column_bytes(d, 3) == 32)
+		err = store_content_put(txn, db_column_blob(d, 3), bytes, nbytes, &location);
+	st = err != STORE_OK ? NULL :
+		store_prepare(txn->db, "INSERT INTO contents (hash, size, crlf_size, refs, data,"
+				       " location) VALUES (?1, ?2, ?3, 1, ?4, ?5) RETURNING id");
 	if (st == NULL) {
 		db_finalize(d);
-		return STORE_ETEMP;
+		free(file_bytes);
+		free(location);
+		return err != STORE_OK ? err : STORE_ETEMP;
 	}
 	bind_cols(st, 1, m, 16, 3);
-	db_bind_column(st, 4, d, 0);
-	enum store_err err = store_insert_id(st, &cid);
+	db_bind_blob(st, 4, location != NULL ? "" : bytes != NULL ? bytes : "",
+		     location != NULL ? 0 : nbytes, false);
+	db_bind_text(st, 5, location, -1, false);
+	err = store_insert_id(st, &cid);
 	db_finalize(d);
+	free(file_bytes);
+	free(location);
 	if (err != STORE_OK)
 		return err;
 	struct db_stmt *q = NULL;

@@ -35,8 +35,9 @@
  * scripts and the state delivery keeps for them). Version 5: the column
  * accounts.pop3_mailboxes (ACCOUNTS_V5_SQL). Version 6: the index
  * messages_view (MESSAGES_VIEW_SQL). Version 7: the column
- * queue_messages.requiretls (QUEUE_V7_SQL). */
-#define SCHEMA_VERSION 7
+ * queue_messages.requiretls (QUEUE_V7_SQL). Version 8: the column
+ * contents.location (CONTENTS_V8_SQL). */
+#define SCHEMA_VERSION 8
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
@@ -50,6 +51,11 @@
  * supports it too. Added by ALTER TABLE in a new database too. */
 #define QUEUE_V7_SQL                                                           \
 	"ALTER TABLE queue_messages ADD COLUMN requiretls INTEGER NOT NULL DEFAULT 0;"
+
+/* Version 8: a content whose bytes are a file of the content directory
+ * (store.content = dir:PATH, store-content.h) names it here; its data is
+ * then empty. NULL: the bytes are in data. The same on PostgreSQL. */
+#define CONTENTS_V8_SQL "ALTER TABLE contents ADD COLUMN location TEXT;"
 
 /* Version 6: SELECT's view build (store_imap_view_rows: uid, flags,
  * modseq, keywords of one mailbox in UID order) reads this index alone,
@@ -245,6 +251,7 @@ static const char schema_sql[] =
 	"CREATE TABLE contents (id INTEGER PRIMARY KEY, hash BLOB NOT NULL UNIQUE,"
 	"  size INTEGER NOT NULL, crlf_size INTEGER NOT NULL, refs INTEGER NOT NULL,"
 	"  data BLOB NOT NULL);"
+	CONTENTS_V8_SQL
 	"CREATE TABLE content_index (content_id INTEGER PRIMARY KEY, envelope TEXT,"
 	"  body TEXT, bodystructure TEXT, parts TEXT, subject TEXT, from_addr TEXT,"
 	"  to_addr TEXT, cc_addr TEXT, bcc_addr TEXT, message_id TEXT, in_reply_to TEXT,"
@@ -370,9 +377,15 @@ static const char upgrade_6_to_7[] =
 	QUEUE_V7_SQL
 	"UPDATE meta SET value = '7' WHERE key = 'schema_version';";
 
+/* Version 8 adds one nullable column (store.content = dir:PATH). */
+static const char upgrade_7_to_8[] =
+	CONTENTS_V8_SQL
+	"UPDATE meta SET value = '8' WHERE key = 'schema_version';";
+
 /* upgrades[i] takes a database from version i + 1 to i + 2 */
 static const char *const upgrades[] = {upgrade_1_sql, upgrade_2_to_3, upgrade_3_to_4,
-					 upgrade_4_to_5, upgrade_5_to_6, upgrade_6_to_7};
+					 upgrade_4_to_5, upgrade_5_to_6, upgrade_6_to_7,
+					 upgrade_7_to_8};
 #ifdef ROOST_HAVE_PG
 _Static_assert(DB_PG_SCHEMA_VERSION == SCHEMA_VERSION, "db-pg-schema.c lags store-schema.c");
 #endif
@@ -484,6 +497,45 @@ static enum store_err upgrade(struct db *db, long from, char **error_r)
 	return STORE_OK;
 }
 
+/* PostgreSQL: its own upgrade texts (db-pg-schema.c), in one transaction
+ * under an advisory lock, so nodes that start at once upgrade it once. No
+ * copy is made first: the database's own backups (pg_dump, base backups)
+ * are the admin's, and the transaction leaves it as it was on failure. */
+static enum store_err upgrade_pg(struct db *db, const char *db_path, long from, char **error_r)
+{
+#ifdef ROOST_HAVE_PG
+	if (from < DB_PG_SCHEMA_FIRST) {
+		*error_r = xasprintf("%s has schema version %ld: a PostgreSQL store begins at %d",
+				     db_path, from, DB_PG_SCHEMA_FIRST);
+		return STORE_ECORRUPT;
+	}
+	log_info("store: %s has schema version %ld, upgrading to %d", db_path, from,
+		 SCHEMA_VERSION);
+	enum store_err err = store_exec(db, "BEGIN; SELECT pg_advisory_xact_lock(7162003)",
+					error_r);
+	long version = 0;
+	if (err == STORE_OK)
+		err = read_version(db, &version, error_r);
+	for (long v = version; err == STORE_OK && v < SCHEMA_VERSION; v++)
+		err = store_exec(db, db_pg_upgrades[v - DB_PG_SCHEMA_FIRST], error_r);
+	if (err == STORE_OK)
+		err = store_exec(db, "COMMIT", error_r);
+	if (err != STORE_OK) {
+		store_exec(db, "ROLLBACK", NULL);
+		return err;
+	}
+	if (version < SCHEMA_VERSION)
+		log_info("store: schema upgraded from version %ld to %d", from, SCHEMA_VERSION);
+	store_fts_pg_schema(db);
+	return STORE_OK;
+#else
+	(void)db;
+	*error_r = xasprintf("%s: this roost was built without PostgreSQL", db_path);
+	(void)from;
+	return STORE_EPERM;
+#endif
+}
+
 long store_schema_current(void)
 {
 	return SCHEMA_VERSION;
@@ -505,13 +557,8 @@ enum store_err store_schema_check(struct db *db, const char *db_path, char **err
 				     " (%d): run a newer roost", version, SCHEMA_VERSION);
 		return STORE_EPERM;
 	}
-	if (db_backend_of(db) != DB_SQLITE) {
-		/* the upgrades are SQLite text; none exists for PostgreSQL yet,
-		 * whose schema began at version 7 */
-		*error_r = xasprintf("%s has schema version %ld: upgrading a PostgreSQL store"
-				     " to %d is not supported", db_path, version, SCHEMA_VERSION);
-		return STORE_EPERM;
-	}
+	if (db_backend_of(db) != DB_SQLITE)
+		return upgrade_pg(db, db_path, version, error_r);
 	log_info("store: %s has schema version %ld, upgrading to %d", db_path, version,
 		 SCHEMA_VERSION);
 	err = backup(db, db_path, version, error_r);

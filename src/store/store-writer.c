@@ -7,6 +7,7 @@
  * store_run() runs the op in a transaction of its own on the caller.
  */
 #include "store/store-internal.h"
+#include "store/store-content.h"
 #include "store/store-fault.h"
 #include "store/db/db-pg.h"
 #include "lib/alloc.h"
@@ -212,6 +213,7 @@ static void run_batch(struct store *s, struct store_op **ops, size_t n, struct s
 		struct store_op *op = ops[i];
 		txn->op_serial++;
 		txn->op_changed_start = txn->nchanged;
+		store_content_op_begin(txn);
 		err = store_step_sql(s->wdb, "SAVEPOINT op");
 		if (err != STORE_OK) {
 			/* nothing of the op ran; the ops before stand */
@@ -226,6 +228,7 @@ static void run_batch(struct store *s, struct store_op **ops, size_t n, struct s
 				nok++;
 			} else {
 				txn->nchanged = txn->op_changed_start;
+				store_content_op_undo(txn);
 				/* Unless the op's writes are undone, they would
 				 * commit with the others: then nothing commits. */
 				if (db_in_transaction(s->wdb) &&
@@ -238,6 +241,7 @@ static void run_batch(struct store *s, struct store_op **ops, size_t n, struct s
 					fail_batch(ops, n, STORE_ETEMP, error);
 					free(error);
 					txn->nchanged = 0;
+					store_content_end(txn, false);
 					return;
 				}
 			}
@@ -254,12 +258,26 @@ static void run_batch(struct store *s, struct store_op **ops, size_t n, struct s
 			fail_batch(ops, n, op->err != STORE_OK ? op->err : STORE_ETEMP, error);
 			free(error);
 			txn->nchanged = 0;
+			store_content_end(txn, false);
 			return;
 		}
 	}
 	if (nok == 0) {
 		store_exec(s->wdb, "ROLLBACK", NULL);
 		txn->nchanged = 0;
+		store_content_end(txn, false);
+		return;
+	}
+	/* the rows commit only after their content files are on disk */
+	char *sync_error = NULL;
+	err = store_content_sync(txn, &sync_error);
+	if (err != STORE_OK) {
+		log_error("store: %s", sync_error);
+		store_exec(s->wdb, "ROLLBACK", NULL);
+		fail_batch(ops, n, err, sync_error);
+		free(sync_error);
+		txn->nchanged = 0;
+		store_content_end(txn, false);
 		return;
 	}
 	/* the other nodes hear of it only if it commits */
@@ -279,15 +297,18 @@ static void run_batch(struct store *s, struct store_op **ops, size_t n, struct s
 		if (s->commit_allowed && store_on_pg(s) && pg_committed_anyway(s, xid)) {
 			free(error);
 			atomic_fetch_add(&s->commits, 1);
+			store_content_end(txn, true);
 			return;
 		}
 		/* Nothing of this batch is stored: every op fails. */
 		fail_batch(ops, n, err, error);
 		free(error);
 		txn->nchanged = 0;
+		store_content_end(txn, false);
 		return;
 	}
 	atomic_fetch_add(&s->commits, 1);
+	store_content_end(txn, true);
 }
 
 /* Runs on the event loop: complete ops, then tell watchers. */
@@ -422,6 +443,8 @@ static void *writer_main(void *arg)
 	}
 	free(batch);
 	free(txn.changed);
+	free(txn.content_new);
+	free(txn.content_drop);
 	return NULL;
 }
 
@@ -570,6 +593,8 @@ enum store_err store_run(struct store *s, struct store_op *op)
 	store_run_batch(s, &op, 1, &txn);
 	atomic_fetch_add(&s->ops, 1);
 	free(txn.changed);
+	free(txn.content_new);
+	free(txn.content_drop);
 	pthread_mutex_unlock(&s->run_lock);
 	return op->err;
 }

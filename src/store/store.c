@@ -4,6 +4,7 @@
  * store-writer.c, the ops in store-op-*.c, reads in store-read.c.
  */
 #include "store/store-internal.h"
+#include "store/store-content.h"
 #include "store/store-recent.h"
 #include "lib/alloc.h"
 #include "lib/log.h"
@@ -382,6 +383,8 @@ enum store_err store_open(const char *dir, const struct store_settings *settings
 	if (err == STORE_OK)
 		err = store_schema_check(s->wdb, store_on_pg(s) ? "the PostgreSQL store" : s->db_path,
 					 error_r);
+	if (err == STORE_OK && store_content_in_files(s))
+		err = store_content_dir_check(s, error_r);
 	if (err == STORE_OK) {
 		store_writer_guard_commits(s);
 		if (settings->busy_timeout_ms > 0)

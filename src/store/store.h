@@ -80,11 +80,16 @@ const char *store_strerror(enum store_err err);
 
 /* bytes of a store.postgresql conninfo string */
 #define STORE_PG_CONNINFO_MAX 1024
+/* store.content = dir:PATH: the longest PATH (a file name is added under it) */
+#define STORE_CONTENT_DIR_MAX 512
 
 struct store_settings {
 	/* store.backend = postgresql: the libpq conninfo of the database
 	 * that holds the store; "" = SQLite, DIR/roost.db (the default) */
 	char pg_conninfo[STORE_PG_CONNINFO_MAX];
+	/* store.content = dir:PATH: message bytes in files under PATH
+	 * (store-content.c); "" = in the database (the default) */
+	char content_dir[STORE_CONTENT_DIR_MAX];
 	int64_t default_quota_bytes;	/* -1 = unlimited */
 	int64_t default_quota_messages; /* -1 = unlimited */
 	int64_t busy_timeout_ms;	/* wait this long for a lock held by another

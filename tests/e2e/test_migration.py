@@ -20,7 +20,7 @@ import pytest
 from conftest import Roost
 
 # the schema version this roost writes (SCHEMA_VERSION, store-schema.c)
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 DUMP = os.path.join(os.path.dirname(__file__), "..", "data", "schema-v1.sql")
 PASSWORD = "secret"     # every account of the dump
@@ -198,8 +198,9 @@ def test_newer_schema_refused_untouched(tmp_path):
     assert glob.glob(db_path + ".v*.bak") == []
 
 
-# what taking a database below version 7 removes
-NO_V7 = " ALTER TABLE queue_messages DROP COLUMN requiretls;"
+# what taking a database below version 8, and below 7, removes
+NO_V8 = " ALTER TABLE contents DROP COLUMN location;"
+NO_V7 = " ALTER TABLE queue_messages DROP COLUMN requiretls;" + NO_V8
 
 
 def downgraded(tmp_path, sql, version):
@@ -272,3 +273,23 @@ def test_upgrade_from_schema_v6_adds_queue_requiretls(tmp_path):
         " VALUES (last_insert_rowid(), 'b@remote.test', 'remote.test', 0);" + NO_V7, 6)
     assert read_db(db_path, "SELECT return_path, requiretls FROM queue_messages") == [
         ("a@example.test", 0)]
+
+
+def test_upgrade_from_schema_v7_adds_contents_location(tmp_path):
+    """A version 7 database with a stored message gains contents.location,
+    NULL (the bytes stay in the row), and the message reads as before."""
+    r = Roost(tmp_path / "var")
+    r.cli("init")
+    r.cli("domain", "add", "example.test")
+    r.cli("user", "add", "a@example.test", input="pw\n")
+    msg = b"From: x@example.org\r\nSubject: old\r\n\r\nkept\r\n"
+    r.cli("deliver", "a@example.test", input=msg)
+    db_path = os.path.join(r.datadir, "roost.db")
+    db = sqlite3.connect(db_path)
+    db.executescript(NO_V8 + " UPDATE meta SET value = '7' WHERE key = 'schema_version';")
+    db.close()
+    p = r.cli("check", check=False)
+    assert (p.returncode, p.stdout) == (0, "clean\n"), p.stdout + p.stderr
+    assert "upgraded from version 7 to %d" % SCHEMA_VERSION in p.stderr, p.stderr
+    assert read_db(db_path, "SELECT location, length(data) FROM contents") == [(None, len(msg))]
+    assert len(glob.glob(db_path + ".v7-*.bak")) == 1

@@ -1,5 +1,5 @@
 /*
- * db-pg-schema: the store's schema on PostgreSQL, version 7, the same
+ * db-pg-schema: the store's schema on PostgreSQL, version 8, the same
  * tables, columns and meta rows as the SQLite schema of store-schema.c
  * (the source of truth: a change there is made here too, with the same
  * version number). Types: INTEGER is bigint (SQLite's integers are 64-bit),
@@ -63,7 +63,7 @@ const char db_pg_schema_sql[] =
 	"  UNIQUE (account_id, name));"
 	"CREATE TABLE contents (id " ID ", hash bytea NOT NULL UNIQUE,"
 	"  size bigint NOT NULL, crlf_size bigint NOT NULL, refs bigint NOT NULL,"
-	"  data bytea NOT NULL);"
+	"  data bytea NOT NULL, location text);"
 	/* envelope, body, bodystructure and parts are IMAP text rendered
 	 * once, literals and their octet counts included, of headers that
 	 * may hold any bytes: bytea keeps them exact. The header fields
@@ -215,3 +215,12 @@ const char db_pg_fts_present_sql[] =
 	"SELECT CASE WHEN to_regclass('search_fts') IS NULL"
 	" OR to_regclass('search_fts_header') IS NULL"
 	" OR to_regclass('search_fts_body') IS NULL THEN 0 ELSE 1 END";
+
+/* Upgrades, as store-schema.c's for SQLite, one per version since the
+ * first PostgreSQL schema (7); each ends by naming its version. The
+ * store runs them in one transaction (store_schema_check). */
+const char *const db_pg_upgrades[DB_PG_SCHEMA_VERSION - DB_PG_SCHEMA_FIRST] = {
+	/* 7 -> 8: contents.location (store.content = dir:PATH) */
+	"ALTER TABLE contents ADD COLUMN location text;"
+	"UPDATE meta SET value = '8' WHERE key = 'schema_version';",
+};

@@ -26,11 +26,15 @@ enum db_rc db_pg_rc(const char *sqlstate);
 void db_pg_debug_sever(struct db *db);
 
 /* The schema version db_pg_schema_sql creates: store-schema.c's. */
-#define DB_PG_SCHEMA_VERSION 7
+#define DB_PG_SCHEMA_VERSION 8
 
-/* The store's schema (version 6) for an empty PostgreSQL database, as
- * one db_exec text (db-pg-schema.c). */
+/* The store's schema (DB_PG_SCHEMA_VERSION) for an empty PostgreSQL
+ * database, as one db_exec text (db-pg-schema.c). */
 extern const char db_pg_schema_sql[];
+/* The first version a PostgreSQL store was made with; db_pg_upgrades[i]
+ * takes one from version DB_PG_SCHEMA_FIRST + i to the next. */
+#define DB_PG_SCHEMA_FIRST 7
+extern const char *const db_pg_upgrades[DB_PG_SCHEMA_VERSION - DB_PG_SCHEMA_FIRST];
 /* The full-text index (pg_trgm), made apart from it, and the query that
  * tells whether it is there: see db-pg-schema.c. */
 extern const char db_pg_fts_sql[];
