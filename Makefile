@@ -81,9 +81,12 @@ e2e: $(BUILD)/roost
 # Everything: unit tests, then the end-to-end suite against a real daemon.
 # check-test-deps first proves deps.sh installs every program and module
 # the suite uses (so it also passes on a bare machine).
+# (the bench programs are built too, never run: a store API change that
+# breaks them fails here, not at the next benchmark)
 test: test-deps
 	@./scripts/check-test-deps.sh
-	@$(MAKE) --no-print-directory all $(BUILD)/unit-tests $(BUILD)/pg-driver-test
+	@$(MAKE) --no-print-directory all $(BUILD)/unit-tests $(BUILD)/pg-driver-test \
+		$(BUILD)/roost-load $(BUILD)/bench-deliver $(BUILD)/bench-sieve
 	@./scripts/test.sh $(BUILD)
 
 # The same suite with AddressSanitizer + UndefinedBehaviorSanitizer.

@@ -4,8 +4,12 @@
  * group-commit writer, every store durable (synchronous=FULL WAL commit),
  * and report messages/s and syncs (commits) per message.
  *
- *   build/bench-deliver [-n 20000] [-w 8] [-a 100] [-s 4096] [-d DIR] [-T] [-F]
+ *   build/bench-deliver [-n 20000] [-w 8] [-a 100] [-s 4096] [-d DIR] [-P CONNINFO]
+ *                       [-C CONTENTDIR] [-T] [-F]
  *
+ * -P puts the store in the (empty) PostgreSQL database CONNINFO names
+ * instead of DIR/roost.db; -C keeps message bytes in files under
+ * CONTENTDIR (store.content = dir:CONTENTDIR).
  * -T fills bodies with varied words instead of one repeated letter (what
  * the full-text index sees in real mail); -F turns the full-text index
  * off (search.fts = no), to measure its cost.
@@ -92,24 +96,28 @@ int main(int argc, char **argv)
 {
 	int total = 20000, writers = 8, naccounts = 100, size = 4096;
 	char dirbuf[] = "/tmp/roost-bench-XXXXXX";
-	const char *dir = NULL;
+	const char *dir = NULL, *pg = "", *content = "";
 	int c;
 	bool words = false, no_fts = false;
-	while ((c = getopt(argc, argv, "n:w:a:s:d:TF")) != -1) {
+	while ((c = getopt(argc, argv, "n:w:a:s:d:P:C:TF")) != -1) {
 		switch (c) {
 		case 'n': total = (int)strtol(optarg, NULL, 10); break;
 		case 'w': writers = (int)strtol(optarg, NULL, 10); break;
 		case 'a': naccounts = (int)strtol(optarg, NULL, 10); break;
 		case 's': size = (int)strtol(optarg, NULL, 10); break;
 		case 'd': dir = optarg; break;
+		case 'P': pg = optarg; break;
+		case 'C': content = optarg; break;
 		case 'T': words = true; break;
 		case 'F': no_fts = true; break;
 		default:
-			fprintf(stderr, "usage: bench-deliver [-n msgs] [-w writers] [-a accounts] [-s bytes] [-d dir] [-T] [-F]\n");
+			fprintf(stderr, "usage: bench-deliver [-n msgs] [-w writers] [-a accounts] [-s bytes] [-d dir]"
+					" [-P conninfo] [-C contentdir] [-T] [-F]\n");
 			return 64;
 		}
 	}
-	if (total < 1 || writers < 1 || writers > 256 || naccounts < 1 || size < 128) {
+	if (total < 1 || writers < 1 || writers > 256 || naccounts < 1 || size < 128 ||
+	    strlen(pg) >= STORE_PG_CONNINFO_MAX || strlen(content) >= STORE_CONTENT_DIR_MAX) {
 		fprintf(stderr, "bench-deliver: bad arguments\n");
 		return 64;
 	}
@@ -121,7 +129,10 @@ int main(int argc, char **argv)
 	struct store *s;
 	struct store_settings settings = {.default_quota_bytes = -1, .default_quota_messages = -1,
 					  .fts_disabled = no_fts};
-	if (store_create(dir, &err) != STORE_OK || store_open(dir, &settings, &s, &err) != STORE_OK) {
+	strcpy(settings.pg_conninfo, pg);
+	strcpy(settings.content_dir, content);
+	if (store_create(dir, pg, &err) != STORE_OK ||
+	    store_open(dir, &settings, &s, &err) != STORE_OK) {
 		fprintf(stderr, "bench-deliver: %s\n", err);
 		return 1;
 	}

@@ -11,10 +11,17 @@
 #
 # Usage: bench/submission.sh [SESSIONS [MESSAGES [SIZE]]]
 #        defaults: 50 sessions, 20000 messages of 4096 bytes
+#        ROOST_BUILD=dir uses dir/roost and dir/roost-load (default build)
+#        PER_DOMAIN=n sessions to the sink at once (outbound.max_per_domain,
+#        default 4; Postfix's default_destination_concurrency_limit is 20)
 set -eu
 cd "$(dirname "$0")/.."
 export SESSIONS=${1:-50} MESSAGES=${2:-20000} SIZE=${3:-4096}
-[ -x build/roost ] && [ -x build/roost-load ] || make -s build/roost build/roost-load
+export ROOST_BUILD=${ROOST_BUILD:-build}
+[ -x "$ROOST_BUILD/roost" ] && [ -x "$ROOST_BUILD/roost-load" ] ||
+	make -s BUILD="$ROOST_BUILD" "$ROOST_BUILD/roost" "$ROOST_BUILD/roost-load"
+# conftest's Roost runs $ROOST_BIN
+export ROOST_BIN=${ROOST_BIN:-$(cd "$ROOST_BUILD" && pwd)/roost}
 exec /usr/bin/python3 - <<'PYTHON'
 import os, shutil, subprocess, sys, tempfile, time
 sys.path.insert(0, "tests/e2e")
@@ -28,6 +35,7 @@ dns = Dns(os.path.join(work, "dns"),
           ["sink.test. MX 10 mx.sink.test.", "mx.sink.test. A 127.0.0.3"])
 r = Roost(os.path.join(work, "var"), {
     "dns.resolver": dns.resolver, "dns.trust_anchor": "", "outbound.port": str(port),
+    "outbound.max_per_domain": os.environ.get("PER_DOMAIN", "4"),
     "auth.allow_plaintext": "yes", "submission.save_sent": "no",
     "submission.max_messages_per_hour": "0", "submission.max_recipients_per_hour": "0",
     "submission.max_messages_per_day": "0", "submission.max_recipients_per_day": "0"})
@@ -37,7 +45,8 @@ sink = Sink("127.0.0.3", port).start()
 r.start()
 try:
     t0 = time.time()
-    out = subprocess.run(["build/roost-load", "submission", "-p", str(r.port("submission")),
+    load = os.path.join(os.environ["ROOST_BUILD"], "roost-load")
+    out = subprocess.run([load, "submission", "-p", str(r.port("submission")),
                           "-c", str(sessions), "-n", str(messages), "-s", str(size),
                           "-a", "50", "-u", "alice@example.com", "-P", "secret",
                           "-d", "sink.test"], capture_output=True, text=True)

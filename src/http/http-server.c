@@ -46,6 +46,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <openssl/err.h>
+#include <openssl/ssl.h>
 
 /* Longest listener value and one address in it. */
 #define HTTP_LISTEN_VALUE_MAX 4096
@@ -178,6 +179,22 @@ static void http_conn_closed(struct evhttp_connection *evcon, void *arg)
 {
 	struct http_conn *hc = arg;
 	evhttp_connection_set_closecb(evcon, NULL, NULL); /* exactly once */
+	/* a client that gave up on the certificate sends no request: say why
+	 * at debug, as the mail listeners do (lib/conn.c) */
+	SSL *ssl = hc->side->tls ? bufferevent_openssl_get_ssl(hc->bev) : NULL;
+	if (ssl != NULL && !SSL_is_init_finished(ssl) && log_enabled(LOG_DEBUG)) {
+		unsigned long e = bufferevent_get_openssl_error(hc->bev);
+		char reason[256] = "";
+		if (e != 0)
+			ERR_error_string_n(e, reason, sizeof(reason));
+		char *peer = NULL;
+		ev_uint16_t port = 0;
+		evhttp_connection_get_peer(evcon, &peer, &port);
+		log_debug("proto=%s ip=%s connection TLS handshake failed%s%s", hc->side->proto,
+			  hc->client_ip[0] != '\0' ? hc->client_ip : peer != NULL ? peer : "-",
+			  e != 0 ? ": " : "", reason);
+	}
+	ERR_clear_error();
 	http_conn_free(hc);
 }
 

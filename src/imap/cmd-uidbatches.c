@@ -5,16 +5,17 @@
  * under UIDONLY, RFC 9586, where sequence numbers are gone).
  *   message-batches = "UIDBATCHES" SP nz-number [SP nz-number ":" nz-number]
  *   reply: "* UIDBATCHES (TAG \"<tag>\")" [SP uid-range *("," uid-range)]
- * The optional range names batches by number (1 = the newest). Each
- * uid-range is written highest UID first. The batches are cut from this
- * session's view (imap-view.h): the messages the client knows of, so they
- * agree with every EXISTS and EXPUNGE it has seen. Batches are exactly the
- * requested size (the last one may be smaller), which is within the
- * allowed deviation and meets the strict maximum a MESSAGELIMIT server
- * must keep (RFC 10022 3.1.3).
+ * imap-uidbatches.c parses the arguments. The optional range names
+ * batches by number (1 = the newest). Each uid-range is written highest
+ * UID first. The batches are cut from this session's view (imap-view.h):
+ * the messages the client knows of, so they agree with every EXISTS and
+ * EXPUNGE it has seen. Batches are exactly the requested size (the last
+ * one may be smaller), which is within the allowed deviation and meets
+ * the strict maximum a MESSAGELIMIT server must keep (RFC 10022 3.1.3).
  */
 #include "imap/imap-commands.h"
 #include "imap/imap-messagelimit.h" /* MESSAGELIMIT */
+#include "imap/imap-uidbatches.h"
 #include "imap/imap-view.h"
 #include "lib/buf.h"
 #include <stdint.h>
@@ -28,34 +29,6 @@
  * sets 100,000 as the least a server supports; more is NO [TOOMANY]. This
  * also bounds the reply (at most this / the minimum size ranges). */
 #define UIDBATCHES_MAX_MESSAGES 100000
-
-/* A nz-number (RFC 9051 9): 1 .. 4294967295. */
-static int parse_nz(const char *s, size_t len, uint32_t *n_r)
-{
-	char tmp[11];
-	uint64_t n;
-	if (len == 0 || len >= sizeof(tmp))
-		return -1;
-	memcpy(tmp, s, len);
-	tmp[len] = '\0';
-	if (imap_parse_number(tmp, UINT32_MAX, &n) < 0 || n == 0)
-		return -1;
-	*n_r = (uint32_t)n;
-	return 0;
-}
-
-/* "first:last" batch numbers; first <= last (a range of batches is read
- * in the order they are numbered). */
-static int parse_range(const struct imap_arg *a, uint32_t *first_r, uint32_t *last_r)
-{
-	if (a->type != IMAP_ARG_ATOM)
-		return -1;
-	const char *colon = strchr(a->str, ':');
-	if (colon == NULL || parse_nz(a->str, (size_t)(colon - a->str), first_r) < 0 ||
-	    parse_nz(colon + 1, strlen(colon + 1), last_r) < 0)
-		return -1;
-	return *first_r <= *last_r ? 0 : -1;
-}
 
 /* The smallest batch this session may ask for. With a message limit under
  * the usual minimum a batch must still fit one command's limit, so the
@@ -87,18 +60,15 @@ void cmd_uidbatches(struct imap_cmd *cmd)
 {
 	const struct imap_command_args *a = &cmd->a;
 	const struct imap_view *v = cmd->s->view;
-	uint32_t size, first = 1, last = UINT32_MAX;
-	bool ranged = a->count == 2;
+	struct imap_uidbatches_args req;
+	const char *error;
 
-	if (a->count < 1 || a->count > 2 || a->args[0].type != IMAP_ARG_ATOM ||
-	    parse_nz(a->args[0].str, a->args[0].len, &size) < 0) {
-		imap_cmd_bad(cmd, "UIDBATCHES needs a batch size (a number above 0)");
+	if (imap_uidbatches_parse(a->args, a->count, &req, &error) < 0) {
+		imap_cmd_bad(cmd, "%s", error);
 		return;
 	}
-	if (ranged && parse_range(&a->args[1], &first, &last) < 0) {
-		imap_cmd_bad(cmd, "Invalid batch range (expected first:last, 1 <= first <= last)");
-		return;
-	}
+	uint32_t size = req.size, first = req.first, last = req.last;
+	bool ranged = req.ranged;
 	uint32_t min = min_size(cmd->s);
 	if (size < min) {
 		imap_cmd_no(cmd, "[TOOFEW] The smallest batch size is %u", min);

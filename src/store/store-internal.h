@@ -35,7 +35,20 @@ struct store_txn {
 	size_t op_content_new, op_content_drop;
 	unsigned char content_dirs[32];
 	bool content_dir_made;		/* a new directory: sync PATH too */
+	/* OBJECTIDs taken from the counter, not handed out yet: [next, end)
+	 * (store-msg-extra.c) */
+	int64_t objectid_next, objectid_end;
 };
+
+/* OBJECTIDs taken from the counter at a time (store-msg-extra.c). */
+#define STORE_OBJECTID_BLOCK 64
+
+/* A savepoint of the batch was rolled back (an op's or a target's): what
+ * the txn keeps of the database's state may be undone with it. */
+static inline void store_txn_undone(struct store_txn *txn)
+{
+	txn->objectid_next = txn->objectid_end = 0;
+}
 
 struct store {
 	char *dir, *db_path;

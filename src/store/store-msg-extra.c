@@ -47,21 +47,37 @@ enum store_err store_msg_extra_get(struct store *s, int64_t account_id, int64_t 
 	return STORE_OK;
 }
 
-/* The next number of the OBJECTID counter (meta 'objectid'). */
+/*
+ * The next number of the OBJECTID counter (meta 'objectid'). Numbers are
+ * taken from the counter STORE_OBJECTID_BLOCK at a time, one UPDATE for
+ * that many messages instead of two per message: they need only be
+ * unique (RFC 8474), so the ones a batch leaves unused are a harmless
+ * gap. The block lives in the batch's transaction (txn_reset forgets it)
+ * and is forgotten when a savepoint rolls back (store_txn_undone): the
+ * UPDATE that took it may be undone with it, and numbers beyond the
+ * counter would be handed out again by the next batch.
+ */
 static enum store_err next_objectid(struct store_txn *txn, int64_t *id_r)
 {
+	if (txn->objectid_next > 0 && txn->objectid_next < txn->objectid_end) {
+		*id_r = txn->objectid_next++;
+		return STORE_OK;
+	}
 	struct db_stmt *st = store_prepare(txn->db,
-		"UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'objectid'"
+		"UPDATE meta SET value = CAST(value AS INTEGER) + ?1 WHERE key = 'objectid'"
 		" RETURNING CAST(value AS INTEGER)");
 	if (st == NULL)
 		return STORE_ETEMP;
+	db_bind_int64(st, 1, STORE_OBJECTID_BLOCK);
 	int rc = db_step(st);
-	if (rc == DB_ROW)
-		*id_r = db_column_int64(st, 0);
+	int64_t top = rc == DB_ROW ? db_column_int64(st, 0) : 0;
 	db_reset(st);
-	if (rc == DB_ROW)
-		return STORE_OK;
-	return rc == DB_DONE ? STORE_ECORRUPT : store_db_err(rc);
+	if (rc != DB_ROW)
+		return rc == DB_DONE ? STORE_ECORRUPT : store_db_err(rc);
+	*id_r = top - STORE_OBJECTID_BLOCK + 1;
+	txn->objectid_next = *id_r + 1;
+	txn->objectid_end = top + 1;
+	return STORE_OK;
 }
 
 /* Append the "<...>" ids of a header value to ids (at most max in all;
@@ -113,7 +129,8 @@ static enum store_err thread_map(struct store_txn *txn, int64_t account_id, cons
 	db_bind_int64(st, 1, account_id);
 	db_bind_text(st, 2, id, -1, true);
 	db_bind_int64(st, 3, threadid);
-	int rc = db_step(st);
+	/* no answer needed: an error fails the op's next statement */
+	int rc = db_step_deferred(st);
 	db_reset(st);
 	return rc == DB_DONE ? STORE_OK : store_db_err(rc);
 }

@@ -70,7 +70,8 @@ static enum store_err content_find_or_add(struct store_txn *txn, const struct st
 	db_bind_int64(st, 14, ix->date);
 	db_bind_int64(st, 15, (int64_t)ix->header_len);
 	db_bind_text(st, 16, ix->preview, -1, true);
-	rc = db_step(st);
+	/* (no answer needed: an error fails the op's next statement) */
+	rc = db_step_deferred(st);
 	db_reset(st);
 	if (rc != DB_DONE)
 		return store_db_err(rc);
@@ -142,9 +143,11 @@ static enum store_err deliver_target(struct store_txn *txn, const struct store_d
 		return err;
 	if (mailbox_id == 0 && (err = inbox_of(txn, t->account_id, &mailbox_id)) != STORE_OK)
 		return err;
-	/* the target's mailbox must be its account's (store.h) */
+	/* the target's mailbox must be its account's (store.h); one found
+	 * by name above was looked up among the account's own */
 	int64_t account_id = t->account_id;
-	if ((err = store_mailbox_owned(txn->db, account_id, mailbox_id)) != STORE_OK)
+	if (t->mailbox_id != 0 &&
+	    (err = store_mailbox_owned(txn->db, account_id, mailbox_id)) != STORE_OK)
 		return err;
 	size_t prefix_len = t->prefix ? strlen(t->prefix) : 0;
 	int64_t size = (int64_t)(prefix_len + d->len);
@@ -156,15 +159,17 @@ static enum store_err deliver_target(struct store_txn *txn, const struct store_d
 		return STORE_ENOQUOTA;
 
 	uint32_t uid, uidvalidity;
+	uint64_t modseq = 0;
 	if (t->import_uid != 0)
 		err = store_uid_take(txn, mailbox_id, t->import_uid, &uidvalidity);
 	else
-		err = store_uid_next(txn, mailbox_id, &uid, &uidvalidity);
+		err = store_uid_next_touch(txn, mailbox_id, &uid, &uidvalidity, &modseq);
 	if (err != STORE_OK)
 		return err;
-	if (t->import_uid != 0)
+	if (t->import_uid != 0) {
 		uid = t->import_uid;
-	uint64_t modseq = store_txn_touch_mailbox(txn, mailbox_id);
+		modseq = store_txn_touch_mailbox(txn, mailbox_id);
+	}
 	if (modseq == 0)
 		return STORE_ETEMP;
 	int64_t emailid, threadid;
@@ -201,7 +206,10 @@ static enum store_err deliver_target(struct store_txn *txn, const struct store_d
 	size_t ti = (size_t)(t - d->targets);
 	if (ti < p->nprefix_texts)
 		db_bind_text(st, 15, p->prefix_texts[ti], -1, true);
-	int rc = db_step(st);
+	/* These two need no answer (PostgreSQL sends them without waiting);
+	 * an error of theirs fails store_quota_add's UPDATE below, which
+	 * waits for it, so it is this target's. */
+	int rc = db_step_deferred(st);
 	db_reset(st);
 	free(keywords);
 	if (rc != DB_DONE)
@@ -211,7 +219,7 @@ static enum store_err deliver_target(struct store_txn *txn, const struct store_d
 	if (st == NULL)
 		return STORE_ETEMP;
 	db_bind_int64(st, 1, content_id);
-	rc = db_step(st);
+	rc = db_step_deferred(st);
 	db_reset(st);
 	if (rc != DB_DONE)
 		return store_db_err(rc);
@@ -251,18 +259,29 @@ enum store_err store_op_deliver(struct store_txn *txn, struct store_op *op)
 		while (last + 1 < d->ntargets && d->targets[last + 1].joined)
 			last++;
 		size_t changed_mark = txn->nchanged;
-		store_step_sql(txn->db, "SAVEPOINT target");
+		/* (its error may be one of content_find_or_add's deferred
+		 * statements: the op fails, as it would there) */
+		enum store_err serr = store_step_sql_deferred(txn->db, "SAVEPOINT target");
+		if (serr != STORE_OK) {
+			for (size_t k = 0; k < d->ntargets; k++) {
+				d->targets[k].err = serr;
+				d->targets[k].uid = 0;
+			}
+			return serr;
+		}
 		enum store_err gerr = STORE_OK;
 		for (size_t k = i; k <= last && gerr == STORE_OK; k++)
 			gerr = d->targets[k].err = deliver_target(txn, d, p, &d->targets[k], content_id);
 		if (gerr == STORE_OK) {
-			store_step_sql(txn->db, "RELEASE target");
+			/* (an error here fails the op's RELEASE, which waits) */
+			store_step_sql_deferred(txn->db, "RELEASE target");
 			ok += last - i + 1;
 			i = last;
 			continue;
 		}
 		store_step_sql(txn->db, "ROLLBACK TO target");
 		store_step_sql(txn->db, "RELEASE target");
+		store_txn_undone(txn);
 		txn->nchanged = changed_mark;
 		for (size_t k = i; k <= last; k++) {
 			d->targets[k].err = gerr;

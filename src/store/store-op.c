@@ -64,12 +64,61 @@ struct db *store_txn_db(struct store_txn *txn)
 	return txn->db;
 }
 
-uint64_t store_txn_touch_mailbox(struct store_txn *txn, int64_t mailbox_id)
+/* The MODSEQ this op already gave the mailbox, or 0. */
+static uint64_t op_modseq(const struct store_txn *txn, int64_t mailbox_id)
 {
-	/* One new MODSEQ per mailbox per op. */
 	for (size_t i = txn->op_changed_start; i < txn->nchanged; i++)
 		if (txn->changed[i].mailbox_id == mailbox_id && txn->changed[i].modseq != 0)
 			return txn->changed[i].modseq;
+	return 0;
+}
+
+static void note_changed(struct store_txn *txn, int64_t mailbox_id, int64_t account_id,
+			 uint64_t modseq)
+{
+	txn->changed = xgrow(txn->changed, &txn->cap, txn->nchanged + 1, sizeof(*txn->changed));
+	txn->changed[txn->nchanged++] = (struct store_changed){
+		.mailbox_id = mailbox_id, .account_id = account_id, .modseq = modseq};
+}
+
+enum store_err store_uid_next_touch(struct store_txn *txn, int64_t mailbox_id, uint32_t *uid_r,
+				    uint32_t *uidvalidity_r, uint64_t *modseq_r)
+{
+	if ((*modseq_r = op_modseq(txn, mailbox_id)) != 0)
+		return store_uid_next(txn, mailbox_id, uid_r, uidvalidity_r);
+	/* both counters of the row in one statement (one round trip) */
+	struct db_stmt *st = store_prepare(txn->db,
+		"UPDATE mailboxes SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1"
+		" WHERE id = ?1 RETURNING uidnext - 1, uidvalidity, highestmodseq, account_id");
+	if (st == NULL)
+		return STORE_ETEMP;
+	db_bind_int64(st, 1, mailbox_id);
+	int rc = db_step(st);
+	if (rc != DB_ROW) {
+		db_reset(st);
+		return rc == DB_DONE ? STORE_ENOTFOUND : store_db_err(rc);
+	}
+	int64_t uid = db_column_int64(st, 0);
+	*uidvalidity_r = (uint32_t)db_column_int64(st, 1);
+	uint64_t modseq = (uint64_t)db_column_int64(st, 2);
+	int64_t account_id = db_column_int64(st, 3);
+	db_reset(st);
+	/* UIDs are 32-bit and never reused: a full mailbox stays full (the
+	 * statement's changes are undone with the target's savepoint) */
+	if (uid <= 0 || uid >= 0xffffffffLL)
+		return STORE_ELIMIT;
+	*uid_r = (uint32_t)uid;
+	note_changed(txn, mailbox_id, account_id, modseq);
+	*modseq_r = modseq;
+	return STORE_OK;
+}
+
+uint64_t store_txn_touch_mailbox(struct store_txn *txn, int64_t mailbox_id)
+{
+	/* One new MODSEQ per mailbox per op. */
+	uint64_t known = op_modseq(txn, mailbox_id);
+	if (known != 0)
+		return known;
 	struct db_stmt *st = store_prepare(txn->db,
 		"UPDATE mailboxes SET highestmodseq = highestmodseq + 1 WHERE id = ?1"
 		" RETURNING highestmodseq, account_id");
@@ -83,8 +132,6 @@ uint64_t store_txn_touch_mailbox(struct store_txn *txn, int64_t mailbox_id)
 	uint64_t modseq = (uint64_t)db_column_int64(st, 0);
 	int64_t account_id = db_column_int64(st, 1);
 	db_reset(st);
-	txn->changed = xgrow(txn->changed, &txn->cap, txn->nchanged + 1, sizeof(*txn->changed));
-	txn->changed[txn->nchanged++] = (struct store_changed){
-		.mailbox_id = mailbox_id, .account_id = account_id, .modseq = modseq};
+	note_changed(txn, mailbox_id, account_id, modseq);
 	return modseq;
 }

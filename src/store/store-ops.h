@@ -42,6 +42,11 @@ bool store_quota_exceeded(const struct store_quota *q, int64_t bytes, int64_t me
 enum store_err store_quota_add(struct store_txn *txn, int64_t account_id, int64_t bytes,
 			       int64_t messages);
 /* Allocate the next UID of a mailbox. */
+/* store_uid_next and store_txn_touch_mailbox at once (one statement when
+ * the op has not touched the mailbox yet): a delivery's new UID and the
+ * mailbox's new MODSEQ. */
+enum store_err store_uid_next_touch(struct store_txn *txn, int64_t mailbox_id, uint32_t *uid_r,
+				    uint32_t *uidvalidity_r, uint64_t *modseq_r);
 enum store_err store_uid_next(struct store_txn *txn, int64_t mailbox_id, uint32_t *uid_r,
 			      uint32_t *uidvalidity_r);
 /* Take a given UID (import): STORE_EEXISTS when uid < UIDNEXT. */

@@ -59,6 +59,9 @@ struct db_stmt *store_prepare(struct db *db, const char *sql);
 /* Run one parameterless statement through the cache (hot paths:
  * SAVEPOINT, RELEASE, BEGIN, COMMIT). `sql` must be a string literal. */
 enum store_err store_step_sql(struct db *db, const char *sql);
+/* The same with db_step_deferred (db.h): for a statement whose error may
+ * surface at the next one that waits for an answer. */
+enum store_err store_step_sql_deferred(struct db *db, const char *sql);
 /* Prepare `sql` (?1 = mailbox id, ?2 = UID, ?3 = account id: the SQL
  * must join the mailbox and require its account_id = ?3) on this thread's
  * read connection and step to its one row: STORE_OK with *st_r on the row

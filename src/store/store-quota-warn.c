@@ -257,6 +257,7 @@ enum store_err store_quota_warn(struct store_txn *txn, int64_t account_id,
 	} else {
 		store_step_sql(txn->db, "ROLLBACK TO quota_warn");
 		store_step_sql(txn->db, "RELEASE quota_warn");
+		store_txn_undone(txn);
 		log_warn("quota warning: %s at %u%%: notice not stored: %s", address, threshold,
 			 store_strerror(err));
 	}

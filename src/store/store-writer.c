@@ -61,6 +61,7 @@ void store_op_clear(struct store_op *op)
 
 static void txn_reset(struct store_txn *txn)
 {
+	store_txn_undone(txn);
 	txn->nchanged = 0;
 	txn->op_changed_start = 0;
 	txn->queue_changed = false;
@@ -214,7 +215,9 @@ static void run_batch(struct store *s, struct store_op **ops, size_t n, struct s
 		txn->op_serial++;
 		txn->op_changed_start = txn->nchanged;
 		store_content_op_begin(txn);
-		err = store_step_sql(s->wdb, "SAVEPOINT op");
+		/* deferred: an error of it fails the op's first statement
+		 * that waits for an answer (RELEASE at the latest) */
+		err = store_step_sql_deferred(s->wdb, "SAVEPOINT op");
 		if (err != STORE_OK) {
 			/* nothing of the op ran; the ops before stand */
 			op->err = err;
@@ -229,6 +232,7 @@ static void run_batch(struct store *s, struct store_op **ops, size_t n, struct s
 			} else {
 				txn->nchanged = txn->op_changed_start;
 				store_content_op_undo(txn);
+				store_txn_undone(txn);
 				/* Unless the op's writes are undone, they would
 				 * commit with the others: then nothing commits. */
 				if (db_in_transaction(s->wdb) &&

@@ -227,6 +227,16 @@ enum store_err store_step_sql(struct db *db, const char *sql)
 	return store_db_err(rc);
 }
 
+enum store_err store_step_sql_deferred(struct db *db, const char *sql)
+{
+	struct db_stmt *st = store_prepare(db, sql);
+	if (st == NULL)
+		return STORE_ETEMP;
+	int rc = db_step_deferred(st);
+	db_reset(st);
+	return store_db_err(rc);
+}
+
 /* How long a statement waits for a lock another process holds (an
  * admin's sqlite3 or psql session, a backup) before it fails as
  * DB_BUSY, which the protocols answer as a temporary error: SQLite's busy

@@ -547,6 +547,98 @@ static void test_transactions(struct db *a, struct db *b)
 	check(!db_in_transaction(a), "ROLLBACK ends the failed transaction", "still in one");
 }
 
+/* db_step_deferred: statements sent without waiting (pipeline mode). */
+static void test_deferred(struct db *a, struct db *b)
+{
+	exec_ok(a, "BEGIN");
+	struct db_stmt *sp = prep(a, "SAVEPOINT op");
+	struct db_stmt *ins = prep(a, "INSERT INTO drv_t (name, n) VALUES (?1, ?2)");
+	struct db_stmt *look = prep(a, "SELECT count(*) FROM drv_t WHERE name LIKE 'dfr-%'");
+	enum db_rc rc = db_step_deferred(sp);
+	db_reset(sp);
+	bool all_done = rc == DB_DONE;
+	/* more than the pipeline holds (PG_PIPELINE_MAX) before an answer */
+	for (int i = 0; i < 150 && all_done; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "dfr-%d", i);
+		db_bind_text(ins, 1, name, -1, false);
+		db_bind_int64(ins, 2, i);
+		all_done = db_step_deferred(ins) == DB_DONE;
+		db_reset(ins);
+	}
+	rc = db_step(look);
+	check(all_done && rc == DB_ROW && db_column_int64(look, 0) == 150,
+	      "deferred inserts are seen by the next statement that waits", "rc %d n %" PRId64,
+	      rc, rc == DB_ROW ? db_column_int64(look, 0) : -1);
+	db_reset(look);
+
+	/* a deferred statement's error fails the next statement, with its code */
+	db_bind_text(ins, 1, "dfr-3", -1, false);
+	db_bind_int64(ins, 2, 3);
+	rc = db_step_deferred(ins);
+	db_reset(ins);
+	enum db_rc next = db_step(look);
+	check(rc == DB_DONE && next == DB_CONSTRAINT && strstr(db_errmsg(a), "23505") != NULL,
+	      "a deferred statement's error is the next statement's", "rc %d next %d: %s", rc, next,
+	      db_errmsg(a));
+	db_reset(look);
+	/* and a ROLLBACK TO after it works */
+	exec_ok(a, "ROLLBACK TO op");
+	rc = db_step(look);
+	check(rc == DB_ROW && db_column_int64(look, 0) == 0,
+	      "ROLLBACK TO undoes the deferred statements", "rc %d", rc);
+	db_reset(look);
+
+	/* an error found by a ROLLBACK TO itself: it still rolls back */
+	rc = db_step_deferred(sp);
+	db_reset(sp);
+	db_bind_text(ins, 1, "dfr-x", -1, false);
+	db_bind_null(ins, 2);	/* NOT NULL */
+	rc = rc == DB_DONE ? db_step_deferred(ins) : rc;
+	db_reset(ins);
+	struct db_stmt *rb = prep(a, "ROLLBACK TO op");
+	enum db_rc rbrc = db_step(rb);
+	db_finalize(rb);
+	rc = rc == DB_DONE ? db_step(look) : rc;
+	check(rbrc == DB_DONE && rc == DB_ROW, "ROLLBACK TO runs after a failed deferred statement",
+	      "rollback %d then %d: %s", rbrc, rc, db_errmsg(a));
+	db_reset(look);
+
+	/* a failed deferred statement, then COMMIT: never a success (and
+	 * preparing a statement then returns the error too) */
+	struct db_stmt *commit = prep(a, "COMMIT");
+	db_bind_text(ins, 1, "dfr-y", -1, false);
+	db_bind_null(ins, 2);
+	rc = db_step_deferred(ins);
+	db_reset(ins);
+	struct db_stmt *other = NULL;
+	enum db_rc prc = db_prepare(a, "SELECT 1", &other);
+	check(prc == DB_CONSTRAINT && other == NULL, "a prepare after a failed deferred statement"
+	      " returns its error", "rc %d", prc);
+	enum db_rc crc = db_step(commit);
+	db_finalize(commit);
+	check(rc == DB_DONE && crc != DB_DONE && crc != DB_OK,
+	      "COMMIT after a failed deferred statement fails", "commit %d", crc);
+	exec_ok(a, "ROLLBACK");
+	check(query_int(b, "SELECT count(*) FROM drv_t WHERE name LIKE 'dfr-%'") == 0,
+	      "nothing of the failed transaction committed", "rows found");
+
+	/* deferred work, then a statement prepared now (not in the pipeline) */
+	exec_ok(a, "BEGIN");
+	db_bind_text(ins, 1, "dfr-late", -1, false);
+	db_bind_int64(ins, 2, 1);
+	rc = db_step_deferred(ins);
+	db_reset(ins);
+	int64_t n = query_int(a, "SELECT count(*) FROM drv_t WHERE name = 'dfr-late'");
+	exec_ok(a, "COMMIT");
+	check(rc == DB_DONE && n == 1 &&
+	      query_int(b, "SELECT count(*) FROM drv_t WHERE name = 'dfr-late'") == 1,
+	      "a statement prepared after deferred ones sees them", "rc %d n %" PRId64, rc, n);
+	db_finalize(sp);
+	db_finalize(ins);
+	db_finalize(look);
+}
+
 /* Terminate db's backend from another connection. */
 static void terminate(struct db *killer, struct db *db)
 {
@@ -699,6 +791,7 @@ int main(int argc, char **argv)
 		test_types(a);
 		test_changes_and_constraints(a);
 		test_transactions(a, b);
+		test_deferred(a, b);
 		test_connection_loss(conninfo, b);
 		test_schema(a);
 		db_close(b);

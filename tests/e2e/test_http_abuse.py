@@ -230,3 +230,24 @@ def test_connections_per_address(roost_factory):
         assert time.time() < deadline, "the address was not released"
         time.sleep(0.1)
     assert "http.max_connections_per_ip" in r.read_log()
+
+
+def test_refused_certificate_logged_at_debug(roost_factory):
+    """A client that refuses the certificate (Thunderbird's https autoconfig
+    try against a self-signed one) sends no request; at log.level = debug
+    the listener says why, as the mail listeners do."""
+    import ssl
+    r = roost_factory(log__level="debug")
+    ctx = ssl.create_default_context()   # the system CAs: ours is not one
+    with socket.create_connection(("127.0.0.1", r.port("https")), timeout=10) as s:
+        try:
+            ctx.wrap_socket(s, server_hostname="autoconfig.example.com")
+            raise AssertionError("a self-signed certificate was accepted")
+        except ssl.SSLCertVerificationError:
+            pass
+    deadline = time.time() + 5
+    while "connection TLS handshake failed" not in r.read_log() and time.time() < deadline:
+        time.sleep(0.05)
+    line = [x for x in r.read_log().splitlines() if "connection TLS handshake failed" in x]
+    assert line and "proto=https" in line[0] and "ip=127.0.0.1" in line[0], r.read_log()[-2000:]
+    still_serving(r)

@@ -427,3 +427,55 @@ def test_uidonly_uid_fetch_over_the_limit(limited):
     out = c.cmd(b"UID FETCH 1:3 (FLAGS)")
     assert fetch_numbers(out, b"UIDFETCH") == [1, 2, 3], out
     c.close()
+
+
+# --- a store read that fails in a command the limit cut ---
+# `roost debug fail-reads` (test_store_faults.py) fails the daemon's next
+# reads; search.fts = no keeps the indexer's own reads out of the count.
+
+@pytest.fixture
+def faulty(roost_factory):
+    r = roost_factory(imap__message_limit=str(LIMIT), debug__fault_injection="yes",
+                      search__fts="no")
+    for i in range(1, 9):
+        r.deliver(MSG % (i, i, i), "alice@example.com")
+    return r
+
+
+def without_tags(out):
+    """The untagged responses, ESEARCH's (TAG "...") left out."""
+    return [re.sub(rb'\(TAG "[^"]*"\) ', b"", l) for l in out[:-1]]
+
+
+@pytest.mark.parametrize("kind", ["ioerr", "busy"])
+@pytest.mark.parametrize("line, skip", [
+    (b"UID FETCH 1:* (ENVELOPE)", 0),
+    (b"UID FETCH 1:* (ENVELOPE)", 2),
+    (b"FETCH 1:* (BODY.PEEK[])", 0),
+    (b"FETCH 1:* (BODY.PEEK[])", 2),
+    (b"UID FETCH 1:* (RFC822.SIZE INTERNALDATE)", 0),
+    (b"UID SEARCH BODY body", 0),
+    (b"UID SEARCH BODY body", 2),
+    (b"SEARCH RETURN (COUNT) SUBJECT m", 0),
+])
+def test_read_fault_in_a_cut_command_is_unavailable(faulty, kind, line, skip):
+    """The limit cut the command (OK [MESSAGELIMIT 5 4] without faults);
+    a read failing after `skip` good ones is NO [UNAVAILABLE] like any
+    other temporary store error (imap-op.h), not a bare NO and not a cut
+    answer; what was sent before is the top of the cut answer, and the
+    retry is the whole cut answer again."""
+    c = selected(faulty)
+    full = c.cmd(line)
+    assert status(full) == b"OK" and code(tagged(full)) == (LIMIT, 4), full
+    faulty.cli("debug", "fail-reads", "100000", kind, str(skip))
+    out = c.cmd(line)
+    faulty.cli("debug", "fail-reads", "0", "ioerr")
+    assert status(out) == b"NO", out
+    assert tagged(out).split()[2] == b"[UNAVAILABLE]", out
+    assert code(tagged(out)) is None, out
+    got = fetch_numbers(out)
+    assert got == fetch_numbers(full)[:len(got)], out
+    again = c.cmd(line)
+    assert without_tags(again) == without_tags(full), again
+    assert status(again) == b"OK" and code(tagged(again)) == (LIMIT, 4), again
+    c.close()

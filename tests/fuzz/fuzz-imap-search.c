@@ -10,10 +10,14 @@
  * the remaining arguments go to imap_search_parse() against a fake
  * selected mailbox: a view with a few messages and a saved result ("$"),
  * which is all the parser reads from the session. imap_search_run_snap() needs
- * the store and is not called.
+ * the store and is not called. A parsed search goes through
+ * imap_search_limit() (MESSAGELIMIT, RFC 9738 3.1) with every limit up to
+ * the view's size, which walks its top-level sets, UIDAFTER and UIDBEFORE.
  *
  * Invariants: success yields a search and failure an error text, and the
- * parsed tree is freed completely (leak detection).
+ * parsed tree is freed completely (leak detection). The limit's floor is
+ * 0 (no cut) or a UID of the view, 0 for a limit not below the view's
+ * size, and never rises as the limit grows (a larger limit keeps more).
  */
 #include "fuzz.h"
 #include "imap/imap-parser.h"
@@ -25,6 +29,30 @@
 #define FUZZ_SEARCH_MSGS 7
 
 static const char prefix[] = "a SEARCH ";
+
+static bool view_has_uid(const struct imap_view *v, uint32_t uid)
+{
+	for (size_t i = 0; i < v->count; i++)
+		if (v->msgs[i].uid == uid)
+			return true;
+	return false;
+}
+
+/* imap_search_limit() for limits 1 .. count + 1, largest first. */
+static void check_limit(struct imap_search *search, const struct imap_view *v)
+{
+	uint32_t above = 0; /* the floor of the next larger limit */
+	for (uint32_t limit = (uint32_t)v->count + 1; limit >= 1; limit--) {
+		uint32_t floor = imap_search_limit(search, v, limit);
+		FUZZ_CHECK(floor == 0 || view_has_uid(v, floor));
+		FUZZ_CHECK(limit < v->count || floor == 0);
+		/* fewer kept: a floor at or above the larger limit's, and a
+		 * cut whenever the larger limit cut */
+		FUZZ_CHECK(above == 0 || (floor != 0 && floor >= above));
+		FUZZ_CHECK(imap_search_limit(search, v, limit) == floor);
+		above = floor;
+	}
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -88,6 +116,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t nkeys = cmd.count > i ? cmd.count - i : 0;
 		if (imap_search_parse(&session, keys, nkeys, &search, &error) == 0) {
 			FUZZ_CHECK(search != NULL);
+			check_limit(search, &view);
 			imap_search_free(&search);
 			FUZZ_CHECK(search == NULL);
 		} else {

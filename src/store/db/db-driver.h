@@ -41,6 +41,8 @@ struct db_driver {
 	void (*clear_bindings)(struct db_stmt *st);
 
 	enum db_rc (*step)(struct db_stmt *st);
+	/* db_step_deferred; NULL = the same as step */
+	enum db_rc (*step_deferred)(struct db_stmt *st);
 	void (*reset)(struct db_stmt *st);
 	bool (*stmt_busy)(const struct db_stmt *st);
 

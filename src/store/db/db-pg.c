@@ -21,6 +21,14 @@
  * floats) without a decoder per type; the price is that blobs travel as
  * twice their size, decoded in one linear pass only when a column is read.
  *
+ * db_step_deferred (statements whose answer the caller does not need)
+ * sends in pipeline mode without waiting; the next statement that needs
+ * an answer goes down the same pipe, followed by a Sync, so the deferred
+ * ones cost no round trip of their own. Their answers are read in order
+ * before its own; the first error (after which the server skips the rest
+ * up to the Sync) is what that statement returns. Everything else (simple
+ * queries, PQprepare, a ROLLBACK) first ends the pipeline the same way.
+ *
  * Errors map by SQLSTATE (db_pg_rc): class 23 (integrity) -> DB_CONSTRAINT,
  * serialization failure and deadlock -> DB_BUSY, disk full -> DB_FULL,
  * class 54 (program limit) -> DB_TOOBIG; a lost connection is DB_ERROR
@@ -82,7 +90,14 @@ struct pg_db {
 	bool connecting;	/* PQresetStart done, PQresetPoll not finished */
 	PostgresPollingStatusType poll;	/* its last answer */
 	int64_t connect_deadline_ms;
+	/* pipeline mode (db_step_deferred): statements sent, answers unread */
+	int npending;
 };
+
+/* Deferred statements sent before their answers are read at the latest:
+ * the server writes an answer for each, and one that nobody reads while
+ * we go on sending could fill both sockets' buffers. */
+#define PG_PIPELINE_MAX 64
 
 enum pg_param_kind {
 	PARAM_NULL,
@@ -333,6 +348,90 @@ static void note_changes(struct pg_db *pdb, PGresult *res)
 	const char *n = PQcmdTuples(res);
 	if (*n != '\0')
 		pdb->changes = strtoll(n, NULL, 10);
+}
+
+/*
+ * Pipeline mode (db_step_deferred).
+ */
+
+/* Reads the pipeline's answers up to its Sync and leaves pipeline mode.
+ * The last good answer before the Sync (that of the statement sent last)
+ * goes to *last_r when last_r is not NULL. DB_OK, or the first error. */
+static enum db_rc pipeline_collect(struct pg_db *pdb, PGresult **last_r)
+{
+	enum db_rc rc = DB_OK;
+	PGresult *last = NULL;
+	bool after_null = false;
+	for (;;) {
+		PGresult *res = PQgetResult(pdb->conn);
+		if (res == NULL) {
+			/* one NULL ends each statement's answers; two in a row, or
+			 * a broken connection, mean the Sync will not come */
+			if (after_null || conn_lost(pdb)) {
+				if (rc == DB_OK)
+					rc = result_error(pdb, NULL);
+				break;
+			}
+			after_null = true;
+			continue;
+		}
+		after_null = false;
+		ExecStatusType status = PQresultStatus(res);
+		if (status == PGRES_PIPELINE_SYNC) {
+			PQclear(res);
+			break;
+		}
+		if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
+			PQclear(last);
+			last = res;
+			continue;
+		}
+		/* PIPELINE_ABORTED: skipped after an error already noted */
+		if (status != PGRES_PIPELINE_ABORTED && rc == DB_OK)
+			rc = result_error(pdb, res);
+		PQclear(res);
+	}
+	pdb->npending = 0;
+	if (!conn_lost(pdb) && !PQexitPipelineMode(pdb->conn) && rc == DB_OK)
+		rc = result_error(pdb, NULL);
+	note_txn(pdb);
+	if (rc != DB_OK || last_r == NULL)
+		PQclear(last);
+	else
+		*last_r = last;
+	return rc;
+}
+
+/* Ends pipeline mode before what cannot go down it: the deferred
+ * statements' first error, or DB_OK. */
+static enum db_rc pipeline_end(struct pg_db *pdb)
+{
+	if (pdb->npending == 0)
+		return DB_OK;
+	if (conn_lost(pdb) || !PQpipelineSync(pdb->conn)) {
+		/* a new connection starts outside pipeline mode */
+		pdb->npending = 0;
+		return result_error(pdb, NULL);
+	}
+	return pipeline_collect(pdb, NULL);
+}
+
+/* A ROLLBACK runs whatever the pipeline's errors were: it undoes them. */
+static bool is_rollback(const char *sql)
+{
+	while (isspace((unsigned char)*sql))
+		sql++;
+	return strncasecmp(sql, "ROLLBACK", 8) == 0;
+}
+
+/* A COMMIT of a transaction that had failed answers "ROLLBACK": that is
+ * an error (the writes are gone), never a success. */
+static bool commit_rolled_back(const char *sql, PGresult *res)
+{
+	while (isspace((unsigned char)*sql))
+		sql++;
+	return (strncasecmp(sql, "COMMIT", 6) == 0 || strncasecmp(sql, "END", 3) == 0) &&
+	       strcmp(PQcmdStatus(res), "ROLLBACK") == 0;
 }
 
 /*
@@ -643,7 +742,14 @@ static enum db_rc pg_exec(struct db *db, const char *sql, char **error_r)
 		set_error(pdb, *error_r);
 		return DB_ERROR;
 	}
-	enum db_rc rc = ensure_conn(pdb, text);
+	enum db_rc rc = pipeline_end(pdb);
+	if (rc != DB_OK && !is_rollback(text)) {
+		free(text);
+		if (error_r != NULL)
+			*error_r = xstrdup(pdb->errmsg);
+		return rc;
+	}
+	rc = ensure_conn(pdb, text);
 	if (rc != DB_OK && !pdb->no_reconnect && !pdb->in_txn &&
 	    strncasecmp(text, "SET ", 4) == 0 && strncasecmp(text, "SET LOCAL ", 10) != 0) {
 		/* a session setting on a connection that is away (DB_OPEN_LAZY):
@@ -663,7 +769,13 @@ static enum db_rc pg_exec(struct db *db, const char *sql, char **error_r)
 	PGresult *res = PQexec(pdb->conn, text);
 	note_txn(pdb);
 	ExecStatusType status = PQresultStatus(res);
-	if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || status == PGRES_EMPTY_QUERY) {
+	if (status == PGRES_COMMAND_OK && commit_rolled_back(text, res)) {
+		set_error(pdb, "postgresql: the transaction had failed: COMMIT rolled it back");
+		rc = DB_ERROR;
+		if (error_r != NULL)
+			*error_r = xstrdup(pdb->errmsg);
+	} else if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK ||
+		   status == PGRES_EMPTY_QUERY) {
 		note_changes(pdb, res);
 		/* a session setting: again on a new connection */
 		if (strncasecmp(text, "SET ", 4) == 0) {
@@ -740,7 +852,10 @@ static enum db_rc stmt_prepare_server(struct pg_stmt *st)
 static void stmt_deallocate(struct pg_stmt *st)
 {
 	struct pg_db *pdb = (struct pg_db *)st->base.db;
-	if (!st->prepared || conn_lost(pdb))
+	/* Not while statements are in the pipeline: ending it here would
+	 * find their errors with nobody to report them to. The statement
+	 * then lives on the server until the connection ends, harmless. */
+	if (!st->prepared || conn_lost(pdb) || pdb->npending > 0)
 		return;
 	/* In a failed transaction this fails too; the statement then lives
 	 * on the server until the connection ends, which is harmless. */
@@ -804,7 +919,13 @@ static enum db_rc pg_prepare(struct db *db, const char *sql, struct db_stmt **st
 	st->types = xcalloc((size_t)(nparams > 0 ? nparams : 1), sizeof(*st->types));
 	type_unused_params(st);
 	st->row = -1;
-	enum db_rc rc = ensure_conn(pdb, text);
+	/* (a ROLLBACK is prepared whatever the pipeline's errors were: it
+	 * is what undoes them; anything else returns the first of them) */
+	enum db_rc rc = pipeline_end(pdb);
+	if (rc != DB_OK && is_rollback(text))
+		rc = DB_OK;
+	if (rc == DB_OK)
+		rc = ensure_conn(pdb, text);
 	if (rc == DB_OK)
 		rc = stmt_prepare_server(st);
 	/* Parsing an UPDATE or INSERT takes a lock on its table: one held
@@ -997,6 +1118,42 @@ static void pg_clear_bindings(struct db_stmt *base)
 
 /* A blob bound where the statement has an inferred type: prepare it again
  * with bytea there (see the top of the file). */
+static bool retype_needed(const struct pg_stmt *st)
+{
+	for (int i = 0; i < st->nparams; i++)
+		if (st->params[i].kind == PARAM_BLOB && st->types[i] != PG_OID_BYTEA)
+			return true;
+	return false;
+}
+
+/* The bound parameters as libpq takes them. */
+struct pg_args {
+	const char **values;
+	int *lengths, *formats;
+};
+
+static void args_make(const struct pg_stmt *st, struct pg_args *a)
+{
+	int n = st->nparams;
+	a->values = xcalloc((size_t)(n > 0 ? n : 1), sizeof(*a->values));
+	a->lengths = xcalloc((size_t)(n > 0 ? n : 1), sizeof(*a->lengths));
+	a->formats = xcalloc((size_t)(n > 0 ? n : 1), sizeof(*a->formats));
+	for (int i = 0; i < n; i++) {
+		const struct pg_param *p = &st->params[i];
+		a->values[i] = p->kind == PARAM_NULL ? NULL : p->value;
+		a->lengths[i] = p->len;
+		/* a bytea parameter takes raw bytes, text included */
+		a->formats[i] = p->kind != PARAM_NULL && st->types[i] == PG_OID_BYTEA ? 1 : 0;
+	}
+}
+
+static void args_free(struct pg_args *a)
+{
+	free(a->values);
+	free(a->lengths);
+	free(a->formats);
+}
+
 static enum db_rc retype_for_blobs(struct pg_stmt *st)
 {
 	bool again = false;
@@ -1036,28 +1193,54 @@ static enum db_rc pg_step(struct db_stmt *base)
 		st->deferred = DB_OK;
 		return st->failed = deferred;
 	}
+	/* What cannot go down the pipeline (a statement to prepare first, a
+	 * connection to remake) ends it first; a ROLLBACK too, and runs
+	 * whatever the deferred statements' errors were. */
+	bool rollback = is_rollback(st->pg_sql);
+	if (pdb->npending > 0 &&
+	    (rollback || !st->prepared || retype_needed(st) || conn_lost(pdb))) {
+		enum db_rc prc = pipeline_end(pdb);
+		if (prc != DB_OK && !rollback)
+			return st->failed = prc;
+	}
 	enum db_rc rc = ensure_conn(pdb, st->pg_sql);
 	if (rc == DB_OK)
 		rc = retype_for_blobs(st);
 	if (rc != DB_OK)
 		return st->failed = rc;
-	int n = st->nparams;
-	const char **values = xcalloc((size_t)(n > 0 ? n : 1), sizeof(*values));
-	int *lengths = xcalloc((size_t)(n > 0 ? n : 1), sizeof(*lengths));
-	int *formats = xcalloc((size_t)(n > 0 ? n : 1), sizeof(*formats));
-	for (int i = 0; i < n; i++) {
-		const struct pg_param *p = &st->params[i];
-		values[i] = p->kind == PARAM_NULL ? NULL : p->value;
-		lengths[i] = p->len;
-		/* a bytea parameter takes raw bytes, text included */
-		formats[i] = p->kind != PARAM_NULL && st->types[i] == PG_OID_BYTEA ? 1 : 0;
+	struct pg_args a;
+	args_make(st, &a);
+	PGresult *res = NULL;
+	if (pdb->npending > 0) {
+		/* after the deferred ones, then the Sync: one round trip */
+		if (PQsendQueryPrepared(pdb->conn, st->name, st->nparams, a.values, a.lengths,
+					a.formats, 0) && PQpipelineSync(pdb->conn))
+			rc = pipeline_collect(pdb, &res);
+		else if (conn_lost(pdb)) {
+			pdb->npending = 0; /* a new connection starts outside the pipeline */
+			rc = result_error(pdb, NULL);
+		} else {
+			rc = result_error(pdb, NULL);
+			pipeline_end(pdb);
+		}
+		if (rc == DB_OK && res == NULL) {
+			set_error(pdb, "postgresql: the pipeline gave no answer");
+			rc = DB_ERROR;
+		}
+	} else {
+		res = PQexecPrepared(pdb->conn, st->name, st->nparams, a.values, a.lengths,
+				     a.formats, 0);
+		note_txn(pdb);
 	}
-	PGresult *res = PQexecPrepared(pdb->conn, st->name, n, values, lengths, formats, 0);
-	note_txn(pdb);
-	free(values);
-	free(lengths);
-	free(formats);
+	args_free(&a);
+	if (rc != DB_OK)
+		return st->failed = rc;
 	ExecStatusType status = PQresultStatus(res);
+	if (status == PGRES_COMMAND_OK && commit_rolled_back(st->pg_sql, res)) {
+		set_error(pdb, "postgresql: the transaction had failed: COMMIT rolled it back");
+		PQclear(res);
+		return st->failed = DB_ERROR;
+	}
 	if (status == PGRES_COMMAND_OK) {
 		note_changes(pdb, res);
 		PQclear(res);
@@ -1077,6 +1260,34 @@ static enum db_rc pg_step(struct db_stmt *base)
 				  sizeof(*st->decoded_len));
 	st->row = 0;
 	return st->nrows > 0 ? DB_ROW : DB_DONE;
+}
+
+static enum db_rc pg_step_deferred(struct db_stmt *base)
+{
+	struct pg_stmt *st = (struct pg_stmt *)base;
+	struct pg_db *pdb = (struct pg_db *)base->db;
+	/* as db_step when it must wait anyway: a statement to prepare (or
+	 * prepare again), a connection to remake, a full pipeline */
+	if (st->executed || st->deferred != DB_OK || !st->prepared || retype_needed(st) ||
+	    conn_lost(pdb) || pdb->npending >= PG_PIPELINE_MAX ||
+	    (pdb->npending == 0 && !PQenterPipelineMode(pdb->conn))) {
+		enum db_rc rc = pg_step(base);
+		return rc == DB_ROW ? DB_DONE : rc;
+	}
+	struct pg_args a;
+	args_make(st, &a);
+	int sent = PQsendQueryPrepared(pdb->conn, st->name, st->nparams, a.values, a.lengths,
+				       a.formats, 0);
+	args_free(&a);
+	st->executed = true;
+	if (!sent) {
+		st->failed = result_error(pdb, NULL);
+		if (pdb->npending == 0 && !conn_lost(pdb))
+			PQexitPipelineMode(pdb->conn);
+		return st->failed;
+	}
+	pdb->npending++;
+	return DB_DONE;
 }
 
 static void pg_reset(struct db_stmt *base)
@@ -1297,6 +1508,7 @@ const struct db_driver db_pg_driver = {
 	.bind_column = pg_bind_column,
 	.clear_bindings = pg_clear_bindings,
 	.step = pg_step,
+	.step_deferred = pg_step_deferred,
 	.reset = pg_reset,
 	.stmt_busy = pg_stmt_busy,
 	.column_count = pg_column_count,

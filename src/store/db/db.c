@@ -148,6 +148,13 @@ enum db_rc db_step(struct db_stmt *st)
 	return st->driver->step(st);
 }
 
+enum db_rc db_step_deferred(struct db_stmt *st)
+{
+	if (st->driver->step_deferred == NULL)
+		return st->driver->step(st);
+	return st->driver->step_deferred(st);
+}
+
 void db_reset(struct db_stmt *st)
 {
 	st->driver->reset(st);

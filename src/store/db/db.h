@@ -108,6 +108,19 @@ enum db_rc db_bind_column(struct db_stmt *st, int i, struct db_stmt *src, int co
 void db_clear_bindings(struct db_stmt *st);
 
 enum db_rc db_step(struct db_stmt *st);
+/* For a statement whose answer the caller does not need (no rows, no
+ * db_changes after it: an INSERT without RETURNING, an UPDATE, a
+ * SAVEPOINT). DB_DONE or an error, as db_step. A backend may send it
+ * without waiting (PostgreSQL: pipeline mode, so several such statements
+ * and the next one that needs an answer cost one round trip): its error
+ * then fails the next db_step or db_exec on the connection, which returns
+ * that error instead of its own, and the transaction is failed as after
+ * any error. So a unit of work that must know its own errors (a writer's
+ * op) ends with a statement stepped with db_step (RELEASE), never with a
+ * deferred one. Only inside a transaction: outside one, PostgreSQL would
+ * run the statements up to the next waiting one as one implicit
+ * transaction. Reset the statement before stepping it again. */
+enum db_rc db_step_deferred(struct db_stmt *st);
 /* Ready to run again with the same bindings; frees buffered rows. */
 void db_reset(struct db_stmt *st);
 bool db_stmt_busy(const struct db_stmt *st);	/* stepped, not yet reset */
