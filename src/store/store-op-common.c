@@ -74,6 +74,28 @@ enum store_err store_quota_add(struct store_txn *txn, int64_t account_id, int64_
 	return db_changes(txn->db) == 1 ? STORE_OK : STORE_ENOTFOUND;
 }
 
+enum store_err store_uid_row(struct db_stmt *st, uint32_t *uid_r, uint32_t *uidvalidity_r,
+			     uint64_t *modseq_r, int64_t *account_id_r)
+{
+	int rc = db_step(st);
+	if (rc != DB_ROW) {
+		db_reset(st);
+		return rc == DB_DONE ? STORE_ENOTFOUND : store_db_err(rc);
+	}
+	int64_t uid = db_column_int64(st, 0);
+	*uidvalidity_r = (uint32_t)db_column_int64(st, 1);
+	if (modseq_r != NULL) {
+		*modseq_r = (uint64_t)db_column_int64(st, 2);
+		*account_id_r = db_column_int64(st, 3);
+	}
+	db_reset(st);
+	/* UIDs are 32-bit and never reused: a full mailbox stays full. */
+	if (uid <= 0 || uid >= 0xffffffffLL)
+		return STORE_ELIMIT;
+	*uid_r = (uint32_t)uid;
+	return STORE_OK;
+}
+
 enum store_err store_uid_next(struct store_txn *txn, int64_t mailbox_id, uint32_t *uid_r,
 			      uint32_t *uidvalidity_r)
 {
@@ -83,19 +105,7 @@ enum store_err store_uid_next(struct store_txn *txn, int64_t mailbox_id, uint32_
 	if (st == NULL)
 		return STORE_ETEMP;
 	db_bind_int64(st, 1, mailbox_id);
-	int rc = db_step(st);
-	if (rc != DB_ROW) {
-		db_reset(st);
-		return rc == DB_DONE ? STORE_ENOTFOUND : store_db_err(rc);
-	}
-	int64_t uid = db_column_int64(st, 0);
-	*uidvalidity_r = (uint32_t)db_column_int64(st, 1);
-	db_reset(st);
-	/* UIDs are 32-bit and never reused: a full mailbox stays full. */
-	if (uid <= 0 || uid >= 0xffffffffLL)
-		return STORE_ELIMIT;
-	*uid_r = (uint32_t)uid;
-	return STORE_OK;
+	return store_uid_row(st, uid_r, uidvalidity_r, NULL, NULL);
 }
 
 enum store_err store_mailbox_owner(struct store_txn *txn, int64_t mailbox_id,

@@ -93,21 +93,12 @@ enum store_err store_uid_next_touch(struct store_txn *txn, int64_t mailbox_id, u
 	if (st == NULL)
 		return STORE_ETEMP;
 	db_bind_int64(st, 1, mailbox_id);
-	int rc = db_step(st);
-	if (rc != DB_ROW) {
-		db_reset(st);
-		return rc == DB_DONE ? STORE_ENOTFOUND : store_db_err(rc);
-	}
-	int64_t uid = db_column_int64(st, 0);
-	*uidvalidity_r = (uint32_t)db_column_int64(st, 1);
-	uint64_t modseq = (uint64_t)db_column_int64(st, 2);
-	int64_t account_id = db_column_int64(st, 3);
-	db_reset(st);
-	/* UIDs are 32-bit and never reused: a full mailbox stays full (the
-	 * statement's changes are undone with the target's savepoint) */
-	if (uid <= 0 || uid >= 0xffffffffLL)
-		return STORE_ELIMIT;
-	*uid_r = (uint32_t)uid;
+	uint64_t modseq;
+	int64_t account_id;
+	/* (on ELIMIT the target's savepoint undoes the statement) */
+	enum store_err err = store_uid_row(st, uid_r, uidvalidity_r, &modseq, &account_id);
+	if (err != STORE_OK)
+		return err;
 	note_changed(txn, mailbox_id, account_id, modseq);
 	*modseq_r = modseq;
 	return STORE_OK;

@@ -42,6 +42,12 @@ bool store_quota_exceeded(const struct store_quota *q, int64_t bytes, int64_t me
 enum store_err store_quota_add(struct store_txn *txn, int64_t account_id, int64_t bytes,
 			       int64_t messages);
 /* Allocate the next UID of a mailbox. */
+/* Steps `st`, an UPDATE of a mailbox row RETURNING (uidnext - 1,
+ * uidvalidity) and, when modseq_r is not NULL, (highestmodseq,
+ * account_id): the UID taken, checked to be below 2^32 - 1 (ELIMIT),
+ * ENOTFOUND without the row. Resets st. */
+enum store_err store_uid_row(struct db_stmt *st, uint32_t *uid_r, uint32_t *uidvalidity_r,
+			     uint64_t *modseq_r, int64_t *account_id_r);
 /* store_uid_next and store_txn_touch_mailbox at once (one statement when
  * the op has not touched the mailbox yet): a delivery's new UID and the
  * mailbox's new MODSEQ. */
