@@ -106,11 +106,14 @@ test-asan: test-deps asan
 # (tests/e2e/conftest.py). E2E_PG narrows it to some test files (.ci/run
 # runs the core ones; the whole suite takes about as long as `make test`).
 E2E_PG ?= tests/e2e
+# pytest-xdist workers for the end-to-end suite (scripts/test.sh; 0 = none)
+E2E_JOBS ?= 2
+export E2E_JOBS
 test-pg: test-deps
 	@./scripts/check-test-deps.sh
 	@$(MAKE) --no-print-directory all $(BUILD)/pg-driver-test
 	@ROOST_TEST_STORE=postgresql ROOST_BIN=$(abspath $(BUILD)/roost) \
-		/usr/bin/python3 -m pytest -q -p no:cacheprovider $(E2E_PG)
+		/usr/bin/python3 -m pytest -q -p no:cacheprovider -n $(E2E_JOBS) --dist loadgroup $(E2E_PG)
 
 # Every variant: SQLite, under the sanitizers, on PostgreSQL.
 test-all: test test-asan test-pg

@@ -21,6 +21,9 @@ PKGS="$PKGS libpq-dev"
 if [ "${1:-}" = test ]; then
 	PKGS="$PKGS sqlite3 python3 python3-pytest swaks fetchmail curl isync postfix
 fail2ban"
+	# two pytest workers (scripts/test.sh E2E_JOBS): the suite waits on
+	# timeouts and outside programs more than it computes
+	PKGS="$PKGS python3-pytest-xdist"
 	# the outbound tests' private DNS (tests/e2e/outbound_net.py) and the
 	# signed zone of the DANE tests (tests/e2e/dnssec_net.py)
 	PKGS="$PKGS unbound ldnsutils"

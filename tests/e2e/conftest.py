@@ -12,6 +12,7 @@ PostgreSQL cluster that lives for the test session (pg_cluster.py).
 import atexit
 import itertools
 import os
+import re
 import socket
 import subprocess
 import time
@@ -86,9 +87,29 @@ def pytest_configure(config):
         " ROOST_TEST_STORE=postgresql")
 
 
+# Files that bind fixed loopback addresses other than 127.0.0.1 (the
+# private "internet" of MXs, proxies, DNS servers) share one xdist group,
+# so two of them never run at once; every other file is a group of its own.
+_FIXED_ADDRESS = re.compile(r"127\.0\.0\.(?!1\b)[0-9]+")
+
+
+def _xdist_group(path, cache={}):
+    if path not in cache:
+        with open(path, encoding="utf-8") as f:
+            fixed = _FIXED_ADDRESS.search(f.read())
+        cache[path] = "fixed-addresses" if fixed else os.path.basename(path)
+    return cache[path]
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    """On the PostgreSQL backend, tests marked sqlite_only are deselected
-    (pytest's summary counts them); everything else runs on both."""
+    """With pytest-xdist (`-n 2 --dist loadgroup`, scripts/test.sh), a test
+    file runs on one worker: its module fixtures start once (see
+    _xdist_group). On the PostgreSQL backend, tests marked sqlite_only are
+    deselected (pytest's summary counts them); everything else runs on both."""
+    for it in items:
+        if not it.get_closest_marker("xdist_group"):
+            it.add_marker(pytest.mark.xdist_group(_xdist_group(str(it.path))))
     if STORE_BACKEND != "postgresql":
         return
     drop = [it for it in items if it.get_closest_marker("sqlite_only")]
