@@ -337,25 +337,6 @@ int dkim_selectors(const char *datadir, const char *domain, char ***selectors_r,
 }
 
 /* Load one key file: 0, 1 absent, -1 error. */
-static int load_key(const char *path, EVP_PKEY **key_r, char **error_r)
-{
-	FILE *f = fopen(path, "re");
-	if (f == NULL) {
-		if (errno == ENOENT)
-			return 1;
-		*error_r = xasprintf("%s: %s", path, strerror(errno));
-		return -1;
-	}
-	EVP_PKEY *key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
-	fclose(f);
-	if (key == NULL) {
-		*error_r = openssl_error(path);
-		return -1;
-	}
-	*key_r = key;
-	return 0;
-}
-
 /* The p= value: RSA as a DER SubjectPublicKeyInfo (what RFC 6376 3.6.1
  * verifiers accept), Ed25519 as the raw key (RFC 8463 4.2). */
 static char *public_b64(EVP_PKEY *key, enum dkim_alg alg)
@@ -386,7 +367,7 @@ int dkim_dns_records(const char *datadir, const char *domain, const char *select
 	for (int a = 0; a < DKIM_NALGS; a++) {
 		char *path = key_path(datadir, domain, selector, (enum dkim_alg)a);
 		EVP_PKEY *key = NULL;
-		int r = load_key(path, &key, error_r);
+		int r = dkim_key_load(path, &key, error_r);
 		free(path);
 		if (r < 0)
 			return -1;
@@ -425,7 +406,7 @@ int dkim_signer_load(const char *datadir, const char *domain, struct dkim_signer
 	int found = 0;
 	for (int a = 0; a < DKIM_NALGS; a++) {
 		char *path = key_path(datadir, domain, selector, (enum dkim_alg)a);
-		r = load_key(path, &s->key[a], error_r);
+		r = dkim_key_load(path, &s->key[a], error_r);
 		if (r == 0 && !EVP_PKEY_is_a(s->key[a], a == DKIM_ALG_RSA ? "RSA" : "ED25519")) {
 			*error_r = xasprintf("%s: not an %s key", path, dkim_alg_suffix[a]);
 			r = -1;

@@ -1,5 +1,5 @@
-/* dkim-private: what dkim-key.c, dkim-canon.c, dkim-sign.c and
- * dkim-verify.c share. */
+/* dkim-private: what dkim-key.c, dkim-key-cache.c, dkim-canon.c,
+ * dkim-sign.c and dkim-verify.c share. */
 #ifndef ROOST_DKIM_PRIVATE_H
 #define ROOST_DKIM_PRIVATE_H
 #include <openssl/evp.h>
@@ -16,6 +16,11 @@ struct dkim_signer {
 	char *domain, *selector;
 	EVP_PKEY *key[DKIM_NALGS]; /* NULL when that key file is absent */
 };
+
+/* The private key in the PEM file at path (dkim-key-cache.c: decoded
+ * once while the file stays the same): 0 and a reference the caller
+ * frees, 1 when there is no such file, -1 and *error_r. */
+int dkim_key_load(const char *path, EVP_PKEY **key_r, char **error_r);
 
 /* Staging buffer between canonicalization and the hash. */
 #define DKIM_SINK_STAGE 8192

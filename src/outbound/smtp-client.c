@@ -25,6 +25,7 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/x509.h>
 #include <stdarg.h>
@@ -98,11 +99,13 @@ struct ob_session {
 	struct buf reply;
 	/* the current job */
 	struct ob_job *job;
-	/* the last job, its results not yet committed: the next MAIL waits
+	/* the last job, its results not yet committed. The next message
+	 * goes out meanwhile (commands and body) but its final dot waits
 	 * for them, so a crash can repeat at most one message per session
-	 * (RFC 5321 6.1 allows the duplicate; more would be ours) */
+	 * (RFC 5321 6.1 allows the duplicate; more would be ours) and the
+	 * commit's wait hides behind the next transaction's round trips */
 	struct ob_job *recording;
-	bool rset_done;		/* OB_RSET: the RSET was answered */
+	bool dot_held;		/* OB_BODY: the body is out, its dot is not */
 	char *data;
 	size_t len;
 	size_t ncmds, nsent, nreplied;	/* MAIL + RCPTs + DATA */
@@ -323,6 +326,10 @@ static void session_next_addr(struct ob_session *ss)
 			drop_connection(ss);
 			continue;
 		}
+		/* every write is a whole command group, a body or a held dot:
+		 * none of them may wait for the peer's delayed ACK (Nagle) */
+		int one = 1;
+		setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		return;
 	}
 	session_free(ss, ss->fail_reason != NULL ? ss->fail_reason : "no address to connect to");
@@ -534,7 +541,10 @@ static void send_body(struct ob_session *ss)
 		evbuffer_add(out, p + start, n - start);
 		evbuffer_add(out, "\r\n", 2);
 	}
-	evbuffer_add(out, ".\r\n", 3);
+	if (ss->recording != NULL)
+		ss->dot_held = true;	/* sent by job_recorded */
+	else
+		evbuffer_add(out, ".\r\n", 3);
 	ss->state = OB_BODY;
 	set_deadline(ss, ss->set->data_ms);
 }
@@ -556,16 +566,23 @@ static void rcpt_result(struct ob_session *ss, struct ob_rcpt *r, int code, cons
 	}
 }
 
-/* The last message's results are on disk: go on once RSET is answered. */
+/* The last message's results are on disk: the next one may be taken. */
 static void job_recorded(void *arg)
 {
 	struct ob_session *ss = arg;
 	ss->recording = NULL;
-	if (ss->state == OB_RSET && ss->rset_done)
-		session_next_job(ss);
+	if (ss->dot_held) {
+		ss->dot_held = false;
+		sendf(ss, ".\r\n");
+		set_deadline(ss, ss->set->data_ms);
+	}
 }
 
-static void job_done(struct ob_session *ss)
+/* The job's transaction is over. clean: it ended with the reply to the
+ * final dot, after which the server has reset its state (RFC 5321
+ * 4.1.1.4), so the next MAIL follows at once; after a refused MAIL, RCPTs
+ * or DATA an RSET comes first. */
+static void job_done(struct ob_session *ss, bool clean)
 {
 	struct ob_job *job = ss->job;
 	ss->job = NULL;
@@ -581,7 +598,10 @@ static void job_done(struct ob_session *ss)
 	if (!ob_job_finished(job))
 		ss->recording = NULL;	/* shutting down: freed, nothing to wait for */
 	ss->messages++;
-	ss->rset_done = false;
+	if (clean) {
+		session_next_job(ss);
+		return;
+	}
 	ss->state = OB_RSET;
 	sendf(ss, "RSET\r\n");
 	set_deadline(ss, ss->set->command_ms);
@@ -743,18 +763,18 @@ static void txn_reply(struct ob_session *ss, int code, const char *text)
 			return;
 		}
 		ob_job_fail_rest(job, code >= 500, NULL, text);
-		job_done(ss);
+		job_done(ss, false);
 		return;
 	}
 	/* without pipelining, a failure stops the sequence early */
 	if (!ss->ext_pipelining && ss->nsent == ss->nreplied) {
 		ob_job_fail_rest(job, false, NULL, text);
-		job_done(ss);
+		job_done(ss, false);
 		return;
 	}
 	if (ss->nreplied == ss->ncmds) { /* pipelined group fully answered */
 		ob_job_fail_rest(job, false, NULL, text);
-		job_done(ss);
+		job_done(ss, false);
 		return;
 	}
 	set_deadline(ss, ss->set->command_ms);
@@ -771,7 +791,7 @@ static void body_reply(struct ob_session *ss, int code, const char *text)
 	log_info("outbound session=%s host=%s queue=%lld: %s", ss->id, ss->host,
 		 (long long)job->queue_id, text);
 	ob_job_fail_rest(job, code >= 500, NULL, text);
-	job_done(ss);
+	job_done(ss, true);
 }
 
 /* A complete reply: code and its text (lines joined). */
@@ -859,6 +879,11 @@ static void handle_reply(struct ob_session *ss, int code, const char *text)
 		txn_reply(ss, code, text);
 		return;
 	case OB_BODY:
+		if (ss->dot_held) {
+			/* a reply before the end of the data (a 421 going away) */
+			conn_failed(ss, text);
+			return;
+		}
 		body_reply(ss, code, text);
 		return;
 	case OB_RSET:
@@ -866,9 +891,7 @@ static void handle_reply(struct ob_session *ss, int code, const char *text)
 			conn_failed(ss, text);
 			return;
 		}
-		ss->rset_done = true;
-		if (ss->recording == NULL)
-			session_next_job(ss);
+		session_next_job(ss);
 		return;
 	case OB_QUIT:
 		session_free(ss, NULL);

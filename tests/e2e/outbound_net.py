@@ -111,6 +111,7 @@ class _Handler(socketserver.StreamRequestHandler):
     def handle(self):
         sink = self.server.sink
         sink.connections += 1
+        conn = sink.connections
         # replies go out at once: with Nagle, the second of a pipelined
         # group's replies waits for the client's delayed ACK (~40 ms)
         self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -141,6 +142,7 @@ class _Handler(socketserver.StreamRequestHandler):
                 return
             cmd = line.decode(errors="replace").rstrip("\r\n")
             verb = cmd[:4].upper()
+            sink.verbs.append((conn, verb))
             if verb == "EHLO" and sink.ehlo_refused:
                 self.send("502 5.5.2 HELO only here")  # an old server
             elif verb in ("EHLO", "HELO"):
@@ -202,6 +204,9 @@ class _Handler(socketserver.StreamRequestHandler):
                 with sink.lock:
                     sink.messages.append((mail, list(rcpts), b"".join(data)))
                     sink.tls_used.append(tls)
+                # RFC 5321 4.1.1.4: the transaction is over, its state cleared
+                mail = None
+                rcpts = []
                 self.send("250 2.0.0 queued")
             elif verb == "RSET":
                 mail = None
@@ -231,6 +236,7 @@ class Sink:
         self.mode = mode
         self.rcpt_replies = {}
         self.rcpt_cmds = []
+        self.verbs = []          # (connection number, command verb) as they came
         self.tempfail_mail = 0
         self.no_dsn = False
         self.no_pipelining = False

@@ -308,9 +308,33 @@ def test_one_connection_carries_several_messages(roost_factory, net):
         sendmail(r, ["bob@bad.test"], mid="c%d" % i)
     r.start()
     assert wait_for(lambda: len(sink.messages) == 5, 20), r.read_log()
-    # max_per_domain = 1: one session, RSET between the messages
+    # max_per_domain = 1: one session; after a delivered message the next
+    # MAIL comes at once (RFC 5321 4.1.1.4: the server has reset)
     assert sink.connections == 1
     assert sorted(sink.message_ids()) == sorted("<c%d@example.com>" % i for i in range(5))
+    verbs = [v for _, v in sink.verbs]
+    assert verbs.count("MAIL") == 5 and "RSET" not in verbs, verbs
+
+
+def test_rset_after_a_refused_transaction_only(roost_factory, net):
+    """A transaction that ends before the final dot (every RCPT refused, so
+    DATA is refused too) leaves server state behind: RSET before the next
+    MAIL. The delivered ones are followed by the next MAIL directly."""
+    sink = net.sink("127.0.0.3")
+    sink.rcpt_replies["nobody@bad.test"] = "550 5.1.1 no such user"
+    r = sender(roost_factory, net, outbound__max_per_domain="1")
+    assert r.stop() == 0
+    sendmail(r, ["bob@bad.test"], mid="r0")
+    sendmail(r, ["nobody@bad.test"], mid="r1")
+    sendmail(r, ["carol@bad.test"], mid="r2")
+    r.start()
+    assert wait_for(lambda: len(sink.messages) == 2, 20), r.read_log()
+    assert wait_for(lambda: sink.quits == 1, 10), r.read_log()
+    verbs = [v for _, v in sink.verbs]
+    assert verbs.count("MAIL") == 3 and verbs.count("RSET") == 1, verbs
+    # the RSET follows the refused DATA, the only DATA not followed by a body
+    i = verbs.index("RSET")
+    assert verbs[i - 1] == "DATA" and verbs[i - 2] == "RCPT", verbs
 
 
 def test_idle_session_carries_the_next_message_then_quits(roost_factory, net):

@@ -79,6 +79,43 @@ def test_remote_and_local_recipients_signed_and_delivered(sub, net):
     assert wait_for(lambda: sub.cli("queue", "list").stdout == "", 10)
 
 
+def test_running_daemon_signs_with_the_rotated_keys(sub, net):
+    """The daemon keeps decoded keys (dkim-key-cache.c): after `rotate`,
+    and after the retired selector's files are removed, the next message
+    is signed with the new selector's keys and verifies against them."""
+    _, _, sink = net
+
+    def send_one(subject):
+        n = len(sink.messages) + 1
+        s = submit(sub)
+        s.mail(ALICE)
+        assert s.rcpt(REMOTE)[0] == 250
+        code, text = s.data(message(subject, REMOTE))
+        assert code == 250, text
+        s.quit()
+        assert wait_for(lambda: len(sink.messages) == n, 20), sub.read_log()
+        data = sink.messages[-1][2]
+        recs = parse_txt(sub.cli("domain", "dkim", "example.com", "show").stdout)
+
+        def dnsfunc(name, timeout=5):
+            return recs.get(name.decode().rstrip(".").lower(), "").encode()
+
+        d = dkim.DKIM(data)
+        assert all(d.verify(idx=i, dnsfunc=dnsfunc) for i in range(2)), data[:3000]
+        return set(re.findall(rb"s=([a-z0-9-]+);", data))
+
+    sub.cli("domain", "dkim", "example.com", "generate")
+    first = send_one("before rotate")
+    assert len(first) == 2
+    assert send_one("again") == first
+    sub.cli("domain", "dkim", "example.com", "rotate")
+    second = send_one("after rotate")
+    assert len(second) == 2 and not second & first
+    old_sel = sorted(first)[0].decode().rsplit("-", 1)[0]
+    sub.cli("domain", "dkim", "example.com", "remove", old_sel)
+    assert send_one("after remove") == second
+
+
 def test_remote_only_unsigned_without_keys(sub, net):
     _, _, sink = net
     s = submit(sub)

@@ -1,12 +1,16 @@
 /* test-dkim: relaxed canonicalization (RFC 6376 3.4.2, 3.4.4) against the
- * RFC's own example (3.4.5) and the edge cases around empty bodies. */
+ * RFC's own example (3.4.5) and the edge cases around empty bodies;
+ * signing; the key cache. */
 #include "unit.h"
 #include "dkim/dkim.h"
 #include "dkim/dkim-private.h"
 #include "lib/buf.h"
+#include <openssl/pem.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void check_header(const char *in, const char *want)
 {
@@ -139,4 +143,52 @@ TEST(dkim_sign_limits)
 	CHECK(error != NULL && strstr(error, "cc header fields") != NULL);
 	free(error);
 	buf_free(&m);
+}
+
+/* Write key as PEM to path, through a new file renamed into place (as
+ * key generation does): another inode each time. */
+static void write_key(const char *path, EVP_PKEY *key)
+{
+	char tmp[4096];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	FILE *f = fopen(tmp, "w");
+	CHECK(f != NULL);
+	CHECK(PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL) == 1);
+	fclose(f);
+	CHECK(rename(tmp, path) == 0);
+}
+
+TEST(dkim_key_cache_reuses_and_notices_a_new_file)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/k.ed25519.pem", unit_tmpdir());
+	EVP_PKEY *a = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	EVP_PKEY *b = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	char *error = NULL;
+	EVP_PKEY *k1 = NULL, *k2 = NULL, *k3 = NULL;
+	CHECK_INT(dkim_key_load(path, &k1, &error), 1);	/* no file yet */
+	write_key(path, a);
+	CHECK_INT(dkim_key_load(path, &k1, &error), 0);
+	CHECK_INT(dkim_key_load(path, &k2, &error), 0);
+	CHECK(k1 == k2);	/* decoded once */
+	CHECK(EVP_PKEY_eq(k1, a) == 1);
+	write_key(path, b);	/* a new key under the same name */
+	CHECK_INT(dkim_key_load(path, &k3, &error), 0);
+	CHECK(k3 != k1);
+	CHECK(EVP_PKEY_eq(k3, b) == 1);
+	EVP_PKEY_free(k3);
+	/* the old references stay usable after the cache dropped the key */
+	CHECK(EVP_PKEY_eq(k2, a) == 1);
+	EVP_PKEY_free(k1);
+	EVP_PKEY_free(k2);
+	CHECK(unlink(path) == 0);
+	CHECK_INT(dkim_key_load(path, &k1, &error), 1);	/* gone: not served from the cache */
+	FILE *f = fopen(path, "w");
+	fputs("not a key\n", f);
+	fclose(f);
+	CHECK_INT(dkim_key_load(path, &k1, &error), -1);
+	CHECK(error != NULL && strstr(error, path) != NULL);
+	free(error);
+	EVP_PKEY_free(a);
+	EVP_PKEY_free(b);
 }
