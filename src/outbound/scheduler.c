@@ -655,23 +655,33 @@ static void scan(void)
 		return;
 	}
 	int64_t now = time(NULL);
-	if (ob.njobs < OB_MAX_JOBS) {
+	/* Read only with room for a whole batch: a nearly full scheduler
+	 * woken by every finished job would otherwise read OB_SCAN_BATCH
+	 * messages to take one (that was most of the loop's time while a
+	 * 20,000-message queue drained). Finished jobs wake it again. */
+	bool room = ob.njobs + OB_SCAN_BATCH <= OB_MAX_JOBS;
+	if (room) {
 		struct store_queue_msg *list = NULL;
 		size_t n = 0;
 		enum store_err err = store_queue_due(ob.store, now, ob.cursor, OB_SCAN_BATCH, &list,
 						     &n);
 		if (err != STORE_OK)
 			log_warn("outbound: reading the queue failed: %s", store_strerror(err));
-		/* Walk on past what is in flight (a hanging MX's messages must
-		 * not hide the rest of the queue); wrap at the end. */
-		ob.cursor = n < OB_SCAN_BATCH ? 0 : list[n - 1].id;
-		for (size_t i = 0; i < n && ob.njobs < OB_MAX_JOBS; i++)
+		size_t i = 0;
+		for (; i < n && ob.njobs < OB_MAX_JOBS; i++)
 			if (list[i].nrcpts > 0 && inflight_find(list[i].id) == NULL)
 				dispatch(&list[i]);
+		/* Walk on past what is in flight (a hanging MX's messages must
+		 * not hide the rest of the queue), from the last message looked
+		 * at; wrap at the end. */
+		ob.cursor = i == n && n < OB_SCAN_BATCH ? 0 : list[i - 1].id;
 		store_queue_msg_list_free(list, n);
+		room = ob.njobs + OB_SCAN_BATCH <= OB_MAX_JOBS;
 	}
 	int64_t next = 0, delay = OB_SCAN_MAX_S;
-	if (ob.cursor != 0 && ob.njobs < OB_MAX_JOBS)
+	if (!room)
+		; /* the next finished job wakes us; the timer is a safety net */
+	else if (ob.cursor != 0)
 		delay = 0; /* more of a full batch to read */
 	else if (store_queue_next_due(ob.store, &next) == STORE_OK) {
 		delay = next - now;
