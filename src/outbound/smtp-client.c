@@ -19,6 +19,7 @@
 #include "lib/alloc.h"
 #include "lib/buf.h"
 #include "lib/log.h"
+#include "lib/workers.h"
 #include <arpa/inet.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -54,6 +55,7 @@ enum ob_state {
 	OB_HELO,
 	OB_STARTTLS,
 	OB_TLS_HANDSHAKE,
+	OB_READING,	/* the job's message bytes are read on a worker */
 	OB_TXN,		/* MAIL, RCPT..., DATA replies */
 	OB_BODY,	/* waiting for the reply to the final dot */
 	OB_RSET,
@@ -121,8 +123,20 @@ struct ob_session {
 	struct ob_session *idle_next;	/* on dest->idle */
 };
 
+/* A job's message bytes being read on a worker (start_job). */
+struct ob_read {
+	struct ob_session *ss;
+	struct store *store;
+	int64_t queue_id;
+	enum store_err err;
+	char *data;
+	size_t len;
+};
+
 static void session_next_addr(struct ob_session *ss);
 static void conn_failed(struct ob_session *ss, const char *why);
+static void read_work(void *ctx);
+static void read_done(void *ctx);
 static void session_next_job(struct ob_session *ss);
 static void on_read(struct bufferevent *bev, void *arg);
 static void on_event(struct bufferevent *bev, short what, void *arg);
@@ -666,7 +680,41 @@ static void start_job(struct ob_session *ss, struct ob_job *job)
 		session_next_job(ss);
 		return;
 	}
-	enum store_err err = store_queue_data(ss->store, job->queue_id, &ss->data, &ss->len);
+	/* the bytes (up to the message size limit) are read on a worker:
+	 * never on the event loop */
+	struct ob_read *rd = xcalloc(1, sizeof(*rd));
+	rd->ss = ss;
+	rd->store = ss->store;
+	rd->queue_id = job->queue_id;
+	ss->state = OB_READING;
+	cb_enter(ss);	/* a free waits for read_done */
+	workers_submit_read((uint64_t)job->queue_id, read_work, read_done, rd);
+}
+
+/* Worker: the queued message's bytes. */
+static void read_work(void *ctx)
+{
+	struct ob_read *rd = ctx;
+	rd->err = store_queue_data(rd->store, rd->queue_id, &rd->data, &rd->len);
+}
+
+/* Event loop: the bytes are in; send the transaction. */
+static void read_done(void *ctx)
+{
+	struct ob_read *rd = ctx;
+	struct ob_session *ss = rd->ss;
+	enum store_err err = rd->err;
+	ss->data = rd->data;
+	ss->len = rd->len;
+	free(rd);
+	if (ss->free_pending || ss->state != OB_READING || ss->job == NULL) {
+		/* the connection failed meanwhile: the job went back */
+		free(ss->data);
+		ss->data = NULL;
+		cb_leave(ss);
+		return;
+	}
+	struct ob_job *job = ss->job;
 	if (err != STORE_OK) {
 		/* deleted meanwhile (queue delete), or a read error: retry later */
 		ob_job_fail_rest(job, false, "4.3.0",
@@ -674,6 +722,7 @@ static void start_job(struct ob_session *ss, struct ob_job *job)
 		ss->job = NULL;
 		ob_job_finished(job);
 		session_next_job(ss);
+		cb_leave(ss);
 		return;
 	}
 	if (ss->ext_size && ss->max_size > 0 && ss->len > ss->max_size) {
@@ -686,6 +735,7 @@ static void start_job(struct ob_session *ss, struct ob_job *job)
 		ss->data = NULL;
 		ob_job_finished(job);
 		session_next_job(ss);
+		cb_leave(ss);
 		return;
 	}
 	ss->ncmds = job->nrcpts + 2;
@@ -700,6 +750,7 @@ static void start_job(struct ob_session *ss, struct ob_job *job)
 		send_cmd(ss, 0);
 	}
 	set_deadline(ss, ss->set->command_ms);
+	cb_leave(ss);
 }
 
 static void session_next_job(struct ob_session *ss)
