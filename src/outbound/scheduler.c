@@ -55,8 +55,6 @@ static struct outbound {
 	size_t ninflight, inflight_cap;
 	struct event *timer, *wake;
 	int64_t cursor;		/* the last queue id of a full scan batch */
-	bool scanning;		/* a batch is being read (scan_work) */
-	bool rescan;		/* woken while it was: read again after */
 	bool running;
 	bool mta_sts;
 	bool sender;		/* holds the outbound node lock */
@@ -647,65 +645,6 @@ static bool queue_sender(void)
 	return ob.sender;
 }
 
-/* A batch of due messages read on a worker (scan). */
-struct scan_read {
-	int64_t now, cursor;
-	struct store_queue_msg *list;
-	size_t n;
-	enum store_err err;
-	int64_t next;		/* the next attempt due, for the timer */
-	enum store_err next_err;
-};
-
-static void scan_work(void *ctx)
-{
-	struct scan_read *sr = ctx;
-	sr->err = store_queue_due(ob.store, sr->now, sr->cursor, OB_SCAN_BATCH, &sr->list, &sr->n);
-	sr->next_err = store_queue_next_due(ob.store, &sr->next);
-}
-
-static void scan_done(void *ctx)
-{
-	struct scan_read *sr = ctx;
-	ob.scanning = false;
-	if (!ob.running) {
-		store_queue_msg_list_free(sr->list, sr->n);
-		free(sr);
-		return;
-	}
-	if (sr->err != STORE_OK)
-		log_warn("outbound: reading the queue failed: %s", store_strerror(sr->err));
-	size_t i = 0;
-	for (; i < sr->n && ob.njobs < OB_MAX_JOBS; i++)
-		if (sr->list[i].nrcpts > 0 && inflight_find(sr->list[i].id) == NULL)
-			dispatch(&sr->list[i]);
-	/* Walk on past what is in flight (a hanging MX's messages must not
-	 * hide the rest of the queue), from the last message looked at;
-	 * wrap at the end. */
-	ob.cursor = i == sr->n && sr->n < OB_SCAN_BATCH ? 0 : sr->list[i - 1].id;
-	store_queue_msg_list_free(sr->list, sr->n);
-	bool room = ob.njobs + OB_SCAN_BATCH <= OB_MAX_JOBS;
-	int64_t delay = OB_SCAN_MAX_S;
-	if (!room)
-		; /* the next finished job wakes us; the timer is a safety net */
-	else if (ob.cursor != 0 || ob.rescan)
-		delay = 0; /* more of a full batch to read, or woken meanwhile */
-	else if (sr->next_err == STORE_OK) {
-		delay = sr->next - sr->now;
-		if (delay < 1)
-			delay = 1;
-		if (delay > OB_SCAN_MAX_S)
-			delay = OB_SCAN_MAX_S;
-	}
-	ob.rescan = false;
-	free(sr);
-	struct timeval tv = {(time_t)delay, 0};
-	evtimer_add(ob.timer, &tv);
-}
-
-/* Read the next batch of due messages, on a worker: on a large queue
- * the read is milliseconds, not for the event loop. One at a time; a
- * wake meanwhile asks for another once it is done. */
 static void scan(void)
 {
 	if (!ob.running)
@@ -715,24 +654,44 @@ static void scan(void)
 		evtimer_add(ob.timer, &tv);
 		return;
 	}
-	if (ob.scanning) {
-		ob.rescan = true;
-		return;
-	}
+	int64_t now = time(NULL);
 	/* Read only with room for a whole batch: a nearly full scheduler
 	 * woken by every finished job would otherwise read OB_SCAN_BATCH
 	 * messages to take one (that was most of the loop's time while a
 	 * 20,000-message queue drained). Finished jobs wake it again. */
-	if (ob.njobs + OB_SCAN_BATCH > OB_MAX_JOBS) {
-		struct timeval tv = {OB_SCAN_MAX_S, 0};
-		evtimer_add(ob.timer, &tv);
-		return;
+	bool room = ob.njobs + OB_SCAN_BATCH <= OB_MAX_JOBS;
+	if (room) {
+		struct store_queue_msg *list = NULL;
+		size_t n = 0;
+		enum store_err err = store_queue_due(ob.store, now, ob.cursor, OB_SCAN_BATCH, &list,
+						     &n);
+		if (err != STORE_OK)
+			log_warn("outbound: reading the queue failed: %s", store_strerror(err));
+		size_t i = 0;
+		for (; i < n && ob.njobs < OB_MAX_JOBS; i++)
+			if (list[i].nrcpts > 0 && inflight_find(list[i].id) == NULL)
+				dispatch(&list[i]);
+		/* Walk on past what is in flight (a hanging MX's messages must
+		 * not hide the rest of the queue), from the last message looked
+		 * at; wrap at the end. */
+		ob.cursor = i == n && n < OB_SCAN_BATCH ? 0 : list[i - 1].id;
+		store_queue_msg_list_free(list, n);
+		room = ob.njobs + OB_SCAN_BATCH <= OB_MAX_JOBS;
 	}
-	struct scan_read *sr = xcalloc(1, sizeof(*sr));
-	sr->now = time(NULL);
-	sr->cursor = ob.cursor;
-	ob.scanning = true;
-	workers_submit_read(0, scan_work, scan_done, sr);
+	int64_t next = 0, delay = OB_SCAN_MAX_S;
+	if (!room)
+		; /* the next finished job wakes us; the timer is a safety net */
+	else if (ob.cursor != 0)
+		delay = 0; /* more of a full batch to read */
+	else if (store_queue_next_due(ob.store, &next) == STORE_OK) {
+		delay = next - now;
+		if (delay < 1)
+			delay = 1;
+		if (delay > OB_SCAN_MAX_S)
+			delay = OB_SCAN_MAX_S;
+	}
+	struct timeval tv = {(time_t)delay, 0};
+	evtimer_add(ob.timer, &tv);
 }
 
 static void timer_cb(evutil_socket_t fd, short what, void *arg)
