@@ -51,6 +51,11 @@ def test_serve_starts_and_stops(r, sig):
     sock = os.path.join(r.datadir, "control.sock")
     assert stat.S_ISSOCK(os.stat(sock).st_mode)
     assert stat.S_IMODE(os.stat(sock).st_mode) == 0o600
+    # the start-up line follows the control socket (serve.c log_startup),
+    # and SIGTERM is handled only from then on
+    deadline = time.time() + 10
+    while "serving in" not in r.read_log() and time.time() < deadline:
+        time.sleep(0.05)
     log = r.read_log()
     for proto in ("imap", "imaps", "pop3", "pop3s", "smtp", "lmtp"):
         assert "%s=127.0.0.1:%d" % (proto, r.port(proto)) in log
