@@ -167,6 +167,11 @@ def test_server_user(tmp_path):
     try:
         r.init()
         r.start(wait_for=("pop3",))
+        if os.geteuid() == 0:
+            # the ports accept before the switch: wait for it
+            deadline = time.time() + 15
+            while "running as user nobody" not in r.read_log() and time.time() < deadline:
+                time.sleep(0.05)
         with open("/proc/%d/status" % r.proc.pid) as f:
             uid = [l.split()[1] for l in f if l.startswith("Uid:")][0]
         nobody = pwd.getpwnam("nobody").pw_uid
